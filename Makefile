@@ -1,0 +1,44 @@
+# Fab Commons — one entry point for everything. Each target installs what it needs.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOME_DIR ?= $(CURDIR)/.fabnode-home
+
+.PHONY: install run test lint typecheck pytest vectors bench clean
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## make run: start a node on loopback (creates its identity on first run)
+run: $(STAMP)
+	@test -f $(HOME_DIR)/identity.json || $(BIN)/fabnode --home $(HOME_DIR) init
+	$(BIN)/fabnode --home $(HOME_DIR) run
+
+## make test: every check — lint, format, types, tests
+test: lint typecheck pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP)
+	$(BIN)/pytest -q
+
+## make vectors: regenerate specs/vectors deterministically
+vectors: $(STAMP)
+	$(BIN)/python -m specs.generate
+
+bench: $(STAMP)
+	$(BIN)/python bench/ledger.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .mypy_cache .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,1 @@
+"""Fab Commons open-licence registry and derivative rules."""

@@ -1,0 +1,127 @@
+"""A node's home folder: identity and key files (README "Node home").
+
+Layout:
+    identity.json        public facts: identity id, public keys (no secrets)
+    keys/signing.key     the signing key seed, 0600
+    keys/recovery.key    the recovery key seed, 0600 — move it offline after init
+The home folder is 0700. Creating an identity never overwrites one: a second
+identity in the same home would sign a second, conflicting log.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from protocol.errors import LocalMisuseError
+from protocol.identity import identity_id
+from protocol.ids import id_to_text
+from protocol.keys import SEED_BYTES, SigningKey
+
+_KEY_HEADER = "fabcommons ed25519 seed v1"
+IDENTITY_FILE = "identity.json"
+
+
+@dataclass(frozen=True)
+class Identity:
+    """The identity a home holds: its id and its public keys."""
+
+    id: bytes
+    signing_public: bytes
+    recovery_public: bytes
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "identity": id_to_text(self.id),
+            "signing_key": self.signing_public.hex(),
+            "recovery_key": self.recovery_public.hex(),
+        }
+
+
+class NodeHome:
+    """Files of one node home. Only this module reads or writes key files."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.path / "keys"
+
+    def exists(self) -> bool:
+        return (self.path / IDENTITY_FILE).exists() or self.keys_dir.exists()
+
+    def create_identity(self) -> Identity:
+        """Create the keys and identity.json; refuse if any already exist."""
+        if self.exists():
+            raise LocalMisuseError(
+                "misuse.identity-exists",
+                f"{self.path} already holds an identity; refusing to overwrite it",
+            )
+        self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.keys_dir.mkdir(mode=0o700)
+        signing = SigningKey(secrets.token_bytes(SEED_BYTES))
+        recovery = SigningKey(secrets.token_bytes(SEED_BYTES))
+        _write_secret(self.keys_dir / "signing.key", signing.seed)
+        _write_secret(self.keys_dir / "recovery.key", recovery.seed)
+        ident = Identity(
+            identity_id(signing.public, recovery.public), signing.public, recovery.public
+        )
+        _write_new(self.path / IDENTITY_FILE, json.dumps(ident.to_json(), indent=2) + "\n", 0o644)
+        return ident
+
+    def identity(self) -> Identity:
+        """Read identity.json; LocalMisuseError when there is none."""
+        try:
+            data = json.loads((self.path / IDENTITY_FILE).read_text())
+            signing = bytes.fromhex(data["signing_key"])
+            recovery = bytes.fromhex(data["recovery_key"])
+        except FileNotFoundError as e:
+            raise LocalMisuseError(
+                "misuse.no-identity", f"no identity in {self.path}; run `fabnode init` first"
+            ) from e
+        except (ValueError, KeyError, TypeError) as e:
+            raise LocalMisuseError("misuse.bad-home", f"{IDENTITY_FILE} is damaged: {e}") from e
+        return Identity(identity_id(signing, recovery), signing, recovery)
+
+    def signing_key(self) -> SigningKey:
+        return SigningKey(_read_secret(self.keys_dir / "signing.key"))
+
+
+def _write_secret(path: Path, seed: bytes) -> None:
+    _write_new(path, f"{_KEY_HEADER}\n{seed.hex()}\n", 0o600)
+
+
+def _read_secret(path: Path) -> bytes:
+    try:
+        header, hex_seed = _split_key(path)
+    except FileNotFoundError as e:
+        raise LocalMisuseError("misuse.no-identity", f"missing key file {path.name}") from e
+    if header != _KEY_HEADER:
+        raise LocalMisuseError("misuse.bad-home", f"{path.name} is not a key file")
+    try:
+        return bytes.fromhex(hex_seed)
+    except ValueError as e:
+        raise LocalMisuseError("misuse.bad-home", f"{path.name} is damaged") from e
+
+
+def _split_key(path: Path) -> tuple[str, str]:
+    lines = path.read_text().splitlines()
+    if len(lines) != 2:
+        raise LocalMisuseError("misuse.bad-home", f"{path.name} is not a key file")
+    return lines[0], lines[1]
+
+
+def _write_new(path: Path, text: str, mode: int) -> None:
+    """Write a file that must not exist yet, durably, with `mode` from the start."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    try:
+        os.write(fd, text.encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.chmod(path, mode)

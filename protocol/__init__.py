@@ -1,0 +1,1 @@
+"""Fab Commons wire protocol: canonical encoding, identities, signed entries, kinds."""

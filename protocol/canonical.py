@@ -1,0 +1,133 @@
+"""Canonical msgpack: the only byte form Fab Commons signs (specs/0001-encoding.md).
+
+The subset: nil, true/false, integers (shortest encoding), str (valid UTF-8,
+shortest header), bin (shortest header), arrays, and maps whose keys are str,
+unique and sorted by their UTF-8 bytes. No floats, no ext types.
+
+`decode` is strict: size is checked before parsing, per-item lengths are
+enforced by the parser, key order and depth while building, and finally the
+value is re-encoded and compared with the input, so any second byte form of
+the same value (a wide integer, a str8 header on a short string) is rejected,
+never repaired. `encode` of a value that `decode` accepted returns the input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import msgpack
+
+from protocol import limits
+from protocol.errors import DecodeError, LocalMisuseError
+
+def encode(value: Any) -> bytes:
+    """Encode `value` canonically; raise LocalMisuseError for values outside the subset."""
+    return _pack(_canonical_form(value, 0))
+
+
+def decode(data: bytes, *, max_bytes: int = limits.MAX_ENTRY_BYTES) -> Any:
+    """Decode one canonical value that must fill `data` exactly.
+
+    Raises DecodeError with codes: decode.too-large, decode.malformed,
+    decode.trailing-bytes, decode.limit, decode.float, decode.bad-type,
+    decode.unsorted-keys, decode.too-deep, decode.non-canonical.
+    """
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise LocalMisuseError("misuse.bad-argument", "decode takes bytes")
+    if len(data) > max_bytes:
+        raise DecodeError("decode.too-large", f"got {len(data)} bytes, limit {max_bytes}")
+    raw = bytes(data)
+    value = _unpack(raw)
+    _check_tree(value, 0)
+    if _pack(value) != raw:
+        raise DecodeError("decode.non-canonical", "input is not the canonical encoding")
+    return value
+
+
+def _pack(value: Any) -> bytes:
+    packed: bytes = msgpack.packb(value, use_bin_type=True, strict_types=False, default=_no_default)
+    return packed
+
+
+def _no_default(obj: Any) -> Any:
+    raise LocalMisuseError("misuse.bad-argument", f"cannot encode {type(obj).__name__}")
+
+
+def _pairs_hook(pairs: list[tuple[Any, Any]]) -> dict[str, Any]:
+    previous: bytes | None = None
+    for key, _ in pairs:
+        if not isinstance(key, str):
+            raise DecodeError("decode.bad-type", "map keys must be str")
+        raw = key.encode()
+        if len(raw) > limits.MAX_KEY_BYTES:
+            raise DecodeError("decode.limit", f"map key of {len(raw)} bytes")
+        if previous is not None and raw <= previous:
+            raise DecodeError("decode.unsorted-keys", f"key {key!r} is out of order or repeated")
+        previous = raw
+    return dict(pairs)
+
+
+def _ext_hook(code: int, data: bytes) -> Any:
+    raise DecodeError("decode.bad-type", f"ext type {code} is not allowed")
+
+
+def _unpack(raw: bytes) -> Any:
+    try:
+        return msgpack.unpackb(
+            raw,
+            raw=False,
+            use_list=True,
+            strict_map_key=False,
+            object_pairs_hook=_pairs_hook,
+            ext_hook=_ext_hook,
+            max_str_len=limits.MAX_STR_BYTES,
+            max_bin_len=limits.MAX_BIN_BYTES,
+            max_array_len=limits.MAX_ARRAY_LEN,
+            max_map_len=limits.MAX_MAP_LEN,
+        )
+    except DecodeError:
+        raise
+    except msgpack.exceptions.StackError as e:
+        raise DecodeError("decode.too-deep", f"nesting deeper than {limits.MAX_DEPTH}") from e
+    except msgpack.ExtraData as e:
+        raise DecodeError("decode.trailing-bytes", "bytes follow the encoded value") from e
+    except ValueError as e:
+        # msgpack reports exceeded length limits and invalid UTF-8 as ValueError.
+        code = "decode.limit" if "exceeds max" in str(e) else "decode.malformed"
+        raise DecodeError(code, f"not decodable: {e}") from e
+    except msgpack.UnpackException as e:  # truncated input, reserved type byte
+        raise DecodeError("decode.malformed", f"not decodable: {type(e).__name__}") from e
+
+
+def _check_tree(value: Any, depth: int) -> None:
+    if depth > limits.MAX_DEPTH:
+        raise DecodeError("decode.too-deep", f"nesting deeper than {limits.MAX_DEPTH}")
+    if isinstance(value, float):
+        raise DecodeError("decode.float", "floats are not allowed; use integers with units")
+    if isinstance(value, list):
+        for item in value:
+            _check_tree(item, depth + 1)
+    elif isinstance(value, dict):
+        for item in value.values():
+            _check_tree(item, depth + 1)
+
+
+def _canonical_form(value: Any, depth: int) -> Any:
+    """Check `value` is in the subset; return it with every map's keys sorted."""
+    if depth > limits.MAX_DEPTH:
+        raise LocalMisuseError("misuse.bad-argument", f"nesting deeper than {limits.MAX_DEPTH}")
+    if value is None or isinstance(value, bool | str | bytes):
+        return value
+    if isinstance(value, int):
+        if not limits.MIN_INT <= value <= limits.MAX_INT:
+            raise LocalMisuseError("misuse.bad-argument", f"integer {value} out of range")
+        return value
+    if isinstance(value, Mapping):
+        if not all(isinstance(key, str) for key in value):
+            raise LocalMisuseError("misuse.bad-argument", "map keys must be str")
+        keys = sorted(value, key=lambda k: k.encode())
+        return {k: _canonical_form(value[k], depth + 1) for k in keys}
+    if isinstance(value, list | tuple):
+        return [_canonical_form(item, depth + 1) for item in value]
+    raise LocalMisuseError("misuse.bad-argument", f"cannot encode {type(value).__name__}")

@@ -1,0 +1,140 @@
+"""The signed entry envelope (specs/0002-identities-and-entries.md §4).
+
+Wire form, canonical msgpack:  entry   = [payload: bin, signature: bin(64)]
+                               payload = [version=1, network: bin(32), author: bin(32),
+                                          signer: bin(32), seq: uint >= 1,
+                                          prev: bin(32) | nil, timestamp_ms: uint,
+                                          kind: str, body: map]
+The signature is Ed25519 by `signer` over ENTRY_SIG || payload: the exact payload
+bytes, never a re-serialisation. The entry id is SHA-256 of the whole entry
+bytes (so it commits to the signature too).
+
+`decode_entry` checks form only (canonical bytes, field types, signature by the
+named signer). Whether `signer` is the author's key in force at `seq`, and
+whether the entry extends the author's chain, is log validity: see
+protocol.logstate. Whether the body fits its kind is body validity: see
+protocol.kinds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from protocol import canonical, limits, tags
+from protocol.errors import DecodeError, LocalMisuseError
+from protocol.keys import PUBLIC_KEY_BYTES, SIGNATURE_BYTES, SigningKey, verify_signature
+
+ENTRY_VERSION = 1
+KIND_PATTERN = re.compile(r"^[a-z][a-z0-9-]*(\.[a-z][a-z0-9-]*)*$")
+_PAYLOAD_FIELDS = 9
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A decoded entry whose signature by `signer` holds. Not yet placed in a log."""
+
+    network: bytes
+    author: bytes
+    signer: bytes
+    seq: int
+    prev: bytes | None
+    timestamp_ms: int
+    kind: str
+    body: dict[str, Any]
+    signature: bytes
+    payload: bytes
+    raw: bytes
+    id: bytes
+
+
+def sign_entry(
+    key: SigningKey,
+    *,
+    network: bytes,
+    author: bytes,
+    seq: int,
+    prev: bytes | None,
+    timestamp_ms: int,
+    kind: str,
+    body: dict[str, Any],
+) -> Entry:
+    """Build and sign an entry; raise LocalMisuseError if it would not decode."""
+    fields = [ENTRY_VERSION, network, author, key.public, seq, prev, timestamp_ms, kind, body]
+    payload = canonical.encode(fields)
+    signature = key.sign(tags.ENTRY_SIG, payload)
+    raw = canonical.encode([payload, signature])
+    try:
+        # Our own signature is not verified again: only the form is checked.
+        return _entry_from_payload(raw, payload, signature, limits.MAX_ENTRY_BYTES)
+    except DecodeError as e:
+        raise LocalMisuseError("misuse.bad-entry", f"would not decode: {e.message}") from e
+
+
+def decode_entry(data: bytes, *, max_bytes: int = limits.MAX_ENTRY_BYTES) -> Entry:
+    """Decode entry bytes and check their signature; raise DecodeError/VerificationError."""
+    outer = canonical.decode(data, max_bytes=max_bytes)
+    if not (isinstance(outer, list) and len(outer) == 2):
+        raise DecodeError("decode.bad-field", "an entry is [payload, signature]", field="entry")
+    payload, signature = outer
+    _need(isinstance(payload, bytes), "payload", "bin")
+    _need(
+        isinstance(signature, bytes) and len(signature) == SIGNATURE_BYTES, "signature", "bin(64)"
+    )
+    entry = _entry_from_payload(bytes(data), payload, signature, max_bytes)
+    verify_signature(entry.signer, tags.ENTRY_SIG, payload, signature)
+    return entry
+
+
+def _entry_from_payload(raw: bytes, payload: bytes, signature: bytes, max_bytes: int) -> Entry:
+    fields = canonical.decode(payload, max_bytes=max_bytes)
+    if not (isinstance(fields, list) and len(fields) == _PAYLOAD_FIELDS):
+        raise DecodeError("decode.bad-field", "payload has 9 fields", field="payload")
+    version, network, author, signer, seq, prev, ts, kind, body = fields
+    if version != ENTRY_VERSION or type(version) is not int:
+        raise DecodeError("decode.unsupported-version", f"entry version {version!r}")
+    _need(_is_id(network), "network", "bin(32)")
+    _need(_is_id(author), "author", "bin(32)")
+    _need(_is_id(signer), "signer", "bin(32)")
+    _need(_is_uint(seq) and seq >= 1, "seq", "uint >= 1")
+    _need(prev is None if seq == 1 else _is_id(prev), "prev", "nil at seq 1, else bin(32)")
+    _need(_is_uint(ts), "timestamp_ms", "uint")
+    _need(_is_kind(kind), "kind", "a kind name")
+    _need(isinstance(body, dict), "body", "map")
+    return Entry(
+        network,
+        author,
+        signer,
+        seq,
+        prev,
+        ts,
+        kind,
+        body,
+        signature,
+        payload,
+        raw,
+        hashlib.sha256(raw).digest(),
+    )
+
+
+def _need(ok: bool, field: str, want: str) -> None:
+    if not ok:
+        raise DecodeError("decode.bad-field", f"field {field}: want {want}", field=field)
+
+
+def _is_id(value: Any) -> bool:
+    return isinstance(value, bytes) and len(value) == PUBLIC_KEY_BYTES
+
+
+def _is_uint(value: Any) -> bool:
+    return type(value) is int and 0 <= value <= limits.MAX_INT
+
+
+def _is_kind(value: Any) -> bool:
+    return (
+        isinstance(value, str)
+        and len(value.encode()) <= limits.MAX_KIND_BYTES
+        and KIND_PATTERN.match(value) is not None
+    )

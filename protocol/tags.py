@@ -1,0 +1,22 @@
+"""Domain-separation tags (specs/0002-identities-and-entries.md §3).
+
+Every signature and every derived id is computed over `tag || bytes`, one tag per
+purpose, so no signature or digest made for one purpose is valid for another.
+Each tag ends in a NUL byte, which no text format of ours contains, and none is
+a prefix of another.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+#: Signature over an entry's payload bytes.
+ENTRY_SIG: Final = b"fabcommons/v1/entry-signature\x00"
+#: Identity id: digest of the inception key set.
+IDENTITY_ID: Final = b"fabcommons/v1/identity\x00"
+#: Network id: digest of a charter's canonical encoding.
+NETWORK_ID: Final = b"fabcommons/v1/network\x00"
+#: Signature of a peer-to-peer handshake transcript.
+HANDSHAKE_SIG: Final = b"fabcommons/v1/handshake\x00"
+
+ALL: Final = (ENTRY_SIG, IDENTITY_ID, NETWORK_ID, HANDSHAKE_SIG)

@@ -1,0 +1,22 @@
+"""Run the real `fabnode` command in a subprocess, as an operator would."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def fabnode(*args: str | Path, home: Path | None = None) -> tuple[int, Any]:
+    """Run `fabnode [--home H] ARGS --json`; return (exit status, parsed JSON output)."""
+    argv = [sys.executable, "-m", "node.cli"]
+    if home is not None:
+        argv += ["--home", str(home)]
+    argv += [str(a) for a in args] + ["--json"]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
+    try:
+        return done.returncode, json.loads(done.stdout)
+    except json.JSONDecodeError as e:
+        raise AssertionError(f"not JSON: {done.stdout!r} {done.stderr!r}") from e

@@ -1,0 +1,1 @@
+"""Fab Commons ledger: per-identity transparency logs, proofs, checkpoints, fork proofs."""

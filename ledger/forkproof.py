@@ -1,0 +1,136 @@
+"""Fork proofs: evidence that an author signed two histories (specs/0004-fork-proofs.md).
+
+A fork proof holds two signed statements by one author that cannot both belong
+to one log, plus the author's key history (ledger.keyhistory), so anyone can
+verify it with no other context:
+
+  kind "entries":      two entries with the same network, author and seq but
+                       different ids, each signed by the key in force at that seq;
+  kind "checkpoints":  two signed checkpoints of the same log and size with
+                       different roots, each signed by the key in force at that size.
+
+Encoding: canonical map {"a": bin, "author": bin(32), "b": bin, "key_events":
+[bin, ...], "kind": str, "network": bin(32), "v": 1}, with a < b bytewise so
+everyone who finds the same fork builds the same bytes. Proof id = SHA-256 of
+the encoding.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ledger.keyhistory import MAX_KEY_EVENTS, KeyHistory, verify_key_history
+from protocol import canonical, limits
+from protocol.entry import decode_entry
+from protocol.errors import DecodeError, VerificationError
+
+FORK_PROOF_VERSION = 1
+MAX_FORK_PROOF_BYTES = (MAX_KEY_EVENTS + 2) * limits.MAX_ENTRY_BYTES
+KIND_ENTRIES = "entries"
+KIND_CHECKPOINTS = "checkpoints"
+
+#: Verifies one side of a "checkpoints" fork proof: returns (size, root) or raises.
+CheckpointVerifier = Callable[[bytes, KeyHistory], tuple[int, bytes]]
+
+
+@dataclass(frozen=True, slots=True)
+class ForkProof:
+    """A verified fork proof."""
+
+    kind: str
+    network: bytes
+    author: bytes
+    a: bytes
+    b: bytes
+    key_events: tuple[bytes, ...]
+    position: int  # the seq (entries) or tree size (checkpoints) where the author forked
+    raw: bytes
+    id: bytes
+
+
+def encode_fork_proof(
+    kind: str, network: bytes, author: bytes, a: bytes, b: bytes, key_events: Sequence[bytes]
+) -> bytes:
+    first, second = sorted((a, b))
+    return canonical.encode(
+        {
+            "a": first,
+            "author": author,
+            "b": second,
+            "key_events": list(key_events),
+            "kind": kind,
+            "network": network,
+            "v": FORK_PROOF_VERSION,
+        }
+    )
+
+
+def verify_fork_proof(
+    raw: bytes, *, checkpoint_verifier: CheckpointVerifier | None = None
+) -> ForkProof:
+    """Decode and verify a fork proof; raise DecodeError or VerificationError."""
+    fields = _decode_fields(raw)
+    history = verify_key_history(fields["key_events"], fields["network"], fields["author"])
+    if fields["kind"] == KIND_ENTRIES:
+        position = _verify_entries(fields, history)
+    else:
+        if checkpoint_verifier is None:
+            raise VerificationError("verify.bad-fork-proof", "no checkpoint verifier given")
+        position = _verify_checkpoints(fields, history, checkpoint_verifier)
+    return ForkProof(
+        fields["kind"],
+        fields["network"],
+        fields["author"],
+        fields["a"],
+        fields["b"],
+        tuple(fields["key_events"]),
+        position,
+        raw,
+        hashlib.sha256(raw).digest(),
+    )
+
+
+def _decode_fields(raw: bytes) -> dict[str, Any]:
+    value = canonical.decode(raw, max_bytes=MAX_FORK_PROOF_BYTES)
+    want = {"a", "author", "b", "key_events", "kind", "network", "v"}
+    if not isinstance(value, dict) or set(value) != want or value["v"] != FORK_PROOF_VERSION:
+        raise DecodeError("decode.bad-fork-proof", "not a version 1 fork proof")
+    ok = (
+        isinstance(value["a"], bytes)
+        and isinstance(value["b"], bytes)
+        and value["a"] < value["b"]
+        and value["kind"] in (KIND_ENTRIES, KIND_CHECKPOINTS)
+        and all(isinstance(value[k], bytes) and len(value[k]) == 32 for k in ("network", "author"))
+        and isinstance(value["key_events"], list)
+        and all(isinstance(e, bytes) for e in value["key_events"])
+    )
+    if not ok:
+        raise DecodeError("decode.bad-fork-proof", "fork proof fields are malformed")
+    return value
+
+
+def _verify_entries(fields: dict[str, Any], history: KeyHistory) -> int:
+    a, b = decode_entry(fields["a"]), decode_entry(fields["b"])
+    for entry in (a, b):
+        if (entry.network, entry.author) != (history.network, history.author):
+            raise VerificationError("verify.bad-fork-proof", "entries of another log")
+        if not history.signer_allowed(entry):
+            raise VerificationError(
+                "verify.bad-fork-proof", f"seq {entry.seq} is not signed by the key in force"
+            )
+    if a.seq != b.seq or a.id == b.id:
+        raise VerificationError("verify.bad-fork-proof", "entries are not at the same seq")
+    return a.seq
+
+
+def _verify_checkpoints(
+    fields: dict[str, Any], history: KeyHistory, verifier: CheckpointVerifier
+) -> int:
+    size_a, root_a = verifier(fields["a"], history)
+    size_b, root_b = verifier(fields["b"], history)
+    if size_a != size_b or root_a == root_b:
+        raise VerificationError("verify.bad-fork-proof", "checkpoints do not conflict")
+    return size_a

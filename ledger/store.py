@@ -1,0 +1,173 @@
+"""The storage interface of the ledger, and an in-memory implementation.
+
+`LogStore` is what the ledger needs from storage: read what was committed, and
+commit a `Batch` atomically — all of it or nothing. The node's SQLite store
+(node/storage.py) and `MemoryLogStore` (pure tests, the simulator) implement it.
+Stores keep bytes and verified state; they verify nothing themselves: only
+ledger.log decides what may be committed.
+
+A log is one (network, author) pair. Its verified state (`LogHead`, from
+protocol.logstate) is committed with its entries, so a restart never has to
+verify an entry twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from protocol import canonical
+from protocol.errors import DecodeError
+from protocol.logstate import KeyState, LogHead
+
+LogKey = tuple[bytes, bytes]  # (network, author)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEntry:
+    network: bytes
+    author: bytes
+    seq: int
+    id: bytes
+    raw: bytes
+    leaf_hash: bytes
+    kind: str
+    timestamp_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCheckpoint:
+    """A signed checkpoint note (C2SP text) of one log, with any cosignature lines."""
+
+    network: bytes
+    author: bytes
+    size: int
+    root: bytes
+    note: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class StoredForkProof:
+    id: bytes
+    network: bytes
+    author: bytes
+    raw: bytes
+
+
+@dataclass
+class Batch:
+    """Everything one commit writes; a store applies all of it or none."""
+
+    heads: list[LogHead] = field(default_factory=list)
+    entries: list[StoredEntry] = field(default_factory=list)
+    checkpoints: list[StoredCheckpoint] = field(default_factory=list)
+    fork_proofs: list[StoredForkProof] = field(default_factory=list)
+
+    def is_empty(self) -> bool:
+        return not (self.heads or self.entries or self.checkpoints or self.fork_proofs)
+
+
+class LogStore(Protocol):
+    """What the ledger reads and writes. Ranges are half-open: seq in [start, end)."""
+
+    def heads(self) -> list[LogHead]: ...
+
+    def read_entries(self, network: bytes, author: bytes, start: int, end: int) -> list[bytes]: ...
+
+    def leaf_hashes(self, network: bytes, author: bytes) -> list[bytes]: ...
+
+    def locate(self, entry_id: bytes) -> tuple[bytes, bytes, int] | None: ...
+
+    def checkpoints(self, network: bytes, author: bytes) -> list[StoredCheckpoint]: ...
+
+    def fork_proofs(self) -> list[StoredForkProof]: ...
+
+    def commit(self, batch: Batch) -> None: ...
+
+
+def encode_head(head: LogHead) -> bytes:
+    """The canonical bytes a store keeps for a log's verified state."""
+    keys = None
+    if head.keys is not None:
+        k = head.keys
+        keys = [k.signing_key, k.recovery_key, k.key_event, k.established_seq]
+    return canonical.encode(
+        [
+            head.network,
+            head.author,
+            head.size,
+            head.head_id,
+            head.last_timestamp_ms,
+            keys,
+            [list(r) for r in head.revoked],
+        ]
+    )
+
+
+def decode_head(data: bytes) -> LogHead:
+    """Inverse of encode_head; raises DecodeError on damaged state."""
+    try:
+        network, author, size, head_id, last_ts, keys, revoked = canonical.decode(data)
+        key_state = None if keys is None else KeyState(keys[0], keys[1], keys[2], keys[3])
+        ranges = tuple((int(a), int(b)) for a, b in revoked)
+    except (ValueError, TypeError, IndexError) as e:
+        raise DecodeError("decode.bad-state", "stored log state is damaged") from e
+    return LogHead(network, author, size, head_id, last_ts, key_state, ranges)
+
+
+class MemoryLogStore:
+    """A LogStore in memory, for pure tests and the simulator."""
+
+    def __init__(self) -> None:
+        self._heads: dict[LogKey, LogHead] = {}
+        self._entries: dict[LogKey, list[StoredEntry]] = {}
+        self._by_id: dict[bytes, tuple[bytes, bytes, int]] = {}
+        self._checkpoints: dict[LogKey, dict[int, StoredCheckpoint]] = {}
+        self._forks: dict[bytes, StoredForkProof] = {}
+        self.commits = 0
+
+    def heads(self) -> list[LogHead]:
+        return list(self._heads.values())
+
+    def read_entries(self, network: bytes, author: bytes, start: int, end: int) -> list[bytes]:
+        log = self._entries.get((network, author), [])
+        return [e.raw for e in log[max(start, 1) - 1 : max(end, 1) - 1]]
+
+    def leaf_hashes(self, network: bytes, author: bytes) -> list[bytes]:
+        return [e.leaf_hash for e in self._entries.get((network, author), [])]
+
+    def locate(self, entry_id: bytes) -> tuple[bytes, bytes, int] | None:
+        return self._by_id.get(entry_id)
+
+    def checkpoints(self, network: bytes, author: bytes) -> list[StoredCheckpoint]:
+        found = self._checkpoints.get((network, author), {})
+        return [found[size] for size in sorted(found)]
+
+    def fork_proofs(self) -> list[StoredForkProof]:
+        return list(self._forks.values())
+
+    def commit(self, batch: Batch) -> None:
+        _check_contiguous(self._entries, batch.entries)
+        for entry in batch.entries:
+            self._entries.setdefault((entry.network, entry.author), []).append(entry)
+            self._by_id[entry.id] = (entry.network, entry.author, entry.seq)
+        for head in batch.heads:
+            self._heads[(head.network, head.author)] = head
+        for cp in batch.checkpoints:
+            self._checkpoints.setdefault((cp.network, cp.author), {})[cp.size] = cp
+        for proof in batch.fork_proofs:
+            self._forks[proof.id] = proof
+        self.commits += 1
+
+
+def _check_contiguous(
+    logs: dict[LogKey, list[StoredEntry]], entries: Iterable[StoredEntry]
+) -> None:
+    """Refuse a batch that would leave a hole: a store bug, never peer input."""
+    sizes = {key: len(log) for key, log in logs.items()}
+    for entry in entries:
+        key = (entry.network, entry.author)
+        if entry.seq != sizes.get(key, 0) + 1:
+            raise ValueError(f"batch is not contiguous at seq {entry.seq}")
+        sizes[key] = entry.seq

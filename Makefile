@@ -35,7 +35,7 @@ pytest: $(STAMP)
 
 ## make vectors: regenerate specs/vectors deterministically
 vectors: $(STAMP)
-	$(BIN)/python -m specs.generate
+	$(BIN)/python specs/generate_vectors.py
 
 bench: $(STAMP)
 	$(BIN)/python bench/ledger.py

@@ -21,6 +21,7 @@ import msgpack
 from protocol import limits
 from protocol.errors import DecodeError, LocalMisuseError
 
+
 def encode(value: Any) -> bytes:
     """Encode `value` canonically; raise LocalMisuseError for values outside the subset."""
     return _pack(_canonical_form(value, 0))
@@ -101,28 +102,35 @@ def _unpack(raw: bytes) -> Any:
 
 
 def _check_tree(value: Any, depth: int) -> None:
-    if depth > limits.MAX_DEPTH:
-        raise DecodeError("decode.too-deep", f"nesting deeper than {limits.MAX_DEPTH}")
-    if isinstance(value, float):
+    """Refuse floats, types outside the subset and containers nested too deep.
+
+    `depth` counts the containers around `value`: at most MAX_DEPTH arrays and
+    maps may nest. msgpack decodes some ext types (the timestamp, -1) itself
+    without calling ext_hook, so every value's type is checked here.
+    """
+    if isinstance(value, list | dict):
+        if depth >= limits.MAX_DEPTH:
+            raise DecodeError("decode.too-deep", f"more than {limits.MAX_DEPTH} nested containers")
+        for item in value.values() if isinstance(value, dict) else value:
+            _check_tree(item, depth + 1)
+    elif isinstance(value, float):
         raise DecodeError("decode.float", "floats are not allowed; use integers with units")
-    if isinstance(value, list):
-        for item in value:
-            _check_tree(item, depth + 1)
-    elif isinstance(value, dict):
-        for item in value.values():
-            _check_tree(item, depth + 1)
+    elif not (value is None or isinstance(value, bool | int | str | bytes)):
+        raise DecodeError("decode.bad-type", f"{type(value).__name__} is not allowed")
 
 
 def _canonical_form(value: Any, depth: int) -> Any:
     """Check `value` is in the subset; return it with every map's keys sorted."""
-    if depth > limits.MAX_DEPTH:
-        raise LocalMisuseError("misuse.bad-argument", f"nesting deeper than {limits.MAX_DEPTH}")
     if value is None or isinstance(value, bool | str | bytes):
         return value
     if isinstance(value, int):
         if not limits.MIN_INT <= value <= limits.MAX_INT:
             raise LocalMisuseError("misuse.bad-argument", f"integer {value} out of range")
         return value
+    if isinstance(value, Mapping | list | tuple) and depth >= limits.MAX_DEPTH:
+        raise LocalMisuseError(
+            "misuse.bad-argument", f"more than {limits.MAX_DEPTH} nested containers"
+        )
     if isinstance(value, Mapping):
         if not all(isinstance(key, str) for key in value):
             raise LocalMisuseError("misuse.bad-argument", "map keys must be str")

@@ -66,6 +66,10 @@ def sign_entry(
     payload = canonical.encode(fields)
     signature = key.sign(tags.ENTRY_SIG, payload)
     raw = canonical.encode([payload, signature])
+    if len(raw) > limits.MAX_ENTRY_BYTES:
+        raise LocalMisuseError(
+            "misuse.bad-entry", f"entry of {len(raw)} bytes exceeds {limits.MAX_ENTRY_BYTES}"
+        )
     try:
         # Our own signature is not verified again: only the form is checked.
         return _entry_from_payload(raw, payload, signature, limits.MAX_ENTRY_BYTES)

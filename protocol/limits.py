@@ -10,7 +10,7 @@ from typing import Final
 
 #: Largest encoded entry (envelope + body + signature) in bytes.
 MAX_ENTRY_BYTES: Final = 64 * 1024
-#: Deepest nesting of arrays and maps anywhere in a decoded value.
+#: Most arrays and maps nested inside one another (a bare scalar has depth 0).
 MAX_DEPTH: Final = 12
 #: Longest text string, in UTF-8 bytes.
 MAX_STR_BYTES: Final = 16 * 1024

@@ -1,7 +1,11 @@
 """Domain-separation tags (specs/0002-identities-and-entries.md §3).
 
-Every signature and every derived id is computed over `tag || bytes`, one tag per
-purpose, so no signature or digest made for one purpose is valid for another.
+Every signature, and every id derived from a structured value (identity,
+network), is computed over `tag || bytes`, one tag per purpose, so no signature
+or digest made for one purpose is valid for another. Content ids — entry ids,
+blob ids, fork-proof ids — are plain SHA-256 of the content's bytes, so common
+tools (sha256sum, transparency-log tooling) compute them too; the content's own
+encoding keeps them apart (an entry is a msgpack array, a fork proof a map).
 Each tag ends in a NUL byte, which no text format of ours contains, and none is
 a prefix of another.
 """

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from protocol import canonical, limits
 from protocol.errors import CommonsError, DecodeError, LocalMisuseError
+from protocol.jsonform import from_json, to_json
 
 keys = st.text(max_size=12).filter(lambda k: len(k.encode()) <= limits.MAX_KEY_BYTES)
 scalars = (
@@ -81,3 +82,27 @@ def test_integer_range() -> None:
         canonical.encode(2**64)
     assert canonical.decode(canonical.encode(2**64 - 1)) == 2**64 - 1
     assert canonical.decode(canonical.encode(-(2**63))) == -(2**63)
+
+
+@given(values)
+def test_json_form_round_trips(value: Any) -> None:
+    assert from_json(to_json(value)) == value
+
+
+def test_json_form_is_unambiguous_for_tag_like_maps() -> None:
+    for tricky in ({"bin": "00"}, {"map": {"bin": "00"}}, {"map": b"x"}):
+        assert from_json(to_json(tricky)) == tricky
+
+
+def test_ext_types_decoded_by_msgpack_itself_are_refused() -> None:
+    with pytest.raises(DecodeError) as err:
+        canonical.decode(bytes.fromhex("d6ff00000000"))  # msgpack timestamp ext
+    assert err.value.code == "decode.bad-type"
+
+
+def test_depth_counts_containers() -> None:
+    deepest = b"\x91" * (limits.MAX_DEPTH - 1) + b"\x91\x01"
+    assert canonical.decode(deepest) is not None
+    with pytest.raises(DecodeError) as err:
+        canonical.decode(b"\x91" * limits.MAX_DEPTH + b"\x90")
+    assert err.value.code == "decode.too-deep"

@@ -18,9 +18,34 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ledger import merkle
-from ledger.forkproof import KIND_ENTRIES, ForkProof, encode_fork_proof, verify_fork_proof
+from ledger.checkpoint import (
+    SignedCheckpoint,
+    add_cosignatures,
+    checkpoint_origin,
+    cosignatures_in,
+    decode_signed_checkpoint,
+    sign_checkpoint,
+    verify_checkpoint_signature,
+    witness_name,
+)
+from ledger.forkproof import (
+    KIND_CHECKPOINTS,
+    KIND_ENTRIES,
+    ForkProof,
+    encode_fork_proof,
+    verify_fork_proof,
+)
+from ledger.inclusion import make_bundle
 from ledger.keyhistory import KeyHistory, verify_key_history
-from ledger.store import Batch, LogKey, LogStore, StoredEntry, StoredForkProof
+from ledger.store import (
+    Batch,
+    LogKey,
+    LogStore,
+    StoredCheckpoint,
+    StoredEntry,
+    StoredForkProof,
+)
+from ledger.witness import CosignedHead, WitnessState, witness_checkpoint
 from protocol.entry import Entry, decode_entry, sign_entry
 from protocol.errors import CommonsError, LocalMisuseError, RuleViolationError, VerificationError
 from protocol.keys import SigningKey
@@ -198,9 +223,141 @@ class Ledger:
         raw = encode_fork_proof(KIND_ENTRIES, key[0], key[1], ours, entry.raw, events)
         return verify_fork_proof(raw)
 
+    def prove(self, entry_id: bytes) -> dict[str, Any]:
+        """A self-contained inclusion proof bundle of a stored entry (ledger.inclusion)."""
+        where = self.store.locate(entry_id)
+        if where is None:
+            raise LocalMisuseError("misuse.unknown-entry", "no such entry here")
+        network, author, seq = where
+        covering = [c for c in self.store.checkpoints(network, author) if c.size >= seq]
+        if not covering:
+            raise LocalMisuseError("misuse.no-checkpoint", "no checkpoint covers this entry yet")
+        signed = decode_signed_checkpoint(covering[-1].note)
+        proof = self.tree(network, author).inclusion_proof(seq - 1, signed.checkpoint.size)
+        raw = self.entry_at(network, author, seq)
+        assert raw is not None
+        events = [e.raw for e in self.key_history(network, author).events]
+        witnesses: dict[str, list[bytes]] = {}
+        for sig in signed.signatures:
+            for head in self._heads.values():
+                if head.network == network and witness_name(head.author) == sig.name:
+                    witnesses[sig.name] = [
+                        e.raw for e in self.key_history(network, head.author).events
+                    ]
+        return make_bundle(raw, signed, proof, events, witnesses)
+
+    # -- checkpoints and ranges (specs/0003 §3 to §5) ------------------------------------
+    def sign_checkpoint(self, key: SigningKey, network: bytes, author: bytes) -> SignedCheckpoint:
+        """Sign and store the checkpoint of our own log at its current size."""
+        head = self._heads.get((network, author))
+        if head is None or head.keys is None or head.keys.signing_key != key.public:
+            raise LocalMisuseError("misuse.not-our-log", "we hold no log signed by this key")
+        signed = sign_checkpoint(key, network, author, head.size, self.tree(network, author).root())
+        self._commit([], [], [], [_stored_checkpoint(signed)])
+        return signed
+
+    def latest_checkpoint(self, network: bytes, author: bytes) -> SignedCheckpoint | None:
+        stored = self.store.checkpoints(network, author)
+        return decode_signed_checkpoint(stored[-1].note) if stored else None
+
+    def add_checkpoint(self, note: bytes) -> SignedCheckpoint:
+        """Verify and keep an author's checkpoint of a log we hold.
+
+        Same size as one we keep but another root: a fork proof, and the author is
+        frozen. Within our log but not our root: `verify.checkpoint-mismatch`.
+        """
+        signed = decode_signed_checkpoint(note)
+        cp = signed.checkpoint
+        history = self.key_history(cp.network, cp.author)
+        verify_checkpoint_signature(signed, history.period_after(cp.size).signing_key)
+        for old in self.store.checkpoints(cp.network, cp.author):
+            if old.size == cp.size and old.root != cp.root:
+                events = [e.raw for e in history.events]
+                raw = encode_fork_proof(
+                    KIND_CHECKPOINTS, cp.network, cp.author, old.note, signed.text, events
+                )
+                self._commit([], [], [verify_fork_proof(raw, checkpoint_verifier=checkpoint_side)])
+                raise VerificationError("verify.inconsistent-checkpoint", "author forked")
+        head = self._heads[(cp.network, cp.author)]
+        if cp.size <= head.size and self.tree(cp.network, cp.author).root(cp.size) != cp.root:
+            raise VerificationError("verify.checkpoint-mismatch", "root differs from our entries")
+        self._commit([], [], [], [_stored_checkpoint(signed)])
+        return signed
+
+    def witness(
+        self, key: SigningKey, identity: bytes, note: bytes, proof: Sequence[bytes], now_s: int
+    ) -> SignedCheckpoint:
+        """Cosign another author's checkpoint (C2SP tlog-cosignature), only if it extends
+        the last one we cosigned for that log; a same-size conflict becomes a fork proof."""
+        signed = decode_signed_checkpoint(note)
+        cp = signed.checkpoint
+        author_key = self.key_history(cp.network, cp.author).period_after(cp.size).signing_key
+        name = witness_name(identity)
+        try:
+            _, cosig = witness_checkpoint(
+                self._witness_state(key, name, cp.network, cp.author),
+                signed,
+                author_key,
+                proof,
+                witness_key=key,
+                witness_name=name,
+                now_s=now_s,
+            )
+        except VerificationError as e:
+            if e.code == "verify.inconsistent-checkpoint":
+                self.add_checkpoint(note)  # stores the fork proof and freezes the author
+            raise
+        stored = add_cosignatures(signed, [cosig])
+        self._commit([], [], [], [_stored_checkpoint(stored)])
+        return stored
+
+    def _witness_state(
+        self, key: SigningKey, name: str, network: bytes, author: bytes
+    ) -> WitnessState:
+        origin = checkpoint_origin(network, author)
+        for stored in reversed(self.store.checkpoints(network, author)):
+            signed = decode_signed_checkpoint(stored.note)
+            ours = cosignatures_in(signed, {name: key.public}).get(name)
+            if ours is not None:
+                head = CosignedHead(stored.size, stored.root, ours.timestamp_s, stored.note)
+                return WitnessState({origin: head})
+        return WitnessState()
+
+    def ingest_range(
+        self,
+        network: bytes,
+        author: bytes,
+        raws: Sequence[bytes],
+        note: bytes,
+        proof: Sequence[bytes],
+    ) -> list[Entry]:
+        """Entries [size+1, size+len] of a log with the author's checkpoint at the new
+        size and a consistency proof from our size: committed whole, or raise."""
+        key = (network, author)
+        if key in self._frozen:
+            raise _frozen_error()
+        start = self._heads.get(key) or LogHead(network, author)
+        head, entries = start, [decode_entry(raw) for raw in raws]
+        for entry in entries:
+            head = verify_next(head, entry)
+        signed = decode_signed_checkpoint(note)
+        cp = signed.checkpoint
+        if (cp.network, cp.author, cp.size) != (network, author, head.size):
+            raise VerificationError("verify.wrong-checkpoint", "checkpoint is not of this range")
+        assert head.keys is not None
+        verify_checkpoint_signature(signed, head.keys.signing_key)
+        tree = self.tree(network, author)
+        if start.size > 0:
+            merkle.verify_consistency(start.size, cp.size, tree.root(), cp.root, proof)
+        new_root = tree.root_if_appended([merkle.leaf_hash(raw) for raw in raws])
+        if new_root != cp.root:
+            raise VerificationError("verify.checkpoint-mismatch", "entries do not give the root")
+        self._commit([head] if entries else [], entries, [], [_stored_checkpoint(signed)])
+        return entries
+
     def add_fork_proof(self, raw: bytes) -> ForkProof:
         """Verify a fork proof from a peer; store it and freeze the author."""
-        proof = verify_fork_proof(raw)
+        proof = verify_fork_proof(raw, checkpoint_verifier=checkpoint_side)
         key = (proof.network, proof.author)
         if key in self._heads and proof.kind == KIND_ENTRIES:
             ours = self.key_history(*key)
@@ -212,10 +369,17 @@ class Ledger:
             self._commit([], [], [proof])
         return proof
 
-    def _commit(self, heads: list[LogHead], entries: list[Entry], proofs: list[ForkProof]) -> None:
+    def _commit(
+        self,
+        heads: list[LogHead],
+        entries: list[Entry],
+        proofs: list[ForkProof],
+        checkpoints: Sequence[StoredCheckpoint] = (),
+    ) -> None:
         batch = Batch(
             heads=heads,
             entries=[_stored(e) for e in entries],
+            checkpoints=list(checkpoints),
             fork_proofs=[StoredForkProof(p.id, p.network, p.author, p.raw) for p in proofs],
         )
         if batch.is_empty():
@@ -242,6 +406,21 @@ def _stored(entry: Entry) -> StoredEntry:
         entry.kind,
         entry.timestamp_ms,
     )
+
+
+def _stored_checkpoint(signed: SignedCheckpoint) -> StoredCheckpoint:
+    cp = signed.checkpoint
+    return StoredCheckpoint(cp.network, cp.author, cp.size, cp.root, signed.text)
+
+
+def checkpoint_side(note: bytes, history: KeyHistory) -> tuple[int, bytes]:
+    """One side of a checkpoints fork proof: verified against the key history."""
+    signed = decode_signed_checkpoint(note)
+    cp = signed.checkpoint
+    if (cp.network, cp.author) != (history.network, history.author):
+        raise VerificationError("verify.bad-fork-proof", "checkpoint of another log")
+    verify_checkpoint_signature(signed, history.period_after(cp.size).signing_key)
+    return cp.size, cp.root
 
 
 def _frozen_error() -> RuleViolationError:

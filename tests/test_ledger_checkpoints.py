@@ -1,0 +1,150 @@
+"""Checkpoints, witnessing, range sync and inclusion proofs through the Ledger."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from ledger import merkle
+from ledger.checkpoint import sign_checkpoint, witness_name
+from ledger.inclusion import check_bundle
+from ledger.log import Ledger
+from ledger.store import MemoryLogStore
+from protocol import kinds
+from protocol.errors import CommonsError, ProofError, VerificationError
+from tests.factory import Author, seeded_key
+
+NOW_S = 1_800_000_000
+
+
+def own_ledger(name: str, notes: int) -> tuple[Author, Ledger]:
+    author = Author(name)
+    for i in range(notes):
+        author.note(f"{name} {i}")
+    ledger = Ledger(MemoryLogStore())
+    ledger.ingest([e.raw for e in author.entries])
+    return author, ledger
+
+
+def test_range_with_checkpoint_and_consistency_proof_is_accepted() -> None:
+    author, source = own_ledger("src", 9)
+    sink = Ledger(MemoryLogStore())
+    # First 5 entries with a checkpoint at 5 (from empty: no proof needed).
+    tree = merkle.MerkleTree.from_leaves(merkle.leaf_hash(e.raw) for e in author.entries[:5])
+    cp5 = sign_checkpoint(author.signing, author.network, author.id, 5, tree.root())
+    sink.ingest_range(author.network, author.id, [e.raw for e in author.entries[:5]], cp5.text, [])
+    cp10 = source.sign_checkpoint(author.signing, author.network, author.id)
+    proof = source.tree(author.network, author.id).consistency_proof(5, 10)
+    rest = [e.raw for e in author.entries[5:]]
+    sink.ingest_range(author.network, author.id, rest, cp10.text, proof)
+    head = sink.head(author.network, author.id)
+    assert head is not None and head.size == 10
+    assert sink.tree(author.network, author.id).root() == cp10.checkpoint.root
+
+
+def test_a_bad_range_stores_nothing() -> None:
+    author, source = own_ledger("atomic", 9)
+    cp = source.sign_checkpoint(author.signing, author.network, author.id)
+    raws = [e.raw for e in author.entries]
+    store = MemoryLogStore()
+    sink = Ledger(store)
+    sink.ingest([raws[0]])
+    proof = source.tree(author.network, author.id).consistency_proof(1, 10)
+    bad_proof = [bytes(32), *proof[1:]]
+    with pytest.raises(ProofError):
+        sink.ingest_range(author.network, author.id, raws[1:], cp.text, bad_proof)
+    tampered = list(raws[1:])
+    tampered[4] = raws[2]  # a replayed entry in the middle
+    with pytest.raises(VerificationError):
+        sink.ingest_range(author.network, author.id, tampered, cp.text, proof)
+    with pytest.raises(VerificationError):  # a range shorter than its checkpoint
+        sink.ingest_range(author.network, author.id, raws[1:5], cp.text, proof)
+    assert store.commits == 1
+    assert store.read_entries(author.network, author.id, 1, 20) == [raws[0]]
+
+
+def test_inclusion_bundle_verifies_alone_and_mutations_fail() -> None:
+    author, ledger = own_ledger("prover", 6)
+    witness = Author("witness")
+    ledger.ingest([e.raw for e in witness.entries])
+    ledger.sign_checkpoint(author.signing, author.network, author.id)
+    note = ledger.latest_checkpoint(author.network, author.id)
+    assert note is not None
+    ledger.witness(witness.signing, witness.id, note.text, [], NOW_S)
+    bundle = ledger.prove(author.entries[3].id)
+    result = check_bundle(bundle)
+    assert result.entry.seq == 4 and result.tree_size == 7
+    assert result.cosigned_by == (witness_name(witness.id),)
+
+    def broken(change: Any) -> dict[str, Any]:
+        copied = copy.deepcopy(bundle)
+        change(copied)
+        return copied
+
+    def flip(h: str) -> str:
+        return f"{int(h[0], 16) ^ 1:x}" + h[1:]
+
+    mutations = [
+        lambda b: b.__setitem__("entry_hex", b["entry_hex"][:-2] + "00"),
+        lambda b: b["proof_hex"].__setitem__(0, flip(b["proof_hex"][0])),
+        lambda b: b["proof_hex"].append("00" * 32),
+        lambda b: b.__setitem__("checkpoint", b["checkpoint"].replace("\n7\n", "\n8\n")),
+        lambda b: b.__setitem__("key_events_hex", []),
+        lambda b: b.__setitem__("version", 2),
+        lambda b: b.pop("entry_hex"),
+    ]
+    for mutate in mutations:
+        with pytest.raises(CommonsError):
+            check_bundle(broken(mutate))
+
+
+def test_witness_refuses_split_view_and_freezes_the_author() -> None:
+    author, ledger = own_ledger("split", 3)
+    witness = Author("w2")
+    ledger.ingest([e.raw for e in witness.entries])
+    first = ledger.sign_checkpoint(author.signing, author.network, author.id)
+    ledger.witness(witness.signing, witness.id, first.text, [], NOW_S)
+    # The author signs a different tree of the same size: a split view.
+    other = sign_checkpoint(author.signing, author.network, author.id, 4, bytes(range(32)))
+    with pytest.raises(VerificationError) as err:
+        ledger.witness(witness.signing, witness.id, other.text, [], NOW_S + 5)
+    assert err.value.code == "verify.inconsistent-checkpoint"
+    assert ledger.is_frozen(author.network, author.id)
+    proofs = ledger.store.fork_proofs()
+    assert len(proofs) == 1
+    fresh = Ledger(MemoryLogStore())
+    fresh.add_fork_proof(proofs[0].raw)
+    assert fresh.is_frozen(author.network, author.id)
+
+
+def test_witness_cosigns_growth_with_monotonic_time() -> None:
+    author, ledger = own_ledger("grow", 2)
+    witness = Author("w3")
+    ledger.ingest([e.raw for e in witness.entries])
+    a = ledger.sign_checkpoint(author.signing, author.network, author.id)
+    ledger.witness(witness.signing, witness.id, a.text, [], NOW_S)
+    author.note("more")
+    ledger.ingest([author.entries[-1].raw])
+    b = ledger.sign_checkpoint(author.signing, author.network, author.id)
+    proof = ledger.tree(author.network, author.id).consistency_proof(3, 4)
+    cosigned = ledger.witness(witness.signing, witness.id, b.text, proof, NOW_S - 100)
+    assert len(cosigned.signatures) == 2
+    with pytest.raises(ProofError):  # growth without a valid proof
+        author.note("even more")
+        ledger.ingest([author.entries[-1].raw])
+        c = ledger.sign_checkpoint(author.signing, author.network, author.id)
+        ledger.witness(witness.signing, witness.id, c.text, [], NOW_S)
+
+
+def test_rotation_key_signs_checkpoints_after_it() -> None:
+    author, ledger = own_ledger("rot", 1)
+    author.rotate(seeded_key("rot/2"))
+    ledger.ingest([author.entries[-1].raw])
+    signed = ledger.sign_checkpoint(author.signing, author.network, author.id)
+    assert ledger.key_history(author.network, author.id).period_after(3).signing_key == (
+        author.signing.public
+    )
+    assert check_bundle(ledger.prove(author.entries[-1].id)).tree_size == signed.checkpoint.size
+    assert author.entries[-1].kind == kinds.ROTATION

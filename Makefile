@@ -38,7 +38,7 @@ vectors: $(STAMP)
 	$(BIN)/python specs/generate_vectors.py
 
 bench: $(STAMP)
-	$(BIN)/python bench/ledger.py
+	$(BIN)/python -m bench.ledger
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .pytest_cache .ruff_cache .hypothesis

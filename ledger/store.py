@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from protocol import canonical
-from protocol.errors import DecodeError
+from protocol.errors import DecodeError, LocalMisuseError
 from protocol.logstate import KeyState, LogHead
 
 LogKey = tuple[bytes, bytes]  # (network, author)
@@ -148,7 +148,7 @@ class MemoryLogStore:
         return list(self._forks.values())
 
     def commit(self, batch: Batch) -> None:
-        _check_contiguous(self._entries, batch.entries)
+        _check_batch(self._entries, self._by_id, batch.entries)
         for entry in batch.entries:
             self._entries.setdefault((entry.network, entry.author), []).append(entry)
             self._by_id[entry.id] = (entry.network, entry.author, entry.seq)
@@ -161,13 +161,20 @@ class MemoryLogStore:
         self.commits += 1
 
 
-def _check_contiguous(
-    logs: dict[LogKey, list[StoredEntry]], entries: Iterable[StoredEntry]
+def _check_batch(
+    logs: dict[LogKey, list[StoredEntry]],
+    known_ids: dict[bytes, tuple[bytes, bytes, int]],
+    entries: Iterable[StoredEntry],
 ) -> None:
-    """Refuse a batch that would leave a hole: a store bug, never peer input."""
+    """Refuse a batch that would leave a hole or repeat an id: a caller bug, never
+    peer input (the ledger checks first). Same rule and code as the SQLite store."""
     sizes = {key: len(log) for key, log in logs.items()}
+    seen: set[bytes] = set()
     for entry in entries:
         key = (entry.network, entry.author)
         if entry.seq != sizes.get(key, 0) + 1:
-            raise ValueError(f"batch is not contiguous at seq {entry.seq}")
+            raise LocalMisuseError("misuse.bad-batch", f"batch leaves a hole at seq {entry.seq}")
+        if entry.id in known_ids or entry.id in seen:
+            raise LocalMisuseError("misuse.bad-batch", "batch repeats a stored entry id")
+        seen.add(entry.id)
         sizes[key] = entry.seq

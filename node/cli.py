@@ -15,7 +15,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from node import ledger_cli
 from node.home import NodeHome
+from node.local import open_local
 from protocol import kinds, limits
 from protocol.entry import Entry, decode_entry
 from protocol.errors import CommonsError, DecodeError, LocalMisuseError
@@ -38,8 +40,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CommonsError as e:
         _print_error(args, e)
         return 1
+    status = int(result.pop("_exit", 0))
     _print_result(args, result)
-    return 0
+    return status
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -63,6 +66,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = entry.add_parser("decode", parents=[common], help="decode and verify one entry file")
     p.add_argument("file", type=Path)
     p.set_defaults(handler=cmd_entry_decode)
+
+    p = sub.add_parser("note", parents=[common], help="append a free-text note to our log")
+    p.add_argument("text")
+    p.set_defaults(handler=cmd_note)
+    ledger_cli.add_commands(sub, common)
     return parser
 
 
@@ -80,6 +88,17 @@ def cmd_init(args: argparse.Namespace) -> dict[str, Any]:
 def cmd_id(args: argparse.Namespace) -> dict[str, Any]:
     ident = NodeHome(args.home).identity()
     return {"identity": id_to_text(ident.id), "peer_id": None, "_text": id_to_text(ident.id)}
+
+
+def cmd_note(args: argparse.Namespace) -> dict[str, Any]:
+    with open_local(NodeHome(args.home)) as node:
+        (entry,) = node.append_own([(kinds.NOTE, {"text": args.text})])
+    return {
+        "entry_id": id_to_text(entry.id),
+        "seq": entry.seq,
+        "author": id_to_text(entry.author),
+        "_text": id_to_text(entry.id),
+    }
 
 
 def cmd_entry_decode(args: argparse.Namespace) -> dict[str, Any]:

@@ -2,6 +2,9 @@
 
 Layout:
     identity.json        public facts: identity id, public keys (no secrets)
+    network.json         the network this home takes part in (default: development "dev")
+    ledger.sqlite3       every log this node holds (WAL mode; -wal and -shm beside it)
+    writer.lock          held by the one process that writes the ledger
     keys/signing.key     the signing key seed, 0600
     keys/recovery.key    the recovery key seed, 0600 — move it offline after init
 The home folder is 0700. Creating an identity never overwrites one: a second
@@ -10,20 +13,26 @@ identity in the same home would sign a second, conflicting log.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from protocol.errors import LocalMisuseError
-from protocol.identity import identity_id
-from protocol.ids import id_to_text
+from protocol.identity import development_network, identity_id
+from protocol.ids import id_from_text, id_to_text
 from protocol.keys import SEED_BYTES, SigningKey
 
 _KEY_HEADER = "fabcommons ed25519 seed v1"
 IDENTITY_FILE = "identity.json"
+NETWORK_FILE = "network.json"
+LOCK_FILE = "writer.lock"
+DEFAULT_NETWORK = "dev"
 
 
 @dataclass(frozen=True)
@@ -90,6 +99,47 @@ class NodeHome:
 
     def signing_key(self) -> SigningKey:
         return SigningKey(_read_secret(self.keys_dir / "signing.key"))
+
+    @property
+    def database(self) -> Path:
+        return self.path / "ledger.sqlite3"
+
+    def network(self) -> tuple[str, bytes]:
+        """The network this home takes part in: (name, id). Development network until
+        the home joins a chartered federation."""
+        try:
+            data = json.loads((self.path / NETWORK_FILE).read_text())
+            return str(data["name"]), id_from_text(data["network"])
+        except FileNotFoundError:
+            return DEFAULT_NETWORK, development_network(DEFAULT_NETWORK)
+        except (ValueError, KeyError, TypeError) as e:
+            raise LocalMisuseError("misuse.bad-home", f"{NETWORK_FILE} is damaged: {e}") from e
+
+    def set_development_network(self, name: str) -> bytes:
+        network = development_network(name)
+        text = json.dumps({"name": name, "network": id_to_text(network)}) + "\n"
+        tmp = self.path / (NETWORK_FILE + ".tmp")
+        tmp.write_text(text)
+        tmp.replace(self.path / NETWORK_FILE)
+        return network
+
+    @contextlib.contextmanager
+    def writer_lock(self) -> Iterator[None]:
+        """Hold the home's single-writer lock, or raise misuse.home-busy at once."""
+        self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(self.path / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError as e:
+                raise LocalMisuseError(
+                    "misuse.home-busy",
+                    f"another fabnode process is writing to {self.path}; "
+                    "run this command through the running node, or stop it first",
+                ) from e
+            yield
+        finally:
+            os.close(fd)
 
 
 def _write_secret(path: Path, seed: bytes) -> None:

@@ -101,22 +101,30 @@ def _unpack(raw: bytes) -> Any:
         raise DecodeError("decode.malformed", f"not decodable: {type(e).__name__}") from e
 
 
+_SCALAR_TYPES = frozenset({type(None), bool, int, str, bytes})
+
+
 def _check_tree(value: Any, depth: int) -> None:
     """Refuse floats, types outside the subset and containers nested too deep.
 
     `depth` counts the containers around `value`: at most MAX_DEPTH arrays and
     maps may nest. msgpack decodes some ext types (the timestamp, -1) itself
-    without calling ext_hook, so every value's type is checked here.
+    without calling ext_hook, so every value's type is checked here. msgpack
+    returns exact built-in types, so membership of type() is exact and fast.
     """
-    if isinstance(value, list | dict):
+    kind = type(value)
+    if kind in _SCALAR_TYPES:
+        return
+    if kind is list or kind is dict:
         if depth >= limits.MAX_DEPTH:
             raise DecodeError("decode.too-deep", f"more than {limits.MAX_DEPTH} nested containers")
-        for item in value.values() if isinstance(value, dict) else value:
-            _check_tree(item, depth + 1)
-    elif isinstance(value, float):
+        for item in value.values() if kind is dict else value:
+            if type(item) not in _SCALAR_TYPES:
+                _check_tree(item, depth + 1)
+    elif kind is float:
         raise DecodeError("decode.float", "floats are not allowed; use integers with units")
-    elif not (value is None or isinstance(value, bool | int | str | bytes)):
-        raise DecodeError("decode.bad-type", f"{type(value).__name__} is not allowed")
+    else:
+        raise DecodeError("decode.bad-type", f"{kind.__name__} is not allowed")
 
 
 def _canonical_form(value: Any, depth: int) -> Any:

@@ -18,6 +18,7 @@ protocol.kinds.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from dataclasses import dataclass
@@ -79,17 +80,42 @@ def sign_entry(
 
 def decode_entry(data: bytes, *, max_bytes: int = limits.MAX_ENTRY_BYTES) -> Entry:
     """Decode entry bytes and check their signature; raise DecodeError/VerificationError."""
-    outer = canonical.decode(data, max_bytes=max_bytes)
+    if len(data) > max_bytes:
+        raise DecodeError("decode.too-large", f"got {len(data)} bytes, limit {max_bytes}")
+    raw = bytes(data)
+    payload, signature = _split_outer(raw)
+    entry = _entry_from_payload(raw, payload, signature, max_bytes)
+    verify_signature(entry.signer, tags.ENTRY_SIG, payload, signature)
+    return entry
+
+
+def _split_outer(raw: bytes) -> tuple[bytes, bytes]:
+    """The outer [payload: bin, signature: bin(64)], read straight from its bytes.
+
+    Its canonical form is fixed: 0x92, the payload's shortest bin header and
+    bytes, then c4 40 and 64 signature bytes, nothing after. Anything else goes
+    through the general decoder, so the error is the same as for any value.
+    """
+    size = len(raw)
+    if size > 3 and raw[0] == 0x92:
+        if raw[1] == 0xC4:
+            start, length = 3, raw[2]
+        elif raw[1] == 0xC5 and size > 4:
+            start, length = 4, int.from_bytes(raw[2:4], "big")
+        else:
+            start, length = 0, -1
+        end = start + length
+        canonical_header = (raw[1] == 0xC4) == (length < 256) and length >= 0
+        if canonical_header and size == end + 66 and raw[end : end + 2] == b"\xc4\x40":
+            return raw[start:end], raw[end + 2 :]
+    outer = canonical.decode(raw, max_bytes=len(raw))
     if not (isinstance(outer, list) and len(outer) == 2):
         raise DecodeError("decode.bad-field", "an entry is [payload, signature]", field="entry")
     payload, signature = outer
     _need(isinstance(payload, bytes), "payload", "bin")
-    _need(
-        isinstance(signature, bytes) and len(signature) == SIGNATURE_BYTES, "signature", "bin(64)"
-    )
-    entry = _entry_from_payload(bytes(data), payload, signature, max_bytes)
-    verify_signature(entry.signer, tags.ENTRY_SIG, payload, signature)
-    return entry
+    good_signature = isinstance(signature, bytes) and len(signature) == SIGNATURE_BYTES
+    _need(good_signature, "signature", "bin(64)")
+    return payload, signature
 
 
 def _entry_from_payload(raw: bytes, payload: bytes, signature: bytes, max_bytes: int) -> Entry:
@@ -137,8 +163,10 @@ def _is_uint(value: Any) -> bool:
 
 
 def _is_kind(value: Any) -> bool:
-    return (
-        isinstance(value, str)
-        and len(value.encode()) <= limits.MAX_KIND_BYTES
-        and KIND_PATTERN.match(value) is not None
-    )
+    return isinstance(value, str) and _is_kind_name(value)
+
+
+@functools.lru_cache(maxsize=1024)
+def _is_kind_name(value: str) -> bool:
+    """Kind names repeat in every log, so the pattern is matched once per name."""
+    return len(value.encode()) <= limits.MAX_KIND_BYTES and KIND_PATTERN.match(value) is not None

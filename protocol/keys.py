@@ -9,6 +9,7 @@ Secret keys are 32-byte seeds; this module never touches files.
 
 from __future__ import annotations
 
+import nacl.bindings
 import nacl.exceptions
 import nacl.signing
 
@@ -52,7 +53,7 @@ def verify_signature(public_key: bytes, tag: bytes, message: bytes, signature: b
     if len(signature) != SIGNATURE_BYTES:
         raise DecodeError("decode.bad-signature", f"signature of {len(signature)} bytes")
     try:
-        nacl.signing.VerifyKey(public_key).verify(tag + message, signature)
+        nacl.bindings.crypto_sign_open(signature + tag + message, public_key)
     except (nacl.exceptions.BadSignatureError, nacl.exceptions.ValueError) as e:
         raise VerificationError("verify.bad-signature", "signature does not verify") from e
     except nacl.exceptions.CryptoError as e:

@@ -15,7 +15,7 @@ to ignore them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TypeVar
 
 from protocol import kinds
@@ -72,13 +72,9 @@ def verify_next(head: LogHead, entry: Entry) -> LogHead:
         start = _revocation(entry).revoke_from_seq
         if start < entry.seq:
             revoked = (*revoked, (start, entry.seq))
-    return replace(
-        head,
-        size=entry.seq,
-        head_id=entry.id,
-        last_timestamp_ms=entry.timestamp_ms,
-        keys=keys,
-        revoked=revoked,
+    # Built directly rather than with dataclasses.replace: this runs once per entry.
+    return LogHead(
+        head.network, head.author, entry.seq, entry.id, entry.timestamp_ms, keys, revoked
     )
 
 

@@ -1,0 +1,91 @@
+"""`fabnode note` and `fabnode ledger …` on real SQLite homes, as an operator runs them."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from pathlib import Path
+
+from tests.cli_helpers import fabnode
+
+
+def init_home(tmp_path: Path) -> Path:
+    home = tmp_path / "lab"
+    status, _ = fabnode("init", home=home)
+    assert status == 0
+    return home
+
+
+def test_notes_are_listed_verified_and_provable(tmp_path: Path) -> None:
+    home = init_home(tmp_path)
+    ids = []
+    for text in ("doors open at nine", "laser cutter back in service"):
+        status, out = fabnode("note", text, home=home)
+        assert status == 0
+        ids.append(out["entry_id"])
+    status, log = fabnode("ledger", "log", home=home)
+    assert status == 0
+    assert [e["kind"] for e in log["entries"]] == ["identity.inception", "note", "note"]
+    assert log["entries"][2]["body"] == {"text": "laser cutter back in service"}
+    status, report = fabnode("ledger", "verify", home=home)
+    assert status == 0
+    assert report == {
+        "ok": True,
+        "authors": 1,
+        "entries": 3,
+        "checkpoints": 2,
+        "fork_proofs": 0,
+        "errors": [],
+    }
+    status, bundle = fabnode("ledger", "prove", ids[0], home=home)
+    assert status == 0
+    proof = tmp_path / "proof.json"
+    proof.write_text(json.dumps(bundle))
+    status, checked = fabnode("ledger", "check-proof", proof)  # no home at all
+    assert status == 0 and checked["ok"] is True and checked["entry_id"] == ids[0]
+    bundle["entry_hex"] = bundle["entry_hex"][:-4] + "0000"
+    proof.write_text(json.dumps(bundle))
+    status, refused = fabnode("ledger", "check-proof", proof)
+    assert status == 1 and refused["error"]["code"].startswith(("verify.", "decode."))
+
+
+def test_verify_reports_a_tampered_database(tmp_path: Path) -> None:
+    home = init_home(tmp_path)
+    for i in range(3):
+        fabnode("note", f"n{i}", home=home)
+    with sqlite3.connect(home / "ledger.sqlite3") as db:
+        raw = db.execute("SELECT raw FROM entries WHERE seq = 3").fetchone()[0]
+        forged = bytearray(raw)
+        forged[-1] ^= 1
+        db.execute("UPDATE entries SET raw = ? WHERE seq = 3", (bytes(forged),))
+    status, report = fabnode("ledger", "verify", home=home)
+    assert status == 1 and report["ok"] is False
+    assert report["errors"][0]["code"] == "verify.bad-signature"
+    assert report["errors"][0]["seq"] == 3
+
+
+def test_a_restored_backup_refuses_to_sign(tmp_path: Path) -> None:
+    home = init_home(tmp_path)
+    fabnode("note", "before the backup", home=home)
+    backup = tmp_path / "backup"
+    shutil.copytree(home, backup)
+    fabnode("note", "after the backup, maybe already gossiped", home=home)
+    shutil.rmtree(home)
+    shutil.copytree(backup, home)  # the operator restores last week's copy
+    status, out = fabnode("note", "this would fork the log", home=home)
+    assert status == 1
+    assert out["error"]["code"] == "misuse.restored-backup"
+    assert "sync" in out["error"]["message"]
+    status, log = fabnode("ledger", "log", home=home)
+    assert len(log["entries"]) == 2  # nothing was signed
+
+
+def test_a_crash_between_commit_and_mark_is_not_mistaken_for_a_backup(tmp_path: Path) -> None:
+    home = init_home(tmp_path)
+    fabnode("note", "one", home=home)
+    state = Path(str(home) + "-state")
+    for mark in state.iterdir():
+        mark.unlink()  # as if the process died after the commit, before the mark
+    status, _ = fabnode("note", "two", home=home)
+    assert status == 0

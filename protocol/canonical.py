@@ -27,8 +27,17 @@ def encode(value: Any) -> bytes:
     return _pack(_canonical_form(value, 0))
 
 
-def decode(data: bytes, *, max_bytes: int = limits.MAX_ENTRY_BYTES) -> Any:
+def decode(
+    data: bytes,
+    *,
+    max_bytes: int = limits.MAX_ENTRY_BYTES,
+    max_bin_bytes: int = limits.MAX_BIN_BYTES,
+    max_array_len: int = limits.MAX_ARRAY_LEN,
+) -> Any:
     """Decode one canonical value that must fill `data` exactly.
+
+    The defaults are the entry caps; framed protocols (sync, blobs) pass their own
+    larger per-item limits, which the parser still enforces before allocating.
 
     Raises DecodeError with codes: decode.too-large, decode.malformed,
     decode.trailing-bytes, decode.limit, decode.float, decode.bad-type,
@@ -39,7 +48,7 @@ def decode(data: bytes, *, max_bytes: int = limits.MAX_ENTRY_BYTES) -> Any:
     if len(data) > max_bytes:
         raise DecodeError("decode.too-large", f"got {len(data)} bytes, limit {max_bytes}")
     raw = bytes(data)
-    value = _unpack(raw)
+    value = _unpack(raw, max_bin_bytes, max_array_len)
     _check_tree(value, 0)
     if _pack(value) != raw:
         raise DecodeError("decode.non-canonical", "input is not the canonical encoding")
@@ -73,7 +82,7 @@ def _ext_hook(code: int, data: bytes) -> Any:
     raise DecodeError("decode.bad-type", f"ext type {code} is not allowed")
 
 
-def _unpack(raw: bytes) -> Any:
+def _unpack(raw: bytes, max_bin_bytes: int, max_array_len: int) -> Any:
     try:
         return msgpack.unpackb(
             raw,
@@ -83,8 +92,8 @@ def _unpack(raw: bytes) -> Any:
             object_pairs_hook=_pairs_hook,
             ext_hook=_ext_hook,
             max_str_len=limits.MAX_STR_BYTES,
-            max_bin_len=limits.MAX_BIN_BYTES,
-            max_array_len=limits.MAX_ARRAY_LEN,
+            max_bin_len=max_bin_bytes,
+            max_array_len=max_array_len,
             max_map_len=limits.MAX_MAP_LEN,
         )
     except DecodeError:

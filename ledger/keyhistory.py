@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from protocol import kinds
 from protocol.entry import Entry, decode_entry
 from protocol.errors import VerificationError
-from protocol.logstate import LogHead, verify_next
+from protocol.logstate import KeyState, LogHead, verify_next
 
 MAX_KEY_EVENTS = 64
 
@@ -63,19 +63,43 @@ def verify_key_history(raw_events: Sequence[bytes], network: bytes, author: byte
         raise VerificationError("verify.bad-key-history", "want 1 to 64 key events")
     events = [decode_entry(raw) for raw in raw_events]
     head = verify_next(LogHead(network, author), events[0])
-    assert head.keys is not None
     periods = [_period(head)]
     for event in events[1:]:
-        if event.kind not in (kinds.ROTATION, kinds.REVOCATION):
-            raise VerificationError("verify.bad-key-history", f"{event.kind} is not a key event")
-        if event.seq <= periods[-1].from_seq:
-            raise VerificationError("verify.bad-key-history", "key events out of order")
-        # Pretend the log reaches just below this event: everything verify_next checks
-        # about key events (signer role, prev_key_event, body) then applies unchanged.
-        head = LogHead(network, author, event.seq - 1, event.prev, 0, head.keys, head.revoked)
-        head = verify_next(head, event)
+        head = _fold_event(head, event)
         periods.append(_period(head))
     return KeyHistory(network, author, tuple(periods), tuple(events))
+
+
+def extend_keys(head: LogHead, raw_events: Sequence[bytes]) -> KeyState:
+    """The keys in force after `head` and then these later key events (seqs beyond
+    the head, not yet held): each must continue the chain. Used to check a checkpoint
+    signed after a rotation the receiver has not fetched yet."""
+    if head.keys is None or len(raw_events) > MAX_KEY_EVENTS:
+        raise VerificationError("verify.bad-key-history", "no key state to extend")
+    for raw in raw_events:
+        event = decode_entry(raw)
+        if (event.network, event.author) != (head.network, head.author):
+            raise VerificationError("verify.bad-key-history", "key event of another log")
+        if event.seq <= head.size:
+            raise VerificationError("verify.bad-key-history", "key event inside the held log")
+        head = _fold_event(head, event)
+    assert head.keys is not None
+    return head.keys
+
+
+def _fold_event(head: LogHead, event: Entry) -> LogHead:
+    """Apply one later key event to `head`, skipping the entries in between."""
+    assert head.keys is not None
+    if event.kind not in (kinds.ROTATION, kinds.REVOCATION):
+        raise VerificationError("verify.bad-key-history", f"{event.kind} is not a key event")
+    if event.seq <= head.keys.established_seq:
+        raise VerificationError("verify.bad-key-history", "key events out of order")
+    # Pretend the log reaches just below this event: everything verify_next checks
+    # about key events (signer role, prev_key_event, body) then applies unchanged.
+    below = LogHead(
+        head.network, head.author, event.seq - 1, event.prev, 0, head.keys, head.revoked
+    )
+    return verify_next(below, event)
 
 
 def _period(head: LogHead) -> KeyPeriod:

@@ -36,7 +36,7 @@ from ledger.forkproof import (
     verify_fork_proof,
 )
 from ledger.inclusion import make_bundle
-from ledger.keyhistory import KeyHistory, verify_key_history
+from ledger.keyhistory import KeyHistory, extend_keys, verify_key_history
 from ledger.store import (
     Batch,
     LogKey,
@@ -330,28 +330,41 @@ class Ledger:
         raws: Sequence[bytes],
         note: bytes,
         proof: Sequence[bytes],
+        later_key_events: Sequence[bytes] = (),
     ) -> list[Entry]:
-        """Entries [size+1, size+len] of a log with the author's checkpoint at the new
-        size and a consistency proof from our size: committed whole, or raise."""
+        """Entries [size+1, size+n] of a log, committed whole or not at all (specs/0003 §4).
+
+        `note` is the author's checkpoint at some size N >= size+n, `proof` the
+        consistency proof from size+n to N (empty when equal), and
+        `later_key_events` the author's key events in (size+n, N], so a checkpoint
+        signed after a rotation we have not fetched yet can still be checked.
+        """
         key = (network, author)
         if key in self._frozen:
             raise _frozen_error()
-        start = self._heads.get(key) or LogHead(network, author)
-        head, entries = start, [decode_entry(raw) for raw in raws]
+        head = self._heads.get(key) or LogHead(network, author)
+        entries = [decode_entry(raw) for raw in raws]
         for entry in entries:
             head = verify_next(head, entry)
         signed = decode_signed_checkpoint(note)
         cp = signed.checkpoint
-        if (cp.network, cp.author, cp.size) != (network, author, head.size):
-            raise VerificationError("verify.wrong-checkpoint", "checkpoint is not of this range")
-        assert head.keys is not None
-        verify_checkpoint_signature(signed, head.keys.signing_key)
-        tree = self.tree(network, author)
-        if start.size > 0:
-            merkle.verify_consistency(start.size, cp.size, tree.root(), cp.root, proof)
-        new_root = tree.root_if_appended([merkle.leaf_hash(raw) for raw in raws])
-        if new_root != cp.root:
-            raise VerificationError("verify.checkpoint-mismatch", "entries do not give the root")
+        if (cp.network, cp.author) != key or cp.size < head.size:
+            raise VerificationError(
+                "verify.wrong-checkpoint", "checkpoint does not cover this range"
+            )
+        keys = extend_keys(head, later_key_events) if later_key_events else head.keys
+        assert keys is not None
+        verify_checkpoint_signature(signed, keys.signing_key)
+        new_root = self.tree(network, author).root_if_appended(
+            [merkle.leaf_hash(raw) for raw in raws]
+        )
+        if cp.size == head.size:
+            if new_root != cp.root:
+                raise VerificationError(
+                    "verify.checkpoint-mismatch", "entries do not give the root"
+                )
+        else:
+            merkle.verify_consistency(head.size, cp.size, new_root, cp.root, proof)
         self._commit([head] if entries else [], entries, [], [_stored_checkpoint(signed)])
         return entries
 

@@ -51,18 +51,38 @@ def test_a_bad_range_stores_nothing() -> None:
     store = MemoryLogStore()
     sink = Ledger(store)
     sink.ingest([raws[0]])
-    proof = source.tree(author.network, author.id).consistency_proof(1, 10)
-    bad_proof = [bytes(32), *proof[1:]]
+    tree = source.tree(author.network, author.id)
+    # Entries 2..5 proven against the checkpoint at 10 by a consistency proof 5 -> 10.
+    proof = tree.consistency_proof(5, 10)
     with pytest.raises(ProofError):
-        sink.ingest_range(author.network, author.id, raws[1:], cp.text, bad_proof)
+        sink.ingest_range(author.network, author.id, raws[1:5], cp.text, [bytes(32), *proof[1:]])
     tampered = list(raws[1:])
     tampered[4] = raws[2]  # a replayed entry in the middle
     with pytest.raises(VerificationError):
-        sink.ingest_range(author.network, author.id, tampered, cp.text, proof)
-    with pytest.raises(VerificationError):  # a range shorter than its checkpoint
-        sink.ingest_range(author.network, author.id, raws[1:5], cp.text, proof)
+        sink.ingest_range(author.network, author.id, tampered, cp.text, [])
+    with pytest.raises(VerificationError):  # the checkpoint does not cover the range
+        small = sign_checkpoint(author.signing, author.network, author.id, 3, tree.root(3))
+        sink.ingest_range(author.network, author.id, raws[1:5], small.text, [])
     assert store.commits == 1
     assert store.read_entries(author.network, author.id, 1, 20) == [raws[0]]
+    sink.ingest_range(author.network, author.id, raws[1:5], cp.text, proof)
+    assert store.read_entries(author.network, author.id, 1, 20) == raws[:5]
+
+
+def test_a_checkpoint_signed_after_an_unfetched_rotation_is_checked() -> None:
+    author, source = own_ledger("later", 3)
+    rotation = author.rotate(seeded_key("later/2"))
+    author.note("after the rotation")
+    source.ingest([e.raw for e in author.entries[4:]])
+    cp = source.sign_checkpoint(author.signing, author.network, author.id)
+    proof = source.tree(author.network, author.id).consistency_proof(3, 6)
+    sink = Ledger(MemoryLogStore())
+    raws = [e.raw for e in author.entries[:3]]
+    with pytest.raises(VerificationError):  # the new key is unknown without the event
+        sink.ingest_range(author.network, author.id, raws, cp.text, proof)
+    sink.ingest_range(author.network, author.id, raws, cp.text, proof, [rotation.raw])
+    head = sink.head(author.network, author.id)
+    assert head is not None and head.size == 3
 
 
 def test_inclusion_bundle_verifies_alone_and_mutations_fail() -> None:

@@ -4,8 +4,9 @@ A frame is a 4-byte big-endian length followed by that many bytes of one
 canonical msgpack value. `FrameDecoder` is sans-IO: feed it whatever bytes the
 transport delivered (`receive_data`), take out complete frames (`next_frame`).
 The declared length is checked against the limit before any byte of the frame
-is buffered, so a peer cannot make us allocate beyond `max_frame_bytes` (plus
-one read's worth of data), and the buffer never holds more than one frame.
+is buffered, so a peer cannot make us allocate beyond `max_frame_bytes` plus what
+the driver feeds in one read, provided the driver drains `next_frame` after each
+`receive_data` (the node's drivers do).
 """
 
 from __future__ import annotations

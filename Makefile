@@ -11,6 +11,9 @@ $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
+	@# libp2p pulls in trio-typing, whose trio-stubs describe an old trio and would
+	@# shadow the types trio ships itself (py.typed); mypy must see trio's own.
+	rm -rf $(VENV)/lib/python*/site-packages/trio-stubs
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -15,9 +15,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import trio
+
 from node import ledger_cli
+from node.client import NodeClient
+from node.daemon import RunOptions, run_node
 from node.home import NodeHome
-from node.local import open_local
 from protocol import kinds, limits
 from protocol.entry import Entry, decode_entry
 from protocol.errors import CommonsError, DecodeError, LocalMisuseError
@@ -67,9 +70,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", type=Path)
     p.set_defaults(handler=cmd_entry_decode)
 
-    p = sub.add_parser("note", parents=[common], help="append a free-text note to our log")
-    p.add_argument("text")
-    p.set_defaults(handler=cmd_note)
+    p = sub.add_parser("run", parents=[common], help="run the node until Ctrl-C")
+    p.add_argument("--api-port", type=int, default=0, help="local API port (default: any free)")
+    p.add_argument("--listen", action="append", help="libp2p listen multiaddr (repeatable)")
+    p.add_argument("--bootstrap", action="append", default=[], help="peer multiaddr to dial")
+    p.add_argument("--mdns", action="store_true", help="find peers on the local network")
+    p.add_argument("--network", help="development network name (until a charter is joined)")
+    p.set_defaults(handler=cmd_run)
+    p = sub.add_parser("status", parents=[common], help="ask the running node for its state")
+    p.set_defaults(handler=cmd_status)
     ledger_cli.add_commands(sub, common)
     return parser
 
@@ -90,15 +99,58 @@ def cmd_id(args: argparse.Namespace) -> dict[str, Any]:
     return {"identity": id_to_text(ident.id), "peer_id": None, "_text": id_to_text(ident.id)}
 
 
-def cmd_note(args: argparse.Namespace) -> dict[str, Any]:
-    with open_local(NodeHome(args.home)) as node:
-        (entry,) = node.append_own([(kinds.NOTE, {"text": args.text})])
-    return {
-        "entry_id": id_to_text(entry.id),
-        "seq": entry.seq,
-        "author": id_to_text(entry.author),
-        "_text": id_to_text(entry.id),
-    }
+def cmd_run(args: argparse.Namespace) -> dict[str, Any]:
+    home = NodeHome(args.home)
+    if args.network:
+        home.set_development_network(args.network)
+    options = RunOptions(api_port=args.api_port, bootstrap=args.bootstrap, mdns=args.mdns)
+    if args.listen:
+        options.listen = args.listen
+
+    async def main() -> None:
+        async with trio.open_nursery() as nursery:
+            service = await nursery.start(run_node, home, options)
+            ready = {
+                "api": service.api_url,
+                "peer_id": service.peer_id,
+                "listen": service.listen_addrs,
+            }
+            print(
+                json.dumps({"ready": ready}) if args.json else f"node running: {ready}", flush=True
+            )
+
+    try:
+        trio.run(main)
+    except BaseExceptionGroup as group:
+        single = _single_commons_error(group)
+        if single is None:
+            raise
+        raise single from None
+    return {"stopped": True, "_text": "node stopped"}
+
+
+def _single_commons_error(group: BaseExceptionGroup[BaseException]) -> CommonsError | None:
+    """trio nurseries wrap errors in groups; a group of one of ours is just that error."""
+    leaves: list[BaseException] = []
+    pending: list[BaseException] = [group]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, BaseExceptionGroup):
+            pending += item.exceptions
+        else:
+            leaves.append(item)
+    if len(leaves) == 1 and isinstance(leaves[0], CommonsError):
+        return leaves[0]
+    return None
+
+
+def cmd_status(args: argparse.Namespace) -> dict[str, Any]:
+    client = NodeClient.discover(NodeHome(args.home))
+    if client is None:
+        raise LocalMisuseError("misuse.node-not-running", f"no node is running on {args.home}")
+    out: dict[str, Any] = client.call("GET", "/api/v1/status")
+    out["_text"] = json.dumps(out, indent=2)
+    return out
 
 
 def cmd_entry_decode(args: argparse.Namespace) -> dict[str, Any]:

@@ -5,6 +5,9 @@ Layout:
     network.json         the network this home takes part in (default: development "dev")
     ledger.sqlite3       every log this node holds (WAL mode; -wal and -shm beside it)
     writer.lock          held by the one process that writes the ledger
+    api.token            bearer token of the local HTTP API, 0600
+    api.json             where the running node's API listens (only while it runs)
+    keys/node.key        the libp2p host key (the peer id), 0600
     keys/signing.key     the signing key seed, 0600
     keys/recovery.key    the recovery key seed, 0600 — move it offline after init
 The home folder is 0700. Creating an identity never overwrites one: a second
@@ -32,6 +35,8 @@ _KEY_HEADER = "fabcommons ed25519 seed v1"
 IDENTITY_FILE = "identity.json"
 NETWORK_FILE = "network.json"
 LOCK_FILE = "writer.lock"
+API_TOKEN_FILE = "api.token"
+API_INFO_FILE = "api.json"
 DEFAULT_NETWORK = "dev"
 
 
@@ -122,6 +127,39 @@ class NodeHome:
         tmp.write_text(text)
         tmp.replace(self.path / NETWORK_FILE)
         return network
+
+    def api_token(self) -> str:
+        """The bearer token of the local API; created (0600) on first use."""
+        path = self.path / API_TOKEN_FILE
+        try:
+            return path.read_text().strip()
+        except FileNotFoundError:
+            _write_new(path, secrets.token_urlsafe(32) + "\n", 0o600)
+            return path.read_text().strip()
+
+    def write_api_info(self, url: str, pid: int) -> None:
+        """Tell local commands where the running node listens (removed at shutdown)."""
+        tmp = self.path / (API_INFO_FILE + ".tmp")
+        tmp.write_text(json.dumps({"url": url, "pid": pid}) + "\n")
+        tmp.replace(self.path / API_INFO_FILE)
+
+    def read_api_info(self) -> dict[str, Any] | None:
+        try:
+            data = json.loads((self.path / API_INFO_FILE).read_text())
+        except (FileNotFoundError, ValueError):
+            return None
+        return data if isinstance(data, dict) else None
+
+    def clear_api_info(self) -> None:
+        (self.path / API_INFO_FILE).unlink(missing_ok=True)
+
+    def node_key_seed(self) -> bytes:
+        """The libp2p host key (peer id), separate from the identity keys: the identity
+        may rotate its keys, the peer id of a node stays. Created on first use."""
+        path = self.keys_dir / "node.key"
+        if not path.exists():
+            _write_secret(path, secrets.token_bytes(SEED_BYTES))
+        return _read_secret(path)
 
     @contextlib.contextmanager
     def writer_lock(self) -> Iterator[None]:

@@ -1,27 +1,51 @@
-"""`fabnode ledger …`: list, re-verify and prove what the node's ledger holds."""
+"""`fabnode note` and `fabnode ledger …`: write, list, re-verify and prove the ledger.
+
+Each command runs through the running node's API when a node is running on the
+home (node.client), else directly on the home (node.operations): one
+implementation, never two writers.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
-from ledger.audit import audit
 from ledger.inclusion import check_bundle, result_to_json
+from node import operations
+from node.client import NodeClient
 from node.home import NodeHome
-from node.local import open_local
-from protocol import kinds
-from protocol.entry import decode_entry
+from node.operations import LedgerContext
 from protocol.errors import DecodeError, LocalMisuseError
-from protocol.ids import id_from_text, id_to_text
-from protocol.jsonform import to_json
+from protocol.ids import id_from_text
 
 MAX_PROOF_FILE_BYTES = 8 * 1024 * 1024
 
 
+def via_node(
+    args: argparse.Namespace,
+    local: Callable[[LedgerContext], Any],
+    method: str,
+    path: str,
+    body: Any = None,
+) -> Any:
+    """Run a command through the home's running node, or locally if none runs."""
+    home = NodeHome(args.home)
+    client = NodeClient.discover(home)
+    if client is not None:
+        return client.call(method, path, body)
+    with operations.open_local(home) as ctx:
+        return local(ctx)
+
+
 def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("note", parents=[common], help="append a free-text note to our log")
+    p.add_argument("text")
+    p.set_defaults(handler=cmd_note)
     ledger = sub.add_parser("ledger", help="the node's logs").add_subparsers(metavar="ACTION")
     p = ledger.add_parser("log", parents=[common], help="list entries")
     p.add_argument("--author", help="only this identity's log (default: every log)")
@@ -38,28 +62,29 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     p.set_defaults(handler=cmd_check_proof)
 
 
+def cmd_note(args: argparse.Namespace) -> dict[str, Any]:
+    out: dict[str, Any] = via_node(
+        args,
+        lambda ctx: operations.note(ctx, args.text),
+        "POST",
+        "/api/v1/notes",
+        {"text": args.text},
+    )
+    out["_text"] = out["entry_id"]
+    return out
+
+
 def cmd_log(args: argparse.Namespace) -> dict[str, Any]:
     only = None if args.author is None else id_from_text(args.author)
-    rows: list[dict[str, Any]] = []
-    with open_local(NodeHome(args.home)) as node:
-        for head in node.ledger.heads():
-            if only is not None and head.author != only:
-                continue
-            for raw in node.store.read_entries(head.network, head.author, 1, args.limit + 1):
-                entry = decode_entry(raw)  # stored entries were verified once; this is display
-                status = kinds.check_body(entry.kind, entry.body)
-                rows.append(
-                    {
-                        "id": id_to_text(entry.id),
-                        "author": id_to_text(entry.author),
-                        "seq": entry.seq,
-                        "timestamp_ms": entry.timestamp_ms,
-                        "kind": entry.kind,
-                        "body": to_json(entry.body),
-                        "body_status": status.code or "valid",
-                        "revoked": head.is_revoked(entry.seq),
-                    }
-                )
+    query = f"?limit={args.limit}" + ("" if only is None else f"&author={quote(args.author)}")
+    rows: list[dict[str, Any]] = via_node(
+        args,
+        lambda ctx: operations.list_entries(ctx, only, args.limit),
+        "GET",
+        "/api/v1/ledger/entries" + query,
+    )
+    if isinstance(rows, dict):  # the API wraps the list
+        rows = rows["entries"]
     text = "\n".join(f"{r['author'][:12]}… {r['seq']:>6}  {r['kind']:<20} {r['id']}" for r in rows)
     return {"entries": rows, "_text": text or "(no entries)"}
 
@@ -73,27 +98,25 @@ def cmd_verify(args: argparse.Namespace) -> dict[str, Any]:
             sys.stderr.write(f"\rverifying [{'#' * filled}{'.' * (30 - filled)}] {done}/{total}")
             sys.stderr.flush()
 
-    with open_local(NodeHome(args.home)) as node:
-        report = audit(node.store, progress)
+    out: dict[str, Any] = via_node(
+        args, lambda ctx: operations.verify(ctx, progress), "POST", "/api/v1/ledger/verify"
+    )
     if show:
         sys.stderr.write("\n")
-    out: dict[str, Any] = {
-        "ok": report.ok,
-        "authors": report.authors,
-        "entries": report.entries,
-        "checkpoints": report.checkpoints,
-        "fork_proofs": report.fork_proofs,
-        "errors": report.errors,
-    }
-    verdict = "ok" if report.ok else f"{len(report.errors)} problem(s)"
-    out["_text"] = f"{verdict}: {report.authors} logs, {report.entries} entries"
-    out["_exit"] = 0 if report.ok else 1
+    verdict = "ok" if out["ok"] else f"{len(out['errors'])} problem(s)"
+    out["_text"] = f"{verdict}: {out['authors']} logs, {out['entries']} entries"
+    out["_exit"] = 0 if out["ok"] else 1
     return out
 
 
 def cmd_prove(args: argparse.Namespace) -> dict[str, Any]:
-    with open_local(NodeHome(args.home)) as node:
-        bundle = node.ledger.prove(id_from_text(args.entry_id))
+    entry_id = id_from_text(args.entry_id)
+    bundle: dict[str, Any] = via_node(
+        args,
+        lambda ctx: operations.prove(ctx, entry_id),
+        "GET",
+        f"/api/v1/ledger/proofs/{args.entry_id}",
+    )
     args.json = True
     return bundle
 

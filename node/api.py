@@ -1,0 +1,97 @@
+"""The node's local HTTP API (README "Local API"; OpenAPI at /openapi.json).
+
+FastAPI on hypercorn's trio worker, bound to 127.0.0.1, every request carrying
+`Authorization: Bearer <token>` from the home's `api.token` (0600). Errors are
+`{"error": {"code", "message"}}` with the codes used everywhere else. The CLI
+talks to a running node through this API, so there is never a second writer.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException
+
+from node.service import NodeService
+from protocol.errors import (
+    CommonsError,
+    DecodeError,
+    LocalMisuseError,
+    RemoteFaultError,
+    RuleViolationError,
+    VerificationError,
+)
+from protocol.ids import id_from_text
+
+API_PREFIX = "/api/v1"
+_STATUS = {
+    DecodeError: 400,
+    VerificationError: 422,
+    RuleViolationError: 403,
+    RemoteFaultError: 502,
+    LocalMisuseError: 400,
+}
+_NOT_FOUND = {"misuse.unknown-entry", "misuse.unknown-log", "misuse.blob-missing"}
+
+
+class NoteIn(BaseModel):
+    text: str = Field(min_length=1, max_length=4096)
+
+
+def error_response(error: CommonsError) -> JSONResponse:
+    status = 404 if error.code in _NOT_FOUND else 500
+    for family, code in _STATUS.items():
+        if isinstance(error, family) and status != 404:
+            status = code
+            break
+    return JSONResponse({"error": error.to_json()}, status_code=status)
+
+
+def build_app(service: NodeService, token: str) -> FastAPI:
+    app = FastAPI(title="Fab Commons node", version="1", openapi_url="/openapi.json", docs_url=None)
+
+    async def authorised(request: Request) -> None:
+        given = request.headers.get("authorization", "")
+        if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+            raise HTTPException(status_code=401, detail="missing or wrong bearer token")
+
+    @app.exception_handler(CommonsError)
+    async def commons_error(_: Request, error: CommonsError) -> JSONResponse:
+        return error_response(error)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_: Request, error: HTTPException) -> JSONResponse:
+        code = "misuse.unauthorized" if error.status_code == 401 else f"http.{error.status_code}"
+        body = {"error": {"code": code, "message": str(error.detail)}}
+        return JSONResponse(body, status_code=error.status_code)
+
+    guard = [Depends(authorised)]
+    _routes(app, service, guard)
+    return app
+
+
+def _routes(app: FastAPI, service: NodeService, guard: list[Any]) -> None:
+    @app.get(f"{API_PREFIX}/status", dependencies=guard)
+    async def status() -> dict[str, Any]:
+        return await service.status()
+
+    @app.post(f"{API_PREFIX}/notes", dependencies=guard, status_code=201)
+    async def post_note(body: NoteIn) -> dict[str, Any]:
+        return await service.note(body.text)
+
+    @app.get(f"{API_PREFIX}/ledger/entries", dependencies=guard)
+    async def entries(author: str | None = None, limit: int = 1000) -> dict[str, Any]:
+        who = None if author is None else id_from_text(author)
+        return {"entries": await service.entries(who, max(1, min(limit, 100_000)))}
+
+    @app.post(f"{API_PREFIX}/ledger/verify", dependencies=guard)
+    async def verify() -> dict[str, Any]:
+        return await service.verify()
+
+    @app.get(f"{API_PREFIX}/ledger/proofs/{{entry_id}}", dependencies=guard)
+    async def proof(entry_id: str) -> dict[str, Any]:
+        return await service.prove(id_from_text(entry_id))

@@ -1,0 +1,85 @@
+"""Talk to the running node of a home through its local API (stdlib HTTP only).
+
+`NodeClient.discover(home)` returns a client when a node is running on that home
+(its api.json names a live process), else None, and the CLI then works on the
+home directly. Error bodies come back as the same typed errors, same codes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.error
+import urllib.request
+from typing import Any
+
+from node.home import NodeHome
+from protocol.errors import (
+    CommonsError,
+    DecodeError,
+    LocalMisuseError,
+    RemoteFaultError,
+    RuleViolationError,
+    VerificationError,
+)
+
+_FAMILIES: dict[str, type[CommonsError]] = {
+    "decode": DecodeError,
+    "verify": VerificationError,
+    "proof": VerificationError,
+    "misuse": LocalMisuseError,
+    "remote": RemoteFaultError,
+    "rule": RuleViolationError,
+}
+TIMEOUT_S = 600
+
+
+class NodeClient:
+    def __init__(self, url: str, token: str) -> None:
+        self.url = url.rstrip("/")
+        self.token = token
+
+    @classmethod
+    def discover(cls, home: NodeHome) -> NodeClient | None:
+        info = home.read_api_info()
+        if info is None or not _alive(info.get("pid")):
+            return None
+        return cls(str(info["url"]), home.api_token())
+
+    def call(self, method: str, path: str, body: Any = None) -> Any:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.url + path, data=data, method=method)
+        request.add_header("Authorization", f"Bearer {self.token}")
+        if data is not None:
+            request.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
+                return json.loads(response.read())
+        except urllib.error.HTTPError as e:
+            raise _error_from(e) from e
+        except (urllib.error.URLError, OSError) as e:
+            raise RemoteFaultError(
+                "remote.node-unreachable", f"the node does not answer: {e}"
+            ) from e
+
+
+def _error_from(e: urllib.error.HTTPError) -> CommonsError:
+    try:
+        error = json.loads(e.read())["error"]
+        code, message = str(error["code"]), str(error["message"])
+    except (ValueError, KeyError, TypeError):
+        return RemoteFaultError("remote.node-error", f"the node answered HTTP {e.code}")
+    family = _FAMILIES.get(code.split(".", maxsplit=1)[0], CommonsError)
+    return family(code, message)
+
+
+def _alive(pid: Any) -> bool:
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

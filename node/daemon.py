@@ -1,0 +1,88 @@
+"""`fabnode run`: the node as one trio program (ARCHITECTURE §1, README "Running a node").
+
+One root nursery holds everything: the storage thread (the only writer), the
+local HTTP API, and — as the network layer lands — the libp2p host, gossip and
+sync. SIGINT/SIGTERM stop it cleanly: the API stops accepting, in-flight
+commits finish (the storage thread never abandons one), files are closed.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from dataclasses import dataclass, field
+from functools import partial
+from typing import cast
+
+import trio
+from hypercorn.config import Config
+from hypercorn.trio import serve
+from hypercorn.typing import ASGIFramework
+
+from node.api import build_app
+from node.home import NodeHome
+from node.operations import make_context
+from node.service import NodeService
+from node.storage_thread import open_storage
+
+
+@dataclass
+class RunOptions:
+    api_host: str = "127.0.0.1"
+    api_port: int = 0
+    listen: list[str] = field(default_factory=lambda: ["/ip4/127.0.0.1/tcp/0"])
+    bootstrap: list[str] = field(default_factory=list)
+    mdns: bool = False
+
+
+async def run_node(
+    home: NodeHome,
+    options: RunOptions,
+    *,
+    stop: trio.Event | None = None,
+    task_status: trio.TaskStatus[NodeService] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Run until `stop` is set, SIGINT/SIGTERM arrives or the task is cancelled.
+
+    `task_status.started(service)` once the API is serving and api.json written.
+    """
+    home.identity()  # a clear error before anything is opened
+    stop = stop or trio.Event()
+    with home.writer_lock():
+        async with open_storage(home.database) as storage:
+            ctx = await storage.run(lambda store: make_context(home, store))
+            service = NodeService(storage, ctx)
+            config = _api_config(options)
+            app = cast(ASGIFramework, build_app(service, home.api_token()))
+            try:
+                async with trio.open_nursery() as nursery:
+                    serving = partial(serve, app, config, shutdown_trigger=stop.wait)
+                    binds: list[str] = await nursery.start(serving)
+                    service.api_url = binds[0]
+                    home.write_api_info(binds[0], os.getpid())
+                    nursery.start_soon(_stop_on_signals, stop)
+                    task_status.started(service)
+                    await stop.wait()
+                    nursery.cancel_scope.cancel()
+            finally:
+                home.clear_api_info()
+
+
+def _api_config(options: RunOptions) -> Config:
+    config = Config()
+    config.bind = [f"{options.api_host}:{options.api_port}"]
+    config.accesslog = None
+    config.errorlog = None
+    config.graceful_timeout = 2.0
+    return config
+
+
+async def _stop_on_signals(stop: trio.Event) -> None:
+    """Set `stop` on SIGINT or SIGTERM (only possible in the main thread)."""
+    try:
+        with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+            async for _ in signals:
+                stop.set()
+                return
+    except RuntimeError:  # not the main thread: the caller stops us through `stop`
+        await trio.sleep_forever()

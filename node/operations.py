@@ -1,0 +1,138 @@
+"""What the node does with its ledger, shared by the CLI and the daemon.
+
+Each operation is a plain function over a `LedgerContext`: the CLI calls it
+directly when no node is running (holding the home's writer lock), the daemon
+calls the same function on its storage thread (node.service). So there is one
+implementation of each command, and never a second writer.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from ledger.audit import audit
+from ledger.log import Ledger
+from ledger.store import LogStore
+from node.home import Identity, NodeHome
+from node.signguard import SignGuard
+from node.storage import SqliteLogStore
+from protocol import kinds
+from protocol.entry import Entry, decode_entry
+from protocol.ids import id_to_text
+from protocol.jsonform import to_json
+
+
+@dataclass
+class LedgerContext:
+    home: NodeHome
+    identity: Identity
+    network_name: str
+    network: bytes
+    store: LogStore
+    ledger: Ledger
+    guard: SignGuard
+
+
+def make_context(home: NodeHome, store: LogStore) -> LedgerContext:
+    identity = home.identity()
+    name, network = home.network()
+    return LedgerContext(
+        home, identity, name, network, store, Ledger(store), SignGuard(identity.id)
+    )
+
+
+@contextmanager
+def open_local(home: NodeHome) -> Iterator[LedgerContext]:
+    """The ledger of a home with no node running: take the writer lock, open the store."""
+    home.identity()  # a clear error before any lock or file is created
+    with home.writer_lock(), SqliteLogStore(home.database) as store:
+        yield make_context(home, store)
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def append_own(ctx: LedgerContext, items: Sequence[tuple[str, dict[str, Any]]]) -> list[Entry]:
+    """Sign entries into our own log, creating it with its inception first.
+
+    Refuses if the signing guard finds the home restored from a backup; signs a
+    fresh checkpoint with the entries; raises the guard's mark once durable.
+    """
+    head = ctx.ledger.head(ctx.network, ctx.identity.id)
+    ctx.guard.check(ctx.network, 0 if head is None else head.size)
+    key = ctx.home.signing_key()
+    todo = list(items)
+    if head is None:
+        inception = {
+            "signing_key": ctx.identity.signing_public,
+            "recovery_key": ctx.identity.recovery_public,
+        }
+        todo.insert(0, (kinds.INCEPTION, inception))
+    made = ctx.ledger.append(key, ctx.network, ctx.identity.id, todo, now_ms())
+    ctx.ledger.sign_checkpoint(key, ctx.network, ctx.identity.id)
+    ctx.guard.record(ctx.network, made[-1].seq)
+    return made[len(todo) - len(items) :]
+
+
+def note(ctx: LedgerContext, text: str) -> dict[str, Any]:
+    (entry,) = append_own(ctx, [(kinds.NOTE, {"text": text})])
+    return {"entry_id": id_to_text(entry.id), "seq": entry.seq, "author": id_to_text(entry.author)}
+
+
+def list_entries(ctx: LedgerContext, author: bytes | None, limit: int) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for head in ctx.ledger.heads():
+        if author is not None and head.author != author:
+            continue
+        for raw in ctx.store.read_entries(head.network, head.author, 1, limit + 1):
+            entry = decode_entry(raw)  # stored entries were verified once; this is display
+            rows.append(entry_row(entry, head.is_revoked(entry.seq)))
+    return rows
+
+
+def entry_row(entry: Entry, revoked: bool = False) -> dict[str, Any]:
+    status = kinds.check_body(entry.kind, entry.body)
+    return {
+        "id": id_to_text(entry.id),
+        "author": id_to_text(entry.author),
+        "seq": entry.seq,
+        "timestamp_ms": entry.timestamp_ms,
+        "kind": entry.kind,
+        "body": to_json(entry.body),
+        "body_status": status.code or "valid",
+        "revoked": revoked,
+    }
+
+
+def verify(ctx: LedgerContext, progress: Callable[[int, int], None] | None) -> dict[str, Any]:
+    report = audit(ctx.store, progress)
+    return {
+        "ok": report.ok,
+        "authors": report.authors,
+        "entries": report.entries,
+        "checkpoints": report.checkpoints,
+        "fork_proofs": report.fork_proofs,
+        "errors": report.errors,
+    }
+
+
+def prove(ctx: LedgerContext, entry_id: bytes) -> dict[str, Any]:
+    return ctx.ledger.prove(entry_id)
+
+
+def log_heads(ctx: LedgerContext) -> list[dict[str, Any]]:
+    return [
+        {
+            "network": id_to_text(h.network),
+            "author": id_to_text(h.author),
+            "size": h.size,
+            "head": None if h.head_id is None else id_to_text(h.head_id),
+            "frozen": ctx.ledger.is_frozen(h.network, h.author),
+        }
+        for h in ctx.ledger.heads()
+    ]

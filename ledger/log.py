@@ -149,13 +149,22 @@ class Ledger:
     def ingest(self, raws: Iterable[bytes]) -> IngestReport:
         """Verify and commit received entries of any logs; one transaction."""
         report = IngestReport()
-        by_log: dict[LogKey, list[Entry]] = {}
+        entries: list[Entry] = []
         for raw in raws:
             try:
-                entry = decode_entry(raw)
+                entries.append(decode_entry(raw))
             except CommonsError as e:
                 report.rejected.append((None, e))
-                continue
+        return self.ingest_entries(entries, report)
+
+    def ingest_entries(
+        self, decoded: Iterable[Entry], report: IngestReport | None = None
+    ) -> IngestReport:
+        """Like `ingest`, for entries already decoded (their signatures checked once,
+        e.g. by the gossip validator): they are placed in their logs, not re-verified."""
+        report = report or IngestReport()
+        by_log: dict[LogKey, list[Entry]] = {}
+        for entry in decoded:
             by_log.setdefault((entry.network, entry.author), []).append(entry)
         heads: list[LogHead] = []
         accepted: list[Entry] = []

@@ -16,7 +16,12 @@ $(STAMP): pyproject.toml
 	rm -rf $(VENV)/lib/python*/site-packages/trio-stubs
 	touch $(STAMP)
 
-install: $(STAMP)
+# The js-libp2p peer for the interop test, pinned by its package-lock.
+INTEROP := tests/interop/node_modules/.package-lock.json
+$(INTEROP): tests/interop/package-lock.json
+	cd tests/interop && npm ci --no-audit --no-fund --loglevel=error
+
+install: $(STAMP) $(INTEROP)
 
 ## make run: start a node on loopback (creates its identity on first run)
 run: $(STAMP)
@@ -33,7 +38,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP)
+pytest: $(STAMP) $(INTEROP)
 	$(BIN)/pytest -q
 
 ## make vectors: regenerate specs/vectors deterministically

@@ -27,6 +27,7 @@ from ledger.checkpoint import (
     witness_name,
 )
 from ledger.keyhistory import KeyHistory, verify_key_history
+from protocol import kinds
 from protocol.entry import Entry, decode_entry
 from protocol.errors import DecodeError, VerificationError
 from protocol.ids import id_to_text
@@ -76,20 +77,36 @@ def check_bundle(bundle: Any) -> InclusionResult:
     merkle.verify_inclusion(
         entry.seq - 1, cp.size, merkle.leaf_hash(entry.raw), fields["proof"], cp.root
     )
-    keys = {name: _witness_key(name, events) for name, events in fields["witnesses"].items()}
-    cosigs = cosignatures_in(signed, keys)
+    cosigs = {}
+    for name, events in fields["witnesses"].items():
+        for key in _witness_keys(name, events):
+            found = cosignatures_in(signed, {name: key}).get(name)
+            if found is not None:
+                cosigs[name] = found
+                break
     names = tuple(sorted(cosigs))
     return InclusionResult(
         entry, cp.size, cp.root, names, tuple(cosigs[n].timestamp_s for n in names)
     )
 
 
-def _witness_key(name: str, events: list[bytes]) -> bytes:
+def _witness_keys(name: str, events: list[bytes]) -> list[bytes]:
+    """Every signing key the witness had, newest first, except keys it revoked.
+
+    A cosignature made before a routine rotation stays valid; one "made" with a
+    key the witness later revoked as stolen does not count.
+    """
     first = decode_entry(events[0]) if events else None
     if first is None or witness_name(first.author) != name:
         raise VerificationError("verify.bad-key-history", f"key history is not {name}'s")
     history: KeyHistory = verify_key_history(events, first.network, first.author)
-    return history.periods[-1].signing_key
+    periods = history.periods
+    revoked = {
+        periods[i].signing_key
+        for i in range(len(periods) - 1)
+        if history.events[i + 1].kind == kinds.REVOCATION
+    }
+    return [p.signing_key for p in reversed(periods) if p.signing_key not in revoked]
 
 
 def _fields(bundle: Any) -> dict[str, Any]:

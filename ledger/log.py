@@ -47,7 +47,13 @@ from ledger.store import (
 )
 from ledger.witness import CosignedHead, WitnessState, witness_checkpoint
 from protocol.entry import Entry, decode_entry, sign_entry
-from protocol.errors import CommonsError, LocalMisuseError, RuleViolationError, VerificationError
+from protocol.errors import (
+    CommonsError,
+    LocalMisuseError,
+    ProofError,
+    RuleViolationError,
+    VerificationError,
+)
 from protocol.keys import SigningKey
 from protocol.logstate import LogHead, verify_next
 
@@ -361,13 +367,18 @@ class Ledger:
             raise VerificationError(
                 "verify.wrong-checkpoint", "checkpoint does not cover this range"
             )
+        if head.keys is None:
+            raise VerificationError("verify.wrong-checkpoint", "a range must start at seq 1")
+        if any(decode_entry(raw).seq > cp.size for raw in later_key_events):
+            raise VerificationError("verify.bad-key-history", "key event beyond the checkpoint")
         keys = extend_keys(head, later_key_events) if later_key_events else head.keys
-        assert keys is not None
         verify_checkpoint_signature(signed, keys.signing_key)
         new_root = self.tree(network, author).root_if_appended(
             [merkle.leaf_hash(raw) for raw in raws]
         )
         if cp.size == head.size:
+            if proof:
+                raise ProofError("proof.wrong-length", f"want no proof, got {len(proof)} hashes")
             if new_root != cp.root:
                 raise VerificationError(
                     "verify.checkpoint-mismatch", "entries do not give the root"

@@ -1,8 +1,12 @@
-"""Test-wide settings: hypothesis never judges by wall-clock time."""
+"""Test-wide settings: hypothesis never judges by wall-clock time; the vector checkers'
+asserts are rewritten like those of test modules, so a failing vector shows its diff."""
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, settings
+
+pytest.register_assert_rewrite("tests.vector_support", "tests.vector_checks_ledger")
 
 settings.register_profile("default", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("default")

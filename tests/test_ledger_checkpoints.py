@@ -36,9 +36,8 @@ def test_range_with_checkpoint_and_consistency_proof_is_accepted() -> None:
     cp5 = sign_checkpoint(author.signing, author.network, author.id, 5, tree.root())
     sink.ingest_range(author.network, author.id, [e.raw for e in author.entries[:5]], cp5.text, [])
     cp10 = source.sign_checkpoint(author.signing, author.network, author.id)
-    proof = source.tree(author.network, author.id).consistency_proof(5, 10)
     rest = [e.raw for e in author.entries[5:]]
-    sink.ingest_range(author.network, author.id, rest, cp10.text, proof)
+    sink.ingest_range(author.network, author.id, rest, cp10.text, [])  # reaches it: no proof
     head = sink.head(author.network, author.id)
     assert head is not None and head.size == 10
     assert sink.tree(author.network, author.id).root() == cp10.checkpoint.root
@@ -168,3 +167,51 @@ def test_rotation_key_signs_checkpoints_after_it() -> None:
     )
     assert check_bundle(ledger.prove(author.entries[-1].id)).tree_size == signed.checkpoint.size
     assert author.entries[-1].kind == kinds.ROTATION
+
+
+def test_range_edge_cases_are_typed_errors() -> None:
+    author = Author("edges")
+    for i in range(4):
+        author.note(f"n{i}")
+    tree = merkle.MerkleTree.from_leaves(merkle.leaf_hash(e.raw) for e in author.entries)
+    cp5 = sign_checkpoint(author.signing, author.network, author.id, 5, tree.root())
+    store = MemoryLogStore()
+    sink = Ledger(store)
+    with pytest.raises(VerificationError) as err:  # nothing held, nothing sent
+        sink.ingest_range(author.network, author.id, [], cp5.text, [])
+    assert err.value.code == "verify.wrong-checkpoint"
+    raws = [e.raw for e in author.entries]
+    with pytest.raises(ProofError):  # a proof where none belongs
+        sink.ingest_range(author.network, author.id, raws, cp5.text, [bytes(32)] * 5)
+    assert store.commits == 0
+
+
+def test_key_events_beyond_the_checkpoint_are_refused() -> None:
+    author = Author("beyond")
+    for i in range(3):
+        author.note(f"n{i}")
+    tree = merkle.MerkleTree.from_leaves(merkle.leaf_hash(e.raw) for e in author.entries)
+    rotation = author.rotate(seeded_key("beyond/next"))  # seq 5
+    cp4 = sign_checkpoint(author.signing, author.network, author.id, 4, tree.root())
+    sink = Ledger(MemoryLogStore())
+    with pytest.raises(VerificationError) as err:
+        sink.ingest_range(
+            author.network,
+            author.id,
+            [e.raw for e in author.entries[:3]],
+            cp4.text,
+            tree.consistency_proof(3, 4),
+            [rotation.raw],
+        )
+    assert err.value.code == "verify.bad-key-history"
+
+
+def test_a_witness_rotation_keeps_its_earlier_cosignatures() -> None:
+    alice, wendy = Author("alice-w"), Author("wendy-w")
+    alice.note("x")
+    ledger = Ledger(MemoryLogStore())
+    ledger.ingest([e.raw for e in alice.entries + wendy.entries])
+    signed = ledger.sign_checkpoint(alice.signing, alice.network, alice.id)
+    ledger.witness(wendy.signing, wendy.id, signed.text, [], NOW_S)
+    ledger.ingest([wendy.rotate(seeded_key("wendy-w/2")).raw])
+    assert check_bundle(ledger.prove(alice.entries[1].id)).cosigned_by == (witness_name(wendy.id),)

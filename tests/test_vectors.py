@@ -1,9 +1,10 @@
-"""The conformance vectors in specs/vectors/ against the protocol package.
+"""The conformance vectors in specs/vectors/ against the protocol and ledger packages.
 
 Two checks: `specs/generate_vectors.py --check` must find every vector file byte-identical
 to what it would write, and every `<area>/<suite>/<case>.json` must hold for the real code
 (one test per file; the file format is in the generator's docstring). Errors are checked
-by family (the class named by the code's prefix) and code, never by message.
+by family (the class named by the code's prefix) and code, never by message. The checkers
+of the ledger area are in tests/vector_checks_ledger.py.
 
 A vector that the code does not yet meet because of a known protocol bug is listed in
 KNOWN_BUGS as a strict xfail: once the bug is fixed the test XPASSes, which fails the run
@@ -15,7 +16,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,18 +23,19 @@ import pytest
 
 from protocol import canonical
 from protocol.entry import decode_entry
-from protocol.errors import CommonsError, DecodeError, VerificationError
+from protocol.errors import CommonsError
 from protocol.ids import id_from_text, id_to_text
 from protocol.jsonform import from_json as untagged
 from protocol.jsonform import to_json as tagged
 from protocol.kinds import check_body
 from protocol.logstate import LogHead, verify_next
+from tests.vector_checks_ledger import LEDGER_CHECKERS
+from tests.vector_support import Checker, expect_error, failure, same
 
 ROOT = Path(__file__).resolve().parents[1]
 GENERATOR = ROOT / "specs" / "generate_vectors.py"
 VECTORS = ROOT / "specs" / "vectors"
 FILES = sorted(VECTORS.rglob("*.json"))
-FAMILIES: dict[str, type[CommonsError]] = {"decode": DecodeError, "verify": VerificationError}
 
 KNOWN_BUGS: dict[str, str] = {}
 
@@ -50,20 +51,6 @@ def _params() -> list[Any]:
         marks = [pytest.mark.xfail(reason=reason, strict=True)] if reason else []
         params.append(pytest.param(path, id=_relative(path), marks=marks))
     return params
-
-
-def same(got: Any, want: Any) -> bool:
-    """JSON equality that tells true from 1 (Python's == does not)."""
-    return json.dumps(got, sort_keys=True) == json.dumps(want, sort_keys=True)
-
-
-def expect_error(expect: dict[str, Any], call: Callable[[], object]) -> None:
-    code: str = expect["error"]
-    with pytest.raises(FAMILIES[code.split(".", maxsplit=1)[0]]) as info:
-        call()
-    assert info.value.code == code
-    if "field" in expect:
-        assert info.value.details.get("field") == expect["field"]
 
 
 def check_canonical(data: dict[str, Any], expect: dict[str, Any]) -> None:
@@ -119,8 +106,7 @@ def fold(data: dict[str, Any]) -> dict[str, Any]:
         try:
             head = verify_next(head, decode_entry(bytes.fromhex(entry_hex)))
         except CommonsError as e:
-            assert isinstance(e, FAMILIES[e.code.split(".")[0]]), (type(e), e.code)
-            return {"ok": False, "error": e.code, "at": at}
+            return failure(e, at=at)
     assert head.head_id is not None and head.keys is not None
     keys = {
         "signing_key_hex": head.keys.signing_key.hex(),
@@ -142,11 +128,12 @@ def check_log(data: dict[str, Any], expect: dict[str, Any]) -> None:
     assert same(fold(data), expect)
 
 
-CHECKERS: dict[tuple[str, str], Callable[[dict[str, Any], dict[str, Any]], None]] = {
+CHECKERS: dict[tuple[str, str], Checker] = {
     ("encoding", "canonical"): check_canonical,
     ("ids", "text"): check_id,
     ("entries", "single"): check_single,
     ("entries", "log"): check_log,
+    **LEDGER_CHECKERS,
 }
 
 
@@ -162,7 +149,7 @@ def test_regeneration_is_byte_identical() -> None:
 
 
 def test_vectors_are_present() -> None:
-    assert len(FILES) > 100
+    assert len(FILES) > 200
     suites = {tuple(_relative(p).split("/")[:2]) for p in FILES}
     assert suites == set(CHECKERS)
 

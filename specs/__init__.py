@@ -1,0 +1,1 @@
+"""The specifications, and the generator of their conformance vectors (specs/vectorgen)."""

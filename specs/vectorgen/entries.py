@@ -1,0 +1,210 @@
+"""entries/single: one signed entry's bytes, valid or mutated."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from protocol import canonical, kinds, limits, tags
+from protocol.ids import id_to_text
+from protocol.jsonform import to_json as tagged
+from specs.vectorgen.common import (
+    ALICE,
+    BOB,
+    UNKNOWN_KIND,
+    Case,
+    entry_id,
+    error,
+    ok,
+    payload_fields,
+    sign_fields,
+    signed,
+    text_id,
+)
+
+_INCEPTION = payload_fields(
+    signer=ALICE.signing.public,
+    seq=1,
+    prev=None,
+    kind=kinds.INCEPTION,
+    body=ALICE.inception_body(),
+)
+_INCEPTION_ID = entry_id(sign_fields(ALICE.signing, _INCEPTION))
+
+
+def _note_fields(**changes: Any) -> list[Any]:
+    fields: dict[str, Any] = {
+        "signer": ALICE.signing.public,
+        "seq": 2,
+        "prev": _INCEPTION_ID,
+        "kind": kinds.NOTE,
+        "body": {"text": "hello, fab labs"},
+    }
+    return payload_fields(**(fields | changes))
+
+
+def single_cases() -> Iterator[Case]:
+    def case(name: str, description: str, raw: bytes, expect: dict[str, Any]) -> Case:
+        return Case("entries", "single", name, description, {"entry_hex": raw.hex()}, expect)
+
+    for name, description, fields, status in [
+        ("inception", "A valid identity.inception at seq 1.", _INCEPTION, None),
+        ("note", "A valid note at seq 2.", _note_fields(), None),
+        (
+            "unknown-kind",
+            "An entry of an unknown kind decodes.",
+            _note_fields(kind=UNKNOWN_KIND, body={"any": [1, b"\x00"]}),
+            "body.unknown-kind",
+        ),
+        (
+            "note-invalid-body",
+            "A note whose text is an integer decodes.",
+            _note_fields(body={"text": 42}),
+            "body.invalid",
+        ),
+        (
+            "max-size",
+            "An entry of exactly the size cap decodes.",
+            _padded_fields(limits.MAX_ENTRY_BYTES),
+            "body.unknown-kind",
+        ),
+    ]:
+        raw = sign_fields(ALICE.signing, fields)
+        yield case(name, description, raw, _decoded(fields, raw, status))
+    for name, description, raw, expect in _entry_mutations():
+        yield case(name, description, raw, expect)
+
+
+def _decoded(fields: list[Any], raw: bytes, status_code: str | None) -> dict[str, Any]:
+    _, network, author, signer, seq, prev, ts, kind, body = fields
+    return ok(
+        network=id_to_text(network),
+        author=id_to_text(author),
+        signer=id_to_text(signer),
+        seq=seq,
+        prev=text_id(prev),
+        timestamp_ms=ts,
+        kind=kind,
+        body=tagged(body),
+        id=id_to_text(entry_id(raw)),
+        body_status={"valid": status_code is None, "code": status_code},
+    )
+
+
+def _padded_fields(total_bytes: int) -> list[Any]:
+    """Fields of an unknown-kind entry whose encoding is exactly `total_bytes` long."""
+    pads = total_bytes // limits.MAX_STR_BYTES - 1
+    fixed = {f"pad{i}": "x" * limits.MAX_STR_BYTES for i in range(pads)}
+    last = 0
+    for _ in range(8):
+        fields = _note_fields(kind="vectors.padding", body=fixed | {"tail": "x" * last})
+        size = len(sign_fields(ALICE.signing, fields))
+        if size == total_bytes:
+            return fields
+        last += total_bytes - size
+    raise AssertionError(f"cannot pad an entry to {total_bytes} bytes")
+
+
+def _bad_field(field: str) -> dict[str, Any]:
+    return error("decode.bad-field", field=field)
+
+
+def _entry_mutations() -> Iterator[tuple[str, str, bytes, dict[str, Any]]]:
+    key, enc = ALICE.signing, canonical.encode
+    payload = enc(_note_fields())
+    sig = key.sign(tags.ENTRY_SIG, payload)
+    flipped_sig = bytes([sig[0] ^ 1]) + sig[1:]
+    at = payload.index(b"hello")
+    flipped_payload = payload[:at] + bytes([payload[at] ^ 1]) + payload[at + 1 :]
+    wide = b"\x99\xcc\x01" + b"".join(enc(f) for f in _note_fields()[1:])
+    bad_sig, version = error("verify.bad-signature"), error("decode.unsupported-version")
+
+    def fields(**changes: Any) -> bytes:
+        return sign_fields(key, _note_fields(**changes))
+
+    yield (
+        "bad-signature",
+        "One bit of the signature is flipped.",
+        enc([payload, flipped_sig]),
+        bad_sig,
+    )
+    yield (
+        "wrong-domain-tag",
+        "The signature is over the handshake tag.",
+        signed(key, payload, tag=tags.HANDSHAKE_SIG),
+        bad_sig,
+    )
+    yield (
+        "signed-by-other-key",
+        "Another key than the signer signed it.",
+        signed(BOB.signing, payload),
+        bad_sig,
+    )
+    yield (
+        "payload-bit-flip",
+        "One payload bit is flipped after signing.",
+        enc([flipped_payload, sig]),
+        bad_sig,
+    )
+    yield (
+        "trailing-bytes",
+        "A zero byte follows the entry.",
+        enc([payload, sig]) + b"\x00",
+        error("decode.trailing-bytes"),
+    )
+    yield (
+        "non-canonical-payload",
+        "The payload has version as uint8, re-signed.",
+        signed(key, wide),
+        error("decode.non-canonical"),
+    )
+    yield "unsupported-version", "The payload version is 2.", fields(version=2), version
+    yield "version-true", "The payload version is true, not 1.", fields(version=True), version
+    yield (
+        "missing-field",
+        "The payload has 8 fields: no body.",
+        sign_fields(key, _note_fields()[:-1]),
+        _bad_field("payload"),
+    )
+    yield "seq-zero", "Seq is 0 (prev is nil).", fields(seq=0, prev=None), _bad_field("seq")
+    yield "prev-at-seq-one", "Seq 1 names a prev.", fields(seq=1), _bad_field("prev")
+    yield "missing-prev", "Seq 2 has a nil prev.", fields(prev=None), _bad_field("prev")
+    yield "bad-kind-name", "The kind Note has upper case.", fields(kind="Note"), _bad_field("kind")
+    yield "kind-too-long", "The kind name has 65 bytes.", fields(kind="k" * 65), _bad_field("kind")
+    yield "body-not-map", "The body is an array, not a map.", fields(body=[]), _bad_field("body")
+    yield (
+        "timestamp-negative",
+        "The timestamp_ms is -1.",
+        fields(timestamp_ms=-1),
+        _bad_field("timestamp_ms"),
+    )
+    yield (
+        "signer-wrong-length",
+        "The signer has 31 bytes.",
+        fields(signer=key.public[:31]),
+        _bad_field("signer"),
+    )
+    yield (
+        "signature-wrong-length",
+        "The signature has 63 bytes.",
+        enc([payload, sig[:63]]),
+        _bad_field("signature"),
+    )
+    yield (
+        "payload-not-bin",
+        "The payload is an array, not bin.",
+        enc([_note_fields(), sig]),
+        _bad_field("payload"),
+    )
+    yield (
+        "entry-not-array",
+        "The entry is a map, not an array.",
+        enc({"payload": payload, "sig": sig}),
+        _bad_field("entry"),
+    )
+    yield (
+        "too-large",
+        "An entry one byte over the size cap.",
+        sign_fields(key, _padded_fields(limits.MAX_ENTRY_BYTES + 1)),
+        error("decode.too-large"),
+    )

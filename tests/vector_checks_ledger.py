@@ -1,0 +1,174 @@
+"""Checkers of the ledger area of the conformance vectors (specs/vectors/ledger/).
+
+One function per suite, each taking a case's `input` and `expect`; tests/test_vectors.py
+dispatches on (area, suite). The fields are documented in specs/generate_vectors.py.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ledger.checkpoint import (
+    Cosignature,
+    SignedCheckpoint,
+    cosignatures_in,
+    decode_note,
+    decode_signed_checkpoint,
+    verify_checkpoint_signature,
+    verify_cosignature,
+)
+from ledger.forkproof import verify_fork_proof
+from ledger.inclusion import check_bundle
+from ledger.keyhistory import verify_key_history
+from ledger.log import Ledger, checkpoint_side
+from ledger.store import MemoryLogStore
+from ledger.witness import WitnessState, witness_checkpoint
+from protocol.errors import CommonsError
+from protocol.ids import id_to_text
+from protocol.keys import SigningKey
+from tests.vector_support import Checker, expect_error, failure, same
+
+
+def _hexes(values: list[str]) -> list[bytes]:
+    return [bytes.fromhex(h) for h in values]
+
+
+def check_checkpoint(data: dict[str, Any], expect: dict[str, Any]) -> None:
+    raw = bytes.fromhex(data["note_hex"]) if data["note"] is None else data["note"].encode()
+
+    def verified() -> SignedCheckpoint:
+        signed = decode_signed_checkpoint(raw)
+        cp = signed.checkpoint
+        if "key_events_hex" in data:
+            history = verify_key_history(_hexes(data["key_events_hex"]), cp.network, cp.author)
+            key = history.period_after(cp.size).signing_key
+        else:
+            key = bytes.fromhex(data["public_key_hex"])
+        verify_checkpoint_signature(signed, key)
+        return signed
+
+    if not expect["ok"]:
+        expect_error(expect, verified)
+        return
+    signed = verified()
+    cp = signed.checkpoint
+    assert signed.text == raw
+    assert same(
+        {"ok": True, "origin": cp.origin, "size": cp.size, "root_hex": cp.root.hex()}, expect
+    )
+
+
+def check_cosignature(data: dict[str, Any], expect: dict[str, Any]) -> None:
+    note, line = data["note"].encode(), data["cosignature"]
+    key = bytes.fromhex(data["witness_public_key_hex"])
+    signed = decode_signed_checkpoint(note)
+    (sig,) = decode_note(signed.checkpoint.body() + b"\n" + line.encode()).signatures
+    stamp = int.from_bytes(sig.signature[:8], "big")
+    cosig = Cosignature(sig.name, sig.key_id, stamp, sig.signature[8:])
+    if not expect["ok"]:
+        expect_error(expect, lambda: verify_cosignature(cosig, key, signed.checkpoint))
+        return
+    verify_cosignature(cosig, key, signed.checkpoint)
+    assert cosig.line() == line
+    found = cosignatures_in(decode_signed_checkpoint(note + line.encode()), {sig.name: key})
+    assert same({"ok": True, "timestamp_s": found[sig.name].timestamp_s}, expect)
+
+
+def witness_run(data: dict[str, Any]) -> dict[str, Any]:
+    """Submit every step to one witness, from an empty state; the result in expect form."""
+    state = WitnessState()
+    author_key = bytes.fromhex(data["author_public_key_hex"])
+    witness_key = SigningKey(bytes.fromhex(data["witness_seed_hex"]))
+    timestamps: list[int] = []
+    lines: list[str] = []
+    for at, step in enumerate(data["steps"], start=1):
+        try:
+            state, cosig = witness_checkpoint(
+                state,
+                decode_signed_checkpoint(step["note"].encode()),
+                author_key,
+                _hexes(step["proof_hex"]),
+                witness_key=witness_key,
+                witness_name=data["witness_name"],
+                now_s=step["now_s"],
+            )
+        except CommonsError as e:
+            return failure(e, at=at)
+        timestamps.append(cosig.timestamp_s)
+        lines.append(cosig.line())
+    return {"ok": True, "timestamps": timestamps, "cosignatures": lines}
+
+
+def check_witness(data: dict[str, Any], expect: dict[str, Any]) -> None:
+    assert same(witness_run(data), expect)
+
+
+def check_fork_proof(data: dict[str, Any], expect: dict[str, Any]) -> None:
+    raw = bytes.fromhex(data["fork_proof_hex"])
+    if not expect["ok"]:
+        expect_error(expect, lambda: verify_fork_proof(raw, checkpoint_verifier=checkpoint_side))
+        return
+    proof = verify_fork_proof(raw, checkpoint_verifier=checkpoint_side)
+    got = {
+        "ok": True,
+        "kind": proof.kind,
+        "position": proof.position,
+        "author": id_to_text(proof.author),
+        "network": id_to_text(proof.network),
+    }
+    assert same(got, expect)
+
+
+def check_inclusion(data: dict[str, Any], expect: dict[str, Any]) -> None:
+    if not expect["ok"]:
+        expect_error(expect, lambda: check_bundle(data["bundle"]))
+        return
+    result = check_bundle(data["bundle"])
+    got = {
+        "ok": True,
+        "seq": result.entry.seq,
+        "tree_size": result.tree_size,
+        "root_hex": result.root.hex(),
+        "cosigned_by": list(result.cosigned_by),
+        "cosignature_times": list(result.cosignature_times),
+    }
+    assert same(got, expect)
+
+
+def check_range(data: dict[str, Any], expect: dict[str, Any]) -> None:
+    network, author = bytes.fromhex(data["network_hex"]), bytes.fromhex(data["author_hex"])
+    initial, raws = _hexes(data["initial_entries_hex"]), _hexes(data["range_hex"])
+    note, proof = data["note"].encode(), _hexes(data["proof_hex"])
+    later = _hexes(data["later_key_events_hex"])
+    store = MemoryLogStore()
+    ledger = Ledger(store)
+    assert len(ledger.ingest(initial).accepted) == len(initial)
+
+    def stored() -> tuple[Any, ...]:
+        entries = store.read_entries(network, author, 1, len(initial) + len(raws) + 2)
+        notes = [c.note for c in store.checkpoints(network, author)]
+        return store.commits, entries, notes, store.heads()
+
+    before = stored()
+    if not expect["ok"]:
+        expect_error(expect, lambda: ledger.ingest_range(network, author, raws, note, proof, later))
+        assert stored() == before, "a refused range changed the store"
+        head = ledger.head(network, author)
+        assert (0 if head is None else head.size) == len(initial)
+        return
+    ledger.ingest_range(network, author, raws, note, proof, later)
+    head = ledger.head(network, author)
+    assert head is not None
+    assert same({"ok": True, "size": head.size}, expect)
+    commits, entries, notes, _ = stored()
+    assert (commits, entries, notes[-1]) == (before[0] + 1, initial + raws, note)
+
+
+LEDGER_CHECKERS: dict[tuple[str, str], Checker] = {
+    ("ledger", "checkpoints"): check_checkpoint,
+    ("ledger", "cosignatures"): check_cosignature,
+    ("ledger", "witness"): check_witness,
+    ("ledger", "fork-proofs"): check_fork_proof,
+    ("ledger", "inclusion"): check_inclusion,
+    ("ledger", "ranges"): check_range,
+}

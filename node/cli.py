@@ -17,7 +17,7 @@ from typing import Any
 
 import trio
 
-from node import ledger_cli
+from node import blob_cli, ledger_cli
 from node.client import NodeClient
 from node.daemon import RunOptions, run_node
 from node.home import NodeHome
@@ -80,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("status", parents=[common], help="ask the running node for its state")
     p.set_defaults(handler=cmd_status)
     ledger_cli.add_commands(sub, common)
+    blob_cli.add_commands(sub, common)
     return parser
 
 

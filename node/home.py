@@ -8,6 +8,8 @@ Layout:
     api.token            bearer token of the local HTTP API, 0600
     api.json             where the running node's API listens (only while it runs)
     keys/node.key        the libp2p host key (the peer id), 0600
+    blobs/               content-addressed files (design and job files); blobs/partial/
+                         holds downloads in progress, resumed after a restart
     keys/signing.key     the signing key seed, 0600
     keys/recovery.key    the recovery key seed, 0600 — move it offline after init
 The home folder is 0700. Creating an identity never overwrites one: a second
@@ -104,6 +106,10 @@ class NodeHome:
 
     def signing_key(self) -> SigningKey:
         return SigningKey(_read_secret(self.keys_dir / "signing.key"))
+
+    @property
+    def blobs(self) -> Path:
+        return self.path / "blobs"
 
     @property
     def database(self) -> Path:

@@ -1,0 +1,72 @@
+"""`fabnode blob …`: put files into the node's blob store and take them out again.
+
+Only the local store for now (`<home>/blobs`, node/blobstore.py): `get` copies a blob
+this node already holds, checking its hash while copying. Fetching from peers
+(specs/0009-blobs.md) is the running node's job and will be wired to it later.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from node.blobstore import BlobStore
+from node.home import NodeHome
+from protocol.blob import DEFAULT_MAX_BLOB_BYTES
+from protocol.errors import LocalMisuseError
+from protocol.ids import id_from_text, id_to_text
+
+
+def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
+    blob = sub.add_parser("blob", help="content-addressed files (designs, job files)")
+    actions = blob.add_subparsers(metavar="ACTION")
+    p = actions.add_parser("add", parents=[common], help="store a file; print its blob id")
+    p.add_argument("file", type=Path)
+    p.set_defaults(handler=cmd_add)
+    p = actions.add_parser(
+        "get",
+        parents=[common],
+        help="copy a locally held blob to a file (peer fetch: later, via the node)",
+        description=(
+            "Copy a blob held in this node's store to FILE, verifying its SHA-256 while "
+            "copying. Only blobs already held locally: fetching from peers is done by the "
+            "running node (not wired to this command yet)."
+        ),
+    )
+    p.add_argument("blob", metavar="HASH", help="the blob id (text form, 53 characters)")
+    p.add_argument("-o", "--output", type=Path, required=True, metavar="FILE")
+    p.set_defaults(handler=cmd_get)
+
+
+def open_store(home: Path) -> BlobStore:
+    """The blob store of an initialised home (misuse.no-identity otherwise)."""
+    node_home = NodeHome(home)
+    node_home.identity()  # refuse to create a blob folder in a mistyped --home
+    return BlobStore(node_home.blobs, max_blob_bytes=DEFAULT_MAX_BLOB_BYTES)
+
+
+def cmd_add(args: argparse.Namespace) -> dict[str, Any]:
+    store = open_store(args.home)
+    if not args.file.is_file():
+        raise LocalMisuseError("misuse.bad-file", f"{args.file} is not a file")
+    blob_id, size = store.add_file(args.file)
+    text = id_to_text(blob_id)
+    return {"blob": text, "size": size, "_text": text}
+
+
+def cmd_get(args: argparse.Namespace) -> dict[str, Any]:
+    blob_id = id_from_text(args.blob)
+    store = open_store(args.home)
+    if not store.has(blob_id):
+        raise LocalMisuseError(
+            "misuse.blob-missing",
+            f"this node does not hold {args.blob}; fetching from peers is not wired yet",
+        )
+    size = store.export_to(blob_id, args.output)
+    return {
+        "blob": args.blob,
+        "size": size,
+        "file": str(args.output),
+        "_text": f"wrote {size} bytes to {args.output}",
+    }

@@ -1,0 +1,384 @@
+"""The blob store, the fetch/serve drivers over in-memory streams, and `fabnode blob`."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import random
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import outcome
+import pytest
+import trio
+import trio.testing
+
+from node import blob_cli
+from node.blob_transfer import FetchResult, ServeStats, fetch_blob, serve_blobs
+from node.blobstore import BlobStore
+from node.home import NodeHome
+from protocol.blob import (
+    DEFAULT_MAX_BLOB_BYTES,
+    MAX_CHUNK_BYTES,
+    MAX_FRAME_BYTES,
+    ErrorMessage,
+    Want,
+    encode_message,
+)
+from protocol.errors import (
+    CommonsError,
+    LocalMisuseError,
+    RemoteFaultError,
+    RuleViolationError,
+    VerificationError,
+)
+from protocol.ids import id_from_text, id_to_text
+
+MiB = MAX_CHUNK_BYTES
+
+
+def random_bytes(size: int, seed: int = 1) -> bytes:
+    return random.Random(seed).randbytes(size)
+
+
+def code_of(result: outcome.Outcome[Any]) -> str:
+    assert isinstance(result, outcome.Error), result
+    assert isinstance(result.error, CommonsError), result.error
+    return result.error.code
+
+
+def files_under(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+
+
+# -- the store -----------------------------------------------------------------------
+
+
+def test_add_is_idempotent_and_laid_out_by_id(tmp_path: Path) -> None:
+    store = BlobStore(tmp_path / "blobs")
+    data = random_bytes(3 * MiB + 5)
+    source = tmp_path / "design.step"
+    source.write_bytes(data)
+    blob_id, size = store.add_file(source)
+    assert (blob_id, size) == (hashlib.sha256(data).digest(), len(data))
+    assert store.add_bytes(data) == (blob_id, size)
+    assert store.add_file(source) == (blob_id, size)
+    text = id_to_text(blob_id)
+    assert files_under(store.folder) == [f"{text[1:3]}/{text}"]  # no temp file left
+    assert store.has(blob_id) and store.size(blob_id) == size
+    assert store.path_of(blob_id).read_bytes() == data
+
+
+def test_read_chunk_bounds(tmp_path: Path) -> None:
+    store = BlobStore(tmp_path)
+    blob_id, _ = store.add_bytes(b"0123456789")
+    assert store.read_chunk(blob_id, 2, 3) == b"234"
+    assert store.read_chunk(blob_id, 8, 100) == b"89"
+    assert store.read_chunk(blob_id, 10, 5) == b""
+    for offset, length in [(11, 1), (-1, 1), (0, -1), (0, MAX_CHUNK_BYTES + 1)]:
+        with pytest.raises(LocalMisuseError) as err:
+            store.read_chunk(blob_id, offset, length)
+        assert err.value.code == "misuse.bad-range"
+    with pytest.raises(LocalMisuseError) as err:
+        store.read_chunk(hashlib.sha256(b"other").digest(), 0, 1)
+    assert err.value.code == "misuse.blob-missing"
+
+
+@pytest.mark.parametrize("bad_id", [b"", b"x" * 31, b"x" * 33, "b" * 53])
+def test_only_32_byte_ids_name_files(tmp_path: Path, bad_id: Any) -> None:
+    store = BlobStore(tmp_path)
+    for call in (store.has, store.size, store.open_partial):
+        with pytest.raises(LocalMisuseError) as err:
+            call(bad_id)
+        assert err.value.code == "misuse.bad-argument"
+
+
+def test_the_size_limit_holds_on_add_and_on_append(tmp_path: Path) -> None:
+    store = BlobStore(tmp_path / "blobs", max_blob_bytes=100)
+    big = tmp_path / "big"
+    big.write_bytes(bytes(101))
+    attempts: list[Callable[[], object]] = [
+        lambda: store.add_bytes(bytes(101)),
+        lambda: store.add_file(big),
+    ]
+    with store.open_partial(hashlib.sha256(b"x").digest()) as partial:
+        partial.append(0, bytes(60))
+        attempts.append(lambda: partial.append(60, bytes(41)))
+        for attempt in attempts:
+            with pytest.raises(RuleViolationError) as err:
+                attempt()
+            assert err.value.code == "rule.blob-too-large"
+        assert partial.offset == 60
+    assert store.add_bytes(bytes(100))[1] == 100
+
+
+def test_a_partial_resumes_from_disk_and_verifies_before_it_is_final(tmp_path: Path) -> None:
+    store = BlobStore(tmp_path)
+    data = random_bytes(MiB + 10)
+    blob_id = hashlib.sha256(data).digest()
+    with store.open_partial(blob_id) as partial:
+        partial.append(0, data[:1000])
+        with pytest.raises(LocalMisuseError) as err:
+            partial.append(999, data[999:2000])
+        assert err.value.code == "misuse.bad-range"
+    assert not store.has(blob_id)
+    partial = store.open_partial(blob_id)  # as after a restart
+    assert partial.offset == 1000
+    partial.append(1000, data[1000:])
+    assert partial.finish() == len(data)
+    assert store.path_of(blob_id).read_bytes() == data
+    assert not store.partial_path(blob_id).exists() and not partial.is_open
+
+
+def test_a_partial_with_the_wrong_bytes_is_deleted(tmp_path: Path) -> None:
+    store = BlobStore(tmp_path)
+    blob_id = hashlib.sha256(b"the right bytes").digest()
+    partial = store.open_partial(blob_id)
+    partial.append(0, b"the wrong bytes")
+    with pytest.raises(VerificationError) as err:
+        partial.finish()
+    assert err.value.code == "verify.blob-hash-mismatch"
+    assert not store.has(blob_id) and files_under(tmp_path) == []
+
+
+def test_one_download_per_blob_at_a_time(tmp_path: Path) -> None:
+    store = BlobStore(tmp_path)
+    blob_id = hashlib.sha256(b"x").digest()
+    with store.open_partial(blob_id):
+        with pytest.raises(LocalMisuseError) as err:
+            BlobStore(tmp_path).open_partial(blob_id)  # another store on the same folder
+        assert err.value.code == "misuse.blob-busy"
+    store.open_partial(blob_id).close()  # released on close
+
+
+def test_a_partial_and_a_final_copy_can_coexist(tmp_path: Path) -> None:
+    store = BlobStore(tmp_path)
+    data = b"a design file"
+    blob_id = hashlib.sha256(data).digest()
+    partial = store.open_partial(blob_id)
+    partial.append(0, data[:4])
+    assert not store.has(blob_id)  # a partial is not held
+    assert store.add_bytes(data) == (blob_id, len(data))  # someone adds it meanwhile
+    partial.append(4, data[4:])
+    assert partial.finish() == len(data)
+    assert store.path_of(blob_id).read_bytes() == data
+    assert files_under(tmp_path) == [str(store.path_of(blob_id).relative_to(tmp_path))]
+
+
+def test_os_errors_become_blob_io(tmp_path: Path) -> None:
+    store = BlobStore(tmp_path / "blobs")
+    with pytest.raises(LocalMisuseError) as err:
+        store.add_file(tmp_path)  # a folder
+    assert err.value.code == "misuse.blob-io"
+    blob_id, _ = store.add_bytes(b"abc")
+    with pytest.raises(LocalMisuseError) as err:
+        store.export_to(blob_id, tmp_path / "no-such-folder" / "out")
+    assert err.value.code == "misuse.blob-io"
+
+
+def test_export_checks_the_hash(tmp_path: Path) -> None:
+    store = BlobStore(tmp_path / "blobs")
+    blob_id, _ = store.add_bytes(b"abc")
+    assert store.export_to(blob_id, tmp_path / "out") == 3
+    assert (tmp_path / "out").read_bytes() == b"abc"
+    store.path_of(blob_id).write_bytes(b"abd")  # bit rot
+    with pytest.raises(VerificationError) as err:
+        store.export_to(blob_id, tmp_path / "out2")
+    assert err.value.code == "verify.blob-hash-mismatch"
+    assert not (tmp_path / "out2").exists()
+
+
+# -- fetching over an in-memory stream -------------------------------------------------
+
+Write = Callable[[bytes], Awaitable[None]]
+
+
+async def transfer(
+    server_store: BlobStore,
+    client_store: BlobStore,
+    blob_id: bytes,
+    max_blob_bytes: int = DEFAULT_MAX_BLOB_BYTES,
+    server_write: Callable[[Write], Write] = lambda w: w,
+) -> tuple[outcome.Outcome[FetchResult], outcome.Outcome[ServeStats]]:
+    """Run fetch_blob against serve_blobs; the client closes its end when done."""
+    client, server = trio.testing.memory_stream_pair()
+    served: list[outcome.Outcome[ServeStats]] = []
+
+    async def serve() -> None:
+        write = server_write(server.send_all)
+        served.append(await outcome.acapture(serve_blobs, server.receive_some, write, server_store))
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(serve)
+        fetched = await outcome.acapture(
+            fetch_blob, client.receive_some, client.send_all, client_store, blob_id, max_blob_bytes
+        )
+        await client.aclose()
+    return fetched, served[0]
+
+
+async def test_a_20_mb_blob_round_trip(tmp_path: Path) -> None:
+    data = random_bytes(20 * 1000 * 1000)
+    server_store, client_store = BlobStore(tmp_path / "a"), BlobStore(tmp_path / "b")
+    blob_id, _ = server_store.add_bytes(data)
+    fetched, served = await transfer(server_store, client_store, blob_id)
+    assert fetched.unwrap() == FetchResult(blob_id, "stored", len(data), 0, len(data))
+    assert served.unwrap() == ServeStats(chunks=20, not_held=0, data_bytes=len(data))
+    assert client_store.path_of(blob_id).read_bytes() == data
+    again, _ = await transfer(server_store, client_store, blob_id)
+    assert again.unwrap().status == "held"
+
+
+async def test_a_cancelled_fetch_resumes_where_it_stopped(tmp_path: Path) -> None:
+    data = random_bytes(6 * MiB + 123)
+    server_store, client_store = BlobStore(tmp_path / "a"), BlobStore(tmp_path / "b")
+    blob_id, _ = server_store.add_bytes(data)
+    client, server = trio.testing.memory_stream_pair()
+    written = {"frames": 0, "bytes": 0}
+    seen = {"bytes": 0}
+
+    async def stalling_write(frame: bytes) -> None:  # the server goes quiet after 3 chunks
+        if written["frames"] == 3:
+            await trio.sleep_forever()
+        written["frames"] += 1
+        written["bytes"] += len(frame)
+        await server.send_all(frame)
+
+    async def read(max_bytes: int) -> bytes | bytearray:
+        if written["frames"] == 3 and seen["bytes"] == written["bytes"]:  # all handled
+            nursery.cancel_scope.cancel()
+        data = await client.receive_some(max_bytes)
+        seen["bytes"] += len(data)
+        return data
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(serve_blobs, server.receive_some, stalling_write, server_store)
+        await fetch_blob(read, client.send_all, client_store, blob_id, DEFAULT_MAX_BLOB_BYTES)
+    assert written["frames"] == 3
+    assert client_store.partial_path(blob_id).stat().st_size == 3 * MiB
+    fetched, served = await transfer(server_store, client_store, blob_id)
+    assert fetched.unwrap() == FetchResult(
+        blob_id, "stored", len(data), 3 * MiB, len(data) - 3 * MiB
+    )
+    assert served.unwrap().data_bytes == len(data) - 3 * MiB
+    assert client_store.path_of(blob_id).read_bytes() == data
+    assert files_under(client_store.folder / "partial") == []
+
+
+async def test_a_lying_server_is_caught_and_nothing_is_stored(tmp_path: Path) -> None:
+    data = random_bytes(2 * MiB + 7)
+    server_store, client_store = BlobStore(tmp_path / "a"), BlobStore(tmp_path / "b")
+    blob_id, _ = server_store.add_bytes(data)
+    server_store.path_of(blob_id).write_bytes(data[:-1] + b"?")  # same size, wrong bytes
+    fetched, _ = await transfer(server_store, client_store, blob_id)
+    assert code_of(fetched) == "verify.blob-hash-mismatch"
+    assert files_under(client_store.folder) == []
+
+
+async def test_a_blob_over_the_limit_is_refused_before_any_byte_is_written(tmp_path: Path) -> None:
+    server_store, client_store = BlobStore(tmp_path / "a"), BlobStore(tmp_path / "b")
+    blob_id, size = server_store.add_bytes(random_bytes(3 * MiB))
+    fetched, _ = await transfer(server_store, client_store, blob_id, max_blob_bytes=size - 1)
+    assert code_of(fetched) == "remote.blob-too-large"
+    assert files_under(client_store.folder) == []
+
+
+async def test_a_blob_the_server_does_not_hold(tmp_path: Path) -> None:
+    server_store, client_store = BlobStore(tmp_path / "a"), BlobStore(tmp_path / "b")
+    blob_id = hashlib.sha256(b"nobody has this").digest()
+    fetched, served = await transfer(server_store, client_store, blob_id)
+    assert fetched.unwrap() == FetchResult(blob_id, "missing", None, 0, 0)
+    assert served.unwrap() == ServeStats(chunks=0, not_held=1, data_bytes=0)
+    assert files_under(client_store.folder) == []
+
+
+async def test_a_partial_longer_than_the_blob_is_dropped(tmp_path: Path) -> None:
+    server_store, client_store = BlobStore(tmp_path / "a"), BlobStore(tmp_path / "b")
+    blob_id, _ = server_store.add_bytes(b"short")
+    with client_store.open_partial(blob_id) as partial:
+        partial.append(0, b"a lie about a longer blob")
+    fetched, served = await transfer(server_store, client_store, blob_id)
+    assert code_of(fetched) == "remote.refused"
+    assert served.unwrap().chunks == 0
+    assert files_under(client_store.folder) == []
+    fetched, _ = await transfer(server_store, client_store, blob_id)  # then it works
+    assert fetched.unwrap().status == "stored"
+
+
+async def test_a_silent_server_times_out(tmp_path: Path, autojump_clock: trio.abc.Clock) -> None:
+    client, _server = trio.testing.memory_stream_pair()
+    blob_id = hashlib.sha256(b"x").digest()
+    store = BlobStore(tmp_path)
+    with pytest.raises(RemoteFaultError) as err:
+        await fetch_blob(client.receive_some, client.send_all, store, blob_id, 100)
+    assert err.value.code == "remote.timeout"
+    assert files_under(tmp_path) == []
+
+
+async def test_a_server_says_why_it_refuses(tmp_path: Path) -> None:
+    client, server = trio.testing.memory_stream_pair()
+    await client.send_all(encode_message(Want(bytes(32), 0, MAX_CHUNK_BYTES + 1)))
+    with pytest.raises(RemoteFaultError) as err:
+        await serve_blobs(server.receive_some, server.send_all, BlobStore(tmp_path))
+    assert err.value.code == "remote.want-too-large"
+    reply = await client.receive_some(MAX_FRAME_BYTES)
+    assert reply == encode_message(ErrorMessage("remote.want-too-large", err.value.message))
+
+
+# -- fabnode blob ----------------------------------------------------------------------
+
+
+def blob_args(home: Path, **kwargs: Any) -> argparse.Namespace:
+    return argparse.Namespace(home=home, json=True, **kwargs)
+
+
+def test_cli_add_then_get(tmp_path: Path) -> None:
+    home = tmp_path / "lab"
+    NodeHome(home).create_identity()
+    source = tmp_path / "bracket.stl"
+    source.write_bytes(random_bytes(70_000))
+    added = blob_cli.cmd_add(blob_args(home, file=source))
+    assert (
+        added["size"] == 70_000
+        and id_from_text(added["blob"]) == hashlib.sha256(source.read_bytes()).digest()
+    )
+    assert (home / "blobs").is_dir()
+    out = tmp_path / "copy.stl"
+    got = blob_cli.cmd_get(blob_args(home, blob=added["blob"], output=out))
+    assert got["size"] == 70_000 and out.read_bytes() == source.read_bytes()
+    assert os.stat(out).st_mode & 0o777 == 0o644
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        ({"blob": id_to_text(bytes(32))}, "misuse.blob-missing"),
+        ({"blob": "not-an-id"}, "decode.bad-id"),
+    ],
+)
+def test_cli_get_errors(tmp_path: Path, args: dict[str, Any], code: str) -> None:
+    home = tmp_path / "lab"
+    NodeHome(home).create_identity()
+    with pytest.raises(CommonsError) as err:
+        blob_cli.cmd_get(blob_args(home, output=tmp_path / "out", **args))
+    assert err.value.code == code
+
+
+def test_cli_needs_an_initialised_home(tmp_path: Path) -> None:
+    with pytest.raises(LocalMisuseError) as err:
+        blob_cli.cmd_add(blob_args(tmp_path / "typo", file=tmp_path))
+    assert err.value.code == "misuse.no-identity"
+    assert not (tmp_path / "typo").exists()
+
+
+def test_cli_commands_parse() -> None:
+    parser = argparse.ArgumentParser()
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true")
+    blob_cli.add_commands(parser.add_subparsers(), common)
+    args = parser.parse_args(["blob", "get", "HASH", "-o", "f", "--json"])
+    assert args.handler is blob_cli.cmd_get and args.output == Path("f") and args.json
+    args = parser.parse_args(["blob", "add", "f.step"])
+    assert args.handler is blob_cli.cmd_add and args.file == Path("f.step")

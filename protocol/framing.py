@@ -55,8 +55,8 @@ class FrameDecoder:
         end = HEADER_BYTES + self._need
         body = bytes(self._buffer[HEADER_BYTES:end])
         del self._buffer[:end]
-        self._need = None
-        self._check_header()
+        self._need = None  # the next header is checked on the next call, not now:
+        # a bad header after a good frame must not lose the good frame
         return canonical.decode(
             body,
             max_bytes=self.max_frame_bytes,

@@ -1,0 +1,45 @@
+"""Limits of the sync protocol `/fabcommons/sync/1` (specs/0005-sync.md §5).
+
+Every list a peer can send is bounded per frame and every count per session, so a
+peer cannot make a node allocate or loop without bound. Checked while reading
+each message (protocol.sync_messages) and each transition (protocol.sync_state).
+A network's rules may lower them, never raise them.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+SYNC_PROTOCOL_ID: Final = "/fabcommons/sync/1"
+SYNC_VERSION: Final = 1
+
+#: Largest frame body either side may send or accept.
+MAX_SYNC_FRAME_BYTES: Final = 5 * 1024 * 1024  # a maximal fork proof (0004) fits
+#: A range response is cut into frames of about this many entry bytes: noise+yamux
+#: moves 85-160 MB/s with 64 KiB-1 MiB frames but 12 MB/s with 4 KiB ones.
+RANGE_FRAME_TARGET_BYTES: Final = 1024 * 1024
+MAX_ENTRIES_PER_RANGE_FRAME: Final = 4096
+MAX_HEADS_PER_FRAME: Final = 2048
+MAX_HEADS_PER_SESSION: Final = 1 << 20
+MAX_INFLIGHT_REQUESTS: Final = 4
+MAX_REQUESTS_PER_SESSION: Final = 1 << 20
+#: Most entries one `get` may ask for (to_seq - from_seq).
+MAX_RANGE_REQUEST: Final = 10_000
+#: A consistency proof between u64 tree sizes is far shorter; this is a loose cap.
+MAX_PROOF_HASHES: Final = 128
+MAX_KEY_EVENTS_PER_FRAME: Final = 64  # = ledger.keyhistory.MAX_KEY_EVENTS
+MAX_NOTE_BYTES: Final = 64 * 1024  # = ledger.checkpoint.MAX_CHECKPOINT_BYTES
+MAX_FILTER_AUTHORS: Final = 4096
+MAX_FILTER_KINDS: Final = 64
+MAX_FORK_PROOFS_PER_FRAME: Final = 64
+MAX_FORK_PROOFS_PER_SESSION: Final = 1024
+MAX_ERROR_CODE_BYTES: Final = 64
+MAX_ERROR_MESSAGE_BYTES: Final = 1024
+#: No byte from the peer for this long while we wait on it: `remote.timeout`.
+IDLE_TIMEOUT_MS: Final = 30_000
+#: The frame decoder's per-item caps: the longest array any message allows, and
+#: byte strings up to a whole frame (a fork proof can exceed MAX_BIN_BYTES).
+DECODER_MAX_ARRAY_LEN: Final = max(
+    MAX_ENTRIES_PER_RANGE_FRAME, MAX_HEADS_PER_FRAME, MAX_FILTER_AUTHORS
+)
+DECODER_MAX_BIN_BYTES: Final = MAX_SYNC_FRAME_BYTES

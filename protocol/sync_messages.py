@@ -1,0 +1,412 @@
+"""The messages of the sync protocol `/fabcommons/sync/1` (specs/0005-sync.md §3).
+
+Each message is one canonical msgpack map with a "t" field, carried in one frame
+(protocol.framing). Here: the message dataclasses, their wire form
+(`message_to_wire`) and the strict reading of a decoded frame (`parse_message`),
+which checks all a single message can get wrong alone: exact keys, types, lengths,
+orders, counts (limits in protocol.sync_limits). The conversation (state, requests,
+the peer's filter) is protocol.sync_state's job; the ledger (signatures, proofs,
+chains) the driver's, through Ledger.ingest_range.
+
+`parse_message` raises SyncViolationError, which SyncConnection turns into
+RemoteFaultError ("remote.<reason>") for what the peer sent or LocalMisuseError
+("misuse.<reason>") for what we tried to send; it never escapes SyncConnection.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
+from typing import Any, Final, TypeVar
+
+from protocol import limits
+from protocol.sync_limits import (
+    MAX_ENTRIES_PER_RANGE_FRAME,
+    MAX_ERROR_CODE_BYTES,
+    MAX_ERROR_MESSAGE_BYTES,
+    MAX_FILTER_AUTHORS,
+    MAX_FILTER_KINDS,
+    MAX_FORK_PROOFS_PER_FRAME,
+    MAX_HEADS_PER_FRAME,
+    MAX_KEY_EVENTS_PER_FRAME,
+    MAX_NOTE_BYTES,
+    MAX_PROOF_HASHES,
+    MAX_RANGE_REQUEST,
+    MAX_SYNC_FRAME_BYTES,
+    SYNC_VERSION,
+)
+
+ID_BYTES: Final = 32
+HASH_BYTES: Final = 32
+ROLE_PEER: Final = "peer"
+ROLE_PULL: Final = "pull"
+_KIND_PATTERN = re.compile(r"^[a-z][a-z0-9-]*(\.[a-z][a-z0-9-]*)*$")
+_CODE_PATTERN = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9.-]+$")
+
+
+class SyncViolationError(Exception):
+    """A message or transition the protocol forbids; `reason` is the code suffix."""
+
+    def __init__(self, reason: str, message: str, field: str | None = None) -> None:
+        super().__init__(f"{reason}: {message}")
+        self.reason = reason
+        self.message = message
+        self.field = field
+
+
+# -- the messages (specs/0005 §3) ------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class SyncFilter:
+    """What the sender of a hello wants: None means everything.
+
+    `kinds` works at log granularity: a log is sent whole if it holds at least one
+    entry of one of the kinds (specs/0005 §7)."""
+
+    authors: tuple[bytes, ...] | None = None
+    kinds: tuple[str, ...] | None = None
+    _author_set: frozenset[bytes] = dataclass_field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_author_set", frozenset(self.authors or ()))
+
+    def admits_author(self, author: bytes) -> bool:
+        return self.authors is None or author in self._author_set
+
+
+@dataclass(frozen=True, slots=True)
+class Hello:
+    network: bytes
+    filter: SyncFilter = SyncFilter()
+    role: str = ROLE_PEER
+    version: int = SYNC_VERSION
+
+
+@dataclass(frozen=True, slots=True)
+class Head:
+    """One log the sender can serve: its latest checkpoint, of `size` entries."""
+
+    author: bytes
+    size: int
+    checkpoint: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Heads:
+    heads: tuple[Head, ...]
+    more: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Get:
+    """A request for entries [from_seq, to_seq) of `author`'s log."""
+
+    id: int
+    author: bytes
+    from_seq: int
+    to_seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class Range:
+    """One answer frame: entries [start_seq, end_seq) with the checkpoint that covers
+    them, the consistency proof from end_seq - 1 entries to it, and the key events
+    after them up to it. Verifiable alone by Ledger.ingest_range."""
+
+    id: int
+    author: bytes
+    start_seq: int
+    entries: tuple[bytes, ...]
+    checkpoint: bytes
+    proof: tuple[bytes, ...] = ()
+    key_events: tuple[bytes, ...] = ()
+    more: bool = False
+
+    @property
+    def end_seq(self) -> int:
+        return self.start_seq + len(self.entries)
+
+
+@dataclass(frozen=True, slots=True)
+class Forks:
+    proofs: tuple[bytes, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Done:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class SyncError:
+    """The error message we send; the peer's arrives as a RemoteError event."""
+
+    code: str
+    message: str
+
+    @classmethod
+    def from_exception(cls, error: Exception) -> SyncError:
+        code = getattr(error, "code", "remote.internal")
+        text = getattr(error, "message", str(error))
+        return cls(code[:MAX_ERROR_CODE_BYTES], _clip(text, MAX_ERROR_MESSAGE_BYTES))
+
+
+Message = Hello | Heads | Get | Range | Forks | Done | SyncError
+
+
+def _clip(text: str, max_bytes: int) -> str:
+    return text.encode()[:max_bytes].decode(errors="ignore")
+
+
+# -- wire form ---------------------------------------------------------------------
+def message_to_wire(message: Message) -> dict[str, Any]:
+    """The map carried in a frame (specs/0005 §3); canonical.encode sorts its keys."""
+    match message:
+        case Hello(network, flt, role, version):
+            authors = None if flt.authors is None else list(flt.authors)
+            kinds = None if flt.kinds is None else list(flt.kinds)
+            return {
+                "t": "hello",
+                "v": version,
+                "network": network,
+                "role": role,
+                "filter": {"authors": authors, "kinds": kinds},
+            }
+        case Heads(heads, more):
+            rows = [[h.author, h.size, h.checkpoint] for h in heads]
+            return {"t": "heads", "heads": rows, "more": more}
+        case Get(id_, author, from_seq, to_seq):
+            return {"t": "get", "id": id_, "author": author, "from_seq": from_seq, "to_seq": to_seq}
+        case Range():
+            return _range_to_wire(message)
+        case Forks(proofs):
+            return {"t": "forks", "proofs": list(proofs)}
+        case Done():
+            return {"t": "done"}
+        case SyncError(code, text):
+            return {"t": "error", "code": code, "message": text}
+    raise _bad(f"not a sync message: {type(message).__name__}", "t")
+
+
+def _range_to_wire(r: Range) -> dict[str, Any]:
+    return {
+        "t": "range",
+        "id": r.id,
+        "author": r.author,
+        "start_seq": r.start_seq,
+        "entries": list(r.entries),
+        "checkpoint": r.checkpoint,
+        "proof": list(r.proof),
+        "key_events": list(r.key_events),
+        "more": r.more,
+    }
+
+
+def parse_message(value: Any) -> Message:
+    """The message a decoded frame holds, checked field by field; raises SyncViolationError."""
+    if type(value) is not dict:
+        raise _bad("a message is a map", "t")
+    kind = value.get("t")
+    parser = _PARSERS.get(kind) if isinstance(kind, str) else None
+    if parser is None:
+        raise _bad(f"unknown message type {kind!r}", "t")
+    return parser(value)
+
+
+# -- field readers ------------------------------------------------------------------
+T = TypeVar("T")
+
+
+def _bad(message: str, field: str) -> SyncViolationError:
+    return SyncViolationError("bad-message", message, field)
+
+
+def _big(message: str, field: str) -> SyncViolationError:
+    return SyncViolationError("oversized", message, field)
+
+
+def _keys(m: dict[str, Any], want: frozenset[str], *, extra_ok: bool = False) -> None:
+    missing = sorted(want - m.keys())
+    if missing:
+        raise _bad(f"missing field {missing[0]!r}", missing[0])
+    extra = [] if extra_ok else sorted(m.keys() - want)
+    if extra:
+        raise _bad(f"unexpected field {extra[0]!r}", extra[0])
+
+
+def _uint(value: Any, field: str, lo: int = 0, hi: int = limits.MAX_INT) -> int:
+    if type(value) is not int or not lo <= value <= hi:
+        raise _bad(f"want an integer in [{lo}, {hi}]", field)
+    return value
+
+
+def _bool(value: Any, field: str) -> bool:
+    if type(value) is not bool:
+        raise _bad("want a boolean", field)
+    return value
+
+
+def _bin(value: Any, field: str, lo: int, hi: int) -> bytes:
+    if type(value) is not bytes:
+        raise _bad("want bytes", field)
+    if len(value) > hi:
+        raise _big(f"got {len(value)} bytes, limit {hi}", field)
+    if len(value) < lo:
+        raise _bad(f"got {len(value)} bytes, want at least {lo}", field)
+    return value
+
+
+def _id(value: Any, field: str) -> bytes:
+    if type(value) is not bytes or len(value) != ID_BYTES:
+        raise _bad(f"want {ID_BYTES} bytes", field)
+    return value
+
+
+def _list(value: Any, field: str, hi: int, item: Callable[[Any, str], T]) -> tuple[T, ...]:
+    if type(value) is not list:
+        raise _bad("want an array", field)
+    if len(value) > hi:
+        raise _big(f"got {len(value)} items, limit {hi}", field)
+    return tuple(item(v, field) for v in value)
+
+
+def _ascending(items: tuple[Any, ...], field: str, key: Callable[[Any], bytes]) -> None:
+    for a, b in itertools.pairwise(items):
+        if not key(a) < key(b):
+            raise _bad("items must be unique and in ascending order", field)
+
+
+def _entry(value: Any, field: str) -> bytes:
+    return _bin(value, field, 1, limits.MAX_ENTRY_BYTES)
+
+
+def _hash(value: Any, field: str) -> bytes:
+    if type(value) is not bytes or len(value) != HASH_BYTES:
+        raise _bad(f"want {HASH_BYTES}-byte hashes", field)
+    return value
+
+
+def _kind(value: Any, field: str) -> str:
+    ok = type(value) is str and len(value.encode()) <= limits.MAX_KIND_BYTES
+    if not ok or not _KIND_PATTERN.match(value):
+        raise _bad("want kind names", field)
+    return str(value)
+
+
+# -- one parser per message type ----------------------------------------------------
+def _parse_hello(m: dict[str, Any]) -> Hello:
+    _keys(m, frozenset({"t", "v"}), extra_ok=True)
+    version = _uint(m["v"], "v")
+    if version != SYNC_VERSION:
+        raise SyncViolationError(
+            "unsupported-version", f"got version {version}, want {SYNC_VERSION}", "v"
+        )
+    _keys(m, frozenset({"t", "v", "network", "role", "filter"}), extra_ok=True)
+    network = _id(m["network"], "network")
+    role = m["role"]
+    if role not in (ROLE_PEER, ROLE_PULL):
+        raise _bad(f"role must be {ROLE_PEER!r} or {ROLE_PULL!r}", "role")
+    return Hello(network, _parse_filter(m["filter"]), role, version)
+
+
+def _parse_filter(f: Any) -> SyncFilter:
+    if type(f) is not dict:
+        raise _bad("filter is a map", "filter")
+    _keys(f, frozenset({"authors", "kinds"}))
+    authors = None
+    if f["authors"] is not None:
+        authors = _list(f["authors"], "filter.authors", MAX_FILTER_AUTHORS, _id)
+        _ascending(authors, "filter.authors", lambda a: a)
+    kinds = None
+    if f["kinds"] is not None:
+        kinds = _list(f["kinds"], "filter.kinds", MAX_FILTER_KINDS, _kind)
+        _ascending(kinds, "filter.kinds", lambda k: k.encode())
+    return SyncFilter(authors, kinds)
+
+
+def _head(value: Any, field: str) -> Head:
+    if type(value) is not list or len(value) != 3:
+        raise _bad("a head is [author, size, checkpoint]", field)
+    author, size, note = value
+    return Head(_id(author, field), _uint(size, field, 1), _bin(note, field, 1, MAX_NOTE_BYTES))
+
+
+def _parse_heads(m: dict[str, Any]) -> Heads:
+    _keys(m, frozenset({"t", "heads", "more"}))
+    heads = _list(m["heads"], "heads", MAX_HEADS_PER_FRAME, _head)
+    _ascending(heads, "heads", lambda h: h.author)
+    more = _bool(m["more"], "more")
+    if more and not heads:
+        raise _bad("a heads frame with more=true must hold a head", "more")
+    return Heads(heads, more)
+
+
+def _parse_get(m: dict[str, Any]) -> Get:
+    _keys(m, frozenset({"t", "id", "author", "from_seq", "to_seq"}))
+    from_seq = _uint(m["from_seq"], "from_seq", 1)
+    to_seq = _uint(m["to_seq"], "to_seq", from_seq + 1)
+    if to_seq - from_seq > MAX_RANGE_REQUEST:
+        raise _big(f"asks {to_seq - from_seq} entries", "to_seq")
+    return Get(_uint(m["id"], "id"), _id(m["author"], "author"), from_seq, to_seq)
+
+
+def _parse_range(m: dict[str, Any]) -> Range:
+    fields = {"t", "id", "author", "start_seq", "entries", "checkpoint", "proof", "key_events"}
+    _keys(m, frozenset({*fields, "more"}))
+    entries = _list(m["entries"], "entries", MAX_ENTRIES_PER_RANGE_FRAME, _entry)
+    start = _uint(m["start_seq"], "start_seq", 1, limits.MAX_INT + 1 - len(entries))
+    more = _bool(m["more"], "more")
+    if more and not entries:
+        raise _bad("a range frame with more=true must hold entries", "more")
+    checkpoint = _bin(m["checkpoint"], "checkpoint", 1 if entries else 0, MAX_NOTE_BYTES)
+    return Range(
+        _uint(m["id"], "id"),
+        _id(m["author"], "author"),
+        start,
+        entries,
+        checkpoint,
+        _list(m["proof"], "proof", MAX_PROOF_HASHES, _hash),
+        _list(m["key_events"], "key_events", MAX_KEY_EVENTS_PER_FRAME, _entry),
+        more,
+    )
+
+
+def _parse_forks(m: dict[str, Any]) -> Forks:
+    _keys(m, frozenset({"t", "proofs"}))
+    proofs = _list(
+        m["proofs"],
+        "proofs",
+        MAX_FORK_PROOFS_PER_FRAME,
+        lambda v, f: _bin(v, f, 1, MAX_SYNC_FRAME_BYTES),
+    )
+    if not proofs:
+        raise _bad("a forks frame holds at least one proof", "proofs")
+    return Forks(proofs)
+
+
+def _parse_done(m: dict[str, Any]) -> Done:
+    _keys(m, frozenset({"t"}))
+    return Done()
+
+
+def _parse_error(m: dict[str, Any]) -> SyncError:
+    _keys(m, frozenset({"t", "code", "message"}))
+    code, text = m["code"], m["message"]
+    if type(code) is not str or len(code) > MAX_ERROR_CODE_BYTES or not _CODE_PATTERN.match(code):
+        raise _bad("want a code like 'remote.timeout'", "code")
+    if type(text) is not str or len(text.encode()) > MAX_ERROR_MESSAGE_BYTES:
+        raise _bad(f"want text of at most {MAX_ERROR_MESSAGE_BYTES}", "message")
+    return SyncError(code, text)
+
+
+_PARSERS: dict[str, Callable[[dict[str, Any]], Message]] = {
+    "hello": _parse_hello,
+    "heads": _parse_heads,
+    "get": _parse_get,
+    "range": _parse_range,
+    "forks": _parse_forks,
+    "done": _parse_done,
+    "error": _parse_error,
+}

@@ -11,35 +11,15 @@ deterministic logs the tests share (one of 2,500 entries, one with a key rotatio
 from __future__ import annotations
 
 import functools
-from collections import deque
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from ledger.log import Ledger
 from ledger.store import MemoryLogStore
-from protocol.entry import decode_entry
+from ledger.syncpeer import SyncPeer
 from protocol.sync import (
-    ROLE_PEER,
-    Closed,
-    Done,
-    Event,
-    Forks,
-    Get,
-    Head,
-    Heads,
-    Hello,
-    NeedData,
     Range,
-    RangeRequest,
-    RemoteError,
-    SyncConnection,
-    SyncFilter,
-    build_heads_frames,
-    build_range_frames,
-    plan_requests,
 )
-from protocol.sync_limits import MAX_RANGE_REQUEST, RANGE_FRAME_TARGET_BYTES
 from tests.factory import NETWORK, Author, seeded_key
 
 Chunker = Callable[[bytes], Iterator[bytes]]
@@ -50,132 +30,26 @@ def whole(data: bytes) -> Iterator[bytes]:
         yield data
 
 
-def _none(end: int) -> list[bytes]:
-    return []
+class Peer(SyncPeer):
+    """The node's SyncPeer on the shared test network, named for messages."""
 
-
-@dataclass
-class Peer:
-    name: str
-    ledger: Ledger
-    filter: SyncFilter = field(default_factory=SyncFilter)
-    role: str = ROLE_PEER
-    target_bytes: int = RANGE_FRAME_TARGET_BYTES
-    max_range: int = MAX_RANGE_REQUEST
-    now_ms: int = 0
-    conn: SyncConnection = field(init=False)
-    outbox: bytearray = field(default_factory=bytearray)
-    events: list[Event] = field(default_factory=list)
-    remote_heads: list[Head] = field(default_factory=list)
-    plan: deque[RangeRequest] = field(default_factory=deque)
-    planned: bool = False
-    frames_ingested: int = 0
-    frames_skipped: int = 0
-
-    def __post_init__(self) -> None:
-        self.conn = SyncConnection(NETWORK, now_ms=self.now_ms)
-
-    def send(self, message: Hello | Heads | Get | Range | Forks | Done) -> None:
-        self.outbox += self.conn.send(message, now_ms=self.now_ms)
-
-    def start(self) -> None:
-        self.send(Hello(NETWORK, self.filter, self.role))
-
-    # -- what we hold ------------------------------------------------------------------
-    def local_sizes(self) -> dict[bytes, int]:
-        return {h.author: h.size for h in self.ledger.heads() if h.network == NETWORK}
-
-    def servable_heads(self, wanted: SyncFilter) -> list[Head]:
-        """Logs with a checkpoint that the peer's filter admits (kinds: whole logs)."""
-        heads = []
-        for head in self.ledger.heads():
-            stored = self.ledger.store.checkpoints(NETWORK, head.author)
-            if stored and wanted.admits_author(head.author) and self._has_kind(head.author, wanted):
-                heads.append(Head(head.author, stored[-1].size, stored[-1].note))
-        return heads
-
-    def _has_kind(self, author: bytes, wanted: SyncFilter) -> bool:
-        if wanted.kinds is None:
-            return True
-        raws = self.ledger.store.read_entries(NETWORK, author, 1, 1 << 62)
-        return any(decode_entry(raw).kind in wanted.kinds for raw in raws)
-
-    # -- events ----------------------------------------------------------------------------
-    def handle(self, event: Event) -> None:
-        self.events.append(event)
-        if isinstance(event, Hello):
-            heads = [] if self.role != ROLE_PEER else self.servable_heads(event.filter)
-            for frame in build_heads_frames(heads):
-                self.send(frame)
-            proofs = tuple(p.raw for p in self.ledger.store.fork_proofs())
-            if proofs:
-                self.send(Forks(proofs))
-        elif isinstance(event, Heads):
-            self.remote_heads += event.heads
-            if not event.more:
-                self.plan.extend(
-                    plan_requests(self.local_sizes(), self.remote_heads, max_range=self.max_range)
-                )
-                self.planned = True
-        elif isinstance(event, Get):
-            self.serve(event)
-        elif isinstance(event, Range):
-            self.ingest(event)
-        elif isinstance(event, Forks):
-            for raw in event.proofs:
-                self.ledger.add_fork_proof(raw)
-        self.pump()
-
-    def pump(self) -> None:
-        while self.plan and self.conn.can_request:
-            author, from_seq, to_seq = self.plan.popleft()
-            self.send(Get(self.conn.next_request_id, author, from_seq, to_seq))
-        if self.planned and not self.plan and self.conn.our_state.value == "EXCHANGE":
-            self.send(Done())
-
-    def serve(self, get: Get) -> None:
-        stored = self.ledger.store.checkpoints(NETWORK, get.author)
-        stop = min(get.to_seq, stored[-1].size + 1) if stored else get.from_seq
-        if not stored or get.from_seq >= stop:
-            for frame in build_range_frames(
-                get.id, get.author, get.from_seq, [], b"", _none, _none
-            ):
-                self.send(frame)
-            return
-        n = stored[-1].size
-        raws = self.ledger.store.read_entries(NETWORK, get.author, get.from_seq, stop)
-        tree = self.ledger.tree(NETWORK, get.author)
-        events = self.ledger.key_history(NETWORK, get.author).events
-        frames = build_range_frames(
-            get.id,
-            get.author,
-            get.from_seq,
-            raws,
-            stored[-1].note,
-            lambda end: tree.consistency_proof(end, n),
-            lambda end: [e.raw for e in events if end < e.seq <= n],
-            target_bytes=self.target_bytes,
-        )
-        for frame in frames:
-            self.send(frame)
+    def __init__(self, name: str, ledger: Ledger, **options: Any) -> None:
+        super().__init__(ledger, NETWORK, **options)
+        self.name = name
 
     def ingest(self, r: Range) -> None:
-        head = self.ledger.head(NETWORK, r.author)
-        if not r.entries or r.start_seq != (head.size if head else 0) + 1:
-            self.frames_skipped += 1
-            return
-        self.ledger.ingest_range(NETWORK, r.author, r.entries, r.checkpoint, r.proof, r.key_events)
-        self.frames_ingested += 1
+        before = len(self.rejected)
+        super().ingest(r)
+        if len(self.rejected) > before:  # tests want the peer's fault to surface
+            raise self.rejected[-1]
+
+    def _add_forks(self, proofs: Iterable[bytes]) -> None:
+        for raw in proofs:
+            self.ledger.add_fork_proof(raw)
 
 
 def drain(peer: Peer) -> None:
-    while True:
-        event = peer.conn.next_event()
-        if isinstance(event, NeedData | Closed | RemoteError):
-            if not isinstance(event, NeedData):
-                peer.events.append(event)
-            return
-        peer.handle(event)
+    peer.drain()
 
 
 def transfer(src: Peer, dst: Peer, chunker: Chunker) -> bool:

@@ -1,0 +1,210 @@
+"""One side of a sync session over a Ledger: what to announce, ask, serve and keep.
+
+`SyncPeer` turns the events of a `protocol.sync.SyncConnection` into ledger work
+and answers (specs/0005-sync.md §6): hello → our heads (filtered for the peer)
+and fork proofs; heads → a plan of gets within the in-flight limit; get → range
+frames proven against our latest checkpoint within what we hold; range → one
+`Ledger.ingest_range` per frame; done when the plan is empty. It does no I/O:
+`feed(data)` returns the bytes to send, so the node's driver runs it where the
+ledger lives (its storage thread) and tests run two of them back to back.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from ledger.log import Ledger
+from ledger.store import StoredCheckpoint
+from protocol.entry import decode_entry
+from protocol.errors import CommonsError
+from protocol.sync import (
+    ROLE_PEER,
+    Closed,
+    Done,
+    Event,
+    Forks,
+    Get,
+    Head,
+    Heads,
+    Hello,
+    NeedData,
+    Range,
+    RangeRequest,
+    RemoteError,
+    SyncConnection,
+    SyncFilter,
+    build_heads_frames,
+    build_range_frames,
+    plan_requests,
+)
+from protocol.sync_limits import MAX_RANGE_REQUEST, RANGE_FRAME_TARGET_BYTES
+
+
+def _none(end: int) -> list[bytes]:
+    return []
+
+
+@dataclass
+class SyncPeer:
+    ledger: Ledger
+    network: bytes
+    filter: SyncFilter = field(default_factory=SyncFilter)
+    role: str = ROLE_PEER
+    target_bytes: int = RANGE_FRAME_TARGET_BYTES
+    max_range: int = MAX_RANGE_REQUEST
+    now_ms: int = 0
+    conn: SyncConnection = field(init=False)
+    outbox: bytearray = field(default_factory=bytearray)
+    events: list[Event] = field(default_factory=list)
+    remote_heads: list[Head] = field(default_factory=list)
+    plan: deque[RangeRequest] = field(default_factory=deque)
+    planned: bool = False
+    frames_ingested: int = 0
+    frames_skipped: int = 0
+    entries_ingested: int = 0
+    rejected: list[CommonsError] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.conn = SyncConnection(self.network, now_ms=self.now_ms)
+
+    # -- driving -----------------------------------------------------------------------
+    def send(self, message: Hello | Heads | Get | Range | Forks | Done) -> None:
+        self.outbox += self.conn.send(message, now_ms=self.now_ms)
+
+    def start(self) -> None:
+        """Queue our hello; take it with `take_outbox`."""
+        self.send(Hello(self.network, self.filter, self.role))
+
+    def feed(self, data: bytes, now_ms: int) -> bytes:
+        """Bytes from the peer in (b"" = it closed), bytes to send out."""
+        self.now_ms = now_ms
+        self.conn.receive_data(data, now_ms=now_ms)
+        self.drain()
+        return self.take_outbox()
+
+    def take_outbox(self) -> bytes:
+        data = bytes(self.outbox)
+        self.outbox.clear()
+        return data
+
+    def drain(self) -> None:
+        while True:
+            event = self.conn.next_event()
+            if isinstance(event, NeedData | Closed | RemoteError):
+                if not isinstance(event, NeedData):
+                    self.events.append(event)
+                return
+            self.handle(event)
+
+    # -- what we hold --------------------------------------------------------------------
+    def local_sizes(self) -> dict[bytes, int]:
+        return {h.author: h.size for h in self.ledger.heads() if h.network == self.network}
+
+    def servable(self, author: bytes) -> StoredCheckpoint | None:
+        """Our latest checkpoint of a log that lies within what we hold of it."""
+        head = self.ledger.head(self.network, author)
+        if head is None or self.ledger.is_frozen(self.network, author):
+            return None
+        held = [
+            c for c in self.ledger.store.checkpoints(self.network, author) if c.size <= head.size
+        ]
+        return held[-1] if held else None
+
+    def servable_heads(self, wanted: SyncFilter) -> list[Head]:
+        heads = []
+        for head in self.ledger.heads():
+            if head.network != self.network or not wanted.admits_author(head.author):
+                continue
+            checkpoint = self.servable(head.author)
+            if checkpoint is not None and self._has_kind(head.author, wanted):
+                heads.append(Head(head.author, checkpoint.size, checkpoint.note))
+        return heads
+
+    def _has_kind(self, author: bytes, wanted: SyncFilter) -> bool:
+        if wanted.kinds is None:
+            return True
+        raws = self.ledger.store.read_entries(self.network, author, 1, 1 << 62)
+        return any(decode_entry(raw).kind in wanted.kinds for raw in raws)
+
+    # -- events ------------------------------------------------------------------------
+    def handle(self, event: Event) -> None:
+        self.events.append(event)
+        if isinstance(event, Hello):
+            heads = [] if self.role != ROLE_PEER else self.servable_heads(event.filter)
+            for frame in build_heads_frames(heads):
+                self.send(frame)
+            proofs = tuple(p.raw for p in self.ledger.store.fork_proofs())
+            if proofs:
+                self.send(Forks(proofs))
+        elif isinstance(event, Heads):
+            self.remote_heads += event.heads
+            if not event.more:
+                self.plan.extend(
+                    plan_requests(self.local_sizes(), self.remote_heads, max_range=self.max_range)
+                )
+                self.planned = True
+        elif isinstance(event, Get):
+            self.serve(event)
+        elif isinstance(event, Range):
+            self.ingest(event)
+        elif isinstance(event, Forks):
+            self._add_forks(event.proofs)
+        self.pump()
+
+    def pump(self) -> None:
+        while self.plan and self.conn.can_request:
+            author, from_seq, to_seq = self.plan.popleft()
+            self.send(Get(self.conn.next_request_id, author, from_seq, to_seq))
+        if self.planned and not self.plan and self.conn.our_state.value == "EXCHANGE":
+            self.send(Done())
+
+    def serve(self, get: Get) -> None:
+        checkpoint = self.servable(get.author)
+        stop = min(get.to_seq, checkpoint.size + 1) if checkpoint else get.from_seq
+        if checkpoint is None or get.from_seq >= stop:
+            for frame in build_range_frames(
+                get.id, get.author, get.from_seq, [], b"", _none, _none
+            ):
+                self.send(frame)
+            return
+        n = checkpoint.size
+        raws = self.ledger.store.read_entries(self.network, get.author, get.from_seq, stop)
+        tree = self.ledger.tree(self.network, get.author)
+        events = self.ledger.key_history(self.network, get.author).events
+        for frame in build_range_frames(
+            get.id,
+            get.author,
+            get.from_seq,
+            raws,
+            checkpoint.note,
+            lambda end: tree.consistency_proof(end, n),
+            lambda end: [e.raw for e in events if end < e.seq <= n],
+            target_bytes=self.target_bytes,
+        ):
+            self.send(frame)
+
+    def ingest(self, r: Range) -> None:
+        """One frame: ingested whole, or skipped (already held / bad: recorded)."""
+        head = self.ledger.head(self.network, r.author)
+        if not r.entries or r.start_seq != (head.size if head else 0) + 1:
+            self.frames_skipped += 1
+            return
+        try:
+            self.ledger.ingest_range(
+                self.network, r.author, r.entries, r.checkpoint, r.proof, r.key_events
+            )
+        except CommonsError as e:  # the peer's fault; nothing of the frame was kept
+            self.rejected.append(e)
+            self.frames_skipped += 1
+            return
+        self.frames_ingested += 1
+        self.entries_ingested += len(r.entries)
+
+    def _add_forks(self, proofs: Iterable[bytes]) -> None:
+        for raw in proofs:
+            try:
+                self.ledger.add_fork_proof(raw)
+            except CommonsError as e:
+                self.rejected.append(e)

@@ -9,7 +9,7 @@ talks to a running node through this API, so there is never a second writer.
 from __future__ import annotations
 
 import hmac
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 
 from node.service import NodeService
+from protocol import kinds
 from protocol.errors import (
     CommonsError,
     DecodeError,
@@ -25,7 +26,7 @@ from protocol.errors import (
     RuleViolationError,
     VerificationError,
 )
-from protocol.ids import id_from_text
+from protocol.ids import id_from_text, id_to_text
 
 API_PREFIX = "/api/v1"
 _STATUS = {
@@ -35,11 +36,24 @@ _STATUS = {
     RemoteFaultError: 502,
     LocalMisuseError: 400,
 }
-_NOT_FOUND = {"misuse.unknown-entry", "misuse.unknown-log", "misuse.blob-missing"}
+_NOT_FOUND = {
+    "misuse.unknown-entry",
+    "misuse.unknown-log",
+    "misuse.blob-missing",
+    "remote.blob-unavailable",
+}
 
 
 class NoteIn(BaseModel):
     text: str = Field(min_length=1, max_length=4096)
+
+
+class NotesIn(BaseModel):
+    """Several notes signed in one commit (bulk announcements, imports, tests)."""
+
+    texts: list[Annotated[str, Field(min_length=1, max_length=4096)]] = Field(
+        min_length=1, max_length=1000
+    )
 
 
 def error_response(error: CommonsError) -> JSONResponse:
@@ -83,6 +97,11 @@ def _routes(app: FastAPI, service: NodeService, guard: list[Any]) -> None:
     async def post_note(body: NoteIn) -> dict[str, Any]:
         return await service.note(body.text)
 
+    @app.post(f"{API_PREFIX}/notes/batch", dependencies=guard, status_code=201)
+    async def post_notes(body: NotesIn) -> dict[str, Any]:
+        entries = await service.append_own([(kinds.NOTE, {"text": t}) for t in body.texts])
+        return {"entry_ids": [id_to_text(e.id) for e in entries], "last_seq": entries[-1].seq}
+
     @app.get(f"{API_PREFIX}/ledger/entries", dependencies=guard)
     async def entries(author: str | None = None, limit: int = 1000) -> dict[str, Any]:
         who = None if author is None else id_from_text(author)
@@ -95,3 +114,11 @@ def _routes(app: FastAPI, service: NodeService, guard: list[Any]) -> None:
     @app.get(f"{API_PREFIX}/ledger/proofs/{{entry_id}}", dependencies=guard)
     async def proof(entry_id: str) -> dict[str, Any]:
         return await service.prove(id_from_text(entry_id))
+
+    @app.get(f"{API_PREFIX}/ledger/fork-proofs", dependencies=guard)
+    async def fork_proofs() -> dict[str, Any]:
+        return {"fork_proofs": await service.fork_proofs()}
+
+    @app.post(f"{API_PREFIX}/blobs/{{blob_id}}/fetch", dependencies=guard)
+    async def fetch_blob(blob_id: str) -> dict[str, Any]:
+        return await service.fetch_blob(id_from_text(blob_id))

@@ -21,6 +21,7 @@ from node import blob_cli, ledger_cli
 from node.client import NodeClient
 from node.daemon import RunOptions, run_node
 from node.home import NodeHome
+from node.p2p import peer_id_from_seed
 from protocol import kinds, limits
 from protocol.entry import Entry, decode_entry
 from protocol.errors import CommonsError, DecodeError, LocalMisuseError
@@ -96,8 +97,10 @@ def cmd_init(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_id(args: argparse.Namespace) -> dict[str, Any]:
-    ident = NodeHome(args.home).identity()
-    return {"identity": id_to_text(ident.id), "peer_id": None, "_text": id_to_text(ident.id)}
+    home = NodeHome(args.home)
+    ident = home.identity()
+    peer_id = peer_id_from_seed(home.node_key_seed())
+    return {"identity": id_to_text(ident.id), "peer_id": peer_id, "_text": id_to_text(ident.id)}
 
 
 def cmd_run(args: argparse.Namespace) -> dict[str, Any]:

@@ -1,8 +1,8 @@
 """`fabnode run`: the node as one trio program (ARCHITECTURE §1, README "Running a node").
 
 One root nursery holds everything: the storage thread (the only writer), the
-local HTTP API, and — as the network layer lands — the libp2p host, gossip and
-sync. SIGINT/SIGTERM stop it cleanly: the API stops accepting, in-flight
+libp2p host with gossip, sync and blobs (node.network), and the local HTTP API.
+SIGINT/SIGTERM stop it cleanly: the API stops accepting, in-flight
 commits finish (the storage thread never abandons one), files are closed.
 """
 
@@ -20,10 +20,14 @@ from hypercorn.trio import serve
 from hypercorn.typing import ASGIFramework
 
 from node.api import build_app
+from node.blobstore import BlobStore
 from node.home import NodeHome
+from node.network import Network
 from node.operations import make_context
+from node.p2p import HostConfig, P2PHost, open_host
 from node.service import NodeService
 from node.storage_thread import open_storage
+from protocol.blob import DEFAULT_MAX_BLOB_BYTES
 
 
 @dataclass
@@ -52,20 +56,49 @@ async def run_node(
         async with open_storage(home.database) as storage:
             ctx = await storage.run(lambda store: make_context(home, store))
             service = NodeService(storage, ctx)
-            config = _api_config(options)
-            app = cast(ASGIFramework, build_app(service, home.api_token()))
-            try:
-                async with trio.open_nursery() as nursery:
-                    serving = partial(serve, app, config, shutdown_trigger=stop.wait)
-                    binds: list[str] = await nursery.start(serving)
-                    service.api_url = binds[0]
-                    home.write_api_info(binds[0], os.getpid())
-                    nursery.start_soon(_stop_on_signals, stop)
-                    task_status.started(service)
-                    await stop.wait()
-                    nursery.cancel_scope.cancel()
-            finally:
-                home.clear_api_info()
+            host_config = HostConfig(
+                key_seed=home.node_key_seed(),
+                listen=options.listen,
+                bootstrap=options.bootstrap,
+                mdns=options.mdns,
+            )
+            async with open_host(host_config) as host:
+                network = _attach_network(service, host, home)
+                try:
+                    async with trio.open_nursery() as nursery:
+                        await nursery.start(network.run)
+                        await _serve(nursery, service, home, options, stop)
+                        task_status.started(service)
+                        await stop.wait()
+                        nursery.cancel_scope.cancel()
+                finally:
+                    home.clear_api_info()
+
+
+def _attach_network(service: NodeService, host: P2PHost, home: NodeHome) -> Network:
+    blobs = BlobStore(home.blobs, max_blob_bytes=DEFAULT_MAX_BLOB_BYTES)
+    network = Network(service, host, blobs)
+    service.peer_id = host.peer_id
+    service.listen_addrs = host.listen_addrs
+    service.network_status = network.status
+    service.announcer = network.announce
+    service.blob_fetcher = lambda blob_id: network.fetch_blob(blob_id, DEFAULT_MAX_BLOB_BYTES)
+    return network
+
+
+async def _serve(
+    nursery: trio.Nursery,
+    service: NodeService,
+    home: NodeHome,
+    options: RunOptions,
+    stop: trio.Event,
+) -> None:
+    app = cast(ASGIFramework, build_app(service, home.api_token()))
+    serving = partial(serve, app, _api_config(options), shutdown_trigger=stop.wait)
+    binds: list[str] = await nursery.start(serving)
+    service.api_url = binds[0]
+    home.write_api_info(binds[0], os.getpid())
+    nursery.start_soon(_stop_on_signals, stop)
 
 
 def _api_config(options: RunOptions) -> Config:

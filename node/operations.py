@@ -136,3 +136,16 @@ def log_heads(ctx: LedgerContext) -> list[dict[str, Any]]:
         }
         for h in ctx.ledger.heads()
     ]
+
+
+def fork_proofs(ctx: LedgerContext) -> list[dict[str, Any]]:
+    """The fork proofs this node holds: who forked, and the proof to pass on."""
+    return [
+        {
+            "id": id_to_text(p.id),
+            "network": id_to_text(p.network),
+            "author": id_to_text(p.author),
+            "proof_hex": p.raw.hex(),
+        }
+        for p in ctx.store.fork_proofs()
+    ]

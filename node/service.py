@@ -9,13 +9,16 @@ checks of a large batch, and there is exactly one writer.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from node import operations
 from node.operations import LedgerContext
 from node.storage_thread import StorageThread
+from protocol import kinds
+from protocol.entry import Entry
+from protocol.errors import LocalMisuseError
 from protocol.ids import id_to_text
 
 T = TypeVar("T")
@@ -30,13 +33,41 @@ class NodeService:
     listen_addrs: list[str] = field(default_factory=list)
     network_status: Callable[[], dict[str, Any]] | None = None
     api_url: str | None = None
+    announcer: Callable[[list[bytes], bytes | None], Awaitable[None]] | None = None
+    blob_fetcher: Callable[[bytes], Awaitable[dict[str, Any]]] | None = None
 
     async def on_ledger(self, fn: Callable[[LedgerContext], T]) -> T:
         """Run `fn(ctx)` on the storage thread, where the ledger lives."""
         return await self.storage.run(lambda _store: fn(self.ctx))
 
+    async def append_own(self, items: list[tuple[str, dict[str, Any]]]) -> list[Entry]:
+        """Sign into our log, then announce the entries and our new checkpoint."""
+
+        def job(ctx: LedgerContext) -> tuple[list[Entry], bytes | None]:
+            entries = operations.append_own(ctx, items)
+            checkpoint = ctx.ledger.latest_checkpoint(ctx.network, ctx.identity.id)
+            return entries, None if checkpoint is None else checkpoint.text
+
+        entries, checkpoint = await self.on_ledger(job)
+        if self.announcer is not None:
+            await self.announcer([e.raw for e in entries], checkpoint)
+        return entries
+
     async def note(self, text: str) -> dict[str, Any]:
-        return await self.on_ledger(lambda ctx: operations.note(ctx, text))
+        (entry,) = await self.append_own([(kinds.NOTE, {"text": text})])
+        return {
+            "entry_id": id_to_text(entry.id),
+            "seq": entry.seq,
+            "author": id_to_text(entry.author),
+        }
+
+    async def fork_proofs(self) -> list[dict[str, Any]]:
+        return await self.on_ledger(operations.fork_proofs)
+
+    async def fetch_blob(self, blob_id: bytes) -> dict[str, Any]:
+        if self.blob_fetcher is None:
+            raise LocalMisuseError("misuse.offline", "this node has no network")
+        return await self.blob_fetcher(blob_id)
 
     async def entries(self, author: bytes | None, limit: int) -> list[dict[str, Any]]:
         return await self.on_ledger(lambda ctx: operations.list_entries(ctx, author, limit))
@@ -49,6 +80,7 @@ class NodeService:
 
     async def status(self) -> dict[str, Any]:
         heads = await self.on_ledger(operations.log_heads)
+        forks = await self.on_ledger(operations.fork_proofs)
         out: dict[str, Any] = {
             "identity": id_to_text(self.ctx.identity.id),
             "peer_id": self.peer_id,
@@ -56,6 +88,7 @@ class NodeService:
             "listen_addrs": self.listen_addrs,
             "uptime_ms": time.time_ns() // 1_000_000 - self.started_ms,
             "logs": heads,
+            "frozen_authors": sorted({f["author"] for f in forks}),
             "storage": vars(self.storage.statistics()),
         }
         if self.network_status is not None:

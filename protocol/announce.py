@@ -1,4 +1,4 @@
-"""Gossip announcements and their in-router validation (specs/0005-sync.md §6).
+"""Gossip announcements and their in-router validation (specs/0005-sync.md §10).
 
 Gossip is for freshness only; sync makes delivery reliable. An announcement
 carries a few new entries (a small batch, not one message per entry: gossip

@@ -57,3 +57,31 @@ def _read_ready(proc: subprocess.Popen[str]) -> dict[str, Any]:
             ready: dict[str, Any] = json.loads(line)["ready"]
             return ready
     raise AssertionError("node not ready in time")
+
+
+def api(home: Path, method: str, path: str, body: Any = None) -> Any:
+    """Call the running node of `home` through its API, as the CLI does."""
+    from node.client import NodeClient  # noqa: PLC0415
+    from node.home import NodeHome  # noqa: PLC0415
+
+    client = NodeClient.discover(NodeHome(home))
+    assert client is not None, f"no node running on {home}"
+    return client.call(method, path, body)
+
+
+def wait_until(what: str, check: Any, timeout_s: float = 60.0, every_s: float = 0.2) -> Any:
+    """Poll `check()` until it returns something truthy; fail after the deadline."""
+    deadline = time.monotonic() + timeout_s
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(every_s)
+    raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
+
+
+def log_size(home: Path, author: str) -> int:
+    status = api(home, "GET", "/api/v1/status")
+    sizes = [h["size"] for h in status["logs"] if h["author"] == author]
+    return sizes[0] if sizes else 0

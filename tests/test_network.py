@@ -1,0 +1,126 @@
+"""Real node processes on 127.0.0.1: gossip, catch-up sync, forks and blobs (issue: network).
+
+Every node is a `fabnode run` process with its own home, a real libp2p host on a
+real socket and a real SQLite file. Waits poll with deadlines; nothing sleeps.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from protocol.ids import id_to_text
+from tests.cli_helpers import fabnode
+from tests.node_process import api, log_size, running_node, wait_until
+
+pytestmark = pytest.mark.integration
+
+
+def make_home(root: Path, name: str) -> Path:
+    home = root / name
+    status, _ = fabnode("init", home=home)
+    assert status == 0
+    return home
+
+
+def identity(home: Path) -> str:
+    return str(fabnode("id", home=home)[1]["identity"])
+
+
+def start(stack: ExitStack, home: Path, bootstrap: str | None = None) -> dict[str, Any]:
+    extra = [] if bootstrap is None else ["--bootstrap", bootstrap]
+    _, ready = stack.enter_context(running_node(home, *extra))
+    return ready
+
+
+@pytest.fixture
+def stack() -> Iterator[ExitStack]:
+    with ExitStack() as s:
+        yield s
+
+
+def test_an_entry_published_on_one_of_five_nodes_reaches_all(
+    tmp_path: Path, stack: ExitStack
+) -> None:
+    homes = [make_home(tmp_path, f"lab{i}") for i in range(5)]
+    first = start(stack, homes[0])
+    for home in homes[1:]:
+        start(stack, home, first["listen"][0])
+    author = identity(homes[3])
+    api(homes[3], "POST", "/api/v1/notes", {"text": "the laser cutter is free on Friday"})
+    for home in homes:
+        wait_until(f"the note on {home.name}", lambda h=home: log_size(h, author) == 2)
+    entries = api(homes[0], "GET", f"/api/v1/ledger/entries?author={author}")["entries"]
+    assert entries[1]["body"] == {"text": "the laser cutter is free on Friday"}
+
+
+def test_a_stopped_node_catches_up_5000_entries_from_one_peer(
+    tmp_path: Path, stack: ExitStack
+) -> None:
+    a, b, c = (make_home(tmp_path, n) for n in ("a", "b", "c"))
+    ready_a = start(stack, a)
+    start(stack, b, ready_a["listen"][0])
+    author = identity(a)
+    for batch in range(5):
+        texts = [f"entry {batch * 1000 + i}" for i in range(1000)]
+        api(a, "POST", "/api/v1/notes/batch", {"texts": texts})
+    wait_until("b holds a's 5,001 entries", lambda: log_size(b, author) == 5001, timeout_s=120)
+    with running_node(c, "--bootstrap", ready_a["listen"][0]):
+        pass  # c met a once, then went offline...
+    api(a, "POST", "/api/v1/notes", {"text": "while c was away"})
+    wait_until("b sees it", lambda: log_size(b, author) == 5002)
+    ready_b = api(b, "GET", "/api/v1/status")
+    start(stack, c, ready_b["listen_addrs"][0])  # ...and comes back knowing only b
+    wait_until("c catches up from b", lambda: log_size(c, author) == 5002, timeout_s=120)
+    status, report = fabnode("ledger", "verify", home=c)
+    assert status == 0 and report["ok"] and report["entries"] >= 5002
+
+
+def test_a_fork_is_detected_and_its_proof_reaches_every_node(
+    tmp_path: Path, stack: ExitStack
+) -> None:
+    hub = make_home(tmp_path, "hub")
+    twin_a = make_home(tmp_path, "twin-a")
+    twin_b = tmp_path / "twin-b"
+    shutil.copytree(twin_a, twin_b)  # one identity, two machines: a restored backup
+    forker = identity(twin_a)
+    ready = start(stack, hub)
+    start(stack, twin_a, ready["listen"][0])
+    start(stack, twin_b, ready["listen"][0])
+    api(twin_a, "POST", "/api/v1/notes", {"text": "history one"})
+    api(twin_b, "POST", "/api/v1/notes", {"text": "history two"})
+
+    def proof_at(home: Path) -> list[dict[str, Any]]:
+        proofs = api(home, "GET", "/api/v1/ledger/fork-proofs")["fork_proofs"]
+        return [p for p in proofs if p["author"] == forker]
+
+    for home in (hub, twin_a, twin_b):
+        wait_until(f"the fork proof on {home.name}", lambda h=home: proof_at(h))
+        assert forker in api(home, "GET", "/api/v1/status")["frozen_authors"]
+
+
+def test_a_20mb_blob_is_fetched_and_verified_by_another_node(
+    tmp_path: Path, stack: ExitStack
+) -> None:
+    a, b = make_home(tmp_path, "maker"), make_home(tmp_path, "fetcher")
+    data = hashlib.sha256(b"seed").digest() * (20 * 1024 * 1024 // 32)
+    part = tmp_path / "bracket.stl"
+    part.write_bytes(data)
+    ready = start(stack, a)
+    start(stack, b, ready["listen"][0])
+    status, added = fabnode("blob", "add", part, home=a)
+    assert status == 0
+    blob = added["blob"]
+    assert blob == id_to_text(hashlib.sha256(data).digest())
+    wait_until("b is connected", lambda: api(b, "GET", "/api/v1/status")["peers"])
+    fetched = api(b, "POST", f"/api/v1/blobs/{blob}/fetch")
+    assert fetched["status"] == "stored" and fetched["size"] == len(data)
+    out = tmp_path / "copy.stl"
+    status, _ = fabnode("blob", "get", blob, "-o", out, home=b)
+    assert status == 0 and out.read_bytes() == data

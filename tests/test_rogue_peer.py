@@ -1,0 +1,71 @@
+"""A rogue peer against a real node process: invalid gossip is rejected, never stored.
+
+The rogue is a libp2p host in this process that accepts anything it publishes;
+the node is a `fabnode run` process. Everything the rogue sends is wrong in one
+way: a forged signature, non-canonical bytes, another network, garbage.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+import trio
+
+from node.network import announce_topic
+from node.p2p import HostConfig, Verdict, open_host
+from protocol.announce import encode_announcement
+from protocol.ids import id_from_text
+from tests.cli_helpers import fabnode
+from tests.factory import Author
+from tests.node_process import api, running_node
+
+pytestmark = pytest.mark.integration
+
+
+def accept_all(_peer: str, _data: bytes) -> Verdict:
+    return Verdict.ACCEPT
+
+
+def junk(network: bytes) -> list[bytes]:
+    author = Author("rogue", network=network)
+    author.note("looks fine")
+    forged = bytearray(author.entries[1].raw)
+    forged[-1] ^= 1
+    good = encode_announcement(network, [e.raw for e in author.entries])
+    elsewhere = Author("rogue", network=hashlib.sha256(b"another network").digest())
+    return [
+        encode_announcement(network, [author.entries[0].raw, bytes(forged)]),
+        good.replace(b"\xa1v\x01", b"\xa1v\xcc\x01"),  # the same, with a wide integer
+        encode_announcement(network, [elsewhere.entries[0].raw]),
+        b"\x93garbage",
+    ]
+
+
+async def test_invalid_gossip_is_rejected_and_the_sender_banned(tmp_path: Path) -> None:
+    home = tmp_path / "lab"
+    assert fabnode("init", home=home)[0] == 0
+    with running_node(home) as (_, ready):
+        status = await trio.to_thread.run_sync(api, home, "GET", "/api/v1/status")
+        network = id_from_text(status["network"]["id"])
+        topic = announce_topic(network)
+        async with open_host(HostConfig(key_seed=hashlib.sha256(b"rogue").digest())) as rogue:
+            await rogue.subscribe(topic, accept_all)
+            await rogue.connect(ready["listen"][0])
+            with trio.fail_after(30):
+                while not rogue.statistics().topics.get(topic, (0, 0))[1]:
+                    await trio.sleep(0.05)
+            for round_ in range(4):
+                for message in junk(network):
+                    await rogue.publish(topic, message + bytes(round_))
+            with trio.fail_after(30):
+                while True:
+                    status = await trio.to_thread.run_sync(api, home, "GET", "/api/v1/status")
+                    if rogue.peer_id in status["banned_peers"]:
+                        break
+                    await trio.sleep(0.1)
+    sync = status["sync"]
+    assert sync["announcements_rejected"] >= 10
+    assert sync["announcements_accepted"] == 0 and sync["gossip_entries_stored"] == 0
+    assert status["logs"] == []  # nothing of the rogue was stored

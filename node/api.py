@@ -100,7 +100,8 @@ def _routes(app: FastAPI, service: NodeService, guard: list[Any]) -> None:
     @app.post(f"{API_PREFIX}/notes/batch", dependencies=guard, status_code=201)
     async def post_notes(body: NotesIn) -> dict[str, Any]:
         entries = await service.append_own([(kinds.NOTE, {"text": t}) for t in body.texts])
-        return {"entry_ids": [id_to_text(e.id) for e in entries], "last_seq": entries[-1].seq}
+        notes = entries[len(entries) - len(body.texts) :]  # after an inception, if one was made
+        return {"entry_ids": [id_to_text(e.id) for e in notes], "last_seq": entries[-1].seq}
 
     @app.get(f"{API_PREFIX}/ledger/entries", dependencies=guard)
     async def entries(author: str | None = None, limit: int = 1000) -> dict[str, Any]:

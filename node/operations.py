@@ -58,7 +58,8 @@ def now_ms() -> int:
 
 
 def append_own(ctx: LedgerContext, items: Sequence[tuple[str, dict[str, Any]]]) -> list[Entry]:
-    """Sign entries into our own log, creating it with its inception first.
+    """Sign entries into our own log, creating it with its inception first; return
+    every entry signed, the inception included, so all of them are announced.
 
     Refuses if the signing guard finds the home restored from a backup; signs a
     fresh checkpoint with the entries; raises the guard's mark once durable.
@@ -76,11 +77,11 @@ def append_own(ctx: LedgerContext, items: Sequence[tuple[str, dict[str, Any]]]) 
     made = ctx.ledger.append(key, ctx.network, ctx.identity.id, todo, now_ms())
     ctx.ledger.sign_checkpoint(key, ctx.network, ctx.identity.id)
     ctx.guard.record(ctx.network, made[-1].seq)
-    return made[len(todo) - len(items) :]
+    return made  # the inception too, when this created the log: peers need it as well
 
 
 def note(ctx: LedgerContext, text: str) -> dict[str, Any]:
-    (entry,) = append_own(ctx, [(kinds.NOTE, {"text": text})])
+    entry = append_own(ctx, [(kinds.NOTE, {"text": text})])[-1]
     return {"entry_id": id_to_text(entry.id), "seq": entry.seq, "author": id_to_text(entry.author)}
 
 

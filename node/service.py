@@ -54,7 +54,7 @@ class NodeService:
         return entries
 
     async def note(self, text: str) -> dict[str, Any]:
-        (entry,) = await self.append_own([(kinds.NOTE, {"text": text})])
+        entry = (await self.append_own([(kinds.NOTE, {"text": text})]))[-1]
         return {
             "entry_id": id_to_text(entry.id),
             "seq": entry.seq,

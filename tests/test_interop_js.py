@@ -25,7 +25,12 @@ from typing import IO, Any
 import pytest
 import trio
 
+from node.network import announce_topic
+from protocol.announce import encode_announcement
+from protocol.ids import id_from_text
+from tests.cli_helpers import fabnode
 from tests.interop.pyhost import PyPeer, Received, open_py_peer, wait_until
+from tests.node_process import api, log_size, running_node
 
 INTEROP_DIR = Path(__file__).resolve().parent / "interop"
 NODE = shutil.which("node")
@@ -199,3 +204,48 @@ async def test_gossip_flows_both_ways_and_js_relays_between_py_peers() -> None:
 
         errors = [e for e in j.events if e["event"] == "error"]
         assert errors == [], j.report()
+
+
+async def test_js_peer_relays_our_nodes_announcements_byte_for_byte(tmp_path: Path) -> None:
+    """Two real `fabnode run` nodes joined only through the js peer: A's announcement
+    reaches J exactly as A encoded it, and B accepts it from J and stores the entries."""
+    homes = [tmp_path / "a", tmp_path / "b"]
+    for home in homes:
+        assert fabnode("init", home=home)[0] == 0
+    with running_node(homes[0]) as (_, ready_a), running_node(homes[1]) as (_, ready_b):
+        status = await trio.to_thread.run_sync(api, homes[0], "GET", "/api/v1/status")
+        network = id_from_text(status["network"]["id"])
+        topic = announce_topic(network)
+        dial = [ready_a["listen"][0], ready_b["listen"][0]]
+        async with open_js_peer(topic, dial=dial) as j:
+            for node in (ready_a, ready_b):
+                await j.wait_event(in_mesh(node["peer_id"]), f"{node['peer_id']} in J's mesh")
+            note = {"text": "interop: a clamp for 20 mm tube"}
+            posted = await trio.to_thread.run_sync(api, homes[0], "POST", "/api/v1/notes", note)
+            seen = await j.wait_event(lambda e: e["event"] == "message", "A's announcement")
+            expected = await trio.to_thread.run_sync(_announcement_of, homes[0], network)
+            assert bytes.fromhex(seen["data_hex"]) == expected
+            assert seen["from"] == ready_a["peer_id"]
+            author = posted["author"]
+            with trio.fail_after(DEADLINE_S):
+                while await trio.to_thread.run_sync(log_size, homes[1], author) < 2:
+                    await trio.sleep(0.1)
+            peers_b = (await trio.to_thread.run_sync(api, homes[1], "GET", "/api/v1/status"))[
+                "peers"
+            ]
+            assert ready_a["peer_id"] not in peers_b  # B got it through J, not from A
+
+
+def in_mesh(peer_id: str) -> Callable[[Event], bool]:
+    def match(event: Event) -> bool:
+        return event["event"] == "mesh" and peer_id in event["peers"]
+
+    return match
+
+
+def _announcement_of(home: Path, network: bytes) -> bytes:
+    """What A must have published for its first note: inception + note + checkpoint."""
+    entries = api(home, "GET", "/api/v1/ledger/entries")["entries"]
+    bundles = [api(home, "GET", f"/api/v1/ledger/proofs/{e['id']}") for e in entries]
+    raws = [bytes.fromhex(b["entry_hex"]) for b in bundles]
+    return encode_announcement(network, raws, [bundles[-1]["checkpoint"].encode()])

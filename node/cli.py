@@ -25,7 +25,7 @@ from node.p2p import peer_id_from_seed
 from protocol import kinds, limits
 from protocol.entry import Entry, decode_entry
 from protocol.errors import CommonsError, DecodeError, LocalMisuseError
-from protocol.ids import id_to_text
+from protocol.ids import id_from_text, id_to_text
 from protocol.jsonform import to_json
 from protocol.logstate import LogHead, verify_next
 
@@ -77,6 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bootstrap", action="append", default=[], help="peer multiaddr to dial")
     p.add_argument("--mdns", action="store_true", help="find peers on the local network")
     p.add_argument("--network", help="development network name (until a charter is joined)")
+    p.add_argument("--only-author", action="append", help="partial sync: only this identity's log")
+    p.add_argument("--only-kind", action="append", help="partial sync: only logs with this kind")
     p.set_defaults(handler=cmd_run)
     p = sub.add_parser("status", parents=[common], help="ask the running node for its state")
     p.set_defaults(handler=cmd_status)
@@ -107,7 +109,15 @@ def cmd_run(args: argparse.Namespace) -> dict[str, Any]:
     home = NodeHome(args.home)
     if args.network:
         home.set_development_network(args.network)
-    options = RunOptions(api_port=args.api_port, bootstrap=args.bootstrap, mdns=args.mdns)
+    options = RunOptions(
+        api_port=args.api_port,
+        bootstrap=args.bootstrap,
+        mdns=args.mdns,
+        only_authors=None
+        if args.only_author is None
+        else [id_from_text(a) for a in args.only_author],
+        only_kinds=args.only_kind,
+    )
     if args.listen:
         options.listen = args.listen
 

@@ -28,6 +28,7 @@ from node.p2p import HostConfig, P2PHost, open_host
 from node.service import NodeService
 from node.storage_thread import open_storage
 from protocol.blob import DEFAULT_MAX_BLOB_BYTES
+from protocol.sync import SyncFilter
 
 
 @dataclass
@@ -37,6 +38,9 @@ class RunOptions:
     listen: list[str] = field(default_factory=lambda: ["/ip4/127.0.0.1/tcp/0"])
     bootstrap: list[str] = field(default_factory=list)
     mdns: bool = False
+    #: Partial sync (specs/0005 §7): only these authors' logs / logs with these kinds.
+    only_authors: list[bytes] | None = None
+    only_kinds: list[str] | None = None
 
 
 async def run_node(
@@ -63,7 +67,7 @@ async def run_node(
                 mdns=options.mdns,
             )
             async with open_host(host_config) as host:
-                network = _attach_network(service, host, home)
+                network = _attach_network(service, host, home, options)
                 try:
                     async with trio.open_nursery() as nursery:
                         await nursery.start(network.run)
@@ -75,9 +79,15 @@ async def run_node(
                     home.clear_api_info()
 
 
-def _attach_network(service: NodeService, host: P2PHost, home: NodeHome) -> Network:
+def _attach_network(
+    service: NodeService, host: P2PHost, home: NodeHome, options: RunOptions
+) -> Network:
     blobs = BlobStore(home.blobs, max_blob_bytes=DEFAULT_MAX_BLOB_BYTES)
-    network = Network(service, host, blobs)
+    wanted = SyncFilter(
+        None if options.only_authors is None else tuple(sorted(options.only_authors)),
+        None if options.only_kinds is None else tuple(sorted(options.only_kinds)),
+    )
+    network = Network(service, host, blobs, wanted)
     service.peer_id = host.peer_id
     service.listen_addrs = host.listen_addrs
     service.network_status = network.status

@@ -49,6 +49,7 @@ from protocol.announce import (
 )
 from protocol.errors import CommonsError, RemoteFaultError
 from protocol.ids import id_to_text
+from protocol.sync import SyncFilter
 from protocol.sync_limits import SYNC_PROTOCOL_ID
 
 log = logging.getLogger(__name__)
@@ -90,8 +91,15 @@ class NetworkStats:
 class Network:
     """Gossip, sync and blobs of one running node."""
 
-    def __init__(self, service: NodeService, host: P2PHost, blobs: BlobStore) -> None:
+    def __init__(
+        self,
+        service: NodeService,
+        host: P2PHost,
+        blobs: BlobStore,
+        wanted: SyncFilter | None = None,
+    ) -> None:
         self.service = service
+        self.wanted = wanted or SyncFilter()
         self.host = host
         self.blobs = blobs
         self.network = service.ctx.network
@@ -284,7 +292,7 @@ class Network:
             self.stats.last_error[stream.remote_peer] = e.code
 
     async def _session(self, stream: Stream) -> SyncPeer:
-        peer = SyncPeer(self.service.ctx.ledger, self.network, now_ms=now_ms())
+        peer = SyncPeer(self.service.ctx.ledger, self.network, self.wanted, now_ms=now_ms())
         peer.start()
         try:
             await stream.write(peer.take_outbox(), IO_TIMEOUT_S)

@@ -124,3 +124,45 @@ def test_a_20mb_blob_is_fetched_and_verified_by_another_node(
     out = tmp_path / "copy.stl"
     status, _ = fabnode("blob", "get", blob, "-o", out, home=b)
     assert status == 0 and out.read_bytes() == data
+
+
+def test_partial_sync_by_author_fetches_only_that_log(tmp_path: Path, stack: ExitStack) -> None:
+    a, b = (make_home(tmp_path, n) for n in ("pa", "pb"))
+    ready_a = start(stack, a)
+    start(stack, b, ready_a["listen"][0])
+    author_a, author_b = identity(a), identity(b)
+    api(a, "POST", "/api/v1/notes", {"text": "from a"})
+    api(b, "POST", "/api/v1/notes", {"text": "from b"})
+    wait_until("b holds both logs", lambda: log_size(b, author_a) == 2 == log_size(b, author_b))
+    ready_b = api(b, "GET", "/api/v1/status")
+    d = make_home(tmp_path, "pd")
+    stack.enter_context(
+        running_node(d, "--bootstrap", ready_b["listen_addrs"][0], "--only-author", author_a)
+    )
+    wait_until("d holds a's log", lambda: log_size(d, author_a) == 2)
+    syncs = wait_until(
+        "d has synced", lambda: api(d, "GET", "/api/v1/status")["sync"]["syncs_completed"]
+    )
+    assert syncs >= 1 and log_size(d, author_b) == 0
+
+
+def test_a_restored_home_syncs_its_own_log_back_then_signs(
+    tmp_path: Path, stack: ExitStack
+) -> None:
+    lab, peer = make_home(tmp_path, "lab"), make_home(tmp_path, "peer")
+    me = identity(lab)
+    ready_peer = start(stack, peer)
+    fabnode("note", "monday", home=lab)
+    backup = tmp_path / "backup"
+    shutil.copytree(lab, backup)
+    with running_node(lab, "--bootstrap", ready_peer["listen"][0]):
+        api(lab, "POST", "/api/v1/notes", {"text": "tuesday, after the backup"})
+        wait_until("the peer has tuesday", lambda: log_size(peer, me) == 3)
+    shutil.rmtree(lab)
+    shutil.copytree(backup, lab)  # the disk died; last week's copy comes back
+    status, refused = fabnode("note", "offline: would fork", home=lab)
+    assert status == 1 and refused["error"]["code"] == "misuse.restored-backup"
+    start(stack, lab, ready_peer["listen"][0])
+    wait_until("our own log synced back", lambda: log_size(lab, me) == 3)
+    posted = api(lab, "POST", "/api/v1/notes", {"text": "wednesday"})
+    assert posted["seq"] == 4

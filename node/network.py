@@ -185,7 +185,8 @@ class Network:
     ) -> tuple[list[bytes], set[str]]:
         """On the storage thread: store a batch; return (new fork proofs, peers ahead of us)."""
         ledger = self.service.ctx.ledger
-        report = ledger.ingest_entries([e for _, a in batch for e in a.entries])
+        wanted = self.wanted.admits_author  # partial nodes relay everything, keep their part
+        report = ledger.ingest_entries([e for _, a in batch for e in a.entries if wanted(e.author)])
         self.stats.gossip_entries_stored += len(report.accepted)
         forks = [p.raw for p in report.forks]
         behind: set[str] = set()

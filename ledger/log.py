@@ -42,8 +42,8 @@ from ledger.store import (
     LogKey,
     LogStore,
     StoredCheckpoint,
-    StoredEntry,
     StoredForkProof,
+    stored_entry,
 )
 from ledger.witness import CosignedHead, WitnessState, witness_checkpoint
 from protocol.entry import Entry, decode_entry, sign_entry
@@ -411,7 +411,7 @@ class Ledger:
     ) -> None:
         batch = Batch(
             heads=heads,
-            entries=[_stored(e) for e in entries],
+            entries=[stored_entry(e) for e in entries],
             checkpoints=list(checkpoints),
             fork_proofs=[StoredForkProof(p.id, p.network, p.author, p.raw) for p in proofs],
         )
@@ -426,19 +426,6 @@ class Ledger:
                 tree.append(stored.leaf_hash)
         for proof in proofs:
             self._frozen[(proof.network, proof.author)] = proof.id
-
-
-def _stored(entry: Entry) -> StoredEntry:
-    return StoredEntry(
-        entry.network,
-        entry.author,
-        entry.seq,
-        entry.id,
-        entry.raw,
-        merkle.leaf_hash(entry.raw),
-        entry.kind,
-        entry.timestamp_ms,
-    )
 
 
 def _stored_checkpoint(signed: SignedCheckpoint) -> StoredCheckpoint:

@@ -17,7 +17,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from ledger.merkle import leaf_hash
 from protocol import canonical
+from protocol.entry import Entry
 from protocol.errors import DecodeError, LocalMisuseError
 from protocol.logstate import KeyState, LogHead
 
@@ -84,6 +86,20 @@ class LogStore(Protocol):
     def fork_proofs(self) -> list[StoredForkProof]: ...
 
     def commit(self, batch: Batch) -> None: ...
+
+
+def stored_entry(entry: Entry) -> StoredEntry:
+    """What a store keeps of a verified entry: its bytes, id, leaf hash and index fields."""
+    return StoredEntry(
+        entry.network,
+        entry.author,
+        entry.seq,
+        entry.id,
+        entry.raw,
+        leaf_hash(entry.raw),
+        entry.kind,
+        entry.timestamp_ms,
+    )
 
 
 def encode_head(head: LogHead) -> bytes:

@@ -14,23 +14,8 @@ import urllib.request
 from typing import Any
 
 from node.home import NodeHome
-from protocol.errors import (
-    CommonsError,
-    DecodeError,
-    LocalMisuseError,
-    RemoteFaultError,
-    RuleViolationError,
-    VerificationError,
-)
+from protocol.errors import CommonsError, RemoteFaultError, error_for_code
 
-_FAMILIES: dict[str, type[CommonsError]] = {
-    "decode": DecodeError,
-    "verify": VerificationError,
-    "proof": VerificationError,
-    "misuse": LocalMisuseError,
-    "remote": RemoteFaultError,
-    "rule": RuleViolationError,
-}
 TIMEOUT_S = 600
 
 
@@ -69,8 +54,7 @@ def _error_from(e: urllib.error.HTTPError) -> CommonsError:
         code, message = str(error["code"]), str(error["message"])
     except (ValueError, KeyError, TypeError):
         return RemoteFaultError("remote.node-error", f"the node answered HTTP {e.code}")
-    family = _FAMILIES.get(code.split(".", maxsplit=1)[0], CommonsError)
-    return family(code, message)
+    return error_for_code(code, message)
 
 
 def _alive(pid: Any) -> bool:

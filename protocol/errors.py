@@ -74,6 +74,22 @@ class RuleViolationError(CommonsError):
     family = "rule"
 
 
+#: The class of each code family (the part of a code before the first dot).
+FAMILIES: dict[str, type[CommonsError]] = {
+    "decode": DecodeError,
+    "verify": VerificationError,
+    "proof": ProofError,
+    "misuse": LocalMisuseError,
+    "remote": RemoteFaultError,
+    "rule": RuleViolationError,
+}
+
+
+def error_for_code(code: str, message: str) -> CommonsError:
+    """Rebuild a typed error from its code, e.g. when it crossed the local API."""
+    return FAMILIES.get(code.split(".", maxsplit=1)[0], CommonsError)(code, message)
+
+
 def _is_jsonable(value: Any) -> bool:
     return isinstance(value, str | int | bool | type(None)) or (
         isinstance(value, list | tuple) and all(_is_jsonable(v) for v in value)

@@ -10,12 +10,11 @@ promise "durably appended": a crash at any later moment must not lose it.
 
 from __future__ import annotations
 
-import hashlib
 import random
 import sys
 from dataclasses import dataclass
 
-from ledger.store import Batch, StoredEntry
+from ledger.store import Batch, stored_entry
 from node.storage import SqliteLogStore
 from protocol import kinds
 from protocol.entry import Entry, sign_entry
@@ -25,24 +24,6 @@ from tests.factory import Author
 
 AUTHOR_NAME = "crash-appender"
 MAX_BATCH = 200
-
-
-def leaf_hash(raw: bytes) -> bytes:
-    """RFC 6962 leaf hash of one raw entry."""
-    return hashlib.sha256(b"\x00" + raw).digest()
-
-
-def stored_entry(entry: Entry) -> StoredEntry:
-    return StoredEntry(
-        entry.network,
-        entry.author,
-        entry.seq,
-        entry.id,
-        entry.raw,
-        leaf_hash(entry.raw),
-        entry.kind,
-        entry.timestamp_ms,
-    )
 
 
 @dataclass

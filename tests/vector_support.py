@@ -12,13 +12,7 @@ from typing import Any
 
 import pytest
 
-from protocol.errors import CommonsError, DecodeError, ProofError, VerificationError
-
-FAMILIES: dict[str, type[CommonsError]] = {
-    "decode": DecodeError,
-    "verify": VerificationError,
-    "proof": ProofError,
-}
+from protocol.errors import FAMILIES, CommonsError
 
 Checker = Callable[[dict[str, Any], dict[str, Any]], None]
 

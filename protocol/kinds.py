@@ -127,3 +127,5 @@ for _spec in (
     KindSpec(NOTE, NoteBody),
 ):
     register(_spec)
+
+import protocol.governance  # noqa: E402, F401  (registers the gov.* and member.* kinds)

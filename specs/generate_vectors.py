@@ -86,6 +86,13 @@ Suites and their fields:
                       consistency proof from the range's end to N (specs/0003 §4).
                       When ok: expect.size, the log's size after. When not ok, the store is
                       unchanged: no entry of the range and no checkpoint is kept.
+  governance/charter  input.toml -> protocol.governance.parse_charter_toml. When ok:
+                      expect.network_id (text) and charter_hex. A decode.bad-charter
+                      error gives expect.field.
+  governance/tally    input.electorate_hex, rules, proposal {id_hex, author_hex, seq,
+                      action (tagged)}, votes [...], checkpoints [{author_hex, size,
+                      cosignatures {witness hex: timestamp_s}}], now_s ->
+                      ledger.governance.tally. expect: TallyResult.to_json().
 """
 
 from __future__ import annotations
@@ -104,6 +111,7 @@ from specs.vectorgen import (
     encoding,
     entries,
     forkproofs,
+    governance,
     ids,
     inclusion,
     logs,
@@ -132,6 +140,7 @@ def all_cases() -> list[Case]:
         *forkproofs.fork_proof_cases(),
         *inclusion.inclusion_cases(),
         *ranges.range_cases(),
+        *governance.cases(),
     ]
     paths = [c.path for c in cases]
     assert len(set(paths)) == len(paths), "two cases share a file name"

@@ -25,13 +25,13 @@ from ledger.store import (
     StoredCheckpoint,
     StoredEntry,
     StoredForkProof,
+    stored_entry,
 )
 from node import storage as store_module
 from node.storage import SqliteLogStore
 from node.storage_thread import StorageThread, open_storage
 from protocol.errors import LocalMisuseError
 from protocol.logstate import LogHead, verify_next
-from tests.crash_appender import stored_entry
 from tests.factory import NETWORK, Author
 
 # -- test data: three real signed logs, and the head after each prefix ---------------

@@ -29,6 +29,7 @@ from protocol.jsonform import from_json as untagged
 from protocol.jsonform import to_json as tagged
 from protocol.kinds import check_body
 from protocol.logstate import LogHead, verify_next
+from tests.vector_checks_governance import GOVERNANCE_CHECKERS
 from tests.vector_checks_ledger import LEDGER_CHECKERS
 from tests.vector_support import Checker, expect_error, failure, same
 
@@ -134,6 +135,7 @@ CHECKERS: dict[tuple[str, str], Checker] = {
     ("entries", "single"): check_single,
     ("entries", "log"): check_log,
     **LEDGER_CHECKERS,
+    **GOVERNANCE_CHECKERS,
 }
 
 

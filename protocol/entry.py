@@ -120,8 +120,38 @@ def _split_outer(raw: bytes) -> tuple[bytes, bytes]:
 
 def _entry_from_payload(raw: bytes, payload: bytes, signature: bytes, max_bytes: int) -> Entry:
     fields = canonical.decode(payload, max_bytes=max_bytes)
-    if not (isinstance(fields, list) and len(fields) == _PAYLOAD_FIELDS):
+    if not (type(fields) is list and len(fields) == _PAYLOAD_FIELDS):
         raise DecodeError("decode.bad-field", "payload has 9 fields", field="payload")
+    version, network, author, signer, seq, prev, ts, kind, body = fields
+    # The happy path in one expression (this runs once per entry received); any
+    # failure is diagnosed field by field below, so the error names the field.
+    if not (
+        version == ENTRY_VERSION
+        and type(version) is int
+        and type(network) is bytes
+        and len(network) == 32
+        and type(author) is bytes
+        and len(author) == 32
+        and type(signer) is bytes
+        and len(signer) == 32
+        and type(seq) is int
+        and 1 <= seq <= limits.MAX_INT
+        and (prev is None if seq == 1 else type(prev) is bytes and len(prev) == 32)
+        and type(ts) is int
+        and 0 <= ts <= limits.MAX_INT
+        and type(kind) is str
+        and _is_kind_name(kind)
+        and type(body) is dict
+    ):
+        _diagnose(fields)
+    digest = hashlib.sha256(raw).digest()
+    return Entry(
+        network, author, signer, seq, prev, ts, kind, body, signature, payload, raw, digest
+    )
+
+
+def _diagnose(fields: list[Any]) -> None:
+    """Raise the precise error for payload fields that failed the fast check."""
     version, network, author, signer, seq, prev, ts, kind, body = fields
     if version != ENTRY_VERSION or type(version) is not int:
         raise DecodeError("decode.unsupported-version", f"entry version {version!r}")
@@ -133,20 +163,7 @@ def _entry_from_payload(raw: bytes, payload: bytes, signature: bytes, max_bytes:
     _need(_is_uint(ts), "timestamp_ms", "uint")
     _need(_is_kind(kind), "kind", "a kind name")
     _need(isinstance(body, dict), "body", "map")
-    return Entry(
-        network,
-        author,
-        signer,
-        seq,
-        prev,
-        ts,
-        kind,
-        body,
-        signature,
-        payload,
-        raw,
-        hashlib.sha256(raw).digest(),
-    )
+    raise DecodeError("decode.bad-field", "payload fields are malformed", field="payload")
 
 
 def _need(ok: bool, field: str, want: str) -> None:

@@ -86,6 +86,11 @@ Suites and their fields:
                       consistency proof from the range's end to N (specs/0003 §4).
                       When ok: expect.size, the log's size after. When not ok, the store is
                       unchanged: no entry of the range and no checkpoint is kept.
+  licences/check      input.expression -> licenses.spdx.parse_expression, then
+                      licenses.families.assess. When ok: expect.expression (normal
+                      form), open, family (specs/0006 §3-4). Reasons are not in vectors.
+  licences/derive     input.parents (list of expressions), input.child ->
+                      licenses.derive.derive. When ok: expect.verdict and attribution.
   governance/charter  input.toml -> protocol.governance.parse_charter_toml. When ok:
                       expect.network_id (text) and charter_hex. A decode.bad-charter
                       error gives expect.field.
@@ -114,6 +119,7 @@ from specs.vectorgen import (
     governance,
     ids,
     inclusion,
+    licences,
     logs,
     ranges,
     witness,
@@ -141,6 +147,7 @@ def all_cases() -> list[Case]:
         *inclusion.inclusion_cases(),
         *ranges.range_cases(),
         *governance.cases(),
+        *licences.cases(),
     ]
     paths = [c.path for c in cases]
     assert len(set(paths)) == len(paths), "two cases share a file name"

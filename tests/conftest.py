@@ -6,7 +6,12 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, settings
 
-pytest.register_assert_rewrite("tests.vector_support", "tests.vector_checks_ledger")
+pytest.register_assert_rewrite(
+    "tests.vector_support",
+    "tests.vector_checks_ledger",
+    "tests.vector_checks_licences",
+    "tests.vector_checks_governance",
+)
 
 settings.register_profile("default", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("default")

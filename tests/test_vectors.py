@@ -31,6 +31,7 @@ from protocol.kinds import check_body
 from protocol.logstate import LogHead, verify_next
 from tests.vector_checks_governance import GOVERNANCE_CHECKERS
 from tests.vector_checks_ledger import LEDGER_CHECKERS
+from tests.vector_checks_licences import LICENCE_CHECKERS
 from tests.vector_support import Checker, expect_error, failure, same
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -136,6 +137,7 @@ CHECKERS: dict[tuple[str, str], Checker] = {
     ("entries", "log"): check_log,
     **LEDGER_CHECKERS,
     **GOVERNANCE_CHECKERS,
+    **LICENCE_CHECKERS,
 }
 
 

@@ -128,4 +128,5 @@ for _spec in (
 ):
     register(_spec)
 
+import protocol.design  # noqa: E402  (registers the design kind)
 import protocol.governance  # noqa: E402, F401  (registers the gov.* and member.* kinds)

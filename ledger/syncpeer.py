@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from ledger.log import Ledger
 from ledger.store import StoredCheckpoint
-from protocol.entry import decode_entry
+from protocol.entry import Entry, decode_entry
 from protocol.errors import CommonsError
 from protocol.sync import (
     ROLE_PEER,
@@ -65,6 +65,8 @@ class SyncPeer:
     frames_skipped: int = 0
     entries_ingested: int = 0
     rejected: list[CommonsError] = field(default_factory=list)
+    #: Entries committed by this session, for views to index (their owner clears it).
+    committed: list[Entry] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.conn = SyncConnection(self.network, now_ms=self.now_ms)
@@ -192,7 +194,7 @@ class SyncPeer:
             self.frames_skipped += 1
             return
         try:
-            self.ledger.ingest_range(
+            self.committed += self.ledger.ingest_range(
                 self.network, r.author, r.entries, r.checkpoint, r.proof, r.key_events
             )
         except CommonsError as e:  # the peer's fault; nothing of the frame was kept

@@ -9,6 +9,7 @@ talks to a running node through this API, so there is never a second writer.
 from __future__ import annotations
 
 import hmac
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
@@ -16,6 +17,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 
+from ledger.catalogue import Filters
 from node.service import NodeService
 from protocol import kinds
 from protocol.errors import (
@@ -40,6 +42,7 @@ _NOT_FOUND = {
     "misuse.unknown-entry",
     "misuse.unknown-log",
     "misuse.blob-missing",
+    "misuse.unknown-design",
     "remote.blob-unavailable",
 }
 
@@ -54,6 +57,24 @@ class NotesIn(BaseModel):
     texts: list[Annotated[str, Field(min_length=1, max_length=4096)]] = Field(
         min_length=1, max_length=1000
     )
+
+
+class DesignIn(BaseModel):
+    """Publish a design from a path on this machine (the API is local-only)."""
+
+    path: str = Field(min_length=1, max_length=4096)
+    licence: str | None = Field(default=None, max_length=512)
+    derived_from: list[str] = Field(default_factory=list, max_length=32)
+
+
+class ImportOkhIn(BaseModel):
+    paths: list[Annotated[str, Field(min_length=1, max_length=4096)]] = Field(
+        min_length=1, max_length=10_000
+    )
+
+
+class FetchIn(BaseModel):
+    out_dir: str = Field(min_length=1, max_length=4096)
 
 
 def error_response(error: CommonsError) -> JSONResponse:
@@ -123,3 +144,36 @@ def _routes(app: FastAPI, service: NodeService, guard: list[Any]) -> None:
     @app.post(f"{API_PREFIX}/blobs/{{blob_id}}/fetch", dependencies=guard)
     async def fetch_blob(blob_id: str) -> dict[str, Any]:
         return await service.fetch_blob(id_from_text(blob_id))
+
+    @app.post(f"{API_PREFIX}/designs", dependencies=guard, status_code=201)
+    async def publish_design(body: DesignIn) -> dict[str, Any]:
+        parents = [id_from_text(p) for p in body.derived_from]
+        return await service.publish_design(Path(body.path), body.licence, parents)
+
+    @app.get(f"{API_PREFIX}/designs", dependencies=guard)
+    async def search_designs(
+        q: str = "",
+        family: str | None = None,
+        process: str | None = None,
+        material: str | None = None,
+        tag: str | None = None,
+        limit: int = 20,
+    ) -> dict[str, Any]:
+        filters = Filters(licence_family=family, process=process, material=material, tag=tag)
+        return {"designs": await service.search_designs(q, filters, limit)}
+
+    @app.post(f"{API_PREFIX}/designs/import-okh", dependencies=guard)
+    async def import_okh(body: ImportOkhIn) -> dict[str, Any]:
+        return await service.import_okh([Path(p) for p in body.paths])
+
+    @app.get(f"{API_PREFIX}/designs/{{design_id}}", dependencies=guard)
+    async def show_design(design_id: str) -> dict[str, Any]:
+        return await service.show_design(id_from_text(design_id))
+
+    @app.get(f"{API_PREFIX}/designs/{{design_id}}/lineage", dependencies=guard)
+    async def design_lineage(design_id: str) -> dict[str, Any]:
+        return await service.design_lineage(id_from_text(design_id))
+
+    @app.post(f"{API_PREFIX}/designs/{{design_id}}/fetch", dependencies=guard)
+    async def fetch_design(design_id: str, body: FetchIn) -> dict[str, Any]:
+        return await service.fetch_design(id_from_text(design_id), Path(body.out_dir))

@@ -51,7 +51,7 @@ from protocol import kinds
 from protocol.entry import Entry, decode_entry
 from protocol.errors import DecodeError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: designs.version may be null (unversioned designs)
 READ_CHUNK = 1000
 _TABLES = ("designs_fts", "facets", "edges", "skipped", "designs", "meta")
 
@@ -61,7 +61,7 @@ _SCHEMA = sql_migration(
     """CREATE TABLE designs (
         rowid INTEGER PRIMARY KEY, id BLOB NOT NULL UNIQUE, author BLOB NOT NULL,
         seq INTEGER NOT NULL, timestamp_ms INTEGER NOT NULL, name TEXT NOT NULL,
-        summary TEXT NOT NULL, version TEXT NOT NULL, licence TEXT NOT NULL,
+        summary TEXT NOT NULL, version TEXT, licence TEXT NOT NULL,
         family TEXT NOT NULL, licensors TEXT NOT NULL, tags TEXT NOT NULL,
         processes TEXT NOT NULL, materials TEXT NOT NULL, supersedes BLOB,
         language TEXT, oshwa_uid TEXT)""",
@@ -184,8 +184,11 @@ class CatalogueStore:
         with wrapped_errors(), self.batch():
             (before,) = self._conn.execute("SELECT COALESCE(MAX(rowid), 0) FROM designs").fetchone()
             self._conn.executemany(
-                f"INSERT OR IGNORE INTO designs ({_ROW_COLUMNS}, family)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                # Only a design already held is skipped (idempotent indexing); any
+                # other constraint failure raises instead of dropping the row.
+                f"INSERT INTO designs ({_ROW_COLUMNS}, family)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (id) DO NOTHING",
                 [(*_row_values(r), self.family_of(r.licence)) for r in rows],
             )
             self._conn.execute(

@@ -181,12 +181,14 @@ class Network:
                 await self.announce([], None, forks)
 
     def _apply(
-        self, batch: list[tuple[str, Announcement]], _ctx: LedgerContext
+        self, batch: list[tuple[str, Announcement]], ctx: LedgerContext
     ) -> tuple[list[bytes], set[str]]:
         """On the storage thread: store a batch; return (new fork proofs, peers ahead of us)."""
         ledger = self.service.ctx.ledger
         wanted = self.wanted.admits_author  # partial nodes relay everything, keep their part
         report = ledger.ingest_entries([e for _, a in batch for e in a.entries if wanted(e.author)])
+        if report.accepted:
+            ctx.catalogue.index_committed(ledger, report.accepted)
         self.stats.gossip_entries_stored += len(report.accepted)
         forks = [p.raw for p in report.forks]
         behind: set[str] = set()
@@ -352,8 +354,12 @@ class Network:
         )
 
 
-def _feed(peer: SyncPeer, data: bytes, _ctx: LedgerContext) -> bytes:
-    return peer.feed(data, now_ms())
+def _feed(peer: SyncPeer, data: bytes, ctx: LedgerContext) -> bytes:
+    out = peer.feed(data, now_ms())
+    if peer.committed:
+        ctx.catalogue.index_committed(ctx.ledger, peer.committed)
+        peer.committed.clear()
+    return out
 
 
 def _reader(stream: Stream) -> Any:

@@ -12,16 +12,22 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from ledger.audit import audit
+from ledger.catalogue import DesignRow, Skipped
 from ledger.log import Ledger
 from ledger.store import LogStore
+from licenses.design_licence import check_design_licence
+from node.catalogue_store import CatalogueStore
 from node.home import Identity, NodeHome
 from node.signguard import SignGuard
-from node.storage import SqliteLogStore
+from node.storage import SqliteLogStore, wrapped_errors
 from protocol import kinds
+from protocol.design import DESIGN, DesignBody
 from protocol.entry import Entry, decode_entry
+from protocol.errors import CommonsError
 from protocol.ids import id_to_text
 from protocol.jsonform import to_json
 
@@ -35,13 +41,79 @@ class LedgerContext:
     store: LogStore
     ledger: Ledger
     guard: SignGuard
+    catalogue: LicensedCatalogue
+
+
+CATALOGUE_FILE = "catalogue.sqlite3"
+
+
+class LicensedCatalogue(CatalogueStore):
+    """The catalogue, applying the licence rule on receipt (specs/0010 §4).
+
+    A design whose licence fails the rule (checked against the licences of the
+    parents the catalogue holds; a parent not held yet counts as `review`, i.e.
+    passes) is recorded as skipped with the rule's code: its entry stays in the log,
+    the view ignores it. Rebuilds go through the same `add_design`, so they agree.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        super().__init__(path)
+        self._refused: set[bytes] = set()
+
+    def parent_licence(self, design_id: bytes) -> str | None:
+        with wrapped_errors():
+            found = self._conn.execute(
+                "SELECT licence FROM designs WHERE id = ?", (design_id,)
+            ).fetchone()
+        return None if found is None else str(found[0])
+
+    def add_designs(self, rows: Sequence[DesignRow]) -> None:
+        kept = []
+        for row in rows:
+            known = [(p, self.parent_licence(p)) for p in row.derived_from]
+            held = [(p, lic) for p, lic in known if lic is not None]
+            fields: dict[str, Any] = {"licence": row.licence, "derived_from": [p for p, _ in held]}
+            body = DesignBody.model_construct(**fields)  # the rule reads these two only
+            try:
+                check_design_licence(body, [lic for _, lic in held])
+            except CommonsError as e:
+                self._refused.add(row.id)
+                self.record_skip(Skipped(row.id, DESIGN, e.code, e.message))
+                continue
+            kept.append(row)
+        if kept:
+            super().add_designs(kept)
+
+    def add_edges(self, child: bytes, parents: Sequence[bytes]) -> None:
+        if child in self._refused:
+            return
+        super().add_edges(child, parents)
+
+
+def open_catalogue(home: NodeHome, store: LogStore) -> LicensedCatalogue:
+    """`<home>/catalogue.sqlite3`, rebuilt from the ledger when new or stale."""
+    catalogue = LicensedCatalogue(home.path / CATALOGUE_FILE)
+    try:
+        if catalogue.needs_rebuild:
+            catalogue.rebuild_from(store)
+    except BaseException:
+        catalogue.close()
+        raise
+    return catalogue
 
 
 def make_context(home: NodeHome, store: LogStore) -> LedgerContext:
     identity = home.identity()
     name, network = home.network()
     return LedgerContext(
-        home, identity, name, network, store, Ledger(store), SignGuard(identity.id)
+        home,
+        identity,
+        name,
+        network,
+        store,
+        Ledger(store),
+        SignGuard(identity.id),
+        open_catalogue(home, store),
     )
 
 
@@ -50,7 +122,11 @@ def open_local(home: NodeHome) -> Iterator[LedgerContext]:
     """The ledger of a home with no node running: take the writer lock, open the store."""
     home.identity()  # a clear error before any lock or file is created
     with home.writer_lock(), SqliteLogStore(home.database) as store:
-        yield make_context(home, store)
+        ctx = make_context(home, store)
+        try:
+            yield ctx
+        finally:
+            ctx.catalogue.close()
 
 
 def now_ms() -> int:
@@ -77,6 +153,7 @@ def append_own(ctx: LedgerContext, items: Sequence[tuple[str, dict[str, Any]]]) 
     made = ctx.ledger.append(key, ctx.network, ctx.identity.id, todo, now_ms())
     ctx.ledger.sign_checkpoint(key, ctx.network, ctx.identity.id)
     ctx.guard.record(ctx.network, made[-1].seq)
+    ctx.catalogue.index_committed(ctx.ledger, made)
     return made  # the inception too, when this created the log: peers need it as well
 
 

@@ -9,11 +9,15 @@ checks of a large batch, and there is exactly one writer.
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
-from node import operations
+import trio
+
+from ledger.catalogue import Filters
+from node import designs, operations
 from node.operations import LedgerContext
 from node.storage_thread import StorageThread
 from protocol import kinds
@@ -43,15 +47,64 @@ class NodeService:
     async def append_own(self, items: list[tuple[str, dict[str, Any]]]) -> list[Entry]:
         """Sign into our log, then announce the entries and our new checkpoint."""
 
-        def job(ctx: LedgerContext) -> tuple[list[Entry], bytes | None]:
+        def job(ctx: LedgerContext) -> tuple[list[Entry], list[Entry]]:
             entries = operations.append_own(ctx, items)
-            checkpoint = ctx.ledger.latest_checkpoint(ctx.network, ctx.identity.id)
-            return entries, None if checkpoint is None else checkpoint.text
+            return entries, entries
 
-        entries, checkpoint = await self.on_ledger(job)
-        if self.announcer is not None:
+        return await self.signing(job)
+
+    async def signing(self, fn: Callable[[LedgerContext], tuple[T, list[Entry]]]) -> T:
+        """Run `fn(ctx)` (which signs entries into our log and returns (result,
+        entries signed)) on the storage thread; announce the entries and checkpoint."""
+
+        def job(ctx: LedgerContext) -> tuple[T, list[Entry], bytes | None]:
+            result, entries = fn(ctx)
+            checkpoint = ctx.ledger.latest_checkpoint(ctx.network, ctx.identity.id)
+            return result, entries, None if checkpoint is None else checkpoint.text
+
+        result, entries, checkpoint = await self.on_ledger(job)
+        if self.announcer is not None and entries:
             await self.announcer([e.raw for e in entries], checkpoint)
-        return entries
+        return result
+
+    # -- designs (node.designs; file work off the storage thread) ------------------------
+    async def publish_design(
+        self, path: Path, licence_override: str | None, derived_from: Sequence[bytes]
+    ) -> dict[str, Any]:
+        prepared = await trio.to_thread.run_sync(
+            designs.prepare, self.ctx.home.blobs, path, licence_override, derived_from
+        )
+        return await self.signing(lambda ctx: designs.commit(ctx, prepared))
+
+    async def import_okh(self, paths: Sequence[Path]) -> dict[str, Any]:
+        items = await trio.to_thread.run_sync(designs.prepare_import, paths)
+        return await self.signing(lambda ctx: designs.commit_import(ctx, items))
+
+    async def search_designs(
+        self, query: str, filters: Filters, limit: int
+    ) -> list[dict[str, Any]]:
+        return await self.on_ledger(lambda ctx: designs.search(ctx, query, filters, limit))
+
+    async def show_design(self, design_id: bytes) -> dict[str, Any]:
+        return await self.on_ledger(lambda ctx: designs.show(ctx, design_id))
+
+    async def design_lineage(self, design_id: bytes) -> dict[str, Any]:
+        return await self.on_ledger(lambda ctx: designs.lineage(ctx, design_id))
+
+    async def fetch_design(self, design_id: bytes, out_dir: Path) -> dict[str, Any]:
+        """Write a design's files to `out_dir`, first fetching from peers what we lack."""
+        files = await self.on_ledger(lambda ctx: designs.design_files(ctx, design_id))
+        fetched = []
+        for _, blob_id in files:
+            if self.blob_fetcher is not None:
+                result = await self.fetch_blob(blob_id)  # "held" when we have it already
+                if result.get("status") != "held":
+                    fetched.append(result)
+        out = await trio.to_thread.run_sync(
+            designs.export_files, self.ctx.home.blobs, design_id, files, out_dir
+        )
+        out["fetched"] = fetched
+        return out
 
     async def note(self, text: str) -> dict[str, Any]:
         entry = (await self.append_own([(kinds.NOTE, {"text": text})]))[-1]

@@ -48,7 +48,7 @@ def design_body(
     materials: tuple[str, ...] = ("pla",),
     derived_from: tuple[bytes, ...] = (),
     supersedes: bytes | None = None,
-    version: str = "1.0",
+    version: str | None = "1.0",
 ) -> dict[str, Any]:
     """A body that validates as a `design` (protocol.design, specs/0010 §2)."""
     return {
@@ -123,6 +123,13 @@ def test_a_signed_design_becomes_a_row(catalogue: Any) -> None:
     assert found["tags"] == ["Furniture"]
     assert found["materials"] == ["PETG"]
     assert found["superseded"] is False
+
+
+def test_an_unversioned_design_is_listed(catalogue: Any) -> None:
+    entry = Author("lab").append("design", design_body("Unversioned clamp", version=None))
+    index_entry(catalogue, entry, revoked=False)
+    [found] = catalogue.search("clamp")
+    assert found["version"] is None
 
 
 def test_indexing_twice_changes_nothing(catalogue: Any) -> None:

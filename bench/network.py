@@ -1,0 +1,855 @@
+"""Network figures of real `fabnode run` processes on 127.0.0.1 (issue: network).
+
+Prints, on this machine:
+  1. gossip reach-all latency, p50/p99 over M notes, for clusters of 5, 10 and 20
+     node processes (--quick: 5): from a note's API call returning to the moment
+     every node holds it, each node's status polled every ~20 ms from its own
+     thread; with how many entries reached the nodes by gossip and how many by sync
+     (status "sync" counters), so the measured path is known to be gossip;
+  2. catch-up sync of N entries (default 100,000; --quick 20,000): node A signs
+     them in 1,000-entry batches while B is not running, then B starts with A as
+     its bootstrap peer; entries/s until B holds them all, and the ratio to the
+     ledger ingest rate measured in the same run (bench.ledger; target >= 0.8);
+  3. resident memory (VmRSS) per node: idle after start-up, and B's after the
+     catch-up (target < 150 MiB);
+  4. start-up time of one node, process start to its "ready" line, median of 5.
+Figures only; nothing here asserts on time. Every process is stopped (SIGTERM, then
+kill) and every temporary folder removed, whatever happens; a phase that fails or
+times out is reported as such and the others still run.
+Run: python -m bench.network [--quick]. The last line printed is one JSON object
+with every figure (for `make bench`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import math
+import os
+import platform
+import random
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from types import FrameType, TracebackType
+from typing import Any
+from urllib.parse import urlsplit
+
+from bench.ledger import append_run, ingest_run
+from node.home import NodeHome
+from node.p2p_streams import GossipConfig
+from protocol.ids import id_to_text
+
+SEED = 20_240_617
+BATCH = 1000
+CATCHUP_POLL_S = 0.1
+NOTE_GAP_S = 0.1  # between notes, after the previous one reached every node
+READY_TIMEOUT_S = 120.0
+STOP_TIMEOUT_S = 30.0
+HTTP_TIMEOUT_S = 30.0
+MESH_TIMEOUT_S = 60.0
+MESH_STABLE_S = 2.0  # two heartbeats with every mesh formed
+NOTE_TIMEOUT_S = 45.0  # beyond the 30 s sync interval: a note gossip lost still arrives
+CATCHUP_TIMEOUT_S = 420.0
+STARTUP_SAMPLES = 5
+DEGREE_LOW = GossipConfig().degree_low
+
+#: Anything worth a look, gathered while running and printed after the table.
+PROBLEMS: list[str] = []
+#: Non-empty stderr lines of the node processes, per phase: (line count, distinct lines).
+STDERR: dict[str, tuple[int, Counter[str]]] = {}
+
+
+class BenchError(Exception):
+    """A phase could not go on (a node did not start, a deadline passed...)."""
+
+
+def log(message: str) -> None:
+    """Progress, on stderr; the figures go to stdout."""
+    print(f"[bench.network {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+# -- node processes ----------------------------------------------------------------------
+
+
+@dataclass
+class NodeProc:
+    name: str
+    home: Path
+    proc: subprocess.Popen[str]
+    stderr_path: Path
+    launched: float
+    ready: dict[str, Any] = field(default_factory=dict)
+    ready_at: float = 0.0
+    stdout_tail: list[str] = field(default_factory=list)
+    seen_ready: threading.Event = field(default_factory=threading.Event)
+    token: str = ""
+
+    @property
+    def startup_s(self) -> float:
+        return self.ready_at - self.launched
+
+    @property
+    def listen(self) -> str:
+        return str(self.ready["listen"][0])
+
+    def identity(self) -> str:
+        return id_to_text(NodeHome(self.home).identity().id)
+
+
+def _drain_stdout(node: NodeProc) -> None:
+    """Read the node's stdout to its end (so the pipe never fills): its ready line, the rest."""
+    assert node.proc.stdout is not None
+    for line in node.proc.stdout:
+        if not node.seen_ready.is_set() and line.startswith("{") and '"ready"' in line:
+            node.ready = json.loads(line)["ready"]
+            node.ready_at = time.perf_counter()
+            node.seen_ready.set()
+        else:
+            node.stdout_tail = [*node.stdout_tail[-19:], line.rstrip()]
+    node.seen_ready.set()  # end of output: it exited (before ready if node.ready is empty)
+
+
+class Fleet:
+    """Node processes with homes in one temporary folder. Leaving the block stops every
+    process (SIGTERM, then kill after STOP_TIMEOUT_S), keeps their stderr for the
+    report and removes the folder."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.root = Path(tempfile.mkdtemp(prefix=f"fabbench-{label}-"))
+        self.nodes: list[NodeProc] = []
+        self.stopped: list[NodeProc] = []
+        self.unclean: list[str] = []
+
+    def __enter__(self) -> Fleet:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        try:
+            self.stop(self.nodes)
+            self._keep_stderr()
+        finally:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    def start(self, name: str, bootstrap: Sequence[str] = ()) -> NodeProc:
+        """Start `fabnode run` on home `name` (created if new); wait for its ready line."""
+        home = self.root / name
+        if not home.exists():
+            NodeHome(home).create_identity()
+        env = dict(os.environ)
+        env["FABNODE_STATE_DIR"] = str(self.root / f"{name}-state")
+        env.pop("FABNODE_HOME", None)
+        argv = [sys.executable, "-m", "node.cli", "--home", str(home), "run", "--json"]
+        argv += [arg for addr in bootstrap for arg in ("--bootstrap", addr)]
+        stderr_path = self.root / f"{name}.stderr.{len(self.nodes) + len(self.stopped)}"
+        with stderr_path.open("w") as err:
+            launched = time.perf_counter()
+            proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=err,
+                text=True,
+                env=env,
+            )
+        node = NodeProc(name, home, proc, stderr_path, launched)
+        self.nodes.append(node)
+        threading.Thread(target=_drain_stdout, args=(node,), daemon=True).start()
+        if not node.seen_ready.wait(READY_TIMEOUT_S):
+            raise BenchError(f"{self.label}/{name}: no ready line in {READY_TIMEOUT_S:.0f} s")
+        if not node.ready:
+            tail = stderr_path.read_text()[-1500:] or "\n".join(node.stdout_tail)
+            raise BenchError(f"{self.label}/{name} exited before ready: {tail}")
+        node.token = NodeHome(home).api_token()
+        return node
+
+    def stop(self, nodes: Sequence[NodeProc]) -> None:
+        """SIGTERM all of them at once, wait, kill whatever is left."""
+        nodes = [n for n in nodes if n in self.nodes]
+        begun = time.perf_counter()
+        for node in nodes:
+            if node.proc.poll() is None:
+                node.proc.send_signal(signal.SIGTERM)
+            else:
+                self.unclean.append(f"{node.name} had already exited ({node.proc.returncode})")
+        deadline = begun + STOP_TIMEOUT_S
+        for node in nodes:
+            try:
+                node.proc.wait(timeout=max(0.1, deadline - time.perf_counter()))
+            except subprocess.TimeoutExpired:
+                node.proc.kill()
+                node.proc.wait()
+                self.unclean.append(f"{node.name} ignored SIGTERM for {STOP_TIMEOUT_S:.0f} s")
+            code = node.proc.returncode
+            if code == -signal.SIGTERM:
+                self.unclean.append(
+                    f"{node.name} died of SIGTERM (exit -15, the default action: no handler "
+                    f"installed yet) sent {begun - node.ready_at:.2f} s after its ready line"
+                    + ("; api.json left behind" if (node.home / "api.json").exists() else "")
+                )
+            elif code not in (0, -signal.SIGKILL):
+                self.unclean.append(f"{node.name} exited with {code}")
+            assert node.proc.stdout is not None
+            node.proc.stdout.close()
+            self.nodes.remove(node)
+            self.stopped.append(node)
+
+    def _keep_stderr(self) -> None:
+        lines: Counter[str] = Counter()
+        total = 0
+        for node in self.stopped:
+            try:
+                text = node.stderr_path.read_text(errors="replace")
+            except OSError:
+                continue
+            for line in text.splitlines():
+                if line.strip():
+                    total += 1
+                    lines[line.strip()[:200]] += 1
+        count, seen = STDERR.get(self.label, (0, Counter()))
+        STDERR[self.label] = (count + total, seen + lines)
+        for problem in self.unclean:
+            PROBLEMS.append(f"{self.label}: {problem}")
+
+
+class Api:
+    """One keep-alive HTTP connection to a node's local API (use from one thread)."""
+
+    def __init__(self, node: NodeProc, timeout_s: float = HTTP_TIMEOUT_S) -> None:
+        url = urlsplit(str(node.ready["api"]))
+        self.conn = http.client.HTTPConnection(url.hostname or "127.0.0.1", url.port, timeout_s)
+        self.token = node.token
+
+    def __enter__(self) -> Api:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.conn.close()
+
+    def call(self, method: str, path: str, body: Any = None) -> Any:
+        data = None if body is None else json.dumps(body).encode()
+        headers = {"Authorization": f"Bearer {self.token}"}
+        if data is not None:
+            headers["Content-Type"] = "application/json"
+        try:
+            self.conn.request(method, path, body=data, headers=headers)
+            response = self.conn.getresponse()
+            raw = response.read()
+        except (OSError, http.client.HTTPException):
+            self.conn.close()  # the next call reconnects
+            raise
+        if response.status >= 300:
+            raise BenchError(f"{method} {path}: HTTP {response.status} {raw[:300]!r}")
+        return json.loads(raw)
+
+    def status(self) -> dict[str, Any]:
+        out: dict[str, Any] = self.call("GET", "/api/v1/status")
+        return out
+
+
+def call(node: NodeProc, method: str, path: str, body: Any = None) -> Any:
+    with Api(node) as api:
+        return api.call(method, path, body)
+
+
+def log_size(status: dict[str, Any], author: str) -> int:
+    return next((int(h["size"]) for h in status["logs"] if h["author"] == author), 0)
+
+
+def announce_topic(status: dict[str, Any]) -> tuple[int, int]:
+    """(peers subscribed, mesh size) of the announce topic."""
+    for topic, counts in status.get("topics", {}).items():
+        if topic.endswith("/announce/1"):
+            return int(counts["peers"]), int(counts["mesh"])
+    return 0, 0
+
+
+def memory_mib(pid: int, key: str = "VmRSS") -> float:
+    try:
+        text = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return float("nan")
+    for line in text.splitlines():
+        if line.startswith(f"{key}:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """Nearest rank (so p99 of fewer than 100 values is their maximum)."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = max(1, -(-len(ordered) * q // 100))
+    return ordered[int(rank) - 1]
+
+
+def spread(values: Sequence[float]) -> dict[str, float]:
+    if not values:
+        return {"min": float("nan"), "median": float("nan"), "max": float("nan")}
+    return {"min": min(values), "median": statistics.median(values), "max": max(values)}
+
+
+# -- 1. gossip ---------------------------------------------------------------------------
+
+SYNC_COUNTERS = (
+    "gossip_entries_stored",
+    "sync_entries_stored",
+    "syncs_completed",
+    "syncs_failed",
+    "gossip_dropped",
+    "announcements_accepted",
+    "announcements_rejected",
+    "announcements_ignored",
+)
+
+
+def sync_counters(nodes: Sequence[NodeProc]) -> Counter[str]:
+    total: Counter[str] = Counter()
+    for node in nodes:
+        sync = call(node, "GET", "/api/v1/status")["sync"]
+        for key in SYNC_COUNTERS:
+            total[key] += int(sync[key])
+    return total
+
+
+def wait_for_mesh(nodes: Sequence[NodeProc]) -> dict[str, Any]:
+    """Until every node has a peer, a subscribed peer and a gossip mesh of at least one
+    peer, for MESH_STABLE_S in a row. Also counts the nodes whose mesh stays below
+    what gossipsub aims at (all their subscribed peers, up to degree_low)."""
+    begun = time.perf_counter()
+    stable_since: float | None = None
+    peers: list[int] = []
+    mesh: list[int] = []
+    while time.perf_counter() - begun < MESH_TIMEOUT_S:
+        statuses = [call(node, "GET", "/api/v1/status") for node in nodes]
+        peers = [len(s["peers"]) for s in statuses]
+        topics = [announce_topic(s) for s in statuses]
+        mesh = [m for _, m in topics]
+        formed = all(p >= 1 and t >= 1 and m >= 1 for p, (t, m) in zip(peers, topics, strict=True))
+        under = sum(m < min(t, DEGREE_LOW) for t, m in topics)
+        now = time.perf_counter()
+        if not formed:
+            stable_since = None
+        elif stable_since is None:
+            stable_since = now
+        elif now - stable_since >= MESH_STABLE_S:
+            return {
+                "settled": True,
+                "wait_s": now - begun,
+                "peers": peers,
+                "mesh": mesh,
+                "under_meshed": under,
+            }
+        time.sleep(0.25)
+    PROBLEMS.append(
+        f"gossip {len(nodes)} nodes: meshes not settled in {MESH_TIMEOUT_S:.0f} s "
+        f"(peers {peers}, mesh {mesh}); measured anyway"
+    )
+    return {
+        "settled": False,
+        "wait_s": MESH_TIMEOUT_S,
+        "peers": peers,
+        "mesh": mesh,
+        "under_meshed": -1,
+    }
+
+
+@dataclass
+class Arrival:
+    at: float | None  # perf_counter when a status showed the entry; None: deadline passed
+    polls: int
+    poll_ms: list[float]
+    errors: int
+
+
+def poll_until_held(
+    node: NodeProc, author: str, seq: int, deadline: float, every_s: float
+) -> Arrival:
+    """Poll one node's status every `every_s` until its log of `author` reaches `seq`.
+
+    The arrival time is when that status answer came back: an upper bound, late by
+    at most one poll interval plus one status call."""
+    polls, errors, poll_ms = 0, 0, []
+    with Api(node, timeout_s=5.0) as api:
+        while time.perf_counter() < deadline:
+            sent = time.perf_counter()
+            try:
+                status = api.status()
+            except (OSError, http.client.HTTPException, BenchError):
+                errors += 1
+                time.sleep(every_s)
+                continue
+            done = time.perf_counter()
+            polls += 1
+            poll_ms.append((done - sent) * 1000)
+            if log_size(status, author) >= seq:
+                return Arrival(done, polls, poll_ms, errors)
+            time.sleep(every_s)
+    return Arrival(None, polls, poll_ms, errors)
+
+
+def start_cluster(fleet: Fleet, n: int, rng: random.Random) -> list[NodeProc]:
+    """Node 0 first; each other node bootstraps to node 0 and (from node 2 on) to one
+    random earlier node, so the graph is not a pure star."""
+    first = fleet.start("n00")
+    nodes = [first]
+    for i in range(1, n):
+        bootstrap = [first.listen]
+        if i >= 2:
+            bootstrap.append(nodes[rng.randrange(1, i)].listen)
+        nodes.append(fleet.start(f"n{i:02d}", bootstrap))
+    return nodes
+
+
+def gossip_run(n: int, notes: int, poll_s: float) -> dict[str, Any]:
+    rng = random.Random(SEED + n)
+    with Fleet(f"gossip-{n}") as fleet:
+        begun = time.perf_counter()
+        nodes = start_cluster(fleet, n, rng)
+        started = time.perf_counter()
+        log(f"gossip: {n} nodes started in {started - begun:.1f} s; waiting for meshes")
+        mesh = wait_for_mesh(nodes)
+        rss = [memory_mib(node.proc.pid) for node in nodes]
+        before = sync_counters(nodes)
+        window_start = time.perf_counter() - started
+        measured = measure_notes(nodes, notes, rng, poll_s)
+        after = sync_counters(nodes)
+        scores = peer_scores(nodes)
+        window_end = time.perf_counter() - started
+        died = [node.name for node in nodes if node.proc.poll() is not None]
+        if died:
+            PROBLEMS.append(f"gossip {n} nodes: exited during the run: {died}")
+    delta = {key: after[key] - before[key] for key in SYNC_COUNTERS}
+    expected = measured.pop("entries_published") * (n - 1)
+    if delta["sync_entries_stored"]:
+        PROBLEMS.append(
+            f"gossip {n} nodes: {delta['sync_entries_stored']} of {expected} deliveries came "
+            "by sync, not gossip"
+        )
+    if delta["gossip_entries_stored"] + delta["sync_entries_stored"] != expected:
+        PROBLEMS.append(
+            f"gossip {n} nodes: expected {expected} deliveries, counted "
+            f"{delta['gossip_entries_stored']} by gossip + {delta['sync_entries_stored']} by sync"
+        )
+    return {
+        "nodes": n,
+        **measured,
+        "deliveries_expected": expected,
+        "counters": delta,
+        "cluster_start_s": started - begun,
+        "node_startup_s": spread([node.startup_s for node in nodes]),
+        "mesh": mesh,
+        "window_s": [window_start, window_end],
+        "rss_idle_mib": spread(rss),
+        "peer_scores": scores,
+    }
+
+
+def peer_scores(nodes: Sequence[NodeProc]) -> dict[str, Any]:
+    """The lowest gossip score any node gives a peer, and how many scores are negative."""
+    scores = [
+        float(score)
+        for node in nodes
+        for score in call(node, "GET", "/api/v1/status")["peer_scores"].values()
+    ]
+    return {"min": min(scores, default=0.0), "negative": sum(s < 0 for s in scores)}
+
+
+def measure_notes(
+    nodes: Sequence[NodeProc], notes: int, rng: random.Random, poll_s: float
+) -> dict[str, Any]:
+    """Publish `notes` notes one at a time from random nodes; time each to every node."""
+    reach_ms: list[float] = []
+    per_node_ms: list[float] = []
+    poll_ms: list[float] = []
+    api_ms: list[float] = []
+    timeouts, errors, published = 0, 0, 0
+    heads: dict[str, int] = {}
+    with ThreadPoolExecutor(max_workers=len(nodes), thread_name_prefix="poll") as pool:
+        for k in range(notes):
+            source = nodes[rng.randrange(len(nodes))]
+            sent = time.perf_counter()
+            posted = call(source, "POST", "/api/v1/notes", {"text": f"bench note {k}"})
+            returned = time.perf_counter()
+            api_ms.append((returned - sent) * 1000)
+            author, seq = str(posted["author"]), int(posted["seq"])
+            published += seq - heads.get(author, 0)
+            heads[author] = seq
+            deadline = returned + NOTE_TIMEOUT_S
+            futures = [
+                pool.submit(poll_until_held, node, author, seq, deadline, poll_s) for node in nodes
+            ]
+            arrivals = [f.result() for f in futures]
+            for node, arrival in zip(nodes, arrivals, strict=True):
+                poll_ms += arrival.poll_ms
+                errors += arrival.errors
+                if arrival.at is not None and node is not source:
+                    per_node_ms.append((arrival.at - returned) * 1000)
+            times = [a.at for a in arrivals]
+            if any(t is None for t in times):
+                timeouts += 1
+                missing = [nd.name for nd, t in zip(nodes, times, strict=True) if t is None]
+                PROBLEMS.append(
+                    f"gossip {len(nodes)} nodes: note {k} not on {missing} after "
+                    f"{NOTE_TIMEOUT_S:.0f} s"
+                )
+            else:
+                reach_ms.append((max(t for t in times if t is not None) - returned) * 1000)
+            time.sleep(NOTE_GAP_S)
+    if errors:
+        PROBLEMS.append(f"gossip {len(nodes)} nodes: {errors} status polls failed")
+    return {
+        "notes": notes,
+        "reached_all": len(reach_ms),
+        "timeouts": timeouts,
+        "reach_all_ms": {
+            "p50": percentile(reach_ms, 50),
+            "p99": percentile(reach_ms, 99),
+            "max": max(reach_ms, default=float("nan")),
+        },
+        "per_node_ms": {"p50": percentile(per_node_ms, 50), "p99": percentile(per_node_ms, 99)},
+        "status_poll_ms": {"p50": percentile(poll_ms, 50), "p99": percentile(poll_ms, 99)},
+        "note_api_ms": {"p50": percentile(api_ms, 50), "p99": percentile(api_ms, 99)},
+        "entries_published": published,
+    }
+
+
+# -- 2. catch-up -------------------------------------------------------------------------
+
+
+def ledger_reference(n: int) -> dict[str, float]:
+    """bench.ledger's append and ingest rates for the same n, in this process, one core;
+    ingest is the better of two runs (so the ratio to it is not flattered by noise)."""
+    with tempfile.TemporaryDirectory(prefix="fabbench-ledger-") as tmp:
+        append_rate, raws, _, _ = append_run(Path(tmp), n)
+        rates = []
+        for i in range(2):
+            (Path(tmp) / str(i)).mkdir()
+            rates.append(ingest_run(Path(tmp) / str(i), raws))
+    return {"append_per_s": append_rate, "ingest_per_s": max(rates)}
+
+
+def catchup_run(n: int, reference: dict[str, float]) -> dict[str, Any]:
+    with Fleet("catch-up") as fleet:
+        a = fleet.start("a")
+        author = a.identity()
+        log(f"catch-up: A signs {n:,} entries in {BATCH:,}-entry batches")
+        begun = time.perf_counter()
+        with Api(a, timeout_s=120.0) as api:
+            for i in range(0, n, BATCH):
+                texts = [f"catch-up entry {j}" for j in range(i, min(n, i + BATCH))]
+                api.call("POST", "/api/v1/notes/batch", {"texts": texts})
+            publish_s = time.perf_counter() - begun
+            total = log_size(api.status(), author)
+        rss_a = memory_mib(a.proc.pid)
+        log(f"catch-up: A holds {total:,} entries; starting B")
+        b = fleet.start("b", [a.listen])
+        first_seen, done = wait_caught_up(b, author, total)
+        rss_b, peak_b = memory_mib(b.proc.pid), memory_mib(b.proc.pid, "VmHWM")
+        rss_a_after = memory_mib(a.proc.pid)
+        sync_b = call(b, "GET", "/api/v1/status")["sync"]
+    out: dict[str, Any] = {
+        "entries": total,
+        "publish_per_s": n / publish_s,
+        "b_startup_s": b.startup_s,
+        "rss_a_mib": rss_a,
+        "rss_a_after_mib": rss_a_after,
+        "rss_b_mib": rss_b,
+        "peak_rss_b_mib": peak_b,
+        "b_sync": {k: sync_b[k] for k in SYNC_COUNTERS},
+        "caught_up": done is not None,
+    }
+    if done is None:
+        PROBLEMS.append(f"catch-up: B did not hold all {total:,} entries in {CATCHUP_TIMEOUT_S} s")
+        return out
+    seconds = done - b.ready_at
+    out |= {
+        "sync_s": seconds,
+        "first_entries_after_ready_s": None if first_seen is None else first_seen - b.ready_at,
+        "from_process_start_s": done - b.launched,
+        "entries_per_s": total / seconds,
+        "entries_per_s_after_first": None
+        if first_seen is None or done <= first_seen
+        else total / (done - first_seen),
+        "ratio_to_ingest": total / seconds / reference.get("ingest_per_s", math.nan),
+    }
+    return out
+
+
+def wait_caught_up(b: NodeProc, author: str, total: int) -> tuple[float | None, float | None]:
+    """Poll B until it holds `total` entries of `author`: (first seen, all held) times."""
+    first_seen: float | None = None
+    deadline = b.ready_at + CATCHUP_TIMEOUT_S
+    with Api(b, timeout_s=60.0) as api:
+        while time.perf_counter() < deadline:
+            size = log_size(api.status(), author)
+            now = time.perf_counter()
+            if size and first_seen is None:
+                first_seen = now
+            if size >= total:
+                return first_seen, now
+            if b.proc.poll() is not None:
+                raise BenchError(f"B exited during catch-up ({b.proc.returncode})")
+            time.sleep(CATCHUP_POLL_S)
+    return first_seen, None
+
+
+# -- 4. start-up -------------------------------------------------------------------------
+
+
+def startup_run(samples: int) -> dict[str, Any]:
+    """One node with no peers started `samples` times on the same (initialised) home."""
+    times: list[float] = []
+    with Fleet("start-up") as fleet:
+        for _ in range(samples):
+            node = fleet.start("solo")
+            times.append(node.startup_s)
+            fleet.stop([node])
+    return {"samples_s": times, "median_s": statistics.median(times)}
+
+
+# -- report ------------------------------------------------------------------------------
+
+
+def machine() -> dict[str, Any]:
+    model = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "nproc": os.cpu_count(),
+        "cpus_usable": len(os.sched_getaffinity(0)),
+        "cpu": model,
+        "python": platform.python_version(),
+        "libp2p": metadata.version("libp2p"),
+        "kernel": platform.release(),
+        "load_avg_1m_at_start": os.getloadavg()[0],
+    }
+
+
+def attempt(what: str, figures: dict[str, Any], key: str, fn: Any, *args: Any) -> None:
+    """Run one phase; a failure is reported (figures[key] = {"error": ...}), not raised."""
+    try:
+        figures[key] = fn(*args)
+    except Exception as e:
+        figures[key] = {"error": f"{type(e).__name__}: {e}"}
+        PROBLEMS.append(f"{what} failed: {type(e).__name__}: {e}")
+        log(f"{what} FAILED: {e}")
+
+
+def print_table(figures: dict[str, Any], args: argparse.Namespace) -> None:
+    m = figures["machine"]
+    print(
+        f"network benchmark{' (--quick)' if args.quick else ''}: real `fabnode run` processes "
+        "on 127.0.0.1"
+    )
+    print(
+        f"  machine: nproc {m['nproc']} ({m['cpus_usable']} usable), {m['cpu']}, "
+        f"Python {m['python']}, libp2p {m['libp2p']}, Linux {m['kernel']}; load average "
+        f"{m['load_avg_1m_at_start']:.2f} before, {m['load_avg_1m_at_end']:.2f} after"
+    )
+    print(
+        f"1. gossip reach-all latency: {args.notes} notes one at a time from random nodes, "
+        f"{NOTE_GAP_S * 1000:.0f} ms apart;"
+    )
+    print(f"   every node's status polled every {args.poll_ms:g} ms (its own thread)")
+    print(
+        "   nodes   p50 ms   p99 ms   max ms  reached  per-node p50/p99 ms  "
+        "via gossip / sync / expected   poll p50/p99 ms  peers min/med/max  mesh min/med/max"
+    )
+    for n in args.nodes:
+        g = figures["gossip"][str(n)]
+        if "error" in g:
+            print(f"   {n:>5}   FAILED: {g['error'][:150]}")
+            continue
+        r, c, mesh = g["reach_all_ms"], g["counters"], g["mesh"]
+        print(
+            f"   {n:>5} {r['p50']:>8.0f} {r['p99']:>8.0f} {r['max']:>8.0f}"
+            f"  {g['reached_all']:>3}/{g['notes']:<3}"
+            f"  {g['per_node_ms']['p50']:>8.0f} /{g['per_node_ms']['p99']:>6.0f}     "
+            f"  {c['gossip_entries_stored']:>6} / {c['sync_entries_stored']:>4} / "
+            f"{g['deliveries_expected']:<6}"
+            f"   {g['status_poll_ms']['p50']:>5.1f} /{g['status_poll_ms']['p99']:>6.1f}"
+            f"    {_mmm(mesh['peers'])}      {_mmm(mesh['mesh'])}"
+        )
+    for n in args.nodes:
+        g = figures["gossip"][str(n)]
+        if "error" not in g:
+            c = g["counters"]
+            print(
+                f"   {n:>5} nodes: started in {g['cluster_start_s']:.1f} s, meshes "
+                f"{'settled' if g['mesh']['settled'] else 'NOT settled'} after "
+                f"{g['mesh']['wait_s']:.1f} s; measured {g['window_s'][0]:.0f}-"
+                f"{g['window_s'][1]:.0f} s after the last start; syncs in that window "
+                f"{c['syncs_completed']} ok / {c['syncs_failed']} failed, gossip dropped "
+                f"{c['gossip_dropped']}, announcements rejected {c['announcements_rejected']}; "
+                f"nodes with a mesh below min(subscribed peers, {DEGREE_LOW}): "
+                f"{g['mesh']['under_meshed']}; lowest peer score {g['peer_scores']['min']:g} "
+                f"({g['peer_scores']['negative']} negative)"
+            )
+    _print_catchup(figures["catchup"], figures["ledger"], args.entries)
+    print("3. resident memory per node (VmRSS, MiB)             target < 150")
+    for n in args.nodes:
+        g = figures["gossip"][str(n)]
+        if "error" not in g:
+            r = g["rss_idle_mib"]
+            print(
+                f"   idle, {n:>2}-node cluster (min/median/max)      "
+                f"{r['min']:>6.1f} / {r['median']:.1f} / {r['max']:.1f}"
+            )
+    c = figures["catchup"]
+    if "error" not in c:
+        print(
+            f"   A after signing {c['entries']:,} entries            {c['rss_a_mib']:>6.1f}"
+            f"   (after serving the sync: {c['rss_a_after_mib']:.1f})"
+        )
+        print(
+            f"   B after catching up                         {c['rss_b_mib']:>6.1f}"
+            f"   (peak VmHWM {c['peak_rss_b_mib']:.1f})"
+        )
+    s = figures["startup"]
+    if "error" in s:
+        print(f"4. start-up: FAILED: {s['error'][:150]}")
+    else:
+        samples = ", ".join(f"{t:.2f}" for t in s["samples_s"])
+        print(
+            f"4. start-up of one node (process start -> ready line), median of "
+            f"{len(s['samples_s'])}: {s['median_s']:.2f} s   ({samples})"
+        )
+
+
+def _print_catchup(c: dict[str, Any], ledger: dict[str, Any], n: int) -> None:
+    print(f"2. catch-up sync, {n:,} entries, A -> B (B started after A signed them)")
+    if "error" in ledger:
+        print(f"   ledger reference FAILED: {ledger['error'][:200]}")
+    else:
+        print(
+            f"   ledger reference (bench.ledger, same N, one core): append "
+            f"{ledger['append_per_s']:,.0f} /s, ingest {ledger['ingest_per_s']:,.0f} /s"
+        )
+    if "error" in c:
+        print(f"   FAILED: {c['error'][:200]}")
+        return
+    print(
+        f"   A signs them through the API (notes/batch)      {c['publish_per_s']:>8,.0f} entries/s"
+    )
+    if not c["caught_up"]:
+        print(f"   B did NOT catch up in {CATCHUP_TIMEOUT_S:.0f} s")
+        return
+    print(
+        f"   B: {c['entries']:,} entries in {c['sync_s']:.1f} s after its ready line "
+        f"({c['from_process_start_s']:.1f} s from process start, first entries after "
+        f"{c['first_entries_after_ready_s'] or 0:.1f} s)"
+    )
+    print(
+        f"   catch-up rate                                   {c['entries_per_s']:>8,.0f} entries/s"
+        f"   = {c['ratio_to_ingest']:.2f} x ledger ingest, target >= 0.8"
+    )
+    if c["entries_per_s_after_first"]:
+        print(
+            f"   (from B's first entries to its last, leaving out connecting: "
+            f"{c['entries_per_s_after_first']:,.0f} entries/s)"
+        )
+    b = c["b_sync"]
+    print(
+        f"   B's counters: sync entries {b['sync_entries_stored']:,}, gossip entries "
+        f"{b['gossip_entries_stored']:,}, syncs {b['syncs_completed']} ok / "
+        f"{b['syncs_failed']} failed"
+    )
+
+
+def _mmm(values: Sequence[int]) -> str:
+    if not values:
+        return "-"
+    return f"{min(values)}/{statistics.median(values):g}/{max(values)}"
+
+
+def print_problems() -> None:
+    print("observations:")
+    for problem in PROBLEMS:
+        print(f"   - {problem}")
+    for label, (count, lines) in STDERR.items():
+        if count:
+            print(f"   - node stderr, {label}: {count} lines; most frequent:")
+            for line, times in lines.most_common(8):
+                print(f"       {times:>5} x {line}")
+    if not PROBLEMS and not any(count for count, _ in STDERR.values()):
+        print("   none: every node stopped cleanly, no node wrote to stderr")
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.network", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="5 nodes, 20,000 entries")
+    parser.add_argument("--notes", type=int, default=30, help="gossip notes per cluster size")
+    parser.add_argument("--poll-ms", type=float, default=20.0, help="gossip: status poll interval")
+    parser.add_argument("--nodes", help="cluster sizes, comma-separated (default 5,10,20)")
+    parser.add_argument("--entries", type=int, help="catch-up entries (default 100,000)")
+    args = parser.parse_args(argv)
+    default_nodes, default_entries = ("5", 20_000) if args.quick else ("5,10,20", 100_000)
+    args.nodes = [int(n) for n in (args.nodes or default_nodes).split(",")]
+    args.entries = args.entries or default_entries
+    return args
+
+
+def _stop_on_sigterm(signum: int, _frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)  # so every `finally` (and Fleet exit) still runs
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    began = time.perf_counter()
+    figures: dict[str, Any] = {"bench": "network", "quick": args.quick, "machine": machine()}
+    log(f"ledger reference, {args.entries:,} entries (before any node runs)")
+    attempt("ledger reference", figures, "ledger", ledger_reference, args.entries)
+    log("start-up of one node")
+    attempt("start-up", figures, "startup", startup_run, STARTUP_SAMPLES)
+    figures["gossip"] = {}
+    for n in args.nodes:
+        log(f"gossip with {n} nodes")
+        poll_s = args.poll_ms / 1000
+        attempt(f"gossip {n} nodes", figures["gossip"], str(n), gossip_run, n, args.notes, poll_s)
+    attempt("catch-up", figures, "catchup", catchup_run, args.entries, figures["ledger"])
+    figures["problems"] = PROBLEMS
+    figures["node_stderr_lines"] = {label: count for label, (count, _) in STDERR.items()}
+    figures["total_s"] = time.perf_counter() - began
+    figures["machine"]["load_avg_1m_at_end"] = os.getloadavg()[0]
+    print_table(figures, args)
+    print_problems()
+    print(f"(total {figures['total_s']:.0f} s)")
+    print(json.dumps(_finite(figures), sort_keys=True, default=str))
+
+
+def _finite(value: Any) -> Any:
+    """NaN (a figure that could not be taken) as null, so the line is strict JSON."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
+
+
+if __name__ == "__main__":
+    main()

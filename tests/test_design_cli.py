@@ -1,0 +1,196 @@
+"""`fabnode design …` on real homes, locally and through running nodes."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from node import operations
+from node.home import NodeHome
+from protocol.design import DESIGN
+from protocol.ids import id_from_text, id_to_text
+from tests.cli_helpers import fabnode
+from tests.node_process import api, running_node, wait_until
+
+PARTS = Path(__file__).resolve().parent.parent / "node" / "data" / "parts"
+CUBE = PARTS / "calibration-cube-20mm.stl"
+LOSH = Path(__file__).resolve().parents[2] / "shared" / "data" / "okh-losh" / "manifest_files"
+
+
+def init_home(root: Path, name: str = "lab") -> Path:
+    home = root / name
+    status, _ = fabnode("init", home=home)
+    assert status == 0
+    return home
+
+
+def design_dir(root: Path, name: str, licence: str, *, mesh: bool = True) -> Path:
+    folder = root / name.lower().replace(" ", "-")
+    folder.mkdir()
+    manifest = (
+        f'name = "{name}"\nlicense = "{licence}"\nlicensor = "Ada Lab"\n'
+        f'function = "A {name.lower()} for checking printers."\n'
+    )
+    if mesh:
+        shutil.copy(CUBE, folder / CUBE.name)
+        manifest += f'source = "{CUBE.name}"\n'
+    (folder / "okh.toml").write_text(manifest)
+    return folder
+
+
+def publish(home: Path, folder: Path, *extra: str) -> tuple[int, Any]:
+    return fabnode("design", "publish", folder, *extra, home=home)
+
+
+def log_length(home: Path) -> int:
+    status, out = fabnode("ledger", "log", home=home)
+    assert status == 0
+    return len(out["entries"])
+
+
+def test_publish_show_search_and_fetch_a_design_with_its_mesh(tmp_path: Path) -> None:
+    home = init_home(tmp_path)
+    status, out = publish(home, design_dir(tmp_path, "Calibration cube", "CERN-OHL-S-2.0"))
+    assert status == 0, out
+    design_id = out["design_id"]
+    assert out["licence"] == "CERN-OHL-S-2.0"
+    want_sha = hashlib.sha256(CUBE.read_bytes()).hexdigest()
+
+    status, shown = fabnode("design", "show", design_id, home=home)
+    assert status == 0
+    (file,) = shown["body"]["files"]
+    assert file["path"] == CUBE.name
+    assert file["sha256"] == want_sha
+    assert file["media_type"] == "model/stl"
+    assert file["geometry"]["volume_mm3"] == 8000
+    assert file["geometry"]["closed"] is True
+    assert shown["catalogue"] == {"listed": True}
+
+    status, found = fabnode("design", "search", "calibration", home=home)
+    assert status == 0
+    assert [d["id"] for d in found["designs"]] == [design_id]
+    status, found = fabnode("design", "search", "cube", "--family", "permissive", home=home)
+    assert status == 0 and found["designs"] == []
+    status, listed = fabnode("design", "list", home=home)
+    assert [d["id"] for d in listed["designs"]] == [design_id]
+
+    out_dir = tmp_path / "out"
+    status, fetched = fabnode("design", "fetch", design_id, "-o", out_dir, home=home)
+    assert status == 0, fetched
+    assert (out_dir / CUBE.name).read_bytes() == CUBE.read_bytes()
+    assert fetched["files"][0]["size"] == CUBE.stat().st_size
+
+
+def test_derivatives_obey_the_licence_rule_and_lineage_shows_attribution(
+    tmp_path: Path,
+) -> None:
+    home = init_home(tmp_path)
+    status, parent = publish(home, design_dir(tmp_path, "Strong cube", "CERN-OHL-S-2.0"))
+    assert status == 0
+    before = log_length(home)
+
+    child_dir = design_dir(tmp_path, "Permissive remix", "MIT", mesh=False)
+    status, out = publish(home, child_dir, "--derived-from", parent["design_id"])
+    assert status == 1
+    assert out["error"]["code"] == "rule.derivative-forbidden"
+    nc_dir = design_dir(tmp_path, "Private cube", "CC-BY-NC-4.0", mesh=False)
+    status, out = publish(home, nc_dir)
+    assert status == 1
+    assert out["error"]["code"] == "rule.licence-not-open"
+    assert log_length(home) == before  # nothing was signed
+
+    remix_dir = design_dir(tmp_path, "Strong remix", "CERN-OHL-S-2.0", mesh=False)
+    status, child = publish(home, remix_dir, "--derived-from", parent["design_id"])
+    assert status == 0, child
+    status, lineage = fabnode("design", "lineage", child["design_id"], home=home)
+    assert status == 0
+    assert [a["id"] for a in lineage["ancestors"]] == [parent["design_id"]]
+    assert lineage["ancestors"][0]["licensors"] == ["Ada Lab"]
+    assert lineage["attribution"] == ["Strong cube by Ada Lab (CERN-OHL-S-2.0)"]
+    status, lineage = fabnode("design", "lineage", parent["design_id"], home=home)
+    assert [d["id"] for d in lineage["descendants"]] == [child["design_id"]]
+    status, shown = fabnode("design", "show", child["design_id"], home=home)
+    assert shown["body"]["derived_from"] == [parent["design_id"]]
+    assert shown["attribution"] == ["Strong cube by Ada Lab (CERN-OHL-S-2.0)"]
+
+
+def test_a_design_breaking_the_licence_rule_stays_in_the_log_but_not_the_catalogue(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a peer might send: signed directly, past the publish check."""
+    home = init_home(tmp_path)
+    monkeypatch.setenv("FABNODE_STATE_DIR", str(home) + "-state")
+    status, parent = publish(home, design_dir(tmp_path, "Strong cube", "CERN-OHL-S-2.0"))
+    assert status == 0
+    status, shown = fabnode("design", "show", parent["design_id"], home=home)
+    body = dict(shown["body"], name="Sneaky remix", licence="MIT", files=[], summary="")
+    body["derived_from"] = [id_from_text(parent["design_id"])]
+    with operations.open_local(NodeHome(home)) as ctx:
+        (entry,) = operations.append_own(ctx, [(DESIGN, body)])
+        skipped = [s for s in ctx.catalogue.skipped() if s.entry_id == entry.id]
+        assert [s.code for s in skipped] == ["rule.derivative-forbidden"]
+    status, found = fabnode("design", "search", "sneaky", home=home)
+    assert status == 0 and found["designs"] == []
+    status, shown = fabnode("design", "show", id_to_text(entry.id), home=home)
+    assert status == 0
+    assert shown["catalogue"]["code"] == "rule.derivative-forbidden"
+    status, lineage = fabnode("design", "lineage", parent["design_id"], home=home)
+    assert lineage["descendants"] == []
+
+
+def test_import_okh_reports_every_file(tmp_path: Path) -> None:
+    if not LOSH.is_dir():
+        pytest.skip(f"the OKH-LOSH manifests are not at {LOSH}")
+    manifests = sorted(LOSH.rglob("*.toml"))[:20]
+    bad = tmp_path / "okh-broken.toml"
+    bad.write_text('name = "No licence"\n')
+    home = init_home(tmp_path)
+    status, out = fabnode("design", "import-okh", *manifests, bad, home=home)
+    assert status == 0, out
+    assert len(out["results"]) == 21
+    assert [r["file"] for r in out["results"]] == [str(p) for p in [*manifests, bad]]
+    assert out["results"][-1]["error"]["code"] == "decode.bad-manifest"
+    assert out["results"][-1]["error"]["field"] == "license"
+    assert out["imported"] + out["failed"] == 21
+    assert out["imported"] >= 19
+    ok = [r for r in out["results"] if "design_id" in r]
+    status, shown = fabnode("design", "show", ok[0]["design_id"], home=home)
+    assert status == 0 and shown["body"]["files"] == []  # references stay links
+
+
+@pytest.fixture
+def stack() -> Iterator[ExitStack]:
+    with ExitStack() as s:
+        yield s
+
+
+@pytest.mark.integration
+def test_a_design_published_on_a_is_fetched_on_b_with_its_mesh(
+    tmp_path: Path, stack: ExitStack
+) -> None:
+    a, b = init_home(tmp_path, "a"), init_home(tmp_path, "b")
+    _, ready_a = stack.enter_context(running_node(a))
+    stack.enter_context(running_node(b, "--bootstrap", ready_a["listen"][0]))
+    status, out = publish(a, design_dir(tmp_path, "Calibration cube", "CERN-OHL-S-2.0"))
+    assert status == 0, out  # through a's API
+    design_id = out["design_id"]
+
+    def b_finds_it() -> bool:
+        found = api(b, "GET", "/api/v1/designs?q=calibration")["designs"]
+        return any(d["id"] == design_id for d in found)
+
+    wait_until("b's catalogue lists the design", b_finds_it)
+    out_dir = tmp_path / "on-b"
+    status, fetched = fabnode("design", "fetch", design_id, "-o", out_dir, home=b)
+    assert status == 0, fetched
+    assert [f["status"] for f in fetched["fetched"]] == ["stored"]  # the STL came from a
+    assert fetched["fetched"][0]["peer"] == ready_a["peer_id"]
+    assert (out_dir / CUBE.name).read_bytes() == CUBE.read_bytes()
+    status, shown = fabnode("design", "show", design_id, home=b)
+    assert shown["body"]["files"][0]["geometry"]["volume_mm3"] == 8000

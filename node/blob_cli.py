@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from node.blobstore import BlobStore
+from node.client import NodeClient
 from node.home import NodeHome
 from protocol.blob import DEFAULT_MAX_BLOB_BYTES
 from protocol.errors import LocalMisuseError
@@ -27,7 +28,7 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     p = actions.add_parser(
         "get",
         parents=[common],
-        help="copy a locally held blob to a file (peer fetch: later, via the node)",
+        help="write a blob to a file; a running node fetches it from peers first",
         description=(
             "Copy a blob held in this node's store to FILE, verifying its SHA-256 while "
             "copying. Only blobs already held locally: fetching from peers is done by the "
@@ -59,10 +60,13 @@ def cmd_get(args: argparse.Namespace) -> dict[str, Any]:
     blob_id = id_from_text(args.blob)
     store = open_store(args.home)
     if not store.has(blob_id):
-        raise LocalMisuseError(
-            "misuse.blob-missing",
-            f"this node does not hold {args.blob}; fetching from peers is not wired yet",
-        )
+        client = NodeClient.discover(NodeHome(args.home))
+        if client is None:
+            raise LocalMisuseError(
+                "misuse.blob-missing",
+                f"this node does not hold {args.blob}; run the node to fetch it from peers",
+            )
+        client.call("POST", f"/api/v1/blobs/{args.blob}/fetch")  # verified before kept
     size = store.export_to(blob_id, args.output)
     return {
         "blob": args.blob,

@@ -86,6 +86,9 @@ Suites and their fields:
                       consistency proof from the range's end to N (specs/0003 §4).
                       When ok: expect.size, the log's size after. When not ok, the store is
                       unchanged: no entry of the range and no checkpoint is kept.
+  sync/conversation   input.network_hex, frames_hex: the peer's frames, fed one by one
+                      to a fresh protocol.sync.SyncConnection that sent its own hello.
+                      expect.events (event type per frame) or error + at (frame index).
   licences/check      input.expression -> licenses.spdx.parse_expression, then
                       licenses.families.assess. When ok: expect.expression (normal
                       form), open, family (specs/0006 §3-4). Reasons are not in vectors.
@@ -122,6 +125,7 @@ from specs.vectorgen import (
     licences,
     logs,
     ranges,
+    sync,
     witness,
 )
 from specs.vectorgen.common import (
@@ -148,6 +152,7 @@ def all_cases() -> list[Case]:
         *ranges.range_cases(),
         *governance.cases(),
         *licences.cases(),
+        *sync.cases(),
     ]
     paths = [c.path for c in cases]
     assert len(set(paths)) == len(paths), "two cases share a file name"

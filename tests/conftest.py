@@ -11,6 +11,7 @@ pytest.register_assert_rewrite(
     "tests.vector_checks_ledger",
     "tests.vector_checks_licences",
     "tests.vector_checks_governance",
+    "tests.vector_checks_sync",
 )
 
 settings.register_profile("default", deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -32,6 +32,7 @@ from protocol.logstate import LogHead, verify_next
 from tests.vector_checks_governance import GOVERNANCE_CHECKERS
 from tests.vector_checks_ledger import LEDGER_CHECKERS
 from tests.vector_checks_licences import LICENCE_CHECKERS
+from tests.vector_checks_sync import SYNC_CHECKERS
 from tests.vector_support import Checker, expect_error, failure, same
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -138,6 +139,7 @@ CHECKERS: dict[tuple[str, str], Checker] = {
     **LEDGER_CHECKERS,
     **GOVERNANCE_CHECKERS,
     **LICENCE_CHECKERS,
+    **SYNC_CHECKERS,
 }
 
 

@@ -1,0 +1,30 @@
+"""Checks the sync/conversation vectors against a real SyncConnection (specs/0005)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from protocol.errors import RemoteFaultError
+from protocol.sync import Hello, NeedData, SyncConnection
+from tests.vector_support import Checker, same
+
+
+def check_conversation(data: dict[str, Any], expect: dict[str, Any]) -> None:
+    network = bytes.fromhex(data["network_hex"])
+    conn = SyncConnection(network, now_ms=0)
+    conn.send(Hello(network), now_ms=0)
+    seen: list[str] = []
+    for at, frame_hex in enumerate(data["frames_hex"]):
+        try:
+            conn.receive_data(bytes.fromhex(frame_hex), now_ms=1)
+            while not isinstance(event := conn.next_event(), NeedData):
+                seen.append(type(event).__name__)
+        except RemoteFaultError as e:
+            assert not expect["ok"], f"frame {at}: {e.code}"
+            assert (e.code, at) == (expect["error"], expect["at"])
+            return
+    assert expect["ok"], f"no error; events {seen}"
+    assert same(seen, expect["events"])
+
+
+SYNC_CHECKERS: dict[tuple[str, str], Checker] = {("sync", "conversation"): check_conversation}

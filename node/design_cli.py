@@ -61,7 +61,7 @@ def _rows_text(rows: list[dict[str, Any]]) -> str:
 
 
 def cmd_publish(args: argparse.Namespace) -> dict[str, Any]:
-    path = args.path.resolve()
+    path = args.path.absolute()  # the node reads it: cwd-independent, as the user named it
     parents = [id_from_text(p) for p in args.derived_from]
     out: dict[str, Any] = via_node(
         args,
@@ -141,7 +141,7 @@ def cmd_lineage(args: argparse.Namespace) -> dict[str, Any]:
 
 def cmd_fetch(args: argparse.Namespace) -> dict[str, Any]:
     design_id = id_from_text(args.design_id)
-    out_dir = args.output.resolve()
+    out_dir = args.output.absolute()
     out: dict[str, Any] = via_node(
         args,
         lambda ctx: designs.fetch(ctx, design_id, out_dir),
@@ -154,7 +154,7 @@ def cmd_fetch(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_import_okh(args: argparse.Namespace) -> dict[str, Any]:
-    paths = [p.resolve() for p in args.paths]
+    paths = [p.absolute() for p in args.paths]
     out: dict[str, Any] = via_node(
         args,
         lambda ctx: designs.import_okh(ctx, paths),

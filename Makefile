@@ -47,6 +47,8 @@ vectors: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.ledger
+	$(BIN)/python -m bench.catalogue
+	$(BIN)/python -m bench.network
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .pytest_cache .ruff_cache .hypothesis

@@ -29,6 +29,7 @@ import math
 import os
 import platform
 import random
+import resource
 import shutil
 import signal
 import statistics
@@ -647,6 +648,18 @@ def machine() -> dict[str, Any]:
     }
 
 
+def cpu_seconds() -> tuple[float, float, float]:
+    """(busy CPU-s of the whole machine, of this process and its reaped children, steal)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (fields + [0] * 8)[:8]
+    ours = 0.0
+    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
+        usage = resource.getrusage(who)
+        ours += usage.ru_utime + usage.ru_stime
+    return (user + nice + system + irq + softirq) / tick, ours, steal / tick
+
+
 def attempt(what: str, figures: dict[str, Any], key: str, fn: Any, *args: Any) -> None:
     """Run one phase; a failure is reported (figures[key] = {"error": ...}), not raised."""
     try:
@@ -667,6 +680,10 @@ def print_table(figures: dict[str, Any], args: argparse.Namespace) -> None:
         f"  machine: nproc {m['nproc']} ({m['cpus_usable']} usable), {m['cpu']}, "
         f"Python {m['python']}, libp2p {m['libp2p']}, Linux {m['kernel']}; load average "
         f"{m['load_avg_1m_at_start']:.2f} before, {m['load_avg_1m_at_end']:.2f} after"
+    )
+    print(
+        f"  CPU used by other processes during the run: {m['other_processes_cpu_s']:.0f} CPU-s "
+        f"of {figures['total_s'] * (m['nproc'] or 1):.0f}; steal {m['steal_cpu_s']:.1f} CPU-s"
     )
     print(
         f"1. gossip reach-all latency: {args.notes} notes one at a time from random nodes, "
@@ -819,6 +836,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     began = time.perf_counter()
+    cpu_before = cpu_seconds()
     figures: dict[str, Any] = {"bench": "network", "quick": args.quick, "machine": machine()}
     log(f"ledger reference, {args.entries:,} entries (before any node runs)")
     attempt("ledger reference", figures, "ledger", ledger_reference, args.entries)
@@ -834,6 +852,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     figures["node_stderr_lines"] = {label: count for label, (count, _) in STDERR.items()}
     figures["total_s"] = time.perf_counter() - began
     figures["machine"]["load_avg_1m_at_end"] = os.getloadavg()[0]
+    busy, ours, steal = (b - a for a, b in zip(cpu_before, cpu_seconds(), strict=True))
+    figures["machine"]["other_processes_cpu_s"] = max(0.0, busy - ours)
+    figures["machine"]["steal_cpu_s"] = steal
+    if busy - ours > 0.05 * figures["total_s"] * (os.cpu_count() or 1):
+        PROBLEMS.append(
+            f"other processes used {busy - ours:.0f} CPU-s during this run "
+            f"({(busy - ours) / figures['total_s'] / (os.cpu_count() or 1):.0%} of the machine): "
+            "the figures are noisier than on a quiet machine"
+        )
     print_table(figures, args)
     print_problems()
     print(f"(total {figures['total_s']:.0f} s)")

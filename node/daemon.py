@@ -55,7 +55,8 @@ async def run_node(
     `task_status.started(service)` once the API is serving and api.json written.
     """
     home.identity()  # a clear error before anything is opened
-    stop = stop or trio.Event()
+    if stop is None:  # (an Event has no truth value in trio 0.35)
+        stop = trio.Event()
     with home.writer_lock():
         async with open_storage(home.database) as storage:
             ctx = await storage.run(lambda store: make_context(home, store))
@@ -108,7 +109,7 @@ async def _serve(
     binds: list[str] = await nursery.start(serving)
     service.api_url = binds[0]
     home.write_api_info(binds[0], os.getpid())
-    nursery.start_soon(_stop_on_signals, stop)
+    await nursery.start(_stop_on_signals, stop)  # installed before we say we are ready
 
 
 def _api_config(options: RunOptions) -> Config:
@@ -120,12 +121,17 @@ def _api_config(options: RunOptions) -> Config:
     return config
 
 
-async def _stop_on_signals(stop: trio.Event) -> None:
-    """Set `stop` on SIGINT or SIGTERM (only possible in the main thread)."""
+async def _stop_on_signals(
+    stop: trio.Event, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+) -> None:
+    """Set `stop` on SIGINT or SIGTERM (only possible in the main thread); reports
+    started only once the handler is in place, so no early signal is lost."""
     try:
         with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+            task_status.started()
             async for _ in signals:
                 stop.set()
                 return
     except RuntimeError:  # not the main thread: the caller stops us through `stop`
+        task_status.started()
         await trio.sleep_forever()

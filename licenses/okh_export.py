@@ -19,23 +19,14 @@ from collections.abc import Sequence
 from typing import Final
 
 from licenses.okh_draft import DesignDraft, draft_from_body
+from licenses.okh_reader import LOSH_REFERENCES
 from protocol.design import DesignBody
 
 OKHV: Final = "OKH-LOSHv1.0"
 OSHWA_URL: Final = "https://certification.oshwa.org/{}.html"
 
 # Reference rels with an OKH-LOSH key of their own, in the order they are written.
-_REL_KEYS: Final = (
-    ("release", "release"),
-    ("readme", "readme"),
-    ("image", "image"),
-    ("bom", "bom"),
-    ("manufacturing-instructions", "manufacturing-instructions"),
-    ("user-manual", "user-manual"),
-    ("source", "source"),
-    ("export", "export"),
-    ("fork-of", "fork-of"),
-)
+_REL_KEYS: Final = tuple((rel, key) for key, rel in LOSH_REFERENCES if key != "repo")
 _OWN_LINK_RELS: Final = ("homepage", "documentation")
 
 

@@ -30,7 +30,7 @@ from protocol.design import MAX_TAG_CHARS, RELS
 from protocol.errors import DecodeError
 
 # OKH-LOSH keys naming files or pages, and what they are to the design.
-_LOSH_REFERENCES: Final = (
+LOSH_REFERENCES: Final = (
     ("repo", "repo"),
     ("release", "release"),
     ("readme", "readme"),
@@ -154,7 +154,7 @@ class ManifestReader:
     # -- the two manifest formats ------------------------------------------------------
 
     def losh(self) -> DesignDraft:
-        for key, rel in _LOSH_REFERENCES:
+        for key, rel in LOSH_REFERENCES:
             self.refer(rel, self.texts_of(key), key)
         for software in self.tables_of("software"):
             self.refer("software", self.texts_of("release", software, "software."), "software")

@@ -46,7 +46,7 @@ from ledger.store import (
     stored_entry,
 )
 from ledger.witness import CosignedHead, WitnessState, witness_checkpoint
-from protocol.entry import Entry, decode_entry, sign_entry
+from protocol.entry import Entry, decode_entry, read_stored_entry, sign_entry
 from protocol.errors import (
     CommonsError,
     LocalMisuseError,
@@ -114,7 +114,7 @@ class Ledger:
             if raw is None:
                 raise LocalMisuseError("misuse.store-damaged", "a key event is missing")
             events.append(raw)
-            body = decode_entry(raw).body
+            body = read_stored_entry(raw).body
             event_id = body.get("prev_key_event")
         return verify_key_history(list(reversed(events)), network, author)
 

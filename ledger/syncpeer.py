@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from ledger.log import Ledger
 from ledger.store import StoredCheckpoint
-from protocol.entry import Entry, decode_entry
+from protocol.entry import Entry, read_stored_entry
 from protocol.errors import CommonsError
 from protocol.sync import (
     ROLE_PEER,
@@ -128,7 +128,7 @@ class SyncPeer:
         if wanted.kinds is None:
             return True
         raws = self.ledger.store.read_entries(self.network, author, 1, 1 << 62)
-        return any(decode_entry(raw).kind in wanted.kinds for raw in raws)
+        return any(read_stored_entry(raw).kind in wanted.kinds for raw in raws)
 
     # -- events ------------------------------------------------------------------------
     def handle(self, event: Event) -> None:

@@ -48,7 +48,7 @@ from licenses.families import assess
 from licenses.spdx import parse_expression
 from node.storage import BUSY_TIMEOUT_MS, sql_migration, wrapped_errors
 from protocol import kinds
-from protocol.entry import Entry, decode_entry
+from protocol.entry import Entry, read_stored_entry
 from protocol.errors import DecodeError
 
 SCHEMA_VERSION = 2  # 2: designs.version may be null (unversioned designs)
@@ -230,7 +230,7 @@ class CatalogueStore:
                 for start in range(1, head.size + 1, READ_CHUNK):
                     end = min(start + READ_CHUNK, head.size + 1)
                     for raw in store.read_entries(head.network, head.author, start, end):
-                        entry = decode_entry(raw)
+                        entry = read_stored_entry(raw)
                         index_entry(self, entry, head.is_revoked(entry.seq))
             self.needs_rebuild = False
             (count,) = self._conn.execute("SELECT COUNT(*) FROM designs").fetchone()

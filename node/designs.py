@@ -35,7 +35,7 @@ from node.operations import LedgerContext, append_own
 from protocol import kinds
 from protocol.blob import DEFAULT_MAX_BLOB_BYTES
 from protocol.design import DESIGN, MAX_FILES, DesignBody, FileEntry, design_body_map
-from protocol.entry import Entry, decode_entry
+from protocol.entry import Entry, read_stored_entry
 from protocol.errors import CommonsError, DecodeError, LocalMisuseError
 from protocol.ids import id_to_text
 
@@ -356,7 +356,7 @@ def design_entry(ctx: LedgerContext, design_id: bytes) -> tuple[Entry, DesignBod
     raw = None if where is None else ctx.ledger.entry_at(*where)
     if raw is None:
         raise LocalMisuseError("misuse.unknown-design", f"no design {id_to_text(design_id)} here")
-    entry = decode_entry(raw)
+    entry = read_stored_entry(raw)
     status = kinds.check_body(entry.kind, entry.body)
     if entry.kind != DESIGN or not isinstance(status.model, DesignBody):
         raise LocalMisuseError(

@@ -26,7 +26,7 @@ from node.signguard import SignGuard
 from node.storage import SqliteLogStore, wrapped_errors
 from protocol import kinds
 from protocol.design import DESIGN, DesignBody
-from protocol.entry import Entry, decode_entry
+from protocol.entry import Entry, read_stored_entry
 from protocol.errors import CommonsError
 from protocol.ids import id_to_text
 from protocol.jsonform import to_json
@@ -168,7 +168,7 @@ def list_entries(ctx: LedgerContext, author: bytes | None, limit: int) -> list[d
         if author is not None and head.author != author:
             continue
         for raw in ctx.store.read_entries(head.network, head.author, 1, limit + 1):
-            entry = decode_entry(raw)  # stored entries were verified once; this is display
+            entry = read_stored_entry(raw)
             rows.append(entry_row(entry, head.is_revoked(entry.seq)))
     return rows
 

@@ -89,6 +89,22 @@ def decode_entry(data: bytes, *, max_bytes: int = limits.MAX_ENTRY_BYTES) -> Ent
     return entry
 
 
+def read_stored_entry(data: bytes) -> Entry:
+    """Decode entry bytes that passed `decode_entry` before they were stored.
+
+    The form is checked as always; the signature is not checked again: a node's
+    store holds only entries it verified once (ledger.store), and re-verifying on
+    every read would cost an Ed25519 check per entry listed, synced or indexed.
+    `fabnode ledger verify` is what re-checks stored bytes in full. Never use this
+    for bytes from a peer or a file.
+    """
+    if len(data) > limits.MAX_ENTRY_BYTES:
+        raise DecodeError("decode.too-large", f"got {len(data)} bytes")
+    raw = bytes(data)
+    payload, signature = _split_outer(raw)
+    return _entry_from_payload(raw, payload, signature, limits.MAX_ENTRY_BYTES)
+
+
 def _split_outer(raw: bytes) -> tuple[bytes, bytes]:
     """The outer [payload: bin, signature: bin(64)], read straight from its bytes.
 

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from protocol import canonical, kinds
-from protocol.entry import decode_entry
+from protocol.entry import decode_entry, read_stored_entry
 from protocol.errors import CommonsError, DecodeError, VerificationError
 from protocol.logstate import LogHead, verify_next
 from tests.factory import Author, seeded_key
@@ -144,3 +144,22 @@ def test_entry_round_trip_is_byte_exact() -> None:
     assert again == entry
     outer = canonical.decode(entry.raw)
     assert outer[0] == entry.payload
+
+
+def test_reading_stored_bytes_checks_form_but_not_the_signature_again() -> None:
+    entry = make_log(1).entries[-1]
+    assert read_stored_entry(entry.raw) == entry
+    forged = bytearray(entry.raw)
+    forged[-1] ^= 1  # only ledger verify / decode_entry catch a bad signature
+    assert read_stored_entry(bytes(forged)).id != entry.id
+    with pytest.raises(VerificationError):
+        decode_entry(bytes(forged))
+    with pytest.raises(DecodeError):
+        read_stored_entry(entry.raw + b"\x00")
+
+
+@given(st.binary(max_size=400))
+@settings(max_examples=1000)
+def test_stored_reader_on_random_bytes_raises_only_commons_errors(data: bytes) -> None:
+    with contextlib.suppress(CommonsError):
+        read_stored_entry(data)

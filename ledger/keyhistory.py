@@ -70,7 +70,7 @@ def verify_key_history(raw_events: Sequence[bytes], network: bytes, author: byte
     return KeyHistory(network, author, tuple(periods), tuple(events))
 
 
-def extend_keys(head: LogHead, raw_events: Sequence[bytes]) -> KeyState:
+def extend_keys(head: LogHead, raw_events: Sequence[bytes], *, upto_seq: int) -> KeyState:
     """The keys in force after `head` and then these later key events (seqs beyond
     the head, not yet held): each must continue the chain. Used to check a checkpoint
     signed after a rotation the receiver has not fetched yet."""
@@ -82,6 +82,8 @@ def extend_keys(head: LogHead, raw_events: Sequence[bytes]) -> KeyState:
             raise VerificationError("verify.bad-key-history", "key event of another log")
         if event.seq <= head.size:
             raise VerificationError("verify.bad-key-history", "key event inside the held log")
+        if event.seq > upto_seq:
+            raise VerificationError("verify.bad-key-history", "key event beyond the checkpoint")
         head = _fold_event(head, event)
     assert head.keys is not None
     return head.keys

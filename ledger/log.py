@@ -369,9 +369,7 @@ class Ledger:
             )
         if head.keys is None:
             raise VerificationError("verify.wrong-checkpoint", "a range must start at seq 1")
-        if any(decode_entry(raw).seq > cp.size for raw in later_key_events):
-            raise VerificationError("verify.bad-key-history", "key event beyond the checkpoint")
-        keys = extend_keys(head, later_key_events) if later_key_events else head.keys
+        keys = extend_keys(head, later_key_events, upto_seq=cp.size)
         verify_checkpoint_signature(signed, keys.signing_key)
         new_root = self.tree(network, author).root_if_appended(
             [merkle.leaf_hash(raw) for raw in raws]

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
+import pty
+import select
 import shutil
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 from tests.cli_helpers import fabnode
@@ -89,3 +94,35 @@ def test_a_crash_between_commit_and_mark_is_not_mistaken_for_a_backup(tmp_path: 
         mark.unlink()  # as if the process died after the commit, before the mark
     status, _ = fabnode("note", "two", home=home)
     assert status == 0
+
+
+def test_verify_shows_progress_on_a_terminal_and_not_in_json(tmp_path: Path) -> None:
+    home = init_home(tmp_path)
+    fabnode("note", "one", home=home)
+    env = {**os.environ, "FABNODE_STATE_DIR": str(home) + "-state"}
+    argv = [sys.executable, "-m", "node.cli", "--home", str(home), "ledger", "verify"]
+    main, child = pty.openpty()  # the child's stderr is a terminal, as for an operator
+    done = subprocess.run(
+        argv,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=child,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    os.close(child)
+    shown = b""
+    while select.select([main], [], [], 0.5)[0]:
+        try:
+            chunk = os.read(main, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(main)
+    assert done.returncode == 0
+    assert b"verifying [" in shown and b"2/2" in shown
+    status, report = fabnode("ledger", "verify", home=home)  # --json: no bar in the output
+    assert status == 0 and report["ok"]

@@ -17,16 +17,15 @@ from typing import Any
 
 import trio
 
-from node import blob_cli, design_cli, ledger_cli, licence_cli
+from node import blob_cli, design_cli, ledger_cli, licence_cli, operations
 from node.client import NodeClient
 from node.daemon import RunOptions, run_node
 from node.home import NodeHome
 from node.p2p import peer_id_from_seed
-from protocol import kinds, limits
-from protocol.entry import Entry, decode_entry
+from protocol import limits
+from protocol.entry import decode_entry
 from protocol.errors import CommonsError, DecodeError, LocalMisuseError
 from protocol.ids import id_from_text, id_to_text
-from protocol.jsonform import to_json
 from protocol.logstate import LogHead, verify_next
 
 Handler = Callable[[argparse.Namespace], dict[str, Any]]
@@ -176,27 +175,10 @@ def cmd_entry_decode(args: argparse.Namespace) -> dict[str, Any]:
     if entry.seq == 1:  # an inception is verifiable with no other context
         verify_next(LogHead(entry.network, entry.author), entry)
         log_checked = True
-    out = entry_to_json(entry)
+    out = operations.entry_json(entry)
     out["log_checked"] = log_checked
     out["_text"] = json.dumps(out, indent=2)
     return out
-
-
-def entry_to_json(entry: Entry) -> dict[str, Any]:
-    """The JSON view of an entry, shared by every command that prints entries."""
-    status = kinds.check_body(entry.kind, entry.body)
-    return {
-        "id": id_to_text(entry.id),
-        "network": id_to_text(entry.network),
-        "author": id_to_text(entry.author),
-        "signer": entry.signer.hex(),
-        "seq": entry.seq,
-        "prev": None if entry.prev is None else id_to_text(entry.prev),
-        "timestamp_ms": entry.timestamp_ms,
-        "kind": entry.kind,
-        "body": to_json(entry.body),
-        "body_status": {"valid": status.valid, "code": status.code, "reason": status.reason},
-    }
 
 
 def _read_limited(path: Path, limit: int) -> bytes:

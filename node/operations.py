@@ -173,18 +173,30 @@ def list_entries(ctx: LedgerContext, author: bytes | None, limit: int) -> list[d
     return rows
 
 
-def entry_row(entry: Entry, revoked: bool = False) -> dict[str, Any]:
+def entry_json(entry: Entry) -> dict[str, Any]:
+    """The full JSON view of an entry (`fabnode entry decode`); `entry_row` is its
+    short form for listings."""
     status = kinds.check_body(entry.kind, entry.body)
     return {
         "id": id_to_text(entry.id),
+        "network": id_to_text(entry.network),
         "author": id_to_text(entry.author),
+        "signer": entry.signer.hex(),
         "seq": entry.seq,
+        "prev": None if entry.prev is None else id_to_text(entry.prev),
         "timestamp_ms": entry.timestamp_ms,
         "kind": entry.kind,
         "body": to_json(entry.body),
-        "body_status": status.code or "valid",
-        "revoked": revoked,
+        "body_status": {"valid": status.valid, "code": status.code, "reason": status.reason},
     }
+
+
+def entry_row(entry: Entry, revoked: bool = False) -> dict[str, Any]:
+    full = entry_json(entry)
+    row = {k: full[k] for k in ("id", "author", "seq", "timestamp_ms", "kind", "body")}
+    row["body_status"] = full["body_status"]["code"] or "valid"
+    row["revoked"] = revoked
+    return row
 
 
 def verify(ctx: LedgerContext, progress: Callable[[int, int], None] | None) -> dict[str, Any]:

@@ -18,75 +18,50 @@ Importing this module registers the kind with protocol.kinds.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Final, Literal, get_args
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
-from protocol.design import Material, Name, _sorted_unique
+# Import order matters: protocol.kinds ends by importing the modules that register
+# kinds, and those (protocol.jobs) import these names and protocol.design's; so the
+# vocabulary is bound first and kinds loads before this module asks design for names.
+from protocol.processes import (
+    AVAILABILITY,
+    PROCESSES,
+    TOLERANCE_CLASSES,
+    Availability,
+    Location,
+    ProcessId,
+    ToleranceClass,
+    processes_for_token,
+    tolerance_holds,
+)
+
+# isort: split
 from protocol.kinds import KindSpec, StrictBody, register
 
-ADVERT: Final = "capability.advert"
+# isort: split
+from protocol.design import Material, Name, _sorted_unique
 
-#: The process vocabulary (§2): stable ids, never renamed; new ones are only added.
-ProcessId = Literal[
-    "3dp-fdm",
-    "3dp-sla",
-    "3dp-sls",
-    "3dp-mjf",
-    "3dp-metal",
-    "cnc-milling",
-    "cnc-turning",
-    "precision-milling",
-    "laser-cutting",
-    "laser-engraving",
-    "vinyl-cutting",
-    "waterjet-cutting",
-    "plasma-cutting",
-    "circuit-production",
-    "pcb-assembly",
-    "injection-moulding",
-    "vacuum-forming",
-    "casting",
-    "sheet-metal",
-    "welding",
-    "sewing",
-    "embroidery",
+__all__ = [
+    "ADVERT",
+    "AVAILABILITY",
+    "PROCESSES",
+    "TOLERANCE_CLASSES",
+    "AdvertBody",
+    "Availability",
+    "Location",
+    "Machine",
+    "PriceModel",
+    "ProcessId",
+    "SealKey",
+    "ToleranceClass",
+    "advert_body_map",
+    "processes_for_token",
+    "tolerance_holds",
 ]
-PROCESSES: Final[tuple[str, ...]] = get_args(ProcessId)
 
-#: Design-record tokens (specs/0010-designs.md, OKH imports) that name a family of
-#: processes rather than one; any vocabulary id is also a token naming itself.
-_TOKEN_FAMILIES: Final[dict[str, tuple[str, ...]]] = {
-    "3d-printing": ("3dp-fdm", "3dp-sla", "3dp-sls", "3dp-mjf", "3dp-metal"),
-    "additive-manufacturing": ("3dp-fdm", "3dp-sla", "3dp-sls", "3dp-mjf", "3dp-metal"),
-    "fdm": ("3dp-fdm",),
-    "fff": ("3dp-fdm",),
-    "sla": ("3dp-sla",),
-    "dlp": ("3dp-sla",),
-    "sls": ("3dp-sls",),
-    "mjf": ("3dp-mjf",),
-    "slm": ("3dp-metal",),
-    "dmls": ("3dp-metal",),
-    "cnc-machining": ("cnc-milling", "cnc-turning", "precision-milling"),
-    "cnc": ("cnc-milling", "cnc-turning", "precision-milling"),
-    "milling": ("cnc-milling", "precision-milling"),
-    "turning": ("cnc-turning",),
-    "laser": ("laser-cutting", "laser-engraving"),
-    "pcb": ("circuit-production",),
-    "pcb-fabrication": ("circuit-production",),
-    "pcb-milling": ("circuit-production", "precision-milling"),
-    "injection-molding": ("injection-moulding",),
-    "vacuum-molding": ("vacuum-forming",),
-    "sheet-metal-fabrication": ("sheet-metal",),
-    "textile": ("sewing", "embroidery"),
-}
-
-#: ISO 2768-1 general tolerance classes, finest first (§3).
-ToleranceClass = Literal["f", "m", "c", "v"]
-TOLERANCE_CLASSES: Final[tuple[str, ...]] = get_args(ToleranceClass)
-
-Availability = Literal["open", "busy", "closed"]
-AVAILABILITY: Final[tuple[str, ...]] = get_args(Availability)
+ADVERT: Final = "capability.advert"
 
 #: Sealed-file suites a lab may publish a key for (protocol/sealed.py) and their
 #: public key sizes in bytes.
@@ -103,8 +78,6 @@ MAX_MINOR: Final = 10**12
 MAX_THROUGHPUT_MM3_PER_HOUR: Final = 10**12
 #: Largest build volume edge: 100 m in micrometres.
 MAX_BUILD_UM: Final = 10**8
-MAX_LAT_MICRODEG: Final = 90_000_000
-MAX_LON_MICRODEG: Final = 180_000_000
 _CURRENCY = r"^[A-Z]{3}$"
 _URL = r"^[a-z][a-z0-9+.-]*://[^\s\x00-\x1f\x7f]+$"
 
@@ -137,13 +110,6 @@ class Machine(StrictBody):
     price: PriceModel
 
 
-class Location(StrictBody):
-    """WGS 84 latitude and longitude in integer micro-degrees."""
-
-    lat_microdeg: Annotated[int, Field(ge=-MAX_LAT_MICRODEG, le=MAX_LAT_MICRODEG)]
-    lon_microdeg: Annotated[int, Field(ge=-MAX_LON_MICRODEG, le=MAX_LON_MICRODEG)]
-
-
 class SealKey(StrictBody):
     """The lab's public encryption key for sealed files (specs/0011 §6)."""
 
@@ -174,18 +140,6 @@ class AdvertBody(StrictBody):
 def advert_body_map(body: AdvertBody) -> dict[str, Any]:
     """The body as the map an entry carries: every field, nil where absent."""
     return body.model_dump()
-
-
-def processes_for_token(token: str) -> frozenset[str]:
-    """The vocabulary ids a design's process token names (empty when none)."""
-    if token in PROCESSES:
-        return frozenset({token})
-    return frozenset(_TOKEN_FAMILIES.get(token, ()))
-
-
-def tolerance_holds(machine: str, wanted: str) -> bool:
-    """Whether a machine holding class `machine` meets class `wanted` (f finest)."""
-    return TOLERANCE_CLASSES.index(machine) <= TOLERANCE_CLASSES.index(wanted)
 
 
 register(KindSpec(ADVERT, AdvertBody))

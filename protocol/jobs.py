@@ -16,7 +16,7 @@ entries, in any arrival order, is protocol.jobstate.
 
 Guarantees: every body is within the bounds below and has one canonical encoding
 (every field present, nil where absent). No floats: places are integer micro-degrees
-(protocol.capability.Location), money integer minor units of an ISO 4217 currency,
+(protocol.processes.Location), money integer minor units of an ISO 4217 currency,
 times integer milliseconds.
 Importing this module registers the kinds with protocol.kinds. Pure: no I/O, no clock.
 """
@@ -28,7 +28,7 @@ from typing import Annotated, Final
 
 from pydantic import AfterValidator, Field, model_validator
 
-from protocol.capability import Location, ProcessId, ToleranceClass
+from protocol.processes import Location, ProcessId, ToleranceClass
 from protocol.design import Material, Name
 from protocol.errors import JobError
 from protocol.kinds import Bytes32, KindSpec, StrictBody, register

@@ -28,10 +28,11 @@ from typing import Annotated, Final
 
 from pydantic import AfterValidator, Field, model_validator
 
-from protocol.processes import Location, ProcessId, ToleranceClass
+import protocol.kinds  # noqa: F401  (the registry loads first: it imports protocol.design)
 from protocol.design import Material, Name
 from protocol.errors import JobError
 from protocol.kinds import Bytes32, KindSpec, StrictBody, register
+from protocol.processes import Location, ProcessId, ToleranceClass
 
 OFFER: Final = "job.offer"
 BID: Final = "job.bid"

@@ -65,10 +65,12 @@ ADVERT: Final = "capability.advert"
 
 #: Sealed-file suites a lab may publish a key for (protocol/sealed.py) and their
 #: public key sizes in bytes.
-SealSuite = Literal["x25519-hkdf-sha256-chacha20poly1305", "mlkem768x25519-sha256-chacha20poly1305"]
+SealSuite = Literal[
+    "x25519-hkdf-sha256-chacha20poly1305", "mlkem768x25519-hkdf-sha256-chacha20poly1305"
+]
 SEAL_PUBLIC_KEY_BYTES: Final[dict[str, int]] = {
     "x25519-hkdf-sha256-chacha20poly1305": 32,
-    "mlkem768x25519-sha256-chacha20poly1305": 1184 + 32,
+    "mlkem768x25519-hkdf-sha256-chacha20poly1305": 1184 + 32,
 }
 
 MAX_MACHINES: Final = 64

@@ -23,7 +23,6 @@ the only randomness is the content key and HPKE's ephemeral keys.
 from __future__ import annotations
 
 import hashlib
-import os
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -50,7 +49,7 @@ MAX_RECIPIENTS: Final = 8
 MAX_HEADER_BYTES: Final = 32 * 1024
 #: Largest plaintext a sealed file carries (the default blob limit, 1 GiB, less room).
 MAX_PLAINTEXT_BYTES: Final = 1024 * 1024 * 1024 - 64 * 1024 * 1024
-_PRIVATE_KEY_BYTES: Final = {X25519_SUITE: 32, HYBRID_SUITE: 64 + 32}
+PRIVATE_KEY_BYTES: Final = {X25519_SUITE: 32, HYBRID_SUITE: 64 + 32}
 _KEMS: Final = {X25519_SUITE: hpke.KEM.X25519, HYBRID_SUITE: hpke.KEM.MLKEM768_X25519}
 _LENGTH = struct.Struct(">I")
 
@@ -76,7 +75,7 @@ class SealPrivateKey:
     private_bytes: bytes
 
     def __post_init__(self) -> None:
-        want = _PRIVATE_KEY_BYTES.get(self.suite)
+        want = PRIVATE_KEY_BYTES.get(self.suite)
         if want is None or len(self.private_bytes) != want:
             raise LocalMisuseError("misuse.bad-seal-key", f"not a {self.suite} private key")
 
@@ -99,10 +98,13 @@ class SealPrivateKey:
 
 
 def generate_key(suite: str = HYBRID_SUITE) -> SealPrivateKey:
-    """A fresh private key of a suite (from the operating system's random source)."""
-    if suite not in _PRIVATE_KEY_BYTES:
+    """A fresh private key of a suite (from OpenSSL's random source)."""
+    if suite not in PRIVATE_KEY_BYTES:
         raise LocalMisuseError("misuse.bad-seal-key", f"unknown suite {suite!r}")
-    return SealPrivateKey(suite, os.urandom(_PRIVATE_KEY_BYTES[suite]))
+    x_raw = x25519.X25519PrivateKey.generate().private_bytes_raw()
+    if suite == X25519_SUITE:
+        return SealPrivateKey(suite, x_raw)
+    return SealPrivateKey(suite, mlkem.MLKEM768PrivateKey.generate().private_bytes_raw() + x_raw)
 
 
 def _public(key: SealKey) -> PublicKey:
@@ -129,7 +131,7 @@ def seal(plaintext: bytes, recipients: Sequence[SealKey]) -> bytes:
             "misuse.bad-recipients", f"1-{MAX_RECIPIENTS} distinct keys of one suite"
         )
     suite = suites.pop()
-    content_key = os.urandom(CONTENT_KEY_BYTES)
+    content_key = ChaCha20Poly1305.generate_key()
     stanzas = [
         {"key_id": kid, "sealed_key": _suite(suite).encrypt(content_key, _public(r), INFO)}
         for kid, r in zip(ids, recipients, strict=True)

@@ -48,7 +48,7 @@ def _contained(value: Any) -> Any:
     return value
 
 
-def _error_code(response: Response) -> str | None:
+def _error_code(response: Response | requests.Response) -> str | None:
     try:
         body = response.json()
     except ValueError:
@@ -99,6 +99,30 @@ def _fuzz_operation(operation: Any, url: str, token: str, session: requests.Sess
     return failures
 
 
+#: Bodies the fuzzer once answered with a 500, kept as explicit regressions: (method,
+#: path, raw JSON body, the status and error code now expected). JSON text may escape a
+#: lone surrogate, which no UTF-8 text holds; a path may hold a NUL, which names no file.
+REGRESSIONS = [
+    ("POST", "/api/v1/notes", b'{"text": "\\ud822"}', 422, None),
+    ("POST", "/api/v1/notes", b'{"text": "' + b"\\ud822" * 5000 + b'"}', 422, None),
+    ("POST", "/api/v1/designs", b'{"path": "\\ud822"}', 422, None),
+    ("POST", "/api/v1/designs", b'{"path": "a\\u0000b"}', 400, "misuse.bad-file"),
+    ("POST", "/api/v1/designs/import-okh", b'{"paths": ["\\u0000"]}', 400, "misuse.bad-file"),
+    ("POST", "/api/v1/designs/import-okh", b'{"paths": ["x\\u0000"]}', 400, "misuse.bad-file"),
+]
+
+
+def _check_regressions(url: str, token: str, session: requests.Session) -> list[str]:
+    failures = []
+    for method, path, body, status, code in REGRESSIONS:
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        got = session.request(method, url + path, data=body, headers=headers, timeout=TIMEOUT_S)
+        typed = _error_code(got) == code if code is not None else "detail" in got.json()
+        if got.status_code != status or not typed:
+            failures.append(f"{method} {path} {body[:60]!r}: {got.status_code} {got.text[:200]}")
+    return failures
+
+
 def test_every_operation_survives_fuzzing_and_refuses_strangers(tmp_path: Path) -> None:
     home = tmp_path / "lab"
     sandbox = tmp_path / "sandbox"
@@ -116,6 +140,7 @@ def test_every_operation_survives_fuzzing_and_refuses_strangers(tmp_path: Path) 
         assert len(operations) >= 10, "the OpenAPI document lists the node's operations"
         failures: list[str] = []
         with requests.Session() as session:
+            failures += _check_regressions(url, token, session)
             for operation in operations:
                 failures += _fuzz_operation(operation, url, token, session)
         assert not failures, json.dumps(failures, indent=1)

@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 
 from ledger.catalogue import Filters
+from node.api_guard import RequestGuard
 from node.service import NodeService
 from protocol import kinds
 from protocol.errors import (
@@ -122,6 +123,7 @@ def build_app(service: NodeService, token: str) -> FastAPI:
 
     guard = [Depends(authorised)]
     _routes(app, service, guard)
+    app.add_middleware(RequestGuard, token=token, prefix=API_PREFIX)
     return app
 
 

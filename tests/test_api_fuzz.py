@@ -13,8 +13,11 @@ absolute paths are moved into it), so the fuzzer never walks or writes the machi
 
 from __future__ import annotations
 
+import contextlib
+import http.client
 import json
 import re
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +29,7 @@ from schemathesis.checks import content_type_conformance, response_schema_confor
 from schemathesis.core.result import Ok
 from schemathesis.core.transport import Response
 
+from node.api_guard import MAX_REQUEST_BODY_BYTES
 from tests.cli_helpers import fabnode
 from tests.node_process import running_node
 
@@ -121,6 +125,48 @@ def _check_regressions(url: str, token: str, session: requests.Session) -> list[
         if got.status_code != status or not typed:
             failures.append(f"{method} {path} {body[:60]!r}: {got.status_code} {got.text[:200]}")
     return failures
+
+
+def _front_door(url: str, token: str | None, declared: int | None, send_bytes: int) -> Any:
+    """POST a body of `send_bytes` (declared as `declared`, else chunked); the answer."""
+    parts = urllib.parse.urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=TIMEOUT_S)
+    try:
+        conn.putrequest("POST", "/api/v1/notes")
+        if token is not None:
+            conn.putheader("Authorization", f"Bearer {token}")
+        conn.putheader("Content-Type", "application/json")
+        if declared is None:
+            conn.putheader("Transfer-Encoding", "chunked")
+        else:
+            conn.putheader("Content-Length", str(declared))
+        conn.endheaders()
+        chunk = b"x" * (1 << 20)
+        with contextlib.suppress(OSError):  # the node may answer and close mid-body
+            for _ in range(send_bytes // len(chunk)):
+                conn.send(b"%x\r\n%s\r\n" % (len(chunk), chunk) if declared is None else chunk)
+            if declared is None:
+                conn.send(b"0\r\n\r\n")
+        response = conn.getresponse()
+        body = json.loads(response.read())
+        return response.status, body["error"]["code"] if "error" in body else None
+    finally:
+        conn.close()
+
+
+def test_the_front_door_refuses_before_reading_a_body(tmp_path: Path) -> None:
+    home = tmp_path / "lab"
+    assert fabnode("init", home=home)[0] == 0
+    with running_node(home, cwd=tmp_path) as (_, ready):
+        url = ready["api"]
+        token = (home / "api.token").read_text().strip()
+        huge = 10 * MAX_REQUEST_BODY_BYTES
+        assert _front_door(url, None, huge, 0) == (401, "misuse.unauthorized")
+        assert _front_door(url, "wrong", huge, 0) == (401, "misuse.unauthorized")
+        assert _front_door(url, token, huge, 0) == (413, "decode.too-large")
+        over = MAX_REQUEST_BODY_BYTES + (1 << 20)
+        assert _front_door(url, token, None, over) == (413, "decode.too-large")
+        assert _front_door(url, token, None, 0) == (422, None)  # empty body: read, invalid
 
 
 def test_every_operation_survives_fuzzing_and_refuses_strangers(tmp_path: Path) -> None:

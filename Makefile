@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 HOME_DIR ?= $(CURDIR)/.fabnode-home
 
-.PHONY: install run test lint typecheck pytest vectors bench clean
+.PHONY: install run test lint typecheck pytest vectors bench fuzz clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -45,10 +45,16 @@ pytest: $(STAMP) $(INTEROP)
 vectors: $(STAMP)
 	$(BIN)/python specs/generate_vectors.py
 
+## make fuzz: every fuzz target under atheris, FUZZ_SECONDS each (specs/0012 §3);
+## crashing inputs land in .fuzz-artifacts/
+FUZZ_SECONDS ?= 120
+fuzz: $(STAMP)
+	$(BIN)/python -m tests.fuzz.run all --seconds $(FUZZ_SECONDS)
+
 bench: $(STAMP)
 	$(BIN)/python -m bench.ledger
 	$(BIN)/python -m bench.catalogue
 	$(BIN)/python -m bench.network
 
 clean:
-	rm -rf $(VENV) build *.egg-info .mypy_cache .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) build *.egg-info .mypy_cache .pytest_cache .ruff_cache .hypothesis .fuzz-artifacts

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 READY_TIMEOUT_S = 60
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def node_env(home: Path) -> dict[str, str]:
@@ -23,11 +24,17 @@ def node_env(home: Path) -> dict[str, str]:
 
 
 @contextmanager
-def running_node(home: Path, *extra: str) -> Iterator[tuple[subprocess.Popen[str], dict[str, Any]]]:
-    """A `fabnode run` on `home`; yields (process, its ready line). SIGTERM at the end."""
+def running_node(
+    home: Path, *extra: str, cwd: Path | None = None
+) -> Iterator[tuple[subprocess.Popen[str], dict[str, Any]]]:
+    """A `fabnode run` on `home` (in folder `cwd`, if given); yields (process, its ready
+    line). SIGTERM at the end."""
     argv = [sys.executable, "-m", "node.cli", "--home", str(home), "run", "--json", *extra]
+    env = node_env(home)
+    if cwd is not None:  # the node runs elsewhere: it must still find the packages
+        env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
     proc = subprocess.Popen(
-        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=node_env(home)
+        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=cwd
     )
     try:
         ready = _read_ready(proc)

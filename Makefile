@@ -45,6 +45,17 @@ pytest: $(STAMP) $(INTEROP)
 vectors: $(STAMP)
 	$(BIN)/python specs/generate_vectors.py
 
+## make sim SEED=1 NODES=100: one seeded simulation of a federation (specs/0012)
+SEED ?= 1
+NODES ?= 100
+.PHONY: sim sim-scale
+sim: $(STAMP)
+	$(BIN)/python -m bench.sim --seed $(SEED) --nodes $(NODES)
+
+## make sim-scale: the same scenario at 100, 1,000 and 5,000 nodes, as a table
+sim-scale: $(STAMP)
+	$(BIN)/python -m bench.sim --scale --seed $(SEED)
+
 bench: $(STAMP)
 	$(BIN)/python -m bench.ledger
 	$(BIN)/python -m bench.catalogue

@@ -39,6 +39,8 @@ def summary(r: dict[str, Any]) -> str:
         + ("all properties hold" if r["ok"] else f"FAILED: {', '.join(failed)}"),
         f"  converged at {_s(r['converged_at_ms'])} (virtual), "
         f"{_s(r['convergence_ms'])} after the last disturbance at {_s(r['last_disturbance_ms'])}",
+        f"  delivery delay, author to each node: p50 {_s(r['reach_ms']['p50'])}, "
+        f"p99 {_s(r['reach_ms']['p99'])}, max {_s(r['reach_ms']['max'])}",
         f"  bytes sent per node {r['bytes_per_node']:,} "
         f"(gossip {r['gossip_bytes_per_node']:,}, sync {r['sync_bytes_per_node']:,}); "
         f"busiest node {r['max_bytes_node']:,}",
@@ -52,12 +54,13 @@ def summary(r: dict[str, Any]) -> str:
 
 
 def _s(ms: int | None) -> str:
-    return "never" if ms is None else f"{ms / 1000:.1f} s"
+    return "never" if ms is None else f"{ms / 1000:.2f} s" if ms < 10_000 else f"{ms / 1000:.1f} s"
 
 
 def table(reports: list[dict[str, Any]]) -> str:
     head = (
         f"{'nodes':>6} {'ok':>3} {'converged':>10} {'after last fault':>17} "
+        f"{'deliver p50':>11} {'deliver p99':>11} "
         f"{'bytes/node':>11} {'gossip/node':>12} {'sync/node':>10} {'msgs/node':>10} "
         f"{'events':>10} {'wall':>8}"
     )
@@ -66,6 +69,7 @@ def table(reports: list[dict[str, Any]]) -> str:
         rows.append(
             f"{r['config']['nodes']:>6} {'yes' if r['ok'] else 'NO':>3} "
             f"{_s(r['converged_at_ms']):>10} {_s(r['convergence_ms']):>17} "
+            f"{_s(r['reach_ms']['p50']):>11} {_s(r['reach_ms']['p99']):>11} "
             f"{r['bytes_per_node']:>11,} {r['gossip_bytes_per_node']:>12,} "
             f"{r['sync_bytes_per_node']:>10,} {r['messages_per_node']:>10,} "
             f"{r['events']:>10,} {r['wall_s']:>6} s"
@@ -103,7 +107,7 @@ def main(argv: list[str] | None = None) -> None:
     elif args.scale:
         print(table(reports))
         figures = [
-            {k: r[k] for k in ("converged_at_ms", "convergence_ms", "bytes_per_node",
+            {k: r[k] for k in ("converged_at_ms", "convergence_ms", "reach_ms", "bytes_per_node",
                                "gossip_bytes_per_node", "sync_bytes_per_node", "wall_s", "ok")}
             | {"nodes": r["config"]["nodes"]}
             for r in reports

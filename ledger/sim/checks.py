@@ -89,6 +89,7 @@ def report(sim: Sim, config: dict[str, Any]) -> Report:
         "last_disturbance_ms": sim.last_disturbance_ms,
         "convergence_ms": None if converged_at is None else converged_at - sim.last_disturbance_ms,
         "entries_acknowledged": sum(len(w.acknowledged) for w in sim.writers),
+        "reach_ms": _reach(sim),
         "bytes_per_node": sum(fed.links.bytes_sent) // n,
         "max_bytes_node": max(fed.links.bytes_sent),
         "gossip_bytes_per_node": sum(s.gossip_bytes for s in stats) // n,
@@ -111,6 +112,18 @@ def report(sim: Sim, config: dict[str, Any]) -> Report:
     }
     out["digest"] = hashlib.sha256(json.dumps(out, sort_keys=True).encode()).hexdigest()
     return out
+
+
+def _reach(sim: Sim) -> dict[str, int | None]:
+    """Delivery delay over every (node, honest entry) stored: author's commit to storing."""
+    times = sorted(sim.fed.delays_ms)
+    if not times:
+        return {"p50": None, "p99": None, "max": None}
+    return {
+        "p50": times[len(times) // 2],
+        "p99": times[min(len(times) - 1, len(times) * 99 // 100)],
+        "max": times[-1],
+    }
 
 
 def _forks(sim: Sim) -> dict[str, Any]:

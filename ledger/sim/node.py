@@ -35,6 +35,7 @@ from protocol.announce import (
     check_announcement,
     encode_announcement,
 )
+from protocol.entry import Entry
 from protocol.errors import CommonsError
 from protocol.identity import identity_id
 from protocol.keys import SigningKey
@@ -118,6 +119,8 @@ class Federation:
         self.links = links
         self.sched = sched
         self.network = network
+        self.written_ms: dict[bytes, int] = {}  # entry id -> when its author committed it
+        self.delays_ms: list[int] = []  # for each (node, entry) stored: storing - commit time
 
     def clock_ms(self, node: SimNode) -> int:
         return BASE_TIME_MS + self.sched.now_ms + node.skew_ms
@@ -140,6 +143,8 @@ class Federation:
         made = node.ledger.append(ident.signing, self.network, ident.id, todo, self.clock_ms(node))
         node.ledger.sign_checkpoint(ident.signing, self.network, ident.id)
         node.acknowledged += [e.id for e in made]
+        for e in made:
+            self.written_ms[e.id] = self.sched.now_ms
         return [e.raw for e in made]
 
     def _author(self, node: SimNode) -> bytes:
@@ -208,6 +213,7 @@ class Federation:
         ledger = node.ledger
         report = ledger.ingest_entries(announcement.entries)
         node.stats.gossip_entries_stored += len(report.accepted)
+        self._stored(report.accepted)
         forks = [p.raw for p in report.forks]
         behind = any((e.network, e.author) in report.gaps for e in announcement.entries)
         for note in announcement.checkpoints:
@@ -226,6 +232,10 @@ class Federation:
             self.want_sync(node, source)
         if forks:
             self.announce(node, [], None, forks[:4])
+
+    def _stored(self, entries: Sequence[Entry]) -> None:
+        now = self.sched.now_ms
+        self.delays_ms += [now - self.written_ms[e.id] for e in entries if e.id in self.written_ms]
 
     def _is_ahead(self, node: SimNode, note: bytes) -> bool:
         try:
@@ -307,6 +317,7 @@ class Federation:
         except CommonsError:
             self._fail(session)
             return
+        self._stored(peer.committed)
         peer.committed.clear()
         self._fly(session, side, out)
         if all(p.conn.is_finished for p in session.peers):

@@ -51,6 +51,17 @@ FUZZ_SECONDS ?= 120
 fuzz: $(STAMP)
 	$(BIN)/python -m tests.fuzz.run all --seconds $(FUZZ_SECONDS)
 
+## make sim SEED=1 NODES=100: one seeded simulation of a federation (specs/0013)
+SEED ?= 1
+NODES ?= 100
+.PHONY: sim sim-scale
+sim: $(STAMP)
+	$(BIN)/python -m bench.sim --seed $(SEED) --nodes $(NODES)
+
+## make sim-scale: the same scenario at 100, 1,000 and 5,000 nodes, as a table
+sim-scale: $(STAMP)
+	$(BIN)/python -m bench.sim --scale --seed $(SEED)
+
 bench: $(STAMP)
 	$(BIN)/python -m bench.ledger
 	$(BIN)/python -m bench.catalogue

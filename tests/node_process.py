@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -23,11 +23,24 @@ def node_env(home: Path) -> dict[str, str]:
 
 
 @contextmanager
-def running_node(home: Path, *extra: str) -> Iterator[tuple[subprocess.Popen[str], dict[str, Any]]]:
-    """A `fabnode run` on `home`; yields (process, its ready line). SIGTERM at the end."""
-    argv = [sys.executable, "-m", "node.cli", "--home", str(home), "run", "--json", *extra]
+def running_node(
+    home: Path,
+    *extra: str,
+    wrap: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
+) -> Iterator[tuple[subprocess.Popen[str], dict[str, Any]]]:
+    """A `fabnode run` on `home`; yields (process, its ready line). SIGTERM at the end.
+
+    `wrap` prefixes the command (e.g. `ip netns exec NS`, which execs in place, so
+    the process is the node itself); `env` adds environment variables.
+    """
+    argv = [*wrap, sys.executable, "-m", "node.cli", "--home", str(home), "run", "--json", *extra]
     proc = subprocess.Popen(
-        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=node_env(home)
+        argv,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**node_env(home), **(env or {})},
     )
     try:
         ready = _read_ready(proc)

@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 
 from ledger.catalogue import Filters
+from node import live_api
 from node.service import NodeService
 from protocol import kinds
 from protocol.errors import (
@@ -106,6 +107,7 @@ def build_app(service: NodeService, token: str) -> FastAPI:
 
     guard = [Depends(authorised)]
     _routes(app, service, guard)
+    live_api.install(app, service, guard)  # dashboard, events, peers, uploads
     return app
 
 

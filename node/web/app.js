@@ -66,5 +66,7 @@ async function start() {
   show();
 }
 
+// The skip link moves focus without touching the address (the hash is the router's).
+document.querySelector(".skip").addEventListener("click", (e) => { e.preventDefault(); main.focus(); });
 takeTokenFromFragment();
 start();

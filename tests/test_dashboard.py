@@ -9,7 +9,7 @@ import json
 import tempfile
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -182,11 +182,32 @@ def test_event_stream_carries_new_entries_and_needs_the_token(tmp_path: Path) ->
         assert event["entries"][-1]["body"] == {"text": "live"}
 
 
+def test_sync_and_verification_report_progress_on_the_stream(tmp_path: Path) -> None:
+    with ExitStack() as stack:
+        a = start_lab(stack, tmp_path, "lab-a")
+        b = start_lab(stack, tmp_path, "lab-b", "--bootstrap", a["listen"][0])
+        wait_until("the labs connected", lambda: api(b["home"], "GET", "/api/v1/peers")["peers"])
+        with urllib.request.urlopen(request(b, "GET", "/api/v1/events"), timeout=60) as stream:
+            wait_until("a subscriber", lambda: _subscribers(b) == 1)
+            texts = [f"note {i}" for i in range(300)]  # announced by checkpoint: B syncs
+            api(a["home"], "POST", "/api/v1/notes/batch", {"texts": texts})
+            synced = _next_event(stream, "progress", lambda e: e["done"] == e["total"])
+            assert synced["operation"].startswith("sync with ") and synced["total"] >= 300
+            api(b["home"], "POST", "/api/v1/ledger/verify")
+            verified = _next_event(stream, "progress", lambda e: e["operation"] == "verify")
+            while verified["done"] < verified["total"]:
+                verified = _next_event(stream, "progress", lambda e: e["operation"] == "verify")
+        assert verified["total"] >= 300
+
+
 def _subscribers(lab: dict[str, Any]) -> int:
     return int(api(lab["home"], "GET", "/api/v1/sync")["events"]["subscribers"])
 
 
-def _next_event(stream: Any, name: str) -> dict[str, Any]:
+def _next_event(
+    stream: Any, name: str, wanted: Callable[[dict[str, Any]], bool] = lambda _: True
+) -> dict[str, Any]:
+    """The next event called `name` whose data is `wanted`."""
     current = None
     for raw in stream:
         line = raw.decode().rstrip("\n")
@@ -194,7 +215,8 @@ def _next_event(stream: Any, name: str) -> dict[str, Any]:
             current = line[len("event: ") :]
         elif line.startswith("data: ") and current == name:
             data: dict[str, Any] = json.loads(line[len("data: ") :])
-            return data
+            if wanted(data):
+                return data
     raise AssertionError(f"stream ended before a {name} event")
 
 

@@ -34,7 +34,7 @@ from typing import Any
 from node.client import NodeClient
 from node.home import NodeHome
 from node.parts import PARTS_FOLDER
-from protocol.errors import CommonsError, LocalMisuseError, RemoteFaultError
+from protocol.errors import CommonsError, RemoteFaultError
 
 LABS = ("lab-aurora", "lab-borealis", "lab-cassini")
 DEMO_NETWORK = "demo-federation"
@@ -222,8 +222,10 @@ def seed_optional(path: str, what: str, build: Callable[[list[Lab]], None]) -> S
     def seeder(labs: list[Lab], _base: Path, say: Say) -> None:
         try:
             labs[0].client.call("GET", path)
-        except (LocalMisuseError, RemoteFaultError) as e:
-            say(f"no {what} seeded: this node build does not serve {path} ({e.code})")
+        except CommonsError as e:
+            if e.code != "http.404":
+                raise
+            say(f"no {what} seeded: this node does not serve {path}")
             return
         build(labs)
         say(f"seeded {what}")
@@ -231,8 +233,102 @@ def seed_optional(path: str, what: str, build: Callable[[list[Lab]], None]) -> S
     return seeder
 
 
-#: Everything seeded on first start, in order (features add theirs here).
-SEEDERS: list[Seeder] = [seed_parts]
+#: Each lab's advert: where it is, what it makes (specs/0011; degrees and mm for ease).
+ADVERTS = (
+    ("Fab Lab Aurora", (41.3969, 2.1943), [
+        ("3dp-fdm", "Prusa", "MK4", [250, 210, 220], ["PETG", "PLA"], "m", 12_000, (300, 8, 250)),
+        ("laser-cutting", "Trotec", "Speedy 400", [1000, 610, 305], ["MDF", "PMMA", "plywood"],
+         "m", 400_000, (500, 2, 4_000)),
+    ]),
+    ("Fab Lab Borealis", (52.3728, 4.9003), [
+        ("3dp-sla", "Formlabs", "Form 3", [145, 145, 185], ["resin-standard"], "f", 8_000,
+         (800, 25, 600)),
+        ("cnc-milling", "Shopbot", "PRSalpha", [2440, 1220, 200], ["MDF", "aluminium", "plywood"],
+         "m", 600_000, (1_500, 3, 6_000)),
+    ]),
+    ("Fab Lab Cassini", (45.7640, 4.8357), [
+        ("3dp-fdm", "Ultimaker", "S5", [330, 240, 300], ["ABS", "PETG", "PLA"], "m", 15_000,
+         (400, 9, 300)),
+    ]),
+)  # fmt: skip
+
+
+def seed_adverts(labs: list[Lab]) -> None:
+    for lab, (name, (lat, lon), machines) in zip(labs, ADVERTS, strict=True):
+        advert = {
+            "name": name,
+            "location": {"lat": str(lat), "lon": str(lon)},
+            "currency": "EUR",
+            "lead_time_days": 5,
+            "availability": "open",
+            "machines": [
+                {
+                    "process": process,
+                    "make": make,
+                    "model": model,
+                    "build_volume_mm": volume,
+                    "materials": materials,
+                    "tolerance": tolerance,
+                    "throughput_mm3_per_hour": throughput,
+                    "price": {
+                        "setup_fee_minor": setup,
+                        "per_cm3_minor": per_cm3,
+                        "per_hour_minor": per_hour,
+                    },
+                }
+                for process, make, model, volume, materials, tolerance, throughput, (
+                    setup,
+                    per_cm3,
+                    per_hour,
+                ) in machines
+            ],
+        }
+        lab.client.call("POST", "/api/v1/capabilities", {"advert": advert})
+
+
+def seed_job(labs: list[Lab]) -> None:
+    """An open job: the third lab wants ten L brackets printed near the first."""
+    customer = labs[2].client
+
+    def bracket() -> list[dict[str, Any]]:
+        found = customer.call("GET", "/api/v1/designs?q=bracket&limit=20")["designs"]
+        return [d for d in found if d["name"] == "L bracket 40x30x20"]
+
+    design = _poll(bracket)
+    (lat, lon) = ADVERTS[0][1]
+    offer = {
+        "title": "Ten L brackets for a shelf",
+        "design": design[0]["id"],
+        "process": "3dp-fdm",
+        "material": "PETG",
+        "quantity": 10,
+        "deadline_ms": int(time.time() * 1000) + 21 * 86_400_000,
+        "location": {"lat_microdeg": int(lat * 1e6), "lon_microdeg": int(lon * 1e6)},
+        "radius_km": 1500,
+        "budget": {"amount_minor": 6000, "currency": "EUR"},
+        "note": "Seeded by the demo",
+    }
+    customer.call("POST", "/api/v1/jobs", offer)
+
+
+def _poll(check: Callable[[], list[dict[str, Any]]], timeout_s: float = 60.0) -> Any:
+    """Wait for gossip or sync to bring what `check` looks for (a deadline, not a sleep)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.2)
+    raise RemoteFaultError("remote.timeout", "the labs did not sync in time")
+
+
+#: Everything seeded on first start, in order. A governance seeder (an open
+#: proposal) joins here once nodes serve /api/v1/governance.
+SEEDERS: list[Seeder] = [
+    seed_parts,
+    seed_optional("/api/v1/capabilities", "capability adverts", seed_adverts),
+    seed_optional("/api/v1/jobs", "an open job", seed_job),
+]
 
 
 def ready_text(labs: list[Lab], base: Path) -> str:

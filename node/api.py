@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 
 from ledger.catalogue import Filters
-from node import live_api
+from node import capability_api, jobs_api, live_api
 from node.service import NodeService
 from protocol import kinds
 from protocol.errors import (
@@ -44,6 +44,9 @@ _NOT_FOUND = {
     "misuse.unknown-log",
     "misuse.blob-missing",
     "misuse.unknown-design",
+    "misuse.unknown-lab",
+    "misuse.unknown-job",
+    "misuse.unknown-bid",
     "remote.blob-unavailable",
 }
 
@@ -107,6 +110,8 @@ def build_app(service: NodeService, token: str) -> FastAPI:
 
     guard = [Depends(authorised)]
     _routes(app, service, guard)
+    app.include_router(jobs_api.router(service), dependencies=guard)
+    app.include_router(capability_api.router(service), dependencies=guard)
     live_api.install(app, service, guard)  # dashboard, events, peers, uploads
     return app
 

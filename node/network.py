@@ -33,6 +33,7 @@ import trio
 from ledger.checkpoint import decode_signed_checkpoint
 from ledger.forkproof import MAX_FORK_PROOF_BYTES
 from ledger.syncpeer import SyncPeer
+from node import operations
 from node.blob_transfer import fetch_blob, serve_blobs
 from node.blobstore import BlobStore
 from node.operations import LedgerContext
@@ -78,6 +79,7 @@ class NetworkStats:
     announcements_accepted: int = 0
     announcements_rejected: int = 0
     announcements_ignored: int = 0
+    announcements_not_admitted: int = 0
     gossip_entries_stored: int = 0
     gossip_dropped: int = 0
     syncs_completed: int = 0
@@ -140,6 +142,15 @@ class Network:
         """Runs inside the router, on the trio thread: reads the ledger's in-memory
         heads (single dict lookups; the storage thread only replaces them whole)."""
         result = check_announcement(data, self.network, self.service.ctx.ledger)
+        admission = self.service.ctx.ledger.admission  # a federation's (specs/0008 §7)
+        if (
+            result.verdict is Verdict.ACCEPT
+            and result.announcement is not None
+            and admission is not None
+            and any(admission(e) is not None for e in result.announcement.entries)
+        ):
+            self.stats.announcements_not_admitted += 1
+            return Verdict.IGNORE  # neither stored nor relayed; not the relay's fault
         if result.verdict is Verdict.ACCEPT and result.announcement is not None:
             self._accepted[hashlib.sha256(data).digest()] = result.announcement
             while len(self._accepted) > ACCEPTED_CACHE:
@@ -188,7 +199,7 @@ class Network:
         wanted = self.wanted.admits_author  # partial nodes relay everything, keep their part
         report = ledger.ingest_entries([e for _, a in batch for e in a.entries if wanted(e.author)])
         if report.accepted:
-            ctx.catalogue.index_committed(ledger, report.accepted)
+            operations.index_committed(ctx, report.accepted)
         self.stats.gossip_entries_stored += len(report.accepted)
         forks = [p.raw for p in report.forks]
         behind: set[str] = set()
@@ -391,7 +402,7 @@ class _SyncProgress:
 def _feed(peer: SyncPeer, data: bytes, ctx: LedgerContext) -> bytes:
     out = peer.feed(data, now_ms())
     if peer.committed:
-        ctx.catalogue.index_committed(ctx.ledger, peer.committed)
+        operations.index_committed(ctx, peer.committed)
         peer.committed.clear()
     return out
 

@@ -76,12 +76,12 @@ async function reputation(lab) {
 export async function worldMap(labs, onPick) {
   if (!land) land = await (await fetch("/static/land-110m.json")).json();
   const title = `Map of ${labs.length} lab(s)`;
-  const svg = s("svg", { viewBox: land.viewBox, role: "group", "aria-label": title, id: "lab-map" }, s("title", {}, title),
+  const svg = s("svg", { viewBox: fitted(labs) || land.viewBox, role: "group", "aria-label": title, id: "lab-map" }, s("title", {}, title),
     s("path", { class: "land", d: land.d, "aria-hidden": "true" }));
   for (let lon = 30; lon < 360; lon += 30) svg.append(s("path", { class: "grat", d: `M${lon},0 V180`, "aria-hidden": "true" }));
   for (let lat = 30; lat < 180; lat += 30) svg.append(s("path", { class: "grat", d: `M0,${lat} H360`, "aria-hidden": "true" }));
   for (const lab of labs) {
-    const dot = s("circle", { class: "lab", cx: lab.lon + 180, cy: 90 - lab.lat, r: 2.5, tabindex: onPick ? 0 : null,
+    const dot = s("circle", { class: "lab", cx: lab.lon + 180, cy: 90 - lab.lat, r: 1.2, tabindex: onPick ? 0 : null,
       role: onPick ? "button" : null, "aria-label": lab.name }, s("title", {}, lab.name));
     if (onPick) {
       dot.addEventListener("click", () => onPick(lab));
@@ -91,4 +91,15 @@ export async function worldMap(labs, onPick) {
   }
   return h("figure", { class: "map" }, svg,
     h("figcaption", { class: "muted" }, "Land outline: Natural Earth 1:110m (public domain), served by this node."));
+}
+
+// The labs' region with a margin (at least 60° × 30°), or null for the whole world.
+function fitted(labs) {
+  if (!labs.length) return null;
+  const xs = labs.map((l) => l.lon + 180), ys = labs.map((l) => 90 - l.lat);
+  let [x0, x1, y0, y1] = [Math.min(...xs) - 15, Math.max(...xs) + 15, Math.min(...ys) - 10, Math.max(...ys) + 10];
+  const w = Math.max(60, x1 - x0), hgt = Math.max(30, y1 - y0, w / 2);
+  x0 = Math.max(0, Math.min(360 - w, (x0 + x1) / 2 - w / 2));
+  y0 = Math.max(0, Math.min(180 - hgt, (y0 + y1) / 2 - hgt / 2));
+  return `${x0} ${y0} ${Math.min(w, 360)} ${Math.min(hgt, 180)}`;
 }

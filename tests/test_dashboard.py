@@ -157,6 +157,94 @@ def test_phone_width_and_keyboard_only(tmp_path: Path, browser: Any) -> None:
         assert page.errors == []
 
 
+ADVERT = {
+    "name": "Test Lab A",
+    "location": {"lat": "41.3969", "lon": "2.1943"},
+    "currency": "EUR",
+    "lead_time_days": 3,
+    "availability": "open",
+    "machines": [
+        {
+            "process": "3dp-fdm",
+            "make": "Prusa",
+            "model": "MK4",
+            "build_volume_mm": [250, 210, 220],
+            "materials": ["PETG", "PLA"],
+            "tolerance": "m",
+            "throughput_mm3_per_hour": 12000,
+            "price": {"setup_fee_minor": 300, "per_cm3_minor": 8, "per_hour_minor": 250},
+        }
+    ],
+}
+
+
+def publish_part(lab: dict[str, Any], root: Path, part: str, name: str) -> str:
+    folder = root / part.removesuffix(".stl")
+    folder.mkdir()
+    (folder / part).write_bytes((PARTS_FOLDER / part).read_bytes())
+    (folder / "okh.toml").write_text(
+        f'name = "{name}"\nlicense = "CERN-OHL-S-2.0"\nlicensor = "Lab A"\nsource = "{part}"\n'
+    )
+    out = api(lab["home"], "POST", "/api/v1/designs", {"path": str(folder)})
+    return str(out["design_id"])
+
+
+def test_offer_bid_and_award_a_job_through_the_pages(tmp_path: Path, browser: Any) -> None:
+    with ExitStack() as stack:
+        maker = start_lab(stack, tmp_path, "maker")
+        customer = start_lab(stack, tmp_path, "customer", "--bootstrap", maker["listen"][0])
+        api(maker["home"], "POST", "/api/v1/capabilities", {"advert": ADVERT})
+        design = publish_part(maker, tmp_path, "l-bracket-40x30x20.stl", "Bracket for jobs")
+        wait_until(
+            "the advert and design on the customer's node",
+            lambda: (
+                api(customer["home"], "GET", "/api/v1/capabilities")["adverts"]
+                and api(customer["home"], "GET", "/api/v1/designs?q=bracket")["designs"]
+            ),
+        )
+        page = open_dashboard(browser, customer, "jobs")
+        page.wait_for_selector("#offer-form")
+        page.fill("#offer-title", "Five brackets")
+        page.select_option("#offer-design", design)
+        page.fill("#offer-process", "3dp-fdm")
+        page.fill("#offer-material", "PETG")
+        page.fill("#offer-quantity", "5")
+        page.fill("#offer-lat", "41.40")
+        page.fill("#offer-lon", "2.19")
+        page.fill("#offer-radius", "50")
+        page.click("#offer-form button[type=submit]")
+        page.wait_for_selector("#offer-form [role=status]:has-text('Offered')")
+        page.wait_for_selector("#job-candidates td:text('Test Lab A')")
+        job_id = page.locator("#offer-form [role=status] code").text_content()
+        page.screenshot(path=str(ARTIFACTS / "job-offered.png"), full_page=True)
+
+        lab_page = open_dashboard(browser, maker, "jobs")
+        lab_page.wait_for_selector("#job-list button:text('Five brackets')", timeout=60_000)
+        lab_page.click("#job-list button:text('Five brackets')")
+        lab_page.fill("#bid-price", "42.50")
+        lab_page.click("#bid-form button[type=submit]")
+        lab_page.wait_for_selector("#job-bids li:has-text('42.50 EUR')")
+
+        award = "#job-bids button[data-action=award]"
+        page.wait_for_selector(award, timeout=60_000)  # the bid arrives live
+        page.click(award)
+        page.wait_for_selector("#job-state:text('awarded')")
+        shown = api(maker["home"], "GET", f"/api/v1/jobs/{job_id}")
+        wait_until("the award on the lab's node", lambda: _job_state(maker, job_id) == "awarded")
+        assert shown["customer"] != shown["bids"][0]["lab"]
+        page.screenshot(path=str(ARTIFACTS / "job-awarded.png"), full_page=True)
+        labs_page = open_dashboard(browser, customer, "labs")
+        labs_page.wait_for_selector("#lab-map circle.lab")
+        labs_page.click("#lab-list button:text('Test Lab A')")
+        labs_page.wait_for_selector("#lab-detail .reputation")
+        labs_page.screenshot(path=str(ARTIFACTS / "labs.png"), full_page=True)
+        assert page.errors == [] and lab_page.errors == [] and labs_page.errors == []
+
+
+def _job_state(lab: dict[str, Any], job_id: str | None) -> str:
+    return str(api(lab["home"], "GET", f"/api/v1/jobs/{job_id}")["state"])
+
+
 # -- the API under the dashboard ---------------------------------------------------------
 
 

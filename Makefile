@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 HOME_DIR ?= $(CURDIR)/.fabnode-home
 
-.PHONY: install run test lint typecheck pytest vectors bench fuzz clean
+.PHONY: install run node test lint typecheck pytest vectors bench fuzz clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -23,8 +23,13 @@ $(INTEROP): tests/interop/package-lock.json
 
 install: $(STAMP) $(INTEROP)
 
-## make run: start a node on loopback (creates its identity on first run)
+## make run: a seeded three-lab federation on loopback; prints the dashboard URL (Ctrl-C stops)
+## (make run ARGS="--home DIR" keeps the three homes in DIR)
 run: $(STAMP)
+	$(BIN)/fabnode demo $(ARGS)
+
+## make node: one node on loopback in HOME_DIR (creates its identity on first run)
+node: $(STAMP)
 	@test -f $(HOME_DIR)/identity.json || $(BIN)/fabnode --home $(HOME_DIR) init
 	$(BIN)/fabnode --home $(HOME_DIR) run
 

@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 
 from ledger.catalogue import Filters
-from node import capability_api, jobs_api
+from node import capability_api, jobs_api, live_api
 from node.api_guard import RequestGuard
 from node.service import NodeService
 from protocol import kinds
@@ -129,7 +129,10 @@ def build_app(service: NodeService, token: str) -> FastAPI:
     _routes(app, service, guard)
     app.include_router(jobs_api.router(service), dependencies=guard)
     app.include_router(capability_api.router(service), dependencies=guard)
-    app.add_middleware(RequestGuard, token=token, prefix=API_PREFIX)
+    live_api.install(app, service, guard)  # dashboard, events, peers, uploads
+    app.add_middleware(
+        RequestGuard, token=token, prefix=API_PREFIX, streamed=live_api.STREAMED_PATHS
+    )
     return app
 
 

@@ -208,8 +208,9 @@ def lab_seal_key(ctx: LedgerContext, lab: bytes) -> SealKey:
 
 def advert_json(advert: LabAdvert) -> dict[str, Any]:
     body = advert_body_map(advert.body)
-    if body["seal_key"] is not None:
-        body["seal_key"] = {**body["seal_key"], "public_key": advert.body.seal_key.public_key.hex()}  # type: ignore[union-attr]
+    key = advert.body.seal_key
+    if key is not None:
+        body["seal_key"] = {"suite": key.suite, "public_key": key.public_key.hex()}
     return {
         "lab": id_to_text(advert.lab),
         "advert_id": id_to_text(advert.entry_id),

@@ -154,6 +154,16 @@ def test_set_show_list_match_and_okw_on_a_home(tmp_path: Path) -> None:
     assert status == 0 and imported["seq"] == set_out["seq"] + 1
     assert imported["advert"] == set_out["advert"]
 
+    # The newest advert replaces the older ones.
+    closed = LAB_TOML.replace('availability = "open"', 'availability = "closed"')
+    status, newest = fabnode("capability", "set", advert_file(tmp_path, closed), home=home)
+    assert status == 0
+    status, shown = fabnode("capability", "show", lab, home=home)
+    assert status == 0 and shown["advert_id"] == newest["advert_id"]
+    assert shown["advert"]["availability"] == "closed"
+    status, listed = fabnode("capability", "list", home=home)
+    assert status == 0 and listed["adverts"] == []  # closed labs take no jobs
+
 
 def test_cli_errors_are_typed(tmp_path: Path) -> None:
     home = make_home(tmp_path, "lab")
@@ -228,6 +238,14 @@ def test_a_third_node_carries_a_sealed_file_it_cannot_open(
     out = tmp_path / "third.stl"
     code = _error_code(lambda: api(third, "POST", f"/api/v1/sealed/{blob}/open", {"out": str(out)}))
     assert code == "misuse.not-a-recipient" and not out.exists()
+
+    # Matching and OKW through a running node's API.
+    part_query = {"parts": [{"size_um": [100_000, 50_000, 20_000], "volume_mm3": 40_000}]}
+    matched = api(third, "POST", "/api/v1/match", {**part_query, "processes": ["fdm"]})
+    assert [c["lab"] for c in matched["candidates"]] == [lab]
+    assert matched["candidates"][0]["quote"]["total_minor"] == 2047
+    okw = api(lab_home, "GET", "/api/v1/capabilities/self/okw")
+    assert okw["lab"] == lab and "manufacturing-facility" in okw["yaml"]
 
     # One flipped bit in a copy is detected by the lab.
     tampered = bytearray(carried)

@@ -31,6 +31,7 @@ from protocol.kinds import check_body
 from protocol.logstate import LogHead, verify_next
 from tests.vector_checks_capabilities import CAPABILITY_CHECKERS
 from tests.vector_checks_governance import GOVERNANCE_CHECKERS
+from tests.vector_checks_jobs import JOB_CHECKERS
 from tests.vector_checks_ledger import LEDGER_CHECKERS
 from tests.vector_checks_licences import LICENCE_CHECKERS
 from tests.vector_checks_sync import SYNC_CHECKERS
@@ -142,6 +143,7 @@ CHECKERS: dict[tuple[str, str], Checker] = {
     **LICENCE_CHECKERS,
     **SYNC_CHECKERS,
     **CAPABILITY_CHECKERS,
+    **JOB_CHECKERS,
 }
 
 

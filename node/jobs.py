@@ -14,6 +14,8 @@ Until the node follows a charter, the rules in force are the development rules:
 
 from __future__ import annotations
 
+import weakref
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 from ledger.contributions import contributions
@@ -28,6 +30,7 @@ from ledger.jobs import (
 )
 from ledger.matching import Candidate, Exclusion, LabAdvert, MatchResult, match
 from ledger.reputation import lab_reputation
+from ledger.store import LogStore
 from node.designs import design_entry
 from node.operations import LedgerContext, append_own, now_ms
 from protocol import jobs
@@ -47,17 +50,42 @@ MAX_LIST: Final = 1000
 Signed = tuple[dict[str, Any], list[Entry]]
 
 
+@dataclass
+class _KindIndex:
+    """Entries of some kinds per log, read from where each log was last read."""
+
+    wanted: tuple[str, ...]
+    logs: dict[bytes, tuple[int, list[Entry]]] = field(default_factory=dict)
+
+    def refresh(self, ctx: LedgerContext) -> list[Entry]:
+        out: list[Entry] = []
+        for head in ctx.ledger.heads():
+            if head.network != ctx.network:
+                continue
+            scanned, kept = self.logs.get(head.author, (0, []))
+            if head.size < scanned:  # never for a log, but a view never trusts that
+                scanned, kept = 0, []
+            for raw in ctx.store.read_entries(
+                head.network, head.author, scanned + 1, head.size + 1
+            ):
+                entry = read_stored_entry(raw)
+                if entry.kind.startswith(self.wanted):
+                    kept.append(entry)
+            self.logs[head.author] = (head.size, kept)
+            out.extend(e for e in kept if not head.is_revoked(e.seq))
+        return out
+
+
+_INDEXES: weakref.WeakKeyDictionary[LogStore, dict[tuple[str, ...], _KindIndex]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 def stored_entries(ctx: LedgerContext, wanted: tuple[str, ...]) -> list[Entry]:
-    """Every unrevoked entry of our network whose kind starts with one of `wanted`."""
-    out = []
-    for head in ctx.ledger.heads():
-        if head.network != ctx.network or head.size == 0:
-            continue
-        for raw in ctx.store.read_entries(head.network, head.author, 1, head.size + 1):
-            entry = read_stored_entry(raw)
-            if entry.kind.startswith(wanted) and not head.is_revoked(entry.seq):
-                out.append(entry)
-    return out
+    """Every unrevoked entry of our network whose kind starts with one of `wanted`;
+    each log is read once, then only its new entries (the index lives with the store)."""
+    indexes = _INDEXES.setdefault(ctx.store, {})
+    return indexes.setdefault(wanted, _KindIndex(wanted)).refresh(ctx)
 
 
 def job_set(ctx: LedgerContext) -> JobSet:

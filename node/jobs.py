@@ -28,13 +28,13 @@ from ledger.jobs import (
     match_request,
     refused_json,
 )
-from ledger.matching import Candidate, Exclusion, LabAdvert, MatchResult, match
+from ledger.matching import match
 from ledger.reputation import lab_reputation
 from ledger.store import LogStore
+from node.capabilities import adverts, candidate_json, exclusion_json
 from node.designs import design_entry
 from node.operations import LedgerContext, append_own, now_ms
 from protocol import jobs
-from protocol.capability import ADVERT, AdvertBody
 from protocol.design import DESIGN
 from protocol.entry import Entry, read_stored_entry
 from protocol.errors import JobError, LocalMisuseError
@@ -139,60 +139,15 @@ def list_jobs(
     }
 
 
-def adverts(ctx: LedgerContext) -> list[LabAdvert]:
-    out = []
-    for entry in stored_entries(ctx, (ADVERT,)):
-        body = check_body(entry.kind, entry.body).model
-        if isinstance(body, AdvertBody):
-            out.append(LabAdvert(entry.author, entry.seq, entry.id, body))
-    return out
-
-
 def candidates(ctx: LedgerContext, job_id: bytes) -> dict[str, Any]:
-    """The labs that can make the job, ranked, each with its instant quote (§6)."""
+    """The labs that can make the job, ranked, each with its instant quote (§6), in the
+    JSON of `fabnode capability match`."""
     view = job_view(ctx, job_id)
     design = None if view.offer.design is None else design_entry(ctx, view.offer.design)[1]
-    return match_json(match(match_request(view, design), adverts(ctx)))
-
-
-def match_json(result: MatchResult) -> dict[str, Any]:
+    result = match(match_request(view, design), adverts(ctx))
     return {
-        "candidates": [_candidate_json(c) for c in result.candidates],
-        "excluded": [_excluded_json(e) for e in result.excluded],
-    }
-
-
-def _candidate_json(c: Candidate) -> dict[str, Any]:
-    machine = c.advert.body.machines[c.machine_index]
-    return {
-        "lab": id_to_text(c.advert.lab),
-        "name": c.advert.body.name,
-        "advert": id_to_text(c.advert.entry_id),
-        "distance_m": c.distance_m,
-        "lead_time_days": c.advert.body.lead_time_days,
-        "machine": {
-            "index": c.machine_index,
-            "process": machine.process,
-            "make": machine.make,
-            "model": machine.model,
-        },
-        "quote": {
-            "currency": c.quote.currency,
-            "setup_fee_minor": c.quote.setup_fee_minor,
-            "material_minor": c.quote.material_minor,
-            "machine_minor": c.quote.machine_minor,
-            "machine_seconds": c.quote.machine_seconds,
-            "total_minor": c.quote.total_minor,
-        },
-    }
-
-
-def _excluded_json(e: Exclusion) -> dict[str, Any]:
-    return {
-        "lab": id_to_text(e.advert.lab),
-        "name": e.advert.body.name,
-        "reasons": list(e.reasons),
-        "distance_m": e.distance_m,
+        "candidates": [candidate_json(c) for c in result.candidates],
+        "excluded": [exclusion_json(e) for e in result.excluded],
     }
 
 

@@ -272,3 +272,4 @@ def test_random_stories_follow_the_table(actions: list[tuple[str, str, int]]) ->
         assert state is step.state
     assert view.state is state
     assert len(view.steps) + len(view.refused) + len(view.bids) == len(story.entries)
+    assert derive(story, story.entries[::-1]) == view  # arrival order never matters

@@ -21,9 +21,9 @@ from typing import Any
 
 import pytest
 
-from node import operations
+from node import capabilities, operations
 from node.home import NodeHome
-from protocol.capability import ADVERT
+from protocol.capability import AdvertBody
 from protocol.errors import CommonsError
 from tests.cli_helpers import fabnode
 from tests.node_process import api, log_size, running_node, wait_until
@@ -57,13 +57,14 @@ def init(root: Path, name: str) -> Path:
     return home
 
 
-def sign_offline(home: Path, kind: str, body: dict[str, Any]) -> None:
-    """Sign into the home's own log with no node running (the CLI's local path)."""
+def advertise_offline(home: Path, body: dict[str, Any]) -> None:
+    """Publish the lab's advert, with its sealed-file key, while no node runs (the
+    local path of `fabnode capability set`)."""
     previous = os.environ.get("FABNODE_STATE_DIR")
     os.environ["FABNODE_STATE_DIR"] = str(home) + "-state"
     try:
         with operations.open_local(NodeHome(home)) as ctx:
-            operations.append_own(ctx, [(kind, body)])
+            capabilities.set_advert(ctx, AdvertBody.model_validate(body, strict=True))
     finally:
         if previous is None:
             del os.environ["FABNODE_STATE_DIR"]
@@ -134,9 +135,9 @@ def test_three_labs_one_job_from_offer_to_review(tmp_path: Path, stack: ExitStac
     names = ("designer", "customer", "lab-a", "lab-b", "lab-c")
     with ThreadPoolExecutor(len(names)) as pool:  # processes: threads only wait on them
         designer, customer, lab_a, lab_b, lab_c = pool.map(lambda n: init(tmp_path, n), names)
-    sign_offline(lab_a, ADVERT, advert("Lab A", 52_530_000, 13_410_000, 250, 20))
-    sign_offline(lab_b, ADVERT, advert("Lab B", 52_390_000, 13_065_000, 200, 15))
-    sign_offline(lab_c, ADVERT, advert("Lab C", 52_500_000, 13_400_000, 15, 10))  # too small
+    advertise_offline(lab_a, advert("Lab A", 52_530_000, 13_410_000, 250, 20))
+    advertise_offline(lab_b, advert("Lab B", 52_390_000, 13_065_000, 200, 15))
+    advertise_offline(lab_c, advert("Lab C", 52_500_000, 13_400_000, 15, 10))  # too small
     _, first = stack.enter_context(running_node(designer))
     homes = [designer, customer, lab_a, lab_b, lab_c]
     entering = threading.Lock()
@@ -191,6 +192,19 @@ def test_three_labs_one_job_from_offer_to_review(tmp_path: Path, stack: ExitStac
     start = f"/api/v1/jobs/{job}/steps/start"
     assert refused_by_api(lab_b, start, {}) == "job.not-party"  # not the awarded lab
     assert refused_by_api(customer, start, {}) == "job.not-party"
+    # A private file for the awarded lab: sealed to it, carried by every node as a blob.
+    secret = tmp_path / "jig.step"
+    secret.write_bytes(b"ISO-10303-21; the customer's own jig\n" * 100)
+    blob = ok(customer, "sealed", "seal", str(secret), "--lab", ids[lab_a])["blob"]
+    ok(customer, "job", "files", job, blob)
+    wait_until("the files at lab A", lambda: (job_on(lab_a, job) or {"files": []})["files"])
+    # The designer's node (every lab's first peer) carries the blob without reading it.
+    assert api(designer, "POST", f"/api/v1/blobs/{blob}/fetch")["status"] == "stored"
+    ok(lab_a, "sealed", "open", blob, "-o", str(tmp_path / "opened.step"))
+    assert (tmp_path / "opened.step").read_bytes() == secret.read_bytes()
+    assert refused(lab_b, "sealed", "open", blob, "-o", str(tmp_path / "b.step")) == (
+        "misuse.not-a-recipient"
+    )
     for action in ("start", "ship", "deliver"):
         ok(lab_a, "job", action, job)
     wait_until("delivery at the customer", lambda: in_state(customer, job, "delivered"))

@@ -184,6 +184,16 @@ def test_three_labs_one_job_from_offer_to_review(tmp_path: Path, stack: ExitStac
     wait_until("both bids at the customer", lambda: len(bids_on(customer, job)) == 2)
     award_b = {"bid": bids[lab_b]}
     assert refused_by_api(lab_b, f"/api/v1/jobs/{job}/steps/award", award_b) == "job.not-party"
+    # The customer counters B's bid; B withdraws it instead; it can no longer be awarded.
+    counter = {"price": {"amount_minor": 7000, "currency": "EUR"}, "ready_ms": 0, "note": "?"}
+    api(customer, "POST", f"/api/v1/jobs/{job}/bids/{bids[lab_b]}/counter", counter)
+    api(lab_b, "POST", f"/api/v1/jobs/{job}/bids/{bids[lab_b]}/withdraw")
+    wait_until("the withdrawal at the customer", lambda: any(
+        b["status"] == "withdrawn" and b["counters"] for b in bids_on(customer, job)))  # fmt: skip
+    award = f"/api/v1/jobs/{job}/steps/award"
+    assert refused_by_api(customer, award, award_b) == "job.bid-withdrawn"
+    candidates = api(customer, "GET", f"/api/v1/jobs/{job}/candidates")
+    assert candidates["candidates"] == offered["candidates"]
     ok(customer, "job", "award", job, bids[lab_a])
 
     wait_until("the award at lab A", lambda: in_state(lab_a, job, "awarded"))

@@ -102,6 +102,7 @@ def test_tolerance_classes_are_ordered_finest_first() -> None:
 @pytest.mark.parametrize(
     "module",
     [
+        "protocol.design",
         "protocol.capability",
         "protocol.processes",
         "protocol.sealed",

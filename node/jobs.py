@@ -14,8 +14,9 @@ Until the node follows a charter, the rules in force are the development rules:
 
 from __future__ import annotations
 
+import hashlib
 import weakref
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
 from ledger.contributions import contributions
@@ -88,9 +89,24 @@ def stored_entries(ctx: LedgerContext, wanted: tuple[str, ...]) -> list[Entry]:
     return indexes.setdefault(wanted, _KindIndex(wanted)).refresh(ctx)
 
 
+_DERIVED: weakref.WeakKeyDictionary[LogStore, tuple[bytes, JobSet]] = weakref.WeakKeyDictionary()
+
+
 def job_set(ctx: LedgerContext) -> JobSet:
+    """Every job, derived once per set of job entries; the reader's time only turns
+    open offers past their expiry into expired ones (specs/0007 §5 step 7)."""
     entries = stored_entries(ctx, ("job.",))
-    return derive_jobs(entries, max_ttl_s=DEV_JOB_OFFER_TTL_S, now_ms=now_ms())
+    key = hashlib.sha256(b"".join(sorted(e.id for e in entries))).digest()
+    cached = _DERIVED.get(ctx.store)
+    if cached is None or cached[0] != key:
+        cached = key, derive_jobs(entries, max_ttl_s=DEV_JOB_OFFER_TTL_S, now_ms=0)
+        _DERIVED[ctx.store] = cached
+    now = now_ms()
+    views = tuple(
+        replace(v, state=State.EXPIRED) if v.state is State.OPEN and now >= v.expires_ms else v
+        for v in cached[1].jobs
+    )
+    return replace(cached[1], jobs=views)
 
 
 def job_view(ctx: LedgerContext, job_id: bytes) -> JobView:

@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 
 from ledger.catalogue import Filters
+from node import governance_api
 from node.service import NodeService
 from protocol import kinds
 from protocol.errors import (
@@ -44,6 +45,7 @@ _NOT_FOUND = {
     "misuse.blob-missing",
     "misuse.unknown-design",
     "remote.blob-unavailable",
+    "misuse.unknown-proposal",
 }
 
 
@@ -106,6 +108,7 @@ def build_app(service: NodeService, token: str) -> FastAPI:
 
     guard = [Depends(authorised)]
     _routes(app, service, guard)
+    app.include_router(governance_api.build_router(service, guard))
     return app
 
 

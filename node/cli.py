@@ -17,7 +17,7 @@ from typing import Any
 
 import trio
 
-from node import blob_cli, design_cli, ledger_cli, licence_cli, operations
+from node import blob_cli, design_cli, governance_cli, ledger_cli, licence_cli, operations
 from node.client import NodeClient
 from node.daemon import RunOptions, run_node
 from node.home import NodeHome
@@ -85,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     blob_cli.add_commands(sub, common)
     licence_cli.add_commands(sub, common)
     design_cli.add_commands(sub, common)
+    governance_cli.add_commands(sub, common)
     return parser
 
 

@@ -55,6 +55,7 @@ from protocol.governance import (
     LiftFreeze,
     ProposalAction,
     RemoveMember,
+    Rules,
     UnvouchBody,
     VouchBody,
 )
@@ -92,6 +93,8 @@ class GovernanceView:
     refreshed_at_s: int = 0
     #: Seconds added to this node's clock: only ever non-zero on a test federation (§1.2).
     clock_offset_s: int = 0
+    #: The (members, rules) the node last applied (blob limit, governance.json).
+    applied: tuple[frozenset[bytes], Rules] | None = None
     #: Member -> the log size we last cosigned (skip the ones with nothing new).
     witnessed: dict[bytes, int] = field(default_factory=dict)
     _cosignatures: dict[bytes, dict[bytes, int]] = field(default_factory=dict)

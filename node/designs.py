@@ -216,7 +216,7 @@ def licence_check(ctx: LedgerContext, body: DesignBody) -> LicenceCheck:
                 field="derived_from",
             )
         parents.append(licence)
-    return check_design_licence(body, parents)
+    return check_design_licence(body, parents, allow_list=ctx.catalogue.allow_list)
 
 
 def commit(ctx: LedgerContext, prepared: Prepared) -> tuple[dict[str, Any], list[Entry]]:

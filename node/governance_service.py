@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import trio
 
 from node import operations
-from node.governance_view import GovernanceView
+from node.governance_view import GovernanceView, allow_list_of
 from node.home import GOVERNANCE_FILE
 from node.operations import LedgerContext
 from node.p2p import P2PHost, Stream
@@ -133,6 +133,7 @@ def governance_pass(ctx: LedgerContext) -> PassResult:
             result.cosigned.append(signed.text)
             view.witnessed[member] = signed.checkpoint.size
     if changed:
+        ctx.catalogue.allow_list = allow_list_of(view.state.rules)
         write_governance_file(ctx)
     return result
 

@@ -38,6 +38,7 @@ from ledger.governance import (
 from ledger.log import Ledger
 from ledger.store import LogStore
 from ledger.witnessclock import CosignedCheckpoint, WitnessClock
+from licenses.allowlist import decode_allow_list
 from protocol import kinds
 from protocol.entry import Entry, read_stored_entry
 from protocol.errors import CommonsError, RuleViolationError
@@ -292,6 +293,19 @@ def action_json(action: ProposalAction) -> dict[str, Any]:
     elif isinstance(action, AmendCharter):
         out["text"] = action.text
     return out
+
+
+def allow_list_of(rules: Rules) -> frozenset[str] | None:
+    """The licence allow-list of the rules (specs/0008 §2): None (every open licence,
+    specs/0006 §7) when the rules list none. Entries that are not one open licence
+    are left out (they could never allow anything)."""
+    allowed: set[str] = set()
+    for licence in rules.licences:
+        try:
+            allowed |= decode_allow_list([licence])
+        except CommonsError:
+            continue
+    return frozenset(allowed) if rules.licences else None
 
 
 def rules_json(state: GovernanceState) -> dict[str, Any]:

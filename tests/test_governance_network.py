@@ -221,6 +221,16 @@ def test_five_labs_govern_a_federation(tmp_path: Path, stack: ExitStack) -> None
     for home in (a, e):  # the blob store refuses what the rule forbids
         status, out = run_cli(home, "blob", "add", big)
         assert status == 1 and out["error"]["code"] == "rule.blob-too-large"
+    listing = api(a, "GET", f"{GOV}/proposals")["proposals"]
+    assert {p["id"] for p in listing} == {admit, blobs, lonely}
+    detail = api(d, "GET", f"{GOV}/proposals/{blobs}")
+    assert detail["action"] == {
+        "action": "rules.change",
+        "title": "Smaller blobs",
+        "changes": {"max_blob_bytes": 2048},
+    }
+    assert detail["tally"]["counts"] == {"yes": 3, "no": 1, "abstain": 0, "veto": 0}
+    assert api(e, "GET", f"{GOV}/charter")["network"] == network
     history = fab(b, "rules", "show", "--history")["history"]
     assert {h["proposal"] for h in history[1:]} == {admit, blobs}
     times = [h["effective_at_s"] for h in history[1:]]
@@ -228,6 +238,18 @@ def test_five_labs_govern_a_federation(tmp_path: Path, stack: ExitStack) -> None
     assert any(h["proposal"] == blobs and h["rules"]["max_blob_bytes"] == 2048 for h in history)
     before = fab(b, "rules", "show", "--at", str(int(time.time())))["rules"]
     assert before["max_blob_bytes"] == 1048576, "the rules at a past time"
+
+    # A member vouches for a designer: the designer may publish, not vote.
+    designer = fab(tmp_path / "designer", "init")["identity"]
+    fab(a, "member", "vouch", designer)
+    wait_until(
+        "the designer vouched for everywhere",
+        lambda: all(
+            [v["identity"] for v in api(h, "GET", f"{GOV}/members")["vouched"]] == [designer]
+            for h in homes
+        ),
+        TIMEOUT_S,
+    )
 
     # The admitted lab proposes to remove D; D's node then refuses to sign, and what D
     # signs anyway (a modified node) is refused by every other node.

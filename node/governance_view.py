@@ -37,6 +37,7 @@ from ledger.governance import (
 )
 from ledger.log import Ledger
 from ledger.store import LogStore
+from ledger.vouches import VouchEvent, vouch_from_entry
 from ledger.witnessclock import CosignedCheckpoint, WitnessClock
 from licenses.allowlist import decode_allow_list
 from protocol import kinds
@@ -87,6 +88,7 @@ class GovernanceView:
     proposal_titles: dict[bytes, tuple[str, int]] = field(default_factory=dict)
     votes: dict[bytes, Vote] = field(default_factory=dict)
     vouch_events: dict[tuple[bytes, bytes], tuple[int, bool]] = field(default_factory=dict)
+    vouch_entries: dict[bytes, VouchEvent] = field(default_factory=dict)
     applications: dict[bytes, Application] = field(default_factory=dict)
     state: GovernanceState | None = None
     vouched: frozenset[bytes] = frozenset()
@@ -144,6 +146,9 @@ class GovernanceView:
     def _index_membership(self, entry: Entry) -> None:
         status = kinds.check_body(entry.kind, entry.body)
         model = status.model
+        event = vouch_from_entry(entry)
+        if event is not None:
+            self.vouch_entries[entry.id] = event
         if isinstance(model, VouchBody | UnvouchBody):
             key = (entry.author, model.candidate)
             held = self.vouch_events.get(key)
@@ -162,6 +167,7 @@ class GovernanceView:
             self._witness_keys, self._cosignatures = keys, {}
         authors = {p.author for p in self.proposals.values()}
         authors |= {v.voter for v in self.votes.values()}
+        authors |= {v.voucher for v in self.vouch_entries.values()}
         logs: dict[bytes, list[CosignedCheckpoint]] = {}
         for author in authors:
             logs[author] = [
@@ -198,9 +204,9 @@ class GovernanceView:
         return self._cosignatures[digest]
 
     def state_at(self, ledger: Ledger, at_s: int) -> GovernanceState:
-        return evolve(
-            self.charter, self.proposals.values(), self.votes.values(), self.clock(ledger), at_s
-        )
+        clock = self.clock(ledger)
+        votes, vouches = self.votes.values(), self.vouch_entries.values()
+        return evolve(self.charter, self.proposals.values(), votes, clock, at_s, vouches)
 
     def refresh(self, ledger: Ledger, now_s: int) -> bool:
         """Recompute the state in force at `now_s`; True if members or rules changed."""

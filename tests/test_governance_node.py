@@ -261,3 +261,34 @@ def test_any_arrival_order_gives_the_same_rules_hash(rnd: random.Random) -> None
 def test_the_rules_allow_list_reaches_the_catalogue() -> None:
     assert allow_list_of(RULES) == frozenset({"CERN-OHL-S-2.0"})
     assert allow_list_of(RULES.model_copy(update={"licences": []})) is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=512))
+def test_charter_bytes_decode_or_fail_typed(data: bytes) -> None:
+    try:
+        charter = decode_charter(data)
+    except DecodeError as e:
+        assert e.code.startswith("decode.")
+        return
+    assert charter_bytes(charter) == data  # pragma: no cover (random bytes rarely decode)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.text(max_size=64), st.booleans(), st.integers(min_value=1, max_value=2))
+def test_charters_round_trip(name: str, test: bool, k: int) -> None:
+    charter, _, _ = federation(test)
+    try:
+        changed = Charter.model_validate(
+            {**charter.model_dump(), "name": name, "rules": {**RULES.model_dump(),
+             "witness_count": k}}, strict=True)  # fmt: skip
+    except ValueError:
+        return  # an empty name: refused by the model
+    assert decode_charter(charter_bytes(changed)) == changed
+    assert parse_charter_toml(charter_toml(changed)) == changed
+
+
+def test_an_oversized_charter_is_refused_before_parsing() -> None:
+    with pytest.raises(DecodeError) as err:
+        decode_charter(b"\x80" * (64 * 1024 + 1))
+    assert err.value.code == "decode.too-large"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -18,9 +19,11 @@ from hypothesis import strategies as st
 from ledger.governance import rules_hash
 from ledger.log import Ledger
 from ledger.store import MemoryLogStore
+from node import designs, governance_ops, operations
 from node.governance_view import GovernanceView, allow_list_of
 from node.home import NodeHome
 from protocol import canonical
+from protocol.design import DesignBody
 from protocol.entry import Entry
 from protocol.errors import DecodeError, LocalMisuseError, RuleViolationError
 from protocol.governance import (
@@ -37,6 +40,7 @@ from protocol.governance import (
     decode_charter,
     parse_charter_toml,
 )
+from protocol.ids import id_to_text
 from tests.factory import Author
 
 T0_S = 1_800_000_000
@@ -292,3 +296,28 @@ def test_an_oversized_charter_is_refused_before_parsing() -> None:
     with pytest.raises(DecodeError) as err:
         decode_charter(b"\x80" * (64 * 1024 + 1))
     assert err.value.code == "decode.too-large"
+
+
+def test_a_federation_home_opens_with_its_rules_in_force(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FABNODE_STATE_DIR", str(tmp_path / "state"))
+    home = NodeHome(tmp_path / "lab")
+    me = home.create_identity()
+    charter, network, founders = federation()
+    ids = sorted([me.id, *(f.id for f in founders[:2])])
+    charter = charter.model_copy(update={"members": ids})
+    home.adopt_charter(charter, [])
+    with operations.open_local(home) as ctx:
+        assert ctx.governance is not None and ctx.ledger.admission is not None
+        assert ctx.network == charter_network_id(charter) != network
+        assert ctx.catalogue.allow_list == frozenset({"CERN-OHL-S-2.0"})
+        fields: dict[str, Any] = {"licence": "MIT", "derived_from": []}
+        with pytest.raises(RuleViolationError) as err:
+            designs.licence_check(ctx, DesignBody.model_construct(**fields))
+        assert err.value.code == "rule.licence-not-open"
+        fields["licence"] = "CERN-OHL-S-2.0"
+        assert designs.licence_check(ctx, DesignBody.model_construct(**fields)).verdict == "allowed"
+        rules = governance_ops.rules(ctx, None)
+        assert rules["rules"]["max_blob_bytes"] == RULES.max_blob_bytes
+        assert governance_ops.members(ctx)["members"] == sorted(id_to_text(i) for i in ids)

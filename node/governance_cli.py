@@ -24,7 +24,7 @@ from node.governance_service import fetch_charter
 from node.home import NodeHome
 from node.ledger_cli import via_node
 from node.p2p import HostConfig, open_host
-from protocol.errors import DecodeError, LocalMisuseError
+from protocol.errors import CommonsError, DecodeError, LocalMisuseError, RemoteFaultError
 from protocol.governance import (
     MAX_CHARTER_BYTES,
     RULE_FIELDS,
@@ -165,15 +165,19 @@ def cmd_join(args: argparse.Namespace) -> dict[str, Any]:
 
     async def fetch() -> Any:
         config = HostConfig(key_seed=seed, listen=["/ip4/127.0.0.1/tcp/0"], bootstrap=[])
-        errors: list[Exception] = []
+        errors: list[str] = []
         async with open_host(config) as host:
             for maddr in args.bootstrap:
                 try:
                     with trio.fail_after(JOIN_TIMEOUT_S):
                         return await fetch_charter(host, maddr, network)
-                except (trio.TooSlowError, Exception) as e:  # try the next peer
-                    errors.append(e)
-        raise errors[-1]
+                except CommonsError as e:  # try the next peer
+                    errors.append(f"{maddr}: {e.code}: {e.message}")
+                except trio.TooSlowError:
+                    errors.append(f"{maddr}: no charter within {JOIN_TIMEOUT_S} s")
+        raise RemoteFaultError(
+            "remote.charter-unavailable", "no peer gave the charter: " + "; ".join(errors)
+        )
 
     charter = trio.run(fetch)
     home.adopt_charter(charter, list(args.bootstrap))

@@ -28,7 +28,8 @@ from node.cli import main
 from node.home import NodeHome
 from node.storage import SqliteLogStore
 from protocol.errors import LocalMisuseError
-from protocol.ids import id_from_text
+from protocol.identity import development_network
+from protocol.ids import id_from_text, id_to_text
 from tests.cli_helpers import fabnode
 from tests.node_process import api, log_size, running_node, wait_until
 
@@ -144,6 +145,10 @@ def test_five_labs_govern_a_federation(tmp_path: Path, stack: ExitStack) -> None
     network = created["network"]
     assert created["founder"] and created["test"]
     _, ready_a = stack.enter_context(running_node(a))
+    wrong = id_to_text(development_network("elsewhere"))
+    status, refused = fabnode("join", wrong, "--bootstrap", ready_a["listen"][0], home=b)
+    assert status == 1 and refused["error"]["code"] == "remote.charter-unavailable"
+    assert NodeHome(b).charter() is None
     d_stack = stack.enter_context(ExitStack())  # D's node is restarted below
     for home in homes[1:]:
         joined = cli(home, "join", network, "--bootstrap", ready_a["listen"][0])

@@ -308,11 +308,13 @@ class Network:
     async def _session(self, stream: Stream) -> SyncPeer:
         peer = SyncPeer(self.service.ctx.ledger, self.network, self.wanted, now_ms=now_ms())
         peer.start()
+        progress = _SyncProgress(self.service, stream.remote_peer)
         try:
             await stream.write(peer.take_outbox(), IO_TIMEOUT_S)
             while not peer.conn.is_finished:
                 data = await stream.read_some(READ_BYTES, IO_TIMEOUT_S)
                 out = await self.service.on_ledger(functools.partial(_feed, peer, data))
+                progress.update(peer)
                 if out:
                     await stream.write(out, IO_TIMEOUT_S)
                 if not data:
@@ -320,6 +322,8 @@ class Network:
         except CommonsError:
             await stream.reset()
             raise
+        finally:
+            progress.finish()
         await stream.close()
         self.stats.syncs_completed += 1
         self.stats.sync_entries_stored += peer.entries_ingested
@@ -363,6 +367,36 @@ class Network:
         raise RemoteFaultError(
             "remote.blob-unavailable", f"no peer gave blob {id_to_text(blob_id)}", tried=errors
         )
+
+
+@dataclass
+class _SyncProgress:
+    """A session's progress for the dashboard (service.progress): entries fetched of
+    those the peer's heads showed we lacked, once the session has planned."""
+
+    service: NodeService
+    remote: str
+    total: int | None = None
+    done: int = 0
+
+    def update(self, peer: SyncPeer) -> None:
+        report = self.service.progress
+        if report is None or not peer.planned:
+            return
+        if self.total is None:
+            ledger, network = self.service.ctx.ledger, self.service.ctx.network
+            lacking = 0
+            for remote in peer.remote_heads:  # single dict lookups, safe on this thread
+                head = ledger.head(network, remote.author)
+                lacking += max(0, remote.size - (0 if head is None else head.size))
+            self.total = lacking + peer.entries_ingested
+        self.done = min(peer.entries_ingested, self.total)
+        if self.total:
+            report(f"sync with {self.remote[:16]}…", self.done, self.total)
+
+    def finish(self) -> None:
+        if self.service.progress is not None and self.total and self.done < self.total:
+            self.service.progress(f"sync with {self.remote[:16]}…", self.total, self.total)
 
 
 def _feed(peer: SyncPeer, data: bytes, ctx: LedgerContext) -> bytes:

@@ -42,6 +42,8 @@ class NodeService:
     api_url: str | None = None
     announcer: Callable[[list[bytes], bytes | None], Awaitable[None]] | None = None
     blob_fetcher: Callable[[bytes], Awaitable[dict[str, Any]]] | None = None
+    #: (operation, done, total) of long operations, called from the storage thread.
+    progress: Callable[[str, int, int], None] | None = None
     governance: GovernanceDriver | None = None  # on a chartered federation (specs/0008)
 
     async def on_ledger(self, fn: Callable[[LedgerContext], T]) -> T:
@@ -130,7 +132,13 @@ class NodeService:
         return await self.on_ledger(lambda ctx: operations.list_entries(ctx, author, limit))
 
     async def verify(self) -> dict[str, Any]:
-        return await self.on_ledger(lambda ctx: operations.verify(ctx, None))
+        report = self.progress
+
+        def progress(done: int, total: int) -> None:
+            if report is not None:
+                report("verify", done, total)
+
+        return await self.on_ledger(lambda ctx: operations.verify(ctx, progress))
 
     async def prove(self, entry_id: bytes) -> dict[str, Any]:
         return await self.on_ledger(lambda ctx: operations.prove(ctx, entry_id))

@@ -6,7 +6,11 @@ committed. It guarantees:
   * a log never has a hole: entries beyond the head wait for sync, never stored;
   * a range received with a checkpoint is stored whole or not at all;
   * an entry that conflicts with a stored one and is signed by the key in force
-    becomes a fork proof; the author is then frozen (`rule.frozen-author`).
+    becomes a fork proof; the author is then frozen (`rule.frozen-author`);
+  * with an `admission` policy set (a federation's, specs/0008 §7.1), no entry it
+    refuses is committed, received or signed here;
+  * a checkpoint kept again (same size and root) keeps every signature line already
+    held: witnesses' cosignatures accumulate (specs/0008 §4.1).
 It does no I/O itself and never reads a clock: callers pass `now_ms`.
 """
 

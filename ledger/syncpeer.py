@@ -207,9 +207,9 @@ class SyncPeer:
         self.entries_ingested += len(r.entries)
 
     def _check_heads(self, heads: Iterable[Head]) -> None:
-        """A peer's checkpoint at a size we hold, with another root, is an equivocation
-        that planning by size alone would miss: `add_checkpoint` keeps it as a fork proof
-        when we store a checkpoint of that size (specs/0004 §2), else records the mismatch."""
+        """A peer's checkpoint of the size of one we store, with another root, is an
+        equivocation that planning by size alone would miss: `add_checkpoint` keeps it
+        as a fork proof (specs/0004 §4, 0005 §6). Reads no Merkle tree."""
         for head in heads:
             ours = self.ledger.head(self.network, head.author)
             if (
@@ -218,10 +218,11 @@ class SyncPeer:
                 or self.ledger.is_frozen(self.network, head.author)
             ):
                 continue
+            held = self.ledger.store.checkpoints(self.network, head.author)
+            roots = {c.size: c.root for c in held}
             try:
                 cp = decode_signed_checkpoint(head.checkpoint).checkpoint
-                tree = self.ledger.tree(self.network, head.author)
-                if cp.size <= ours.size and cp.root != tree.root(cp.size):
+                if roots.get(cp.size, cp.root) != cp.root:
                     self.ledger.add_checkpoint(head.checkpoint)
             except CommonsError as e:
                 self.rejected.append(e)

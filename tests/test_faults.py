@@ -12,10 +12,13 @@ with `-s` to read it. Waits poll with deadlines; nothing sleeps to synchronise.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import shutil
 import signal
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +26,8 @@ from typing import Any
 
 import pytest
 
+from node.home import NodeHome
+from node.p2p import peer_id_from_seed
 from tests import netns
 from tests.cli_helpers import fabnode
 from tests.node_process import api, running_node, wait_until
@@ -85,8 +90,19 @@ class Node:
         return dict(out)
 
     @property
-    def listen(self) -> str:
-        return str(self.ready["listen"][0])
+    def identity(self) -> str:
+        return str(self.status()["identity"])
+
+    @functools.cached_property
+    def address(self) -> str:
+        """Its libp2p address, peer id included: known before it runs."""
+        peer = peer_id_from_seed(NodeHome(self.home).node_key_seed())
+        return f"{self.host.listen()}/p2p/{peer}"
+
+    def running(self, *peers: Node, env: dict[str, str] | None = None) -> Any:
+        boot = [arg for p in peers for arg in ("--bootstrap", p.address)]
+        listen = ("--listen", self.host.listen())
+        return running_node(self.home, *listen, *boot, wrap=self.host.wrap(), env=env)
 
 
 def make_home(root: Path, name: str) -> Path:
@@ -96,23 +112,32 @@ def make_home(root: Path, name: str) -> Path:
     return home
 
 
-def identity(home: Path) -> str:
-    return str(fabnode("id", home=home)[1]["identity"])
+def make_homes(root: Path, *names: str) -> list[Path]:
+    with ThreadPoolExecutor(len(names)) as pool:  # `fabnode init` is mostly start-up time
+        return list(pool.map(lambda name: make_home(root, name), names))
 
 
 def start(stack: ExitStack, node: Node, *peers: Node, env: dict[str, str] | None = None) -> None:
-    boot = [arg for p in peers for arg in ("--bootstrap", p.listen)]
-    node.proc, node.ready = stack.enter_context(
-        running_node(
-            node.home, "--listen", node.host.listen(), *boot, wrap=node.host.wrap(), env=env
-        )
-    )
+    node.proc, node.ready = stack.enter_context(node.running(*peers, env=env))
 
 
 def start_mesh(stack: ExitStack, nodes: list[Node]) -> None:
-    """Each node dials all started before it: a full mesh once all are up."""
-    for i, node in enumerate(nodes):
-        start(stack, node, *nodes[:i])
+    """All at once, each dialling all others (its peer id is known before it runs)."""
+
+    def enter(node: Node) -> Any:
+        running = node.running(*(n for n in nodes if n is not node))
+        node.proc, node.ready = running.__enter__()
+        return running
+
+    for node in nodes:  # read (or create) each peer key once, before the threads
+        assert node.address
+    with ThreadPoolExecutor(len(nodes)) as pool:
+        started = [pool.submit(enter, node) for node in nodes]
+        for future in started:  # each one stops at the end, even if another failed to start
+            with contextlib.suppress(Exception):
+                stack.push(future.result().__exit__)
+        for future in started:
+            future.result()
     for node in nodes:
         wait_until(
             f"{node.home.name} meets all others",
@@ -144,16 +169,23 @@ def test_a_partition_with_both_sides_publishing_heals_into_one_history(
     lab_net: tuple[netns.Switch, Path], stack: ExitStack
 ) -> None:
     net, root = lab_net
-    nodes = [Node(make_home(root, f"lab{i}"), net.hosts[i]) for i in range(5)]
-    authors = [identity(n.home) for n in nodes]
+    homes = make_homes(root, *(f"lab{i}" for i in range(5)))
+    nodes = [Node(home, net.hosts[i]) for i, home in enumerate(homes)]
+    began = time.monotonic()
     start_mesh(stack, nodes)
+    meshed = time.monotonic() - began
+    authors = [n.identity for n in nodes]
     side_a, side_b = nodes[:3], nodes[3:]
     net.partition([n.host.index for n in side_b])
 
     acked: dict[str, set[str]] = {a: set() for a in authors}
-    for round_ in range(3):  # both sides keep publishing
-        for i in (0, 1, 3, 4):
-            acked[authors[i]].add(nodes[i].note(f"round {round_} from lab{i}")["entry_id"])
+    with ThreadPoolExecutor(4) as pool:
+        for round_ in range(3):  # both sides keep publishing, at the same time
+            publishers = (0, 1, 3, 4)
+            texts = [f"round {round_} from lab{i}" for i in publishers]
+            notes = pool.map(lambda i, text: nodes[i].note(text), publishers, texts)
+            for i, out in zip(publishers, notes, strict=True):
+                acked[authors[i]].add(out["entry_id"])
     for side, publishers in ((side_a, (0, 1)), (side_b, (3, 4))):
         for node in side:  # each side agrees within itself...
             for i in publishers:
@@ -172,7 +204,7 @@ def test_a_partition_with_both_sides_publishing_heals_into_one_history(
         for author, ids in acked.items():
             assert ids <= node.entry_ids(author), f"{node.home.name} lost acknowledged entries"
     assert all(size == 4 for size, _ in nodes[0].heads().values())
-    report("partition 3|2, 12 notes during the cut", converge_after_heal_s=took)
+    report("partition 3|2, 12 notes during the cut", mesh_s=meshed, converge_after_heal_s=took)
 
 
 def test_a_node_killed_mid_sync_restarts_clean_and_catches_up(
@@ -180,11 +212,11 @@ def test_a_node_killed_mid_sync_restarts_clean_and_catches_up(
 ) -> None:
     need(caps.tbf)
     net, root = lab_net
-    source = Node(make_home(root, "source"), net.hosts[0])
-    late = Node(make_home(root, "late"), net.hosts[1])
-    author = identity(source.home)
+    source_home, late_home = make_homes(root, "source", "late")
+    source, late = Node(source_home, net.hosts[0]), Node(late_home, net.hosts[1])
     with ExitStack() as stack:
         start(stack, source)
+        author = source.identity
         for batch in range(5):
             texts = [f"entry {batch * 1000 + i}" for i in range(1000)]
             source.api("POST", "/api/v1/notes/batch", {"texts": texts})
@@ -223,16 +255,17 @@ def test_sync_completes_with_10_percent_loss_on_every_link(
     if caps.netem is not None:
         need(caps.nft)
     net, root = lab_net
-    nodes = [Node(make_home(root, f"lossy{i}"), net.hosts[i]) for i in range(5)]
+    homes = make_homes(root, *(f"lossy{i}" for i in range(5)))
+    nodes = [Node(home, net.hosts[i]) for i, home in enumerate(homes)]
     how = ""
     for node in nodes:
         how = net.shape(node.host.index, loss_pct=10)
     began = time.monotonic()
     start_mesh(stack, nodes)
-    author = identity(nodes[0].home)
+    author = nodes[0].identity
     nodes[0].api("POST", "/api/v1/notes/batch", {"texts": [f"lossy {i}" for i in range(1000)]})
     for i in range(1, 5):
-        nodes[i].note(f"and one from lossy{i}")
+        nodes[i].api("POST", "/api/v1/notes", {"text": f"and one from lossy{i}"})
     wait_until(
         "all hold the same heads",
         lambda: converged(nodes) and nodes[4].size(author) == 1001,
@@ -253,12 +286,13 @@ def test_sync_completes_over_delayed_jittery_lossy_links(
 ) -> None:
     need(caps.netem)
     net, root = lab_net
-    nodes = [Node(make_home(root, f"far{i}"), net.hosts[i]) for i in range(5)]
+    homes = make_homes(root, *(f"far{i}" for i in range(5)))
+    nodes = [Node(home, net.hosts[i]) for i, home in enumerate(homes)]
     for node in nodes:
         net.shape(node.host.index, delay_ms=80, jitter_ms=40, loss_pct=5)
     began = time.monotonic()
     start_mesh(stack, nodes)
-    author = identity(nodes[2].home)
+    author = nodes[2].identity
     nodes[2].api("POST", "/api/v1/notes/batch", {"texts": [f"far {i}" for i in range(500)]})
     wait_until(
         "all hold the same heads",
@@ -272,12 +306,10 @@ def test_an_author_equivocating_across_a_partition_is_caught_when_it_heals(
     lab_net: tuple[netns.Switch, Path], stack: ExitStack
 ) -> None:
     net, root = lab_net
-    homes = [make_home(root, f"lab{i}") for i in (0, 2, 4)]
-    twin_a = make_home(root, "twin-a")
+    *homes, twin_a = make_homes(root, "lab0", "lab2", "lab4", "twin-a")
     twin_b = root / "twin-b"
     shutil.copytree(twin_a, twin_b)  # one identity and its keys on two machines...
     (twin_b / "keys" / "node.key").unlink(missing_ok=True)  # ...with their own peer ids
-    forker = identity(twin_a)
     # side A: lab0, twin-a, lab2 | side B: twin-b, lab4; each twin has its own
     # signing guard (FABNODE_STATE_DIR beside each home), so neither refuses.
     nodes = [
@@ -288,6 +320,8 @@ def test_an_author_equivocating_across_a_partition_is_caught_when_it_heals(
         Node(homes[2], net.hosts[4]),
     ]
     start_mesh(stack, nodes)
+    forker = nodes[1].identity
+    assert nodes[3].identity == forker
     net.partition([3, 4])
     one = nodes[1].note("history one")
     two = nodes[3].note("history two")

@@ -26,8 +26,13 @@ from typing import Any
 
 import pytest
 
+from ledger.checkpoint import witness_name
+from ledger.inclusion import InclusionResult, check_bundle
+from ledger.witnessclock import witnessed_at
 from node.home import NodeHome
 from node.p2p import peer_id_from_seed
+from protocol.governance import parse_charter_toml
+from protocol.ids import id_to_text
 from tests import netns
 from tests.cli_helpers import fabnode
 from tests.node_process import api, running_node, wait_until
@@ -61,6 +66,7 @@ class Node:
     host: netns.Host
     proc: Any = None
     ready: dict[str, Any] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)  # e.g. libfaketime's, for a skewed clock
 
     def api(self, method: str, path: str, body: Any = None) -> Any:
         return self.host.call(lambda: api(self.home, method, path, body))
@@ -99,10 +105,10 @@ class Node:
         peer = peer_id_from_seed(NodeHome(self.home).node_key_seed())
         return f"{self.host.listen()}/p2p/{peer}"
 
-    def running(self, *peers: Node, env: dict[str, str] | None = None) -> Any:
+    def running(self, *peers: Node) -> Any:
         boot = [arg for p in peers for arg in ("--bootstrap", p.address)]
         listen = ("--listen", self.host.listen())
-        return running_node(self.home, *listen, *boot, wrap=self.host.wrap(), env=env)
+        return running_node(self.home, *listen, *boot, wrap=self.host.wrap(), env=self.env)
 
 
 def make_home(root: Path, name: str) -> Path:
@@ -117,8 +123,8 @@ def make_homes(root: Path, *names: str) -> list[Path]:
         return list(pool.map(lambda name: make_home(root, name), names))
 
 
-def start(stack: ExitStack, node: Node, *peers: Node, env: dict[str, str] | None = None) -> None:
-    node.proc, node.ready = stack.enter_context(node.running(*peers, env=env))
+def start(stack: ExitStack, node: Node, *peers: Node) -> None:
+    node.proc, node.ready = stack.enter_context(node.running(*peers))
 
 
 def start_mesh(stack: ExitStack, nodes: list[Node]) -> None:
@@ -186,9 +192,9 @@ def test_a_partition_with_both_sides_publishing_heals_into_one_history(
             notes = pool.map(lambda i, text: nodes[i].note(text), publishers, texts)
             for i, out in zip(publishers, notes, strict=True):
                 acked[authors[i]].add(out["entry_id"])
-    for side, publishers in ((side_a, (0, 1)), (side_b, (3, 4))):
+    for side, side_publishers in ((side_a, (0, 1)), (side_b, (3, 4))):
         for node in side:  # each side agrees within itself...
-            for i in publishers:
+            for i in side_publishers:
                 wait_until(
                     f"{node.home.name} has lab{i}'s notes",
                     lambda n=node, a=authors[i]: n.size(a) >= 4,
@@ -354,3 +360,96 @@ def test_namespaces_of_a_crashed_run_are_cleaned_up(caps: netns.Capabilities) ->
     netns.add_namespace(stale)
     assert stale in netns.delete_stale_namespaces()
     assert stale not in netns.list_namespaces()
+
+
+SKEW_S = 600
+CHARTER = """version = 1
+name = "Skewed Commons"
+text = "Five labs; one of them has its clock ten minutes off."
+members = [{members}]
+
+[rules]
+quorum_permille = 600
+pass_threshold_permille = 500
+veto_threshold_permille = 334
+voting_period_s = 86400
+effect_delay_s = 3600
+admission_vouches = 2
+licences = ["CC-BY-SA-4.0"]
+max_entry_bytes = 32768
+max_str_bytes = 4096
+max_blob_bytes = 104857600
+job_offer_ttl_s = 604800
+witness_count = 3
+"""
+
+
+def test_hosts_ten_minutes_ahead_and_behind_do_not_move_the_witnessed_time(
+    caps: netns.Capabilities, lab_net: tuple[netns.Switch, Path], stack: ExitStack
+) -> None:
+    """Governance decides deadlines by witnessed-by time (specs/0008 §4): the upper
+    median of k = 3 members' cosignature times. One member's clock is 10 minutes
+    ahead, another's 10 minutes behind (libfaketime: a namespace does not virtualise
+    the clock); their entries and cosignatures carry their time, and every node still
+    computes real time for every entry."""
+    need(caps.faketime)
+    net, root = lab_net
+    homes = make_homes(root, *(f"member{i}" for i in range(5)))
+    ids = [NodeHome(h).identity().id for h in homes]
+    members = ", ".join(f'"{id_to_text(i)}"' for i in ids)
+    charter = parse_charter_toml(CHARTER.format(members=members))
+    for home in homes:  # five founders of one federation, whose members witness each other
+        NodeHome(home).adopt_charter(charter, [])
+    nodes = [Node(home, net.hosts[i]) for i, home in enumerate(homes)]
+    skew = {ids[3]: SKEW_S, ids[4]: -SKEW_S}
+    for i in (3, 4):
+        nodes[i].env = {
+            "LD_PRELOAD": caps.faketime_lib,
+            "FAKETIME": f"{skew[ids[i]]:+d}",
+            "FAKETIME_DONT_FAKE_MONOTONIC": "1",
+        }
+    began = time.time()
+    start_mesh(stack, nodes)
+    for i in (3, 4):
+        clock = nodes[i].status()["governance"]["now_s"]
+        assert abs(clock - time.time() - skew[ids[i]]) < 60, "the skew is real"
+    notes = {
+        ids[i]: node.api("POST", "/api/v1/notes", {"text": f"from member{i}"})
+        for i, node in enumerate(nodes)
+    }
+    names = {witness_name(i): i for i in ids}
+
+    def cosigned(node: Node, entry_id: str) -> InclusionResult | None:
+        result = check_bundle(node.api("GET", f"/api/v1/ledger/proofs/{entry_id}"))
+        return result if len(result.cosigned_by) == len(ids) - 1 else None
+
+    for node in nodes:  # every member's note, cosigned by the four others, on every node
+        for note in notes.values():
+            wait_until(
+                f"{node.home.name} holds 4 cosignatures",
+                lambda n=node, e=note["entry_id"]: cosigned(n, e),
+                timeout_s=CONVERGE_S,
+            )
+    wait_until("every node holds the same heads", lambda: converged(nodes), timeout_s=CONVERGE_S)
+    ended = time.time()
+
+    def window(who: bytes) -> tuple[float, float]:
+        off = skew.get(who, 0)
+        return began + off - 2, ended + off + 2
+
+    for node in nodes:
+        for author, note in notes.items():
+            result = cosigned(node, note["entry_id"])
+            assert result is not None
+            stamps = zip(result.cosigned_by, result.cosignature_times, strict=True)
+            times = {names[name]: t for name, t in stamps}
+            for witness, stamp in times.items():  # each cosignature says its host's time...
+                lo, hi = window(witness)
+                assert lo <= stamp <= hi, (skew.get(witness, 0), stamp, lo, hi)
+            lo, hi = window(author)  # ...and each entry its author's...
+            assert lo * 1000 <= result.entry.timestamp_ms <= hi * 1000
+            covering = [(result.tree_size, times)]
+            at = witnessed_at(result.entry.seq, covering, ids, 3, author=author)
+            lo, hi = window(b"")  # ...but the witnessed time is real time, everywhere
+            assert at is not None and lo <= at <= hi, (at, lo, hi)
+    report("one host +600 s, one -600 s", cosigned_everywhere_s=ended - began)

@@ -16,6 +16,7 @@ import contextlib
 import functools
 import shutil
 import signal
+import subprocess
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -144,12 +145,26 @@ def start_mesh(stack: ExitStack, nodes: list[Node]) -> None:
                 stack.push(future.result().__exit__)
         for future in started:
             future.result()
+    stack.callback(stop_all, nodes)  # runs first: all stop at once, each still waited for
     for node in nodes:
         wait_until(
             f"{node.home.name} meets all others",
             lambda n=node: len(n.status()["peers"]) >= len(nodes) - 1,
             timeout_s=120,
         )
+
+
+def stop_all(nodes: list[Node]) -> None:
+    """SIGTERM every node at once, then wait for each (a clean stop, as running_node's)."""
+    alive = [n.proc for n in nodes if n.proc is not None and n.proc.poll() is None]
+    for proc in alive:
+        proc.send_signal(signal.SIGTERM)
+    for proc in alive:
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def converged(nodes: list[Node]) -> bool:

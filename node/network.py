@@ -35,7 +35,7 @@ from ledger.forkproof import MAX_FORK_PROOF_BYTES
 from ledger.syncpeer import SyncPeer
 from node.blob_transfer import fetch_blob, serve_blobs
 from node.blobstore import BlobStore
-from node.operations import LedgerContext
+from node.operations import LedgerContext, release_memory
 from node.p2p import P2PHost, Stream, Subscription
 from node.service import NodeService
 from protocol import blob, canonical
@@ -55,6 +55,7 @@ from protocol.sync_limits import SYNC_PROTOCOL_ID
 log = logging.getLogger(__name__)
 
 READ_BYTES = 256 * 1024
+RELEASE_EVERY_ENTRIES = 10_000  # a sync gives free heap back this often (node.memory)
 IO_TIMEOUT_S = 30.0
 SYNC_INTERVAL_S = 30.0
 INGEST_GATHER_S = 0.02
@@ -295,7 +296,9 @@ class Network:
             self.stats.last_error[stream.remote_peer] = e.code
 
     async def _session(self, stream: Stream) -> SyncPeer:
-        peer = SyncPeer(self.service.ctx.ledger, self.network, self.wanted, now_ms=now_ms())
+        peer = SyncPeer(
+            self.service.ctx.ledger, self.network, self.wanted, now_ms=now_ms(), keep_events=False
+        )
         peer.start()
         try:
             await stream.write(peer.take_outbox(), IO_TIMEOUT_S)
@@ -312,6 +315,8 @@ class Network:
         await stream.close()
         self.stats.syncs_completed += 1
         self.stats.sync_entries_stored += peer.entries_ingested
+        if peer.entries_ingested >= RELEASE_EVERY_ENTRIES:
+            await self.service.on_ledger(release_memory)
         if peer.rejected:
             self.stats.last_error[stream.remote_peer] = peer.rejected[-1].code
         return peer
@@ -355,10 +360,13 @@ class Network:
 
 
 def _feed(peer: SyncPeer, data: bytes, ctx: LedgerContext) -> bytes:
+    before = peer.entries_ingested
     out = peer.feed(data, now_ms())
     if peer.committed:
         ctx.catalogue.index_committed(ctx.ledger, peer.committed)
         peer.committed.clear()
+    if before // RELEASE_EVERY_ENTRIES != peer.entries_ingested // RELEASE_EVERY_ENTRIES:
+        release_memory(ctx)
     return out
 
 

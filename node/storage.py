@@ -319,6 +319,11 @@ class SqliteLogStore:
             [(p.id, p.network, p.author, p.raw) for p in batch.fork_proofs],
         )
 
+    def shrink_memory(self) -> None:
+        """Free what this connection's page cache holds (it refills on demand)."""
+        with wrapped_errors():
+            self._conn.execute("PRAGMA shrink_memory")
+
     def integrity_check(self) -> list[str]:
         """SQLite's own consistency check: ['ok'] when the file is sound."""
         with wrapped_errors():

@@ -35,9 +35,28 @@ from node.client import NodeClient
 from node.home import NodeHome
 from node.parts import PARTS_FOLDER
 from protocol.errors import CommonsError, RemoteFaultError
+from protocol.governance import parse_charter_toml
+from protocol.ids import id_to_text
 
 LABS = ("lab-aurora", "lab-borealis", "lab-cassini")
-DEMO_NETWORK = "demo-federation"
+FEDERATION = "Fab Commons demo federation"
+#: The demo charter's rules (specs/0008 §2): a day to vote, two witnesses of three.
+DEMO_RULES = """
+[rules]
+quorum_permille = 334
+pass_threshold_permille = 500
+veto_threshold_permille = 334
+voting_period_s = 86400
+effect_delay_s = 3600
+admission_vouches = 2
+licences = ["CC-BY-4.0", "CC-BY-SA-4.0", "CC0-1.0", "CERN-OHL-P-2.0", "CERN-OHL-S-2.0",
+  "CERN-OHL-W-2.0", "GPL-3.0-or-later", "MIT"]
+max_entry_bytes = 65536
+max_str_bytes = 16384
+max_blob_bytes = 104857600
+job_offer_ttl_s = 604800
+witness_count = 2
+"""
 READY_TIMEOUT_S = 120.0
 STOP_TIMEOUT_S = 30.0
 OKH_MANIFESTS = 4
@@ -96,17 +115,38 @@ def run_demo(
 
 
 def start_labs(stack: ExitStack, base: Path, say: Say) -> list[Lab]:
+    """Start the three nodes, the first one's address the others' bootstrap; on the
+    first start, make the three homes the founders of one test federation."""
+    homes = [NodeHome(base / name) for name in LABS]
+    if not any(h.exists() for h in homes):
+        ids = [h.create_identity().id for h in homes]
+        charter = parse_charter_toml(demo_charter_toml(ids))
+        for home in homes:
+            home.adopt_charter(charter, [])
+        say(f"created the test federation {charter.name!r} with three founding labs")
     labs: list[Lab] = []
     for name in LABS:
         home = NodeHome(base / name)
         if not home.exists():
             home.create_identity()
-            home.set_development_network(DEMO_NETWORK)
         bootstrap = [a for lab in labs[:1] for a in lab.ready["listen"]]
         say(f"starting {name}…")
         process, ready = stack.enter_context(node_process(home, bootstrap))
         labs.append(Lab(name, home, process, ready))
     return labs
+
+
+def demo_charter_toml(members: list[bytes]) -> str:
+    """The charter of the demo: a test federation (specs/0008 §1.2) of `members`."""
+    listed = ", ".join(f'"{id_to_text(m)}"' for m in members)
+    head = [
+        "version = 1",
+        f'name = "{FEDERATION}"',
+        'text = "Three labs on one machine, sharing open designs and machine time."',
+        "test = true",
+        f"members = [{listed}]",
+    ]
+    return "\n".join(head) + "\n" + DEMO_RULES
 
 
 @contextmanager
@@ -322,12 +362,30 @@ def _poll(check: Callable[[], list[dict[str, Any]]], timeout_s: float = 60.0) ->
     raise RemoteFaultError("remote.timeout", "the labs did not sync in time")
 
 
-#: Everything seeded on first start, in order. A governance seeder (an open
-#: proposal) joins here once nodes serve /api/v1/governance.
+def seed_proposal(labs: list[Lab]) -> None:
+    """An open proposal: job offers should last two weeks; the second lab votes yes."""
+    change = {
+        "action": "rules.change",
+        "title": "Job offers last two weeks",
+        "changes": {"job_offer_ttl_s": 14 * 86_400},
+    }
+    made = labs[0].client.call("POST", "/api/v1/governance/proposals", change)
+    voter = labs[1].client
+
+    def held() -> list[dict[str, Any]]:
+        found = voter.call("GET", "/api/v1/governance/proposals")["proposals"]
+        return [p for p in found if p["id"] == made["proposal"]]
+
+    _poll(held)
+    voter.call("POST", f"/api/v1/governance/proposals/{made['proposal']}/votes", {"choice": "yes"})
+
+
+#: Everything seeded on first start, in order.
 SEEDERS: list[Seeder] = [
     seed_parts,
     seed_optional("/api/v1/capabilities", "capability adverts", seed_adverts),
     seed_optional("/api/v1/jobs", "an open job", seed_job),
+    seed_optional("/api/v1/governance/proposals", "an open proposal", seed_proposal),
 ]
 
 

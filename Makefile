@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 HOME_DIR ?= $(CURDIR)/.fabnode-home
 
-.PHONY: install run node test lint typecheck pytest vectors bench clean
+.PHONY: install run node test lint typecheck pytest vectors bench fuzz clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -50,10 +50,27 @@ pytest: $(STAMP) $(INTEROP)
 vectors: $(STAMP)
 	$(BIN)/python specs/generate_vectors.py
 
+## make fuzz: every fuzz target under atheris, FUZZ_SECONDS each (specs/0012 §3);
+## crashing inputs land in .fuzz-artifacts/
+FUZZ_SECONDS ?= 120
+fuzz: $(STAMP)
+	$(BIN)/python -m tests.fuzz.run all --seconds $(FUZZ_SECONDS)
+
+## make sim SEED=1 NODES=100: one seeded simulation of a federation (specs/0013)
+SEED ?= 1
+NODES ?= 100
+.PHONY: sim sim-scale
+sim: $(STAMP)
+	$(BIN)/python -m bench.sim --seed $(SEED) --nodes $(NODES)
+
+## make sim-scale: the same scenario at 100, 1,000 and 5,000 nodes, as a table
+sim-scale: $(STAMP)
+	$(BIN)/python -m bench.sim --scale --seed $(SEED)
+
 bench: $(STAMP)
 	$(BIN)/python -m bench.ledger
 	$(BIN)/python -m bench.catalogue
 	$(BIN)/python -m bench.network
 
 clean:
-	rm -rf $(VENV) build *.egg-info .mypy_cache .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) build *.egg-info .mypy_cache .pytest_cache .ruff_cache .hypothesis .fuzz-artifacts

@@ -19,6 +19,7 @@ without local files: its references stay links.
 from __future__ import annotations
 
 import mimetypes
+import os
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -60,9 +61,22 @@ def _is_manifest_name(name: str) -> bool:
 # -- reading manifests ------------------------------------------------------------------
 
 
+def usable_path(path: Path) -> Path:
+    """`path`, if the file system can name it: misuse.bad-file for a NUL character or a
+    lone surrogate (both arrive through the JSON API; neither names any file)."""
+    text = str(path)
+    try:
+        if "\x00" in text:
+            raise ValueError("a NUL character")
+        os.fsencode(text)
+    except (ValueError, UnicodeEncodeError) as e:
+        raise LocalMisuseError("misuse.bad-file", f"path {text!r} names no file") from e
+    return path
+
+
 def find_manifest(path: Path) -> Path:
     """The manifest of a design directory (`okh.toml` first), or `path` if a file."""
-    if path.is_file():
+    if usable_path(path).is_file():
         return path
     if not path.is_dir():
         raise LocalMisuseError("misuse.bad-file", f"{path} is neither a file nor a directory")
@@ -275,7 +289,7 @@ def manifest_files(paths: Sequence[Path]) -> list[Path]:
     """The manifests `paths` name: files as given, directories searched recursively."""
     found: list[Path] = []
     for path in paths:
-        if path.is_dir():
+        if usable_path(path).is_dir():
             found += sorted(p for p in path.rglob("*") if p.is_file() and _is_manifest_name(p.name))
         else:
             found.append(path)
@@ -451,7 +465,7 @@ def export_files(
         )
     written = []
     for path, blob_id in files:
-        dest = out_dir / path
+        dest = usable_path(out_dir) / path
         try:
             dest.parent.mkdir(parents=True, exist_ok=True)
         except OSError as e:

@@ -57,6 +57,9 @@ CSP = (
 )
 _FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._ -]{0,127}$")
 _UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
+#: The routes that stream their request body under a limit of their own
+#: (node.api_guard.RequestGuard passes them through unbuffered).
+STREAMED_PATHS = re.compile(rf"{API_PREFIX}/uploads/[0-9a-f]{{32}}/files/[^/]+")
 
 
 class PublishIn(BaseModel):

@@ -224,6 +224,7 @@ def verify(ctx: LedgerContext, progress: Callable[[int, int], None] | None) -> d
         "authors": report.authors,
         "entries": report.entries,
         "checkpoints": report.checkpoints,
+        "checkpoints_ahead": report.checkpoints_ahead,
         "fork_proofs": report.fork_proofs,
         "errors": report.errors,
     }

@@ -33,6 +33,9 @@ MAX_MEMBERS = 1000
 MAX_LICENCES = 256
 MAX_CHARTER_TEXT_BYTES = limits.MAX_STR_BYTES
 MAX_WITNESS_COUNT = 64
+#: Longest charter TOML text (§1.1), in UTF-8 bytes: room for a maximal charter's
+#: canonical bytes written out as TOML, checked before the TOML is parsed.
+MAX_CHARTER_TOML_BYTES = 4 * limits.MAX_ENTRY_BYTES
 DAY_S = 86_400
 
 PROPOSAL = "gov.proposal"
@@ -168,6 +171,11 @@ def parse_charter_toml(text: str) -> Charter:
 
     Members are written as id text; they may appear in any order but only once.
     """
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_CHARTER_TOML_BYTES:
+        raise DecodeError(
+            "decode.too-large", f"charter of {size} bytes, limit {MAX_CHARTER_TOML_BYTES}"
+        )
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:

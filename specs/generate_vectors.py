@@ -97,6 +97,9 @@ Suites and their fields:
   governance/charter  input.toml -> protocol.governance.parse_charter_toml. When ok:
                       expect.network_id (text) and charter_hex. A decode.bad-charter
                       error gives expect.field.
+  fuzz-regressions/<target>  input.data_hex: an input on which the fuzz target of
+                      that name (tests/fuzz/targets.py) once crashed -> the target's
+                      decoder; expect.error is the typed error it must raise (specs/0012).
   governance/tally    input.electorate_hex, rules, proposal {id_hex, author_hex, seq,
                       action (tagged)}, votes [...], checkpoints [{author_hex, size,
                       cosignatures {witness hex: timestamp_s}}], now_s ->
@@ -122,6 +125,7 @@ from specs.vectorgen import (
     encoding,
     entries,
     forkproofs,
+    fuzz_regressions,
     governance,
     ids,
     inclusion,
@@ -157,6 +161,7 @@ def all_cases() -> list[Case]:
         *licences.cases(),
         *sync.cases(),
         *capabilities.cases(),
+        *fuzz_regressions.cases(),
     ]
     paths = [c.path for c in cases]
     assert len(set(paths)) == len(paths), "two cases share a file name"

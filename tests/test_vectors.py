@@ -30,6 +30,7 @@ from protocol.jsonform import to_json as tagged
 from protocol.kinds import check_body
 from protocol.logstate import LogHead, verify_next
 from tests.vector_checks_capabilities import CAPABILITY_CHECKERS
+from tests.vector_checks_fuzz import FUZZ_CHECKERS
 from tests.vector_checks_governance import GOVERNANCE_CHECKERS
 from tests.vector_checks_ledger import LEDGER_CHECKERS
 from tests.vector_checks_licences import LICENCE_CHECKERS
@@ -142,6 +143,7 @@ CHECKERS: dict[tuple[str, str], Checker] = {
     **LICENCE_CHECKERS,
     **SYNC_CHECKERS,
     **CAPABILITY_CHECKERS,
+    **FUZZ_CHECKERS,
 }
 
 

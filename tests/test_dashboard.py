@@ -261,6 +261,8 @@ def test_event_stream_carries_new_entries_and_needs_the_token(tmp_path: Path) ->
             urllib.request.urlopen(lab["url"] + "/api/v1/events", timeout=10)
         assert refused.value.code == 401
         refused.value.close()
+        status, shown = fabnode("dashboard", home=lab["home"])
+        assert status == 0 and shown["dashboard"] == f"{lab['url']}/#token={lab['token']}"
         with urllib.request.urlopen(request(lab, "GET", "/api/v1/events"), timeout=30) as stream:
             assert stream.headers["Content-Type"].startswith("text/event-stream")
             wait_until("a subscriber", lambda: _subscribers(lab) == 1)

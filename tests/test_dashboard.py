@@ -16,8 +16,11 @@ from typing import Any
 
 import pytest
 
+from node.demo import demo_charter_toml
+from node.home import NodeHome
 from node.live_api import MAX_UPLOAD_FILE_BYTES
 from node.parts import PARTS_FOLDER
+from protocol.governance import parse_charter_toml
 from tests.cli_helpers import fabnode
 from tests.node_process import api, running_node, wait_until
 
@@ -243,6 +246,57 @@ def test_offer_bid_and_award_a_job_through_the_pages(tmp_path: Path, browser: An
 
 def _job_state(lab: dict[str, Any], job_id: str | None) -> str:
     return str(api(lab["home"], "GET", f"/api/v1/jobs/{job_id}")["state"])
+
+
+def start_federation(stack: ExitStack, root: Path, names: list[str]) -> list[dict[str, Any]]:
+    """Founders of one test federation (the demo's charter), each a real node."""
+    homes = [root / name for name in names]
+    ids = [NodeHome(home).create_identity().id for home in homes]
+    charter = parse_charter_toml(demo_charter_toml(ids))
+    for home in homes:
+        NodeHome(home).adopt_charter(charter, [])
+    labs: list[dict[str, Any]] = []
+    for home in homes:
+        extra = ["--bootstrap", labs[0]["listen"][0]] if labs else []
+        _, ready = stack.enter_context(running_node(home, *extra))
+        token = (home / "api.token").read_text().strip()
+        labs.append({"home": home, "url": ready["api"], "token": token, "listen": ready["listen"]})
+    return labs
+
+
+def test_vote_through_the_page_and_see_the_tally_elsewhere(tmp_path: Path, browser: Any) -> None:
+    with ExitStack() as stack:
+        a, b, c = start_federation(stack, tmp_path, ["lab-a", "lab-b", "lab-c"])
+        change = {
+            "action": "rules.change",
+            "title": "Longer job offers",
+            "changes": {"job_offer_ttl_s": 1_209_600},
+        }
+        made = api(a["home"], "POST", "/api/v1/governance/proposals", change)
+        proposal = made["proposal"]
+
+        def voting_on_b() -> bool:
+            found = api(b["home"], "GET", "/api/v1/governance/proposals")["proposals"]
+            return any(p["id"] == proposal and p["tally"]["outcome"] == "voting" for p in found)
+
+        wait_until("the proposal open on lab B", voting_on_b, timeout_s=120)
+        page = open_dashboard(browser, b, "governance")
+        card = f"li.proposal[data-proposal='{proposal}']"
+        page.wait_for_selector(card)
+        page.locator(f"{card} button[data-choice=yes]").focus()
+        page.keyboard.press("Enter")
+        page.wait_for_selector(f"{card} [role=status]:text('Voted yes.')")
+
+        def counted_on(lab: dict[str, Any]) -> int:
+            tally = api(lab["home"], "GET", f"/api/v1/governance/proposals/{proposal}/tally")
+            return int(tally.get("counts", {}).get("yes", 0))
+
+        wait_until("B's vote counted on lab C", lambda: counted_on(c) == 1, timeout_s=120)
+        page_c = open_dashboard(browser, c, "governance")
+        page_c.wait_for_selector(f"{card} .tally-text:has-text('yes 1')", timeout=120_000)
+        page_c.wait_for_selector("#rules-history li")
+        page_c.screenshot(path=str(ARTIFACTS / "governance.png"), full_page=True)
+        assert page.errors == [] and page_c.errors == []
 
 
 # -- the API under the dashboard ---------------------------------------------------------

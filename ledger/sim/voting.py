@@ -45,6 +45,7 @@ RULES = Rules(
     licences=["CC-BY-SA-4.0", "CERN-OHL-S-2.0"],
     max_entry_bytes=32_768,
     max_str_bytes=4_096,
+    max_blob_bytes=64 * 1024 * 1024,
     job_offer_ttl_s=604_800,
     witness_count=2,
 )

@@ -354,6 +354,15 @@ def test_sync_and_verification_report_progress_on_the_stream(tmp_path: Path) -> 
             verified = _next_event(stream, "progress", lambda e: e["operation"] == "verify")
             while verified["done"] < verified["total"]:
                 verified = _next_event(stream, "progress", lambda e: e["operation"] == "verify")
+            okh = tmp_path / "okh"
+            okh.mkdir()
+            for i in range(150):  # read in chunks: progress between them
+                (okh / f"okh-part-{i}.toml").write_text(
+                    f'name = "Part {i}"\nlicense = "MIT"\nlicensor = "Lab"\n'
+                )
+            api(b["home"], "POST", "/api/v1/designs/import-okh", {"paths": [str(okh)]})
+            imported = _next_event(stream, "progress", lambda e: e["operation"] == "import")
+            assert imported == {"operation": "import", "done": 100, "total": 150}
         assert verified["total"] >= 300
 
 

@@ -133,7 +133,7 @@ def test_phone_width_and_keyboard_only(tmp_path: Path, browser: Any) -> None:
         lab = start_lab(stack, tmp_path, "lab")
         page = open_dashboard(browser, lab)
         page.set_viewport_size(PHONE)
-        for name in ("designs", "labs", "node"):
+        for name in ("designs", "labs", "jobs", "governance", "node"):
             page.goto(f"{lab['url']}/#/{name}")
             page.wait_for_selector(f"#page-{name} h1")
             width = page.evaluate("document.documentElement.scrollWidth")

@@ -6,6 +6,7 @@ Also the API the dashboard stands on: the event stream, uploads and their limit.
 from __future__ import annotations
 
 import json
+import shutil
 import tempfile
 import urllib.error
 import urllib.request
@@ -310,6 +311,25 @@ def test_vote_through_the_page_and_see_the_tally_elsewhere(tmp_path: Path, brows
         page_c.wait_for_selector("#rules-history li")
         page_c.screenshot(path=str(ARTIFACTS / "governance.png"), full_page=True)
         assert page.errors == [] and page_c.errors == []
+
+
+def test_the_node_page_raises_a_fork_alert(tmp_path: Path, browser: Any) -> None:
+    with ExitStack() as stack:
+        hub = start_lab(stack, tmp_path, "hub")
+        twin = tmp_path / "twin-a"
+        assert fabnode("init", home=twin)[0] == 0
+        shutil.copytree(twin, tmp_path / "twin-b")  # one identity, two machines
+        forker = str(fabnode("id", home=twin)[1]["identity"])
+        for name in ("twin-a", "twin-b"):
+            stack.enter_context(running_node(tmp_path / name, "--bootstrap", hub["listen"][0]))
+        page = open_dashboard(browser, hub, "node")
+        page.wait_for_selector("#log-heads")
+        api(tmp_path / "twin-a", "POST", "/api/v1/notes", {"text": "history one"})
+        api(tmp_path / "twin-b", "POST", "/api/v1/notes", {"text": "history two"})
+        page.wait_for_selector(f"#fork-alerts[role=alert]:has-text('{forker}')", timeout=90_000)
+        page.wait_for_selector("#log-heads .badge.bad:text('frozen: forked')")
+        page.screenshot(path=str(ARTIFACTS / "fork-alert.png"), full_page=True)
+        assert page.errors == []
 
 
 # -- the API under the dashboard ---------------------------------------------------------

@@ -30,10 +30,13 @@ export async function nodePage(view) {
 function render(me, peers, sync, adverts) {
   const names = new Map(adverts.map((a) => [a.lab, a.advert.name]));
   names.set(me.identity, `this node${names.has(me.identity) ? `, ${names.get(me.identity)}` : ""}`);
-  const alerts = sync.fork_alerts.length
+  const forkers = new Map();
+  for (const f of sync.fork_alerts) forkers.set(f.author, (forkers.get(f.author) || 0) + 1);
+  const alerts = forkers.size
     ? h("div", { class: "alert", role: "alert", id: "fork-alerts" }, h("strong", {}, "Fork alert: "),
-      `${sync.fork_alerts.length} author(s) signed two different histories; their logs are frozen here.`,
-      h("ul", {}, sync.fork_alerts.map((f) => h("li", {}, h("code", {}, f.author)))))
+      `${forkers.size} author(s) signed two different histories; their logs are frozen here.`,
+      h("ul", {}, [...forkers].map(([author, proofs]) => h("li", {}, h("code", {}, author),
+        ` (${proofs} fork proof${proofs === 1 ? "" : "s"})`))))
     : h("p", { class: "muted", id: "fork-alerts" }, "No fork alerts: every author's log has one history.");
   const s = sync.sync;
   return [

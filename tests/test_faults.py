@@ -12,10 +12,14 @@ with `-s` to read it. Waits poll with deadlines; nothing sleeps to synchronise.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import shutil
 import signal
+import subprocess
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +27,13 @@ from typing import Any
 
 import pytest
 
+from ledger.checkpoint import witness_name
+from ledger.inclusion import InclusionResult, check_bundle
+from ledger.witnessclock import witnessed_at
+from node.home import NodeHome
+from node.p2p import peer_id_from_seed
+from protocol.governance import parse_charter_toml
+from protocol.ids import id_to_text
 from tests import netns
 from tests.cli_helpers import fabnode
 from tests.node_process import api, running_node, wait_until
@@ -56,6 +67,7 @@ class Node:
     host: netns.Host
     proc: Any = None
     ready: dict[str, Any] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)  # e.g. libfaketime's, for a skewed clock
 
     def api(self, method: str, path: str, body: Any = None) -> Any:
         return self.host.call(lambda: api(self.home, method, path, body))
@@ -85,8 +97,19 @@ class Node:
         return dict(out)
 
     @property
-    def listen(self) -> str:
-        return str(self.ready["listen"][0])
+    def identity(self) -> str:
+        return str(self.status()["identity"])
+
+    @functools.cached_property
+    def address(self) -> str:
+        """Its libp2p address, peer id included: known before it runs."""
+        peer = peer_id_from_seed(NodeHome(self.home).node_key_seed())
+        return f"{self.host.listen()}/p2p/{peer}"
+
+    def running(self, *peers: Node) -> Any:
+        boot = [arg for p in peers for arg in ("--bootstrap", p.address)]
+        listen = ("--listen", self.host.listen())
+        return running_node(self.home, *listen, *boot, wrap=self.host.wrap(), env=self.env)
 
 
 def make_home(root: Path, name: str) -> Path:
@@ -96,29 +119,52 @@ def make_home(root: Path, name: str) -> Path:
     return home
 
 
-def identity(home: Path) -> str:
-    return str(fabnode("id", home=home)[1]["identity"])
+def make_homes(root: Path, *names: str) -> list[Path]:
+    with ThreadPoolExecutor(len(names)) as pool:  # `fabnode init` is mostly start-up time
+        return list(pool.map(lambda name: make_home(root, name), names))
 
 
-def start(stack: ExitStack, node: Node, *peers: Node, env: dict[str, str] | None = None) -> None:
-    boot = [arg for p in peers for arg in ("--bootstrap", p.listen)]
-    node.proc, node.ready = stack.enter_context(
-        running_node(
-            node.home, "--listen", node.host.listen(), *boot, wrap=node.host.wrap(), env=env
-        )
-    )
+def start(stack: ExitStack, node: Node, *peers: Node) -> None:
+    node.proc, node.ready = stack.enter_context(node.running(*peers))
 
 
 def start_mesh(stack: ExitStack, nodes: list[Node]) -> None:
-    """Each node dials all started before it: a full mesh once all are up."""
-    for i, node in enumerate(nodes):
-        start(stack, node, *nodes[:i])
+    """All at once, each dialling all others (its peer id is known before it runs)."""
+
+    def enter(node: Node) -> Any:
+        running = node.running(*(n for n in nodes if n is not node))
+        node.proc, node.ready = running.__enter__()
+        return running
+
+    for node in nodes:  # read (or create) each peer key once, before the threads
+        assert node.address
+    with ThreadPoolExecutor(len(nodes)) as pool:
+        started = [pool.submit(enter, node) for node in nodes]
+        for future in started:  # each one stops at the end, even if another failed to start
+            with contextlib.suppress(Exception):
+                stack.push(future.result().__exit__)
+        for future in started:
+            future.result()
+    stack.callback(stop_all, nodes)  # runs first: all stop at once, each still waited for
     for node in nodes:
         wait_until(
             f"{node.home.name} meets all others",
             lambda n=node: len(n.status()["peers"]) >= len(nodes) - 1,
             timeout_s=120,
         )
+
+
+def stop_all(nodes: list[Node]) -> None:
+    """SIGTERM every node at once, then wait for each (a clean stop, as running_node's)."""
+    alive = [n.proc for n in nodes if n.proc is not None and n.proc.poll() is None]
+    for proc in alive:
+        proc.send_signal(signal.SIGTERM)
+    for proc in alive:
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def converged(nodes: list[Node]) -> bool:
@@ -144,19 +190,26 @@ def test_a_partition_with_both_sides_publishing_heals_into_one_history(
     lab_net: tuple[netns.Switch, Path], stack: ExitStack
 ) -> None:
     net, root = lab_net
-    nodes = [Node(make_home(root, f"lab{i}"), net.hosts[i]) for i in range(5)]
-    authors = [identity(n.home) for n in nodes]
+    homes = make_homes(root, *(f"lab{i}" for i in range(5)))
+    nodes = [Node(home, net.hosts[i]) for i, home in enumerate(homes)]
+    began = time.monotonic()
     start_mesh(stack, nodes)
+    meshed = time.monotonic() - began
+    authors = [n.identity for n in nodes]
     side_a, side_b = nodes[:3], nodes[3:]
     net.partition([n.host.index for n in side_b])
 
     acked: dict[str, set[str]] = {a: set() for a in authors}
-    for round_ in range(3):  # both sides keep publishing
-        for i in (0, 1, 3, 4):
-            acked[authors[i]].add(nodes[i].note(f"round {round_} from lab{i}")["entry_id"])
-    for side, publishers in ((side_a, (0, 1)), (side_b, (3, 4))):
+    with ThreadPoolExecutor(4) as pool:
+        for round_ in range(3):  # both sides keep publishing, at the same time
+            publishers = (0, 1, 3, 4)
+            texts = [f"round {round_} from lab{i}" for i in publishers]
+            notes = pool.map(lambda i, text: nodes[i].note(text), publishers, texts)
+            for i, out in zip(publishers, notes, strict=True):
+                acked[authors[i]].add(out["entry_id"])
+    for side, side_publishers in ((side_a, (0, 1)), (side_b, (3, 4))):
         for node in side:  # each side agrees within itself...
-            for i in publishers:
+            for i in side_publishers:
                 wait_until(
                     f"{node.home.name} has lab{i}'s notes",
                     lambda n=node, a=authors[i]: n.size(a) >= 4,
@@ -172,7 +225,7 @@ def test_a_partition_with_both_sides_publishing_heals_into_one_history(
         for author, ids in acked.items():
             assert ids <= node.entry_ids(author), f"{node.home.name} lost acknowledged entries"
     assert all(size == 4 for size, _ in nodes[0].heads().values())
-    report("partition 3|2, 12 notes during the cut", converge_after_heal_s=took)
+    report("partition 3|2, 12 notes during the cut", mesh_s=meshed, converge_after_heal_s=took)
 
 
 def test_a_node_killed_mid_sync_restarts_clean_and_catches_up(
@@ -180,11 +233,11 @@ def test_a_node_killed_mid_sync_restarts_clean_and_catches_up(
 ) -> None:
     need(caps.tbf)
     net, root = lab_net
-    source = Node(make_home(root, "source"), net.hosts[0])
-    late = Node(make_home(root, "late"), net.hosts[1])
-    author = identity(source.home)
+    source_home, late_home = make_homes(root, "source", "late")
+    source, late = Node(source_home, net.hosts[0]), Node(late_home, net.hosts[1])
     with ExitStack() as stack:
         start(stack, source)
+        author = source.identity
         for batch in range(5):
             texts = [f"entry {batch * 1000 + i}" for i in range(1000)]
             source.api("POST", "/api/v1/notes/batch", {"texts": texts})
@@ -223,16 +276,17 @@ def test_sync_completes_with_10_percent_loss_on_every_link(
     if caps.netem is not None:
         need(caps.nft)
     net, root = lab_net
-    nodes = [Node(make_home(root, f"lossy{i}"), net.hosts[i]) for i in range(5)]
+    homes = make_homes(root, *(f"lossy{i}" for i in range(5)))
+    nodes = [Node(home, net.hosts[i]) for i, home in enumerate(homes)]
     how = ""
     for node in nodes:
         how = net.shape(node.host.index, loss_pct=10)
     began = time.monotonic()
     start_mesh(stack, nodes)
-    author = identity(nodes[0].home)
+    author = nodes[0].identity
     nodes[0].api("POST", "/api/v1/notes/batch", {"texts": [f"lossy {i}" for i in range(1000)]})
     for i in range(1, 5):
-        nodes[i].note(f"and one from lossy{i}")
+        nodes[i].api("POST", "/api/v1/notes", {"text": f"and one from lossy{i}"})
     wait_until(
         "all hold the same heads",
         lambda: converged(nodes) and nodes[4].size(author) == 1001,
@@ -253,12 +307,13 @@ def test_sync_completes_over_delayed_jittery_lossy_links(
 ) -> None:
     need(caps.netem)
     net, root = lab_net
-    nodes = [Node(make_home(root, f"far{i}"), net.hosts[i]) for i in range(5)]
+    homes = make_homes(root, *(f"far{i}" for i in range(5)))
+    nodes = [Node(home, net.hosts[i]) for i, home in enumerate(homes)]
     for node in nodes:
         net.shape(node.host.index, delay_ms=80, jitter_ms=40, loss_pct=5)
     began = time.monotonic()
     start_mesh(stack, nodes)
-    author = identity(nodes[2].home)
+    author = nodes[2].identity
     nodes[2].api("POST", "/api/v1/notes/batch", {"texts": [f"far {i}" for i in range(500)]})
     wait_until(
         "all hold the same heads",
@@ -272,12 +327,10 @@ def test_an_author_equivocating_across_a_partition_is_caught_when_it_heals(
     lab_net: tuple[netns.Switch, Path], stack: ExitStack
 ) -> None:
     net, root = lab_net
-    homes = [make_home(root, f"lab{i}") for i in (0, 2, 4)]
-    twin_a = make_home(root, "twin-a")
+    *homes, twin_a = make_homes(root, "lab0", "lab2", "lab4", "twin-a")
     twin_b = root / "twin-b"
     shutil.copytree(twin_a, twin_b)  # one identity and its keys on two machines...
     (twin_b / "keys" / "node.key").unlink(missing_ok=True)  # ...with their own peer ids
-    forker = identity(twin_a)
     # side A: lab0, twin-a, lab2 | side B: twin-b, lab4; each twin has its own
     # signing guard (FABNODE_STATE_DIR beside each home), so neither refuses.
     nodes = [
@@ -288,6 +341,8 @@ def test_an_author_equivocating_across_a_partition_is_caught_when_it_heals(
         Node(homes[2], net.hosts[4]),
     ]
     start_mesh(stack, nodes)
+    forker = nodes[1].identity
+    assert nodes[3].identity == forker
     net.partition([3, 4])
     one = nodes[1].note("history one")
     two = nodes[3].note("history two")
@@ -320,3 +375,96 @@ def test_namespaces_of_a_crashed_run_are_cleaned_up(caps: netns.Capabilities) ->
     netns.add_namespace(stale)
     assert stale in netns.delete_stale_namespaces()
     assert stale not in netns.list_namespaces()
+
+
+SKEW_S = 600
+CHARTER = """version = 1
+name = "Skewed Commons"
+text = "Five labs; one of them has its clock ten minutes off."
+members = [{members}]
+
+[rules]
+quorum_permille = 600
+pass_threshold_permille = 500
+veto_threshold_permille = 334
+voting_period_s = 86400
+effect_delay_s = 3600
+admission_vouches = 2
+licences = ["CC-BY-SA-4.0"]
+max_entry_bytes = 32768
+max_str_bytes = 4096
+max_blob_bytes = 104857600
+job_offer_ttl_s = 604800
+witness_count = 3
+"""
+
+
+def test_hosts_ten_minutes_ahead_and_behind_do_not_move_the_witnessed_time(
+    caps: netns.Capabilities, lab_net: tuple[netns.Switch, Path], stack: ExitStack
+) -> None:
+    """Governance decides deadlines by witnessed-by time (specs/0008 §4): the upper
+    median of k = 3 members' cosignature times. One member's clock is 10 minutes
+    ahead, another's 10 minutes behind (libfaketime: a namespace does not virtualise
+    the clock); their entries and cosignatures carry their time, and every node still
+    computes real time for every entry."""
+    need(caps.faketime)
+    net, root = lab_net
+    homes = make_homes(root, *(f"member{i}" for i in range(5)))
+    ids = [NodeHome(h).identity().id for h in homes]
+    members = ", ".join(f'"{id_to_text(i)}"' for i in ids)
+    charter = parse_charter_toml(CHARTER.format(members=members))
+    for home in homes:  # five founders of one federation, whose members witness each other
+        NodeHome(home).adopt_charter(charter, [])
+    nodes = [Node(home, net.hosts[i]) for i, home in enumerate(homes)]
+    skew = {ids[3]: SKEW_S, ids[4]: -SKEW_S}
+    for i in (3, 4):
+        nodes[i].env = {
+            "LD_PRELOAD": caps.faketime_lib,
+            "FAKETIME": f"{skew[ids[i]]:+d}",
+            "FAKETIME_DONT_FAKE_MONOTONIC": "1",
+        }
+    began = time.time()
+    start_mesh(stack, nodes)
+    for i in (3, 4):
+        clock = nodes[i].status()["governance"]["now_s"]
+        assert abs(clock - time.time() - skew[ids[i]]) < 60, "the skew is real"
+    notes = {
+        ids[i]: node.api("POST", "/api/v1/notes", {"text": f"from member{i}"})
+        for i, node in enumerate(nodes)
+    }
+    names = {witness_name(i): i for i in ids}
+
+    def cosigned(node: Node, entry_id: str) -> InclusionResult | None:
+        result = check_bundle(node.api("GET", f"/api/v1/ledger/proofs/{entry_id}"))
+        return result if len(result.cosigned_by) == len(ids) - 1 else None
+
+    for node in nodes:  # every member's note, cosigned by the four others, on every node
+        for note in notes.values():
+            wait_until(
+                f"{node.home.name} holds 4 cosignatures",
+                lambda n=node, e=note["entry_id"]: cosigned(n, e),
+                timeout_s=CONVERGE_S,
+            )
+    wait_until("every node holds the same heads", lambda: converged(nodes), timeout_s=CONVERGE_S)
+    ended = time.time()
+
+    def window(who: bytes) -> tuple[float, float]:
+        off = skew.get(who, 0)
+        return began + off - 2, ended + off + 2
+
+    for node in nodes:
+        for author, note in notes.items():
+            result = cosigned(node, note["entry_id"])
+            assert result is not None
+            stamps = zip(result.cosigned_by, result.cosignature_times, strict=True)
+            times = {names[name]: t for name, t in stamps}
+            for witness, stamp in times.items():  # each cosignature says its host's time...
+                lo, hi = window(witness)
+                assert lo <= stamp <= hi, (skew.get(witness, 0), stamp, lo, hi)
+            lo, hi = window(author)  # ...and each entry its author's...
+            assert lo * 1000 <= result.entry.timestamp_ms <= hi * 1000
+            covering = [(result.tree_size, times)]
+            at = witnessed_at(result.entry.seq, covering, ids, 3, author=author)
+            lo, hi = window(b"")  # ...but the witnessed time is real time, everywhere
+            assert at is not None and lo <= at <= hi, (at, lo, hi)
+    report("one host +600 s, one -600 s", cosigned_everywhere_s=ended - began)

@@ -13,7 +13,6 @@ import pytest
 
 from node.client import NodeClient
 from node.demo import FEDERATION
-from protocol.errors import CommonsError
 from tests.node_process import READY_TIMEOUT_S, wait_until
 
 pytestmark = pytest.mark.integration
@@ -54,9 +53,8 @@ def test_demo_runs_a_seeded_federation_and_stops_cleanly(tmp_path: Path) -> None
             assert client.call("GET", "/api/v1/identity")["network"]["name"] == FEDERATION
             wait_until("three adverts", lambda c=client: _count(c, "/api/v1/capabilities") == 3)
             wait_until("the open job", lambda c=client: _count(c, "/api/v1/jobs?open=true") == 1)
-        proposals = _served(clients[2], "/api/v1/governance/proposals")
-        if proposals is not None:  # the open proposal, with the second lab's vote
-            wait_until("the seeded vote", lambda: _yes_votes(clients[2]) == 1)
+        # the open proposal, with the second lab's vote
+        wait_until("the seeded vote", lambda: _yes_votes(clients[2]) == 1)
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=60) == 0
     finally:
@@ -79,15 +77,6 @@ def _ready(proc: subprocess.Popen[str]) -> dict[str, Any]:
             ready: dict[str, Any] = json.loads(line)["ready"]
             return ready
     raise AssertionError(f"no ready line (timeout {READY_TIMEOUT_S} s per node)")
-
-
-def _served(client: NodeClient, path: str) -> Any:
-    try:
-        return client.call("GET", path)
-    except CommonsError as e:
-        if e.code == "http.404":
-            return None
-        raise
 
 
 def _yes_votes(client: NodeClient) -> int:

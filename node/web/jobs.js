@@ -156,9 +156,9 @@ function candidatesTable(matched) {
   return h("div", { class: "table-wrap" }, h("table", { id: "job-candidates" },
     h("thead", {}, h("tr", {}, ["Lab", "Machine", "Distance", "Quote", "Lead time"].map((c) => h("th", { scope: "col" }, c)))),
     h("tbody", {}, matched.candidates.map((c) => h("tr", {},
-      h("td", {}, c.name), h("td", {}, `${c.machine.make} ${c.machine.model}`),
+      h("td", {}, c.advert ? c.advert.name : c.name), h("td", {}, `${c.machine.make} ${c.machine.model}`),
       h("td", {}, c.distance_m === null || c.distance_m === undefined ? "—" : `${(c.distance_m / 1000).toFixed(0)} km`),
-      h("td", {}, money(c.quote.total_minor, c.quote.currency)), h("td", {}, `${c.lead_time_days} d`))))));
+      h("td", {}, money(c.quote.total_minor, c.quote.currency)), h("td", {}, `${c.lead_time_days ?? c.advert.lead_time_days} d`))))));
 }
 
 function bidForm(id, out, after) {

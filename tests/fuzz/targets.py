@@ -15,6 +15,7 @@ Seeds are pure data; nothing here reads the clock or a random source.
 
 from __future__ import annotations
 
+import functools
 import json
 import struct
 import zipfile
@@ -24,11 +25,17 @@ from io import BytesIO
 from pathlib import Path
 from typing import Any
 
-from ledger.checkpoint import cosignatures_in, decode_note, decode_signed_checkpoint
+from ledger.checkpoint import (
+    cosignatures_in,
+    decode_note,
+    decode_signed_checkpoint,
+    witness_name,
+)
 from ledger.forkproof import verify_fork_proof
 from ledger.inclusion import check_bundle
 from ledger.log import Ledger, checkpoint_side
 from ledger.store import MemoryLogStore, decode_head
+from ledger.witness import WitnessState, witness_checkpoint
 from licenses.derive import derive
 from licenses.families import assess
 from licenses.okh import import_losh_toml, import_okh_v1_yaml
@@ -37,9 +44,10 @@ from node.geometry import analyse_mesh
 from protocol import blob, canonical, framing, kinds
 from protocol.announce import check_announcement, encode_announcement
 from protocol.entry import decode_entry, read_stored_entry
-from protocol.errors import CommonsError, LocalMisuseError, RemoteFaultError
+from protocol.errors import CommonsError, LocalMisuseError, RemoteFaultError, VerificationError
 from protocol.governance import decode_charter, parse_charter_toml
-from protocol.identity import development_network
+from protocol.identity import development_network, identity_id
+from protocol.keys import SigningKey
 from protocol.sync import Closed, Get, Heads, Hello, Message, NeedData, RemoteError, SyncConnection
 from protocol.sync_limits import MAX_SYNC_FRAME_BYTES
 
@@ -48,6 +56,10 @@ VECTORS = ROOT / "specs" / "vectors"
 MANIFESTS = ROOT.parent / "shared" / "data" / "okh-losh" / "manifest_files"
 NETWORK = development_network("fuzz")
 BLOB_ID = bytes(range(32))
+WITNESS_KEY = SigningKey(bytes(range(32, 64)))
+WITNESS_NAME = witness_name(identity_id(WITNESS_KEY.public, WITNESS_KEY.public))
+#: The vectors' clock, 2026-01-01T00:00:00Z; a witness step's clock is this + 0..65535 s.
+WITNESS_T0_S = 1_767_225_600
 #: Most pieces one input is cut into for a machine (the stream's read boundaries).
 MAX_PIECES = 16
 
@@ -129,6 +141,63 @@ def fuzz_checkpoint(data: bytes) -> None:
         cosignatures_in(signed, names)
 
     _typed(cosigned)
+
+
+@functools.cache
+def _witness_material() -> tuple[tuple[bytes, bytes], ...]:
+    """(author key, signed note) of every step of the ledger/witness vectors, in order."""
+    pairs = []
+    for item in _vector_inputs("ledger/witness"):
+        key = bytes.fromhex(item["author_public_key_hex"])
+        pairs += [(key, step["note"].encode()) for step in item["steps"]]
+    return tuple(dict.fromkeys(pairs))
+
+
+def _witness_steps(data: bytes) -> Iterator[tuple[int, list[bytes], int]]:
+    """Steps read from `data`: a note's index, a proof of 0-7 hashes, a clock in seconds."""
+    at = 0
+    while at + 2 <= len(data):
+        index, count = data[at], data[at + 1] % 8
+        proof = [data[at + 2 + 32 * i : at + 34 + 32 * i] for i in range(count)]
+        at += 2 + 32 * count
+        now_s = WITNESS_T0_S + int.from_bytes(data[at : at + 2], "big")
+        at += 2
+        yield index, proof, now_s
+
+
+def fuzz_witness(data: bytes) -> None:
+    """A witness fed real signed checkpoints (from the vectors) with any proofs and clock:
+    it cosigns or refuses with a VerificationError/ProofError, never cosigns a rollback."""
+    material = _witness_material()
+    state = WitnessState()
+    for index, proof, now_s in _witness_steps(data):
+        key, note = material[index % len(material)]
+        signed = decode_signed_checkpoint(note)
+        before = state.head(signed.checkpoint.origin)
+        try:
+            state, _ = witness_checkpoint(
+                state, signed, key, proof, witness_key=WITNESS_KEY, witness_name=WITNESS_NAME,
+                now_s=now_s,
+            )  # fmt: skip
+        except VerificationError:
+            continue
+        after = state.head(signed.checkpoint.origin)
+        if before is not None and after is not None and after.size < before.size:
+            raise AssertionError("the witness cosigned a smaller tree than before")
+
+
+def _witness_seeds() -> list[bytes]:
+    index = {pair: i for i, pair in enumerate(_witness_material())}
+    seeds = []
+    for item in _vector_inputs("ledger/witness"):
+        key = bytes.fromhex(item["author_public_key_hex"])
+        seed = b""
+        for step in item["steps"]:
+            proof = [bytes.fromhex(h) for h in step["proof_hex"]][:7]
+            seed += bytes([index[key, step["note"].encode()], len(proof)]) + b"".join(proof)
+            seed += max(0, min(0xFFFF, step["now_s"] - WITNESS_T0_S)).to_bytes(2, "big")
+        seeds.append(seed)
+    return seeds
 
 
 def fuzz_fork_proof(data: bytes) -> None:
@@ -443,6 +512,8 @@ TARGETS: dict[str, Target] = {
         Target("body", fuzz_body, _body_seeds, "protocol.kinds.check_body for every kind"),
         Target("checkpoint", fuzz_checkpoint, _checkpoint_seeds,
                "ledger.checkpoint notes, signed checkpoints and cosignature lines"),
+        Target("witness", fuzz_witness, _witness_seeds,
+               "ledger.witness.witness_checkpoint: real checkpoints, any proofs and clock"),
         Target("fork-proof", fuzz_fork_proof,
                lambda: _hex_seeds("ledger/fork-proofs", "fork_proof_hex"),
                "ledger.forkproof.verify_fork_proof (both kinds)"),

@@ -3,7 +3,7 @@
 A real `fabnode run` serves the API; the schema is read from its /openapi.json at run
 time, so every operation it lists is covered, whichever module added it. For each
 operation, schemathesis generates requests from the schema (valid and invalid
-parameters and bodies) and each is sent three ways:
+parameters and bodies: both schemathesis modes) and each is sent three ways:
   - with the bearer token: the answer is never a 5xx, a documented status carries the
     documented body, and an error is the typed `{"error": {"code", "message"}}`;
   - without a token, and with a wrong one: 401 with code misuse.unauthorized.
@@ -25,6 +25,7 @@ import pytest
 import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
 from schemathesis.checks import content_type_conformance, response_schema_conformance
 from schemathesis.core.result import Ok
 from schemathesis.core.transport import Response
@@ -38,6 +39,8 @@ pytestmark = pytest.mark.integration
 #: Generated requests per operation; the whole run stays near a minute on a busy machine.
 EXAMPLES_PER_OPERATION = 12
 TIMEOUT_S = 60
+#: Requests that fit the schema, and requests that break it somewhere.
+MODES = (schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE)
 WRONG_TOKENS = (None, "Bearer not-the-token", "Basic Zm9vOmJhcg==")
 
 
@@ -73,7 +76,7 @@ def _fuzz_operation(operation: Any, url: str, token: str, session: requests.Sess
         phases=[Phase.explicit, Phase.generate],
         suppress_health_check=list(HealthCheck),
     )
-    @given(case=operation.as_strategy())
+    @given(case=st.one_of(*(operation.as_strategy(mode) for mode in MODES)))
     def run(case: schemathesis.Case[Any]) -> None:
         if isinstance(case.body, dict | list | str):
             case.body = _contained(case.body)

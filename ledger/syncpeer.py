@@ -15,6 +15,7 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from ledger.checkpoint import decode_signed_checkpoint
 from ledger.log import Ledger
 from ledger.store import StoredCheckpoint
 from protocol.entry import Entry, read_stored_entry
@@ -142,6 +143,7 @@ class SyncPeer:
                 self.send(Forks(proofs))
         elif isinstance(event, Heads):
             self.remote_heads += event.heads
+            self._check_heads(event.heads)
             if not event.more:
                 self.plan.extend(
                     plan_requests(self.local_sizes(), self.remote_heads, max_range=self.max_range)
@@ -203,6 +205,26 @@ class SyncPeer:
             return
         self.frames_ingested += 1
         self.entries_ingested += len(r.entries)
+
+    def _check_heads(self, heads: Iterable[Head]) -> None:
+        """A peer's checkpoint at a size we hold, with another root, is an equivocation
+        that planning by size alone would miss: `add_checkpoint` keeps it as a fork proof
+        when we store a checkpoint of that size (specs/0004 §2), else records the mismatch."""
+        for head in heads:
+            ours = self.ledger.head(self.network, head.author)
+            if (
+                ours is None
+                or head.size > ours.size
+                or self.ledger.is_frozen(self.network, head.author)
+            ):
+                continue
+            try:
+                cp = decode_signed_checkpoint(head.checkpoint).checkpoint
+                tree = self.ledger.tree(self.network, head.author)
+                if cp.size <= ours.size and cp.root != tree.root(cp.size):
+                    self.ledger.add_checkpoint(head.checkpoint)
+            except CommonsError as e:
+                self.rejected.append(e)
 
     def _add_forks(self, proofs: Iterable[bytes]) -> None:
         for raw in proofs:

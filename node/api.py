@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 
 from ledger.catalogue import Filters
+from node import capability_api, jobs_api, live_api
 from node.api_guard import RequestGuard
 from node.service import NodeService
 from protocol import kinds
@@ -47,6 +48,9 @@ _NOT_FOUND = {
     "misuse.unknown-log",
     "misuse.blob-missing",
     "misuse.unknown-design",
+    "misuse.unknown-lab",
+    "misuse.unknown-job",
+    "misuse.unknown-bid",
     "remote.blob-unavailable",
 }
 
@@ -123,7 +127,12 @@ def build_app(service: NodeService, token: str) -> FastAPI:
 
     guard = [Depends(authorised)]
     _routes(app, service, guard)
-    app.add_middleware(RequestGuard, token=token, prefix=API_PREFIX)
+    app.include_router(jobs_api.router(service), dependencies=guard)
+    app.include_router(capability_api.router(service), dependencies=guard)
+    live_api.install(app, service, guard)  # dashboard, events, peers, uploads
+    app.add_middleware(
+        RequestGuard, token=token, prefix=API_PREFIX, streamed=live_api.STREAMED_PATHS
+    )
     return app
 
 

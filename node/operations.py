@@ -21,6 +21,7 @@ from ledger.log import Ledger
 from ledger.store import LogStore
 from licenses.design_licence import check_design_licence
 from node.catalogue_store import CatalogueStore
+from node.governance_view import GovernanceView
 from node.home import Identity, NodeHome
 from node.signguard import SignGuard
 from node.storage import SqliteLogStore, wrapped_errors
@@ -42,6 +43,7 @@ class LedgerContext:
     ledger: Ledger
     guard: SignGuard
     catalogue: LicensedCatalogue
+    governance: GovernanceView | None = None  # a chartered federation's (specs/0008 §7)
 
 
 CATALOGUE_FILE = "catalogue.sqlite3"
@@ -105,16 +107,32 @@ def open_catalogue(home: NodeHome, store: LogStore) -> LicensedCatalogue:
 def make_context(home: NodeHome, store: LogStore) -> LedgerContext:
     identity = home.identity()
     name, network = home.network()
+    ledger = Ledger(store)
+    charter = home.charter()
+    governance = None
+    if charter is not None:  # a federation: its governance decides who may publish
+        governance = GovernanceView(charter, network)
+        governance.load(store)
+        governance.refresh(ledger, governance.now_s())
+        ledger.admission = governance.admits
     return LedgerContext(
         home,
         identity,
         name,
         network,
         store,
-        Ledger(store),
+        ledger,
         SignGuard(identity.id),
         open_catalogue(home, store),
+        governance,
     )
+
+
+def index_committed(ctx: LedgerContext, entries: Sequence[Entry]) -> None:
+    """Bring the views (catalogue, governance) up to date with committed entries."""
+    ctx.catalogue.index_committed(ctx.ledger, entries)
+    if ctx.governance is not None:
+        ctx.governance.index(entries)
 
 
 @contextmanager
@@ -153,7 +171,7 @@ def append_own(ctx: LedgerContext, items: Sequence[tuple[str, dict[str, Any]]]) 
     made = ctx.ledger.append(key, ctx.network, ctx.identity.id, todo, now_ms())
     ctx.ledger.sign_checkpoint(key, ctx.network, ctx.identity.id)
     ctx.guard.record(ctx.network, made[-1].seq)
-    ctx.catalogue.index_committed(ctx.ledger, made)
+    index_committed(ctx, made)
     return made  # the inception too, when this created the log: peers need it as well
 
 
@@ -206,6 +224,7 @@ def verify(ctx: LedgerContext, progress: Callable[[int, int], None] | None) -> d
         "authors": report.authors,
         "entries": report.entries,
         "checkpoints": report.checkpoints,
+        "checkpoints_ahead": report.checkpoints_ahead,
         "fork_proofs": report.fork_proofs,
         "errors": report.errors,
     }

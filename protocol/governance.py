@@ -21,7 +21,7 @@ from typing import Annotated, Any, Literal
 import pydantic
 from pydantic import Field, field_validator, model_validator
 
-from protocol import canonical, limits
+from protocol import blob, canonical, limits
 from protocol.errors import DecodeError
 from protocol.identity import network_id
 from protocol.ids import id_from_text, id_to_text
@@ -42,6 +42,8 @@ PROPOSAL = "gov.proposal"
 VOTE = "gov.vote"
 VOUCH = "member.vouch"
 UNVOUCH = "member.unvouch"
+APPLY = "member.apply"
+MIN_BLOB_BYTES = 1024
 
 Permille = Annotated[int, Field(ge=0, le=PERMILLE)]
 LicenceId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9.+-]+$")]
@@ -59,6 +61,7 @@ class Rules(StrictBody):
     licences: Annotated[list[LicenceId], Field(max_length=MAX_LICENCES)]
     max_entry_bytes: Annotated[int, Field(ge=1024, le=limits.MAX_ENTRY_BYTES)]
     max_str_bytes: Annotated[int, Field(ge=256, le=limits.MAX_STR_BYTES)]
+    max_blob_bytes: Annotated[int, Field(ge=MIN_BLOB_BYTES, le=blob.DEFAULT_MAX_BLOB_BYTES)]
     job_offer_ttl_s: Annotated[int, Field(ge=60, le=90 * DAY_S)]
     witness_count: Annotated[int, Field(ge=1, le=MAX_WITNESS_COUNT)]
 
@@ -85,6 +88,7 @@ class RulesChange(StrictBody):
     licences: list[str] | None = None
     max_entry_bytes: int | None = None
     max_str_bytes: int | None = None
+    max_blob_bytes: int | None = None
     job_offer_ttl_s: int | None = None
     witness_count: int | None = None
 
@@ -106,13 +110,18 @@ class RulesChange(StrictBody):
 
 
 class Charter(StrictBody):
-    """The founding document: its hash is the network id (§1)."""
+    """The founding document: its hash is the network id (§1).
+
+    `test` marks a test federation (§1.2): its nodes accept a test clock offset. It is
+    part of the hashed bytes only when true, so no production network id can carry it.
+    """
 
     version: Literal[1]
     name: Annotated[str, Field(min_length=1, max_length=128)]
     members: Annotated[list[Bytes32], Field(min_length=1, max_length=MAX_MEMBERS)]
     rules: Rules
     text: Annotated[str, Field(max_length=MAX_CHARTER_TEXT_BYTES)]
+    test: bool = False
 
     @field_validator("members")
     @classmethod
@@ -130,17 +139,31 @@ class Charter(StrictBody):
 
 
 def charter_bytes(charter: Charter) -> bytes:
-    """The canonical msgpack of the charter: the bytes the network id is the digest of."""
-    return canonical.encode(charter.model_dump())
+    """The canonical msgpack of the charter: the bytes the network id is the digest of.
+
+    `test` appears only when true (§1.2)."""
+    value = charter.model_dump()
+    if not charter.test:
+        del value["test"]
+    return canonical.encode(value)
 
 
 def charter_network_id(charter: Charter) -> bytes:
     return network_id(charter_bytes(charter))
 
 
+MAX_CHARTER_BYTES = 64 * 1024
+
+
 def decode_charter(data: bytes) -> Charter:
-    """Parse canonical charter bytes (as gossiped); raise DecodeError decode.bad-charter."""
-    return _charter_from(canonical.decode(data))
+    """Parse canonical charter bytes (as fetched from a peer); raise DecodeError
+    decode.bad-charter (or decode.too-large above MAX_CHARTER_BYTES)."""
+    if len(data) > MAX_CHARTER_BYTES:
+        raise DecodeError("decode.too-large", f"a charter is at most {MAX_CHARTER_BYTES} bytes")
+    charter = _charter_from(canonical.decode(data, max_bytes=MAX_CHARTER_BYTES))
+    if charter_bytes(charter) != data:  # e.g. an explicit `test: false`
+        raise _bad_charter("charter", "not the canonical encoding of a charter")
+    return charter
 
 
 def parse_charter_toml(text: str) -> Charter:
@@ -187,6 +210,7 @@ def charter_toml(charter: Charter) -> str:
         "members = [",
         *(f'  "{id_to_text(m)}",' for m in charter.members),
         "]",
+        *(["test = true"] if charter.test else []),
         "",
         "[rules]",
     ]
@@ -305,10 +329,19 @@ class UnvouchBody(StrictBody):
     candidate: Bytes32
 
 
+class ApplyBody(StrictBody):
+    """member.apply — an admission request: the one entry (with key events) a node
+    relays and stores from an author that is neither a member nor vouched for (§3.3)."""
+
+    name: Annotated[str, Field(min_length=1, max_length=128)]
+    text: Annotated[str, Field(max_length=4096)]
+
+
 for _spec in (
     KindSpec(PROPOSAL, ProposalBody),
     KindSpec(VOTE, VoteBody),
     KindSpec(VOUCH, VouchBody),
     KindSpec(UNVOUCH, UnvouchBody),
+    KindSpec(APPLY, ApplyBody),
 ):
     register(_spec)

@@ -104,6 +104,8 @@ Suites and their fields:
                       action (tagged)}, votes [...], checkpoints [{author_hex, size,
                       cosignatures {witness hex: timestamp_s}}], now_s ->
                       ledger.governance.tally. expect: TallyResult.to_json().
+  capabilities/*      advert bodies, matching and quotes, sealed files (specs/0011);
+                      fields in tests/vector_checks_capabilities.py.
 """
 
 from __future__ import annotations
@@ -118,6 +120,7 @@ if __name__ == "__main__" and not __package__:  # run as a file, not with -m
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from specs.vectorgen import (
+    capabilities,
     checkpoints,
     encoding,
     entries,
@@ -157,6 +160,7 @@ def all_cases() -> list[Case]:
         *governance.cases(),
         *licences.cases(),
         *sync.cases(),
+        *capabilities.cases(),
         *fuzz_regressions.cases(),
     ]
     paths = [c.path for c in cases]

@@ -29,6 +29,7 @@ from protocol.jsonform import from_json as untagged
 from protocol.jsonform import to_json as tagged
 from protocol.kinds import check_body
 from protocol.logstate import LogHead, verify_next
+from tests.vector_checks_capabilities import CAPABILITY_CHECKERS
 from tests.vector_checks_fuzz import FUZZ_CHECKERS
 from tests.vector_checks_governance import GOVERNANCE_CHECKERS
 from tests.vector_checks_ledger import LEDGER_CHECKERS
@@ -141,6 +142,7 @@ CHECKERS: dict[tuple[str, str], Checker] = {
     **GOVERNANCE_CHECKERS,
     **LICENCE_CHECKERS,
     **SYNC_CHECKERS,
+    **CAPABILITY_CHECKERS,
     **FUZZ_CHECKERS,
 }
 

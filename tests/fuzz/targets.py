@@ -43,6 +43,7 @@ from licenses.spdx import parse_expression
 from node.geometry import analyse_mesh
 from protocol import blob, canonical, framing, kinds
 from protocol.announce import check_announcement, encode_announcement
+from protocol.capability import ADVERT, AdvertBody
 from protocol.entry import decode_entry, read_stored_entry
 from protocol.errors import (
     CommonsError,
@@ -53,7 +54,10 @@ from protocol.errors import (
 )
 from protocol.governance import decode_charter, parse_charter_toml
 from protocol.identity import development_network, identity_id
+from protocol.jsonform import from_json as untagged
 from protocol.keys import SigningKey
+from protocol.okw import advert_from_okw, advert_to_okw
+from protocol.sealed import SealPrivateKey, open_sealed
 from protocol.sync import Closed, Get, Heads, Hello, Message, NeedData, RemoteError, SyncConnection
 from protocol.sync_limits import MAX_SYNC_FRAME_BYTES
 
@@ -248,6 +252,29 @@ def fuzz_spdx(data: bytes) -> None:
     _typed(lambda: derive(parents.split("|"), child), DecodeError)
 
 
+def fuzz_okw(data: bytes) -> None:
+    _typed(lambda: advert_from_okw(data), DecodeError)
+
+
+def fuzz_sealed(data: bytes) -> None:
+    """A sealed file opened with a recipient's key: a typed error, or the plaintext. Not
+    being among the recipients is the local user's mistake (misuse.not-a-recipient)."""
+    try:
+        open_sealed(data, _sealed_key())
+    except LocalMisuseError as e:
+        if e.code != "misuse.not-a-recipient":
+            raise
+    except (DecodeError, VerificationError):
+        return
+
+
+@functools.cache
+def _sealed_key() -> SealPrivateKey:
+    case = json.loads((VECTORS / "capabilities" / "sealed" / "lab-opens.json").read_text())
+    item = case["input"]
+    return SealPrivateKey(item["suite"], bytes.fromhex(item["private_key_hex"]))
+
+
 def fuzz_stl(data: bytes) -> None:
     _typed(lambda: analyse_mesh(data, "model/stl"), DecodeError)
 
@@ -368,8 +395,21 @@ def _entry_seeds() -> list[bytes]:
     return _hex_seeds("entries/single", "entry_hex") + _hex_seeds("entries/log", "entries_hex")
 
 
-def _body_seeds() -> list[bytes]:
+def _advert_bodies() -> list[dict[str, Any]]:
+    return [untagged(i["body"]) for i in _vector_inputs("capabilities/advert")]
+
+
+def _okw_seeds() -> list[bytes]:
     out = []
+    for body in _advert_bodies():
+        model = kinds.check_body(ADVERT, body).model
+        if isinstance(model, AdvertBody):
+            out.append(advert_to_okw(model).encode())
+    return out
+
+
+def _body_seeds() -> list[bytes]:
+    out = [canonical.encode(body) for body in _advert_bodies()]
     for raw in _entry_seeds():
         try:
             out.append(canonical.encode(decode_entry(raw).body))
@@ -538,6 +578,9 @@ TARGETS: dict[str, Target] = {
                "licenses.okh.import_okh_v1_yaml"),
         Target("spdx", fuzz_spdx, _spdx_seeds,
                "licenses.spdx.parse_expression, families.assess, derive.derive"),
+        Target("okw", fuzz_okw, _okw_seeds, "protocol.okw.advert_from_okw (OKW YAML)"),
+        Target("sealed", fuzz_sealed, lambda: _hex_seeds("capabilities/sealed", "sealed_hex"),
+               "protocol.sealed.open_sealed with a recipient's key"),
         Target("stl", fuzz_stl, _stl_seeds, "node.geometry.analyse_mesh on STL"),
         Target("3mf", fuzz_3mf, _3mf_seeds, "node.geometry.analyse_mesh on 3MF"),
         Target("framing", fuzz_framing, _framing_seeds,

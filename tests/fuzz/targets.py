@@ -41,7 +41,7 @@ from licenses.families import assess
 from licenses.okh import import_losh_toml, import_okh_v1_yaml
 from licenses.spdx import parse_expression
 from node.geometry import analyse_mesh
-from protocol import blob, canonical, framing, kinds
+from protocol import blob, canonical, framing, jobs, kinds
 from protocol.announce import check_announcement, encode_announcement
 from protocol.capability import ADVERT, AdvertBody
 from protocol.entry import decode_entry, read_stored_entry
@@ -54,12 +54,14 @@ from protocol.errors import (
 )
 from protocol.governance import decode_charter, parse_charter_toml
 from protocol.identity import development_network, identity_id
+from protocol.jobstate import derive_job
 from protocol.jsonform import from_json as untagged
 from protocol.keys import SigningKey
 from protocol.okw import advert_from_okw, advert_to_okw
 from protocol.sealed import SealPrivateKey, open_sealed
 from protocol.sync import Closed, Get, Heads, Hello, Message, NeedData, RemoteError, SyncConnection
 from protocol.sync_limits import MAX_SYNC_FRAME_BYTES
+from tests.jobs_factory import TTL_S, JobStory, bid_body, step_body
 
 ROOT = Path(__file__).resolve().parents[2]
 VECTORS = ROOT / "specs" / "vectors"
@@ -360,6 +362,47 @@ def fuzz_blob_serve(data: bytes) -> None:
         return
 
 
+#: The job kinds a step of the `jobs` target may sign (the offer is always the first).
+JOB_KINDS = (
+    jobs.BID, jobs.COUNTER, jobs.WITHDRAW, jobs.AWARD, jobs.CANCEL, jobs.START, jobs.SHIP,
+    jobs.DELIVER, jobs.CONFIRM, jobs.DISPUTE, jobs.REFUND, jobs.REVIEW, jobs.FILES,
+)  # fmt: skip
+#: The job target's clock: a day after the factory's offer.
+JOBS_NOW_MS = 1_700_000_000_000 + 86_400_000
+
+
+def fuzz_jobs(data: bytes) -> None:
+    """The job machine (protocol.jobstate) on signed steps the input chooses: 3 bytes a
+    step (signer, kind, the entries it names). However they come, the fold ends in a
+    state, and the same one in any arrival order (as ledger/jobs.py guarantees)."""
+    story = JobStory()
+    signers = (story.customer, story.lab_a, story.lab_b)
+    for at in range(0, min(len(data), 3 * 24) - 2, 3):
+        signer, kind, ref = signers[data[at] % 3], JOB_KINDS[data[at + 1] % 13], data[at + 2]
+        ids = [story.offer.id] + [e.id for e in story.entries]
+        if kind == jobs.BID:
+            story.add(signer, kind, bid_body(story.offer.id, 1000 + ref))
+        else:
+            extra = {"bid": ids[(ref >> 4) % len(ids)]} if kind == jobs.AWARD else {}
+            body = step_body(kind, story.offer.id, ids[ref % len(ids)], **extra)
+            story.add(signer, kind, body)
+    view = derive_job(story.offer, story.entries, max_ttl_s=TTL_S, now_ms=JOBS_NOW_MS)
+    again = derive_job(story.offer, reversed(story.entries), max_ttl_s=TTL_S, now_ms=JOBS_NOW_MS)
+    if again != view:
+        raise AssertionError("the job's state depends on the order its entries arrived in")
+
+
+def _jobs_seeds() -> list[bytes]:
+    """The happy path (two bids, award, start, ship, deliver, confirm, review) and a
+    dispute, as step bytes."""
+    k = {kind: i for i, kind in enumerate(JOB_KINDS)}
+    happy = [(1, k[jobs.BID], 0), (2, k[jobs.BID], 1), (0, k[jobs.AWARD], 0x12)]
+    happy += [(1, k[jobs.START], 3), (1, k[jobs.SHIP], 4), (1, k[jobs.DELIVER], 5)]
+    dispute = [*happy, (0, k[jobs.DISPUTE], 6), (1, k[jobs.REFUND], 7)]
+    happy += [(0, k[jobs.CONFIRM], 6), (0, k[jobs.REVIEW], 7)]
+    return [bytes(b for step in steps for b in step) for steps in (happy, dispute)]
+
+
 # -- seeds ------------------------------------------------------------------------------------
 
 
@@ -583,6 +626,8 @@ TARGETS: dict[str, Target] = {
                "protocol.sealed.open_sealed with a recipient's key"),
         Target("stl", fuzz_stl, _stl_seeds, "node.geometry.analyse_mesh on STL"),
         Target("3mf", fuzz_3mf, _3mf_seeds, "node.geometry.analyse_mesh on 3MF"),
+        Target("jobs", fuzz_jobs, _jobs_seeds,
+               "protocol.jobstate.derive_job on signed steps, in two arrival orders"),
         Target("framing", fuzz_framing, _framing_seeds,
                "protocol.framing.FrameDecoder on a stream cut anywhere"),
         Target("sync", fuzz_sync, _sync_seeds,

@@ -41,6 +41,7 @@ from tests.node_process import api, running_node, wait_until
 pytestmark = pytest.mark.integration
 
 CONVERGE_S = 180.0  # sync runs every 30 s and on connect; bootstrap redials every 30 s
+ROUNDS = 2  # of notes from each of four publishers while partitioned
 
 
 @pytest.fixture(scope="module")
@@ -201,7 +202,7 @@ def test_a_partition_with_both_sides_publishing_heals_into_one_history(
 
     acked: dict[str, set[str]] = {a: set() for a in authors}
     with ThreadPoolExecutor(4) as pool:
-        for round_ in range(3):  # both sides keep publishing, at the same time
+        for round_ in range(ROUNDS):  # both sides keep publishing, at the same time
             publishers = (0, 1, 3, 4)
             texts = [f"round {round_} from lab{i}" for i in publishers]
             notes = pool.map(lambda i, text: nodes[i].note(text), publishers, texts)
@@ -212,10 +213,10 @@ def test_a_partition_with_both_sides_publishing_heals_into_one_history(
             for i in side_publishers:
                 wait_until(
                     f"{node.home.name} has lab{i}'s notes",
-                    lambda n=node, a=authors[i]: n.size(a) >= 4,
+                    lambda n=node, a=authors[i]: n.size(a) == 1 + ROUNDS,
                 )
-    assert side_a[0].size(authors[3]) < 4  # ...and the cut is real
-    assert side_b[0].size(authors[0]) < 4
+    assert side_a[0].size(authors[3]) < 1 + ROUNDS  # ...and the cut is real
+    assert side_b[0].size(authors[0]) < 1 + ROUNDS
 
     healed = time.monotonic()
     net.heal()
@@ -224,8 +225,12 @@ def test_a_partition_with_both_sides_publishing_heals_into_one_history(
     for node in nodes:
         for author, ids in acked.items():
             assert ids <= node.entry_ids(author), f"{node.home.name} lost acknowledged entries"
-    assert all(size == 4 for size, _ in nodes[0].heads().values())
-    report("partition 3|2, 12 notes during the cut", mesh_s=meshed, converge_after_heal_s=took)
+    assert all(size == 1 + ROUNDS for size, _ in nodes[0].heads().values())  # inception + notes
+    report(
+        f"partition 3|2, {4 * ROUNDS} notes during the cut",
+        mesh_s=meshed,
+        converge_after_heal_s=took,
+    )
 
 
 def test_a_node_killed_mid_sync_restarts_clean_and_catches_up(

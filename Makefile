@@ -67,10 +67,9 @@ sim: $(STAMP)
 sim-scale: $(STAMP)
 	$(BIN)/python -m bench.sim --scale --seed $(SEED)
 
+## make bench: every benchmark, one table at the end (bench/table.py)
 bench: $(STAMP)
-	$(BIN)/python -m bench.ledger
-	$(BIN)/python -m bench.catalogue
-	$(BIN)/python -m bench.network
+	$(BIN)/python -m bench.table
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .pytest_cache .ruff_cache .hypothesis .fuzz-artifacts

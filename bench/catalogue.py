@@ -20,6 +20,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from ledger.catalogue import DesignRow, Filters
 from node.catalogue_store import CatalogueStore
@@ -127,8 +128,8 @@ def latencies_ms(run: Callable[[int], object]) -> tuple[float, float]:
     return samples[len(samples) // 2], samples[min(len(samples) - 1, len(samples) * 99 // 100)]
 
 
-def main() -> None:
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
+def measure(n: int = 100_000) -> dict[str, Any]:
+    """Build the catalogue of n designs; latencies (p50, p99) in ms of each query kind."""
     rng = random.Random(SEED)
     rows, edges = make_rows(n, rng)
     queries = [f"{rng.choice(ADJECTIVES)} {rng.choice(NOUNS)[:4]}" for _ in range(SAMPLES)]
@@ -141,21 +142,32 @@ def main() -> None:
     deep = [rng.choice(derived) for _ in range(SAMPLES)]
     with tempfile.TemporaryDirectory() as folder:
         catalogue = CatalogueStore(Path(folder) / "catalogue.sqlite3")
-        rate = build(catalogue, rows, edges)
-        print(f"designs: {n:,}, lineage edges: {len(edges):,}")
-        print(f"index build: {rate:,.0f} designs/s")
-        report("search, text only", latencies_ms(lambda i: catalogue.search(queries[i])))
-        report(
-            "search, text + licence + material",
-            latencies_ms(lambda i: catalogue.search(queries[i], filters[i])),
-        )
-        report("search, filters only", latencies_ms(lambda i: catalogue.search("", filters[i])))
-        report("ancestors", latencies_ms(lambda i: catalogue.ancestors(picks[i])))
-        report("descendants", latencies_ms(lambda i: catalogue.descendants(picks[i])))
-        report(
-            "ancestors, derived designs only", latencies_ms(lambda i: catalogue.ancestors(deep[i]))
-        )
-        catalogue.close()
+        try:
+            rate = build(catalogue, rows, edges)
+            latency = {
+                "search, text only": latencies_ms(lambda i: catalogue.search(queries[i])),
+                "search, text + licence + material": latencies_ms(
+                    lambda i: catalogue.search(queries[i], filters[i])
+                ),
+                "search, filters only": latencies_ms(lambda i: catalogue.search("", filters[i])),
+                "ancestors": latencies_ms(lambda i: catalogue.ancestors(picks[i])),
+                "descendants": latencies_ms(lambda i: catalogue.descendants(picks[i])),
+                "ancestors, derived designs only": latencies_ms(
+                    lambda i: catalogue.ancestors(deep[i])
+                ),
+            }
+        finally:
+            catalogue.close()
+    return {"designs": n, "edges": len(edges), "build_per_s": rate, "latency_ms": latency}
+
+
+def main() -> None:
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
+    f = measure(n)
+    print(f"designs: {n:,}, lineage edges: {f['edges']:,}")
+    print(f"index build: {f['build_per_s']:,.0f} designs/s")
+    for what, p50_p99 in f["latency_ms"].items():
+        report(what, p50_p99)
 
 
 def report(what: str, p50_p99: tuple[float, float]) -> None:

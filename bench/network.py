@@ -835,11 +835,29 @@ def _stop_on_sigterm(signum: int, _frame: FrameType | None) -> None:
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    figures = measure(args)
+    print_table(figures, args)
+    print_problems()
+    print(f"(total {figures['total_s']:.0f} s)")
+    print(json.dumps(_finite(figures), sort_keys=True, default=str))
+
+
+def measure(
+    args: argparse.Namespace | None = None, ledger: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Every figure of this benchmark (`args` as parsed from the command line; default
+    the full run). `ledger`: bench.ledger figures already taken in this process, used
+    as the reference of the catch-up rate instead of measuring it again."""
+    args = args or parse_args([])
     began = time.perf_counter()
     cpu_before = cpu_seconds()
     figures: dict[str, Any] = {"bench": "network", "quick": args.quick, "machine": machine()}
-    log(f"ledger reference, {args.entries:,} entries (before any node runs)")
-    attempt("ledger reference", figures, "ledger", ledger_reference, args.entries)
+    if ledger is not None and ledger.get("entries") == args.entries:
+        figures["ledger"] = {"append_per_s": ledger["append_per_s"]}
+        figures["ledger"]["ingest_per_s"] = ledger["ingest_per_s"]
+    else:
+        log(f"ledger reference, {args.entries:,} entries (before any node runs)")
+        attempt("ledger reference", figures, "ledger", ledger_reference, args.entries)
     log("start-up of one node")
     attempt("start-up", figures, "startup", startup_run, STARTUP_SAMPLES)
     figures["gossip"] = {}
@@ -861,10 +879,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             f"({(busy - ours) / figures['total_s'] / (os.cpu_count() or 1):.0%} of the machine): "
             "the figures are noisier than on a quiet machine"
         )
-    print_table(figures, args)
-    print_problems()
-    print(f"(total {figures['total_s']:.0f} s)")
-    print(json.dumps(_finite(figures), sort_keys=True, default=str))
+    figures["problems"] = list(PROBLEMS)
+    return figures
 
 
 def _finite(value: Any) -> Any:

@@ -1,8 +1,8 @@
 """Great-circle distance in integer arithmetic (specs/0011-capabilities.md §5.3).
 
 The haversine formula on a sphere of the IUGG mean Earth radius, evaluated in fixed
-point with Python integers (scale 10**30): sine and cosine by their Taylor series,
-arcsine by Newton's method from below, square roots by `math.isqrt`. No floats, so
+point with Python integers (scale 10**30): sine, cosine and arcsine by their Taylor series
+(the arcsine's argument kept at or below √½), square roots by `math.isqrt`. No floats, so
 every node computes the same metre for the same two points, whatever its libm.
 
 Guarantees: `distance_m` is symmetric, zero for equal points, at most half the
@@ -21,7 +21,6 @@ PI: Final = 3_1415926535_8979323846_2643383279_5028841971 // 10**10
 #: IUGG mean Earth radius R1 = 6 371 008.8 m, in millimetres.
 EARTH_RADIUS_MM: Final = 6_371_008_800
 _MICRODEG_PER_HALF_TURN: Final = 180_000_000
-_NEWTON_STEPS: Final = 64
 
 
 def _radians(microdeg: int) -> int:
@@ -50,15 +49,17 @@ def cos_fixed(x: int) -> int:
 
 
 def asin_fixed(s: int) -> int:
-    """asin(s / SCALE) * SCALE, for 0 ≤ s ≤ SCALE·√½ (Newton from below: sin is
-    concave on [0, π/2], so every step stays at or below the root)."""
-    x = s
-    for _ in range(_NEWTON_STEPS):
-        step = (s - sin_fixed(x)) * SCALE // cos_fixed(x)
-        if step <= 0:
-            break
-        x += step
-    return x
+    """asin(s / SCALE) * SCALE, for 0 ≤ s ≤ SCALE·√½, by its Taylor series
+    Σ (2n)! / (4ⁿ (n!)² (2n+1)) · s^(2n+1); terms shrink at least by half each step."""
+    s2 = s * s // SCALE
+    power = s  # (2n)! / (4ⁿ (n!)²) · s^(2n+1)
+    total = s
+    n = 0
+    while power != 0:
+        power = power * s2 // SCALE * (2 * n + 1) // (2 * n + 2)
+        n += 1
+        total += power // (2 * n + 1)
+    return total
 
 
 def central_angle(lat1: int, lon1: int, lat2: int, lon2: int) -> int:

@@ -6,7 +6,11 @@ committed. It guarantees:
   * a log never has a hole: entries beyond the head wait for sync, never stored;
   * a range received with a checkpoint is stored whole or not at all;
   * an entry that conflicts with a stored one and is signed by the key in force
-    becomes a fork proof; the author is then frozen (`rule.frozen-author`).
+    becomes a fork proof; the author is then frozen (`rule.frozen-author`);
+  * with an `admission` policy set (a federation's, specs/0008 §7.1), no entry it
+    refuses is committed, received or signed here;
+  * a checkpoint kept again (same size and root) keeps every signature line already
+    held: witnesses' cosignatures accumulate (specs/0008 §4.1).
 It does no I/O itself and never reads a clock: callers pass `now_ms`.
 """
 
@@ -47,7 +51,7 @@ from ledger.store import (
     stored_entry,
 )
 from ledger.witness import CosignedHead, WitnessState, witness_checkpoint
-from protocol.entry import Entry, decode_entry, read_stored_entry, sign_entry
+from protocol.entry import Entry, decode_entries, decode_entry, read_stored_entry, sign_entry
 from protocol.errors import (
     CommonsError,
     LocalMisuseError,
@@ -166,11 +170,11 @@ class Ledger:
         """Verify and commit received entries of any logs; one transaction."""
         report = IngestReport()
         entries: list[Entry] = []
-        for raw in raws:
-            try:
-                entries.append(decode_entry(raw))
-            except CommonsError as e:
-                report.rejected.append((None, e))
+        for decoded in decode_entries(list(raws)):
+            if isinstance(decoded, Entry):
+                entries.append(decoded)
+            else:
+                report.rejected.append((None, decoded))
         return self.ingest_entries(entries, report)
 
     def ingest_entries(
@@ -409,7 +413,11 @@ class Ledger:
         if key in self._frozen:
             raise _frozen_error()
         head = self._heads.get(key) or LogHead(network, author)
-        entries = [decode_entry(raw) for raw in raws]
+        entries: list[Entry] = []
+        for decoded in decode_entries(raws):
+            if not isinstance(decoded, Entry):
+                raise decoded  # the first bad entry's error, as decoding one by one would
+            entries.append(decoded)
         for entry in entries:
             refused = None if self.admission is None else self.admission(entry)
             if refused is not None:

@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 
 from ledger.catalogue import Filters
-from node import capability_api, jobs_api, live_api
+from node import capability_api, governance_api, jobs_api, live_api
 from node.api_guard import RequestGuard
 from node.service import NodeService
 from protocol import kinds
@@ -52,6 +52,7 @@ _NOT_FOUND = {
     "misuse.unknown-job",
     "misuse.unknown-bid",
     "remote.blob-unavailable",
+    "misuse.unknown-proposal",
 }
 
 
@@ -127,6 +128,7 @@ def build_app(service: NodeService, token: str) -> FastAPI:
 
     guard = [Depends(authorised)]
     _routes(app, service, guard)
+    app.include_router(governance_api.build_router(service, guard))
     app.include_router(jobs_api.router(service), dependencies=guard)
     app.include_router(capability_api.router(service), dependencies=guard)
     live_api.install(app, service, guard)  # dashboard, events, peers, uploads

@@ -4,27 +4,25 @@
 `advert_from_toml` reads the operator's advert file (size-limited, typed errors);
 `set_advert` signs it into our log with our sealed-file key filled in; `adverts(ctx)`
 gives the newest valid, unrevoked advert of each lab, kept by an in-memory index
-that reads only the entries added since it last looked (and re-reads a log when a
-revocation covers its advert); `find`/`match_query` wrap ledger.matching with the
-JSON the API and the CLI speak.
+(ledger.adverts) that reads only the entries added since it last looked;
+`find`/`match_query` wrap ledger.matching with the JSON the API and the CLI speak.
 """
 
 from __future__ import annotations
 
 import tomllib
 import weakref
-from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any, Final
 
 import pydantic
 
+from ledger.adverts import AdvertIndex
 from ledger.matching import Candidate, Exclusion, LabAdvert, Part, Request, match, parts_of_design
 from ledger.store import LogStore
 from node import designs
 from node.operations import LedgerContext, append_own
 from node.sealing import seal_key
-from protocol import kinds
 from protocol.capability import (
     ADVERT,
     PROCESSES,
@@ -35,7 +33,7 @@ from protocol.capability import (
     advert_body_map,
     processes_for_token,
 )
-from protocol.entry import Entry, read_stored_entry
+from protocol.entry import Entry
 from protocol.errors import DecodeError, LocalMisuseError
 from protocol.ids import id_from_text, id_to_text
 from protocol.sealed import HYBRID_SUITE
@@ -139,49 +137,13 @@ def set_advert(ctx: LedgerContext, body: AdvertBody) -> tuple[dict[str, Any], li
 # -- reading: the newest advert of each lab --------------------------------------------------
 
 
-@dataclass
-class _LogScan:
-    scanned: int = 0
-    newest: LabAdvert | None = None
-
-
-@dataclass
-class AdvertIndex:
-    """Newest advert per log, reading each log only from where it last stopped."""
-
-    logs: dict[tuple[bytes, bytes], _LogScan] = field(default_factory=dict)
-
-    def refresh(self, ctx: LedgerContext) -> list[LabAdvert]:
-        found = []
-        for head in ctx.ledger.heads():
-            if head.network != ctx.network:
-                continue
-            scan = self.logs.setdefault((head.network, head.author), _LogScan())
-            if (scan.newest is not None and head.is_revoked(scan.newest.seq)) or (
-                head.size < scan.scanned
-            ):
-                scan.scanned, scan.newest = 0, None
-            for raw in ctx.store.read_entries(
-                head.network, head.author, scan.scanned + 1, head.size + 1
-            ):
-                entry = read_stored_entry(raw)
-                if entry.kind == ADVERT and not head.is_revoked(entry.seq):
-                    status = kinds.check_body(entry.kind, entry.body)
-                    if isinstance(status.model, AdvertBody):
-                        scan.newest = LabAdvert(entry.author, entry.seq, entry.id, status.model)
-            scan.scanned = head.size
-            if scan.newest is not None:
-                found.append(scan.newest)
-        return sorted(found, key=lambda a: a.lab)
-
-
 _INDEXES: weakref.WeakKeyDictionary[LogStore, AdvertIndex] = weakref.WeakKeyDictionary()
 
 
 def adverts(ctx: LedgerContext) -> list[LabAdvert]:
     """The newest valid, unrevoked advert of each lab of our network, by lab id."""
     index = _INDEXES.setdefault(ctx.store, AdvertIndex())
-    return index.refresh(ctx)
+    return index.refresh(ctx.store, ctx.network)
 
 
 def advert_of(ctx: LedgerContext, lab: bytes | None) -> LabAdvert:
@@ -208,8 +170,9 @@ def lab_seal_key(ctx: LedgerContext, lab: bytes) -> SealKey:
 
 def advert_json(advert: LabAdvert) -> dict[str, Any]:
     body = advert_body_map(advert.body)
-    if body["seal_key"] is not None:
-        body["seal_key"] = {**body["seal_key"], "public_key": advert.body.seal_key.public_key.hex()}  # type: ignore[union-attr]
+    key = advert.body.seal_key
+    if key is not None:
+        body["seal_key"] = {"suite": key.suite, "public_key": key.public_key.hex()}
     return {
         "lab": id_to_text(advert.lab),
         "advert_id": id_to_text(advert.entry_id),

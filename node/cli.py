@@ -22,6 +22,7 @@ from node import (
     capability_cli,
     demo_cli,
     design_cli,
+    governance_cli,
     job_cli,
     ledger_cli,
     licence_cli,
@@ -94,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     blob_cli.add_commands(sub, common)
     licence_cli.add_commands(sub, common)
     design_cli.add_commands(sub, common)
+    governance_cli.add_commands(sub, common)
     capability_cli.add_commands(sub, common)
     job_cli.add_commands(sub, common)
     demo_cli.add_commands(sub, common)

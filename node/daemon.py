@@ -19,6 +19,7 @@ from hypercorn.config import Config
 from hypercorn.trio import serve
 from hypercorn.typing import ASGIFramework
 
+from node import memory
 from node.api import build_app
 from node.blobstore import BlobStore
 from node.governance_service import GovernanceDriver
@@ -56,6 +57,7 @@ async def run_node(
     `task_status.started(service)` once the API is serving and api.json written.
     """
     home.identity()  # a clear error before anything is opened
+    memory.tune_allocator()  # before the storage thread starts
     if stop is None:  # (an Event has no truth value in trio 0.35)
         stop = trio.Event()
     with home.writer_lock():

@@ -32,6 +32,7 @@ from licenses.okh import MAX_MANIFEST_BYTES, import_losh_toml, import_okh_v1_yam
 from licenses.okh_draft import DesignDraft, design_body
 from node.blobstore import BlobStore
 from node.geometry import analyse_mesh, is_mesh_media_type, media_type_for
+from node.home import NodeHome
 from node.operations import LedgerContext, append_own
 from protocol import kinds
 from protocol.blob import DEFAULT_MAX_BLOB_BYTES
@@ -186,7 +187,8 @@ def prepare(
         raise LocalMisuseError(
             "misuse.too-large", f"{total} bytes of files, at most {MAX_DIRECTORY_BYTES}"
         )
-    store = BlobStore(blob_folder, max_blob_bytes=DEFAULT_MAX_BLOB_BYTES)
+    # The federation's blob size rule (specs/0008 §2) when the home follows one.
+    store = BlobStore(blob_folder, max_blob_bytes=NodeHome(blob_folder.parent).max_blob_bytes())
     files = [file_entry(store, rel, p, role, notes) for rel, (p, role) in sorted(chosen.items())]
     return Prepared(draft, files, list(derived_from), notes)
 
@@ -228,7 +230,7 @@ def licence_check(ctx: LedgerContext, body: DesignBody) -> LicenceCheck:
                 field="derived_from",
             )
         parents.append(licence)
-    return check_design_licence(body, parents)
+    return check_design_licence(body, parents, allow_list=ctx.catalogue.allow_list)
 
 
 def commit(ctx: LedgerContext, prepared: Prepared) -> tuple[dict[str, Any], list[Entry]]:

@@ -28,7 +28,8 @@ from typing import TYPE_CHECKING, Any
 import trio
 
 from node import operations
-from node.governance_view import GovernanceView
+from node.governance_view import GovernanceView, allow_list_of
+from node.home import GOVERNANCE_FILE
 from node.operations import LedgerContext
 from node.p2p import P2PHost, Stream
 from protocol.announce import MAX_ANNOUNCE_CHECKPOINTS, encode_announcement
@@ -50,7 +51,6 @@ log = logging.getLogger(__name__)
 CHARTER_PROTOCOL_ID = "/fabcommons/charter/1"
 CHARTER_IO_TIMEOUT_S = 30.0
 GOVERNANCE_INTERVAL_S = 1.0
-GOVERNANCE_FILE = "governance.json"
 
 
 async def serve_charter(charter: Charter, stream: Stream) -> None:
@@ -106,10 +106,13 @@ def governance_pass(ctx: LedgerContext) -> PassResult:
     view = ctx.governance
     assert view is not None
     now_s = view.now_s()
-    changed = view.refresh(ctx.ledger, now_s)
+    view.refresh(ctx.ledger, now_s)
+    assert view.state is not None
+    in_force = (view.state.members, view.state.rules)
+    changed = view.applied != in_force  # (API reads refresh the view too)
+    view.applied = in_force
     me = ctx.identity.id
     result = PassResult([], [], None, changed)
-    assert view.state is not None
     if me not in view.state.members:
         return result
     if ctx.ledger.head(ctx.network, me) is None:  # witnesses need our key: our inception
@@ -130,6 +133,7 @@ def governance_pass(ctx: LedgerContext) -> PassResult:
             result.cosigned.append(signed.text)
             view.witnessed[member] = signed.checkpoint.size
     if changed:
+        ctx.catalogue.allow_list = allow_list_of(view.state.rules)
         write_governance_file(ctx)
     return result
 
@@ -164,6 +168,7 @@ class GovernanceDriver:
             CHARTER_PROTOCOL_ID, functools.partial(serve_charter, charter)
         )
         self._apply_rules()
+        await self.network.service.on_ledger(write_governance_file)
         task_status.started()
         while True:
             await self.run_pass()

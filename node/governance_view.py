@@ -37,7 +37,9 @@ from ledger.governance import (
 )
 from ledger.log import Ledger
 from ledger.store import LogStore
+from ledger.vouches import VouchEvent, vouch_from_entry
 from ledger.witnessclock import CosignedCheckpoint, WitnessClock
+from licenses.allowlist import decode_allow_list
 from protocol import kinds
 from protocol.entry import Entry, read_stored_entry
 from protocol.errors import CommonsError, RuleViolationError
@@ -55,6 +57,7 @@ from protocol.governance import (
     LiftFreeze,
     ProposalAction,
     RemoveMember,
+    Rules,
     UnvouchBody,
     VouchBody,
 )
@@ -85,6 +88,7 @@ class GovernanceView:
     proposal_titles: dict[bytes, tuple[str, int]] = field(default_factory=dict)
     votes: dict[bytes, Vote] = field(default_factory=dict)
     vouch_events: dict[tuple[bytes, bytes], tuple[int, bool]] = field(default_factory=dict)
+    vouch_entries: dict[bytes, VouchEvent] = field(default_factory=dict)
     applications: dict[bytes, Application] = field(default_factory=dict)
     state: GovernanceState | None = None
     vouched: frozenset[bytes] = frozenset()
@@ -92,6 +96,8 @@ class GovernanceView:
     refreshed_at_s: int = 0
     #: Seconds added to this node's clock: only ever non-zero on a test federation (§1.2).
     clock_offset_s: int = 0
+    #: The (members, rules) the node last applied (blob limit, governance.json).
+    applied: tuple[frozenset[bytes], Rules] | None = None
     #: Member -> the log size we last cosigned (skip the ones with nothing new).
     witnessed: dict[bytes, int] = field(default_factory=dict)
     _cosignatures: dict[bytes, dict[bytes, int]] = field(default_factory=dict)
@@ -140,6 +146,9 @@ class GovernanceView:
     def _index_membership(self, entry: Entry) -> None:
         status = kinds.check_body(entry.kind, entry.body)
         model = status.model
+        event = vouch_from_entry(entry)
+        if event is not None:
+            self.vouch_entries[entry.id] = event
         if isinstance(model, VouchBody | UnvouchBody):
             key = (entry.author, model.candidate)
             held = self.vouch_events.get(key)
@@ -158,6 +167,7 @@ class GovernanceView:
             self._witness_keys, self._cosignatures = keys, {}
         authors = {p.author for p in self.proposals.values()}
         authors |= {v.voter for v in self.votes.values()}
+        authors |= {v.voucher for v in self.vouch_entries.values()}
         logs: dict[bytes, list[CosignedCheckpoint]] = {}
         for author in authors:
             logs[author] = [
@@ -194,9 +204,9 @@ class GovernanceView:
         return self._cosignatures[digest]
 
     def state_at(self, ledger: Ledger, at_s: int) -> GovernanceState:
-        return evolve(
-            self.charter, self.proposals.values(), self.votes.values(), self.clock(ledger), at_s
-        )
+        clock = self.clock(ledger)
+        votes, vouches = self.votes.values(), self.vouch_entries.values()
+        return evolve(self.charter, self.proposals.values(), votes, clock, at_s, vouches)
 
     def refresh(self, ledger: Ledger, now_s: int) -> bool:
         """Recompute the state in force at `now_s`; True if members or rules changed."""
@@ -289,6 +299,19 @@ def action_json(action: ProposalAction) -> dict[str, Any]:
     elif isinstance(action, AmendCharter):
         out["text"] = action.text
     return out
+
+
+def allow_list_of(rules: Rules) -> frozenset[str] | None:
+    """The licence allow-list of the rules (specs/0008 §2): None (every open licence,
+    specs/0006 §7) when the rules list none. Entries that are not one open licence
+    are left out (they could never allow anything)."""
+    allowed: set[str] = set()
+    for licence in rules.licences:
+        try:
+            allowed |= decode_allow_list([licence])
+        except CommonsError:
+            continue
+    return frozenset(allowed) if rules.licences else None
 
 
 def rules_json(state: GovernanceState) -> dict[str, Any]:

@@ -6,6 +6,8 @@ Layout:
                          and for a federation the bootstrap peers it joined through
     charter.bin          the federation's charter, canonical bytes (specs/0008 §1); its
                          hash is the network id. Absent on a development network
+    governance.json      the rules and members in force, as the running node last
+                         computed them (read by local commands, e.g. the blob size limit)
     ledger.sqlite3       every log this node holds (WAL mode; -wal and -shm beside it)
     writer.lock          held by the one process that writes the ledger
     api.token            bearer token of the local HTTP API, 0600
@@ -31,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from protocol.blob import DEFAULT_MAX_BLOB_BYTES
 from protocol.errors import CommonsError, LocalMisuseError
 from protocol.governance import Charter, charter_bytes, charter_network_id, decode_charter
 from protocol.identity import development_network, identity_id
@@ -41,6 +44,7 @@ _KEY_HEADER = "fabcommons ed25519 seed v1"
 IDENTITY_FILE = "identity.json"
 NETWORK_FILE = "network.json"
 CHARTER_FILE = "charter.bin"
+GOVERNANCE_FILE = "governance.json"
 LOCK_FILE = "writer.lock"
 API_TOKEN_FILE = "api.token"
 API_INFO_FILE = "api.json"
@@ -180,6 +184,15 @@ class NodeHome:
             {"name": charter.name, "network": id_to_text(network), "bootstrap": peers}
         )
         return network
+
+    def max_blob_bytes(self) -> int:
+        """The blob size limit in force: the federation's rule (as the node last wrote
+        it in governance.json), else the default of specs/0009."""
+        try:
+            data = json.loads((self.path / GOVERNANCE_FILE).read_text())
+            return int(data["rules"]["max_blob_bytes"])
+        except (FileNotFoundError, ValueError, KeyError, TypeError):
+            return DEFAULT_MAX_BLOB_BYTES
 
     def bootstrap(self) -> list[str]:
         """Peers recorded when the home joined its federation (dialled by `run`)."""

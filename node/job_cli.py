@@ -163,8 +163,12 @@ def _job_text(job: dict[str, Any]) -> str:
 
 
 def _match_text(out: dict[str, Any]) -> list[str]:
-    lines = [f"  {c['name']} ({c['lab']}): {c['quote']['total_minor']} {c['quote']['currency']}"
-             for c in out["candidates"]]  # fmt: skip
+    lines = []
+    for c in out["candidates"]:
+        quote = c["quote"]
+        lines.append(
+            f"  {c['advert']['name']} ({c['lab']}): {quote['total_minor']} {quote['currency']}"
+        )
     lines += [f"  not {e['name']}: {', '.join(e['reasons'])}" for e in out["excluded"]]
     return lines
 

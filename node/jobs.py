@@ -14,6 +14,9 @@ Until the node follows a charter, the rules in force are the development rules:
 
 from __future__ import annotations
 
+import hashlib
+import weakref
+from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
 from ledger.contributions import contributions
@@ -26,12 +29,13 @@ from ledger.jobs import (
     match_request,
     refused_json,
 )
-from ledger.matching import Candidate, Exclusion, LabAdvert, MatchResult, match
+from ledger.matching import match
 from ledger.reputation import lab_reputation
+from ledger.store import LogStore
+from node.capabilities import adverts, candidate_json, exclusion_json
 from node.designs import design_entry
 from node.operations import LedgerContext, append_own, now_ms
 from protocol import jobs
-from protocol.capability import ADVERT, AdvertBody
 from protocol.design import DESIGN
 from protocol.entry import Entry, read_stored_entry
 from protocol.errors import JobError, LocalMisuseError
@@ -47,22 +51,62 @@ MAX_LIST: Final = 1000
 Signed = tuple[dict[str, Any], list[Entry]]
 
 
+@dataclass
+class _KindIndex:
+    """Entries of some kinds per log, read from where each log was last read."""
+
+    wanted: tuple[str, ...]
+    logs: dict[bytes, tuple[int, list[Entry]]] = field(default_factory=dict)
+
+    def refresh(self, ctx: LedgerContext) -> list[Entry]:
+        out: list[Entry] = []
+        for head in ctx.ledger.heads():
+            if head.network != ctx.network:
+                continue
+            scanned, kept = self.logs.get(head.author, (0, []))
+            if head.size < scanned:  # never for a log, but a view never trusts that
+                scanned, kept = 0, []
+            for raw in ctx.store.read_entries(
+                head.network, head.author, scanned + 1, head.size + 1
+            ):
+                entry = read_stored_entry(raw)
+                if entry.kind.startswith(self.wanted):
+                    kept.append(entry)
+            self.logs[head.author] = (head.size, kept)
+            out.extend(e for e in kept if not head.is_revoked(e.seq))
+        return out
+
+
+_INDEXES: weakref.WeakKeyDictionary[LogStore, dict[tuple[str, ...], _KindIndex]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 def stored_entries(ctx: LedgerContext, wanted: tuple[str, ...]) -> list[Entry]:
-    """Every unrevoked entry of our network whose kind starts with one of `wanted`."""
-    out = []
-    for head in ctx.ledger.heads():
-        if head.network != ctx.network or head.size == 0:
-            continue
-        for raw in ctx.store.read_entries(head.network, head.author, 1, head.size + 1):
-            entry = read_stored_entry(raw)
-            if entry.kind.startswith(wanted) and not head.is_revoked(entry.seq):
-                out.append(entry)
-    return out
+    """Every unrevoked entry of our network whose kind starts with one of `wanted`;
+    each log is read once, then only its new entries (the index lives with the store)."""
+    indexes = _INDEXES.setdefault(ctx.store, {})
+    return indexes.setdefault(wanted, _KindIndex(wanted)).refresh(ctx)
+
+
+_DERIVED: weakref.WeakKeyDictionary[LogStore, tuple[bytes, JobSet]] = weakref.WeakKeyDictionary()
 
 
 def job_set(ctx: LedgerContext) -> JobSet:
+    """Every job, derived once per set of job entries; the reader's time only turns
+    open offers past their expiry into expired ones (specs/0007 §5 step 7)."""
     entries = stored_entries(ctx, ("job.",))
-    return derive_jobs(entries, max_ttl_s=DEV_JOB_OFFER_TTL_S, now_ms=now_ms())
+    key = hashlib.sha256(b"".join(sorted(e.id for e in entries))).digest()
+    cached = _DERIVED.get(ctx.store)
+    if cached is None or cached[0] != key:
+        cached = key, derive_jobs(entries, max_ttl_s=DEV_JOB_OFFER_TTL_S, now_ms=0)
+        _DERIVED[ctx.store] = cached
+    now = now_ms()
+    views = tuple(
+        replace(v, state=State.EXPIRED) if v.state is State.OPEN and now >= v.expires_ms else v
+        for v in cached[1].jobs
+    )
+    return replace(cached[1], jobs=views)
 
 
 def job_view(ctx: LedgerContext, job_id: bytes) -> JobView:
@@ -111,60 +155,15 @@ def list_jobs(
     }
 
 
-def adverts(ctx: LedgerContext) -> list[LabAdvert]:
-    out = []
-    for entry in stored_entries(ctx, (ADVERT,)):
-        body = check_body(entry.kind, entry.body).model
-        if isinstance(body, AdvertBody):
-            out.append(LabAdvert(entry.author, entry.seq, entry.id, body))
-    return out
-
-
 def candidates(ctx: LedgerContext, job_id: bytes) -> dict[str, Any]:
-    """The labs that can make the job, ranked, each with its instant quote (§6)."""
+    """The labs that can make the job, ranked, each with its instant quote (§6), in the
+    JSON of `fabnode capability match`."""
     view = job_view(ctx, job_id)
     design = None if view.offer.design is None else design_entry(ctx, view.offer.design)[1]
-    return match_json(match(match_request(view, design), adverts(ctx)))
-
-
-def match_json(result: MatchResult) -> dict[str, Any]:
+    result = match(match_request(view, design), adverts(ctx))
     return {
-        "candidates": [_candidate_json(c) for c in result.candidates],
-        "excluded": [_excluded_json(e) for e in result.excluded],
-    }
-
-
-def _candidate_json(c: Candidate) -> dict[str, Any]:
-    machine = c.advert.body.machines[c.machine_index]
-    return {
-        "lab": id_to_text(c.advert.lab),
-        "name": c.advert.body.name,
-        "advert": id_to_text(c.advert.entry_id),
-        "distance_m": c.distance_m,
-        "lead_time_days": c.advert.body.lead_time_days,
-        "machine": {
-            "index": c.machine_index,
-            "process": machine.process,
-            "make": machine.make,
-            "model": machine.model,
-        },
-        "quote": {
-            "currency": c.quote.currency,
-            "setup_fee_minor": c.quote.setup_fee_minor,
-            "material_minor": c.quote.material_minor,
-            "machine_minor": c.quote.machine_minor,
-            "machine_seconds": c.quote.machine_seconds,
-            "total_minor": c.quote.total_minor,
-        },
-    }
-
-
-def _excluded_json(e: Exclusion) -> dict[str, Any]:
-    return {
-        "lab": id_to_text(e.advert.lab),
-        "name": e.advert.body.name,
-        "reasons": list(e.reasons),
-        "distance_m": e.distance_m,
+        "candidates": [candidate_json(c) for c in result.candidates],
+        "excluded": [exclusion_json(e) for e in result.excluded],
     }
 
 

@@ -147,7 +147,16 @@ def _node_routes(router: APIRouter, service: NodeService, hub: EventHub) -> None
         out: dict[str, Any] = assess(parse_expression(expression)).to_json()
         return out
 
-    @router.get("/events")
+    @router.get(
+        "/events",
+        response_class=StreamingResponse,
+        responses={
+            200: {
+                "description": "server-sent events: new entries and progress, one per event",
+                "content": {"text/event-stream": {"schema": {"type": "string"}}},
+            }
+        },
+    )
     async def events(request: Request) -> StreamingResponse:
         receive = hub.subscribe()
         return StreamingResponse(

@@ -36,7 +36,7 @@ from ledger.syncpeer import SyncPeer
 from node import operations
 from node.blob_transfer import fetch_blob, serve_blobs
 from node.blobstore import BlobStore
-from node.operations import LedgerContext
+from node.operations import LedgerContext, release_memory
 from node.p2p import P2PHost, Stream, Subscription
 from node.service import NodeService
 from protocol import blob, canonical
@@ -56,6 +56,7 @@ from protocol.sync_limits import SYNC_PROTOCOL_ID
 log = logging.getLogger(__name__)
 
 READ_BYTES = 256 * 1024
+RELEASE_EVERY_ENTRIES = 10_000  # a sync gives free heap back this often (node.memory)
 IO_TIMEOUT_S = 30.0
 SYNC_INTERVAL_S = 30.0
 INGEST_GATHER_S = 0.02
@@ -306,7 +307,9 @@ class Network:
             self.stats.last_error[stream.remote_peer] = e.code
 
     async def _session(self, stream: Stream) -> SyncPeer:
-        peer = SyncPeer(self.service.ctx.ledger, self.network, self.wanted, now_ms=now_ms())
+        peer = SyncPeer(
+            self.service.ctx.ledger, self.network, self.wanted, now_ms=now_ms(), keep_events=False
+        )
         peer.start()
         progress = _SyncProgress(self.service, stream.remote_peer)
         try:
@@ -327,6 +330,8 @@ class Network:
         await stream.close()
         self.stats.syncs_completed += 1
         self.stats.sync_entries_stored += peer.entries_ingested
+        if peer.entries_ingested >= RELEASE_EVERY_ENTRIES:
+            await self.service.on_ledger(release_memory)
         if peer.rejected:
             self.stats.last_error[stream.remote_peer] = peer.rejected[-1].code
         return peer
@@ -400,10 +405,13 @@ class _SyncProgress:
 
 
 def _feed(peer: SyncPeer, data: bytes, ctx: LedgerContext) -> bytes:
+    before = peer.entries_ingested
     out = peer.feed(data, now_ms())
     if peer.committed:
         operations.index_committed(ctx, peer.committed)
         peer.committed.clear()
+    if before // RELEASE_EVERY_ENTRIES != peer.entries_ingested // RELEASE_EVERY_ENTRIES:
+        release_memory(ctx)
     return out
 
 

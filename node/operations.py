@@ -20,8 +20,9 @@ from ledger.catalogue import DesignRow, Skipped
 from ledger.log import Ledger
 from ledger.store import LogStore
 from licenses.design_licence import check_design_licence
+from node import memory
 from node.catalogue_store import CatalogueStore
-from node.governance_view import GovernanceView
+from node.governance_view import GovernanceView, allow_list_of
 from node.home import Identity, NodeHome
 from node.signguard import SignGuard
 from node.storage import SqliteLogStore, wrapped_errors
@@ -61,6 +62,8 @@ class LicensedCatalogue(CatalogueStore):
     def __init__(self, path: str | Path) -> None:
         super().__init__(path)
         self._refused: set[bytes] = set()
+        #: A federation's licence allow-list (specs/0008 §2); None: the default list.
+        self.allow_list: frozenset[str] | None = None
 
     def parent_licence(self, design_id: bytes) -> str | None:
         with wrapped_errors():
@@ -77,7 +80,7 @@ class LicensedCatalogue(CatalogueStore):
             fields: dict[str, Any] = {"licence": row.licence, "derived_from": [p for p, _ in held]}
             body = DesignBody.model_construct(**fields)  # the rule reads these two only
             try:
-                check_design_licence(body, [lic for _, lic in held])
+                check_design_licence(body, [lic for _, lic in held], allow_list=self.allow_list)
             except CommonsError as e:
                 self._refused.add(row.id)
                 self.record_skip(Skipped(row.id, DESIGN, e.code, e.message))
@@ -115,16 +118,11 @@ def make_context(home: NodeHome, store: LogStore) -> LedgerContext:
         governance.load(store)
         governance.refresh(ledger, governance.now_s())
         ledger.admission = governance.admits
+    catalogue = open_catalogue(home, store)
+    if governance is not None and governance.state is not None:
+        catalogue.allow_list = allow_list_of(governance.state.rules)
     return LedgerContext(
-        home,
-        identity,
-        name,
-        network,
-        store,
-        ledger,
-        SignGuard(identity.id),
-        open_catalogue(home, store),
-        governance,
+        home, identity, name, network, store, ledger, SignGuard(identity.id), catalogue, governance
     )
 
 
@@ -145,6 +143,14 @@ def open_local(home: NodeHome) -> Iterator[LedgerContext]:
             yield ctx
         finally:
             ctx.catalogue.close()
+
+
+def release_memory(ctx: LedgerContext) -> None:
+    """After a large sync: the log store's page cache, then the C heap's free pages
+    go back to the system (node.memory); nothing stored or answered changes."""
+    if isinstance(ctx.store, SqliteLogStore):
+        ctx.store.shrink_memory()
+    memory.release_memory()
 
 
 def now_ms() -> int:

@@ -50,12 +50,70 @@ def decode(
         raise LocalMisuseError("misuse.bad-argument", "decode takes bytes")
     if len(data) > max_bytes:
         raise DecodeError("decode.too-large", f"got {len(data)} bytes, limit {max_bytes}")
-    raw = bytes(data)
+    raw = data if type(data) is bytes else bytes(data)
+    try:
+        value = _unpack_plain(raw, max_bin_bytes, max_array_len)
+    except Exception:  # the strict pass below says exactly what is wrong
+        pass
+    else:
+        if _is_canonical_tree(value, 0) and _pack(value) == raw:
+            return value
+    return _decode_strict(raw, max_bin_bytes, max_array_len)
+
+
+def _decode_strict(raw: bytes, max_bin_bytes: int, max_array_len: int) -> Any:
+    """The reference decoder: every check raises its own DecodeError as it is met."""
     value = _unpack(raw, max_bin_bytes, max_array_len)
     _check_tree(value, 0)
     if _pack(value) != raw:
         raise DecodeError("decode.non-canonical", "input is not the canonical encoding")
     return value
+
+
+# The fast path of `decode` accepts exactly what `_decode_strict` accepts, and returns
+# the same value: it parses without the per-map hook, then checks the tree (the same
+# types and depth as `_check_tree`, and every map's keys str, short enough and strictly
+# increasing: str order is UTF-8 byte order for the valid UTF-8 msgpack hands back) and
+# compares the re-encoding. A repeated key cannot pass: the map would hold fewer
+# pairs than its header says, so its re-encoding differs. Whatever the fast path does
+# not accept goes through `_decode_strict`, which raises the precise error.
+def _unpack_plain(raw: bytes, max_bin_bytes: int, max_array_len: int) -> Any:
+    return msgpack.unpackb(
+        raw,
+        raw=False,
+        use_list=True,
+        strict_map_key=False,
+        ext_hook=_ext_hook,
+        max_str_len=limits.MAX_STR_BYTES,
+        max_bin_len=max_bin_bytes,
+        max_array_len=max_array_len,
+        max_map_len=limits.MAX_MAP_LEN,
+    )
+
+
+def _is_canonical_tree(value: Any, depth: int) -> bool:
+    kind = type(value)
+    if kind in _SCALAR_TYPES:
+        return True
+    if depth >= limits.MAX_DEPTH:
+        return False
+    if kind is list:
+        for item in value:
+            if type(item) not in _SCALAR_TYPES and not _is_canonical_tree(item, depth + 1):
+                return False
+        return True
+    if kind is not dict:
+        return False
+    previous = None
+    for key, item in value.items():
+        if type(key) is not str or (previous is not None and key <= previous):
+            return False
+        if len(key) * 4 > limits.MAX_KEY_BYTES and len(key.encode()) > limits.MAX_KEY_BYTES:
+            return False
+        previous = key
+        if type(item) not in _SCALAR_TYPES and not _is_canonical_tree(item, depth + 1):
+            return False
+    return True
 
 
 def _pack(value: Any) -> bytes:

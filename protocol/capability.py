@@ -23,8 +23,10 @@ from typing import Annotated, Any, Final, Literal
 from pydantic import AfterValidator, Field, model_validator
 
 # Import order matters: protocol.kinds ends by importing the modules that register
-# kinds, and those (protocol.jobs) import these names and protocol.design's; so the
-# vocabulary is bound first and kinds loads before this module asks design for names.
+# kinds, and those (protocol.jobs) import these names from this module; so they are
+# bound before kinds loads. Nothing here comes from protocol.design, which may be the
+# half-loaded module that started the import.
+from protocol.fields import Material, Name, sorted_unique
 from protocol.processes import (
     AVAILABILITY,
     PROCESSES,
@@ -39,9 +41,6 @@ from protocol.processes import (
 
 # isort: split
 from protocol.kinds import KindSpec, StrictBody, register
-
-# isort: split
-from protocol.design import Material, Name, _sorted_unique
 
 __all__ = [
     "ADVERT",
@@ -105,7 +104,7 @@ class Machine(StrictBody):
     materials: Annotated[
         list[Material],
         Field(min_length=1, max_length=MAX_MACHINE_MATERIALS),
-        AfterValidator(_sorted_unique),
+        AfterValidator(sorted_unique),
     ]
     tolerance: ToleranceClass
     throughput_mm3_per_hour: Annotated[int, Field(ge=1, le=MAX_THROUGHPUT_MM3_PER_HOUR)]

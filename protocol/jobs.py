@@ -29,8 +29,8 @@ from typing import Annotated, Final
 from pydantic import AfterValidator, Field, model_validator
 
 import protocol.kinds  # noqa: F401  (the registry loads first: it imports protocol.design)
-from protocol.design import Material, Name
 from protocol.errors import JobError
+from protocol.fields import Material, Name
 from protocol.kinds import Bytes32, KindSpec, StrictBody, register
 from protocol.processes import Location, ProcessId, ToleranceClass
 

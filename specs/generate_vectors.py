@@ -104,6 +104,9 @@ Suites and their fields:
                       action (tagged)}, votes [...], checkpoints [{author_hex, size,
                       cosignatures {witness hex: timestamp_s}}], now_s ->
                       ledger.governance.tally. expect: TallyResult.to_json().
+  jobs/derive         input.offer_hex, entries_hex, max_ttl_s, now_ms ->
+                      protocol.jobstate.derive_job (specs/0007 §5); fields in
+                      tests/vector_checks_jobs.py.
   capabilities/*      advert bodies, matching and quotes, sealed files (specs/0011);
                       fields in tests/vector_checks_capabilities.py.
 """
@@ -129,6 +132,7 @@ from specs.vectorgen import (
     governance,
     ids,
     inclusion,
+    jobs,
     licences,
     logs,
     ranges,
@@ -162,6 +166,7 @@ def all_cases() -> list[Case]:
         *sync.cases(),
         *capabilities.cases(),
         *fuzz_regressions.cases(),
+        *jobs.cases(),
     ]
     paths = [c.path for c in cases]
     assert len(set(paths)) == len(paths), "two cases share a file name"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -95,3 +97,32 @@ def test_tolerance_classes_are_ordered_finest_first() -> None:
     assert tolerance_holds("m", "m")
     assert not tolerance_holds("c", "m")
     assert tolerance_holds("v", "v")
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "protocol.design",
+        "protocol.capability",
+        "protocol.processes",
+        "protocol.sealed",
+        "protocol.okw",
+        "ledger.matching",
+    ],
+)
+def test_each_module_imports_first(module: str) -> None:
+    """protocol.kinds imports the kind modules at its end: whichever module a program
+    imports first, the registry must load without meeting a half-loaded module."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            f"import {module}; import protocol.kinds as k; print(k.known_kinds())",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "capability.advert" in done.stdout

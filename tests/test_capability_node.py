@@ -4,6 +4,7 @@ three real nodes sealing a job file (specs/0011-capabilities.md §6-8)."""
 from __future__ import annotations
 
 import hashlib
+import shutil
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -21,6 +22,9 @@ from protocol.ids import id_from_text
 from tests.cli_helpers import fabnode
 from tests.node_process import api, running_node, wait_until
 
+CUBE = (
+    Path(__file__).resolve().parent.parent / "node" / "data" / "parts" / "calibration-cube-20mm.stl"
+)
 LAB_TOML = """
 name = "Fab Lab Barcelona"
 website = "https://fablabbcn.org"
@@ -154,6 +158,16 @@ def test_set_show_list_match_and_okw_on_a_home(tmp_path: Path) -> None:
     assert status == 0 and imported["seq"] == set_out["seq"] + 1
     assert imported["advert"] == set_out["advert"]
 
+    # The newest advert replaces the older ones.
+    closed = LAB_TOML.replace('availability = "open"', 'availability = "closed"')
+    status, newest = fabnode("capability", "set", advert_file(tmp_path, closed), home=home)
+    assert status == 0
+    status, shown = fabnode("capability", "show", lab, home=home)
+    assert status == 0 and shown["advert_id"] == newest["advert_id"]
+    assert shown["advert"]["availability"] == "closed"
+    status, listed = fabnode("capability", "list", home=home)
+    assert status == 0 and listed["adverts"] == []  # closed labs take no jobs
+
 
 def test_cli_errors_are_typed(tmp_path: Path) -> None:
     home = make_home(tmp_path, "lab")
@@ -229,6 +243,14 @@ def test_a_third_node_carries_a_sealed_file_it_cannot_open(
     code = _error_code(lambda: api(third, "POST", f"/api/v1/sealed/{blob}/open", {"out": str(out)}))
     assert code == "misuse.not-a-recipient" and not out.exists()
 
+    # Matching and OKW through a running node's API.
+    part_query = {"parts": [{"size_um": [100_000, 50_000, 20_000], "volume_mm3": 40_000}]}
+    matched = api(third, "POST", "/api/v1/match", {**part_query, "processes": ["fdm"]})
+    assert [c["lab"] for c in matched["candidates"]] == [lab]
+    assert matched["candidates"][0]["quote"]["total_minor"] == 2047
+    okw = api(lab_home, "GET", "/api/v1/capabilities/self/okw")
+    assert okw["lab"] == lab and "manufacturing-facility" in okw["yaml"]
+
     # One flipped bit in a copy is detected by the lab.
     tampered = bytearray(carried)
     tampered[-100] ^= 0x01
@@ -242,3 +264,29 @@ def test_a_third_node_carries_a_sealed_file_it_cannot_open(
         )
     )
     assert code == "verify.sealed-tampered"
+
+
+def test_a_design_is_matched_by_its_mesh(tmp_path: Path) -> None:
+    home = make_home(tmp_path, "lab")
+    assert fabnode("capability", "set", advert_file(tmp_path), home=home)[0] == 0
+    folder = tmp_path / "cube"
+    folder.mkdir()
+    shutil.copy(CUBE, folder / CUBE.name)
+    (folder / "okh.toml").write_text(
+        f'name = "Cube"\nlicense = "MIT"\nlicensor = "Ada Lab"\nsource = "{CUBE.name}"\n'
+    )
+    status, published = fabnode("design", "publish", folder, home=home)
+    assert status == 0
+    geometry = published["files"][0]["geometry"]
+    status, matched = fabnode(
+        "capability", "match", "--design", published["design_id"], "--material", "PLA", home=home
+    )
+    assert status == 0
+    size = [
+        hi - lo for lo, hi in zip(geometry["bbox_min_um"], geometry["bbox_max_um"], strict=True)
+    ]
+    assert matched["parts"] == [{"size_um": size, "volume_mm3": geometry["volume_mm3"]}]
+    (best,) = matched["candidates"]
+    v = geometry["volume_mm3"]
+    assert best["machine"]["process"] == "3dp-fdm"  # the laser cutter works no PLA
+    assert best["quote"]["total_minor"] == 500 + -(-v * 12 // 1000) + -(-v * 400 // 15000)

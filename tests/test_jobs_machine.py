@@ -217,3 +217,59 @@ def test_offer_beyond_the_rules_ttl_is_refused() -> None:
     with pytest.raises(JobError) as caught:
         derive_job(story.offer, [], max_ttl_s=TTL_S - 1, now_ms=NOW_MS)
     assert caught.value.code == "job.bad-offer"
+
+
+_VALUES = st.one_of(
+    st.none(), st.booleans(), st.integers(-(2**64), 2**64), st.text(max_size=20),
+    st.binary(max_size=40), st.lists(st.integers(), max_size=3),
+)  # fmt: skip
+
+
+@given(st.sampled_from(sorted(jobs.STEP_KINDS + jobs.SIDE_KINDS + (jobs.OFFER,))), st.data())
+@settings(max_examples=200, deadline=None)
+def test_any_body_is_valid_or_a_recorded_reason(kind: str, data: st.DataObject) -> None:
+    story = JobStory()
+    base = offer_body() if kind == jobs.OFFER else {"job": story.offer.id, "after": story.offer.id}
+    body = dict(base)
+    for key in data.draw(st.lists(st.sampled_from([*base, "extra"]), max_size=3)):
+        body[key] = data.draw(_VALUES)
+    status = check_body(kind, body)
+    assert status.valid or status.code == "body.invalid"
+
+
+_ACTORS = ("customer", "lab_a", "lab_b")
+
+
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(_ACTORS), st.sampled_from((*jobs.STEP_KINDS, jobs.BID)),
+                  st.integers(0, 5)),
+        max_size=14,
+    )
+)  # fmt: skip
+@settings(max_examples=60, deadline=None)
+def test_random_stories_follow_the_table(actions: list[tuple[str, str, int]]) -> None:
+    """Whatever is signed, the applied steps replay through the table to the state."""
+    story = JobStory()
+    chain = [story.offer.id]
+    bids: list[bytes] = []
+    for actor, kind, pick in actions:
+        author = getattr(story, actor)
+        if kind == jobs.BID:
+            bids.append(story.bid(author).id)
+            continue
+        story.head = chain[pick % len(chain)]
+        extra = {"bid": bids[pick % len(bids)] if bids else bytes(32)} if kind == jobs.AWARD else {}
+        chain.append(story.step(author, kind, **extra).id)
+    view = derive(story)
+    state, lab = State.OPEN, None
+    for step in view.steps:
+        if step.kind == jobs.AWARD:
+            lab = next(b.lab for b in view.bids if b.entry_id == step.body.bid)
+        role = (Role.CUSTOMER if step.author == story.customer.id
+                else Role.LAB if step.author == lab else Role.OTHER)  # fmt: skip
+        state = transition(state, step.kind, role)
+        assert state is step.state
+    assert view.state is state
+    assert len(view.steps) + len(view.refused) + len(view.bids) == len(story.entries)
+    assert derive(story, story.entries[::-1]) == view  # arrival order never matters

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,9 +21,9 @@ from typing import Any
 
 import pytest
 
-from node import operations
+from node import capabilities, operations
 from node.home import NodeHome
-from protocol.capability import ADVERT
+from protocol.capability import AdvertBody
 from protocol.errors import CommonsError
 from tests.cli_helpers import fabnode
 from tests.node_process import api, log_size, running_node, wait_until
@@ -55,13 +57,14 @@ def init(root: Path, name: str) -> Path:
     return home
 
 
-def sign_offline(home: Path, kind: str, body: dict[str, Any]) -> None:
-    """Sign into the home's own log with no node running (the CLI's local path)."""
+def advertise_offline(home: Path, body: dict[str, Any]) -> None:
+    """Publish the lab's advert, with its sealed-file key, while no node runs (the
+    local path of `fabnode capability set`)."""
     previous = os.environ.get("FABNODE_STATE_DIR")
     os.environ["FABNODE_STATE_DIR"] = str(home) + "-state"
     try:
         with operations.open_local(NodeHome(home)) as ctx:
-            operations.append_own(ctx, [(kind, body)])
+            capabilities.set_advert(ctx, AdvertBody.model_validate(body, strict=True))
     finally:
         if previous is None:
             del os.environ["FABNODE_STATE_DIR"]
@@ -76,9 +79,17 @@ def ok(home: Path, *args: str) -> Any:
 
 
 def refused(home: Path, *args: str) -> str:
+    """The error code of a CLI command that must fail (exit status 1)."""
     status, out = fabnode(*args, home=home)
     assert status == 1, out
     return str(out["error"]["code"])
+
+
+def refused_by_api(home: Path, path: str, body: Any) -> str:
+    """The error code of an API call that must fail (cheaper to run than the CLI)."""
+    with pytest.raises(CommonsError) as caught:
+        api(home, "POST", path, body)
+    return caught.value.code
 
 
 def job_on(home: Path, job: str) -> dict[str, Any] | None:
@@ -121,16 +132,25 @@ def stack() -> Iterator[ExitStack]:
 
 
 def test_three_labs_one_job_from_offer_to_review(tmp_path: Path, stack: ExitStack) -> None:
-    designer, customer = init(tmp_path, "designer"), init(tmp_path, "customer")
-    lab_a, lab_b, lab_c = (init(tmp_path, n) for n in ("lab-a", "lab-b", "lab-c"))
-    ids = {h: ok(h, "id")["identity"] for h in (designer, customer, lab_a, lab_b, lab_c)}
-    sign_offline(lab_a, ADVERT, advert("Lab A", 52_530_000, 13_410_000, 250, 20))
-    sign_offline(lab_b, ADVERT, advert("Lab B", 52_390_000, 13_065_000, 200, 15))
-    sign_offline(lab_c, ADVERT, advert("Lab C", 52_500_000, 13_400_000, 15, 10))  # too small
+    names = ("designer", "customer", "lab-a", "lab-b", "lab-c")
+    with ThreadPoolExecutor(len(names)) as pool:  # processes: threads only wait on them
+        designer, customer, lab_a, lab_b, lab_c = pool.map(lambda n: init(tmp_path, n), names)
+    advertise_offline(lab_a, advert("Lab A", 52_530_000, 13_410_000, 250, 20))
+    advertise_offline(lab_b, advert("Lab B", 52_390_000, 13_065_000, 200, 15))
+    advertise_offline(lab_c, advert("Lab C", 52_500_000, 13_400_000, 15, 10))  # too small
     _, first = stack.enter_context(running_node(designer))
     homes = [designer, customer, lab_a, lab_b, lab_c]
-    for home in homes[1:]:
-        stack.enter_context(running_node(home, "--bootstrap", first["listen"][0]))
+    entering = threading.Lock()
+
+    def start_node(home: Path) -> None:
+        node = running_node(home, "--bootstrap", first["listen"][0])
+        node.__enter__()
+        with entering:
+            stack.push(node.__exit__)
+
+    with ThreadPoolExecutor(len(homes) - 1) as pool:
+        list(pool.map(start_node, homes[1:]))
+    ids = {h: api(h, "GET", "/api/v1/status")["identity"] for h in homes}
 
     folder = tmp_path / "cube"
     folder.mkdir()
@@ -162,30 +182,58 @@ def test_three_labs_one_job_from_offer_to_review(tmp_path: Path, stack: ExitStac
         wait_until("the offer at the lab", lambda lab=lab: open_near(lab, job))
         bids[lab] = ok(lab, "job", "bid", job, "--price-minor", price, "--ready", ready)["entry_id"]
     wait_until("both bids at the customer", lambda: len(bids_on(customer, job)) == 2)
-    assert refused(lab_b, "job", "award", job, bids[lab_b]) == "job.not-party"  # forged
+    award_b = {"bid": bids[lab_b]}
+    assert refused_by_api(lab_b, f"/api/v1/jobs/{job}/steps/award", award_b) == "job.not-party"
+    # The customer counters B's bid; B withdraws it instead; it can no longer be awarded.
+    counter = {"price": {"amount_minor": 7000, "currency": "EUR"}, "ready_ms": 0, "note": "?"}
+    api(customer, "POST", f"/api/v1/jobs/{job}/bids/{bids[lab_b]}/counter", counter)
+    api(lab_b, "POST", f"/api/v1/jobs/{job}/bids/{bids[lab_b]}/withdraw")
+    wait_until("the withdrawal at the customer", lambda: any(
+        b["status"] == "withdrawn" and b["counters"] for b in bids_on(customer, job)))  # fmt: skip
+    award = f"/api/v1/jobs/{job}/steps/award"
+    assert refused_by_api(customer, award, award_b) == "job.bid-withdrawn"
+    candidates = api(customer, "GET", f"/api/v1/jobs/{job}/candidates")
+    assert candidates["candidates"] == offered["candidates"]
     ok(customer, "job", "award", job, bids[lab_a])
 
     wait_until("the award at lab A", lambda: in_state(lab_a, job, "awarded"))
     wait_until("the award at lab B", lambda: in_state(lab_b, job, "awarded"))
     assert refused(lab_a, "job", "ship", job) == "job.out-of-turn"  # not started yet
-    assert refused(lab_b, "job", "start", job) == "job.not-party"  # not the awarded lab
-    assert refused(customer, "job", "start", job) == "job.not-party"
+    start = f"/api/v1/jobs/{job}/steps/start"
+    assert refused_by_api(lab_b, start, {}) == "job.not-party"  # not the awarded lab
+    assert refused_by_api(customer, start, {}) == "job.not-party"
+    # A private file for the awarded lab: sealed to it, carried by every node as a blob.
+    secret = tmp_path / "jig.step"
+    secret.write_bytes(b"ISO-10303-21; the customer's own jig\n" * 100)
+    blob = ok(customer, "sealed", "seal", str(secret), "--lab", ids[lab_a])["blob"]
+    ok(customer, "job", "files", job, blob)
+    wait_until("the files at lab A", lambda: (job_on(lab_a, job) or {"files": []})["files"])
+    # The designer's node (every lab's first peer) carries the blob without reading it.
+    assert api(designer, "POST", f"/api/v1/blobs/{blob}/fetch")["status"] == "stored"
+    ok(lab_a, "sealed", "open", blob, "-o", str(tmp_path / "opened.step"))
+    assert (tmp_path / "opened.step").read_bytes() == secret.read_bytes()
+    assert refused(lab_b, "sealed", "open", blob, "-o", str(tmp_path / "b.step")) == (
+        "misuse.not-a-recipient"
+    )
     for action in ("start", "ship", "deliver"):
         ok(lab_a, "job", action, job)
     wait_until("delivery at the customer", lambda: in_state(customer, job, "delivered"))
-    assert refused(customer, "job", "review", job, "--score", "5") == "job.out-of-turn"
+    review = {"score": 5}
+    assert refused_by_api(customer, f"/api/v1/jobs/{job}/steps/review", review) == "job.out-of-turn"
     ok(customer, "job", "confirm", job)
     ok(customer, "job", "review", job, "--score", "5", "--text", "Crisp edges")
 
     for home in homes:
         wait_until(f"the review at {home.name}", lambda h=home: in_state(h, job, "reviewed"))
-    views = [ok(h, "job", "show", job) for h in homes]
+    views = [ok(customer, "job", "show", job)] + [job_on(h, job) for h in homes]
     assert all(v == views[0] for v in views)
     assert [s["kind"] for s in views[0]["steps"]] == [
         "job.award", "job.start", "job.ship", "job.deliver", "job.confirm", "job.review"
     ]  # fmt: skip
     assert views[0]["lab"] == ids[lab_a]
-    reputations = [ok(h, "lab", "reputation", ids[lab_a]) for h in homes]
+    reputations = [ok(customer, "lab", "reputation", ids[lab_a])] + [
+        api(h, "GET", f"/api/v1/labs/{ids[lab_a]}/reputation") for h in homes
+    ]
     assert all(r == reputations[0] for r in reputations)
     rep = reputations[0]
     assert rep["completed"]["count"] == 1 and rep["on_time"]["permille"] == 1000
@@ -194,5 +242,5 @@ def test_three_labs_one_job_from_offer_to_review(tmp_path: Path, stack: ExitStac
 
     credited = ok(lab_b, "contributions", ids[designer])
     assert [d["entry_id"] for d in credited["designs"]] == [design]
-    made = ok(designer, "contributions", ids[lab_a])["jobs_made"]
+    made = api(designer, "GET", f"/api/v1/contributions/{ids[lab_a]}")["jobs_made"]
     assert [m["job"] for m in made] == [job]

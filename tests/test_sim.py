@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import json
 
 import pytest
 
+from bench import sim as sim_cli
 from ledger.log import Ledger
 from ledger.sim import checks
 from ledger.sim.rng import Rng
@@ -138,3 +140,16 @@ def test_sync_turns_an_equivocation_at_an_equal_size_into_a_fork_proof() -> None
         assert peer.ledger.is_frozen(NETWORK, author.id)
         assert [p.author for p in peer.ledger.store.fork_proofs()] == [author.id]
         assert [e.code for e in peer.rejected] == ["verify.inconsistent-checkpoint"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "code"),
+    [(["--nodes", "5"], "usage.too-few-nodes"), (["--scale", "--sizes", "1k"], "usage.bad-sizes")],
+)
+def test_command_line_errors_are_json(
+    argv: list[str], code: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        sim_cli.main(argv)
+    assert exited.value.code == 1
+    assert json.loads(capsys.readouterr().out)["error"]["code"] == code

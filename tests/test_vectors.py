@@ -32,6 +32,7 @@ from protocol.logstate import LogHead, verify_next
 from tests.vector_checks_capabilities import CAPABILITY_CHECKERS
 from tests.vector_checks_fuzz import FUZZ_CHECKERS
 from tests.vector_checks_governance import GOVERNANCE_CHECKERS
+from tests.vector_checks_jobs import JOB_CHECKERS
 from tests.vector_checks_ledger import LEDGER_CHECKERS
 from tests.vector_checks_licences import LICENCE_CHECKERS
 from tests.vector_checks_sync import SYNC_CHECKERS
@@ -144,6 +145,7 @@ CHECKERS: dict[tuple[str, str], Checker] = {
     **SYNC_CHECKERS,
     **CAPABILITY_CHECKERS,
     **FUZZ_CHECKERS,
+    **JOB_CHECKERS,
 }
 
 

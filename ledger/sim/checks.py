@@ -115,7 +115,7 @@ def report(sim: Sim, config: dict[str, Any]) -> Report:
 
 
 def _reach(sim: Sim) -> dict[str, int | None]:
-    """Delivery delay over every (node, honest entry) stored: author's commit to storing."""
+    """Delivery delay over every (node, entry) stored: the author's commit to storing."""
     times = sorted(sim.fed.delays_ms)
     if not times:
         return {"p50": None, "p99": None, "max": None}

@@ -382,7 +382,8 @@ def test_namespaces_of_a_crashed_run_are_cleaned_up(caps: netns.Capabilities) ->
 SKEW_S = 600
 CHARTER = """version = 1
 name = "Skewed Commons"
-text = "Five labs; one of them has its clock ten minutes off."
+text = "Five labs; two of them have their clocks ten minutes off."
+test = true
 members = [{members}]
 
 [rules]
@@ -401,7 +402,7 @@ witness_count = 3
 """
 
 
-def test_hosts_ten_minutes_ahead_and_behind_do_not_move_the_witnessed_time(
+def test_hosts_ten_minutes_ahead_and_behind_do_not_move_witness_time_or_deadlines(
     caps: netns.Capabilities, lab_net: tuple[netns.Switch, Path], stack: ExitStack
 ) -> None:
     """Governance decides deadlines by witnessed-by time (specs/0008 §4): the upper
@@ -469,4 +470,73 @@ def test_hosts_ten_minutes_ahead_and_behind_do_not_move_the_witnessed_time(
             at = witnessed_at(result.entry.seq, covering, ids, 3, author=author)
             lo, hi = window(b"")  # ...but the witnessed time is real time, everywhere
             assert at is not None and lo <= at <= hi, (at, lo, hi)
-    report("one host +600 s, one -600 s", cosigned_everywhere_s=ended - began)
+    took = ended - began
+
+    # Governance on that clock: a proposal, three votes in time (one from the fast
+    # host), then the federation's test clock is moved past the deadline (specs/0008
+    # §1.2). The slow host still believes voting is open and votes: witnessed after
+    # the deadline, that vote is late on every node, its own included.
+    fast, slow = nodes[3], nodes[4]
+    changes = {"job_offer_ttl_s": 86400}
+    proposed = nodes[0].api(
+        "POST",
+        "/api/v1/governance/proposals",
+        {"action": "rules.change", "title": "Shorter job offers", "changes": changes},
+    )
+    pid = proposed["proposal"]
+
+    def tally(node: Node) -> dict[str, Any]:
+        out: dict[str, Any] = node.api("GET", f"/api/v1/governance/proposals/{pid}/tally")
+        return out
+
+    def final_tally(node: Node) -> dict[str, Any] | None:
+        out = tally(node)
+        return out if out["final"] else None
+
+    on_time = nodes[:4]  # the slow host's clock is still before the witnessed opening
+    for node in on_time:
+        wait_until(f"{node.home.name}: open", lambda n=node: tally(n)["outcome"] == "voting")
+    in_time = {vote(node, pid, "yes") for node in (nodes[0], nodes[1], fast)}
+    for node in on_time:
+        wait_until(
+            f"{node.home.name} counts three witnessed votes",
+            lambda n=node: set(tally(n)["counted"]) == in_time,
+            timeout_s=CONVERGE_S,
+        )
+    deadline = wait_until(
+        "one deadline on every node",
+        lambda: len(d := {tally(n)["deadline_s"] for n in on_time}) == 1 and d.pop(),
+    )
+    set_clocks(nodes, deadline + 300 - int(time.time()))  # witness time: 5 minutes late
+    assert slow.status()["governance"]["now_s"] < deadline, "the slow host thinks it is in time"
+    assert tally(slow)["outcome"] == "voting" and set(tally(slow)["counted"]) == in_time
+    late = vote(slow, pid, "no")
+    for node in nodes:
+        wait_until(
+            f"{node.home.name} judges the slow host's vote late",
+            lambda n=node: tally(n)["excluded"].get(late) == "late",
+            timeout_s=CONVERGE_S,
+        )
+    effect = tally(nodes[0])["effective_at_s"]
+    set_clocks(nodes, effect + 2 * SKEW_S - int(time.time()))  # the slow host too is past it
+    finals = [wait_until(f"{n.home.name}: final", lambda n=n: final_tally(n)) for n in nodes]
+    for final in finals:
+        assert final["outcome"] == "passed" and set(final["counted"]) == in_time
+        assert final["excluded"] == {late: "late"}
+        for key in ("opened_at_s", "deadline_s", "effective_at_s", "counts"):
+            assert final[key] == finals[0][key], key
+    rules = [n.api("GET", "/api/v1/governance/rules") for n in nodes]
+    assert len({r["rules_hash"] for r in rules}) == 1  # the same rules in force everywhere
+    assert rules[0]["rules"]["job_offer_ttl_s"] == 86400
+    report("one host +600 s, one -600 s", cosigned_everywhere_s=took, gov_s=time.time() - ended)
+
+
+def vote(node: Node, proposal: str, choice: str) -> str:
+    path = f"/api/v1/governance/proposals/{proposal}/votes"
+    return str(node.api("POST", path, {"choice": choice})["vote"])
+
+
+def set_clocks(nodes: list[Node], offset_s: int) -> None:
+    """Move every node's test-federation clock to `offset_s` (never backwards)."""
+    for node in nodes:
+        node.api("POST", "/api/v1/governance/test-clock", {"offset_s": offset_s})

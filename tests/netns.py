@@ -116,6 +116,15 @@ def probe() -> Capabilities:
             why = f"`ip netns add` fails here: {made.stderr.strip()}"
             return Capabilities(why, why, why, why, why)
         sh(f"ip netns add {b}")
+        entered = sh(f"ip netns exec {a} true", check=False)
+        if entered.returncode != 0:
+            why = f"`ip netns exec` fails here: {entered.stderr.strip()}"
+            return Capabilities(why, why, why, why, why)
+        try:
+            in_namespace(a, lambda: None)  # the API calls' way in (setns from a thread)
+        except OSError as e:
+            why = f"setns(2) into a namespace fails here: {e}"
+            return Capabilities(why, why, why, why, why)
         sh(f"ip link add eth0 netns {a} type veth peer name p0 netns {b}")
         netem = sh(f"tc -n {a} qdisc add dev eth0 root netem delay 1ms", check=False)
         tbf = sh(f"tc -n {b} qdisc add dev p0 root {_tbf(1000)}", check=False)

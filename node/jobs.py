@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import weakref
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any, Final
 
 from ledger.contributions import contributions
@@ -29,6 +29,7 @@ from ledger.jobs import (
     match_request,
     refused_json,
 )
+from ledger.kindindex import KindIndex
 from ledger.matching import match
 from ledger.reputation import lab_reputation
 from ledger.store import LogStore
@@ -37,7 +38,7 @@ from node.designs import design_entry
 from node.operations import LedgerContext, append_own, now_ms
 from protocol import jobs
 from protocol.design import DESIGN
-from protocol.entry import Entry, read_stored_entry
+from protocol.entry import Entry
 from protocol.errors import JobError, LocalMisuseError
 from protocol.governance import VOTE
 from protocol.ids import id_from_text, id_to_text
@@ -51,33 +52,7 @@ MAX_LIST: Final = 1000
 Signed = tuple[dict[str, Any], list[Entry]]
 
 
-@dataclass
-class _KindIndex:
-    """Entries of some kinds per log, read from where each log was last read."""
-
-    wanted: tuple[str, ...]
-    logs: dict[bytes, tuple[int, list[Entry]]] = field(default_factory=dict)
-
-    def refresh(self, ctx: LedgerContext) -> list[Entry]:
-        out: list[Entry] = []
-        for head in ctx.ledger.heads():
-            if head.network != ctx.network:
-                continue
-            scanned, kept = self.logs.get(head.author, (0, []))
-            if head.size < scanned:  # never for a log, but a view never trusts that
-                scanned, kept = 0, []
-            for raw in ctx.store.read_entries(
-                head.network, head.author, scanned + 1, head.size + 1
-            ):
-                entry = read_stored_entry(raw)
-                if entry.kind.startswith(self.wanted):
-                    kept.append(entry)
-            self.logs[head.author] = (head.size, kept)
-            out.extend(e for e in kept if not head.is_revoked(e.seq))
-        return out
-
-
-_INDEXES: weakref.WeakKeyDictionary[LogStore, dict[tuple[str, ...], _KindIndex]] = (
+_INDEXES: weakref.WeakKeyDictionary[LogStore, dict[tuple[str, ...], KindIndex]] = (
     weakref.WeakKeyDictionary()
 )
 
@@ -86,7 +61,7 @@ def stored_entries(ctx: LedgerContext, wanted: tuple[str, ...]) -> list[Entry]:
     """Every unrevoked entry of our network whose kind starts with one of `wanted`;
     each log is read once, then only its new entries (the index lives with the store)."""
     indexes = _INDEXES.setdefault(ctx.store, {})
-    return indexes.setdefault(wanted, _KindIndex(wanted)).refresh(ctx)
+    return indexes.setdefault(wanted, KindIndex(wanted)).refresh(ctx.store, ctx.network)
 
 
 _DERIVED: weakref.WeakKeyDictionary[LogStore, tuple[bytes, JobSet]] = weakref.WeakKeyDictionary()

@@ -9,15 +9,17 @@ from ledger.catalogue import MemoryCatalogue, index_entry
 from ledger.checkpoint import add_cosignatures, cosign, sign_checkpoint, witness_name
 from ledger.contributions import contributions
 from ledger.jobs import derive_jobs, job_json, within
+from ledger.kindindex import KindIndex
+from ledger.log import Ledger
 from ledger.reputation import lab_reputation
-from ledger.store import StoredCheckpoint
+from ledger.store import MemoryLogStore, StoredCheckpoint
 from protocol import jobs
 from protocol.design import DESIGN
 from protocol.entry import Entry
 from protocol.governance import VOTE
 from protocol.ids import id_to_text
 from protocol.processes import Location
-from tests.factory import Author
+from tests.factory import NETWORK, Author
 from tests.jobs_factory import DAY_MS, TTL_S, JobStory, offer_body
 
 NOW_MS = 1_700_000_000_000 + DAY_MS
@@ -137,3 +139,23 @@ def test_contributions_credit_designs_derivatives_jobs_votes_and_cosignatures() 
     customer = contributions(story.customer.id, entries, views, catalogue)
     assert len(lab["jobs_made"]) == 1 and lab["jobs_confirmed"] == []
     assert len(customer["jobs_confirmed"]) == 1 and len(customer["reviews"]) == 1
+
+
+@given(st.lists(st.tuples(st.integers(0, 2), st.sampled_from([jobs.OFFER, "note"])), max_size=12))
+@settings(max_examples=30, deadline=None)
+def test_kind_index_equals_reading_from_scratch(appends: list[tuple[int, str]]) -> None:
+    store = MemoryLogStore()
+    ledger = Ledger(store)
+    authors = [Author(f"indexed-{i}") for i in range(3)]
+    index = KindIndex((jobs.OFFER,))
+    for who, kind in appends:
+        author = authors[who]
+        body = offer_body(title=f"T{len(author.entries)}") if kind == jobs.OFFER else {"text": "x"}
+        author.append(kind, body)
+        head = ledger.head(NETWORK, author.id)
+        ledger.ingest([e.raw for e in author.entries[0 if head is None else head.size :]])
+        fresh = KindIndex((jobs.OFFER,)).refresh(store, NETWORK)
+        assert [e.id for e in index.refresh(store, NETWORK)] == [e.id for e in fresh]
+    want = sorted((e for a in authors for e in a.entries if e.kind == jobs.OFFER),
+                  key=lambda e: (e.author, e.seq))  # fmt: skip
+    assert [e.id for e in index.refresh(store, NETWORK)] == [e.id for e in want]

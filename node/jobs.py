@@ -8,8 +8,9 @@ so an out-of-turn or forged step fails here with its `job.*` code before anythin
 signed, then sign the entry into our own log. Signing functions return (result,
 entries signed), the shape NodeService.signing announces.
 
-Until the node follows a charter, the rules in force are the development rules:
-`DEV_JOB_OFFER_TTL_S`, the job_offer_ttl_s of specs/0008's example charter.
+An offer's lifetime is capped by the rules in force: a chartered federation's
+job_offer_ttl_s (specs/0008 §2), or on a development network `DEV_JOB_OFFER_TTL_S`, the
+value of specs/0008's example charter.
 """
 
 from __future__ import annotations
@@ -67,14 +68,23 @@ def stored_entries(ctx: LedgerContext, wanted: tuple[str, ...]) -> list[Entry]:
 _DERIVED: weakref.WeakKeyDictionary[LogStore, tuple[bytes, JobSet]] = weakref.WeakKeyDictionary()
 
 
+def offer_ttl_cap(ctx: LedgerContext) -> int:
+    """The rules' job_offer_ttl_s in force now (specs/0007 §5), for offers and expiry."""
+    governance = ctx.governance
+    if governance is not None and governance.state is not None:
+        return governance.state.rules.job_offer_ttl_s
+    return DEV_JOB_OFFER_TTL_S
+
+
 def job_set(ctx: LedgerContext) -> JobSet:
     """Every job, derived once per set of job entries; the reader's time only turns
     open offers past their expiry into expired ones (specs/0007 §5 step 7)."""
     entries = stored_entries(ctx, ("job.",))
-    key = hashlib.sha256(b"".join(sorted(e.id for e in entries))).digest()
+    cap = offer_ttl_cap(ctx)
+    key = hashlib.sha256(cap.to_bytes(8, "big") + b"".join(sorted(e.id for e in entries))).digest()
     cached = _DERIVED.get(ctx.store)
     if cached is None or cached[0] != key:
-        cached = key, derive_jobs(entries, max_ttl_s=DEV_JOB_OFFER_TTL_S, now_ms=0)
+        cached = key, derive_jobs(entries, max_ttl_s=cap, now_ms=0)
         _DERIVED[ctx.store] = cached
     now = now_ms()
     views = tuple(
@@ -178,11 +188,12 @@ def _signed(ctx: LedgerContext, kind: str, body: dict[str, Any], job_id: bytes) 
 def offer(ctx: LedgerContext, fields: dict[str, Any]) -> Signed:
     """Sign a job.offer (fields as OfferBody, `ttl_s` defaulting to the rule); return
     the job and the labs that can make it, ranked, with their quotes."""
-    body = {"ttl_s": DEV_JOB_OFFER_TTL_S, "note": "", "tolerance": None, "part": None,
+    cap = offer_ttl_cap(ctx)
+    body = {"ttl_s": cap, "note": "", "tolerance": None, "part": None,
             "budget": None, "design": None, "sealed": False, **fields}  # fmt: skip
     _body(jobs.OFFER, body)
-    if body["ttl_s"] > DEV_JOB_OFFER_TTL_S:
-        raise JobError("job.bad-offer", f"ttl_s above the rule ({DEV_JOB_OFFER_TTL_S} s)")
+    if body["ttl_s"] > cap:
+        raise JobError("job.bad-offer", f"ttl_s above the rule ({cap} s)")
     if body["deadline_ms"] <= now_ms():
         raise JobError("job.bad-offer", "the deadline is in the past")
     if body["design"] is not None:

@@ -23,6 +23,7 @@ from starlette.exceptions import HTTPException
 from ledger.catalogue import Filters
 from node import capability_api, governance_api, jobs_api, live_api
 from node.api_guard import RequestGuard
+from node.api_types import LocalPath
 from node.service import NodeService
 from protocol import kinds
 from protocol.errors import (
@@ -71,19 +72,17 @@ class NotesIn(BaseModel):
 class DesignIn(BaseModel):
     """Publish a design from a path on this machine (the API is local-only)."""
 
-    path: str = Field(min_length=1, max_length=4096)
+    path: LocalPath
     licence: str | None = Field(default=None, max_length=512)
     derived_from: list[str] = Field(default_factory=list, max_length=32)
 
 
 class ImportOkhIn(BaseModel):
-    paths: list[Annotated[str, Field(min_length=1, max_length=4096)]] = Field(
-        min_length=1, max_length=10_000
-    )
+    paths: list[LocalPath] = Field(min_length=1, max_length=10_000)
 
 
 class FetchIn(BaseModel):
-    out_dir: str = Field(min_length=1, max_length=4096)
+    out_dir: LocalPath
 
 
 class EscapedJSONResponse(JSONResponse):

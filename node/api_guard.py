@@ -29,6 +29,8 @@ MAX_REQUEST_BODY_BYTES: Final = 32 * 1024 * 1024
 
 
 class RequestGuard:
+    """ASGI middleware: token, then declared size, then the body read with a count."""
+
     def __init__(
         self,
         app: ASGIApp,

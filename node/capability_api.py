@@ -23,6 +23,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from node import capabilities, okw_files, sealing
+from node.api_types import LocalPath
 from node.capabilities import MatchQuery
 from node.service import NodeService
 from protocol.capability import Location
@@ -37,16 +38,16 @@ class AdvertIn(BaseModel):
 
 
 class PathIn(BaseModel):
-    path: str = Field(min_length=1, max_length=4096)
+    path: LocalPath
 
 
 class SealIn(BaseModel):
-    path: str = Field(min_length=1, max_length=4096)
+    path: LocalPath
     lab: str = Field(min_length=1, max_length=64)
 
 
 class OpenIn(BaseModel):
-    out: str = Field(min_length=1, max_length=4096)
+    out: LocalPath
 
 
 def parse_near(text: str) -> Location:

@@ -4,6 +4,8 @@ The hub fans out two kinds of event to every subscriber of `/api/v1/events`:
 
 - `entries`: entries the ledger has just committed — our own, gossip and sync
   alike — in the short form of `fabnode ledger log` (node.operations.entry_row).
+  A large batch (a catch-up sync) is sent as its size and its last
+  `MAX_ROWS_PER_EVENT` rows; with no subscriber nothing is computed at all.
   It is fed by the catalogue's commit hook, which runs on the storage thread; the
   hook hands the rows to the trio loop with `TrioToken.run_sync_soon` (thread-safe,
   never blocks the storage thread).
@@ -32,6 +34,8 @@ from node.operations import entry_row
 from protocol.entry import Entry
 
 QUEUE_EVENTS = 256
+#: An `entries` event carries the last rows of a batch and the batch's size.
+MAX_ROWS_PER_EVENT = 64
 PROGRESS_EVERY_S = 0.25
 
 
@@ -95,10 +99,10 @@ class EventHub:
     # -- from the storage thread (or any thread) -------------------------------------
     def from_thread_committed(self, entries: Sequence[Entry]) -> None:
         """The catalogue's commit hook: queue the rows for the loop; never blocks."""
-        if self.token is None or not entries:
-            return
-        rows = [entry_row(e) for e in entries]
-        self._soon("entries", {"entries": rows})
+        if self.token is None or not entries or not self._subscribers:
+            return  # nobody listens: a catch-up sync pays nothing for the stream
+        rows = [entry_row(e) for e in entries[-MAX_ROWS_PER_EVENT:]]
+        self._soon("entries", {"entries": rows, "count": len(entries)})
 
     def from_thread_progress(self, operation: str, done: int, total: int) -> None:
         """Progress of a long operation; at most one event per PROGRESS_EVERY_S, and the last."""

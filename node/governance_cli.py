@@ -26,7 +26,7 @@ from node.ledger_cli import via_node
 from node.p2p import HostConfig, open_host
 from protocol.errors import CommonsError, DecodeError, LocalMisuseError, RemoteFaultError
 from protocol.governance import (
-    MAX_CHARTER_BYTES,
+    MAX_CHARTER_TOML_BYTES,
     RULE_FIELDS,
     charter_network_id,
     parse_charter_toml,
@@ -115,11 +115,13 @@ def _refuse_running(home: NodeHome) -> None:
 def cmd_create(args: argparse.Namespace) -> dict[str, Any]:
     try:
         with args.charter.open("rb") as f:
-            data = f.read(MAX_CHARTER_BYTES + 1)
+            data = f.read(MAX_CHARTER_TOML_BYTES + 1)
     except OSError as e:
         raise LocalMisuseError("misuse.bad-file", f"cannot read {args.charter}: {e}") from e
-    if len(data) > MAX_CHARTER_BYTES:
-        raise DecodeError("decode.too-large", f"a charter is at most {MAX_CHARTER_BYTES} bytes")
+    if len(data) > MAX_CHARTER_TOML_BYTES:
+        raise DecodeError(
+            "decode.too-large", f"a charter file is at most {MAX_CHARTER_TOML_BYTES} bytes"
+        )
     try:
         text = data.decode()
     except UnicodeDecodeError as e:

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from node.governance_service import GovernanceDriver
 
 T = TypeVar("T")
+IMPORT_CHUNK = 100  # manifests read per worker-thread call of an import
 
 
 @dataclass
@@ -83,7 +84,14 @@ class NodeService:
         return await self.signing(lambda ctx: designs.commit(ctx, prepared))
 
     async def import_okh(self, paths: Sequence[Path]) -> dict[str, Any]:
-        items = await trio.to_thread.run_sync(designs.prepare_import, paths)
+        """Read the manifests in chunks (reporting progress), then sign them in one commit."""
+        files = await trio.to_thread.run_sync(designs.manifest_files, paths)
+        items: list[designs.ImportItem] = []
+        for start in range(0, len(files), IMPORT_CHUNK):
+            chunk = files[start : start + IMPORT_CHUNK]
+            items += await trio.to_thread.run_sync(designs.prepare_import, chunk)
+            if self.progress is not None:
+                self.progress("import", len(items), len(files))
         return await self.signing(lambda ctx: designs.commit_import(ctx, items))
 
     async def search_designs(

@@ -123,6 +123,11 @@ class Charter(StrictBody):
     text: Annotated[str, Field(max_length=MAX_CHARTER_TEXT_BYTES)]
     test: bool = False
 
+    @field_validator("text")
+    @classmethod
+    def _text_bytes(cls, value: str) -> str:
+        return _check_text_bytes(value)
+
     @field_validator("members")
     @classmethod
     def _members_sorted(cls, value: list[bytes]) -> list[bytes]:
@@ -136,6 +141,13 @@ class Charter(StrictBody):
         if self.rules.witness_count > len(self.members) - 1:
             raise ValueError("witness_count must be below the number of founding members")
         return self
+
+
+def _check_text_bytes(value: str) -> str:
+    """The charter text is bounded in UTF-8 bytes (a canonical string's limit, 0001)."""
+    if len(value.encode()) > MAX_CHARTER_TEXT_BYTES:
+        raise ValueError(f"the charter text is at most {MAX_CHARTER_TEXT_BYTES} bytes of UTF-8")
+    return value
 
 
 def charter_bytes(charter: Charter) -> bytes:
@@ -152,7 +164,8 @@ def charter_network_id(charter: Charter) -> bytes:
     return network_id(charter_bytes(charter))
 
 
-MAX_CHARTER_BYTES = 64 * 1024
+#: Canonical charter bytes: 1000 members, 256 licences and 16 Ki characters of text fit.
+MAX_CHARTER_BYTES = 128 * 1024
 
 
 def decode_charter(data: bytes) -> Charter:
@@ -305,6 +318,11 @@ class AmendCharter(StrictBody):
     action: Literal["charter.amend"]
     title: Title
     text: Annotated[str, Field(max_length=MAX_CHARTER_TEXT_BYTES)]
+
+    @field_validator("text")
+    @classmethod
+    def _text_bytes(cls, value: str) -> str:
+        return _check_text_bytes(value)
 
 
 ProposalAction = Annotated[

@@ -3,7 +3,7 @@
 A real `fabnode run` serves the API; the schema is read from its /openapi.json at run
 time, so every operation it lists is covered, whichever module added it. For each
 operation, schemathesis generates requests from the schema (valid and invalid
-parameters and bodies) and each is sent three ways:
+parameters and bodies: both schemathesis modes) and each is sent three ways:
   - with the bearer token: the answer is never a 5xx, a documented status carries the
     documented body, and an error is the typed `{"error": {"code", "message"}}`;
   - without a token, and with a wrong one: 401 with code misuse.unauthorized.
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import itertools
 import json
 import re
 import urllib.parse
@@ -25,6 +26,7 @@ import pytest
 import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
 from schemathesis.checks import content_type_conformance, response_schema_conformance
 from schemathesis.core.result import Ok
 from schemathesis.core.transport import Response
@@ -35,9 +37,13 @@ from tests.node_process import running_node
 
 pytestmark = pytest.mark.integration
 
-#: Generated requests per operation; the whole run stays near a minute on a busy machine.
-EXAMPLES_PER_OPERATION = 12
+#: Generated requests for all operations together, shared out evenly (at least
+#: MIN_EXAMPLES each): the run stays near a minute however many operations there are.
+REQUEST_BUDGET = 320
+MIN_EXAMPLES = 4
 TIMEOUT_S = 60
+#: Requests that fit the schema, and requests that break it somewhere.
+MODES = (schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE)
 WRONG_TOKENS = (None, "Bearer not-the-token", "Basic Zm9vOmJhcg==")
 
 
@@ -62,18 +68,55 @@ def _error_code(response: Response | requests.Response) -> str | None:
     return code if isinstance(code, str) else None
 
 
-def _fuzz_operation(operation: Any, url: str, token: str, session: requests.Session) -> list[str]:
+def session_get_json(url: str) -> Any:
+    with requests.get(url, timeout=TIMEOUT_S) as response:
+        return response.json()
+
+
+def _event_streams(document: dict[str, Any]) -> set[tuple[str, str]]:
+    """(METHOD, path) of each operation whose success is a text/event-stream."""
+    streams = set()
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            content = operation.get("responses", {}).get("200", {}).get("content", {})
+            if "text/event-stream" in content:
+                streams.add((method.upper(), path))
+    return streams
+
+
+def _check_stream(url: str, token: str, session: requests.Session) -> list[str]:
+    """An endless event stream: opens for the token (first line read, then closed), and
+    refuses strangers; generated requests would each wait for an end that never comes."""
+    failures = []
+    headers = {"Authorization": f"Bearer {token}"}
+    with session.get(url, headers=headers, stream=True, timeout=TIMEOUT_S) as response:
+        kind = response.headers.get("content-type", "")
+        first = next(response.iter_lines(), b"") if response.status_code == 200 else b""
+        if response.status_code != 200 or not kind.startswith("text/event-stream") or not first:
+            failures.append(f"GET {url}: {response.status_code} {kind} {first[:100]!r}")
+    for header in WRONG_TOKENS:
+        wrong = {} if header is None else {"Authorization": header}
+        with session.get(url, headers=wrong, stream=True, timeout=TIMEOUT_S) as response:
+            if response.status_code != 401:
+                failures.append(f"GET {url} with {header!r}: {response.status_code}")
+    return failures
+
+
+def _fuzz_operation(
+    operation: Any, url: str, token: str, session: requests.Session, examples: int
+) -> list[str]:
     failures: list[str] = []
+    strangers = itertools.cycle(WRONG_TOKENS)
 
     @settings(
-        max_examples=EXAMPLES_PER_OPERATION,
+        max_examples=examples,
         deadline=None,
         database=None,
         derandomize=True,
         phases=[Phase.explicit, Phase.generate],
         suppress_health_check=list(HealthCheck),
     )
-    @given(case=operation.as_strategy())
+    @given(case=st.one_of(*(operation.as_strategy(mode) for mode in MODES)))
     def run(case: schemathesis.Case[Any]) -> None:
         if isinstance(case.body, dict | list | str):
             case.body = _contained(case.body)
@@ -93,11 +136,11 @@ def _fuzz_operation(operation: Any, url: str, token: str, session: requests.Sess
             )
         except AssertionError as e:  # schemathesis' failures are AssertionErrors
             failures.append(f"{where}: {str(e)[:400]}")
-        for header in WRONG_TOKENS:
-            headers = {} if header is None else {"Authorization": header}
-            bad = case.call(base_url=url, session=session, headers=headers, timeout=TIMEOUT_S)
-            if bad.status_code != 401 or _error_code(bad) != "misuse.unauthorized":
-                failures.append(f"{where} with {header!r}: {bad.status_code} {bad.text[:200]}")
+        header = next(strangers)  # each case once as a stranger: no token, or a wrong one
+        headers = {} if header is None else {"Authorization": header}
+        bad = case.call(base_url=url, session=session, headers=headers, timeout=TIMEOUT_S)
+        if bad.status_code != 401 or _error_code(bad) != "misuse.unauthorized":
+            failures.append(f"{where} with {header!r}: {bad.status_code} {bad.text[:200]}")
 
     run()
     return failures
@@ -105,14 +148,16 @@ def _fuzz_operation(operation: Any, url: str, token: str, session: requests.Sess
 
 #: Bodies the fuzzer once answered with a 500, kept as explicit regressions: (method,
 #: path, raw JSON body, the status and error code now expected). JSON text may escape a
-#: lone surrogate, which no UTF-8 text holds; a path may hold a NUL, which names no file.
+#: lone surrogate, which no UTF-8 text holds; a path may hold a NUL, which names no file
+#: (node/api_types.LocalPath refuses both in every request model that takes a path).
 REGRESSIONS = [
     ("POST", "/api/v1/notes", b'{"text": "\\ud822"}', 422, None),
     ("POST", "/api/v1/notes", b'{"text": "' + b"\\ud822" * 5000 + b'"}', 422, None),
     ("POST", "/api/v1/designs", b'{"path": "\\ud822"}', 422, None),
-    ("POST", "/api/v1/designs", b'{"path": "a\\u0000b"}', 400, "misuse.bad-file"),
-    ("POST", "/api/v1/designs/import-okh", b'{"paths": ["\\u0000"]}', 400, "misuse.bad-file"),
-    ("POST", "/api/v1/designs/import-okh", b'{"paths": ["x\\u0000"]}', 400, "misuse.bad-file"),
+    ("POST", "/api/v1/designs", b'{"path": "a\\u0000b"}', 422, None),
+    ("POST", "/api/v1/designs/import-okh", b'{"paths": ["\\u0000"]}', 422, None),
+    ("POST", "/api/v1/designs/import-okh", b'{"paths": ["x\\u0000"]}', 422, None),
+    ("POST", "/api/v1/capabilities/import-okw", b'{"path": "x\\u0000"}', 422, None),
 ]
 
 
@@ -169,31 +214,6 @@ def test_the_front_door_refuses_before_reading_a_body(tmp_path: Path) -> None:
         assert _front_door(url, token, None, 0) == (422, None)  # empty body: read, invalid
 
 
-def _streams(operation: Any) -> bool:
-    """An operation documented as an event stream: it never ends, so it is not fuzzed
-    by reading whole answers; `_check_stream` opens it instead."""
-    content = operation.definition.raw.get("responses", {}).get("200", {}).get("content", {})
-    return set(content) == {"text/event-stream"}
-
-
-def _check_stream(path: str, url: str, token: str) -> list[str]:
-    """The stream opens with the token (its first bytes are an SSE comment) and refuses
-    strangers with the typed 401, before anything is streamed."""
-    failures = []
-    headers = {"Authorization": f"Bearer {token}"}
-    with requests.get(url + path, headers=headers, stream=True, timeout=TIMEOUT_S) as good:
-        first = next(good.iter_content(chunk_size=None), b"")
-        kind = good.headers.get("content-type", "")
-        if good.status_code != 200 or not kind.startswith("text/event-stream") or first[:1] != b":":
-            failures.append(f"GET {path}: {good.status_code} {kind} {first[:80]!r}")
-    for header in WRONG_TOKENS:
-        headers = {} if header is None else {"Authorization": header}
-        with requests.get(url + path, headers=headers, stream=True, timeout=TIMEOUT_S) as bad:
-            if bad.status_code != 401 or _error_code(bad) != "misuse.unauthorized":
-                failures.append(f"GET {path} with {header!r}: {bad.status_code}")
-    return failures
-
-
 def test_every_operation_survives_fuzzing_and_refuses_strangers(tmp_path: Path) -> None:
     home = tmp_path / "lab"
     sandbox = tmp_path / "sandbox"
@@ -209,13 +229,15 @@ def test_every_operation_survives_fuzzing_and_refuses_strangers(tmp_path: Path) 
             assert isinstance(result, Ok), f"the node's OpenAPI document is invalid: {result}"
             operations.append(result.ok())
         assert len(operations) >= 10, "the OpenAPI document lists the node's operations"
+        streams = _event_streams(session_get_json(url + "/openapi.json"))
+        examples = max(MIN_EXAMPLES, REQUEST_BUDGET // len(operations))
         failures: list[str] = []
         with requests.Session() as session:
             failures += _check_regressions(url, token, session)
             for operation in operations:
-                if _streams(operation):
-                    failures += _check_stream(operation.path, url, token)
+                if (operation.method.upper(), operation.path) in streams:
+                    failures += _check_stream(url + operation.path, token, session)
                 else:
-                    failures += _fuzz_operation(operation, url, token, session)
+                    failures += _fuzz_operation(operation, url, token, session, examples)
         assert not failures, json.dumps(failures, indent=1)
     assert list(sandbox.iterdir()) == [], "the fuzzer wrote outside its requests"

@@ -6,6 +6,7 @@ Also the API the dashboard stands on: the event stream, uploads and their limit.
 from __future__ import annotations
 
 import json
+import shutil
 import tempfile
 import urllib.error
 import urllib.request
@@ -16,8 +17,11 @@ from typing import Any
 
 import pytest
 
+from node.demo import demo_charter_toml
+from node.home import NodeHome
 from node.live_api import MAX_UPLOAD_FILE_BYTES
 from node.parts import PARTS_FOLDER
+from protocol.governance import parse_charter_toml
 from tests.cli_helpers import fabnode
 from tests.node_process import api, running_node, wait_until
 
@@ -129,7 +133,7 @@ def test_phone_width_and_keyboard_only(tmp_path: Path, browser: Any) -> None:
         lab = start_lab(stack, tmp_path, "lab")
         page = open_dashboard(browser, lab)
         page.set_viewport_size(PHONE)
-        for name in ("designs", "labs", "node"):
+        for name in ("designs", "labs", "jobs", "governance", "node"):
             page.goto(f"{lab['url']}/#/{name}")
             page.wait_for_selector(f"#page-{name} h1")
             width = page.evaluate("document.documentElement.scrollWidth")
@@ -245,6 +249,77 @@ def _job_state(lab: dict[str, Any], job_id: str | None) -> str:
     return str(api(lab["home"], "GET", f"/api/v1/jobs/{job_id}")["state"])
 
 
+def start_federation(stack: ExitStack, root: Path, names: list[str]) -> list[dict[str, Any]]:
+    """Founders of one test federation (the demo's charter), each a real node."""
+    homes = [root / name for name in names]
+    ids = [NodeHome(home).create_identity().id for home in homes]
+    charter = parse_charter_toml(demo_charter_toml(ids))
+    for home in homes:
+        NodeHome(home).adopt_charter(charter, [])
+    labs: list[dict[str, Any]] = []
+    for home in homes:
+        extra = ["--bootstrap", labs[0]["listen"][0]] if labs else []
+        _, ready = stack.enter_context(running_node(home, *extra))
+        token = (home / "api.token").read_text().strip()
+        labs.append({"home": home, "url": ready["api"], "token": token, "listen": ready["listen"]})
+    return labs
+
+
+def test_vote_through_the_page_and_see_the_tally_elsewhere(tmp_path: Path, browser: Any) -> None:
+    with ExitStack() as stack:
+        a, b, c = start_federation(stack, tmp_path, ["lab-a", "lab-b", "lab-c"])
+        change = {
+            "action": "rules.change",
+            "title": "Longer job offers",
+            "changes": {"job_offer_ttl_s": 1_209_600},
+        }
+        made = api(a["home"], "POST", "/api/v1/governance/proposals", change)
+        proposal = made["proposal"]
+
+        def voting_on_b() -> bool:
+            found = api(b["home"], "GET", "/api/v1/governance/proposals")["proposals"]
+            return any(p["id"] == proposal and p["tally"]["outcome"] == "voting" for p in found)
+
+        wait_until("the proposal open on lab B", voting_on_b, timeout_s=120)
+        page = open_dashboard(browser, b, "governance")
+        card = f"li.proposal[data-proposal='{proposal}']"
+        page.wait_for_selector(card)
+        page.locator(f"{card} button[data-choice=yes]").focus()
+        page.keyboard.press("Enter")
+        page.wait_for_selector(f"{card} [role=status]:text('Voted yes.')")
+
+        def counted_on(lab: dict[str, Any]) -> int:
+            tally = api(lab["home"], "GET", f"/api/v1/governance/proposals/{proposal}/tally")
+            return int(tally.get("counts", {}).get("yes", 0))
+
+        wait_until("B's vote counted on lab C", lambda: counted_on(c) == 1, timeout_s=120)
+        page_c = open_dashboard(browser, c, "governance")
+        page_c.wait_for_selector(f"{card} .tally-text:has-text('yes 1')", timeout=120_000)
+        page_c.wait_for_selector("#rules-history li")
+        page_c.screenshot(path=str(ARTIFACTS / "governance.png"), full_page=True)
+        assert page.errors == [] and page_c.errors == []
+
+
+def test_the_node_page_raises_a_fork_alert(tmp_path: Path, browser: Any) -> None:
+    with ExitStack() as stack:
+        hub = start_lab(stack, tmp_path, "hub")
+        twin = tmp_path / "twin-a"
+        assert fabnode("init", home=twin)[0] == 0
+        shutil.copytree(twin, tmp_path / "twin-b")  # one identity, two machines
+        forker = str(fabnode("id", home=twin)[1]["identity"])
+        for name in ("twin-a", "twin-b"):
+            stack.enter_context(running_node(tmp_path / name, "--bootstrap", hub["listen"][0]))
+        page = open_dashboard(browser, hub, "node")
+        page.wait_for_selector("#log-heads")
+        api(tmp_path / "twin-a", "POST", "/api/v1/notes", {"text": "history one"})
+        api(tmp_path / "twin-b", "POST", "/api/v1/notes", {"text": "history two"})
+        page.wait_for_selector(f"#fork-alerts[role=alert]:has-text('{forker}')", timeout=90_000)
+        page.wait_for_selector("#log-heads .badge.bad:text('frozen: forked')")
+        assert "1 author(s)" in page.locator("#fork-alerts").inner_text()
+        page.screenshot(path=str(ARTIFACTS / "fork-alert.png"), full_page=True)
+        assert page.errors == []
+
+
 # -- the API under the dashboard ---------------------------------------------------------
 
 
@@ -261,6 +336,8 @@ def test_event_stream_carries_new_entries_and_needs_the_token(tmp_path: Path) ->
             urllib.request.urlopen(lab["url"] + "/api/v1/events", timeout=10)
         assert refused.value.code == 401
         refused.value.close()
+        status, shown = fabnode("dashboard", home=lab["home"])
+        assert status == 0 and shown["dashboard"] == f"{lab['url']}/#token={lab['token']}"
         with urllib.request.urlopen(request(lab, "GET", "/api/v1/events"), timeout=30) as stream:
             assert stream.headers["Content-Type"].startswith("text/event-stream")
             wait_until("a subscriber", lambda: _subscribers(lab) == 1)
@@ -285,6 +362,15 @@ def test_sync_and_verification_report_progress_on_the_stream(tmp_path: Path) -> 
             verified = _next_event(stream, "progress", lambda e: e["operation"] == "verify")
             while verified["done"] < verified["total"]:
                 verified = _next_event(stream, "progress", lambda e: e["operation"] == "verify")
+            okh = tmp_path / "okh"
+            okh.mkdir()
+            for i in range(150):  # read in chunks: progress between them
+                (okh / f"okh-part-{i}.toml").write_text(
+                    f'name = "Part {i}"\nlicense = "MIT"\nlicensor = "Lab"\n'
+                )
+            api(b["home"], "POST", "/api/v1/designs/import-okh", {"paths": [str(okh)]})
+            imported = _next_event(stream, "progress", lambda e: e["operation"] == "import")
+            assert imported == {"operation": "import", "done": 100, "total": 150}
         assert verified["total"] >= 300
 
 

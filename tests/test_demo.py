@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from node.client import NodeClient
+from node.demo import FEDERATION
 from tests.node_process import READY_TIMEOUT_S, wait_until
 
 pytestmark = pytest.mark.integration
@@ -48,6 +49,12 @@ def test_demo_runs_a_seeded_federation_and_stops_cleanly(tmp_path: Path) -> None
         )
         lineage = clients[0].call("GET", f"/api/v1/designs/{remix['id']}/lineage")
         assert [a["name"] for a in lineage["ancestors"]] == ["L bracket 40x30x20"]
+        for client in clients:  # one test federation, every advert, the open job
+            assert client.call("GET", "/api/v1/identity")["network"]["name"] == FEDERATION
+            wait_until("three adverts", lambda c=client: _count(c, "/api/v1/capabilities") == 3)
+            wait_until("the open job", lambda c=client: _count(c, "/api/v1/jobs?open=true") == 1)
+        # the open proposal, with the second lab's vote
+        wait_until("the seeded vote", lambda: _yes_votes(clients[2]) == 1)
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=60) == 0
     finally:
@@ -70,6 +77,16 @@ def _ready(proc: subprocess.Popen[str]) -> dict[str, Any]:
             ready: dict[str, Any] = json.loads(line)["ready"]
             return ready
     raise AssertionError(f"no ready line (timeout {READY_TIMEOUT_S} s per node)")
+
+
+def _yes_votes(client: NodeClient) -> int:
+    found = client.call("GET", "/api/v1/governance/proposals")["proposals"]
+    return sum(p["tally"].get("counts", {}).get("yes", 0) for p in found)
+
+
+def _count(client: NodeClient, path: str) -> int:
+    found = client.call("GET", path)
+    return len(found.get("adverts", found.get("jobs", [])))
 
 
 def _token(lab: dict[str, Any]) -> str:

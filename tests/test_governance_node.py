@@ -28,6 +28,7 @@ from protocol.entry import Entry
 from protocol.errors import DecodeError, LocalMisuseError, RuleViolationError
 from protocol.governance import (
     APPLY,
+    MAX_CHARTER_BYTES,
     PROPOSAL,
     UNVOUCH,
     VOTE,
@@ -294,7 +295,7 @@ def test_charters_round_trip(name: str, test: bool, k: int) -> None:
 
 def test_an_oversized_charter_is_refused_before_parsing() -> None:
     with pytest.raises(DecodeError) as err:
-        decode_charter(b"\x80" * (64 * 1024 + 1))
+        decode_charter(b"\x80" * (MAX_CHARTER_BYTES + 1))
     assert err.value.code == "decode.too-large"
 
 
@@ -321,3 +322,20 @@ def test_a_federation_home_opens_with_its_rules_in_force(
         rules = governance_ops.rules(ctx, None)
         assert rules["rules"]["max_blob_bytes"] == RULES.max_blob_bytes
         assert governance_ops.members(ctx)["members"] == sorted(id_to_text(i) for i in ids)
+
+
+def test_the_largest_charter_fits_the_charter_limit() -> None:
+    charter, _, _ = federation(test=False)
+    licences = sorted(f"LicenseRef-{i:0>52}" for i in range(256))
+    largest = Charter.model_validate(
+        {**charter.model_dump(), "members": sorted(bytes([i % 256, i // 256]) * 16
+         for i in range(1000)), "text": "\U0001f6e0" * 4096, "name": "n" * 128,
+         "rules": {**RULES.model_dump(), "licences": licences}}, strict=True)  # fmt: skip
+    assert len(charter_bytes(largest)) <= MAX_CHARTER_BYTES
+    assert decode_charter(charter_bytes(largest)) == largest
+
+
+def test_the_charter_text_is_bounded_in_bytes() -> None:
+    charter, _, _ = federation()
+    with pytest.raises(ValueError):
+        Charter.model_validate({**charter.model_dump(), "text": "\u00e9" * 9000}, strict=True)

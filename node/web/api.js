@@ -54,6 +54,9 @@ export async function api(method, path, body, { raw = false, headers = {} } = {}
 }
 
 export const get = (path) => api("GET", path);
+
+// An `entries` event for a large batch carries only its last rows: kinds unknown.
+export const truncated = (event) => (event.detail.count || 0) > event.detail.entries.length;
 export const post = (path, body) => api("POST", path, body === undefined ? {} : body);
 
 // Does the node offer this route? (A feature not built into this node answers 404.)

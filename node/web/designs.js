@@ -1,6 +1,6 @@
 // Designs: search the catalogue, licence badges, files with sizes and hashes, the
 // lineage graph with attribution, and publishing a design from this browser.
-import { api, get, post } from "./api.js";
+import { api, get, post, truncated } from "./api.js";
 import { busy, bytes, errorBox, h, licenceBadge, replace, s, short, when } from "./ui.js";
 
 const checkLicence = (expr) => get(`/api/v1/licences/check?expression=${encodeURIComponent(expr)}`);
@@ -31,7 +31,7 @@ export async function designsPage(view) {
     publishForm(search));
   await search();
   const onEntries = (event) => {
-    if (event.detail.entries.some((e) => e.kind === "design")) search();
+    if (truncated(event) || event.detail.entries.some((e) => e.kind === "design")) search();
   };
   window.addEventListener("fab:entries", onEntries);
   return () => window.removeEventListener("fab:entries", onEntries);

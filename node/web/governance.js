@@ -1,6 +1,6 @@
 // Governance: proposals with their live tallies, voting, the rules in force and their
 // history (specs/0008). Tallies are the node's: counted on witness time, not ours.
-import { ApiError, get, optional, post } from "./api.js";
+import { ApiError, get, optional, post, truncated } from "./api.js";
 import { busy, errorBox, h, replace, short, when } from "./ui.js";
 import { notOnThisNode } from "./pending.js";
 
@@ -33,7 +33,7 @@ export async function governancePage(view) {
   await refresh();
   let pending = null;
   const onEntries = (event) => {
-    if (!event.detail.entries.some((e) => e.kind.startsWith("governance.") || e.kind.startsWith("member."))) return;
+    if (!truncated(event) && !event.detail.entries.some((e) => e.kind.startsWith("governance.") || e.kind.startsWith("member."))) return;
     if (!pending) pending = setTimeout(() => { pending = null; refresh(); }, 300);
   };
   const timer = setInterval(refresh, 10000);  // witness time moves on: deadlines pass

@@ -1,7 +1,7 @@
 // Jobs near me: offer a job, see the labs that can make it with their quotes, bid,
 // award and follow the lifecycle. The node checks every step (specs/0007 §3); the
 // table below only chooses which buttons to offer.
-import { get, optional, post } from "./api.js";
+import { get, optional, post, truncated } from "./api.js";
 import { busy, errorBox, h, replace, short, when } from "./ui.js";
 import { notOnThisNode } from "./pending.js";
 import { degrees, money } from "./labs.js";
@@ -55,7 +55,7 @@ export async function jobsPage(view) {
     await offerForm(adverts, here, (jobId) => { refresh(); showJob(jobId, detail, me); }));
   await refresh();
   const onEntries = (event) => {
-    if (event.detail.entries.some((e) => e.kind.startsWith("job."))) {
+    if (truncated(event) || event.detail.entries.some((e) => e.kind.startsWith("job."))) {
       refresh();
       const open = detail.dataset.job;
       if (open) showJob(open, detail, me, false);
@@ -156,9 +156,9 @@ function candidatesTable(matched) {
   return h("div", { class: "table-wrap" }, h("table", { id: "job-candidates" },
     h("thead", {}, h("tr", {}, ["Lab", "Machine", "Distance", "Quote", "Lead time"].map((c) => h("th", { scope: "col" }, c)))),
     h("tbody", {}, matched.candidates.map((c) => h("tr", {},
-      h("td", {}, c.name), h("td", {}, `${c.machine.make} ${c.machine.model}`),
+      h("td", {}, c.advert ? c.advert.name : c.name), h("td", {}, `${c.machine.make} ${c.machine.model}`),
       h("td", {}, c.distance_m === null || c.distance_m === undefined ? "—" : `${(c.distance_m / 1000).toFixed(0)} km`),
-      h("td", {}, money(c.quote.total_minor, c.quote.currency)), h("td", {}, `${c.lead_time_days} d`))))));
+      h("td", {}, money(c.quote.total_minor, c.quote.currency)), h("td", {}, `${c.lead_time_days ?? c.advert.lead_time_days} d`))))));
 }
 
 function bidForm(id, out, after) {

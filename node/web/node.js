@@ -1,5 +1,5 @@
 // Node: identity, peers, per-log heads, sync progress, fork alerts, verification.
-import { get, post } from "./api.js";
+import { get, optional, post } from "./api.js";
 import { busy, errorBox, h, replace, short, when } from "./ui.js";
 
 export async function nodePage(view) {
@@ -14,8 +14,9 @@ export async function nodePage(view) {
   view.append(h("h1", {}, "Node"), body, h("h2", {}, "Verification"), verify, out);
   const refresh = async () => {
     try {
-      const [me, peers, sync] = await Promise.all([get("/api/v1/identity"), get("/api/v1/peers"), get("/api/v1/sync")]);
-      replace(body, render(me, peers, sync));
+      const [me, peers, sync, adverts] = await Promise.all([get("/api/v1/identity"), get("/api/v1/peers"),
+        get("/api/v1/sync"), optional("/api/v1/capabilities").catch(() => null)]);
+      replace(body, render(me, peers, sync, adverts ? adverts.adverts : []));
     } catch (e) { replace(body, errorBox(e)); }
   };
   await refresh();
@@ -26,12 +27,16 @@ export async function nodePage(view) {
   return () => { clearInterval(timer); window.removeEventListener("fab:entries", onEntries); };
 }
 
-function render(me, peers, sync) {
-  const names = new Map([[me.identity, "this node"]]);
-  const alerts = sync.fork_alerts.length
+function render(me, peers, sync, adverts) {
+  const names = new Map(adverts.map((a) => [a.lab, a.advert.name]));
+  names.set(me.identity, `this node${names.has(me.identity) ? `, ${names.get(me.identity)}` : ""}`);
+  const forkers = new Map();
+  for (const f of sync.fork_alerts) forkers.set(f.author, (forkers.get(f.author) || 0) + 1);
+  const alerts = forkers.size
     ? h("div", { class: "alert", role: "alert", id: "fork-alerts" }, h("strong", {}, "Fork alert: "),
-      `${sync.fork_alerts.length} author(s) signed two different histories; their logs are frozen here.`,
-      h("ul", {}, sync.fork_alerts.map((f) => h("li", {}, h("code", {}, f.author)))))
+      `${forkers.size} author(s) signed two different histories; their logs are frozen here.`,
+      h("ul", {}, [...forkers].map(([author, proofs]) => h("li", {}, h("code", {}, author),
+        ` (${proofs} fork proof${proofs === 1 ? "" : "s"})`))))
     : h("p", { class: "muted", id: "fork-alerts" }, "No fork alerts: every author's log has one history.");
   const s = sync.sync;
   return [

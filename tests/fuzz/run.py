@@ -43,7 +43,7 @@ def write_seeds(target: str, corpus: Path) -> int:
     return len(seeds)
 
 
-def fuzz_in_process(target: str, seconds: int, corpus: Path, artifacts: Path) -> None:
+def fuzz_in_process(target: str, seconds: int, corpus: Path, artifacts: Path, seed: int) -> None:
     """Instrument the project, then hand over to libFuzzer; it exits the process."""
     import atheris  # noqa: PLC0415  (only the fuzzing child needs it)
 
@@ -61,6 +61,7 @@ def fuzz_in_process(target: str, seconds: int, corpus: Path, artifacts: Path) ->
         f"-rss_limit_mb={MEMORY_LIMIT_MB}",
         f"-artifact_prefix={artifacts}/",
         "-print_final_stats=1",
+        f"-seed={seed}",  # 0: libFuzzer picks one
     ]
     atheris.Setup(argv, run)
     atheris.Fuzz()
@@ -75,14 +76,14 @@ def reproduce(target: str, path: Path) -> int:
     return 0
 
 
-def fuzz_one(target: str, seconds: int, artifacts: Path, corpus: Path | None) -> int:
+def fuzz_one(target: str, seconds: int, artifacts: Path, corpus: Path | None, seed: int) -> int:
     """Fuzz one target in a child process; returns its exit status."""
     with tempfile.TemporaryDirectory(prefix=f"fuzz-{target}-") as scratch:
         folder = corpus if corpus is not None else Path(scratch) / "corpus"
         write_seeds(target, folder)
         command = [sys.executable, "-m", "tests.fuzz.run", target, "--child"]
         command += ["--seconds", str(seconds), "--corpus", str(folder)]
-        command += ["--artifacts", str(artifacts)]
+        command += ["--artifacts", str(artifacts), "--seed", str(seed)]
         started = time.monotonic()
         status = subprocess.run(command, cwd=ROOT, check=False).returncode
         took = time.monotonic() - started
@@ -97,11 +98,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--corpus", type=Path, help="keep the corpus in this folder")
     parser.add_argument("--artifacts", type=Path, default=ROOT / ".fuzz-artifacts")
     parser.add_argument("--reproduce", type=Path, help="run this one input, no fuzzing")
+    parser.add_argument("--seed", type=int, default=0, help="libFuzzer's seed; 0: a new one")
     parser.add_argument("--list", action="store_true", help="list the targets")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:  # before the targets are imported, so that they get instrumented
-        fuzz_in_process(args.target, args.seconds, args.corpus, args.artifacts.resolve())
+        fuzz_in_process(args.target, args.seconds, args.corpus, args.artifacts.resolve(), args.seed)
         return 0  # not reached: libFuzzer exits
     from tests.fuzz.targets import RUNNABLE, TARGETS  # noqa: PLC0415
 
@@ -118,7 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     failed = []
     for name in names:
         corpus = None if args.corpus is None else args.corpus / name
-        if fuzz_one(name, args.seconds, artifacts, corpus):
+        if fuzz_one(name, args.seconds, artifacts, corpus, args.seed):
             failed.append(name)
     if failed:
         print(f"crashed: {', '.join(failed)}; inputs in {args.artifacts}", file=sys.stderr)

@@ -15,6 +15,7 @@ Seeds are pure data; nothing here reads the clock or a random source.
 
 from __future__ import annotations
 
+import functools
 import json
 import struct
 import zipfile
@@ -24,32 +25,57 @@ from io import BytesIO
 from pathlib import Path
 from typing import Any
 
-from ledger.checkpoint import cosignatures_in, decode_note, decode_signed_checkpoint
+from ledger.checkpoint import (
+    cosignatures_in,
+    decode_note,
+    decode_signed_checkpoint,
+    witness_name,
+)
 from ledger.forkproof import verify_fork_proof
 from ledger.inclusion import check_bundle
 from ledger.log import Ledger, checkpoint_side
 from ledger.store import MemoryLogStore, decode_head
+from ledger.witness import WitnessState, witness_checkpoint
 from licenses.derive import derive
 from licenses.families import assess
 from licenses.okh import import_losh_toml, import_okh_v1_yaml
 from licenses.spdx import parse_expression
 from node.geometry import analyse_mesh
-from protocol import blob, canonical, framing, kinds
+from protocol import blob, canonical, framing, jobs, kinds
 from protocol.announce import check_announcement, encode_announcement
+from protocol.capability import ADVERT, AdvertBody
 from protocol.entry import decode_entry, read_stored_entry
-from protocol.errors import CommonsError, LocalMisuseError, RemoteFaultError
+from protocol.errors import (
+    CommonsError,
+    DecodeError,
+    LocalMisuseError,
+    RemoteFaultError,
+    VerificationError,
+)
 from protocol.governance import decode_charter, parse_charter_toml
-from protocol.identity import development_network
+from protocol.identity import development_network, identity_id
+from protocol.jobstate import derive_job
+from protocol.jsonform import from_json as untagged
+from protocol.keys import SigningKey
+from protocol.okw import advert_from_okw, advert_to_okw
+from protocol.sealed import SealPrivateKey, open_sealed
 from protocol.sync import Closed, Get, Heads, Hello, Message, NeedData, RemoteError, SyncConnection
 from protocol.sync_limits import MAX_SYNC_FRAME_BYTES
+from tests.jobs_factory import TTL_S, JobStory, bid_body, step_body
 
 ROOT = Path(__file__).resolve().parents[2]
 VECTORS = ROOT / "specs" / "vectors"
 MANIFESTS = ROOT.parent / "shared" / "data" / "okh-losh" / "manifest_files"
 NETWORK = development_network("fuzz")
 BLOB_ID = bytes(range(32))
-#: Most pieces one input is cut into for a machine (the stream's read boundaries).
-MAX_PIECES = 16
+WITNESS_KEY = SigningKey(bytes(range(32, 64)))
+WITNESS_NAME = witness_name(identity_id(WITNESS_KEY.public, WITNESS_KEY.public))
+#: The vectors' clock, 2026-01-01T00:00:00Z; a witness step's clock is this + 0..65535 s.
+WITNESS_T0_S = 1_767_225_600
+
+
+#: What a decoder that also verifies may raise: malformed, or well-formed but not valid.
+CHECKED = (DecodeError, VerificationError)
 
 
 class UntypedError(AssertionError):
@@ -105,8 +131,8 @@ def fuzz_canonical(data: bytes) -> None:
 
 
 def fuzz_entry(data: bytes) -> None:
-    _typed(lambda: decode_entry(data))
-    _typed(lambda: read_stored_entry(data))
+    _typed(lambda: decode_entry(data), *CHECKED)
+    _typed(lambda: read_stored_entry(data), *CHECKED)
 
 
 def fuzz_body(data: bytes) -> None:
@@ -121,18 +147,75 @@ def fuzz_body(data: bytes) -> None:
 
 
 def fuzz_checkpoint(data: bytes) -> None:
-    _typed(lambda: decode_note(data))
+    _typed(lambda: decode_note(data), DecodeError)
 
     def cosigned() -> None:
         signed = decode_signed_checkpoint(data)
         names = {s.name: bytes(32) for s in signed.signatures}
         cosignatures_in(signed, names)
 
-    _typed(cosigned)
+    _typed(cosigned, *CHECKED)
+
+
+@functools.cache
+def _witness_material() -> tuple[tuple[bytes, bytes], ...]:
+    """(author key, signed note) of every step of the ledger/witness vectors, in order."""
+    pairs = []
+    for item in _vector_inputs("ledger/witness"):
+        key = bytes.fromhex(item["author_public_key_hex"])
+        pairs += [(key, step["note"].encode()) for step in item["steps"]]
+    return tuple(dict.fromkeys(pairs))
+
+
+def _witness_steps(data: bytes) -> Iterator[tuple[int, list[bytes], int]]:
+    """Steps read from `data`: a note's index, a proof of 0-7 hashes, a clock in seconds."""
+    at = 0
+    while at + 2 <= len(data):
+        index, count = data[at], data[at + 1] % 8
+        proof = [data[at + 2 + 32 * i : at + 34 + 32 * i] for i in range(count)]
+        at += 2 + 32 * count
+        now_s = WITNESS_T0_S + int.from_bytes(data[at : at + 2], "big")
+        at += 2
+        yield index, proof, now_s
+
+
+def fuzz_witness(data: bytes) -> None:
+    """A witness fed real signed checkpoints (from the vectors) with any proofs and clock:
+    it cosigns or refuses with a VerificationError/ProofError, never cosigns a rollback."""
+    material = _witness_material()
+    state = WitnessState()
+    for index, proof, now_s in _witness_steps(data):
+        key, note = material[index % len(material)]
+        signed = decode_signed_checkpoint(note)
+        before = state.head(signed.checkpoint.origin)
+        try:
+            state, _ = witness_checkpoint(
+                state, signed, key, proof, witness_key=WITNESS_KEY, witness_name=WITNESS_NAME,
+                now_s=now_s,
+            )  # fmt: skip
+        except VerificationError:
+            continue
+        after = state.head(signed.checkpoint.origin)
+        if before is not None and after is not None and after.size < before.size:
+            raise AssertionError("the witness cosigned a smaller tree than before")
+
+
+def _witness_seeds() -> list[bytes]:
+    index = {pair: i for i, pair in enumerate(_witness_material())}
+    seeds = []
+    for item in _vector_inputs("ledger/witness"):
+        key = bytes.fromhex(item["author_public_key_hex"])
+        seed = b""
+        for step in item["steps"]:
+            proof = [bytes.fromhex(h) for h in step["proof_hex"]][:7]
+            seed += bytes([index[key, step["note"].encode()], len(proof)]) + b"".join(proof)
+            seed += max(0, min(0xFFFF, step["now_s"] - WITNESS_T0_S)).to_bytes(2, "big")
+        seeds.append(seed)
+    return seeds
 
 
 def fuzz_fork_proof(data: bytes) -> None:
-    _typed(lambda: verify_fork_proof(data, checkpoint_verifier=checkpoint_side))
+    _typed(lambda: verify_fork_proof(data, checkpoint_verifier=checkpoint_side), *CHECKED)
 
 
 def fuzz_inclusion(data: bytes) -> None:
@@ -140,7 +223,7 @@ def fuzz_inclusion(data: bytes) -> None:
         bundle = json.loads(data)
     except (ValueError, RecursionError):
         return  # not JSON: the JSON parser's business, not ours
-    _typed(lambda: check_bundle(bundle))
+    _typed(lambda: check_bundle(bundle), *CHECKED)
 
 
 def fuzz_announce(data: bytes) -> None:
@@ -148,35 +231,58 @@ def fuzz_announce(data: bytes) -> None:
 
 
 def fuzz_head(data: bytes) -> None:
-    _typed(lambda: decode_head(data))
+    _typed(lambda: decode_head(data), DecodeError)
 
 
 def fuzz_charter(data: bytes) -> None:
-    _typed(lambda: decode_charter(data))
-    _typed(lambda: parse_charter_toml(_text(data)))
+    _typed(lambda: decode_charter(data), DecodeError)
+    _typed(lambda: parse_charter_toml(_text(data)), DecodeError)
 
 
 def fuzz_okh_toml(data: bytes) -> None:
-    _typed(lambda: import_losh_toml(_text(data), source="fuzz.toml"))
+    _typed(lambda: import_losh_toml(_text(data), source="fuzz.toml"), DecodeError)
 
 
 def fuzz_okh_yaml(data: bytes) -> None:
-    _typed(lambda: import_okh_v1_yaml(_text(data), source="fuzz.yml"))
+    _typed(lambda: import_okh_v1_yaml(_text(data), source="fuzz.yml"), DecodeError)
 
 
 def fuzz_spdx(data: bytes) -> None:
     text = _text(data)
-    _typed(lambda: assess(parse_expression(text)))
+    _typed(lambda: assess(parse_expression(text)), DecodeError)
     parents, _, child = text.partition("\n")
-    _typed(lambda: derive(parents.split("|"), child))
+    _typed(lambda: derive(parents.split("|"), child), DecodeError)
+
+
+def fuzz_okw(data: bytes) -> None:
+    _typed(lambda: advert_from_okw(data), DecodeError)
+
+
+def fuzz_sealed(data: bytes) -> None:
+    """A sealed file opened with a recipient's key: a typed error, or the plaintext. Not
+    being among the recipients is the local user's mistake (misuse.not-a-recipient)."""
+    try:
+        open_sealed(data, _sealed_key())
+    except LocalMisuseError as e:
+        if e.code != "misuse.not-a-recipient":
+            raise
+    except (DecodeError, VerificationError):
+        return
+
+
+@functools.cache
+def _sealed_key() -> SealPrivateKey:
+    case = json.loads((VECTORS / "capabilities" / "sealed" / "lab-opens.json").read_text())
+    item = case["input"]
+    return SealPrivateKey(item["suite"], bytes.fromhex(item["private_key_hex"]))
 
 
 def fuzz_stl(data: bytes) -> None:
-    _typed(lambda: analyse_mesh(data, "model/stl"))
+    _typed(lambda: analyse_mesh(data, "model/stl"), DecodeError)
 
 
 def fuzz_3mf(data: bytes) -> None:
-    _typed(lambda: analyse_mesh(data, "model/3mf"))
+    _typed(lambda: analyse_mesh(data, "model/3mf"), DecodeError)
 
 
 # -- state machines ---------------------------------------------------------------------------
@@ -217,7 +323,7 @@ def fuzz_sync(data: bytes) -> None:
                 _try_send(conn, Heads((), more=False), said)
                 if plan & 4:
                     _try_send(conn, Get(0, NETWORK, 1, 10), said)
-        conn.receive_data(b"", now_ms=MAX_PIECES)  # the peer closes: what is left, then Closed
+        conn.receive_data(b"", now_ms=len(data))  # the peer closes: what is left, then Closed
         while not isinstance(conn.next_event(), Closed | NeedData):
             pass
     except RemoteFaultError:
@@ -256,6 +362,47 @@ def fuzz_blob_serve(data: bytes) -> None:
         return
 
 
+#: The job kinds a step of the `jobs` target may sign (the offer is always the first).
+JOB_KINDS = (
+    jobs.BID, jobs.COUNTER, jobs.WITHDRAW, jobs.AWARD, jobs.CANCEL, jobs.START, jobs.SHIP,
+    jobs.DELIVER, jobs.CONFIRM, jobs.DISPUTE, jobs.REFUND, jobs.REVIEW, jobs.FILES,
+)  # fmt: skip
+#: The job target's clock: a day after the factory's offer.
+JOBS_NOW_MS = 1_700_000_000_000 + 86_400_000
+
+
+def fuzz_jobs(data: bytes) -> None:
+    """The job machine (protocol.jobstate) on signed steps the input chooses: 3 bytes a
+    step (signer, kind, the entries it names). However they come, the fold ends in a
+    state, and the same one in any arrival order (as ledger/jobs.py guarantees)."""
+    story = JobStory()
+    signers = (story.customer, story.lab_a, story.lab_b)
+    for at in range(0, min(len(data), 3 * 24) - 2, 3):
+        signer, kind, ref = signers[data[at] % 3], JOB_KINDS[data[at + 1] % 13], data[at + 2]
+        ids = [story.offer.id] + [e.id for e in story.entries]
+        if kind == jobs.BID:
+            story.add(signer, kind, bid_body(story.offer.id, 1000 + ref))
+        else:
+            extra = {"bid": ids[(ref >> 4) % len(ids)]} if kind == jobs.AWARD else {}
+            body = step_body(kind, story.offer.id, ids[ref % len(ids)], **extra)
+            story.add(signer, kind, body)
+    view = derive_job(story.offer, story.entries, max_ttl_s=TTL_S, now_ms=JOBS_NOW_MS)
+    again = derive_job(story.offer, reversed(story.entries), max_ttl_s=TTL_S, now_ms=JOBS_NOW_MS)
+    if again != view:
+        raise AssertionError("the job's state depends on the order its entries arrived in")
+
+
+def _jobs_seeds() -> list[bytes]:
+    """The happy path (two bids, award, start, ship, deliver, confirm, review) and a
+    dispute, as step bytes."""
+    k = {kind: i for i, kind in enumerate(JOB_KINDS)}
+    happy = [(1, k[jobs.BID], 0), (2, k[jobs.BID], 1), (0, k[jobs.AWARD], 0x12)]
+    happy += [(1, k[jobs.START], 3), (1, k[jobs.SHIP], 4), (1, k[jobs.DELIVER], 5)]
+    dispute = [*happy, (0, k[jobs.DISPUTE], 6), (1, k[jobs.REFUND], 7)]
+    happy += [(0, k[jobs.CONFIRM], 6), (0, k[jobs.REVIEW], 7)]
+    return [bytes(b for step in steps for b in step) for steps in (happy, dispute)]
+
+
 # -- seeds ------------------------------------------------------------------------------------
 
 
@@ -291,8 +438,21 @@ def _entry_seeds() -> list[bytes]:
     return _hex_seeds("entries/single", "entry_hex") + _hex_seeds("entries/log", "entries_hex")
 
 
-def _body_seeds() -> list[bytes]:
+def _advert_bodies() -> list[dict[str, Any]]:
+    return [untagged(i["body"]) for i in _vector_inputs("capabilities/advert")]
+
+
+def _okw_seeds() -> list[bytes]:
     out = []
+    for body in _advert_bodies():
+        model = kinds.check_body(ADVERT, body).model
+        if isinstance(model, AdvertBody):
+            out.append(advert_to_okw(model).encode())
+    return out
+
+
+def _body_seeds() -> list[bytes]:
+    out = [canonical.encode(body) for body in _advert_bodies()]
     for raw in _entry_seeds():
         try:
             out.append(canonical.encode(decode_entry(raw).body))
@@ -443,6 +603,8 @@ TARGETS: dict[str, Target] = {
         Target("body", fuzz_body, _body_seeds, "protocol.kinds.check_body for every kind"),
         Target("checkpoint", fuzz_checkpoint, _checkpoint_seeds,
                "ledger.checkpoint notes, signed checkpoints and cosignature lines"),
+        Target("witness", fuzz_witness, _witness_seeds,
+               "ledger.witness.witness_checkpoint: real checkpoints, any proofs and clock"),
         Target("fork-proof", fuzz_fork_proof,
                lambda: _hex_seeds("ledger/fork-proofs", "fork_proof_hex"),
                "ledger.forkproof.verify_fork_proof (both kinds)"),
@@ -459,8 +621,13 @@ TARGETS: dict[str, Target] = {
                "licenses.okh.import_okh_v1_yaml"),
         Target("spdx", fuzz_spdx, _spdx_seeds,
                "licenses.spdx.parse_expression, families.assess, derive.derive"),
+        Target("okw", fuzz_okw, _okw_seeds, "protocol.okw.advert_from_okw (OKW YAML)"),
+        Target("sealed", fuzz_sealed, lambda: _hex_seeds("capabilities/sealed", "sealed_hex"),
+               "protocol.sealed.open_sealed with a recipient's key"),
         Target("stl", fuzz_stl, _stl_seeds, "node.geometry.analyse_mesh on STL"),
         Target("3mf", fuzz_3mf, _3mf_seeds, "node.geometry.analyse_mesh on 3MF"),
+        Target("jobs", fuzz_jobs, _jobs_seeds,
+               "protocol.jobstate.derive_job on signed steps, in two arrival orders"),
         Target("framing", fuzz_framing, _framing_seeds,
                "protocol.framing.FrameDecoder on a stream cut anywhere"),
         Target("sync", fuzz_sync, _sync_seeds,

@@ -1,10 +1,12 @@
-"""Faults across real hosts: partitions, kills, loss, delay, a byzantine twin (issue: faults).
+"""Faults across real hosts: partitions, kills, loss, delay, a byzantine twin, skewed
+clocks (issue: faults).
 
 Every node is a real `fabnode run` process in its own network namespace, on a
 switched 10.77.0.0/24 (tests/netns.py): real libp2p over real veth links, real
 SQLite files. Faults come from the kernel (a bridge split, tc netem/tbf,
-nftables). Where the machine cannot make namespaces (not root, no iproute2) or
-lacks a qdisc, the test is skipped with the reason; nothing passes silently.
+nftables) and, for clocks, libfaketime in one node's process. Where the machine
+cannot make namespaces (not root, no iproute2) or lacks a qdisc, the test is
+skipped with the reason; nothing passes silently.
 
 Each test prints what it measured (e.g. seconds from heal to convergence); run
 with `-s` to read it. Waits poll with deadlines; nothing sleeps to synchronise.

@@ -19,13 +19,13 @@ from hypothesis import strategies as st
 from ledger.governance import rules_hash
 from ledger.log import Ledger
 from ledger.store import MemoryLogStore
-from node import designs, governance_ops, operations
+from node import designs, governance_ops, jobs, operations
 from node.governance_view import GovernanceView, allow_list_of
 from node.home import NodeHome
 from protocol import canonical
 from protocol.design import DesignBody
 from protocol.entry import Entry
-from protocol.errors import DecodeError, LocalMisuseError, RuleViolationError
+from protocol.errors import DecodeError, JobError, LocalMisuseError, RuleViolationError
 from protocol.governance import (
     APPLY,
     MAX_CHARTER_BYTES,
@@ -322,6 +322,16 @@ def test_a_federation_home_opens_with_its_rules_in_force(
         rules = governance_ops.rules(ctx, None)
         assert rules["rules"]["max_blob_bytes"] == RULES.max_blob_bytes
         assert governance_ops.members(ctx)["members"] == sorted(id_to_text(i) for i in ids)
+        # A job offer's lifetime is capped by the charter's rule, not the development one.
+        assert jobs.offer_ttl_cap(ctx) == RULES.job_offer_ttl_s != jobs.DEV_JOB_OFFER_TTL_S
+        offer = {"title": "bracket", "quantity": 1, "process": "3dp-fdm", "material": "PLA",
+                 "deadline_ms": (T0_S + 10 * 86_400) * 1000 + 10**13,
+                 "location": {"lat_microdeg": 0, "lon_microdeg": 0}, "radius_km": 50,
+                 "sealed": True, "ttl_s": RULES.job_offer_ttl_s + 1}  # fmt: skip
+        with pytest.raises(JobError) as job_err:
+            jobs.offer(ctx, offer)
+        assert job_err.value.code == "job.bad-offer"
+        assert "3600 s" in job_err.value.message
 
 
 def test_the_largest_charter_fits_the_charter_limit() -> None:

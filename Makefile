@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 HOME_DIR ?= $(CURDIR)/.fabnode-home
 
-.PHONY: install run test lint typecheck pytest vectors bench clean
+.PHONY: install run node test lint typecheck pytest vectors bench fuzz clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -23,8 +23,13 @@ $(INTEROP): tests/interop/package-lock.json
 
 install: $(STAMP) $(INTEROP)
 
-## make run: start a node on loopback (creates its identity on first run)
+## make run: a seeded three-lab federation on loopback; prints the dashboard URL (Ctrl-C stops)
+## (make run ARGS="--home DIR" keeps the three homes in DIR)
 run: $(STAMP)
+	$(BIN)/fabnode demo $(ARGS)
+
+## make node: one node on loopback in HOME_DIR (creates its identity on first run)
+node: $(STAMP)
 	@test -f $(HOME_DIR)/identity.json || $(BIN)/fabnode --home $(HOME_DIR) init
 	$(BIN)/fabnode --home $(HOME_DIR) run
 
@@ -45,9 +50,26 @@ pytest: $(STAMP) $(INTEROP)
 vectors: $(STAMP)
 	$(BIN)/python specs/generate_vectors.py
 
+## make fuzz: every fuzz target under atheris, FUZZ_SECONDS each (specs/0012 §3);
+## crashing inputs land in .fuzz-artifacts/
+FUZZ_SECONDS ?= 120
+fuzz: $(STAMP)
+	$(BIN)/python -m tests.fuzz.run all --seconds $(FUZZ_SECONDS)
+
+## make sim SEED=1 NODES=100: one seeded simulation of a federation (specs/0013)
+SEED ?= 1
+NODES ?= 100
+.PHONY: sim sim-scale
+sim: $(STAMP)
+	$(BIN)/python -m bench.sim --seed $(SEED) --nodes $(NODES)
+
+## make sim-scale: the same scenario at 100, 1,000 and 5,000 nodes, as a table
+sim-scale: $(STAMP)
+	$(BIN)/python -m bench.sim --scale --seed $(SEED)
+
 ## make bench: every benchmark, one table at the end (bench/table.py)
 bench: $(STAMP)
 	$(BIN)/python -m bench.table
 
 clean:
-	rm -rf $(VENV) build *.egg-info .mypy_cache .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) build *.egg-info .mypy_cache .pytest_cache .ruff_cache .hypothesis .fuzz-artifacts

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any
 
+from ledger.vouches import VouchEvent, standing_vouches
 from ledger.witnessclock import WitnessClock
 from protocol import canonical
 from protocol.entry import Entry
@@ -319,26 +320,32 @@ def evolve(
     votes: Iterable[Vote],
     clock: WitnessClock,
     at_s: int,
+    vouches: Iterable[VouchEvent] = (),
 ) -> GovernanceState:
     """The governance state in force at `at_s` (§6).
 
     Events in time order: a passed proposal takes effect at its effective time, before
     any proposal opening at the same second; a proposal opens at its witnessed-by time
     under the members and witness count then in force, which fix its electorate and
-    rules. Proposals by non-members are ignored. Ties are broken by proposal id.
+    rules. Proposals by non-members are ignored. Ties are broken by proposal id. A
+    passed `member.admit` without `admission_vouches` standing vouches (§3.2) is void.
     """
+    vouches = tuple(vouches)
     state = GovernanceState.of_charter(charter)
     pending = {p.id: p for p in proposals}
     by_proposal: dict[bytes, list[Vote]] = {}
     for v in votes:
         by_proposal.setdefault(v.proposal, []).append(v)
-    effects: list[tuple[int, bytes, Proposal]] = []
+    effects: list[tuple[int, bytes, Proposal, str | None]] = []
     results: list[TallyResult] = []
     while True:
         opening = _next_opening(state, pending.values(), clock, at_s)
         if effects and (opening is None or effects[0][0] <= opening[0]):
-            at, _, passed = effects.pop(0)
-            state = apply_proposal(state, passed, at)
+            at, _, passed, void = effects.pop(0)
+            if void is None:
+                state = apply_proposal(state, passed, at)
+            else:
+                state = replace(state, skipped=(*state.skipped, (passed.id, void)))
             continue
         if opening is None:
             break
@@ -358,10 +365,29 @@ def evolve(
         )
         results.append(result)
         if result.passed and result.effective_at_s is not None and result.effective_at_s <= at_s:
+            void = _admission_void(proposal, result, vouches, state.rules, electorate, times)
             effects = sorted(
-                [*effects, (result.effective_at_s, proposal.id, proposal)], key=lambda e: e[:2]
+                [*effects, (result.effective_at_s, proposal.id, proposal, void)],
+                key=lambda e: (e[0], e[1]),
             )
     return replace(state, results=tuple(sorted(results, key=lambda r: r.proposal)))
+
+
+def _admission_void(
+    proposal: Proposal,
+    result: TallyResult,
+    vouches: Iterable[VouchEvent],
+    rules: Rules,
+    electorate: frozenset[bytes],
+    witness_times: WitnessTimes,
+) -> str | None:
+    """ "too-few-vouches" for a passed admission lacking its referees (§3.2), else None."""
+    action = proposal.action
+    if not isinstance(action, AdmitMember) or rules.admission_vouches == 0:
+        return None
+    assert result.deadline_s is not None
+    vouched = standing_vouches(action.member, vouches, electorate, witness_times, result.deadline_s)
+    return None if len(vouched) >= rules.admission_vouches else "too-few-vouches"
 
 
 def _next_opening(

@@ -6,14 +6,18 @@ committed. It guarantees:
   * a log never has a hole: entries beyond the head wait for sync, never stored;
   * a range received with a checkpoint is stored whole or not at all;
   * an entry that conflicts with a stored one and is signed by the key in force
-    becomes a fork proof; the author is then frozen (`rule.frozen-author`).
+    becomes a fork proof; the author is then frozen (`rule.frozen-author`);
+  * with an `admission` policy set (a federation's, specs/0008 §7.1), no entry it
+    refuses is committed, received or signed here;
+  * a checkpoint kept again (same size and root) keeps every signature line already
+    held: witnesses' cosignatures accumulate (specs/0008 §4.1).
 It does no I/O itself and never reads a clock: callers pass `now_ms`.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +25,7 @@ from ledger import merkle
 from ledger.checkpoint import (
     SignedCheckpoint,
     add_cosignatures,
+    add_signatures,
     checkpoint_origin,
     cosignatures_in,
     decode_signed_checkpoint,
@@ -69,11 +74,17 @@ class IngestReport:
     gaps: dict[LogKey, int] = field(default_factory=dict)  # log -> highest seq seen beyond head
 
 
+#: An admission policy (specs/0008 §7): None if a received entry may join its log, else
+#: the typed error that refuses it. Set by the node from the governance in force.
+AdmissionPolicy = Callable[[Entry], CommonsError | None]
+
+
 class Ledger:
     """All logs held by one node, over one LogStore."""
 
     def __init__(self, store: LogStore) -> None:
         self.store = store
+        self.admission: AdmissionPolicy | None = None
         self._heads: dict[LogKey, LogHead] = {(h.network, h.author): h for h in store.heads()}
         self._trees: dict[LogKey, merkle.MerkleTree] = {}
         self._frozen: dict[LogKey, bytes] = {
@@ -147,6 +158,9 @@ class Ledger:
                 head = verify_next(head, entry)
             except VerificationError as e:
                 raise LocalMisuseError("misuse.bad-entry", f"would not verify: {e.code}") from e
+            refused = None if self.admission is None else self.admission(entry)
+            if refused is not None:  # peers would refuse it and every later entry
+                raise refused
             made.append(entry)
         self._commit([head], made, [])
         return made
@@ -205,6 +219,10 @@ class Ledger:
             elif entry.seq > head.size + 1:
                 report.gaps[key] = max(report.gaps.get(key, 0), entry.seq)
             else:
+                refused = None if self.admission is None else self.admission(entry)
+                if refused is not None:  # later entries of this log would leave a hole
+                    report.rejected.append((entry.id, refused))
+                    break
                 try:
                     head = verify_next(head, entry)
                     new.append(entry)
@@ -296,8 +314,22 @@ class Ledger:
         head = self._heads[(cp.network, cp.author)]
         if cp.size <= head.size and self.tree(cp.network, cp.author).root(cp.size) != cp.root:
             raise VerificationError("verify.checkpoint-mismatch", "root differs from our entries")
-        self._commit([], [], [], [_stored_checkpoint(signed)])
-        return signed
+        merged = self._merged(signed)
+        self._commit([], [], [], [merged])
+        return decode_signed_checkpoint(merged.note)
+
+    def _merged(self, signed: SignedCheckpoint) -> StoredCheckpoint:
+        """`signed` with the signature lines of the note we keep for the same checkpoint
+        (witness cosignatures gathered from several peers are kept, never replaced)."""
+        cp = signed.checkpoint
+        for old in self.store.checkpoints(cp.network, cp.author):
+            if old.size == cp.size and old.root == cp.root and old.note != signed.text:
+                try:
+                    kept = decode_signed_checkpoint(old.note)
+                    signed = add_signatures(signed, kept.signatures)
+                except CommonsError:
+                    pass  # too many lines to merge: keep the newer note as it came
+        return _stored_checkpoint(signed)
 
     def witness(
         self, key: SigningKey, identity: bytes, note: bytes, proof: Sequence[bytes], now_s: int
@@ -322,9 +354,32 @@ class Ledger:
             if e.code == "verify.inconsistent-checkpoint":
                 self.add_checkpoint(note)  # stores the fork proof and freezes the author
             raise
-        stored = add_cosignatures(signed, [cosig])
-        self._commit([], [], [], [_stored_checkpoint(stored)])
-        return stored
+        stored = self._merged(add_cosignatures(signed, [cosig]))
+        self._commit([], [], [], [stored])
+        return decode_signed_checkpoint(stored.note)
+
+    def witness_latest(
+        self, key: SigningKey, identity: bytes, network: bytes, author: bytes, now_s: int
+    ) -> SignedCheckpoint | None:
+        """Cosign the latest checkpoint we keep of another author's log, if we have not
+        yet and we hold the log up to it (the consistency proof comes from our own tree).
+        Returns the note with our cosignature added, or None if there was nothing to do."""
+        stored = self.store.checkpoints(network, author)
+        head = self._heads.get((network, author))
+        if not stored or author == identity or head is None or (network, author) in self._frozen:
+            return None
+        latest = max(stored, key=lambda c: c.size)
+        if latest.size > head.size or latest.size == 0:
+            return None
+        name = witness_name(identity)
+        previous = self._witness_state(key, name, network, author).head(
+            checkpoint_origin(network, author)
+        )
+        if previous is not None and previous.size == latest.size:
+            return None  # cosigned already (a witness cosigns a tree size once)
+        tree = self.tree(network, author)
+        proof = [] if previous is None else tree.consistency_proof(previous.size, latest.size)
+        return self.witness(key, identity, latest.note, proof, now_s)
 
     def _witness_state(
         self, key: SigningKey, name: str, network: bytes, author: bytes
@@ -364,6 +419,9 @@ class Ledger:
                 raise decoded  # the first bad entry's error, as decoding one by one would
             entries.append(decoded)
         for entry in entries:
+            refused = None if self.admission is None else self.admission(entry)
+            if refused is not None:
+                raise refused
             head = verify_next(head, entry)
         signed = decode_signed_checkpoint(note)
         cp = signed.checkpoint
@@ -387,7 +445,7 @@ class Ledger:
                 )
         else:
             merkle.verify_consistency(head.size, cp.size, new_root, cp.root, proof)
-        self._commit([head] if entries else [], entries, [], [_stored_checkpoint(signed)])
+        self._commit([head] if entries else [], entries, [], [self._merged(signed)])
         return entries
 
     def add_fork_proof(self, raw: bytes) -> ForkProof:

@@ -127,7 +127,7 @@ def decode_head(data: bytes) -> LogHead:
         network, author, size, head_id, last_ts, keys, revoked = canonical.decode(data)
         key_state = None if keys is None else KeyState(keys[0], keys[1], keys[2], keys[3])
         ranges = tuple((int(a), int(b)) for a, b in revoked)
-    except (ValueError, TypeError, IndexError) as e:
+    except (ValueError, TypeError, LookupError) as e:  # LookupError: a map where a list was
         raise DecodeError("decode.bad-state", "stored log state is damaged") from e
     return LogHead(network, author, size, head_id, last_ts, key_state, ranges)
 

@@ -15,6 +15,7 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from ledger.checkpoint import decode_signed_checkpoint
 from ledger.log import Ledger
 from ledger.store import StoredCheckpoint
 from protocol.entry import Entry, read_stored_entry
@@ -146,6 +147,7 @@ class SyncPeer:
                 self.send(Forks(proofs))
         elif isinstance(event, Heads):
             self.remote_heads += event.heads
+            self._check_heads(event.heads)
             if not event.more:
                 self.plan.extend(
                     plan_requests(self.local_sizes(), self.remote_heads, max_range=self.max_range)
@@ -207,6 +209,27 @@ class SyncPeer:
             return
         self.frames_ingested += 1
         self.entries_ingested += len(r.entries)
+
+    def _check_heads(self, heads: Iterable[Head]) -> None:
+        """A peer's checkpoint of the size of one we store, with another root, is an
+        equivocation that planning by size alone would miss: `add_checkpoint` keeps it
+        as a fork proof (specs/0004 §4, 0005 §6). Reads no Merkle tree."""
+        for head in heads:
+            ours = self.ledger.head(self.network, head.author)
+            if (
+                ours is None
+                or head.size > ours.size
+                or self.ledger.is_frozen(self.network, head.author)
+            ):
+                continue
+            held = self.ledger.store.checkpoints(self.network, head.author)
+            roots = {c.size: c.root for c in held}
+            try:
+                cp = decode_signed_checkpoint(head.checkpoint).checkpoint
+                if roots.get(cp.size, cp.root) != cp.root:
+                    self.ledger.add_checkpoint(head.checkpoint)
+            except CommonsError as e:
+                self.rejected.append(e)
 
     def _add_forks(self, proofs: Iterable[bytes]) -> None:
         for raw in proofs:

@@ -43,8 +43,17 @@ _LICENSE_REF = re.compile(r"(?:DocumentRef-([A-Za-z0-9.\-]+):)?LicenseRef-([A-Za
 _ALLOWED_CHARS = re.compile(r"[A-Za-z0-9.\-+:() \t]*")
 _TOKENS = re.compile(r"[A-Za-z0-9.\-+:]+")
 
-#: What the parser raises on some malformed input instead of its own ParseError.
-_LIBRARY_BUGS = (IndexError, KeyError, TypeError, AttributeError, ValueError, RecursionError)
+#: What the parser raises on some malformed input instead of its own ParseError
+#: (AssertionError: boolean.py asserts its operands, e.g. on "MIT OR (OR BSD-2-Clause)").
+_LIBRARY_BUGS = (
+    IndexError,
+    KeyError,
+    TypeError,
+    AttributeError,
+    ValueError,
+    RecursionError,
+    AssertionError,
+)
 #: Aliases of our own (specs/0006 §2.3): CERN OHL with no variant means the -S variant.
 _PROJECT_ALIASES = {"CERN-OHL-S-2.0": ["CERN-OHL-2.0"]}
 #: Aliases in the licence index that are not SPDX ids (scancode's own spellings).

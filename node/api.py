@@ -9,15 +9,20 @@ talks to a running node through this API, so there is never a second writer.
 from __future__ import annotations
 
 import hmac
+import json
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 
 from ledger.catalogue import Filters
+from node import capability_api, governance_api, jobs_api, live_api
+from node.api_guard import RequestGuard
 from node.service import NodeService
 from protocol import kinds
 from protocol.errors import (
@@ -43,7 +48,11 @@ _NOT_FOUND = {
     "misuse.unknown-log",
     "misuse.blob-missing",
     "misuse.unknown-design",
+    "misuse.unknown-lab",
+    "misuse.unknown-job",
+    "misuse.unknown-bid",
     "remote.blob-unavailable",
+    "misuse.unknown-proposal",
 }
 
 
@@ -77,13 +86,21 @@ class FetchIn(BaseModel):
     out_dir: str = Field(min_length=1, max_length=4096)
 
 
+class EscapedJSONResponse(JSONResponse):
+    """JSON with every non-ASCII character escaped. An error may echo request text, and
+    JSON text may hold a lone surrogate (a \\ud800 escape) that UTF-8 cannot carry."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, allow_nan=False, separators=(",", ":")).encode()
+
+
 def error_response(error: CommonsError) -> JSONResponse:
     status = 404 if error.code in _NOT_FOUND else 500
     for family, code in _STATUS.items():
         if isinstance(error, family) and status != 404:
             status = code
             break
-    return JSONResponse({"error": error.to_json()}, status_code=status)
+    return EscapedJSONResponse({"error": error.to_json()}, status_code=status)
 
 
 def build_app(service: NodeService, token: str) -> FastAPI:
@@ -102,10 +119,22 @@ def build_app(service: NodeService, token: str) -> FastAPI:
     async def http_error(_: Request, error: HTTPException) -> JSONResponse:
         code = "misuse.unauthorized" if error.status_code == 401 else f"http.{error.status_code}"
         body = {"error": {"code": code, "message": str(error.detail)}}
-        return JSONResponse(body, status_code=error.status_code)
+        return EscapedJSONResponse(body, status_code=error.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:
+        # FastAPI's own 422 body (documented in the OpenAPI), escaped: it echoes the input.
+        return EscapedJSONResponse({"detail": jsonable_encoder(error.errors())}, status_code=422)
 
     guard = [Depends(authorised)]
     _routes(app, service, guard)
+    app.include_router(governance_api.build_router(service, guard))
+    app.include_router(jobs_api.router(service), dependencies=guard)
+    app.include_router(capability_api.router(service), dependencies=guard)
+    live_api.install(app, service, guard)  # dashboard, events, peers, uploads
+    app.add_middleware(
+        RequestGuard, token=token, prefix=API_PREFIX, streamed=live_api.STREAMED_PATHS
+    )
     return app
 
 

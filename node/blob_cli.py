@@ -14,7 +14,6 @@ from typing import Any
 from node.blobstore import BlobStore
 from node.client import NodeClient
 from node.home import NodeHome
-from protocol.blob import DEFAULT_MAX_BLOB_BYTES
 from protocol.errors import LocalMisuseError
 from protocol.ids import id_from_text, id_to_text
 
@@ -44,7 +43,7 @@ def open_store(home: Path) -> BlobStore:
     """The blob store of an initialised home (misuse.no-identity otherwise)."""
     node_home = NodeHome(home)
     node_home.identity()  # refuse to create a blob folder in a mistyped --home
-    return BlobStore(node_home.blobs, max_blob_bytes=DEFAULT_MAX_BLOB_BYTES)
+    return BlobStore(node_home.blobs, max_blob_bytes=node_home.max_blob_bytes())
 
 
 def cmd_add(args: argparse.Namespace) -> dict[str, Any]:

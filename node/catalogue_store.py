@@ -24,7 +24,7 @@ import contextlib
 import functools
 import json
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -117,6 +117,9 @@ class CatalogueStore:
         self.path = Path(path)
         self.family_of = family_of
         self.needs_rebuild = False
+        #: Called (on the storage thread) with every batch index_committed sees: the
+        #: node's live event stream (node.events) hangs here. Must not block.
+        self.on_committed: Callable[[Sequence[Entry]], None] | None = None
         with wrapped_errors():
             self._conn = sqlite3.connect(self.path, isolation_level=None)
         try:
@@ -239,6 +242,8 @@ class CatalogueStore:
     def index_committed(self, ledger: Ledger, entries: Sequence[Entry]) -> None:
         """Index entries the ledger has just committed, in one transaction. A
         revocation among them may void designs already indexed: then rebuild."""
+        if self.on_committed is not None:
+            self.on_committed(entries)
         if any(e.kind == kinds.REVOCATION for e in entries):
             self.rebuild_from(ledger.store)
             return

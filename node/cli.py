@@ -17,7 +17,17 @@ from typing import Any
 
 import trio
 
-from node import blob_cli, design_cli, ledger_cli, licence_cli, operations
+from node import (
+    blob_cli,
+    capability_cli,
+    demo_cli,
+    design_cli,
+    governance_cli,
+    job_cli,
+    ledger_cli,
+    licence_cli,
+    operations,
+)
 from node.client import NodeClient
 from node.daemon import RunOptions, run_node
 from node.home import NodeHome
@@ -85,6 +95,10 @@ def build_parser() -> argparse.ArgumentParser:
     blob_cli.add_commands(sub, common)
     licence_cli.add_commands(sub, common)
     design_cli.add_commands(sub, common)
+    governance_cli.add_commands(sub, common)
+    capability_cli.add_commands(sub, common)
+    job_cli.add_commands(sub, common)
+    demo_cli.add_commands(sub, common)
     return parser
 
 

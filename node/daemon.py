@@ -22,6 +22,7 @@ from hypercorn.typing import ASGIFramework
 from node import memory
 from node.api import build_app
 from node.blobstore import BlobStore
+from node.governance_service import GovernanceDriver
 from node.home import NodeHome
 from node.network import Network
 from node.operations import make_context
@@ -66,7 +67,7 @@ async def run_node(
             host_config = HostConfig(
                 key_seed=home.node_key_seed(),
                 listen=options.listen,
-                bootstrap=options.bootstrap,
+                bootstrap=options.bootstrap or home.bootstrap(),
                 mdns=options.mdns,
             )
             async with open_host(host_config) as host:
@@ -74,6 +75,10 @@ async def run_node(
                 try:
                     async with trio.open_nursery() as nursery:
                         await nursery.start(network.run)
+                        if ctx.governance is not None:
+                            driver = GovernanceDriver(network, ctx.governance)
+                            service.governance = driver
+                            await nursery.start(driver.run)
                         await _serve(nursery, service, home, options, stop)
                         task_status.started(service)
                         await stop.wait()
@@ -95,7 +100,7 @@ def _attach_network(
     service.listen_addrs = host.listen_addrs
     service.network_status = network.status
     service.announcer = network.announce
-    service.blob_fetcher = lambda blob_id: network.fetch_blob(blob_id, DEFAULT_MAX_BLOB_BYTES)
+    service.blob_fetcher = lambda blob_id: network.fetch_blob(blob_id, blobs.max_blob_bytes)
     return network
 
 

@@ -19,6 +19,7 @@ without local files: its references stay links.
 from __future__ import annotations
 
 import mimetypes
+import os
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ from licenses.okh import MAX_MANIFEST_BYTES, import_losh_toml, import_okh_v1_yam
 from licenses.okh_draft import DesignDraft, design_body
 from node.blobstore import BlobStore
 from node.geometry import analyse_mesh, is_mesh_media_type, media_type_for
+from node.home import NodeHome
 from node.operations import LedgerContext, append_own
 from protocol import kinds
 from protocol.blob import DEFAULT_MAX_BLOB_BYTES
@@ -60,9 +62,22 @@ def _is_manifest_name(name: str) -> bool:
 # -- reading manifests ------------------------------------------------------------------
 
 
+def usable_path(path: Path) -> Path:
+    """`path`, if the file system can name it: misuse.bad-file for a NUL character or a
+    lone surrogate (both arrive through the JSON API; neither names any file)."""
+    text = str(path)
+    try:
+        if "\x00" in text:
+            raise ValueError("a NUL character")
+        os.fsencode(text)
+    except (ValueError, UnicodeEncodeError) as e:
+        raise LocalMisuseError("misuse.bad-file", f"path {text!r} names no file") from e
+    return path
+
+
 def find_manifest(path: Path) -> Path:
     """The manifest of a design directory (`okh.toml` first), or `path` if a file."""
-    if path.is_file():
+    if usable_path(path).is_file():
         return path
     if not path.is_dir():
         raise LocalMisuseError("misuse.bad-file", f"{path} is neither a file nor a directory")
@@ -172,7 +187,8 @@ def prepare(
         raise LocalMisuseError(
             "misuse.too-large", f"{total} bytes of files, at most {MAX_DIRECTORY_BYTES}"
         )
-    store = BlobStore(blob_folder, max_blob_bytes=DEFAULT_MAX_BLOB_BYTES)
+    # The federation's blob size rule (specs/0008 §2) when the home follows one.
+    store = BlobStore(blob_folder, max_blob_bytes=NodeHome(blob_folder.parent).max_blob_bytes())
     files = [file_entry(store, rel, p, role, notes) for rel, (p, role) in sorted(chosen.items())]
     return Prepared(draft, files, list(derived_from), notes)
 
@@ -214,7 +230,7 @@ def licence_check(ctx: LedgerContext, body: DesignBody) -> LicenceCheck:
                 field="derived_from",
             )
         parents.append(licence)
-    return check_design_licence(body, parents)
+    return check_design_licence(body, parents, allow_list=ctx.catalogue.allow_list)
 
 
 def commit(ctx: LedgerContext, prepared: Prepared) -> tuple[dict[str, Any], list[Entry]]:
@@ -275,7 +291,7 @@ def manifest_files(paths: Sequence[Path]) -> list[Path]:
     """The manifests `paths` name: files as given, directories searched recursively."""
     found: list[Path] = []
     for path in paths:
-        if path.is_dir():
+        if usable_path(path).is_dir():
             found += sorted(p for p in path.rglob("*") if p.is_file() and _is_manifest_name(p.name))
         else:
             found.append(path)
@@ -451,7 +467,7 @@ def export_files(
         )
     written = []
     for path, blob_id in files:
-        dest = out_dir / path
+        dest = usable_path(out_dir) / path
         try:
             dest.parent.mkdir(parents=True, exist_ok=True)
         except OSError as e:

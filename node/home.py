@@ -2,7 +2,12 @@
 
 Layout:
     identity.json        public facts: identity id, public keys (no secrets)
-    network.json         the network this home takes part in (default: development "dev")
+    network.json         the network this home takes part in (default: development "dev"),
+                         and for a federation the bootstrap peers it joined through
+    charter.bin          the federation's charter, canonical bytes (specs/0008 §1); its
+                         hash is the network id. Absent on a development network
+    governance.json      the rules and members in force, as the running node last
+                         computed them (read by local commands, e.g. the blob size limit)
     ledger.sqlite3       every log this node holds (WAL mode; -wal and -shm beside it)
     writer.lock          held by the one process that writes the ledger
     api.token            bearer token of the local HTTP API, 0600
@@ -28,7 +33,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from protocol.errors import LocalMisuseError
+from protocol.blob import DEFAULT_MAX_BLOB_BYTES
+from protocol.errors import CommonsError, LocalMisuseError
+from protocol.governance import Charter, charter_bytes, charter_network_id, decode_charter
 from protocol.identity import development_network, identity_id
 from protocol.ids import id_from_text, id_to_text
 from protocol.keys import SEED_BYTES, SigningKey
@@ -36,6 +43,8 @@ from protocol.keys import SEED_BYTES, SigningKey
 _KEY_HEADER = "fabcommons ed25519 seed v1"
 IDENTITY_FILE = "identity.json"
 NETWORK_FILE = "network.json"
+CHARTER_FILE = "charter.bin"
+GOVERNANCE_FILE = "governance.json"
 LOCK_FILE = "writer.lock"
 API_TOKEN_FILE = "api.token"
 API_INFO_FILE = "api.json"
@@ -127,12 +136,72 @@ class NodeHome:
             raise LocalMisuseError("misuse.bad-home", f"{NETWORK_FILE} is damaged: {e}") from e
 
     def set_development_network(self, name: str) -> bytes:
+        if self.charter() is not None:
+            raise LocalMisuseError(
+                "misuse.chartered-home", f"{self.path} belongs to a federation; use another home"
+            )
         network = development_network(name)
-        text = json.dumps({"name": name, "network": id_to_text(network)}) + "\n"
-        tmp = self.path / (NETWORK_FILE + ".tmp")
-        tmp.write_text(text)
-        tmp.replace(self.path / NETWORK_FILE)
+        self._write_network({"name": name, "network": id_to_text(network)})
         return network
+
+    def _write_network(self, data: dict[str, Any]) -> None:
+        tmp = self.path / (NETWORK_FILE + ".tmp")
+        tmp.write_text(json.dumps(data) + "\n")
+        tmp.replace(self.path / NETWORK_FILE)
+
+    def charter(self) -> Charter | None:
+        """The federation charter this home holds, or None on a development network."""
+        try:
+            data = (self.path / CHARTER_FILE).read_bytes()
+        except FileNotFoundError:
+            return None
+        try:
+            charter = decode_charter(data)
+        except CommonsError as e:
+            raise LocalMisuseError("misuse.bad-home", f"{CHARTER_FILE} is damaged: {e}") from e
+        if charter_network_id(charter) != self.network()[1]:
+            raise LocalMisuseError("misuse.bad-home", f"{CHARTER_FILE} is not this network's")
+        return charter
+
+    def adopt_charter(self, charter: Charter, bootstrap: list[str]) -> bytes:
+        """Make this home a node of the charter's federation; return the network id.
+
+        Idempotent for the same charter; refuses another one (a home signs in one
+        network: its log and checkpoints are scoped by the network id)."""
+        network = charter_network_id(charter)
+        held = self.charter()
+        if held is not None and charter_network_id(held) != network:
+            raise LocalMisuseError(
+                "misuse.chartered-home", f"{self.path} already belongs to another federation"
+            )
+        self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        tmp = self.path / (CHARTER_FILE + ".tmp")
+        tmp.write_bytes(charter_bytes(charter))
+        tmp.replace(self.path / CHARTER_FILE)
+        known = self.bootstrap() if held is not None else []
+        peers = known + [b for b in bootstrap if b not in known]
+        self._write_network(
+            {"name": charter.name, "network": id_to_text(network), "bootstrap": peers}
+        )
+        return network
+
+    def max_blob_bytes(self) -> int:
+        """The blob size limit in force: the federation's rule (as the node last wrote
+        it in governance.json), else the default of specs/0009."""
+        try:
+            data = json.loads((self.path / GOVERNANCE_FILE).read_text())
+            return int(data["rules"]["max_blob_bytes"])
+        except (FileNotFoundError, ValueError, KeyError, TypeError):
+            return DEFAULT_MAX_BLOB_BYTES
+
+    def bootstrap(self) -> list[str]:
+        """Peers recorded when the home joined its federation (dialled by `run`)."""
+        try:
+            data = json.loads((self.path / NETWORK_FILE).read_text())
+        except (FileNotFoundError, ValueError):
+            return []
+        peers = data.get("bootstrap", []) if isinstance(data, dict) else []
+        return [str(p) for p in peers] if isinstance(peers, list) else []
 
     def api_token(self) -> str:
         """The bearer token of the local API; created (0600) on first use."""

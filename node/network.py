@@ -33,6 +33,7 @@ import trio
 from ledger.checkpoint import decode_signed_checkpoint
 from ledger.forkproof import MAX_FORK_PROOF_BYTES
 from ledger.syncpeer import SyncPeer
+from node import operations
 from node.blob_transfer import fetch_blob, serve_blobs
 from node.blobstore import BlobStore
 from node.operations import LedgerContext, release_memory
@@ -79,6 +80,7 @@ class NetworkStats:
     announcements_accepted: int = 0
     announcements_rejected: int = 0
     announcements_ignored: int = 0
+    announcements_not_admitted: int = 0
     gossip_entries_stored: int = 0
     gossip_dropped: int = 0
     syncs_completed: int = 0
@@ -141,6 +143,15 @@ class Network:
         """Runs inside the router, on the trio thread: reads the ledger's in-memory
         heads (single dict lookups; the storage thread only replaces them whole)."""
         result = check_announcement(data, self.network, self.service.ctx.ledger)
+        admission = self.service.ctx.ledger.admission  # a federation's (specs/0008 §7)
+        if (
+            result.verdict is Verdict.ACCEPT
+            and result.announcement is not None
+            and admission is not None
+            and any(admission(e) is not None for e in result.announcement.entries)
+        ):
+            self.stats.announcements_not_admitted += 1
+            return Verdict.IGNORE  # neither stored nor relayed; not the relay's fault
         if result.verdict is Verdict.ACCEPT and result.announcement is not None:
             self._accepted[hashlib.sha256(data).digest()] = result.announcement
             while len(self._accepted) > ACCEPTED_CACHE:
@@ -189,7 +200,7 @@ class Network:
         wanted = self.wanted.admits_author  # partial nodes relay everything, keep their part
         report = ledger.ingest_entries([e for _, a in batch for e in a.entries if wanted(e.author)])
         if report.accepted:
-            ctx.catalogue.index_committed(ledger, report.accepted)
+            operations.index_committed(ctx, report.accepted)
         self.stats.gossip_entries_stored += len(report.accepted)
         forks = [p.raw for p in report.forks]
         behind: set[str] = set()
@@ -300,11 +311,13 @@ class Network:
             self.service.ctx.ledger, self.network, self.wanted, now_ms=now_ms(), keep_events=False
         )
         peer.start()
+        progress = _SyncProgress(self.service, stream.remote_peer)
         try:
             await stream.write(peer.take_outbox(), IO_TIMEOUT_S)
             while not peer.conn.is_finished:
                 data = await stream.read_some(READ_BYTES, IO_TIMEOUT_S)
                 out = await self.service.on_ledger(functools.partial(_feed, peer, data))
+                progress.update(peer)
                 if out:
                     await stream.write(out, IO_TIMEOUT_S)
                 if not data:
@@ -312,6 +325,8 @@ class Network:
         except CommonsError:
             await stream.reset()
             raise
+        finally:
+            progress.finish()
         await stream.close()
         self.stats.syncs_completed += 1
         self.stats.sync_entries_stored += peer.entries_ingested
@@ -359,11 +374,41 @@ class Network:
         )
 
 
+@dataclass
+class _SyncProgress:
+    """A session's progress for the dashboard (service.progress): entries fetched of
+    those the peer's heads showed we lacked, once the session has planned."""
+
+    service: NodeService
+    remote: str
+    total: int | None = None
+    done: int = 0
+
+    def update(self, peer: SyncPeer) -> None:
+        report = self.service.progress
+        if report is None or not peer.planned:
+            return
+        if self.total is None:
+            ledger, network = self.service.ctx.ledger, self.service.ctx.network
+            lacking = 0
+            for remote in peer.remote_heads:  # single dict lookups, safe on this thread
+                head = ledger.head(network, remote.author)
+                lacking += max(0, remote.size - (0 if head is None else head.size))
+            self.total = lacking + peer.entries_ingested
+        self.done = min(peer.entries_ingested, self.total)
+        if self.total:
+            report(f"sync with {self.remote[:16]}…", self.done, self.total)
+
+    def finish(self) -> None:
+        if self.service.progress is not None and self.total and self.done < self.total:
+            self.service.progress(f"sync with {self.remote[:16]}…", self.total, self.total)
+
+
 def _feed(peer: SyncPeer, data: bytes, ctx: LedgerContext) -> bytes:
     before = peer.entries_ingested
     out = peer.feed(data, now_ms())
     if peer.committed:
-        ctx.catalogue.index_committed(ctx.ledger, peer.committed)
+        operations.index_committed(ctx, peer.committed)
         peer.committed.clear()
     if before // RELEASE_EVERY_ENTRIES != peer.entries_ingested // RELEASE_EVERY_ENTRIES:
         release_memory(ctx)

@@ -22,6 +22,7 @@ from ledger.store import LogStore
 from licenses.design_licence import check_design_licence
 from node import memory
 from node.catalogue_store import CatalogueStore
+from node.governance_view import GovernanceView, allow_list_of
 from node.home import Identity, NodeHome
 from node.signguard import SignGuard
 from node.storage import SqliteLogStore, wrapped_errors
@@ -43,6 +44,7 @@ class LedgerContext:
     ledger: Ledger
     guard: SignGuard
     catalogue: LicensedCatalogue
+    governance: GovernanceView | None = None  # a chartered federation's (specs/0008 §7)
 
 
 CATALOGUE_FILE = "catalogue.sqlite3"
@@ -60,6 +62,8 @@ class LicensedCatalogue(CatalogueStore):
     def __init__(self, path: str | Path) -> None:
         super().__init__(path)
         self._refused: set[bytes] = set()
+        #: A federation's licence allow-list (specs/0008 §2); None: the default list.
+        self.allow_list: frozenset[str] | None = None
 
     def parent_licence(self, design_id: bytes) -> str | None:
         with wrapped_errors():
@@ -76,7 +80,7 @@ class LicensedCatalogue(CatalogueStore):
             fields: dict[str, Any] = {"licence": row.licence, "derived_from": [p for p, _ in held]}
             body = DesignBody.model_construct(**fields)  # the rule reads these two only
             try:
-                check_design_licence(body, [lic for _, lic in held])
+                check_design_licence(body, [lic for _, lic in held], allow_list=self.allow_list)
             except CommonsError as e:
                 self._refused.add(row.id)
                 self.record_skip(Skipped(row.id, DESIGN, e.code, e.message))
@@ -106,16 +110,27 @@ def open_catalogue(home: NodeHome, store: LogStore) -> LicensedCatalogue:
 def make_context(home: NodeHome, store: LogStore) -> LedgerContext:
     identity = home.identity()
     name, network = home.network()
+    ledger = Ledger(store)
+    charter = home.charter()
+    governance = None
+    if charter is not None:  # a federation: its governance decides who may publish
+        governance = GovernanceView(charter, network)
+        governance.load(store)
+        governance.refresh(ledger, governance.now_s())
+        ledger.admission = governance.admits
+    catalogue = open_catalogue(home, store)
+    if governance is not None and governance.state is not None:
+        catalogue.allow_list = allow_list_of(governance.state.rules)
     return LedgerContext(
-        home,
-        identity,
-        name,
-        network,
-        store,
-        Ledger(store),
-        SignGuard(identity.id),
-        open_catalogue(home, store),
+        home, identity, name, network, store, ledger, SignGuard(identity.id), catalogue, governance
     )
+
+
+def index_committed(ctx: LedgerContext, entries: Sequence[Entry]) -> None:
+    """Bring the views (catalogue, governance) up to date with committed entries."""
+    ctx.catalogue.index_committed(ctx.ledger, entries)
+    if ctx.governance is not None:
+        ctx.governance.index(entries)
 
 
 @contextmanager
@@ -162,7 +177,7 @@ def append_own(ctx: LedgerContext, items: Sequence[tuple[str, dict[str, Any]]]) 
     made = ctx.ledger.append(key, ctx.network, ctx.identity.id, todo, now_ms())
     ctx.ledger.sign_checkpoint(key, ctx.network, ctx.identity.id)
     ctx.guard.record(ctx.network, made[-1].seq)
-    ctx.catalogue.index_committed(ctx.ledger, made)
+    index_committed(ctx, made)
     return made  # the inception too, when this created the log: peers need it as well
 
 
@@ -215,6 +230,7 @@ def verify(ctx: LedgerContext, progress: Callable[[int, int], None] | None) -> d
         "authors": report.authors,
         "entries": report.entries,
         "checkpoints": report.checkpoints,
+        "checkpoints_ahead": report.checkpoints_ahead,
         "fork_proofs": report.fork_proofs,
         "errors": report.errors,
     }

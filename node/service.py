@@ -12,7 +12,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import trio
 
@@ -24,6 +24,9 @@ from protocol import kinds
 from protocol.entry import Entry
 from protocol.errors import LocalMisuseError
 from protocol.ids import id_to_text
+
+if TYPE_CHECKING:
+    from node.governance_service import GovernanceDriver
 
 T = TypeVar("T")
 
@@ -39,6 +42,9 @@ class NodeService:
     api_url: str | None = None
     announcer: Callable[[list[bytes], bytes | None], Awaitable[None]] | None = None
     blob_fetcher: Callable[[bytes], Awaitable[dict[str, Any]]] | None = None
+    #: (operation, done, total) of long operations, called from the storage thread.
+    progress: Callable[[str, int, int], None] | None = None
+    governance: GovernanceDriver | None = None  # on a chartered federation (specs/0008)
 
     async def on_ledger(self, fn: Callable[[LedgerContext], T]) -> T:
         """Run `fn(ctx)` on the storage thread, where the ledger lives."""
@@ -126,7 +132,13 @@ class NodeService:
         return await self.on_ledger(lambda ctx: operations.list_entries(ctx, author, limit))
 
     async def verify(self) -> dict[str, Any]:
-        return await self.on_ledger(lambda ctx: operations.verify(ctx, None))
+        report = self.progress
+
+        def progress(done: int, total: int) -> None:
+            if report is not None:
+                report("verify", done, total)
+
+        return await self.on_ledger(lambda ctx: operations.verify(ctx, progress))
 
     async def prove(self, entry_id: bytes) -> dict[str, Any]:
         return await self.on_ledger(lambda ctx: operations.prove(ctx, entry_id))
@@ -146,4 +158,6 @@ class NodeService:
         }
         if self.network_status is not None:
             out.update(self.network_status())
+        if self.governance is not None:
+            out.update(self.governance.status())
         return out

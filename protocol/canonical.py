@@ -24,7 +24,10 @@ from protocol.errors import DecodeError, LocalMisuseError
 
 def encode(value: Any) -> bytes:
     """Encode `value` canonically; raise LocalMisuseError for values outside the subset."""
-    return _pack(_canonical_form(value, 0))
+    try:
+        return _pack(_canonical_form(value, 0))
+    except UnicodeEncodeError as e:  # a str holding a lone surrogate is not UTF-8 text
+        raise LocalMisuseError("misuse.bad-argument", f"text is not UTF-8: {e.reason}") from e
 
 
 def decode(

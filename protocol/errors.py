@@ -10,6 +10,7 @@ Families, by who is at fault:
   LocalMisuseError   the caller (this node, the operator) asked for something wrong
   RemoteFaultError   a peer broke the conversation (framing, limits, timeouts)
   RuleViolationError well-formed and signed, but the network's rules forbid it
+    JobError         (a rule violation) a job step the job lifecycle does not allow
 
 Library exceptions (msgpack, cryptography, pydantic, sqlite3, libp2p) are
 wrapped `from e` at the boundary that called the library; none escape.
@@ -74,6 +75,12 @@ class RuleViolationError(CommonsError):
     family = "rule"
 
 
+class JobError(RuleViolationError):
+    """A signed job entry that the job lifecycle does not allow (specs/0007-jobs.md §4)."""
+
+    family = "job"
+
+
 #: The class of each code family (the part of a code before the first dot).
 FAMILIES: dict[str, type[CommonsError]] = {
     "decode": DecodeError,
@@ -82,6 +89,7 @@ FAMILIES: dict[str, type[CommonsError]] = {
     "misuse": LocalMisuseError,
     "remote": RemoteFaultError,
     "rule": RuleViolationError,
+    "job": JobError,
 }
 
 

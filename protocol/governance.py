@@ -21,7 +21,7 @@ from typing import Annotated, Any, Literal
 import pydantic
 from pydantic import Field, field_validator, model_validator
 
-from protocol import canonical, limits
+from protocol import blob, canonical, limits
 from protocol.errors import DecodeError
 from protocol.identity import network_id
 from protocol.ids import id_from_text, id_to_text
@@ -33,12 +33,17 @@ MAX_MEMBERS = 1000
 MAX_LICENCES = 256
 MAX_CHARTER_TEXT_BYTES = limits.MAX_STR_BYTES
 MAX_WITNESS_COUNT = 64
+#: Longest charter TOML text (§1.1), in UTF-8 bytes: room for a maximal charter's
+#: canonical bytes written out as TOML, checked before the TOML is parsed.
+MAX_CHARTER_TOML_BYTES = 4 * limits.MAX_ENTRY_BYTES
 DAY_S = 86_400
 
 PROPOSAL = "gov.proposal"
 VOTE = "gov.vote"
 VOUCH = "member.vouch"
 UNVOUCH = "member.unvouch"
+APPLY = "member.apply"
+MIN_BLOB_BYTES = 1024
 
 Permille = Annotated[int, Field(ge=0, le=PERMILLE)]
 LicenceId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9.+-]+$")]
@@ -56,6 +61,7 @@ class Rules(StrictBody):
     licences: Annotated[list[LicenceId], Field(max_length=MAX_LICENCES)]
     max_entry_bytes: Annotated[int, Field(ge=1024, le=limits.MAX_ENTRY_BYTES)]
     max_str_bytes: Annotated[int, Field(ge=256, le=limits.MAX_STR_BYTES)]
+    max_blob_bytes: Annotated[int, Field(ge=MIN_BLOB_BYTES, le=blob.DEFAULT_MAX_BLOB_BYTES)]
     job_offer_ttl_s: Annotated[int, Field(ge=60, le=90 * DAY_S)]
     witness_count: Annotated[int, Field(ge=1, le=MAX_WITNESS_COUNT)]
 
@@ -82,6 +88,7 @@ class RulesChange(StrictBody):
     licences: list[str] | None = None
     max_entry_bytes: int | None = None
     max_str_bytes: int | None = None
+    max_blob_bytes: int | None = None
     job_offer_ttl_s: int | None = None
     witness_count: int | None = None
 
@@ -103,13 +110,18 @@ class RulesChange(StrictBody):
 
 
 class Charter(StrictBody):
-    """The founding document: its hash is the network id (§1)."""
+    """The founding document: its hash is the network id (§1).
+
+    `test` marks a test federation (§1.2): its nodes accept a test clock offset. It is
+    part of the hashed bytes only when true, so no production network id can carry it.
+    """
 
     version: Literal[1]
     name: Annotated[str, Field(min_length=1, max_length=128)]
     members: Annotated[list[Bytes32], Field(min_length=1, max_length=MAX_MEMBERS)]
     rules: Rules
     text: Annotated[str, Field(max_length=MAX_CHARTER_TEXT_BYTES)]
+    test: bool = False
 
     @field_validator("members")
     @classmethod
@@ -127,17 +139,31 @@ class Charter(StrictBody):
 
 
 def charter_bytes(charter: Charter) -> bytes:
-    """The canonical msgpack of the charter: the bytes the network id is the digest of."""
-    return canonical.encode(charter.model_dump())
+    """The canonical msgpack of the charter: the bytes the network id is the digest of.
+
+    `test` appears only when true (§1.2)."""
+    value = charter.model_dump()
+    if not charter.test:
+        del value["test"]
+    return canonical.encode(value)
 
 
 def charter_network_id(charter: Charter) -> bytes:
     return network_id(charter_bytes(charter))
 
 
+MAX_CHARTER_BYTES = 64 * 1024
+
+
 def decode_charter(data: bytes) -> Charter:
-    """Parse canonical charter bytes (as gossiped); raise DecodeError decode.bad-charter."""
-    return _charter_from(canonical.decode(data))
+    """Parse canonical charter bytes (as fetched from a peer); raise DecodeError
+    decode.bad-charter (or decode.too-large above MAX_CHARTER_BYTES)."""
+    if len(data) > MAX_CHARTER_BYTES:
+        raise DecodeError("decode.too-large", f"a charter is at most {MAX_CHARTER_BYTES} bytes")
+    charter = _charter_from(canonical.decode(data, max_bytes=MAX_CHARTER_BYTES))
+    if charter_bytes(charter) != data:  # e.g. an explicit `test: false`
+        raise _bad_charter("charter", "not the canonical encoding of a charter")
+    return charter
 
 
 def parse_charter_toml(text: str) -> Charter:
@@ -145,6 +171,11 @@ def parse_charter_toml(text: str) -> Charter:
 
     Members are written as id text; they may appear in any order but only once.
     """
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_CHARTER_TOML_BYTES:
+        raise DecodeError(
+            "decode.too-large", f"charter of {size} bytes, limit {MAX_CHARTER_TOML_BYTES}"
+        )
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
@@ -179,6 +210,7 @@ def charter_toml(charter: Charter) -> str:
         "members = [",
         *(f'  "{id_to_text(m)}",' for m in charter.members),
         "]",
+        *(["test = true"] if charter.test else []),
         "",
         "[rules]",
     ]
@@ -190,8 +222,17 @@ def charter_toml(charter: Charter) -> str:
 
 
 def _toml_str(value: str) -> str:
-    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-    return '"' + escaped.replace("\t", "\\t") + '"'
+    """A TOML basic string: backslash, quote and every control character escaped."""
+    named = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r"}
+    out = []
+    for ch in value:
+        if ch in named:
+            out.append(named[ch])
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\u{ord(ch):04X}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
 
 
 def _charter_from(raw: Any) -> Charter:
@@ -297,10 +338,19 @@ class UnvouchBody(StrictBody):
     candidate: Bytes32
 
 
+class ApplyBody(StrictBody):
+    """member.apply — an admission request: the one entry (with key events) a node
+    relays and stores from an author that is neither a member nor vouched for (§3.3)."""
+
+    name: Annotated[str, Field(min_length=1, max_length=128)]
+    text: Annotated[str, Field(max_length=4096)]
+
+
 for _spec in (
     KindSpec(PROPOSAL, ProposalBody),
     KindSpec(VOTE, VoteBody),
     KindSpec(VOUCH, VouchBody),
     KindSpec(UNVOUCH, UnvouchBody),
+    KindSpec(APPLY, ApplyBody),
 ):
     register(_spec)

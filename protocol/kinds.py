@@ -128,5 +128,7 @@ for _spec in (
 ):
     register(_spec)
 
+import protocol.capability  # noqa: E402  (registers the capability.advert kind)
 import protocol.design  # noqa: E402  (registers the design kind)
-import protocol.governance  # noqa: E402, F401  (registers the gov.* and member.* kinds)
+import protocol.governance  # noqa: E402  (registers the gov.* and member.* kinds)
+import protocol.jobs  # noqa: E402, F401  (registers the job.* kinds)

@@ -97,10 +97,18 @@ Suites and their fields:
   governance/charter  input.toml -> protocol.governance.parse_charter_toml. When ok:
                       expect.network_id (text) and charter_hex. A decode.bad-charter
                       error gives expect.field.
+  fuzz-regressions/<target>  input.data_hex: an input on which the fuzz target of
+                      that name (tests/fuzz/targets.py) once crashed -> the target's
+                      decoder; expect.error is the typed error it must raise (specs/0012).
   governance/tally    input.electorate_hex, rules, proposal {id_hex, author_hex, seq,
                       action (tagged)}, votes [...], checkpoints [{author_hex, size,
                       cosignatures {witness hex: timestamp_s}}], now_s ->
                       ledger.governance.tally. expect: TallyResult.to_json().
+  jobs/derive         input.offer_hex, entries_hex, max_ttl_s, now_ms ->
+                      protocol.jobstate.derive_job (specs/0007 §5); fields in
+                      tests/vector_checks_jobs.py.
+  capabilities/*      advert bodies, matching and quotes, sealed files (specs/0011);
+                      fields in tests/vector_checks_capabilities.py.
 """
 
 from __future__ import annotations
@@ -115,13 +123,16 @@ if __name__ == "__main__" and not __package__:  # run as a file, not with -m
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from specs.vectorgen import (
+    capabilities,
     checkpoints,
     encoding,
     entries,
     forkproofs,
+    fuzz_regressions,
     governance,
     ids,
     inclusion,
+    jobs,
     licences,
     logs,
     ranges,
@@ -153,6 +164,9 @@ def all_cases() -> list[Case]:
         *governance.cases(),
         *licences.cases(),
         *sync.cases(),
+        *capabilities.cases(),
+        *fuzz_regressions.cases(),
+        *jobs.cases(),
     ]
     paths = [c.path for c in cases]
     assert len(set(paths)) == len(paths), "two cases share a file name"

@@ -6,12 +6,16 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 
 def fabnode(
-    *args: str | Path, home: Path | None = None, state: Path | None = None
+    *args: str | Path,
+    home: Path | None = None,
+    state: Path | None = None,
+    wrap: Sequence[str] = (),
 ) -> tuple[int, Any]:
     """Run `fabnode [--home H] ARGS --json`; return (exit status, parsed JSON output).
 
@@ -21,7 +25,7 @@ def fabnode(
     env = dict(os.environ)
     if state is not None or home is not None:
         env["FABNODE_STATE_DIR"] = str(state or Path(str(home) + "-state"))
-    argv = [sys.executable, "-m", "node.cli"]
+    argv = [*wrap, sys.executable, "-m", "node.cli"]
     if home is not None:
         argv += ["--home", str(home)]
     argv += [str(a) for a in args] + ["--json"]

@@ -12,6 +12,7 @@ pytest.register_assert_rewrite(
     "tests.vector_checks_licences",
     "tests.vector_checks_governance",
     "tests.vector_checks_sync",
+    "tests.vector_checks_fuzz",
 )
 
 settings.register_profile("default", deadline=None, suppress_health_check=[HealthCheck.too_slow])

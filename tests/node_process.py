@@ -8,12 +8,13 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 READY_TIMEOUT_S = 60
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def node_env(home: Path) -> dict[str, str]:
@@ -23,11 +24,30 @@ def node_env(home: Path) -> dict[str, str]:
 
 
 @contextmanager
-def running_node(home: Path, *extra: str) -> Iterator[tuple[subprocess.Popen[str], dict[str, Any]]]:
-    """A `fabnode run` on `home`; yields (process, its ready line). SIGTERM at the end."""
-    argv = [sys.executable, "-m", "node.cli", "--home", str(home), "run", "--json", *extra]
+def running_node(
+    home: Path,
+    *extra: str,
+    cwd: Path | None = None,
+    wrap: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
+) -> Iterator[tuple[subprocess.Popen[str], dict[str, Any]]]:
+    """A `fabnode run` on `home` (in folder `cwd`, if given); yields (process, its ready
+    line). SIGTERM at the end.
+
+    `wrap` prefixes the command (e.g. `ip netns exec NS`, which execs in place, so
+    the process is the node itself); `env` adds environment variables.
+    """
+    argv = [*wrap, sys.executable, "-m", "node.cli", "--home", str(home), "run", "--json", *extra]
+    full_env = {**node_env(home), **(env or {})}
+    if cwd is not None:  # the node runs elsewhere: it must still find the packages
+        full_env["PYTHONPATH"] = os.pathsep.join([str(ROOT), full_env.get("PYTHONPATH", "")])
     proc = subprocess.Popen(
-        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=node_env(home)
+        argv,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=full_env,
+        cwd=cwd,
     )
     try:
         ready = _read_ready(proc)

@@ -40,6 +40,7 @@ def test_notes_are_listed_verified_and_provable(tmp_path: Path) -> None:
         "authors": 1,
         "entries": 3,
         "checkpoints": 2,
+        "checkpoints_ahead": 0,
         "fork_proofs": 0,
         "errors": [],
     }

@@ -24,6 +24,7 @@ from ledger.governance import (
     tally,
     vote_from_entry,
 )
+from ledger.vouches import VouchEvent, vouch_from_entry
 from ledger.witnessclock import CosignedCheckpoint, WitnessClock, upper_median, witnessed_at
 from protocol.errors import DecodeError, LocalMisuseError
 from protocol.governance import (
@@ -227,6 +228,7 @@ class World:
     def __init__(self) -> None:
         self.proposals: list[Proposal] = []
         self.votes: list[Vote] = []
+        self.vouches: list[VouchEvent] = []
         self.logs: dict[bytes, list[CosignedCheckpoint]] = {}
         self.seq: dict[bytes, int] = {}
 
@@ -248,12 +250,19 @@ class World:
         seq = self._witness(voter, at_s, gen.MEMBERS)
         self.votes.append(Vote(gen._id("v", voter, seq), voter, seq, p.id, Choice(choice), 0))
 
+    def vouch(self, voucher: bytes, candidate: bytes, at_s: int, on: bool = True) -> None:
+        seq = self._witness(voucher, at_s, gen.MEMBERS)
+        self.vouches.append(VouchEvent(voucher, candidate, seq, on))
+
     def run(self, at_s: int) -> Any:
-        return evolve(CHARTER, self.proposals, self.votes, WitnessClock(self.logs), at_s)
+        clock = WitnessClock(self.logs)
+        return evolve(CHARTER, self.proposals, self.votes, clock, at_s, self.vouches)
 
 
 def _world() -> tuple[World, Proposal, Proposal, Proposal]:
     w = World()
+    for referee in (C, D):  # admission_vouches = 2 (§3.2)
+        w.vouch(referee, X, T - 50)
     admit = w.propose(A, AdmitMember(action="member.admit", title="x", member=X), T)
     change = ChangeRules(action="rules.change", title="q", changes=RulesChange(quorum_permille=400))
     rules = w.propose(B, change, T + 10)
@@ -308,7 +317,9 @@ def test_arrival_order_does_not_change_the_state(rnd: random.Random) -> None:
     rnd.shuffle(proposals)
     rnd.shuffle(votes)
     logs = {k: rnd.sample(v, len(v)) for k, v in rnd.sample(list(w.logs.items()), len(w.logs))}
-    got = evolve(CHARTER, proposals + proposals[:1], votes + votes[:2], WitnessClock(logs), at)
+    vouches = rnd.sample(w.vouches, len(w.vouches))
+    clock = WitnessClock(logs)
+    got = evolve(CHARTER, proposals + proposals[:1], votes + votes[:2], clock, at, vouches)
     assert rules_hash(got.rules) == rules_hash(want.rules)
     assert got == want
 
@@ -356,3 +367,38 @@ def test_two_votes_at_one_seq_resolve_the_same_in_any_order() -> None:
                for vs in (forked, forked[::-1])]  # fmt: skip
     assert results[0] == results[1]
     assert [v.choice for v in results[0].counted] == [Choice.NO]
+
+
+def _admission(vouch_times: list[tuple[bytes, int, bool]]) -> tuple[GovernanceState, bytes]:
+    w = World()
+    for voucher, at, on in vouch_times:
+        w.vouch(voucher, X, at, on)
+    admit = w.propose(A, AdmitMember(action="member.admit", title="x", member=X), T)
+    for voter in (A, B, C, D):
+        w.vote(voter, admit, "yes", T + 100)
+    return w.run(T + 3 * DAY), admit.id
+
+
+def test_an_admission_needs_its_referees_vouches() -> None:
+    state, _ = _admission([(B, T - 10, True), (C, T + 10, True)])
+    assert X in state.members  # two standing vouches, witnessed before the deadline
+    deadline = T + RULES.voting_period_s
+    cases = [
+        [(B, T - 10, True)],  # one referee only
+        [(B, T - 10, True), (C, T - 5, True), (C, T, False)],  # C withdrew its vouch
+        [(B, T - 10, True), (E, deadline + 5, True)],  # E vouched after the deadline
+        [(B, T - 10, True), (X, T - 10, True)],  # a candidate is no referee of itself
+    ]
+    for vouches in cases:
+        state, admit = _admission(vouches)
+        assert X not in state.members, vouches
+        assert (admit, "too-few-vouches") in state.skipped
+
+
+def test_vouch_entries() -> None:
+    lab = Author("lab-vouch")
+    on = vouch_from_entry(lab.append("member.vouch", {"candidate": X}))
+    off = vouch_from_entry(lab.append("member.unvouch", {"candidate": X}))
+    assert on == VouchEvent(lab.id, X, 2, True) and off == VouchEvent(lab.id, X, 3, False)
+    assert vouch_from_entry(lab.note("n")) is None
+    assert vouch_from_entry(lab.append("member.vouch", {"candidate": b"short"})) is None

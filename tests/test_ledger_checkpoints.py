@@ -8,10 +8,11 @@ from typing import Any
 import pytest
 
 from ledger import merkle
+from ledger.audit import audit
 from ledger.checkpoint import sign_checkpoint, witness_name
 from ledger.inclusion import check_bundle
-from ledger.log import Ledger
-from ledger.store import MemoryLogStore
+from ledger.log import Ledger, _stored_checkpoint
+from ledger.store import Batch, MemoryLogStore
 from protocol import kinds
 from protocol.errors import CommonsError, ProofError, VerificationError
 from tests.factory import Author, seeded_key
@@ -215,3 +216,32 @@ def test_a_witness_rotation_keeps_its_earlier_cosignatures() -> None:
     ledger.witness(wendy.signing, wendy.id, signed.text, [], NOW_S)
     ledger.ingest([wendy.rotate(seeded_key("wendy-w/2")).raw])
     assert check_bundle(ledger.prove(alice.entries[1].id)).cosigned_by == (witness_name(wendy.id),)
+
+
+def test_audit_counts_a_checkpoint_beyond_the_entries_held_as_ahead_not_wrong() -> None:
+    author, source = own_ledger("cut-short", 9)
+    cp = source.sign_checkpoint(author.signing, author.network, author.id)
+    raws = [e.raw for e in author.entries]
+    store = MemoryLogStore()
+    sink = Ledger(store)
+    proof = source.tree(author.network, author.id).consistency_proof(4, 10)
+    sink.ingest_range(author.network, author.id, raws[:4], cp.text, proof)  # then the link dies
+    report = audit(store)
+    assert report.ok and report.entries == 4
+    assert (report.checkpoints, report.checkpoints_ahead) == (1, 1)
+    sink.ingest_range(author.network, author.id, raws[4:], cp.text, [])  # the sync resumes
+    report = audit(store)
+    assert report.ok and (report.entries, report.checkpoints_ahead) == (10, 0)
+
+
+def test_audit_still_catches_a_held_range_that_differs_from_its_checkpoint() -> None:
+    author, source = own_ledger("mismatch", 4)
+    store = MemoryLogStore()
+    Ledger(store).ingest([e.raw for e in author.entries])
+    tree = source.tree(author.network, author.id)
+    wrong = sign_checkpoint(author.signing, author.network, author.id, 3, tree.root(2))
+    store.commit(
+        Batch(checkpoints=[_stored_checkpoint(wrong)])
+    )  # as if the file were tampered with
+    report = audit(store)
+    assert [e["code"] for e in report.errors] == ["audit.checkpoint-mismatch"]

@@ -29,7 +29,10 @@ from protocol.jsonform import from_json as untagged
 from protocol.jsonform import to_json as tagged
 from protocol.kinds import check_body
 from protocol.logstate import LogHead, verify_next
+from tests.vector_checks_capabilities import CAPABILITY_CHECKERS
+from tests.vector_checks_fuzz import FUZZ_CHECKERS
 from tests.vector_checks_governance import GOVERNANCE_CHECKERS
+from tests.vector_checks_jobs import JOB_CHECKERS
 from tests.vector_checks_ledger import LEDGER_CHECKERS
 from tests.vector_checks_licences import LICENCE_CHECKERS
 from tests.vector_checks_sync import SYNC_CHECKERS
@@ -140,6 +143,9 @@ CHECKERS: dict[tuple[str, str], Checker] = {
     **GOVERNANCE_CHECKERS,
     **LICENCE_CHECKERS,
     **SYNC_CHECKERS,
+    **CAPABILITY_CHECKERS,
+    **FUZZ_CHECKERS,
+    **JOB_CHECKERS,
 }
 
 

@@ -146,6 +146,10 @@ def readme(cases: Sequence[Case]) -> str:
         "described in that script's docstring. Regenerate with",
         "`.venv/bin/python specs/generate_vectors.py` and check with `--check`.",
         "",
+        "`fuzz-regressions/<target>/` holds, byte for byte, each input on which a fuzz target",
+        "(tests/fuzz/targets.py, specs/0012-robustness.md) once crashed, with the typed error",
+        "the decoder must now raise; the fuzzers start from these inputs too.",
+        "",
         "| suite | valid | invalid | cases |",
         "|---|---:|---:|---:|",
     ]

@@ -35,6 +35,7 @@ RULES: dict[str, Any] = {
     "licences": ["CC-BY-SA-4.0", "CERN-OHL-S-2.0"],
     "max_entry_bytes": 32_768,
     "max_str_bytes": 4_096,
+    "max_blob_bytes": 104_857_600,
     "job_offer_ttl_s": 604_800,
     "witness_count": 3,
 }
@@ -60,6 +61,13 @@ def charter_cases() -> Iterator[Case]:
         "The same charter with members listed in reverse: same bytes, same network id.",
         reversed_members,
         ok(network_id=id_to_text(network_id(raw)), charter_hex=raw.hex()),
+    )
+    test_raw = canonical.encode({**value, "test": True})
+    yield case(
+        "test-federation",
+        "A test federation (0008 §1.2): `test = true` is hashed, so its id differs.",
+        good.replace('text = "We share designs."', 'text = "We share designs."\ntest = true'),
+        ok(network_id=id_to_text(network_id(test_raw)), charter_hex=test_raw.hex()),
     )
     bad: list[tuple[str, str, str]] = [
         ("float-threshold", "A threshold written as a float.", "quorum_permille = 33.4"),

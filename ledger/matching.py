@@ -1,0 +1,261 @@
+"""Which labs can make a part, ranked, with an instant quote each (specs/0011 §5).
+
+`newest_adverts` keeps one advert per lab: the newest wins (highest seq in the lab's
+log, then the greater entry id, so any order of the same adverts gives the same
+result). `match(request, adverts)` checks every lab against the request — the lab is
+not closed, is within the radius (great-circle, ledger.greatcircle), and has a machine
+of a wanted process that works the material, holds the tolerance class and fits every
+part in one of the six axis-aligned orientations of its bounding box — and returns the
+labs that can make it, ranked, each with the cheapest such machine and its quote, and
+the labs that cannot, each with the reasons.
+
+Guarantees: integers only (µm, mm³, metres, minor currency units); quotes round up to
+the next minor unit, once per component; the result depends only on the inputs, not on
+their order. Pure: no I/O; which adverts are valid and not revoked is the caller's
+business (the entries' bodies are already decoded `AdvertBody` values).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from itertools import permutations
+from typing import Final
+
+from ledger.greatcircle import distance_m
+from protocol.capability import AdvertBody, Location, Machine, tolerance_holds
+from protocol.design import DesignBody, Geometry
+
+MM3_PER_CM3: Final = 1000
+SECONDS_PER_HOUR: Final = 3600
+#: Criteria in the order the spec lists them; reasons are reported in this order.
+REASONS: Final = (
+    "availability",
+    "distance",
+    "process",
+    "material",
+    "build-volume",
+    "tolerance",
+)
+_ORIENTATIONS: Final = tuple(permutations(range(3)))
+
+
+@dataclass(frozen=True, slots=True)
+class LabAdvert:
+    """One decoded advert entry: its author (the lab), seq, entry id and body."""
+
+    lab: bytes
+    seq: int
+    entry_id: bytes
+    body: AdvertBody
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """What matching needs of one part: bounding-box edges (µm) and volume (mm³)."""
+
+    size_um: tuple[int, int, int]
+    volume_mm3: int
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """What the customer asks for. Empty `processes` accepts any process; `material`
+    None any material; `near` None any place (then `radius_m` is ignored)."""
+
+    parts: tuple[Part, ...]
+    processes: frozenset[str] = frozenset()
+    material: str | None = None
+    tolerance: str = "v"
+    near: Location | None = None
+    radius_m: int | None = None
+    quantity: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    """An instant quote from a machine's price model (§5.4), in minor units."""
+
+    currency: str
+    setup_fee_minor: int
+    material_minor: int
+    machine_minor: int
+    machine_seconds: int
+    total_minor: int
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A lab that can make the request, with its cheapest fitting machine."""
+
+    advert: LabAdvert
+    machine_index: int
+    distance_m: int | None
+    quote: Quote
+    #: For each part, the axis permutation that fits: part axis i on machine axis [i].
+    orientations: tuple[tuple[int, int, int], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Exclusion:
+    """A lab that cannot make the request, and why (codes from REASONS)."""
+
+    advert: LabAdvert
+    reasons: tuple[str, ...]
+    distance_m: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MatchResult:
+    candidates: list[Candidate] = field(default_factory=list)
+    excluded: list[Exclusion] = field(default_factory=list)
+
+
+def newest_adverts(adverts: Iterable[LabAdvert]) -> list[LabAdvert]:
+    """One advert per lab, the newest (highest seq, then greatest entry id), by lab."""
+    best: dict[bytes, LabAdvert] = {}
+    for advert in adverts:
+        held = best.get(advert.lab)
+        if held is None or (advert.seq, advert.entry_id) > (held.seq, held.entry_id):
+            best[advert.lab] = advert
+    return [best[lab] for lab in sorted(best)]
+
+
+def part_from_geometry(geometry: Geometry) -> Part:
+    """A part from a mesh's recorded geometry: its box edges, and its volume when the
+    mesh is closed, else the box's volume rounded up to whole mm³ (an upper bound)."""
+    edges = [hi - lo for lo, hi in zip(geometry.bbox_min_um, geometry.bbox_max_um, strict=True)]
+    size = (edges[0], edges[1], edges[2])
+    if geometry.closed:
+        return Part(size, geometry.volume_mm3)
+    return Part(size, -(-size[0] * size[1] * size[2] // 10**9))
+
+
+def parts_of_design(design: DesignBody) -> tuple[Part, ...]:
+    """Every file of a design that has geometry, as a part, in file order."""
+    return tuple(part_from_geometry(f.geometry) for f in design.files if f.geometry is not None)
+
+
+def orientation_fitting(size_um: Sequence[int], build_um: Sequence[int]) -> tuple[int, int, int]:
+    """The first axis permutation p (in itertools order) with size[i] ≤ build[p[i]]
+    for every axis i; raises LookupError when none fits."""
+    for p in _ORIENTATIONS:
+        if all(size_um[i] <= build_um[p[i]] for i in range(3)):
+            return (p[0], p[1], p[2])
+    raise LookupError("no orientation fits")
+
+
+def _ceil_div(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+def quote(machine: Machine, currency: str, parts: Sequence[Part], quantity: int) -> Quote:
+    """§5.4: setup fee + ⌈V·per_cm3/1000⌉ + ⌈V·per_hour/throughput⌉, V = total mm³."""
+    volume = quantity * sum(p.volume_mm3 for p in parts)
+    price = machine.price
+    material = _ceil_div(volume * price.per_cm3_minor, MM3_PER_CM3)
+    machine_minor = _ceil_div(volume * price.per_hour_minor, machine.throughput_mm3_per_hour)
+    seconds = _ceil_div(volume * SECONDS_PER_HOUR, machine.throughput_mm3_per_hour)
+    total = price.setup_fee_minor + material + machine_minor
+    return Quote(currency, price.setup_fee_minor, material, machine_minor, seconds, total)
+
+
+def machine_failures(machine: Machine, request: Request) -> list[str]:
+    """The machine criteria (process, material, build-volume, tolerance) it fails."""
+    failed = []
+    if request.processes and machine.process not in request.processes:
+        failed.append("process")
+    wanted = None if request.material is None else request.material.casefold()
+    if wanted is not None and wanted not in {m.casefold() for m in machine.materials}:
+        failed.append("material")
+    for part in request.parts:
+        try:
+            orientation_fitting(part.size_um, machine.build_volume_um)
+        except LookupError:
+            failed.append("build-volume")
+            break
+    if not tolerance_holds(machine.tolerance, request.tolerance):
+        failed.append("tolerance")
+    return failed
+
+
+def _lab_distance(advert: LabAdvert, request: Request) -> int | None:
+    if request.near is None:
+        return None
+    here = advert.body.location
+    return distance_m(
+        request.near.lat_microdeg,
+        request.near.lon_microdeg,
+        here.lat_microdeg,
+        here.lon_microdeg,
+    )
+
+
+def _ordered(reasons: Iterable[str]) -> tuple[str, ...]:
+    found = set(reasons)
+    return tuple(r for r in REASONS if r in found)
+
+
+def assess(advert: LabAdvert, request: Request) -> Candidate | Exclusion:
+    """One lab against the request: its best candidate machine, or why it has none.
+
+    An excluded lab's reasons are its lab-level failures (availability, distance)
+    plus, when no machine passes, the failures of its machines of a wanted process —
+    or `process` alone when it has no such machine.
+    """
+    body = advert.body
+    distance = _lab_distance(advert, request)
+    lab_failed = []
+    if body.availability == "closed":
+        lab_failed.append("availability")
+    if distance is not None and request.radius_m is not None and distance > request.radius_m:
+        lab_failed.append("distance")
+    fitting: list[tuple[int, int]] = []
+    per_machine: list[list[str]] = []
+    for index, machine in enumerate(body.machines):
+        failed = machine_failures(machine, request)
+        per_machine.append(failed)
+        if not failed:
+            total = quote(machine, body.currency, request.parts, request.quantity).total_minor
+            fitting.append((total, index))
+    if lab_failed or not fitting:
+        own = [f for f in per_machine if "process" not in f]
+        machine_reasons = [r for f in own for r in f] if own else ["process"]
+        reasons = lab_failed + ([] if fitting else machine_reasons)
+        return Exclusion(advert, _ordered(reasons), distance)
+    _, index = min(fitting)
+    machine = body.machines[index]
+    return Candidate(
+        advert=advert,
+        machine_index=index,
+        distance_m=distance,
+        quote=quote(machine, body.currency, request.parts, request.quantity),
+        orientations=tuple(
+            orientation_fitting(p.size_um, machine.build_volume_um) for p in request.parts
+        ),
+    )
+
+
+def _rank(candidate: Candidate) -> tuple[int, int, int, bytes, int]:
+    return (
+        candidate.distance_m or 0,
+        candidate.quote.total_minor,
+        candidate.advert.body.lead_time_days,
+        candidate.advert.lab,
+        candidate.machine_index,
+    )
+
+
+def match(request: Request, adverts: Iterable[LabAdvert]) -> MatchResult:
+    """§5: the newest advert of each lab against the request. Candidates rank by
+    distance (when `near` is given), then quote total, lead time, lab id; excluded
+    labs come in lab id order."""
+    result = MatchResult()
+    for advert in newest_adverts(adverts):
+        outcome = assess(advert, request)
+        if isinstance(outcome, Candidate):
+            result.candidates.append(outcome)
+        else:
+            result.excluded.append(outcome)
+    result.candidates.sort(key=_rank)
+    return result

@@ -1,0 +1,121 @@
+// The node's local API, as the dashboard uses it: the bearer token, JSON calls,
+// typed errors, and the live event stream (read with fetch so the token stays in
+// a header and never in a URL).
+
+const TOKEN_KEY = "fabcommons.token";
+
+export function takeTokenFromFragment() {
+  // `fabnode demo` / `fabnode dashboard` print a URL ending in #token=...: the
+  // fragment never reaches a server. Keep it for this tab only, then drop it.
+  const match = location.hash.match(/^#token=([A-Za-z0-9_\-]+)/);
+  if (match) {
+    sessionStorage.setItem(TOKEN_KEY, match[1]);
+    history.replaceState(null, "", location.pathname + "#/designs");
+  }
+}
+
+export function token() { return sessionStorage.getItem(TOKEN_KEY); }
+export function setToken(value) { sessionStorage.setItem(TOKEN_KEY, value.trim()); }
+export function forgetToken() { sessionStorage.removeItem(TOKEN_KEY); }
+
+export class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+export async function api(method, path, body, { raw = false, headers = {} } = {}) {
+  const init = { method, headers: { Authorization: `Bearer ${token()}`, ...headers } };
+  if (body !== undefined) {
+    if (raw) {
+      init.body = body;
+    } else {
+      init.body = JSON.stringify(body);
+      init.headers["Content-Type"] = "application/json";
+    }
+  }
+  let response;
+  try {
+    response = await fetch(path, init);
+  } catch (e) {
+    throw new ApiError(0, "remote.node-unreachable", `the node does not answer (${e.message})`);
+  }
+  const text = await response.text();
+  let data = null;
+  try { data = text ? JSON.parse(text) : null; } catch { data = null; }
+  if (!response.ok) {
+    const error = (data && data.error) || {};
+    throw new ApiError(response.status, error.code || `http.${response.status}`,
+      error.message || `HTTP ${response.status}`);
+  }
+  return data;
+}
+
+export const get = (path) => api("GET", path);
+export const post = (path, body) => api("POST", path, body === undefined ? {} : body);
+
+// Does the node offer this route? (A feature not built into this node answers 404.)
+export async function optional(path) {
+  try {
+    return await get(path);
+  } catch (e) {
+    if (e.status === 404 && e.code === "http.404") return null;
+    throw e;
+  }
+}
+
+// The live stream: dispatches `fab:<event>` on window; reconnects with backoff.
+export function openEvents(onState) {
+  let stopped = false;
+  let delay = 1000;
+  async function run() {
+    while (!stopped) {
+      try {
+        const response = await fetch("/api/v1/events", {
+          headers: { Authorization: `Bearer ${token()}`, Accept: "text/event-stream" },
+        });
+        if (!response.ok) throw new Error(`HTTP ${response.status}`);
+        onState("live");
+        delay = 1000;
+        await readStream(response.body);
+      } catch (e) {
+        onState(`offline (${e.message}); retrying`);
+      }
+      if (!stopped) await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(delay * 2, 15000);
+    }
+  }
+  run();
+  return () => { stopped = true; };
+}
+
+async function readStream(body) {
+  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buffer += value;
+    let cut;
+    while ((cut = buffer.indexOf("\n\n")) >= 0) {
+      const block = buffer.slice(0, cut);
+      buffer = buffer.slice(cut + 2);
+      dispatchBlock(block);
+    }
+  }
+}
+
+function dispatchBlock(block) {
+  let name = "message";
+  const data = [];
+  for (const line of block.split("\n")) {
+    if (line.startsWith("event:")) name = line.slice(6).trim();
+    else if (line.startsWith("data:")) data.push(line.slice(5).trimStart());
+  }
+  if (!data.length) return;
+  let detail;
+  try { detail = JSON.parse(data.join("\n")); } catch { return; }
+  window.dispatchEvent(new CustomEvent(`fab:${name}`, { detail }));
+}

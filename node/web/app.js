@@ -1,0 +1,72 @@
+// The dashboard: a hash router over pages that each use only the node's API.
+import { ApiError, forgetToken, get, openEvents, setToken, takeTokenFromFragment, token } from "./api.js";
+import { h, replace, errorBox } from "./ui.js";
+import { designsPage } from "./designs.js";
+import { labsPage } from "./labs.js";
+import { jobsPage } from "./jobs.js";
+import { governancePage } from "./governance.js";
+import { nodePage } from "./node.js";
+import { progressDock } from "./progress.js";
+
+const PAGES = {
+  designs: ["Designs", designsPage],
+  labs: ["Labs", labsPage],
+  jobs: ["Jobs near me", jobsPage],
+  governance: ["Governance", governancePage],
+  node: ["Node", nodePage],
+};
+
+const main = document.getElementById("main");
+let leave = null;
+
+function askForToken(message) {
+  const input = h("input", { id: "token", name: "token", type: "password", autocomplete: "off", required: true });
+  const form = h("form", { class: "stack", onsubmit: (e) => { e.preventDefault(); setToken(input.value); start(); } },
+    h("label", { for: "token" }, "API token", input),
+    h("p", { class: "muted" }, "The token is in the node home's api.token file, or in the URL printed by `fabnode demo`. It is kept for this tab only."),
+    h("button", { type: "submit" }, "Open dashboard"));
+  replace(main, h("h1", {}, "Connect to this node"), message ? h("p", { class: "error", role: "alert" }, message) : null, form);
+  input.focus();
+}
+
+async function show() {
+  const name = (location.hash.match(/^#\/(\w+)/) || [])[1] || "designs";
+  const [title, page] = PAGES[name] || PAGES.designs;
+  for (const link of document.querySelectorAll("nav a[data-page]")) {
+    if (link.dataset.page === name) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  }
+  document.title = `${title} · Fab Commons`;
+  if (leave) leave();
+  leave = null;
+  const view = h("div", { id: `page-${name}` });
+  replace(main, view);
+  try {
+    leave = (await page(view)) || null;
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 401) { forgetToken(); askForToken("That token was refused."); return; }
+    view.append(errorBox(e));
+  }
+}
+
+async function start() {
+  if (!token()) { askForToken(); return; }
+  try {
+    const me = await get("/api/v1/identity");
+    document.getElementById("whoami").textContent = `· ${me.identity.slice(0, 10)}… on ${me.network.name}`;
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 401) { forgetToken(); askForToken("That token was refused."); return; }
+    replace(main, errorBox(e));
+    return;
+  }
+  const live = document.getElementById("live");
+  openEvents((state) => { live.textContent = state === "live" ? "● live" : state; });
+  progressDock(document.getElementById("progress"));
+  window.addEventListener("hashchange", () => { show(); main.focus(); });
+  show();
+}
+
+// The skip link moves focus without touching the address (the hash is the router's).
+document.querySelector(".skip").addEventListener("click", (e) => { e.preventDefault(); main.focus(); });
+takeTokenFromFragment();
+start();

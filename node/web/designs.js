@@ -1,0 +1,160 @@
+// Designs: search the catalogue, licence badges, files with sizes and hashes, the
+// lineage graph with attribution, and publishing a design from this browser.
+import { api, get, post } from "./api.js";
+import { busy, bytes, errorBox, h, licenceBadge, replace, s, short, when } from "./ui.js";
+
+const checkLicence = (expr) => get(`/api/v1/licences/check?expression=${encodeURIComponent(expr)}`);
+
+export async function designsPage(view) {
+  const q = h("input", { id: "design-q", name: "q", type: "search", placeholder: "cube, bracket, farm…" });
+  const family = h("select", { id: "design-family", name: "family" },
+    h("option", { value: "" }, "any licence"),
+    h("option", { value: "strong-copyleft" }, "strong copyleft"),
+    h("option", { value: "weak-copyleft" }, "weak copyleft"),
+    h("option", { value: "permissive" }, "permissive"));
+  const results = h("ul", { class: "results", id: "design-results", "aria-live": "polite" });
+  const detail = h("section", { id: "design-detail", "aria-label": "Design details" });
+  const search = async () => {
+    const params = new URLSearchParams({ q: q.value, limit: "50" });
+    if (family.value) params.set("family", family.value);
+    try {
+      const { designs } = await get(`/api/v1/designs?${params}`);
+      replace(results, designs.length ? designs.map((d) => resultItem(d, detail)) : h("li", { class: "muted" }, "No design matches."));
+    } catch (e) { replace(results, errorBox(e)); }
+  };
+  const form = h("form", { class: "inline", role: "search", onsubmit: (e) => { e.preventDefault(); search(); } },
+    h("label", { for: "design-q" }, "Search designs", q),
+    h("label", { for: "design-family" }, "Licence family", family),
+    h("button", { type: "submit" }, "Search"));
+  view.append(h("h1", {}, "Designs"), form,
+    h("div", { class: "grid" }, h("section", { "aria-label": "Results" }, results), detail),
+    publishForm(search));
+  await search();
+  const onEntries = (event) => {
+    if (event.detail.entries.some((e) => e.kind === "design")) search();
+  };
+  window.addEventListener("fab:entries", onEntries);
+  return () => window.removeEventListener("fab:entries", onEntries);
+}
+
+function resultItem(d, detail) {
+  return h("li", { class: "card" },
+    h("button", { type: "button", class: "link", onclick: () => showDesign(d.id, detail) }, d.name),
+    d.version ? h("span", { class: "muted" }, ` v${d.version}`) : null, " ",
+    licenceBadge(d.licence, checkLicence),
+    h("div", { class: "muted" }, `by ${d.licensors.join(", ") || "unnamed"} · ${when(d.timestamp_ms)}`),
+    d.summary ? h("p", {}, d.summary) : null);
+}
+
+export async function showDesign(id, detail) {
+  replace(detail, h("p", { class: "muted" }, "Loading…"));
+  try {
+    const [design, lineage] = await Promise.all([
+      get(`/api/v1/designs/${id}`), get(`/api/v1/designs/${id}/lineage`),
+    ]);
+    const b = design.body;
+    const heading = h("h2", { tabindex: "-1" }, b.name);
+    replace(detail,
+      h("div", { class: "card" }, heading,
+        h("p", {}, licenceBadge(b.licence, checkLicence), ` by ${b.licensors.join(", ") || "unnamed"}`),
+        b.summary ? h("p", {}, b.summary) : null,
+        h("p", { class: "muted" }, "Design ", h("code", {}, design.design_id), ` · author `, h("code", { title: design.author }, short(design.author))),
+        design.catalogue.listed ? null : h("p", { class: "alert" }, `Not listed: ${design.catalogue.code} — ${design.catalogue.reason}`),
+        h("h3", {}, "Files"), filesTable(b.files),
+        h("h3", {}, "Lineage"), await lineageGraph(lineage),
+        h("h3", {}, "Attribution"),
+        lineage.attribution.length
+          ? h("ul", {}, lineage.attribution.map((a) => h("li", {}, a)))
+          : h("p", { class: "muted" }, "An original design: it derives from no design this node knows.")));
+    heading.focus();
+  } catch (e) { replace(detail, errorBox(e)); }
+}
+
+function filesTable(files) {
+  if (!files.length) return h("p", { class: "muted" }, "No files.");
+  return h("div", { class: "table-wrap" }, h("table", {},
+    h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "File"), h("th", { scope: "col" }, "Role"), h("th", { scope: "col" }, "Size"), h("th", { scope: "col" }, "SHA-256"))),
+    h("tbody", {}, files.map((f) => h("tr", {},
+      h("td", {}, f.path, f.geometry ? h("div", { class: "muted" }, `${f.geometry.triangles} triangles, ${f.geometry.volume_mm3} mm³`) : null),
+      h("td", {}, f.role), h("td", {}, bytes(f.size_bytes)),
+      h("td", {}, h("code", { title: f.sha256 }, f.sha256)))))));
+}
+
+// The lineage as an SVG graph: ancestors left, descendants right, an arrow from
+// each design to the designs it derives from (read from their records).
+async function lineageGraph(lineage) {
+  const nodes = [{ id: lineage.design_id, name: lineage.name, licence: lineage.licence, col: 0, known: true, self: true }];
+  for (const a of lineage.ancestors) nodes.push({ ...a, col: -a.depth });
+  for (const d of lineage.descendants) nodes.push({ ...d, col: d.depth });
+  const ids = new Set(nodes.map((n) => n.id));
+  const edges = [];
+  await Promise.all(nodes.filter((n) => n.known).map(async (n) => {
+    try {
+      const d = await get(`/api/v1/designs/${n.id}`);
+      for (const p of d.body.derived_from) if (ids.has(p)) edges.push([n.id, p]);
+    } catch { /* a design we do not hold: no edges from it */ }
+  }));
+  const cols = [...new Set(nodes.map((n) => n.col))].sort((a, b) => a - b);
+  const W = 190, H = 52, GX = 60, GY = 18;
+  const pos = new Map();
+  let rows = 1;
+  cols.forEach((c, ci) => {
+    const inCol = nodes.filter((n) => n.col === c);
+    rows = Math.max(rows, inCol.length);
+    inCol.forEach((n, ri) => pos.set(n.id, { x: 10 + ci * (W + GX), y: 10 + ri * (H + GY) }));
+  });
+  const width = 20 + cols.length * W + (cols.length - 1) * GX;
+  const height = 20 + rows * H + (rows - 1) * GY;
+  const title = `Lineage of ${lineage.name}: ${lineage.ancestors.length} ancestors, ${lineage.descendants.length} descendants`;
+  const svg = s("svg", { viewBox: `0 0 ${width} ${height}`, width, role: "img", "aria-label": title },
+    s("title", {}, title),
+    s("defs", {}, s("marker", { id: "arrow", viewBox: "0 0 10 10", refX: 10, refY: 5, markerWidth: 8, markerHeight: 8, orient: "auto-start-reverse" },
+      s("path", { d: "M0,0 L10,5 L0,10 z", fill: "#7b8577" }))));
+  for (const [from, to] of edges) {
+    const a = pos.get(from), b = pos.get(to);
+    const [x1, x2] = a.x > b.x ? [a.x, b.x + W] : [a.x + W, b.x];
+    svg.append(s("path", { class: "edge", d: `M${x1},${a.y + H / 2} C${(x1 + x2) / 2},${a.y + H / 2} ${(x1 + x2) / 2},${b.y + H / 2} ${x2},${b.y + H / 2}` }));
+  }
+  for (const n of nodes) {
+    const p = pos.get(n.id);
+    const name = n.known ? n.name : "(not held here)";
+    svg.append(s("g", {},
+      s("rect", { class: `node-box${n.self ? " self" : ""}`, x: p.x, y: p.y, width: W, height: H, rx: 6 }),
+      s("text", { x: p.x + 8, y: p.y + 20, "font-size": 13, "font-weight": 700 }, name.length > 24 ? `${name.slice(0, 23)}…` : name),
+      s("text", { x: p.x + 8, y: p.y + 38, "font-size": 11, fill: "#5b615a" }, n.licence || short(n.id))));
+  }
+  return svg;
+}
+
+function publishForm(onPublished) {
+  const field = (id, label, attrs = {}) => {
+    const input = h(attrs.tag || "input", { id, name: id, ...attrs, tag: null });
+    return [h("label", { for: id }, label, input), input];
+  };
+  const [nameL, name] = field("pub-name", "Name", { required: true, maxlength: 256 });
+  const [licL, licence] = field("pub-licence", "Licence (SPDX)", { required: true, value: "CERN-OHL-S-2.0", maxlength: 512 });
+  const [byL, licensor] = field("pub-licensor", "Licensor", { required: true, maxlength: 256 });
+  const [fnL, fn] = field("pub-function", "What it does", { tag: "textarea", rows: 2, maxlength: 4096 });
+  const [parL, parent] = field("pub-parent", "Derived from (design id, optional)", { maxlength: 64 });
+  const [filesL, files] = field("pub-files", "Files (STL, drawings, docs)", { type: "file", multiple: true });
+  const out = h("div", { "aria-live": "polite" });
+  const submit = h("button", { type: "submit" }, "Publish design");
+  const form = h("form", { class: "stack", id: "publish-form", onsubmit: (e) => {
+    e.preventDefault();
+    busy(submit, out, async () => {
+      const upload = await post("/api/v1/uploads");
+      for (const file of files.files) {
+        await api("PUT", `/api/v1/uploads/${upload.upload_id}/files/${encodeURIComponent(file.name)}`, file,
+          { raw: true, headers: { "Content-Type": "application/octet-stream" } });
+      }
+      const body = { name: name.value, licence: licence.value, licensor: licensor.value, function: fn.value,
+        derived_from: parent.value.trim() ? [parent.value.trim()] : [] };
+      const published = await post(`/api/v1/uploads/${upload.upload_id}/publish`, body);
+      replace(out, h("p", { role: "status" }, "Published ", h("code", {}, published.design_id),
+        ` with ${published.files.length} file(s); peers receive it by gossip.`));
+      form.reset();
+      onPublished();
+    });
+  } }, nameL, licL, byL, fnL, parL, filesL, submit, out);
+  return h("section", { "aria-labelledby": "publish-h" }, h("h2", { id: "publish-h" }, "Publish a design"), form);
+}

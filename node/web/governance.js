@@ -1,0 +1,131 @@
+// Governance: proposals with their live tallies, voting, the rules in force and their
+// history (specs/0008). Tallies are the node's: counted on witness time, not ours.
+import { ApiError, get, optional, post } from "./api.js";
+import { busy, errorBox, h, replace, short, when } from "./ui.js";
+import { notOnThisNode } from "./pending.js";
+
+const CHOICES = ["yes", "no", "abstain", "veto"];
+
+export async function governancePage(view) {
+  let listed;
+  try {
+    listed = await optional("/api/v1/governance/proposals");
+  } catch (e) {
+    if (e instanceof ApiError && e.code === "misuse.no-federation") {
+      view.append(h("h1", {}, "Governance"), h("p", { class: "card", role: "status" },
+        "This node is on a development network, which has no charter: nothing to govern. Create or join a federation (fabnode federation create, fabnode join) to vote."));
+      return null;
+    }
+    throw e;
+  }
+  if (listed === null) { notOnThisNode(view, "Governance", "governance"); return null; }
+  const body = h("div", {});
+  view.append(h("h1", {}, "Governance"), body);
+  const refresh = async () => {
+    try {
+      const [props, members, rules, history] = await Promise.all([
+        get("/api/v1/governance/proposals"), get("/api/v1/governance/members"),
+        get("/api/v1/governance/rules"), get("/api/v1/governance/rules/history"),
+      ]);
+      replace(body, render(props, members, rules, history, refresh));
+    } catch (e) { replace(body, errorBox(e)); }
+  };
+  await refresh();
+  let pending = null;
+  const onEntries = (event) => {
+    if (!event.detail.entries.some((e) => e.kind.startsWith("governance.") || e.kind.startsWith("member."))) return;
+    if (!pending) pending = setTimeout(() => { pending = null; refresh(); }, 300);
+  };
+  const timer = setInterval(refresh, 10000);  // witness time moves on: deadlines pass
+  window.addEventListener("fab:entries", onEntries);
+  return () => { clearInterval(timer); window.removeEventListener("fab:entries", onEntries); };
+}
+
+function render(props, members, rules, history, refresh) {
+  const isMember = members.members.includes(members.me);
+  const open = props.proposals.filter((p) => !p.tally.final);
+  const closed = props.proposals.filter((p) => p.tally.final);
+  return [
+    h("p", { class: "muted" }, `${members.members.length} member(s)`, isMember ? " · you are a member" : " · you are not a member: you cannot vote",
+      ` · node time ${when(props.now_s * 1000)}`),
+    h("h2", {}, `Open proposals (${open.length})`),
+    open.length ? h("ul", { class: "results", id: "open-proposals" }, open.map((p) => proposalCard(p, members, isMember, refresh)))
+      : h("p", { class: "muted" }, "No open proposal."),
+    proposeForm(refresh),
+    h("h2", {}, "Rules in force"), rulesTable(rules.rules),
+    h("h2", {}, "Rules history"),
+    h("ol", { id: "rules-history" }, history.history.map((c) => h("li", {},
+      c.proposal ? [h("strong", {}, c.title), ` (${c.action}) from ${when(c.effective_at_s * 1000)} · proposal `, h("code", {}, short(c.proposal, 12))]
+        : h("strong", {}, "The charter's rules"),
+      h("span", { class: "muted" }, ` · rules ${c.rules_hash.slice(0, 12)}`)))),
+    closed.length ? [h("h2", {}, `Decided (${closed.length})`),
+      h("ul", { class: "results" }, closed.map((p) => proposalCard(p, members, false, refresh)))] : null,
+  ];
+}
+
+function proposalCard(p, members, canVote, refresh) {
+  const t = p.tally;
+  const counts = t.counts || { yes: 0, no: 0, abstain: 0, veto: 0 };
+  const cast = Object.values(counts).reduce((a, b) => a + b, 0);
+  const electorate = t.electorate_size || members.members.length || 1;
+  const mine = (t.votes || []).find((v) => v.voter === members.me);
+  const out = h("div", { "aria-live": "polite" });
+  const buttons = canVote ? h("div", { class: "inline", role: "group", "aria-label": `Vote on ${p.title}` },
+    CHOICES.map((choice) => {
+      const b = h("button", { type: "button", class: choice === "yes" ? "" : "secondary", "data-choice": choice }, choice);
+      b.addEventListener("click", () => busy(b, out, async () => {
+        await post(`/api/v1/governance/proposals/${p.id}/votes`, { choice });
+        replace(out, h("p", { role: "status" }, `Voted ${choice}.`));
+        await refresh();
+      }));
+      return b;
+    })) : null;
+  return h("li", { class: "card proposal", "data-proposal": p.id },
+    h("h3", {}, p.title, " ", h("span", { class: "badge other" }, t.outcome)),
+    h("p", { class: "muted" }, `${p.action.action || ""} · by `, h("code", { title: p.author }, short(p.author)),
+      t.deadline_s ? ` · voting until ${when(t.deadline_s * 1000)}` : ""),
+    tallyBar(counts, electorate),
+    h("p", { class: "tally-text" }, `yes ${counts.yes} · no ${counts.no} · abstain ${counts.abstain} · veto ${counts.veto} — ${cast} of ${electorate} voted`,
+      t.quorum_permille !== undefined ? ` · quorum ${t.quorum_permille / 10}% ${t.quorum_reached ? "reached" : "not reached"}` : "",
+      t.pass_threshold_permille !== undefined ? ` · passes at ${t.pass_threshold_permille / 10}% yes` : ""),
+    mine ? h("p", {}, `Your vote: ${mine.choice}`) : null,
+    buttons, out);
+}
+
+// The bar's widths go through the CSSOM: the page's CSP forbids style attributes.
+function tallyBar(counts, electorate) {
+  const part = (cls, n) => {
+    const span = h("span", { class: cls });
+    span.style.width = `${(100 * n) / electorate}%`;
+    return span;
+  };
+  return h("div", { class: "tally", role: "img",
+    "aria-label": `yes ${counts.yes}, no ${counts.no}, abstain ${counts.abstain}, veto ${counts.veto} of ${electorate}` },
+  part("yes", counts.yes), part("no", counts.no + counts.veto), part("abstain", counts.abstain));
+}
+
+function rulesTable(rules) {
+  return h("div", { class: "table-wrap" }, h("table", { id: "rules" },
+    h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Rule"), h("th", { scope: "col" }, "Value"))),
+    h("tbody", {}, Object.entries(rules).map(([k, v]) => h("tr", {}, h("td", {}, h("code", {}, k)),
+      h("td", {}, Array.isArray(v) ? v.join(", ") : String(v)))))));
+}
+
+function proposeForm(refresh) {
+  const title = h("input", { id: "prop-title", name: "title", required: true, maxlength: 256 });
+  const rule = h("input", { id: "prop-rule", name: "rule", required: true, placeholder: "job_offer_ttl_s" });
+  const value = h("input", { id: "prop-value", name: "value", required: true, inputmode: "numeric" });
+  const out = h("div", { "aria-live": "polite" });
+  const submit = h("button", { type: "submit" }, "Propose");
+  const form = h("form", { class: "stack", id: "propose-form", onsubmit: (e) => {
+    e.preventDefault();
+    busy(submit, out, async () => {
+      const v = /^-?\d+$/.test(value.value.trim()) ? Number(value.value) : value.value.split(",").map((x) => x.trim());
+      await post("/api/v1/governance/proposals", { action: "rules.change", title: title.value, changes: { [rule.value.trim()]: v } });
+      form.reset();
+      await refresh();
+    });
+  } }, h("label", { for: "prop-title" }, "Title", title), h("label", { for: "prop-rule" }, "Rule to change", rule),
+  h("label", { for: "prop-value" }, "New value", value), submit, out);
+  return h("details", {}, h("summary", {}, "Propose a rule change"), form);
+}

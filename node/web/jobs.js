@@ -1,0 +1,179 @@
+// Jobs near me: offer a job, see the labs that can make it with their quotes, bid,
+// award and follow the lifecycle. The node checks every step (specs/0007 §3); the
+// table below only chooses which buttons to offer.
+import { get, optional, post } from "./api.js";
+import { busy, errorBox, h, replace, short, when } from "./ui.js";
+import { notOnThisNode } from "./pending.js";
+import { degrees, money } from "./labs.js";
+
+// (state, action) -> the role that may sign it: the lifecycle of specs/0007 §3.
+const NEXT = {
+  open: { award: "customer", cancel: "customer" },
+  awarded: { start: "lab", cancel: "customer" },
+  "in-production": { ship: "lab", dispute: "customer" },
+  shipped: { deliver: "lab", confirm: "customer", dispute: "customer" },
+  delivered: { confirm: "customer", dispute: "customer" },
+  disputed: { confirm: "customer", refund: "lab" },
+  confirmed: { review: "customer" },
+};
+
+export async function jobsPage(view) {
+  const listed = await optional("/api/v1/jobs?open=true");
+  if (listed === null) { notOnThisNode(view, "Jobs near me", "jobs"); return null; }
+  const me = (await get("/api/v1/identity")).identity;
+  const mine = await optional("/api/v1/capabilities/self").catch(() => null);
+  const adverts = ((await optional("/api/v1/capabilities")) || { adverts: [] }).adverts;
+  const here = mine ? mine.advert.location : null;
+  const list = h("ul", { class: "results", id: "job-list", "aria-live": "polite" });
+  const detail = h("section", { id: "job-detail", "aria-label": "Job details" });
+  const lat = h("input", { id: "near-lat", name: "lat", inputmode: "decimal", value: here ? degrees(here.lat_microdeg) : "" });
+  const lon = h("input", { id: "near-lon", name: "lon", inputmode: "decimal", value: here ? degrees(here.lon_microdeg) : "" });
+  const radius = h("input", { id: "near-radius", name: "radius", type: "number", min: 1, value: 200 });
+  const refresh = async () => {
+    const params = new URLSearchParams({ open: "true" });
+    if (lat.value && lon.value) {
+      params.set("near_lat_microdeg", Math.round(Number(lat.value) * 1e6));
+      params.set("near_lon_microdeg", Math.round(Number(lon.value) * 1e6));
+      params.set("radius_km", radius.value || "200");
+    }
+    try {
+      const { jobs } = await get(`/api/v1/jobs?${params}`);
+      replace(list, jobs.length ? jobs.map((j) => h("li", { class: "card" },
+        h("button", { type: "button", class: "link", onclick: () => showJob(j.id, detail, me) }, j.title),
+        h("span", { class: "badge other" }, j.state),
+        h("div", { class: "muted" }, `${j.quantity} × ${j.process} in ${j.material} · by ${when(j.deadline_ms)}`,
+          j.distance_m !== undefined ? ` · ${(j.distance_m / 1000).toFixed(0)} km away` : "",
+          ` · ${j.bids} bid(s)`, j.customer === me ? " · your offer" : "")))
+        : h("li", { class: "muted" }, "No open job here."));
+    } catch (e) { replace(list, errorBox(e)); }
+  };
+  view.append(h("h1", {}, "Jobs near me"),
+    h("form", { class: "inline", onsubmit: (e) => { e.preventDefault(); refresh(); } },
+      h("label", { for: "near-lat" }, "Latitude", lat), h("label", { for: "near-lon" }, "Longitude", lon),
+      h("label", { for: "near-radius" }, "Radius (km)", radius), h("button", { type: "submit" }, "Show jobs")),
+    h("div", { class: "grid" }, h("section", { "aria-label": "Open jobs" }, list), detail),
+    await offerForm(adverts, here, (jobId) => { refresh(); showJob(jobId, detail, me); }));
+  await refresh();
+  const onEntries = (event) => {
+    if (event.detail.entries.some((e) => e.kind.startsWith("job."))) {
+      refresh();
+      const open = detail.dataset.job;
+      if (open) showJob(open, detail, me, false);
+    }
+  };
+  window.addEventListener("fab:entries", onEntries);
+  return () => window.removeEventListener("fab:entries", onEntries);
+}
+
+async function offerForm(adverts, here, onOffered) {
+  const { designs } = await get("/api/v1/designs?q=&limit=100");
+  const processes = [...new Set(adverts.flatMap((a) => a.advert.machines.map((m) => m.process)))].sort();
+  const materials = [...new Set(adverts.flatMap((a) => a.advert.machines.flatMap((m) => m.materials)))].sort();
+  const input = (id, label, attrs = {}) => {
+    const el = h(attrs.tag || "input", { id, name: id, ...attrs, tag: null });
+    return [h("label", { for: id }, label, el), el];
+  };
+  const [titleL, title] = input("offer-title", "Title", { required: true, maxlength: 200 });
+  const design = h("select", { id: "offer-design", name: "design", required: true },
+    designs.map((d) => h("option", { value: d.id }, `${d.name} (${d.licence})`)));
+  const [processL, process] = input("offer-process", "Process", { required: true, list: "process-list", value: processes[0] || "" });
+  const [materialL, material] = input("offer-material", "Material", { required: true, list: "material-list", value: materials[0] || "" });
+  const [qtyL, qty] = input("offer-quantity", "Quantity", { type: "number", min: 1, value: 1, required: true });
+  const inTwoWeeks = new Date(Date.now() + 14 * 86400e3).toISOString().slice(0, 10);
+  const [deadlineL, deadline] = input("offer-deadline", "Deadline", { type: "date", value: inTwoWeeks, required: true });
+  const [latL, lat] = input("offer-lat", "Latitude", { inputmode: "decimal", required: true, value: here ? degrees(here.lat_microdeg) : "" });
+  const [lonL, lon] = input("offer-lon", "Longitude", { inputmode: "decimal", required: true, value: here ? degrees(here.lon_microdeg) : "" });
+  const [radiusL, radius] = input("offer-radius", "Radius (km)", { type: "number", min: 1, value: 200, required: true });
+  const [budgetL, budget] = input("offer-budget", "Budget (optional, e.g. 40.00)", { inputmode: "decimal" });
+  const [currencyL, currency] = input("offer-currency", "Currency", { value: "EUR", maxlength: 3 });
+  const out = h("div", { "aria-live": "polite" });
+  const submit = h("button", { type: "submit" }, "Offer job");
+  const form = h("form", { class: "stack", id: "offer-form", onsubmit: (e) => {
+    e.preventDefault();
+    busy(submit, out, async () => {
+      const body = {
+        title: title.value, design: design.value || null, process: process.value, material: material.value,
+        quantity: Number(qty.value), deadline_ms: new Date(`${deadline.value}T23:59:59`).getTime(),
+        location: { lat_microdeg: Math.round(Number(lat.value) * 1e6), lon_microdeg: Math.round(Number(lon.value) * 1e6) },
+        radius_km: Number(radius.value),
+        budget: budget.value ? { amount_minor: Math.round(Number(budget.value) * 100), currency: currency.value } : null,
+      };
+      const offered = await post("/api/v1/jobs", body);
+      replace(out, h("p", { role: "status" }, "Offered ", h("code", {}, offered.entry_id),
+        ` — ${offered.candidates.length} lab(s) can make it.`));
+      onOffered(offered.entry_id);
+    });
+  } },
+  titleL, h("label", { for: "offer-design" }, "Design", design), processL, materialL, qtyL, deadlineL, latL, lonL, radiusL,
+  budgetL, currencyL, submit, out,
+  h("datalist", { id: "process-list" }, processes.map((p) => h("option", { value: p }))),
+  h("datalist", { id: "material-list" }, materials.map((m) => h("option", { value: m }))));
+  return h("section", { "aria-labelledby": "offer-h" }, h("h2", { id: "offer-h" }, "Offer a job"), form);
+}
+
+export async function showJob(id, detail, me, focus = true) {
+  detail.dataset.job = id;
+  let job, matched;
+  try {
+    [job, matched] = await Promise.all([get(`/api/v1/jobs/${id}`), get(`/api/v1/jobs/${id}/candidates`)]);
+  } catch (e) { replace(detail, errorBox(e)); return; }
+  const role = job.customer === me ? "customer" : job.lab === me ? "lab" : "other";
+  const heading = h("h2", { tabindex: "-1" }, job.offer.title);
+  const out = h("div", { "aria-live": "polite" });
+  const act = (label, path, body) => {
+    const button = h("button", { type: "button", "data-action": label }, label);
+    button.addEventListener("click", () => busy(button, out, async () => {
+      await post(path, body());
+      await showJob(id, detail, me, false);
+    }));
+    return button;
+  };
+  const steps = NEXT[job.state] || {};
+  const actions = Object.entries(steps).filter(([action, who]) => who === role && action !== "award")
+    .map(([action]) => act(action, `/api/v1/jobs/${id}/steps/${action}`,
+      () => (action === "review" ? { score: 5, text: "" } : action === "ship" ? { tracking: "" } : {})));
+  const bids = job.bids.length ? h("ul", { id: "job-bids" }, job.bids.map((b) => h("li", {},
+    h("code", { title: b.lab }, short(b.lab)), ` ${money(b.price.amount_minor, b.price.currency)}, ready ${when(b.ready_ms)} · ${b.status} `,
+    job.state === "open" && role === "customer" && b.status === "active"
+      ? act("award", `/api/v1/jobs/${id}/steps/award`, () => ({ bid: b.entry_id })) : null)))
+    : h("p", { class: "muted" }, "No bid yet.");
+  replace(detail, h("div", { class: "card" }, heading,
+    h("p", {}, h("span", { class: "badge other", id: "job-state" }, job.state),
+      ` ${job.offer.quantity} × ${job.offer.process} in ${job.offer.material}, by ${when(job.offer.deadline_ms)}`),
+    h("p", { class: "muted" }, "Job ", h("code", {}, job.id), role !== "other" ? ` · you are the ${role}` : ""),
+    h("h3", {}, "Labs that can make it"), candidatesTable(matched),
+    h("h3", {}, "Bids"), bids,
+    job.state === "open" && role !== "customer" ? bidForm(id, out, () => showJob(id, detail, me, false)) : null,
+    h("h3", {}, "Lifecycle"),
+    h("ol", { id: "job-steps" }, h("li", {}, `offered ${when(job.offered_ms)}`),
+      job.steps.map((s) => h("li", {}, `${s.kind.replace("job.", "")} → ${s.state} · ${when(s.timestamp_ms)}`))),
+    actions.length ? h("p", { class: "inline" }, actions) : null, out));
+  if (focus) heading.focus();
+}
+
+function candidatesTable(matched) {
+  if (!matched.candidates.length) return h("p", { class: "muted" }, "No lab advertises what this job needs.");
+  return h("div", { class: "table-wrap" }, h("table", { id: "job-candidates" },
+    h("thead", {}, h("tr", {}, ["Lab", "Machine", "Distance", "Quote", "Lead time"].map((c) => h("th", { scope: "col" }, c)))),
+    h("tbody", {}, matched.candidates.map((c) => h("tr", {},
+      h("td", {}, c.name), h("td", {}, `${c.machine.make} ${c.machine.model}`),
+      h("td", {}, c.distance_m === null || c.distance_m === undefined ? "—" : `${(c.distance_m / 1000).toFixed(0)} km`),
+      h("td", {}, money(c.quote.total_minor, c.quote.currency)), h("td", {}, `${c.lead_time_days} d`))))));
+}
+
+function bidForm(id, out, after) {
+  const price = h("input", { id: "bid-price", name: "price", inputmode: "decimal", required: true });
+  const currency = h("input", { id: "bid-currency", name: "currency", value: "EUR", maxlength: 3, required: true });
+  const ready = h("input", { id: "bid-ready", name: "ready", type: "date", required: true,
+    value: new Date(Date.now() + 7 * 86400e3).toISOString().slice(0, 10) });
+  const submit = h("button", { type: "submit" }, "Bid");
+  return h("form", { class: "inline", id: "bid-form", onsubmit: (e) => {
+    e.preventDefault();
+    busy(submit, out, async () => {
+      await post(`/api/v1/jobs/${id}/bids`, { price: { amount_minor: Math.round(Number(price.value) * 100), currency: currency.value },
+        ready_ms: new Date(`${ready.value}T12:00:00`).getTime(), note: "" });
+      after();
+    });
+  } }, h("label", { for: "bid-price" }, "Price", price), h("label", { for: "bid-currency" }, "Currency", currency),
+  h("label", { for: "bid-ready" }, "Ready by", ready), submit);
+}

@@ -1,0 +1,87 @@
+// Small DOM helpers: every text goes through textContent, never innerHTML.
+
+export function h(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs || {})) {
+    if (value === null || value === undefined || value === false) continue;
+    if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else if (key === "class") node.className = value;
+    else node.setAttribute(key, value === true ? "" : String(value));
+  }
+  append(node, children);
+  return node;
+}
+
+function append(node, children) {
+  for (const child of children.flat(Infinity)) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+}
+
+const SVG = "http://www.w3.org/2000/svg";
+export function s(tag, attrs = {}, ...children) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [key, value] of Object.entries(attrs || {})) {
+    if (value !== null && value !== undefined) node.setAttribute(key, String(value));
+  }
+  append(node, children);
+  return node;
+}
+
+export function short(id, n = 10) {
+  return id ? `${id.slice(0, n)}…` : "—";
+}
+
+export function bytes(n) {
+  if (n === null || n === undefined) return "—";
+  const units = ["B", "KiB", "MiB", "GiB"];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
+  return `${i ? n.toFixed(1) : n} ${units[i]}`;
+}
+
+export function when(ms) {
+  return ms ? new Date(ms).toLocaleString() : "—";
+}
+
+// Licence badge: the node says the family (as `fabnode licence check` does).
+const families = new Map();
+const FAMILY_CLASS = { "strong-copyleft": "strong", "weak-copyleft": "weak", permissive: "permissive" };
+
+export function licenceBadge(licence, checker) {
+  const text = licence || "no licence";
+  const badge = h("span", { class: "badge other" }, text);
+  if (!licence) return badge;
+  if (!families.has(licence)) families.set(licence, checker(licence).catch(() => null));
+  families.get(licence).then((found) => {
+    if (!found) return;
+    badge.className = `badge ${FAMILY_CLASS[found.family] || "other"}`;
+    badge.title = found.reason;
+    badge.append(h("span", { class: "muted" }, ` · ${found.open ? found.family : "not open"}`));
+  });
+  return badge;
+}
+
+export function errorBox(error) {
+  const code = error.code ? `${error.code}: ` : "";
+  return h("p", { class: "error", role: "alert" }, `${code}${error.message}`);
+}
+
+export function replace(target, ...children) {
+  target.replaceChildren();
+  append(target, children);
+}
+
+// Run `fn` while the button shows it is busy; errors land in `out`.
+export async function busy(button, out, fn) {
+  button.disabled = true;
+  try {
+    replace(out);
+    await fn();
+  } catch (e) {
+    replace(out, errorBox(e));
+  } finally {
+    button.disabled = false;
+  }
+}

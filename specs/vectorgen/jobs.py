@@ -1,0 +1,367 @@
+"""jobs/derive (specs/0007-jobs.md §5): a job's state from its offer and entries.
+
+Each case builds a story of signed entries (a customer, two labs, an outsider) and
+states by hand what §3-§5 say it must give: the state, the awarded lab, the steps in
+the order they apply, the entries refused with their codes, the bids' statuses.
+Nothing is read back from protocol.jobstate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from protocol.ids import id_to_text
+from specs.vectorgen.common import (
+    NETWORK,
+    T0_MS,
+    Case,
+    Identity,
+    entry_id,
+    error,
+    identity,
+    ok,
+    payload_fields,
+    sign_fields,
+)
+
+CUSTOMER = identity("job-customer")
+LAB_A = identity("job-lab-a")
+LAB_B = identity("job-lab-b")
+TTL_S = 7 * 86_400
+MAX_TTL_S = 7 * 86_400
+DAY_MS = 86_400_000
+
+
+def offer_body(ttl_s: int = TTL_S) -> dict[str, Any]:
+    return {
+        "title": "Bracket",
+        "design": bytes(range(32)),
+        "sealed": False,
+        "part": None,
+        "quantity": 4,
+        "process": "3dp-fdm",
+        "material": "PETG",
+        "tolerance": "m",
+        "deadline_ms": T0_MS + 30 * DAY_MS,
+        "location": {"lat_microdeg": 41_396_900, "lon_microdeg": 2_194_200},
+        "radius_km": 25,
+        "budget": {"amount_minor": 12_000, "currency": "EUR"},
+        "ttl_s": ttl_s,
+        "note": "",
+    }
+
+
+class Story:
+    """Entries signed in the order they are made, one second apart."""
+
+    def __init__(self, ttl_s: int = TTL_S) -> None:
+        self.clock_ms = T0_MS
+        self.logs: dict[bytes, list[bytes]] = {}
+        self.entries: list[bytes] = []
+        self.offer = self.sign(CUSTOMER, "job.offer", offer_body(ttl_s), keep=False)
+        self.job = entry_id(self.offer)
+        self.head = self.job
+
+    def sign(
+        self,
+        who: Identity,
+        kind: str,
+        body: dict[str, Any],
+        *,
+        at_ms: int | None = None,
+        keep: bool = True,
+    ) -> bytes:
+        self.clock_ms += 1000
+        log = self.logs.setdefault(who.id, [])
+        prev = entry_id(log[-1]) if log else None
+        fields = payload_fields(
+            signer=who.signing.public,
+            seq=len(log) + 1,
+            prev=prev,
+            kind=kind,
+            body=body,
+            author=who.id,
+            network=NETWORK,
+            timestamp_ms=self.clock_ms if at_ms is None else at_ms,
+        )
+        raw = sign_fields(who.signing, fields)
+        log.append(raw)
+        if keep:
+            self.entries.append(raw)
+        return raw
+
+    def bid(self, lab: Identity, **kw: Any) -> bytes:
+        body = {
+            "job": self.job,
+            "price": {"amount_minor": 9_000, "currency": "EUR"},
+            "ready_ms": T0_MS + 10 * DAY_MS,
+            "note": "",
+        }
+        return self.sign(lab, "job.bid", body, **kw)
+
+    def step(self, who: Identity, kind: str, *, after: bytes | None = None, **extra: Any) -> bytes:
+        at_ms = extra.pop("at_ms", None)
+        body = {"job": self.job, "after": self.head if after is None else after, **extra}
+        raw = self.sign(who, kind, body, at_ms=at_ms)
+        self.head = entry_id(raw)
+        return raw
+
+    def case(
+        self,
+        name: str,
+        description: str,
+        now_ms: int,
+        expect: dict[str, Any],
+        entries: list[bytes] | None = None,
+    ) -> Case:
+        chosen = self.entries if entries is None else entries
+        data = {
+            "offer_hex": self.offer.hex(),
+            "entries_hex": [e.hex() for e in chosen],
+            "max_ttl_s": MAX_TTL_S,
+            "now_ms": now_ms,
+        }
+        return Case("jobs", "derive", name, description, data, expect)
+
+
+def t(raw: bytes) -> str:
+    return id_to_text(entry_id(raw))
+
+
+def want(
+    state: str,
+    lab: Identity | None,
+    steps: list[tuple[str, bytes]],
+    refused: tuple[tuple[bytes, str], ...] | list[tuple[bytes, str]] = (),
+    bids: tuple[tuple[bytes, str], ...] | list[tuple[bytes, str]] = (),
+) -> dict[str, Any]:
+    """The expectation: refused entries and bids are listed by entry id."""
+    return ok(
+        state=state,
+        lab=None if lab is None else id_to_text(lab.id),
+        steps=[{"kind": k, "entry_id": t(raw)} for k, raw in steps],
+        refused=[{"entry_id": t(r), "code": c} for r, c in sorted(refused, key=_by_id)],
+        bids=[{"entry_id": t(r), "status": st} for r, st in sorted(bids, key=_by_id)],
+    )
+
+
+def _by_id(item: tuple[bytes, str]) -> bytes:
+    return entry_id(item[0])
+
+
+NOW = T0_MS + DAY_MS
+
+
+def cases() -> Iterator[Case]:
+    yield from _lifecycle_cases()
+    yield from _refusal_cases()
+    yield from _time_cases()
+
+
+def _happy() -> tuple[Story, dict[str, Any]]:
+    s = Story()
+    bid_a, bid_b = s.bid(LAB_A), s.bid(LAB_B)
+    award = s.step(CUSTOMER, "job.award", bid=entry_id(bid_a))
+    start = s.step(LAB_A, "job.start")
+    ship = s.step(LAB_A, "job.ship", tracking="1Z999")
+    deliver = s.step(LAB_A, "job.deliver")
+    confirm = s.step(CUSTOMER, "job.confirm")
+    review = s.step(CUSTOMER, "job.review", score=5, text="Crisp")
+    steps = [
+        ("job.award", award),
+        ("job.start", start),
+        ("job.ship", ship),
+        ("job.deliver", deliver),
+        ("job.confirm", confirm),
+        ("job.review", review),
+    ]
+    return s, want("reviewed", LAB_A, steps, bids=[(bid_a, "awarded"), (bid_b, "active")])
+
+
+def _lifecycle_cases() -> Iterator[Case]:
+    s, expect = _happy()
+    yield s.case(
+        "happy-path", "Two bids, award, start, ship, deliver, confirm, review.", NOW, expect
+    )
+    yield s.case(
+        "any-arrival-order",
+        "The happy path's entries given in reverse order.",
+        NOW,
+        expect,
+        entries=s.entries[::-1],
+    )
+    s = Story()
+    bid = s.bid(LAB_A)
+    award = s.step(CUSTOMER, "job.award", bid=entry_id(bid))
+    start = s.step(LAB_A, "job.start")
+    ship = s.step(LAB_A, "job.ship", tracking=None)
+    dispute = s.step(CUSTOMER, "job.dispute", reason="Warped", evidence=[bytes(32)])
+    refund = s.step(LAB_A, "job.refund", note="Sorry")
+    review = s.step(CUSTOMER, "job.review", score=1, text="")
+    steps = [
+        ("job.award", award),
+        ("job.start", start),
+        ("job.ship", ship),
+        ("job.dispute", dispute),
+        ("job.refund", refund),
+    ]
+    yield s.case(
+        "dispute-then-refund",
+        "A refund ends a dispute; no review after it.",
+        NOW,
+        want("refunded", LAB_A, steps, [(review, "job.out-of-turn")], [(bid, "awarded")]),
+    )
+    s = Story()
+    bid = s.bid(LAB_A)
+    award = s.step(CUSTOMER, "job.award", bid=entry_id(bid))
+    start = s.step(LAB_A, "job.start")
+    ship = s.step(LAB_A, "job.ship", tracking=None)
+    deliver = s.step(LAB_A, "job.deliver")
+    confirm = s.step(CUSTOMER, "job.confirm", after=entry_id(ship))
+    steps = [
+        ("job.award", award),
+        ("job.start", start),
+        ("job.ship", ship),
+        ("job.deliver", deliver),
+        ("job.confirm", confirm),
+    ]
+    yield s.case(
+        "deliver-and-confirm-race",
+        "Deliver and confirm both follow the ship: both apply, by timestamp.",
+        NOW,
+        want("confirmed", LAB_A, steps, bids=[(bid, "awarded")]),
+    )
+
+
+def _refusal_cases() -> Iterator[Case]:
+    s = Story()
+    bid = s.bid(LAB_A)
+    award = s.step(CUSTOMER, "job.award", bid=entry_id(bid))
+    ship = s.step(LAB_A, "job.ship", tracking=None)
+    yield s.case(
+        "ship-before-start",
+        "The lab ships before production starts.",
+        NOW,
+        want(
+            "awarded",
+            LAB_A,
+            [("job.award", award)],
+            [(ship, "job.out-of-turn")],
+            [(bid, "awarded")],
+        ),
+    )
+    s = Story()
+    bid = s.bid(LAB_A)
+    forged = s.step(LAB_A, "job.award", bid=entry_id(bid))
+    yield s.case(
+        "award-by-the-lab",
+        "A lab awards itself the job.",
+        NOW,
+        want("open", None, [], [(forged, "job.not-party")], [(bid, "active")]),
+    )
+    s = Story()
+    bid_a, bid_b = s.bid(LAB_A), s.bid(LAB_B)
+    award = s.step(CUSTOMER, "job.award", bid=entry_id(bid_a))
+    start = s.step(LAB_B, "job.start")
+    yield s.case(
+        "start-by-another-lab",
+        "A lab that was not awarded starts the job.",
+        NOW,
+        want(
+            "awarded",
+            LAB_A,
+            [("job.award", award)],
+            [(start, "job.not-party")],
+            [(bid_a, "awarded"), (bid_b, "active")],
+        ),
+    )
+    s = Story()
+    own = s.bid(CUSTOMER)
+    yield s.case(
+        "bid-on-own-offer",
+        "The customer bids on its own offer.",
+        NOW,
+        want("open", None, [], [(own, "job.own-offer")]),
+    )
+    s = Story()
+    bid = s.bid(LAB_A)
+    start = s.step(LAB_A, "job.start", after=bytes(32))
+    yield s.case(
+        "after-names-no-step",
+        "A start whose `after` names no step of the job.",
+        NOW,
+        want("open", None, [], [(start, "job.missing-ref")], [(bid, "active")]),
+    )
+    s = Story()
+    bid = s.bid(LAB_A)
+    withdraw = s.sign(LAB_A, "job.withdraw", {"job": s.job, "bid": entry_id(bid)})
+    award = s.step(CUSTOMER, "job.award", bid=entry_id(bid))
+    yield s.case(
+        "award-of-a-withdrawn-bid",
+        "The bid was withdrawn before the award.",
+        NOW,
+        want("open", None, [], [(award, "job.bid-withdrawn")], [(bid, "withdrawn")]),
+    )
+    del withdraw
+    s = Story()
+    bid = s.bid(LAB_A)
+    award = s.step(CUSTOMER, "job.award", bid=entry_id(bid))
+    withdraw = s.sign(LAB_A, "job.withdraw", {"job": s.job, "bid": entry_id(bid)})
+    yield s.case(
+        "withdraw-after-award",
+        "The lab withdraws its bid once awarded.",
+        NOW,
+        want(
+            "awarded",
+            LAB_A,
+            [("job.award", award)],
+            [(withdraw, "job.out-of-turn")],
+            [(bid, "awarded")],
+        ),
+    )
+    s = Story()
+    bid = s.bid(LAB_A)
+    award = s.step(CUSTOMER, "job.award", bid=entry_id(bid))
+    start = s.step(LAB_A, "job.start")
+    cancel = s.step(CUSTOMER, "job.cancel", reason="Changed my mind")
+    yield s.case(
+        "cancel-in-production",
+        "The customer cancels after production started.",
+        NOW,
+        want(
+            "in-production",
+            LAB_A,
+            [("job.award", award), ("job.start", start)],
+            [(cancel, "job.out-of-turn")],
+            [(bid, "awarded")],
+        ),
+    )
+
+
+def _time_cases() -> Iterator[Case]:
+    s = Story(ttl_s=3600)
+    expiry = T0_MS + 1000 + 3600 * 1000  # the offer is signed at T0 + 1 s
+    late = s.bid(LAB_A, at_ms=expiry)
+    yield s.case(
+        "expired-offer-late-bid",
+        "A bid signed at the expiry; read after it.",
+        expiry,
+        want("expired", None, [], [(late, "job.expired")]),
+    )
+    s = Story(ttl_s=3600)
+    bid = s.bid(LAB_A)
+    award = s.step(CUSTOMER, "job.award", bid=entry_id(bid), at_ms=expiry + 5)
+    yield s.case(
+        "award-after-expiry",
+        "The award is signed after the offer expired.",
+        expiry - 1,
+        want("open", None, [], [(award, "job.expired")], [(bid, "active")]),
+    )
+    s = Story(ttl_s=MAX_TTL_S + 1)
+    yield s.case(
+        "ttl-above-the-rule",
+        "The offer's ttl_s exceeds the rule job_offer_ttl_s.",
+        NOW,
+        error("job.bad-offer"),
+    )

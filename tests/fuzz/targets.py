@@ -1,0 +1,496 @@
+"""Coverage-guided fuzz targets: one function per decoder or state machine (specs/0012).
+
+Each target takes arbitrary bytes and feeds them to one input surface of the node the
+way a peer, a file or a user would. The contract every target checks is the one of
+specs/0001-encoding.md §6: bad input ends in a typed `CommonsError` of the family the
+surface promises (a decoder raises DecodeError/VerificationError, a machine raises
+RemoteFaultError), never in another exception, a hang or a crash. A target raises
+whatever else escapes; the fuzzer reports that as a crash with the input that caused it.
+
+`TARGETS` names every target with its seeds: deterministic inputs taken from the
+conformance vectors in specs/vectors/ (and small meshes and manifests built here), so
+a run starts from valid records and their known mutations rather than from nothing.
+Seeds are pure data; nothing here reads the clock or a random source.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+from ledger.checkpoint import cosignatures_in, decode_note, decode_signed_checkpoint
+from ledger.forkproof import verify_fork_proof
+from ledger.inclusion import check_bundle
+from ledger.log import Ledger, checkpoint_side
+from ledger.store import MemoryLogStore, decode_head
+from licenses.derive import derive
+from licenses.families import assess
+from licenses.okh import import_losh_toml, import_okh_v1_yaml
+from licenses.spdx import parse_expression
+from node.geometry import analyse_mesh
+from protocol import blob, canonical, framing, kinds
+from protocol.announce import check_announcement, encode_announcement
+from protocol.entry import decode_entry, read_stored_entry
+from protocol.errors import CommonsError, LocalMisuseError, RemoteFaultError
+from protocol.governance import decode_charter, parse_charter_toml
+from protocol.identity import development_network
+from protocol.sync import Closed, Get, Heads, Hello, Message, NeedData, RemoteError, SyncConnection
+from protocol.sync_limits import MAX_SYNC_FRAME_BYTES
+
+ROOT = Path(__file__).resolve().parents[2]
+VECTORS = ROOT / "specs" / "vectors"
+MANIFESTS = ROOT.parent / "shared" / "data" / "okh-losh" / "manifest_files"
+NETWORK = development_network("fuzz")
+BLOB_ID = bytes(range(32))
+#: Most pieces one input is cut into for a machine (the stream's read boundaries).
+MAX_PIECES = 16
+
+
+class UntypedError(AssertionError):
+    """A target's input ended in a CommonsError of a family its surface never promises."""
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    name: str
+    run: Callable[[bytes], None]
+    seeds: Callable[[], list[bytes]]
+    description: str
+
+
+def _typed(call: Callable[[], Any], *allowed: type[CommonsError]) -> None:
+    """Run `call`; a CommonsError is fine unless it is a LocalMisuseError (peer input is
+    never our misuse) or not among `allowed` when given."""
+    try:
+        call()
+    except LocalMisuseError as e:
+        raise UntypedError(f"peer input raised local misuse {e.code}") from e
+    except CommonsError as e:
+        if allowed and not isinstance(e, allowed):
+            raise UntypedError(f"{type(e).__name__} {e.code} not in {allowed}") from e
+
+
+def _text(data: bytes) -> str:
+    return data.decode("utf-8", "surrogateescape")
+
+
+def _pieces(data: bytes) -> Iterator[bytes]:
+    """Cut `data` where its first byte says: reads of 1..256 bytes, as a stream would."""
+    if not data:
+        return
+    size = data[0] + 1
+    rest = data[1:]
+    for start in range(0, len(rest), size):
+        yield rest[start : start + size]
+
+
+# -- decoders -------------------------------------------------------------------------------
+
+
+def fuzz_canonical(data: bytes) -> None:
+    try:
+        value = canonical.decode(data)
+    except LocalMisuseError:
+        raise
+    except CommonsError:
+        return
+    if canonical.encode(value) != data:  # what decode accepts, encode gives back exactly
+        raise AssertionError("canonical round trip changed the bytes")
+
+
+def fuzz_entry(data: bytes) -> None:
+    _typed(lambda: decode_entry(data))
+    _typed(lambda: read_stored_entry(data))
+
+
+def fuzz_body(data: bytes) -> None:
+    """Every registered kind's body model on one decoded map (never raises by contract)."""
+    try:
+        body = canonical.decode(data)
+    except CommonsError:
+        return
+    if isinstance(body, dict):
+        for kind in kinds.known_kinds():
+            kinds.check_body(kind, body)
+
+
+def fuzz_checkpoint(data: bytes) -> None:
+    _typed(lambda: decode_note(data))
+
+    def cosigned() -> None:
+        signed = decode_signed_checkpoint(data)
+        names = {s.name: bytes(32) for s in signed.signatures}
+        cosignatures_in(signed, names)
+
+    _typed(cosigned)
+
+
+def fuzz_fork_proof(data: bytes) -> None:
+    _typed(lambda: verify_fork_proof(data, checkpoint_verifier=checkpoint_side))
+
+
+def fuzz_inclusion(data: bytes) -> None:
+    try:
+        bundle = json.loads(data)
+    except (ValueError, RecursionError):
+        return  # not JSON: the JSON parser's business, not ours
+    _typed(lambda: check_bundle(bundle))
+
+
+def fuzz_announce(data: bytes) -> None:
+    check_announcement(data, NETWORK, Ledger(MemoryLogStore()))
+
+
+def fuzz_head(data: bytes) -> None:
+    _typed(lambda: decode_head(data))
+
+
+def fuzz_charter(data: bytes) -> None:
+    _typed(lambda: decode_charter(data))
+    _typed(lambda: parse_charter_toml(_text(data)))
+
+
+def fuzz_okh_toml(data: bytes) -> None:
+    _typed(lambda: import_losh_toml(_text(data), source="fuzz.toml"))
+
+
+def fuzz_okh_yaml(data: bytes) -> None:
+    _typed(lambda: import_okh_v1_yaml(_text(data), source="fuzz.yml"))
+
+
+def fuzz_spdx(data: bytes) -> None:
+    text = _text(data)
+    _typed(lambda: assess(parse_expression(text)))
+    parents, _, child = text.partition("\n")
+    _typed(lambda: derive(parents.split("|"), child))
+
+
+def fuzz_stl(data: bytes) -> None:
+    _typed(lambda: analyse_mesh(data, "model/stl"))
+
+
+def fuzz_3mf(data: bytes) -> None:
+    _typed(lambda: analyse_mesh(data, "model/3mf"))
+
+
+# -- state machines ---------------------------------------------------------------------------
+
+
+def fuzz_framing(data: bytes) -> None:
+    decoder = framing.FrameDecoder(max_frame_bytes=4096, max_bin_bytes=4096, max_array_len=64)
+    try:
+        for piece in _pieces(data):
+            decoder.receive_data(piece)
+            while decoder.next_frame() is not None:
+                pass
+    except RemoteFaultError:
+        return
+    except LocalMisuseError:
+        raise
+    except CommonsError:
+        return  # a well-framed body that is not canonical: a DecodeError
+
+
+def fuzz_sync(data: bytes) -> None:
+    """A SyncConnection fed the peer's stream. The first byte's low bits choose what we
+    say: bit 0 our hello first, bit 1 our heads once we have theirs, bit 2 then a get
+    (so that ranges are expected). A send the machine refuses (LocalMisuseError, which
+    changes nothing) just means "not now"; only receiving is under test."""
+    conn = SyncConnection(NETWORK, now_ms=0)
+    plan = data[0] if data else 0
+    said: list[Message] = []
+    if plan & 1:
+        _try_send(conn, Hello(NETWORK), said)
+    try:
+        for now_ms, piece in enumerate(_pieces(data)):
+            conn.receive_data(piece, now_ms=now_ms)
+            while not isinstance(event := conn.next_event(), NeedData):
+                if isinstance(event, RemoteError):
+                    return
+            if plan & 2 and conn.their_hello is not None and len(said) < 2:
+                _try_send(conn, Heads((), more=False), said)
+                if plan & 4:
+                    _try_send(conn, Get(0, NETWORK, 1, 10), said)
+        conn.receive_data(b"", now_ms=MAX_PIECES)  # the peer closes: what is left, then Closed
+        while not isinstance(conn.next_event(), Closed | NeedData):
+            pass
+    except RemoteFaultError:
+        return
+
+
+def _try_send(conn: SyncConnection, message: Message, said: list[Message]) -> None:
+    try:
+        conn.send(message, now_ms=0)
+    except LocalMisuseError:
+        return
+    said.append(message)
+
+
+def fuzz_blob_fetch(data: bytes) -> None:
+    fetch = blob.BlobFetch(BLOB_ID, 64 * 1024)
+    try:
+        for piece in _pieces(data):
+            while fetch.send_next() is not None:
+                pass
+            fetch.receive_data(piece)
+            while fetch.next_event() is not None:
+                pass
+    except RemoteFaultError:
+        return
+
+
+def fuzz_blob_serve(data: bytes) -> None:
+    serve = blob.BlobServe()
+    try:
+        for piece in _pieces(data):
+            serve.receive_data(piece)
+            while (want := serve.next_request()) is not None:
+                serve.respond_none(want.blob)
+    except RemoteFaultError:
+        return
+
+
+# -- seeds ------------------------------------------------------------------------------------
+
+
+def seed_inputs(target: Target) -> list[bytes]:
+    """The target's seeds, then every input of its fuzz-regression vectors (specs/0012 §3)."""
+    folder = VECTORS / "fuzz-regressions" / target.name
+    regressions = [
+        bytes.fromhex(json.loads(p.read_text())["input"]["data_hex"])
+        for p in sorted(folder.glob("*.json"))
+    ]
+    return target.seeds() + regressions
+
+
+def _vector_inputs(suite: str) -> Iterator[dict[str, Any]]:
+    for path in sorted((VECTORS / suite).glob("*.json")):
+        yield json.loads(path.read_text())["input"]
+
+
+def _hex_seeds(suite: str, key: str) -> list[bytes]:
+    out: list[bytes] = []
+    for item in _vector_inputs(suite):
+        value = item.get(key)
+        values = value if isinstance(value, list) else [value]
+        out.extend(bytes.fromhex(v) for v in values if isinstance(v, str))
+    return out
+
+
+def _text_seeds(suite: str, key: str) -> list[bytes]:
+    return [i[key].encode() for i in _vector_inputs(suite) if isinstance(i.get(key), str)]
+
+
+def _entry_seeds() -> list[bytes]:
+    return _hex_seeds("entries/single", "entry_hex") + _hex_seeds("entries/log", "entries_hex")
+
+
+def _body_seeds() -> list[bytes]:
+    out = []
+    for raw in _entry_seeds():
+        try:
+            out.append(canonical.encode(decode_entry(raw).body))
+        except CommonsError:
+            continue
+    return out
+
+
+def _checkpoint_seeds() -> list[bytes]:
+    notes = _text_seeds("ledger/checkpoints", "note") + _hex_seeds("ledger/checkpoints", "note_hex")
+    cosigned = [
+        (i["note"] + i["cosignature"]).encode() for i in _vector_inputs("ledger/cosignatures")
+    ]
+    return notes + cosigned
+
+
+def _inclusion_seeds() -> list[bytes]:
+    return [
+        json.dumps(i["bundle"], sort_keys=True).encode() for i in _vector_inputs("ledger/inclusion")
+    ]
+
+
+def _sync_seeds() -> list[bytes]:
+    out = []
+    for item in _vector_inputs("sync/conversation"):
+        stream = b"".join(bytes.fromhex(f) for f in item["frames_hex"])
+        out += [b"\xff" + stream, b"\x00" + stream, b"\x07" + stream]
+    return out
+
+
+def _announce_seeds() -> list[bytes]:
+    entries = _hex_seeds("entries/log", "entries_hex")[:4]
+    return [encode_announcement(NETWORK, entries)] if entries else []
+
+
+def _head_seeds() -> list[bytes]:
+    network, author = bytes(32), bytes(range(32))
+    return [canonical.encode([network, author, 3, bytes(32), 7, None, [[1, 2]]])]
+
+
+def _frame(value: Any) -> bytes:
+    return framing.encode_frame(value, max_frame_bytes=MAX_SYNC_FRAME_BYTES)
+
+
+def _framing_seeds() -> list[bytes]:
+    return [
+        b"\x03" + _frame({"a": [1, 2, None], "b": b"xyz"}) + _frame("x"),
+        b"\x00" + _frame([True, -1, "t"]),
+    ]
+
+
+def _blob_fetch_seeds() -> list[bytes]:
+    chunk = blob.encode_message(blob.Chunk(BLOB_ID, 0, 5, b"hello"))
+    end = blob.encode_message(blob.Chunk(BLOB_ID, 5, 5, b""))
+    none = blob.encode_message(blob.NotHeld(BLOB_ID))
+    error = blob.encode_message(blob.ErrorMessage("remote.busy", "later"))
+    return [b"\x40" + chunk + end, b"\x02" + none, b"\x10" + error]
+
+
+def _blob_serve_seeds() -> list[bytes]:
+    want = blob.encode_message(blob.Want(BLOB_ID, 0, 1024))
+    return [b"\xff" + want * 3, b"\x05" + want]
+
+
+def _spdx_seeds() -> list[bytes]:
+    seeds = _text_seeds("licences/check", "expression")
+    for item in _vector_inputs("licences/derive"):
+        seeds.append(("|".join(item["parents"]) + "\n" + item["child"]).encode())
+    return seeds
+
+
+def _manifest_seeds(pattern: str, count: int) -> list[bytes]:
+    if not MANIFESTS.is_dir():
+        return []
+    files = sorted(MANIFESTS.rglob(pattern))
+    return [p.read_bytes() for p in files[:: max(1, len(files) // count)][:count]]
+
+
+_TOML_SEED = b"""okhv = "OKH-LOSHv1.0"
+name = "Fuzz bracket"
+repo = "https://example.org/bracket"
+version = "1.0.0"
+license = "CERN-OHL-S-2.0"
+licensor = "Fab Commons"
+function = "Holds a shelf"
+"""
+
+_YAML_SEED = b"""title: Fuzz bracket
+description: A bracket
+licensor: Fab Commons
+license:
+  hardware: CERN-OHL-S-2.0
+version: 1.0.0
+"""
+
+
+def _tetrahedron() -> list[tuple[tuple[float, ...], ...]]:
+    a, b, c, d = (0.0, 0.0, 0.0), (10.0, 0.0, 0.0), (0.0, 10.0, 0.0), (0.0, 0.0, 10.0)
+    return [(a, c, b), (a, b, d), (a, d, c), (b, c, d)]
+
+
+def _stl_seeds() -> list[bytes]:
+    triangles = _tetrahedron()
+    binary = b"\0" * 80 + struct.pack("<I", len(triangles))
+    text = ["solid t"]
+    for tri in triangles:
+        binary += struct.pack("<3f", 0, 0, 0)
+        binary += b"".join(struct.pack("<3f", *v) for v in tri) + b"\0\0"
+        text += ["facet normal 0 0 0", "outer loop"]
+        text += [f"vertex {x} {y} {z}" for x, y, z in tri] + ["endloop", "endfacet"]
+    return [binary, "\n".join([*text, "endsolid t", ""]).encode()]
+
+
+def _3mf_seeds() -> list[bytes]:
+    points = [(0, 0, 0), (10, 0, 0), (0, 10, 0), (0, 0, 10)]
+    vertices = "".join(f'<vertex x="{x}" y="{y}" z="{z}"/>' for x, y, z in points)
+    faces = [(0, 2, 1), (0, 1, 3), (0, 3, 2), (1, 2, 3)]
+    triangles = "".join(f'<triangle v1="{a}" v2="{b}" v3="{c}"/>' for a, b, c in faces)
+    model = (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<model unit="millimeter" xmlns="http://schemas.microsoft.com/3dmanufacturing/core/2015/02">'
+        f'<resources><object id="1" type="model"><mesh><vertices>{vertices}</vertices>'
+        f"<triangles>{triangles}</triangles></mesh></object></resources>"
+        '<build><item objectid="1"/></build></model>'
+    )
+    types = (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+        '<Default Extension="model" '
+        'ContentType="application/vnd.ms-package.3dmanufacturing-3dmodel+xml"/>'
+        "</Types>"
+    )
+    buffer = BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as package:
+        for name, text in (("[Content_Types].xml", types), ("3D/3dmodel.model", model)):
+            info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
+            package.writestr(info, text)
+    return [buffer.getvalue()]
+
+
+TARGETS: dict[str, Target] = {
+    t.name: t
+    for t in (
+        Target("canonical", fuzz_canonical, lambda: _hex_seeds("encoding/canonical", "encoded_hex"),
+               "protocol.canonical.decode, and encode gives the accepted bytes back"),
+        Target("entry", fuzz_entry, _entry_seeds,
+               "protocol.entry.decode_entry and read_stored_entry"),
+        Target("body", fuzz_body, _body_seeds, "protocol.kinds.check_body for every kind"),
+        Target("checkpoint", fuzz_checkpoint, _checkpoint_seeds,
+               "ledger.checkpoint notes, signed checkpoints and cosignature lines"),
+        Target("fork-proof", fuzz_fork_proof,
+               lambda: _hex_seeds("ledger/fork-proofs", "fork_proof_hex"),
+               "ledger.forkproof.verify_fork_proof (both kinds)"),
+        Target("inclusion", fuzz_inclusion, _inclusion_seeds,
+               "ledger.inclusion.check_bundle on any JSON value"),
+        Target("announce", fuzz_announce, _announce_seeds,
+               "protocol.announce.check_announcement against an empty ledger"),
+        Target("head", fuzz_head, _head_seeds, "ledger.store.decode_head (stored log state)"),
+        Target("charter", fuzz_charter, lambda: _text_seeds("governance/charter", "toml"),
+               "protocol.governance.decode_charter and parse_charter_toml"),
+        Target("okh-toml", fuzz_okh_toml, lambda: [_TOML_SEED, *_manifest_seeds("*.toml", 8)],
+               "licenses.okh.import_losh_toml"),
+        Target("okh-yaml", fuzz_okh_yaml, lambda: [_YAML_SEED],
+               "licenses.okh.import_okh_v1_yaml"),
+        Target("spdx", fuzz_spdx, _spdx_seeds,
+               "licenses.spdx.parse_expression, families.assess, derive.derive"),
+        Target("stl", fuzz_stl, _stl_seeds, "node.geometry.analyse_mesh on STL"),
+        Target("3mf", fuzz_3mf, _3mf_seeds, "node.geometry.analyse_mesh on 3MF"),
+        Target("framing", fuzz_framing, _framing_seeds,
+               "protocol.framing.FrameDecoder on a stream cut anywhere"),
+        Target("sync", fuzz_sync, _sync_seeds,
+               "protocol.sync.SyncConnection fed a peer's stream"),
+        Target("blob-fetch", fuzz_blob_fetch, _blob_fetch_seeds,
+               "protocol.blob.BlobFetch fed a server's stream"),
+        Target("blob-serve", fuzz_blob_serve, _blob_serve_seeds,
+               "protocol.blob.BlobServe fed a client's stream"),
+    )
+}  # fmt: skip
+
+#: Every target by its index: the first byte of a `mixed` input picks one.
+ORDER: tuple[Target, ...] = tuple(TARGETS.values())
+
+
+def split_mixed(data: bytes) -> tuple[Target, bytes]:
+    """The target a `mixed` input goes to, and the input that target gets."""
+    return ORDER[data[0] % len(ORDER)], data[1:]
+
+
+def fuzz_mixed(data: bytes) -> None:
+    if data:
+        target, rest = split_mixed(data)
+        target.run(rest)
+
+
+def _mixed_seeds() -> list[bytes]:
+    return [bytes([i]) + seed for i, t in enumerate(ORDER) for seed in seed_inputs(t)]
+
+
+#: All targets in one process, for a short run that pays the start-up cost once.
+MIXED = Target("mixed", fuzz_mixed, _mixed_seeds, "every target above; the first byte picks one")
+RUNNABLE: dict[str, Target] = {**TARGETS, MIXED.name: MIXED}

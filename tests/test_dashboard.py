@@ -1,0 +1,340 @@
+"""The dashboard in a real headless browser (Debian's chromium, driven by Playwright)
+against real `fabnode run` processes; screenshots go to test-artifacts/dashboard/.
+
+Also the API the dashboard stands on: the event stream, uploads and their limit."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from node.live_api import MAX_UPLOAD_FILE_BYTES
+from node.parts import PARTS_FOLDER
+from tests.cli_helpers import fabnode
+from tests.node_process import api, running_node, wait_until
+
+pytestmark = pytest.mark.integration
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "dashboard"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PHONE = {"width": 375, "height": 740}
+
+
+def start_lab(stack: ExitStack, root: Path, name: str, *extra: str) -> dict[str, Any]:
+    home = root / name
+    assert fabnode("init", home=home)[0] == 0
+    _, ready = stack.enter_context(running_node(home, *extra))
+    token = (home / "api.token").read_text().strip()
+    return {"home": home, "url": ready["api"], "token": token, "listen": ready["listen"]}
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    """A fresh chromium profile per test; skipped only if chromium cannot be had."""
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is missing (.ci/run installs it: apt install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as profile, sync_api.sync_playwright() as p:
+        context = p.chromium.launch_persistent_context(
+            profile, executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        context.set_default_timeout(30_000)
+        outside: list[str] = []
+        context.on("request", lambda r: outside.append(r.url) if _outside(r.url) else None)
+        try:
+            yield context
+        finally:
+            context.close()
+        assert not outside, f"the dashboard fetched from outside the node: {outside}"
+
+
+def _outside(url: str) -> bool:
+    return not url.startswith(("http://127.0.0.1:", "data:", "blob:", "about:"))
+
+
+def open_dashboard(context: Any, lab: dict[str, Any], page_name: str = "designs") -> Any:
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{lab['url']}/#token={lab['token']}")
+    page.wait_for_selector("#live:text('live')")
+    if page_name != "designs":
+        page.click(f"nav a[data-page={page_name}]")
+    page.wait_for_selector(f"#page-{page_name}")
+    page.errors = errors
+    return page
+
+
+def test_publish_a_design_through_the_page_and_see_it_on_another_node(
+    tmp_path: Path, browser: Any
+) -> None:
+    with ExitStack() as stack:
+        a = start_lab(stack, tmp_path, "lab-a")
+        b = start_lab(stack, tmp_path, "lab-b", "--bootstrap", a["listen"][0])
+        page = open_dashboard(browser, a)
+        assert "token=" not in page.url  # the token leaves the address bar at once
+        page.fill("#pub-name", "Browser bracket")
+        page.fill("#pub-licence", "CERN-OHL-S-2.0")
+        page.fill("#pub-licensor", "Lab A")
+        page.fill("#pub-function", "An L bracket published from the dashboard.")
+        page.set_input_files("#pub-files", str(PARTS_FOLDER / "l-bracket-40x30x20.stl"))
+        page.click("#publish-form button[type=submit]")
+        page.wait_for_selector("#publish-form [role=status]:has-text('Published')")
+        design_id = page.locator("#publish-form [role=status] code").text_content()
+        page.wait_for_selector("#design-results button:text('Browser bracket')")
+
+        def on_b() -> Any:
+            found = api(b["home"], "GET", "/api/v1/designs?q=bracket")["designs"]
+            return [d for d in found if d["id"] == design_id]
+
+        wait_until("the design on lab B", on_b)
+        page_b = open_dashboard(browser, b)
+        page_b.click("#design-results button:text('Browser bracket')")
+        page_b.wait_for_selector("#design-detail table")
+        detail = page_b.locator("#design-detail").text_content() or ""
+        shown = api(b["home"], "GET", f"/api/v1/designs/{design_id}")["body"]["files"][0]
+        assert shown["sha256"] in detail and "l-bracket-40x30x20.stl" in detail
+        page_b.wait_for_selector("#design-detail .badge:has-text('strong-copyleft')")
+        assert page_b.locator("#design-detail svg[role=img]").count() == 1
+        page_b.screenshot(path=str(ARTIFACTS / "designs-on-lab-b.png"), full_page=True)
+
+        node_page = open_dashboard(browser, b, "node")
+        node_page.wait_for_selector("#peers")
+        assert a["listen"][0].split("/p2p/")[1][:16] in (node_page.locator("#peers").inner_text())
+        node_page.screenshot(path=str(ARTIFACTS / "node-lab-b.png"), full_page=True)
+        assert page.errors == [] and page_b.errors == [] and node_page.errors == []
+
+
+def test_phone_width_and_keyboard_only(tmp_path: Path, browser: Any) -> None:
+    with ExitStack() as stack:
+        lab = start_lab(stack, tmp_path, "lab")
+        page = open_dashboard(browser, lab)
+        page.set_viewport_size(PHONE)
+        for name in ("designs", "labs", "node"):
+            page.goto(f"{lab['url']}/#/{name}")
+            page.wait_for_selector(f"#page-{name} h1")
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= PHONE["width"], f"{name} page is {width}px wide at phone width"
+            page.screenshot(path=str(ARTIFACTS / f"phone-{name}.png"), full_page=True)
+
+        page.goto(f"{lab['url']}/#/designs")
+        page.reload()  # focus starts at the top of a freshly loaded document
+        page.wait_for_selector("#page-designs h1")
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.className") == "skip"
+        page.keyboard.press("Enter")
+        assert page.evaluate("document.activeElement.id") == "main"
+        page.focus("nav a[data-page=designs]")
+        for _ in range(4):
+            page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.dataset.page") == "node"
+        page.keyboard.press("Enter")
+        page.wait_for_selector("#page-node #log-heads")
+        assert page.evaluate("document.activeElement.id") == "main"
+        page.locator("#verify").focus()
+        page.keyboard.press("Enter")
+        page.wait_for_selector("#page-node [role=status]:has-text('Ledger verified')")
+        page.screenshot(path=str(ARTIFACTS / "keyboard-node.png"), full_page=True)
+        assert page.errors == []
+
+
+ADVERT = {
+    "name": "Test Lab A",
+    "location": {"lat": "41.3969", "lon": "2.1943"},
+    "currency": "EUR",
+    "lead_time_days": 3,
+    "availability": "open",
+    "machines": [
+        {
+            "process": "3dp-fdm",
+            "make": "Prusa",
+            "model": "MK4",
+            "build_volume_mm": [250, 210, 220],
+            "materials": ["PETG", "PLA"],
+            "tolerance": "m",
+            "throughput_mm3_per_hour": 12000,
+            "price": {"setup_fee_minor": 300, "per_cm3_minor": 8, "per_hour_minor": 250},
+        }
+    ],
+}
+
+
+def publish_part(lab: dict[str, Any], root: Path, part: str, name: str) -> str:
+    folder = root / part.removesuffix(".stl")
+    folder.mkdir()
+    (folder / part).write_bytes((PARTS_FOLDER / part).read_bytes())
+    (folder / "okh.toml").write_text(
+        f'name = "{name}"\nlicense = "CERN-OHL-S-2.0"\nlicensor = "Lab A"\nsource = "{part}"\n'
+    )
+    out = api(lab["home"], "POST", "/api/v1/designs", {"path": str(folder)})
+    return str(out["design_id"])
+
+
+def test_offer_bid_and_award_a_job_through_the_pages(tmp_path: Path, browser: Any) -> None:
+    with ExitStack() as stack:
+        maker = start_lab(stack, tmp_path, "maker")
+        customer = start_lab(stack, tmp_path, "customer", "--bootstrap", maker["listen"][0])
+        api(maker["home"], "POST", "/api/v1/capabilities", {"advert": ADVERT})
+        design = publish_part(maker, tmp_path, "l-bracket-40x30x20.stl", "Bracket for jobs")
+        wait_until(
+            "the advert and design on the customer's node",
+            lambda: (
+                api(customer["home"], "GET", "/api/v1/capabilities")["adverts"]
+                and api(customer["home"], "GET", "/api/v1/designs?q=bracket")["designs"]
+            ),
+        )
+        page = open_dashboard(browser, customer, "jobs")
+        page.wait_for_selector("#offer-form")
+        page.fill("#offer-title", "Five brackets")
+        page.select_option("#offer-design", design)
+        page.fill("#offer-process", "3dp-fdm")
+        page.fill("#offer-material", "PETG")
+        page.fill("#offer-quantity", "5")
+        page.fill("#offer-lat", "41.40")
+        page.fill("#offer-lon", "2.19")
+        page.fill("#offer-radius", "50")
+        page.click("#offer-form button[type=submit]")
+        page.wait_for_selector("#offer-form [role=status]:has-text('Offered')")
+        page.wait_for_selector("#job-candidates td:text('Test Lab A')")
+        job_id = page.locator("#offer-form [role=status] code").text_content()
+        page.screenshot(path=str(ARTIFACTS / "job-offered.png"), full_page=True)
+
+        lab_page = open_dashboard(browser, maker, "jobs")
+        lab_page.wait_for_selector("#job-list button:text('Five brackets')", timeout=60_000)
+        lab_page.click("#job-list button:text('Five brackets')")
+        lab_page.fill("#bid-price", "42.50")
+        lab_page.click("#bid-form button[type=submit]")
+        lab_page.wait_for_selector("#job-bids li:has-text('42.50 EUR')")
+
+        award = "#job-bids button[data-action=award]"
+        page.wait_for_selector(award, timeout=60_000)  # the bid arrives live
+        page.click(award)
+        page.wait_for_selector("#job-state:text('awarded')")
+        shown = api(maker["home"], "GET", f"/api/v1/jobs/{job_id}")
+        wait_until("the award on the lab's node", lambda: _job_state(maker, job_id) == "awarded")
+        assert shown["customer"] != shown["bids"][0]["lab"]
+        page.screenshot(path=str(ARTIFACTS / "job-awarded.png"), full_page=True)
+        labs_page = open_dashboard(browser, customer, "labs")
+        labs_page.wait_for_selector("#lab-map circle.lab")
+        labs_page.click("#lab-list button:text('Test Lab A')")
+        labs_page.wait_for_selector("#lab-detail .reputation")
+        labs_page.screenshot(path=str(ARTIFACTS / "labs.png"), full_page=True)
+        assert page.errors == [] and lab_page.errors == [] and labs_page.errors == []
+
+
+def _job_state(lab: dict[str, Any], job_id: str | None) -> str:
+    return str(api(lab["home"], "GET", f"/api/v1/jobs/{job_id}")["state"])
+
+
+# -- the API under the dashboard ---------------------------------------------------------
+
+
+def request(lab: dict[str, Any], method: str, path: str, data: bytes | None = None) -> Any:
+    req = urllib.request.Request(lab["url"] + path, data=data, method=method)
+    req.add_header("Authorization", f"Bearer {lab['token']}")
+    return req
+
+
+def test_event_stream_carries_new_entries_and_needs_the_token(tmp_path: Path) -> None:
+    with ExitStack() as stack:
+        lab = start_lab(stack, tmp_path, "lab")
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(lab["url"] + "/api/v1/events", timeout=10)
+        assert refused.value.code == 401
+        refused.value.close()
+        with urllib.request.urlopen(request(lab, "GET", "/api/v1/events"), timeout=30) as stream:
+            assert stream.headers["Content-Type"].startswith("text/event-stream")
+            wait_until("a subscriber", lambda: _subscribers(lab) == 1)
+            note = api(lab["home"], "POST", "/api/v1/notes", {"text": "live"})
+            event = _next_event(stream, "entries")
+        assert [e["id"] for e in event["entries"]][-1] == note["entry_id"]
+        assert event["entries"][-1]["body"] == {"text": "live"}
+
+
+def test_sync_and_verification_report_progress_on_the_stream(tmp_path: Path) -> None:
+    with ExitStack() as stack:
+        a = start_lab(stack, tmp_path, "lab-a")
+        b = start_lab(stack, tmp_path, "lab-b", "--bootstrap", a["listen"][0])
+        wait_until("the labs connected", lambda: api(b["home"], "GET", "/api/v1/peers")["peers"])
+        with urllib.request.urlopen(request(b, "GET", "/api/v1/events"), timeout=60) as stream:
+            wait_until("a subscriber", lambda: _subscribers(b) == 1)
+            texts = [f"note {i}" for i in range(300)]  # announced by checkpoint: B syncs
+            api(a["home"], "POST", "/api/v1/notes/batch", {"texts": texts})
+            synced = _next_event(stream, "progress", lambda e: e["done"] == e["total"])
+            assert synced["operation"].startswith("sync with ") and synced["total"] >= 300
+            api(b["home"], "POST", "/api/v1/ledger/verify")
+            verified = _next_event(stream, "progress", lambda e: e["operation"] == "verify")
+            while verified["done"] < verified["total"]:
+                verified = _next_event(stream, "progress", lambda e: e["operation"] == "verify")
+        assert verified["total"] >= 300
+
+
+def _subscribers(lab: dict[str, Any]) -> int:
+    return int(api(lab["home"], "GET", "/api/v1/sync")["events"]["subscribers"])
+
+
+def _next_event(
+    stream: Any, name: str, wanted: Callable[[dict[str, Any]], bool] = lambda _: True
+) -> dict[str, Any]:
+    """The next event called `name` whose data is `wanted`."""
+    current = None
+    for raw in stream:
+        line = raw.decode().rstrip("\n")
+        if line.startswith("event: "):
+            current = line[len("event: ") :]
+        elif line.startswith("data: ") and current == name:
+            data: dict[str, Any] = json.loads(line[len("data: ") :])
+            if wanted(data):
+                return data
+    raise AssertionError(f"stream ended before a {name} event")
+
+
+def test_uploads_are_limited_and_checked(tmp_path: Path) -> None:
+    with ExitStack() as stack:
+        lab = start_lab(stack, tmp_path, "lab")
+        upload = api(lab["home"], "POST", "/api/v1/uploads")["upload_id"]
+        too_big = request(lab, "PUT", f"/api/v1/uploads/{upload}/files/big.stl", b"")
+        too_big.add_header("Content-Length", str(MAX_UPLOAD_FILE_BYTES + 1))
+        assert _error_code(too_big) == "decode.too-large"
+        sneaky = request(lab, "PUT", f"/api/v1/uploads/{upload}/files/..%2Fapi.token", b"x")
+        assert _error_code(sneaky) in {"misuse.bad-file-name", "http.404"}
+        unknown = request(lab, "PUT", "/api/v1/uploads/" + "0" * 32 + "/files/a.stl", b"x")
+        assert _error_code(unknown) == "misuse.unknown-upload"
+        cube = (PARTS_FOLDER / "calibration-cube-20mm.stl").read_bytes()
+        with urllib.request.urlopen(
+            request(lab, "PUT", f"/api/v1/uploads/{upload}/files/cube.stl", cube), timeout=30
+        ) as done:
+            assert json.loads(done.read())["size"] == len(cube)
+        form = {"name": "Cube", "licence": "MIT", "licensor": "Lab", "function": "calibration"}
+        published = api(lab["home"], "POST", f"/api/v1/uploads/{upload}/publish", form)
+        assert [f["path"] for f in published["files"]] == ["cube.stl"]
+        assert not any((lab["home"] / "uploads").iterdir())  # staging removed
+        spec = api(lab["home"], "GET", "/openapi.json")
+        assert "/api/v1/events" in spec["paths"] and "/api/v1/peers" in spec["paths"]
+
+
+def _error_code(req: urllib.request.Request) -> str:
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.urlopen(req, timeout=30)
+    code = str(json.loads(err.value.read())["error"]["code"])
+    err.value.close()
+    return code

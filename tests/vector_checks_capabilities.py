@@ -1,0 +1,98 @@
+"""Checkers of the capabilities area of the conformance vectors (specs/vectors/capabilities/).
+
+capabilities/advert  input.kind, input.body (tagged) -> protocol.kinds.check_body;
+                     expect.body_status {valid, code}.
+capabilities/match   input.adverts [{lab_hex, seq, entry_id_hex, body (tagged)}],
+                     input.request {parts, processes, material, tolerance, near,
+                     radius_m, quantity} -> ledger.matching.match; expect.candidates
+                     [{lab_hex, machine_index, distance_m, quote}] in rank order and
+                     expect.excluded [{lab_hex, reasons, distance_m}] in lab order.
+capabilities/sealed  input.sealed_hex, suite, private_key_hex -> protocol.sealed.open_sealed;
+                     expect.plaintext_hex (or plaintext_sha256_hex for long files).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from ledger.matching import LabAdvert, Part, Request, match
+from protocol.capability import AdvertBody, Location
+from protocol.jsonform import from_json
+from protocol.kinds import check_body
+from protocol.sealed import SealPrivateKey, open_sealed
+from tests.vector_support import Checker, expect_error, same
+
+
+def check_advert(data: dict[str, Any], expect: dict[str, Any]) -> None:
+    status = check_body(data["kind"], from_json(data["body"]))
+    assert same({"ok": True, "body_status": {"valid": status.valid, "code": status.code}}, expect)
+
+
+def _request(r: dict[str, Any]) -> Request:
+    return Request(
+        parts=tuple(Part(tuple(p["size_um"]), p["volume_mm3"]) for p in r["parts"]),
+        processes=frozenset(r["processes"]),
+        material=r["material"],
+        tolerance=r["tolerance"],
+        near=None if r["near"] is None else Location.model_validate(r["near"], strict=True),
+        radius_m=r["radius_m"],
+        quantity=r["quantity"],
+    )
+
+
+def check_match(data: dict[str, Any], expect: dict[str, Any]) -> None:
+    adverts = [
+        LabAdvert(
+            bytes.fromhex(a["lab_hex"]),
+            a["seq"],
+            bytes.fromhex(a["entry_id_hex"]),
+            AdvertBody.model_validate(from_json(a["body"]), strict=True),
+        )
+        for a in data["adverts"]
+    ]
+    result = match(_request(data["request"]), adverts)
+    got = {
+        "ok": True,
+        "candidates": [
+            {
+                "lab_hex": c.advert.lab.hex(),
+                "machine_index": c.machine_index,
+                "distance_m": c.distance_m,
+                "quote": {
+                    "currency": c.quote.currency,
+                    "setup_fee_minor": c.quote.setup_fee_minor,
+                    "material_minor": c.quote.material_minor,
+                    "machine_minor": c.quote.machine_minor,
+                    "machine_seconds": c.quote.machine_seconds,
+                    "total_minor": c.quote.total_minor,
+                },
+            }
+            for c in result.candidates
+        ],
+        "excluded": [
+            {"lab_hex": e.advert.lab.hex(), "reasons": list(e.reasons), "distance_m": e.distance_m}
+            for e in result.excluded
+        ],
+    }
+    assert same(got, expect)
+
+
+def check_sealed(data: dict[str, Any], expect: dict[str, Any]) -> None:
+    sealed = bytes.fromhex(data["sealed_hex"])
+    key = SealPrivateKey(data["suite"], bytes.fromhex(data["private_key_hex"]))
+    if not expect["ok"]:
+        expect_error(expect, lambda: open_sealed(sealed, key))
+        return
+    plaintext = open_sealed(sealed, key)
+    if "plaintext_hex" in expect:
+        assert plaintext.hex() == expect["plaintext_hex"]
+    else:
+        assert hashlib.sha256(plaintext).hexdigest() == expect["plaintext_sha256_hex"]
+
+
+CAPABILITY_CHECKERS: dict[tuple[str, str], Checker] = {
+    ("capabilities", "advert"): check_advert,
+    ("capabilities", "match"): check_match,
+    ("capabilities", "sealed"): check_sealed,
+}

@@ -168,13 +168,21 @@ class Ledger:
     # -- receiving -----------------------------------------------------------------
     def ingest(self, raws: Iterable[bytes]) -> IngestReport:
         """Verify and commit received entries of any logs; one transaction."""
+        return self.ingest_decoded(prepare_ingest(list(raws)))
+
+    def ingest_decoded(self, decoded: Iterable[Entry | CommonsError]) -> IngestReport:
+        """The stateful half of `ingest`: `prepare_ingest`'s output of a batch (each
+        item its Entry, signature checked, or the error decoding it raised) placed in
+        the logs and committed, with the same checks and report as `ingest`. The
+        stateless half may run elsewhere (the node verifies the next batch on another
+        thread while this one commits); signatures are not checked again here."""
         report = IngestReport()
         entries: list[Entry] = []
-        for decoded in decode_entries(list(raws)):
-            if isinstance(decoded, Entry):
-                entries.append(decoded)
+        for item in decoded:
+            if isinstance(item, Entry):
+                entries.append(item)
             else:
-                report.rejected.append((None, decoded))
+                report.rejected.append((None, item))
         return self.ingest_entries(entries, report)
 
     def ingest_entries(
@@ -409,15 +417,31 @@ class Ledger:
         `later_key_events` the author's key events in (size+n, N], so a checkpoint
         signed after a rotation we have not fetched yet can still be checked.
         """
+        return self.ingest_range_decoded(
+            network, author, prepare_ingest(raws), note, proof, later_key_events
+        )
+
+    def ingest_range_decoded(
+        self,
+        network: bytes,
+        author: bytes,
+        decoded: Sequence[Entry | CommonsError],
+        note: bytes,
+        proof: Sequence[bytes],
+        later_key_events: Sequence[bytes] = (),
+    ) -> list[Entry]:
+        """The stateful half of `ingest_range`: `prepare_ingest` of the range's raws,
+        then the same checks, errors and all-or-nothing commit."""
         key = (network, author)
         if key in self._frozen:
             raise _frozen_error()
         head = self._heads.get(key) or LogHead(network, author)
         entries: list[Entry] = []
-        for decoded in decode_entries(raws):
-            if not isinstance(decoded, Entry):
-                raise decoded  # the first bad entry's error, as decoding one by one would
-            entries.append(decoded)
+        for item in decoded:
+            if not isinstance(item, Entry):
+                raise item  # the first bad entry's error, as decoding one by one would
+            entries.append(item)
+        raws = [entry.raw for entry in entries]
         for entry in entries:
             refused = None if self.admission is None else self.admission(entry)
             if refused is not None:
@@ -486,6 +510,15 @@ class Ledger:
                 tree.append(stored.leaf_hash)
         for proof in proofs:
             self._frozen[(proof.network, proof.author)] = proof.id
+
+
+def prepare_ingest(raws: Sequence[bytes]) -> list[Entry | CommonsError]:
+    """The stateless half of ingest: each received entry decoded (canonical form)
+    and its signature checked, in order; its Entry or the error it raised.
+
+    Reads no ledger state, so a caller may run it for one batch while the previous
+    batch's `Ledger.ingest_decoded` / `ingest_range_decoded` commits."""
+    return decode_entries(raws)
 
 
 def _stored_checkpoint(signed: SignedCheckpoint) -> StoredCheckpoint:

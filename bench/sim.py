@@ -31,6 +31,25 @@ def one(seed: int, nodes: int) -> dict[str, Any]:
     return report
 
 
+#: Federation sizes `make bench` simulates (seed 1); `make sim-scale` adds 5,000.
+BENCH_SIZES = (100, 1000)
+
+
+def measure(sizes: tuple[int, ...] = BENCH_SIZES, seed: int = 1) -> dict[str, Any]:
+    """Figures for bench/table.py: per size, convergence after the last disturbance
+    (virtual time), bytes sent per node, and whether every property held."""
+    out: dict[str, Any] = {}
+    for nodes in sizes:
+        r = one(seed, nodes)
+        out[f"{nodes:,} nodes: all properties hold"] = "yes" if r["ok"] else "NO"
+        out[f"{nodes:,} nodes: converged after the last disturbance"] = (
+            _s(r["convergence_ms"]) + " (virtual)"
+        )
+        out[f"{nodes:,} nodes: bytes sent per node"] = r["bytes_per_node"]
+        out[f"{nodes:,} nodes: wall time"] = f"{r['wall_s']} s"
+    return out
+
+
 def summary(r: dict[str, Any]) -> str:
     props = r["properties"]
     failed = [k for k, v in props.items() if v is False]

@@ -25,7 +25,7 @@ from typing import Any
 from ledger.keyhistory import MAX_KEY_EVENTS, KeyHistory, verify_key_history
 from protocol import canonical, limits
 from protocol.entry import decode_entry
-from protocol.errors import DecodeError, VerificationError
+from protocol.errors import CommonsError, DecodeError, VerificationError
 
 FORK_PROOF_VERSION = 1
 MAX_FORK_PROOF_BYTES = (MAX_KEY_EVENTS + 2) * limits.MAX_ENTRY_BYTES
@@ -134,3 +134,16 @@ def _verify_checkpoints(
     if size_a != size_b or root_a == root_b:
         raise VerificationError("verify.bad-fork-proof", "checkpoints do not conflict")
     return size_a
+
+
+def claimed_author(raw: bytes) -> bytes:
+    """The author an encoded fork proof names, read WITHOUT verifying the proof (for
+    deciding whether it is news before paying for verification); b"" when unreadable."""
+    try:
+        value = canonical.decode(
+            raw, max_bytes=MAX_FORK_PROOF_BYTES, max_bin_bytes=MAX_FORK_PROOF_BYTES
+        )
+    except CommonsError:
+        return b""
+    author = value.get("author") if isinstance(value, dict) else None
+    return author if isinstance(author, bytes) else b""

@@ -31,7 +31,7 @@ from typing import Any
 import trio
 
 from ledger.checkpoint import decode_signed_checkpoint
-from ledger.forkproof import MAX_FORK_PROOF_BYTES
+from ledger.forkproof import claimed_author
 from ledger.syncpeer import SyncPeer
 from node import operations
 from node.blob_transfer import fetch_blob, serve_blobs
@@ -39,7 +39,7 @@ from node.blobstore import BlobStore
 from node.operations import LedgerContext, release_memory
 from node.p2p import P2PHost, Stream, Subscription
 from node.service import NodeService
-from protocol import blob, canonical
+from protocol import blob
 from protocol.announce import (
     MAX_ANNOUNCE_ENTRIES,
     Announcement,
@@ -213,7 +213,7 @@ class Network:
                 with contextlib.suppress(CommonsError):  # kept only if we can check it
                     ledger.add_checkpoint(note)
             for raw in announcement.forks:
-                known = ledger.is_frozen(self.network, _fork_author(raw))
+                known = ledger.is_frozen(self.network, claimed_author(raw))
                 try:
                     ledger.add_fork_proof(raw)
                 except CommonsError:
@@ -427,15 +427,3 @@ def _writer(stream: Stream) -> Any:
         await stream.write(data, IO_TIMEOUT_S)
 
     return write
-
-
-def _fork_author(raw: bytes) -> bytes:
-    """The author a fork proof names, read without verifying it (that comes next)."""
-    try:
-        value = canonical.decode(
-            raw, max_bytes=MAX_FORK_PROOF_BYTES, max_bin_bytes=MAX_FORK_PROOF_BYTES
-        )
-    except CommonsError:
-        return b""
-    author = value.get("author") if isinstance(value, dict) else None
-    return author if isinstance(author, bytes) else b""

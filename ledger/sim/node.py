@@ -22,12 +22,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ledger.checkpoint import decode_signed_checkpoint
-from ledger.forkproof import MAX_FORK_PROOF_BYTES
+from ledger.forkproof import claimed_author
 from ledger.log import Ledger
 from ledger.sim.world import Links, Scheduler
 from ledger.store import MemoryLogStore
 from ledger.syncpeer import SyncPeer
-from protocol import canonical, kinds
+from protocol import kinds
 from protocol.announce import (
     MAX_ANNOUNCE_ENTRIES,
     Announcement,
@@ -221,7 +221,7 @@ class Federation:
             with contextlib.suppress(CommonsError):
                 ledger.add_checkpoint(note)
         for raw in announcement.forks:
-            known = ledger.is_frozen(self.network, _fork_author(raw))
+            known = ledger.is_frozen(self.network, claimed_author(raw))
             try:
                 ledger.add_fork_proof(raw)
             except CommonsError:
@@ -363,15 +363,3 @@ class Federation:
         self.links.down.discard(node.index)
         node.ledger = Ledger(node.store)
         self.start_node(node)
-
-
-def _fork_author(raw: bytes) -> bytes:
-    """The author a fork proof names, read without verifying it (node.network does so)."""
-    try:
-        value = canonical.decode(
-            raw, max_bytes=MAX_FORK_PROOF_BYTES, max_bin_bytes=MAX_FORK_PROOF_BYTES
-        )
-    except CommonsError:
-        return b""
-    author = value.get("author") if isinstance(value, dict) else None
-    return author if isinstance(author, bytes) else b""

@@ -27,6 +27,7 @@ from node import (
     ledger_cli,
     licence_cli,
     operations,
+    progress,
 )
 from node.client import NodeClient
 from node.daemon import RunOptions, run_node
@@ -99,6 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     capability_cli.add_commands(sub, common)
     job_cli.add_commands(sub, common)
     demo_cli.add_commands(sub, common)
+    progress.add_commands(sub, common)
     return parser
 
 

@@ -161,6 +161,7 @@ def cmd_import_okh(args: argparse.Namespace) -> dict[str, Any]:
         "POST",
         "/api/v1/designs/import-okh",
         {"paths": [str(p) for p in paths]},
+        progress_of="import",
     )
     lines = [
         f"{r['file']}: {r['design_id']}"

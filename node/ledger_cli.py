@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import quote
 
 from ledger.inclusion import check_bundle, result_to_json
-from node import operations
+from node import operations, progress
 from node.client import NodeClient
 from node.home import NodeHome
 from node.operations import LedgerContext
@@ -32,12 +32,16 @@ def via_node(
     method: str,
     path: str,
     body: Any = None,
+    progress_of: str | None = None,
 ) -> Any:
-    """Run a command through the home's running node, or locally if none runs."""
+    """Run a command through the home's running node, or locally if none runs. With
+    `progress_of`, the node's progress of that operation is drawn on a terminal."""
     home = NodeHome(args.home)
     client = NodeClient.discover(home)
     if client is not None:
-        return client.call(method, path, body)
+        show = progress_of is not None and sys.stderr.isatty() and not args.json
+        with progress.follow(client, lambda op: op == progress_of, show):
+            return client.call(method, path, body)
     with operations.open_local(home) as ctx:
         return local(ctx)
 
@@ -92,14 +96,18 @@ def cmd_log(args: argparse.Namespace) -> dict[str, Any]:
 def cmd_verify(args: argparse.Namespace) -> dict[str, Any]:
     show = sys.stderr.isatty() and not args.json
 
-    def progress(done: int, total: int) -> None:
+    def draw(done: int, total: int) -> None:
         if show and total:
             filled = done * 30 // total
             sys.stderr.write(f"\rverifying [{'#' * filled}{'.' * (30 - filled)}] {done}/{total}")
             sys.stderr.flush()
 
     out: dict[str, Any] = via_node(
-        args, lambda ctx: operations.verify(ctx, progress), "POST", "/api/v1/ledger/verify"
+        args,
+        lambda ctx: operations.verify(ctx, draw),
+        "POST",
+        "/api/v1/ledger/verify",
+        progress_of="verify",
     )
     if show:
         sys.stderr.write("\n")

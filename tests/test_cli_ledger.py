@@ -7,12 +7,16 @@ import os
 import pty
 import select
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
+from typing import Any
 
 from tests.cli_helpers import fabnode
+from tests.node_process import running_node
 
 
 def init_home(tmp_path: Path) -> Path:
@@ -127,3 +131,60 @@ def test_verify_shows_progress_on_a_terminal_and_not_in_json(tmp_path: Path) -> 
     assert b"verifying [" in shown and b"2/2" in shown
     status, report = fabnode("ledger", "verify", home=home)  # --json: no bar in the output
     assert status == 0 and report["ok"]
+
+
+def test_ledger_verify_through_a_running_node_draws_the_nodes_progress(tmp_path: Path) -> None:
+    """With a node running, verify runs in the node: the bar comes from its event stream."""
+    home = init_home(tmp_path)
+    fabnode("note", "one", home=home)
+    with running_node(home):
+        env = {**os.environ, "FABNODE_STATE_DIR": str(home) + "-state"}
+        argv = [sys.executable, "-m", "node.cli", "--home", str(home), "ledger", "verify"]
+        main, child = pty.openpty()
+        done = subprocess.run(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=child,
+            env=env,
+            timeout=120,
+            check=False,
+        )
+        os.close(child)
+        shown = b""
+        while select.select([main], [], [], 0.5)[0]:
+            try:
+                chunk = os.read(main, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            shown += chunk
+        os.close(main)
+        assert done.returncode == 0, done.stdout
+        assert b"verify [" in shown and b"2/2" in shown, shown
+        assert b"ok: 1 logs, 2 entries" in done.stdout
+
+
+def test_watch_follows_the_running_nodes_entries_until_ctrl_c(tmp_path: Path) -> None:
+    home = init_home(tmp_path)
+    with running_node(home):
+        env = {**os.environ, "FABNODE_STATE_DIR": str(home) + "-state"}
+        argv = [sys.executable, "-m", "node.cli", "--home", str(home), "watch", "--json"]
+        watcher = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True, env=env)
+        try:
+            assert watcher.stdout is not None
+            deadline = time.monotonic() + 60
+            lines: list[Any] = []
+            while time.monotonic() < deadline and {"entries": 1} not in lines:
+                fabnode("note", "watched", home=home)  # until the watcher is subscribed
+                while select.select([watcher.stdout], [], [], 1.0)[0]:
+                    lines.append(json.loads(watcher.stdout.readline()))
+                    if lines[-1] == {"entries": 1}:
+                        break
+            assert {"entries": 1} in lines
+        finally:
+            watcher.send_signal(signal.SIGINT)
+            out, _ = watcher.communicate(timeout=30)
+        assert watcher.returncode == 0
+        assert json.loads(out)["entries_stored"] >= 1

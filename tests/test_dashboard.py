@@ -241,6 +241,8 @@ def test_offer_bid_and_award_a_job_through_the_pages(tmp_path: Path, browser: An
         labs_page.wait_for_selector("#lab-map circle.lab")
         labs_page.click("#lab-list button:text('Test Lab A')")
         labs_page.wait_for_selector("#lab-detail .reputation")
+        labs_page.wait_for_selector("#contributions li:has-text('witness cosignature(s) given')")
+        assert "design(s) published" in labs_page.inner_text("#contributions")
         labs_page.screenshot(path=str(ARTIFACTS / "labs.png"), full_page=True)
         assert page.errors == [] and lab_page.errors == [] and labs_page.errors == []
 

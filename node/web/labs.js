@@ -49,8 +49,28 @@ async function showLab(advert, detail) {
         h("td", {}, m.build_volume_um.map((u) => u / 1000).join(" × ")),
         h("td", {}, m.materials.join(", ")), h("td", {}, m.tolerance),
         h("td", {}, `${money(m.price.setup_fee_minor, a.currency)} setup + ${money(m.price.per_cm3_minor, a.currency)}/cm³ + ${money(m.price.per_hour_minor, a.currency)}/h`)))))),
-    h("h3", {}, "Reputation"), await reputation(advert.lab)));
+    h("h3", {}, "Reputation"), await reputation(advert.lab),
+    h("h3", {}, "Contributions"), await contributions(advert.lab)));
   heading.focus();
+}
+
+// What the lab contributed to the commons, recomputed by the node from the ledger:
+// each line opens the entries behind it.
+async function contributions(identity) {
+  let c;
+  try { c = await get(`/api/v1/contributions/${identity}`); } catch (e) { return errorBox(e); }
+  const item = (label, rows, describe) => h("li", {}, `${rows.length} ${label}`,
+    rows.length ? h("details", {}, h("summary", {}, "entries behind this"),
+      h("ul", {}, rows.map((r) => h("li", {}, r.entry_id ? h("code", { title: r.entry_id }, short(r.entry_id, 16)) : null,
+        h("span", { class: "muted" }, ` ${describe(r)}`))))) : null);
+  return h("ul", { class: "contributions", id: "contributions" },
+    item("design(s) published", c.designs, (r) => `${r.name} (${r.as})`),
+    item("derivative(s) by others", c.derivatives, (r) => `${r.name}, of ${r.of.length} of its designs`),
+    item("job(s) made", c.jobs_made, (r) => r.title),
+    item("job(s) confirmed as customer", c.jobs_confirmed, (r) => r.title),
+    item("review(s) written", c.reviews, (r) => `${r.score}/5`),
+    item("vote(s) cast", c.votes, (r) => r.choice),
+    item("witness cosignature(s) given", c.cosignatures, (r) => `checkpoint ${r.size} of ${short(r.log, 10)}`));
 }
 
 async function reputation(lab) {

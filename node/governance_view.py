@@ -9,8 +9,9 @@ same entries and cosignatures compute the same state, byte for byte.
 
 From the state it derives who may publish (`admits`, the ledger's admission policy):
 members, identities a current member vouches for, and, from anyone, key events and an
-admission request (`member.apply`). Entries larger than the rules' `max_entry_bytes`
-are refused too. Reading and enforcement of blob sizes and licences is the node's
+admission request (`member.apply`). Entries larger than the rules' `max_entry_bytes`,
+or whose body holds a text longer than `max_str_bytes` (UTF-8), are refused too.
+Reading and enforcement of blob sizes and licences is the node's
 (node.governance_service); this module only answers questions.
 """
 
@@ -237,6 +238,12 @@ class GovernanceView:
             return RuleViolationError(
                 "rule.entry-too-large", f"entry of {len(entry.raw)} bytes, the rules allow {limit}"
             )
+        longest, str_limit = longest_str_bytes(entry.body), self.state.rules.max_str_bytes
+        if longest > str_limit:
+            return RuleViolationError(
+                "rule.string-too-long",
+                f"a text of {longest} bytes in the body, the rules allow {str_limit}",
+            )
         return None
 
     # -- JSON views ------------------------------------------------------------------------
@@ -373,3 +380,18 @@ def history_json(
             }
         )
     return out
+
+
+def longest_str_bytes(value: Any) -> int:
+    """The UTF-8 length of the longest text anywhere in a decoded body (map keys too)."""
+    longest, pending = 0, [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            longest = max(longest, len(item.encode()))
+        elif isinstance(item, dict):
+            pending += item.keys()
+            pending += item.values()
+        elif isinstance(item, list | tuple):
+            pending += item
+    return longest

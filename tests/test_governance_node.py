@@ -20,7 +20,7 @@ from ledger.governance import rules_hash
 from ledger.log import Ledger
 from ledger.store import MemoryLogStore
 from node import designs, governance_ops, jobs, operations
-from node.governance_view import GovernanceView, allow_list_of
+from node.governance_view import GovernanceView, allow_list_of, longest_str_bytes
 from node.home import NodeHome
 from protocol import canonical
 from protocol.design import DesignBody
@@ -154,6 +154,26 @@ def test_a_vouch_lets_an_identity_publish_until_withdrawn() -> None:
     later = designer.note("after the vouch was withdrawn")
     report = ledger.ingest_entries([later])
     assert report.rejected[0][1].code == "rule.not-admitted"
+
+
+def test_texts_above_the_rules_string_limit_are_refused() -> None:
+    names = ["lab-a", "lab-b", "lab-c"]
+    rules = RULES.model_copy(update={"max_str_bytes": 300})
+    charter = Charter(version=1, name="Short texts", members=sorted(Author(n).id for n in names),
+                      rules=rules, text="", test=True)  # fmt: skip
+    network = charter_network_id(charter)
+    a = min((Author(n, network=network) for n in names), key=lambda f: f.id)
+    ledger, view = node_ledger(charter, network)
+    ingest(ledger, view, a.entries)
+    fits = a.note("é" * 150)  # 300 bytes of UTF-8: at the limit
+    assert view.admits(fits) is None
+    assert ingest(ledger, view, [fits]) == [fits]
+    long = a.note("é" * 151)  # 302 bytes, far below max_entry_bytes
+    assert len(long.raw) < rules.max_entry_bytes
+    error = view.admits(long)
+    assert isinstance(error, RuleViolationError) and error.code == "rule.string-too-long"
+    assert ledger.ingest_entries([long]).rejected[0][1].code == "rule.string-too-long"
+    assert longest_str_bytes({"k" * 5: ["ab", {"c": "d" * 9}]}) == 9
 
 
 def test_entries_above_the_rules_size_are_refused_and_never_signed() -> None:

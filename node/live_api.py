@@ -32,11 +32,12 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import trio
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import FileResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 
+from licenses.derive import derive
 from licenses.families import assess
 from licenses.spdx import parse_expression
 from node.events import EventHub, encode_sse
@@ -49,6 +50,9 @@ WEB_FOLDER = Path(__file__).parent / "web"
 UPLOADS_FOLDER = "uploads"
 MAX_UPLOAD_FILE_BYTES = 256 * 1024 * 1024
 MAX_UPLOAD_FILES = 64
+MAX_EXPRESSION_CHARS = 512
+#: A design's parents (protocol.design MAX_PARENTS) and some room for a what-if.
+MAX_DERIVE_PARENTS = 64
 KEEPALIVE_S = 15.0
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -142,9 +146,23 @@ def _node_routes(router: APIRouter, service: NodeService, hub: EventHub) -> None
     @router.get("/licences/check")
     async def licence_check(expression: str) -> dict[str, Any]:
         """`fabnode licence check`: an SPDX expression's openness and family (badges)."""
-        if len(expression) > 512:
-            raise DecodeError("decode.too-large", "licence expression over 512 characters")
+        if len(expression) > MAX_EXPRESSION_CHARS:
+            raise DecodeError(
+                "decode.too-large", f"licence expression over {MAX_EXPRESSION_CHARS} characters"
+            )
         out: dict[str, Any] = assess(parse_expression(expression)).to_json()
+        return out
+
+    @router.get("/licences/derive")
+    async def licence_derive(
+        child: str, parent: Annotated[list[str], Query(max_length=MAX_DERIVE_PARENTS)]
+    ) -> dict[str, Any]:
+        """`fabnode licence derive`: may a derivative of these parents be licensed so."""
+        if any(len(e) > MAX_EXPRESSION_CHARS for e in [child, *parent]):
+            raise DecodeError(
+                "decode.too-large", f"licence expression over {MAX_EXPRESSION_CHARS} characters"
+            )
+        out: dict[str, Any] = derive(parent, child).to_json()
         return out
 
     @router.get("/events", response_class=StreamingResponse, responses=_SSE_RESPONSE)

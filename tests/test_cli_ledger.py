@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.cli_helpers import fabnode
-from tests.node_process import running_node
+from tests.node_process import api, running_node
 
 
 def init_home(tmp_path: Path) -> Path:
@@ -188,3 +188,20 @@ def test_watch_follows_the_running_nodes_entries_until_ctrl_c(tmp_path: Path) ->
             out, _ = watcher.communicate(timeout=30)
         assert watcher.returncode == 0
         assert json.loads(out)["entries_stored"] >= 1
+
+
+def test_the_licence_queries_answer_the_same_through_the_api(tmp_path: Path) -> None:
+    home = init_home(tmp_path)
+    with running_node(home):
+        status, check = fabnode("licence", "check", "CERN-OHL-S-2.0 OR MIT")
+        assert status == 0
+        query = "expression=CERN-OHL-S-2.0%20OR%20MIT"
+        assert api(home, "GET", f"/api/v1/licences/check?{query}") == check
+        status, derived = fabnode(
+            "licence", "derive", "--parent", "CC-BY-SA-4.0", "--parent", "MIT", "--child", "MIT"
+        )
+        assert status == 0 and derived["verdict"] == "forbidden"
+        query = "parent=CC-BY-SA-4.0&parent=MIT&child=MIT"
+        assert api(home, "GET", f"/api/v1/licences/derive?{query}") == derived
+        allowed = api(home, "GET", "/api/v1/licences/derive?parent=MIT&child=CC-BY-SA-4.0")
+        assert allowed["verdict"] == "allowed"

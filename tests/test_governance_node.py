@@ -351,7 +351,6 @@ def test_a_federation_home_opens_with_its_rules_in_force(
         with pytest.raises(JobError) as job_err:
             jobs.offer(ctx, offer)
         assert job_err.value.code == "job.bad-offer"
-        assert "3600 s" in job_err.value.message
 
 
 def test_the_largest_charter_fits_the_charter_limit() -> None:

@@ -30,8 +30,7 @@ from typing import Any
 
 import trio
 
-from ledger.checkpoint import decode_signed_checkpoint
-from ledger.forkproof import claimed_author
+from ledger import gossip
 from ledger.syncpeer import SyncPeer
 from node import operations
 from node.blob_transfer import fetch_blob, serve_blobs
@@ -205,33 +204,13 @@ class Network:
         forks = [p.raw for p in report.forks]
         behind: set[str] = set()
         for peer, announcement in batch:
-            if any((e.network, e.author) in report.gaps for e in announcement.entries):
-                behind.add(peer)
-            for note in announcement.checkpoints:
-                if self._is_ahead(note):
-                    behind.add(peer)  # a log we lack, or more of one: sync fetches it
-                with contextlib.suppress(CommonsError):  # kept only if we can check it
-                    ledger.add_checkpoint(note)
-            for raw in announcement.forks:
-                known = ledger.is_frozen(self.network, claimed_author(raw))
-                try:
-                    ledger.add_fork_proof(raw)
-                except CommonsError:
-                    continue
-                if not known:
-                    forks.append(raw)
+            learned = gossip.learn(ledger, self.network, announcement)
+            forks += learned.new_forks
+            gap = any((e.network, e.author) in report.gaps for e in announcement.entries)
+            if gap or learned.ahead:
+                behind.add(peer)  # a log we lack, or more of one: sync fetches it
         self.stats.fork_proofs_learned += len(forks)
         return forks, behind
-
-    def _is_ahead(self, note: bytes) -> bool:
-        try:
-            checkpoint = decode_signed_checkpoint(note).checkpoint
-        except CommonsError:
-            return False
-        if checkpoint.network != self.network:
-            return False
-        head = self.service.ctx.ledger.head(self.network, checkpoint.author)
-        return head is None or checkpoint.size > head.size
 
     async def announce(
         self, entries: Sequence[bytes], checkpoint: bytes | None, forks: Sequence[bytes] = ()

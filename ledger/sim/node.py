@@ -13,7 +13,6 @@ clock are simulated. Pure: no I/O, no real clock.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import hashlib
 from collections import deque
@@ -21,8 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ledger.checkpoint import decode_signed_checkpoint
-from ledger.forkproof import claimed_author
+from ledger import gossip
 from ledger.log import Ledger
 from ledger.sim.world import Links, Scheduler
 from ledger.store import MemoryLogStore
@@ -215,19 +213,11 @@ class Federation:
         node.stats.gossip_entries_stored += len(report.accepted)
         self._stored(report.accepted)
         forks = [p.raw for p in report.forks]
-        behind = any((e.network, e.author) in report.gaps for e in announcement.entries)
-        for note in announcement.checkpoints:
-            behind = behind or self._is_ahead(node, note)
-            with contextlib.suppress(CommonsError):
-                ledger.add_checkpoint(note)
-        for raw in announcement.forks:
-            known = ledger.is_frozen(self.network, claimed_author(raw))
-            try:
-                ledger.add_fork_proof(raw)
-            except CommonsError:
-                continue
-            if not known:
-                forks.append(raw)
+        learned = gossip.learn(ledger, self.network, announcement)
+        forks += learned.new_forks
+        behind = learned.ahead or any(
+            (e.network, e.author) in report.gaps for e in announcement.entries
+        )
         if behind:
             self.want_sync(node, source)
         if forks:
@@ -236,14 +226,6 @@ class Federation:
     def _stored(self, entries: Sequence[Entry]) -> None:
         now = self.sched.now_ms
         self.delays_ms += [now - self.written_ms[e.id] for e in entries if e.id in self.written_ms]
-
-    def _is_ahead(self, node: SimNode, note: bytes) -> bool:
-        try:
-            cp = decode_signed_checkpoint(note).checkpoint
-        except CommonsError:
-            return False
-        head = node.ledger.head(self.network, cp.author)
-        return cp.network == self.network and (head is None or cp.size > head.size)
 
     # -- sync --------------------------------------------------------------------------
     def start_node(self, node: SimNode) -> None:

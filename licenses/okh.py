@@ -33,6 +33,7 @@ from licenses.okh_draft import DesignDraft, design_body
 from licenses.okh_export import export_losh_toml
 from licenses.okh_fields import bad, canonical_keys
 from licenses.okh_reader import ManifestReader
+from protocol import yamlsafe
 from protocol.errors import DecodeError
 
 __all__ = ["MAX_MANIFEST_BYTES", "export_losh_toml", "import_losh_toml", "import_okh_v1_yaml"]
@@ -60,7 +61,7 @@ def import_okh_v1_yaml(
 
     def parse() -> Any:
         try:
-            return yaml.load(_without_directives(text), Loader=_NoAliasLoader)
+            return yamlsafe.load(_without_directives(text))
         except yaml.YAMLError as e:
             raise bad("manifest", f"not YAML: {str(e).splitlines()[0]}") from e
 
@@ -104,17 +105,3 @@ def _without_directives(text: str) -> str:
     while lines and lines[0].lstrip().startswith("%"):
         lines.pop(0)
     return "\n".join(lines)
-
-
-class _NoAliasLoader(yaml.SafeLoader):
-    """The safe loader, refusing aliases (a few bytes of them can expand to gigabytes)."""
-
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        if self.check_event(yaml.AliasEvent):
-            raise yaml.composer.ComposerError(
-                None,
-                None,
-                "aliases are not allowed",
-                self.peek_event().start_mark,  # type: ignore[no-untyped-call]
-            )
-        return super().compose_node(parent, index)

@@ -22,6 +22,7 @@ from typing import Any, Final
 import pydantic
 import yaml
 
+from protocol import yamlsafe
 from protocol.capability import AdvertBody
 from protocol.errors import DecodeError
 from protocol.processes import processes_for_token
@@ -110,20 +111,6 @@ def advert_to_okw(body: AdvertBody) -> str:
     return text
 
 
-class _NoAliasLoader(yaml.SafeLoader):
-    """The safe loader, refusing aliases (a few bytes of them expand to gigabytes)."""
-
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        if self.check_event(yaml.AliasEvent):
-            raise yaml.composer.ComposerError(
-                None,
-                None,
-                "aliases are not allowed",
-                self.peek_event().start_mark,  # type: ignore[no-untyped-call]
-            )
-        return super().compose_node(parent, index)
-
-
 def _table(value: Any, what: str) -> dict[str, Any]:
     if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
         raise _bad(f"{what}: want a mapping")
@@ -198,7 +185,7 @@ def advert_from_okw(data: bytes) -> AdvertBody:
     if len(data) > MAX_OKW_BYTES:
         raise DecodeError("decode.too-large", f"OKW document of {len(data)} bytes")
     try:
-        doc = yaml.load(data.decode("utf-8"), Loader=_NoAliasLoader)
+        doc = yamlsafe.load(data.decode("utf-8"))
     except UnicodeDecodeError as e:
         raise _bad("not UTF-8") from e
     except yaml.YAMLError as e:

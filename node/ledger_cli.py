@@ -98,8 +98,7 @@ def cmd_verify(args: argparse.Namespace) -> dict[str, Any]:
 
     def draw(done: int, total: int) -> None:
         if show and total:
-            filled = done * 30 // total
-            sys.stderr.write(f"\rverifying [{'#' * filled}{'.' * (30 - filled)}] {done}/{total}")
+            sys.stderr.write("\r" + progress.bar("verifying", done, total))
             sys.stderr.flush()
 
     out: dict[str, Any] = via_node(

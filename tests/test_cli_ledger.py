@@ -101,12 +101,12 @@ def test_a_crash_between_commit_and_mark_is_not_mistaken_for_a_backup(tmp_path: 
     assert status == 0
 
 
-def test_verify_shows_progress_on_a_terminal_and_not_in_json(tmp_path: Path) -> None:
-    home = init_home(tmp_path)
-    fabnode("note", "one", home=home)
+def verify_on_a_terminal(home: Path) -> tuple[subprocess.CompletedProcess[bytes], bytes]:
+    """Run `fabnode ledger verify` with its stderr on a terminal (a pty), as for an
+    operator; return the finished process and what the terminal showed."""
     env = {**os.environ, "FABNODE_STATE_DIR": str(home) + "-state"}
     argv = [sys.executable, "-m", "node.cli", "--home", str(home), "ledger", "verify"]
-    main, child = pty.openpty()  # the child's stderr is a terminal, as for an operator
+    main, child = pty.openpty()
     done = subprocess.run(
         argv,
         stdin=subprocess.DEVNULL,
@@ -127,6 +127,13 @@ def test_verify_shows_progress_on_a_terminal_and_not_in_json(tmp_path: Path) -> 
             break
         shown += chunk
     os.close(main)
+    return done, shown
+
+
+def test_verify_shows_progress_on_a_terminal_and_not_in_json(tmp_path: Path) -> None:
+    home = init_home(tmp_path)
+    fabnode("note", "one", home=home)
+    done, shown = verify_on_a_terminal(home)
     assert done.returncode == 0
     assert b"verifying [" in shown and b"2/2" in shown
     status, report = fabnode("ledger", "verify", home=home)  # --json: no bar in the output
@@ -138,29 +145,7 @@ def test_ledger_verify_through_a_running_node_draws_the_nodes_progress(tmp_path:
     home = init_home(tmp_path)
     fabnode("note", "one", home=home)
     with running_node(home):
-        env = {**os.environ, "FABNODE_STATE_DIR": str(home) + "-state"}
-        argv = [sys.executable, "-m", "node.cli", "--home", str(home), "ledger", "verify"]
-        main, child = pty.openpty()
-        done = subprocess.run(
-            argv,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=child,
-            env=env,
-            timeout=120,
-            check=False,
-        )
-        os.close(child)
-        shown = b""
-        while select.select([main], [], [], 0.5)[0]:
-            try:
-                chunk = os.read(main, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            shown += chunk
-        os.close(main)
+        done, shown = verify_on_a_terminal(home)
         assert done.returncode == 0, done.stdout
         assert b"verify [" in shown and b"2/2" in shown, shown
         assert b"ok: 1 logs, 2 entries" in done.stdout

@@ -17,6 +17,7 @@ business (the entries' bodies are already decoded `AdvertBody` values).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import permutations
@@ -82,6 +83,9 @@ class Quote:
     machine_minor: int
     machine_seconds: int
     total_minor: int
+
+    def to_json(self) -> dict[str, str | int]:
+        return dataclasses.asdict(self)
 
 
 @dataclass(frozen=True, slots=True)

@@ -189,14 +189,7 @@ def candidate_json(c: Candidate) -> dict[str, Any]:
         "machine": machine.model_dump(),
         "distance_m": c.distance_m,
         "orientations": [list(o) for o in c.orientations],
-        "quote": {
-            "currency": c.quote.currency,
-            "setup_fee_minor": c.quote.setup_fee_minor,
-            "material_minor": c.quote.material_minor,
-            "machine_minor": c.quote.machine_minor,
-            "machine_seconds": c.quote.machine_seconds,
-            "total_minor": c.quote.total_minor,
-        },
+        "quote": c.quote.to_json(),
         "lead_time_days": c.advert.body.lead_time_days,
     }
 

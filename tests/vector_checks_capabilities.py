@@ -59,14 +59,7 @@ def check_match(data: dict[str, Any], expect: dict[str, Any]) -> None:
                 "lab_hex": c.advert.lab.hex(),
                 "machine_index": c.machine_index,
                 "distance_m": c.distance_m,
-                "quote": {
-                    "currency": c.quote.currency,
-                    "setup_fee_minor": c.quote.setup_fee_minor,
-                    "material_minor": c.quote.material_minor,
-                    "machine_minor": c.quote.machine_minor,
-                    "machine_seconds": c.quote.machine_seconds,
-                    "total_minor": c.quote.total_minor,
-                },
+                "quote": c.quote.to_json(),
             }
             for c in result.candidates
         ],

@@ -65,10 +65,12 @@ def test_verify_reports_a_tampered_database(tmp_path: Path) -> None:
     for i in range(3):
         fabnode("note", f"n{i}", home=home)
     with sqlite3.connect(home / "ledger.sqlite3") as db:
-        raw = db.execute("SELECT raw FROM entries WHERE seq = 3").fetchone()[0]
+        (pos, raw) = db.execute(
+            "SELECT pos, raw FROM entries ORDER BY pos LIMIT 1 OFFSET 2"
+        ).fetchone()
         forged = bytearray(raw)
         forged[-1] ^= 1
-        db.execute("UPDATE entries SET raw = ? WHERE seq = 3", (bytes(forged),))
+        db.execute("UPDATE entries SET raw = ? WHERE pos = ?", (bytes(forged), pos))
     status, report = fabnode("ledger", "verify", home=home)
     assert status == 1 and report["ok"] is False
     assert report["errors"][0]["code"] == "verify.bad-signature"

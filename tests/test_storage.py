@@ -25,6 +25,7 @@ from ledger.store import (
     StoredCheckpoint,
     StoredEntry,
     StoredForkProof,
+    encode_head,
     stored_entry,
 )
 from node import storage as store_module
@@ -266,7 +267,7 @@ def stored_version(path: Path) -> int:
 
 def test_a_new_database_is_at_the_current_version_in_wal_mode(tmp_path: Path) -> None:
     open_store(tmp_path).close()
-    assert stored_version(tmp_path / "log.db") == store_module.schema_version() == 1
+    assert stored_version(tmp_path / "log.db") == store_module.schema_version() == 2
     assert sql(tmp_path / "log.db", "PRAGMA journal_mode") == [("wal",)]
 
 
@@ -303,7 +304,65 @@ def test_an_older_database_migrates_forward(
     assert caught.value.code == "misuse.stale-database"
     with open_store(tmp_path) as store:
         assert observe(store) == before
+    assert stored_version(tmp_path / "log.db") == 3
+
+
+V1_INSERT = (
+    "INSERT INTO entries (network, author, seq, id, raw, leaf_hash, kind, timestamp_ms)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def version_1_database(path: Path, batch: Batch) -> None:
+    """A database as schema version 1 wrote it, holding `batch` (written here by hand,
+    as the version-1 store did)."""
+    with contextlib.closing(sqlite3.connect(path)) as conn, conn:
+        store_module.MIGRATIONS[0](conn)
+        conn.execute("UPDATE meta SET value = 1 WHERE key = 'schema_version'")
+        rows = [(e.network, e.author, e.seq, e.id, e.raw, e.leaf_hash, e.kind, e.timestamp_ms)
+                for e in batch.entries]  # fmt: skip
+        conn.executemany(V1_INSERT, rows)
+        conn.executemany(
+            "INSERT INTO logs (network, author, state, size, head_id) VALUES (?, ?, ?, ?, ?)",
+            [(h.network, h.author, encode_head(h), h.size, h.head_id) for h in batch.heads],
+        )
+        conn.executemany(
+            "INSERT INTO checkpoints (network, author, size, root, note) VALUES (?, ?, ?, ?, ?)",
+            [(c.network, c.author, c.size, c.root, c.note) for c in batch.checkpoints],
+        )
+
+
+def test_a_version_1_database_migrates_with_everything_in_it(tmp_path: Path) -> None:
+    batch = Batch(checkpoints=[StoredCheckpoint(NETWORK, LOGS[0].author, 5, b"r" * 32, b"n")])
+    for log in reversed(LOGS):  # first-commit order is not author order
+        part = log.batch(0, 7)
+        batch.entries += part.entries
+        batch.heads += part.heads
+    memory = MemoryLogStore()
+    memory.commit(batch)
+    version_1_database(tmp_path / "log.db", batch)
+    with open_store(tmp_path) as store:
+        assert observe(store) == observe(memory)
+        assert store.integrity_check() == ["ok"]
+        more = LOGS[1].batch(7, 3)  # and the migrated logs grow on
+        store.commit(more)
+        memory.commit(more)
+        assert observe(store) == observe(memory)
     assert stored_version(tmp_path / "log.db") == 2
+
+
+def test_a_store_past_its_most_logs_refuses_a_new_one_and_keeps_the_rest(tmp_path: Path) -> None:
+    store = committed(tmp_path)
+    before = observe(store)
+    last = store_module.MAX_LOG_ID
+    sql(tmp_path / "log.db", "INSERT INTO log_keys (id, network, author) VALUES (?, ?, ?)",
+        last, NETWORK, b"\xff" * 32)  # fmt: skip
+    stranger = make_log("stranger", 1)
+    with pytest.raises(LocalMisuseError) as caught:
+        store.commit(stranger.batch(0, 1))
+    assert caught.value.code == "misuse.storage-full"
+    assert observe(store) == before
+    store.commit(LOGS[0].batch(5, 2))  # logs it holds still grow
 
 
 def test_a_failing_migration_changes_nothing(
@@ -321,7 +380,7 @@ def test_a_failing_migration_changes_nothing(
     with open_store(tmp_path) as store:
         assert store.integrity_check() == ["ok"]
     assert sql(tmp_path / "log.db", "SELECT name FROM sqlite_master WHERE name = 'views'") == []
-    assert stored_version(tmp_path / "log.db") == 1
+    assert stored_version(tmp_path / "log.db") == store_module.schema_version()
 
 
 # -- StorageThread under trio --------------------------------------------------------

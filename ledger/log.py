@@ -23,6 +23,7 @@ from typing import Any
 
 from ledger import merkle
 from ledger.checkpoint import (
+    Checkpoint,
     SignedCheckpoint,
     add_cosignatures,
     add_signatures,
@@ -457,10 +458,25 @@ class Ledger:
             raise VerificationError("verify.wrong-checkpoint", "a range must start at seq 1")
         keys = extend_keys(head, later_key_events, upto_seq=cp.size)
         verify_checkpoint_signature(signed, keys.signing_key)
-        new_root = self.tree(network, author).root_if_appended(
-            [merkle.leaf_hash(raw) for raw in raws]
-        )
-        if cp.size == head.size:
+        leaves = [merkle.leaf_hash(raw) for raw in raws]
+        tree = self.tree(network, author)
+        size_before = tree.size
+        tree.extend(leaves)  # taken back below unless the range is committed
+        try:
+            self._check_range_root(head.size, cp, tree.root(), proof)
+            self._commit([head] if entries else [], entries, [], [self._merged(signed)], leaves)
+        except BaseException:
+            tree.truncate(size_before)
+            raise
+        return entries
+
+    @staticmethod
+    def _check_range_root(
+        size: int, cp: Checkpoint, new_root: bytes, proof: Sequence[bytes]
+    ) -> None:
+        """The log's root with the range appended (`size` leaves) is consistent with
+        the checkpoint `cp` through `proof`, or equal to its root when of its size."""
+        if cp.size == size:
             if proof:
                 raise ProofError("proof.wrong-length", f"want no proof, got {len(proof)} hashes")
             if new_root != cp.root:
@@ -468,9 +484,7 @@ class Ledger:
                     "verify.checkpoint-mismatch", "entries do not give the root"
                 )
         else:
-            merkle.verify_consistency(head.size, cp.size, new_root, cp.root, proof)
-        self._commit([head] if entries else [], entries, [], [self._merged(signed)])
-        return entries
+            merkle.verify_consistency(size, cp.size, new_root, cp.root, proof)
 
     def add_fork_proof(self, raw: bytes) -> ForkProof:
         """Verify a fork proof from a peer; store it and freeze the author."""
@@ -492,10 +506,16 @@ class Ledger:
         entries: list[Entry],
         proofs: list[ForkProof],
         checkpoints: Sequence[StoredCheckpoint] = (),
+        appended: Sequence[bytes] | None = None,
     ) -> None:
+        """Commit, then update the cached heads, trees and freezes. `appended`: the
+        entries' leaf hashes, already appended to their log's cached tree by the
+        caller (which takes them back if this raises)."""
         batch = Batch(
             heads=heads,
-            entries=[stored_entry(e) for e in entries],
+            entries=[stored_entry(e) for e in entries]
+            if appended is None
+            else [stored_entry(e, leaf) for e, leaf in zip(entries, appended, strict=True)],
             checkpoints=list(checkpoints),
             fork_proofs=[StoredForkProof(p.id, p.network, p.author, p.raw) for p in proofs],
         )
@@ -504,7 +524,7 @@ class Ledger:
         self.store.commit(batch)
         for head in heads:
             self._heads[(head.network, head.author)] = head
-        for stored in batch.entries:
+        for stored in batch.entries if appended is None else ():
             tree = self._trees.get((stored.network, stored.author))
             if tree is not None:
                 tree.append(stored.leaf_hash)

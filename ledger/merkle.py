@@ -114,6 +114,14 @@ class MerkleTree:
         for h in leaf_hashes:
             self.append(h)
 
+    def truncate(self, size: int) -> None:
+        """Forget every leaf from `size` on (undoes appends made since the tree had
+        `size` leaves): level h keeps its first size >> h nodes, 0 <= size <= self.size."""
+        if not 0 <= size <= self.size:
+            raise _misuse(f"tree size {size} outside [0, {self.size}]")
+        for level, nodes in enumerate(self._levels):
+            del nodes[(size >> level) * HASH_SIZE :]
+
     def leaf(self, index: int) -> bytes:
         """The leaf hash stored at `index`, for 0 <= index < size."""
         if not 0 <= index < self.size:

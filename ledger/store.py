@@ -88,15 +88,16 @@ class LogStore(Protocol):
     def commit(self, batch: Batch) -> None: ...
 
 
-def stored_entry(entry: Entry) -> StoredEntry:
-    """What a store keeps of a verified entry: its bytes, id, leaf hash and index fields."""
+def stored_entry(entry: Entry, leaf: bytes | None = None) -> StoredEntry:
+    """What a store keeps of a verified entry: its bytes, id, leaf hash (`leaf`, when
+    the caller computed it already) and index fields."""
     return StoredEntry(
         entry.network,
         entry.author,
         entry.seq,
         entry.id,
         entry.raw,
-        leaf_hash(entry.raw),
+        leaf_hash(entry.raw) if leaf is None else leaf,
         entry.kind,
         entry.timestamp_ms,
     )

@@ -32,7 +32,7 @@ import trio
 
 from ledger import gossip
 from ledger.syncpeer import SyncPeer
-from node import operations
+from node import operations, sync_session
 from node.blob_transfer import fetch_blob, serve_blobs
 from node.blobstore import BlobStore
 from node.operations import LedgerContext, release_memory
@@ -52,11 +52,11 @@ from protocol.ids import id_to_text
 from protocol.sync import SyncFilter
 from protocol.sync_limits import SYNC_PROTOCOL_ID
 
+IO_TIMEOUT_S = sync_session.IO_TIMEOUT_S
+RELEASE_EVERY_ENTRIES = sync_session.RELEASE_EVERY_ENTRIES
+
 log = logging.getLogger(__name__)
 
-READ_BYTES = 256 * 1024
-RELEASE_EVERY_ENTRIES = 10_000  # a sync gives free heap back this often (node.memory)
-IO_TIMEOUT_S = 30.0
 SYNC_INTERVAL_S = 30.0
 INGEST_GATHER_S = 0.02
 INGEST_BATCH_ENTRIES = 512
@@ -292,15 +292,7 @@ class Network:
         peer.start()
         progress = _SyncProgress(self.service, stream.remote_peer)
         try:
-            await stream.write(peer.take_outbox(), IO_TIMEOUT_S)
-            while not peer.conn.is_finished:
-                data = await stream.read_some(READ_BYTES, IO_TIMEOUT_S)
-                out = await self.service.on_ledger(functools.partial(_feed, peer, data))
-                progress.update(peer)
-                if out:
-                    await stream.write(out, IO_TIMEOUT_S)
-                if not data:
-                    break
+            await sync_session.drive(peer, stream, self.service.on_ledger, progress.update)
         except CommonsError:
             await stream.reset()
             raise
@@ -381,17 +373,6 @@ class _SyncProgress:
     def finish(self) -> None:
         if self.service.progress is not None and self.total and self.done < self.total:
             self.service.progress(f"sync with {self.remote[:16]}…", self.total, self.total)
-
-
-def _feed(peer: SyncPeer, data: bytes, ctx: LedgerContext) -> bytes:
-    before = peer.entries_ingested
-    out = peer.feed(data, now_ms())
-    if peer.committed:
-        operations.index_committed(ctx, peer.committed)
-        peer.committed.clear()
-    if before // RELEASE_EVERY_ENTRIES != peer.entries_ingested // RELEASE_EVERY_ENTRIES:
-        release_memory(ctx)
-    return out
 
 
 def _reader(stream: Stream) -> Any:

@@ -65,8 +65,10 @@ def test_a_bad_range_stores_nothing() -> None:
         sink.ingest_range(author.network, author.id, raws[1:5], small.text, [])
     assert store.commits == 1
     assert store.read_entries(author.network, author.id, 1, 20) == [raws[0]]
+    assert sink.tree(author.network, author.id).size == 1  # the refused leaves taken back
     sink.ingest_range(author.network, author.id, raws[1:5], cp.text, proof)
     assert store.read_entries(author.network, author.id, 1, 20) == raws[:5]
+    assert sink.tree(author.network, author.id).root() == tree.root(5)
 
 
 def test_a_checkpoint_signed_after_an_unfetched_rotation_is_checked() -> None:

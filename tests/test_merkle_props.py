@@ -396,3 +396,22 @@ def test_root_if_appended_matches_appending(before: int, extra: int) -> None:
     tree = MerkleTree.from_leaves(leaves[:before])
     assert tree.root_if_appended(leaves[before:]) == MerkleTree.from_leaves(leaves).root()
     assert tree.size == before
+
+
+@given(st.integers(0, 80), st.integers(0, 80), st.integers(0, 40))
+def test_truncating_undoes_appends(before: int, extra: int, later: int) -> None:
+    leaves = [leaf_hash(i.to_bytes(4, "big")) for i in range(before + extra)]
+    other = [leaf_hash(b"other" + i.to_bytes(4, "big")) for i in range(later)]
+    tree = MerkleTree.from_leaves(leaves)
+    tree.truncate(before)
+    fresh = MerkleTree.from_leaves(leaves[:before])
+    assert tree.size == before and tree.root() == fresh.root()
+    tree.extend(other)  # and it grows on as if the undone leaves had never been there
+    fresh.extend(other)
+    size = before + later
+    assert tree.root() == fresh.root()
+    assert [tree.consistency_proof(k, size) for k in range(size + 1)] == [
+        fresh.consistency_proof(k, size) for k in range(size + 1)
+    ]
+    with pytest.raises(LocalMisuseError):
+        tree.truncate(size + 1)

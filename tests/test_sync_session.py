@@ -1,0 +1,182 @@
+"""The node's sync session driver (node.sync_session): frames verified on a worker
+thread while the one before commits, with the outcomes of ingesting each as it comes.
+
+The node side is real: a node home, its SQLite store on the storage thread, its
+ledger context with catalogue. The far side is a real SyncPeer over a memory ledger,
+reached through an in-process byte pipe that can be told to tamper or to fail.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+
+from ledger.log import Ledger
+from ledger.syncpeer import SyncPeer
+from node import sync_session
+from node.home import NodeHome
+from node.operations import LedgerContext, make_context
+from node.storage_thread import StorageThread, open_storage
+from protocol.errors import CommonsError, RemoteFaultError
+from tests.factory import NETWORK
+from tests.sync_harness import authors, ledger_with
+
+T = TypeVar("T")
+FRAME_BYTES = 64 * 1024  # the far side's frames: the big log takes ~25
+
+
+class Pipe:
+    """Bytes to and from a SyncPeer in this process. `tamper` rewrites what the far
+    side sends; after `fail_after` reads, reading raises a remote timeout."""
+
+    def __init__(self, far: SyncPeer, *, fail_after: int | None = None) -> None:
+        self.far, self.pending, self.reads, self.fail_after = far, bytearray(), 0, fail_after
+        self.tamper: Callable[[bytes], bytes] = lambda data: data
+        far.start()
+        self.pending += far.take_outbox()
+
+    async def read_some(self, max_bytes: int, timeout_s: float) -> bytes:
+        self.reads += 1
+        if self.fail_after is not None and self.reads > self.fail_after:
+            raise RemoteFaultError("remote.timeout", "the far side went quiet")
+        data = bytes(self.pending[:max_bytes])
+        del self.pending[:max_bytes]
+        return data
+
+    async def write(self, data: bytes, timeout_s: float) -> None:
+        self.pending += self.tamper(self.far.feed(data, 0))
+
+
+class Node:
+    def __init__(self, storage: StorageThread, ctx: LedgerContext) -> None:
+        self.storage, self.ctx = storage, ctx
+
+    async def on_ledger(self, fn: Callable[[LedgerContext], T]) -> T:
+        return await self.storage.run(lambda _store: fn(self.ctx))
+
+
+@asynccontextmanager
+async def node(tmp_path: Path) -> AsyncIterator[Node]:
+    home = NodeHome(tmp_path / "home")
+    home.create_identity()
+    home.set_development_network("tests")
+    async with open_storage(home.database) as storage:
+        ctx = await storage.run(lambda store: make_context(home, store))
+        try:
+            yield Node(storage, ctx)
+        finally:
+            await storage.run(lambda _store: ctx.catalogue.close())
+
+
+def source() -> Ledger:
+    return ledger_with({"big": None, "rot": None, "small": None, "designer": None})
+
+
+def sizes(ledger: Ledger) -> dict[bytes, int]:
+    return {h.author: h.size for h in ledger.heads()}
+
+
+async def test_a_catch_up_stores_every_log_whole(tmp_path: Path) -> None:
+    far = source()
+    async with node(tmp_path) as here:
+        peer = SyncPeer(here.ctx.ledger, NETWORK, keep_events=False)
+        peer.start()
+        seen: list[int] = []
+        await sync_session.drive(
+            peer,
+            Pipe(SyncPeer(far, NETWORK, target_bytes=FRAME_BYTES)),
+            here.on_ledger,
+            lambda p: seen.append(p.entries_ingested),
+        )
+        assert peer.conn.is_finished and peer.rejected == [] and not peer.waiting
+        assert await here.on_ledger(lambda ctx: sizes(ctx.ledger)) == sizes(far)
+        for name in ("big", "rot", "small"):
+            author = authors()[name].id
+            assert await here.on_ledger(root_of(author)) == far.tree(NETWORK, author).root()
+        total = sum(len(authors()[n].entries) for n in ("big", "rot", "small", "designer"))
+        assert seen == sorted(seen) and seen[-1] == peer.entries_ingested == total
+        # Committed frames reach the views: the designer's entry is indexed (or its skip).
+        seen_by_catalogue = await here.on_ledger(
+            lambda ctx: ctx.catalogue.count() + len(ctx.catalogue.skipped())
+        )
+        assert seen_by_catalogue == 1
+
+
+def root_of(author: bytes) -> Callable[[LedgerContext], bytes]:
+    return lambda ctx: ctx.ledger.tree(NETWORK, author).root()
+
+
+def flip_in_entries(data: bytes) -> bytes:
+    """Flip one byte inside the first big entry of what the far side sends."""
+    marker = b"entry 1000 "
+    at = data.find(marker)
+    if at < 0:
+        return data
+    flipped = bytearray(data)
+    flipped[at] ^= 0x20
+    return bytes(flipped)
+
+
+async def test_a_bad_frame_is_skipped_whole_as_when_ingested_in_turn(tmp_path: Path) -> None:
+    far = source()
+    direct = ledger_with({})
+    reference = SyncPeer(direct, NETWORK, keep_events=False)
+    reference_pipe = Pipe(SyncPeer(far, NETWORK, target_bytes=FRAME_BYTES))
+    reference_pipe.tamper = flip_in_entries
+    reference.start()
+    async with node(tmp_path) as here:
+        peer = SyncPeer(here.ctx.ledger, NETWORK, keep_events=False)
+        peer.start()
+        pipe = Pipe(SyncPeer(far, NETWORK, target_bytes=FRAME_BYTES))
+        pipe.tamper = flip_in_entries
+        await sync_session.drive(peer, pipe, here.on_ledger)
+        stored = await here.on_ledger(lambda ctx: sizes(ctx.ledger))
+    await run_in_turn(reference, reference_pipe)
+    assert [e.code for e in peer.rejected] == [e.code for e in reference.rejected] != []
+    assert stored == sizes(direct)
+    big = authors()["big"].id
+    assert 0 < stored[big] < 1001  # the frames before the bad one, nothing of it
+
+
+async def run_in_turn(peer: SyncPeer, pipe: Pipe) -> None:
+    """The unpipelined reference: every byte fed to `peer`, frames ingested as read."""
+    await pipe.write(peer.take_outbox(), 1.0)
+    while not peer.conn.is_finished:
+        data = await pipe.read_some(sync_session.READ_BYTES, 1.0)
+        out = peer.feed(data, 0)
+        if out:
+            await pipe.write(out, 1.0)
+        if not data:
+            break
+
+
+async def test_a_stream_failure_stops_the_session_and_keeps_whole_frames(tmp_path: Path) -> None:
+    far = source()
+    async with node(tmp_path) as here:
+        peer = SyncPeer(here.ctx.ledger, NETWORK, keep_events=False)
+        peer.start()
+        with pytest.raises(CommonsError) as caught:
+            await sync_session.drive(
+                peer,
+                Pipe(SyncPeer(far, NETWORK, target_bytes=FRAME_BYTES), fail_after=3),
+                here.on_ledger,
+            )
+        assert caught.value.code == "remote.timeout"
+        big = authors()["big"]
+        size = (await here.on_ledger(lambda ctx: sizes(ctx.ledger))).get(big.id, 0)
+        assert 0 < size < len(big.entries)
+        stored = await here.on_ledger(
+            lambda ctx: ctx.store.read_entries(NETWORK, big.id, 1, size + 1)
+        )
+        assert stored == [e.raw for e in big.entries[:size]]
+        # and a later session finishes the job
+        again = SyncPeer(here.ctx.ledger, NETWORK, keep_events=False)
+        again.start()
+        await sync_session.drive(
+            again, Pipe(SyncPeer(far, NETWORK, target_bytes=FRAME_BYTES)), here.on_ledger
+        )
+        assert await here.on_ledger(lambda ctx: sizes(ctx.ledger)) == sizes(far)

@@ -70,6 +70,17 @@ def ledger_rows(f: dict[str, Any]) -> list[Row]:
             "",
         ),
         (
+            "node receive path: a sync session's frames (median)",
+            f"{f['node_receive_per_s']:,.0f} entries/s",
+            "",
+        ),
+        (
+            "  node receive / raw verify: wall (distinct) / CPU (distinct)",
+            f"{f['node_receive_ratio']:.2f} ({f['node_receive_ratio_distinct']:.2f}) /"
+            f" {f['node_receive_ratio_cpu']:.2f} ({f['node_receive_ratio_distinct_cpu']:.2f})",
+            ">= 0.70",
+        ),
+        (
             "  serial Ledger.ingest, one thread: ratios wall / CPU",
             f"{f['serial_ingest_ratio']:.2f} / {f['serial_ingest_ratio_cpu']:.2f}"
             f" ({f['serial_ingest_per_s']:,.0f} entries/s)",

@@ -140,6 +140,8 @@ def index_entry(index: CatalogueIndex, entry: Entry, revoked: bool) -> DesignRow
     entry is not the catalogue's business (another known kind, or revoked)."""
     if revoked:
         return None
+    if entry.kind != DESIGN and kinds.spec_for(entry.kind) is not None:
+        return None  # a known kind of another view (jobs, governance...): it judges its bodies
     status = kinds.check_body(entry.kind, entry.body)
     if not status.valid:
         assert status.code is not None

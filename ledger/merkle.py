@@ -110,9 +110,30 @@ class MerkleTree:
         return self.size - 1
 
     def extend(self, leaf_hashes: Iterable[bytes]) -> None:
-        """Append every leaf hash of `leaf_hashes`, in order."""
-        for h in leaf_hashes:
-            self.append(h)
+        """Append every leaf hash of `leaf_hashes`, in order: the same tree as one
+        `append` each, built level by level (each new pair hashed once, in one pass
+        per level rather than a climb per leaf)."""
+        leaves = list(leaf_hashes)
+        for h in leaves:
+            if type(h) is not bytes or len(h) != HASH_SIZE:
+                raise _misuse(f"a leaf hash must be {HASH_SIZE} bytes")
+        levels = self._levels
+        levels[0] += b"".join(leaves)
+        level = 0
+        while True:
+            nodes = levels[level]
+            have = len(levels[level + 1]) // HASH_SIZE if level + 1 < len(levels) else 0
+            want = len(nodes) // (2 * HASH_SIZE)
+            if want == have:
+                return
+            if level + 1 == len(levels):
+                levels.append(bytearray())
+            parents = levels[level + 1]
+            view = memoryview(nodes)
+            for i in range(have, want):
+                parents += hashlib.sha256(_NODE_PREFIX + view[64 * i : 64 * i + 64]).digest()
+            view.release()
+            level += 1
 
     def truncate(self, size: int) -> None:
         """Forget every leaf from `size` on (undoes appends made since the tree had

@@ -12,9 +12,13 @@ node's storage thread, one at a time. Its range frames wait for this driver
 
 So frame N+1 is verified while frame N commits: libsodium (through cffi) and
 sqlite3 release the GIL while they work. Verification runs on one thread at a time.
-Outcomes are those of ingesting each frame as it arrives: a frame is committed whole
-or skipped and recorded. Bounded: at most FRAMES_AHEAD verified frames wait for
-the storage thread, besides the one committing and those of one read.
+Three tasks joined by channels of FRAMES_AHEAD: reading (bytes in and out, the
+SyncPeer fed on the storage thread), verifying, committing; reading runs apart so
+the next frame's bytes are in hand when verification is free (a feed waits while a
+commit holds the storage thread). Outcomes are those of ingesting each frame as it
+arrives: a frame is committed whole or skipped and recorded. Bounded: besides the
+frame being verified and the one committing, at most FRAMES_AHEAD frames wait at
+each hand-over, plus those of one read.
 The session is done when both sides have said so and every frame read is ingested.
 """
 
@@ -62,10 +66,11 @@ async def drive(
     on_progress: Callable[[SyncPeer], None] = lambda _peer: None,
 ) -> None:
     """Run `peer`'s session over `stream` to its end (see the module doc). A
-    CommonsError of either stage (a stream timeout, a storage failure) stops both
+    CommonsError of any stage (a stream timeout, a storage failure) stops them all
     and is raised as itself; nothing of a frame not committed is kept."""
     peer.defer_ranges = True
-    send, receive = trio.open_memory_channel[Prepared](FRAMES_AHEAD)
+    read, to_verify = trio.open_memory_channel[Range](FRAMES_AHEAD)
+    verified, to_commit = trio.open_memory_channel[Prepared](FRAMES_AHEAD)
     failed: list[CommonsError] = []
     async with trio.open_nursery() as nursery:
 
@@ -76,8 +81,9 @@ async def drive(
                 failed.append(e)
                 nursery.cancel_scope.cancel()
 
-        nursery.start_soon(stage, _commit_frames(peer, receive, on_ledger, on_progress))
-        await stage(_read_frames(peer, stream, on_ledger, send))
+        nursery.start_soon(stage, _commit_frames(peer, to_commit, on_ledger, on_progress))
+        nursery.start_soon(stage, _verify_frames(to_verify, verified))
+        await stage(_read_frames(peer, stream, on_ledger, read))
     if failed:
         raise failed[0]
 
@@ -86,9 +92,11 @@ async def _read_frames(
     peer: SyncPeer,
     stream: SessionStream,
     on_ledger: OnLedger,
-    send: trio.MemorySendChannel[Prepared],
+    read: trio.MemorySendChannel[Range],
 ) -> None:
-    async with send:
+    """Bytes in and out; range frames on to be verified. Runs apart from verifying
+    so the next frame's bytes are in hand when the verifier is free."""
+    async with read:
         await stream.write(peer.take_outbox(), IO_TIMEOUT_S)
         while not peer.conn.is_finished:
             data = await stream.read_some(READ_BYTES, IO_TIMEOUT_S)
@@ -96,11 +104,18 @@ async def _read_frames(
             if out:
                 await stream.write(out, IO_TIMEOUT_S)
             for frame in frames:
-                await send.send(
-                    (frame, await trio.to_thread.run_sync(prepare_ingest, frame.entries))
-                )
+                await read.send(frame)
             if not data:
                 break
+
+
+async def _verify_frames(
+    to_verify: trio.MemoryReceiveChannel[Range], verified: trio.MemorySendChannel[Prepared]
+) -> None:
+    async with to_verify, verified:
+        async for frame in to_verify:
+            decoded = await trio.to_thread.run_sync(prepare_ingest, frame.entries)
+            await verified.send((frame, decoded))
 
 
 async def _commit_frames(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import msgpack
@@ -106,3 +107,18 @@ def test_depth_counts_containers() -> None:
     with pytest.raises(DecodeError) as err:
         canonical.decode(b"\x91" * limits.MAX_DEPTH + b"\x90")
     assert err.value.code == "decode.too-deep"
+
+
+def test_a_value_refused_halfway_leaves_nothing_for_the_next_encoding() -> None:
+    # The list's header and first item are packed before the lone surrogate fails.
+    with pytest.raises(LocalMisuseError):
+        canonical.encode(["a", "\ud800"])
+    assert canonical.encode(["b"]) == bytes.fromhex("91a162")
+
+
+def test_threads_encoding_at_once_each_get_their_own_bytes() -> None:
+    values = [{"n": i, "text": "x" * (i % 50)} for i in range(2_000)]
+    expected = [canonical.encode(v) for v in values]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        for _ in range(3):
+            assert list(pool.map(canonical.encode, values)) == expected

@@ -415,3 +415,24 @@ def test_truncating_undoes_appends(before: int, extra: int, later: int) -> None:
     ]
     with pytest.raises(LocalMisuseError):
         tree.truncate(size + 1)
+
+
+@given(st.lists(st.integers(0, 40), max_size=8))
+def test_extending_in_chunks_builds_the_tree_appending_builds(chunks: list[int]) -> None:
+    leaves = [leaf_hash(i.to_bytes(4, "big")) for i in range(sum(chunks))]
+    one_by_one, chunked = MerkleTree(), MerkleTree()
+    for leaf in leaves:
+        one_by_one.append(leaf)
+    start = 0
+    for n in chunks:
+        chunked.extend(leaves[start : start + n])
+        start += n
+        assert chunked.root() == MerkleTree.from_leaves(leaves[:start]).root()
+    size = len(leaves)
+    assert chunked.size == size and chunked.root() == one_by_one.root()
+    assert [chunked.inclusion_proof(i, size) for i in range(size)] == [
+        one_by_one.inclusion_proof(i, size) for i in range(size)
+    ]
+    with pytest.raises(LocalMisuseError):
+        chunked.extend([leaf_hash(b"ok"), b"short"])  # checked before anything is added
+    assert chunked.size == size

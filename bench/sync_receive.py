@@ -2,10 +2,10 @@
 
 What a node does when it catches up a log from a peer: `node.sync_session.drive`
 over a SyncPeer on the node's ledger context (a real home, its SQLite store on the
-storage thread, catalogue and all), frames verified on a worker thread while the one
-before commits. The far side's bytes are recorded once from a real SyncPeer serving
-the log and replayed, so the figures hold only the receiving node's work (decode,
-verify, log rules, Merkle, SQLite, views) — no serving and no transport.
+storage thread, catalogue and all), each range frame ingested whole on the storage
+thread. The far side's bytes are recorded once from a real SyncPeer serving the log
+and replayed, so the figures hold only the receiving node's work (frame parsing,
+decode, verify, log rules, Merkle, SQLite, views): no serving and no transport.
 Figures only; bench.ledger prints them beside its ingest runs.
 """
 

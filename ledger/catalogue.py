@@ -135,13 +135,18 @@ class CatalogueIndex(Protocol):
     def descendants(self, design_id: bytes, max_depth: int = ...) -> list[LineageRow]: ...
 
 
+def concerns(kind: str) -> bool:
+    """Whether entries of `kind` are the catalogue's business: designs, and unknown
+    kinds (skipped with their reason). Another known kind (jobs, governance...) is
+    its own view's, which judges its bodies."""
+    return kind == DESIGN or kinds.spec_for(kind) is None
+
+
 def index_entry(index: CatalogueIndex, entry: Entry, revoked: bool) -> DesignRow | Skipped | None:
     """Index one stored entry; return its row, its skip record, or None if the
     entry is not the catalogue's business (another known kind, or revoked)."""
-    if revoked:
+    if revoked or not concerns(entry.kind):
         return None
-    if entry.kind != DESIGN and kinds.spec_for(entry.kind) is not None:
-        return None  # a known kind of another view (jobs, governance...): it judges its bodies
     status = kinds.check_body(entry.kind, entry.body)
     if not status.valid:
         assert status.code is not None

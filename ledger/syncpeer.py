@@ -12,11 +12,11 @@ ledger lives (its storage thread) and tests run two of them back to back.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from ledger.checkpoint import decode_signed_checkpoint
-from ledger.log import Ledger, prepare_ingest
+from ledger.log import Ledger
 from ledger.store import StoredCheckpoint
 from protocol.entry import Entry, read_stored_entry
 from protocol.errors import CommonsError
@@ -71,14 +71,6 @@ class SyncPeer:
     keep_events: bool = True
     #: Entries committed by this session, for views to index (their owner clears it).
     committed: list[Entry] = field(default_factory=list)
-    #: Whether range frames wait in `waiting` for their driver instead of being
-    #: ingested as they arrive: the node verifies a frame (`prepare_ingest`, no ledger
-    #: state) on another thread while the previous one commits, then hands it back
-    #: to `ingest_prepared`, frames in arrival order. Requests and the session's end
-    #: do not wait for ingestion; the driver must finish `waiting` before it reports
-    #: the session done.
-    defer_ranges: bool = False
-    waiting: deque[Range] = field(default_factory=deque)
 
     def __post_init__(self) -> None:
         self.conn = SyncConnection(self.network, now_ms=self.now_ms)
@@ -164,10 +156,7 @@ class SyncPeer:
         elif isinstance(event, Get):
             self.serve(event)
         elif isinstance(event, Range):
-            if self.defer_ranges:
-                self.waiting.append(event)
-            else:
-                self.ingest(event)
+            self.ingest(event)
         elif isinstance(event, Forks):
             self._add_forks(event.proofs)
         self.pump()
@@ -206,29 +195,13 @@ class SyncPeer:
 
     def ingest(self, r: Range) -> None:
         """One frame: ingested whole, or skipped (already held / bad: recorded)."""
-        self.ingest_prepared(r, None)
-
-    def take_waiting(self) -> list[Range]:
-        """The frames waiting for their driver (defer_ranges), oldest first."""
-        frames = list(self.waiting)
-        self.waiting.clear()
-        return frames
-
-    def ingest_prepared(self, r: Range, decoded: Sequence[Entry | CommonsError] | None) -> None:
-        """`ingest` of a frame whose entries were already through `prepare_ingest`
-        (`decoded`; None: decode them here). The same checks and outcomes."""
         head = self.ledger.head(self.network, r.author)
         if not r.entries or r.start_seq != (head.size if head else 0) + 1:
             self.frames_skipped += 1
             return
         try:
-            self.committed += self.ledger.ingest_range_decoded(
-                self.network,
-                r.author,
-                prepare_ingest(r.entries) if decoded is None else decoded,
-                r.checkpoint,
-                r.proof,
-                r.key_events,
+            self.committed += self.ledger.ingest_range(
+                self.network, r.author, r.entries, r.checkpoint, r.proof, r.key_events
             )
         except CommonsError as e:  # the peer's fault; nothing of the frame was kept
             self.rejected.append(e)

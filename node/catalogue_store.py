@@ -38,6 +38,7 @@ from ledger.catalogue import (
     Filters,
     LineageRow,
     Skipped,
+    concerns,
     fold_all,
     index_entry,
     query_terms,
@@ -249,6 +250,8 @@ class CatalogueStore:
             return
         with self.batch():
             for entry in entries:
+                if not concerns(entry.kind):
+                    continue
                 head = ledger.head(entry.network, entry.author)
                 index_entry(self, entry, head is not None and head.is_revoked(entry.seq))
 

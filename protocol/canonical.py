@@ -13,7 +13,6 @@ never repaired. `encode` of a value that `decode` accepted returns the input.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -117,19 +116,24 @@ def _is_canonical_tree(value: Any, depth: int) -> bool:
     return True
 
 
-_PACKERS = threading.local()
+# Idle Packers, reused: half the cost of msgpack.packb, which builds one per call
+# (this runs once per entry received). A Packer is not safe to share between
+# threads, so each call takes one from the pool (list.pop and list.append are
+# atomic) and gives it back; the pool grows to the number of threads packing at
+# once. A Packer resets itself when packing fails, so a refused value leaves
+# nothing behind for the next caller.
+_IDLE_PACKERS: list[msgpack.Packer] = []
 
 
 def _pack(value: Any) -> bytes:
-    # One Packer per thread, reused: half the cost of msgpack.packb, which builds one
-    # per call (this runs once per entry received). A Packer resets itself when
-    # packing fails, so a refused value leaves nothing behind for the next.
-    packer = getattr(_PACKERS, "packer", None)
-    if packer is None:
-        packer = _PACKERS.packer = msgpack.Packer(
-            use_bin_type=True, strict_types=False, default=_no_default
-        )
-    packed: bytes = packer.pack(value)
+    try:
+        packer = _IDLE_PACKERS.pop()
+    except IndexError:
+        packer = msgpack.Packer(use_bin_type=True, strict_types=False, default=_no_default)
+    try:
+        packed: bytes = packer.pack(value)
+    finally:
+        _IDLE_PACKERS.append(packer)
     return packed
 
 

@@ -67,14 +67,14 @@ def test_a_stopped_node_catches_up_5000_entries_from_one_peer(
     ready_a = start(stack, a)
     start(stack, b, ready_a["listen"][0])
     author = identity(a)
-    for batch in range(5):
+    api(a, "POST", "/api/v1/notes", {"text": "before c went away"})
+    with running_node(c, "--bootstrap", ready_a["listen"][0]):
+        # c meets a and holds its log as it is (2 entries), then goes offline...
+        wait_until("c holds a's first note", lambda: log_size(c, author) == 2)
+    for batch in range(5):  # ...while a publishes 5,000 entries
         texts = [f"entry {batch * 1000 + i}" for i in range(1000)]
         api(a, "POST", "/api/v1/notes/batch", {"texts": texts})
-    wait_until("b holds a's 5,001 entries", lambda: log_size(b, author) == 5001, timeout_s=120)
-    with running_node(c, "--bootstrap", ready_a["listen"][0]):
-        pass  # c met a once, then went offline...
-    api(a, "POST", "/api/v1/notes", {"text": "while c was away"})
-    wait_until("b sees it", lambda: log_size(b, author) == 5002)
+    wait_until("b holds a's 5,002 entries", lambda: log_size(b, author) == 5002, timeout_s=120)
     ready_b = api(b, "GET", "/api/v1/status")
     start(stack, c, ready_b["listen_addrs"][0])  # ...and comes back knowing only b
     wait_until("c catches up from b", lambda: log_size(c, author) == 5002, timeout_s=120)

@@ -251,7 +251,10 @@ def test_a_node_killed_mid_sync_restarts_clean_and_catches_up(
         net.limit_download(late.host.index, 400)  # so the catch-up takes seconds, not one batch
         with ExitStack() as doomed:
             start(doomed, late, source)
-            partial = wait_until("late is part-way", lambda: late.size(author), every_s=0.05)
+            # The first 1 MiB range frame takes ~20 s at 400 kbit/s; more on a loaded machine.
+            partial = wait_until(
+                "late is part-way", lambda: late.size(author), timeout_s=CONVERGE_S, every_s=0.05
+            )
             assert partial < 5001, "the slowed link let the whole log through at once"
             late.proc.send_signal(signal.SIGKILL)  # no clean stop: mid-transaction, maybe
             late.proc.wait()

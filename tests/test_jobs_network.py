@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
@@ -21,10 +22,13 @@ from typing import Any
 
 import pytest
 
+from ledger.log import Ledger
 from node import capabilities, operations
 from node.home import NodeHome
+from node.storage import SqliteLogStore
 from protocol.capability import AdvertBody
 from protocol.errors import CommonsError
+from protocol.ids import id_from_text, id_to_text
 from tests.cli_helpers import fabnode
 from tests.node_process import api, log_size, running_node, wait_until
 
@@ -250,3 +254,78 @@ def test_three_labs_one_job_from_offer_to_review(tmp_path: Path, stack: ExitStac
     assert [d["entry_id"] for d in credited["designs"]] == [design]
     made = api(designer, "GET", f"/api/v1/contributions/{ids[lab_a]}")["jobs_made"]
     assert [m["job"] for m in made] == [job]
+
+
+def sign_bypassing_the_api(home: Path, kind: str, body: dict[str, Any]) -> str:
+    """What a modified node would do: sign a job step into its own log (node stopped)
+    with none of the API's checks; its peers must refuse to apply it."""
+    node_home = NodeHome(home)
+    with SqliteLogStore(node_home.database) as store:
+        ledger = Ledger(store)
+        key = node_home.signing_key()
+        me = node_home.identity().id
+        _, net = node_home.network()
+        [entry] = ledger.append(key, net, me, [(kind, body)], time.time_ns() // 10**6)
+        ledger.sign_checkpoint(key, net, me)
+    return id_to_text(entry.id)
+
+
+def refused_everywhere(homes: list[Path], job: str) -> list[Any] | None:
+    views = same_everywhere([job_on(h, job) for h in homes])
+    return views if views is not None and views[0] is not None and views[0]["refused"] else None
+
+
+def test_forged_and_out_of_turn_steps_signed_elsewhere_are_refused_by_every_node(
+    tmp_path: Path, stack: ExitStack
+) -> None:
+    """The API refuses a wrong step before signing; this is the other half: a step
+    signed anyway (a modified node) travels to every node, joins its author's log
+    (it is log-valid) and is refused by every node's job view with its code."""
+    customer, lab, rogue = (init(tmp_path, n) for n in ("customer", "lab", "rogue"))
+    advertise_offline(lab, advert("Lab A", 52_530_000, 13_410_000, 250, 20))
+    _, first = stack.enter_context(running_node(lab))
+    boot = ("--bootstrap", first["listen"][0])
+    customer_stack, rogue_stack = ExitStack(), ExitStack()
+    customer_stack.enter_context(running_node(customer, *boot))
+    rogue_stack.enter_context(running_node(rogue, *boot))
+    stack.callback(customer_stack.close)
+    stack.callback(rogue_stack.close)
+    homes = [customer, lab, rogue]
+    ids = {h: api(h, "GET", "/api/v1/status")["identity"] for h in homes}
+    ok(rogue, "note", "a lab like any other")  # its log begins (key inception first)
+    wait_until("the advert at the customer", lambda: log_size(customer, ids[lab]))
+
+    deadline = (datetime.now(UTC) + timedelta(days=30)).date().isoformat()
+    job = ok(customer, "job", "offer", "--title", "A jig", "--sealed",
+             "--size-mm", "40", "40", "10", "--volume-mm3", "9000", "--process", "3dp-fdm",
+             "--material", "PLA", "--deadline", deadline, "--at", BERLIN,
+             "--radius-km", "50")["entry_id"]  # fmt: skip
+    wait_until("the offer at the lab", lambda: open_near(lab, job))
+    ready = (datetime.now(UTC) + timedelta(days=10)).date().isoformat()
+    bid = ok(lab, "job", "bid", job, "--price-minor", "4000", "--ready", ready)["entry_id"]
+    wait_until("the bid at the customer", lambda: bids_on(customer, job))
+    award = ok(customer, "job", "award", job, bid)["entry_id"]
+    for home in homes:
+        wait_until(f"the award at {home.name}", lambda h=home: in_state(h, job, "awarded"))
+
+    step = {"job": id_from_text(job), "after": id_from_text(award)}
+    rogue_stack.close()  # not a party: it starts production of someone else's job
+    forged = sign_bypassing_the_api(rogue, "job.start", step)
+    customer_stack.close()  # a party, out of turn: confirms what was never delivered
+    early = sign_bypassing_the_api(customer, "job.confirm", step)
+    stack.enter_context(running_node(rogue, *boot))
+    stack.enter_context(running_node(customer, *boot))
+
+    views = wait_until("both refused on every node", lambda: (
+        v if (v := refused_everywhere(homes, job)) and len(v[0]["refused"]) == 2 else None
+    ), timeout_s=120)  # fmt: skip
+    codes = {(r["entry_id"], r["kind"], r["code"]) for r in views[0]["refused"]}
+    assert codes == {
+        (forged, "job.start", "job.not-party"),
+        (early, "job.confirm", "job.out-of-turn"),
+    }
+    assert all(v["state"] == "awarded" and v["lab"] == ids[lab] for v in views)
+    for home in homes:  # log-valid: each joined its author's log everywhere
+        for entry, author in ((forged, rogue), (early, customer)):
+            rows = api(home, "GET", f"/api/v1/ledger/entries?author={ids[author]}")["entries"]
+            assert entry in {r["id"] for r in rows}

@@ -192,33 +192,49 @@ def lab_net(caps: netns.Capabilities, tmp_path: Path) -> Iterator[tuple[netns.Sw
 def test_a_partition_with_both_sides_publishing_heals_into_one_history(
     lab_net: tuple[netns.Switch, Path], stack: ExitStack
 ) -> None:
+    """Five founders of one federation; a rules change is proposed, then the network
+    splits 3|2 and both sides publish notes and vote. After the heal every node holds
+    the same logs, every acknowledged entry, the same tally and the same rules."""
     net, root = lab_net
     homes = make_homes(root, *(f"lab{i}" for i in range(5)))
+    found_federation(homes, "Partitioned Commons")
     nodes = [Node(home, net.hosts[i]) for i, home in enumerate(homes)]
     began = time.monotonic()
     start_mesh(stack, nodes)
     meshed = time.monotonic() - began
     authors = [n.identity for n in nodes]
+    changes = {"job_offer_ttl_s": 86400}
+    pid = nodes[0].api(
+        "POST",
+        "/api/v1/governance/proposals",
+        {"action": "rules.change", "title": "Shorter job offers", "changes": changes},
+    )["proposal"]
+    for node in nodes:
+        wait_until(f"{node.home.name}: open", lambda n=node: tally(n, pid)["outcome"] == "voting")
     side_a, side_b = nodes[:3], nodes[3:]
     net.partition([n.host.index for n in side_b])
 
     acked: dict[str, set[str]] = {a: set() for a in authors}
+    publishers = (0, 1, 3, 4)
     with ThreadPoolExecutor(4) as pool:
         for round_ in range(ROUNDS):  # both sides keep publishing, at the same time
-            publishers = (0, 1, 3, 4)
             texts = [f"round {round_} from lab{i}" for i in publishers]
             notes = pool.map(lambda i, text: nodes[i].note(text), publishers, texts)
             for i, out in zip(publishers, notes, strict=True):
                 acked[authors[i]].add(out["entry_id"])
+        choices = ("yes", "yes", "no", "yes")  # and vote, on both sides of the cut
+        votes = list(pool.map(lambda i, c: vote(nodes[i], pid, c), publishers, choices))
+    for i, entry_id in zip(publishers, votes, strict=True):
+        acked[authors[i]].add(entry_id)
     for side, side_publishers in ((side_a, (0, 1)), (side_b, (3, 4))):
         for node in side:  # each side agrees within itself...
             for i in side_publishers:
                 wait_until(
-                    f"{node.home.name} has lab{i}'s notes",
-                    lambda n=node, a=authors[i]: n.size(a) == 1 + ROUNDS,
+                    f"{node.home.name} has lab{i}'s notes and vote",
+                    lambda n=node, a=authors[i]: acked[a] <= n.entry_ids(a),
                 )
-    assert side_a[0].size(authors[3]) < 1 + ROUNDS  # ...and the cut is real
-    assert side_b[0].size(authors[0]) < 1 + ROUNDS
+    assert not acked[authors[3]] <= side_a[0].entry_ids(authors[3])  # ...and the cut is real
+    assert not acked[authors[0]] <= side_b[0].entry_ids(authors[0])
 
     healed = time.monotonic()
     net.heal()
@@ -227,12 +243,46 @@ def test_a_partition_with_both_sides_publishing_heals_into_one_history(
     for node in nodes:
         for author, ids in acked.items():
             assert ids <= node.entry_ids(author), f"{node.home.name} lost acknowledged entries"
-    assert all(size == 1 + ROUNDS for size, _ in nodes[0].heads().values())  # inception + notes
+    for node in nodes:  # every vote witnessed in time, on every node
+        wait_until(
+            f"{node.home.name} counts the four votes",
+            lambda n=node: set(tally(n, pid)["counted"]) == set(votes),
+            timeout_s=CONVERGE_S,
+        )
+    effect = tally(nodes[0], pid)["effective_at_s"]
+    set_clocks(nodes, effect + 60 - int(time.time()))
+    finals = [wait_until(f"{n.home.name}: final", lambda n=n: final_tally(n, pid)) for n in nodes]
+    assert finals[0]["outcome"] == "passed" and set(finals[0]["counted"]) == set(votes)
+    for final in finals:
+        for key in ("outcome", "counted", "excluded", "counts", "deadline_s", "effective_at_s"):
+            assert final[key] == finals[0][key], key
+    rules = [n.api("GET", "/api/v1/governance/rules") for n in nodes]
+    assert len({r["rules_hash"] for r in rules}) == 1  # the same rules in force everywhere
+    assert rules[0]["rules"]["job_offer_ttl_s"] == 86400
     report(
-        f"partition 3|2, {4 * ROUNDS} notes during the cut",
+        f"partition 3|2, {4 * ROUNDS} notes and 4 votes during the cut",
         mesh_s=meshed,
         converge_after_heal_s=took,
     )
+
+
+def found_federation(homes: list[Path], name: str) -> None:
+    """Every home a founder of one test federation (CHARTER, below)."""
+    ids = [NodeHome(h).identity().id for h in homes]
+    members = ", ".join(f'"{id_to_text(i)}"' for i in ids)
+    charter = parse_charter_toml(CHARTER.format(members=members).replace(SKEWED, name))
+    for home in homes:
+        NodeHome(home).adopt_charter(charter, [])
+
+
+def tally(node: Node, proposal: str) -> dict[str, Any]:
+    out: dict[str, Any] = node.api("GET", f"/api/v1/governance/proposals/{proposal}/tally")
+    return out
+
+
+def final_tally(node: Node, proposal: str) -> dict[str, Any] | None:
+    out = tally(node, proposal)
+    return out if out["final"] else None
 
 
 def test_a_node_killed_mid_sync_restarts_clean_and_catches_up(
@@ -385,6 +435,7 @@ def test_namespaces_of_a_crashed_run_are_cleaned_up(caps: netns.Capabilities) ->
 
 
 SKEW_S = 600
+SKEWED = "Skewed Commons"
 CHARTER = """version = 1
 name = "Skewed Commons"
 text = "Five labs; two of them have their clocks ten minutes off."
@@ -419,10 +470,7 @@ def test_hosts_ten_minutes_ahead_and_behind_do_not_move_witness_time_or_deadline
     net, root = lab_net
     homes = make_homes(root, *(f"member{i}" for i in range(5)))
     ids = [NodeHome(h).identity().id for h in homes]
-    members = ", ".join(f'"{id_to_text(i)}"' for i in ids)
-    charter = parse_charter_toml(CHARTER.format(members=members))
-    for home in homes:  # five founders of one federation, whose members witness each other
-        NodeHome(home).adopt_charter(charter, [])
+    found_federation(homes, SKEWED)  # five founders, whose members witness each other
     nodes = [Node(home, net.hosts[i]) for i, home in enumerate(homes)]
     skew = {ids[3]: SKEW_S, ids[4]: -SKEW_S}
     for i in (3, 4):
@@ -490,41 +538,33 @@ def test_hosts_ten_minutes_ahead_and_behind_do_not_move_witness_time_or_deadline
     )
     pid = proposed["proposal"]
 
-    def tally(node: Node) -> dict[str, Any]:
-        out: dict[str, Any] = node.api("GET", f"/api/v1/governance/proposals/{pid}/tally")
-        return out
-
-    def final_tally(node: Node) -> dict[str, Any] | None:
-        out = tally(node)
-        return out if out["final"] else None
-
     on_time = nodes[:4]  # the slow host's clock is still before the witnessed opening
     for node in on_time:
-        wait_until(f"{node.home.name}: open", lambda n=node: tally(n)["outcome"] == "voting")
+        wait_until(f"{node.home.name}: open", lambda n=node: tally(n, pid)["outcome"] == "voting")
     in_time = {vote(node, pid, "yes") for node in (nodes[0], nodes[1], fast)}
     for node in on_time:
         wait_until(
             f"{node.home.name} counts three witnessed votes",
-            lambda n=node: set(tally(n)["counted"]) == in_time,
+            lambda n=node: set(tally(n, pid)["counted"]) == in_time,
             timeout_s=CONVERGE_S,
         )
     deadline = wait_until(
         "one deadline on every node",
-        lambda: len(d := {tally(n)["deadline_s"] for n in on_time}) == 1 and d.pop(),
+        lambda: len(d := {tally(n, pid)["deadline_s"] for n in on_time}) == 1 and d.pop(),
     )
     set_clocks(nodes, deadline + 300 - int(time.time()))  # witness time: 5 minutes late
     assert slow.status()["governance"]["now_s"] < deadline, "the slow host thinks it is in time"
-    assert tally(slow)["outcome"] == "voting" and set(tally(slow)["counted"]) == in_time
+    assert tally(slow, pid)["outcome"] == "voting" and set(tally(slow, pid)["counted"]) == in_time
     late = vote(slow, pid, "no")
     for node in nodes:
         wait_until(
             f"{node.home.name} judges the slow host's vote late",
-            lambda n=node: tally(n)["excluded"].get(late) == "late",
+            lambda n=node: tally(n, pid)["excluded"].get(late) == "late",
             timeout_s=CONVERGE_S,
         )
-    effect = tally(nodes[0])["effective_at_s"]
+    effect = tally(nodes[0], pid)["effective_at_s"]
     set_clocks(nodes, effect + 2 * SKEW_S - int(time.time()))  # the slow host too is past it
-    finals = [wait_until(f"{n.home.name}: final", lambda n=n: final_tally(n)) for n in nodes]
+    finals = [wait_until(f"{n.home.name}: final", lambda n=n: final_tally(n, pid)) for n in nodes]
     for final in finals:
         assert final["outcome"] == "passed" and set(final["counted"]) == in_time
         assert final["excluded"] == {late: "late"}

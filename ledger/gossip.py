@@ -1,12 +1,29 @@
-"""What a node learns from a gossip announcement besides its entries (specs/0005 §4).
+"""The gossip validator's ledger half, and what an announcement teaches (specs/0005 §10).
 
 An announcement (protocol.announce) may carry checkpoint notes and fork proofs beside
-its entries. `learn` keeps what it can check (ledger.add_checkpoint, add_fork_proof),
-says whether a note shows a log we lack or more of one than we hold (sync fetches it),
-and returns the fork proofs that are news here, to be passed on. Used by the node's
+its entries. protocol/ cannot parse either (both are ledger records), so the whole
+in-router validator is `check_announcement` here: protocol.announce.check_announcement
+for the envelope and the entries, then
+
+  * every fork proof must pass `verify_fork_proof` (it carries its own key history,
+    so it is checked with no other context) and be of this network;
+  * every checkpoint must decode (`decode_signed_checkpoint`: the size limit first),
+    be of this network, and, where the in-memory log head shows which key signs it,
+    carry a valid signature by that key (`check_checkpoint`).
+
+Anything bad is REJECT, so the sender's peer score drops as for a bad entry. A
+checkpoint whose key this node cannot know from its heads alone (an author whose log
+we lack, a size before the latest rotation, a size beyond our head without a line by
+the key we hold) is passed over, not judged: see specs/0005 §10 for why.
+
+`learn` then keeps what it can check (ledger.add_checkpoint, add_fork_proof), says
+whether a note shows a log we lack or more of one than we hold (sync fetches it), and
+returns the fork proofs that are news here, to be passed on. Used by the node's
 gossip (node.network) and by the simulator (ledger.sim), so both follow one policy.
 
-Pure: no I/O, no clock. Entries are the caller's (ledger.ingest_entries).
+Pure: no I/O, no clock. `check_announcement` reads only the view's in-memory heads
+and freezes (it runs inside the router); entries are the caller's
+(ledger.ingest_entries).
 """
 
 from __future__ import annotations
@@ -14,11 +31,67 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 
-from ledger.checkpoint import decode_signed_checkpoint
-from ledger.forkproof import claimed_author
-from ledger.log import Ledger
-from protocol.announce import Announcement
-from protocol.errors import CommonsError
+from ledger.checkpoint import (
+    SIG_TYPE_ED25519,
+    SignedCheckpoint,
+    decode_signed_checkpoint,
+    key_id,
+    verify_checkpoint_signature,
+)
+from ledger.forkproof import claimed_author, verify_fork_proof
+from ledger.log import Ledger, checkpoint_side
+from protocol import announce
+from protocol.announce import Announcement, CheckResult, LedgerView, Verdict
+from protocol.errors import CommonsError, VerificationError
+
+
+def check_announcement(data: bytes, network: bytes, view: LedgerView) -> CheckResult:
+    """The whole gossip validator: ACCEPT, REJECT or IGNORE, with the decoded announcement.
+
+    protocol.announce.check_announcement judges the envelope and the entries; this
+    adds the checkpoints and fork proofs (see the module)."""
+    result = announce.check_announcement(data, network, view)
+    if result.verdict is not Verdict.ACCEPT or result.announcement is None:
+        return result
+    try:
+        for note in result.announcement.checkpoints:
+            check_checkpoint(note, network, view)
+        for raw in result.announcement.forks:  # the dearer check last
+            proof = verify_fork_proof(raw, checkpoint_verifier=checkpoint_side)
+            if proof.network != network:
+                raise VerificationError("verify.wrong-network", "fork proof of another network")
+    except CommonsError as e:
+        return CheckResult(Verdict.REJECT, None, e)
+    return result
+
+
+def check_checkpoint(note: bytes, network: bytes, view: LedgerView) -> bool:
+    """Raise if a gossiped checkpoint note is bad; True if its author's signature was
+    verified here, False if the key that signs it is not known from `view`'s heads.
+
+    The log head holds only the keys now in force (`LogHead.keys`), which sign every
+    checkpoint of size >= their `established_seq`. Beyond our head a rotation we have
+    not fetched may have replaced them, so there only a line by that key is checked."""
+    signed = decode_signed_checkpoint(note)
+    cp = signed.checkpoint
+    if cp.network != network:
+        raise VerificationError("verify.wrong-network", "checkpoint of another network")
+    head = view.head(network, cp.author)
+    if head is None or head.keys is None:
+        return False  # a log we lack: no key to check it by; sync checks what it fetches
+    key = head.keys.signing_key
+    if max(cp.size, 1) < head.keys.established_seq:
+        return False  # signed by an earlier key: Ledger.add_checkpoint checks it
+    if cp.size > head.size and not _has_line_by(signed, key):
+        return False  # perhaps signed after a rotation we do not hold yet
+    verify_checkpoint_signature(signed, key)
+    return True
+
+
+def _has_line_by(signed: SignedCheckpoint, public_key: bytes) -> bool:
+    name = signed.checkpoint.origin
+    want = key_id(name, SIG_TYPE_ED25519, public_key)
+    return any(s.name == name and s.key_id == want for s in signed.signatures)
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,10 +2,11 @@
 
 (specs/0005-sync.md, 0009-blobs.md; ARCHITECTURE §4.)
 
-- Gossip is for freshness. Each announcement passes `check_announcement` inside
-  the router (REJECT penalises the sender, nothing of it is forwarded or stored);
-  accepted ones are gathered for a few ms into one storage job, so a burst costs
-  one commit. Entries the validator verified are not verified again.
+- Gossip is for freshness. Each announcement passes `gossip.check_announcement`
+  (entries, checkpoints and fork proofs) inside the router (REJECT penalises the
+  sender, nothing of it is forwarded or stored); accepted ones are gathered for a
+  few ms into one storage job, so a burst costs one commit. Entries the validator
+  verified are not verified again.
 - Sync is what makes delivery reliable: a session runs with every peer when it
   connects, when gossip shows we are behind (a gap, a checkpoint beyond our head),
   and every SYNC_INTERVAL_S. The ledger work of a session runs on the storage
@@ -43,7 +44,6 @@ from protocol.announce import (
     MAX_ANNOUNCE_ENTRIES,
     Announcement,
     Verdict,
-    check_announcement,
     decode_announcement,
     encode_announcement,
 )
@@ -141,7 +141,7 @@ class Network:
     def validate(self, peer: str, data: bytes) -> Verdict:
         """Runs inside the router, on the trio thread: reads the ledger's in-memory
         heads (single dict lookups; the storage thread only replaces them whole)."""
-        result = check_announcement(data, self.network, self.service.ctx.ledger)
+        result = gossip.check_announcement(data, self.network, self.service.ctx.ledger)
         admission = self.service.ctx.ledger.admission  # a federation's (specs/0008 §7)
         if (
             result.verdict is Verdict.ACCEPT

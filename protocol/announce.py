@@ -7,13 +7,15 @@ costs ~10 to 16 ms of CPU per message per node), new checkpoints and fork proofs
     announce = canonical map {"checkpoints": [bin ...], "entries": [bin ...],
                               "forks": [bin ...], "network": bin(32), "v": 1}
 
-`check_announcement(data, network, view)` is what every node runs inside the
-gossipsub router before it forwards anything. REJECT (the sender is penalised
-and nothing is forwarded or stored): oversized, not canonical, malformed, wrong
-network, a bad signature, an entry by a frozen author, an entry that should
-extend a log we hold but breaks its chain. IGNORE (not forwarded, no penalty):
-nothing new in it. ACCEPT otherwise — including unknown kinds (they are log-valid)
-and entries beyond our head (we will sync the gap).
+`check_announcement(data, network, view)` judges the envelope and the entries.
+REJECT (the sender is penalised and nothing is forwarded or stored): oversized,
+not canonical, malformed, wrong network, a bad signature, an entry by a frozen
+author, an entry that should extend a log we hold but breaks its chain. IGNORE
+(not forwarded, no penalty): nothing new in it. ACCEPT otherwise — including
+unknown kinds (they are log-valid) and entries beyond our head (we will sync the
+gap). Checkpoints and fork proofs are ledger records this layer cannot parse: the
+validator every node runs inside the gossipsub router is
+ledger.gossip.check_announcement, which calls this one and then judges those.
 """
 
 from __future__ import annotations
@@ -103,7 +105,9 @@ def decode_announcement(data: bytes) -> Announcement:
 
 
 def check_announcement(data: bytes, network: bytes, view: LedgerView) -> CheckResult:
-    """The gossip validator: ACCEPT, REJECT or IGNORE, with the decoded announcement."""
+    """The envelope and entries half of the gossip validator (the router runs
+    ledger.gossip.check_announcement): ACCEPT, REJECT or IGNORE, with the decoded
+    announcement. Checkpoints and fork proofs are carried through unjudged."""
     try:
         announcement = decode_announcement(data)
         if announcement.network != network:

@@ -2,7 +2,8 @@
 
 The rogue is a libp2p host in this process that accepts anything it publishes;
 the node is a `fabnode run` process. Everything the rogue sends is wrong in one
-way: a forged signature, non-canonical bytes, another network, garbage.
+way: a forged signature, non-canonical bytes, another network, garbage, a garbage
+checkpoint or fork proof (specs/0005 §10).
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ def junk(network: bytes) -> list[bytes]:
         good.replace(b"\xa1v\x01", b"\xa1v\xcc\x01"),  # the same, with a wide integer
         encode_announcement(network, [elsewhere.entries[0].raw]),
         b"\x93garbage",
+        encode_announcement(network, checkpoints=[b"not a checkpoint"]),
+        encode_announcement(network, forks=[b"not a fork proof"]),
     ]
 
 

@@ -2,8 +2,8 @@
 
 Each `SimNode` holds a real `Ledger` over a `MemoryLogStore`; `Federation` moves the
 real encoded bytes between them with `Links` and a `Scheduler`, following the node's
-policy (node/network.py): announcements are validated by `check_announcement` before
-being forwarded to the mesh, then applied as `Network._apply` does (a gap or a newer
+policy (node/network.py): announcements are validated by `gossip.check_announcement`
+before being forwarded to the mesh, then applied as `Network._apply` does (a gap or a newer
 checkpoint makes the sender a sync target, fork proofs are stored and re-announced);
 each node syncs with every peer at most every SYNC_INTERVAL_MS, at once on
 connect/restart and on gaps, at most MAX_PARALLEL_SYNCS at a time, each session two
@@ -30,7 +30,6 @@ from protocol.announce import (
     MAX_ANNOUNCE_ENTRIES,
     Announcement,
     Verdict,
-    check_announcement,
     encode_announcement,
 )
 from protocol.entry import Entry
@@ -195,7 +194,7 @@ class Federation:
         if msg_id in node.seen:
             return
         node.seen.add(msg_id)
-        result = check_announcement(data, self.network, node.ledger)
+        result = gossip.check_announcement(data, self.network, node.ledger)
         if result.verdict is Verdict.REJECT:
             node.stats.rejected += 1
             return

@@ -32,6 +32,7 @@ from ledger.checkpoint import (
     witness_name,
 )
 from ledger.forkproof import verify_fork_proof
+from ledger.gossip import check_announcement
 from ledger.inclusion import check_bundle
 from ledger.log import Ledger, checkpoint_side
 from ledger.store import MemoryLogStore, decode_head
@@ -42,7 +43,7 @@ from licenses.okh import import_losh_toml, import_okh_v1_yaml
 from licenses.spdx import parse_expression
 from node.geometry import analyse_mesh
 from protocol import blob, canonical, framing, jobs, kinds
-from protocol.announce import check_announcement, encode_announcement
+from protocol.announce import encode_announcement
 from protocol.capability import ADVERT, AdvertBody
 from protocol.entry import decode_entry, read_stored_entry
 from protocol.errors import (
@@ -485,7 +486,10 @@ def _sync_seeds() -> list[bytes]:
 
 def _announce_seeds() -> list[bytes]:
     entries = _hex_seeds("entries/log", "entries_hex")[:4]
-    return [encode_announcement(NETWORK, entries)] if entries else []
+    notes = _text_seeds("ledger/checkpoints", "note")[:2]
+    forks = _hex_seeds("ledger/fork-proofs", "fork_proof_hex")[:2]
+    seeds = [encode_announcement(NETWORK, entries)] if entries else []
+    return [*seeds, encode_announcement(NETWORK, checkpoints=notes, forks=forks)]
 
 
 def _head_seeds() -> list[bytes]:
@@ -611,7 +615,7 @@ TARGETS: dict[str, Target] = {
         Target("inclusion", fuzz_inclusion, _inclusion_seeds,
                "ledger.inclusion.check_bundle on any JSON value"),
         Target("announce", fuzz_announce, _announce_seeds,
-               "protocol.announce.check_announcement against an empty ledger"),
+               "ledger.gossip.check_announcement against an empty ledger"),
         Target("head", fuzz_head, _head_seeds, "ledger.store.decode_head (stored log state)"),
         Target("charter", fuzz_charter, lambda: _text_seeds("governance/charter", "toml"),
                "protocol.governance.decode_charter and parse_charter_toml"),

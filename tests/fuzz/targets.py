@@ -25,6 +25,8 @@ from io import BytesIO
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, ValidationError
+
 from ledger.checkpoint import (
     cosignatures_in,
     decode_note,
@@ -41,6 +43,7 @@ from licenses.derive import derive
 from licenses.families import assess
 from licenses.okh import import_losh_toml, import_okh_v1_yaml
 from licenses.spdx import parse_expression
+from node import api, capabilities, capability_api, governance_api, jobs_api, live_api
 from node.geometry import analyse_mesh
 from protocol import blob, canonical, framing, jobs, kinds
 from protocol.announce import encode_announcement
@@ -597,6 +600,56 @@ def _3mf_seeds() -> list[bytes]:
     return [buffer.getvalue()]
 
 
+# -- the local API's request bodies ----------------------------------------------------------
+
+
+def _api_models() -> tuple[type[BaseModel], ...]:
+    """Every request-body model of the local API, in a fixed order (by module, name)."""
+    found = {
+        (module.__name__, name): value
+        for module in (api, capability_api, governance_api, jobs_api, live_api)
+        for name, value in vars(module).items()
+        if isinstance(value, type)
+        and issubclass(value, BaseModel)
+        and value.__module__ == module.__name__
+        and name.endswith("In")
+    }
+    return tuple(found[key] for key in sorted(found))
+
+
+API_MODELS = _api_models()
+
+
+def fuzz_api_body(data: bytes) -> None:
+    """A JSON request body (the first byte picks the route's model), as the API reads
+    it: the model's own validation, then the conversions the routes apply before any
+    node work (a proposal's action body and its kind's schema, an advert's schema).
+    Only a validation error or a typed CommonsError may come out: anything else would
+    be a 500 (specs/0012 §2)."""
+    if not data:
+        return
+    model = API_MODELS[data[0] % len(API_MODELS)]
+    try:
+        body = model.model_validate_json(data[1:])
+        if isinstance(body, governance_api.ProposalIn):
+            kinds.check_body("gov.proposal", governance_api.action_body(body))
+        elif isinstance(body, capability_api.AdvertIn):
+            capabilities.validate_advert(body.advert)
+    except (ValidationError, CommonsError):
+        pass
+
+
+def _api_body_seeds() -> list[bytes]:
+    samples = [
+        b"{}", b'{"text": "hello"}', b'{"texts": ["a", "b"]}', b'{"choice": "yes"}',
+        b'{"action": "rules.change", "title": "t", "changes": {"max_blob_bytes": 1024}}',
+        b'{"action": "member.admit", "title": "t", "member": "not an id"}',
+        b'{"price": {"amount_minor": 1, "currency": "EUR"}, "ready_ms": 0}',
+        b'{"advert": {"name": "Lab", "machines": []}}', b'{"blobs": ["x"]}',
+    ]  # fmt: skip
+    return [bytes([i]) + sample for i in range(len(API_MODELS)) for sample in samples]
+
+
 TARGETS: dict[str, Target] = {
     t.name: t
     for t in (
@@ -640,6 +693,8 @@ TARGETS: dict[str, Target] = {
                "protocol.blob.BlobFetch fed a server's stream"),
         Target("blob-serve", fuzz_blob_serve, _blob_serve_seeds,
                "protocol.blob.BlobServe fed a client's stream"),
+        Target("api-body", fuzz_api_body, _api_body_seeds,
+               "the local API's request-body models and their conversions"),
     )
 }  # fmt: skip
 

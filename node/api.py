@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
-from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
@@ -37,6 +36,9 @@ from protocol.errors import (
 from protocol.ids import id_from_text, id_to_text
 
 API_PREFIX = "/api/v1"
+#: Bounds of a refused request's field name and message (a name may be request text).
+MAX_FIELD_CHARS = 256
+MAX_MESSAGE_CHARS = 1024
 _STATUS = {
     DecodeError: 400,
     VerificationError: 422,
@@ -102,6 +104,67 @@ def error_response(error: CommonsError) -> JSONResponse:
     return EscapedJSONResponse({"error": error.to_json()}, status_code=status)
 
 
+def invalid_request_response(error: RequestValidationError) -> JSONResponse:
+    """422 `decode.bad-request` for a request that does not match the OpenAPI document
+    (specs/0012 §1), naming the first field at fault. Escaped: a field name may echo
+    the request's own text (a key of a map)."""
+    problems = error.errors()
+    first = problems[0] if problems else {}
+    loc: tuple[Any, ...] = tuple(first.get("loc", ()))
+    what = str(first.get("msg", "does not match the API"))
+    if first.get("type") == "json_invalid" and len(loc) == 2:  # ("body", where it broke)
+        what = f"not JSON ({what} at character {loc[1]})"
+        loc = loc[:1]
+    field = ".".join(str(part) for part in loc)[:MAX_FIELD_CHARS]
+    message = f"{field or 'request'}: {what}"
+    if len(problems) > 1:
+        message += f" (and {len(problems) - 1} more)"
+    refused = DecodeError("decode.bad-request", message[:MAX_MESSAGE_CHARS], field=field)
+    return EscapedJSONResponse({"error": refused.to_json()}, status_code=422)
+
+
+#: The API's error body, as the OpenAPI document states it for a 422 (specs/0012 §1).
+ERROR_SCHEMA: dict[str, Any] = {
+    "title": "Error",
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+        }
+    },
+}
+
+
+def document_errors(app: FastAPI) -> None:
+    """Make the OpenAPI document say what a 422 carries: FastAPI documents its own
+    `{"detail": [...]}` body, which the API never sends."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        document = generate()  # cached by FastAPI until the routes change
+        schemas = document.setdefault("components", {}).setdefault("schemas", {})
+        schemas.pop("HTTPValidationError", None)
+        schemas.pop("ValidationError", None)
+        schemas["Error"] = ERROR_SCHEMA
+        for operations in document.get("paths", {}).values():
+            for operation in operations.values():
+                responses = operation.get("responses", {})
+                if "422" in responses:
+                    responses["422"] = {
+                        "description": "the request does not match this document "
+                        "(decode.bad-request), or a record in it does not verify",
+                        "content": {
+                            "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
+                        },
+                    }
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def build_app(service: NodeService, token: str) -> FastAPI:
     app = FastAPI(title="Fab Commons node", version="1", openapi_url="/openapi.json", docs_url=None)
 
@@ -122,8 +185,9 @@ def build_app(service: NodeService, token: str) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:
-        # FastAPI's own 422 body (documented in the OpenAPI), escaped: it echoes the input.
-        return EscapedJSONResponse({"detail": jsonable_encoder(error.errors())}, status_code=422)
+        return invalid_request_response(error)
+
+    document_errors(app)
 
     guard = [Depends(authorised)]
     _routes(app, service, guard)

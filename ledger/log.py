@@ -7,6 +7,9 @@ committed. It guarantees:
   * a range received with a checkpoint is stored whole or not at all;
   * an entry that conflicts with a stored one and is signed by the key in force
     becomes a fork proof; the author is then frozen (`rule.frozen-author`);
+  * a freeze the network lifted (`lift_freezes`, specs/0004 §5) lets the author's log
+    go on from the branch held here; what conflicts with it at a forgiven position is
+    refused (`rule.lifted-fork`), a fork above it freezes again (ledger.freezes);
   * with an `admission` policy set (a federation's, specs/0008 §7.1), no entry it
     refuses is committed, received or signed here;
   * a checkpoint kept again (same size and root) keeps every signature line already
@@ -41,6 +44,7 @@ from ledger.forkproof import (
     encode_fork_proof,
     verify_fork_proof,
 )
+from ledger.freezes import Freezes
 from ledger.inclusion import make_bundle
 from ledger.keyhistory import KeyHistory, extend_keys, verify_key_history
 from ledger.store import (
@@ -88,9 +92,7 @@ class Ledger:
         self.admission: AdmissionPolicy | None = None
         self._heads: dict[LogKey, LogHead] = {(h.network, h.author): h for h in store.heads()}
         self._trees: dict[LogKey, merkle.MerkleTree] = {}
-        self._frozen: dict[LogKey, bytes] = {
-            (p.network, p.author): p.id for p in store.fork_proofs()
-        }
+        self._freezes = Freezes(store, _stored_position)
 
     # -- reading -----------------------------------------------------------------
     def head(self, network: bytes, author: bytes) -> LogHead | None:
@@ -100,7 +102,23 @@ class Ledger:
         return list(self._heads.values())
 
     def is_frozen(self, network: bytes, author: bytes) -> bool:
-        return (network, author) in self._frozen
+        return self._freezes.is_frozen((network, author))
+
+    def is_lifted(self, proof_id: bytes) -> bool:
+        """Is this stored fork proof covered by a lifted freeze (specs/0004 §5)?"""
+        return self._freezes.is_lifted(proof_id)
+
+    def fork_position(self, proof: StoredForkProof) -> int | None:
+        """A stored fork proof's position (the seq or tree size of the fork), or None
+        if it no longer verifies; computed once."""
+        return self._freezes.position(proof)
+
+    def lift_freezes(self, proof_ids: Iterable[bytes]) -> bool:
+        """Make `proof_ids`, the fork proofs named by every passed `fork.unfreeze` in
+        force (specs/0008 §6: GovernanceState.unfrozen), the lifts of this ledger
+        (specs/0004 §5). The whole set each time: the freezes follow it, so calling
+        again with the same set is free. True if the lifts changed."""
+        return self._freezes.lift(proof_ids)
 
     def tree(self, network: bytes, author: bytes) -> merkle.MerkleTree:
         """The Merkle tree of a log, rebuilt from stored leaf hashes on first use."""
@@ -216,11 +234,14 @@ class Ledger:
         head: LogHead = start
         new: list[Entry] = []
         for entry in entries:
-            if key in self._frozen:
+            if self._freezes.is_frozen(key):
                 report.rejected.append((entry.id, _frozen_error()))
             elif entry.seq <= head.size:
                 if self._stored_id(key, entry.seq, new) == entry.id:
                     report.duplicates += 1
+                    continue
+                if self._freezes.is_forgiven(key, entry.seq):  # the other side of a lift
+                    report.rejected.append((entry.id, _lifted_fork_error()))
                     continue
                 proof = self._fork_from(key, entry, new, report)
                 if proof is not None:
@@ -314,6 +335,8 @@ class Ledger:
         verify_checkpoint_signature(signed, history.period_after(cp.size).signing_key)
         for old in self.store.checkpoints(cp.network, cp.author):
             if old.size == cp.size and old.root != cp.root:
+                if self._freezes.is_forgiven((cp.network, cp.author), cp.size):
+                    raise _lifted_fork_error()
                 events = [e.raw for e in history.events]
                 raw = encode_fork_proof(
                     KIND_CHECKPOINTS, cp.network, cp.author, old.note, signed.text, events
@@ -375,7 +398,7 @@ class Ledger:
         Returns the note with our cosignature added, or None if there was nothing to do."""
         stored = self.store.checkpoints(network, author)
         head = self._heads.get((network, author))
-        if not stored or author == identity or head is None or (network, author) in self._frozen:
+        if not stored or author == identity or head is None or self.is_frozen(network, author):
             return None
         latest = max(stored, key=lambda c: c.size)
         if latest.size > head.size or latest.size == 0:
@@ -434,7 +457,7 @@ class Ledger:
         """The stateful half of `ingest_range`: `prepare_ingest` of the range's raws,
         then the same checks, errors and all-or-nothing commit."""
         key = (network, author)
-        if key in self._frozen:
+        if self._freezes.is_frozen(key):
             raise _frozen_error()
         head = self._heads.get(key) or LogHead(network, author)
         entries: list[Entry] = []
@@ -487,7 +510,10 @@ class Ledger:
             merkle.verify_consistency(size, cp.size, new_root, cp.root, proof)
 
     def add_fork_proof(self, raw: bytes) -> ForkProof:
-        """Verify a fork proof from a peer; store it and freeze the author."""
+        """Verify a fork proof from a peer; store it and freeze the author. Not stored
+        when held already, when the author is frozen already, or when a lift covers its
+        fork (specs/0004 §5) — unless a lift names it: then it is stored so the lift
+        applies here too."""
         proof = verify_fork_proof(raw, checkpoint_verifier=checkpoint_side)
         key = (proof.network, proof.author)
         if key in self._heads and proof.kind == KIND_ENTRIES:
@@ -496,7 +522,12 @@ class Ledger:
                 entry = decode_entry(side)
                 if entry.seq <= self._heads[key].size and not ours.signer_allowed(entry):
                     raise VerificationError("verify.key-not-in-force", "our key history disagrees")
-        if key not in self._frozen:
+        freezes = self._freezes
+        if freezes.holds(proof.id):
+            return proof
+        if freezes.is_named(proof.id) or not (
+            freezes.is_frozen(key) or freezes.is_forgiven(key, proof.position)
+        ):
             self._commit([], [], [proof])
         return proof
 
@@ -528,8 +559,8 @@ class Ledger:
             tree = self._trees.get((stored.network, stored.author))
             if tree is not None:
                 tree.append(stored.leaf_hash)
-        for proof in proofs:
-            self._frozen[(proof.network, proof.author)] = proof.id
+        if proofs:
+            self._freezes.added(proofs)
 
 
 def prepare_ingest(raws: Sequence[bytes]) -> list[Entry | CommonsError]:
@@ -556,5 +587,20 @@ def checkpoint_side(note: bytes, history: KeyHistory) -> tuple[int, bytes]:
     return cp.size, cp.root
 
 
+def _stored_position(proof: StoredForkProof) -> int | None:
+    """A stored fork proof's position (ledger.freezes), or None if it no longer verifies."""
+    try:
+        return verify_fork_proof(proof.raw, checkpoint_verifier=checkpoint_side).position
+    except CommonsError:
+        return None
+
+
 def _frozen_error() -> RuleViolationError:
     return RuleViolationError("rule.frozen-author", "author is frozen by a fork proof")
+
+
+def _lifted_fork_error() -> RuleViolationError:
+    return RuleViolationError(
+        "rule.lifted-fork",
+        "conflicts with the branch held here at a fork the network lifted (specs/0004 §5)",
+    )

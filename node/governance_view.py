@@ -7,6 +7,10 @@ cosignatures the ledger keeps and folds everything with ledger.governance.evolve
 the view is a pure function of the ledger's content and `now_s`: two nodes holding the
 same entries and cosignatures compute the same state, byte for byte.
 
+`refresh` also hands the ledger the fork proofs whose freeze a passed `fork.unfreeze`
+in force lifts (ledger.Ledger.lift_freezes, specs/0004 §5): at start-up, at every pass
+and on every API read, so a lift holds from its effective time and across restarts.
+
 From the state it derives who may publish (`admits`, the ledger's admission policy):
 members, identities a current member vouches for, and, from anyone, key events and an
 admission request (`member.apply`). Entries larger than the rules' `max_entry_bytes`,
@@ -210,10 +214,12 @@ class GovernanceView:
         return evolve(self.charter, self.proposals.values(), votes, clock, at_s, vouches)
 
     def refresh(self, ledger: Ledger, now_s: int) -> bool:
-        """Recompute the state in force at `now_s`; True if members or rules changed."""
+        """Recompute the state in force at `now_s` and lift on the ledger the freezes it
+        lifts (specs/0004 §5); True if members or rules changed."""
         state = self.state_at(ledger, now_s)
         before = self.state
         self.state, self.refreshed_at_s = state, now_s
+        ledger.lift_freezes(state.unfrozen)
         vouched = {
             candidate
             for (voucher, candidate), (_, on) in self.vouch_events.items()

@@ -254,12 +254,15 @@ def log_heads(ctx: LedgerContext) -> list[dict[str, Any]]:
 
 
 def fork_proofs(ctx: LedgerContext) -> list[dict[str, Any]]:
-    """The fork proofs this node holds: who forked, and the proof to pass on."""
+    """The fork proofs this node holds: who forked, where, whether the network lifted
+    the freeze (specs/0004 §5), and the proof to pass on."""
     return [
         {
             "id": id_to_text(p.id),
             "network": id_to_text(p.network),
             "author": id_to_text(p.author),
+            "position": ctx.ledger.fork_position(p),
+            "lifted": ctx.ledger.is_lifted(p.id),
             "proof_hex": p.raw.hex(),
         }
         for p in ctx.store.fork_proofs()

@@ -161,7 +161,7 @@ class NodeService:
             "listen_addrs": self.listen_addrs,
             "uptime_ms": time.time_ns() // 1_000_000 - self.started_ms,
             "logs": heads,
-            "frozen_authors": sorted({f["author"] for f in forks}),
+            "frozen_authors": sorted({f["author"] for f in forks if not f["lifted"]}),
             "storage": vars(self.storage.statistics()),
         }
         if self.network_status is not None:

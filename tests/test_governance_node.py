@@ -9,6 +9,7 @@ note, and the governance view: the same entries in any order give the same rules
 from __future__ import annotations
 
 import random
+import time
 from pathlib import Path
 from typing import Any
 
@@ -232,21 +233,23 @@ def test_cosignatures_of_several_witnesses_are_merged_into_one_note() -> None:
     assert kept is not None and len(kept.signatures) == 3  # the author's and two witnesses'
 
 
-def governed(
-    charter: Charter, network: bytes, founders: list[Author], order: random.Random | None = None
-) -> tuple[Ledger, GovernanceView, Entry]:
-    """Founder a proposes to lower max_blob_bytes, a and b vote yes, all witnessed."""
+def pass_proposal(
+    ledger: Ledger,
+    view: GovernanceView,
+    founders: list[Author],
+    action: dict[str, Any],
+    opened_s: int,
+    order: random.Random | None = None,
+) -> Entry:
+    """Founder a proposes `action`, a and b vote yes; opened and voted at `opened_s`
+    (witness time), so it passes at opened_s + 3600 (no effect delay)."""
     a, b, c = founders
-    ledger, view = node_ledger(charter, network)
-    proposal = a.append(
-        PROPOSAL,
-        {"proposal": {"action": "rules.change", "title": "t", "changes": {"max_blob_bytes": 2048}}},
-    )
-    entries = [*a.entries, *b.entries, *c.entries]
-    ingest(ledger, view, entries)
+    network = a.network
+    proposal = a.append(PROPOSAL, {"proposal": action})
+    ingest(ledger, view, [*a.entries, *b.entries, *c.entries])
     for author in founders:
         ledger.sign_checkpoint(author.signing, network, author.id)
-    witness_all(ledger, founders, network, T0_S)
+    witness_all(ledger, founders, network, opened_s)
     votes = [v.append(VOTE, {"proposal": proposal.id, "choice": "yes"}) for v in (a, b)]
     if order is not None:
         order.shuffle(votes)
@@ -254,8 +257,17 @@ def governed(
         ingest(ledger, view, [vote])
     for author in (a, b):
         ledger.sign_checkpoint(author.signing, network, author.id)
-    witness_all(ledger, founders, network, T0_S + 60)
-    return ledger, view, proposal
+    witness_all(ledger, founders, network, opened_s + 60)
+    return proposal
+
+
+def governed(
+    charter: Charter, network: bytes, founders: list[Author], order: random.Random | None = None
+) -> tuple[Ledger, GovernanceView, Entry]:
+    """Founder a proposes to lower max_blob_bytes, a and b vote yes, all witnessed."""
+    ledger, view = node_ledger(charter, network)
+    action = {"action": "rules.change", "title": "t", "changes": {"max_blob_bytes": 2048}}
+    return ledger, view, pass_proposal(ledger, view, founders, action, T0_S, order)
 
 
 def test_a_witnessed_rule_change_applies_at_its_deadline() -> None:
@@ -368,3 +380,55 @@ def test_the_charter_text_is_bounded_in_bytes() -> None:
     charter, _, _ = federation()
     with pytest.raises(ValueError):
         Charter.model_validate({**charter.model_dump(), "text": "\u00e9" * 9000}, strict=True)
+
+
+# -- what passed proposals change on a node (specs/0008 §3, 0004 §5) -------------------------
+
+
+def chartered_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[NodeHome, Charter]:
+    """A home following the three founders' charter (it is not a member itself)."""
+    monkeypatch.setenv("FABNODE_STATE_DIR", str(tmp_path / "state"))
+    home = NodeHome(tmp_path / "lab")
+    home.create_identity()
+    charter, _, _ = federation()
+    charter = charter.model_copy(update={"text": "The founding text."})
+    home.adopt_charter(charter, [])
+    return home, charter
+
+
+def test_a_passed_unfreeze_lifts_the_freeze_from_its_effect_and_after_a_restart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home, charter = chartered_home(tmp_path, monkeypatch)
+    network = charter_network_id(charter)
+    founders = sorted((Author(n, network=network) for n in ("lab-a", "lab-b", "lab-c")),
+                      key=lambda f: f.id)  # fmt: skip
+    c = founders[2]
+    c.note("one history")
+    twin = Author(c.name, network=network)  # c restored an old backup and signed again
+    twin.clock_ms += 7
+    twin.note("another history")
+    opened_s = int(time.time()) - 3 * 3600
+    with operations.open_local(home) as ctx:
+        view = ctx.governance
+        assert view is not None
+        ingest(ctx.ledger, view, c.entries)
+        (proof,) = ctx.ledger.ingest_entries([twin.entries[1]]).forks
+        assert ctx.ledger.is_frozen(network, c.id)
+        action = {"action": "fork.unfreeze", "title": "c restored a backup",
+                  "fork_proof": proof.id}  # fmt: skip
+        pass_proposal(ctx.ledger, view, founders, action, opened_s)
+        view.refresh(ctx.ledger, opened_s + 3599)  # before its effect: still frozen
+        assert ctx.ledger.is_frozen(network, c.id)
+        view.refresh(ctx.ledger, opened_s + 3600)
+        assert view.state is not None and view.state.unfrozen == {proof.id}
+        assert not ctx.ledger.is_frozen(network, c.id)
+        assert [e.seq for e in ingest(ctx.ledger, view, [c.note("after the lift")])] == [3]
+        listed = operations.fork_proofs(ctx)
+        assert [(f["position"], f["lifted"]) for f in listed] == [(2, True)]
+    with operations.open_local(home) as ctx:  # the node derives the lift on start-up
+        assert not ctx.ledger.is_frozen(network, c.id)
+        assert [p.id for p in ctx.store.fork_proofs()] == [proof.id]  # kept, to be shared
+        refused = ctx.ledger.ingest_entries([twin.entries[1]])
+        assert [e.code for _, e in refused.rejected] == ["rule.lifted-fork"]
+

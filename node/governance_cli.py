@@ -152,9 +152,23 @@ def _charter_out(home: NodeHome) -> dict[str, Any]:
 
 
 def cmd_show(args: argparse.Namespace) -> dict[str, Any]:
-    out = _charter_out(NodeHome(args.home))
+    home = NodeHome(args.home)
+    out = _charter_out(home)
+    out.update(_text_in_force(args, home))
     out["_text"] = json.dumps(out, indent=2)
     return out
+
+
+def _text_in_force(args: argparse.Namespace, home: NodeHome) -> dict[str, Any]:
+    """The charter text as amended by passed `charter.amend`s in force (specs/0008 §7.4),
+    from the running node or the home's ledger; a home with no identity holds no
+    ledger, so only the founding text."""
+    charter = home.charter()
+    assert charter is not None  # (_charter_out checked)
+    if not home.exists():
+        return {"text": charter.text, "founding_text": charter.text, "amendments": []}
+    found = via_node(args, ops.charter, "GET", f"{PREFIX}/charter")
+    return {key: found[key] for key in ("text", "founding_text", "amendments")}
 
 
 def cmd_join(args: argparse.Namespace) -> dict[str, Any]:

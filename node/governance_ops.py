@@ -29,7 +29,6 @@ from protocol.governance import (
     VOTE,
     VOUCH,
     Choice,
-    charter_toml,
 )
 from protocol.ids import id_to_text
 
@@ -50,17 +49,8 @@ def refreshed(ctx: LedgerContext) -> GovernanceView:
 
 
 def charter(ctx: LedgerContext) -> dict[str, Any]:
-    view = view_of(ctx)
-    c = view.charter
-    return {
-        "network": id_to_text(ctx.network),
-        "name": c.name,
-        "text": c.text,
-        "test": c.test,
-        "founders": sorted(id_to_text(m) for m in c.members),
-        "rules": c.rules.model_dump(),
-        "toml": charter_toml(c),
-    }
+    """The charter, its text as amended and in force now (GovernanceView.charter_json)."""
+    return refreshed(ctx).charter_json()
 
 
 def members(ctx: LedgerContext) -> dict[str, Any]:

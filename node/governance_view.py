@@ -65,6 +65,7 @@ from protocol.governance import (
     Rules,
     UnvouchBody,
     VouchBody,
+    charter_toml,
 )
 from protocol.ids import id_from_text, id_to_text
 from protocol.jsonform import to_json
@@ -272,6 +273,34 @@ class GovernanceView:
 
     def proposals_json(self) -> list[dict[str, Any]]:
         return [self.proposal_json(p) for _, p in sorted(self.proposals.items())]
+
+    def charter_json(self) -> dict[str, Any]:
+        """The charter with its text in force (§7.4): `text` as amended by every passed
+        `charter.amend` in force, `founding_text` and `toml` the founding charter's
+        (the network id is its hash), `amendments` the ones applied, in order."""
+        assert self.state is not None
+        c = self.charter
+        amendments = [
+            {
+                "proposal": id_to_text(proposal_id),
+                "title": self.proposals[proposal_id].action.title,
+                "effective_at_s": at_s,
+            }
+            for proposal_id, at_s in self.state.applied
+            if isinstance(self.proposals[proposal_id].action, AmendCharter)
+        ]
+        return {
+            "network": id_to_text(self.network),
+            "name": c.name,
+            "text": self.state.text,
+            "founding_text": c.text,
+            "amendments": amendments,
+            "test": c.test,
+            "founders": sorted(id_to_text(m) for m in c.members),
+            "rules": c.rules.model_dump(),
+            "toml": charter_toml(c),
+            "at_s": self.refreshed_at_s,
+        }
 
     def members_json(self) -> dict[str, Any]:
         assert self.state is not None

@@ -235,7 +235,9 @@ def test_five_labs_govern_a_federation(tmp_path: Path, stack: ExitStack) -> None
         "changes": {"max_blob_bytes": 2048},
     }
     assert detail["tally"]["counts"] == {"yes": 3, "no": 1, "abstain": 0, "veto": 0}
-    assert api(e, "GET", f"{GOV}/charter")["network"] == network
+    charter = api(e, "GET", f"{GOV}/charter")
+    assert charter["network"] == network and charter["amendments"] == []
+    assert charter["text"] == charter["founding_text"]
     history = fab(b, "rules", "show", "--history")["history"]
     assert {h["proposal"] for h in history[1:]} == {admit, blobs}
     times = [h["effective_at_s"] for h in history[1:]]

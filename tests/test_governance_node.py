@@ -8,6 +8,7 @@ note, and the governance view: the same entries in any order give the same rules
 
 from __future__ import annotations
 
+import json
 import random
 import time
 from pathlib import Path
@@ -21,6 +22,7 @@ from ledger.governance import rules_hash
 from ledger.log import Ledger
 from ledger.store import MemoryLogStore
 from node import designs, governance_ops, jobs, operations
+from node.cli import main
 from node.governance_view import GovernanceView, allow_list_of, longest_str_bytes
 from node.home import NodeHome
 from protocol import canonical
@@ -432,3 +434,31 @@ def test_a_passed_unfreeze_lifts_the_freeze_from_its_effect_and_after_a_restart(
         refused = ctx.ledger.ingest_entries([twin.entries[1]])
         assert [e.code for _, e in refused.rejected] == ["rule.lifted-fork"]
 
+
+def test_a_passed_amendment_is_the_charter_text_in_force(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    home, charter = chartered_home(tmp_path, monkeypatch)
+    network = charter_network_id(charter)
+    founders = sorted((Author(n, network=network) for n in ("lab-a", "lab-b", "lab-c")),
+                      key=lambda f: f.id)  # fmt: skip
+    with operations.open_local(home) as ctx:
+        before = governance_ops.charter(ctx)
+        assert before["text"] == before["founding_text"] == "The founding text."
+        assert before["amendments"] == []
+        assert ctx.governance is not None
+        action = {"action": "charter.amend", "title": "Say more", "text": "The amended text."}
+        opened_s = int(time.time()) - 3 * 3600
+        amend = pass_proposal(ctx.ledger, ctx.governance, founders, action, opened_s)
+        after = governance_ops.charter(ctx)
+    assert after["text"] == "The amended text."
+    assert after["founding_text"] == "The founding text."
+    assert after["amendments"] == [
+        {"proposal": id_to_text(amend.id), "title": "Say more", "effective_at_s": opened_s + 3600}
+    ]
+    assert after["toml"] == charter_toml(charter) and after["network"] == id_to_text(network)
+    capsys.readouterr()
+    assert main(["--home", str(home.path), "federation", "show", "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["text"] == "The amended text." and shown["founding_text"] == "The founding text."
+    assert shown["amendments"] == after["amendments"] and shown["founder"] is False

@@ -166,7 +166,15 @@ def document_errors(app: FastAPI) -> None:
 
 
 def build_app(service: NodeService, token: str) -> FastAPI:
-    app = FastAPI(title="Fab Commons node", version="1", openapi_url="/openapi.json", docs_url=None)
+    # No /docs or /redoc: FastAPI's pages load their scripts from a CDN, which a lab's
+    # machine may not reach and the dashboard's CSP forbids; /openapi.json needs the token.
+    app = FastAPI(
+        title="Fab Commons node",
+        version="1",
+        openapi_url="/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+    )
 
     async def authorised(request: Request) -> None:
         given = request.headers.get("authorization", "")
@@ -196,7 +204,11 @@ def build_app(service: NodeService, token: str) -> FastAPI:
     app.include_router(capability_api.router(service), dependencies=guard)
     live_api.install(app, service, guard)  # dashboard, events, peers, uploads
     app.add_middleware(
-        RequestGuard, token=token, prefix=API_PREFIX, streamed=live_api.STREAMED_PATHS
+        RequestGuard,
+        token=token,
+        open_paths=live_api.OPEN_PATHS,
+        open_prefixes=live_api.OPEN_PREFIXES,
+        streamed=live_api.STREAMED_PATHS,
     )
     return app
 

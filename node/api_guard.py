@@ -2,12 +2,14 @@
 
 FastAPI reads and parses a request's body before it runs the route's dependencies, so
 the bearer-token dependency alone would let a stranger make the node buffer a body of
-any size. `RequestGuard` is plain ASGI in front of the app: for every path under the
-API prefix it refuses a missing or wrong token (401 misuse.unauthorized) before
-receiving any body byte, refuses a declared Content-Length above the limit (413
-decode.too-large), and reads the body itself, counting, so that a body without a
-declared length is cut off at the limit too (specs/0012 §2). The token dependency in
-node/api.py stays: it is what the OpenAPI document shows, and a second lock.
+any size. `RequestGuard` is plain ASGI in front of the app: for every path but the
+open ones (the dashboard's page and static files: no data, and they must load before
+the page can ask for the token) — the API, the OpenAPI document, any unknown path — it
+refuses a missing or wrong token (401 misuse.unauthorized) before receiving any body
+byte, refuses a declared Content-Length above the limit (413 decode.too-large), and
+reads the body itself, counting, so that a body without a declared length is cut off
+at the limit too (specs/0012 §2). The token dependency in node/api.py stays: it is
+what the OpenAPI document shows, and a second lock.
 """
 
 from __future__ import annotations
@@ -36,27 +38,35 @@ class RequestGuard:
         app: ASGIApp,
         *,
         token: str,
-        prefix: str,
+        open_paths: frozenset[str] = frozenset(),
+        open_prefixes: tuple[str, ...] = (),
         max_body_bytes: int = MAX_REQUEST_BODY_BYTES,
         streamed: re.Pattern[str] | None = None,
     ) -> None:
         self.app = app
         self.expected = f"Bearer {token}".encode()
-        self.prefix = prefix
+        #: Paths served to anyone: exactly these, and everything under these prefixes.
+        self.open_paths = open_paths
+        self.open_prefixes = open_prefixes
         self.max_body_bytes = max_body_bytes
         #: Paths whose routes stream the body themselves, each under a limit of its own
         #: (file uploads): checked for the token here, never buffered.
         self.streamed = streamed
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not str(scope.get("path", "")).startswith(self.prefix):
+        path = str(scope.get("path", ""))
+        if (
+            scope["type"] != "http"
+            or path in self.open_paths
+            or path.startswith(self.open_prefixes)
+        ):
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers") or [])
         if not hmac.compare_digest(headers.get(b"authorization", b""), self.expected):
             await _error(send, 401, "misuse.unauthorized", "missing or wrong bearer token")
             return
-        if self.streamed is not None and self.streamed.fullmatch(str(scope.get("path", ""))):
+        if self.streamed is not None and self.streamed.fullmatch(path):
             await self.app(scope, receive, send)
             return
         declared = headers.get(b"content-length", b"0")

@@ -18,7 +18,8 @@
   manifest from the form fields and publishes the folder exactly as
   `fabnode design publish` would; the staging folder is removed either way.
 - `GET /`: the dashboard (node/web), `GET /static/...` its files, with a
-  Content-Security-Policy allowing nothing from outside the node.
+  Content-Security-Policy allowing nothing from outside the node; the only paths
+  served without the token (`OPEN_PATHS`, `OPEN_PREFIXES`).
 """
 
 from __future__ import annotations
@@ -64,6 +65,10 @@ _UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
 #: The routes that stream their request body under a limit of their own
 #: (node.api_guard.RequestGuard passes them through unbuffered).
 STREAMED_PATHS = re.compile(rf"{API_PREFIX}/uploads/[0-9a-f]{{32}}/files/[^/]+")
+#: What the front door serves without the token: the dashboard's page and its files
+#: (no data; the page asks for the token once loaded). Everything else needs it.
+OPEN_PATHS = frozenset({"/"})
+OPEN_PREFIXES = ("/static/",)
 
 
 class PublishIn(BaseModel):

@@ -70,8 +70,9 @@ def _error_code(response: Response | requests.Response) -> str | None:
     return code if isinstance(code, str) else None
 
 
-def session_get_json(url: str) -> Any:
-    with requests.get(url, timeout=TIMEOUT_S) as response:
+def session_get_json(url: str, token: str) -> Any:
+    headers = {"Authorization": f"Bearer {token}"}
+    with requests.get(url, headers=headers, timeout=TIMEOUT_S) as response:
         return response.json()
 
 
@@ -221,6 +222,32 @@ def test_the_front_door_refuses_before_reading_a_body(tmp_path: Path) -> None:
         assert empty.json()["error"]["field"] == "body.text"  # the field at fault, named
 
 
+def test_only_the_dashboard_is_open_and_no_page_loads_a_cdn(tmp_path: Path) -> None:
+    """The dashboard's page and files need no token; the OpenAPI document does; FastAPI's
+    /docs and /redoc pages (scripts from a CDN) are not served at all."""
+    home = tmp_path / "lab"
+    assert fabnode("init", home=home)[0] == 0
+    with running_node(home, cwd=tmp_path) as (_, ready):
+        _check_open_and_closed_paths(ready["api"], (home / "api.token").read_text().strip())
+
+
+def _check_open_and_closed_paths(url: str, token: str) -> None:
+    for path in ("/", "/static/app.js"):
+        assert requests.get(url + path, timeout=TIMEOUT_S).status_code == 200, path
+    for path in ("/openapi.json", "/docs", "/redoc"):
+        for header in WRONG_TOKENS:
+            headers = {} if header is None else {"Authorization": header}
+            stranger = requests.get(url + path, headers=headers, timeout=TIMEOUT_S)
+            assert stranger.status_code == 401, (path, header)
+            assert _error_code(stranger) == "misuse.unauthorized"
+    headers = {"Authorization": f"Bearer {token}"}
+    document = requests.get(url + "/openapi.json", headers=headers, timeout=TIMEOUT_S)
+    assert document.status_code == 200 and "/api/v1/status" in document.json()["paths"]
+    for path in ("/docs", "/redoc", "/docs/oauth2-redirect"):
+        page = requests.get(url + path, headers=headers, timeout=TIMEOUT_S)
+        assert page.status_code == 404, path
+
+
 def test_every_operation_survives_fuzzing_and_refuses_strangers(tmp_path: Path) -> None:
     home = tmp_path / "lab"
     sandbox = tmp_path / "sandbox"
@@ -230,13 +257,15 @@ def test_every_operation_survives_fuzzing_and_refuses_strangers(tmp_path: Path) 
     with running_node(home, cwd=sandbox) as (_, ready):
         url = ready["api"]
         token = (home / "api.token").read_text().strip()
-        schema = schemathesis.openapi.from_url(url + "/openapi.json")
+        schema = schemathesis.openapi.from_url(
+            url + "/openapi.json", headers={"Authorization": f"Bearer {token}"}
+        )
         operations = []
         for result in schema.get_all_operations():
             assert isinstance(result, Ok), f"the node's OpenAPI document is invalid: {result}"
             operations.append(result.ok())
         assert len(operations) >= 10, "the OpenAPI document lists the node's operations"
-        streams = _event_streams(session_get_json(url + "/openapi.json"))
+        streams = _event_streams(session_get_json(url + "/openapi.json", token))
         examples = max(MIN_EXAMPLES, REQUEST_BUDGET // len(operations))
         failures: list[str] = []
         with requests.Session() as session:

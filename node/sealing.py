@@ -49,7 +49,9 @@ def seal_key(home: NodeHome, suite: str) -> SealPrivateKey:
 
 
 def _store(home: NodeHome) -> BlobStore:
-    return BlobStore(home.blobs, max_blob_bytes=DEFAULT_MAX_BLOB_BYTES)
+    """The blob store under the federation's blob size rule (specs/0008 §2), as
+    node.designs stores files: a sealed blob above it is one no peer would fetch."""
+    return BlobStore(home.blobs, max_blob_bytes=home.max_blob_bytes())
 
 
 def _read_bounded(path: Path, limit: int) -> bytes:
@@ -87,7 +89,9 @@ def seal_to_blob(home: NodeHome, path: Path, lab_key: SealKey) -> dict[str, Any]
 
 def open_blob_bytes(home: NodeHome, blob_id: bytes) -> bytes:
     """The plaintext of a sealed blob this node holds and is a recipient of."""
-    store = _store(home)
+    # Reading a held blob: the ceiling of specs/0009, not today's rule, so that a blob
+    # stored before the federation lowered its limit still opens.
+    store = BlobStore(home.blobs, max_blob_bytes=DEFAULT_MAX_BLOB_BYTES)
     if not store.has(blob_id):
         raise LocalMisuseError(
             "misuse.blob-missing", f"this node does not hold {id_to_text(blob_id)}"

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 from cryptography.hazmat.bindings._rust import openssl as rust_openssl
 from cryptography.hazmat.primitives import hpke
@@ -9,7 +12,16 @@ from cryptography.hazmat.primitives.asymmetric import x25519
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from protocol.errors import CommonsError, DecodeError, LocalMisuseError, VerificationError
+from node import sealing
+from node.home import GOVERNANCE_FILE, NodeHome
+from protocol.errors import (
+    CommonsError,
+    DecodeError,
+    LocalMisuseError,
+    RuleViolationError,
+    VerificationError,
+)
+from protocol.ids import id_from_text
 from protocol.sealed import (
     CHUNK_BYTES,
     HYBRID_SUITE,
@@ -129,3 +141,20 @@ def test_garbage_is_a_decode_error(data: bytes) -> None:
     for candidate in (data, MAGIC + data):
         with pytest.raises(DecodeError):
             read_header(candidate)
+
+
+def test_a_node_seals_under_the_federations_blob_rule(tmp_path: Path) -> None:
+    """Sealing refuses a blob above the federation's max_blob_bytes (which the node writes
+    to governance.json), as peers would refuse to fetch it; below it, the blob opens."""
+    home = NodeHome(tmp_path / "lab")
+    home.create_identity()
+    rule_bytes = 4 * CHUNK_BYTES
+    (home.path / GOVERNANCE_FILE).write_text(json.dumps({"rules": {"max_blob_bytes": rule_bytes}}))
+    lab = KEYS[X25519_SUITE][1].public()
+    with pytest.raises(RuleViolationError) as e:
+        sealing.seal_bytes_to_blob(home, bytes(rule_bytes), lab)
+    assert e.value.code == "rule.blob-too-large"
+    assert not any(p.is_file() for p in home.blobs.rglob("*"))
+    small = sealing.seal_bytes_to_blob(home, b"a job file", lab)
+    assert small["size"] <= rule_bytes
+    assert sealing.open_blob_bytes(home, id_from_text(small["blob"])) == b"a job file"

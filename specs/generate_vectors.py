@@ -104,6 +104,9 @@ Suites and their fields:
                       action (tagged)}, votes [...], checkpoints [{author_hex, size,
                       cosignatures {witness hex: timestamp_s}}], now_s ->
                       ledger.governance.tally. expect: TallyResult.to_json().
+  governance/evolve   input.members_hex, rules, text (the charter), proposals, votes,
+                      checkpoints (as tally's), at_s -> ledger.governance.evolve.
+                      expect: members, text, applied, skipped and tallies (by id).
   jobs/derive         input.offer_hex, entries_hex, max_ttl_s, now_ms ->
                       protocol.jobstate.derive_job (specs/0007 §5); fields in
                       tests/vector_checks_jobs.py.

@@ -307,6 +307,31 @@ def test_the_electorate_is_fixed_when_the_proposal_opens() -> None:
     assert by_id[remove.id].veto == 1  # E still voted on its own removal: fixed electorate
 
 
+def test_a_member_removed_by_vote_is_out_of_later_electorates() -> None:
+    """E is removed by a passed proposal, then votes on one opened after the removal
+    took effect: excluded as not in the electorate, never counted (§5, §6)."""
+    w = World()
+    remove = w.propose(A, RemoveMember(action="member.remove", title="e", member=E), T)
+    for voter in (A, B, C, D):
+        w.vote(voter, remove, "yes", T + 100)
+    removed_at = T + RULES.voting_period_s + RULES.effect_delay_s
+    later = w.propose(
+        B, AmendCharter(action="charter.amend", title="t", text="later"), removed_at + 10
+    )
+    for voter, choice in ((A, "yes"), (B, "yes"), (C, "no"), (D, "no"), (E, "yes")):
+        w.vote(voter, later, choice, removed_at + 100)
+    state = w.run(removed_at + 10 * DAY)
+    by_id = {r.proposal: r for r in state.results}
+    assert by_id[remove.id].passed and E not in state.members
+    assert [pid for pid, _ in state.applied] == [remove.id]
+    result = by_id[later.id]
+    assert result.electorate_size == 4 and (result.yes, result.no) == (2, 2)
+    assert [(x.vote.voter, x.reason) for x in result.excluded] == [(E, Exclusion.NOT_IN_ELECTORATE)]
+    assert E not in {v.voter for v in result.counted}
+    # 2 yes of 4 does not exceed 500 per mille; E's yes would have made it 3 of 5.
+    assert result.outcome is Outcome.REJECTED and state.text == CHARTER.text
+
+
 @settings(max_examples=40, deadline=None)
 @given(st.randoms(use_true_random=False))
 def test_arrival_order_does_not_change_the_state(rnd: random.Random) -> None:

@@ -9,15 +9,21 @@ governance/tally    input.electorate_hex, rules, proposal {id_hex, author_hex, s
                     hex: timestamp_s}}], now_s -> ledger.governance.tally, with witness
                     times from ledger.witnessclock over the electorate and
                     rules.witness_count. expect is TallyResult.to_json() plus ok.
+governance/evolve   input.members_hex, rules, text (the charter's), proposals [as tally's
+                    proposal], votes, checkpoints (as tally's), at_s ->
+                    ledger.governance.evolve. expect: members (text ids, sorted), text,
+                    applied [{proposal, effective_at_s}], skipped [{proposal, reason}],
+                    tallies {proposal id text: TallyResult.to_json()}, plus ok.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from ledger.governance import Proposal, TallyResult, Vote, tally
+from ledger.governance import Proposal, TallyResult, Vote, evolve, tally
 from ledger.witnessclock import CosignedCheckpoint, WitnessClock
 from protocol.governance import (
+    Charter,
     Choice,
     ProposalBody,
     Rules,
@@ -43,16 +49,15 @@ def check_charter(data: dict[str, Any], expect: dict[str, Any]) -> None:
     assert same(got, expect)
 
 
-def run_tally(data: dict[str, Any]) -> TallyResult:
-    """The tally a vector's input describes."""
-    electorate = frozenset(bytes.fromhex(h) for h in data["electorate_hex"])
-    rules = Rules.model_validate(data["rules"], strict=True)
-    p = data["proposal"]
+def _proposal(p: dict[str, Any]) -> Proposal:
     body = ProposalBody.model_validate({"proposal": from_json(p["action"])}, strict=True)
-    proposal = Proposal(
+    return Proposal(
         bytes.fromhex(p["id_hex"]), bytes.fromhex(p["author_hex"]), p["seq"], body.proposal
     )
-    votes = [
+
+
+def _votes(rows: list[dict[str, Any]]) -> list[Vote]:
+    return [
         Vote(
             bytes.fromhex(v["id_hex"]),
             bytes.fromhex(v["voter_hex"]),
@@ -61,18 +66,53 @@ def run_tally(data: dict[str, Any]) -> TallyResult:
             Choice(v["choice"]),
             v["timestamp_ms"],
         )
-        for v in data["votes"]
+        for v in rows
     ]
+
+
+def _clock(rows: list[dict[str, Any]]) -> WitnessClock:
     logs: dict[bytes, list[CosignedCheckpoint]] = {}
-    for c in data["checkpoints"]:
+    for c in rows:
         stamps = {bytes.fromhex(w): t for w, t in c["cosignatures"].items()}
         logs.setdefault(bytes.fromhex(c["author_hex"]), []).append((c["size"], stamps))
-    clock = WitnessClock(logs)
+    return WitnessClock(logs)
+
+
+def run_tally(data: dict[str, Any]) -> TallyResult:
+    """The tally a vector's input describes."""
+    electorate = frozenset(bytes.fromhex(h) for h in data["electorate_hex"])
+    rules = Rules.model_validate(data["rules"], strict=True)
+    clock = _clock(data["checkpoints"])
 
     def times(author: bytes, seq: int) -> int | None:
         return clock.witnessed_at(author, seq, electorate, rules.witness_count)
 
-    return tally(proposal, votes, electorate, times, rules, data["now_s"])
+    return tally(
+        _proposal(data["proposal"]), _votes(data["votes"]), electorate, times, rules,
+        data["now_s"],
+    )  # fmt: skip
+
+
+def check_evolve(data: dict[str, Any], expect: dict[str, Any]) -> None:
+    charter = Charter(
+        version=1,
+        name="Vector Commons",
+        members=[bytes.fromhex(m) for m in data["members_hex"]],
+        rules=Rules.model_validate(data["rules"], strict=True),
+        text=data["text"],
+    )
+    proposals = [_proposal(p) for p in data["proposals"]]
+    state = evolve(charter, proposals, _votes(data["votes"]), _clock(data["checkpoints"]),
+                   data["at_s"])  # fmt: skip
+    got = {
+        "ok": True,
+        "members": sorted(id_to_text(m) for m in state.members),
+        "text": state.text,
+        "applied": [{"proposal": id_to_text(p), "effective_at_s": t} for p, t in state.applied],
+        "skipped": [{"proposal": id_to_text(p), "reason": why} for p, why in state.skipped],
+        "tallies": {id_to_text(r.proposal): r.to_json() for r in state.results},
+    }
+    assert same(got, expect)
 
 
 def check_tally(data: dict[str, Any], expect: dict[str, Any]) -> None:
@@ -82,4 +122,5 @@ def check_tally(data: dict[str, Any], expect: dict[str, Any]) -> None:
 GOVERNANCE_CHECKERS: dict[tuple[str, str], Checker] = {
     ("governance", "charter"): check_charter,
     ("governance", "tally"): check_tally,
+    ("governance", "evolve"): check_evolve,
 }

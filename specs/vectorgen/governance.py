@@ -1,8 +1,9 @@
-"""governance/charter and governance/tally (specs/0008-governance.md).
+"""governance/charter, governance/tally and governance/evolve (specs/0008-governance.md).
 
 Expectations come from how each case is built: which votes the case means to count and
 why the others are excluded, the counts those give, and the thresholds of §5 computed
-here in integers. Nothing is read back from ledger.governance.
+here in integers; for evolve, which proposals the case means to pass and when they take
+effect (§6). Nothing is read back from ledger.governance.
 """
 
 from __future__ import annotations
@@ -173,6 +174,13 @@ def _checkpoint(author: bytes, size: int, at_s: int, electorate: list[bytes]) ->
 
 
 def _expect(votes: list[V], electorate: list[bytes], now_s: int) -> dict[str, Any]:
+    return ok(**_tally_expect(votes, electorate, now_s, OPENED_S))
+
+
+def _tally_expect(
+    votes: list[V], electorate: list[bytes], now_s: int, opened_s: int
+) -> dict[str, Any]:
+    deadline_s = opened_s + PERIOD_S
     counted = [v for v in votes if v.fate == "counted"]
     n = {c: sum(1 for v in counted if v.choice == c) for c in ("yes", "no", "abstain", "veto")}
     voted, size = len(counted), len(electorate)
@@ -180,7 +188,7 @@ def _expect(votes: list[V], electorate: list[bytes], now_s: int) -> dict[str, An
     vetoed = voted > 0 and n["veto"] * 1000 >= RULES["veto_threshold_permille"] * voted
     against = n["yes"] + n["no"] + n["veto"]
     met = against > 0 and n["yes"] * 1000 > RULES["pass_threshold_permille"] * against
-    if now_s < DEADLINE_S:
+    if now_s < deadline_s:
         outcome = "voting"
     else:
         outcome = (
@@ -189,11 +197,11 @@ def _expect(votes: list[V], electorate: list[bytes], now_s: int) -> dict[str, An
     excluded = {
         id_to_text(_id("vote", v.voter, v.seq)): v.fate for v in votes if v.fate != "counted"
     }
-    return ok(outcome=outcome, opened_at_s=OPENED_S, deadline_s=DEADLINE_S,
-              effective_at_s=DEADLINE_S + DELAY_S, electorate_size=size, counts=n,
-              quorum_reached=quorum, threshold_met=met, vetoed=vetoed,
-              counted=[id_to_text(_id("vote", v.voter, v.seq)) for v in _by_voter(counted)],
-              excluded=dict(sorted(excluded.items())))  # fmt: skip
+    counted_ids = [id_to_text(_id("vote", v.voter, v.seq)) for v in _by_voter(counted)]
+    return {"outcome": outcome, "opened_at_s": opened_s, "deadline_s": deadline_s,
+            "effective_at_s": deadline_s + DELAY_S, "electorate_size": size, "counts": n,
+            "quorum_reached": quorum, "threshold_met": met, "vetoed": vetoed,
+            "counted": counted_ids, "excluded": dict(sorted(excluded.items()))}  # fmt: skip
 
 
 def _in_time(choice: str) -> Any:
@@ -238,7 +246,8 @@ def tally_cases() -> Iterator[Case]:
          [*base, V(D, "no", 2, DEADLINE_S + 600, "late", claimed_s=t)], MEMBERS, after),
         ("late-vote-does-not-replace", "C votes yes in time, then no too late: yes counts.",
          [yes(A, 3), no(B), yes(C), V(C, "no", 3, DEADLINE_S + 1, "late")], MEMBERS, after),
-        ("removed-member", "E was removed before the proposal opened: E's vote is excluded.",
+        ("removed-member", "E is not in the electorate given (removed before the proposal "
+         "opened; evolve/removed-member-votes removes it by vote): E's vote is excluded.",
          [*base, V(E, "no", 2, t, "not-in-electorate")], [A, B, C, D], after),
         ("outsider-vote", "A lab that is not a member votes.",
          [*base[:2], yes(C), V(OUTSIDER, "no", 2, t, "not-in-electorate")], MEMBERS, after),
@@ -258,6 +267,64 @@ def tally_cases() -> Iterator[Case]:
         )
 
 
+# --- the state in force -------------------------------------------------------------
+
+
+def _evolve_row(proposal: bytes, author: bytes, seq: int, action: dict[str, Any]) -> Any:
+    return {"id_hex": proposal.hex(), "author_hex": author.hex(), "seq": seq,
+            "action": to_json(action)}  # fmt: skip
+
+
+def _vote_rows(proposal: bytes, votes: list[V]) -> list[dict[str, Any]]:
+    return [{"id_hex": _id("vote", v.voter, v.seq).hex(), "voter_hex": v.voter.hex(),
+             "seq": v.seq, "proposal_hex": proposal.hex(), "choice": v.choice,
+             "timestamp_ms": (v.witnessed_s or T0_S) * 1000} for v in votes]  # fmt: skip
+
+
+def evolve_cases() -> Iterator[Case]:
+    """removed-member-votes: E is removed by a passed proposal, then votes on a proposal
+    opened after the removal took effect (the tally suite's removed-member gives the
+    electorate directly)."""
+    removed_at = DEADLINE_S + DELAY_S
+    later_id, later_opened = _id("proposal", B), removed_at + 100
+    at_s = later_opened + PERIOD_S + DELAY_S + 100
+    remaining = [A, B, C, D]
+    remove = {"action": "member.remove", "title": "Remove lab E", "member": E}
+    amend = {"action": "charter.amend", "title": "Say more", "text": "We share more."}
+    t1, t2 = OPENED_S + 60, later_opened + 60
+    first = [V(A, "yes", 3, t1, "counted"), *(V(m, "yes", 2, t1, "counted") for m in (B, C, D))]
+    later = [V(A, "yes", 4, t2, "counted"), V(B, "yes", 4, t2, "counted"),
+             V(C, "no", 3, t2, "counted"), V(D, "no", 3, t2, "counted"),
+             V(E, "yes", 2, t2, "not-in-electorate")]  # fmt: skip
+    checkpoints = [_checkpoint(A, PROPOSER_SEQ, OPENED_S, MEMBERS),
+                   _checkpoint(B, 3, later_opened, remaining)]  # fmt: skip
+    checkpoints += [_checkpoint(v.voter, v.seq, t1, MEMBERS) for v in first]
+    checkpoints += [_checkpoint(v.voter, v.seq, t2, remaining) for v in later]
+    data = {"members_hex": [m.hex() for m in MEMBERS], "rules": RULES,
+            "text": "We share designs.",
+            "proposals": [_evolve_row(PROPOSAL_ID, A, PROPOSER_SEQ, remove),
+                          _evolve_row(later_id, B, 3, amend)],
+            "votes": _vote_rows(PROPOSAL_ID, first) + _vote_rows(later_id, later),
+            "checkpoints": checkpoints, "at_s": at_s}  # fmt: skip
+    tallies = {
+        id_to_text(PROPOSAL_ID): _tally_expect(first, MEMBERS, at_s, OPENED_S),
+        id_to_text(later_id): _tally_expect(later, remaining, at_s, later_opened),
+    }
+    assert tallies[id_to_text(later_id)]["outcome"] == "rejected"  # E's yes would pass it
+    expect = ok(members=sorted(id_to_text(m) for m in remaining), text="We share designs.",
+                applied=[{"proposal": id_to_text(PROPOSAL_ID), "effective_at_s": removed_at}],
+                skipped=[], tallies=dict(sorted(tallies.items())))  # fmt: skip
+    yield Case(
+        "governance",
+        "evolve",
+        "removed-member-votes",
+        "E is removed by a passed vote, then votes on a later proposal: not in its electorate.",
+        data,
+        expect,
+    )
+
+
 def cases() -> Iterator[Case]:
     yield from charter_cases()
     yield from tally_cases()
+    yield from evolve_cases()

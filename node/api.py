@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import re
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,7 +21,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 
 from ledger.catalogue import Filters
-from node import capability_api, governance_api, jobs_api, live_api
+from node import blob_api, capability_api, governance_api, jobs_api, live_api
 from node.api_guard import RequestGuard
 from node.api_types import LocalPath
 from node.service import NodeService
@@ -202,13 +203,14 @@ def build_app(service: NodeService, token: str) -> FastAPI:
     app.include_router(governance_api.build_router(service, guard))
     app.include_router(jobs_api.router(service), dependencies=guard)
     app.include_router(capability_api.router(service), dependencies=guard)
+    app.include_router(blob_api.router(service), dependencies=guard)
     live_api.install(app, service, guard)  # dashboard, events, peers, uploads
     app.add_middleware(
         RequestGuard,
         token=token,
         open_paths=live_api.OPEN_PATHS,
         open_prefixes=live_api.OPEN_PREFIXES,
-        streamed=live_api.STREAMED_PATHS,
+        streamed=re.compile(f"{live_api.STREAMED_PATHS.pattern}|{blob_api.STREAMED_PATHS.pattern}"),
     )
     return app
 

@@ -1,8 +1,9 @@
 """`fabnode blob …`: put files into the node's blob store and take them out again.
 
-Only the local store for now (`<home>/blobs`, node/blobstore.py): `get` copies a blob
-this node already holds, checking its hash while copying. Fetching from peers
-(specs/0009-blobs.md) is the running node's job and will be wired to it later.
+`add` stores a file in the home's store (`<home>/blobs`, node/blobstore.py) through the
+running node's API (node/blob_api.py) when one runs, else directly: never two writers.
+`get` copies a blob this node holds, checking its hash while copying; a running node
+first fetches from peers (specs/0009-blobs.md) a blob it lacks.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from node.blobstore import BlobStore
+from node.blobstore import BlobStore, check_blob_size
 from node.client import NodeClient
 from node.home import NodeHome
 from protocol.errors import LocalMisuseError
@@ -47,12 +48,21 @@ def open_store(home: Path) -> BlobStore:
 
 
 def cmd_add(args: argparse.Namespace) -> dict[str, Any]:
-    store = open_store(args.home)
+    """Through the running node (POST /api/v1/blobs), so its store has one writer; into
+    the store directly when none runs. The same limit either way: the federation's."""
+    home = NodeHome(args.home)
+    home.identity()  # misuse.no-identity for a mistyped --home, before anything else
     if not args.file.is_file():
         raise LocalMisuseError("misuse.bad-file", f"{args.file} is not a file")
-    blob_id, size = store.add_file(args.file)
-    text = id_to_text(blob_id)
-    return {"blob": text, "size": size, "_text": text}
+    client = NodeClient.discover(home)
+    if client is None:
+        blob_id, size = open_store(args.home).add_file(args.file)
+        text = id_to_text(blob_id)
+        return {"blob": text, "size": size, "_text": text}
+    # The node checks the same rule; checked here first so a refused body is never sent.
+    check_blob_size(args.file.stat().st_size, home.max_blob_bytes())
+    added = client.send_file("POST", "/api/v1/blobs", args.file)
+    return {"blob": str(added["blob"]), "size": int(added["size"]), "_text": str(added["blob"])}
 
 
 def cmd_get(args: argparse.Namespace) -> dict[str, Any]:

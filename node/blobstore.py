@@ -6,12 +6,13 @@ Layout, under the store's folder (the node uses `<home>/blobs`):
     partial/*.tmp           files being added or copied, renamed into place when whole
 
 Guarantees: a final blob's bytes hash (SHA-256) to its name: every blob is hashed
-while it is written and reaches its final name only by an atomic rename after an
-fsync, so readers never see a partial or unverified blob, and adding the same
-bytes twice is harmless. No blob exceeds `max_blob_bytes` (checked before and
-while copying, and on every append). Paths are built only from validated 32-byte
-ids, never from text a peer sent. One process at a time appends to a partial (an
-flock on it); other stores in other processes may share the folder.
+while it is written (a file, bytes, or pieces as they arrive: `NewBlob`) and reaches
+its final name only by an atomic rename after an fsync, so readers never see a
+partial or unverified blob, and adding the same bytes twice is harmless. No blob
+exceeds `max_blob_bytes` (checked before and while copying, and on every append).
+Paths are built only from validated 32-byte ids, never from text a peer sent. One
+process at a time appends to a partial (an flock on it); other stores in other
+processes may share the folder.
 Every OSError is wrapped as LocalMisuseError("misuse.blob-io").
 Left to others: fetching (node/blob_transfer.py), deleting and garbage collection.
 """
@@ -28,7 +29,7 @@ from pathlib import Path
 from typing import IO
 
 from protocol.blob import DEFAULT_MAX_BLOB_BYTES, MAX_CHUNK_BYTES
-from protocol.errors import LocalMisuseError, RuleViolationError, VerificationError
+from protocol.errors import CommonsError, LocalMisuseError, RuleViolationError, VerificationError
 from protocol.ids import ID_BYTES, id_to_text
 
 #: Bytes read at a time when hashing and copying.
@@ -53,6 +54,12 @@ def _check_id(blob_id: bytes) -> str:
 
 def _too_large(size: int, limit: int) -> RuleViolationError:
     return RuleViolationError("rule.blob-too-large", f"blob of {size} bytes, limit {limit}")
+
+
+def check_blob_size(size: int, limit: int) -> None:
+    """RuleViolationError("rule.blob-too-large") if a blob of `size` bytes passes `limit`."""
+    if size > limit:
+        raise _too_large(size, limit)
 
 
 def _lock_if_current(f: IO[bytes], path: Path) -> bool:
@@ -125,34 +132,25 @@ class BlobStore:
 
     def add_bytes(self, data: bytes) -> tuple[bytes, int]:
         """Store `data`; return (blob id, size). Idempotent."""
-        if len(data) > self.max_blob_bytes:
-            raise _too_large(len(data), self.max_blob_bytes)
+        check_blob_size(len(data), self.max_blob_bytes)
         views = (data[i : i + READ_BYTES] for i in range(0, len(data), READ_BYTES))
         return self._add_chunks(views)
 
     def add_file(self, path: Path) -> tuple[bytes, int]:
         """Copy a file into the store, hashing it in READ_BYTES reads; return (id, size)."""
         with _io(f"cannot read {path}"), path.open("rb") as f:
-            declared = os.fstat(f.fileno()).st_size
-            if declared > self.max_blob_bytes:
-                raise _too_large(declared, self.max_blob_bytes)
+            check_blob_size(os.fstat(f.fileno()).st_size, self.max_blob_bytes)
             return self._add_chunks(iter(lambda: f.read(READ_BYTES), b""))
 
     def _add_chunks(self, chunks: Iterator[bytes]) -> tuple[bytes, int]:
-        hasher = hashlib.sha256()
-        size = 0
-        with _io("cannot store a blob"), _temp_file(self.folder / PARTIAL_FOLDER) as (tmp, out):
+        with self.new_blob() as blob:
             for chunk in chunks:
-                size += len(chunk)
-                if size > self.max_blob_bytes:  # the source grew while we read it
-                    raise _too_large(size, self.max_blob_bytes)
-                hasher.update(chunk)
-                out.write(chunk)
-            blob_id = hasher.digest()
-            out.flush()
-            os.fsync(out.fileno())
-            _install(tmp, self.path_of(blob_id))
-        return blob_id, size
+                blob.write(chunk)  # refused if the source grew past the limit as we read
+            return blob.finish()
+
+    def new_blob(self) -> NewBlob:
+        """A blob to write piece by piece (an upload); see NewBlob."""
+        return NewBlob(self)
 
     def export_to(self, blob_id: bytes, dest: Path) -> int:
         """Copy a held blob to `dest`, checking its hash on the way; return its size.
@@ -187,6 +185,74 @@ class BlobStore:
         LocalMisuseError("misuse.blob-busy") if another download of it is under way.
         """
         return PartialBlob(self, blob_id)
+
+
+class NewBlob:
+    """A blob being added in pieces whose id is known only at the end (an upload).
+
+    Each piece is counted, hashed and written to a temp file in the partial folder as
+    it comes; one that takes the total past `max_blob_bytes` is refused
+    (rule.blob-too-large) and the file removed. `finish` fsyncs the file and renames it
+    to its id; `discard`, or leaving the `with` unfinished, removes it.
+    """
+
+    def __init__(self, store: BlobStore) -> None:
+        self.store = store
+        self.size = 0
+        self._hasher = hashlib.sha256()
+        with _io("cannot store a blob"):
+            fd, name = tempfile.mkstemp(dir=store.folder / PARTIAL_FOLDER, suffix=".tmp")
+        self.path = Path(name)
+        self._file: IO[bytes] | None = os.fdopen(fd, "wb")
+
+    def _open_file(self) -> IO[bytes]:
+        if self._file is None:
+            raise LocalMisuseError("misuse.partial-closed", "this new blob is closed")
+        return self._file
+
+    def write(self, data: bytes) -> None:
+        """Append `data`; refused, and the blob discarded, past the store's limit."""
+        f = self._open_file()
+        try:
+            check_blob_size(self.size + len(data), self.store.max_blob_bytes)
+            with _io("cannot store a blob"):
+                f.write(data)
+        except CommonsError:
+            self.discard()
+            raise
+        self._hasher.update(data)
+        self.size += len(data)
+
+    def finish(self) -> tuple[bytes, int]:
+        """Move the bytes written into place under their hash; return (blob id, size)."""
+        f = self._open_file()
+        blob_id = self._hasher.digest()
+        try:
+            with _io("cannot store a blob"):
+                f.flush()
+                os.fsync(f.fileno())
+                f.close()
+                _install(self.path, self.store.path_of(blob_id))
+        except CommonsError:
+            self.discard()
+            raise
+        self._file = None  # renamed away: nothing left to remove
+        return blob_id, self.size
+
+    def discard(self) -> None:
+        """Remove the temp file (nothing once finished or discarded)."""
+        if self._file is not None:
+            with contextlib.suppress(OSError):
+                self._file.close()
+            with contextlib.suppress(OSError):
+                self.path.unlink()
+            self._file = None
+
+    def __enter__(self) -> NewBlob:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.discard()
 
 
 class PartialBlob:

@@ -11,12 +11,16 @@ import json
 import os
 import urllib.error
 import urllib.request
-from typing import Any
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, BinaryIO
 
 from node.home import NodeHome
-from protocol.errors import CommonsError, RemoteFaultError, error_for_code
+from protocol.errors import CommonsError, LocalMisuseError, RemoteFaultError, error_for_code
 
 TIMEOUT_S = 600
+#: Bytes of a file sent at a time (`send_file`).
+READ_BYTES = 1024 * 1024
 
 
 class NodeClient:
@@ -34,9 +38,25 @@ class NodeClient:
     def call(self, method: str, path: str, body: Any = None) -> Any:
         data = None if body is None else json.dumps(body).encode()
         request = urllib.request.Request(self.url + path, data=data, method=method)
-        request.add_header("Authorization", f"Bearer {self.token}")
         if data is not None:
             request.add_header("Content-Type", "application/json")
+        return self._send(request)
+
+    def send_file(self, method: str, path: str, file: Path) -> Any:
+        """Send a file's bytes as the body, streamed in READ_BYTES pieces; the answer."""
+        try:
+            f = file.open("rb")
+        except OSError as e:
+            raise LocalMisuseError("misuse.bad-file", f"cannot read {file}: {e.strerror}") from e
+        with f:
+            size = os.fstat(f.fileno()).st_size
+            request = urllib.request.Request(self.url + path, data=_pieces(f, size), method=method)
+            request.add_header("Content-Type", "application/octet-stream")
+            request.add_header("Content-Length", str(size))
+            return self._send(request)
+
+    def _send(self, request: urllib.request.Request) -> Any:
+        request.add_header("Authorization", f"Bearer {self.token}")
         try:
             with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
                 return json.loads(response.read())
@@ -46,6 +66,17 @@ class NodeClient:
             raise RemoteFaultError(
                 "remote.node-unreachable", f"the node does not answer: {e}"
             ) from e
+
+
+def _pieces(f: BinaryIO, size: int) -> Iterator[bytes]:
+    """The first `size` bytes of `f` (what Content-Length promised), a piece at a time."""
+    left = size
+    while left > 0:
+        piece = f.read(min(READ_BYTES, left))
+        if not piece:
+            raise LocalMisuseError("misuse.bad-file", "the file shrank while it was sent")
+        left -= len(piece)
+        yield piece
 
 
 def _error_from(e: urllib.error.HTTPError) -> CommonsError:

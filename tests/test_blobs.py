@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
+import http.client
+import json
 import os
 import random
+import urllib.parse
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -17,8 +21,8 @@ import trio.testing
 
 from node import blob_cli
 from node.blob_transfer import FetchResult, ServeStats, fetch_blob, serve_blobs
-from node.blobstore import BlobStore
-from node.home import NodeHome
+from node.blobstore import BlobStore, NewBlob
+from node.home import GOVERNANCE_FILE, NodeHome
 from protocol.blob import (
     DEFAULT_MAX_BLOB_BYTES,
     MAX_CHUNK_BYTES,
@@ -35,6 +39,8 @@ from protocol.errors import (
     VerificationError,
 )
 from protocol.ids import id_from_text, id_to_text
+from tests.cli_helpers import fabnode
+from tests.node_process import running_node
 
 MiB = MAX_CHUNK_BYTES
 
@@ -165,6 +171,26 @@ def test_a_partial_and_a_final_copy_can_coexist(tmp_path: Path) -> None:
     assert partial.finish() == len(data)
     assert store.path_of(blob_id).read_bytes() == data
     assert files_under(tmp_path) == [str(store.path_of(blob_id).relative_to(tmp_path))]
+
+
+def test_a_new_blob_written_in_pieces_is_named_by_its_hash(tmp_path: Path) -> None:
+    store = BlobStore(tmp_path / "blobs", max_blob_bytes=100)
+    with store.new_blob() as blob:
+        for piece in (b"ab", b"", b"c" * 98):
+            blob.write(piece)
+        blob_id, size = blob.finish()
+    assert (blob_id, size) == (hashlib.sha256(b"ab" + b"c" * 98).digest(), 100)
+    assert files_under(store.folder) == [str(store.path_of(blob_id).relative_to(store.folder))]
+    with store.new_blob() as blob:
+        blob.write(bytes(60))
+        with pytest.raises(RuleViolationError) as err:
+            blob.write(bytes(41))  # past the limit: refused, and the temp file removed
+        assert err.value.code == "rule.blob-too-large"
+        with pytest.raises(LocalMisuseError):
+            blob.write(b"x")
+    with store.new_blob() as blob:
+        blob.write(b"left unfinished")
+    assert files_under(store.folder / "partial") == []
 
 
 def test_os_errors_become_blob_io(tmp_path: Path) -> None:
@@ -382,3 +408,72 @@ def test_cli_commands_parse() -> None:
     assert args.handler is blob_cli.cmd_get and args.output == Path("f") and args.json
     args = parser.parse_args(["blob", "add", "f.step"])
     assert args.handler is blob_cli.cmd_add and args.file == Path("f.step")
+
+
+def _post_blob(url: str, token: str, body: bytes, *, declared: int | None) -> tuple[int, Any]:
+    """POST /api/v1/blobs: `body` sent after a Content-Length of `declared` (only the
+    headers if `body` is longer: a refusal must come before the body), else chunked."""
+    parts = urllib.parse.urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=60)
+    try:
+        conn.putrequest("POST", "/api/v1/blobs")
+        conn.putheader("Authorization", f"Bearer {token}")
+        conn.putheader("Content-Type", "application/octet-stream")
+        if declared is None:
+            conn.putheader("Transfer-Encoding", "chunked")
+        else:
+            conn.putheader("Content-Length", str(declared))
+        conn.endheaders()
+        with contextlib.suppress(OSError):  # the node may answer and close mid-body
+            if declared is None:
+                conn.send(b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body) if body else b"0\r\n\r\n")
+            elif len(body) == declared:
+                conn.send(body)
+        response = conn.getresponse()
+        return response.status, json.loads(response.read())
+    finally:
+        conn.close()
+
+
+@pytest.mark.integration
+def test_blob_add_goes_through_a_running_node_under_the_federations_rule(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While a node runs, `blob add` sends the file to POST /api/v1/blobs (the CLI never
+    writes the store itself); the node streams it into its store under the federation's
+    blob size rule, and the CLI refuses what the node would, as it does offline."""
+    home = tmp_path / "lab"
+    assert fabnode("init", home=home)[0] == 0
+    rule_bytes = 3 * MiB
+    (home / GOVERNANCE_FILE).write_text(json.dumps({"rules": {"max_blob_bytes": rule_bytes}}))
+    source, big = tmp_path / "bracket.stl", tmp_path / "big.bin"
+    source.write_bytes(random_bytes(2 * MiB + 5))
+    big.write_bytes(bytes(rule_bytes + 1))
+    with running_node(home) as (_, ready):
+        with monkeypatch.context() as m:
+            m.setattr(BlobStore, "add_file", _no_second_writer)
+            m.setattr(NewBlob, "write", _no_second_writer)
+            added = blob_cli.cmd_add(blob_args(home, file=source))
+            with pytest.raises(RuleViolationError) as err:
+                blob_cli.cmd_add(blob_args(home, file=big))
+            assert err.value.code == "rule.blob-too-large"
+        blob_id = id_from_text(added["blob"])
+        assert blob_id == hashlib.sha256(source.read_bytes()).digest()
+        assert added["size"] == 2 * MiB + 5
+        assert BlobStore(home / "blobs").path_of(blob_id).read_bytes() == source.read_bytes()
+        token = (home / "api.token").read_text().strip()
+        url = ready["api"]
+        assert _post_blob(url, token, b"", declared=0)[1]["size"] == 0
+        for declared in (rule_bytes + 1, None):  # declared too large, or found so on the way
+            status, body = _post_blob(url, token, bytes(rule_bytes + 1), declared=declared)
+            assert (status, body["error"]["code"]) == (403, "rule.blob-too-large")
+        assert _post_blob(url, "wrong", b"x", declared=1)[0] == 401
+        assert files_under(home / "blobs" / "partial") == []
+    with pytest.raises(RuleViolationError) as err:  # no node: written directly, same rule
+        blob_cli.cmd_add(blob_args(home, file=big))
+    assert err.value.code == "rule.blob-too-large"
+    assert blob_cli.cmd_add(blob_args(home, file=source)) == added
+
+
+def _no_second_writer(*_: object) -> None:
+    raise AssertionError("the CLI wrote the store while the node runs")

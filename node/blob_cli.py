@@ -30,9 +30,9 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
         parents=[common],
         help="write a blob to a file; a running node fetches it from peers first",
         description=(
-            "Copy a blob held in this node's store to FILE, verifying its SHA-256 while "
-            "copying. Only blobs already held locally: fetching from peers is done by the "
-            "running node (not wired to this command yet)."
+            "Copy a blob to FILE, verifying its SHA-256 while copying. A blob this home "
+            "does not hold is first fetched from peers by the running node (verified "
+            "before it is kept); with no node running, only held blobs can be copied."
         ),
     )
     p.add_argument("blob", metavar="HASH", help="the blob id (text form, 53 characters)")

@@ -509,11 +509,14 @@ class Ledger:
         else:
             merkle.verify_consistency(size, cp.size, new_root, cp.root, proof)
 
-    def add_fork_proof(self, raw: bytes) -> ForkProof:
+    def add_fork_proof(self, raw: bytes) -> ForkProof | None:
         """Verify a fork proof from a peer; store it and freeze the author. Not stored
-        when held already, when the author is frozen already, or when a lift covers its
-        fork (specs/0004 §5) — unless a lift names it: then it is stored so the lift
-        applies here too."""
+        when the author is frozen already, or when a lift covers its fork (specs/0004
+        §5) — unless a lift names it: then it is stored so the lift applies here too.
+        A proof held already (peers send theirs in every sync session and gossip) is
+        not verified again: None."""
+        if self._freezes.holds(hashlib.sha256(raw).digest()):
+            return None
         proof = verify_fork_proof(raw, checkpoint_verifier=checkpoint_side)
         key = (proof.network, proof.author)
         if key in self._heads and proof.kind == KIND_ENTRIES:
@@ -523,8 +526,6 @@ class Ledger:
                 if entry.seq <= self._heads[key].size and not ours.signer_allowed(entry):
                     raise VerificationError("verify.key-not-in-force", "our key history disagrees")
         freezes = self._freezes
-        if freezes.holds(proof.id):
-            return proof
         if freezes.is_named(proof.id) or not (
             freezes.is_frozen(key) or freezes.is_forgiven(key, proof.position)
         ):

@@ -183,9 +183,9 @@ def test_checkpoints_whose_key_we_cannot_know_are_passed_over() -> None:
 # -- fork proofs (specs/0005 §10, 0004: verify_fork_proof with no other context) ---------
 
 
-def fork_proof(name: str, *, forge_b: bool = False) -> bytes:
-    """An entries fork proof; with `forge_b`, one side's signature broken."""
-    honest, twin = Author(name), Author(name)  # same keys: a restored backup
+def fork_proof(name: str, *, forge_b: bool = False, network: bytes = NETWORK) -> bytes:
+    """An entries fork proof of `network`; with `forge_b`, one side's signature broken."""
+    honest, twin = Author(name, network=network), Author(name, network=network)  # a restored backup
     honest.note("one history")
     twin.clock_ms += 7
     twin.note("another history")
@@ -193,7 +193,7 @@ def fork_proof(name: str, *, forge_b: bool = False) -> bytes:
     if forge_b:
         b[-1] ^= 1  # the entry's signature
     events = [honest.entries[0].raw]
-    return encode_fork_proof(KIND_ENTRIES, NETWORK, honest.id, a, bytes(b), events)
+    return encode_fork_proof(KIND_ENTRIES, network, honest.id, a, bytes(b), events)
 
 
 def test_a_valid_fork_proof_is_accepted() -> None:
@@ -234,20 +234,7 @@ def test_a_tampered_fork_proof_is_rejected() -> None:
 
 
 def test_a_fork_proof_of_another_network_is_rejected() -> None:
-    elsewhere = development_network("elsewhere")
-    honest, twin = Author("far", network=elsewhere), Author("far", network=elsewhere)
-    honest.note("one")
-    twin.clock_ms += 7
-    twin.note("two")
-    raw = encode_fork_proof(
-        KIND_ENTRIES,
-        elsewhere,
-        honest.id,
-        honest.entries[1].raw,
-        twin.entries[1].raw,
-        [honest.entries[0].raw],
-    )
-    data = announcing(forks=[raw])
+    data = announcing(forks=[fork_proof("far", network=development_network("elsewhere"))])
     assert verdict_of(data, Ledger(MemoryLogStore())) == (Verdict.REJECT, "verify.wrong-network")
 
 

@@ -13,7 +13,11 @@ the peer's data into `b""`.
 Guarantees:
 - A read or write that misses its deadline resets the stream (its state is
   unknown once an operation is cut short) and raises
-  `RemoteFaultError("remote.timeout")`; so does any other remote fault.
+  `RemoteFaultError("remote.timeout")`; so does any other remote fault. A write's
+  deadline bounds each WRITE_SLICE_BYTES of it, i.e. how long it may go without
+  progress, not the whole: a 1 MiB sync frame on a 256 kbit/s link takes ~33 s and
+  must still get through (before, such a link could never finish one frame, reset
+  every session and never caught up).
 - `read_some` returns `b""` once, and for ever after, when the peer has closed
   its side; it never returns `b""` otherwise.
 - `read_frame` returns None only when the peer closed cleanly between frames;
@@ -39,6 +43,9 @@ logger = logging.getLogger(__name__)
 
 #: Bytes asked of the transport per read while assembling a frame.
 READ_CHUNK_BYTES = 256 * 1024
+#: Bytes handed to the transport at a time by `write`, each under the write's deadline:
+#: the slowest link that still makes progress moves this much per timeout.
+WRITE_SLICE_BYTES = 64 * 1024
 #: How long a close or reset may take before we stop waiting for it.
 CLOSE_TIMEOUT_S = 5.0
 #: libp2p's spam window is the last 1.0 s; a little margin.
@@ -211,9 +218,12 @@ class Stream:
         return data
 
     async def write(self, data: bytes, timeout_s: float) -> None:
-        """Send all of `data`, or raise (the stream is then reset)."""
+        """Send all of `data`, or raise (the stream is then reset). `timeout_s` bounds
+        each WRITE_SLICE_BYTES piece: the write fails when it stops making progress."""
         self._check_open()
-        await self._with_deadline(self._raw.write, data, timeout_s, "write")
+        for start in range(0, max(len(data), 1), WRITE_SLICE_BYTES):
+            piece = data[start : start + WRITE_SLICE_BYTES]
+            await self._with_deadline(self._raw.write, piece, timeout_s, "write")
 
     async def close(self) -> None:
         """Close both directions politely; pending data is still delivered to the peer."""

@@ -407,6 +407,32 @@ async def test_deadlines_reset_the_stream(autojump_clock: trio.abc.Clock) -> Non
     assert (slow.value.code, raw.was_reset, raw.written) == ("remote.timeout", True, [])
 
 
+class SlowLink(FakeRaw):
+    """A link that moves 64 KiB a second: a write takes as long as its size says."""
+
+    async def write(self, data: bytes) -> None:
+        await trio.sleep(len(data) / (64 * 1024))
+        self.written.append(data)
+
+
+async def test_a_long_write_that_keeps_making_progress_is_not_cut_off(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    """1 MiB over a 64 KiB/s link takes 16 s, the deadline is 1.5 s: the deadline bounds
+    a write's time without progress, not its length (a 1 MiB sync frame on a 256 kbit/s
+    link takes ~33 s and must still arrive). A link that stops moving still times out."""
+    raw = SlowLink([])
+    data = bytes(range(256)) * (MiB // 256)
+    started = trio.current_time()
+    await fake_stream(raw).write(data, timeout_s=1.5)
+    assert b"".join(raw.written) == data and not raw.was_reset
+    assert trio.current_time() - started >= 16
+    stalled = FakeRaw([])  # every write hangs 1 s: no progress within 0.5 s
+    with pytest.raises(RemoteFaultError) as e:
+        await fake_stream(stalled).write(data, timeout_s=0.5)
+    assert (e.value.code, stalled.was_reset) == ("remote.timeout", True)
+
+
 async def test_a_bad_frame_header_resets_the_stream(autojump_clock: trio.abc.Clock) -> None:
     raw = FakeRaw([(FRAME_LIMIT + 1).to_bytes(4, "big")])
     with pytest.raises(RemoteFaultError) as e:

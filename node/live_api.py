@@ -129,6 +129,7 @@ def _node_routes(router: APIRouter, service: NodeService, hub: EventHub) -> None
                     "syncing": p in running,
                     "last_sync_ms": sync.get("last_sync_ms", {}).get(p),
                     "last_error": sync.get("last_error", {}).get(p),
+                    "refused": sync.get("refused", {}).get(p, {}),
                 }
                 for p in net.get("peers", [])
             ],
@@ -140,6 +141,7 @@ def _node_routes(router: APIRouter, service: NodeService, hub: EventHub) -> None
         status = await service.status()
         stats = dict(_network(service).get("sync", {}))
         stats.pop("last_error", None)
+        stats.pop("refused", None)
         return {
             "logs": status["logs"],
             "entries_held": sum(h["size"] for h in status["logs"]),

@@ -88,6 +88,14 @@ class NetworkStats:
     fork_proofs_learned: int = 0
     last_sync_ms: dict[str, int] = field(default_factory=dict)
     last_error: dict[str, str] = field(default_factory=dict)
+    # peer -> error code -> how many times: what each peer sent that we refused (a
+    # frame in sync, an announcement in gossip), kept even when a session then fails
+    refused: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def refuse(self, peer: str, code: str) -> None:
+        by_code = self.refused.setdefault(peer, {})
+        by_code[code] = by_code.get(code, 0) + 1
+        self.last_error[peer] = code
 
 
 class Network:
@@ -159,7 +167,7 @@ class Network:
         elif result.verdict is Verdict.REJECT:
             self.stats.announcements_rejected += 1
             if result.error is not None:
-                self.stats.last_error[peer] = result.error.code
+                self.stats.refuse(peer, result.error.code)
         else:
             self.stats.announcements_ignored += 1
         return result.verdict
@@ -298,13 +306,13 @@ class Network:
             raise
         finally:
             progress.finish()
+            self.stats.sync_entries_stored += peer.entries_ingested
+            for refused in peer.rejected:
+                self.stats.refuse(stream.remote_peer, refused.code)
         await stream.close()
         self.stats.syncs_completed += 1
-        self.stats.sync_entries_stored += peer.entries_ingested
         if peer.entries_ingested >= RELEASE_EVERY_ENTRIES:
             await self.service.on_ledger(release_memory)
-        if peer.rejected:
-            self.stats.last_error[stream.remote_peer] = peer.rejected[-1].code
         return peer
 
     # -- blobs -----------------------------------------------------------------------

@@ -41,17 +41,26 @@ def running_node(
     full_env = {**node_env(home), **(env or {})}
     if cwd is not None:  # the node runs elsewhere: it must still find the packages
         full_env["PYTHONPATH"] = os.pathsep.join([str(ROOT), full_env.get("PYTHONPATH", "")])
-    proc = subprocess.Popen(
-        argv,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=full_env,
-        cwd=cwd,
-    )
+    # The node's log goes to a file, never to an unread pipe: a long test's warnings
+    # would fill the pipe and block the node. A failing test prints its tail.
+    log_path = Path(str(home) + "-node.log")
+    with log_path.open("a") as log_file:
+        log_file.write(f"--- fabnode run {' '.join(extra)}\n")
+        log_file.flush()
+        proc = subprocess.Popen(
+            argv,
+            stdout=subprocess.PIPE,
+            stderr=log_file,
+            text=True,
+            env=full_env,
+            cwd=cwd,
+        )
     try:
-        ready = _read_ready(proc)
+        ready = _read_ready(proc, log_path)
         yield proc, ready
+    except BaseException:
+        print(f"--- the last of {home.name}'s node log:\n{_tail(log_path)}")
+        raise
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
@@ -60,19 +69,23 @@ def running_node(
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
-        assert proc.stdout is not None and proc.stderr is not None
+        assert proc.stdout is not None
         proc.stdout.close()
-        proc.stderr.close()
 
 
-def _read_ready(proc: subprocess.Popen[str]) -> dict[str, Any]:
+def _tail(path: Path, limit: int = 6000) -> str:
+    text = path.read_text(errors="replace") if path.exists() else ""
+    return text[-limit:]
+
+
+def _read_ready(proc: subprocess.Popen[str], log_path: Path) -> dict[str, Any]:
     assert proc.stdout is not None
     deadline = time.monotonic() + READY_TIMEOUT_S
     while time.monotonic() < deadline:
         line = proc.stdout.readline()
         if not line:
-            err = proc.stderr.read() if proc.stderr else ""
-            raise AssertionError(f"node exited before ready: {err[-2000:]}")
+            proc.wait()
+            raise AssertionError(f"node exited before ready: {_tail(log_path, 2000)}")
         if line.startswith("{") and '"ready"' in line:
             ready: dict[str, Any] = json.loads(line)["ready"]
             return ready

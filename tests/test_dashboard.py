@@ -289,7 +289,10 @@ def test_vote_through_the_page_and_see_the_tally_elsewhere(tmp_path: Path, brows
         page.wait_for_selector(card)
         page.locator(f"{card} button[data-choice=yes]").focus()
         page.keyboard.press("Enter")
-        page.wait_for_selector(f"{card} [role=status]:text('Voted yes.')")
+        # The page says so until its node's tally shows the vote, then shows it there.
+        page.wait_for_selector(
+            f"{card} [role=status]:text('Voted yes.'), {card} p:text('Your vote: yes')"
+        )
 
         def counted_on(lab: dict[str, Any]) -> int:
             tally = api(lab["home"], "GET", f"/api/v1/governance/proposals/{proposal}/tally")

@@ -70,5 +70,8 @@ async def test_invalid_gossip_is_rejected_and_the_sender_banned(tmp_path: Path) 
                     await trio.sleep(0.1)
     sync = status["sync"]
     assert sync["announcements_rejected"] >= 10
+    refused = sync["refused"][rogue.peer_id]  # by code, summing to every rejection
+    assert sum(refused.values()) == sync["announcements_rejected"]
+    assert {"verify.bad-signature", "verify.wrong-network"} <= set(refused), refused
     assert sync["announcements_accepted"] == 0 and sync["gossip_entries_stored"] == 0
     assert status["logs"] == []  # nothing of the rogue was stored

@@ -21,13 +21,16 @@ export async function governancePage(view) {
   if (listed === null) { notOnThisNode(view, "Governance", "governance"); return null; }
   const body = h("div", {});
   view.append(h("h1", {}, "Governance"), body);
+  // Votes cast from this page: a card re-rendered by a refresh keeps saying so until
+  // the node's tally shows the vote (it counts on witness time, which may lag).
+  const voted = new Map();
   const refresh = async () => {
     try {
       const [props, members, rules, history] = await Promise.all([
         get("/api/v1/governance/proposals"), get("/api/v1/governance/members"),
         get("/api/v1/governance/rules"), get("/api/v1/governance/rules/history"),
       ]);
-      replace(body, render(props, members, rules, history, refresh));
+      replace(body, render(props, members, rules, history, refresh, voted));
     } catch (e) { replace(body, errorBox(e)); }
   };
   await refresh();
@@ -41,7 +44,7 @@ export async function governancePage(view) {
   return () => { clearInterval(timer); window.removeEventListener("fab:entries", onEntries); };
 }
 
-function render(props, members, rules, history, refresh) {
+function render(props, members, rules, history, refresh, voted) {
   const isMember = members.members.includes(members.me);
   const open = props.proposals.filter((p) => !p.tally.final);
   const closed = props.proposals.filter((p) => p.tally.final);
@@ -49,7 +52,7 @@ function render(props, members, rules, history, refresh) {
     h("p", { class: "muted" }, `${members.members.length} member(s)`, isMember ? " · you are a member" : " · you are not a member: you cannot vote",
       ` · node time ${when(props.now_s * 1000)}`),
     h("h2", {}, `Open proposals (${open.length})`),
-    open.length ? h("ul", { class: "results", id: "open-proposals" }, open.map((p) => proposalCard(p, members, isMember, refresh)))
+    open.length ? h("ul", { class: "results", id: "open-proposals" }, open.map((p) => proposalCard(p, members, isMember, refresh, voted)))
       : h("p", { class: "muted" }, "No open proposal."),
     proposeForm(refresh),
     h("h2", {}, "Rules in force"), rulesTable(rules.rules),
@@ -59,22 +62,26 @@ function render(props, members, rules, history, refresh) {
         : h("strong", {}, "The charter's rules"),
       h("span", { class: "muted" }, ` · rules ${c.rules_hash.slice(0, 12)}`)))),
     closed.length ? [h("h2", {}, `Decided (${closed.length})`),
-      h("ul", { class: "results" }, closed.map((p) => proposalCard(p, members, false, refresh)))] : null,
+      h("ul", { class: "results" }, closed.map((p) => proposalCard(p, members, false, refresh, voted)))] : null,
   ];
 }
 
-function proposalCard(p, members, canVote, refresh) {
+function proposalCard(p, members, canVote, refresh, voted) {
   const t = p.tally;
   const counts = t.counts || { yes: 0, no: 0, abstain: 0, veto: 0 };
   const cast = Object.values(counts).reduce((a, b) => a + b, 0);
   const electorate = t.electorate_size || members.members.length || 1;
   const mine = (t.votes || []).find((v) => v.voter === members.me);
   const out = h("div", { "aria-live": "polite" });
+  const castHere = voted.get(p.id);
+  if (castHere && mine?.choice === castHere) voted.delete(p.id);
+  else if (castHere) out.append(h("p", { role: "status" }, `Voted ${castHere}.`));
   const buttons = canVote ? h("div", { class: "inline", role: "group", "aria-label": `Vote on ${p.title}` },
     CHOICES.map((choice) => {
       const b = h("button", { type: "button", class: choice === "yes" ? "" : "secondary", "data-choice": choice }, choice);
       b.addEventListener("click", () => busy(b, out, async () => {
         await post(`/api/v1/governance/proposals/${p.id}/votes`, { choice });
+        voted.set(p.id, choice);
         replace(out, h("p", { role: "status" }, `Voted ${choice}.`));
         await refresh();
       }));

@@ -6,6 +6,8 @@ storage thread, catalogue and all), each range frame ingested whole on the stora
 thread. The far side's bytes are recorded once from a real SyncPeer serving the log
 and replayed, so the figures hold only the receiving node's work (frame parsing,
 decode, verify, log rules, Merkle, SQLite, views): no serving and no transport.
+Signatures are checked the node's way, on every core (node.verifier), and for
+reference on the storage thread alone.
 Figures only; bench.ledger prints them beside its ingest runs.
 """
 
@@ -26,6 +28,7 @@ from node.home import NodeHome
 from node.operations import LedgerContext, make_context
 from node.storage import SqliteLogStore
 from node.storage_thread import open_storage
+from protocol.entry import check_signatures
 from protocol.keys import SigningKey
 
 T = TypeVar("T")
@@ -70,18 +73,25 @@ def record(author_db: Path, signing: SigningKey, network: bytes, author: bytes) 
     return sent
 
 
-def receive_rates(folder: Path, chunks: list[bytes], network_name: str) -> tuple[float, float, int]:
+def receive_rates(
+    folder: Path, chunks: list[bytes], network_name: str, *, one_thread: bool = False
+) -> tuple[float, float, int]:
     """Entries/s of wall and of CPU time (all threads) for one replayed catch-up into
-    a fresh node home, and the entries stored."""
-    home = NodeHome(folder / "home")
+    a fresh node home, and the entries stored. The node checks signatures on every
+    core (node.verifier); `one_thread` checks them on the storage thread alone."""
+    home = NodeHome(folder / ("home-1" if one_thread else "home"))
     home.create_identity()
     home.set_development_network(network_name)
-    return trio.run(_receive, home, chunks)
+    return trio.run(_receive, home, chunks, one_thread)
 
 
-async def _receive(home: NodeHome, chunks: list[bytes]) -> tuple[float, float, int]:
+async def _receive(
+    home: NodeHome, chunks: list[bytes], one_thread: bool
+) -> tuple[float, float, int]:
     async with open_storage(home.database) as storage:
         ctx = await storage.run(lambda store: make_context(home, store))
+        if one_thread:
+            ctx.ledger.check_signatures = check_signatures
 
         async def on_ledger(fn: Callable[[LedgerContext], T]) -> T:
             return await storage.run(lambda _store: fn(ctx))

@@ -56,7 +56,15 @@ from ledger.store import (
     stored_entry,
 )
 from ledger.witness import CosignedHead, WitnessState, witness_checkpoint
-from protocol.entry import Entry, decode_entries, decode_entry, read_stored_entry, sign_entry
+from protocol.entry import (
+    Entry,
+    SignatureCheck,
+    check_signatures,
+    decode_entries,
+    decode_entry,
+    read_stored_entry,
+    sign_entry,
+)
 from protocol.errors import (
     CommonsError,
     LocalMisuseError,
@@ -90,6 +98,8 @@ class Ledger:
     def __init__(self, store: LogStore) -> None:
         self.store = store
         self.admission: AdmissionPolicy | None = None
+        # how received entries' signatures are checked (the node's uses every core)
+        self.check_signatures: SignatureCheck = check_signatures
         self._heads: dict[LogKey, LogHead] = {(h.network, h.author): h for h in store.heads()}
         self._trees: dict[LogKey, merkle.MerkleTree] = {}
         self._freezes = Freezes(store, _stored_position)
@@ -187,7 +197,7 @@ class Ledger:
     # -- receiving -----------------------------------------------------------------
     def ingest(self, raws: Iterable[bytes]) -> IngestReport:
         """Verify and commit received entries of any logs; one transaction."""
-        return self.ingest_decoded(prepare_ingest(list(raws)))
+        return self.ingest_decoded(prepare_ingest(list(raws), self.check_signatures))
 
     def ingest_decoded(self, decoded: Iterable[Entry | CommonsError]) -> IngestReport:
         """The stateful half of `ingest`: `prepare_ingest`'s output of a batch (each
@@ -442,7 +452,12 @@ class Ledger:
         signed after a rotation we have not fetched yet can still be checked.
         """
         return self.ingest_range_decoded(
-            network, author, prepare_ingest(raws), note, proof, later_key_events
+            network,
+            author,
+            prepare_ingest(raws, self.check_signatures),
+            note,
+            proof,
+            later_key_events,
         )
 
     def ingest_range_decoded(
@@ -564,13 +579,15 @@ class Ledger:
             self._freezes.added(proofs)
 
 
-def prepare_ingest(raws: Sequence[bytes]) -> list[Entry | CommonsError]:
+def prepare_ingest(
+    raws: Sequence[bytes], check: SignatureCheck = check_signatures
+) -> list[Entry | CommonsError]:
     """The stateless half of ingest: each received entry decoded (canonical form)
-    and its signature checked, in order; its Entry or the error it raised.
+    and its signature checked (by `check`), in order; its Entry or the error it raised.
 
     Reads no ledger state, so a caller may run it for one batch while the previous
     batch's `Ledger.ingest_decoded` / `ingest_range_decoded` commits."""
-    return decode_entries(raws)
+    return decode_entries(raws, check=check)
 
 
 def _stored_checkpoint(signed: SignedCheckpoint) -> StoredCheckpoint:

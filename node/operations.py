@@ -26,6 +26,7 @@ from node.governance_view import GovernanceView, allow_list_of
 from node.home import Identity, NodeHome
 from node.signguard import SignGuard
 from node.storage import SqliteLogStore, wrapped_errors
+from node.verifier import shared_check
 from protocol import kinds
 from protocol.design import DESIGN, DesignBody
 from protocol.entry import Entry, read_stored_entry
@@ -111,6 +112,7 @@ def make_context(home: NodeHome, store: LogStore) -> LedgerContext:
     identity = home.identity()
     name, network = home.network()
     ledger = Ledger(store)
+    ledger.check_signatures = shared_check()
     charter = home.charter()
     governance = None
     if charter is not None:  # a federation: its governance decides who may publish

@@ -21,7 +21,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,16 +86,36 @@ def decode_entry(data: bytes, *, max_bytes: int = limits.MAX_ENTRY_BYTES) -> Ent
     return entry
 
 
+def check_signatures(entries: Sequence[Entry]) -> list[CommonsError | None]:
+    """Each entry's signature checked, in order: None, or the error it raised."""
+    out: list[CommonsError | None] = []
+    for entry in entries:
+        try:
+            verify_signature(entry.signer, tags.ENTRY_SIG, entry.payload, entry.signature)
+            out.append(None)
+        except CommonsError as e:
+            out.append(e)
+    return out
+
+
+# How a batch's signatures are checked: `check_signatures`, or any function giving
+# the same answers (the node spreads a large batch over its cores: node.verifier).
+SignatureCheck = Callable[[Sequence[Entry]], list[CommonsError | None]]
+
+
 def decode_entries(
-    items: Sequence[bytes], *, max_bytes: int = limits.MAX_ENTRY_BYTES
+    items: Sequence[bytes],
+    *,
+    max_bytes: int = limits.MAX_ENTRY_BYTES,
+    check: SignatureCheck = check_signatures,
 ) -> list[Entry | CommonsError]:
     """`decode_entry` of each item, in order: its Entry, or the error it raised.
 
     The same checks and the same errors, in two passes: every item's form first,
-    then the signatures of those well formed, one after another. Back-to-back
-    Ed25519 checks keep libsodium's code and tables in the CPU caches, which
-    interleaved decoding would evict: received batches (ledger ingest, sync
-    ranges) take this path.
+    then the signatures of those well formed, by `check`. Back-to-back Ed25519
+    checks keep libsodium's code and tables in the CPU caches, which interleaved
+    decoding would evict: received batches (ledger ingest, sync ranges) take this
+    path.
     """
     out: list[Entry | CommonsError] = []
     for data in items:
@@ -103,12 +123,11 @@ def decode_entries(
             out.append(_decode_form(data, max_bytes))
         except CommonsError as e:
             out.append(e)
-    for i, entry in enumerate(out):
-        if isinstance(entry, Entry):
-            try:
-                verify_signature(entry.signer, tags.ENTRY_SIG, entry.payload, entry.signature)
-            except CommonsError as e:
-                out[i] = e
+    formed = [(i, item) for i, item in enumerate(out) if isinstance(item, Entry)]
+    verdicts = check([entry for _, entry in formed])
+    for (i, _), error in zip(formed, verdicts, strict=True):
+        if error is not None:
+            out[i] = error
     return out
 
 

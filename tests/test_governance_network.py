@@ -285,9 +285,11 @@ def test_five_labs_govern_a_federation(tmp_path: Path, stack: ExitStack) -> None
         peer_d = run_cli(d, "id")[1]["peer_id"]
         wait_until(
             "a refuses d's entry in sync",
-            lambda: api(a, "GET", "/api/v1/status")["sync"]["refused"]
-            .get(peer_d, {})
-            .get("rule.not-admitted"),
+            lambda: (
+                api(a, "GET", "/api/v1/status")["sync"]["refused"]
+                .get(peer_d, {})
+                .get("rule.not-admitted")
+            ),
             TIMEOUT_S,
         )
         assert log_size(d, ids[3]) == held + 1

@@ -172,7 +172,12 @@ def test_watch_follows_the_running_nodes_entries_until_ctrl_c(tmp_path: Path) ->
             assert {"entries": 1} in lines
         finally:
             watcher.send_signal(signal.SIGINT)
-            out, _ = watcher.communicate(timeout=30)
+            try:
+                out, _ = watcher.communicate(timeout=30)
+            except subprocess.TimeoutExpired:
+                watcher.kill()  # the test's own failure, if any, is what is reported
+                watcher.communicate()
+                raise
         assert watcher.returncode == 0
         assert json.loads(out)["entries_stored"] >= 1
 

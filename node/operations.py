@@ -226,7 +226,7 @@ def entry_row(entry: Entry, revoked: bool = False) -> dict[str, Any]:
 
 
 def verify(ctx: LedgerContext, progress: Callable[[int, int], None] | None) -> dict[str, Any]:
-    report = audit(ctx.store, progress)
+    report = audit(ctx.store, progress, ctx.ledger.check_signatures)
     return {
         "ok": report.ok,
         "authors": report.authors,

@@ -4,6 +4,7 @@ entry of a batch, whatever its size and wherever its bad signatures are."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 from collections.abc import Sequence
@@ -12,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ledger.audit import audit
 from ledger.log import Ledger
 from ledger.store import MemoryLogStore
 from node.verifier import PARALLEL_FROM, ParallelSignatureCheck, usable_cores
@@ -102,3 +104,21 @@ def test_the_thread_count_follows_the_environment(monkeypatch: pytest.MonkeyPatc
     assert ParallelSignatureCheck().threads == 3
     monkeypatch.setenv("FABNODE_VERIFY_THREADS", "junk")
     assert usable_cores() == len(os.sched_getaffinity(0))
+
+
+@given(at=st.lists(st.integers(0, len(_RAWS) - 1), min_size=1, max_size=2, unique=True))
+@settings(max_examples=15, deadline=None)
+def test_a_full_audit_finds_the_same_damage_either_way(at: list[int]) -> None:
+    ledger = Ledger(MemoryLogStore())
+    assert not ledger.ingest(_RAWS).rejected
+    store = ledger.store
+    assert isinstance(store, MemoryLogStore)
+    log = store._entries[(_AUTHOR.network, _AUTHOR.id)]  # the damage, in place
+    for i in at:
+        log[i] = dataclasses.replace(log[i], raw=_flip_signature(log[i].raw))
+    serial = audit(ledger.store)
+    parallel = audit(ledger.store, check=_CHECK)
+    assert parallel.errors == serial.errors
+    assert serial.errors == [
+        {"code": "verify.bad-signature", "author": _AUTHOR.id.hex(), "seq": min(at) + 1}
+    ]

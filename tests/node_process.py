@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import http.client
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping, Sequence
+import urllib.parse
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -90,6 +93,44 @@ def _read_ready(proc: subprocess.Popen[str], log_path: Path) -> dict[str, Any]:
             ready: dict[str, Any] = json.loads(line)["ready"]
             return ready
     raise AssertionError("node not ready in time")
+
+
+def raw_post(
+    url: str,
+    path: str,
+    headers: Mapping[str, str],
+    pieces: Iterable[bytes],
+    *,
+    declared: int | None,
+    timeout_s: float = 60,
+) -> tuple[int, Any]:
+    """POST `pieces` to the node at `url` by hand, below any HTTP library: declared as
+    a Content-Length of `declared`, else sent chunked. The node may answer and close
+    before the body is sent (a refusal must come first): what is left is dropped.
+    Returns (status, the JSON answer)."""
+    parts = urllib.parse.urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=timeout_s)
+    try:
+        conn.putrequest("POST", path)
+        for name, value in headers.items():
+            conn.putheader(name, value)
+        if declared is None:
+            conn.putheader("Transfer-Encoding", "chunked")
+        else:
+            conn.putheader("Content-Length", str(declared))
+        conn.endheaders()
+        with contextlib.suppress(OSError):
+            for piece in pieces:
+                if piece:
+                    conn.send(
+                        piece if declared is not None else b"%x\r\n%s\r\n" % (len(piece), piece)
+                    )
+            if declared is None:
+                conn.send(b"0\r\n\r\n")
+        response = conn.getresponse()
+        return response.status, json.loads(response.read())
+    finally:
+        conn.close()
 
 
 def api(home: Path, method: str, path: str, body: Any = None) -> Any:

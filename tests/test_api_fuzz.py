@@ -13,12 +13,9 @@ absolute paths are moved into it), so the fuzzer never walks or writes the machi
 
 from __future__ import annotations
 
-import contextlib
-import http.client
 import itertools
 import json
 import re
-import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +30,7 @@ from schemathesis.core.transport import Response
 
 from node.api_guard import MAX_REQUEST_BODY_BYTES
 from tests.cli_helpers import fabnode
-from tests.node_process import running_node
+from tests.node_process import raw_post, running_node
 
 pytestmark = pytest.mark.integration
 
@@ -181,29 +178,15 @@ def _check_regressions(url: str, token: str, session: requests.Session) -> list[
 
 def _front_door(url: str, token: str | None, declared: int | None, send_bytes: int) -> Any:
     """POST a body of `send_bytes` (declared as `declared`, else chunked); the answer."""
-    parts = urllib.parse.urlsplit(url)
-    conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=TIMEOUT_S)
-    try:
-        conn.putrequest("POST", "/api/v1/notes")
-        if token is not None:
-            conn.putheader("Authorization", f"Bearer {token}")
-        conn.putheader("Content-Type", "application/json")
-        if declared is None:
-            conn.putheader("Transfer-Encoding", "chunked")
-        else:
-            conn.putheader("Content-Length", str(declared))
-        conn.endheaders()
-        chunk = b"x" * (1 << 20)
-        with contextlib.suppress(OSError):  # the node may answer and close mid-body
-            for _ in range(send_bytes // len(chunk)):
-                conn.send(b"%x\r\n%s\r\n" % (len(chunk), chunk) if declared is None else chunk)
-            if declared is None:
-                conn.send(b"0\r\n\r\n")
-        response = conn.getresponse()
-        body = json.loads(response.read())
-        return response.status, body["error"]["code"] if "error" in body else None
-    finally:
-        conn.close()
+    headers = {"Content-Type": "application/json"}
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    chunk = b"x" * (1 << 20)
+    pieces = [chunk] * (send_bytes // len(chunk))
+    status, body = raw_post(
+        url, "/api/v1/notes", headers, pieces, declared=declared, timeout_s=TIMEOUT_S
+    )
+    return status, body["error"]["code"] if "error" in body else None
 
 
 def test_the_front_door_refuses_before_reading_a_body(tmp_path: Path) -> None:

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import hashlib
-import http.client
 import json
 import os
 import random
-import urllib.parse
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -40,7 +37,7 @@ from protocol.errors import (
 )
 from protocol.ids import id_from_text, id_to_text
 from tests.cli_helpers import fabnode
-from tests.node_process import running_node
+from tests.node_process import raw_post, running_node
 
 MiB = MAX_CHUNK_BYTES
 
@@ -413,26 +410,9 @@ def test_cli_commands_parse() -> None:
 def _post_blob(url: str, token: str, body: bytes, *, declared: int | None) -> tuple[int, Any]:
     """POST /api/v1/blobs: `body` sent after a Content-Length of `declared` (only the
     headers if `body` is longer: a refusal must come before the body), else chunked."""
-    parts = urllib.parse.urlsplit(url)
-    conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=60)
-    try:
-        conn.putrequest("POST", "/api/v1/blobs")
-        conn.putheader("Authorization", f"Bearer {token}")
-        conn.putheader("Content-Type", "application/octet-stream")
-        if declared is None:
-            conn.putheader("Transfer-Encoding", "chunked")
-        else:
-            conn.putheader("Content-Length", str(declared))
-        conn.endheaders()
-        with contextlib.suppress(OSError):  # the node may answer and close mid-body
-            if declared is None:
-                conn.send(b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body) if body else b"0\r\n\r\n")
-            elif len(body) == declared:
-                conn.send(body)
-        response = conn.getresponse()
-        return response.status, json.loads(response.read())
-    finally:
-        conn.close()
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/octet-stream"}
+    send = declared is None or len(body) == declared
+    return raw_post(url, "/api/v1/blobs", headers, [body] if send else [], declared=declared)
 
 
 @pytest.mark.integration

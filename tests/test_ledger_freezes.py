@@ -33,6 +33,15 @@ def forked() -> tuple[Author, Author, Ledger, ForkProof]:
     return honest, twin, ledger, proof
 
 
+def twin_at_3(honest: Author, text: str) -> Author:
+    """The author equivocating again, at seq 3, on top of the two entries held."""
+    again = Author("forker")
+    again.entries = list(honest.entries[:2])
+    again.clock_ms = honest.clock_ms + 11
+    again.note(text)
+    return again
+
+
 def note_of(author: Author, size: int) -> bytes:
     tree = MerkleTree.from_leaves(leaf_hash(e.raw) for e in author.entries[:size])
     return sign_checkpoint(author.signing, author.network, author.id, size, tree.root()).text
@@ -74,10 +83,7 @@ def test_a_new_fork_above_the_lifted_one_freezes_again() -> None:
     ledger.lift_freezes({proof.id})
     honest.note("seq 3")
     ledger.ingest([honest.entries[-1].raw])
-    again = Author("forker")
-    again.entries = list(honest.entries[:2])
-    again.clock_ms = honest.clock_ms + 11
-    again.note("a second equivocation, at seq 3")
+    again = twin_at_3(honest, "a second equivocation, at seq 3")
     (new,) = ledger.ingest([again.entries[-1].raw]).forks
     assert new.position == 3 and new.id != proof.id
     assert ledger.is_frozen(honest.network, honest.id)
@@ -141,10 +147,7 @@ def test_every_order_of_proofs_and_lift_ends_in_the_same_freezes() -> None:
     source.lift_freezes({entries_proof.id})
     honest.note("seq 3")
     source.ingest([honest.entries[-1].raw])
-    later = Author("forker")
-    later.entries = list(honest.entries[:2])
-    later.clock_ms = honest.clock_ms + 11
-    later.note("seq 3 again")
+    later = twin_at_3(honest, "seq 3 again")
     source.ingest([later.entries[-1].raw])  # a new fork: frozen again
     raws = [p.raw for p in source.store.fork_proofs()]
     assert len(raws) == 3

@@ -59,7 +59,7 @@ def running_node(
             cwd=cwd,
         )
     try:
-        ready = _read_ready(proc, log_path)
+        ready = _read_ready(proc)
         yield proc, ready
     except BaseException:
         print(f"--- the last of {home.name}'s node log:\n{_tail(log_path)}")
@@ -81,14 +81,14 @@ def _tail(path: Path, limit: int = 6000) -> str:
     return text[-limit:]
 
 
-def _read_ready(proc: subprocess.Popen[str], log_path: Path) -> dict[str, Any]:
+def _read_ready(proc: subprocess.Popen[str]) -> dict[str, Any]:
     assert proc.stdout is not None
     deadline = time.monotonic() + READY_TIMEOUT_S
     while time.monotonic() < deadline:
         line = proc.stdout.readline()
         if not line:
             proc.wait()
-            raise AssertionError(f"node exited before ready: {_tail(log_path, 2000)}")
+            raise AssertionError("node exited before ready (its log is printed below)")
         if line.startswith("{") and '"ready"' in line:
             ready: dict[str, Any] = json.loads(line)["ready"]
             return ready

@@ -175,10 +175,9 @@ def test_watch_follows_the_running_nodes_entries_until_ctrl_c(tmp_path: Path) ->
             try:
                 out, _ = watcher.communicate(timeout=30)
             except subprocess.TimeoutExpired:
-                watcher.kill()  # the test's own failure, if any, is what is reported
-                watcher.communicate()
-                raise
-        assert watcher.returncode == 0
+                watcher.kill()  # deaf to Ctrl-C: the returncode check below says so,
+                out, _ = watcher.communicate()  # and a failure above is not masked
+        assert watcher.returncode == 0, "the watcher did not stop on Ctrl-C"
         assert json.loads(out)["entries_stored"] >= 1
 
 

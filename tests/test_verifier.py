@@ -26,6 +26,16 @@ for _i in range(3 * PARALLEL_FROM):
     _AUTHOR.note(f"note {_i}")
 _RAWS = [e.raw for e in _AUTHOR.entries]
 _CHECK = ParallelSignatureCheck(threads=3)
+_POOL_RAN: list[int] = []  # sizes of the parts _CHECK's pool threads checked
+
+
+def _recorded(part: Sequence[Entry]) -> list[CommonsError | None]:
+    if threading.current_thread().name.startswith("fab-verify"):
+        _POOL_RAN.append(len(part))
+    return check_signatures(part)
+
+
+_CHECK.check_part = _recorded  # so each test can tell the pool did part of the work
 
 
 def _flip_signature(raw: bytes) -> bytes:
@@ -54,7 +64,10 @@ def test_parallel_checks_agree_with_serial_ones(size: int, bad: set[int], cut: s
         else:
             items.append(raw)
     serial = decode_entries(items)
+    _POOL_RAN.clear()
     parallel = decode_entries(items, check=_CHECK)
+    formed = size - len({i for i in cut if i < size})
+    assert bool(_POOL_RAN) == (formed >= PARALLEL_FROM)  # the pool's share, when large
     assert _codes(parallel) == _codes(serial)
     assert [r for r in parallel if isinstance(r, Entry)] == [
         r for r in serial if isinstance(r, Entry)
@@ -88,12 +101,14 @@ def test_a_large_batch_is_checked_on_other_threads_too() -> None:
 def test_a_ledger_with_the_parallel_check_refuses_what_the_serial_one_refuses() -> None:
     good = _RAWS[: 2 * PARALLEL_FROM]
     broken = [*good[:-1], _flip_signature(good[-1])]
+    _POOL_RAN.clear()
     for check in (check_signatures, _CHECK):
         ledger = Ledger(MemoryLogStore())
         ledger.check_signatures = check
         report = ledger.ingest(broken)
         assert len(report.accepted) == len(broken) - 1
         assert [e.code for _, e in report.rejected] == ["verify.bad-signature"]
+    assert _POOL_RAN  # the ledger used the check it was given
 
 
 def test_the_thread_count_follows_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -117,7 +132,9 @@ def test_a_full_audit_finds_the_same_damage_either_way(at: list[int]) -> None:
     for i in at:
         log[i] = dataclasses.replace(log[i], raw=_flip_signature(log[i].raw))
     serial = audit(ledger.store)
+    _POOL_RAN.clear()
     parallel = audit(ledger.store, check=_CHECK)
+    assert _POOL_RAN  # the audit used the check it was given
     assert parallel.errors == serial.errors
     assert serial.errors == [
         {"code": "verify.bad-signature", "author": _AUTHOR.id.hex(), "seq": min(at) + 1}

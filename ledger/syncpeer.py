@@ -11,15 +11,15 @@ ledger lives (its storage thread) and tests run two of them back to back.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from ledger.checkpoint import decode_signed_checkpoint
+from ledger.gossip import check_checkpoint
 from ledger.log import Ledger
 from ledger.store import StoredCheckpoint
 from protocol.entry import Entry, read_stored_entry
-from protocol.errors import CommonsError
+from protocol.errors import CommonsError, RemoteFaultError
 from protocol.sync import (
     ROLE_PEER,
     Closed,
@@ -36,9 +36,9 @@ from protocol.sync import (
     RemoteError,
     SyncConnection,
     SyncFilter,
+    SyncPlan,
     build_heads_frames,
     build_range_frames,
-    plan_requests,
 )
 from protocol.sync_limits import MAX_RANGE_REQUEST, RANGE_FRAME_TARGET_BYTES
 
@@ -59,9 +59,10 @@ class SyncPeer:
     conn: SyncConnection = field(init=False)
     outbox: bytearray = field(default_factory=bytearray)
     events: list[Event] = field(default_factory=list)
-    remote_heads: list[Head] = field(default_factory=list)
-    plan: deque[RangeRequest] = field(default_factory=deque)
+    plan: SyncPlan = field(init=False)
     planned: bool = False
+    #: Our gets not yet answered in full, by id (at most MAX_INFLIGHT_REQUESTS).
+    asked: dict[int, RangeRequest] = field(default_factory=dict)
     frames_ingested: int = 0
     frames_skipped: int = 0
     entries_ingested: int = 0
@@ -74,6 +75,7 @@ class SyncPeer:
 
     def __post_init__(self) -> None:
         self.conn = SyncConnection(self.network, now_ms=self.now_ms)
+        self.plan = SyncPlan(max_range=self.max_range)
 
     # -- driving -----------------------------------------------------------------------
     def send(self, message: Hello | Heads | Get | Range | Forks | Done) -> None:
@@ -146,13 +148,8 @@ class SyncPeer:
             if proofs:
                 self.send(Forks(proofs))
         elif isinstance(event, Heads):
-            self.remote_heads += event.heads
-            self._check_heads(event.heads)
-            if not event.more:
-                self.plan.extend(
-                    plan_requests(self.local_sizes(), self.remote_heads, max_range=self.max_range)
-                )
-                self.planned = True
+            self._take_heads(event.heads)
+            self.planned = not event.more
         elif isinstance(event, Get):
             self.serve(event)
         elif isinstance(event, Range):
@@ -162,9 +159,13 @@ class SyncPeer:
         self.pump()
 
     def pump(self) -> None:
-        while self.plan and self.conn.can_request:
-            author, from_seq, to_seq = self.plan.popleft()
-            self.send(Get(self.conn.next_request_id, author, from_seq, to_seq))
+        while self.planned and self.conn.can_request:
+            request = self.plan.next_request()
+            if request is None:
+                break
+            request_id = self.conn.next_request_id
+            self.send(Get(request_id, *request))
+            self.asked[request_id] = request
         if self.planned and not self.plan and self.conn.our_state.value == "EXCHANGE":
             self.send(Done())
 
@@ -194,7 +195,14 @@ class SyncPeer:
             self.send(frame)
 
     def ingest(self, r: Range) -> None:
-        """One frame: ingested whole, or skipped (already held / bad: recorded)."""
+        """One frame: ingested whole, or skipped (already held / bad: recorded). The
+        last frame of an answer tells the plan how far the log got."""
+        self._ingest_frame(r)
+        if not r.more and (request := self.asked.pop(r.id, None)) is not None:
+            head = self.ledger.head(self.network, r.author)
+            self.plan.answered(request, head.size if head else 0)
+
+    def _ingest_frame(self, r: Range) -> None:
         head = self.ledger.head(self.network, r.author)
         if not r.entries or r.start_seq != (head.size if head else 0) + 1:
             self.frames_skipped += 1
@@ -210,26 +218,47 @@ class SyncPeer:
         self.frames_ingested += 1
         self.entries_ingested += len(r.entries)
 
-    def _check_heads(self, heads: Iterable[Head]) -> None:
-        """A peer's checkpoint of the size of one we store, with another root, is an
-        equivocation that planning by size alone would miss: `add_checkpoint` keeps it
-        as a fork proof (specs/0004 §4, 0005 §6). Reads no Merkle tree."""
+    def _take_heads(self, heads: Iterable[Head]) -> None:
+        """Judge each head before it costs anything (specs/0005 §6 step 3):
+
+        - a log we hold at least as far: a checkpoint of the size of one we store,
+          with another root, is an equivocation that planning by size would miss;
+          `add_checkpoint` keeps it as a fork proof (0004 §4). Reads no Merkle tree.
+        - a log longer than ours: its note must decode, be of this network, name
+          this author and this size, and carry a valid line by the key we hold where
+          we can know it (ledger.gossip.check_checkpoint), or the head is refused;
+          then it joins the plan, which asks for one chunk at a time."""
         for head in heads:
-            ours = self.ledger.head(self.network, head.author)
-            if (
-                ours is None
-                or head.size > ours.size
-                or self.ledger.is_frozen(self.network, head.author)
-            ):
+            if self.ledger.is_frozen(self.network, head.author):
                 continue
-            held = self.ledger.store.checkpoints(self.network, head.author)
-            roots = {c.size: c.root for c in held}
+            ours = self.ledger.head(self.network, head.author)
+            have = 0 if ours is None else ours.size
             try:
-                cp = decode_signed_checkpoint(head.checkpoint).checkpoint
-                if roots.get(cp.size, cp.root) != cp.root:
-                    self.ledger.add_checkpoint(head.checkpoint)
+                if head.size > have:
+                    self._check_offered(head)
+                    self.plan.add(head.author, have, head.size)
+                else:
+                    self._check_equivocation(head)
             except CommonsError as e:
                 self.rejected.append(e)
+
+    def _check_offered(self, head: Head) -> None:
+        check_checkpoint(head.checkpoint, self.network, self.ledger)
+        cp = decode_signed_checkpoint(head.checkpoint).checkpoint
+        if cp.author != head.author or cp.size != head.size:
+            raise RemoteFaultError(
+                "remote.bad-head",
+                f"a head of size {head.size} carries a checkpoint of size {cp.size}"
+                + ("" if cp.author == head.author else " of another author"),
+                field="checkpoint",
+            )
+
+    def _check_equivocation(self, head: Head) -> None:
+        held = self.ledger.store.checkpoints(self.network, head.author)
+        roots = {c.size: c.root for c in held}
+        cp = decode_signed_checkpoint(head.checkpoint).checkpoint
+        if roots.get(cp.size, cp.root) != cp.root:
+            self.ledger.add_checkpoint(head.checkpoint)
 
     def _add_forks(self, proofs: Iterable[bytes]) -> None:
         for raw in proofs:

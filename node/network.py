@@ -368,12 +368,7 @@ class _SyncProgress:
         if report is None or not peer.planned:
             return
         if self.total is None:
-            ledger, network = self.service.ctx.ledger, self.service.ctx.network
-            lacking = 0
-            for remote in peer.remote_heads:  # single dict lookups, safe on this thread
-                head = ledger.head(network, remote.author)
-                lacking += max(0, remote.size - (0 if head is None else head.size))
-            self.total = lacking + peer.entries_ingested
+            self.total = peer.plan.lacking + peer.entries_ingested
         self.done = min(peer.entries_ingested, self.total)
         if self.total:
             report(f"sync with {self.remote[:16]}…", self.done, self.total)

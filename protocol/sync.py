@@ -52,7 +52,13 @@ from protocol.sync_messages import (
     message_to_wire,
     parse_message,
 )
-from protocol.sync_plan import RangeRequest, build_heads_frames, build_range_frames, plan_requests
+from protocol.sync_plan import (
+    RangeRequest,
+    SyncPlan,
+    build_heads_frames,
+    build_range_frames,
+    plan_requests,
+)
 from protocol.sync_state import TRANSITIONS, PendingRequest, Side, SideState
 
 S = SideState
@@ -78,6 +84,7 @@ __all__ = [
     "SyncConnection",
     "SyncError",
     "SyncFilter",
+    "SyncPlan",
     "SyncStatistics",
     "build_heads_frames",
     "build_range_frames",

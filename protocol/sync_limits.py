@@ -23,6 +23,9 @@ MAX_HEADS_PER_FRAME: Final = 2048
 MAX_HEADS_PER_SESSION: Final = 1 << 20
 MAX_INFLIGHT_REQUESTS: Final = 4
 MAX_REQUESTS_PER_SESSION: Final = 1 << 20
+#: Most logs one session plans to fetch (a driver's bound, 0005 §6): the plan holds
+#: O(1) per log; logs beyond wait for a later session.
+MAX_PLANNED_LOGS: Final = 16_384
 #: Most entries one `get` may ask for (to_seq - from_seq).
 MAX_RANGE_REQUEST: Final = 10_000
 #: A consistency proof between u64 tree sizes is far shorter; this is a loose cap.

@@ -1,6 +1,7 @@
 """Pure helpers a sync driver uses around SyncConnection (specs/0005-sync.md §6).
 
-  plan_requests        what to fetch, given our log sizes and the peer's heads;
+  SyncPlan             what to fetch, given our log sizes and the peer's heads,
+                       made lazily, one request at a time;
   build_heads_frames   our heads, cut into frames by count and bytes;
   build_range_frames   a served range, cut into ~1 MiB frames, each with its own
                        consistency proof and later key events, so each frame is
@@ -12,13 +13,15 @@ half-open, [from_seq, to_seq), over 1-based sequence numbers.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from protocol.errors import LocalMisuseError
 from protocol.sync_limits import (
     MAX_ENTRIES_PER_RANGE_FRAME,
     MAX_HEADS_PER_FRAME,
+    MAX_PLANNED_LOGS,
     MAX_RANGE_REQUEST,
     MAX_SYNC_FRAME_BYTES,
     RANGE_FRAME_TARGET_BYTES,
@@ -30,6 +33,7 @@ from protocol.sync_messages import (
 )
 
 _BIN_HEADER_BYTES = 5  # bin32, the largest bin header
+MAX_UINT = (1 << 64) - 1  # a get's to_seq is a uint (0005 §3)
 
 
 class RangeRequest(NamedTuple):
@@ -40,25 +44,84 @@ class RangeRequest(NamedTuple):
     to_seq: int
 
 
+class SyncPlan:
+    """What to fetch from one peer, made lazily, one request at a time (0005 §6).
+
+    `add(author, have, size)` records a log the peer holds longer than ours (we hold
+    `have` entries, it offers `size`); `next_request()` gives the next get, from our
+    size + 1 up, in chunks of at most `max_range`, logs in the order added (by
+    author, as heads arrive); `answered(request, reached)` reports the size our log
+    reached once that get's answer ended: an answer that fell short of the request's
+    end drops the rest of that log for this session.
+
+    So the work a peer can cause is bounded by what it proves, not by what it claims:
+    a head claiming 2^63 entries costs one request per verified chunk, and the plan
+    holds O(1) per log (at most `max_logs`, the rest left to a later session), never
+    one item per chunk (specs/0012 §5, finding 1)."""
+
+    __slots__ = ("_logs", "lacking", "logs_refused", "max_logs", "max_range")
+
+    def __init__(self, *, max_range: int = MAX_RANGE_REQUEST, max_logs: int = MAX_PLANNED_LOGS):
+        if not 1 <= max_range <= MAX_RANGE_REQUEST:
+            raise LocalMisuseError(
+                "misuse.bad-argument", f"max_range must be in [1, {MAX_RANGE_REQUEST}]"
+            )
+        self.max_range = max_range
+        self.max_logs = max_logs
+        self._logs: deque[list[Any]] = deque()  # [author, next from_seq, size]
+        #: Entries the plan's logs offer beyond ours, as claimed (for progress reports).
+        self.lacking = 0
+        #: Logs not added because the plan was full (fetched by a later session).
+        self.logs_refused = 0
+
+    def __bool__(self) -> bool:
+        return bool(self._logs)
+
+    def add(self, author: bytes, have: int, size: int) -> bool:
+        """Plan entries (have, size] of `author`'s log; False if the plan is full."""
+        if size <= have:
+            return True
+        if len(self._logs) >= self.max_logs:
+            self.logs_refused += 1
+            return False
+        self._logs.append([author, have + 1, size])
+        self.lacking += size - have
+        return True
+
+    def next_request(self) -> RangeRequest | None:
+        """The next get to send, or None when the plan is done."""
+        if not self._logs:
+            return None
+        log = self._logs[0]
+        author, start, size = log
+        stop = min(start + self.max_range, size + 1, MAX_UINT)
+        log[1] = stop
+        if stop > size or stop >= MAX_UINT:
+            self._logs.popleft()
+        return RangeRequest(author, start, stop)
+
+    def answered(self, request: RangeRequest, reached: int) -> None:
+        """`request`'s answer ended with our log at `reached` entries: if it fell short,
+        forget the rest of that log (its later chunks would start past our head)."""
+        if reached >= request.to_seq - 1:
+            return
+        if self._logs and self._logs[0][0] == request.author:
+            self._logs.popleft()
+
+
 def plan_requests(
     local_heads: Mapping[bytes, int],
     remote_heads: Iterable[Head],
     *,
     max_range: int = MAX_RANGE_REQUEST,
 ) -> list[RangeRequest]:
-    """For each remote log longer than ours, the ranges from our size + 1 to its size,
-    at most `max_range` entries each; by author, then by seq (the order to send them,
-    since answers come back in request order and must be ingested in log order)."""
-    if not 1 <= max_range <= MAX_RANGE_REQUEST:
-        raise LocalMisuseError(
-            "misuse.bad-argument", f"max_range must be in [1, {MAX_RANGE_REQUEST}]"
-        )
-    plan: list[RangeRequest] = []
+    """Every request a SyncPlan of these heads gives when every answer is whole: for
+    each remote log longer than ours, the ranges from our size + 1 to its size, by
+    author then seq. For tests and small plans: a driver uses SyncPlan itself."""
+    plan = SyncPlan(max_range=max_range, max_logs=1 << 62)
     for head in sorted(remote_heads, key=lambda h: h.author):
-        have = local_heads.get(head.author, 0)
-        for start in range(have + 1, head.size + 1, max_range):
-            plan.append(RangeRequest(head.author, start, min(start + max_range, head.size + 1)))
-    return plan
+        plan.add(head.author, local_heads.get(head.author, 0), head.size)
+    return list(iter(plan.next_request, None))
 
 
 def build_heads_frames(

@@ -39,6 +39,7 @@ from protocol.sync import (
     SyncConnection,
     SyncError,
     SyncFilter,
+    SyncPlan,
     build_range_frames,
     plan_requests,
 )
@@ -561,6 +562,31 @@ def test_plan_requests_fetches_what_is_missing_in_chunks() -> None:
     ]
     with pytest.raises(LocalMisuseError):
         plan_requests({}, remote, max_range=0)
+
+
+def test_a_plan_is_made_one_request_at_a_time_and_drops_a_log_that_falls_short() -> None:
+    plan = SyncPlan(max_range=10)
+    assert plan.add(A, 0, 2**63) and plan.add(B, 3, 25) and plan.add(C, 7, 7)
+    assert plan.lacking == 2**63 + 22
+    first = plan.next_request()
+    assert first == RangeRequest(A, 1, 11)
+    assert plan.next_request() == RangeRequest(A, 11, 21)  # pipelined
+    plan.answered(first, 0)  # nothing proven: the rest of A is dropped
+    assert [plan.next_request(), plan.next_request(), plan.next_request()] == [
+        RangeRequest(B, 4, 14),
+        RangeRequest(B, 14, 24),
+        RangeRequest(B, 24, 26),
+    ]
+    assert plan.next_request() is None and not plan
+
+
+def test_a_plan_holds_at_most_max_logs_and_never_passes_the_largest_uint() -> None:
+    plan = SyncPlan(max_range=10_000, max_logs=2)
+    assert plan.add(A, 2**64 - 3, 2**64 - 1) and plan.add(B, 0, 1)
+    assert not plan.add(C, 0, 1) and plan.logs_refused == 1
+    assert plan.next_request() == RangeRequest(A, 2**64 - 2, 2**64 - 1)  # to_seq is a uint
+    assert plan.next_request() == RangeRequest(B, 1, 2)
+    assert plan.next_request() is None
 
 
 def no_bytes(end: int) -> list[bytes]:

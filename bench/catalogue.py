@@ -1,4 +1,4 @@
-"""Catalogue throughput on this machine (node.catalogue_store, ledger.catalogue).
+"""Catalogue throughput on this machine (node.store.catalogue, ledger.catalogue).
 
 Builds N synthetic designs (default 100,000; names and tags from a small
 vocabulary, 30 % derived from 1 to 3 earlier designs, 10 % superseding an earlier
@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ledger.catalogue import DesignRow, Filters
-from node.catalogue_store import CatalogueStore
+from node.store.catalogue import CatalogueStore
 
 SAMPLES = 200
 CHUNK = 10_000

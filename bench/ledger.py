@@ -6,7 +6,7 @@ Prints, for N entries (default 100,000):
   * local append: sign + Merkle + SQLite store of our own log, entries/s
     (target >= 15,000/s on one core);
   * ingest: the author's N entries, received as raw bytes, ingested the node's way
-    (node.ingest_pipeline) in 1,000-entry batches into a fresh SqliteLogStore file
+    (node.runtime.ingest) in 1,000-entry batches into a fresh SqliteLogStore file
     (WAL, synchronous=FULL: one fsync per batch) on the node's storage thread:
     decode (canonical check) + Ed25519 verify of batch N+1 on ONE worker thread
     while log rules + leaf hash + SQLite commit of batch N run on the storage
@@ -42,10 +42,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from bench import sync_receive
 from ledger.log import Ledger
-from node.ingest_pipeline import ingest_batches
-from node.storage import SqliteLogStore
-from node.storage_thread import open_storage
-from node.verifier import usable_cores
+from node.ops.verifier import usable_cores
+from node.runtime.ingest import ingest_batches
+from node.runtime.storage_thread import open_storage
+from node.store.logs import SqliteLogStore
 from protocol import kinds
 from protocol.identity import development_network, identity_id
 from protocol.keys import SigningKey
@@ -277,7 +277,7 @@ def main() -> None:
         f"  node receive path (sync session)        {f['node_receive_per_s']:>10,.0f} entries/s"
         f"   = {f['node_receive_ratio']:.2f} x raw verify ({f['node_receive_ratio_distinct']:.2f}"
         f" x distinct), target >= 0.70; signatures checked on {f['verify_threads']} thread(s)"
-        f" (node.verifier); per CPU-second {f['node_receive_ratio_cpu']:.2f}"
+        f" (node.ops.verifier); per CPU-second {f['node_receive_ratio_cpu']:.2f}"
         f" ({f['node_receive_ratio_distinct_cpu']:.2f})"
     )
     print(

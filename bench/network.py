@@ -49,8 +49,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bench.ledger import append_run, ingest_run
-from node.home import NodeHome
-from node.p2p_streams import GossipConfig
+from node.net.streams import GossipConfig
+from node.store.home import NodeHome
 from protocol.ids import id_to_text
 
 SEED = 20_240_617

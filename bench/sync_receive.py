@@ -6,7 +6,7 @@ storage thread, catalogue and all), each range frame ingested whole on the stora
 thread. The far side's bytes are recorded once from a real SyncPeer serving the log
 and replayed, so the figures hold only the receiving node's work (frame parsing,
 decode, verify, log rules, Merkle, SQLite, views): no serving and no transport.
-Signatures are checked the node's way, on every core (node.verifier), and for
+Signatures are checked the node's way, on every core (node.ops.verifier), and for
 reference on the storage thread alone.
 Figures only; bench.ledger prints them beside its ingest runs.
 """
@@ -23,11 +23,11 @@ import trio
 from ledger.log import Ledger
 from ledger.store import MemoryLogStore
 from ledger.syncpeer import SyncPeer
-from node import sync_session
-from node.home import NodeHome
-from node.operations import LedgerContext, make_context
-from node.storage import SqliteLogStore
-from node.storage_thread import open_storage
+from node.net import sync as sync_session
+from node.ops.context import LedgerContext, make_context
+from node.runtime.storage_thread import open_storage
+from node.store.home import NodeHome
+from node.store.logs import SqliteLogStore
 from protocol.entry import check_signatures
 from protocol.keys import SigningKey
 
@@ -78,7 +78,7 @@ def receive_rates(
 ) -> tuple[float, float, int]:
     """Entries/s of wall and of CPU time (all threads) for one replayed catch-up into
     a fresh node home, and the entries stored. The node checks signatures on every
-    core (node.verifier); `one_thread` checks them on the storage thread alone."""
+    core (node.ops.verifier); `one_thread` checks them on the storage thread alone."""
     home = NodeHome(folder / ("home-1" if one_thread else "home"))
     home.create_identity()
     home.set_development_network(network_name)

@@ -16,7 +16,7 @@ superseded when a later design *by the same author* names it in `supersedes`
 hashes, so a cycle needs a forged entry, but a view never trusts that).
 
 `MemoryCatalogue` is the slow, literal reference implementation used by pure
-tests; node.catalogue_store is the SQLite one. This module does no I/O and never
+tests; node.store.catalogue is the SQLite one. This module does no I/O and never
 removes rows: after a revocation arrives, rebuild the view.
 """
 

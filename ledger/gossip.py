@@ -19,7 +19,7 @@ the key we hold) is passed over, not judged: see specs/0005 §10 for why.
 `learn` then keeps what it can check (ledger.add_checkpoint, add_fork_proof), says
 whether a note shows a log we lack or more of one than we hold (sync fetches it), and
 returns the fork proofs that are news here, to be passed on. Used by the node's
-gossip (node.network) and by the simulator (ledger.sim), so both follow one policy.
+gossip (node.net.network) and by the simulator (ledger.sim), so both follow one policy.
 
 Pure: no I/O, no clock. `check_announcement` reads only the view's in-memory heads
 and freezes (it runs inside the router); entries are the caller's

@@ -2,7 +2,7 @@
 
 `LogStore` is what the ledger needs from storage: read what was committed, and
 commit a `Batch` atomically — all of it or nothing. The node's SQLite store
-(node/storage.py) and `MemoryLogStore` (pure tests, the simulator) implement it.
+(node/store/logs.py) and `MemoryLogStore` (pure tests, the simulator) implement it.
 Stores keep bytes and verified state; they verify nothing themselves: only
 ledger.log decides what may be committed.
 

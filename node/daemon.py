@@ -1,7 +1,7 @@
 """`fabnode run`: the node as one trio program (ARCHITECTURE §1, README "Running a node").
 
 One root nursery holds everything: the storage thread (the only writer), the
-libp2p host with gossip, sync and blobs (node.network), and the local HTTP API.
+libp2p host with gossip, sync and blobs (node.net.network), and the local HTTP API.
 SIGINT/SIGTERM stop it cleanly: the API stops accepting, in-flight
 commits finish (the storage thread never abandons one), files are closed.
 """
@@ -19,16 +19,16 @@ from hypercorn.config import Config
 from hypercorn.trio import serve
 from hypercorn.typing import ASGIFramework
 
-from node import memory
-from node.api import build_app
-from node.blobstore import BlobStore
-from node.governance_service import GovernanceDriver
-from node.home import NodeHome
-from node.network import Network
-from node.operations import make_context
-from node.p2p import HostConfig, P2PHost, open_host
-from node.service import NodeService
-from node.storage_thread import open_storage
+from node.api.app import build_app
+from node.net.host import HostConfig, P2PHost, open_host
+from node.net.network import Network
+from node.ops.context import make_context
+from node.runtime.governance import GovernanceDriver
+from node.runtime.service import NodeService
+from node.runtime.storage_thread import open_storage
+from node.store import memory
+from node.store.blobs import BlobStore
+from node.store.home import NodeHome
 from protocol.blob import DEFAULT_MAX_BLOB_BYTES
 from protocol.sync import SyncFilter
 

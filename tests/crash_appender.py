@@ -15,7 +15,7 @@ import sys
 from dataclasses import dataclass
 
 from ledger.store import Batch, stored_entry
-from node.storage import SqliteLogStore
+from node.store.logs import SqliteLogStore
 from protocol import kinds
 from protocol.entry import Entry, sign_entry
 from protocol.keys import SigningKey

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from node.p2p import HostConfig, open_host
-from node.p2p_streams import Stream
+from node.net.host import HostConfig, open_host
+from node.net.streams import Stream
 from protocol.sync import Event, Hello, Message, NeedData, SyncConnection
 from protocol.sync_limits import SYNC_PROTOCOL_ID
 

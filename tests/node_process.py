@@ -135,8 +135,8 @@ def raw_post(
 
 def api(home: Path, method: str, path: str, body: Any = None) -> Any:
     """Call the running node of `home` through its API, as the CLI does."""
-    from node.client import NodeClient  # noqa: PLC0415
-    from node.home import NodeHome  # noqa: PLC0415
+    from node.cli.client import NodeClient  # noqa: PLC0415
+    from node.store.home import NodeHome  # noqa: PLC0415
 
     client = NodeClient.discover(NodeHome(home))
     assert client is not None, f"no node running on {home}"

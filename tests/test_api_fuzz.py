@@ -28,7 +28,7 @@ from schemathesis.checks import content_type_conformance, response_schema_confor
 from schemathesis.core.result import Ok
 from schemathesis.core.transport import Response
 
-from node.api_guard import MAX_REQUEST_BODY_BYTES
+from node.api.guard import MAX_REQUEST_BODY_BYTES
 from tests.cli_helpers import fabnode
 from tests.node_process import raw_post, running_node
 

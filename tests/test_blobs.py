@@ -16,10 +16,10 @@ import pytest
 import trio
 import trio.testing
 
-from node import blob_cli
-from node.blob_transfer import FetchResult, ServeStats, fetch_blob, serve_blobs
-from node.blobstore import BlobStore, NewBlob
-from node.home import GOVERNANCE_FILE, NodeHome
+from node.cli import blobs as blob_cli
+from node.net.blobs import FetchResult, ServeStats, fetch_blob, serve_blobs
+from node.store.blobs import BlobStore, NewBlob
+from node.store.home import GOVERNANCE_FILE, NodeHome
 from protocol.blob import (
     DEFAULT_MAX_BLOB_BYTES,
     MAX_CHUNK_BYTES,

@@ -29,7 +29,7 @@ from ledger.catalogue import (
 )
 from ledger.log import Ledger
 from ledger.store import MemoryLogStore
-from node.catalogue_store import SCHEMA_VERSION, CatalogueStore, licence_family
+from node.store.catalogue import SCHEMA_VERSION, CatalogueStore, licence_family
 from protocol import kinds
 from protocol.entry import Entry
 from tests.factory import Author

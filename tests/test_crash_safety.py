@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from ledger.store import encode_head
-from node.storage import SqliteLogStore
+from node.store.logs import SqliteLogStore
 from protocol.entry import decode_entry
 from protocol.logstate import LogHead, verify_next
 from tests.crash_appender import MAX_BATCH, Appender

@@ -17,11 +17,11 @@ from typing import Any
 
 import pytest
 
-from node.api_guard import MAX_REQUEST_BODY_BYTES
-from node.demo import demo_charter_toml
-from node.home import NodeHome
-from node.live_api import MAX_UPLOAD_FILE_BYTES
-from node.parts import PARTS_FOLDER
+from node.api.guard import MAX_REQUEST_BODY_BYTES
+from node.api.live import MAX_UPLOAD_FILE_BYTES
+from node.demo.federation import demo_charter_toml
+from node.demo.parts import PARTS_FOLDER
+from node.store.home import NodeHome
 from protocol.governance import parse_charter_toml
 from tests.cli_helpers import fabnode
 from tests.node_process import api, running_node, wait_until

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from node.client import NodeClient
-from node.demo import FEDERATION
+from node.cli.client import NodeClient
+from node.demo.federation import FEDERATION
 from tests.node_process import READY_TIMEOUT_S, wait_until
 
 pytestmark = pytest.mark.integration

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from node import operations
-from node.home import NodeHome
+from node.ops import context as operations
+from node.store.home import NodeHome
 from protocol.design import DESIGN
 from protocol.ids import id_from_text, id_to_text
 from tests.cli_helpers import fabnode

@@ -7,7 +7,7 @@ import json
 import trio
 import trio.testing
 
-from node.events import MAX_ROWS_PER_EVENT, QUEUE_EVENTS, Event, EventHub, encode_sse
+from node.runtime.events import MAX_ROWS_PER_EVENT, QUEUE_EVENTS, Event, EventHub, encode_sse
 from protocol.ids import id_to_text
 from tests.factory import Author
 

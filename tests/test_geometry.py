@@ -12,9 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from node import geometry
-from node.geometry import analyse_mesh, media_type_for, stl_is_binary
-from node.parts import PARTS, PARTS_FOLDER, Triangle, binary_stl, box, part_stl
+from node.demo.parts import PARTS, PARTS_FOLDER, Triangle, binary_stl, box, part_stl
+from node.ops import geometry
+from node.ops.geometry import analyse_mesh, media_type_for, stl_is_binary
 from protocol.design import Geometry
 from protocol.errors import CommonsError, DecodeError, LocalMisuseError
 

@@ -24,9 +24,9 @@ from typing import Any
 import pytest
 
 from ledger.log import Ledger
-from node.cli import main
-from node.home import NodeHome
-from node.storage import SqliteLogStore
+from node.cli.main import main
+from node.store.home import NodeHome
+from node.store.logs import SqliteLogStore
 from protocol.errors import LocalMisuseError
 from protocol.identity import development_network
 from protocol.ids import id_from_text, id_to_text

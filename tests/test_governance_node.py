@@ -21,10 +21,12 @@ from hypothesis import strategies as st
 from ledger.governance import rules_hash
 from ledger.log import Ledger
 from ledger.store import MemoryLogStore
-from node import designs, governance_ops, jobs, operations
-from node.cli import main
-from node.governance_view import GovernanceView, allow_list_of, longest_str_bytes
-from node.home import NodeHome
+from node.cli.main import main
+from node.ops import context as operations
+from node.ops import designs, jobs
+from node.ops import governance as governance_ops
+from node.ops.governance_view import GovernanceView, allow_list_of, longest_str_bytes
+from node.store.home import NodeHome
 from protocol import canonical
 from protocol.design import DesignBody
 from protocol.entry import Entry

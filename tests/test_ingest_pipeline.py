@@ -1,4 +1,4 @@
-"""node.ingest_pipeline against serial `Ledger.ingest`, and the ledger's split halves.
+"""node.runtime.ingest against serial `Ledger.ingest`, and the ledger's split halves.
 
 The pipelined path (verify batch N+1 on a worker thread while the storage thread
 commits batch N, real SQLite files) must store the same logs and report the same
@@ -20,9 +20,9 @@ from hypothesis import strategies as st
 
 from ledger.log import IngestReport, Ledger, prepare_ingest
 from ledger.store import LogStore, MemoryLogStore
-from node.ingest_pipeline import Prepared, ingest_batches, pipelined
-from node.storage import SqliteLogStore
-from node.storage_thread import open_storage
+from node.runtime.ingest import Prepared, ingest_batches, pipelined
+from node.runtime.storage_thread import open_storage
+from node.store.logs import SqliteLogStore
 from protocol.errors import CommonsError, LocalMisuseError
 from tests.factory import Author
 

@@ -25,7 +25,7 @@ from typing import IO, Any
 import pytest
 import trio
 
-from node.network import announce_topic
+from node.net.network import announce_topic
 from protocol.announce import encode_announcement
 from protocol.ids import id_from_text
 from tests.cli_helpers import fabnode

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from node.cli import main
-from node.home import NodeHome
-from node.job_cli import parse_place, parse_time_ms
-from node.jobs import job_set
-from node.operations import open_local
+from node.cli.jobs import parse_place, parse_time_ms
+from node.cli.main import main
+from node.ops.context import open_local
+from node.ops.jobs import job_set
+from node.store.home import NodeHome
 from protocol.errors import LocalMisuseError
 
 SOON = (datetime.now(UTC) + timedelta(days=20)).date().isoformat()

@@ -23,9 +23,10 @@ from typing import Any
 import pytest
 
 from ledger.log import Ledger
-from node import capabilities, operations
-from node.home import NodeHome
-from node.storage import SqliteLogStore
+from node.ops import capabilities
+from node.ops import context as operations
+from node.store.home import NodeHome
+from node.store.logs import SqliteLogStore
 from protocol.capability import AdvertBody
 from protocol.errors import CommonsError
 from protocol.ids import id_from_text, id_to_text

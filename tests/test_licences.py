@@ -22,7 +22,7 @@ from licenses.spdx import (
     normalise,
     parse_expression,
 )
-from node import licence_cli
+from node.cli import licences as licence_cli
 from protocol.errors import CommonsError, DecodeError, RuleViolationError
 
 

@@ -1,4 +1,4 @@
-"""node.memory: glibc's allocator settings and trimming (no effect on behaviour)."""
+"""node.store.memory: glibc's allocator settings and trimming (no effect on behaviour)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from node import memory
+from node.store import memory
 
 GLIBC = sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"
 

@@ -1,4 +1,4 @@
-"""node/p2p.py against real py-libp2p hosts on 127.0.0.1, all in this process.
+"""node/net/host.py against real py-libp2p hosts on 127.0.0.1, all in this process.
 
 Waiting is always "poll a condition under a deadline" (`wait_until`, trio.fail_after),
 never a fixed sleep.
@@ -18,7 +18,7 @@ from dataclasses import replace
 import pytest
 import trio
 
-from node.p2p import (
+from node.net.host import (
     HostConfig,
     Message,
     P2PHost,

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import trio
 
-from node.network import announce_topic
-from node.p2p import HostConfig, Verdict, open_host
+from node.net.host import HostConfig, Verdict, open_host
+from node.net.network import announce_topic
 from protocol.announce import encode_announcement
 from protocol.ids import id_from_text
 from tests.cli_helpers import fabnode

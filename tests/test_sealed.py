@@ -12,8 +12,8 @@ from cryptography.hazmat.primitives.asymmetric import x25519
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from node import sealing
-from node.home import GOVERNANCE_FILE, NodeHome
+from node.ops import sealing
+from node.store.home import GOVERNANCE_FILE, NodeHome
 from protocol.errors import (
     CommonsError,
     DecodeError,

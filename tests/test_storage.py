@@ -1,4 +1,4 @@
-"""node.storage (SqliteLogStore) against MemoryLogStore, and node.storage_thread under trio."""
+"""node.store.logs (SqliteLogStore) against MemoryLogStore, and node.storage_thread under trio."""
 
 from __future__ import annotations
 
@@ -28,9 +28,9 @@ from ledger.store import (
     encode_head,
     stored_entry,
 )
-from node import storage as store_module
-from node.storage import SqliteLogStore
-from node.storage_thread import StorageThread, open_storage
+from node.runtime.storage_thread import StorageThread, open_storage
+from node.store import logs as store_module
+from node.store.logs import SqliteLogStore
 from protocol.errors import LocalMisuseError
 from protocol.logstate import LogHead, verify_next
 from tests.factory import NETWORK, Author

@@ -18,10 +18,10 @@ import pytest
 
 from ledger.log import Ledger
 from ledger.syncpeer import SyncPeer
-from node import sync_session
-from node.home import NodeHome
-from node.operations import LedgerContext, make_context
-from node.storage_thread import StorageThread, open_storage
+from node.net import sync as sync_session
+from node.ops.context import LedgerContext, make_context
+from node.runtime.storage_thread import StorageThread, open_storage
+from node.store.home import NodeHome
 from protocol.errors import CommonsError, RemoteFaultError
 from tests.factory import NETWORK
 from tests.sync_harness import authors, ledger_with

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from ledger.audit import audit
 from ledger.log import Ledger
 from ledger.store import MemoryLogStore
-from node.verifier import PARALLEL_FROM, ParallelSignatureCheck, usable_cores
+from node.ops.verifier import PARALLEL_FROM, ParallelSignatureCheck, usable_cores
 from protocol.entry import Entry, check_signatures, decode_entries
 from protocol.errors import CommonsError
 from tests.factory import Author

@@ -10,7 +10,8 @@ import pytest
 
 from ledger.store import decode_head
 from licenses.spdx import parse_expression
-from node import api, capability_api
+from node.api import app as api
+from node.api import capabilities as capability_api
 from tests.fuzz import targets
 from tests.fuzz.targets import TARGETS
 from tests.vector_support import Checker, expect_error

@@ -43,8 +43,13 @@ from licenses.derive import derive
 from licenses.families import assess
 from licenses.okh import import_losh_toml, import_okh_v1_yaml
 from licenses.spdx import parse_expression
-from node import api, capabilities, capability_api, governance_api, jobs_api, live_api
-from node.geometry import analyse_mesh
+from node.api import app as api
+from node.api import capabilities as capability_api
+from node.api import governance as governance_api
+from node.api import jobs as jobs_api
+from node.api import live as live_api
+from node.ops import capabilities
+from node.ops.geometry import analyse_mesh
 from protocol import blob, canonical, framing, jobs, kinds
 from protocol.announce import encode_announcement
 from protocol.capability import ADVERT, AdvertBody
@@ -681,8 +686,8 @@ TARGETS: dict[str, Target] = {
         Target("okw", fuzz_okw, _okw_seeds, "protocol.okw.advert_from_okw (OKW YAML)"),
         Target("sealed", fuzz_sealed, lambda: _hex_seeds("capabilities/sealed", "sealed_hex"),
                "protocol.sealed.open_sealed with a recipient's key"),
-        Target("stl", fuzz_stl, _stl_seeds, "node.geometry.analyse_mesh on STL"),
-        Target("3mf", fuzz_3mf, _3mf_seeds, "node.geometry.analyse_mesh on 3MF"),
+        Target("stl", fuzz_stl, _stl_seeds, "node.ops.geometry.analyse_mesh on STL"),
+        Target("3mf", fuzz_3mf, _3mf_seeds, "node.ops.geometry.analyse_mesh on 3MF"),
         Target("jobs", fuzz_jobs, _jobs_seeds,
                "protocol.jobstate.derive_job on signed steps, in two arrival orders"),
         Target("framing", fuzz_framing, _framing_seeds,

@@ -9,9 +9,9 @@ What it guarantees: the settings are the ones ARCHITECTURE §4 measured on this 
 (Ed25519 identity, explicit noise key, yamux, meshsub 1.2/1.1/1.0, a 1 s heartbeat, strict
 signing) and the message id is SHA-256 of the message data, raw 32 bytes, as on the js side.
 
-What it leaves to others: this is deliberately NOT node/p2p.py. The test only uses the
+What it leaves to others: this is deliberately NOT node/net/host.py. The test only uses the
 `PyPeer` protocol below, so moving the test to our own wrapper means rewriting
-`open_py_peer` (and the private `_RawPeer` behind it) on top of node/p2p.py; nothing in the
+`open_py_peer` (and the private `_RawPeer` behind it) on top of node/net/host.py; nothing in the
 test changes.
 """
 
@@ -150,7 +150,7 @@ class _RawPeer:
 async def open_py_peer(topic: str) -> AsyncIterator[PyPeer]:
     """Start a py-libp2p gossipsub peer on 127.0.0.1, subscribed to `topic`.
 
-    This is the one function to replace when the test moves to node/p2p.py.
+    This is the one function to replace when the test moves to node/net/host.py.
     """
     key_pair = create_new_key_pair()
     host = new_host(

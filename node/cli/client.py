@@ -1,0 +1,100 @@
+"""Talk to the running node of a home through its local API (stdlib HTTP only).
+
+`NodeClient.discover(home)` returns a client when a node is running on that home
+(its api.json names a live process), else None, and the CLI then works on the
+home directly. Error bodies come back as the same typed errors, same codes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from node.store.home import NodeHome
+from protocol.errors import CommonsError, LocalMisuseError, RemoteFaultError, error_for_code
+
+TIMEOUT_S = 600
+#: Bytes of a file sent at a time (`send_file`).
+READ_BYTES = 1024 * 1024
+
+
+class NodeClient:
+    def __init__(self, url: str, token: str) -> None:
+        self.url = url.rstrip("/")
+        self.token = token
+
+    @classmethod
+    def discover(cls, home: NodeHome) -> NodeClient | None:
+        info = home.read_api_info()
+        if info is None or not _alive(info.get("pid")):
+            return None
+        return cls(str(info["url"]), home.api_token())
+
+    def call(self, method: str, path: str, body: Any = None) -> Any:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.url + path, data=data, method=method)
+        if data is not None:
+            request.add_header("Content-Type", "application/json")
+        return self._send(request)
+
+    def send_file(self, method: str, path: str, file: Path) -> Any:
+        """Send a file's bytes as the body, streamed in READ_BYTES pieces; the answer."""
+        try:
+            f = file.open("rb")
+        except OSError as e:
+            raise LocalMisuseError("misuse.bad-file", f"cannot read {file}: {e.strerror}") from e
+        with f:
+            size = os.fstat(f.fileno()).st_size
+            request = urllib.request.Request(self.url + path, data=_pieces(f, size), method=method)
+            request.add_header("Content-Type", "application/octet-stream")
+            request.add_header("Content-Length", str(size))
+            return self._send(request)
+
+    def _send(self, request: urllib.request.Request) -> Any:
+        request.add_header("Authorization", f"Bearer {self.token}")
+        try:
+            with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
+                return json.loads(response.read())
+        except urllib.error.HTTPError as e:
+            raise _error_from(e) from e
+        except (urllib.error.URLError, OSError) as e:
+            raise RemoteFaultError(
+                "remote.node-unreachable", f"the node does not answer: {e}"
+            ) from e
+
+
+def _pieces(f: BinaryIO, size: int) -> Iterator[bytes]:
+    """The first `size` bytes of `f` (what Content-Length promised), a piece at a time."""
+    left = size
+    while left > 0:
+        piece = f.read(min(READ_BYTES, left))
+        if not piece:
+            raise LocalMisuseError("misuse.bad-file", "the file shrank while it was sent")
+        left -= len(piece)
+        yield piece
+
+
+def _error_from(e: urllib.error.HTTPError) -> CommonsError:
+    try:
+        error = json.loads(e.read())["error"]
+        code, message = str(error["code"]), str(error["message"])
+    except (ValueError, KeyError, TypeError):
+        return RemoteFaultError("remote.node-error", f"the node answered HTTP {e.code}")
+    return error_for_code(code, message)
+
+
+def _alive(pid: Any) -> bool:
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

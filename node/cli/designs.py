@@ -1,0 +1,175 @@
+"""`fabnode design …`: publish, list, show, search, trace and fetch designs; import OKH.
+
+Each command runs through the running node's API when a node runs on the home, else
+directly on the home (node.ops.designs), as `fabnode ledger …` does (ledger_cli.via_node).
+Paths are sent to the node as absolute paths: the API is local-only, the node reads
+and writes them on this machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from ledger.catalogue import Filters
+from node.cli.ledger import via_node
+from node.ops import designs
+from protocol.ids import id_from_text
+
+
+def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
+    design = sub.add_parser("design", help="open-hardware designs (specs/0010)")
+    actions = design.add_subparsers(metavar="ACTION")
+    p = actions.add_parser("publish", parents=[common], help="publish a design from a manifest")
+    p.add_argument("path", type=Path, metavar="DIR|MANIFEST")
+    p.add_argument("--licence", help="the SPDX expression to use when the manifest's is unclear")
+    p.add_argument(
+        "--derived-from", action="append", default=[], metavar="ID", help="a parent design"
+    )
+    p.set_defaults(handler=cmd_publish)
+    p = actions.add_parser("list", parents=[common], help="the newest designs")
+    p.add_argument("--limit", type=int, default=20)
+    p.set_defaults(handler=cmd_list)
+    p = actions.add_parser("show", parents=[common], help="one design, its files, attribution")
+    p.add_argument("design_id", metavar="ID")
+    p.set_defaults(handler=cmd_show)
+    p = actions.add_parser("search", parents=[common], help="search the catalogue")
+    p.add_argument("query", metavar="QUERY")
+    p.add_argument("--family", help="licence family (permissive, weak-copyleft, …)")
+    p.add_argument("--process", help="manufacturing process, e.g. 3d-printing")
+    p.add_argument("--material")
+    p.add_argument("--tag")
+    p.add_argument("--limit", type=int, default=20)
+    p.set_defaults(handler=cmd_search)
+    p = actions.add_parser("lineage", parents=[common], help="ancestors and descendants")
+    p.add_argument("design_id", metavar="ID")
+    p.set_defaults(handler=cmd_lineage)
+    p = actions.add_parser("fetch", parents=[common], help="write a design's files to DIR")
+    p.add_argument("design_id", metavar="ID")
+    p.add_argument("-o", "--output", type=Path, required=True, metavar="DIR")
+    p.set_defaults(handler=cmd_fetch)
+    p = actions.add_parser("import-okh", parents=[common], help="publish OKH manifests as designs")
+    p.add_argument("paths", type=Path, nargs="+", metavar="PATH")
+    p.set_defaults(handler=cmd_import_okh)
+
+
+def _rows_text(rows: list[dict[str, Any]]) -> str:
+    lines = [f"{r['id']}  {r['name']}  ({r['licence']})" for r in rows]
+    return "\n".join(lines) or "(no designs)"
+
+
+def cmd_publish(args: argparse.Namespace) -> dict[str, Any]:
+    path = args.path.absolute()  # the node reads it: cwd-independent, as the user named it
+    parents = [id_from_text(p) for p in args.derived_from]
+    out: dict[str, Any] = via_node(
+        args,
+        lambda ctx: designs.publish(ctx, path, args.licence, parents),
+        "POST",
+        "/api/v1/designs",
+        {"path": str(path), "licence": args.licence, "derived_from": args.derived_from},
+    )
+    out["_text"] = f"{out['design_id']} ({len(out['files'])} files, {out['licence']})"
+    return out
+
+
+def cmd_search(args: argparse.Namespace) -> dict[str, Any]:
+    filters = Filters(
+        licence_family=args.family, process=args.process, material=args.material, tag=args.tag
+    )
+    params = {
+        k: v
+        for k, v in (
+            ("q", args.query),
+            ("family", args.family),
+            ("process", args.process),
+            ("material", args.material),
+            ("tag", args.tag),
+            ("limit", str(args.limit)),
+        )
+        if v is not None
+    }
+    out: Any = via_node(
+        args,
+        lambda ctx: {"designs": designs.search(ctx, args.query, filters, args.limit)},
+        "GET",
+        "/api/v1/designs?" + urlencode(params),
+    )
+    return {"designs": out["designs"], "_text": _rows_text(out["designs"])}
+
+
+def cmd_list(args: argparse.Namespace) -> dict[str, Any]:
+    out: Any = via_node(
+        args,
+        lambda ctx: {"designs": designs.list_designs(ctx, args.limit)},
+        "GET",
+        f"/api/v1/designs?limit={args.limit}",
+    )
+    return {"designs": out["designs"], "_text": _rows_text(out["designs"])}
+
+
+def cmd_show(args: argparse.Namespace) -> dict[str, Any]:
+    design_id = id_from_text(args.design_id)
+    out: dict[str, Any] = via_node(
+        args,
+        lambda ctx: designs.show(ctx, design_id),
+        "GET",
+        f"/api/v1/designs/{quote(args.design_id)}",
+    )
+    body = out["body"]
+    lines = [f"{body['name']} ({body['licence']}) by {', '.join(body['licensors']) or '?'}"]
+    lines += [f"  {f['path']}  {f['size_bytes']} B  sha256 {f['sha256']}" for f in body["files"]]
+    lines += [f"  derived from: {a}" for a in out["attribution"]]
+    out["_text"] = "\n".join(lines)
+    return out
+
+
+def cmd_lineage(args: argparse.Namespace) -> dict[str, Any]:
+    design_id = id_from_text(args.design_id)
+    out: dict[str, Any] = via_node(
+        args,
+        lambda ctx: designs.lineage(ctx, design_id),
+        "GET",
+        f"/api/v1/designs/{quote(args.design_id)}/lineage",
+    )
+    lines = [f"ancestor  {r['id']}  {r['name']} ({r['licence']})" for r in out["ancestors"]]
+    lines += [f"descendant  {r['id']}  {r['name']} ({r['licence']})" for r in out["descendants"]]
+    out["_text"] = "\n".join(lines) or "(no lineage)"
+    return out
+
+
+def cmd_fetch(args: argparse.Namespace) -> dict[str, Any]:
+    design_id = id_from_text(args.design_id)
+    out_dir = args.output.absolute()
+    out: dict[str, Any] = via_node(
+        args,
+        lambda ctx: designs.fetch(ctx, design_id, out_dir),
+        "POST",
+        f"/api/v1/designs/{quote(args.design_id)}/fetch",
+        {"out_dir": str(out_dir)},
+    )
+    out["_text"] = f"wrote {len(out['files'])} files to {out['out_dir']}"
+    return out
+
+
+def cmd_import_okh(args: argparse.Namespace) -> dict[str, Any]:
+    paths = [p.absolute() for p in args.paths]
+    out: dict[str, Any] = via_node(
+        args,
+        lambda ctx: designs.import_okh(ctx, paths),
+        "POST",
+        "/api/v1/designs/import-okh",
+        {"paths": [str(p) for p in paths]},
+        progress_of="import",
+    )
+    lines = [
+        f"{r['file']}: {r['design_id']}"
+        if "design_id" in r
+        else f"{r['file']}: {r['error']['code']} ({r['error']['field']}): {r['error']['message']}"
+        for r in out["results"]
+    ]
+    lines.append(f"imported {out['imported']}, failed {out['failed']}")
+    out["_text"] = "\n".join(lines)
+    out["_exit"] = 1 if out["failed"] and not out["imported"] else 0
+    return out

@@ -1,0 +1,358 @@
+"""`fabnode federation …`, `join`, `propose`, `vote`, `tally`, `proposals`, `rules …`,
+`member …`: a federation's charter and its governance (specs/0008-governance.md).
+
+`federation create` and `join` work on the home (no node may be running on it);
+the others go through the running node's API when one runs (so what they sign is
+announced at once), else work on the home directly (ledger_cli.via_node).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import trio
+
+from node.api.governance import PREFIX
+from node.cli.client import NodeClient
+from node.cli.ledger import via_node
+from node.net.host import HostConfig, open_host
+from node.ops import governance as ops
+from node.runtime.governance import fetch_charter
+from node.store.home import NodeHome
+from protocol.errors import CommonsError, DecodeError, LocalMisuseError, RemoteFaultError
+from protocol.governance import (
+    MAX_CHARTER_TOML_BYTES,
+    RULE_FIELDS,
+    charter_network_id,
+    parse_charter_toml,
+)
+from protocol.ids import id_from_text, id_to_text
+
+JOIN_TIMEOUT_S = 60.0
+
+
+def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
+    fed = sub.add_parser("federation", help="a federation's charter (specs/0008)")
+    actions = fed.add_subparsers(metavar="ACTION")
+    p = actions.add_parser(
+        "create", parents=[common], help="found a federation from a charter (TOML)"
+    )
+    p.add_argument("charter", type=Path, metavar="CHARTER.toml")
+    p.set_defaults(handler=cmd_create)
+    p = actions.add_parser("show", parents=[common], help="the charter this home follows")
+    p.set_defaults(handler=cmd_show)
+    p = actions.add_parser(
+        "test-clock", parents=[common], help="move a test federation's clock (tests only)"
+    )
+    p.add_argument("offset_s", type=int, metavar="OFFSET_S")
+    p.set_defaults(handler=cmd_test_clock)
+
+    p = sub.add_parser("join", parents=[common], help="join a federation by its network id")
+    p.add_argument("network_id", metavar="NETWORK_ID")
+    p.add_argument("--bootstrap", action="append", required=True, metavar="MULTIADDR")
+    p.set_defaults(handler=cmd_join)
+
+    p = sub.add_parser("propose", help="open a proposal").add_subparsers(metavar="ACTION")
+    q = p.add_parser("rules", parents=[common], help="change rules: --set NAME=VALUE …")
+    q.add_argument("--set", action="append", required=True, metavar="NAME=VALUE")
+    q.set_defaults(handler=cmd_propose, action="rules.change")
+    for name, action, what in (
+        ("admit", "member.admit", "MEMBER"),
+        ("remove", "member.remove", "MEMBER"),
+        ("unfreeze", "fork.unfreeze", "FORK_PROOF"),
+    ):
+        q = p.add_parser(name, parents=[common], help=f"{action} {what}")
+        q.add_argument("target", metavar=what)
+        q.set_defaults(handler=cmd_propose, action=action)
+    q = p.add_parser("amend", parents=[common], help="replace the charter text")
+    q.add_argument("--text-file", type=Path, required=True)
+    q.set_defaults(handler=cmd_propose, action="charter.amend")
+    for q in p.choices.values():
+        q.add_argument("--title", required=True)
+
+    p = sub.add_parser("vote", parents=[common], help="vote on a proposal")
+    p.add_argument("proposal", metavar="PROPOSAL")
+    p.add_argument("choice", choices=["yes", "no", "abstain", "veto"])
+    p.set_defaults(handler=cmd_vote)
+    p = sub.add_parser("tally", parents=[common], help="a proposal's tally (live, then final)")
+    p.add_argument("proposal", metavar="PROPOSAL")
+    p.set_defaults(handler=cmd_tally)
+    p = sub.add_parser("proposals", parents=[common], help="every proposal with its tally")
+    p.set_defaults(handler=cmd_proposals)
+
+    rules = sub.add_parser("rules", help="the rules in force").add_subparsers(metavar="ACTION")
+    p = rules.add_parser("show", parents=[common], help="the rules now, at a time, or history")
+    p.add_argument("--at", metavar="TIME", help="POSIX seconds or ISO 8601 (UTC if no zone)")
+    p.add_argument("--history", action="store_true", help="every change and its proposal")
+    p.set_defaults(handler=cmd_rules)
+
+    member = sub.add_parser("member", help="membership").add_subparsers(metavar="ACTION")
+    p = member.add_parser("list", parents=[common], help="members, vouched, applications")
+    p.set_defaults(handler=cmd_members)
+    for name, on in (("vouch", True), ("unvouch", False)):
+        p = member.add_parser(name, parents=[common], help=f"{name} for an identity")
+        p.add_argument("candidate", metavar="IDENTITY")
+        p.set_defaults(handler=cmd_vouch, on=on)
+    p = member.add_parser("apply", parents=[common], help="ask the federation to admit us")
+    p.add_argument("--name", required=True, help="the lab's name")
+    p.add_argument("--text", default="", help="a short presentation")
+    p.set_defaults(handler=cmd_apply)
+
+
+# -- charter --------------------------------------------------------------------------
+
+
+def _refuse_running(home: NodeHome) -> None:
+    if NodeClient.discover(home) is not None:
+        raise LocalMisuseError("misuse.home-busy", "stop the node running on this home first")
+
+
+def cmd_create(args: argparse.Namespace) -> dict[str, Any]:
+    try:
+        with args.charter.open("rb") as f:
+            data = f.read(MAX_CHARTER_TOML_BYTES + 1)
+    except OSError as e:
+        raise LocalMisuseError("misuse.bad-file", f"cannot read {args.charter}: {e}") from e
+    if len(data) > MAX_CHARTER_TOML_BYTES:
+        raise DecodeError(
+            "decode.too-large", f"a charter file is at most {MAX_CHARTER_TOML_BYTES} bytes"
+        )
+    try:
+        text = data.decode()
+    except UnicodeDecodeError as e:
+        raise DecodeError("decode.bad-charter", "the charter is not UTF-8", field="toml") from e
+    charter = parse_charter_toml(text)
+    home = NodeHome(args.home)
+    _refuse_running(home)
+    network = home.adopt_charter(charter, [])
+    out = _charter_out(home)
+    out["_text"] = f"network id {id_to_text(network)} ({charter.name})"
+    return out
+
+
+def _charter_out(home: NodeHome) -> dict[str, Any]:
+    charter = home.charter()
+    if charter is None:
+        raise LocalMisuseError("misuse.no-federation", f"{home.path} follows no charter")
+    ident = home.identity() if home.exists() else None
+    return {
+        "network": id_to_text(charter_network_id(charter)),
+        "name": charter.name,
+        "test": charter.test,
+        "founders": sorted(id_to_text(m) for m in charter.members),
+        "rules": charter.rules.model_dump(),
+        "bootstrap": home.bootstrap(),
+        "founder": ident is not None and ident.id in charter.members,
+    }
+
+
+def cmd_show(args: argparse.Namespace) -> dict[str, Any]:
+    home = NodeHome(args.home)
+    out = _charter_out(home)
+    out.update(_text_in_force(args, home))
+    out["_text"] = json.dumps(out, indent=2)
+    return out
+
+
+def _text_in_force(args: argparse.Namespace, home: NodeHome) -> dict[str, Any]:
+    """The charter text as amended by passed `charter.amend`s in force (specs/0008 §7.4),
+    from the running node or the home's ledger; a home with no identity holds no
+    ledger, so only the founding text."""
+    charter = home.charter()
+    assert charter is not None  # (_charter_out checked)
+    if not home.exists():
+        return {"text": charter.text, "founding_text": charter.text, "amendments": []}
+    found = via_node(args, ops.charter, "GET", f"{PREFIX}/charter")
+    return {key: found[key] for key in ("text", "founding_text", "amendments")}
+
+
+def cmd_join(args: argparse.Namespace) -> dict[str, Any]:
+    network = id_from_text(args.network_id)
+    home = NodeHome(args.home)
+    _refuse_running(home)
+    seed = home.node_key_seed() if home.exists() else None
+    if seed is None:
+        raise LocalMisuseError("misuse.no-identity", f"no identity in {home.path}; run init")
+
+    async def fetch() -> Any:
+        config = HostConfig(key_seed=seed, listen=["/ip4/127.0.0.1/tcp/0"], bootstrap=[])
+        errors: list[str] = []
+        async with open_host(config) as host:
+            for maddr in args.bootstrap:
+                try:
+                    with trio.fail_after(JOIN_TIMEOUT_S):
+                        return await fetch_charter(host, maddr, network)
+                except CommonsError as e:  # try the next peer
+                    errors.append(f"{maddr}: {e.code}: {e.message}")
+                except trio.TooSlowError:
+                    errors.append(f"{maddr}: no charter within {JOIN_TIMEOUT_S} s")
+        raise RemoteFaultError(
+            "remote.charter-unavailable", "no peer gave the charter: " + "; ".join(errors)
+        )
+
+    charter = trio.run(fetch)
+    home.adopt_charter(charter, list(args.bootstrap))
+    out = _charter_out(home)
+    out["_text"] = f"joined {charter.name} ({args.network_id}); now run `fabnode run`"
+    return out
+
+
+def cmd_test_clock(args: argparse.Namespace) -> dict[str, Any]:
+    client = NodeClient.discover(NodeHome(args.home))
+    if client is None:
+        raise LocalMisuseError("misuse.node-not-running", "the test clock lives in the node")
+    out: dict[str, Any] = client.call("POST", f"{PREFIX}/test-clock", {"offset_s": args.offset_s})
+    return out
+
+
+# -- proposals and votes -----------------------------------------------------------------
+
+
+def _parse_rule(item: str) -> tuple[str, Any]:
+    name, sep, value = item.partition("=")
+    if not sep or name not in RULE_FIELDS:
+        raise LocalMisuseError(
+            "misuse.bad-argument", f"--set NAME=VALUE, NAME one of the rules: {item}"
+        )
+    if name == "licences":
+        return name, sorted({v.strip() for v in value.split(",") if v.strip()})
+    try:
+        return name, int(value)
+    except ValueError as e:
+        raise LocalMisuseError("misuse.bad-argument", f"{name} is an integer: {value}") from e
+
+
+def _action(args: argparse.Namespace) -> dict[str, Any]:
+    action: dict[str, Any] = {"action": args.action, "title": args.title}
+    if args.action == "rules.change":
+        action["changes"] = dict(_parse_rule(s) for s in args.set)
+    elif args.action in ("member.admit", "member.remove"):
+        action["member"] = args.target
+    elif args.action == "fork.unfreeze":
+        action["fork_proof"] = args.target
+    else:
+        try:
+            action["text"] = args.text_file.read_text()
+        except OSError as e:
+            raise LocalMisuseError("misuse.bad-file", f"cannot read {args.text_file}") from e
+    return action
+
+
+def cmd_propose(args: argparse.Namespace) -> dict[str, Any]:
+    action = _action(args)  # ids as text: the API form
+    local = dict(action)
+    for key in ("member", "fork_proof"):
+        if key in local:
+            local[key] = id_from_text(local[key])
+    out: dict[str, Any] = via_node(
+        args, lambda ctx: ops.propose(ctx, local)[0], "POST", f"{PREFIX}/proposals", action
+    )
+    out["_text"] = out["proposal"]
+    return out
+
+
+def cmd_vote(args: argparse.Namespace) -> dict[str, Any]:
+    pid = id_from_text(args.proposal)
+    out: dict[str, Any] = via_node(
+        args,
+        lambda ctx: ops.vote(ctx, pid, args.choice)[0],
+        "POST",
+        f"{PREFIX}/proposals/{quote(args.proposal)}/votes",
+        {"choice": args.choice},
+    )
+    out["_text"] = f"voted {args.choice}: {out['vote']}"
+    return out
+
+
+def cmd_tally(args: argparse.Namespace) -> dict[str, Any]:
+    pid = id_from_text(args.proposal)
+    out: dict[str, Any] = via_node(
+        args,
+        lambda ctx: ops.tally(ctx, pid),
+        "GET",
+        f"{PREFIX}/proposals/{quote(args.proposal)}/tally",
+    )
+    counts = out.get("counts", {})
+    out["_text"] = (
+        f"{out.get('title', '')}: {out['outcome']}"
+        + ("" if out["final"] else " (live)")
+        + (f" — yes {counts['yes']}, no {counts['no']}, abstain {counts['abstain']}, "
+           f"veto {counts['veto']} of {out['electorate_size']}" if counts else "")
+    )  # fmt: skip
+    return out
+
+
+def cmd_proposals(args: argparse.Namespace) -> dict[str, Any]:
+    out: dict[str, Any] = via_node(args, ops.proposals, "GET", f"{PREFIX}/proposals")
+    lines = [f"{p['id']}  {p['tally']['outcome']:<10} {p['title']}" for p in out["proposals"]]
+    out["_text"] = "\n".join(lines) or "(no proposals)"
+    return out
+
+
+def parse_time(text: str) -> int:
+    """POSIX seconds, or an ISO 8601 date-time (UTC when it names no zone)."""
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        when = datetime.datetime.fromisoformat(text)
+    except ValueError as e:
+        raise LocalMisuseError("misuse.bad-argument", f"not a time: {text}") from e
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=datetime.UTC)
+    return int(when.timestamp())
+
+
+def cmd_rules(args: argparse.Namespace) -> dict[str, Any]:
+    if args.history:
+        out: dict[str, Any] = via_node(args, ops.rules_history, "GET", f"{PREFIX}/rules/history")
+        out["_text"] = "\n".join(
+            f"{h['effective_at_s'] or 'charter'}  {h['rules_hash'][:16]}  {h.get('title', '')}"
+            for h in out["history"]
+        )
+        return out
+    at = None if args.at is None else parse_time(args.at)
+    query = "" if at is None else f"?at={at}"
+    out = via_node(args, lambda ctx: ops.rules(ctx, at), "GET", f"{PREFIX}/rules{query}")
+    out["_text"] = "\n".join(f"{k} = {v}" for k, v in out["rules"].items())
+    return out
+
+
+# -- membership -------------------------------------------------------------------------
+
+
+def cmd_members(args: argparse.Namespace) -> dict[str, Any]:
+    out: dict[str, Any] = via_node(args, ops.members, "GET", f"{PREFIX}/members")
+    out["_text"] = "\n".join(out["members"])
+    return out
+
+
+def cmd_vouch(args: argparse.Namespace) -> dict[str, Any]:
+    candidate = id_from_text(args.candidate)
+    out: dict[str, Any] = via_node(
+        args,
+        lambda ctx: ops.vouch(ctx, candidate, args.on)[0],
+        "POST",
+        f"{PREFIX}/vouches",
+        {"candidate": args.candidate, "withdraw": not args.on},
+    )
+    out["_text"] = out["entry_id"]
+    return out
+
+
+def cmd_apply(args: argparse.Namespace) -> dict[str, Any]:
+    out: dict[str, Any] = via_node(
+        args,
+        lambda ctx: ops.apply(ctx, args.name, args.text)[0],
+        "POST",
+        f"{PREFIX}/applications",
+        {"name": args.name, "text": args.text},
+    )
+    out["_text"] = f"applied as {out['identity']}"
+    return out

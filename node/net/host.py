@@ -1,0 +1,513 @@
+"""The node's libp2p host: identity, dialing, stream protocols, gossipsub, peer scoring.
+
+The ONLY module of Fab Commons that imports libp2p or multiaddr (ARCHITECTURE §4).
+Others get `open_host` and a `P2PHost` whose peer ids and multiaddrs are text and
+whose streams are node.p2p_streams.Stream. libp2p failures leave this module as
+RemoteFaultError (remote.dial-failed, remote.protocol-unsupported, remote.timeout,
+remote.stream-reset, remote.stream-closed, remote.stream-failed) or LocalMisuseError
+(misuse.bad-key-seed, misuse.bad-multiaddr, misuse.bad-peer-id, misuse.listen-failed,
+misuse.already-subscribed, misuse.publish-rejected).
+
+What py-libp2p 0.8.1 does and what we do about it (measured on this machine):
+- Host: TCP + noise + yamux only (new_host would also offer TLS, secio, plaintext,
+  mplex, and QUIC/WebSocket from the listen addresses). It listens with
+  SO_REUSEPORT, so a second node on a busy port would bind too: we probe first.
+  `host.run()` alone leaves system tasks (TCP listener, identify) and dialed
+  sockets behind, so we also `host.close()`; Pubsub's seen-cache thread is
+  never stopped either, so we stop it. Its auto-connector dials known peers
+  towards 150 connections: we aim at 8 to 64. Its bootstrap blocks startup on its
+  dials: we dial `bootstrap` ourselves, again every 30 s.
+- Gossip message id = SHA-256 of the data (duplicates are one message for
+  `seen_ttl_s`); strict signing, so `Message.from_peer` is authenticated.
+- Heartbeat 120 s -> 1 s. "Adaptive gossip" is off: when the mesh looks unhealthy
+  it raises the heartbeat to 30-60 s. Spam protection counts per forwarder and
+  topic, own publishes included, and drops silently above the limit: raised to
+  200/s, and `publish` paces itself to 50/s per topic. Each publish puts two RPCs
+  (message + IDONTWANT) in a 32-slot per-peer queue that drops silently when
+  full: `publish` waits for room. Subscription buffers 32 -> `subscription_buffer`.
+- Validators only say yes/no. REJECT is "no" (libp2p then counts an invalid
+  message, P4, against the forwarder). IGNORE is "no" plus an excuse that
+  `_Scorer` consumes, so no penalty; its id is marked seen so copies from other
+  peers are dropped unvalidated. Our own publish is validated too: REJECT raises
+  misuse.publish-rejected; IGNORE passes (nothing new to us may be new to others).
+- Scoring (libp2p/pubsub/score.py): P2 first deliveries, P4 invalid messages and
+  P5 behaviour (spam, GRAFT floods, equivocation) work, linear, and SUBTRACTED
+  (a positive libp2p weight is a penalty): ScoreConfig takes spec-signed weights
+  and we flip them. P1 counts mesh joins, not time; P3 is never updated; both 0.
+  Below publish_threshold a peer's messages are dropped before validation, below
+  gossip_threshold we stop forwarding to it, graylisted peers' GRAFTs are refused.
+  Not in 0.8.1: pruning negative peers from the mesh, disconnecting them, keeping
+  a score across reconnects, penalising bad signatures. Our minimum: `_Scorer`
+  keeps a reject count per peer (decaying like P4, surviving reconnects); at
+  `ban_after_rejects` the peer is blacklisted from pubsub, refused on our stream
+  protocols and disconnected for `ban_duration_s`.
+Delivery stays best effort; pull sync is what makes it reliable.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import hashlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import multiaddr
+import trio
+from libp2p import new_host
+from libp2p.crypto.ed25519 import create_new_key_pair
+from libp2p.crypto.x25519 import create_new_key_pair as create_new_x25519_key_pair
+from libp2p.custom_types import TProtocol
+from libp2p.discovery.events.peerDiscovery import peerDiscovery
+from libp2p.host.exceptions import StreamFailure
+from libp2p.network.config import ConnectionConfig
+from libp2p.network.exceptions import SwarmException
+from libp2p.network.stream.exceptions import StreamClosed, StreamEOF, StreamReset
+from libp2p.peer.id import ID
+from libp2p.peer.peerinfo import PeerInfo, info_from_p2p_addr
+from libp2p.pubsub.gossipsub import PROTOCOL_ID, PROTOCOL_ID_V11, PROTOCOL_ID_V12, GossipSub
+from libp2p.pubsub.pubsub import Pubsub
+from libp2p.pubsub.score import PeerScorer, ScoreParams, TopicScoreParams
+from libp2p.security.noise.transport import PROTOCOL_ID as NOISE_ID
+from libp2p.security.noise.transport import Transport as NoiseTransport
+from libp2p.stream_muxer.yamux.yamux import PROTOCOL_ID as YAMUX_ID
+from libp2p.stream_muxer.yamux.yamux import Yamux
+from libp2p.tools.anyio_service import background_trio_service
+
+from node.net.streams import (
+    GossipConfig,
+    HostConfig,
+    Message,
+    P2PStatistics,
+    PublishPacer,
+    ScoreConfig,
+    Stream,
+    Subscription,
+    read_frame,
+    serve_stream,
+    write_frame,
+)
+from protocol.announce import Verdict
+from protocol.errors import CommonsError, LocalMisuseError, RemoteFaultError
+
+__all__ = [
+    "GossipConfig", "HostConfig", "Message", "P2PHost", "P2PStatistics", "ScoreConfig",
+    "Stream", "Subscription", "Verdict", "open_host", "peer_id_from_seed", "read_frame",
+    "write_frame",
+]  # fmt: skip
+
+logger = logging.getLogger(__name__)
+KEY_SEED_BYTES = 32
+BOOTSTRAP_RETRY_S = 30.0
+MAX_TRACKED_PEERS = 4096
+
+
+def peer_id_from_seed(seed: bytes) -> str:
+    """The base58 peer id of a host started with `key_seed=seed`."""
+    return str(ID.from_pubkey(_key_pair(seed).public_key).to_base58())
+
+
+def _key_pair(seed: bytes) -> Any:
+    if len(seed) != KEY_SEED_BYTES:
+        raise LocalMisuseError("misuse.bad-key-seed", f"got {len(seed)} bytes, want 32")
+    try:
+        return create_new_key_pair(seed)
+    except ValueError as e:
+        raise LocalMisuseError("misuse.bad-key-seed", str(e)) from e
+
+
+def _msg_id(msg: Any) -> bytes:
+    return hashlib.sha256(msg.data).digest()
+
+
+def _parse_maddr(text: str) -> Any:
+    try:
+        return multiaddr.Multiaddr(text)
+    except Exception as e:  # multiaddr raises a zoo of ValueError subclasses
+        raise LocalMisuseError("misuse.bad-multiaddr", f"not a multiaddr: {text!r}") from e
+
+
+async def _parse_listen(text: str) -> Any:
+    """A TCP listen address whose port no one holds: libp2p binds with SO_REUSEPORT, so
+    a second node on a busy port would bind too and get half of its connections."""
+    addr = _parse_maddr(text)
+    names = [p.name for p in addr.protocols()]
+    if len(names) != 2 or names[0] not in ("ip4", "ip6") or names[1] != "tcp":
+        raise LocalMisuseError(
+            "misuse.bad-multiaddr", f"listen on /ip4|ip6/<ip>/tcp/<port>: {text}"
+        )
+    port = int(addr.value_for_protocol("tcp"))
+    family = trio.socket.AF_INET6 if names[0] == "ip6" else trio.socket.AF_INET
+    with trio.socket.socket(family) as probe:
+        probe.setsockopt(trio.socket.SOL_SOCKET, trio.socket.SO_REUSEADDR, 1)
+        try:
+            await probe.bind((addr.value_for_protocol(names[0]), port))
+        except OSError as e:
+            raise LocalMisuseError("misuse.listen-failed", f"{text}: {e}") from e
+    return addr
+
+
+def _parse_peer_id(text: str) -> Any:
+    try:
+        return ID.from_base58(text)
+    except Exception as e:
+        raise LocalMisuseError("misuse.bad-peer-id", f"not a peer id: {text!r}") from e
+
+
+def _remote_fault(e: Exception, peer: str, what: str) -> RemoteFaultError:
+    if isinstance(e, StreamReset):
+        code = "remote.stream-reset"
+    elif isinstance(e, StreamClosed):
+        code = "remote.stream-closed"
+    elif isinstance(e, StreamFailure) and "not supported" in str(e.__cause__):
+        code = "remote.protocol-unsupported"  # only the message tells it apart
+    elif isinstance(e, SwarmException):  # no address known, or none answered
+        code = "remote.dial-failed"
+    else:
+        code = "remote.stream-failed"
+    return RemoteFaultError(code, f"{what} with {peer}: {type(e).__name__}: {e}", peer=peer)
+
+
+class _RawStream:
+    """A libp2p net stream as node.p2p_streams.RawStream: our errors, b"" at the end."""
+
+    def __init__(self, stream: Any, peer: str) -> None:
+        self._stream = stream
+        self._peer = peer
+
+    async def read(self, max_bytes: int) -> bytes:
+        try:
+            return bytes(await self._stream.read(max_bytes))
+        except StreamEOF:
+            return b""
+        except Exception as e:
+            raise _remote_fault(e, self._peer, "read") from e
+
+    async def write(self, data: bytes) -> None:
+        await self._call("write", data)
+
+    async def close(self) -> None:
+        await self._call("close")
+
+    async def reset(self) -> None:
+        await self._call("reset")
+
+    async def _call(self, name: str, *args: Any) -> None:
+        try:
+            await getattr(self._stream, name)(*args)
+        except Exception as e:
+            raise _remote_fault(e, self._peer, name) from e
+
+
+def _wrap_stream(net_stream: Any) -> Stream:
+    peer = net_stream.muxed_conn.peer_id.to_base58()
+    raw = _RawStream(net_stream, peer)
+    return Stream(raw, remote_peer=peer, protocol=str(net_stream.get_protocol()))
+
+
+class _Scorer(PeerScorer):
+    """libp2p's scorer, plus IGNORE excuses and our decaying reject count per peer."""
+
+    def __init__(self, config: HostConfig) -> None:
+        s = config.scoring
+        if s.invalid_message_weight > 0 or s.behaviour_penalty_weight > 0:
+            raise LocalMisuseError("misuse.bad-argument", "penalty weights must be <= 0")
+        p2 = (s.first_delivery_weight, s.first_delivery_cap, s.first_delivery_decay)
+        p4 = (-s.invalid_message_weight, s.invalid_message_cap, s.invalid_message_decay)
+        super().__init__(
+            ScoreParams(
+                p2_first_message_deliveries=TopicScoreParams(*p2),
+                p4_invalid_messages=TopicScoreParams(*p4),  # sign flipped: see module doc
+                p5_behavior_penalty_weight=-s.behaviour_penalty_weight,
+                p5_behavior_penalty_threshold=s.behaviour_penalty_threshold,
+                p5_behavior_penalty_decay=s.behaviour_penalty_decay,
+                gossip_threshold=s.gossip_threshold,
+                publish_threshold=s.publish_threshold,
+                graylist_threshold=s.graylist_threshold,
+                accept_px_threshold=0.0,
+            )
+        )
+        self.excused: collections.Counter[tuple[ID, str]] = collections.Counter()
+        self.rejects: dict[ID, tuple[float, float]] = {}  # peer -> (count, when)
+        self.on_ban: Callable[[ID], None] = lambda peer: None
+        self._config = config
+
+    def on_invalid_message(self, peer: ID, topic: str) -> None:
+        if self.excused[(peer, topic)] > 0:  # the validator said IGNORE
+            self.excused[(peer, topic)] -= 1
+            self.excused += collections.Counter()  # drops the zeros
+            return
+        super().on_invalid_message(peer, topic)
+        count = self.reject_count(peer) + 1.0
+        self.rejects[peer] = (count, trio.current_time())
+        if len(self.rejects) > MAX_TRACKED_PEERS:  # forget who has nearly decayed away
+            self.rejects = {p: r for p, r in self.rejects.items() if self.reject_count(p) > 1}
+        limit = self._config.scoring.ban_after_rejects
+        if limit is not None and count >= limit:
+            self.on_ban(peer)
+
+    def reject_count(self, peer: ID) -> float:
+        count, when = self.rejects.get(peer, (0.0, 0.0))
+        beats = (trio.current_time() - when) / self._config.gossip.heartbeat_interval_s
+        return float(count * self._config.scoring.invalid_message_decay**beats)
+
+
+class P2PHost:
+    """A running libp2p host, made by `open_host` and valid inside its `async with`."""
+
+    def __init__(self, host: Any, pubsub: Any, config: HostConfig, nursery: trio.Nursery):
+        self._host = host
+        self._pubsub = pubsub
+        self._config = config
+        self._nursery = nursery
+        self._scorer: _Scorer = pubsub.router.scorer
+        self._scorer.on_ban = self._ban
+        self._banned: set[ID] = set()
+        self._validators: dict[str, Callable[[str, bytes], Verdict]] = {}
+        self._own_verdicts: dict[bytes, Verdict] = {}
+        queues = pubsub.peer_queues
+        self._pacer = PublishPacer(config.gossip, lambda: (len(q) for q in queues.values()))
+        self.peer_id: str = host.get_id().to_base58()
+        self.listen_addrs = [f"{a}/p2p/{self.peer_id}" for a in host.get_transport_addrs()]
+
+    async def connect(self, maddr: str) -> str:
+        """Dial `maddr` (ending in /p2p/<peer id>) unless already connected; the peer id."""
+        addr = _parse_maddr(maddr)
+        try:
+            info = info_from_p2p_addr(addr)
+        except Exception as e:
+            raise LocalMisuseError("misuse.bad-multiaddr", f"no /p2p/<id> in {maddr}") from e
+        peer = str(info.peer_id.to_base58())
+        try:
+            with trio.fail_after(self._config.dial_timeout_s):
+                await self._host.connect(info)
+        except Exception as e:
+            raise RemoteFaultError(
+                "remote.dial-failed", f"dialing {maddr}: {type(e).__name__}: {e}", peer=peer
+            ) from e
+        return peer
+
+    def connected_peers(self) -> list[str]:
+        return sorted(p.to_base58() for p in self._host.get_connected_peers())
+
+    def set_stream_handler(
+        self, protocol_id: str, handler: Callable[[Stream], Awaitable[None]]
+    ) -> None:
+        """Serve `protocol_id`: `handler` gets each inbound stream (see `serve_stream`)."""
+
+        async def serve(net_stream: Any) -> None:
+            stream = _wrap_stream(net_stream)
+            if net_stream.muxed_conn.peer_id in self._banned:
+                await stream.reset()
+            else:
+                await serve_stream(stream, handler)
+
+        self._host.set_stream_handler(TProtocol(protocol_id), serve)
+
+    async def open_stream(self, peer_id: str, protocol_id: str) -> Stream:
+        """A new stream to `peer_id` speaking `protocol_id` (dialing known addrs if needed)."""
+        peer = _parse_peer_id(peer_id)
+        try:
+            with trio.fail_after(self._config.dial_timeout_s):
+                net_stream = await self._host.new_stream(peer, [TProtocol(protocol_id)])
+        except trio.TooSlowError as e:
+            msg = f"opening {protocol_id} with {peer_id}"
+            raise RemoteFaultError("remote.timeout", msg, peer=peer_id) from e
+        except Exception as e:
+            raise _remote_fault(e, peer_id, f"opening {protocol_id}") from e
+        return _wrap_stream(net_stream)
+
+    async def subscribe(
+        self, topic: str, validator: Callable[[str, bytes], Verdict]
+    ) -> Subscription:
+        """Join `topic`. `validator(from_peer, data)` judges every message before
+        anything else sees it, ours included; raising a CommonsError is REJECT."""
+        if topic in self._validators:
+            raise LocalMisuseError("misuse.already-subscribed", f"already subscribed to {topic}")
+        self._validators[topic] = validator
+        self._pubsub.set_topic_validator(topic, self._router_validator(topic), False)
+        await self._pubsub.subscribe(topic)
+        # Swap libp2p's 32-message channel for a larger one, moving what arrived meanwhile.
+        send, receive = trio.open_memory_channel[Any](self._config.gossip.subscription_buffer)
+        old_send = self._pubsub.subscribed_topics_send[topic]
+        old_receive = self._pubsub.subscribed_topics_receive[topic].receive_channel
+        self._pubsub.subscribed_topics_send[topic] = send
+        with contextlib.suppress(trio.WouldBlock):
+            while True:
+                send.send_nowait(old_receive.receive_nowait())
+        old_send.close()
+        old_receive.close()
+        return Subscription(topic, receive, self._to_message, lambda: self._unsubscribe(topic))
+
+    def _to_message(self, msg: Any) -> Message | None:
+        from_peer = ID(msg.from_id).to_base58()
+        own = from_peer == self.peer_id
+        return None if own else Message(from_peer, bytes(msg.data), _msg_id(msg))
+
+    async def _unsubscribe(self, topic: str) -> None:
+        if topic in self._validators:  # keeps validating until we are out of the topic
+            await self._pubsub.unsubscribe(topic)
+            self._pubsub.remove_topic_validator(topic)
+            self._validators.pop(topic, None)
+
+    async def publish(self, topic: str, data: bytes) -> None:
+        """Send `data` on `topic`, subscribed or not. The same bytes again are dropped as
+        seen. Waits (rather than let libp2p drop) while we are at the spam limit or
+        libp2p's outbound queues are full; delivery is still best effort."""
+        await self._pacer.wait(topic)
+        try:
+            await self._pubsub.publish(topic, data)
+        finally:
+            verdict = self._own_verdicts.pop(hashlib.sha256(data).digest(), None)
+        if verdict is Verdict.REJECT:
+            msg = f"our own validator rejects this {topic} message"
+            raise LocalMisuseError("misuse.publish-rejected", msg)
+
+    def statistics(self) -> P2PStatistics:
+        topics = sorted(self._pubsub.topic_ids)
+        mesh = self._pubsub.router.mesh
+        peers = self._host.get_connected_peers()
+        return P2PStatistics(
+            peer_id=self.peer_id,
+            connected_peers=self.connected_peers(),
+            topics={
+                t: (len(self._pubsub.peer_topics.get(t, ())), len(mesh.get(t, ()))) for t in topics
+            },
+            peer_scores={p.to_base58(): self._scorer.score(p, topics) for p in peers},
+            rejects={p.to_base58(): self._scorer.reject_count(p) for p in self._scorer.rejects},
+            banned_peers=sorted(p.to_base58() for p in self._banned),
+        )
+
+    def _router_validator(self, topic: str) -> Callable[[ID, Any], bool]:
+        """The yes/no validator libp2p calls, from our three-way one (see module doc)."""
+
+        def check(forwarder: ID, msg: Any) -> bool:
+            try:
+                verdict = self._validators[topic](ID(msg.from_id).to_base58(), bytes(msg.data))
+            except CommonsError:
+                verdict = Verdict.REJECT
+            except Exception:
+                logger.exception("validator of %s failed; ignoring the message", topic)
+                verdict = Verdict.IGNORE
+            own = forwarder == self._host.get_id()
+            if own:
+                self._own_verdicts[_msg_id(msg)] = verdict
+            passed = verdict is Verdict.ACCEPT or (own and verdict is Verdict.IGNORE)
+            if not passed and (own or verdict is Verdict.IGNORE):  # no penalty
+                self._scorer.excused.update((forwarder, t) for t in msg.topicIDs)
+            if not own and verdict is Verdict.IGNORE:
+                self._pubsub._mark_msg_seen(msg)
+            return passed
+
+        return check
+
+    def _ban(self, peer: ID) -> None:
+        if peer not in self._banned:
+            self._banned.add(peer)
+            self._pubsub.blacklisted_peers.add(peer)
+            self._nursery.start_soon(self._serve_ban, peer)
+
+    async def _serve_ban(self, peer: ID) -> None:
+        ban_s = self._config.scoring.ban_duration_s
+        logger.warning("banning %s for %s s: too many rejected messages", peer, ban_s)
+        with contextlib.suppress(Exception), trio.move_on_after(self._config.dial_timeout_s):
+            await self._host.disconnect(peer)
+        await trio.sleep(ban_s)
+        self._pubsub.blacklisted_peers.discard(peer)
+        self._banned.discard(peer)
+        self._scorer.rejects.pop(peer, None)
+
+    async def _keep_bootstrap_peers(self) -> None:
+        while True:
+            async with trio.open_nursery() as nursery:
+                for maddr in self._config.bootstrap:
+                    nursery.start_soon(self._try_connect, maddr)
+            await trio.sleep(BOOTSTRAP_RETRY_S)
+
+    async def _try_connect(self, maddr: str) -> None:
+        try:
+            await self.connect(maddr)
+        except CommonsError as e:
+            logger.info("could not connect to %s: %s", maddr, e)
+
+    async def _dial_discovered(self) -> None:
+        """Dial the peers mDNS finds (libp2p only records them); zeroconf's thread calls us."""
+        send, receive = trio.open_memory_channel[PeerInfo](64)
+        token = trio.lowlevel.current_trio_token()
+
+        def found(info: PeerInfo) -> None:
+            token.run_sync_soon(_send_or_drop, send, info)
+
+        peerDiscovery.register_peer_discovered_handler(found)
+        try:
+            async for info in receive:
+                if info.addrs and info.peer_id not in (self._host.get_id(), *self._banned):
+                    await self._try_connect(f"{info.addrs[0]}/p2p/{info.peer_id}")
+        finally:
+            peerDiscovery.unregister_peer_discovered_handler(found)
+
+
+def _send_or_drop(send: trio.MemorySendChannel[Any], item: Any) -> None:
+    with contextlib.suppress(trio.WouldBlock, trio.ClosedResourceError):
+        send.send_nowait(item)
+
+
+@contextlib.asynccontextmanager
+async def open_host(config: HostConfig) -> AsyncIterator[P2PHost]:
+    """Run a host until the block exits; every task it started has ended when it does."""
+    key_pair = _key_pair(config.key_seed)
+    listen = [await _parse_listen(a) for a in config.listen]
+    g = config.gossip
+    host = new_host(
+        key_pair=key_pair,
+        sec_opt={NOISE_ID: NoiseTransport(key_pair, create_new_x25519_key_pair().private_key)},
+        muxer_opt={TProtocol(YAMUX_ID): Yamux},
+        listen_addrs=listen,
+        enable_mDNS=config.mdns,
+        connection_config=ConnectionConfig(
+            min_connections=8,
+            low_watermark=8,
+            high_watermark=64,
+            dial_timeout=config.dial_timeout_s,
+        ),
+    )
+    router = GossipSub(
+        protocols=[PROTOCOL_ID_V12, PROTOCOL_ID_V11, PROTOCOL_ID],
+        degree=g.degree,
+        degree_low=g.degree_low,
+        degree_high=g.degree_high,
+        heartbeat_interval=g.heartbeat_interval_s,
+        adaptive_gossip_enabled=False,
+        max_messages_per_topic_per_second=g.max_messages_per_topic_per_second,
+    )
+    router.scorer = _Scorer(config)
+    pubsub = Pubsub(
+        host,
+        router,
+        strict_signing=True,
+        msg_id_constructor=_msg_id,
+        seen_ttl=g.seen_ttl_s,
+        validation_cache_ttl=g.seen_ttl_s,
+    )
+    async with contextlib.AsyncExitStack() as stack:
+        stack.callback(pubsub.seen_messages.stop)  # a thread per Pubsub, never stopped
+        try:
+            await stack.enter_async_context(host.run(listen_addrs=listen))
+        except Exception as e:
+            where = ", ".join(config.listen)
+            raise LocalMisuseError("misuse.listen-failed", f"on {where}: {e}") from e
+        stack.push_async_callback(host.close)  # host.run() alone leaks tasks and sockets
+        await stack.enter_async_context(background_trio_service(pubsub))
+        await stack.enter_async_context(background_trio_service(router))
+        await pubsub.wait_until_ready()
+        nursery = await stack.enter_async_context(trio.open_nursery())
+        p2p = P2PHost(host, pubsub, config, nursery)
+        if config.bootstrap:
+            nursery.start_soon(p2p._keep_bootstrap_peers)
+        if config.mdns:
+            nursery.start_soon(p2p._dial_discovered)
+        try:
+            yield p2p
+        finally:
+            nursery.cancel_scope.cancel()

@@ -1,0 +1,393 @@
+"""The node on the network: gossip, pull sync and blobs over the libp2p host.
+
+(specs/0005-sync.md, 0009-blobs.md; ARCHITECTURE §4.)
+
+- Gossip is for freshness. Each announcement passes `gossip.check_announcement`
+  (entries, checkpoints and fork proofs) inside the router (REJECT penalises the
+  sender, nothing of it is forwarded or stored); accepted ones are gathered for a
+  few ms into one storage job, so a burst costs one commit. Entries the validator
+  verified are not verified again.
+- Sync is what makes delivery reliable: a session runs with every peer when it
+  connects, when gossip shows we are behind (a gap, a checkpoint beyond our head),
+  and every SYNC_INTERVAL_S. The ledger work of a session runs on the storage
+  thread (ledger.syncpeer), the bytes move here, every read and write with a
+  timeout.
+- Blobs are served to any peer and fetched from any peer that has them.
+Queues are bounded; when one is full the newest item is dropped and counted —
+the next sync recovers whatever gossip dropped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import trio
+
+from ledger import gossip
+from ledger.syncpeer import SyncPeer
+from node.net import sync as sync_session
+from node.net.blobs import fetch_blob, serve_blobs
+from node.net.host import P2PHost, Stream, Subscription
+from node.ops import context as operations
+from node.ops.context import LedgerContext, release_memory
+from node.runtime.service import NodeService
+from node.store.blobs import BlobStore
+from protocol import blob
+from protocol.announce import (
+    MAX_ANNOUNCE_ENTRIES,
+    Announcement,
+    Verdict,
+    decode_announcement,
+    encode_announcement,
+)
+from protocol.errors import CommonsError, RemoteFaultError
+from protocol.ids import id_to_text
+from protocol.sync import SyncFilter
+from protocol.sync_limits import SYNC_PROTOCOL_ID
+
+IO_TIMEOUT_S = sync_session.IO_TIMEOUT_S
+RELEASE_EVERY_ENTRIES = sync_session.RELEASE_EVERY_ENTRIES
+
+log = logging.getLogger(__name__)
+
+SYNC_INTERVAL_S = 30.0
+INGEST_GATHER_S = 0.02
+INGEST_BATCH_ENTRIES = 512
+MAX_PARALLEL_SYNCS = 4
+QUEUE_SIZE = 1024
+ANNOUNCE_ENTRIES_AT_MOST = 4 * MAX_ANNOUNCE_ENTRIES
+ACCEPTED_CACHE = 4096
+
+
+def announce_topic(network: bytes) -> str:
+    return f"fabcommons/{id_to_text(network)}/announce/1"
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+@dataclass
+class NetworkStats:
+    announcements_accepted: int = 0
+    announcements_rejected: int = 0
+    announcements_ignored: int = 0
+    announcements_not_admitted: int = 0
+    gossip_entries_stored: int = 0
+    gossip_dropped: int = 0
+    syncs_completed: int = 0
+    syncs_failed: int = 0
+    sync_entries_stored: int = 0
+    fork_proofs_learned: int = 0
+    last_sync_ms: dict[str, int] = field(default_factory=dict)
+    last_error: dict[str, str] = field(default_factory=dict)
+    # peer -> error code -> how many times: what each peer sent that we refused (a
+    # frame in sync, an announcement in gossip), kept even when a session then fails
+    refused: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def refuse(self, peer: str, code: str) -> None:
+        by_code = self.refused.setdefault(peer, {})
+        by_code[code] = by_code.get(code, 0) + 1
+        self.last_error[peer] = code
+
+
+class Network:
+    """Gossip, sync and blobs of one running node."""
+
+    def __init__(
+        self,
+        service: NodeService,
+        host: P2PHost,
+        blobs: BlobStore,
+        wanted: SyncFilter | None = None,
+    ) -> None:
+        self.service = service
+        self.wanted = wanted or SyncFilter()
+        self.host = host
+        self.blobs = blobs
+        self.network = service.ctx.network
+        self.topic = announce_topic(self.network)
+        self.stats = NetworkStats()
+        self._accepted: OrderedDict[bytes, Announcement] = OrderedDict()
+        self._inbox_send, self._inbox = trio.open_memory_channel[tuple[str, Announcement]](
+            QUEUE_SIZE
+        )
+        self._wanted_send, self._wanted = trio.open_memory_channel[str](QUEUE_SIZE)
+        self._syncing: set[str] = set()
+        self._synced_once = trio.Event()
+
+    # -- running -------------------------------------------------------------------
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        self.host.set_stream_handler(SYNC_PROTOCOL_ID, self._serve_sync)
+        self.host.set_stream_handler(blob.PROTOCOL_ID, self._serve_blob)
+        subscription = await self.host.subscribe(self.topic, self.validate)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._receive, subscription)
+            nursery.start_soon(self._ingest_loop)
+            nursery.start_soon(self._sync_scheduler)
+            task_status.started()
+
+    def status(self) -> dict[str, Any]:
+        p2p = self.host.statistics()
+        stats = vars(self.stats).copy()
+        return {
+            "peers": p2p.connected_peers,
+            "topics": {t: {"peers": n, "mesh": m} for t, (n, m) in p2p.topics.items()},
+            "peer_scores": p2p.peer_scores,
+            "banned_peers": p2p.banned_peers,
+            "sync": {"running": sorted(self._syncing), **stats},
+        }
+
+    # -- gossip --------------------------------------------------------------------
+    def validate(self, peer: str, data: bytes) -> Verdict:
+        """Runs inside the router, on the trio thread: reads the ledger's in-memory
+        heads (single dict lookups; the storage thread only replaces them whole)."""
+        result = gossip.check_announcement(data, self.network, self.service.ctx.ledger)
+        admission = self.service.ctx.ledger.admission  # a federation's (specs/0008 §7)
+        if (
+            result.verdict is Verdict.ACCEPT
+            and result.announcement is not None
+            and admission is not None
+            and any(admission(e) is not None for e in result.announcement.entries)
+        ):
+            self.stats.announcements_not_admitted += 1
+            return Verdict.IGNORE  # neither stored nor relayed; not the relay's fault
+        if result.verdict is Verdict.ACCEPT and result.announcement is not None:
+            self._accepted[hashlib.sha256(data).digest()] = result.announcement
+            while len(self._accepted) > ACCEPTED_CACHE:
+                self._accepted.popitem(last=False)
+            self.stats.announcements_accepted += 1
+        elif result.verdict is Verdict.REJECT:
+            self.stats.announcements_rejected += 1
+            if result.error is not None:
+                self.stats.refuse(peer, result.error.code)
+        else:
+            self.stats.announcements_ignored += 1
+        return result.verdict
+
+    async def _receive(self, subscription: Subscription) -> None:
+        async for message in subscription:
+            if message.from_peer == self.host.peer_id:
+                continue  # our own publish, already stored
+            announcement = self._accepted.pop(message.msg_id, None)
+            if announcement is None:
+                try:
+                    announcement = decode_announcement(message.data)
+                except CommonsError:
+                    continue
+            try:
+                self._inbox_send.send_nowait((message.from_peer, announcement))
+            except trio.WouldBlock:
+                self.stats.gossip_dropped += 1
+
+    async def _ingest_loop(self) -> None:
+        while True:
+            batch = [await self._inbox.receive()]
+            with trio.move_on_after(INGEST_GATHER_S):
+                while sum(len(a.entries) for _, a in batch) < INGEST_BATCH_ENTRIES:
+                    batch.append(await self._inbox.receive())
+            forks, behind = await self.service.on_ledger(functools.partial(self._apply, batch))
+            for peer in behind:
+                self.want_sync(peer)
+            if forks:
+                await self.announce([], None, forks)
+
+    def _apply(
+        self, batch: list[tuple[str, Announcement]], ctx: LedgerContext
+    ) -> tuple[list[bytes], set[str]]:
+        """On the storage thread: store a batch; return (new fork proofs, peers ahead of us)."""
+        ledger = self.service.ctx.ledger
+        wanted = self.wanted.admits_author  # partial nodes relay everything, keep their part
+        report = ledger.ingest_entries([e for _, a in batch for e in a.entries if wanted(e.author)])
+        if report.accepted:
+            operations.index_committed(ctx, report.accepted)
+        self.stats.gossip_entries_stored += len(report.accepted)
+        forks = [p.raw for p in report.forks]
+        behind: set[str] = set()
+        for peer, announcement in batch:
+            learned = gossip.learn(ledger, self.network, announcement)
+            forks += learned.new_forks
+            gap = any((e.network, e.author) in report.gaps for e in announcement.entries)
+            if gap or learned.ahead:
+                behind.add(peer)  # a log we lack, or more of one: sync fetches it
+        self.stats.fork_proofs_learned += len(forks)
+        return forks, behind
+
+    async def announce(
+        self, entries: Sequence[bytes], checkpoint: bytes | None, forks: Sequence[bytes] = ()
+    ) -> None:
+        """Publish our news in small batches (best effort: sync delivers what is lost).
+
+        A large burst is announced by its checkpoint alone: gossip costs CPU per
+        message on every node, and peers that see the checkpoint sync the range."""
+        if len(entries) > ANNOUNCE_ENTRIES_AT_MOST:
+            entries = []
+        chunks = [
+            list(entries[i : i + MAX_ANNOUNCE_ENTRIES])
+            for i in range(0, len(entries), MAX_ANNOUNCE_ENTRIES)
+        ]
+        chunks = chunks or [[]]
+        for i, chunk in enumerate(chunks):
+            last = i == len(chunks) - 1
+            data = encode_announcement(
+                self.network,
+                chunk,
+                [checkpoint] if last and checkpoint else [],
+                forks if last else [],
+            )
+            try:
+                await self.host.publish(self.topic, data)
+            except CommonsError as e:
+                log.warning("announcement not published: %s", e)
+
+    # -- sync ------------------------------------------------------------------------
+    def want_sync(self, peer: str) -> None:
+        with contextlib.suppress(trio.WouldBlock):  # if full, the periodic round gets to it
+            self._wanted_send.send_nowait(peer)
+
+    async def _sync_scheduler(self) -> None:
+        limiter = trio.CapacityLimiter(MAX_PARALLEL_SYNCS)
+        async with trio.open_nursery() as nursery:
+            while True:
+                with trio.move_on_after(1.0):
+                    peer = await self._wanted.receive()
+                    self._start_sync(nursery, limiter, peer)
+                due = now_ms() - int(SYNC_INTERVAL_S * 1000)
+                for peer in self.host.connected_peers():
+                    if self.stats.last_sync_ms.get(peer, 0) < due:
+                        self._start_sync(nursery, limiter, peer)
+
+    def _start_sync(self, nursery: trio.Nursery, limiter: trio.CapacityLimiter, peer: str) -> None:
+        if peer in self._syncing or peer == self.host.peer_id:
+            return
+        self._syncing.add(peer)
+        self.stats.last_sync_ms[peer] = now_ms()
+
+        async def job() -> None:
+            try:
+                async with limiter:
+                    await self.sync_with(peer)
+            except CommonsError as e:
+                self.stats.syncs_failed += 1
+                self.stats.last_error[peer] = e.code
+            finally:
+                self._syncing.discard(peer)
+
+        nursery.start_soon(job)
+
+    async def sync_with(self, peer: str) -> SyncPeer:
+        """One sync session with `peer`, both ways; returns its record."""
+        stream = await self.host.open_stream(peer, SYNC_PROTOCOL_ID)
+        return await self._session(stream)
+
+    async def _serve_sync(self, stream: Stream) -> None:
+        try:
+            await self._session(stream)
+        except CommonsError as e:
+            self.stats.last_error[stream.remote_peer] = e.code
+
+    async def _session(self, stream: Stream) -> SyncPeer:
+        peer = SyncPeer(
+            self.service.ctx.ledger, self.network, self.wanted, now_ms=now_ms(), keep_events=False
+        )
+        peer.start()
+        progress = _SyncProgress(self.service, stream.remote_peer)
+        try:
+            await sync_session.drive(peer, stream, self.service.on_ledger, progress.update)
+        except CommonsError:
+            await stream.reset()
+            raise
+        finally:
+            progress.finish()
+            self.stats.sync_entries_stored += peer.entries_ingested
+            for refused in peer.rejected:
+                self.stats.refuse(stream.remote_peer, refused.code)
+        await stream.close()
+        self.stats.syncs_completed += 1
+        if peer.entries_ingested >= RELEASE_EVERY_ENTRIES:
+            await self.service.on_ledger(release_memory)
+        return peer
+
+    # -- blobs -----------------------------------------------------------------------
+    async def _serve_blob(self, stream: Stream) -> None:
+        try:
+            await serve_blobs(_reader(stream), _writer(stream), self.blobs)
+        except CommonsError as e:
+            self.stats.last_error[stream.remote_peer] = e.code
+        finally:
+            await stream.close()
+
+    async def fetch_blob(self, blob_id: bytes, max_blob_bytes: int) -> dict[str, Any]:
+        """Fetch a blob from the first connected peer that has it; verified before kept."""
+        if self.blobs.has(blob_id):
+            return {"blob": id_to_text(blob_id), "status": "held", "size": self.blobs.size(blob_id)}
+        errors: list[str] = []
+        for peer in self.host.connected_peers():
+            try:
+                stream = await self.host.open_stream(peer, blob.PROTOCOL_ID)
+                try:
+                    result = await fetch_blob(
+                        _reader(stream), _writer(stream), self.blobs, blob_id, max_blob_bytes
+                    )
+                finally:
+                    await stream.close()
+            except CommonsError as e:
+                errors.append(e.code)
+                continue
+            if result.status != "missing":
+                return {
+                    "blob": id_to_text(blob_id),
+                    "status": result.status,
+                    "size": result.size,
+                    "peer": peer,
+                }
+        raise RemoteFaultError(
+            "remote.blob-unavailable", f"no peer gave blob {id_to_text(blob_id)}", tried=errors
+        )
+
+
+@dataclass
+class _SyncProgress:
+    """A session's progress for the dashboard (service.progress): entries fetched of
+    those the peer's heads showed we lacked, once the session has planned."""
+
+    service: NodeService
+    remote: str
+    total: int | None = None
+    done: int = 0
+
+    def update(self, peer: SyncPeer) -> None:
+        report = self.service.progress
+        if report is None or not peer.planned:
+            return
+        if self.total is None:
+            self.total = peer.plan.lacking + peer.entries_ingested
+        self.done = min(peer.entries_ingested, self.total)
+        if self.total:
+            report(f"sync with {self.remote[:16]}…", self.done, self.total)
+
+    def finish(self) -> None:
+        if self.service.progress is not None and self.total and self.done < self.total:
+            self.service.progress(f"sync with {self.remote[:16]}…", self.total, self.total)
+
+
+def _reader(stream: Stream) -> Any:
+    async def read(max_bytes: int) -> bytes:
+        return await stream.read_some(max_bytes, IO_TIMEOUT_S)
+
+    return read
+
+
+def _writer(stream: Stream) -> Any:
+    async def write(data: bytes) -> None:
+        await stream.write(data, IO_TIMEOUT_S)
+
+    return write

@@ -1,0 +1,302 @@
+"""Capability adverts on a node: publish ours, read everyone's, match requests
+(specs/0011-capabilities.md).
+
+`advert_from_toml` reads the operator's advert file (size-limited, typed errors);
+`set_advert` signs it into our log with our sealed-file key filled in; `adverts(ctx)`
+gives the newest valid, unrevoked advert of each lab, kept by an in-memory index
+(ledger.adverts) that reads only the entries added since it last looked;
+`find`/`match_query` wrap ledger.matching with the JSON the API and the CLI speak.
+"""
+
+from __future__ import annotations
+
+import tomllib
+import weakref
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from typing import Any, Final
+
+import pydantic
+
+from ledger.adverts import AdvertIndex
+from ledger.matching import Candidate, Exclusion, LabAdvert, Part, Request, match, parts_of_design
+from ledger.store import LogStore
+from node.ops import designs
+from node.ops.context import LedgerContext, append_own
+from node.ops.sealing import seal_key
+from protocol.capability import (
+    ADVERT,
+    PROCESSES,
+    TOLERANCE_CLASSES,
+    AdvertBody,
+    Location,
+    SealKey,
+    advert_body_map,
+    processes_for_token,
+)
+from protocol.entry import Entry
+from protocol.errors import DecodeError, LocalMisuseError
+from protocol.ids import id_from_text, id_to_text
+from protocol.sealed import HYBRID_SUITE
+
+MAX_ADVERT_FILE_BYTES: Final = 256 * 1024
+MAX_MATCH_PARTS: Final = 256
+MAX_RADIUS_M: Final = 20_100_000
+_MICRO: Final = Decimal(1_000_000)
+
+
+# -- the advert file -----------------------------------------------------------------------
+
+
+def degrees_to_microdeg(value: Any, what: str) -> int:
+    """Decimal degrees (a TOML float, int or string) to integer micro-degrees, rounded
+    half to even at the sixth decimal (about 0.1 m)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise DecodeError("decode.bad-advert", f"{what}: want decimal degrees")
+    try:
+        micro = (Decimal(str(value)) * _MICRO).to_integral_value(ROUND_HALF_EVEN)
+    except InvalidOperation as e:
+        raise DecodeError("decode.bad-advert", f"{what}: {value!r} is not a number") from e
+    if not micro.is_finite():
+        raise DecodeError("decode.bad-advert", f"{what}: {value!r} is not a number")
+    return int(micro)
+
+
+def _machine_from_table(machine: Any) -> Any:
+    if not isinstance(machine, dict):
+        return machine
+    out = dict(machine)
+    if "build_volume_mm" in out and "build_volume_um" not in out:
+        mm = out.pop("build_volume_mm")
+        if isinstance(mm, list) and all(type(v) is int for v in mm):
+            out["build_volume_um"] = [v * 1000 for v in mm]
+        else:
+            out["build_volume_um"] = mm
+    if isinstance(out.get("materials"), list):
+        out["materials"] = sorted(set(out["materials"]), key=str)
+    return out
+
+
+def advert_fields(table: dict[str, Any]) -> dict[str, Any]:
+    """The advert body fields of an advert file's table: `build_volume_mm` and
+    `location = {lat, lon}` in decimal degrees are accepted for people's ease, absent
+    optional fields become nil, and materials are sorted (the body wants them so)."""
+    out = dict(table)
+    out.setdefault("website", None)
+    out.setdefault("seal_key", None)
+    location = out.get("location")
+    if isinstance(location, dict) and {"lat", "lon"} <= set(location):
+        out["location"] = {
+            "lat_microdeg": degrees_to_microdeg(location["lat"], "location.lat"),
+            "lon_microdeg": degrees_to_microdeg(location["lon"], "location.lon"),
+        }
+    if isinstance(out.get("machines"), list):
+        out["machines"] = [_machine_from_table(m) for m in out["machines"]]
+    return out
+
+
+def validate_advert(fields: dict[str, Any]) -> AdvertBody:
+    """An advert body from fields, or decode.bad-advert naming the first bad field."""
+    try:
+        return AdvertBody.model_validate(fields, strict=True)
+    except pydantic.ValidationError as e:
+        first = e.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "advert"
+        raise DecodeError("decode.bad-advert", f"{where}: {first['msg']}") from e
+
+
+def advert_from_toml(data: bytes) -> AdvertBody:
+    """Parse an advert file (TOML, specs/0011 §7) into a body, its `seal_key` nil."""
+    if len(data) > MAX_ADVERT_FILE_BYTES:
+        raise DecodeError("decode.too-large", f"advert file of {len(data)} bytes")
+    try:
+        table = tomllib.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+        raise DecodeError("decode.bad-advert", f"not TOML: {e}") from e
+    table.pop("seal_key", None)  # the node fills in its own key
+    return validate_advert(advert_fields(table))
+
+
+# -- publishing ----------------------------------------------------------------------------
+
+
+def with_our_key(ctx: LedgerContext, body: AdvertBody) -> AdvertBody:
+    """The body with our sealed-file public key (the suite it names, else hybrid)."""
+    suite = HYBRID_SUITE if body.seal_key is None else body.seal_key.suite
+    return body.model_copy(update={"seal_key": seal_key(ctx.home, suite).public()})
+
+
+def set_advert(ctx: LedgerContext, body: AdvertBody) -> tuple[dict[str, Any], list[Entry]]:
+    """Sign our advert (replacing the older ones) with our sealed-file key in it."""
+    body = with_our_key(ctx, body)
+    made = append_own(ctx, [(ADVERT, advert_body_map(body))])
+    entry = made[-1]
+    advert = LabAdvert(entry.author, entry.seq, entry.id, body)
+    return {"entry_id": id_to_text(entry.id), "seq": entry.seq, **advert_json(advert)}, made
+
+
+# -- reading: the newest advert of each lab --------------------------------------------------
+
+
+_INDEXES: weakref.WeakKeyDictionary[LogStore, AdvertIndex] = weakref.WeakKeyDictionary()
+
+
+def adverts(ctx: LedgerContext) -> list[LabAdvert]:
+    """The newest valid, unrevoked advert of each lab of our network, by lab id."""
+    index = _INDEXES.setdefault(ctx.store, AdvertIndex())
+    return index.refresh(ctx.store, ctx.network)
+
+
+def advert_of(ctx: LedgerContext, lab: bytes | None) -> LabAdvert:
+    """One lab's newest advert (ours when `lab` is None); misuse.unknown-lab if none."""
+    who = ctx.identity.id if lab is None else lab
+    for advert in adverts(ctx):
+        if advert.lab == who:
+            return advert
+    raise LocalMisuseError("misuse.unknown-lab", f"no capability advert from {id_to_text(who)}")
+
+
+def lab_seal_key(ctx: LedgerContext, lab: bytes) -> SealKey:
+    """The sealed-file key a lab publishes in its newest advert (misuse.no-seal-key)."""
+    key = advert_of(ctx, lab).body.seal_key
+    if key is None:
+        raise LocalMisuseError(
+            "misuse.no-seal-key", f"{id_to_text(lab)} publishes no sealed-file key"
+        )
+    return key
+
+
+# -- JSON ----------------------------------------------------------------------------------
+
+
+def advert_json(advert: LabAdvert) -> dict[str, Any]:
+    body = advert_body_map(advert.body)
+    key = advert.body.seal_key
+    if key is not None:
+        body["seal_key"] = {"suite": key.suite, "public_key": key.public_key.hex()}
+    return {
+        "lab": id_to_text(advert.lab),
+        "advert_id": id_to_text(advert.entry_id),
+        "seq": advert.seq,
+        "advert": body,
+    }
+
+
+def candidate_json(c: Candidate) -> dict[str, Any]:
+    machine = c.advert.body.machines[c.machine_index]
+    return {
+        **advert_json(c.advert),
+        "machine_index": c.machine_index,
+        "machine": machine.model_dump(),
+        "distance_m": c.distance_m,
+        "orientations": [list(o) for o in c.orientations],
+        "quote": c.quote.to_json(),
+        "lead_time_days": c.advert.body.lead_time_days,
+    }
+
+
+def exclusion_json(e: Exclusion) -> dict[str, Any]:
+    return {
+        "lab": id_to_text(e.advert.lab),
+        "name": e.advert.body.name,
+        "reasons": list(e.reasons),
+        "distance_m": e.distance_m,
+    }
+
+
+# -- queries -------------------------------------------------------------------------------
+
+
+def _process_set(tokens: list[str]) -> frozenset[str]:
+    wanted: set[str] = set()
+    for token in tokens:
+        ids = processes_for_token(token)
+        if not ids:
+            raise LocalMisuseError(
+                "misuse.unknown-process", f"{token!r} is none of {', '.join(PROCESSES)}"
+            )
+        wanted |= ids
+    return frozenset(wanted)
+
+
+def _radius_m(radius_km: int | None) -> int | None:
+    if radius_km is None:
+        return None
+    if not 0 <= radius_km * 1000 <= MAX_RADIUS_M:
+        raise LocalMisuseError("misuse.bad-radius", f"radius {radius_km} km out of range")
+    return radius_km * 1000
+
+
+def find(
+    ctx: LedgerContext,
+    near: Location | None,
+    radius_km: int | None,
+    process: str | None,
+    material: str | None = None,
+) -> dict[str, Any]:
+    """`capability list`: labs of a process near a place, nearest first."""
+    request = Request(
+        parts=(),
+        processes=_process_set([] if process is None else [process]),
+        material=material,
+        near=near,
+        radius_m=_radius_m(radius_km),
+    )
+    result = match(request, adverts(ctx))
+    rows = []
+    for c in result.candidates:
+        rows.append({**advert_json(c.advert), "distance_m": c.distance_m})
+    return {"adverts": rows}
+
+
+class PartIn(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(strict=True, extra="forbid")
+
+    size_um: list[int] = pydantic.Field(min_length=3, max_length=3)
+    volume_mm3: int = pydantic.Field(ge=0, le=2**63 - 1)
+
+
+class MatchQuery(pydantic.BaseModel):
+    """POST /api/v1/match: a design (its meshes and process tokens) and/or explicit
+    parts; the other fields narrow the search (specs/0011 §5)."""
+
+    model_config = pydantic.ConfigDict(strict=True, extra="forbid")
+
+    design: str | None = None
+    parts: list[PartIn] = pydantic.Field(default_factory=list, max_length=MAX_MATCH_PARTS)
+    processes: list[str] = pydantic.Field(default_factory=list, max_length=16)
+    material: str | None = pydantic.Field(default=None, max_length=64)
+    tolerance: str = "v"
+    near: Location | None = None
+    radius_km: int | None = None
+    quantity: int = pydantic.Field(default=1, ge=1, le=1_000_000)
+
+
+def match_query(ctx: LedgerContext, query: MatchQuery) -> dict[str, Any]:
+    """Match a query against every lab's newest advert; candidates ranked, quotes."""
+    if query.tolerance not in TOLERANCE_CLASSES:
+        raise LocalMisuseError("misuse.bad-tolerance", f"{query.tolerance!r} is not f, m, c or v")
+    parts = [Part((p.size_um[0], p.size_um[1], p.size_um[2]), p.volume_mm3) for p in query.parts]
+    if any(s < 0 for p in parts for s in p.size_um):
+        raise LocalMisuseError("misuse.bad-part", "part edges are not negative")
+    tokens = list(query.processes)
+    if query.design is not None:
+        _, body = designs.design_entry(ctx, id_from_text(query.design))
+        parts.extend(parts_of_design(body))
+        if not tokens:
+            tokens = [t for t in body.processes if processes_for_token(t)]
+    request = Request(
+        parts=tuple(parts),
+        processes=_process_set(tokens),
+        material=query.material,
+        tolerance=query.tolerance,
+        near=query.near,
+        radius_m=_radius_m(query.radius_km),
+        quantity=query.quantity,
+    )
+    result = match(request, adverts(ctx))
+    return {
+        "parts": [{"size_um": list(p.size_um), "volume_mm3": p.volume_mm3} for p in parts],
+        "processes": sorted(request.processes),
+        "candidates": [candidate_json(c) for c in result.candidates],
+        "excluded": [exclusion_json(e) for e in result.excluded],
+    }

@@ -1,0 +1,172 @@
+"""The running node's operations, as async methods (used by the API and the network).
+
+The ledger lives on the storage thread: every operation runs there as one job
+(`StorageThread.run`), calling the same functions the CLI runs locally
+(node.ops.context). So the trio loop never blocks on SQLite or on signature
+checks of a large batch, and there is exactly one writer.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import trio
+
+from ledger.catalogue import Filters
+from node.ops import context as operations
+from node.ops import designs
+from node.ops.context import LedgerContext
+from node.runtime.storage_thread import StorageThread
+from protocol import kinds
+from protocol.entry import Entry
+from protocol.errors import LocalMisuseError
+from protocol.ids import id_to_text
+
+if TYPE_CHECKING:
+    from node.runtime.governance import GovernanceDriver
+
+T = TypeVar("T")
+IMPORT_CHUNK = 100  # manifests read per worker-thread call of an import
+
+
+@dataclass
+class NodeService:
+    storage: StorageThread
+    ctx: LedgerContext
+    started_ms: int = field(default_factory=lambda: time.time_ns() // 1_000_000)
+    peer_id: str | None = None
+    listen_addrs: list[str] = field(default_factory=list)
+    network_status: Callable[[], dict[str, Any]] | None = None
+    api_url: str | None = None
+    announcer: Callable[[list[bytes], bytes | None], Awaitable[None]] | None = None
+    blob_fetcher: Callable[[bytes], Awaitable[dict[str, Any]]] | None = None
+    #: (operation, done, total) of long operations, called from the storage thread.
+    progress: Callable[[str, int, int], None] | None = None
+    governance: GovernanceDriver | None = None  # on a chartered federation (specs/0008)
+
+    async def on_ledger(self, fn: Callable[[LedgerContext], T]) -> T:
+        """Run `fn(ctx)` on the storage thread, where the ledger lives."""
+        return await self.storage.run(lambda _store: fn(self.ctx))
+
+    async def append_own(self, items: list[tuple[str, dict[str, Any]]]) -> list[Entry]:
+        """Sign into our log, then announce the entries and our new checkpoint."""
+
+        def job(ctx: LedgerContext) -> tuple[list[Entry], list[Entry]]:
+            entries = operations.append_own(ctx, items)
+            return entries, entries
+
+        return await self.signing(job)
+
+    async def signing(self, fn: Callable[[LedgerContext], tuple[T, list[Entry]]]) -> T:
+        """Run `fn(ctx)` (which signs entries into our log and returns (result,
+        entries signed)) on the storage thread; announce the entries and checkpoint."""
+
+        def job(ctx: LedgerContext) -> tuple[T, list[Entry], bytes | None]:
+            result, entries = fn(ctx)
+            checkpoint = ctx.ledger.latest_checkpoint(ctx.network, ctx.identity.id)
+            return result, entries, None if checkpoint is None else checkpoint.text
+
+        result, entries, checkpoint = await self.on_ledger(job)
+        if self.announcer is not None and entries:
+            await self.announcer([e.raw for e in entries], checkpoint)
+        return result
+
+    # -- designs (node.ops.designs; file work off the storage thread) ------------------------
+    async def publish_design(
+        self, path: Path, licence_override: str | None, derived_from: Sequence[bytes]
+    ) -> dict[str, Any]:
+        prepared = await trio.to_thread.run_sync(
+            designs.prepare, self.ctx.home.blobs, path, licence_override, derived_from
+        )
+        return await self.signing(lambda ctx: designs.commit(ctx, prepared))
+
+    async def import_okh(self, paths: Sequence[Path]) -> dict[str, Any]:
+        """Read the manifests in chunks (reporting progress), then sign them in one commit."""
+        files = await trio.to_thread.run_sync(designs.manifest_files, paths)
+        items: list[designs.ImportItem] = []
+        for start in range(0, len(files), IMPORT_CHUNK):
+            chunk = files[start : start + IMPORT_CHUNK]
+            items += await trio.to_thread.run_sync(designs.prepare_import, chunk)
+            if self.progress is not None:
+                self.progress("import", len(items), len(files))
+        return await self.signing(lambda ctx: designs.commit_import(ctx, items))
+
+    async def search_designs(
+        self, query: str, filters: Filters, limit: int
+    ) -> list[dict[str, Any]]:
+        return await self.on_ledger(lambda ctx: designs.search(ctx, query, filters, limit))
+
+    async def show_design(self, design_id: bytes) -> dict[str, Any]:
+        return await self.on_ledger(lambda ctx: designs.show(ctx, design_id))
+
+    async def design_lineage(self, design_id: bytes) -> dict[str, Any]:
+        return await self.on_ledger(lambda ctx: designs.lineage(ctx, design_id))
+
+    async def fetch_design(self, design_id: bytes, out_dir: Path) -> dict[str, Any]:
+        """Write a design's files to `out_dir`, first fetching from peers what we lack."""
+        files = await self.on_ledger(lambda ctx: designs.design_files(ctx, design_id))
+        fetched = []
+        for _, blob_id in files:
+            if self.blob_fetcher is not None:
+                result = await self.fetch_blob(blob_id)  # "held" when we have it already
+                if result.get("status") != "held":
+                    fetched.append(result)
+        out = await trio.to_thread.run_sync(
+            designs.export_files, self.ctx.home.blobs, design_id, files, out_dir
+        )
+        out["fetched"] = fetched
+        return out
+
+    async def note(self, text: str) -> dict[str, Any]:
+        entry = (await self.append_own([(kinds.NOTE, {"text": text})]))[-1]
+        return {
+            "entry_id": id_to_text(entry.id),
+            "seq": entry.seq,
+            "author": id_to_text(entry.author),
+        }
+
+    async def fork_proofs(self) -> list[dict[str, Any]]:
+        return await self.on_ledger(operations.fork_proofs)
+
+    async def fetch_blob(self, blob_id: bytes) -> dict[str, Any]:
+        if self.blob_fetcher is None:
+            raise LocalMisuseError("misuse.offline", "this node has no network")
+        return await self.blob_fetcher(blob_id)
+
+    async def entries(self, author: bytes | None, limit: int) -> list[dict[str, Any]]:
+        return await self.on_ledger(lambda ctx: operations.list_entries(ctx, author, limit))
+
+    async def verify(self) -> dict[str, Any]:
+        report = self.progress
+
+        def progress(done: int, total: int) -> None:
+            if report is not None:
+                report("verify", done, total)
+
+        return await self.on_ledger(lambda ctx: operations.verify(ctx, progress))
+
+    async def prove(self, entry_id: bytes) -> dict[str, Any]:
+        return await self.on_ledger(lambda ctx: operations.prove(ctx, entry_id))
+
+    async def status(self) -> dict[str, Any]:
+        heads = await self.on_ledger(operations.log_heads)
+        forks = await self.on_ledger(operations.fork_proofs)
+        out: dict[str, Any] = {
+            "identity": id_to_text(self.ctx.identity.id),
+            "peer_id": self.peer_id,
+            "network": {"name": self.ctx.network_name, "id": id_to_text(self.ctx.network)},
+            "listen_addrs": self.listen_addrs,
+            "uptime_ms": time.time_ns() // 1_000_000 - self.started_ms,
+            "logs": heads,
+            "frozen_authors": sorted({f["author"] for f in forks if not f["lifted"]}),
+            "storage": vars(self.storage.statistics()),
+        }
+        if self.network_status is not None:
+            out.update(self.network_status())
+        if self.governance is not None:
+            out.update(self.governance.status())
+        return out

@@ -1,0 +1,387 @@
+"""The design catalogue on SQLite: `<home>/catalogue.sqlite3` (the view is ledger.catalogue).
+
+`CatalogueStore(path)` implements `ledger.catalogue.CatalogueIndex` with the
+observable results of `MemoryCatalogue` (search may rank differently: SQLite
+ranks with FTS5 bm25 under the same field weights). It guarantees:
+  * the file is a derived view: nothing in it is authoritative, and
+    `rebuild_from(store)` recreates it from the ledger in one transaction, with the
+    same rows as indexing the same entries one by one;
+  * a file written by another schema version is emptied on open and
+    `needs_rebuild` is set, as it is for a new file: the caller then rebuilds;
+  * lineage queries are bounded by depth (ledger.catalogue.MAX_LINEAGE_DEPTH) and
+    terminate on cyclic edges;
+  * no sqlite3 exception escapes: they become `misuse.*` errors (node.store.logs).
+The licence filter names a family (`licence_family`: licenses.families, specs/0006
+§3), stored per row when it is added. Free text goes through FTS5 as quoted prefix
+terms only, so a query can never be an FTS syntax error. Like SqliteLogStore, a
+store owns one connection bound to the thread that opened it; `batch()` groups
+writes into one transaction.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from ledger.catalogue import (
+    DEFAULT_LIMIT,
+    FIELD_WEIGHTS,
+    MAX_LINEAGE_DEPTH,
+    NO_FILTERS,
+    DesignRow,
+    FamilyOf,
+    Filters,
+    LineageRow,
+    Skipped,
+    concerns,
+    fold_all,
+    index_entry,
+    query_terms,
+)
+from ledger.log import Ledger
+from ledger.store import LogStore
+from licenses.families import assess
+from licenses.spdx import parse_expression
+from node.store.logs import BUSY_TIMEOUT_MS, sql_migration, wrapped_errors
+from protocol import kinds
+from protocol.entry import Entry, read_stored_entry
+from protocol.errors import DecodeError
+
+SCHEMA_VERSION = 2  # 2: designs.version may be null (unversioned designs)
+READ_CHUNK = 1000
+_TABLES = ("designs_fts", "facets", "edges", "skipped", "designs", "meta")
+
+_SCHEMA = sql_migration(
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+    f"INSERT INTO meta (key, value) VALUES ('schema_version', {SCHEMA_VERSION})",
+    """CREATE TABLE designs (
+        rowid INTEGER PRIMARY KEY, id BLOB NOT NULL UNIQUE, author BLOB NOT NULL,
+        seq INTEGER NOT NULL, timestamp_ms INTEGER NOT NULL, name TEXT NOT NULL,
+        summary TEXT NOT NULL, version TEXT, licence TEXT NOT NULL,
+        family TEXT NOT NULL, licensors TEXT NOT NULL, tags TEXT NOT NULL,
+        processes TEXT NOT NULL, materials TEXT NOT NULL, supersedes BLOB,
+        language TEXT, oshwa_uid TEXT)""",
+    "CREATE INDEX designs_by_supersedes ON designs (supersedes, author)",
+    "CREATE INDEX designs_by_family ON designs (family, timestamp_ms)",
+    "CREATE INDEX designs_by_time ON designs (timestamp_ms)",
+    # facet is 'tag', 'process' or 'material'; value is case-folded.
+    """CREATE TABLE facets (facet TEXT NOT NULL, value TEXT NOT NULL,
+        design INTEGER NOT NULL, PRIMARY KEY (facet, value, design)) WITHOUT ROWID""",
+    """CREATE TABLE edges (child BLOB NOT NULL, parent BLOB NOT NULL,
+        PRIMARY KEY (child, parent)) WITHOUT ROWID""",
+    "CREATE INDEX edges_by_parent ON edges (parent, child)",
+    """CREATE TABLE skipped (entry_id BLOB PRIMARY KEY, kind TEXT NOT NULL,
+        code TEXT NOT NULL, reason TEXT NOT NULL)""",
+    """CREATE VIRTUAL TABLE designs_fts USING fts5(
+        name, summary, tags, materials, processes, content='designs',
+        content_rowid='rowid', tokenize='unicode61 remove_diacritics 0')""",
+)
+
+_ROW_COLUMNS = (
+    "id, author, seq, timestamp_ms, name, summary, version, licence, licensors, tags,"
+    " processes, materials, supersedes, language, oshwa_uid"
+)
+_SUPERSEDED = "EXISTS (SELECT 1 FROM designs s WHERE s.supersedes = d.id AND s.author = d.author)"
+_WALK = """
+WITH RECURSIVE walk(id, depth) AS (
+    SELECT {far}, 1 FROM edges WHERE {near} = :start
+    UNION
+    SELECT e.{far}, w.depth + 1 FROM edges e JOIN walk w ON e.{near} = w.id
+    WHERE w.depth < :max_depth
+)
+SELECT w.id, MIN(w.depth), d.author, d.name, d.version, d.licence, d.licensors
+FROM walk w LEFT JOIN designs d ON d.id = w.id
+WHERE w.id != :start GROUP BY w.id ORDER BY MIN(w.depth), w.id
+"""
+
+
+@functools.lru_cache(maxsize=4096)
+def licence_family(expression: str) -> str:
+    """The licence family a search filter names (licenses.families, specs/0006 §3):
+    strong-copyleft, weak-copyleft, permissive, blocked, or unknown (also for an
+    expression that does not parse)."""
+    try:
+        return assess(parse_expression(expression)).family.value
+    except DecodeError:
+        return "unknown"
+
+
+class CatalogueStore:
+    """A CatalogueIndex in one SQLite file. See the module docstring."""
+
+    def __init__(self, path: str | Path, family_of: FamilyOf = licence_family) -> None:
+        self.path = Path(path)
+        self.family_of = family_of
+        self.needs_rebuild = False
+        #: Called (on the storage thread) with every batch index_committed sees: the
+        #: node's live event stream (node.runtime.events) hangs here. Must not block.
+        self.on_committed: Callable[[Sequence[Entry]], None] | None = None
+        with wrapped_errors():
+            self._conn = sqlite3.connect(self.path, isolation_level=None)
+        try:
+            with wrapped_errors():
+                self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+                self._conn.execute("PRAGMA journal_mode = WAL")
+                self._conn.execute("PRAGMA synchronous = FULL")
+                self._open_schema()
+        except BaseException:
+            self._conn.close()
+            raise
+
+    def close(self) -> None:
+        with wrapped_errors():
+            self._conn.close()
+
+    def __enter__(self) -> CatalogueStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _open_schema(self) -> None:
+        with self.batch():
+            if self._stored_version() == SCHEMA_VERSION:
+                return
+            for table in _TABLES:
+                self._conn.execute(f"DROP TABLE IF EXISTS {table}")
+            _SCHEMA(self._conn)
+            self.needs_rebuild = True
+
+    def _stored_version(self) -> int | None:
+        found = self._conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'"
+        ).fetchone()
+        if found is None:
+            return None
+        row = self._conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        return None if row is None else int(row[0])
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """One transaction around the writes inside; nested use joins the outer one."""
+        if self._conn.in_transaction:
+            yield
+            return
+        with wrapped_errors():
+            self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+            with wrapped_errors():
+                self._conn.execute("COMMIT")
+        except BaseException:
+            if self._conn.in_transaction:
+                self._conn.rollback()
+            raise
+
+    # -- writes (CatalogueIndex) ------------------------------------------------
+
+    def add_design(self, row: DesignRow) -> None:
+        self.add_designs([row])
+
+    def add_designs(self, rows: Sequence[DesignRow]) -> None:
+        """Store rows in one transaction; rows whose id is stored are ignored."""
+        with wrapped_errors(), self.batch():
+            (before,) = self._conn.execute("SELECT COALESCE(MAX(rowid), 0) FROM designs").fetchone()
+            self._conn.executemany(
+                # Only a design already held is skipped (idempotent indexing); any
+                # other constraint failure raises instead of dropping the row.
+                f"INSERT INTO designs ({_ROW_COLUMNS}, family)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (id) DO NOTHING",
+                [(*_row_values(r), self.family_of(r.licence)) for r in rows],
+            )
+            self._conn.execute(
+                "INSERT INTO designs_fts (rowid, name, summary, tags, materials, processes)"
+                " SELECT rowid, name, summary, tags, materials, processes FROM designs"
+                " WHERE rowid > ?",
+                (before,),
+            )
+            added = dict(
+                self._conn.execute("SELECT id, rowid FROM designs WHERE rowid > ?", (before,))
+            )
+            self._conn.executemany(
+                "INSERT OR IGNORE INTO facets (facet, value, design) VALUES (?, ?, ?)",
+                [fact for r in rows if r.id in added for fact in _facets(r, added[r.id])],
+            )
+
+    def add_edges(self, child: bytes, parents: Sequence[bytes]) -> None:
+        with wrapped_errors():
+            self._conn.executemany(
+                "INSERT OR IGNORE INTO edges (child, parent) VALUES (?, ?)",
+                [(child, parent) for parent in parents],
+            )
+
+    def record_skip(self, skipped: Skipped) -> None:
+        with wrapped_errors():
+            self._conn.execute(
+                "INSERT OR REPLACE INTO skipped (entry_id, kind, code, reason) VALUES (?, ?, ?, ?)",
+                (skipped.entry_id, skipped.kind, skipped.code, skipped.reason),
+            )
+
+    def rebuild_from(self, store: LogStore) -> int:
+        """Empty the catalogue and index every entry of `store`, in one transaction;
+        return how many design rows it holds afterwards."""
+        with wrapped_errors(), self.batch():
+            for table in ("designs", "facets", "edges", "skipped"):
+                self._conn.execute(f"DELETE FROM {table}")
+            self._conn.execute("INSERT INTO designs_fts (designs_fts) VALUES ('delete-all')")
+            for head in store.heads():
+                for start in range(1, head.size + 1, READ_CHUNK):
+                    end = min(start + READ_CHUNK, head.size + 1)
+                    for raw in store.read_entries(head.network, head.author, start, end):
+                        entry = read_stored_entry(raw)
+                        index_entry(self, entry, head.is_revoked(entry.seq))
+            self.needs_rebuild = False
+            (count,) = self._conn.execute("SELECT COUNT(*) FROM designs").fetchone()
+        return int(count)
+
+    def index_committed(self, ledger: Ledger, entries: Sequence[Entry]) -> None:
+        """Index entries the ledger has just committed, in one transaction. A
+        revocation among them may void designs already indexed: then rebuild."""
+        if self.on_committed is not None:
+            self.on_committed(entries)
+        if any(e.kind == kinds.REVOCATION for e in entries):
+            self.rebuild_from(ledger.store)
+            return
+        with self.batch():
+            for entry in entries:
+                if not concerns(entry.kind):
+                    continue
+                head = ledger.head(entry.network, entry.author)
+                index_entry(self, entry, head is not None and head.is_revoked(entry.seq))
+
+    # -- reads ------------------------------------------------------------------
+
+    def search(
+        self, query: str, filters: Filters = NO_FILTERS, limit: int = DEFAULT_LIMIT
+    ) -> list[dict[str, Any]]:
+        """Current designs matching every query word (as a word prefix) and filter;
+        best match first, then newest. An empty query lists newest first."""
+        where, params = _filter_sql(filters, self.family_of)
+        terms = query_terms(query)
+        columns = ", ".join(f"d.{c.strip()}" for c in _ROW_COLUMNS.split(","))
+        select = f"SELECT {columns}, {_SUPERSEDED} FROM designs d"
+        if terms:
+            weights = ", ".join(str(w) for w in FIELD_WEIGHTS.values())
+            select += " JOIN designs_fts f ON f.rowid = d.rowid"
+            where.insert(0, "designs_fts MATCH ?")
+            params.insert(0, " ".join(f'"{t}"*' for t in terms))
+            order = f"bm25(designs_fts, {weights}), d.timestamp_ms DESC, d.id"
+        else:
+            order = "d.timestamp_ms DESC, d.id"
+        sql = f"{select} WHERE {' AND '.join(where) or '1'} ORDER BY {order} LIMIT ?"
+        with wrapped_errors():
+            rows = self._conn.execute(sql, [*params, limit]).fetchall()
+        return [_row_dict(row) for row in rows]
+
+    def ancestors(self, design_id: bytes, max_depth: int = MAX_LINEAGE_DEPTH) -> list[LineageRow]:
+        """Designs `design_id` derives from, transitively: nearest first."""
+        return self._walk(design_id, "parent", "child", max_depth)
+
+    def descendants(self, design_id: bytes, max_depth: int = MAX_LINEAGE_DEPTH) -> list[LineageRow]:
+        """Designs derived from `design_id`, transitively: nearest first."""
+        return self._walk(design_id, "child", "parent", max_depth)
+
+    def _walk(self, start: bytes, far: str, near: str, max_depth: int) -> list[LineageRow]:
+        sql = _WALK.format(far=far, near=near)
+        with wrapped_errors():
+            rows = self._conn.execute(sql, {"start": start, "max_depth": max_depth}).fetchall()
+        return [_lineage_row(row) for row in rows]
+
+    def skipped(self) -> list[Skipped]:
+        with wrapped_errors():
+            rows = self._conn.execute(
+                "SELECT entry_id, kind, code, reason FROM skipped ORDER BY entry_id"
+            ).fetchall()
+        return [Skipped(*row) for row in rows]
+
+    def count(self) -> int:
+        with wrapped_errors():
+            (n,) = self._conn.execute("SELECT COUNT(*) FROM designs").fetchone()
+        return int(n)
+
+
+def _row_values(r: DesignRow) -> tuple[Any, ...]:
+    return (
+        r.id,
+        r.author,
+        r.seq,
+        r.timestamp_ms,
+        r.name,
+        r.summary,
+        r.version,
+        r.licence,
+        json.dumps(list(r.licensors)),
+        json.dumps(list(r.tags)),
+        json.dumps(list(r.processes)),
+        json.dumps(list(r.materials)),
+        r.supersedes,
+        r.language,
+        r.oshwa_uid,
+    )
+
+
+def _facets(row: DesignRow, rowid: int) -> list[tuple[str, str, int]]:
+    return [
+        *(("tag", v, rowid) for v in fold_all(row.tags)),
+        *(("process", v, rowid) for v in fold_all(row.processes)),
+        *(("material", v, rowid) for v in fold_all(row.materials)),
+    ]
+
+
+def _filter_sql(filters: Filters, family_of: FamilyOf) -> tuple[list[str], list[Any]]:
+    where: list[str] = []
+    params: list[Any] = []
+    if not filters.include_superseded:
+        where.append(f"NOT {_SUPERSEDED}")
+    if filters.licence_family is not None:
+        where.append("d.family = ?")
+        params.append(filters.licence_family)
+    for facet, value in (
+        ("tag", filters.tag),
+        ("process", filters.process),
+        ("material", filters.material),
+    ):
+        if value is not None:
+            where.append(
+                "EXISTS (SELECT 1 FROM facets WHERE facet = ? AND value = ? AND design = d.rowid)"
+            )
+            params += [facet, value.casefold()]
+    return where, params
+
+
+def _row_dict(row: tuple[Any, ...]) -> dict[str, Any]:
+    (id_, author, seq, ts, name, summary, version, licence, licensors, tags) = row[:10]
+    processes, materials, supersedes, language, oshwa_uid, superseded = row[10:]
+    return {
+        "id": id_,
+        "author": author,
+        "seq": seq,
+        "timestamp_ms": ts,
+        "name": name,
+        "summary": summary,
+        "version": version,
+        "licence": licence,
+        "licensors": json.loads(licensors),
+        "tags": json.loads(tags),
+        "processes": json.loads(processes),
+        "materials": json.loads(materials),
+        "supersedes": supersedes,
+        "superseded": bool(superseded),
+        "language": language,
+        "oshwa_uid": oshwa_uid,
+    }
+
+
+def _lineage_row(row: tuple[Any, ...]) -> LineageRow:
+    design_id, depth, author, name, version, licence, licensors = row
+    if author is None:
+        return LineageRow(design_id, depth, known=False)
+    return LineageRow(
+        design_id, depth, True, author, name, version, licence, tuple(json.loads(licensors))
+    )

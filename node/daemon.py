@@ -8,28 +8,34 @@ commits finish (the storage thread never abandons one), files are closed.
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from typing import cast
 
 import trio
+from fastapi import FastAPI
 from hypercorn.config import Config
 from hypercorn.trio import serve
 from hypercorn.typing import ASGIFramework
 
 from node.api.app import build_app
-from node.net.host import HostConfig, P2PHost, open_host
+from node.net.host import HostConfig, open_host
 from node.net.network import Network
 from node.ops.context import make_context
-from node.runtime.governance import GovernanceDriver
-from node.runtime.service import NodeService
+from node.runtime.events import EventHub
+from node.runtime.governance import GovernanceDriver, max_blob_bytes
+from node.runtime.service import Endpoints, LedgerRunner, NodeService, open_news
 from node.runtime.storage_thread import open_storage
 from node.store import memory
 from node.store.blobs import BlobStore
 from node.store.home import NodeHome
-from protocol.blob import DEFAULT_MAX_BLOB_BYTES
+from protocol.errors import LocalMisuseError
 from protocol.sync import SyncFilter
 
 
@@ -55,31 +61,50 @@ async def run_node(
     """Run until `stop` is set, SIGINT/SIGTERM arrives or the task is cancelled.
 
     `task_status.started(service)` once the API is serving and api.json written.
+
+    The composition root: every collaborator is built here, in order, and handed to
+    those that use it; nothing is filled in after construction. News (what the node
+    signs or cosigns) travels from the service and the governance driver to the
+    network through one channel.
     """
     home.identity()  # a clear error before anything is opened
     memory.tune_allocator()  # before the storage thread starts
     if stop is None:  # (an Event has no truth value in trio 0.35)
         stop = trio.Event()
-    with home.writer_lock():
+    hub = EventHub(token=trio.lowlevel.current_trio_token())
+    with home.writer_lock(), _api_socket(options) as api_socket:
         async with open_storage(home.database) as storage:
-            ctx = await storage.run(lambda store: make_context(home, store))
-            service = NodeService(storage, ctx)
-            host_config = HostConfig(
-                key_seed=home.node_key_seed(),
-                listen=options.listen,
-                bootstrap=options.bootstrap or home.bootstrap(),
-                mdns=options.mdns,
+            ctx = await storage.run(
+                lambda store: make_context(home, store, hub.from_thread_committed)
             )
-            async with open_host(host_config) as host:
-                network = _attach_network(service, host, home, options)
+            runner = LedgerRunner(storage, ctx)
+            news_send, news_receive = open_news()
+            async with open_host(_host_config(home, options)) as host:
+                view = ctx.governance
+                network = Network(
+                    runner,
+                    host,
+                    BlobStore(home.blobs, max_blob_bytes=max_blob_bytes(view)),
+                    news_receive,
+                    progress=hub.from_thread_progress,
+                    max_blob_bytes=functools.partial(max_blob_bytes, view),
+                    wanted=_wanted(options),
+                    charter=None if view is None else view.charter,
+                )
+                driver = None if view is None else GovernanceDriver(runner, view, news_send)
+                endpoints = Endpoints(host.peer_id, host.listen_addrs, _url_of(api_socket))
+                service = NodeService(
+                    runner, news_send, endpoints, network, hub.from_thread_progress, driver
+                )
                 try:
                     async with trio.open_nursery() as nursery:
                         await nursery.start(network.run)
-                        if ctx.governance is not None:
-                            driver = GovernanceDriver(network, ctx.governance)
-                            service.governance = driver
+                        if driver is not None:
                             await nursery.start(driver.run)
-                        await _serve(nursery, service, home, options, stop)
+                        app = build_app(service, home.api_token(), hub)
+                        await _serve(nursery, app, api_socket, stop)
+                        home.write_api_info(service.api_url, os.getpid())
+                        await nursery.start(_stop_on_signals, stop)  # before we say ready
                         task_status.started(service)
                         await stop.wait()
                         nursery.cancel_scope.cancel()
@@ -87,41 +112,51 @@ async def run_node(
                     home.clear_api_info()
 
 
-def _attach_network(
-    service: NodeService, host: P2PHost, home: NodeHome, options: RunOptions
-) -> Network:
-    blobs = BlobStore(home.blobs, max_blob_bytes=DEFAULT_MAX_BLOB_BYTES)
-    wanted = SyncFilter(
+def _host_config(home: NodeHome, options: RunOptions) -> HostConfig:
+    return HostConfig(
+        key_seed=home.node_key_seed(),
+        listen=options.listen,
+        bootstrap=options.bootstrap or home.bootstrap(),
+        mdns=options.mdns,
+    )
+
+
+def _wanted(options: RunOptions) -> SyncFilter:
+    return SyncFilter(
         None if options.only_authors is None else tuple(sorted(options.only_authors)),
         None if options.only_kinds is None else tuple(sorted(options.only_kinds)),
     )
-    network = Network(service, host, blobs, wanted)
-    service.peer_id = host.peer_id
-    service.listen_addrs = host.listen_addrs
-    service.network_status = network.status
-    service.announcer = network.announce
-    service.blob_fetcher = lambda blob_id: network.fetch_blob(blob_id, blobs.max_blob_bytes)
-    return network
+
+
+@contextmanager
+def _api_socket(options: RunOptions) -> Iterator[socket.socket]:
+    """The API's listening socket, bound before anything is built, so its URL is known
+    to the service from the start (hypercorn serves it by its descriptor)."""
+    try:
+        sock = socket.create_server((options.api_host, options.api_port))
+    except OSError as e:
+        where = f"{options.api_host}:{options.api_port}"
+        raise LocalMisuseError("misuse.api-port-busy", f"cannot listen on {where}: {e}") from e
+    with sock:
+        yield sock
+
+
+def _url_of(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    return f"http://{host}:{port}"
 
 
 async def _serve(
-    nursery: trio.Nursery,
-    service: NodeService,
-    home: NodeHome,
-    options: RunOptions,
-    stop: trio.Event,
+    nursery: trio.Nursery, app: FastAPI, api_socket: socket.socket, stop: trio.Event
 ) -> None:
-    app = cast(ASGIFramework, build_app(service, home.api_token()))
-    serving = partial(serve, app, _api_config(options), shutdown_trigger=stop.wait)
-    binds: list[str] = await nursery.start(serving)
-    service.api_url = binds[0]
-    home.write_api_info(binds[0], os.getpid())
-    await nursery.start(_stop_on_signals, stop)  # installed before we say we are ready
+    config = _api_config(api_socket)
+    serving = partial(serve, cast(ASGIFramework, app), config, shutdown_trigger=stop.wait)
+    await nursery.start(serving)
 
 
-def _api_config(options: RunOptions) -> Config:
+def _api_config(api_socket: socket.socket) -> Config:
     config = Config()
-    config.bind = [f"{options.api_host}:{options.api_port}"]
+    config.bind = [f"fd://{os.dup(api_socket.fileno())}"]  # hypercorn closes its own
     config.accesslog = None
     config.errorlog = None
     config.graceful_timeout = 2.0

@@ -28,6 +28,7 @@ from node.api import jobs as jobs_api
 from node.api import live as live_api
 from node.api.fields import LocalPath
 from node.api.guard import RequestGuard
+from node.runtime.events import EventHub
 from node.runtime.service import NodeService
 from protocol import kinds
 from protocol.errors import (
@@ -170,7 +171,9 @@ def document_errors(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def build_app(service: NodeService, token: str) -> FastAPI:
+def build_app(service: NodeService, token: str, hub: EventHub | None = None) -> FastAPI:
+    """The API of `service`, with the live events of `hub` (none: an app built only
+    for its OpenAPI document)."""
     # No /docs or /redoc: FastAPI's pages load their scripts from a CDN, which a lab's
     # machine may not reach and the dashboard's CSP forbids; /openapi.json needs the token.
     app = FastAPI(
@@ -208,7 +211,7 @@ def build_app(service: NodeService, token: str) -> FastAPI:
     app.include_router(jobs_api.router(service), dependencies=guard)
     app.include_router(capability_api.router(service), dependencies=guard)
     app.include_router(blob_api.router(service), dependencies=guard)
-    live_api.install(app, service, guard)  # dashboard, events, peers, uploads
+    live_api.install(app, service, guard, hub or EventHub())  # dashboard, events, uploads
     app.add_middleware(
         RequestGuard,
         token=token,

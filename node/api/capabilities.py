@@ -120,8 +120,7 @@ def router(service: NodeService) -> APIRouter:
     @routes.post("/sealed/{blob}/open")
     async def open_sealed(blob: str, body: OpenIn) -> dict[str, Any]:
         blob_id = id_from_text(blob)
-        if service.blob_fetcher is not None:
-            await service.fetch_blob(blob_id)  # "held" at once when we have it
+        await service.fetch_blob(blob_id)  # "held" at once when we have it
         home = service.ctx.home
         return await trio.to_thread.run_sync(sealing.open_blob, home, blob_id, Path(body.out))
 

@@ -84,21 +84,13 @@ class PublishIn(BaseModel):
     )
 
 
-def install(app: FastAPI, service: NodeService, guard: list[Any]) -> EventHub:
-    """Add the routes, the dashboard and the event hub to `app`; wire the hub's feeds."""
-    hub = EventHub()
-    try:
-        hub.token = trio.lowlevel.current_trio_token()
-    except RuntimeError:
-        hub.token = None  # built outside a running node (documentation, tests): no events
-    service.ctx.catalogue.on_committed = hub.from_thread_committed
-    service.progress = hub.from_thread_progress
+def install(app: FastAPI, service: NodeService, guard: list[Any], hub: EventHub) -> None:
+    """Add the routes, the dashboard and the event stream of `hub` to `app`."""
     router = APIRouter(prefix=API_PREFIX, dependencies=guard)
     _node_routes(router, service, hub)
     _upload_routes(router, service)
     app.include_router(router)
     _dashboard(app)
-    return hub
 
 
 def _node_routes(router: APIRouter, service: NodeService, hub: EventHub) -> None:
@@ -205,7 +197,7 @@ async def _sse(receive: trio.MemoryReceiveChannel[Any]) -> AsyncIterator[bytes]:
 
 
 def _network(service: NodeService) -> dict[str, Any]:
-    return {} if service.network_status is None else service.network_status()
+    return service.peers.status()
 
 
 # -- uploads -------------------------------------------------------------------------

@@ -20,9 +20,9 @@ import trio
 from node.api.governance import PREFIX
 from node.cli.client import NodeClient
 from node.cli.ledger import via_node
+from node.net.charter import fetch_charter
 from node.net.host import HostConfig, open_host
 from node.ops import governance as ops
-from node.runtime.governance import fetch_charter
 from node.store.home import NodeHome
 from protocol.errors import CommonsError, DecodeError, LocalMisuseError, RemoteFaultError
 from protocol.governance import (

@@ -25,7 +25,7 @@ import hashlib
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,13 +35,15 @@ from ledger import gossip
 from ledger.syncpeer import SyncPeer
 from node.net import sync as sync_session
 from node.net.blobs import fetch_blob, serve_blobs
+from node.net.charter import CHARTER_PROTOCOL_ID, serve_charter
 from node.net.host import P2PHost, Stream, Subscription
 from node.ops import context as operations
 from node.ops.context import LedgerContext, release_memory
-from node.runtime.service import NodeService
+from node.runtime.service import LedgerRunner, News, ProgressReport
 from node.store.blobs import BlobStore
 from protocol import blob
 from protocol.announce import (
+    MAX_ANNOUNCE_CHECKPOINTS,
     MAX_ANNOUNCE_ENTRIES,
     Announcement,
     Verdict,
@@ -49,6 +51,7 @@ from protocol.announce import (
     encode_announcement,
 )
 from protocol.errors import CommonsError, RemoteFaultError
+from protocol.governance import Charter
 from protocol.ids import id_to_text
 from protocol.sync import SyncFilter
 from protocol.sync_limits import SYNC_PROTOCOL_ID
@@ -104,16 +107,25 @@ class Network:
 
     def __init__(
         self,
-        service: NodeService,
+        runner: LedgerRunner,
         host: P2PHost,
         blobs: BlobStore,
+        news: trio.MemoryReceiveChannel[News],
+        *,
+        progress: ProgressReport,
+        max_blob_bytes: Callable[[], int],
         wanted: SyncFilter | None = None,
+        charter: Charter | None = None,
     ) -> None:
-        self.service = service
+        self.runner = runner
         self.wanted = wanted or SyncFilter()
         self.host = host
         self.blobs = blobs
-        self.network = service.ctx.network
+        self.news = news
+        self.progress = progress
+        self.max_blob_bytes = max_blob_bytes
+        self.charter = charter
+        self.network = runner.ctx.network
         self.topic = announce_topic(self.network)
         self.stats = NetworkStats()
         self._accepted: OrderedDict[bytes, Announcement] = OrderedDict()
@@ -128,8 +140,12 @@ class Network:
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         self.host.set_stream_handler(SYNC_PROTOCOL_ID, self._serve_sync)
         self.host.set_stream_handler(blob.PROTOCOL_ID, self._serve_blob)
+        if self.charter is not None:
+            serve = functools.partial(serve_charter, self.charter)
+            self.host.set_stream_handler(CHARTER_PROTOCOL_ID, serve)
         subscription = await self.host.subscribe(self.topic, self.validate)
         async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._tell)
             nursery.start_soon(self._receive, subscription)
             nursery.start_soon(self._ingest_loop)
             nursery.start_soon(self._sync_scheduler)
@@ -150,8 +166,8 @@ class Network:
     def validate(self, peer: str, data: bytes) -> Verdict:
         """Runs inside the router, on the trio thread: reads the ledger's in-memory
         heads (single dict lookups; the storage thread only replaces them whole)."""
-        result = gossip.check_announcement(data, self.network, self.service.ctx.ledger)
-        admission = self.service.ctx.ledger.admission  # a federation's (specs/0008 §7)
+        result = gossip.check_announcement(data, self.network, self.runner.ctx.ledger)
+        admission = self.runner.ctx.ledger.admission  # a federation's (specs/0008 §7)
         if (
             result.verdict is Verdict.ACCEPT
             and result.announcement is not None
@@ -194,7 +210,7 @@ class Network:
             with trio.move_on_after(INGEST_GATHER_S):
                 while sum(len(a.entries) for _, a in batch) < INGEST_BATCH_ENTRIES:
                     batch.append(await self._inbox.receive())
-            forks, behind = await self.service.on_ledger(functools.partial(self._apply, batch))
+            forks, behind = await self.runner.on_ledger(functools.partial(self._apply, batch))
             for peer in behind:
                 self.want_sync(peer)
             if forks:
@@ -204,7 +220,7 @@ class Network:
         self, batch: list[tuple[str, Announcement]], ctx: LedgerContext
     ) -> tuple[list[bytes], set[str]]:
         """On the storage thread: store a batch; return (new fork proofs, peers ahead of us)."""
-        ledger = self.service.ctx.ledger
+        ledger = self.runner.ctx.ledger
         wanted = self.wanted.admits_author  # partial nodes relay everything, keep their part
         report = ledger.ingest_entries([e for _, a in batch for e in a.entries if wanted(e.author)])
         if report.accepted:
@@ -220,6 +236,23 @@ class Network:
                 behind.add(peer)  # a log we lack, or more of one: sync fetches it
         self.stats.fork_proofs_learned += len(forks)
         return forks, behind
+
+    async def _tell(self) -> None:
+        """Gossip what the node signed or cosigned (News from the service and the
+        governance driver), in order."""
+        async for news in self.news:
+            if news.entries or news.checkpoint:
+                await self.announce(news.entries, news.checkpoint)
+            notes = news.cosignatures
+            for i in range(0, len(notes), MAX_ANNOUNCE_CHECKPOINTS):
+                chunk = notes[i : i + MAX_ANNOUNCE_CHECKPOINTS]
+                await self._publish(encode_announcement(self.network, [], chunk, []))
+
+    async def _publish(self, data: bytes) -> None:
+        try:
+            await self.host.publish(self.topic, data)
+        except CommonsError as e:
+            log.warning("announcement not published: %s", e)
 
     async def announce(
         self, entries: Sequence[bytes], checkpoint: bytes | None, forks: Sequence[bytes] = ()
@@ -243,10 +276,7 @@ class Network:
                 [checkpoint] if last and checkpoint else [],
                 forks if last else [],
             )
-            try:
-                await self.host.publish(self.topic, data)
-            except CommonsError as e:
-                log.warning("announcement not published: %s", e)
+            await self._publish(data)
 
     # -- sync ------------------------------------------------------------------------
     def want_sync(self, peer: str) -> None:
@@ -296,12 +326,12 @@ class Network:
 
     async def _session(self, stream: Stream) -> SyncPeer:
         peer = SyncPeer(
-            self.service.ctx.ledger, self.network, self.wanted, now_ms=now_ms(), keep_events=False
+            self.runner.ctx.ledger, self.network, self.wanted, now_ms=now_ms(), keep_events=False
         )
         peer.start()
-        progress = _SyncProgress(self.service, stream.remote_peer)
+        progress = _SyncProgress(self.progress, stream.remote_peer)
         try:
-            await sync_session.drive(peer, stream, self.service.on_ledger, progress.update)
+            await sync_session.drive(peer, stream, self.runner.on_ledger, progress.update)
         except CommonsError:
             await stream.reset()
             raise
@@ -313,7 +343,7 @@ class Network:
         await stream.close()
         self.stats.syncs_completed += 1
         if peer.entries_ingested >= RELEASE_EVERY_ENTRIES:
-            await self.service.on_ledger(release_memory)
+            await self.runner.on_ledger(release_memory)
         return peer
 
     # -- blobs -----------------------------------------------------------------------
@@ -325,8 +355,10 @@ class Network:
         finally:
             await stream.close()
 
-    async def fetch_blob(self, blob_id: bytes, max_blob_bytes: int) -> dict[str, Any]:
-        """Fetch a blob from the first connected peer that has it; verified before kept."""
+    async def fetch_blob(self, blob_id: bytes) -> dict[str, Any]:
+        """Fetch a blob from the first connected peer that has it; verified before kept,
+        under the blob size rule in force."""
+        max_blob_bytes = self.max_blob_bytes()
         if self.blobs.has(blob_id):
             return {"blob": id_to_text(blob_id), "status": "held", "size": self.blobs.size(blob_id)}
         errors: list[str] = []
@@ -356,27 +388,26 @@ class Network:
 
 @dataclass
 class _SyncProgress:
-    """A session's progress for the dashboard (service.progress): entries fetched of
-    those the peer's heads showed we lacked, once the session has planned."""
+    """A session's progress for the dashboard: entries fetched of those the peer's
+    heads showed we lacked, once the session has planned."""
 
-    service: NodeService
+    report: ProgressReport
     remote: str
     total: int | None = None
     done: int = 0
 
     def update(self, peer: SyncPeer) -> None:
-        report = self.service.progress
-        if report is None or not peer.planned:
+        if not peer.planned:
             return
         if self.total is None:
             self.total = peer.plan.lacking + peer.entries_ingested
         self.done = min(peer.entries_ingested, self.total)
         if self.total:
-            report(f"sync with {self.remote[:16]}…", self.done, self.total)
+            self.report(f"sync with {self.remote[:16]}…", self.done, self.total)
 
     def finish(self) -> None:
-        if self.service.progress is not None and self.total and self.done < self.total:
-            self.service.progress(f"sync with {self.remote[:16]}…", self.total, self.total)
+        if self.total and self.done < self.total:
+            self.report(f"sync with {self.remote[:16]}…", self.total, self.total)
 
 
 def _reader(stream: Stream) -> Any:

@@ -108,7 +108,13 @@ def open_catalogue(home: NodeHome, store: LogStore) -> LicensedCatalogue:
     return catalogue
 
 
-def make_context(home: NodeHome, store: LogStore) -> LedgerContext:
+def make_context(
+    home: NodeHome,
+    store: LogStore,
+    on_committed: Callable[[Sequence[Entry]], None] | None = None,
+) -> LedgerContext:
+    """The ledger context of `home` over `store`; `on_committed` is told of every batch
+    the views index (the running node's live event stream; must not block)."""
     identity = home.identity()
     name, network = home.network()
     ledger = Ledger(store)
@@ -121,6 +127,7 @@ def make_context(home: NodeHome, store: LogStore) -> LedgerContext:
         governance.refresh(ledger, governance.now_s())
         ledger.admission = governance.admits
     catalogue = open_catalogue(home, store)
+    catalogue.on_committed = on_committed
     if governance is not None and governance.state is not None:
         catalogue.allow_list = allow_list_of(governance.state.rules)
     return LedgerContext(

@@ -9,10 +9,10 @@ checks of a large batch, and there is exactly one writer.
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import trio
 
@@ -23,34 +23,100 @@ from node.ops.context import LedgerContext
 from node.runtime.storage_thread import StorageThread
 from protocol import kinds
 from protocol.entry import Entry
-from protocol.errors import LocalMisuseError
 from protocol.ids import id_to_text
-
-if TYPE_CHECKING:
-    from node.runtime.governance import GovernanceDriver
 
 T = TypeVar("T")
 IMPORT_CHUNK = 100  # manifests read per worker-thread call of an import
+NEWS_QUEUE = 256  # announcements waiting for the network; senders wait beyond it
+
+#: (operation, done, total) of a long operation, called from the storage thread.
+ProgressReport = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class News:
+    """What the node has to tell the network: entries it signed with its new checkpoint,
+    cosignatures it made as a witness. Sent through a channel (open_news) to the
+    network, which cuts it into announcements (node.net.network)."""
+
+    entries: list[bytes] = field(default_factory=list)
+    checkpoint: bytes | None = None
+    cosignatures: list[bytes] = field(default_factory=list)
+
+
+def open_news() -> tuple[trio.MemorySendChannel[News], trio.MemoryReceiveChannel[News]]:
+    return trio.open_memory_channel[News](NEWS_QUEUE)
+
+
+@dataclass(frozen=True)
+class LedgerRunner:
+    """The ledger where it lives: `on_ledger(fn)` runs `fn(ctx)` on the storage thread."""
+
+    storage: StorageThread
+    ctx: LedgerContext
+
+    async def on_ledger(self, fn: Callable[[LedgerContext], T]) -> T:
+        return await self.storage.run(lambda _store: fn(self.ctx))
+
+
+class Peers(Protocol):
+    """What the service asks of the network (node.net.network.Network)."""
+
+    def status(self) -> dict[str, Any]: ...
+
+    async def fetch_blob(self, blob_id: bytes) -> dict[str, Any]: ...
+
+
+class Governance(Protocol):
+    """What the service asks of the governance driver (node.runtime.governance)."""
+
+    def status(self) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """Where this node is reached: its libp2p peer id and addresses, its API's URL."""
+
+    peer_id: str
+    listen_addrs: list[str]
+    api_url: str
 
 
 @dataclass
 class NodeService:
-    storage: StorageThread
-    ctx: LedgerContext
+    """Built once by the composition root (node.daemon) with every collaborator."""
+
+    runner: LedgerRunner
+    news: trio.MemorySendChannel[News]
+    endpoints: Endpoints
+    peers: Peers
+    progress: ProgressReport
+    governance: Governance | None = None  # on a chartered federation (specs/0008)
     started_ms: int = field(default_factory=lambda: time.time_ns() // 1_000_000)
-    peer_id: str | None = None
-    listen_addrs: list[str] = field(default_factory=list)
-    network_status: Callable[[], dict[str, Any]] | None = None
-    api_url: str | None = None
-    announcer: Callable[[list[bytes], bytes | None], Awaitable[None]] | None = None
-    blob_fetcher: Callable[[bytes], Awaitable[dict[str, Any]]] | None = None
-    #: (operation, done, total) of long operations, called from the storage thread.
-    progress: Callable[[str, int, int], None] | None = None
-    governance: GovernanceDriver | None = None  # on a chartered federation (specs/0008)
+
+    @property
+    def storage(self) -> StorageThread:
+        return self.runner.storage
+
+    @property
+    def ctx(self) -> LedgerContext:
+        return self.runner.ctx
+
+    @property
+    def peer_id(self) -> str:
+        return self.endpoints.peer_id
+
+    @property
+    def listen_addrs(self) -> list[str]:
+        return self.endpoints.listen_addrs
+
+    @property
+    def api_url(self) -> str:
+        return self.endpoints.api_url
 
     async def on_ledger(self, fn: Callable[[LedgerContext], T]) -> T:
         """Run `fn(ctx)` on the storage thread, where the ledger lives."""
-        return await self.storage.run(lambda _store: fn(self.ctx))
+        return await self.runner.on_ledger(fn)
 
     async def append_own(self, items: list[tuple[str, dict[str, Any]]]) -> list[Entry]:
         """Sign into our log, then announce the entries and our new checkpoint."""
@@ -71,8 +137,8 @@ class NodeService:
             return result, entries, None if checkpoint is None else checkpoint.text
 
         result, entries, checkpoint = await self.on_ledger(job)
-        if self.announcer is not None and entries:
-            await self.announcer([e.raw for e in entries], checkpoint)
+        if entries:
+            await self.news.send(News([e.raw for e in entries], checkpoint))
         return result
 
     # -- designs (node.ops.designs; file work off the storage thread) ------------------------
@@ -91,8 +157,7 @@ class NodeService:
         for start in range(0, len(files), IMPORT_CHUNK):
             chunk = files[start : start + IMPORT_CHUNK]
             items += await trio.to_thread.run_sync(designs.prepare_import, chunk)
-            if self.progress is not None:
-                self.progress("import", len(items), len(files))
+            self.progress("import", len(items), len(files))
         return await self.signing(lambda ctx: designs.commit_import(ctx, items))
 
     async def search_designs(
@@ -111,10 +176,9 @@ class NodeService:
         files = await self.on_ledger(lambda ctx: designs.design_files(ctx, design_id))
         fetched = []
         for _, blob_id in files:
-            if self.blob_fetcher is not None:
-                result = await self.fetch_blob(blob_id)  # "held" when we have it already
-                if result.get("status") != "held":
-                    fetched.append(result)
+            result = await self.fetch_blob(blob_id)  # "held" when we have it already
+            if result.get("status") != "held":
+                fetched.append(result)
         out = await trio.to_thread.run_sync(
             designs.export_files, self.ctx.home.blobs, design_id, files, out_dir
         )
@@ -133,9 +197,7 @@ class NodeService:
         return await self.on_ledger(operations.fork_proofs)
 
     async def fetch_blob(self, blob_id: bytes) -> dict[str, Any]:
-        if self.blob_fetcher is None:
-            raise LocalMisuseError("misuse.offline", "this node has no network")
-        return await self.blob_fetcher(blob_id)
+        return await self.peers.fetch_blob(blob_id)
 
     async def entries(self, author: bytes | None, limit: int) -> list[dict[str, Any]]:
         return await self.on_ledger(lambda ctx: operations.list_entries(ctx, author, limit))
@@ -144,8 +206,7 @@ class NodeService:
         report = self.progress
 
         def progress(done: int, total: int) -> None:
-            if report is not None:
-                report("verify", done, total)
+            report("verify", done, total)
 
         return await self.on_ledger(lambda ctx: operations.verify(ctx, progress))
 
@@ -165,8 +226,7 @@ class NodeService:
             "frozen_authors": sorted({f["author"] for f in forks if not f["lifted"]}),
             "storage": vars(self.storage.statistics()),
         }
-        if self.network_status is not None:
-            out.update(self.network_status())
+        out.update(self.peers.status())
         if self.governance is not None:
             out.update(self.governance.status())
         return out

@@ -1,0 +1,62 @@
+"""The charter exchange, `/fabcommons/charter/1` (specs/0008-governance.md §1.3).
+
+A stream protocol that hands a federation's charter to a joining node. The client
+sends the 32-byte network id it wants; a node of that network answers with the
+canonical charter bytes and closes (anything else: it closes with nothing).
+`fetch_charter` checks the hash of what it got against the network id, so no peer
+can hand out another federation's charter.
+"""
+
+from __future__ import annotations
+
+from node.net.host import P2PHost, Stream
+from protocol.errors import RemoteFaultError
+from protocol.governance import (
+    MAX_CHARTER_BYTES,
+    Charter,
+    charter_bytes,
+    charter_network_id,
+    decode_charter,
+)
+from protocol.ids import ID_BYTES, id_to_text
+
+CHARTER_PROTOCOL_ID = "/fabcommons/charter/1"
+CHARTER_IO_TIMEOUT_S = 30.0
+
+
+async def serve_charter(charter: Charter, stream: Stream) -> None:
+    """Answer one charter request (the stream is closed by the caller)."""
+    wanted = b""
+    while len(wanted) < ID_BYTES:
+        data = await stream.read_some(ID_BYTES - len(wanted), CHARTER_IO_TIMEOUT_S)
+        if not data:
+            return
+        wanted += data
+    if wanted == charter_network_id(charter):
+        await stream.write(charter_bytes(charter), CHARTER_IO_TIMEOUT_S)
+
+
+async def fetch_charter(host: P2PHost, maddr: str, network: bytes) -> Charter:
+    """The charter of `network` from the peer at `maddr`, checked against the id."""
+    peer = await host.connect(maddr)
+    stream = await host.open_stream(peer, CHARTER_PROTOCOL_ID)
+    try:
+        await stream.write(network, CHARTER_IO_TIMEOUT_S)
+        data = b""
+        while len(data) <= MAX_CHARTER_BYTES:
+            chunk = await stream.read_some(MAX_CHARTER_BYTES + 1 - len(data), CHARTER_IO_TIMEOUT_S)
+            if not chunk:
+                break
+            data += chunk
+    finally:
+        await stream.close()
+    if not data:
+        raise RemoteFaultError(
+            "remote.charter-unavailable", f"{peer} holds no charter of {id_to_text(network)}"
+        )
+    charter = decode_charter(data)
+    if charter_network_id(charter) != network:
+        raise RemoteFaultError(
+            "remote.wrong-charter", f"{peer} sent a charter whose hash is not the network id"
+        )
+    return charter

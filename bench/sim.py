@@ -20,7 +20,8 @@ import sys
 import time
 from typing import Any
 
-from ledger.sim.scenario import SimConfig, run
+from ledger.sim.scenario import run
+from ledger.sim.state import SimConfig
 
 
 def one(seed: int, nodes: int) -> dict[str, Any]:

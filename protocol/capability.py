@@ -13,7 +13,7 @@ micrometres (`_um`), coordinates in micro-degrees, money in minor currency units
 (`_minor`, ISO 4217 exponent), time in days or mm³ per hour. Design records name
 processes with free tokens (specs/0010-designs.md §2); `processes_for_token` maps those
 tokens onto this vocabulary. Matching and quotes are ledger.matching's business.
-Importing this module registers the kind with protocol.kinds.
+Its kind is listed in `KINDS`, which protocol.kinds gathers.
 """
 
 from __future__ import annotations
@@ -22,10 +22,7 @@ from typing import Annotated, Any, Final, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
-# Import order matters: protocol.kinds ends by importing the modules that register
-# kinds, and those (protocol.jobs) import these names from this module; so they are
-# bound before kinds loads. Nothing here comes from protocol.design, which may be the
-# half-loaded module that started the import.
+from protocol.bodies import KindSpec, StrictBody
 from protocol.fields import Material, Name, sorted_unique
 from protocol.processes import (
     AVAILABILITY,
@@ -38,9 +35,6 @@ from protocol.processes import (
     processes_for_token,
     tolerance_holds,
 )
-
-# isort: split
-from protocol.kinds import KindSpec, StrictBody, register
 
 __all__ = [
     "ADVERT",
@@ -143,4 +137,4 @@ def advert_body_map(body: AdvertBody) -> dict[str, Any]:
     return body.model_dump()
 
 
-register(KindSpec(ADVERT, AdvertBody))
+KINDS: tuple[KindSpec, ...] = (KindSpec(ADVERT, AdvertBody),)

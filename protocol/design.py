@@ -13,7 +13,7 @@ No floats: lengths are integer micrometres (`_um`), volumes cubic millimetres.
 Left to others: whether the licence is a known, open SPDX expression and whether it
 allows deriving from the parents (licenses.design_licence, on publish and on receipt),
 whether the blobs exist, and what the ids point to (ledger views).
-Importing this module registers the kind with protocol.kinds.
+Its kind is listed in `KINDS`, which protocol.kinds gathers.
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ from typing import Annotated, Any, Final, Literal, get_args
 
 from pydantic import AfterValidator, Field, model_validator
 
-from protocol.kinds import Bytes32, KindSpec, StrictBody, register
+from protocol import limits
+from protocol.bodies import Bytes32, KindSpec, StrictBody
 
 DESIGN: Final = "design"
 
@@ -102,6 +103,8 @@ def _text(value: str) -> str:
         raise ValueError("control characters other than tab and newline are not allowed")
     if value != value.strip():
         raise ValueError("no leading or trailing white space")
+    if len(value.encode()) > limits.MAX_STR_BYTES:  # 8192 chars may take 32 KiB of UTF-8
+        raise ValueError(f"at most {limits.MAX_STR_BYTES} bytes of UTF-8 (a canonical string)")
     return value
 
 
@@ -141,7 +144,7 @@ Size_um = Annotated[list[Length_um], Field(min_length=3, max_length=3)]
 
 
 class Geometry(StrictBody):
-    """What a mesh file measures (node/geometry.py computes it).
+    """What a mesh file measures (node/ops/geometry.py computes it).
 
     The bounding box is in the file's own axes, corners in micrometres; `volume_mm3`
     is the enclosed volume rounded to whole mm³, meaningful only when `closed` (the
@@ -229,4 +232,4 @@ def design_body_map(body: DesignBody) -> dict[str, Any]:
     return body.model_dump()
 
 
-register(KindSpec(DESIGN, DesignBody))
+KINDS: tuple[KindSpec, ...] = (KindSpec(DESIGN, DesignBody),)

@@ -99,7 +99,7 @@ def check_signatures(entries: Sequence[Entry]) -> list[CommonsError | None]:
 
 
 # How a batch's signatures are checked: `check_signatures`, or any function giving
-# the same answers (the node spreads a large batch over its cores: node.verifier).
+# the same answers (the node spreads a large batch over its cores: node.ops.verifier).
 SignatureCheck = Callable[[Sequence[Entry]], list[CommonsError | None]]
 
 

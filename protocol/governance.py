@@ -5,7 +5,7 @@ its initial rules and its text. The network id is protocol.identity.network_id o
 `charter_bytes`, the canonical msgpack of the charter. Rules (§2) are a strict model of
 integers and strings only: thresholds are per-mille integers, never floats, and size
 limits never exceed the hard caps of protocol.limits. Proposals and votes (§3) are entry
-kinds registered with protocol.kinds.
+kinds listed in `KINDS` for protocol.kinds.
 
 Guarantees: a `Charter` or `Rules` value is always within bounds; `charter_bytes` is the
 one byte form of a charter. Tallying, membership and the rules in force over time are
@@ -22,10 +22,10 @@ import pydantic
 from pydantic import Field, field_validator, model_validator
 
 from protocol import blob, canonical, limits
+from protocol.bodies import Bytes32, KindSpec, StrictBody
 from protocol.errors import DecodeError
 from protocol.identity import network_id
 from protocol.ids import id_from_text, id_to_text
-from protocol.kinds import Bytes32, KindSpec, StrictBody, register
 
 CHARTER_VERSION = 1
 PERMILLE = 1000
@@ -364,11 +364,10 @@ class ApplyBody(StrictBody):
     text: Annotated[str, Field(max_length=4096)]
 
 
-for _spec in (
+KINDS: tuple[KindSpec, ...] = (
     KindSpec(PROPOSAL, ProposalBody),
     KindSpec(VOTE, VoteBody),
     KindSpec(VOUCH, VouchBody),
     KindSpec(UNVOUCH, UnvouchBody),
     KindSpec(APPLY, ApplyBody),
-):
-    register(_spec)
+)

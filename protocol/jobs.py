@@ -18,7 +18,7 @@ Guarantees: every body is within the bounds below and has one canonical encoding
 (every field present, nil where absent). No floats: places are integer micro-degrees
 (protocol.processes.Location), money integer minor units of an ISO 4217 currency,
 times integer milliseconds.
-Importing this module registers the kinds with protocol.kinds. Pure: no I/O, no clock.
+Its kinds are listed in `KINDS`, which protocol.kinds gathers. Pure: no I/O, no clock.
 """
 
 from __future__ import annotations
@@ -28,10 +28,9 @@ from typing import Annotated, Final
 
 from pydantic import AfterValidator, Field, model_validator
 
-import protocol.kinds  # noqa: F401  (the registry loads first: it imports protocol.design)
+from protocol.bodies import Bytes32, KindSpec, StrictBody
 from protocol.errors import JobError
 from protocol.fields import Material, Name
-from protocol.kinds import Bytes32, KindSpec, StrictBody, register
 from protocol.processes import Location, ProcessId, ToleranceClass
 
 OFFER: Final = "job.offer"
@@ -260,7 +259,7 @@ def transition(state: State, kind: str, role: Role) -> State:
     return after
 
 
-for _spec in (
+KINDS: tuple[KindSpec, ...] = (
     KindSpec(OFFER, OfferBody),
     KindSpec(BID, BidBody),
     KindSpec(COUNTER, CounterBody),
@@ -275,5 +274,4 @@ for _spec in (
     KindSpec(DISPUTE, DisputeBody),
     KindSpec(REFUND, RefundBody),
     KindSpec(REVIEW, ReviewBody),
-):
-    register(_spec)
+)

@@ -5,85 +5,71 @@ canonical decoding (no coercion: an int is never accepted for a str). Key-event
 kinds (inception, rotation, revocation) are part of log validity, because the
 chain of keys depends on them; every other kind is body validity only, so an
 unknown kind or an invalid body still joins its log and views skip it with a
-recorded reason (`BodyStatus`). Later specs register their kinds here.
+recorded reason (`BodyStatus`). The registry is one table built from the `KINDS`
+of each record module (protocol.bodies holds what they share).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
-from typing import Annotated, Any
+from typing import Any
 
 import pydantic
-from pydantic import BaseModel, ConfigDict, Field
 
-Bytes32 = Annotated[bytes, Field(min_length=32, max_length=32)]
-PositiveInt = Annotated[int, Field(ge=1, le=2**64 - 1)]
+from protocol import capability, design, governance, jobs
+from protocol.bodies import (
+    CORE_KINDS,
+    INCEPTION,
+    NOTE,
+    REVOCATION,
+    ROTATION,
+    Bytes32,
+    InceptionBody,
+    KeyRole,
+    KindSpec,
+    NoteBody,
+    PositiveInt,
+    RevocationBody,
+    RotationBody,
+    StrictBody,
+)
 
-
-class StrictBody(BaseModel):
-    """Base for every body: strict types, no unknown fields, immutable."""
-
-    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
-
-
-class InceptionBody(StrictBody):
-    """identity.inception — seq 1 of every log: the keys the identity id commits to."""
-
-    signing_key: Bytes32
-    recovery_key: Bytes32
-
-
-class RotationBody(StrictBody):
-    """key.rotate — signed by the key in force; `next_key` signs from the next seq on."""
-
-    prev_key_event: Bytes32
-    next_key: Bytes32
-
-
-class RevocationBody(StrictBody):
-    """key.revoke — signed by the recovery key: entries from `revoke_from_seq` up to
-    this one are void, and `next_key` signs from the next seq on."""
-
-    prev_key_event: Bytes32
-    revoke_from_seq: PositiveInt
-    next_key: Bytes32
-
-
-class NoteBody(StrictBody):
-    """note — free text an operator publishes (announcements)."""
-
-    text: Annotated[str, Field(min_length=1, max_length=4096)]
-
-
-class KeyRole(Enum):
-    """Which of the author's keys must sign an entry of a kind."""
-
-    SIGNING = "signing"
-    RECOVERY = "recovery"
+__all__ = [
+    "Bytes32",
+    "PositiveInt",
+    "StrictBody",
+    "InceptionBody",
+    "RotationBody",
+    "RevocationBody",
+    "NoteBody",
+    "KeyRole",
+    "KindSpec",
+    "INCEPTION",
+    "ROTATION",
+    "REVOCATION",
+    "NOTE",
+    "CORE_KINDS",
+    "BodyStatus",
+    "check_body",
+    "known_kinds",
+    "spec_for",
+]
 
 
-@dataclass(frozen=True, slots=True)
-class KindSpec:
-    name: str
-    model: type[StrictBody]
-    signer: KeyRole = KeyRole.SIGNING
-    key_event: bool = False
+def _table(*groups: tuple[KindSpec, ...]) -> dict[str, KindSpec]:
+    table: dict[str, KindSpec] = {}
+    for spec in (s for group in groups for s in group):
+        if spec.name in table:
+            raise ValueError(f"kind {spec.name} listed twice")
+        table[spec.name] = spec
+    return table
 
 
-INCEPTION = "identity.inception"
-ROTATION = "key.rotate"
-REVOCATION = "key.revoke"
-NOTE = "note"
-
-_REGISTRY: dict[str, KindSpec] = {}
-
-
-def register(spec: KindSpec) -> None:
-    """Add a kind; a name can be registered once."""
-    if spec.name in _REGISTRY and _REGISTRY[spec.name] != spec:
-        raise ValueError(f"kind {spec.name} registered twice")
-    _REGISTRY[spec.name] = spec
+#: Every kind this node knows: one explicit table (h11's rule: what affects the
+#: transitions lives in one place), never filled by side-effect imports.
+_REGISTRY: dict[str, KindSpec] = _table(
+    CORE_KINDS, capability.KINDS, design.KINDS, governance.KINDS, jobs.KINDS
+)
 
 
 def spec_for(kind: str) -> KindSpec | None:
@@ -118,17 +104,3 @@ def check_body(kind: str, body: dict[str, Any]) -> BodyStatus:
         first = e.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "body"
         return BodyStatus(None, "body.invalid", f"{where}: {first['msg']}")
-
-
-for _spec in (
-    KindSpec(INCEPTION, InceptionBody, key_event=True),
-    KindSpec(ROTATION, RotationBody, key_event=True),
-    KindSpec(REVOCATION, RevocationBody, KeyRole.RECOVERY, key_event=True),
-    KindSpec(NOTE, NoteBody),
-):
-    register(_spec)
-
-import protocol.capability  # noqa: E402  (registers the capability.advert kind)
-import protocol.design  # noqa: E402  (registers the design kind)
-import protocol.governance  # noqa: E402  (registers the gov.* and member.* kinds)
-import protocol.jobs  # noqa: E402, F401  (registers the job.* kinds)

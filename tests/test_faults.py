@@ -32,8 +32,8 @@ import pytest
 from ledger.checkpoint import witness_name
 from ledger.inclusion import InclusionResult, check_bundle
 from ledger.witnessclock import witnessed_at
-from node.net.host import peer_id_from_seed
 from node.store.home import NodeHome
+from node.store.peerid import peer_id_from_seed
 from protocol.governance import parse_charter_toml
 from protocol.ids import id_to_text
 from tests import netns

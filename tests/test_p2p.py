@@ -27,10 +27,10 @@ from node.net.host import (
     Subscription,
     Verdict,
     open_host,
-    peer_id_from_seed,
     read_frame,
     write_frame,
 )
+from node.store.peerid import peer_id_from_seed
 from protocol.errors import LocalMisuseError, RemoteFaultError
 from protocol.framing import FrameDecoder
 

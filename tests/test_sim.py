@@ -13,7 +13,8 @@ from bench import sim as sim_cli
 from ledger.log import Ledger
 from ledger.sim import checks
 from ledger.sim.rng import Rng
-from ledger.sim.scenario import SimConfig, build, run, schedule
+from ledger.sim.scenario import build, run, schedule
+from ledger.sim.state import SimConfig
 from ledger.sim.world import Links, Scheduler
 from ledger.store import MemoryLogStore
 from protocol import kinds

@@ -18,14 +18,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ledger.log import Ledger
 from ledger.sim.node import SimNode
+from ledger.sim.state import Sim
 from ledger.sim.voting import DECIDE_AT_S, governance_inputs, make_charter, rules_at
-
-if TYPE_CHECKING:
-    from ledger.sim.scenario import Sim
 
 Report = dict[str, Any]
 

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 
 from ledger.log import Ledger
 from ledger.sim import checks
 from ledger.sim.node import Federation, Identity, SimNode
 from ledger.sim.rng import Rng
+from ledger.sim.state import Sim, SimConfig
 from ledger.sim.voting import Witnessing, make_charter, proposal_body
 from ledger.sim.world import Links, Scheduler
 from ledger.store import MemoryLogStore
@@ -38,39 +39,6 @@ CRASH_LENGTH_MS = (5_000, 20_000)
 EQUIVOCATE_MS = 30_000
 FORGE_MS = 35_000
 CHECK_EVERY_MS = 1_000
-
-
-@dataclass(frozen=True)
-class SimConfig:
-    seed: int = 1
-    nodes: int = 50
-    authors: int = 12  # honest writers, the members among them
-    entries_per_author: int = 5
-    members: int = 5
-    degree: int = 6
-    loss: float = 0.01
-    latency_ms: tuple[int, int] = (20, 150)
-    jitter_ms: int = 30
-    skew_ms: int = 120_000  # each node's clock is off by up to this much, either way
-    crashes: int = 2
-    partition: bool = True
-    byzantine: bool = True
-    write_window_ms: tuple[int, int] = (1_000, 50_000)
-    max_ms: int = 900_000
-
-
-@dataclass
-class Sim:
-    config: SimConfig
-    rng: Rng
-    fed: Federation
-    honest: list[SimNode]
-    writers: list[SimNode]
-    members: list[SimNode]
-    byzantine: SimNode | None
-    forged: list[bytes]
-    last_disturbance_ms: int = 0
-    converged_at_ms: int | None = None
 
 
 def build(config: SimConfig) -> Sim:

@@ -24,10 +24,8 @@ from pydantic import BaseModel, Field
 
 from node.api.fields import LocalPath
 from node.ops import capabilities, okw_files, sealing
-from node.ops.capabilities import MatchQuery
+from node.ops.capabilities import MatchQuery, parse_near
 from node.runtime.service import NodeService
-from protocol.capability import Location
-from protocol.errors import LocalMisuseError
 from protocol.ids import id_from_text
 
 PREFIX = "/api/v1"
@@ -48,19 +46,6 @@ class SealIn(BaseModel):
 
 class OpenIn(BaseModel):
     out: LocalPath
-
-
-def parse_near(text: str) -> Location:
-    """`LAT,LON` in decimal degrees -> a Location (misuse.bad-location otherwise)."""
-    parts = text.split(",")
-    if len(parts) != 2:
-        raise LocalMisuseError("misuse.bad-location", f"{text!r}: want LAT,LON")
-    try:
-        lat = capabilities.degrees_to_microdeg(parts[0].strip(), "lat")
-        lon = capabilities.degrees_to_microdeg(parts[1].strip(), "lon")
-        return Location(lat_microdeg=lat, lon_microdeg=lon)
-    except Exception as e:
-        raise LocalMisuseError("misuse.bad-location", f"{text!r}: want LAT,LON in degrees") from e
 
 
 def _lab(text: str) -> bytes | None:

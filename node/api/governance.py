@@ -16,11 +16,10 @@ from pydantic import BaseModel, Field
 
 from node.ops import governance as ops
 from node.ops.context import LedgerContext
+from node.ops.governance import API_PREFIX as PREFIX
 from node.runtime.governance import set_clock_offset
 from node.runtime.service import NodeService
 from protocol.ids import id_from_text
-
-PREFIX = "/api/v1/governance"
 
 
 class ProposalIn(BaseModel):

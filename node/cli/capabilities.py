@@ -13,10 +13,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from node.api.capabilities import parse_near
 from node.cli.ledger import via_node
 from node.ops import capabilities, okw_files, sealing
-from node.ops.capabilities import MatchQuery
+from node.ops.capabilities import MatchQuery, parse_near
 from node.store.home import NodeHome
 from protocol.capability import advert_body_map
 from protocol.errors import LocalMisuseError

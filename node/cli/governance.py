@@ -15,16 +15,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import trio
-
-from node.api.governance import PREFIX
 from node.cli.client import NodeClient
 from node.cli.ledger import via_node
-from node.net.charter import fetch_charter
-from node.net.host import HostConfig, open_host
 from node.ops import governance as ops
+from node.ops.governance import API_PREFIX as PREFIX
 from node.store.home import NodeHome
-from protocol.errors import CommonsError, DecodeError, LocalMisuseError, RemoteFaultError
+from protocol.errors import DecodeError, LocalMisuseError
 from protocol.governance import (
     MAX_CHARTER_TOML_BYTES,
     RULE_FIELDS,
@@ -32,8 +28,6 @@ from protocol.governance import (
     parse_charter_toml,
 )
 from protocol.ids import id_from_text, id_to_text
-
-JOIN_TIMEOUT_S = 60.0
 
 
 def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -51,11 +45,6 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     p.add_argument("offset_s", type=int, metavar="OFFSET_S")
     p.set_defaults(handler=cmd_test_clock)
-
-    p = sub.add_parser("join", parents=[common], help="join a federation by its network id")
-    p.add_argument("network_id", metavar="NETWORK_ID")
-    p.add_argument("--bootstrap", action="append", required=True, metavar="MULTIADDR")
-    p.set_defaults(handler=cmd_join)
 
     p = sub.add_parser("propose", help="open a proposal").add_subparsers(metavar="ACTION")
     q = p.add_parser("rules", parents=[common], help="change rules: --set NAME=VALUE …")
@@ -107,7 +96,7 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
 # -- charter --------------------------------------------------------------------------
 
 
-def _refuse_running(home: NodeHome) -> None:
+def refuse_running(home: NodeHome) -> None:
     if NodeClient.discover(home) is not None:
         raise LocalMisuseError("misuse.home-busy", "stop the node running on this home first")
 
@@ -128,14 +117,14 @@ def cmd_create(args: argparse.Namespace) -> dict[str, Any]:
         raise DecodeError("decode.bad-charter", "the charter is not UTF-8", field="toml") from e
     charter = parse_charter_toml(text)
     home = NodeHome(args.home)
-    _refuse_running(home)
+    refuse_running(home)
     network = home.adopt_charter(charter, [])
-    out = _charter_out(home)
+    out = charter_out(home)
     out["_text"] = f"network id {id_to_text(network)} ({charter.name})"
     return out
 
 
-def _charter_out(home: NodeHome) -> dict[str, Any]:
+def charter_out(home: NodeHome) -> dict[str, Any]:
     charter = home.charter()
     if charter is None:
         raise LocalMisuseError("misuse.no-federation", f"{home.path} follows no charter")
@@ -153,7 +142,7 @@ def _charter_out(home: NodeHome) -> dict[str, Any]:
 
 def cmd_show(args: argparse.Namespace) -> dict[str, Any]:
     home = NodeHome(args.home)
-    out = _charter_out(home)
+    out = charter_out(home)
     out.update(_text_in_force(args, home))
     out["_text"] = json.dumps(out, indent=2)
     return out
@@ -169,37 +158,6 @@ def _text_in_force(args: argparse.Namespace, home: NodeHome) -> dict[str, Any]:
         return {"text": charter.text, "founding_text": charter.text, "amendments": []}
     found = via_node(args, ops.charter, "GET", f"{PREFIX}/charter")
     return {key: found[key] for key in ("text", "founding_text", "amendments")}
-
-
-def cmd_join(args: argparse.Namespace) -> dict[str, Any]:
-    network = id_from_text(args.network_id)
-    home = NodeHome(args.home)
-    _refuse_running(home)
-    seed = home.node_key_seed() if home.exists() else None
-    if seed is None:
-        raise LocalMisuseError("misuse.no-identity", f"no identity in {home.path}; run init")
-
-    async def fetch() -> Any:
-        config = HostConfig(key_seed=seed, listen=["/ip4/127.0.0.1/tcp/0"], bootstrap=[])
-        errors: list[str] = []
-        async with open_host(config) as host:
-            for maddr in args.bootstrap:
-                try:
-                    with trio.fail_after(JOIN_TIMEOUT_S):
-                        return await fetch_charter(host, maddr, network)
-                except CommonsError as e:  # try the next peer
-                    errors.append(f"{maddr}: {e.code}: {e.message}")
-                except trio.TooSlowError:
-                    errors.append(f"{maddr}: no charter within {JOIN_TIMEOUT_S} s")
-        raise RemoteFaultError(
-            "remote.charter-unavailable", "no peer gave the charter: " + "; ".join(errors)
-        )
-
-    charter = trio.run(fetch)
-    home.adopt_charter(charter, list(args.bootstrap))
-    out = _charter_out(home)
-    out["_text"] = f"joined {charter.name} ({args.network_id}); now run `fabnode run`"
-    return out
 
 
 def cmd_test_clock(args: argparse.Namespace) -> dict[str, Any]:

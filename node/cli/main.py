@@ -3,11 +3,18 @@
 Every command takes `--json` for machine-readable output. Failures print
 {"error": {"code", "message", ...}} (or a line for people) and exit with 1;
 a misused command line exits with 2.
+
+A command table (pip's `commands_dict`) names the module of each command; only the
+module of the command being run is imported, so `fabnode id` or `fabnode --help`
+load no server and no libp2p. Modules under node.cli use node.ops, node.store and the
+node's HTTP client; the two commands that run more in-process live beside what they
+run: `run` (node.run, the daemon), `join` (a libp2p host) in node.join.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import sys
@@ -15,34 +22,45 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import trio
-
-from node.cli import blobs as blob_cli
-from node.cli import capabilities as capability_cli
-from node.cli import designs as design_cli
-from node.cli import governance as governance_cli
-from node.cli import jobs as job_cli
-from node.cli import ledger as ledger_cli
-from node.cli import licences as licence_cli
-from node.cli import progress
-from node.cli.client import NodeClient
-from node.daemon import RunOptions, run_node
-from node.demo import command as demo_cli
-from node.net.host import peer_id_from_seed
-from node.ops import context as operations
-from node.store.home import NodeHome
-from protocol import limits
-from protocol.entry import decode_entry
-from protocol.errors import CommonsError, DecodeError, LocalMisuseError
-from protocol.ids import id_from_text, id_to_text
-from protocol.logstate import LogHead, verify_next
+from protocol.errors import CommonsError
 
 Handler = Callable[[argparse.Namespace], dict[str, Any]]
 
+#: command -> (module with its `add_commands(sub, common)`, one line of help).
+COMMANDS: dict[str, tuple[str, str]] = {
+    "init": ("node.cli.identity", "create this node's identity"),
+    "id": ("node.cli.identity", "print this node's identity"),
+    "entry": ("node.cli.entries", "inspect encoded entries"),
+    "run": ("node.run", "run the node until Ctrl-C"),
+    "status": ("node.cli.status", "ask the running node for its state"),
+    "note": ("node.cli.ledger", "append a free-text note to our log"),
+    "ledger": ("node.cli.ledger", "the node's logs"),
+    "blob": ("node.cli.blobs", "content-addressed files (designs, job files)"),
+    "licence": ("node.cli.licences", "SPDX licence expressions and derivatives"),
+    "design": ("node.cli.designs", "open-hardware designs (specs/0010)"),
+    "federation": ("node.cli.governance", "a federation's charter (specs/0008)"),
+    "join": ("node.join", "join a federation by its network id"),
+    "propose": ("node.cli.governance", "open a proposal"),
+    "vote": ("node.cli.governance", "vote on a proposal"),
+    "tally": ("node.cli.governance", "a proposal's tally (live, then final)"),
+    "proposals": ("node.cli.governance", "every proposal with its tally"),
+    "rules": ("node.cli.governance", "the rules in force"),
+    "member": ("node.cli.governance", "membership"),
+    "capability": ("node.cli.capabilities", "what labs can make: adverts, matching (specs/0011)"),
+    "sealed": ("node.cli.capabilities", "private job files sealed to a lab (specs/0011 §6)"),
+    "job": ("node.cli.jobs", "job offers, bids and their lifecycle (specs/0007)"),
+    "lab": ("node.cli.jobs", "labs"),
+    "contributions": ("node.cli.jobs", "what an identity contributed"),
+    "demo": ("node.demo.command", "run a seeded three-lab federation on loopback"),
+    "dashboard": ("node.demo.command", "print the running node's dashboard URL"),
+    "watch": ("node.cli.progress", "follow the running node: progress bars, new entries"),
+}
+
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(command_of(args_list))
+    args = parser.parse_args(args_list)
     handler: Handler | None = getattr(args, "handler", None)
     if handler is None:
         parser.print_help()
@@ -57,7 +75,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     return status
 
 
-def build_parser() -> argparse.ArgumentParser:
+def command_of(argv: Sequence[str]) -> str | None:
+    """The command word of a command line: the first word that is not a global option."""
+    words = iter(argv)
+    for word in words:
+        if word == "--home":
+            next(words, None)
+        elif not word.startswith("-"):
+            return word if word in COMMANDS else None
+    return None
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser with every command listed; only `command`'s module is imported, and
+    its commands get their full arguments (the others parse as stubs with their help)."""
     parser = argparse.ArgumentParser(prog="fabnode", description="Fab Commons node")
     parser.add_argument(
         "--home",
@@ -68,143 +99,14 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", help="print JSON")
     sub = parser.add_subparsers(metavar="COMMAND")
-
-    p = sub.add_parser("init", parents=[common], help="create this node's identity")
-    p.set_defaults(handler=cmd_init)
-    p = sub.add_parser("id", parents=[common], help="print this node's identity")
-    p.set_defaults(handler=cmd_id)
-
-    entry = sub.add_parser("entry", help="inspect encoded entries").add_subparsers(metavar="ACTION")
-    p = entry.add_parser("decode", parents=[common], help="decode and verify one entry file")
-    p.add_argument("file", type=Path)
-    p.set_defaults(handler=cmd_entry_decode)
-
-    p = sub.add_parser("run", parents=[common], help="run the node until Ctrl-C")
-    p.add_argument("--api-port", type=int, default=0, help="local API port (default: any free)")
-    p.add_argument("--listen", action="append", help="libp2p listen multiaddr (repeatable)")
-    p.add_argument("--bootstrap", action="append", default=[], help="peer multiaddr to dial")
-    p.add_argument("--mdns", action="store_true", help="find peers on the local network")
-    p.add_argument("--network", help="development network name (until a charter is joined)")
-    p.add_argument("--only-author", action="append", help="partial sync: only this identity's log")
-    p.add_argument("--only-kind", action="append", help="partial sync: only logs with this kind")
-    p.set_defaults(handler=cmd_run)
-    p = sub.add_parser("status", parents=[common], help="ask the running node for its state")
-    p.set_defaults(handler=cmd_status)
-    ledger_cli.add_commands(sub, common)
-    blob_cli.add_commands(sub, common)
-    licence_cli.add_commands(sub, common)
-    design_cli.add_commands(sub, common)
-    governance_cli.add_commands(sub, common)
-    capability_cli.add_commands(sub, common)
-    job_cli.add_commands(sub, common)
-    demo_cli.add_commands(sub, common)
-    progress.add_commands(sub, common)
-    return parser
-
-
-def cmd_init(args: argparse.Namespace) -> dict[str, Any]:
-    ident = NodeHome(args.home).create_identity()
-    out = ident.to_json()
-    out["home"] = str(args.home)
-    out["_text"] = (
-        f"created identity {out['identity']}\n"
-        f"keep {args.home / 'keys' / 'recovery.key'} offline: it can revoke a stolen key"
-    )
-    return out
-
-
-def cmd_id(args: argparse.Namespace) -> dict[str, Any]:
-    home = NodeHome(args.home)
-    ident = home.identity()
-    peer_id = peer_id_from_seed(home.node_key_seed())
-    return {"identity": id_to_text(ident.id), "peer_id": peer_id, "_text": id_to_text(ident.id)}
-
-
-def cmd_run(args: argparse.Namespace) -> dict[str, Any]:
-    home = NodeHome(args.home)
-    if args.network:
-        home.set_development_network(args.network)
-    options = RunOptions(
-        api_port=args.api_port,
-        bootstrap=args.bootstrap,
-        mdns=args.mdns,
-        only_authors=None
-        if args.only_author is None
-        else [id_from_text(a) for a in args.only_author],
-        only_kinds=args.only_kind,
-    )
-    if args.listen:
-        options.listen = args.listen
-
-    async def main() -> None:
-        async with trio.open_nursery() as nursery:
-            service = await nursery.start(run_node, home, options)
-            ready = {
-                "api": service.api_url,
-                "peer_id": service.peer_id,
-                "listen": service.listen_addrs,
-            }
-            print(
-                json.dumps({"ready": ready}) if args.json else f"node running: {ready}", flush=True
-            )
-
-    try:
-        trio.run(main)
-    except BaseExceptionGroup as group:
-        single = _single_commons_error(group)
-        if single is None:
-            raise
-        raise single from None
-    return {"stopped": True, "_text": "node stopped"}
-
-
-def _single_commons_error(group: BaseExceptionGroup[BaseException]) -> CommonsError | None:
-    """trio nurseries wrap errors in groups; a group of one of ours is just that error."""
-    leaves: list[BaseException] = []
-    pending: list[BaseException] = [group]
-    while pending:
-        item = pending.pop()
-        if isinstance(item, BaseExceptionGroup):
-            pending += item.exceptions
+    chosen = COMMANDS[command][0] if command is not None else None
+    for name, (module, summary) in COMMANDS.items():
+        if module == chosen:
+            if name == command:  # a module registers all of its commands at once
+                importlib.import_module(module).add_commands(sub, common)
         else:
-            leaves.append(item)
-    if len(leaves) == 1 and isinstance(leaves[0], CommonsError):
-        return leaves[0]
-    return None
-
-
-def cmd_status(args: argparse.Namespace) -> dict[str, Any]:
-    client = NodeClient.discover(NodeHome(args.home))
-    if client is None:
-        raise LocalMisuseError("misuse.node-not-running", f"no node is running on {args.home}")
-    out: dict[str, Any] = client.call("GET", "/api/v1/status")
-    out["_text"] = json.dumps(out, indent=2)
-    return out
-
-
-def cmd_entry_decode(args: argparse.Namespace) -> dict[str, Any]:
-    data = _read_limited(args.file, limits.MAX_ENTRY_BYTES)
-    entry = decode_entry(data)
-    log_checked = False
-    if entry.seq == 1:  # an inception is verifiable with no other context
-        verify_next(LogHead(entry.network, entry.author), entry)
-        log_checked = True
-    out = operations.entry_json(entry)
-    out["log_checked"] = log_checked
-    out["_text"] = json.dumps(out, indent=2)
-    return out
-
-
-def _read_limited(path: Path, limit: int) -> bytes:
-    """Read at most limit+1 bytes, so an oversized file is refused before parsing."""
-    try:
-        with path.open("rb") as f:
-            data = f.read(limit + 1)
-    except OSError as e:
-        raise LocalMisuseError("misuse.bad-file", f"cannot read {path}: {e.strerror}") from e
-    if len(data) > limit:
-        raise DecodeError("decode.too-large", f"{path} is larger than {limit} bytes")
-    return data
+            sub.add_parser(name, help=summary, add_help=False)
+    return parser
 
 
 def _print_result(args: argparse.Namespace, result: dict[str, Any]) -> None:

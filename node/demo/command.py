@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from node.cli.client import NodeClient
-from node.demo.federation import Lab, default_okh_folder, ready_json, ready_text, run_demo
+from node.demo.federation import default_okh_folder, ready_json, ready_text, run_demo
+from node.demo.lab import Lab
 from node.store.home import NodeHome
 from protocol.errors import LocalMisuseError
 

@@ -27,11 +27,10 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from node.cli.client import NodeClient
+from node.demo.lab import Lab, Say
 from node.demo.seed import seed
 from node.store.home import NodeHome
 from protocol.errors import RemoteFaultError
@@ -60,25 +59,6 @@ witness_count = 2
 READY_TIMEOUT_S = 120.0
 STOP_TIMEOUT_S = 30.0
 SEEDED_MARK = "seeded"
-
-
-@dataclass
-class Lab:
-    name: str
-    home: NodeHome
-    process: subprocess.Popen[str]
-    ready: dict[str, Any]
-
-    @property
-    def client(self) -> NodeClient:
-        return NodeClient(self.ready["api"], self.home.api_token())
-
-    @property
-    def dashboard_url(self) -> str:
-        return f"{self.ready['api']}/#token={self.home.api_token()}"
-
-
-Say = Callable[[str], None]
 
 
 def run_demo(

@@ -15,13 +15,11 @@ import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from node.demo.lab import Lab
 from node.demo.parts import PARTS_FOLDER
 from protocol.errors import CommonsError, RemoteFaultError
-
-if TYPE_CHECKING:
-    from node.demo.federation import Lab
 
 Say = Callable[[str], None]
 Seeder = Callable[[list["Lab"], Path, Say], None]

@@ -9,8 +9,12 @@ can hand out another federation's charter.
 
 from __future__ import annotations
 
-from node.net.host import P2PHost, Stream
-from protocol.errors import RemoteFaultError
+from collections.abc import Sequence
+
+import trio
+
+from node.net.host import HostConfig, P2PHost, Stream, open_host
+from protocol.errors import CommonsError, RemoteFaultError
 from protocol.governance import (
     MAX_CHARTER_BYTES,
     Charter,
@@ -60,3 +64,24 @@ async def fetch_charter(host: P2PHost, maddr: str, network: bytes) -> Charter:
             "remote.wrong-charter", f"{peer} sent a charter whose hash is not the network id"
         )
     return charter
+
+
+async def fetch_charter_from(
+    seed: bytes, bootstrap: Sequence[str], network: bytes, timeout_s: float
+) -> Charter:
+    """The charter of `network` from the first of the `bootstrap` peers that gives it,
+    dialing from a short-lived host with our node key (`fabnode join`)."""
+    config = HostConfig(key_seed=seed, listen=["/ip4/127.0.0.1/tcp/0"], bootstrap=[])
+    errors: list[str] = []
+    async with open_host(config) as host:
+        for maddr in bootstrap:
+            try:
+                with trio.fail_after(timeout_s):
+                    return await fetch_charter(host, maddr, network)
+            except CommonsError as e:  # try the next peer
+                errors.append(f"{maddr}: {e.code}: {e.message}")
+            except trio.TooSlowError:
+                errors.append(f"{maddr}: no charter within {timeout_s} s")
+    raise RemoteFaultError(
+        "remote.charter-unavailable", "no peer gave the charter: " + "; ".join(errors)
+    )

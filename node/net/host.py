@@ -93,7 +93,7 @@ from protocol.errors import CommonsError, LocalMisuseError, RemoteFaultError
 
 __all__ = [
     "GossipConfig", "HostConfig", "Message", "P2PHost", "P2PStatistics", "ScoreConfig",
-    "Stream", "Subscription", "Verdict", "open_host", "peer_id_from_seed", "read_frame",
+    "Stream", "Subscription", "Verdict", "open_host", "read_frame",
     "write_frame",
 ]  # fmt: skip
 
@@ -101,11 +101,6 @@ logger = logging.getLogger(__name__)
 KEY_SEED_BYTES = 32
 BOOTSTRAP_RETRY_S = 30.0
 MAX_TRACKED_PEERS = 4096
-
-
-def peer_id_from_seed(seed: bytes) -> str:
-    """The base58 peer id of a host started with `key_seed=seed`."""
-    return str(ID.from_pubkey(_key_pair(seed).public_key).to_base58())
 
 
 def _key_pair(seed: bytes) -> Any:

@@ -300,3 +300,16 @@ def match_query(ctx: LedgerContext, query: MatchQuery) -> dict[str, Any]:
         "candidates": [candidate_json(c) for c in result.candidates],
         "excluded": [exclusion_json(e) for e in result.excluded],
     }
+
+
+def parse_near(text: str) -> Location:
+    """`LAT,LON` in decimal degrees -> a Location (misuse.bad-location otherwise)."""
+    parts = text.split(",")
+    if len(parts) != 2:
+        raise LocalMisuseError("misuse.bad-location", f"{text!r}: want LAT,LON")
+    try:
+        lat = degrees_to_microdeg(parts[0].strip(), "lat")
+        lon = degrees_to_microdeg(parts[1].strip(), "lon")
+        return Location(lat_microdeg=lat, lon_microdeg=lon)
+    except Exception as e:
+        raise LocalMisuseError("misuse.bad-location", f"{text!r}: want LAT,LON in degrees") from e

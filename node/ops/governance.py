@@ -32,6 +32,9 @@ from protocol.governance import (
 )
 from protocol.ids import id_to_text
 
+#: Where the node's API serves governance (node.api.governance; the CLI calls it).
+API_PREFIX = "/api/v1/governance"
+
 
 def view_of(ctx: LedgerContext) -> GovernanceView:
     if ctx.governance is None:

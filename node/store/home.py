@@ -31,14 +31,16 @@ import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from protocol.blob import DEFAULT_MAX_BLOB_BYTES
 from protocol.errors import CommonsError, LocalMisuseError
-from protocol.governance import Charter, charter_bytes, charter_network_id, decode_charter
 from protocol.identity import development_network, identity_id
 from protocol.ids import id_from_text, id_to_text
 from protocol.keys import SEED_BYTES, SigningKey
+
+if TYPE_CHECKING:  # read only on a chartered home: `fabnode id` need not load the models
+    from protocol.governance import Charter
 
 _KEY_HEADER = "fabcommons ed25519 seed v1"
 IDENTITY_FILE = "identity.json"
@@ -151,6 +153,8 @@ class NodeHome:
 
     def charter(self) -> Charter | None:
         """The federation charter this home holds, or None on a development network."""
+        from protocol.governance import charter_network_id, decode_charter  # noqa: PLC0415 (only here: its models cost ~90 ms)
+
         try:
             data = (self.path / CHARTER_FILE).read_bytes()
         except FileNotFoundError:
@@ -168,6 +172,8 @@ class NodeHome:
 
         Idempotent for the same charter; refuses another one (a home signs in one
         network: its log and checkpoints are scoped by the network id)."""
+        from protocol.governance import charter_bytes, charter_network_id  # noqa: PLC0415
+
         network = charter_network_id(charter)
         held = self.charter()
         if held is not None and charter_network_id(held) != network:

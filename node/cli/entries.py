@@ -1,0 +1,46 @@
+"""`fabnode entry decode FILE`: one entry file decoded and checked offline (specs/0002)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from node.ops import context as operations
+from protocol import limits
+from protocol.entry import decode_entry
+from protocol.errors import DecodeError, LocalMisuseError
+from protocol.logstate import LogHead, verify_next
+
+
+def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
+    entry = sub.add_parser("entry", help="inspect encoded entries").add_subparsers(metavar="ACTION")
+    p = entry.add_parser("decode", parents=[common], help="decode and verify one entry file")
+    p.add_argument("file", type=Path)
+    p.set_defaults(handler=cmd_entry_decode)
+
+
+def cmd_entry_decode(args: argparse.Namespace) -> dict[str, Any]:
+    data = _read_limited(args.file, limits.MAX_ENTRY_BYTES)
+    entry = decode_entry(data)
+    log_checked = False
+    if entry.seq == 1:  # an inception is verifiable with no other context
+        verify_next(LogHead(entry.network, entry.author), entry)
+        log_checked = True
+    out = operations.entry_json(entry)
+    out["log_checked"] = log_checked
+    out["_text"] = json.dumps(out, indent=2)
+    return out
+
+
+def _read_limited(path: Path, limit: int) -> bytes:
+    """Read at most limit+1 bytes, so an oversized file is refused before parsing."""
+    try:
+        with path.open("rb") as f:
+            data = f.read(limit + 1)
+    except OSError as e:
+        raise LocalMisuseError("misuse.bad-file", f"cannot read {path}: {e.strerror}") from e
+    if len(data) > limit:
+        raise DecodeError("decode.too-large", f"{path} is larger than {limit} bytes")
+    return data

@@ -1,0 +1,83 @@
+"""`fabnode run`: start the node (node.daemon) and print its ready line.
+
+Beside the daemon, not in node.cli: it runs the whole node in-process; the command
+table imports it only when `run` runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+import trio
+
+from node.daemon import RunOptions, run_node
+from node.store.home import NodeHome
+from protocol.errors import CommonsError
+from protocol.ids import id_from_text
+
+
+def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("run", parents=[common], help="run the node until Ctrl-C")
+    p.add_argument("--api-port", type=int, default=0, help="local API port (default: any free)")
+    p.add_argument("--listen", action="append", help="libp2p listen multiaddr (repeatable)")
+    p.add_argument("--bootstrap", action="append", default=[], help="peer multiaddr to dial")
+    p.add_argument("--mdns", action="store_true", help="find peers on the local network")
+    p.add_argument("--network", help="development network name (until a charter is joined)")
+    p.add_argument("--only-author", action="append", help="partial sync: only this identity's log")
+    p.add_argument("--only-kind", action="append", help="partial sync: only logs with this kind")
+    p.set_defaults(handler=cmd_run)
+
+
+def cmd_run(args: argparse.Namespace) -> dict[str, Any]:
+    home = NodeHome(args.home)
+    if args.network:
+        home.set_development_network(args.network)
+    options = RunOptions(
+        api_port=args.api_port,
+        bootstrap=args.bootstrap,
+        mdns=args.mdns,
+        only_authors=None
+        if args.only_author is None
+        else [id_from_text(a) for a in args.only_author],
+        only_kinds=args.only_kind,
+    )
+    if args.listen:
+        options.listen = args.listen
+
+    async def main() -> None:
+        async with trio.open_nursery() as nursery:
+            service = await nursery.start(run_node, home, options)
+            ready = {
+                "api": service.api_url,
+                "peer_id": service.peer_id,
+                "listen": service.listen_addrs,
+            }
+            print(
+                json.dumps({"ready": ready}) if args.json else f"node running: {ready}", flush=True
+            )
+
+    try:
+        trio.run(main)
+    except BaseExceptionGroup as group:
+        single = _single_commons_error(group)
+        if single is None:
+            raise
+        raise single from None
+    return {"stopped": True, "_text": "node stopped"}
+
+
+def _single_commons_error(group: BaseExceptionGroup[BaseException]) -> CommonsError | None:
+    """trio nurseries wrap errors in groups; a group of one of ours is just that error."""
+    leaves: list[BaseException] = []
+    pending: list[BaseException] = [group]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, BaseExceptionGroup):
+            pending += item.exceptions
+        else:
+            leaves.append(item)
+    if len(leaves) == 1 and isinstance(leaves[0], CommonsError):
+        return leaves[0]
+    return None

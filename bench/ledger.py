@@ -1,4 +1,4 @@
-"""Ledger throughput on this machine (issue: the ledger; ARCHITECTURE §2, §6).
+"""Ledger throughput on this machine (issue: the ledger; docs/architecture.md §4).
 
 Prints, for N entries (default 100,000):
   * raw Ed25519 verify rate of the signature library (PyNaCl/libsodium) and of

@@ -3,7 +3,7 @@
 Each bench module exposes `measure(...) -> dict` of figures: bench.ledger (append,
 ingest and the raw Ed25519 verify rate measured around each ingest run, the
 physical bound of ingest), bench.catalogue (search and lineage latency at N
-designs), bench.network (real node processes: start-up, gossip reach-all by node
+designs), bench.cli (how fast `fabnode` answers), bench.network (real node processes: start-up, gossip reach-all by node
 count, RSS, catch-up sync). If a module bench.sim exists, its `measure()` runs too
 and every figure it returns becomes a row (its contract: a flat dict of figure
 name to a number or a string; a key "targets" may map figure names to target
@@ -25,7 +25,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from bench import catalogue, ledger, network
+from bench import catalogue, cli, ledger, network
 
 Row = tuple[str, str, str]  # figure, value, target
 
@@ -182,6 +182,26 @@ def _or_error(f: dict[str, Any], value: Callable[[], str]) -> str:
     return value()
 
 
+def cli_rows(f: dict[str, Any]) -> list[Row]:
+    c = f["commands"]
+    rows: list[Row] = [
+        (
+            f"{name} (median of {f['runs']}, peak RSS)",
+            f"{c[name]['median_s'] * 1000:.0f} ms, {c[name]['rss_mib']:.0f} MiB",
+            "",
+        )
+        for name in ("python -c pass", "import the daemon")
+    ]
+    for name in ("fabnode --help", "fabnode id --json", "fabnode licence check"):
+        figure = c[name]
+        value = (
+            f"{figure['median_s'] * 1000:.0f} ms, {figure['rss_mib']:.0f} MiB"
+            f" = {figure['vs_daemon_import']:.2f} x the daemon import"
+        )
+        rows.append((f"{name} (median of {f['runs']}, peak RSS)", value, "< 200 ms"))
+    return rows
+
+
 def sim_module() -> Any | None:
     """bench.sim if this checkout has it (the simulator's figures), else None."""
     if importlib.util.find_spec("bench.sim") is None:
@@ -197,6 +217,7 @@ SECTIONS: list[tuple[str, str, Callable[[dict[str, Any]], list[Row]]]] = [
         ledger_rows,
     ),
     ("catalogue", "catalogue", catalogue_rows),
+    ("cli", "command line (a new process per run)", cli_rows),
     ("network", "network (real fabnode processes on 127.0.0.1)", network_rows),
     ("sim", "simulator (bench.sim)", sim_rows),
 ]
@@ -234,6 +255,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     figures: dict[str, Any] = {}
     run("ledger", lambda: ledger.measure(entries), figures)
     run("catalogue", lambda: catalogue.measure(entries), figures)
+    run("cli", lambda: cli.measure(5 if args.quick else 11), figures)
     net_args = network.parse_args(["--quick"] if args.quick else [])
     reference = figures["ledger"] if "error" not in figures["ledger"] else None
     run("network", lambda: network.measure(net_args, reference), figures)

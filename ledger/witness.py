@@ -1,4 +1,4 @@
-"""The witness rule as a pure state machine (ARCHITECTURE §3 "Witnessing", specs/0003 draft).
+"""The witness rule as a pure state machine (specs/0003 §3).
 
 Follows the checks of c2sp.org/tlog-witness ``add-checkpoint`` and the semantics of
 c2sp.org/tlog-cosignature ("as of the specified time, the consistent tree head with the

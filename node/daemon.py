@@ -1,4 +1,4 @@
-"""`fabnode run`: the node as one trio program (ARCHITECTURE §1, README "Running a node").
+"""`fabnode run`: the node as one trio program (docs/architecture.md §1, README "Running a node").
 
 One root nursery holds everything: the storage thread (the only writer), the
 libp2p host with gossip, sync and blobs (node.net.network), and the local HTTP API.

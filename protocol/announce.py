@@ -7,6 +7,16 @@ costs ~10 to 16 ms of CPU per message per node), new checkpoints and fork proofs
     announce = canonical map {"checkpoints": [bin ...], "entries": [bin ...],
                               "forks": [bin ...], "network": bin(32), "v": 1}
 
+`encode_announcement` refuses (LocalMisuseError, `misuse.*`) whatever its decoder
+would refuse: more than MAX_ANNOUNCE_ENTRIES entries, MAX_ANNOUNCE_CHECKPOINTS
+checkpoints or MAX_ANNOUNCE_FORKS fork proofs, an item over MAX_ANNOUNCE_ITEM_BYTES,
+a whole over MAX_ANNOUNCE_BYTES, a network id that is not 32 bytes. The records it
+carries are opaque to it: they are valid when their own encoders made them
+(protocol.entry.sign_entry, ledger.checkpoint, ledger.forkproof). A sender never
+calls it over the limits: `build_announcements` cuts any amount of news into
+announcements that are each within every limit (`cut_announcements` gives the items
+of each, for a driver that encodes them itself).
+
 `check_announcement(data, network, view)` judges the envelope and the entries.
 REJECT (the sender is penalised and nothing is forwarded or stored): oversized,
 not canonical, malformed, wrong network, a bad signature, an entry by a frozen
@@ -23,11 +33,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from protocol import canonical, limits
 from protocol.entry import Entry, decode_entry
-from protocol.errors import CommonsError, DecodeError, RuleViolationError, VerificationError
+from protocol.errors import (
+    CommonsError,
+    DecodeError,
+    LocalMisuseError,
+    RuleViolationError,
+    VerificationError,
+)
 from protocol.logstate import LogHead, verify_next
 
 ANNOUNCE_VERSION = 1
@@ -35,6 +51,16 @@ MAX_ANNOUNCE_BYTES = 256 * 1024
 MAX_ANNOUNCE_ENTRIES = 32
 MAX_ANNOUNCE_CHECKPOINTS = 8
 MAX_ANNOUNCE_FORKS = 4
+#: Longest item (entry, checkpoint note, fork proof) an announcement carries: the
+#: decoder's byte-string cap, an entry's own (0002). A fork proof may be longer
+#: (0004: up to 66 x 64 KiB); such a proof travels by sync only (0005 §3 `forks`).
+MAX_ANNOUNCE_ITEM_BYTES = limits.MAX_ENTRY_BYTES
+_CAPS = {
+    "entries": MAX_ANNOUNCE_ENTRIES,
+    "checkpoints": MAX_ANNOUNCE_CHECKPOINTS,
+    "forks": MAX_ANNOUNCE_FORKS,
+}
+_FIELDS = tuple(_CAPS)  # in the order of encode_announcement's arguments
 
 
 class Verdict(Enum):
@@ -72,18 +98,118 @@ def encode_announcement(
     checkpoints: Sequence[bytes] = (),
     forks: Sequence[bytes] = (),
 ) -> bytes:
-    data = canonical.encode(
-        {
-            "checkpoints": list(checkpoints),
-            "entries": list(entries),
-            "forks": list(forks),
-            "network": network,
-            "v": ANNOUNCE_VERSION,
-        }
-    )
+    """One announcement; LocalMisuseError for one its decoder would refuse (see module):
+    misuse.bad-argument (network, item types), misuse.too-many-items (a list over its
+    cap, `field` naming it), misuse.too-large (an item or the whole over its cap)."""
+    if not isinstance(network, bytes) or len(network) != 32:
+        raise LocalMisuseError("misuse.bad-argument", "a network id is 32 bytes", field="network")
+    lists = dict(zip(_FIELDS, (list(entries), list(checkpoints), list(forks)), strict=True))
+    for name, items in lists.items():
+        if len(items) > _CAPS[name]:
+            raise LocalMisuseError(
+                "misuse.too-many-items", f"{len(items)} {name}, limit {_CAPS[name]}", field=name
+            )
+        for item in items:
+            _check_item(name, item)
+    data = canonical.encode({**lists, "network": network, "v": ANNOUNCE_VERSION})
     if len(data) > MAX_ANNOUNCE_BYTES:
-        raise ValueError("announcement too large; announce fewer entries and let sync fetch")
+        raise LocalMisuseError(
+            "misuse.too-large", f"announcement of {len(data)} bytes, limit {MAX_ANNOUNCE_BYTES}"
+        )
     return data
+
+
+def _check_item(name: str, item: bytes) -> None:
+    if not isinstance(item, bytes):
+        raise LocalMisuseError("misuse.bad-argument", f"{name} are bytes", field=name)
+    if len(item) > MAX_ANNOUNCE_ITEM_BYTES:
+        raise LocalMisuseError(
+            "misuse.too-large",
+            f"an item of {len(item)} bytes in {name}, limit {MAX_ANNOUNCE_ITEM_BYTES}",
+            field=name,
+        )
+
+
+class AnnouncementItems(NamedTuple):
+    """The raw items of one announcement, within every limit (see cut_announcements)."""
+
+    entries: tuple[bytes, ...] = ()
+    checkpoints: tuple[bytes, ...] = ()
+    forks: tuple[bytes, ...] = ()
+
+
+def build_announcements(
+    network: bytes,
+    entries: Sequence[bytes] = (),
+    checkpoints: Sequence[bytes] = (),
+    forks: Sequence[bytes] = (),
+) -> list[bytes]:
+    """Any amount of news as announcements, each within every limit of the decoder:
+    the items of `cut_announcements`, encoded. No news, no announcement."""
+    if not isinstance(network, bytes) or len(network) != 32:
+        raise LocalMisuseError("misuse.bad-argument", "a network id is 32 bytes", field="network")
+    cut = cut_announcements(entries, checkpoints, forks)
+    return [encode_announcement(network, *items) for items in cut]
+
+
+def cut_announcements(
+    entries: Sequence[bytes] = (), checkpoints: Sequence[bytes] = (), forks: Sequence[bytes] = ()
+) -> list[AnnouncementItems]:
+    """Any amount of news cut into the items of announcements each within every limit.
+
+    In order: the entries as given, then the checkpoints, then the fork proofs, each
+    announcement filled as far as the limits allow (so a checkpoint rides with the last
+    entries, as 0005 §10 wants). A fork proof over MAX_ANNOUNCE_ITEM_BYTES is left out:
+    gossip cannot carry it, and every sync session sends it (0005 §3 `forks`). No news,
+    []. An entry or checkpoint no announcement can carry raises LocalMisuseError as
+    encode_announcement does."""
+    news = [("entries", e) for e in entries] + [("checkpoints", c) for c in checkpoints]
+    news += [("forks", f) for f in forks if not _too_long_to_gossip(f)]
+    out: list[AnnouncementItems] = []
+    batch = _Batch()
+    for name, item in news:
+        _check_item(name, item)
+        if not batch.fits(name, item):
+            out.append(batch.items())
+            batch = _Batch()
+        batch.add(name, item)
+    if batch.count:
+        out.append(batch.items())
+    return out
+
+
+def _too_long_to_gossip(proof: bytes) -> bool:
+    return isinstance(proof, bytes) and len(proof) > MAX_ANNOUNCE_ITEM_BYTES
+
+
+#: The encoded size of an announcement with no items (its network id is 32 bytes).
+_EMPTY_BYTES = len(encode_announcement(bytes(32)))
+
+
+@dataclass
+class _Batch:
+    """One announcement being filled, with its exact encoded size so far."""
+
+    size: int = _EMPTY_BYTES
+    lists: dict[str, list[bytes]] = field(default_factory=lambda: {n: [] for n in _FIELDS})
+    count: int = 0
+
+    def _growth(self, name: str, item: bytes) -> int:
+        header = 2 if len(self.lists[name]) == 15 else 0  # fixarray -> array16
+        n = len(item)
+        return header + n + (2 if n < 1 << 8 else 3 if n < 1 << 16 else 5)
+
+    def fits(self, name: str, item: bytes) -> bool:
+        room = len(self.lists[name]) < _CAPS[name]
+        return room and self.size + self._growth(name, item) <= MAX_ANNOUNCE_BYTES
+
+    def add(self, name: str, item: bytes) -> None:
+        self.size += self._growth(name, item)
+        self.lists[name].append(item)
+        self.count += 1
+
+    def items(self) -> AnnouncementItems:
+        return AnnouncementItems(*(tuple(self.lists[n]) for n in _FIELDS))
 
 
 def decode_announcement(data: bytes) -> Announcement:

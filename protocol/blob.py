@@ -101,6 +101,11 @@ def encode_message(message: Message) -> bytes:
         _checked(value)
     except RemoteFaultError as e:
         raise LocalMisuseError("misuse.bad-argument", f"not a valid message: {e.message}") from e
+    if isinstance(message, Chunk) and len(message.data) > MAX_CHUNK_BYTES:
+        # the client's frame decoder refuses a longer byte string (MAX_CHUNK_BYTES)
+        raise LocalMisuseError(
+            "misuse.bad-argument", f"chunk of {len(message.data)} bytes, limit {MAX_CHUNK_BYTES}"
+        )
     return encode_frame(value, max_frame_bytes=MAX_FRAME_BYTES)
 
 
@@ -140,8 +145,13 @@ def _checked(value: dict[str, Any]) -> None:
 
 
 def _check_text(text: Any, name: str, limit: int) -> None:
-    if type(text) is not str or len(text.encode()) > limit:
-        raise _bad(f"{name} must be text of at most {limit} bytes")
+    if type(text) is str:
+        try:
+            if len(text.encode()) <= limit:
+                return
+        except UnicodeEncodeError:  # a lone surrogate: only our own text can hold one
+            pass
+    raise _bad(f"{name} must be UTF-8 text of at most {limit} bytes")
 
 
 def _bad(why: str) -> RemoteFaultError:
@@ -407,7 +417,7 @@ class BlobServe:
     def respond_error(self, code: str, message: str) -> bytes:
         """The `error` frame that ends the conversation; the driver closes after sending it."""
         self.closed = True
-        text = message.encode()[:MAX_ERROR_MESSAGE_BYTES].decode(errors="ignore")
+        text = message.encode(errors="replace")[:MAX_ERROR_MESSAGE_BYTES].decode(errors="ignore")
         return encode_message(ErrorMessage(code, text))
 
     def _oldest(self, blob: bytes) -> Want:

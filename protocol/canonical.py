@@ -9,6 +9,13 @@ enforced by the parser, key order and depth while building, and finally the
 value is re-encoded and compared with the input, so any second byte form of
 the same value (a wide integer, a str8 header on a short string) is rejected,
 never repaired. `encode` of a value that `decode` accepted returns the input.
+
+`encode` refuses (LocalMisuseError, misuse.bad-argument) a value outside the subset
+or over a cap that every `decode` applies whatever its caller (text over
+MAX_STR_BYTES, a map of over MAX_MAP_LEN pairs, a key over MAX_KEY_BYTES, nesting
+over MAX_DEPTH), so it never produces bytes no decoder accepts. The caps a decoder's
+caller sets (total size, byte-string and array lengths) are checked by that caller's
+encoder: protocol.framing, protocol.entry.sign_entry, protocol.announce.
 """
 
 from __future__ import annotations
@@ -214,8 +221,18 @@ def _check_tree(value: Any, depth: int) -> None:
 
 
 def _canonical_form(value: Any, depth: int) -> Any:
-    """Check `value` is in the subset; return it with every map's keys sorted."""
-    if value is None or isinstance(value, bool | str | bytes):
+    """Check `value` is in the subset and within the caps every `decode` applies (text
+    length, map pairs, key length, depth); return it with every map's keys sorted.
+
+    The caps a caller chooses (total size, byte-string and array lengths) are checked
+    by that caller's encoder (framing, entries, announcements)."""
+    if isinstance(value, str):
+        if len(value) * 4 > limits.MAX_STR_BYTES and len(value.encode()) > limits.MAX_STR_BYTES:
+            raise LocalMisuseError(
+                "misuse.bad-argument", f"text over {limits.MAX_STR_BYTES} bytes of UTF-8"
+            )
+        return value
+    if value is None or isinstance(value, bool | bytes):
         return value
     if isinstance(value, int):
         if not limits.MIN_INT <= value <= limits.MAX_INT:
@@ -226,10 +243,18 @@ def _canonical_form(value: Any, depth: int) -> Any:
             "misuse.bad-argument", f"more than {limits.MAX_DEPTH} nested containers"
         )
     if isinstance(value, Mapping):
-        if not all(isinstance(key, str) for key in value):
-            raise LocalMisuseError("misuse.bad-argument", "map keys must be str")
-        keys = sorted(value, key=lambda k: k.encode())
-        return {k: _canonical_form(value[k], depth + 1) for k in keys}
+        return _canonical_map(value, depth)
     if isinstance(value, list | tuple):
         return [_canonical_form(item, depth + 1) for item in value]
     raise LocalMisuseError("misuse.bad-argument", f"cannot encode {type(value).__name__}")
+
+
+def _canonical_map(value: Mapping[Any, Any], depth: int) -> dict[str, Any]:
+    if len(value) > limits.MAX_MAP_LEN:
+        raise LocalMisuseError("misuse.bad-argument", f"map of over {limits.MAX_MAP_LEN} pairs")
+    if not all(isinstance(key, str) for key in value):
+        raise LocalMisuseError("misuse.bad-argument", "map keys must be str")
+    raw_keys = sorted((key.encode(), key) for key in value)
+    if raw_keys and max(len(raw) for raw, _ in raw_keys) > limits.MAX_KEY_BYTES:
+        raise LocalMisuseError("misuse.bad-argument", f"map key over {limits.MAX_KEY_BYTES} bytes")
+    return {k: _canonical_form(value[k], depth + 1) for _, k in raw_keys}

@@ -12,7 +12,8 @@ a document back; it also reads OKW documents written elsewhere as long as the
 Guarantees: input over `MAX_OKW_BYTES` is refused before parsing; YAML aliases and
 tags beyond the safe set are refused; every failure is a DecodeError with code
 decode.too-large or decode.bad-okw; a document written by `advert_to_okw` reads back
-to the same advert (without its `seal_key`, which only the ledger carries). Pure.
+to the same advert (without its `seal_key`, which only the ledger carries), and one it
+would write over MAX_OKW_BYTES is refused instead (misuse.too-large). Pure.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import yaml
 
 from protocol import yamlsafe
 from protocol.capability import AdvertBody
-from protocol.errors import DecodeError
+from protocol.errors import DecodeError, LocalMisuseError
 from protocol.processes import processes_for_token
 
 MAX_OKW_BYTES: Final = 256 * 1024
@@ -68,7 +69,8 @@ def _equipment_type(process: str) -> str:
 
 
 def advert_to_okw(body: AdvertBody) -> str:
-    """The advert as an OKW-style YAML document (keys in a fixed order)."""
+    """The advert as an OKW-style YAML document (keys in a fixed order); LocalMisuseError
+    (misuse.too-large) for one over MAX_OKW_BYTES, which advert_from_okw would refuse."""
     loc = body.location
     machines = []
     for m in body.machines:
@@ -108,6 +110,10 @@ def advert_to_okw(body: AdvertBody) -> str:
     text: str = yaml.safe_dump(
         {"manufacturing-facility": facility}, sort_keys=False, allow_unicode=True
     )
+    if len(text.encode()) > MAX_OKW_BYTES:
+        raise LocalMisuseError(
+            "misuse.too-large", f"OKW document of {len(text.encode())} bytes, limit {MAX_OKW_BYTES}"
+        )
     return text
 
 

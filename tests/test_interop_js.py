@@ -4,7 +4,7 @@ Topology A — J — B: two Python peers (A, B) that are not connected to each o
 js-libp2p peer J (tests/interop/peer.mjs, pinned by tests/interop/package-lock.json) between
 them; J dials B, A dials J, so both ends of the noise handshake run in both languages.
 A's message reaches J byte for byte and J's gossipsub relays it to B; J's message reaches A
-and B. The message id is SHA-256 of the data on every side (ARCHITECTURE §4).
+and B. The message id is SHA-256 of the data on every side (docs/architecture.md §4).
 
 Needs `node` and `npm ci` run in tests/interop; skipped, saying so, when either is missing.
 """

@@ -1,6 +1,6 @@
 """The node's libp2p host: identity, dialing, stream protocols, gossipsub, peer scoring.
 
-The ONLY module of Fab Commons that imports libp2p or multiaddr (ARCHITECTURE §4).
+The ONLY module of Fab Commons that imports libp2p or multiaddr (docs/architecture.md §4).
 Others get `open_host` and a `P2PHost` whose peer ids and multiaddrs are text and
 whose streams are node.p2p_streams.Stream. libp2p failures leave this module as
 RemoteFaultError (remote.dial-failed, remote.protocol-unsupported, remote.timeout,

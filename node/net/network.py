@@ -1,6 +1,6 @@
 """The node on the network: gossip, pull sync and blobs over the libp2p host.
 
-(specs/0005-sync.md, 0009-blobs.md; ARCHITECTURE §4.)
+(specs/0005-sync.md, 0009-blobs.md; docs/architecture.md §4.)
 
 - Gossip is for freshness. Each announcement passes `gossip.check_announcement`
   (entries, checkpoints and fork proofs) inside the router (REJECT penalises the
@@ -43,12 +43,11 @@ from node.runtime.service import LedgerRunner, News, ProgressReport
 from node.store.blobs import BlobStore
 from protocol import blob
 from protocol.announce import (
-    MAX_ANNOUNCE_CHECKPOINTS,
     MAX_ANNOUNCE_ENTRIES,
     Announcement,
     Verdict,
+    build_announcements,
     decode_announcement,
-    encode_announcement,
 )
 from protocol.errors import CommonsError, RemoteFaultError
 from protocol.governance import Charter
@@ -243,10 +242,8 @@ class Network:
         async for news in self.news:
             if news.entries or news.checkpoint:
                 await self.announce(news.entries, news.checkpoint)
-            notes = news.cosignatures
-            for i in range(0, len(notes), MAX_ANNOUNCE_CHECKPOINTS):
-                chunk = notes[i : i + MAX_ANNOUNCE_CHECKPOINTS]
-                await self._publish(encode_announcement(self.network, [], chunk, []))
+            for data in build_announcements(self.network, checkpoints=news.cosignatures):
+                await self._publish(data)
 
     async def _publish(self, data: bytes) -> None:
         try:
@@ -257,25 +254,16 @@ class Network:
     async def announce(
         self, entries: Sequence[bytes], checkpoint: bytes | None, forks: Sequence[bytes] = ()
     ) -> None:
-        """Publish our news in small batches (best effort: sync delivers what is lost).
+        """Publish our news in announcements within every limit (specs/0005 §10; best
+        effort: sync delivers what is lost).
 
         A large burst is announced by its checkpoint alone: gossip costs CPU per
-        message on every node, and peers that see the checkpoint sync the range."""
+        message on every node, and peers that see the checkpoint sync the range.
+        Fork proofs go several to an announcement, at most the limit in each."""
         if len(entries) > ANNOUNCE_ENTRIES_AT_MOST:
-            entries = []
-        chunks = [
-            list(entries[i : i + MAX_ANNOUNCE_ENTRIES])
-            for i in range(0, len(entries), MAX_ANNOUNCE_ENTRIES)
-        ]
-        chunks = chunks or [[]]
-        for i, chunk in enumerate(chunks):
-            last = i == len(chunks) - 1
-            data = encode_announcement(
-                self.network,
-                chunk,
-                [checkpoint] if last and checkpoint else [],
-                forks if last else [],
-            )
+            entries = [] if checkpoint else entries[-MAX_ANNOUNCE_ENTRIES:]
+        checkpoints = [checkpoint] if checkpoint else []
+        for data in build_announcements(self.network, entries, checkpoints, forks):
             await self._publish(data)
 
     # -- sync ------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 """One sync session's driver: bytes over a stream, the ledger's work on the storage
-thread (specs/0005-sync.md §6; ARCHITECTURE §6).
+thread (specs/0005-sync.md §6; docs/architecture.md §4).
 
 A `SyncPeer` (ledger.syncpeer) holds the session. Each read from the stream is fed
 to it in one job on the node's storage thread, where every range frame completed

@@ -9,7 +9,7 @@ as `protocol.entry.check_signatures` gives them. Small batches stay on the calli
 thread: handing work to another thread costs more than a few checks.
 
 Only the signature checks move; decoding, the log rules, Merkle and SQLite stay on
-the storage thread, one batch at a time (ARCHITECTURE §6). Measured in
+the storage thread, one batch at a time (docs/architecture.md §4). Measured in
 bench.ledger ("node receive path"): ~1.5x the catch-up rate on two cores, the same
 entries per CPU-second.
 """

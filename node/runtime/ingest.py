@@ -1,4 +1,5 @@
-"""Received entries ingested as a two-stage pipeline over the storage thread (ARCHITECTURE §6).
+"""Received entries ingested as a two-stage pipeline over the storage thread
+(docs/architecture.md §4).
 
 Ingest has a stateless half, `ledger.log.prepare_ingest` (decode, canonical check,
 Ed25519 verify: ~85 % of its CPU), and a stateful half, `Ledger.ingest_decoded` /

@@ -1,4 +1,4 @@
-"""One OS thread that owns the node's SqliteLogStore, driven from trio (ARCHITECTURE §6).
+"""One OS thread that owns the node's SqliteLogStore, driven from trio (docs/architecture.md §4).
 
 sqlite3 blocks, and a connection belongs to the thread that opened it, so the
 store lives on one dedicated `threading.Thread` that runs jobs from a queue in

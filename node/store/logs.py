@@ -1,4 +1,4 @@
-"""The node's LogStore on SQLite (ARCHITECTURE §6; the contract is ledger.store).
+"""The node's LogStore on SQLite (docs/architecture.md §4; the contract is ledger.store).
 
 `SqliteLogStore(path)` implements every method of `ledger.store.LogStore`
 synchronously, with the observable behaviour of `MemoryLogStore`:

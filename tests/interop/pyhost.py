@@ -5,7 +5,7 @@ yamux, identify) with gossipsub on top, subscribes it to `topic`, and yields a `
 connect, publish, receive, and read-only views of the mesh, the connections and the
 seen-message cache, all in trio. Leaving the context closes the peer.
 
-What it guarantees: the settings are the ones ARCHITECTURE §4 measured on this machine
+What it guarantees: the settings are the ones docs/architecture.md §4 measured on this machine
 (Ed25519 identity, explicit noise key, yamux, meshsub 1.2/1.1/1.0, a 1 s heartbeat, strict
 signing) and the message id is SHA-256 of the message data, raw 32 bytes, as on the js side.
 

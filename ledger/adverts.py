@@ -5,7 +5,7 @@
 last stopped, keeping per log the newest valid `capability.advert` that is not revoked;
 when a revocation comes to cover that advert (or a log is found shorter than read, as
 after a rebuild) the log is read again from its start. It guarantees the same answer as
-reading every log from scratch (tests/test_advert_index.py checks it against that), in
+reading every log from scratch (tests/ledger/test_adverts.py checks it against that), in
 lab id order. Pure: stores are passed in; bodies are checked with protocol.kinds.
 """
 

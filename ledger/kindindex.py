@@ -6,7 +6,7 @@ stopped and keeps the entries whose kind starts with one of `wanted`; revoked on
 left out of each answer (a revocation can come later, so they are filtered when read,
 not when kept); a log found shorter than read (as after a rebuild) is read again from
 its start. It guarantees the same answer as reading every log from scratch
-(tests/test_jobs_views.py checks it against that), in (author, seq) order. Pure: stores
+(tests/ledger/test_jobs.py checks it against that), in (author, seq) order. Pure: stores
 are passed in.
 """
 

@@ -15,7 +15,7 @@ input was built (what the specs say), never read back from the code under test; 
 fold results of entries/log come from a small key model (`Log`, specs/vectorgen/logs.py)
 and the ledger suites build trees, proofs and notes with their own model of RFC 6962 and
 the C2SP formats (specs/vectorgen/tlog.py); only ledger/inclusion bundles are made by a
-`Ledger`, as a node makes them. tests/test_vectors.py checks the real code against every
+`Ledger`, as a node makes them. tests/specs/test_vectors.py checks the real code against every
 file. The case builders are in specs/vectorgen/, one module per area.
 
 Case file format (JSON, keys sorted, two-space indent, trailing newline):

@@ -1,4 +1,4 @@
-"""A process that appends to one log until it is killed (for tests/test_crash_safety.py).
+"""A process that appends to one log until it is killed (tests/integration/test_crash_safety.py).
 
     python -m tests.crash_appender DB_PATH [SEED]
 

@@ -42,7 +42,7 @@ API_MODELS: dict[str, type[pydantic.BaseModel]] = {
 
 def check_api(data: dict[str, Any], expect: dict[str, Any]) -> None:
     """Offline half: the route's model refuses the body (which the API answers with 422
-    decode.bad-request); tests/test_api_fuzz.py sends each to a running node."""
+    decode.bad-request); tests/integration/test_api_fuzz.py sends each to a running node."""
     assert data["method"] == "POST" and expect == {
         "ok": False, "error": "decode.bad-request", "status": 422
     }  # fmt: skip

@@ -1,6 +1,6 @@
 """Checkers of the ledger area of the conformance vectors (specs/vectors/ledger/).
 
-One function per suite, each taking a case's `input` and `expect`; tests/test_vectors.py
+One function per suite, each taking a case's `input` and `expect`; tests/specs/test_vectors.py
 dispatches on (area, suite). The fields are documented in specs/generate_vectors.py.
 """
 

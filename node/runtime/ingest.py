@@ -9,7 +9,7 @@ while the storage thread commits batch N, one trio worker thread verifies batch
 N+1. libsodium (through cffi) and sqlite3 both release the GIL while they work, so
 the two overlap; the verification itself stays on one thread at a time.
 
-Guarantees (tests/test_ingest_pipeline.py):
+Guarantees (tests/node/runtime/test_ingest.py):
 - The same stored logs, reports and errors as `Ledger.ingest` of each batch in turn:
   batches are committed one at a time, in order; each batch's stateful half sees
   every earlier batch committed.

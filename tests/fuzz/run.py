@@ -23,8 +23,9 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from tests.paths import ROOT
+
 PACKAGES = ["protocol", "ledger", "licenses", "node", "tests.fuzz"]
-ROOT = Path(__file__).resolve().parents[2]
 #: Longest input the fuzzer makes (libFuzzer's -max_len); seeds may be longer.
 MAX_LEN_BYTES = 8192
 #: Seconds one input may take before libFuzzer calls it a hang.

@@ -22,7 +22,6 @@ import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from io import BytesIO
-from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -71,8 +70,8 @@ from protocol.sealed import SealPrivateKey, open_sealed
 from protocol.sync import Closed, Get, Heads, Hello, Message, NeedData, RemoteError, SyncConnection
 from protocol.sync_limits import MAX_SYNC_FRAME_BYTES
 from tests.jobs_factory import TTL_S, JobStory, bid_body, step_body
+from tests.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 VECTORS = ROOT / "specs" / "vectors"
 MANIFESTS = ROOT.parent / "shared" / "data" / "okh-losh" / "manifest_files"
 NETWORK = development_network("fuzz")

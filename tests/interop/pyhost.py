@@ -1,4 +1,4 @@
-"""A raw py-libp2p gossipsub peer for the js interop test (tests/test_interop_js.py).
+"""A raw py-libp2p gossipsub peer for the js interop test (tests/integration/test_interop_js.py).
 
 What it does: `open_py_peer(topic)` starts one py-libp2p 0.8.1 host on 127.0.0.1 (tcp, noise,
 yamux, identify) with gossipsub on top, subscribes it to `topic`, and yields a `PyPeer`:

@@ -23,8 +23,8 @@ from pathlib import Path
 import pytest
 
 from tests.fuzz.targets import MIXED, TARGETS, seed_inputs, split_mixed
+from tests.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 #: Seconds of fuzzing, all targets together, in `make test`.
 SHORT_SECONDS = int(os.environ.get("FUZZ_SHORT_SECONDS", "30"))
 #: A fixed seed: every run makes the same inputs in the same order (a faster machine

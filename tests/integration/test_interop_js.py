@@ -31,8 +31,9 @@ from protocol.ids import id_from_text
 from tests.cli_helpers import fabnode
 from tests.interop.pyhost import PyPeer, Received, open_py_peer, wait_until
 from tests.node_process import api, log_size, running_node
+from tests.paths import ROOT
 
-INTEROP_DIR = Path(__file__).resolve().parent / "interop"
+INTEROP_DIR = ROOT / "tests" / "interop"
 NODE = shutil.which("node")
 TOPIC = "fabcommons/interop-test/1"
 DEADLINE_S = 20.0

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import tomllib
 from collections import Counter
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -14,8 +13,9 @@ from hypothesis import strategies as st
 from licenses.okh_licence import normalise_okh_licence
 from licenses.spdx import normalise
 from protocol.errors import DecodeError
+from tests.paths import ROOT
 
-MANIFESTS = Path(__file__).resolve().parents[2] / "shared" / "data" / "okh-losh" / "manifest_files"
+MANIFESTS = ROOT.parent / "shared" / "data" / "okh-losh" / "manifest_files"
 
 #: The import target is 99 % of manifests. 95 manifests (all from Field Ready) carry a
 #: bare `LicenseRef-CERN`: by the stated rule (specs/0006 §6 rule 5) a CERN OHL with no

@@ -15,7 +15,7 @@ from protocol import kinds
 from protocol.capability import ADVERT, AdvertBody
 from protocol.entry import read_stored_entry
 from tests.factory import NETWORK, Author, seeded_key
-from tests.test_capability import advert_map
+from tests.protocol.test_capability import advert_map
 
 
 def advert_body(lead_time_days: int) -> dict[str, Any]:

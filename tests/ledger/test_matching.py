@@ -23,7 +23,7 @@ from ledger.matching import (
 )
 from protocol.capability import PROCESSES, AdvertBody, Location, Machine
 from protocol.design import Geometry
-from tests.test_capability import advert_map
+from tests.protocol.test_capability import advert_map
 
 BARCELONA = Location(lat_microdeg=41_396_900, lon_microdeg=2_194_200)
 

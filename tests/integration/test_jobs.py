@@ -32,12 +32,11 @@ from protocol.errors import CommonsError
 from protocol.ids import id_from_text, id_to_text
 from tests.cli_helpers import fabnode
 from tests.node_process import api, log_size, running_node, wait_until
+from tests.paths import ROOT
 
 pytestmark = pytest.mark.integration
 
-CUBE = (
-    Path(__file__).resolve().parent.parent / "node" / "data" / "parts" / "calibration-cube-20mm.stl"
-)
+CUBE = ROOT / "node" / "data" / "parts" / "calibration-cube-20mm.stl"
 BERLIN = "52.52,13.405"
 
 

@@ -25,11 +25,12 @@ from node.store.home import NodeHome
 from protocol.governance import parse_charter_toml
 from tests.cli_helpers import fabnode
 from tests.node_process import api, running_node, wait_until
+from tests.paths import ROOT
 
 pytestmark = pytest.mark.integration
 
 CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "dashboard"
+ARTIFACTS = ROOT / "test-artifacts" / "dashboard"
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",

@@ -17,10 +17,11 @@ from protocol.design import DESIGN
 from protocol.ids import id_from_text, id_to_text
 from tests.cli_helpers import fabnode
 from tests.node_process import api, running_node, wait_until
+from tests.paths import ROOT
 
-PARTS = Path(__file__).resolve().parent.parent / "node" / "data" / "parts"
+PARTS = ROOT / "node" / "data" / "parts"
 CUBE = PARTS / "calibration-cube-20mm.stl"
-LOSH = Path(__file__).resolve().parents[2] / "shared" / "data" / "okh-losh" / "manifest_files"
+LOSH = ROOT.parent / "shared" / "data" / "okh-losh" / "manifest_files"
 
 
 def init_home(root: Path, name: str = "lab") -> Path:

@@ -27,7 +27,7 @@ from node.store.home import NodeHome
 from protocol.announce import MAX_ANNOUNCE_FORKS
 from protocol.blob import DEFAULT_MAX_BLOB_BYTES
 from tests.factory import NETWORK
-from tests.test_announce import fork_proof
+from tests.ledger.test_gossip import fork_proof
 
 FORKS = 2 * MAX_ANNOUNCE_FORKS + 1
 

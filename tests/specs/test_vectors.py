@@ -29,6 +29,7 @@ from protocol.jsonform import from_json as untagged
 from protocol.jsonform import to_json as tagged
 from protocol.kinds import check_body
 from protocol.logstate import LogHead, verify_next
+from tests.paths import ROOT
 from tests.vector_checks_capabilities import CAPABILITY_CHECKERS
 from tests.vector_checks_fuzz import FUZZ_CHECKERS
 from tests.vector_checks_governance import GOVERNANCE_CHECKERS
@@ -38,7 +39,6 @@ from tests.vector_checks_licences import LICENCE_CHECKERS
 from tests.vector_checks_sync import SYNC_CHECKERS
 from tests.vector_support import Checker, expect_error, failure, same
 
-ROOT = Path(__file__).resolve().parents[1]
 GENERATOR = ROOT / "specs" / "generate_vectors.py"
 VECTORS = ROOT / "specs" / "vectors"
 FILES = sorted(VECTORS.rglob("*.json"))

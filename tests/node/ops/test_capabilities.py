@@ -21,10 +21,9 @@ from protocol.errors import CommonsError, DecodeError, RemoteFaultError
 from protocol.ids import id_from_text
 from tests.cli_helpers import fabnode
 from tests.node_process import api, running_node, wait_until
+from tests.paths import ROOT
 
-CUBE = (
-    Path(__file__).resolve().parent.parent / "node" / "data" / "parts" / "calibration-cube-20mm.stl"
-)
+CUBE = ROOT / "node" / "data" / "parts" / "calibration-cube-20mm.stl"
 LAB_TOML = """
 name = "Fab Lab Barcelona"
 website = "https://fablabbcn.org"

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from protocol.capability import PROCESSES, AdvertBody
 from protocol.errors import DecodeError
 from protocol.okw import MAX_OKW_BYTES, advert_from_okw, advert_to_okw
-from tests.test_capability import advert_map
+from tests.protocol.test_capability import advert_map
 
 names = (
     st.text(

@@ -15,8 +15,9 @@ import pytest
 
 from ledger.merkle import verify_consistency, verify_inclusion
 from protocol.errors import ProofError
+from tests.paths import ROOT
 
-VECTORS = Path(__file__).resolve().parents[2] / "shared" / "vectors" / "rfc6962" / "testdata"
+VECTORS = ROOT.parent / "shared" / "vectors" / "rfc6962" / "testdata"
 KINDS = ("inclusion", "consistency")
 
 

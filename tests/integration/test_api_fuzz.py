@@ -31,10 +31,10 @@ from schemathesis.core.transport import Response
 from node.api.guard import MAX_REQUEST_BODY_BYTES
 from tests.cli_helpers import fabnode
 from tests.node_process import raw_post, running_node
+from tests.paths import ROOT
 
 pytestmark = pytest.mark.integration
 
-ROOT = Path(__file__).resolve().parent.parent
 
 #: Generated requests for all operations together, shared out evenly (at least
 #: MIN_EXAMPLES each): the run stays near a minute however many operations there are.

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import itertools
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -53,6 +52,7 @@ from protocol.sync_limits import (
 )
 from protocol.sync_messages import message_to_wire, parse_message
 from tests.factory import NETWORK
+from tests.paths import ROOT
 from tests.sync_harness import (
     Peer,
     assert_same_logs,
@@ -63,7 +63,6 @@ from tests.sync_harness import (
     source_and_sink,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
 A, B, C = b"\x0a" * 32, b"\x0b" * 32, b"\x0c" * 32
 OTHER_NETWORK = b"\x99" * 32
 BUFFER_BOUND = framing.HEADER_BYTES + MAX_SYNC_FRAME_BYTES

@@ -26,10 +26,10 @@ from node.store.logs import SqliteLogStore
 from protocol.entry import decode_entry
 from protocol.logstate import LogHead, verify_next
 from tests.crash_appender import MAX_BATCH, Appender
+from tests.paths import ROOT
 
 pytestmark = pytest.mark.integration
 
-ROOT = Path(__file__).resolve().parents[1]
 ROUNDS = 25
 SEED = 20_240_601
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import collections
 import hashlib
-from pathlib import Path
 
 import pytest
 import yaml
@@ -22,8 +21,8 @@ from licenses.okh_licence import normalise_okh_licence
 from licenses.okh_reader import ManifestReader
 from protocol.design import FileEntry
 from protocol.errors import CommonsError, DecodeError
+from tests.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 MANIFESTS = ROOT.parent / "shared" / "data" / "okh-losh" / "manifest_files"
 ALL_MANIFESTS = sorted(MANIFESTS.rglob("*.toml"))
 REPRESENTATIVE = [

@@ -3,13 +3,13 @@
 Each bench module exposes `measure(...) -> dict` of figures: bench.ledger (append,
 ingest and the raw Ed25519 verify rate measured around each ingest run, the
 physical bound of ingest), bench.catalogue (search and lineage latency at N
-designs), bench.cli (how fast `fabnode` answers), bench.network (real node processes: start-up, gossip reach-all by node
-count, RSS, catch-up sync). If a module bench.sim exists, its `measure()` runs too
-and every figure it returns becomes a row (its contract: a flat dict of figure
-name to a number or a string; a key "targets" may map figure names to target
-text). A module that fails is reported as failed; the others still run.
-Figures only; nothing here asserts on time. Run: make bench  (or python -m bench.table
-[--quick]).
+designs), bench.cli (how fast `fabnode` answers), bench.network (real node
+processes: start-up, gossip reach-all by node count, RSS, catch-up sync). If a
+module bench.sim exists, its `measure()` runs too and every figure it returns
+becomes a row (its contract: a flat dict of figure name to a number or a string; a
+key "targets" may map figure names to target text). A module that fails is
+reported as failed; the others still run. Figures only; nothing here asserts on
+time. Run: make bench  (or python -m bench.table [--quick]).
 """
 
 from __future__ import annotations

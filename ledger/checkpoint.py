@@ -21,9 +21,10 @@ Fab Commons choices:
     0x04: Ed25519 over ``"cosignature/v1\\ntime <T>\\n" || note text``; the line carries
     key id (4) || timestamp (u64 big-endian, at most 2**63 - 1) || signature (64).
 
-Parsing is strict ("parse, don't validate"): the size limit is checked first, then UTF-8,
-no control character but newline, the exact signed-note grammar, canonical base64
-everywhere, at most MAX_NOTE_SIGNATURES lines. Signature lines of unknown keys are kept
+Parsing is strict ("parse, don't validate") and in the order of specs/0003 §2.1: the size
+limit first, then UTF-8, no ASCII control character but newline (DEL and C1 are not
+ASCII controls), the exact signed-note grammar, canonical base64 everywhere, at most
+MAX_NOTE_SIGNATURES lines. Signature lines of unknown keys are kept
 (and re-encoded byte for byte) but ignored by verification, as signed-note requires; a
 line whose key name *and* key id match the expected key must verify, or the whole note is
 rejected. Decoding never checks a signature; only `verify_*` does.
@@ -65,7 +66,18 @@ _TIMESTAMP_BYTES = 8
 _COSIGNATURE_BLOB_BYTES = _TIMESTAMP_BYTES + SIGNATURE_BYTES  # timestamped_signature
 EM_DASH = "\u2014"
 _SIG_PREFIX = EM_DASH + " "
-_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f]")  # every control character but newline
+#: signed-note §Format: no "ASCII control characters (those below U+0020) other than
+#: newline". DEL (U+007F) and the C1 controls (U+0080-U+009F) are not among them, as in
+#: Go's sumdb/note (specs/0003 §2.1, row 3).
+_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f]")
+#: signed-note's "Unicode spaces" a key name must not contain: the 25 characters with the
+#: Unicode White_Space property (Go's unicode.IsSpace), listed here so the rule does not
+#: move with this Python's Unicode database (specs/0003 §2.1).
+KEY_NAME_SPACES = frozenset(
+    "\t\n\x0b\x0c\r \x85\xa0\u1680"
+    + "".join(chr(c) for c in range(0x2000, 0x200B))
+    + "\u2028\u2029\u202f\u205f\u3000"
+)
 _DECIMAL = re.compile(r"0|[1-9][0-9]*")
 
 
@@ -113,8 +125,11 @@ def _b64decode_canonical(text: str) -> bytes | None:
 
 
 def is_valid_key_name(name: str) -> bool:
-    """signed-note: non-empty, no Unicode space, no plus sign (and no control character)."""
-    spaces = any(c.isspace() for c in name)
+    """signed-note: non-empty, no Unicode space, no plus sign (and no control character).
+
+    specs/0003 §2.1: DEL and the C1 controls but U+0085 (a space) are allowed.
+    """
+    spaces = not KEY_NAME_SPACES.isdisjoint(name)
     return name != "" and "+" not in name and not spaces and _CONTROL.search(name) is None
 
 

@@ -1,4 +1,4 @@
-"""The signed entry envelope (specs/0002-identities-and-entries.md §4).
+"""The signed entry envelope (specs/0002-identities-and-entries.md §3).
 
 Wire form, canonical msgpack:  entry   = [payload: bin, signature: bin(64)]
                                payload = [version=1, network: bin(32), author: bin(32),
@@ -10,8 +10,11 @@ bytes, never a re-serialisation. The entry id is SHA-256 of the whole entry
 bytes (so it commits to the signature too).
 
 `decode_entry` checks form only (canonical bytes, field types, signature by the
-named signer). Whether `signer` is the author's key in force at `seq`, and
-whether the entry extends the author's chain, is log validity: see
+named signer), in the order of the table of specs/0002 §3.1, so the first check an
+input fails names its error: the version before the payload's length, so a payload
+of another version is `decode.unsupported-version` whatever its shape. Whether
+`signer` is the author's key in force at `seq`, whether a first entry is an
+inception, and whether the entry extends the author's chain, is log validity: see
 protocol.logstate. Whether the body fits its kind is body validity: see
 protocol.kinds.
 """
@@ -23,14 +26,16 @@ import hashlib
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from protocol import canonical, limits, tags
 from protocol.errors import CommonsError, DecodeError, LocalMisuseError
 from protocol.keys import PUBLIC_KEY_BYTES, SIGNATURE_BYTES, SigningKey, verify_signature
 
 ENTRY_VERSION = 1
-KIND_PATTERN = re.compile(r"^[a-z][a-z0-9-]*(\.[a-z][a-z0-9-]*)*$")
+#: The kind grammar of specs/0002 §3, always used with `fullmatch`: the whole name must
+#: match (`re.match` with a final `$` would also accept the name followed by "\n").
+KIND_PATTERN = re.compile(r"[a-z][a-z0-9-]*(?:\.[a-z][a-z0-9-]*)*")
 _PAYLOAD_FIELDS = 9
 
 
@@ -187,8 +192,8 @@ def _split_outer(raw: bytes) -> tuple[bytes, bytes]:
 
 def _entry_from_payload(raw: bytes, payload: bytes, signature: bytes, max_bytes: int) -> Entry:
     fields = canonical.decode(payload, max_bytes=max_bytes)
-    if not (type(fields) is list and len(fields) == _PAYLOAD_FIELDS):
-        raise DecodeError("decode.bad-field", "payload has 9 fields", field="payload")
+    if type(fields) is not list or len(fields) != _PAYLOAD_FIELDS:
+        _diagnose(fields)
     version, network, author, signer, seq, prev, ts, kind, body = fields
     # The happy path in one expression (this runs once per entry received); any
     # failure is diagnosed field by field below, so the error names the field.
@@ -217,11 +222,24 @@ def _entry_from_payload(raw: bytes, payload: bytes, signature: bytes, max_bytes:
     )
 
 
-def _diagnose(fields: list[Any]) -> None:
-    """Raise the precise error for payload fields that failed the fast check."""
-    version, network, author, signer, seq, prev, ts, kind, body = fields
-    if version != ENTRY_VERSION or type(version) is not int:
+def _diagnose(fields: Any) -> NoReturn:
+    """Raise the error of the first payload check that fails (specs/0002 §3.1, rows 7-17).
+
+    Called only for a payload that failed the fast check, it walks the table in order:
+    the shape needed to read a version, the version, then the nine fields of version 1.
+    """
+    if type(fields) is not list or not fields:
+        raise DecodeError(
+            "decode.bad-field", "a payload is an array: [version, ...]", field="payload"
+        )
+    version = fields[0]
+    if type(version) is not int or version != ENTRY_VERSION:
         raise DecodeError("decode.unsupported-version", f"entry version {version!r}")
+    if len(fields) != _PAYLOAD_FIELDS:
+        raise DecodeError(
+            "decode.bad-field", f"payload has {len(fields)} fields, want 9", field="payload"
+        )
+    _, network, author, signer, seq, prev, ts, kind, body = fields
     _need(_is_id(network), "network", "bin(32)")
     _need(_is_id(author), "author", "bin(32)")
     _need(_is_id(signer), "signer", "bin(32)")
@@ -253,4 +271,6 @@ def _is_kind(value: Any) -> bool:
 @functools.lru_cache(maxsize=1024)
 def _is_kind_name(value: str) -> bool:
     """Kind names repeat in every log, so the pattern is matched once per name."""
-    return len(value.encode()) <= limits.MAX_KIND_BYTES and KIND_PATTERN.match(value) is not None
+    return (
+        len(value.encode()) <= limits.MAX_KIND_BYTES and KIND_PATTERN.fullmatch(value) is not None
+    )

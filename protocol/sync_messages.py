@@ -43,8 +43,8 @@ ID_BYTES: Final = 32
 HASH_BYTES: Final = 32
 ROLE_PEER: Final = "peer"
 ROLE_PULL: Final = "pull"
-_KIND_PATTERN = re.compile(r"^[a-z][a-z0-9-]*(\.[a-z][a-z0-9-]*)*$")
-_CODE_PATTERN = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9.-]+$")
+_KIND_PATTERN = re.compile(r"[a-z][a-z0-9-]*(\.[a-z][a-z0-9-]*)*")
+_CODE_PATTERN = re.compile(r"[a-z][a-z0-9-]*\.[a-z0-9.-]+")
 
 
 class SyncViolationError(Exception):
@@ -290,7 +290,7 @@ def _hash(value: Any, field: str) -> bytes:
 
 def _kind(value: Any, field: str) -> str:
     ok = type(value) is str and len(value.encode()) <= limits.MAX_KIND_BYTES
-    if not ok or not _KIND_PATTERN.match(value):
+    if not ok or not _KIND_PATTERN.fullmatch(value):
         raise _bad("want kind names", field)
     return str(value)
 
@@ -394,7 +394,11 @@ def _parse_done(m: dict[str, Any]) -> Done:
 def _parse_error(m: dict[str, Any]) -> SyncError:
     _keys(m, frozenset({"t", "code", "message"}))
     code, text = m["code"], m["message"]
-    if type(code) is not str or len(code) > MAX_ERROR_CODE_BYTES or not _CODE_PATTERN.match(code):
+    if (
+        type(code) is not str
+        or len(code) > MAX_ERROR_CODE_BYTES
+        or not _CODE_PATTERN.fullmatch(code)
+    ):
         raise _bad("want a code like 'remote.timeout'", "code")
     if type(text) is not str or len(text.encode()) > MAX_ERROR_MESSAGE_BYTES:
         raise _bad(f"want text of at most {MAX_ERROR_MESSAGE_BYTES}", "message")

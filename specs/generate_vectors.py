@@ -174,7 +174,7 @@ def all_cases() -> list[Case]:
     paths = [c.path for c in cases]
     assert len(set(paths)) == len(paths), "two cases share a file name"
     for c in cases:
-        assert CASE_NAME.match(c.case), f"case name {c.case!r} is not kebab-case"
+        assert CASE_NAME.fullmatch(c.case), f"case name {c.case!r} is not kebab-case"
     return cases
 
 

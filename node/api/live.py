@@ -60,8 +60,8 @@ CSP = (
     "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
     "frame-ancestors 'none'; form-action 'self'"
 )
-_FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._ -]{0,127}$")
-_UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
+_FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._ -]{0,127}")
+_UPLOAD_ID = re.compile(r"[0-9a-f]{32}")
 #: The routes that stream their request body under a limit of their own
 #: (node.api_guard.RequestGuard passes them through unbuffered).
 STREAMED_PATHS = re.compile(rf"{API_PREFIX}/uploads/[0-9a-f]{{32}}/files/[^/]+")
@@ -215,7 +215,7 @@ def _upload_routes(router: APIRouter, service: NodeService) -> None:
     @router.put("/uploads/{upload_id}/files/{name}", status_code=201)
     async def put_file(upload_id: str, name: str, request: Request) -> dict[str, Any]:
         folder = _upload_folder(root, upload_id)
-        if not _FILE_NAME.match(name) or name.lower().endswith((".toml", ".yml", ".yaml")):
+        if not _FILE_NAME.fullmatch(name) or name.lower().endswith((".toml", ".yml", ".yaml")):
             raise LocalMisuseError("misuse.bad-file-name", f"{name!r} is not a plain file name")
         if sum(1 for _ in folder.iterdir()) >= MAX_UPLOAD_FILES:
             raise LocalMisuseError("misuse.too-many-files", f"at most {MAX_UPLOAD_FILES} files")
@@ -239,7 +239,7 @@ def _upload_routes(router: APIRouter, service: NodeService) -> None:
 
 def _upload_folder(root: Path, upload_id: str) -> Path:
     folder = root / upload_id
-    if not _UPLOAD_ID.match(upload_id) or not folder.is_dir():
+    if not _UPLOAD_ID.fullmatch(upload_id) or not folder.is_dir():
         raise LocalMisuseError("misuse.unknown-upload", f"no upload {upload_id!r}")
     return folder
 

@@ -1,4 +1,5 @@
-"""`fabnode entry decode FILE`: one entry file decoded and checked offline (specs/0002)."""
+"""`fabnode entry decode FILE`: one entry file decoded offline (specs/0002 §3: decoding
+only; the log rules, which need the log, are separate)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ from node.ops import context as operations
 from protocol import limits
 from protocol.entry import decode_entry
 from protocol.errors import DecodeError, LocalMisuseError
-from protocol.logstate import LogHead, verify_next
 
 
 def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -23,13 +23,8 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
 
 def cmd_entry_decode(args: argparse.Namespace) -> dict[str, Any]:
     data = _read_limited(args.file, limits.MAX_ENTRY_BYTES)
-    entry = decode_entry(data)
-    log_checked = False
-    if entry.seq == 1:  # an inception is verifiable with no other context
-        verify_next(LogHead(entry.network, entry.author), entry)
-        log_checked = True
+    entry = decode_entry(data)  # decoding only: log rules are separate (specs/0002 §3)
     out = operations.entry_json(entry)
-    out["log_checked"] = log_checked
     out["_text"] = json.dumps(out, indent=2)
     return out
 

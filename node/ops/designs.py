@@ -48,7 +48,7 @@ MAX_IMPORT_FILES: Final = 10_000
 #: The most designs a listing or search returns.
 MAX_LIMIT: Final = 1000
 
-_MEDIA_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]{0,62}/[a-z0-9][a-z0-9!#$&^_.+-]{0,62}$")
+_MEDIA_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,62}/[a-z0-9][a-z0-9!#$&^_.+-]{0,62}")
 _OCTETS = "application/octet-stream"
 
 
@@ -134,7 +134,7 @@ def media_type_of(name: str) -> str:
         return mesh
     guessed, _ = mimetypes.guess_type(name, strict=False)
     guessed = (guessed or _OCTETS).lower()
-    return guessed if _MEDIA_TYPE.match(guessed) else _OCTETS
+    return guessed if _MEDIA_TYPE.fullmatch(guessed) else _OCTETS
 
 
 def _inside(base: Path, target: str) -> Path | None:

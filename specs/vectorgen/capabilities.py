@@ -125,6 +125,13 @@ def _advert_cases() -> list[tuple[str, str, dict[str, Any], bool]]:
             False,
         ),
         ("currency-lower-case", "Currencies are ISO 4217 codes.", advert(currency="eur"), False),
+        (
+            "currency-trailing-newline",
+            "The currency EUR followed by a newline: [A-Z]{3} matches the whole value "
+            "(specs/0001 §8).",
+            advert(currency="EUR\n"),
+            False,
+        ),
         ("no-machines", "An advert has at least one machine.", advert(machines=[]), False),
         (
             "seal-key-wrong-size",

@@ -78,6 +78,19 @@ def _checkpoints() -> Iterator[CheckpointCase]:
         _ok(SIZE, ROOT),
         None,
     )
+    for name, description, key_name in [
+        (
+            "del-in-unknown-key-name",
+            "An unknown key's name holds DEL (U+007F), not an ASCII control below U+0020.",
+            OTHER_NAME + "\x7f",
+        ),
+        (
+            "c1-in-unknown-key-name",
+            "An unknown key's name holds the C1 control U+009B, which signed-note allows.",
+            OTHER_NAME + "\x9b",
+        ),
+    ]:
+        yield name, description, _with_unknown_line(key_name), _ok(SIZE, ROOT), None
     rotated = [tlog.leaf_hash(raw) for raw in ROTATED.raws]
     for size, name, description in [
         (3, "signed-at-rotation", "Size 3 (the rotation) is signed by the next key."),
@@ -96,7 +109,47 @@ def _checkpoints() -> Iterator[CheckpointCase]:
         yield name, description, mutated, expect, None
 
 
+def _with_unknown_line(key_name: str) -> str:
+    """NOTE with a line by an unknown key (Bob's) named `key_name` before the author's."""
+    return tlog.note(TEXT, tlog.ed25519_line(BOB.signing, key_name, TEXT), AUTHOR_LINE)
+
+
+def _key_name_mutations() -> Iterator[tuple[str, str, str | bytes, dict[str, Any]]]:
+    """Key names signed-note refuses (specs/0003 §2.1, rows 3 and 7)."""
+    for name, description, key_name, field in [
+        ("plus-in-key-name", "An unknown key's name holds a plus sign.", "example.com/b+b", None),
+        (
+            "nbsp-in-key-name",
+            "An unknown key's name holds U+00A0, a Unicode space.",
+            "example.com/b\xa0b",
+            None,
+        ),
+        (
+            "nel-in-key-name",
+            "An unknown key's name holds U+0085: a C1 control, allowed, but a Unicode space.",
+            "example.com/b\x85b",
+            None,
+        ),
+        (
+            "ideographic-space-in-key-name",
+            "An unknown key's name holds U+3000, a Unicode space.",
+            "example.com/b\u3000b",
+            None,
+        ),
+        ("empty-key-name", "A signature line has an empty key name.", "", None),
+        (
+            "c0-in-key-name",
+            "An unknown key's name holds U+001F: an ASCII control, refused for the whole "
+            "note (row 3) before any line is read.",
+            "example.com/b\x1fb",
+            "encoding",
+        ),
+    ]:
+        yield name, description, _with_unknown_line(key_name), _bad(field or "signature")
+
+
 def _mutations() -> Iterator[tuple[str, str, str | bytes, dict[str, Any]]]:
+    yield from _key_name_mutations()
     bad_sig, no_author = error("verify.bad-signature"), error("verify.no-author-signature")
     flipped = tlog.flip(ROOT, 5)
     yield (
@@ -129,7 +182,7 @@ def _mutations() -> Iterator[tuple[str, str, str | bytes, dict[str, Any]]]:
         "extra-blank-line",
         "Two blank lines separate the text from the signature.",
         TEXT + "\n" + "\n" + AUTHOR_LINE,
-        _bad(),
+        _bad("extension"),
     )
     yield (
         "extension-line",

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from protocol import canonical, kinds, limits, tags
 from protocol.ids import id_to_text
 from protocol.jsonform import to_json as tagged
+from protocol.keys import SigningKey
+from specs.vectorgen import logs
 from specs.vectorgen.common import (
     ALICE,
     BOB,
+    NETWORK,
     UNKNOWN_KIND,
     Case,
     entry_id,
@@ -43,11 +46,28 @@ def _note_fields(**changes: Any) -> list[Any]:
     return payload_fields(**(fields | changes))
 
 
+def _first_fields(kind: str, body: Any) -> list[Any]:
+    """Alice's entry at seq 1 of this kind and body (prev nil), as a log's first entry."""
+    return payload_fields(signer=ALICE.signing.public, seq=1, prev=None, kind=kind, body=body)
+
+
+#: A kind name of exactly MAX_KIND_BYTES bytes (unknown here).
+_LONGEST_KIND = "vectors." + "k" * (limits.MAX_KIND_BYTES - len("vectors."))
+
+
 def single_cases() -> Iterator[Case]:
     def case(name: str, description: str, raw: bytes, expect: dict[str, Any]) -> Case:
         return Case("entries", "single", name, description, {"entry_hex": raw.hex()}, expect)
 
-    for name, description, fields, status in [
+    for name, description, fields, status in [*_valid_cases(), *_log_checks_are_not_decoding()]:
+        raw = sign_fields(ALICE.signing, fields)
+        yield case(name, description, raw, _decoded(fields, raw, status))
+    for name, description, raw, expect in _entry_mutations():
+        yield case(name, description, raw, expect)
+
+
+def _valid_cases() -> list[tuple[str, str, list[Any], str | None]]:
+    return [
         ("inception", "A valid identity.inception at seq 1.", _INCEPTION, None),
         ("note", "A valid note at seq 2.", _note_fields(), None),
         (
@@ -68,11 +88,49 @@ def single_cases() -> Iterator[Case]:
             _padded_fields(limits.MAX_ENTRY_BYTES),
             "body.unknown-kind",
         ),
-    ]:
-        raw = sign_fields(ALICE.signing, fields)
-        yield case(name, description, raw, _decoded(fields, raw, status))
-    for name, description, raw, expect in _entry_mutations():
-        yield case(name, description, raw, expect)
+        (
+            "kind-max-length",
+            "A kind name of exactly 64 bytes decodes (an unknown kind).",
+            _note_fields(kind=_LONGEST_KIND, body={"any": 1}),
+            "body.unknown-kind",
+        ),
+    ]
+
+
+def _log_checks_are_not_decoding() -> list[tuple[str, str, list[Any], str | None]]:
+    """First entries that decode though their log refuses them (specs/0002 §3.1, §6).
+
+    Each is byte for byte the first entry of the entries/log case of the same name.
+    """
+    cases = [
+        (
+            "first-not-inception",
+            "A note at seq 1 decodes: that a first entry is an inception is a log check "
+            "(verify.bad-inception in entries/log/first-not-inception), not decoding.",
+            _first_fields(kinds.NOTE, {"text": "note 1"}),
+            None,
+        ),
+        (
+            "inception-keys-mismatch",
+            "An inception naming Bob's recovery key decodes: that its keys hash to the "
+            "author is a log check (entries/log/inception-keys-mismatch).",
+            _first_fields(
+                kinds.INCEPTION, ALICE.inception_body() | {"recovery_key": BOB.recovery.public}
+            ),
+            None,
+        ),
+        (
+            "inception-invalid-body",
+            "An inception without its recovery key decodes, its body invalid; the log "
+            "refuses it (entries/log/inception-invalid-body).",
+            _first_fields(kinds.INCEPTION, {"signing_key": ALICE.signing.public}),
+            "body.invalid",
+        ),
+    ]
+    firsts = {c.case: c.input["entries_hex"][0] for c in logs.log_cases()}
+    for name, _, fields, _ in cases:
+        assert sign_fields(ALICE.signing, fields).hex() == firsts[name], name
+    return cases
 
 
 def _decoded(fields: list[Any], raw: bytes, status_code: str | None) -> dict[str, Any]:
@@ -121,6 +179,9 @@ def _entry_mutations() -> Iterator[tuple[str, str, bytes, dict[str, Any]]]:
 
     def fields(**changes: Any) -> bytes:
         return sign_fields(key, _note_fields(**changes))
+
+    yield from _grammar_mutations(fields)
+    yield from _order_mutations(key, fields, sig, wide)
 
     yield (
         "bad-signature",
@@ -207,4 +268,104 @@ def _entry_mutations() -> Iterator[tuple[str, str, bytes, dict[str, Any]]]:
         "An entry one byte over the size cap.",
         sign_fields(key, _padded_fields(limits.MAX_ENTRY_BYTES + 1)),
         error("decode.too-large"),
+    )
+
+
+def _grammar_mutations(
+    fields: Callable[..., bytes],
+) -> Iterator[tuple[str, str, bytes, dict[str, Any]]]:
+    """Kind names the grammar refuses (specs/0002 §3; whole-value match, 0001 §8)."""
+    for name, kind, description in [
+        ("kind-trailing-newline", "note\n", "The kind is note followed by a newline."),
+        ("kind-leading-space", " note", "The kind is note after a space."),
+        ("kind-trailing-dot", "note.", "The kind ends with a full stop: an empty segment."),
+    ]:
+        yield name, description, fields(kind=kind), _bad_field("kind")
+
+
+def _order_mutations(
+    key: SigningKey, fields: Callable[..., bytes], sig: bytes, wide: bytes
+) -> Iterator[tuple[str, str, bytes, dict[str, Any]]]:
+    """Inputs failing two checks of specs/0002 §3.1: the error is the earlier row's."""
+    enc = canonical.encode
+    version = error("decode.unsupported-version")
+
+    def flipped_signature(payload: bytes) -> bytes:
+        good = key.sign(tags.ENTRY_SIG, payload)
+        return bytes([good[0] ^ 1]) + good[1:]
+
+    v2 = _note_fields(version=2)
+    yield (
+        "version-two-ten-fields",
+        "A version-2 payload of ten items: the version (0002 §3.1 row 8) before the count (row 9).",
+        sign_fields(key, [*v2, "extra"]),
+        version,
+    )
+    yield (
+        "version-two-eight-fields",
+        "A version-2 payload of eight items: the version (0002 §3.1 row 8) before the "
+        "count (row 9).",
+        sign_fields(key, v2[:-1]),
+        version,
+    )
+    yield (
+        "version-two-bad-network",
+        "A version-2 payload whose network has 31 bytes: the version before the fields "
+        "(0002 §3.1).",
+        fields(version=2, network=NETWORK[:31]),
+        version,
+    )
+    yield (
+        "version-two-bad-signature",
+        "A version-2 payload whose signature does not verify: the version (0002 §3.1 row 8) before "
+        "the signature (row 18).",
+        enc([enc(v2), flipped_signature(enc(v2))]),
+        version,
+    )
+    yield "version-text", "The version is the text 1.", fields(version="1"), version
+    yield (
+        "ten-fields",
+        "A version-1 payload of ten items: decode.bad-field for the payload (0002 §3.1 row 9).",
+        sign_fields(key, [*_note_fields(), "extra"]),
+        _bad_field("payload"),
+    )
+    yield (
+        "payload-empty-array",
+        "The payload is an empty array: no version to read (0002 §3.1 row 7).",
+        signed(key, enc([])),
+        _bad_field("payload"),
+    )
+    yield (
+        "payload-is-a-map",
+        "The payload is the map {version: 1}, not an array (0002 §3.1 row 7).",
+        signed(key, enc({"version": 1})),
+        _bad_field("payload"),
+    )
+    yield (
+        "bad-network-and-body",
+        "The network has 31 bytes and the body is an array: network (0002 §3.1 row 10) "
+        "comes first.",
+        fields(network=NETWORK[:31], body=[]),
+        _bad_field("network"),
+    )
+    yield (
+        "bad-kind-and-body",
+        "The kind is Note and the body is an array: kind (0002 §3.1 row 16) comes first.",
+        fields(kind="Note", body=[]),
+        _bad_field("kind"),
+    )
+    bad_kind = enc(_note_fields(kind="Note"))
+    yield (
+        "bad-kind-and-signature",
+        "The kind is Note and the signature does not verify: the fields (0002 §3.1 row 16) before "
+        "the signature (row 18).",
+        enc([bad_kind, flipped_signature(bad_kind)]),
+        _bad_field("kind"),
+    )
+    yield (
+        "short-signature-and-non-canonical-payload",
+        "A 63-byte signature and a payload with a wide version: the outer array (0002 §3.1 row 5) "
+        "before the payload's encoding (row 6).",
+        enc([wide, sig[:63]]),
+        _bad_field("signature"),
     )

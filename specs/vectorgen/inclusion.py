@@ -95,6 +95,12 @@ def _mutations(happy: dict[str, Any]) -> Iterator[tuple[str, str, Change, dict[s
         length,
     )
     yield (
+        "proof-hash-31-bytes",
+        "The second proof hash is cut to 31 bytes.",
+        lambda b: b["proof_hex"].__setitem__(1, b["proof_hex"][1][:62]),
+        error("proof.bad-hash"),
+    )
+    yield (
         "proof-missing-hash",
         "The last proof hash is dropped.",
         lambda b: b["proof_hex"].pop(),
@@ -120,6 +126,16 @@ def _mutations(happy: dict[str, Any]) -> Iterator[tuple[str, str, Change, dict[s
             "checkpoint", b["checkpoint"].replace(tlog.b64(root), tlog.b64(tlog.flip(root)), 1)
         ),
         bad_sig,
+    )
+    six = tlog.mth([tlog.leaf_hash(raw) for raw in MAIN.raws[:6]])
+    yield (
+        "entry-beyond-checkpoint",
+        "Entry 7 with Alice's checkpoint of size 6: leaf index 6 is outside [0, 6).",
+        lambda b: b.update(
+            entry_hex=MAIN.raws[6].hex(),
+            checkpoint=tlog.checkpoint(ALICE.signing, NETWORK, ALICE.id, 6, six),
+        ),
+        error("proof.bad-size"),
     )
     bob = Log(BOB).inception().note().note().note().note().note().note()
     bob_root = tlog.mth([tlog.leaf_hash(raw) for raw in bob.raws])

@@ -34,6 +34,7 @@ from ledger.checkpoint import (
     decode_note,
     decode_signed_checkpoint,
     encode_note,
+    is_valid_key_name,
     key_id,
     sign_checkpoint,
     sign_note,
@@ -618,3 +619,53 @@ def test_a_note_too_large_to_decode_is_never_built() -> None:
         add_signatures(GOOD, [big])
     with pytest.raises(LocalMisuseError):
         sign_note(AUTHOR_KEY, "example.com/log", b"no final newline")
+
+
+# --- control characters and key names, exactly as specs/0003 §2.1 states them ----------
+
+#: The 25 characters with the Unicode White_Space property, as listed in specs/0003 §2.1.
+SPEC_SPACES = frozenset(
+    (*range(0x09, 0x0E), 0x20, 0x85, 0xA0, 0x1680, *range(0x2000, 0x200B))
+).union({0x2028, 0x2029, 0x202F, 0x205F, 0x3000})
+#: Row 3: the ASCII controls below U+0020 other than newline.
+SPEC_CONTROLS = frozenset(range(0x20)) - {0x0A}
+
+
+def spec_allows_in_key_name(code_point: int) -> bool:
+    return code_point not in SPEC_SPACES | SPEC_CONTROLS and code_point != ord("+")
+
+
+def test_key_names_follow_the_spec_for_every_code_point() -> None:
+    assert len(SPEC_SPACES) == 25
+    for code_point in range(0x110000):
+        if 0xD800 <= code_point <= 0xDFFF:  # no UTF-8 text holds a surrogate
+            continue
+        name = f"example.com/{chr(code_point)}"
+        assert is_valid_key_name(name) is spec_allows_in_key_name(code_point), hex(code_point)
+    assert not is_valid_key_name("")
+
+
+@pytest.mark.parametrize("char", ["\x7f", "\x80", "\x9b", "\x9f", "\u200b", "\ufeff"])
+def test_del_c1_and_non_space_format_characters_may_name_a_key(char: str) -> None:
+    stranger = sign_note(seeded_key("mallory"), f"example.com/{char}", GOOD.checkpoint.body())
+    decoded = decode_and_verify(with_line(stranger))
+    assert decoded.signatures[1].name == f"example.com/{char}"
+
+
+@pytest.mark.parametrize("code_point", sorted(SPEC_CONTROLS))
+def test_an_ascii_control_anywhere_refuses_the_note(code_point: int) -> None:
+    char = chr(code_point).encode()
+    line = f"{DASH} example.com/{chr(code_point)} {base64.b64encode(bytes(68)).decode()}\n"
+    in_origin = GOOD.text.replace(b"\n", char + b"\n", 1)
+    for data in (GOOD.text + line.encode(), in_origin):
+        with pytest.raises(DecodeError) as err:
+            decode_note(data)
+        assert (err.value.code, err.value.details["field"]) == ("decode.bad-checkpoint", "encoding")
+
+
+@pytest.mark.parametrize("code_point", sorted(SPEC_SPACES - SPEC_CONTROLS | {ord("+")}))
+def test_a_space_or_plus_in_a_key_name_refuses_the_note(code_point: int) -> None:
+    line = f"{DASH} example.com/{chr(code_point)}b {base64.b64encode(bytes(68)).decode()}\n"
+    with pytest.raises(DecodeError) as err:
+        decode_note(GOOD.text + line.encode())
+    assert (err.value.code, err.value.details["field"]) == ("decode.bad-checkpoint", "signature")

@@ -1,0 +1,172 @@
+"""Error codes: every code in the vectors is defined by a spec; every spec code has a vector.
+
+A code is `family.name` (specs/0001 §6), its family one of FAMILIES.
+
+- A code *appears in the vectors* when it is the `expect.error` of a case, or the value of
+  a `code` key anywhere under `expect` (a job's refused entries, a body status).
+- A code is *defined by the specs* when it is written in backticks in the prose or a table
+  of `specs/*.md`; kind names (`job.offer` is a kind, not a code) and NOT_CODES (text of
+  the same shape that names something else) are left out.
+
+Every code in the vectors must be defined, with no exception. Every defined code must be
+reached by some vector, except those in UNREACHED, each with its reason; the list is
+exact both ways, so a new code needs a vector or a reason, and a code that gains a vector
+leaves the list.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from protocol.kinds import known_kinds
+from tests.paths import ROOT
+
+SPECS = ROOT / "specs"
+VECTORS = SPECS / "vectors"
+FAMILIES = ("decode", "verify", "proof", "misuse", "remote", "rule", "job", "body", "audit")
+CODE = re.compile(rf"`((?:{'|'.join(FAMILIES)})\.[a-z0-9]+(?:-[a-z0-9]+)*)`")
+
+#: Backticked text shaped like a code that is not one.
+NOT_CODES = {
+    "body.text": "0012 §1: the location of a field in a refused API request, not a code",
+}
+
+_LOCAL = (
+    "a local misuse (0001 §6): the error of this node's own caller, never the answer to "
+    "a peer's bytes, which are all a vector holds"
+)
+_STORE = (
+    "found by re-verifying this node's own store (0003 §8): needs a damaged database, "
+    "not a vector input"
+)
+_TRANSPORT = "an event of the transport (a stream closed or timed out), not bytes a vector can hold"
+_NO_BLOB_SUITE = "the blob transfer conversation (0009) has no vector suite yet"
+_NO_SYNC_CASE = "a sync conversation error (0005) with no sync/conversation case yet"
+_NO_CHARTER_SUITE = "the charter exchange (0008) has no vector suite yet"
+_NO_RULES_SUITE = "a rule of a network's charter in force (0008): no vector suite applies rules yet"
+_NO_BODY_SUITE = "a decoder of local documents with no vector suite yet"
+
+#: Codes the specs define that no vector reaches, and why.
+UNREACHED: dict[str, str] = {
+    "misuse.no-session": "the peering machine's own misuse (0005), tests/ledger/test_peering.py",
+    "misuse.time-went-back": "the peering machine's own misuse (0005), tests/ledger/test_peering.py",
+    "audit.checkpoint-mismatch": _STORE,
+    "audit.leaf-mismatch": _STORE,
+    "audit.state-mismatch": _STORE,
+    "decode.bad-advert": _NO_BODY_SUITE + " (an advert's TOML, 0011 §6)",
+    "decode.bad-manifest": _NO_BODY_SUITE + " (OKH manifests, 0010 §5)",
+    "decode.bad-mesh": _NO_BODY_SUITE + " (STL and 3MF meshes, 0010 §3)",
+    "decode.bad-okw": _NO_BODY_SUITE + " (Open Know-Where YAML, 0011 §6)",
+    "decode.bad-proposal": _NO_BODY_SUITE + " (a proposal's TOML, 0008)",
+    "misuse.bad-argument": _LOCAL,
+    "misuse.bad-batch": _LOCAL,
+    "misuse.bad-database": _LOCAL,
+    "misuse.bad-entry": _LOCAL,
+    "misuse.bad-job": _LOCAL,
+    "misuse.bad-recipients": _LOCAL,
+    "misuse.blob-busy": _LOCAL,
+    "misuse.blob-io": _LOCAL,
+    "misuse.blob-missing": _LOCAL,
+    "misuse.connection-failed": _LOCAL,
+    "misuse.data-after-eof": _LOCAL,
+    "misuse.frame-too-large": _LOCAL,
+    "misuse.newer-database": _LOCAL,
+    "misuse.no-federation": _LOCAL,
+    "misuse.not-a-test-federation": _LOCAL,
+    "misuse.restored-backup": _LOCAL,
+    "misuse.storage-full": _LOCAL,
+    "misuse.too-large": _LOCAL,
+    "misuse.too-many-items": _LOCAL,
+    "misuse.unauthorized": _LOCAL,
+    "misuse.undrained": _LOCAL,
+    "misuse.unexpected-message": _LOCAL,
+    "misuse.unknown-bid": _LOCAL,
+    "misuse.unknown-job": _LOCAL,
+    "misuse.unknown-lab": _LOCAL,
+    "misuse.unknown-proposal": _LOCAL,
+    "remote.bad-head": _NO_SYNC_CASE,
+    "remote.bad-range": _NO_BLOB_SUITE,
+    "remote.blob-too-large": _NO_BLOB_SUITE,
+    "remote.charter-unavailable": _NO_CHARTER_SUITE,
+    "remote.closed": _TRANSPORT,
+    "remote.closed-early": _TRANSPORT,
+    "remote.out-of-order": _NO_SYNC_CASE,
+    "remote.overlong-chunk": _NO_BLOB_SUITE,
+    "remote.oversized": _NO_SYNC_CASE,
+    "remote.refused": _NO_BLOB_SUITE,
+    "remote.short-chunk": _NO_BLOB_SUITE,
+    "remote.size-changed": _NO_BLOB_SUITE,
+    "remote.timeout": _TRANSPORT,
+    "remote.too-many-wants": _NO_BLOB_SUITE,
+    "remote.unexpected-chunk": _NO_BLOB_SUITE,
+    "remote.want-too-large": _NO_BLOB_SUITE,
+    "remote.wrong-charter": _NO_CHARTER_SUITE,
+    "rule.blob-too-large": _NO_RULES_SUITE,
+    "rule.derivative-forbidden": "licences/derive gives the verdict (forbidden), not the "
+    "error a design's publication raises with it (0010 §4); no designs suite yet",
+    "rule.entry-too-large": _NO_RULES_SUITE,
+    "rule.frozen-author": _NO_RULES_SUITE + " (a freeze by fork proof, 0004)",
+    "rule.licence-not-open": "licences/check gives open: false, not the error a design's "
+    "publication raises with it (0010 §4); no designs suite yet",
+    "rule.lifted-fork": _NO_RULES_SUITE + " (a freeze lifted by a vote, 0004)",
+    "rule.not-admitted": _NO_RULES_SUITE,
+    "rule.string-too-long": _NO_RULES_SUITE,
+    "verify.blob-hash-mismatch": _NO_BLOB_SUITE,
+}
+
+
+def _codes_under(value: Any, key: str | None = None) -> Iterator[str]:
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from _codes_under(v, k)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _codes_under(v, key)
+    elif key in ("error", "code") and isinstance(value, str):
+        yield value
+
+
+def vector_codes() -> dict[str, list[str]]:
+    """Each code in the vectors -> the case files it appears in."""
+    found: dict[str, list[str]] = {}
+    for path in sorted(VECTORS.rglob("*.json")):
+        case = json.loads(path.read_text(encoding="utf-8"))
+        for code in _codes_under(case["expect"]):
+            found.setdefault(code, []).append(path.relative_to(VECTORS).as_posix())
+    return found
+
+
+def spec_codes() -> dict[str, list[str]]:
+    """Each code the specs define -> the spec files that write it."""
+    kinds = set(known_kinds())
+    found: dict[str, list[str]] = {}
+    for path in sorted(SPECS.glob("*.md")):
+        for code in sorted(set(CODE.findall(path.read_text(encoding="utf-8")))):
+            if code not in kinds and code not in NOT_CODES:
+                found.setdefault(code, []).append(path.name)
+    return found
+
+
+def test_every_code_in_the_vectors_has_the_shape_of_a_code() -> None:
+    shaped = re.compile(rf"(?:{'|'.join(FAMILIES)})\.[a-z0-9]+(?:-[a-z0-9]+)*")
+    assert [c for c in vector_codes() if not shaped.fullmatch(c)] == []
+
+
+def test_every_code_in_the_vectors_is_defined_by_a_spec() -> None:
+    undefined = {c: files for c, files in vector_codes().items() if c not in spec_codes()}
+    assert undefined == {}
+
+
+def test_every_code_a_spec_defines_is_reached_by_a_vector_or_excused() -> None:
+    unreached = set(spec_codes()) - set(vector_codes())
+    assert sorted(unreached - set(UNREACHED)) == [], "add a vector, or a reason to UNREACHED"
+    assert sorted(set(UNREACHED) - unreached) == [], "reached or no longer defined: unlist"
+
+
+def test_the_exceptions_are_codes_and_not_kinds() -> None:
+    assert set(NOT_CODES).isdisjoint(known_kinds())
+    assert all(CODE.fullmatch(f"`{c}`") for c in [*NOT_CODES, *UNREACHED])
+    assert all(reason for reason in UNREACHED.values())

@@ -29,6 +29,7 @@ and freezes (it runs inside the router); entries are the caller's
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ledger.checkpoint import (
@@ -43,6 +44,7 @@ from ledger.log import Ledger, checkpoint_side
 from protocol import announce
 from protocol.announce import Announcement, CheckResult, LedgerView, Verdict
 from protocol.errors import CommonsError, VerificationError
+from protocol.logstate import LogHead
 
 
 def check_announcement(data: bytes, network: bytes, view: LedgerView) -> CheckResult:
@@ -53,16 +55,34 @@ def check_announcement(data: bytes, network: bytes, view: LedgerView) -> CheckRe
     result = announce.check_announcement(data, network, view)
     if result.verdict is not Verdict.ACCEPT or result.announcement is None:
         return result
+    unverified = False
+    after = _After(view, result.heads)  # a checkpoint may cover the entries it came with
     try:
         for note in result.announcement.checkpoints:
-            check_checkpoint(note, network, view)
+            unverified |= not check_checkpoint(note, network, after)
         for raw in result.announcement.forks:  # the dearer check last
             proof = verify_fork_proof(raw, checkpoint_verifier=checkpoint_side)
             if proof.network != network:
                 raise VerificationError("verify.wrong-network", "fork proof of another network")
     except CommonsError as e:
         return CheckResult(Verdict.REJECT, None, e)
+    if unverified:  # not relayed, no credit: a sync with the sender proves it or not
+        return CheckResult(Verdict.IGNORE, result.announcement, unverified=True)
     return result
+
+
+@dataclass(frozen=True, slots=True)
+class _After:
+    """The view as it will be once an announcement's own entries are stored."""
+
+    view: LedgerView
+    heads: Mapping[bytes, LogHead]
+
+    def head(self, network: bytes, author: bytes) -> LogHead | None:
+        return self.heads.get(author) or self.view.head(network, author)
+
+    def is_frozen(self, network: bytes, author: bytes) -> bool:
+        return self.view.is_frozen(network, author)
 
 
 def check_checkpoint(note: bytes, network: bytes, view: LedgerView) -> bool:

@@ -11,7 +11,8 @@ ledger lives (its storage thread) and tests run two of them back to back.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from ledger.checkpoint import decode_signed_checkpoint
@@ -40,11 +41,30 @@ from protocol.sync import (
     build_heads_frames,
     build_range_frames,
 )
-from protocol.sync_limits import MAX_RANGE_REQUEST, RANGE_FRAME_TARGET_BYTES
+from protocol.sync_limits import (
+    MAX_ENTRIES_PER_RANGE_FRAME,
+    MAX_RANGE_REQUEST,
+    RANGE_FRAME_TARGET_BYTES,
+)
+
+BIN_HEADER_BYTES = 5  # msgpack bin32 header, per entry in a range frame
+READ_BATCH_ENTRIES = 64  # entries read from the store at a time while framing an answer
+MAX_ENTRIES_PER_FRAME = MAX_ENTRIES_PER_RANGE_FRAME
 
 
 def _none(end: int) -> list[bytes]:
     return []
+
+
+@dataclass
+class _Answer:
+    """A get being answered: its checkpoint (None: one empty frame), the next seq
+    to send and the end of what we serve, [next_seq, stop)."""
+
+    get: Get
+    checkpoint: StoredCheckpoint | None
+    next_seq: int
+    stop: int
 
 
 @dataclass
@@ -72,6 +92,14 @@ class SyncPeer:
     keep_events: bool = True
     #: Entries committed by this session, for views to index (their owner clears it).
     committed: list[Entry] = field(default_factory=list)
+    #: The peer's gets still to answer, oldest first (built by `produce`).
+    serving: deque[_Answer] = field(default_factory=deque)
+    #: The authors whose log holds one of some kinds (the node's index: one query);
+    #: None: read the logs (fine for tests and the simulator, too slow for a node).
+    kinds_index: Callable[[bytes, Sequence[str]], set[bytes]] | None = None
+    #: Whether answers wait for `produce` (the node: one frame in memory at a time) or
+    #: are built whole into each `feed`'s output (tests, the simulator). Same bytes.
+    lazy_answers: bool = False
 
     def __post_init__(self) -> None:
         self.conn = SyncConnection(self.network, now_ms=self.now_ms)
@@ -98,13 +126,17 @@ class SyncPeer:
         return data
 
     def drain(self) -> None:
+        """Handle every event the bytes received so far make; unless `lazy_answers`,
+        build the answers too."""
         while True:
             event = self.conn.next_event()
             if isinstance(event, NeedData | Closed | RemoteError):
                 if not isinstance(event, NeedData) and self.keep_events:
                     self.events.append(event)
-                return
+                break
             self.handle(event)
+        while self.serving and not self.lazy_answers:
+            self._next_frame(self.serving[0])
 
     # -- what we hold --------------------------------------------------------------------
     def local_sizes(self) -> dict[bytes, int]:
@@ -121,20 +153,31 @@ class SyncPeer:
         return held[-1] if held else None
 
     def servable_heads(self, wanted: SyncFilter) -> list[Head]:
+        having = None if wanted.kinds is None else self._authors_with(wanted.kinds)
         heads = []
         for head in self.ledger.heads():
             if head.network != self.network or not wanted.admits_author(head.author):
                 continue
+            if having is not None and head.author not in having:
+                continue
             checkpoint = self.servable(head.author)
-            if checkpoint is not None and self._has_kind(head.author, wanted):
+            if checkpoint is not None:
                 heads.append(Head(head.author, checkpoint.size, checkpoint.note))
         return heads
 
-    def _has_kind(self, author: bytes, wanted: SyncFilter) -> bool:
-        if wanted.kinds is None:
-            return True
-        raws = self.ledger.store.read_entries(self.network, author, 1, 1 << 62)
-        return any(read_stored_entry(raw).kind in wanted.kinds for raw in raws)
+    def _authors_with(self, kinds: Sequence[str]) -> set[bytes]:
+        """Authors whose log holds an entry of one of `kinds` (specs/0005 §7)."""
+        if self.kinds_index is not None:
+            return self.kinds_index(self.network, kinds)
+        return {
+            head.author
+            for head in self.ledger.heads()
+            if head.network == self.network
+            and any(
+                read_stored_entry(raw).kind in kinds
+                for raw in self.ledger.store.read_entries(self.network, head.author, 1, 1 << 62)
+            )
+        }
 
     # -- events ------------------------------------------------------------------------
     def handle(self, event: Event) -> None:
@@ -170,29 +213,75 @@ class SyncPeer:
             self.send(Done())
 
     def serve(self, get: Get) -> None:
+        """Queue the answer to a get; `produce` builds it one frame at a time, so a
+        peer's gets never hold more than one frame of entries in memory (0005 §6
+        step 5; specs/0012 §5, finding 3). The checkpoint is fixed now."""
         checkpoint = self.servable(get.author)
         stop = min(get.to_seq, checkpoint.size + 1) if checkpoint else get.from_seq
         if checkpoint is None or get.from_seq >= stop:
+            checkpoint, stop = None, get.from_seq
+        self.serving.append(_Answer(get, checkpoint, get.from_seq, stop))
+
+    @property
+    def producing(self) -> bool:
+        """Whether answers remain to be built (call `produce`)."""
+        return bool(self.serving)
+
+    def produce(self) -> bytes:
+        """The next frame (or frames, for a short log) of the oldest answer, as bytes."""
+        if self.serving:
+            self._next_frame(self.serving[0])
+        return self.take_outbox()
+
+    def _next_frame(self, answer: _Answer) -> None:
+        get, checkpoint = answer.get, answer.checkpoint
+        if checkpoint is None:
             for frame in build_range_frames(
                 get.id, get.author, get.from_seq, [], b"", _none, _none
             ):
                 self.send(frame)
+            self.serving.popleft()
             return
+        raws = self._read_frame_entries(get.author, answer.next_seq, answer.stop)
         n = checkpoint.size
-        raws = self.ledger.store.read_entries(self.network, get.author, get.from_seq, stop)
         tree = self.ledger.tree(self.network, get.author)
         events = self.ledger.key_history(self.network, get.author).events
+        last = answer.next_seq + len(raws) >= answer.stop
         for frame in build_range_frames(
             get.id,
             get.author,
-            get.from_seq,
+            answer.next_seq,
             raws,
             checkpoint.note,
             lambda end: tree.consistency_proof(end, n),
             lambda end: [e.raw for e in events if end < e.seq <= n],
             target_bytes=self.target_bytes,
+            last=last,
         ):
             self.send(frame)
+        answer.next_seq += len(raws)
+        if last:
+            self.serving.popleft()
+
+    def _read_frame_entries(self, author: bytes, start: int, stop: int) -> list[bytes]:
+        """Entries from `start` up to about one frame's worth (`target_bytes`), read in
+        small batches so a log of large entries is never read whole."""
+        raws: list[bytes] = []
+        size = 0
+        while start < stop and size < self.target_bytes and len(raws) < MAX_ENTRIES_PER_FRAME:
+            batch = self.ledger.store.read_entries(
+                self.network, author, start, min(stop, start + READ_BATCH_ENTRIES)
+            )
+            if not batch:
+                break
+            for raw in batch:
+                cost = len(raw) + BIN_HEADER_BYTES  # as build_range_frames counts it
+                if raws and (size + cost > self.target_bytes or len(raws) >= MAX_ENTRIES_PER_FRAME):
+                    return raws
+                raws.append(raw)
+                size += cost
+            start += len(batch)
+        return raws
 
     def ingest(self, r: Range) -> None:
         """One frame: ingested whole, or skipped (already held / bad: recorded). The

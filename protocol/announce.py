@@ -30,7 +30,7 @@ ledger.gossip.check_announcement, which calls this one and then judges those.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import NamedTuple, Protocol
@@ -90,6 +90,13 @@ class CheckResult:
     verdict: Verdict
     announcement: Announcement | None = None
     error: CommonsError | None = None
+    #: IGNOREd because something new in it cannot be checked here (an entry beyond
+    #: our head, a checkpoint whose key we lack): not relayed, but worth a sync with
+    #: the sender, which proves what it holds (specs/0005 §10).
+    unverified: bool = False
+    #: Log heads after the announcement's own entries (author -> head), so its
+    #: checkpoints can be judged against the entries it carries.
+    heads: Mapping[bytes, LogHead] = field(default_factory=dict)
 
 
 def encode_announcement(
@@ -238,18 +245,25 @@ def check_announcement(data: bytes, network: bytes, view: LedgerView) -> CheckRe
         announcement = decode_announcement(data)
         if announcement.network != network:
             raise VerificationError("verify.wrong-network", "announcement of another network")
-        fresh = _check_entries(announcement.entries, network, view)
+        heads: dict[bytes, LogHead] = {}
+        fresh, unverified = _check_entries(announcement.entries, network, view, heads)
     except CommonsError as e:
         return CheckResult(Verdict.REJECT, None, e)
+    if unverified:
+        return CheckResult(Verdict.IGNORE, announcement, unverified=True, heads=heads)
     if not (fresh or announcement.checkpoints or announcement.forks):
-        return CheckResult(Verdict.IGNORE, announcement)
-    return CheckResult(Verdict.ACCEPT, announcement)
+        return CheckResult(Verdict.IGNORE, announcement, heads=heads)
+    return CheckResult(Verdict.ACCEPT, announcement, heads=heads)
 
 
-def _check_entries(entries: list[Entry], network: bytes, view: LedgerView) -> bool:
-    """Raise for any entry that can be judged bad now; True if any entry is new."""
+def _check_entries(
+    entries: list[Entry], network: bytes, view: LedgerView, after: dict[bytes, LogHead]
+) -> tuple[bool, bool]:
+    """Raise for any entry that can be judged bad now; (any entry is new, any entry is
+    beyond our head: its key and chain cannot be checked here). `after` receives the
+    heads the entries that extend our logs lead to."""
     heads: dict[bytes, LogHead | None] = {}
-    fresh = False
+    fresh = unverified = False
     for entry in sorted(entries, key=lambda e: (e.author, e.seq)):
         if entry.network != network:
             raise VerificationError("verify.wrong-network", "entry of another network")
@@ -259,10 +273,10 @@ def _check_entries(entries: list[Entry], network: bytes, view: LedgerView) -> bo
             heads[entry.author] = view.head(network, entry.author)
         head = heads[entry.author] or LogHead(network, entry.author)
         if entry.seq == head.size + 1:
-            heads[entry.author] = verify_next(head, entry)
+            heads[entry.author] = after[entry.author] = verify_next(head, entry)
             fresh = True
         elif entry.seq > head.size + 1:
-            fresh = True  # beyond what we hold: sync will fetch the gap and check it
+            unverified = True  # beyond what we hold: sync fetches the gap and checks it
         elif entry.id != head.head_id or entry.seq != head.size:
             fresh = True  # a conflict at a held seq: the ingest decides (fork proof)
-    return fresh
+    return fresh, unverified

@@ -31,6 +31,7 @@ from protocol.sync_limits import (
     DECODER_MAX_ARRAY_LEN,
     DECODER_MAX_BIN_BYTES,
     IDLE_TIMEOUT_MS,
+    MAX_HELLO_FRAME_BYTES,
     MAX_INFLIGHT_REQUESTS,
     MAX_REQUESTS_PER_SESSION,
     MAX_SYNC_FRAME_BYTES,
@@ -136,7 +137,7 @@ class SyncConnection:
         self.idle_timeout_ms = idle_timeout_ms
         self._us, self._them = Side(), Side()
         self._decoder = framing.FrameDecoder(
-            max_frame_bytes=MAX_SYNC_FRAME_BYTES,
+            max_frame_bytes=MAX_HELLO_FRAME_BYTES,  # MAX_SYNC_FRAME_BYTES after its hello
             max_bin_bytes=DECODER_MAX_BIN_BYTES,
             max_array_len=DECODER_MAX_ARRAY_LEN,
         )
@@ -292,6 +293,8 @@ class SyncConnection:
         except SyncViolationError as v:
             raise RemoteFaultError("remote." + v.reason, v.message, field=v.field) from None
         self._them.apply(self._us, message, new_state)
+        if isinstance(message, Hello):
+            self._decoder.max_frame_bytes = MAX_SYNC_FRAME_BYTES
         self._settle()
         if isinstance(message, SyncError):
             return RemoteError(message.code, message.message)

@@ -15,6 +15,10 @@ SYNC_VERSION: Final = 1
 
 #: Largest frame body either side may send or accept.
 MAX_SYNC_FRAME_BYTES: Final = 5 * 1024 * 1024  # a maximal fork proof (0004) fits
+#: Largest frame accepted before the peer's hello: a hello is at most ~150 KB (4,096
+#: filter authors, 64 kinds), so a peer cannot make us buffer 5 MiB before it has
+#: even named its network (specs/0012 §5, finding 2).
+MAX_HELLO_FRAME_BYTES: Final = 256 * 1024
 #: A range response is cut into frames of about this many entry bytes: noise+yamux
 #: moves 85-160 MB/s with 64 KiB-1 MiB frames but 12 MB/s with 4 KiB ones.
 RANGE_FRAME_TARGET_BYTES: Final = 1024 * 1024

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from node.net.host import HostConfig, open_host
+from node.net.host import HostConfig, P2PHost, open_host
 from node.net.streams import Stream
 from protocol.sync import Event, Hello, Message, NeedData, SyncConnection
 from protocol.sync_limits import SYNC_PROTOCOL_ID
@@ -26,12 +26,13 @@ READ_BYTES = 256 * 1024
 TIMEOUT_S = 60.0
 
 
-def rss_bytes(pid: int) -> int:
-    """The resident set of process `pid` (VmRSS in /proc/PID/status)."""
+def rss_bytes(pid: int, field: str = "VmRSS") -> int:
+    """The resident set of process `pid` (VmRSS in /proc/PID/status), or its peak
+    (`field="VmHWM"`)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(field + ":"):
             return int(line.split()[1]) * 1024
-    raise AssertionError(f"no VmRSS for {pid}")
+    raise AssertionError(f"no {field} for {pid}")
 
 
 @dataclass
@@ -60,6 +61,22 @@ class HostileSession:
         while not isinstance(event := await self.next_event(), kind):
             pass
         return event
+
+
+@asynccontextmanager
+async def hostile_host(
+    name: str = "hostile", *, seed: bytes | None = None
+) -> AsyncIterator[P2PHost]:
+    """A raw libp2p host: of the identity `seed` makes, or a fresh one."""
+    seed = seed or hashlib.sha256(b"hostile/" + name.encode() + os.urandom(8)).digest()
+    async with open_host(HostConfig(key_seed=seed)) as host:
+        yield host
+
+
+async def open_session(host: P2PHost, peer: str, network: bytes) -> HostileSession:
+    """One more sync stream from `host` to `peer`, our hello not sent yet."""
+    stream = await host.open_stream(peer, SYNC_PROTOCOL_ID)
+    return HostileSession(stream, SyncConnection(network, now_ms=0), host.peer_id)
 
 
 @asynccontextmanager

@@ -101,6 +101,7 @@ logger = logging.getLogger(__name__)
 KEY_SEED_BYTES = 32
 BOOTSTRAP_RETRY_S = 30.0
 MAX_TRACKED_PEERS = 4096
+MAX_BAN_S = 24 * 3600.0  # a repeat offender's ban doubles up to a day
 
 
 def _key_pair(seed: bytes) -> Any:
@@ -234,7 +235,12 @@ class _Scorer(PeerScorer):
             self.excused += collections.Counter()  # drops the zeros
             return
         super().on_invalid_message(peer, topic)
-        count = self.reject_count(peer) + 1.0
+        self.charge(peer)
+
+    def charge(self, peer: ID, weight: float = 1.0) -> None:
+        """Add `weight` rejects to the peer's decaying count; ban it at the limit.
+        Gossip rejects and stream-protocol faults (sync, blobs) both land here."""
+        count = self.reject_count(peer) + weight
         self.rejects[peer] = (count, trio.current_time())
         if len(self.rejects) > MAX_TRACKED_PEERS:  # forget who has nearly decayed away
             self.rejects = {p: r for p, r in self.rejects.items() if self.reject_count(p) > 1}
@@ -259,6 +265,7 @@ class P2PHost:
         self._scorer: _Scorer = pubsub.router.scorer
         self._scorer.on_ban = self._ban
         self._banned: set[ID] = set()
+        self._bans: dict[ID, int] = {}  # peer -> bans so far (the next one lasts longer)
         self._validators: dict[str, Callable[[str, bytes], Verdict]] = {}
         self._own_verdicts: dict[bytes, Verdict] = {}
         queues = pubsub.peer_queues
@@ -397,15 +404,37 @@ class P2PHost:
 
         return check
 
+    def penalise(self, peer_id: str, code: str, weight: float = 1.0) -> None:
+        """Charge a peer for a fault of ours to judge (a sync or blob protocol error, a
+        refused frame): the same decaying count gossip rejects feed, and the same ban
+        (specs/0012 §5, finding 10). Logged at WARNING."""
+        peer = _parse_peer_id(peer_id)
+        if peer in self._banned:
+            return
+        self._scorer.charge(peer, weight)
+        limit = self._config.scoring.ban_after_rejects
+        logger.warning(
+            "peer %s: %s (penalty %.1f of %s)",
+            peer_id,
+            code,
+            self._scorer.reject_count(peer),
+            limit,
+        )
+
     def _ban(self, peer: ID) -> None:
         if peer not in self._banned:
             self._banned.add(peer)
+            self._bans[peer] = self._bans.get(peer, 0) + 1
             self._pubsub.blacklisted_peers.add(peer)
             self._nursery.start_soon(self._serve_ban, peer)
 
     async def _serve_ban(self, peer: ID) -> None:
-        ban_s = self._config.scoring.ban_duration_s
-        logger.warning("banning %s for %s s: too many rejected messages", peer, ban_s)
+        """Ban for ban_duration_s, doubled for each earlier ban of the peer (at most
+        MAX_BAN_S); the ban holds across reconnections (streams are reset, gossip is
+        dropped) and the peer's record of bans is kept after it lifts."""
+        repeats = self._bans.get(peer, 1) - 1
+        ban_s = min(self._config.scoring.ban_duration_s * 2**repeats, MAX_BAN_S)
+        logger.warning("banning %s for %s s: too many faults (ban %d)", peer, ban_s, repeats + 1)
         with contextlib.suppress(Exception), trio.move_on_after(self._config.dial_timeout_s):
             await self._host.disconnect(peer)
         await trio.sleep(ban_s)

@@ -19,6 +19,7 @@ the next sync recovers whatever gossip dropped.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import functools
 import hashlib
@@ -67,6 +68,18 @@ MAX_PARALLEL_SYNCS = 4
 QUEUE_SIZE = 1024
 ANNOUNCE_ENTRIES_AT_MOST = 4 * MAX_ANNOUNCE_ENTRIES
 ACCEPTED_CACHE = 4096
+#: Sync sessions a peer may hold with us at once (one it opened, one we did), and in
+#: all: more are reset unread and charged to the peer (specs/0012 §5, finding 2).
+MAX_SESSIONS_PER_PEER = 2
+MAX_SESSIONS = 32
+#: Announcements a peer may have ignored without cost: a burst, then one a second.
+IGNORE_BURST = 30
+IGNORE_PER_S = 1.0
+IGNORE_OVER_BUDGET_WEIGHT = 0.25
+PENALISED_FAMILIES = frozenset({"remote", "decode", "verify", "proof"})
+LINK_FAULTS = frozenset(
+    {"remote.timeout", "remote.stream-reset", "remote.closed-early", "remote.too-slow"}
+)
 
 
 def announce_topic(network: bytes) -> str:
@@ -83,6 +96,7 @@ class NetworkStats:
     announcements_rejected: int = 0
     announcements_ignored: int = 0
     announcements_not_admitted: int = 0
+    announcements_unverified: int = 0
     gossip_entries_stored: int = 0
     gossip_dropped: int = 0
     syncs_completed: int = 0
@@ -133,6 +147,10 @@ class Network:
         )
         self._wanted_send, self._wanted = trio.open_memory_channel[str](QUEUE_SIZE)
         self._syncing: set[str] = set()
+        self._sessions: collections.Counter[str] = collections.Counter()
+        self._ignores: dict[str, tuple[float, float]] = {}  # peer -> (tokens, when)
+        self.session_limits = sync_session.SessionLimits()
+        self.buffer_budget = sync_session.BufferBudget()
         self._synced_once = trio.Event()
 
     # -- running -------------------------------------------------------------------
@@ -174,6 +192,7 @@ class Network:
             and any(admission(e) is not None for e in result.announcement.entries)
         ):
             self.stats.announcements_not_admitted += 1
+            self._spend_ignore(peer, "rule.not-admitted")
             return Verdict.IGNORE  # neither stored nor relayed; not the relay's fault
         if result.verdict is Verdict.ACCEPT and result.announcement is not None:
             self._accepted[hashlib.sha256(data).digest()] = result.announcement
@@ -184,9 +203,27 @@ class Network:
             self.stats.announcements_rejected += 1
             if result.error is not None:
                 self.stats.refuse(peer, result.error.code)
+        elif result.unverified:  # beyond what we can check: not relayed, synced instead
+            self.stats.announcements_unverified += 1
+            self._spend_ignore(peer, "gossip.unverified")
+            self.want_sync(peer)
         else:
             self.stats.announcements_ignored += 1
         return result.verdict
+
+    def _spend_ignore(self, peer: str, why: str) -> None:
+        """Ignored announcements cost CPU but no penalty, up to a budget per peer (a
+        token bucket: IGNORE_BURST, refilled IGNORE_PER_S); past it, each one is
+        charged (specs/0012 §5, findings 10 and 11)."""
+        now = trio.current_time()
+        tokens, since = self._ignores.get(peer, (float(IGNORE_BURST), now))
+        tokens = min(float(IGNORE_BURST), tokens + (now - since) * IGNORE_PER_S) - 1.0
+        self._ignores[peer] = (max(tokens, 0.0), now)
+        if len(self._ignores) > ACCEPTED_CACHE:
+            self._ignores.pop(next(iter(self._ignores)))
+        if tokens < 0:
+            self.stats.refuse(peer, "remote.over-budget")
+            self.host.penalise(peer, f"remote.over-budget ({why})", IGNORE_OVER_BUDGET_WEIGHT)
 
     async def _receive(self, subscription: Subscription) -> None:
         async for message in subscription:
@@ -307,32 +344,71 @@ class Network:
         return await self._session(stream)
 
     async def _serve_sync(self, stream: Stream) -> None:
+        remote = stream.remote_peer
+        if (
+            self._sessions[remote] >= MAX_SESSIONS_PER_PEER
+            or self._sessions.total() >= MAX_SESSIONS
+        ):
+            await stream.reset()
+            self.stats.refuse(remote, "remote.too-many-sessions")
+            self._charge(remote, "remote.too-many-sessions")
+            return
         try:
             await self._session(stream)
         except CommonsError as e:
-            self.stats.last_error[stream.remote_peer] = e.code
+            self.stats.last_error[remote] = e.code
 
     async def _session(self, stream: Stream) -> SyncPeer:
+        remote = stream.remote_peer
         peer = SyncPeer(
-            self.runner.ctx.ledger, self.network, self.wanted, now_ms=now_ms(), keep_events=False
+            self.runner.ctx.ledger,
+            self.network,
+            self.wanted,
+            now_ms=now_ms(),
+            keep_events=False,
+            kinds_index=self.runner.ctx.catalogue.authors_with_kinds,
         )
         peer.start()
-        progress = _SyncProgress(self.progress, stream.remote_peer)
+        progress = _SyncProgress(self.progress, remote)
+        self._sessions[remote] += 1
         try:
-            await sync_session.drive(peer, stream, self.runner.on_ledger, progress.update)
-        except CommonsError:
+            await sync_session.drive(
+                peer,
+                stream,
+                self.runner.on_ledger,
+                progress.update,
+                limits=self.session_limits,
+                budget=self.buffer_budget,
+            )
+        except CommonsError as e:
             await stream.reset()
+            if e.family == "remote":  # the peer's fault (a timeout, a bad frame, a limit)
+                self.stats.refuse(remote, e.code)
+                self._charge(remote, e.code)
             raise
         finally:
+            self._sessions[remote] -= 1
+            if self._sessions[remote] <= 0:
+                del self._sessions[remote]
             progress.finish()
             self.stats.sync_entries_stored += peer.entries_ingested
             for refused in peer.rejected:
-                self.stats.refuse(stream.remote_peer, refused.code)
+                self.stats.refuse(remote, refused.code)
+                self._charge(remote, refused.code)
         await stream.close()
         self.stats.syncs_completed += 1
         if peer.entries_ingested >= RELEASE_EVERY_ENTRIES:
             await self.runner.on_ledger(release_memory)
         return peer
+
+    def _charge(self, peer: str, code: str) -> None:
+        """Charge what a peer did (specs/0012 §5): a fault only a broken or hostile
+        peer commits costs a whole penalty; what a bad link also causes (a timeout, a
+        reset, a slow session) a quarter; a rule of ours it may not know yet (rule.*:
+        our view of the federation may be ahead of its) nothing."""
+        family = code.split(".", 1)[0]
+        if family in PENALISED_FAMILIES:
+            self.host.penalise(peer, code, 0.25 if code in LINK_FAULTS else 1.0)
 
     # -- blobs -----------------------------------------------------------------------
     async def _serve_blob(self, stream: Stream) -> None:

@@ -72,6 +72,9 @@ from protocol.jsonform import to_json
 
 #: Kinds accepted from any author: its key events and an admission request (§7).
 OPEN_KINDS = frozenset({kinds.INCEPTION, kinds.ROTATION, kinds.REVOCATION, APPLY})
+#: Entries an outsider's log may hold here: its inception, a few key events and
+#: applications (specs/0008 §7.1).
+OUTSIDER_MAX_ENTRIES = 8
 GOVERNANCE_KINDS = frozenset({PROPOSAL, VOTE, VOUCH, UNVOUCH, APPLY})
 
 
@@ -231,14 +234,12 @@ class GovernanceView:
         return before is None or (before.members, before.rules) != (state.members, state.rules)
 
     def admits(self, entry: Entry) -> CommonsError | None:
-        """The ledger's admission policy (§7): None, or why `entry` is refused."""
-        if entry.kind in OPEN_KINDS:
-            return None
-        if entry.author not in self.admitted:
-            return RuleViolationError(
-                "rule.not-admitted",
-                f"{id_to_text(entry.author)} is neither a member nor vouched for",
-            )
+        """The ledger's admission policy (§7.1): None, or why `entry` is refused.
+
+        The size rules hold for every kind. An author neither member nor vouched for
+        may publish only the open kinds, each with a valid body, and at most
+        OUTSIDER_MAX_ENTRIES entries in all: what it takes to apply, not a free store
+        on every member's disk (specs/0012 §5, finding 5)."""
         assert self.state is not None
         limit = self.state.rules.max_entry_bytes
         if len(entry.raw) > limit:
@@ -251,7 +252,9 @@ class GovernanceView:
                 "rule.string-too-long",
                 f"a text of {longest} bytes in the body, the rules allow {str_limit}",
             )
-        return None
+        if entry.author in self.admitted:
+            return None
+        return _outsider_refusal(entry)
 
     # -- JSON views ------------------------------------------------------------------------
     def result_of(self, proposal_id: bytes) -> TallyResult | None:
@@ -415,6 +418,25 @@ def history_json(
             }
         )
     return out
+
+
+def _outsider_refusal(entry: Entry) -> CommonsError | None:
+    """Why an entry of an author neither member nor vouched for is refused, or None."""
+    if entry.kind not in OPEN_KINDS:
+        return RuleViolationError(
+            "rule.not-admitted", f"{id_to_text(entry.author)} is neither a member nor vouched for"
+        )
+    status = kinds.check_body(entry.kind, entry.body)
+    if not status.valid:
+        return RuleViolationError(
+            "rule.invalid-body", f"an outsider's {entry.kind} must be valid: {status.reason}"
+        )
+    if entry.seq > OUTSIDER_MAX_ENTRIES:
+        return RuleViolationError(
+            "rule.outsider-quota",
+            f"an outsider's log holds at most {OUTSIDER_MAX_ENTRIES} entries here",
+        )
+    return None
 
 
 def longest_str_bytes(value: Any) -> int:

@@ -52,9 +52,9 @@ from protocol import kinds
 from protocol.entry import Entry, read_stored_entry
 from protocol.errors import DecodeError
 
-SCHEMA_VERSION = 2  # 2: designs.version may be null (unversioned designs)
+SCHEMA_VERSION = 3  # 2: designs.version may be null; 3: log_kinds (the sync kinds filter)
 READ_CHUNK = 1000
-_TABLES = ("designs_fts", "facets", "edges", "skipped", "designs", "meta")
+_TABLES = ("designs_fts", "facets", "edges", "skipped", "designs", "log_kinds", "meta")
 
 _SCHEMA = sql_migration(
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)",
@@ -77,6 +77,10 @@ _SCHEMA = sql_migration(
     "CREATE INDEX edges_by_parent ON edges (parent, child)",
     """CREATE TABLE skipped (entry_id BLOB PRIMARY KEY, kind TEXT NOT NULL,
         code TEXT NOT NULL, reason TEXT NOT NULL)""",
+    # Which kinds each log holds, so a sync peer's kinds filter (specs/0005 §7) is
+    # answered by one query, never by decoding every stored entry (specs/0012 §5).
+    """CREATE TABLE log_kinds (network BLOB NOT NULL, kind TEXT NOT NULL,
+        author BLOB NOT NULL, PRIMARY KEY (network, kind, author)) WITHOUT ROWID""",
     """CREATE VIRTUAL TABLE designs_fts USING fts5(
         name, summary, tags, materials, processes, content='designs',
         content_rowid='rowid', tokenize='unicode61 remove_diacritics 0')""",
@@ -227,15 +231,17 @@ class CatalogueStore:
         """Empty the catalogue and index every entry of `store`, in one transaction;
         return how many design rows it holds afterwards."""
         with wrapped_errors(), self.batch():
-            for table in ("designs", "facets", "edges", "skipped"):
+            for table in ("designs", "facets", "edges", "skipped", "log_kinds"):
                 self._conn.execute(f"DELETE FROM {table}")
             self._conn.execute("INSERT INTO designs_fts (designs_fts) VALUES ('delete-all')")
             for head in store.heads():
                 for start in range(1, head.size + 1, READ_CHUNK):
                     end = min(start + READ_CHUNK, head.size + 1)
-                    for raw in store.read_entries(head.network, head.author, start, end):
-                        entry = read_stored_entry(raw)
+                    raws = store.read_entries(head.network, head.author, start, end)
+                    entries = [read_stored_entry(raw) for raw in raws]
+                    for entry in entries:
                         index_entry(self, entry, head.is_revoked(entry.seq))
+                    self._add_log_kinds(entries)
             self.needs_rebuild = False
             (count,) = self._conn.execute("SELECT COUNT(*) FROM designs").fetchone()
         return int(count)
@@ -249,13 +255,33 @@ class CatalogueStore:
             self.rebuild_from(ledger.store)
             return
         with self.batch():
+            self._add_log_kinds(entries)
             for entry in entries:
                 if not concerns(entry.kind):
                     continue
                 head = ledger.head(entry.network, entry.author)
                 index_entry(self, entry, head is not None and head.is_revoked(entry.seq))
 
+    def _add_log_kinds(self, entries: Sequence[Entry]) -> None:
+        rows = {(e.network, e.kind, e.author) for e in entries}
+        with wrapped_errors():
+            self._conn.executemany(
+                "INSERT OR IGNORE INTO log_kinds (network, kind, author) VALUES (?, ?, ?)", rows
+            )
+
     # -- reads ------------------------------------------------------------------
+
+    def authors_with_kinds(self, network: bytes, wanted: Sequence[str]) -> set[bytes]:
+        """The authors of `network` whose log holds an entry of one of `wanted` kinds."""
+        with wrapped_errors():
+            return {
+                author
+                for kind in wanted
+                for (author,) in self._conn.execute(
+                    "SELECT author FROM log_kinds WHERE network = ? AND kind = ?",
+                    (network, kind),
+                )
+            }
 
     def search(
         self, query: str, filters: Filters = NO_FILTERS, limit: int = DEFAULT_LIMIT

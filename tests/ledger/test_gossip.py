@@ -42,7 +42,8 @@ def test_new_entries_are_accepted_and_old_news_ignored() -> None:
     stale = encode_announcement(NETWORK, [author.entries[1].raw])
     assert verdict_of(stale, ledger) == (Verdict.IGNORE, None)
     beyond = encode_announcement(NETWORK, [author.entries[3].raw])  # gap: sync will fetch
-    assert verdict_of(beyond, ledger) == (Verdict.ACCEPT, None)
+    assert verdict_of(beyond, ledger) == (Verdict.IGNORE, None)  # but not relay unchecked
+    assert check_announcement(beyond, NETWORK, ledger).unverified
 
 
 def test_unknown_kinds_are_log_valid_and_accepted() -> None:
@@ -162,22 +163,36 @@ def test_a_checkpoint_of_another_network_is_rejected() -> None:
 
 def test_checkpoints_whose_key_we_cannot_know_are_passed_over() -> None:
     """No log of the author, or a size beyond our head after a rotation we lack: the
-    key that signs it is unknown here, so it is not judged (sync checks what it fetches)."""
+    key that signs it is unknown here, so it is not judged (sync checks what it fetches)
+    and not relayed either (IGNORE, no credit: specs/0012 §5 finding 7)."""
     stranger = Author("unknown")
     unsigned = sign_checkpoint(seeded_key("anyone"), NETWORK, stranger.id, 5, bytes(32)).text
-    assert verdict_of(announcing([unsigned]), held(Author("x"), 1)) == (Verdict.ACCEPT, None)
+    assert verdict_of(announcing([unsigned]), held(Author("x"), 1)) == (Verdict.IGNORE, None)
     assert check_checkpoint(unsigned, NETWORK, held(Author("x"), 1)) is False
     author = Author("rotator")
     author.note("a")
     author.rotate(seeded_key("rotator/next"))
     author.note("b")
     ledger = held(author, 2)
-    assert verdict_of(announcing([checkpoint_of(author, 4)]), ledger) == (Verdict.ACCEPT, None)
+    assert verdict_of(announcing([checkpoint_of(author, 4)]), ledger) == (Verdict.IGNORE, None)
     assert check_checkpoint(checkpoint_of(author, 4), NETWORK, ledger) is False
     # Holding the rotation, a checkpoint from before it needs the earlier key, which
     # the head does not hold: left to Ledger.add_checkpoint on the storage thread.
     old_key = sign_checkpoint(seeded_key("rotator/signing"), NETWORK, author.id, 2, bytes(32))
     assert check_checkpoint(old_key.text, NETWORK, held(author, 4)) is False
+
+
+def test_a_new_log_with_its_checkpoint_is_judged_whole() -> None:
+    """A first announcement of a log we lack (inception, entries, the checkpoint over
+    them) is checkable: the checkpoint is judged against the entries it came with."""
+    author = Author("newcomer")
+    author.note("hello")
+    note = checkpoint_of(author, 2)
+    data = encode_announcement(NETWORK, [e.raw for e in author.entries], [note])
+    assert verdict_of(data, held(Author("x"), 1)) == (Verdict.ACCEPT, None)
+    forged = sign_checkpoint(seeded_key("anyone"), NETWORK, author.id, 2, bytes(32)).text
+    bad = encode_announcement(NETWORK, [e.raw for e in author.entries], [forged])
+    assert verdict_of(bad, held(Author("x"), 1))[0] is Verdict.REJECT
 
 
 # -- fork proofs (specs/0005 §10, 0004: verify_fork_proof with no other context) ---------

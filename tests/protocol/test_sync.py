@@ -45,6 +45,7 @@ from protocol.sync import (
 from protocol.sync_limits import (
     DECODER_MAX_ARRAY_LEN,
     IDLE_TIMEOUT_MS,
+    MAX_HELLO_FRAME_BYTES,
     MAX_INFLIGHT_REQUESTS,
     MAX_KEY_EVENTS_PER_FRAME,
     MAX_NOTE_BYTES,
@@ -308,6 +309,23 @@ def test_an_error_frame_carries_our_code() -> None:
     peer = greeted()
     assert events_of(peer, data) == [RemoteError("remote.timeout", error.message)]
     assert events_of(peer, wire(Done())) == []  # after its error, nothing it says matters
+
+
+def test_kinds_and_error_codes_are_whole_names_and_a_hello_is_small() -> None:
+    """A kind "note\\n" or an error code "remote.timeout\\n" is not a name (0001 §8:
+    grammars match the whole text); a frame over 256 KiB before the peer's hello is
+    refused by its length alone (specs/0012 §5, finding 2)."""
+    hello = message_to_wire(Hello(NETWORK))
+    hello["filter"]["kinds"] = ["note\n"]
+    conn = SyncConnection(NETWORK, now_ms=0)
+    assert fault(conn, frame(hello)) == "remote.bad-message"
+    error = {"code": "remote.timeout\n", "message": "", "t": "error"}
+    assert fault(greeted(), frame(error)) == "remote.bad-message"
+    big = (MAX_HELLO_FRAME_BYTES + 1).to_bytes(4, "big") + b"\x00" * 16
+    assert fault(SyncConnection(NETWORK, now_ms=0), big) == "remote.bad-frame"
+    after_hello = SyncConnection(NETWORK, now_ms=0)
+    events_of(after_hello, wire(Hello(NETWORK)))  # then a big frame's length is fine
+    assert events_of(after_hello, big) == []
 
 
 # -- every state x every message ---------------------------------------------------------

@@ -25,7 +25,12 @@ from node.cli.main import main
 from node.ops import context as operations
 from node.ops import designs, jobs
 from node.ops import governance as governance_ops
-from node.ops.governance_view import GovernanceView, allow_list_of, longest_str_bytes
+from node.ops.governance_view import (
+    OUTSIDER_MAX_ENTRIES,
+    GovernanceView,
+    allow_list_of,
+    longest_str_bytes,
+)
 from node.store.home import NodeHome
 from protocol import canonical
 from protocol.design import DesignBody
@@ -141,6 +146,28 @@ def test_outsiders_may_only_apply_and_members_may_publish() -> None:
     )
     a.note("a member")
     assert [e.seq for e in ingest(ledger, view, a.entries)] == [1, 2]
+
+
+def test_outsiders_are_held_to_the_size_rules_a_valid_body_and_a_quota() -> None:
+    """specs/0012 §5 finding 5: a non-member made every member store 2,001
+    member.apply entries of 60 KB, invalid bodies at that."""
+    charter, network, _ = federation()
+    ledger, view = node_ledger(charter, network)
+    outsider = Author("lab-x", network=network)
+    big = outsider.append(APPLY, {"name": "Lab X", "text": "x" * 4000, "pad": "y" * 900})
+    assert len(big.raw) > RULES.max_entry_bytes
+    refused = view.admits(big)
+    assert isinstance(refused, RuleViolationError) and refused.code == "rule.entry-too-large"
+    outsider.entries.pop()
+    invalid = outsider.append(APPLY, {"name": 7})
+    refused = view.admits(invalid)
+    assert isinstance(refused, RuleViolationError) and refused.code == "rule.invalid-body"
+    outsider.entries.pop()
+    for i in range(OUTSIDER_MAX_ENTRIES + 3):
+        outsider.append(APPLY, {"name": "Lab X", "text": f"please, {i}"})
+    report = ledger.ingest_entries(outsider.entries)
+    assert len(report.accepted) == OUTSIDER_MAX_ENTRIES
+    assert report.rejected[0][1].code == "rule.outsider-quota"
 
 
 def test_a_vouch_lets_an_identity_publish_until_withdrawn() -> None:

@@ -17,7 +17,7 @@ GLIBC = sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"
 def test_glibc_takes_the_settings_and_trims() -> None:
     # In a child process: mallopt changes the whole process's allocator.
     code = (
-        "from node import memory\n"
+        "from node.store import memory\n"
         "assert memory.tune_allocator()\n"
         "blocks = [bytearray(4096) for _ in range(20000)]\n"
         "del blocks[1:]\n"

@@ -50,9 +50,10 @@ _NO_RULES_SUITE = "a rule of a network's charter in force (0008): no vector suit
 _NO_BODY_SUITE = "a decoder of local documents with no vector suite yet"
 
 #: Codes the specs define that no vector reaches, and why.
+_PEERING = "the peering machine's own misuse (0005), tests/ledger/test_peering.py"
 UNREACHED: dict[str, str] = {
-    "misuse.no-session": "the peering machine's own misuse (0005), tests/ledger/test_peering.py",
-    "misuse.time-went-back": "the peering machine's own misuse (0005), tests/ledger/test_peering.py",
+    "misuse.no-session": _PEERING,
+    "misuse.time-went-back": _PEERING,
     "audit.checkpoint-mismatch": _STORE,
     "audit.leaf-mismatch": _STORE,
     "audit.state-mismatch": _STORE,

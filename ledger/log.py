@@ -103,6 +103,7 @@ class Ledger:
         self._heads: dict[LogKey, LogHead] = {(h.network, h.author): h for h in store.heads()}
         self._trees: dict[LogKey, merkle.MerkleTree] = {}
         self._freezes = Freezes(store, _stored_position)
+        self._forgotten: set[LogKey] = set(store.forgotten())
 
     # -- reading -----------------------------------------------------------------
     def head(self, network: bytes, author: bytes) -> LogHead | None:
@@ -113,6 +114,35 @@ class Ledger:
 
     def is_frozen(self, network: bytes, author: bytes) -> bool:
         return self._freezes.is_frozen((network, author))
+
+    def is_forgotten(self, network: bytes, author: bytes) -> bool:
+        return (network, author) in self._forgotten
+
+    def forgotten(self) -> list[LogKey]:
+        return sorted(self._forgotten)
+
+    def forget(self, network: bytes, author: bytes) -> None:
+        """Drop a log this node has no reason to keep (an operator's decision, specs/0003
+        §5.1): its entries, checkpoints and head go; its fork proofs stay; its entries
+        are refused from now on (`rule.forgotten`) until `unforget`."""
+        self.store.forget(network, author)
+        self._heads.pop((network, author), None)
+        self._trees.pop((network, author), None)
+        self._forgotten.add((network, author))
+
+    def unforget(self, network: bytes, author: bytes) -> None:
+        """Let a forgotten log be fetched again (from its first entry)."""
+        self.store.unforget(network, author)
+        self._forgotten.discard((network, author))
+
+    def _refusal(self, entry: Entry) -> CommonsError | None:
+        """Why a received entry may not join its log: forgotten, or the admission
+        policy's reason; None if it may."""
+        if (entry.network, entry.author) in self._forgotten:
+            return RuleViolationError(
+                "rule.forgotten", "this node forgot the log (fabnode ledger forget)"
+            )
+        return None if self.admission is None else self.admission(entry)
 
     def is_lifted(self, proof_id: bytes) -> bool:
         """Is this stored fork proof covered by a lifted freeze (specs/0004 §5)?"""
@@ -187,7 +217,7 @@ class Ledger:
                 head = verify_next(head, entry)
             except VerificationError as e:
                 raise LocalMisuseError("misuse.bad-entry", f"would not verify: {e.code}") from e
-            refused = None if self.admission is None else self.admission(entry)
+            refused = self._refusal(entry)
             if refused is not None:  # peers would refuse it and every later entry
                 raise refused
             made.append(entry)
@@ -259,7 +289,7 @@ class Ledger:
             elif entry.seq > head.size + 1:
                 report.gaps[key] = max(report.gaps.get(key, 0), entry.seq)
             else:
-                refused = None if self.admission is None else self.admission(entry)
+                refused = self._refusal(entry)
                 if refused is not None:  # later entries of this log would leave a hole
                     report.rejected.append((entry.id, refused))
                     break
@@ -482,7 +512,7 @@ class Ledger:
             entries.append(item)
         raws = [entry.raw for entry in entries]
         for entry in entries:
-            refused = None if self.admission is None else self.admission(entry)
+            refused = self._refusal(entry)
             if refused is not None:
                 raise refused
             head = verify_next(head, entry)

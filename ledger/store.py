@@ -87,6 +87,17 @@ class LogStore(Protocol):
 
     def commit(self, batch: Batch) -> None: ...
 
+    def forget(self, network: bytes, author: bytes) -> None:
+        """Delete a log (entries, checkpoints, head; its fork proofs stay, evidence is
+        kept) and remember it as forgotten, in one transaction."""
+        ...
+
+    def unforget(self, network: bytes, author: bytes) -> None: ...
+
+    def forgotten(self) -> list[tuple[bytes, bytes]]:
+        """The (network, author) of every forgotten log."""
+        ...
+
 
 def stored_entry(entry: Entry, leaf: bytes | None = None) -> StoredEntry:
     """What a store keeps of a verified entry: its bytes, id, leaf hash (`leaf`, when
@@ -142,6 +153,7 @@ class MemoryLogStore:
         self._by_id: dict[bytes, tuple[bytes, bytes, int]] = {}
         self._checkpoints: dict[LogKey, dict[int, StoredCheckpoint]] = {}
         self._forks: dict[bytes, StoredForkProof] = {}
+        self._forgotten: set[LogKey] = set()
         self.commits = 0
 
     def heads(self) -> list[LogHead]:
@@ -176,6 +188,20 @@ class MemoryLogStore:
         for proof in batch.fork_proofs:
             self._forks[proof.id] = proof
         self.commits += 1
+
+    def forget(self, network: bytes, author: bytes) -> None:
+        key = (network, author)
+        for entry in self._entries.pop(key, []):
+            self._by_id.pop(entry.id, None)
+        self._heads.pop(key, None)
+        self._checkpoints.pop(key, None)
+        self._forgotten.add(key)
+
+    def unforget(self, network: bytes, author: bytes) -> None:
+        self._forgotten.discard((network, author))
+
+    def forgotten(self) -> list[tuple[bytes, bytes]]:
+        return sorted(self._forgotten)
 
 
 def _check_batch(

@@ -318,7 +318,9 @@ class SyncPeer:
           we can know it (ledger.gossip.check_checkpoint), or the head is refused;
           then it joins the plan, which asks for one chunk at a time."""
         for head in heads:
-            if self.ledger.is_frozen(self.network, head.author):
+            if self.ledger.is_frozen(self.network, head.author) or self.ledger.is_forgotten(
+                self.network, head.author
+            ):
                 continue
             ours = self.ledger.head(self.network, head.author)
             have = 0 if ours is None else ours.size

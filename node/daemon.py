@@ -27,7 +27,7 @@ from hypercorn.typing import ASGIFramework
 from node.api.app import build_app
 from node.net.host import HostConfig, open_host
 from node.net.network import Network
-from node.ops.context import make_context
+from node.ops.context import Quota, make_context
 from node.runtime.events import EventHub
 from node.runtime.governance import GovernanceDriver, max_blob_bytes
 from node.runtime.service import Endpoints, LedgerRunner, NodeService, open_news
@@ -49,6 +49,8 @@ class RunOptions:
     #: Partial sync (specs/0005 §7): only these authors' logs / logs with these kinds.
     only_authors: list[bytes] | None = None
     only_kinds: list[str] | None = None
+    #: What it keeps of logs it has no reason to keep (ledger.quota).
+    quota: Quota = field(default_factory=Quota)
 
 
 async def run_node(
@@ -75,7 +77,7 @@ async def run_node(
     with home.writer_lock(), _api_socket(options) as api_socket:
         async with open_storage(home.database) as storage:
             ctx = await storage.run(
-                lambda store: make_context(home, store, hub.from_thread_committed)
+                lambda store: make_context(home, store, hub.from_thread_committed, options.quota)
             )
             runner = LedgerRunner(storage, ctx)
             news_send, news_receive = open_news()

@@ -12,7 +12,9 @@ from typing import Any
 
 import trio
 
+from ledger.quota import DEFAULT_MAX_LOG_ENTRIES, DEFAULT_MAX_OTHER_ENTRIES
 from node.daemon import RunOptions, run_node
+from node.ops.context import Quota
 from node.store.home import NodeHome
 from protocol.errors import CommonsError
 from protocol.ids import id_from_text
@@ -27,6 +29,18 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--network", help="development network name (until a charter is joined)")
     p.add_argument("--only-author", action="append", help="partial sync: only this identity's log")
     p.add_argument("--only-kind", action="append", help="partial sync: only logs with this kind")
+    p.add_argument(
+        "--quota-log-entries",
+        type=int,
+        default=DEFAULT_MAX_LOG_ENTRIES,
+        help="most entries kept of a log this node has no reason to keep",
+    )
+    p.add_argument(
+        "--quota-other-entries",
+        type=int,
+        default=DEFAULT_MAX_OTHER_ENTRIES,
+        help="most entries kept of all such logs together",
+    )
     p.set_defaults(handler=cmd_run)
 
 
@@ -42,6 +56,7 @@ def cmd_run(args: argparse.Namespace) -> dict[str, Any]:
         if args.only_author is None
         else [id_from_text(a) for a in args.only_author],
         only_kinds=args.only_kind,
+        quota=Quota(args.quota_log_entries, args.quota_other_entries),
     )
     if args.listen:
         options.listen = args.listen

@@ -69,6 +69,13 @@ class NoteIn(BaseModel):
     text: str = Field(min_length=1, max_length=4096)
 
 
+class ForgetIn(BaseModel):
+    """A log to forget (or, with undo, to let be fetched again): specs/0003 §5.1."""
+
+    author: str = Field(min_length=1, max_length=64)
+    undo: bool = False
+
+
 class NotesIn(BaseModel):
     """Several notes signed in one commit (bulk announcements, imports, tests)."""
 
@@ -249,6 +256,10 @@ def _routes(app: FastAPI, service: NodeService, guard: list[Any]) -> None:
     @app.get(f"{API_PREFIX}/ledger/proofs/{{entry_id}}", dependencies=guard)
     async def proof(entry_id: str) -> dict[str, Any]:
         return await service.prove(id_from_text(entry_id))
+
+    @app.post(f"{API_PREFIX}/ledger/forget", dependencies=guard)
+    async def forget(body: ForgetIn) -> dict[str, Any]:
+        return await service.forget(id_from_text(body.author), undo=body.undo)
 
     @app.get(f"{API_PREFIX}/ledger/fork-proofs", dependencies=guard)
     async def fork_proofs() -> dict[str, Any]:

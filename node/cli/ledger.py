@@ -15,16 +15,21 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from ledger.inclusion import check_bundle, result_to_json
+from ledger.inclusion import (
+    MAX_BUNDLE_BYTES,
+    check_bundle,
+    parse_bundle,
+    result_to_json,
+    verify_witnessed,
+)
 from node.cli import progress
 from node.cli.client import NodeClient
 from node.ops import context as operations
 from node.ops.context import LedgerContext
-from node.store.home import NodeHome
-from protocol.errors import DecodeError, LocalMisuseError
-from protocol.ids import id_from_text
+from node.store.home import GOVERNANCE_FILE, NodeHome
+from protocol.errors import CommonsError, LocalMisuseError
+from protocol.ids import id_from_text, id_to_text
 
-MAX_PROOF_FILE_BYTES = 8 * 1024 * 1024
 
 
 def via_node(
@@ -62,8 +67,25 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("entry_id")
     p.add_argument("--json", action="store_true", help="(the proof is always JSON)")
     p.set_defaults(handler=cmd_prove)
+    p = ledger.add_parser(
+        "forget", parents=[common], help="drop a log this node has no reason to keep"
+    )
+    p.add_argument("author", metavar="AUTHOR")
+    p.add_argument("--undo", action="store_true", help="let the log be fetched again")
+    p.set_defaults(handler=cmd_forget)
     p = ledger.add_parser("check-proof", parents=[common], help="verify an inclusion proof")
     p.add_argument("file", type=Path)
+    p.add_argument(
+        "--witnesses",
+        type=int,
+        metavar="K",
+        help="the witnesses required (default: the home's federation's witness_count)",
+    )
+    p.add_argument(
+        "--require-witnesses",
+        action="store_true",
+        help="fail (verify.too-few-witnesses) unless K distinct witnesses cosigned",
+    )
     p.set_defaults(handler=cmd_check_proof)
 
 
@@ -76,6 +98,22 @@ def cmd_note(args: argparse.Namespace) -> dict[str, Any]:
         {"text": args.text},
     )
     out["_text"] = out["entry_id"]
+    return out
+
+
+def cmd_forget(args: argparse.Namespace) -> dict[str, Any]:
+    author = id_from_text(args.author)
+    out: dict[str, Any] = via_node(
+        args,
+        lambda ctx: operations.forget(ctx, author, undo=args.undo),
+        "POST",
+        "/api/v1/ledger/forget",
+        {"author": args.author, "undo": args.undo},
+    )
+    if args.undo:
+        out["_text"] = f"{args.author} may be fetched again"
+    else:
+        out["_text"] = f"forgot {args.author} ({out['entries_dropped']} entries dropped)"
     return out
 
 
@@ -130,20 +168,49 @@ def cmd_prove(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_check_proof(args: argparse.Namespace) -> dict[str, Any]:
+    """Verify a proof file (specs/0003 §6) and weigh its witnesses against k: `--witnesses K`,
+    else the `witness_count` in force in the home's federation when the proof is of that
+    network, else unknown. With `--require-witnesses`, fewer than k is an error."""
+    if args.witnesses is not None and args.witnesses < 1:
+        raise LocalMisuseError("misuse.bad-argument", "--witnesses is at least 1")
     try:
         with args.file.open("rb") as f:
-            data = f.read(MAX_PROOF_FILE_BYTES + 1)
+            data = f.read(MAX_BUNDLE_BYTES + 1)
     except OSError as e:
         raise LocalMisuseError("misuse.bad-file", f"cannot read {args.file}: {e.strerror}") from e
-    if len(data) > MAX_PROOF_FILE_BYTES:
-        raise DecodeError("decode.too-large", f"a proof file is at most {MAX_PROOF_FILE_BYTES}")
-    try:
-        bundle = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as e:
-        raise DecodeError("decode.bad-bundle", "the proof file is not JSON") from e
-    out = result_to_json(check_bundle(bundle))
+    result = check_bundle(parse_bundle(data))
+    network = id_to_text(result.entry.network)
+    required = args.witnesses if args.witnesses is not None else _federation_k(args.home, network)
+    if args.require_witnesses:
+        if required is None:
+            raise LocalMisuseError(
+                "misuse.bad-argument",
+                "no k known for this network: give --witnesses K",
+            )
+        verify_witnessed(result, required)
+    out = result_to_json(result, required)
+    k = "?" if required is None else str(required)
     out["_text"] = (
         f"ok: entry {out['entry_id']} is seq {out['seq']} of {out['author']}'s log "
-        f"(tree size {out['tree_size']}, cosigned by {len(out['cosigned_by'])} witnesses)"
+        f"(tree size {out['tree_size']}, cosigned by {out['witnessed_by']} of k={k} witnesses)"
     )
     return out
+
+
+def _federation_k(home: Path, network: str) -> int | None:
+    """The witness_count in force in the home's federation (as the node last wrote it in
+    governance.json, else the charter's), if the home takes part in `network`."""
+    try:
+        data = json.loads((Path(home) / GOVERNANCE_FILE).read_text())
+        if data["network"] == network:
+            return int(data["rules"]["witness_count"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    try:
+        node_home = NodeHome(home)
+        charter = node_home.charter()
+        if charter is not None and id_to_text(node_home.network()[1]) == network:
+            return charter.rules.witness_count
+    except (OSError, ValueError, KeyError, TypeError, CommonsError):
+        pass
+    return None

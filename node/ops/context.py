@@ -17,7 +17,8 @@ from typing import Any
 
 from ledger.audit import audit
 from ledger.catalogue import DesignRow, Skipped
-from ledger.log import Ledger
+from ledger.log import AdmissionPolicy, Ledger
+from ledger.quota import DEFAULT_MAX_LOG_ENTRIES, DEFAULT_MAX_OTHER_ENTRIES, LogQuota
 from ledger.store import LogStore
 from licenses.design_licence import check_design_licence
 from node.ops.governance_view import GovernanceView, allow_list_of
@@ -30,7 +31,7 @@ from node.store.signguard import SignGuard
 from protocol import kinds
 from protocol.design import DESIGN, DesignBody
 from protocol.entry import Entry, read_stored_entry
-from protocol.errors import CommonsError
+from protocol.errors import CommonsError, LocalMisuseError
 from protocol.ids import id_to_text
 from protocol.jsonform import to_json
 
@@ -112,9 +113,11 @@ def make_context(
     home: NodeHome,
     store: LogStore,
     on_committed: Callable[[Sequence[Entry]], None] | None = None,
+    quota: Quota | None = None,
 ) -> LedgerContext:
     """The ledger context of `home` over `store`; `on_committed` is told of every batch
-    the views index (the running node's live event stream; must not block)."""
+    the views index (the running node's live event stream; must not block); `quota`
+    bounds what it keeps of logs it has no reason to keep (ledger.quota)."""
     identity = home.identity()
     name, network = home.network()
     ledger = Ledger(store)
@@ -125,7 +128,7 @@ def make_context(
         governance = GovernanceView(charter, network)
         governance.load(store)
         governance.refresh(ledger, governance.now_s())
-        ledger.admission = governance.admits
+    ledger.admission = _admission(ledger, identity.id, governance, quota)
     catalogue = open_catalogue(home, store)
     catalogue.on_committed = on_committed
     if governance is not None and governance.state is not None:
@@ -133,6 +136,64 @@ def make_context(
     return LedgerContext(
         home, identity, name, network, store, ledger, SignGuard(identity.id), catalogue, governance
     )
+
+
+@dataclass(frozen=True)
+class Quota:
+    """The local setting of ledger.quota (`fabnode run --quota-…`)."""
+
+    max_log_entries: int = DEFAULT_MAX_LOG_ENTRIES
+    max_other_entries: int = DEFAULT_MAX_OTHER_ENTRIES
+
+
+def _admission(
+    ledger: Ledger, me: bytes, governance: GovernanceView | None, quota: Quota | None
+) -> AdmissionPolicy | None:
+    """The federation's admission rule (0008 §7.1), then the node's quota."""
+    policies: list[AdmissionPolicy] = []
+    if governance is not None:
+        policies.append(governance.admits)
+    if quota is not None:
+
+        def keeps(author: bytes) -> bool:
+            return author == me or (governance is not None and author in governance.admitted)
+
+        def sizes() -> dict[tuple[bytes, bytes], int]:
+            return {(h.network, h.author): h.size for h in ledger.heads()}
+
+        policies.append(LogQuota(sizes, keeps, quota.max_log_entries, quota.max_other_entries))
+    if not policies:
+        return None
+
+    def admit(entry: Entry) -> CommonsError | None:
+        for policy in policies:
+            refused = policy(entry)
+            if refused is not None:
+                return refused
+        return None
+
+    return admit
+
+
+def forget(ctx: LedgerContext, author: bytes, *, undo: bool = False) -> dict[str, Any]:
+    """`fabnode ledger forget AUTHOR` (specs/0003 §5.1): drop a log this node has no
+    reason to keep and refuse it from now on; `undo` lets it be fetched again. Our own
+    log cannot be forgotten. The catalogue is rebuilt without the log's entries."""
+    if author == ctx.identity.id:
+        raise LocalMisuseError("misuse.own-log", "a node cannot forget its own log")
+    head = ctx.ledger.head(ctx.network, author)
+    if undo:
+        ctx.ledger.unforget(ctx.network, author)
+    else:
+        ctx.ledger.forget(ctx.network, author)
+        ctx.catalogue.rebuild_from(ctx.store)
+        if ctx.governance is not None:
+            ctx.governance.refresh(ctx.ledger, ctx.governance.now_s())
+    return {
+        "author": id_to_text(author),
+        "forgotten": ctx.ledger.is_forgotten(ctx.network, author),
+        "entries_dropped": 0 if undo or head is None else head.size,
+    }
 
 
 def index_committed(ctx: LedgerContext, entries: Sequence[Entry]) -> None:

@@ -210,6 +210,9 @@ class NodeService:
 
         return await self.on_ledger(lambda ctx: operations.verify(ctx, progress))
 
+    async def forget(self, author: bytes, *, undo: bool = False) -> dict[str, Any]:
+        return await self.on_ledger(lambda ctx: operations.forget(ctx, author, undo=undo))
+
     async def prove(self, entry_id: bytes) -> dict[str, Any]:
         return await self.on_ledger(lambda ctx: operations.prove(ctx, entry_id))
 

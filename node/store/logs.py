@@ -108,9 +108,16 @@ _V2 = sql_migration(
     "ALTER TABLE positioned RENAME TO entries",
 )
 
+# Version 3: logs an operator forgot (`fabnode ledger forget`, specs/0003 §5): their
+# rows are deleted, their key is kept here so they are not fetched again.
+_V3 = sql_migration(
+    """CREATE TABLE forgotten (
+        network BLOB NOT NULL, author BLOB NOT NULL, UNIQUE (network, author))""",
+)
+
 # MIGRATIONS[i] takes schema version i to i + 1; the code's version is len(MIGRATIONS).
 # Append only: never edit a migration that has shipped.
-MIGRATIONS: list[Migration] = [_V1, _V2]
+MIGRATIONS: list[Migration] = [_V1, _V2, _V3]
 
 #: The low bits of an entry's position hold its seq, the high bits its log id. A log is
 #: contiguous from seq 1, so 2**40 entries (~200 TB) is beyond any disk; 2**23 - 1 logs.
@@ -324,6 +331,37 @@ class SqliteLogStore:
                 "SELECT MAX(pos) FROM entries WHERE pos BETWEEN ? AND ?", span
             ).fetchone()
         return 0 if row[0] is None else int(row[0]) & MAX_STORED_SEQ
+
+    # -- forgetting ------------------------------------------------------------
+
+    def forget(self, network: bytes, author: bytes) -> None:
+        """Delete the log's entries, checkpoints and head in one transaction (its fork
+        proofs stay: evidence) and remember it as forgotten."""
+        with wrapped_errors(), self._transaction():
+            span = self._span(network, author, 1, MAX_STORED_SEQ + 1)
+            if span is not None:
+                self._conn.execute("DELETE FROM entries WHERE pos BETWEEN ? AND ?", span)
+            for table in ("checkpoints", "logs"):
+                self._conn.execute(
+                    f"DELETE FROM {table} WHERE network = ? AND author = ?", (network, author)
+                )
+            self._conn.execute(
+                "INSERT OR IGNORE INTO forgotten (network, author) VALUES (?, ?)",
+                (network, author),
+            )
+
+    def unforget(self, network: bytes, author: bytes) -> None:
+        with wrapped_errors(), self._transaction():
+            self._conn.execute(
+                "DELETE FROM forgotten WHERE network = ? AND author = ?", (network, author)
+            )
+
+    def forgotten(self) -> list[tuple[bytes, bytes]]:
+        with wrapped_errors():
+            rows = self._conn.execute(
+                "SELECT network, author FROM forgotten ORDER BY network, author"
+            ).fetchall()
+        return [(bytes(n), bytes(a)) for n, a in rows]
 
     # -- the one write -------------------------------------------------------
 

@@ -51,7 +51,17 @@ _NO_BODY_SUITE = "a decoder of local documents with no vector suite yet"
 
 #: Codes the specs define that no vector reaches, and why.
 _PEERING = "the peering machine's own misuse (0005), tests/ledger/test_peering.py"
+_NODE_LIMIT = "a node's own limit on a session (0005 §6, 0012 §5), not a message a vector holds"
+_LOCAL_RULE = "a node's local setting or its federation's admission (0003 §5.1, 0008 §7.1)"
 UNREACHED: dict[str, str] = {
+    "misuse.own-log": _LOCAL,
+    "remote.over-budget": _NODE_LIMIT,
+    "remote.too-many-sessions": _NODE_LIMIT,
+    "remote.too-slow": _NODE_LIMIT,
+    "rule.forgotten": _LOCAL_RULE,
+    "rule.invalid-body": _LOCAL_RULE,
+    "rule.outsider-quota": _LOCAL_RULE,
+    "rule.quota-exceeded": _LOCAL_RULE,
     "misuse.no-session": _PEERING,
     "misuse.time-went-back": _PEERING,
     "audit.checkpoint-mismatch": _STORE,

@@ -15,7 +15,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from node.ops.context import open_local
+from node.store.home import NodeHome
+from protocol.ids import id_to_text
 from tests.cli_helpers import fabnode
+from tests.factory import Author
 from tests.node_process import api, running_node
 
 
@@ -196,3 +200,31 @@ def test_the_licence_queries_answer_the_same_through_the_api(tmp_path: Path) -> 
         assert api(home, "GET", f"/api/v1/licences/derive?{query}") == derived
         allowed = api(home, "GET", "/api/v1/licences/derive?parent=MIT&child=CC-BY-SA-4.0")
         assert allowed["verdict"] == "allowed"
+
+
+def test_an_operator_forgets_a_log_and_lets_it_back(tmp_path: Path) -> None:
+    """`fabnode ledger forget AUTHOR` (specs/0003 §5.1): the log's rows go, the
+    database remembers (a real SQLite home, reopened by each command), and our own
+    log cannot be forgotten."""
+    home = init_home(tmp_path)
+    NodeHome(home).set_development_network("tests")
+    spammer = Author("spammer")
+    for i in range(20):
+        spammer.note(f"buy now {i}")
+    with open_local(NodeHome(home)) as ctx:
+        assert len(ctx.ledger.ingest_entries(spammer.entries).accepted) == 21
+    who = id_to_text(spammer.id)
+    status, out = fabnode("ledger", "forget", who, home=home)
+    assert status == 0 and out == {"author": who, "forgotten": True, "entries_dropped": 21}
+    status, log = fabnode("ledger", "log", "--author", who, home=home)
+    assert status == 0 and log["entries"] == []
+    with open_local(NodeHome(home)) as ctx:
+        refused = ctx.ledger.ingest_entries(spammer.entries).rejected
+        assert refused[0][1].code == "rule.forgotten"
+    status, out = fabnode("ledger", "forget", who, "--undo", home=home)
+    assert status == 0 and out["forgotten"] is False
+    with open_local(NodeHome(home)) as ctx:
+        assert len(ctx.ledger.ingest_entries(spammer.entries).accepted) == 21
+    status, me = fabnode("id", home=home)
+    status, out = fabnode("ledger", "forget", me["identity"], home=home)
+    assert status == 1 and out["error"]["code"] == "misuse.own-log"

@@ -267,7 +267,7 @@ def stored_version(path: Path) -> int:
 
 def test_a_new_database_is_at_the_current_version_in_wal_mode(tmp_path: Path) -> None:
     open_store(tmp_path).close()
-    assert stored_version(tmp_path / "log.db") == store_module.schema_version() == 2
+    assert stored_version(tmp_path / "log.db") == store_module.schema_version() == 3
     assert sql(tmp_path / "log.db", "PRAGMA journal_mode") == [("wal",)]
 
 
@@ -304,7 +304,9 @@ def test_an_older_database_migrates_forward(
     assert caught.value.code == "misuse.stale-database"
     with open_store(tmp_path) as store:
         assert observe(store) == before
-    assert stored_version(tmp_path / "log.db") == 3
+    assert (
+        stored_version(tmp_path / "log.db") == store_module.schema_version()
+    )  # with the test's migration
 
 
 V1_INSERT = (
@@ -348,7 +350,7 @@ def test_a_version_1_database_migrates_with_everything_in_it(tmp_path: Path) -> 
         store.commit(more)
         memory.commit(more)
         assert observe(store) == observe(memory)
-    assert stored_version(tmp_path / "log.db") == 2
+    assert stored_version(tmp_path / "log.db") == store_module.schema_version()
 
 
 def test_a_store_past_its_most_logs_refuses_a_new_one_and_keeps_the_rest(tmp_path: Path) -> None:

@@ -12,7 +12,8 @@ verify it with no other context:
 Encoding: canonical map {"a": bin, "author": bin(32), "b": bin, "key_events":
 [bin, ...], "kind": str, "network": bin(32), "v": 1}, with a < b bytewise so
 everyone who finds the same fork builds the same bytes. Proof id = SHA-256 of
-the encoding.
+the encoding. `verify_fork_proof` makes the checks of specs/0004 §3 in their order:
+the encoding, the key history, each side completely (a, then b), then the pair.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Any
 
 from ledger.keyhistory import MAX_KEY_EVENTS, KeyHistory, verify_key_history
 from protocol import canonical, limits
-from protocol.entry import decode_entry
+from protocol.entry import Entry, decode_entry
 from protocol.errors import CommonsError, DecodeError, VerificationError
 
 FORK_PROOF_VERSION = 1
@@ -96,7 +97,7 @@ def verify_fork_proof(
 def _decode_fields(raw: bytes) -> dict[str, Any]:
     value = canonical.decode(raw, max_bytes=MAX_FORK_PROOF_BYTES)
     want = {"a", "author", "b", "key_events", "kind", "network", "v"}
-    if not isinstance(value, dict) or set(value) != want or value["v"] != FORK_PROOF_VERSION:
+    if not isinstance(value, dict) or set(value) != want or not _is_version(value["v"]):
         raise DecodeError("decode.bad-fork-proof", "not a version 1 fork proof")
     ok = (
         isinstance(value["a"], bytes)
@@ -112,18 +113,27 @@ def _decode_fields(raw: bytes) -> dict[str, Any]:
     return value
 
 
+def _is_version(value: Any) -> bool:
+    return type(value) is int and value == FORK_PROOF_VERSION  # not True, which == 1
+
+
 def _verify_entries(fields: dict[str, Any], history: KeyHistory) -> int:
-    a, b = decode_entry(fields["a"]), decode_entry(fields["b"])
-    for entry in (a, b):
-        if (entry.network, entry.author) != (history.network, history.author):
-            raise VerificationError("verify.bad-fork-proof", "entries of another log")
-        if not history.signer_allowed(entry):
-            raise VerificationError(
-                "verify.bad-fork-proof", f"seq {entry.seq} is not signed by the key in force"
-            )
+    a, b = (_entry_side(fields[side], history) for side in ("a", "b"))
     if a.seq != b.seq or a.id == b.id:
         raise VerificationError("verify.bad-fork-proof", "entries are not at the same seq")
     return a.seq
+
+
+def _entry_side(raw: bytes, history: KeyHistory) -> Entry:
+    """One side of an entries fork proof, checked completely (specs/0004 §3, rows 6-8)."""
+    entry = decode_entry(raw)
+    if (entry.network, entry.author) != (history.network, history.author):
+        raise VerificationError("verify.bad-fork-proof", "entries of another log")
+    if not history.signer_allowed(entry):
+        raise VerificationError(
+            "verify.key-not-in-force", f"seq {entry.seq} is not signed by the key in force"
+        )
+    return entry
 
 
 def _verify_checkpoints(

@@ -12,7 +12,8 @@ import functools
 import os
 import signal
 import socket
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
@@ -31,12 +32,15 @@ from node.ops.context import Quota, make_context
 from node.runtime.events import EventHub
 from node.runtime.governance import GovernanceDriver, max_blob_bytes
 from node.runtime.service import Endpoints, LedgerRunner, NodeService, open_news
-from node.runtime.storage_thread import open_storage
+from node.runtime.storage_thread import StorageThread, open_storage
 from node.store import memory
 from node.store.blobs import BlobStore
 from node.store.home import NodeHome
 from protocol.errors import LocalMisuseError
 from protocol.sync import SyncFilter
+
+#: How long a stopping node lets the storage thread finish its job before aborting it.
+STOP_GRACE_S = 3.0
 
 
 @dataclass
@@ -109,9 +113,18 @@ async def run_node(
                         await nursery.start(_stop_on_signals, stop)  # before we say ready
                         task_status.started(service)
                         await stop.wait()
+                        _interrupt_later(storage, ctx.catalogue.interrupt)
                         nursery.cancel_scope.cancel()
                 finally:
                     home.clear_api_info()
+
+
+def _interrupt_later(storage: StorageThread, *others: Callable[[], None]) -> None:
+    """If the storage thread still runs a job STOP_GRACE_S after the stop, abort its SQL
+    (StorageThread.interrupt): stopping never waits on what a peer asked for."""
+    timer = threading.Timer(STOP_GRACE_S, storage.interrupt, args=others)
+    timer.daemon = True  # gone with the process, whatever it finds
+    timer.start()
 
 
 def _host_config(home: NodeHome, options: RunOptions) -> HostConfig:

@@ -2,11 +2,12 @@
 
 A sans-IO fold: `LogHead` is everything needed to judge the next entry of one
 (network, author) log, and `verify_next(head, entry)` returns the new head or
-raises. It checks, in order: network, author, sequence number, previous-entry
-hash, timestamp order, and that the signer is the key the author's key events
-put in force for this kind (the signing key, or the recovery key for a
-revocation). Key events (inception, rotation, revocation) must have valid
-bodies; every other kind joins the log whatever its body (protocol.kinds).
+raises. It makes the checks of specs/0002 §6 in the table's order: network, author,
+sequence number, previous-entry hash, timestamp order, an inception at seq 1 and
+nowhere else, a key event's body, an inception's keys against the author, the signer
+(the key the author's key events put in force for this kind: the signing key, or the
+recovery key for a revocation), then a key event's `prev_key_event` and a
+revocation's range. Every other kind joins the log whatever its body (protocol.kinds).
 
 A revocation voids entries [revoke_from_seq, its own seq): they stay in the log,
 so it can still be replicated and proven, and `LogHead.is_revoked` tells views
@@ -93,11 +94,12 @@ def _next_keys(head: LogHead, entry: Entry) -> KeyState:
                 "verify.bad-key-event", f"revoke_from_seq {body.revoke_from_seq} out of range"
             )
         return KeyState(body.next_key, keys.recovery_key, entry.id, entry.seq)
-    _expect_signer(entry, keys.signing_key, "signing")
     if entry.kind == kinds.ROTATION:
         rotation = _key_body(entry, kinds.RotationBody)
+        _expect_signer(entry, keys.signing_key, "signing")
         _expect_prev_event(rotation.prev_key_event, keys)
         return KeyState(rotation.next_key, keys.recovery_key, entry.id, entry.seq)
+    _expect_signer(entry, keys.signing_key, "signing")
     return keys
 
 

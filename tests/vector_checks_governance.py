@@ -5,8 +5,8 @@ governance/charter  input.toml -> protocol.governance.parse_charter_toml. When o
                     decode.bad-charter error gives expect.field.
 governance/tally    input.electorate_hex, rules, proposal {id_hex, author_hex, seq, action
                     (tagged)}, votes [{id_hex, voter_hex, seq, proposal_hex, choice,
-                    timestamp_ms}], checkpoints [{author_hex, size, cosignatures {witness
-                    hex: timestamp_s}}], now_s -> ledger.governance.tally, with witness
+                    timestamp_ms}], checkpoints [{author_hex, size, cosignatures
+                    [{witness_hex, timestamp_s}]}], now_s -> ledger.governance.tally, with witness
                     times from ledger.witnessclock over the electorate and
                     rules.witness_count. expect is TallyResult.to_json() plus ok.
 governance/evolve   input.members_hex, rules, text (the charter's), proposals [as tally's
@@ -73,7 +73,7 @@ def _votes(rows: list[dict[str, Any]]) -> list[Vote]:
 def _clock(rows: list[dict[str, Any]]) -> WitnessClock:
     logs: dict[bytes, list[CosignedCheckpoint]] = {}
     for c in rows:
-        stamps = {bytes.fromhex(w): t for w, t in c["cosignatures"].items()}
+        stamps = {bytes.fromhex(w["witness_hex"]): w["timestamp_s"] for w in c["cosignatures"]}
         logs.setdefault(bytes.fromhex(c["author_hex"]), []).append((c["size"], stamps))
     return WitnessClock(logs)
 

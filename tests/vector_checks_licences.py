@@ -1,7 +1,7 @@
 """Checkers of the licences area of the conformance vectors (specs/vectors/licences/).
 
 One function per suite, each taking a case's `input` and `expect`; tests/specs/test_vectors.py
-dispatches on (area, suite). The fields are documented in specs/generate_vectors.py;
+dispatches on (area, suite). The fields are defined in specs/vectors/README.md;
 reasons are for people and are not checked.
 """
 

@@ -1,4 +1,7 @@
-"""Checks the sync/conversation vectors against a real SyncConnection (specs/0005)."""
+"""Checks the sync/conversation vectors against a real SyncConnection (specs/0005).
+
+`expect.at` is the 1-based position of the refused frame in `input.frames_hex`.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ def check_conversation(data: dict[str, Any], expect: dict[str, Any]) -> None:
     conn = SyncConnection(network, now_ms=0)
     conn.send(Hello(network), now_ms=0)
     seen: list[str] = []
-    for at, frame_hex in enumerate(data["frames_hex"]):
+    for at, frame_hex in enumerate(data["frames_hex"], start=1):
         try:
             conn.receive_data(bytes.fromhex(frame_hex), now_ms=1)
             while not isinstance(event := conn.next_event(), NeedData):

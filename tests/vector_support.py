@@ -1,7 +1,7 @@
 """What every vector checker shares: error families, JSON equality, expected errors.
 
 Errors are checked by family (the class named by the code's prefix) and code, never by
-message; the vector file format is in specs/generate_vectors.py.
+message; the vector file format is in specs/vectors/README.md.
 """
 
 from __future__ import annotations
@@ -26,13 +26,16 @@ def family_of(code: str) -> type[CommonsError]:
     return FAMILIES[code.split(".", maxsplit=1)[0]]
 
 
-def expect_error(expect: dict[str, Any], call: Callable[[], object]) -> None:
+def expect_error(expect: dict[str, Any], call: Callable[[], object]) -> CommonsError:
+    """Check that `call` raises the expected error (its family and code, and its `field`
+    when the case gives one); return the error for further checks of its details."""
     code: str = expect["error"]
     with pytest.raises(family_of(code)) as info:
         call()
     assert info.value.code == code
     if "field" in expect:
         assert info.value.details.get("field") == expect["field"]
+    return info.value
 
 
 def failure(error: CommonsError, **fields: Any) -> dict[str, Any]:

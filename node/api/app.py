@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import logging
 import re
 from pathlib import Path
 from typing import Annotated, Any
@@ -45,6 +46,8 @@ API_PREFIX = "/api/v1"
 #: Bounds of a refused request's field name and message (a name may be request text).
 MAX_FIELD_CHARS = 256
 MAX_MESSAGE_CHARS = 1024
+log = logging.getLogger(__name__)
+
 _STATUS = {
     DecodeError: 400,
     VerificationError: 422,
@@ -52,6 +55,7 @@ _STATUS = {
     RemoteFaultError: 502,
     LocalMisuseError: 400,
 }
+_UNAVAILABLE = {"misuse.disk-full", "misuse.storage-interrupted"}
 _NOT_FOUND = {
     "misuse.unknown-entry",
     "misuse.unknown-log",
@@ -114,6 +118,10 @@ def error_response(error: CommonsError) -> JSONResponse:
         if isinstance(error, family) and status != 404:
             status = code
             break
+    if error.code in _UNAVAILABLE:  # the node cannot store now: not the request's fault
+        status = 507 if error.code == "misuse.disk-full" else 503
+    if status >= 500:
+        log.error("answered %d: %s", status, error)
     return EscapedJSONResponse({"error": error.to_json()}, status_code=status)
 
 
@@ -205,6 +213,12 @@ def build_app(service: NodeService, token: str, hub: EventHub | None = None) -> 
         code = "misuse.unauthorized" if error.status_code == 401 else f"http.{error.status_code}"
         body = {"error": {"code": code, "message": str(error.detail)}}
         return EscapedJSONResponse(body, status_code=error.status_code)
+
+    @app.exception_handler(Exception)
+    async def internal_error(_: Request, error: Exception) -> JSONResponse:
+        log.exception("answered 500: %s", type(error).__name__)  # a bug: say so loudly
+        body = {"error": {"code": "misuse.internal-error", "message": "the node failed"}}
+        return EscapedJSONResponse(body, status_code=500)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:

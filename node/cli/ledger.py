@@ -31,7 +31,6 @@ from protocol.errors import CommonsError, LocalMisuseError
 from protocol.ids import id_from_text, id_to_text
 
 
-
 def via_node(
     args: argparse.Namespace,
     local: Callable[[LedgerContext], Any],

@@ -1,4 +1,4 @@
-"""Trio drivers of the blob exchange (specs/0009-blobs.md §3-§6).
+"""Trio drivers of the blob exchange with one peer (specs/0009-blobs.md §3-§6, §8).
 
 `fetch_blob` and `serve_blobs` run the sans-IO machines of protocol/blob.py over one
 stream given as two async callables, `read(max_bytes) -> bytes` (b"" at the end of
@@ -6,19 +6,27 @@ the stream) and `write(data)`: a trio stream's `receive_some`/`send_all`, or a
 libp2p stream's `read`/`write`, fit as they are.
 
 Guarantees: a fetched blob becomes final only after its whole-file SHA-256 equals
-its id (BlobStore does the check); an interrupted fetch (cancelled, timed out, a
-faulty peer) leaves its verified-in-order prefix in the store's partial file, and
-the next fetch, from any peer, resumes there; an empty partial is never left behind.
-Every read and write has a deadline (RemoteFaultError("remote.timeout")). Disk work
+its id (BlobStore does the check); the partial file holds the bytes of one source
+only, so a fetch from another peer first drops what an earlier one sent (0009 §6),
+and a hash that fails names the one peer that sent every byte; an interrupted fetch
+(cancelled, timed out, a faulty peer) leaves its in-order prefix in the partial for
+the next fetch from the same peer; an empty partial is never left behind. Every read
+and write has a deadline (`remote.timeout`), and a fetch must average at least
+`FetchLimits.min_bytes_per_s` after a grace period (`remote.too-slow`), so no server
+holds a fetch longer than `grace_s` + the blob's size / that rate (0009 §8). A
+server paces what it sends with the caller's `spend` (a per-peer budget). Disk work
 runs in worker threads, so the event loop never waits on the disk.
-Left to others: opening and closing streams, choosing peers, retrying.
+Left to others: opening and closing streams, choosing peers, charging them
+(node/net/blob_exchange.py).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Final, Literal, Protocol, TypeVar
 
 import trio
 
@@ -35,8 +43,19 @@ from protocol.blob import (
 from protocol.errors import RemoteFaultError
 from protocol.ids import id_to_text
 
+T = TypeVar("T")
 Read = Callable[[int], Awaitable[bytes | bytearray]]
 Write = Callable[[bytes], Awaitable[None]]
+Spend = Callable[[int], Awaitable[None]]
+
+
+class OffLoop(Protocol):
+    """Runs a blocking call (disk work) away from the event loop: trio.to_thread.run_sync,
+    or, under a test's mock clock, inline (the mock clock would run on while a thread
+    works and fire timeouts that real time would not)."""
+
+    def __call__(self, fn: Callable[[], T], /) -> Awaitable[T]: ...
+
 
 #: Longest wait for one read or one write before the peer is deemed gone.
 IO_TIMEOUT_S: Final = 30.0
@@ -45,15 +64,31 @@ READ_BYTES: Final = MAX_FRAME_BYTES
 
 
 @dataclass(frozen=True)
+class FetchLimits:
+    """How slow one fetch may be (0009 §8). After `grace_s` a fetch must have read at
+    least `min_bytes_per_s` per second since it began, so it ends by `grace_s` + (the
+    bytes it reads) / `min_bytes_per_s` whatever the server does: a 1 MiB blob within
+    46 s, a 1 GiB one within 4 h 34 min; each read or write waits `io_timeout_s` at
+    most. 64 KiB/s is a 512 kbit/s link; a slower holder is left for another, or
+    resumed from where it stopped (the partial keeps its bytes for it)."""
+
+    io_timeout_s: float = IO_TIMEOUT_S
+    grace_s: float = 30.0
+    min_bytes_per_s: float = 64 * 1024
+
+
+@dataclass(frozen=True)
 class FetchResult:
     """What one fetch did. `status`: stored (fetched and verified), held (it already
-    was; nothing was sent), missing (the peer does not hold it; any partial is kept)."""
+    was; nothing was sent), missing (the peer does not hold it; any partial is kept).
+    `dropped_bytes`: a partial another source had left, dropped before fetching."""
 
     blob_id: bytes
     status: Literal["stored", "held", "missing"]
     size: int | None
     resumed_from: int
     received_bytes: int
+    dropped_bytes: int = 0
 
 
 @dataclass
@@ -72,48 +107,73 @@ async def fetch_blob(
     blob_id: bytes,
     max_blob_bytes: int,
     *,
-    timeout_s: float = IO_TIMEOUT_S,
+    source: str,
+    limits: FetchLimits | None = None,
+    off_loop: OffLoop = trio.to_thread.run_sync,
 ) -> FetchResult:
-    """Fetch `blob_id` from the peer at the other end of the stream into `store`.
+    """Fetch `blob_id` from the peer `source` at the other end of the stream into `store`.
 
-    Raises RemoteFaultError (the peer broke the protocol, refused, closed or timed
-    out), VerificationError("verify.blob-hash-mismatch") (the bytes were not the
-    blob; the partial is deleted), LocalMisuseError("misuse.blob-busy") (another
-    fetch of the same blob is under way) or ("misuse.blob-io").
+    Raises RemoteFaultError (the peer broke the protocol, refused, closed, timed out or
+    was too slow), VerificationError("verify.blob-hash-mismatch") (the bytes, all sent
+    by `source`, were not the blob; the partial is deleted),
+    LocalMisuseError("misuse.blob-busy") (another fetch of the same blob is under way)
+    or ("misuse.blob-io").
     """
-    if await trio.to_thread.run_sync(store.has, blob_id):
-        size = await trio.to_thread.run_sync(store.size, blob_id)
+    limits = limits or FetchLimits()
+    began = trio.current_time()
+    if await off_loop(lambda: store.has(blob_id)):
+        size = await off_loop(lambda: store.size(blob_id))
         return FetchResult(blob_id, "held", size, size, 0)
-    partial = await trio.to_thread.run_sync(store.open_partial, blob_id)
+    partial = await off_loop(lambda: store.open_partial(blob_id, source=source))
+    dropped = partial.dropped_bytes
     try:
         if partial.offset > max_blob_bytes:  # left by a peer that lied about the size
             partial.discard()
-            partial = await trio.to_thread.run_sync(store.open_partial, blob_id)
+            partial = await off_loop(lambda: store.open_partial(blob_id, source=source))
         fetch = BlobFetch(blob_id, max_blob_bytes, partial.offset)
-        return await _run_fetch(fetch, partial, stream_read, stream_write, timeout_s)
+        pace = _Pace(limits, began, off_loop)
+        result = await _run_fetch(fetch, partial, stream_read, stream_write, pace)
+        return dataclasses.replace(result, dropped_bytes=dropped)
     finally:
         if partial.is_open and partial.offset == 0:
             partial.discard()
         partial.close()
 
 
+@dataclass
+class _Pace:
+    """One fetch against its FetchLimits, on trio's clock."""
+
+    limits: FetchLimits
+    began: float
+    off_loop: OffLoop
+    read_bytes: int = 0
+
+    def read_deadline(self) -> tuple[float, bool]:
+        """When the next read must have returned, and whether that is the rate's
+        deadline (True) or the idle timeout (False)."""
+        idle = trio.current_time() + self.limits.io_timeout_s
+        rate = self.began + self.limits.grace_s + self.read_bytes / self.limits.min_bytes_per_s
+        return (rate, True) if rate < idle else (idle, False)
+
+
 async def _run_fetch(
-    fetch: BlobFetch, partial: PartialBlob, read: Read, write: Write, timeout_s: float
+    fetch: BlobFetch, partial: PartialBlob, read: Read, write: Write, pace: _Pace
 ) -> FetchResult:
     resumed_from = partial.offset
     while True:
         while (want := fetch.send_next()) is not None:
-            await _write(write, want, timeout_s)
+            await _write(write, want, pace.limits.io_timeout_s)
         event = fetch.next_event()
         if event is None:
-            data = await _read(read, timeout_s)
+            data = await _paced_read(read, pace)
             if not data:
                 raise RemoteFaultError("remote.closed", "the server closed the stream early")
             fetch.receive_data(data)
         elif isinstance(event, ChunkReceived):
-            await trio.to_thread.run_sync(partial.append, event.offset, event.data)
+            await pace.off_loop(functools.partial(partial.append, event.offset, event.data))
         elif isinstance(event, Finished):
-            size = await trio.to_thread.run_sync(partial.finish)
+            size = await pace.off_loop(partial.finish)
             return FetchResult(fetch.blob_id, "stored", size, resumed_from, size - resumed_from)
         elif isinstance(event, Missing):
             received = partial.offset - resumed_from
@@ -128,23 +188,50 @@ async def _run_fetch(
             )
 
 
+async def _paced_read(read: Read, pace: _Pace) -> bytes:
+    deadline, is_rate = pace.read_deadline()
+    try:
+        with trio.fail_at(deadline):
+            data = await read(READ_BYTES)
+    except trio.BrokenResourceError as e:
+        raise RemoteFaultError("remote.closed", "the stream broke") from e
+    except trio.TooSlowError as e:
+        elapsed = trio.current_time() - pace.began
+        if is_rate:
+            raise RemoteFaultError(
+                "remote.too-slow",
+                f"{pace.read_bytes} bytes in {elapsed:.0f} s, under "
+                f"{pace.limits.min_bytes_per_s:.0f} B/s after {pace.limits.grace_s} s",
+            ) from e
+        raise RemoteFaultError(
+            "remote.timeout", f"nothing to read for {pace.limits.io_timeout_s} s"
+        ) from e
+    pace.read_bytes += len(data)
+    return data if type(data) is bytes else bytes(data)
+
+
 async def serve_blobs(
     stream_read: Read,
     stream_write: Write,
     store: BlobStore,
     *,
     timeout_s: float = IO_TIMEOUT_S,
+    spend: Spend | None = None,
+    off_loop: OffLoop = trio.to_thread.run_sync,
 ) -> ServeStats:
     """Answer a client's wants from `store` until it closes the stream.
 
-    A client that breaks the protocol gets an `error` message, then the
-    RemoteFaultError is raised (for the caller to close the stream and mark the peer).
+    Before each chunk is sent, `await spend(len(data))` (the caller's budget for this
+    peer) may hold it back. A client that breaks the protocol gets an `error`
+    message, then the RemoteFaultError is raised (for the caller to close the stream
+    and charge the peer).
     """
     serve = BlobServe()
     stats = ServeStats()
     while True:
         while (want := serve.next_request()) is not None:
-            await _write(stream_write, await _answer(serve, store, want, stats), timeout_s)
+            frame = await _answer(serve, store, want, stats, spend, off_loop)
+            await _write(stream_write, frame, timeout_s)
             if serve.closed:
                 return stats
         data = await _read(stream_read, timeout_s)
@@ -157,8 +244,15 @@ async def serve_blobs(
             raise
 
 
-async def _answer(serve: BlobServe, store: BlobStore, want: Want, stats: ServeStats) -> bytes:
-    held = await trio.to_thread.run_sync(_read_for, store, want)
+async def _answer(
+    serve: BlobServe,
+    store: BlobStore,
+    want: Want,
+    stats: ServeStats,
+    spend: Spend | None,
+    off_loop: OffLoop,
+) -> bytes:
+    held = await off_loop(functools.partial(_read_for, store, want))
     if held is None:
         stats.not_held += 1
         return serve.respond_none(want.blob)
@@ -166,6 +260,8 @@ async def _answer(serve: BlobServe, store: BlobStore, want: Want, stats: ServeSt
     if data is None:
         why = f"offset {want.offset} is past the end of {id_to_text(want.blob)} ({size} bytes)"
         return serve.respond_error("remote.bad-range", why)
+    if spend is not None and data:
+        await spend(len(data))
     stats.chunks += 1
     stats.data_bytes += len(data)
     return serve.respond_chunk(want.blob, want.offset, size, data)

@@ -35,7 +35,7 @@ import trio
 from ledger import gossip
 from ledger.syncpeer import SyncPeer
 from node.net import sync as sync_session
-from node.net.blobs import fetch_blob, serve_blobs
+from node.net.blob_exchange import BlobExchange
 from node.net.charter import CHARTER_PROTOCOL_ID, serve_charter
 from node.net.host import P2PHost, Stream, Subscription
 from node.ops import context as operations
@@ -50,7 +50,7 @@ from protocol.announce import (
     build_announcements,
     decode_announcement,
 )
-from protocol.errors import CommonsError, RemoteFaultError
+from protocol.errors import CommonsError
 from protocol.governance import Charter
 from protocol.ids import id_to_text
 from protocol.sync import SyncFilter
@@ -411,43 +411,20 @@ class Network:
             self.host.penalise(peer, code, 0.25 if code in LINK_FAULTS else 1.0)
 
     # -- blobs -----------------------------------------------------------------------
+    @functools.cached_property
+    def _blobs(self) -> BlobExchange:
+        """Blob fetching and serving (node/net/blob_exchange.py): holders asked in random
+        order, faults charged to the host's count, each peer's serving budget."""
+        return BlobExchange(self.host, self.blobs, on_refused=self.stats.refuse)
+
     async def _serve_blob(self, stream: Stream) -> None:
-        try:
-            await serve_blobs(_reader(stream), _writer(stream), self.blobs)
-        except CommonsError as e:
-            self.stats.last_error[stream.remote_peer] = e.code
-        finally:
-            await stream.close()
+        await self._blobs.serve(stream)
 
     async def fetch_blob(self, blob_id: bytes) -> dict[str, Any]:
-        """Fetch a blob from the first connected peer that has it; verified before kept,
-        under the blob size rule in force."""
-        max_blob_bytes = self.max_blob_bytes()
-        if self.blobs.has(blob_id):
-            return {"blob": id_to_text(blob_id), "status": "held", "size": self.blobs.size(blob_id)}
-        errors: list[str] = []
-        for peer in self.host.connected_peers():
-            try:
-                stream = await self.host.open_stream(peer, blob.PROTOCOL_ID)
-                try:
-                    result = await fetch_blob(
-                        _reader(stream), _writer(stream), self.blobs, blob_id, max_blob_bytes
-                    )
-                finally:
-                    await stream.close()
-            except CommonsError as e:
-                errors.append(e.code)
-                continue
-            if result.status != "missing":
-                return {
-                    "blob": id_to_text(blob_id),
-                    "status": result.status,
-                    "size": result.size,
-                    "peer": peer,
-                }
-        raise RemoteFaultError(
-            "remote.blob-unavailable", f"no peer gave blob {id_to_text(blob_id)}", tried=errors
-        )
+        """Fetch a blob from a connected peer that has it, verified before kept, under
+        the blob size rule in force (specs/0009 §6-§8)."""
+        outcome = await self._blobs.fetch(blob_id, self.max_blob_bytes())
+        return outcome.to_json()
 
 
 @dataclass

@@ -118,6 +118,18 @@ class StorageThread:
             await self._submit(self._shutdown, (), closing=True)
             await trio.to_thread.run_sync(self._thread.join)  # it is on its way out
 
+    def interrupt(self, *others: Callable[[], None]) -> None:
+        """Abort the SQL statement the storage thread is running (and call `others`,
+        the interrupts of other connections it uses), from any thread: the node is
+        stopping and a job must not hold it (specs/0012 §5). The job raises
+        misuse.storage-interrupted; its transaction rolls back. Python work of a job is
+        not interrupted: every job a peer can cause is bounded instead."""
+        store = self._store
+        if store is not None:
+            store.interrupt()
+        for other in others:
+            other()
+
     def statistics(self) -> StorageStatistics:
         return StorageStatistics(
             jobs_pending=self._max_pending - self._slots.value,

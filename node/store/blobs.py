@@ -3,6 +3,7 @@
 Layout, under the store's folder (the node uses `<home>/blobs`):
     <aa>/<blob-id-text>     a final blob; `aa` = the two characters after the id's "b"
     partial/<id-text>.part  a download in progress, appended in order, resumable
+    partial/<id-text>.from  the peer whose bytes that partial holds (its source)
     partial/*.tmp           files being added or copied, renamed into place when whole
 
 Guarantees: a final blob's bytes hash (SHA-256) to its name: every blob is hashed
@@ -12,7 +13,9 @@ partial or unverified blob, and adding the same bytes twice is harmless. No blob
 exceeds `max_blob_bytes` (checked before and while copying, and on every append).
 Paths are built only from validated 32-byte ids, never from text a peer sent. One
 process at a time appends to a partial (an flock on it); other stores in other
-processes may share the folder.
+processes may share the folder. A partial holds the bytes of one source only: opened
+for another source, its bytes are dropped first (0009 §6), so a whole-file hash that
+fails always names the one peer that sent every byte.
 Every OSError is wrapped as LocalMisuseError("misuse.blob-io").
 Left to others: fetching (node/net/blobs.py), deleting and garbage collection.
 """
@@ -35,6 +38,8 @@ from protocol.ids import ID_BYTES, id_to_text
 #: Bytes read at a time when hashing and copying.
 READ_BYTES = 1024 * 1024
 PARTIAL_FOLDER = "partial"
+#: Longest source (a peer id's text) a partial records; a longer record matches nothing.
+MAX_SOURCE_BYTES = 256
 
 
 @contextlib.contextmanager
@@ -102,6 +107,22 @@ class BlobStore:
 
     def partial_path(self, blob_id: bytes) -> Path:
         return self.folder / PARTIAL_FOLDER / f"{_check_id(blob_id)}.part"
+
+    def source_path(self, blob_id: bytes) -> Path:
+        """Where the partial of `blob_id` records its source."""
+        return self.folder / PARTIAL_FOLDER / f"{_check_id(blob_id)}.from"
+
+    def partial_source(self, blob_id: bytes) -> str | None:
+        """The source of a non-empty partial of `blob_id`, or None (no partial, no record).
+        Advisory: read without the partial's lock."""
+        try:
+            if self.partial_path(blob_id).stat().st_size == 0:
+                return None
+        except FileNotFoundError:
+            return None
+        except OSError as e:
+            raise LocalMisuseError("misuse.blob-io", f"cannot stat a partial: {e.strerror}") from e
+        return _read_source(self.source_path(blob_id))
 
     def has(self, blob_id: bytes) -> bool:
         return self.path_of(blob_id).is_file()
@@ -179,12 +200,13 @@ class BlobStore:
             os.replace(tmp, dest)
         return size
 
-    def open_partial(self, blob_id: bytes) -> PartialBlob:
-        """The download staging file of `blob_id`, created if new, locked for this caller.
+    def open_partial(self, blob_id: bytes, *, source: str) -> PartialBlob:
+        """The download staging file of `blob_id`, created if new, locked for this caller,
+        holding bytes of `source` only (those of another source are dropped).
 
         LocalMisuseError("misuse.blob-busy") if another download of it is under way.
         """
-        return PartialBlob(self, blob_id)
+        return PartialBlob(self, blob_id, source)
 
 
 class NewBlob:
@@ -256,20 +278,51 @@ class NewBlob:
 
 
 class PartialBlob:
-    """A download in progress: `offset` bytes held, appended strictly in order.
+    """A download in progress: `offset` bytes held, appended strictly in order, all
+    sent by one `source` (a peer id; 0009 §6).
 
-    After a restart it resumes from the bytes already on disk. Appends are not
-    fsynced one by one: a crash may lose or damage the tail, which the hash check of
-    `finish` then catches (the download restarts); `finish` fsyncs before renaming.
+    After a restart it resumes from the bytes already on disk, if they came from the
+    same source. Opened for another source (or one it has no record of), it drops its
+    bytes first (`dropped_bytes`), then records the new source: the drop is fsynced
+    before the record is written, so a crash never labels one peer's bytes with
+    another's name. Appends are not fsynced one by one: a crash may lose or damage the
+    tail, which the hash check of `finish` then catches (the download restarts);
+    `finish` fsyncs before renaming.
     """
 
-    def __init__(self, store: BlobStore, blob_id: bytes) -> None:
+    def __init__(self, store: BlobStore, blob_id: bytes, source: str) -> None:
+        if not source or not source.isascii() or len(source) > MAX_SOURCE_BYTES:
+            raise LocalMisuseError(
+                "misuse.bad-argument", f"a source is 1 to {MAX_SOURCE_BYTES} ASCII characters"
+            )
         self.store = store
         self.blob_id = blob_id
+        self.source = source
         self.path = store.partial_path(blob_id)
+        self.source_path = store.source_path(blob_id)
         self._file: IO[bytes] | None = self._open_locked()
-        with _io(f"cannot stat {self.path}"):
-            self.offset = os.fstat(self._file.fileno()).st_size
+        self.dropped_bytes = 0
+        try:
+            with _io(f"cannot open {self.path}"):
+                self.offset = os.fstat(self._file.fileno()).st_size
+                if _read_source(self.source_path) != source:
+                    self._restart_for(source)
+        except CommonsError:
+            self.close()
+            raise
+
+    def _restart_for(self, source: str) -> None:
+        """Drop the bytes of another source, durably, then record `source` (OSError passes)."""
+        f = self._open_file()
+        if self.offset:
+            os.ftruncate(f.fileno(), 0)
+            os.fsync(f.fileno())
+            self.dropped_bytes, self.offset = self.offset, 0
+        fd = os.open(self.source_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as record:
+            record.write(source.encode())
+            record.flush()
+            os.fsync(record.fileno())
 
     def _open_locked(self) -> IO[bytes]:
         for _ in range(3):
@@ -330,14 +383,16 @@ class PartialBlob:
             raise
         with _io(f"cannot store {self.path}"):
             _install(self.path, self.store.path_of(self.blob_id))
+            self.source_path.unlink(missing_ok=True)
         self.close()
         return self.offset
 
     def discard(self) -> None:
-        """Delete the staging file and release it."""
+        """Delete the staging file and its source record, and release it."""
         with _io(f"cannot delete {self.path}"):
             if self._file is not None:
                 self.path.unlink(missing_ok=True)  # while still locked
+                self.source_path.unlink(missing_ok=True)
         self.close()
 
     def close(self) -> None:
@@ -365,6 +420,23 @@ def _temp_file(folder: Path) -> Iterator[tuple[Path, IO[bytes]]]:
     finally:
         with contextlib.suppress(OSError):
             tmp.unlink()
+
+
+def _read_source(path: Path) -> str | None:
+    """The source a partial's record names, or None (no record, or not one we wrote)."""
+    try:
+        with path.open("rb") as f:
+            data = f.read(MAX_SOURCE_BYTES + 1)
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        raise LocalMisuseError("misuse.blob-io", f"cannot read {path}: {e.strerror}") from e
+    if not data or len(data) > MAX_SOURCE_BYTES:
+        return None
+    try:
+        return data.decode()
+    except UnicodeDecodeError:
+        return None
 
 
 def _install(source: Path, final: Path) -> None:

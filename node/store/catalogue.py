@@ -141,6 +141,10 @@ class CatalogueStore:
         with wrapped_errors():
             self._conn.close()
 
+    def interrupt(self) -> None:
+        """Abort the statement running on this connection, from any thread."""
+        self._conn.interrupt()
+
     def __enter__(self) -> CatalogueStore:
         return self
 

@@ -44,7 +44,9 @@ from protocol.logstate import LogHead
 
 Migration = Callable[[sqlite3.Connection], None]
 
+_SQLITE_INTERRUPT = 9
 _SQLITE_CORRUPT = 11
+_SQLITE_FULL = 13
 _SQLITE_NOTADB = 26
 BUSY_TIMEOUT_MS = 10_000
 CACHE_SIZE_KIB = 8_192  # per connection; 64 MiB cost ~60 MiB RSS after a large sync
@@ -136,6 +138,14 @@ def storage_error(e: sqlite3.Error) -> LocalMisuseError:
     primary = getattr(e, "sqlite_errorcode", 0) & 0xFF
     if primary in (_SQLITE_CORRUPT, _SQLITE_NOTADB):
         return LocalMisuseError("misuse.bad-database", f"not a usable database: {e}")
+    if primary == _SQLITE_FULL:
+        return LocalMisuseError(
+            "misuse.disk-full", f"the disk is full: nothing of this write was kept ({e})"
+        )
+    if primary == _SQLITE_INTERRUPT:
+        return LocalMisuseError(
+            "misuse.storage-interrupted", "the node is stopping: the write was rolled back"
+        )
     return LocalMisuseError("misuse.storage-failed", f"storage failed: {e}")
 
 
@@ -180,6 +190,11 @@ class SqliteLogStore:
     def close(self) -> None:
         with wrapped_errors():
             self._conn.close()
+
+    def interrupt(self) -> None:
+        """Abort the statement running on this connection, from any thread (the node
+        stopping, docs: sqlite3_interrupt); its transaction rolls back."""
+        self._conn.interrupt()
 
     def __enter__(self) -> SqliteLogStore:
         return self

@@ -17,6 +17,7 @@ network sync does this before the first append).
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 from pathlib import Path
@@ -76,15 +77,20 @@ class SignGuard:
         if marks.get(key, 0) >= size:
             return
         marks[key] = size
-        self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         tmp = self.path.with_suffix(".tmp")
-        with tmp.open("w") as f:
-            json.dump(marks, f, sort_keys=True)
-            f.flush()
-            os.fsync(f.fileno())
-        tmp.replace(self.path)
-        dir_fd = os.open(self.folder, os.O_RDONLY)
         try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+            self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            with tmp.open("w") as f:
+                json.dump(marks, f, sort_keys=True)
+                f.flush()
+                os.fsync(f.fileno())
+            tmp.replace(self.path)
+            dir_fd = os.open(self.folder, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
+        except OSError as e:  # a full disk: the entries are stored, the mark lags (safe)
+            tmp.unlink(missing_ok=True)
+            code = "misuse.disk-full" if e.errno == errno.ENOSPC else "misuse.storage-failed"
+            raise LocalMisuseError(code, f"cannot write {self.path}: {e.strerror}") from e

@@ -219,6 +219,12 @@ def _mutations() -> Iterator[tuple[str, str, str | bytes, dict[str, Any]]]:
         bad_sig,
     )
     yield (
+        "author-signature-63-bytes",
+        "The author's line (right name and key id) holds 63 signature bytes.",
+        tlog.note(TEXT, tlog.line(ORIGIN, kid, signature[:63])),
+        bad_sig,
+    )
+    yield (
         "no-author-signature",
         "The only line is a witness cosignature.",
         tlog.note(TEXT, tlog.cosignature_line(WENDY.signing, TEXT, T0_S)),
@@ -275,6 +281,7 @@ def cosignature_cases() -> Iterator[Case]:
         data = {
             "note": NOTE,
             "cosignature": line,
+            "witness_name": WITNESS_NAME,
             "witness_public_key_hex": WENDY.signing.public.hex(),
         }
         return Case("ledger", "cosignatures", name, description, data, expect)
@@ -313,10 +320,25 @@ def cosignature_cases() -> Iterator[Case]:
         line(kid, T0_S, tlog.flip(signature, 10)),
         bad_sig,
     )
+    ignored = ok(timestamp_s=None)
     yield case(
         "wrong-witness-key",
-        "Bob's key cosigns under Wendy's name.",
+        "Bob's key cosigns under Wendy's name: the key id is not Wendy's, the line is ignored.",
         tlog.cosignature_line(BOB.signing, TEXT, T0_S),
+        ignored,
+    )
+    yield case(
+        "other-witness-name",
+        "Wendy's key cosigns under another witness's name: not Wendy's line, ignored.",
+        tlog.cosignature_line(
+            WENDY.signing, TEXT, T0_S, name="fabcommons-witness/" + id_to_text(BOB.id)
+        ),
+        ignored,
+    )
+    yield case(
+        "short-cosignature",
+        "Wendy's line lacks the last byte of its signature (71 bytes after the key id).",
+        line(kid, T0_S, signature[:-1]),
         bad_sig,
     )
     yield case(
@@ -328,7 +350,7 @@ def cosignature_cases() -> Iterator[Case]:
     ed25519_kid = tlog.key_id(WITNESS_NAME, tlog.SIG_ED25519, WENDY.signing.public)
     yield case(
         "key-id-mismatch",
-        "The key id is computed with type 0x01, not 0x04.",
+        "The key id is computed with type 0x01, not 0x04: not a cosignature key id, ignored.",
         line(ed25519_kid, T0_S, signature),
-        bad_sig,
+        ignored,
     )

@@ -50,6 +50,16 @@ def _canonical_values() -> list[tuple[str, str, Any]]:
         ("nil", "Nil is 0xc0.", None),
         ("array-empty", "An empty array is a fixarray.", []),
         ("map-empty", "An empty map is a fixmap.", {}),
+        (
+            "map-only-key-bin",
+            'A map whose only key is "bin": its JSON form is wrapped, {"map": {"bin": ...}}.',
+            {"bin": "00"},
+        ),
+        (
+            "map-only-key-map",
+            'A map whose only key is "map": its JSON form is wrapped too.',
+            {"map": {"bin": b"\x00"}},
+        ),
         ("nested-arrays", "Arrays nest inside arrays.", [1, [2, [3, []]], "x"]),
         (
             "nested-maps",

@@ -94,7 +94,34 @@ def _valid_cases() -> list[tuple[str, str, list[Any], str | None]]:
             _note_fields(kind=_LONGEST_KIND, body={"any": 1}),
             "body.unknown-kind",
         ),
+        (
+            "body-depth-limit",
+            "The body holds 10 nested arrays: payload array, body map and those 10 make 12 "
+            "containers, the depth limit.",
+            _note_fields(kind=UNKNOWN_KIND, body={"deep": _nested(BODY_DEPTH)}),
+            "body.unknown-kind",
+        ),
     ]
+
+
+#: Containers a body may hold below itself: MAX_DEPTH less the payload array and the
+#: body map (specs/0001 §4, 0002 §3).
+BODY_DEPTH = limits.MAX_DEPTH - 2
+
+
+def _nested(depth: int) -> Any:
+    value: Any = 1
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def _too_deep_body(key: SigningKey) -> bytes:
+    """`body-depth-limit` with one array more, spliced in (the encoder refuses to make it)."""
+    payload = canonical.encode(_note_fields(kind=UNKNOWN_KIND, body={"deep": _nested(BODY_DEPTH)}))
+    deepest = b"\x91" * BODY_DEPTH + b"\x01"
+    assert payload.count(deepest) == 1
+    return signed(key, payload.replace(deepest, b"\x91" + deepest))
 
 
 def _log_checks_are_not_decoding() -> list[tuple[str, str, list[Any], str | None]]:
@@ -138,7 +165,7 @@ def _decoded(fields: list[Any], raw: bytes, status_code: str | None) -> dict[str
     return ok(
         network=id_to_text(network),
         author=id_to_text(author),
-        signer=id_to_text(signer),
+        signer_hex=signer.hex(),
         seq=seq,
         prev=text_id(prev),
         timestamp_ms=ts,
@@ -182,6 +209,12 @@ def _entry_mutations() -> Iterator[tuple[str, str, bytes, dict[str, Any]]]:
 
     yield from _grammar_mutations(fields)
     yield from _order_mutations(key, fields, sig, wide)
+    yield (
+        "body-too-deep",
+        "The body holds 11 nested arrays: 13 containers with the payload array and the body.",
+        _too_deep_body(key),
+        error("decode.too-deep"),
+    )
 
     yield (
         "bad-signature",

@@ -30,7 +30,7 @@ def encode(
     key_events: Sequence[bytes],
     *,
     author: bytes = ALICE.id,
-    version: int = 1,
+    version: int | bool = 1,
     sort: bool = True,
 ) -> bytes:
     """The canonical map of specs/0004, sides in bytewise order unless `sort` is False."""
@@ -92,7 +92,7 @@ def _entry_forks() -> Iterator[ForkCase]:
         "rotated-away-key-side",
         "One side at seq 4 is signed by the key rotated away at seq 3.",
         encode("entries", rotated.raws[3], thief.raws[3], rotated.events),
-        bad,
+        error("verify.key-not-in-force"),
     )
     yield (
         "same-entry-twice",
@@ -166,6 +166,12 @@ def _gaps() -> Iterator[ForkCase]:
         error("verify.bad-key-history"),
     )
     yield (
+        "key-events-without-inception",
+        "The key events start at the rotation at seq 3: it does not extend the empty log.",
+        encode("entries", one.raws[5], two.raws[5], one.events[1:]),
+        error("verify.seq-gap"),
+    )
+    yield (
         "key-events-with-a-note",
         "The note at seq 2 is listed among the key events.",
         encode("entries", one.raws[5], two.raws[5], [one.events[0], one.raws[1], *one.events[1:]]),
@@ -204,6 +210,16 @@ def _checkpoint_forks() -> Iterator[ForkCase]:
         encode("checkpoints", checkpoint(5), extra, events),
         bad,
     )
+    bob = Log(BOB).inception().note().note().note().note()
+    bob_note = tlog.checkpoint(
+        BOB.signing, NETWORK, BOB.id, 5, tlog.mth([tlog.leaf_hash(r) for r in bob.raws])
+    ).encode()
+    yield (
+        "checkpoint-side-of-another-log",
+        "Side b is Bob's checkpoint of size 5.",
+        encode("checkpoints", checkpoint(5), bob_note, events),
+        bad,
+    )
     yield (
         "checkpoint-side-not-signed-by-author",
         "Side b is signed by Bob's key under Alice's origin.",
@@ -218,6 +234,12 @@ def _malformed() -> Iterator[ForkCase]:
         "wrong-version",
         "The version is 2.",
         encode("entries", one.raws[1], two.raws[1], one.events, version=2),
+        error("decode.bad-fork-proof"),
+    )
+    yield (
+        "version-true",
+        "The version is true, not the integer 1.",
+        encode("entries", one.raws[1], two.raws[1], one.events, version=True),
         error("decode.bad-fork-proof"),
     )
     yield (

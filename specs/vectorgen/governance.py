@@ -170,7 +170,8 @@ def _checkpoint(author: bytes, size: int, at_s: int, electorate: list[bytes]) ->
     stamps = {
         w.hex(): at_s + d for w, d in zip(_cosigners(author, electorate), (-1, 0, 1), strict=True)
     }
-    return {"author_hex": author.hex(), "size": size, "cosignatures": stamps}
+    cosignatures = [{"witness_hex": w, "timestamp_s": t} for w, t in sorted(stamps.items())]
+    return {"author_hex": author.hex(), "size": size, "cosignatures": cosignatures}
 
 
 def _expect(votes: list[V], electorate: list[bytes], now_s: int) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import copy
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -10,7 +11,18 @@ from ledger.log import Ledger
 from ledger.store import MemoryLogStore
 from protocol.keys import SigningKey
 from specs.vectorgen import tlog
-from specs.vectorgen.common import ALICE, ALICE_NEXT, BOB, NETWORK, Case, entry_id, error, ok
+from specs.vectorgen.common import (
+    ALICE,
+    ALICE_NEXT,
+    BOB,
+    NETWORK,
+    OTHER_NETWORK,
+    Case,
+    entry_id,
+    error,
+    ok,
+    seed_key,
+)
 from specs.vectorgen.logs import Log
 from specs.vectorgen.tlog import T0_S, WENDY, WITNESS_NAME
 
@@ -18,16 +30,22 @@ from specs.vectorgen.tlog import T0_S, WENDY, WITNESS_NAME
 MAIN = Log().inception().note().note().note().note().note().note()
 ROTATED = Log().inception().note().rotate(ALICE_NEXT).note().note()
 NOW_S = T0_S + 3600
+WENDY_NEXT = seed_key("wendy/signing-2")
 
 
-def bundle(log: Log, seq: int, key: SigningKey) -> dict[str, Any]:
+def bundle(log: Log, seq: int, key: SigningKey, wendy_after: Log | None = None) -> dict[str, Any]:
     """The bundle of entry `seq` from a Ledger holding `log` and Wendy's log, with Alice's
-    checkpoint of the whole log (signed by `key`) cosigned by Wendy at NOW_S."""
+    checkpoint of the whole log (signed by `key`) cosigned by Wendy at NOW_S; Wendy's log
+    then grows to `wendy_after` (a rotation or a revocation after she cosigned)."""
     ledger = Ledger(MemoryLogStore())
-    for raws in (log.raws, Log(WENDY).inception().raws):
+    wendy = Log(WENDY).inception()
+    for raws in (log.raws, wendy.raws):
         assert len(ledger.ingest(raws).accepted) == len(raws)
     signed = ledger.sign_checkpoint(key, NETWORK, log.author.id)
     ledger.witness(WENDY.signing, WENDY.id, signed.text, [], NOW_S)
+    if wendy_after is not None:
+        later = wendy_after.raws[len(wendy.raws) :]
+        assert len(ledger.ingest(later).accepted) == len(later)
     return ledger.prove(entry_id(log.raws[seq - 1]))
 
 
@@ -58,10 +76,38 @@ def inclusion_cases() -> Iterator[Case]:
         bundle(ROTATED, 5, ALICE_NEXT),
         _ok(ROTATED, 5),
     )
-    for name, description, change, expect in _mutations(happy):
+    thief = Log().inception().note().rotate(ALICE_NEXT).note().note(key=ALICE.signing)
+    yield case(
+        "entry-signed-by-rotated-away-key",
+        "Entry 5 is signed by the key rotated away at seq 3 (row 11 comes before the proof).",
+        bundle(ROTATED, 5, ALICE_NEXT) | {"entry_hex": thief.raws[4].hex()},
+        error("verify.key-not-in-force"),
+    )
+    yield case(
+        "witness-rotated-after-cosigning",
+        "Wendy rotates her key after she cosigned: her cosignature by the old key counts.",
+        bundle(MAIN, 4, ALICE.signing, Log(WENDY).inception().rotate(WENDY_NEXT)),
+        _ok(MAIN, 4),
+    )
+    yield case(
+        "witness-revoked-after-cosigning",
+        "Wendy revokes the key she cosigned with: that cosignature no longer counts.",
+        bundle(MAIN, 4, ALICE.signing, Log(WENDY).inception().revoke(2, WENDY_NEXT)),
+        _ok(MAIN, 4, cosigned=False),
+    )
+    for name, description, change, expect in [*_mutations(happy), *_witness_mutations()]:
         changed = copy.deepcopy(happy)
         change(changed)
         yield case(name, description, changed, expect)
+    for name, description, data, required, expect in _required(happy):
+        yield Case(
+            "ledger",
+            "inclusion",
+            name,
+            description,
+            {"bundle": data, "witnesses_required": required},
+            expect,
+        )
 
 
 Change = Callable[[dict[str, Any]], None]
@@ -156,7 +202,7 @@ def _mutations(happy: dict[str, Any]) -> Iterator[tuple[str, str, Change, dict[s
         "witness-history-of-someone-else",
         "Wendy's name maps to Bob's key history.",
         lambda b: b["witnesses"].__setitem__(WITNESS_NAME, [bob.raws[0].hex()]),
-        error("verify.bad-key-history"),
+        error("verify.bad-key-history", witness=WITNESS_NAME),
     )
 
     def strip(b: dict[str, Any]) -> None:
@@ -169,9 +215,143 @@ def _mutations(happy: dict[str, Any]) -> Iterator[tuple[str, str, Change, dict[s
         strip,
         _ok(MAIN, 4, cosigned=False),
     )
+    yield from _malformed()
+
+
+def _bad_bundle(field: str) -> dict[str, Any]:
+    return error("decode.bad-bundle", field=field)
+
+
+def _malformed() -> Iterator[tuple[str, str, Change, dict[str, Any]]]:
+    """Bundles whose JSON shape is wrong (specs/0003 §6.2, rows 1-8)."""
     yield (
         "bad-version",
         "The bundle version is 2.",
-        lambda b: b.__setitem__("version", 2),
-        error("decode.bad-bundle"),
+        lambda b: b.update(version=2),
+        _bad_bundle("version"),
+    )
+    yield (
+        "version-true",
+        "The version is the JSON literal true, not the integer 1.",
+        lambda b: b.update(version=True),
+        _bad_bundle("version"),
+    )
+    yield (
+        "extra-member",
+        "The bundle has a member no version-1 bundle has.",
+        lambda b: b.update(comment="hello"),
+        _bad_bundle("bundle"),
+    )
+    yield (
+        "witnesses-missing",
+        "The witnesses member is left out.",
+        lambda b: b.pop("witnesses"),
+        _bad_bundle("bundle"),
+    )
+    yield (
+        "entry-hex-upper-case",
+        "The entry's hex is in upper case.",
+        lambda b: b.update(entry_hex=b["entry_hex"].upper()),
+        _bad_bundle("entry_hex"),
+    )
+    yield (
+        "proof-hex-odd-length",
+        "A proof hash has an odd number of hex digits.",
+        lambda b: b["proof_hex"].__setitem__(0, b["proof_hex"][0][:-1]),
+        _bad_bundle("proof_hex"),
+    )
+    yield (
+        "checkpoint-not-a-string",
+        "The checkpoint is given as a list of lines.",
+        lambda b: b.update(checkpoint=b["checkpoint"].splitlines()),
+        _bad_bundle("checkpoint"),
+    )
+    yield (
+        "witness-events-not-a-list",
+        "Wendy's key history is one hex string, not a list.",
+        lambda b: b["witnesses"].update({WITNESS_NAME: b["witnesses"][WITNESS_NAME][0]}),
+        _bad_bundle("witnesses"),
+    )
+
+
+def _cosignature_line(b: dict[str, Any]) -> str:
+    lines: list[str] = b["checkpoint"].splitlines(keepends=True)
+    (line,) = [x for x in lines if WITNESS_NAME in x]
+    return line
+
+
+def _replace_cosignature(b: dict[str, Any], blob: Callable[[bytes], bytes]) -> None:
+    line = _cosignature_line(b)
+    prefix, encoded = line.rstrip("\n").rsplit(" ", 1)
+    new = f"{prefix} {tlog.b64(blob(base64.b64decode(encoded)))}\n"
+    b["checkpoint"] = b["checkpoint"].replace(line, new)
+
+
+def _witness_mutations() -> Iterator[tuple[str, str, Change, dict[str, Any]]]:
+    """A listed witness's cosignature that is present but bad rejects the whole file."""
+    bad = error("verify.bad-signature", witness=WITNESS_NAME)
+    yield (
+        "witness-cosignature-bit-flip",
+        "One bit of Wendy's signature is flipped: a bad line of a listed witness's key.",
+        lambda b: _replace_cosignature(b, lambda blob: tlog.flip(blob, 40)),
+        bad,
+    )
+    yield (
+        "witness-cosignature-timestamp-changed",
+        "Wendy's timestamp is moved one second after she signed.",
+        lambda b: _replace_cosignature(b, lambda blob: tlog.flip(blob, 11)),
+        bad,
+    )
+    yield (
+        "witness-cosignature-short",
+        "Wendy's line lacks the last byte of its signature.",
+        lambda b: _replace_cosignature(b, lambda blob: blob[:-1]),
+        bad,
+    )
+    yield (
+        "witness-not-listed",
+        "Wendy's cosignature is there but she is not listed in witnesses: it is ignored.",
+        lambda b: b.update(witnesses={}),
+        _ok(MAIN, 4, cosigned=False),
+    )
+
+    def unlisted_bad(b: dict[str, Any]) -> None:
+        _replace_cosignature(b, lambda blob: tlog.flip(blob, 40))
+        b.update(witnesses={})
+
+    yield (
+        "witness-not-listed-bad-cosignature",
+        "A bad cosignature by a witness not listed is ignored like any unknown key's line.",
+        unlisted_bad,
+        _ok(MAIN, 4, cosigned=False),
+    )
+    other_network = Log(WENDY).inception(network=OTHER_NETWORK)
+    yield (
+        "witness-history-of-another-network",
+        "Wendy's key history is her log in another network.",
+        lambda b: b["witnesses"].update({WITNESS_NAME: [other_network.raws[0].hex()]}),
+        error("verify.bad-key-history", witness=WITNESS_NAME),
+    )
+
+
+def _required(
+    happy: dict[str, Any],
+) -> Iterator[tuple[str, str, dict[str, Any], int, dict[str, Any]]]:
+    """The federation's k given with the bundle: fewer witnesses is an error."""
+    stripped = copy.deepcopy(happy)
+    stripped["checkpoint"] = stripped["checkpoint"].replace(_cosignature_line(happy), "")
+    yield "witnesses-required-met", "k = 1, and Wendy cosigned.", happy, 1, _ok(MAIN, 4)
+    yield (
+        "witnesses-required-not-met",
+        "k = 2, and only Wendy cosigned.",
+        happy,
+        2,
+        error("verify.too-few-witnesses", witnessed_by=1, required=2),
+    )
+    yield (
+        "cosignatures-stripped-witnesses-required",
+        "k = 1, and every cosignature line is removed: the author's word alone.",
+        stripped,
+        1,
+        error("verify.too-few-witnesses", witnessed_by=0, required=1),
     )

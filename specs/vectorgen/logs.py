@@ -193,6 +193,54 @@ def _key_event_logs() -> Iterator[LogCase]:
     yield "revoke-from-out-of-range", "revoke_from_seq is after the revocation.", log, _at(bke, 3)
     log = Log().inception().note().revoke(1, ALICE_NEXT)
     yield "revoke-from-seq-one", "revoke_from_seq names the inception.", log, _at(bke, 3)
+    yield from _precedence_logs()
+
+
+def _precedence_logs() -> Iterator[LogCase]:
+    """Entries that break two rows of specs/0002 §6 at once: the earlier row decides."""
+    nif, bke = "verify.key-not-in-force", "verify.bad-key-event"
+    log = Log().inception().add(kinds.ROTATION, {"next_key": ALICE_NEXT.public}, key=BOB.signing)
+    yield (
+        "rotation-invalid-body-wrong-signer",
+        "A rotation lacking prev_key_event, signed by another key: the body (row 7) comes first.",
+        log,
+        _at(bke, 2),
+    )
+    log = Log().inception().note()
+    log.revoke(2, ALICE_NEXT, prev_key_event=log.head, key=ALICE.signing)
+    yield (
+        "revocation-wrong-prev-key-event-wrong-signer",
+        "A revocation naming a note as prev_key_event, signed by the signing key: the signer "
+        "(row 9) comes before prev_key_event (row 10).",
+        log,
+        _at(nif, 3),
+    )
+    log = Log().inception().note()
+    log.revoke(2, ALICE_NEXT, prev_key_event=log.head)
+    yield (
+        "revocation-wrong-prev-key-event",
+        "A revocation's prev_key_event names a note.",
+        log,
+        _at(bke, 3),
+    )
+    log = Log().inception().note().rotate(ALICE_NEXT).note()
+    log.revoke(3, ALICE_THIRD, prev_key_event=log.events[0])
+    yield (
+        "revocation-skips-voided-rotation",
+        "Seq 5 revokes from 3, voiding the rotation at 3, and names the inception as "
+        "prev_key_event: the voided rotation is still the last key event.",
+        log,
+        _at(bke, 5),
+    )
+    body = ALICE.inception_body() | {"recovery_key": BOB.recovery.public}
+    log = Log().add(kinds.INCEPTION, body, key=ALICE.recovery)
+    yield (
+        "inception-keys-mismatch-wrong-signer",
+        "The inception names another recovery key and is signed by the recovery key: the "
+        "keys (row 8) come before the signer (row 9).",
+        log,
+        _at("verify.bad-inception", 1),
+    )
 
 
 def _chain_logs() -> Iterator[LogCase]:

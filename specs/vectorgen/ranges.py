@@ -87,6 +87,12 @@ def _ranges() -> Iterator[tuple[str, str, Range, dict[str, Any]]]:
         ok(size=5),
     )
     yield "empty-range", "No entry: the checkpoint of the 3 entries held.", Range(3, 3), ok(size=3)
+    yield (
+        "nothing-held-nothing-sent",
+        "No entry held and none sent, with the checkpoint of 5: nothing for it to vouch for.",
+        Range(0, 0, 5, proof=[]),
+        error("verify.wrong-checkpoint"),
+    )
     bad = _proof(5, 7)
     bad[0] = tlog.flip(bad[0])
     yield (
@@ -171,6 +177,12 @@ def _rotations() -> Iterator[tuple[str, str, Range, dict[str, Any]]]:
         "Entries 1 to 3, the checkpoint of 6 by the key rotated to at seq 4, no key event.",
         Range(0, 3, 6, log=rotated),
         error("verify.no-author-signature"),
+    )
+    yield (
+        "later-key-event-beyond-checkpoint",
+        "Entries 1 to 3 and the checkpoint of 3, with the rotation at seq 4 as a later event.",
+        Range(0, 3, 3, log=rotated, note=_checkpoint(3), later_key_events=[rotation]),
+        error("verify.bad-key-history"),
     )
     yield (
         "later-key-event-not-later",

@@ -2,9 +2,10 @@
 
 Each case is the peer's side of one session, frame by frame: the receiver is a fresh
 SyncConnection that has sent its own hello and gets these bytes, one frame at a time.
-Expected: the event type of every frame, or the error code and the 0-based index of
-the frame that breaks the protocol. Frames are built with our encoder and then, for
-the mutations, changed by hand, so each case says exactly which bytes are wrong.
+Expected: the event type of every frame, or the error code and the 1-based position
+(`at`) of the frame that breaks the protocol, as in every suite. Frames are built with
+our encoder and then, for the mutations, changed by hand, so each case says exactly
+which bytes are wrong.
 """
 
 from __future__ import annotations
@@ -94,70 +95,70 @@ def mutation_cases() -> Iterator[Case]:
         "wrong-network",
         "A hello for another network.",
         [msg(Hello(OTHER_NETWORK))],
-        fails("remote.wrong-network", 0),
+        fails("remote.wrong-network", 1),
     )
     yield case(
         "unsupported-version",
         "A hello of version 2.",
         [with_key(Hello(NETWORK), "v", 2)],
-        fails("remote.unsupported-version", 0),
+        fails("remote.unsupported-version", 1),
     )
     yield case(
         "get-before-hello",
         "A request before the peer said hello.",
         [msg(Get(0, A, 1, 2))],
-        fails("remote.unexpected-message", 0),
+        fails("remote.unexpected-message", 1),
     )
     yield case(
         "bad-frame-length",
         "A frame header of zero length.",
         [HELLO, b"\x00\x00\x00\x00"],
-        fails("remote.bad-frame", 1),
+        fails("remote.bad-frame", 2),
     )
     yield case(
         "oversized-frame",
         "A frame header over the 5 MiB cap.",
         [HELLO, (6 * 1024 * 1024).to_bytes(4, "big")],
-        fails("remote.bad-frame", 1),
+        fails("remote.bad-frame", 2),
     )
     wide = canonical.encode(message_to_wire(Hello(NETWORK))).replace(b"\xa1v\x01", b"\xa1v\xcc\x01")
     yield case(
         "non-canonical-frame",
         "A hello whose version is a wide integer.",
         [len(wide).to_bytes(4, "big") + wide],
-        fails("remote.bad-frame", 0),
+        fails("remote.bad-frame", 1),
     )
     unsorted = message_to_wire(Heads((Head(B, 1, b"x"), Head(A, 1, b"y"))))
     yield case(
         "unsorted-heads",
         "Heads not in ascending author order.",
         [HELLO, frame(unsorted)],
-        fails("remote.bad-message", 1),
+        fails("remote.bad-message", 2),
     )
     yield case(
         "get-extra-key",
         "A get with a key it does not have.",
         [HELLO, HEADS, with_key(Get(0, A, 1, 2), "zz", 1)],
-        fails("remote.bad-message", 2),
+        fails("remote.bad-message", 3),
     )
     gets = [msg(Get(i, A, 1, 2)) for i in range(5)]
     yield case(
         "too-many-requests",
         "A fifth request while four are unanswered.",
         [HELLO, HEADS, *gets],
-        fails("remote.too-many-requests", 6),
+        fails("remote.too-many-requests", 7),
     )
     yield case(
         "empty-range-request",
         "A get for no entries at all.",
         [HELLO, HEADS, with_key(Get(0, A, 1, 2), "to_seq", 1)],
-        fails("remote.bad-message", 2),
+        fails("remote.bad-message", 3),
     )
     yield case(
         "unsolicited-range",
         "A range answering a request we never made.",
         [HELLO, HEADS, frame(_range_wire())],
-        fails("remote.unsolicited-range", 2),
+        fails("remote.unsolicited-range", 3),
     )
 
 

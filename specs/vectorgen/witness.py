@@ -138,6 +138,19 @@ def _sequences() -> Iterator[tuple[str, str, list[Step], dict[str, Any]]]:
         _at("proof.wrong-length", 2),
     )
     yield (
+        "same-size-with-proof",
+        "Size 5 twice, the second time with a non-empty proof.",
+        [Step(5, (), t), Step(5, _proof(3, 5), t + 60)],
+        _at("proof.wrong-length", 2),
+    )
+    yield (
+        "from-empty-tree-with-proof",
+        "Size 0, then size 4 with a non-empty proof: from the empty tree there is nothing "
+        "to prove.",
+        [Step(0, (), t), Step(4, _proof(2, 4), t + 60)],
+        _at("proof.wrong-length", 2),
+    )
+    yield (
         "first-with-proof",
         "A first checkpoint with a non-empty proof.",
         [Step(5, _proof(3, 5), t)],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import pytest
@@ -10,11 +11,11 @@ import pytest
 from ledger import merkle
 from ledger.audit import audit
 from ledger.checkpoint import sign_checkpoint, witness_name
-from ledger.inclusion import check_bundle
+from ledger.inclusion import MAX_BUNDLE_BYTES, check_bundle, parse_bundle
 from ledger.log import Ledger, _stored_checkpoint
 from ledger.store import Batch, MemoryLogStore
 from protocol import kinds
-from protocol.errors import CommonsError, ProofError, VerificationError
+from protocol.errors import CommonsError, DecodeError, ProofError, VerificationError
 from tests.factory import Author, seeded_key
 
 NOW_S = 1_800_000_000
@@ -247,3 +248,32 @@ def test_audit_still_catches_a_held_range_that_differs_from_its_checkpoint() -> 
     )  # as if the file were tampered with
     report = audit(store)
     assert [e["code"] for e in report.errors] == ["audit.checkpoint-mismatch"]
+
+
+def test_a_proof_file_is_bounded_json_without_repeated_members() -> None:
+    """specs/0003 §6.1: the size first, then JSON, then no member name twice."""
+    author, ledger = own_ledger("file", 2)
+    ledger.sign_checkpoint(author.signing, author.network, author.id)
+    bundle = ledger.prove(author.entries[1].id)
+    text = json.dumps(bundle)
+    assert check_bundle(parse_bundle(text.encode())).entry.seq == 2
+    repeated = text[:-1] + ', "version": 1}'
+    for data, code, field in [
+        (b" " * (MAX_BUNDLE_BYTES + 1), "decode.too-large", None),
+        (b"{not json", "decode.bad-bundle", "bundle"),
+        (b"\xff{}", "decode.bad-bundle", "bundle"),
+        (repeated.encode(), "decode.bad-bundle", "bundle"),
+    ]:
+        with pytest.raises(DecodeError) as err:
+            parse_bundle(data)
+        assert (err.value.code, err.value.details.get("field")) == (code, field)
+
+
+def test_a_lone_surrogate_in_the_checkpoint_is_a_bad_bundle() -> None:
+    author, ledger = own_ledger("surrogate", 1)
+    ledger.sign_checkpoint(author.signing, author.network, author.id)
+    bundle = ledger.prove(author.entries[0].id)
+    bundle["checkpoint"] = "\ud800" + bundle["checkpoint"]
+    with pytest.raises(DecodeError) as err:
+        check_bundle(bundle)
+    assert (err.value.code, err.value.details["field"]) == ("decode.bad-bundle", "checkpoint")

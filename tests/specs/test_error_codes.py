@@ -55,6 +55,9 @@ _NODE_LIMIT = "a node's own limit on a session (0005 §6, 0012 §5), not a messa
 _LOCAL_RULE = "a node's local setting or its federation's admission (0003 §5.1, 0008 §7.1)"
 UNREACHED: dict[str, str] = {
     "misuse.own-log": _LOCAL,
+    "misuse.disk-full": _LOCAL,
+    "misuse.internal-error": _LOCAL,
+    "misuse.storage-interrupted": _LOCAL,
     "remote.over-budget": _NODE_LIMIT,
     "remote.too-many-sessions": _NODE_LIMIT,
     "remote.too-slow": _NODE_LIMIT,
@@ -101,6 +104,8 @@ UNREACHED: dict[str, str] = {
     "remote.bad-head": _NO_SYNC_CASE,
     "remote.bad-range": _NO_BLOB_SUITE,
     "remote.blob-too-large": _NO_BLOB_SUITE,
+    "remote.blob-unavailable": "the answer to this node's own caller when no peer gave a blob "
+    "(0009 §3), not bytes a vector holds",
     "remote.charter-unavailable": _NO_CHARTER_SUITE,
     "remote.closed": _TRANSPORT,
     "remote.closed-early": _TRANSPORT,
@@ -111,6 +116,7 @@ UNREACHED: dict[str, str] = {
     "remote.short-chunk": _NO_BLOB_SUITE,
     "remote.size-changed": _NO_BLOB_SUITE,
     "remote.timeout": _TRANSPORT,
+    "remote.too-many-streams": _NO_BLOB_SUITE,
     "remote.too-many-wants": _NO_BLOB_SUITE,
     "remote.unexpected-chunk": _NO_BLOB_SUITE,
     "remote.want-too-large": _NO_BLOB_SUITE,

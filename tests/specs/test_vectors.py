@@ -2,7 +2,7 @@
 
 Two checks: `specs/generate_vectors.py --check` must find every vector file byte-identical
 to what it would write, and every `<area>/<suite>/<case>.json` must hold for the real code
-(one test per file; the file format is in the generator's docstring). Errors are checked
+(one test per file; the file format is in specs/vectors/README.md). Errors are checked
 by family (the class named by the code's prefix) and code, never by message. The checkers
 of the ledger area are in tests/vector_checks_ledger.py.
 
@@ -14,8 +14,10 @@ until the entry is removed.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +29,7 @@ from protocol.errors import CommonsError
 from protocol.ids import id_from_text, id_to_text
 from protocol.jsonform import from_json as untagged
 from protocol.jsonform import to_json as tagged
+from protocol.keys import verify_signature
 from protocol.kinds import check_body
 from protocol.logstate import LogHead, verify_next
 from tests.paths import ROOT
@@ -78,6 +81,16 @@ def check_id(data: dict[str, Any], expect: dict[str, Any]) -> None:
     assert id_from_text(text) == raw
 
 
+def check_ed25519(data: dict[str, Any], expect: dict[str, Any]) -> None:
+    key, message, signature = (
+        bytes.fromhex(data[k]) for k in ("public_key_hex", "message_hex", "signature_hex")
+    )
+    if not expect["ok"]:
+        expect_error(expect, lambda: verify_signature(key, b"", message, signature))
+        return
+    verify_signature(key, b"", message, signature)
+
+
 def _text_id(raw: bytes | None) -> str | None:
     return None if raw is None else id_to_text(raw)
 
@@ -93,7 +106,7 @@ def check_single(data: dict[str, Any], expect: dict[str, Any]) -> None:
         "ok": True,
         "network": id_to_text(entry.network),
         "author": id_to_text(entry.author),
-        "signer": id_to_text(entry.signer),
+        "signer_hex": entry.signer.hex(),
         "seq": entry.seq,
         "prev": _text_id(entry.prev),
         "timestamp_ms": entry.timestamp_ms,
@@ -137,6 +150,7 @@ def check_log(data: dict[str, Any], expect: dict[str, Any]) -> None:
 CHECKERS: dict[tuple[str, str], Checker] = {
     ("encoding", "canonical"): check_canonical,
     ("ids", "text"): check_id,
+    ("signatures", "ed25519"): check_ed25519,
     ("entries", "single"): check_single,
     ("entries", "log"): check_log,
     **LEDGER_CHECKERS,
@@ -168,6 +182,49 @@ def test_vectors_are_present() -> None:
 
 def test_known_bugs_name_existing_vectors() -> None:
     assert set(KNOWN_BUGS) <= {_relative(p) for p in FILES}
+
+
+_HEX = re.compile(r"(?:[0-9a-f]{2})*")
+_BODY_STATUSES = [
+    {"valid": True, "code": None},
+    {"valid": False, "code": "body.invalid"},
+    {"valid": False, "code": "body.unknown-kind"},
+]
+
+
+def _format_faults(value: Any, name: str = "") -> Iterator[str]:
+    """Where a case's input or expect breaks the conventions of specs/vectors/README.md §2-3."""
+    if name == "bundle":  # a proof file, in its own format (specs/0003 §6.1)
+        return
+    if name.endswith("_hex"):
+        items = value if isinstance(value, list) else [value]
+        yield from (
+            f"{name}: not hex" for v in items if not (isinstance(v, str) and _HEX.fullmatch(v))
+        )
+        return
+    if name == "at" and not (type(value) is int and value >= 1):
+        yield "at: not a 1-based position"
+    if name == "body_status" and value not in _BODY_STATUSES:
+        yield f"body_status: {value!r}"
+    if isinstance(value, float):
+        yield f"{name}: a float"
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _format_faults(item, key)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _format_faults(item, name)
+
+
+def test_every_file_follows_the_format() -> None:
+    faults = {}
+    for path in FILES:
+        case = json.loads(path.read_text(encoding="utf-8"))
+        assert sorted(case) == ["area", "case", "description", "expect", "input", "suite"]
+        found = [*_format_faults(case["input"]), *_format_faults(case["expect"])]
+        if found:
+            faults[_relative(path)] = found
+    assert faults == {}
 
 
 @pytest.mark.parametrize("path", _params())

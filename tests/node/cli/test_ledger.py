@@ -58,6 +58,18 @@ def test_notes_are_listed_verified_and_provable(tmp_path: Path) -> None:
     proof.write_text(json.dumps(bundle))
     status, checked = fabnode("ledger", "check-proof", proof)  # no home at all
     assert status == 0 and checked["ok"] is True and checked["entry_id"] == ids[0]
+    # No witness cosigned: k unknown here, so reported, not failed (specs/0003 §6.3).
+    witnessed = {k: checked[k] for k in ("witnessed_by", "witnesses_required", "witnessed")}
+    assert witnessed == {"witnessed_by": 0, "witnesses_required": None, "witnessed": None}
+    status, weighed = fabnode("ledger", "check-proof", proof, "--witnesses", "1")
+    assert status == 0 and weighed["witnessed"] is False and weighed["witnesses_required"] == 1
+    status, unwitnessed = fabnode(
+        "ledger", "check-proof", proof, "--witnesses", "1", "--require-witnesses"
+    )
+    assert status == 1 and unwitnessed["error"]["code"] == "verify.too-few-witnesses"
+    assert (unwitnessed["error"]["witnessed_by"], unwitnessed["error"]["required"]) == (0, 1)
+    status, unknown = fabnode("ledger", "check-proof", proof, "--require-witnesses")
+    assert status == 1 and unknown["error"]["code"] == "misuse.bad-argument"
     bundle["entry_hex"] = bundle["entry_hex"][:-4] + "0000"
     proof.write_text(json.dumps(bundle))
     status, refused = fabnode("ledger", "check-proof", proof)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import json
 import os
@@ -40,6 +41,7 @@ from tests.cli_helpers import fabnode
 from tests.node_process import raw_post, running_node
 
 MiB = MAX_CHUNK_BYTES
+PEER = "PeerA"  # the source of a partial's bytes: a peer id, as the store sees it
 
 
 def random_bytes(size: int, seed: int = 1) -> bytes:
@@ -92,7 +94,12 @@ def test_read_chunk_bounds(tmp_path: Path) -> None:
 @pytest.mark.parametrize("bad_id", [b"", b"x" * 31, b"x" * 33, "b" * 53])
 def test_only_32_byte_ids_name_files(tmp_path: Path, bad_id: Any) -> None:
     store = BlobStore(tmp_path)
-    for call in (store.has, store.size, store.open_partial):
+    calls: list[Callable[[Any], object]] = [
+        store.has,
+        store.size,
+        lambda blob_id: store.open_partial(blob_id, source=PEER),
+    ]
+    for call in calls:
         with pytest.raises(LocalMisuseError) as err:
             call(bad_id)
         assert err.value.code == "misuse.bad-argument"
@@ -106,7 +113,7 @@ def test_the_size_limit_holds_on_add_and_on_append(tmp_path: Path) -> None:
         lambda: store.add_bytes(bytes(101)),
         lambda: store.add_file(big),
     ]
-    with store.open_partial(hashlib.sha256(b"x").digest()) as partial:
+    with store.open_partial(hashlib.sha256(b"x").digest(), source=PEER) as partial:
         partial.append(0, bytes(60))
         attempts.append(lambda: partial.append(60, bytes(41)))
         for attempt in attempts:
@@ -121,13 +128,13 @@ def test_a_partial_resumes_from_disk_and_verifies_before_it_is_final(tmp_path: P
     store = BlobStore(tmp_path)
     data = random_bytes(MiB + 10)
     blob_id = hashlib.sha256(data).digest()
-    with store.open_partial(blob_id) as partial:
+    with store.open_partial(blob_id, source=PEER) as partial:
         partial.append(0, data[:1000])
         with pytest.raises(LocalMisuseError) as err:
             partial.append(999, data[999:2000])
         assert err.value.code == "misuse.bad-range"
     assert not store.has(blob_id)
-    partial = store.open_partial(blob_id)  # as after a restart
+    partial = store.open_partial(blob_id, source=PEER)  # as after a restart
     assert partial.offset == 1000
     partial.append(1000, data[1000:])
     assert partial.finish() == len(data)
@@ -135,10 +142,61 @@ def test_a_partial_resumes_from_disk_and_verifies_before_it_is_final(tmp_path: P
     assert not store.partial_path(blob_id).exists() and not partial.is_open
 
 
+def test_a_partial_holds_the_bytes_of_one_source_only(tmp_path: Path) -> None:
+    """0009 §6: a partial resumes only for the peer that sent its bytes; opened for
+    another, it drops them first, so a hash that fails names one sender."""
+    store = BlobStore(tmp_path)
+    data = random_bytes(5000)
+    blob_id = hashlib.sha256(data).digest()
+    assert store.partial_source(blob_id) is None
+    with store.open_partial(blob_id, source="PeerA") as partial:
+        partial.append(0, data[:1000])
+    assert store.partial_source(blob_id) == "PeerA"
+    with store.open_partial(blob_id, source="PeerA") as partial:  # the same peer resumes
+        assert (partial.offset, partial.dropped_bytes) == (1000, 0)
+    partial = store.open_partial(blob_id, source="PeerB")  # another: starts over
+    assert (partial.offset, partial.dropped_bytes) == (0, 1000)
+    assert store.partial_path(blob_id).stat().st_size == 0
+    assert store.partial_source(blob_id) is None  # nothing held yet
+    partial.append(0, data[:2000])
+    partial.close()
+    assert store.partial_source(blob_id) == "PeerB"
+    with store.open_partial(blob_id, source="PeerA") as partial:
+        assert (partial.offset, partial.dropped_bytes) == (0, 2000)
+        partial.append(0, data)
+        assert partial.finish() == len(data)
+    assert files_under(tmp_path / "partial") == []  # the source record goes with it
+
+
+@pytest.mark.parametrize("record", [None, b"", b"\xff\xfe", b"P" * 257])
+def test_a_partial_without_a_readable_source_is_not_trusted(
+    tmp_path: Path, record: bytes | None
+) -> None:
+    """A partial with no source record (an older node's, or one whose record was lost
+    in a crash) or one we did not write is dropped, whoever asks."""
+    store = BlobStore(tmp_path)
+    blob_id = hashlib.sha256(b"x").digest()
+    store.partial_path(blob_id).write_bytes(b"someone's bytes")
+    if record is not None:
+        store.source_path(blob_id).write_bytes(record)
+    assert store.partial_source(blob_id) is None
+    with store.open_partial(blob_id, source="PeerA") as partial:
+        assert (partial.offset, partial.dropped_bytes) == (0, 15)
+        partial.discard()
+    assert files_under(tmp_path / "partial") == []
+
+
+@pytest.mark.parametrize("source", ["", "é", "P" * 257])
+def test_a_source_is_short_ascii_text(tmp_path: Path, source: str) -> None:
+    with pytest.raises(LocalMisuseError) as err:
+        BlobStore(tmp_path).open_partial(hashlib.sha256(b"x").digest(), source=source)
+    assert err.value.code == "misuse.bad-argument"
+
+
 def test_a_partial_with_the_wrong_bytes_is_deleted(tmp_path: Path) -> None:
     store = BlobStore(tmp_path)
     blob_id = hashlib.sha256(b"the right bytes").digest()
-    partial = store.open_partial(blob_id)
+    partial = store.open_partial(blob_id, source=PEER)
     partial.append(0, b"the wrong bytes")
     with pytest.raises(VerificationError) as err:
         partial.finish()
@@ -149,18 +207,18 @@ def test_a_partial_with_the_wrong_bytes_is_deleted(tmp_path: Path) -> None:
 def test_one_download_per_blob_at_a_time(tmp_path: Path) -> None:
     store = BlobStore(tmp_path)
     blob_id = hashlib.sha256(b"x").digest()
-    with store.open_partial(blob_id):
-        with pytest.raises(LocalMisuseError) as err:
-            BlobStore(tmp_path).open_partial(blob_id)  # another store on the same folder
+    with store.open_partial(blob_id, source=PEER):
+        with pytest.raises(LocalMisuseError) as err:  # another store on the same folder
+            BlobStore(tmp_path).open_partial(blob_id, source=PEER)
         assert err.value.code == "misuse.blob-busy"
-    store.open_partial(blob_id).close()  # released on close
+    store.open_partial(blob_id, source=PEER).close()  # released on close
 
 
 def test_a_partial_and_a_final_copy_can_coexist(tmp_path: Path) -> None:
     store = BlobStore(tmp_path)
     data = b"a design file"
     blob_id = hashlib.sha256(data).digest()
-    partial = store.open_partial(blob_id)
+    partial = store.open_partial(blob_id, source=PEER)
     partial.append(0, data[:4])
     assert not store.has(blob_id)  # a partial is not held
     assert store.add_bytes(data) == (blob_id, len(data))  # someone adds it meanwhile
@@ -224,6 +282,7 @@ async def transfer(
     blob_id: bytes,
     max_blob_bytes: int = DEFAULT_MAX_BLOB_BYTES,
     server_write: Callable[[Write], Write] = lambda w: w,
+    source: str = PEER,
 ) -> tuple[outcome.Outcome[FetchResult], outcome.Outcome[ServeStats]]:
     """Run fetch_blob against serve_blobs; the client closes its end when done."""
     client, server = trio.testing.memory_stream_pair()
@@ -232,11 +291,17 @@ async def transfer(
     async def serve() -> None:
         write = server_write(server.send_all)
         served.append(await outcome.acapture(serve_blobs, server.receive_some, write, server_store))
+        await server.aclose()  # however it ended, the client then reads the end
 
     async with trio.open_nursery() as nursery:
         nursery.start_soon(serve)
         fetched = await outcome.acapture(
-            fetch_blob, client.receive_some, client.send_all, client_store, blob_id, max_blob_bytes
+            functools.partial(fetch_blob, source=source),
+            client.receive_some,
+            client.send_all,
+            client_store,
+            blob_id,
+            max_blob_bytes,
         )
         await client.aclose()
     return fetched, served[0]
@@ -278,7 +343,9 @@ async def test_a_cancelled_fetch_resumes_where_it_stopped(tmp_path: Path) -> Non
 
     async with trio.open_nursery() as nursery:
         nursery.start_soon(serve_blobs, server.receive_some, stalling_write, server_store)
-        await fetch_blob(read, client.send_all, client_store, blob_id, DEFAULT_MAX_BLOB_BYTES)
+        await fetch_blob(
+            read, client.send_all, client_store, blob_id, DEFAULT_MAX_BLOB_BYTES, source=PEER
+        )
     assert written["frames"] == 3
     assert client_store.partial_path(blob_id).stat().st_size == 3 * MiB
     fetched, served = await transfer(server_store, client_store, blob_id)
@@ -298,6 +365,39 @@ async def test_a_lying_server_is_caught_and_nothing_is_stored(tmp_path: Path) ->
     fetched, _ = await transfer(server_store, client_store, blob_id)
     assert code_of(fetched) == "verify.blob-hash-mismatch"
     assert files_under(client_store.folder) == []
+
+
+async def test_a_prefix_from_one_peer_is_never_resumed_from_another(tmp_path: Path) -> None:
+    """specs/0012 §5 finding 8: a hostile server sends two chunks of garbage and goes
+    away; an honest one then serves the blob from its first byte (the garbage is
+    dropped, not resumed), and the hash holds."""
+    data = random_bytes(3 * MiB + 5)
+    honest, hostile = BlobStore(tmp_path / "honest"), BlobStore(tmp_path / "hostile")
+    client_store = BlobStore(tmp_path / "client")
+    blob_id, _ = honest.add_bytes(data)
+    hostile.add_bytes(data)
+    hostile.path_of(blob_id).write_bytes(bytes(len(data)))  # the same size, the wrong bytes
+
+    def gone_after_two(write: Write) -> Write:
+        frames = [0]
+
+        async def write_two(frame: bytes) -> None:
+            if frames[0] == 2:
+                raise trio.BrokenResourceError  # the server's side breaks: its task ends
+            frames[0] += 1
+            await write(frame)
+
+        return write_two
+
+    fetched, _ = await transfer(
+        hostile, client_store, blob_id, server_write=gone_after_two, source="Hostile"
+    )
+    assert code_of(fetched) == "remote.closed"
+    assert client_store.partial_source(blob_id) == "Hostile"
+    assert client_store.partial_path(blob_id).stat().st_size == 2 * MiB
+    fetched, _ = await transfer(honest, client_store, blob_id, source="Honest")
+    assert fetched.unwrap() == FetchResult(blob_id, "stored", len(data), 0, len(data), 2 * MiB)
+    assert client_store.path_of(blob_id).read_bytes() == data
 
 
 async def test_a_blob_over_the_limit_is_refused_before_any_byte_is_written(tmp_path: Path) -> None:
@@ -320,7 +420,7 @@ async def test_a_blob_the_server_does_not_hold(tmp_path: Path) -> None:
 async def test_a_partial_longer_than_the_blob_is_dropped(tmp_path: Path) -> None:
     server_store, client_store = BlobStore(tmp_path / "a"), BlobStore(tmp_path / "b")
     blob_id, _ = server_store.add_bytes(b"short")
-    with client_store.open_partial(blob_id) as partial:
+    with client_store.open_partial(blob_id, source=PEER) as partial:
         partial.append(0, b"a lie about a longer blob")
     fetched, served = await transfer(server_store, client_store, blob_id)
     assert code_of(fetched) == "remote.refused"
@@ -335,7 +435,7 @@ async def test_a_silent_server_times_out(tmp_path: Path, autojump_clock: trio.ab
     blob_id = hashlib.sha256(b"x").digest()
     store = BlobStore(tmp_path)
     with pytest.raises(RemoteFaultError) as err:
-        await fetch_blob(client.receive_some, client.send_all, store, blob_id, 100)
+        await fetch_blob(client.receive_some, client.send_all, store, blob_id, 100, source=PEER)
     assert err.value.code == "remote.timeout"
     assert files_under(tmp_path) == []
 

@@ -496,3 +496,48 @@ async def test_cancelling_drops_a_queued_job_but_waits_for_a_running_one(
         await storage.run(record, "after")
     assert ran == ["running", "after"]
     assert got == ["running"]
+
+
+# -- a full disk, and a stopping node ----------------------------------------------
+
+
+def test_a_full_disk_is_a_typed_error_and_loses_nothing_stored(tmp_path: Path) -> None:
+    """specs/0012 §5 finding 6: SQLite's 'database or disk is full' (here from a page
+    limit, which SQLite reports exactly as a full disk) is misuse.disk-full, the batch
+    is kept whole or not at all, and what was stored before stays readable."""
+    with committed(tmp_path) as store:
+        before = observe(store)
+        (pages,) = store._conn.execute("PRAGMA page_count").fetchone()
+        store._conn.execute(f"PRAGMA max_page_count = {pages}")
+        with pytest.raises(LocalMisuseError) as caught:
+            store.commit(make_log("dan", 2000).batch(0, 2001))
+        assert caught.value.code == "misuse.disk-full"
+        assert observe(store) == before
+    with open_store(tmp_path) as reopened:  # and it opens again
+        assert observe(reopened) == before
+
+
+async def test_a_stopping_node_interrupts_a_long_storage_job(tmp_path: Path) -> None:
+    """StorageThread.interrupt aborts the SQL a job runs, from another thread: the job
+    raises misuse.storage-interrupted, the thread goes on with the next job."""
+    started = threading.Event()
+
+    def endless(store: SqliteLogStore) -> object:
+        started.set()
+        return store._conn.execute(
+            "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c)"
+            " SELECT count(*) FROM c WHERE x < 0"
+        ).fetchone()
+
+    async with open_storage(tmp_path / "log.db") as storage:
+        async with trio.open_nursery() as nursery:
+
+            async def interrupt_once_started() -> None:
+                await trio.to_thread.run_sync(started.wait)
+                storage.interrupt()
+
+            nursery.start_soon(interrupt_once_started)
+            with pytest.raises(LocalMisuseError) as caught:
+                await storage.run(endless)
+        assert caught.value.code == "misuse.storage-interrupted"
+        assert await storage.run(lambda store: store.heads()) == []

@@ -14,6 +14,7 @@ import logging
 import re
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -28,7 +29,7 @@ from node.api import governance as governance_api
 from node.api import jobs as jobs_api
 from node.api import live as live_api
 from node.api.fields import LocalPath
-from node.api.guard import RequestGuard
+from node.api.guard import LOOPBACK_HOSTS, RequestGuard
 from node.runtime.events import EventHub
 from node.runtime.service import NodeService
 from protocol import kinds
@@ -239,6 +240,7 @@ def build_app(service: NodeService, token: str, hub: EventHub | None = None) -> 
         open_paths=live_api.OPEN_PATHS,
         open_prefixes=live_api.OPEN_PREFIXES,
         streamed=re.compile(f"{live_api.STREAMED_PATHS.pattern}|{blob_api.STREAMED_PATHS.pattern}"),
+        hosts=LOOPBACK_HOSTS | {urlsplit(service.api_url).hostname or "127.0.0.1"},
     )
     return app
 

@@ -20,6 +20,8 @@ import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, Final
 
+import trio
+
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -28,6 +30,13 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 #: Largest request body the API reads, in bytes: a maximal batch of notes fits.
 MAX_REQUEST_BODY_BYTES: Final = 32 * 1024 * 1024
+#: Bodies over this size are read a few at a time (LARGE_BODIES_AT_ONCE): eight 31 MB
+#: bodies at once once cost the node ~1 GB (specs/0012 §5, finding 12).
+LARGE_BODY_BYTES: Final = 1024 * 1024
+LARGE_BODIES_AT_ONCE: Final = 2
+#: Host names the API answers to: a page on another name that resolves to 127.0.0.1
+#: (DNS rebinding) is refused before anything is served (421 misuse.bad-host).
+LOOPBACK_HOSTS: Final = frozenset({"127.0.0.1", "localhost", "[::1]"})
 
 
 class RequestGuard:
@@ -42,8 +51,11 @@ class RequestGuard:
         open_prefixes: tuple[str, ...] = (),
         max_body_bytes: int = MAX_REQUEST_BODY_BYTES,
         streamed: re.Pattern[str] | None = None,
+        hosts: frozenset[str] = LOOPBACK_HOSTS,
     ) -> None:
         self.app = app
+        self.hosts = hosts
+        self._large = trio.Semaphore(LARGE_BODIES_AT_ONCE)
         self.expected = f"Bearer {token}".encode()
         #: Paths served to anyone: exactly these, and everything under these prefixes.
         self.open_paths = open_paths
@@ -55,6 +67,9 @@ class RequestGuard:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = str(scope.get("path", ""))
+        if scope["type"] == "http" and not self._known_host(scope):
+            await _error(send, 421, "misuse.bad-host", "this node answers to its own address only")
+            return
         if (
             scope["type"] != "http"
             or path in self.open_paths
@@ -73,11 +88,28 @@ class RequestGuard:
         if not declared.isdigit() or int(declared) > self.max_body_bytes:
             await _too_large(send, self.max_body_bytes)
             return
+        if int(declared) > LARGE_BODY_BYTES:
+            async with self._large:
+                body = await self._read_body(receive)
+                if body is not None:
+                    await self.app(scope, _replay(body, receive), send)
+                    return
+            await _too_large(send, self.max_body_bytes)
+            return
         body = await self._read_body(receive)
         if body is None:
             await _too_large(send, self.max_body_bytes)
             return
         await self.app(scope, _replay(body, receive), send)
+
+    def _known_host(self, scope: Scope) -> bool:
+        """Whether the Host header names this node (any port); none at all is HTTP/1.0."""
+        host = dict(scope.get("headers") or []).get(b"host")
+        if host is None:
+            return True
+        name = host.decode("latin-1").lower()
+        name = name.rsplit(":", 1)[0] if not name.endswith("]") and ":" in name else name
+        return name in self.hosts
 
     async def _read_body(self, receive: Receive) -> bytes | None:
         """The whole body, or None once it passes the limit (the rest is not read)."""

@@ -28,6 +28,7 @@ import json
 import re
 import secrets
 import shutil
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -49,6 +50,9 @@ from protocol.ids import id_from_text, id_to_text
 API_PREFIX = "/api/v1"
 WEB_FOLDER = Path(__file__).parent / "web"
 UPLOADS_FOLDER = "uploads"
+#: An upload not touched for this long is abandoned: its folder goes at the next open.
+UPLOAD_TTL_S = 24 * 3600
+MAX_OPEN_UPLOADS = 64
 MAX_UPLOAD_FILE_BYTES = 256 * 1024 * 1024
 MAX_UPLOAD_FILES = 64
 MAX_EXPRESSION_CHARS = 512
@@ -208,6 +212,11 @@ def _upload_routes(router: APIRouter, service: NodeService) -> None:
 
     @router.post("/uploads", status_code=201)
     async def open_upload() -> dict[str, Any]:
+        open_now = await trio.to_thread.run_sync(sweep_uploads, root, time.time())
+        if open_now >= MAX_OPEN_UPLOADS:
+            raise LocalMisuseError(
+                "misuse.too-many-uploads", f"{open_now} uploads are open; publish or wait"
+            )
         upload_id = secrets.token_hex(16)
         await trio.Path(root / upload_id).mkdir(parents=True, mode=0o700)
         return {"upload_id": upload_id, "max_file_bytes": MAX_UPLOAD_FILE_BYTES}
@@ -235,6 +244,22 @@ def _upload_routes(router: APIRouter, service: NodeService) -> None:
             return await service.publish_design(folder, body.licence, parents)
         finally:
             await trio.to_thread.run_sync(shutil.rmtree, folder, True)
+
+
+def sweep_uploads(root: Path, now_s: float) -> int:
+    """Remove staging folders untouched for UPLOAD_TTL_S (an upload abandoned by its
+    page: specs/0012 §5, finding 12); return how many remain open."""
+    remaining = 0
+    for folder in root.glob("*") if root.is_dir() else []:
+        try:
+            stale = now_s - folder.stat().st_mtime > UPLOAD_TTL_S
+        except OSError:
+            continue
+        if stale:
+            shutil.rmtree(folder, ignore_errors=True)
+        else:
+            remaining += 1
+    return remaining
 
 
 def _upload_folder(root: Path, upload_id: str) -> Path:

@@ -244,9 +244,13 @@ class NodeHome:
 
     @contextlib.contextmanager
     def writer_lock(self) -> Iterator[None]:
-        """Hold the home's single-writer lock, or raise misuse.home-busy at once."""
+        """Hold the home's single-writer lock, or raise misuse.home-busy at once.
+        While it is held, files are created private (umask 077), and the home and its
+        databases are made private if they were not (specs/0012 §5, finding 12: a home
+        made by hand kept 0755, databases 0644)."""
         self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd = os.open(self.path / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+        old_umask = os.umask(0o077)
         try:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -256,9 +260,18 @@ class NodeHome:
                     f"another fabnode process is writing to {self.path}; "
                     "run this command through the running node, or stop it first",
                 ) from e
+            self._make_private()
             yield
         finally:
+            os.umask(old_umask)
             os.close(fd)
+
+    def _make_private(self) -> None:
+        """The home 0700 and its databases 0600, when this user owns them."""
+        for path, mode in [(self.path, 0o700), *((p, 0o600) for p in self.path.glob("*.sqlite3*"))]:
+            with contextlib.suppress(OSError):  # not ours, or gone: leave it
+                if path.stat().st_mode & 0o077:
+                    os.chmod(path, mode)
 
 
 def _write_secret(path: Path, seed: bytes) -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import signal
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -58,3 +60,27 @@ def test_api_errors_are_typed(tmp_path: Path) -> None:
         assert err.value.code == 404
         assert json.loads(err.value.read())["error"]["code"] == "misuse.unknown-entry"
         err.value.close()
+
+
+def test_the_api_answers_only_to_its_own_address(tmp_path: Path) -> None:
+    """DNS rebinding (specs/0012 §5, finding 12): a page on another name that resolves
+    to 127.0.0.1 gets 421 misuse.bad-host for every path, the dashboard's files too."""
+    home = tmp_path / "lab"
+    assert fabnode("init", home=home)[0] == 0
+    with running_node(home) as (_, ready):
+        token = (home / "api.token").read_text().strip()
+        parts = urllib.parse.urlsplit(ready["api"])
+        for path, host, want in (
+            ("/", "evil.example", 421),
+            ("/api/v1/status", f"evil.example:{parts.port}", 421),
+            ("/api/v1/status", f"localhost:{parts.port}", 200),
+            ("/api/v1/status", f"127.0.0.1:{parts.port}", 200),
+        ):
+            conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=10)
+            conn.request("GET", path, headers={"Host": host, "Authorization": f"Bearer {token}"})
+            answer = conn.getresponse()
+            body = answer.read()
+            conn.close()
+            assert answer.status == want, (path, host, body[:200])
+            if want == 421:
+                assert json.loads(body)["error"]["code"] == "misuse.bad-host"

@@ -39,7 +39,7 @@ async function showLab(advert, detail) {
   const heading = h("h2", { tabindex: "-1" }, a.name);
   replace(detail, h("div", { class: "card" }, heading,
     h("p", { class: "muted" }, "Lab ", h("code", {}, advert.lab)),
-    a.website ? h("p", {}, h("a", { href: a.website, rel: "noopener noreferrer" }, a.website)) : null,
+    a.website ? h("p", {}, webLink(a.website)) : null,
     h("p", {}, `${degrees(a.location.lat_microdeg).toFixed(3)}°, ${degrees(a.location.lon_microdeg).toFixed(3)}° · ${a.availability} · lead time ${a.lead_time_days} days · prices in ${a.currency}`),
     h("h3", {}, "Machines"),
     h("div", { class: "table-wrap" }, h("table", {},
@@ -122,4 +122,12 @@ function fitted(labs) {
   x0 = Math.max(0, Math.min(360 - w, (x0 + x1) / 2 - w / 2));
   y0 = Math.max(0, Math.min(180 - hgt, (y0 + y1) / 2 - hgt / 2));
   return `${x0} ${y0} ${Math.min(w, 360)} ${Math.min(hgt, 180)}`;
+}
+
+// A peer's text becomes a link only when it is an http(s) address: a record may carry
+// any scheme ("javascript:…" included), the page never follows one (specs/0012 §5).
+function webLink(url) {
+  return /^https?:\/\//i.test(url)
+    ? h("a", { href: url, rel: "noopener noreferrer nofollow", target: "_blank" }, url)
+    : h("span", {}, url);
 }

@@ -4,7 +4,9 @@ Each bench module exposes `measure(...) -> dict` of figures: bench.ledger (appen
 ingest and the raw Ed25519 verify rate measured around each ingest run, the
 physical bound of ingest), bench.catalogue (search and lineage latency at N
 designs), bench.cli (how fast `fabnode` answers), bench.network (real node
-processes: start-up, gossip reach-all by node count, RSS, catch-up sync). If a
+processes: start-up, gossip reach-all by node count, RSS, catch-up sync), bench.hostile
+(one real node's RSS and API latency under each hostile-peer attack, as ratios to its
+idle figures). If a
 module bench.sim exists, its `measure()` runs too and every figure it returns
 becomes a row (its contract: a flat dict of figure name to a number or a string; a
 key "targets" may map figure names to target text). A module that fails is
@@ -25,7 +27,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from bench import catalogue, cli, ledger, network
+from bench import catalogue, cli, hostile, ledger, network
 
 Row = tuple[str, str, str]  # figure, value, target
 
@@ -202,6 +204,45 @@ def cli_rows(f: dict[str, Any]) -> list[Row]:
     return rows
 
 
+def hostile_rows(f: dict[str, Any]) -> list[Row]:
+    idle, bound = f["idle"], "peak < idle + 64 MiB"
+    rows: list[Row] = [
+        ("idle: RSS / peak (VmHWM)", f"{idle['rss_mib']:.0f} / {idle['peak_mib']:.0f} MiB", ""),
+        (
+            "idle: GET status / POST note, p50|p95; node CPU",
+            f"{_latencies(idle)}; {idle['node_cores']:.2f} cores",
+            "",
+        ),
+    ]
+    for name, (what, _) in hostile.ATTACKS.items():
+        title, a = f"{what}, {f['attack_s']:.0f} s", f["attacks"].get(name, {"error": "not run"})
+        if "error" in a:
+            rows.append((title, f"FAILED: {str(a['error'])[:60]}", ""))
+            continue
+        x, cores = a["x_idle"], f"{a['node_cores']:.2f} cores"
+        rss = f"{a['rss_mib']:.0f} / {a['peak_mib']:.0f} MiB"
+        rows += [
+            (f"{title}: RSS / peak", f"{rss} = {x['rss_mib']:.2f} / {x['peak_mib']:.2f} x", bound),
+            ("  status / note p50|p95; node CPU", f"{_vs_idle(a)}; {cores}", ""),
+            ("  attacker", hostile.attacker(a)[:75], ""),
+        ]
+    rows.append(("idle again, after the attacks: status / note", _vs_idle(f["idle_after"]), ""))
+    return rows
+
+
+def _latencies(f: dict[str, Any]) -> str:
+    s, n = f["status"], f["note"]
+    return f"{s['p50']:.1f}|{s['p95']:.1f} / {n['p50']:.0f}|{n['p95']:.0f} ms"
+
+
+def _vs_idle(f: dict[str, Any]) -> str:
+    x = f["x_idle"]
+    return (
+        f"{_latencies(f)} = {x['status_p50']:.1f}|{x['status_p95']:.1f}"
+        f" / {x['note_p50']:.1f}|{x['note_p95']:.1f} x idle"
+    )
+
+
 def sim_module() -> Any | None:
     """bench.sim if this checkout has it (the simulator's figures), else None."""
     if importlib.util.find_spec("bench.sim") is None:
@@ -219,6 +260,7 @@ SECTIONS: list[tuple[str, str, Callable[[dict[str, Any]], list[Row]]]] = [
     ("catalogue", "catalogue", catalogue_rows),
     ("cli", "command line (a new process per run)", cli_rows),
     ("network", "network (real fabnode processes on 127.0.0.1)", network_rows),
+    ("hostile", "hostile peers (one real node)", hostile_rows),
     ("sim", "simulator (bench.sim)", sim_rows),
 ]
 
@@ -259,6 +301,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     net_args = network.parse_args(["--quick"] if args.quick else [])
     reference = figures["ledger"] if "error" not in figures["ledger"] else None
     run("network", lambda: network.measure(net_args, reference), figures)
+    run("hostile", lambda: hostile.measure(args.quick), figures)
     sim = sim_module()
     if sim is not None:
         run("sim", sim.measure, figures)

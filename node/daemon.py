@@ -8,11 +8,13 @@ commits finish (the storage thread never abandons one), files are closed.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import signal
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -121,8 +123,16 @@ async def run_node(
 
 def _interrupt_later(storage: StorageThread, *others: Callable[[], None]) -> None:
     """If the storage thread still runs a job STOP_GRACE_S after the stop, abort its SQL
-    (StorageThread.interrupt): stopping never waits on what a peer asked for."""
-    timer = threading.Timer(STOP_GRACE_S, storage.interrupt, args=others)
+    (StorageThread.interrupt), again every second (an interrupt reaches only the
+    statement running): stopping never waits on what a peer asked for."""
+
+    def keep_interrupting() -> None:
+        while True:
+            with contextlib.suppress(Exception):  # a connection closed meanwhile: done
+                storage.interrupt(*others)
+            time.sleep(1.0)
+
+    timer = threading.Timer(STOP_GRACE_S, keep_interrupting)
     timer.daemon = True  # gone with the process, whatever it finds
     timer.start()
 

@@ -520,7 +520,7 @@ def test_a_full_disk_is_a_typed_error_and_loses_nothing_stored(tmp_path: Path) -
 async def test_a_stopping_node_interrupts_a_long_storage_job(tmp_path: Path) -> None:
     """StorageThread.interrupt aborts the SQL a job runs, from another thread: the job
     raises misuse.storage-interrupted, the thread goes on with the next job."""
-    started = threading.Event()
+    started, stopped = threading.Event(), threading.Event()
 
     def endless(store: SqliteLogStore) -> object:
         started.set()
@@ -532,12 +532,17 @@ async def test_a_stopping_node_interrupts_a_long_storage_job(tmp_path: Path) -> 
     async with open_storage(tmp_path / "log.db") as storage:
         async with trio.open_nursery() as nursery:
 
-            async def interrupt_once_started() -> None:
+            async def interrupt_until_it_stops() -> None:
                 await trio.to_thread.run_sync(started.wait)
-                storage.interrupt()
+                while not stopped.is_set():  # an interrupt before the SQL began is lost
+                    storage.interrupt()
+                    await trio.to_thread.run_sync(stopped.wait, 0.05)
 
-            nursery.start_soon(interrupt_once_started)
+            nursery.start_soon(interrupt_until_it_stops)
             with pytest.raises(LocalMisuseError) as caught:
-                await storage.run(endless)
+                try:
+                    await storage.run(endless)
+                finally:
+                    stopped.set()
         assert caught.value.code == "misuse.storage-interrupted"
         assert await storage.run(lambda store: store.heads()) == []

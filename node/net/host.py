@@ -101,7 +101,11 @@ logger = logging.getLogger(__name__)
 KEY_SEED_BYTES = 32
 BOOTSTRAP_RETRY_S = 30.0
 MAX_TRACKED_PEERS = 4096
-MAX_BAN_S = 24 * 3600.0  # a repeat offender's ban doubles up to a day
+MAX_BAN_S = 24 * 3600.0
+#: Inbound connections one IP address may have in setup or held at once, and how long
+#: an inbound connection may take to finish its handshake (libp2p's default: 10 s).
+MAX_INBOUND_PER_IP = 64  # a 20-node cluster on one machine shares one address
+INBOUND_HANDSHAKE_S = 5.0  # a repeat offender's ban doubles up to a day
 
 
 def _key_pair(seed: bytes) -> Any:
@@ -472,6 +476,36 @@ class P2PHost:
             peerDiscovery.unregister_peer_discovered_handler(found)
 
 
+def _limit_inbound_per_ip(swarm: Any, limit: int) -> None:
+    """At most `limit` inbound connections from one IP address being set up or held
+    at once; more are closed before any handshake (specs/0012 §5, finding 9: ~1,100
+    never-handshaking connections from one host filled libp2p's inbound slots and kept
+    honest nodes out). py-libp2p 0.8.1 calls `_handle_inbound_connection` for every
+    accepted connection; wrapping it is the one hook before the handshake."""
+    handle = swarm._handle_inbound_connection
+    held: collections.Counter[str] = collections.Counter()
+
+    async def limited(read_write_closer: Any, maddr: Any) -> None:
+        try:
+            ip = str(read_write_closer.get_remote_address()[0])
+        except Exception:  # no address: libp2p's own checks decide
+            ip = ""
+        if ip and held[ip] >= limit:
+            logger.info("refusing an inbound connection from %s: %d held", ip, held[ip])
+            with contextlib.suppress(Exception):
+                await read_write_closer.close()
+            return
+        held[ip] += 1
+        try:
+            await handle(read_write_closer, maddr)
+        finally:
+            held[ip] -= 1
+            if held[ip] <= 0:
+                del held[ip]
+
+    swarm._handle_inbound_connection = limited
+
+
 def _send_or_drop(send: trio.MemorySendChannel[Any], item: Any) -> None:
     with contextlib.suppress(trio.WouldBlock, trio.ClosedResourceError):
         send.send_nowait(item)
@@ -494,8 +528,10 @@ async def open_host(config: HostConfig) -> AsyncIterator[P2PHost]:
             low_watermark=8,
             high_watermark=64,
             dial_timeout=config.dial_timeout_s,
+            inbound_upgrade_timeout=INBOUND_HANDSHAKE_S,
         ),
     )
+    _limit_inbound_per_ip(host.get_network(), MAX_INBOUND_PER_IP)
     router = GossipSub(
         protocols=[PROTOCOL_ID_V12, PROTOCOL_ID_V11, PROTOCOL_ID],
         degree=g.degree,

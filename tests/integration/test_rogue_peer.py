@@ -75,3 +75,36 @@ async def test_invalid_gossip_is_rejected_and_the_sender_banned(tmp_path: Path) 
     assert {"verify.bad-signature", "verify.wrong-network"} <= set(refused), refused
     assert sync["announcements_accepted"] == 0 and sync["gossip_entries_stored"] == 0
     assert status["logs"] == []  # nothing of the rogue was stored
+
+
+async def test_unverifiable_gossip_is_neither_relayed_nor_free(tmp_path: Path) -> None:
+    """specs/0012 §5 findings 7 and 11: announcements of entries beyond the head of
+    logs we lack are IGNOREd (not stored, not relayed, the sender synced with), and past
+    a budget of 30 each one costs the sender a quarter of a penalty, until it is banned."""
+    home = tmp_path / "lab"
+    assert fabnode("init", home=home)[0] == 0
+    with running_node(home) as (_, ready):
+        status = await trio.to_thread.run_sync(api, home, "GET", "/api/v1/status")
+        network = id_from_text(status["network"]["id"])
+        topic = announce_topic(network)
+        async with open_host(HostConfig(key_seed=hashlib.sha256(b"claims").digest())) as rogue:
+            await rogue.subscribe(topic, accept_all)
+            await rogue.connect(ready["listen"][0])
+            with trio.fail_after(30):
+                while not rogue.statistics().topics.get(topic, (0, 0))[1]:
+                    await trio.sleep(0.05)
+            for i in range(120):
+                author = Author(f"claimer-{i}", network=network)
+                author.note("a")
+                author.note("b")  # seq 3 of a log nobody here holds: cannot be checked
+                await rogue.publish(topic, encode_announcement(network, [author.entries[2].raw]))
+            with trio.fail_after(60):
+                while True:
+                    status = await trio.to_thread.run_sync(api, home, "GET", "/api/v1/status")
+                    if rogue.peer_id in status["banned_peers"]:
+                        break
+                    await trio.sleep(0.1)
+    sync = status["sync"]
+    assert sync["announcements_unverified"] >= 30 and sync["announcements_accepted"] == 0
+    assert sync["refused"][rogue.peer_id]["remote.over-budget"] >= 1
+    assert status["logs"] == []

@@ -55,6 +55,7 @@ _NODE_LIMIT = "a node's own limit on a session (0005 §6, 0012 §5), not a messa
 _LOCAL_RULE = "a node's local setting or its federation's admission (0003 §5.1, 0008 §7.1)"
 UNREACHED: dict[str, str] = {
     "misuse.own-log": _LOCAL,
+    "misuse.bad-host": _LOCAL,
     "misuse.disk-full": _LOCAL,
     "misuse.internal-error": _LOCAL,
     "misuse.storage-interrupted": _LOCAL,

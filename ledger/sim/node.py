@@ -1,46 +1,40 @@
-"""Simulated nodes running the real gossip validation, ingest and sync (specs/0013 §2-§3).
+"""Simulated nodes running the real gossip validation, ingest, sync and peering policy.
 
-Each `SimNode` holds a real `Ledger` over a `MemoryLogStore`; `Federation` moves the
-real encoded bytes between them with `Links` and a `Scheduler`, following the node's
-policy (node/network.py): announcements are validated by `gossip.check_announcement`
-before being forwarded to the mesh, then applied as `Network._apply` does (a gap or a newer
-checkpoint makes the sender a sync target, fork proofs are stored and re-announced);
-each node syncs with every peer at most every SYNC_INTERVAL_MS, at once on
-connect/restart and on gaps, at most MAX_PARALLEL_SYNCS at a time, each session two
-real `SyncPeer`s exchanging their outboxes over the link. Only the transport and the
-clock are simulated. Pure: no I/O, no real clock.
+(specs/0013 §2-§3.) Each `SimNode` holds a real `Ledger` over a `MemoryLogStore` and a
+real `ledger.peering.PeeringPolicy`; `Federation` moves the real encoded bytes between
+them with `Links` and a `Scheduler`. Announcements are cut by `plan_announcements` and
+validated by `gossip.check_announcement` before being forwarded to the mesh, then
+applied as `Network._apply` does (a gap or a newer checkpoint is `gap_seen` for the
+sender, fork proofs are stored and re-announced). Federation is the policy's second
+driver (the node is the first): it feeds it connects (start, restart), disconnects (a
+peer's crash), gaps and session outcomes, opens the sessions `sessions_to_start` names
+(each two real `SyncPeer`s exchanging their outboxes over the link), and arms one
+scheduler event per node at `next_timer_ms`. The policy is not copied here. Only the
+transport and the clock are simulated. Pure: no I/O, no real clock.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
-from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from ledger import gossip
 from ledger.log import Ledger
+from ledger.peering import IO_TIMEOUT_MS, PeeringPolicy, plan_announcements
+from ledger.sim.rng import Rng
 from ledger.sim.world import Links, Scheduler
 from ledger.store import MemoryLogStore
 from ledger.syncpeer import SyncPeer
 from protocol import kinds
-from protocol.announce import (
-    MAX_ANNOUNCE_ENTRIES,
-    Announcement,
-    Verdict,
-    encode_announcement,
-)
+from protocol.announce import Announcement, Verdict, encode_announcement
 from protocol.entry import Entry
 from protocol.errors import CommonsError
 from protocol.identity import identity_id
 from protocol.keys import SigningKey
 
-SYNC_INTERVAL_MS = 30_000  # node.network.SYNC_INTERVAL_S
-MAX_PARALLEL_SYNCS = 4  # node.network.MAX_PARALLEL_SYNCS
-IO_TIMEOUT_MS = 30_000  # node.network.IO_TIMEOUT_S: a stalled session fails after it
-ANNOUNCE_ENTRIES_AT_MOST = 4 * MAX_ANNOUNCE_ENTRIES
 BASE_TIME_MS = 1_767_225_600_000  # virtual time 0 is 2026-01-01T00:00:00Z
 
 
@@ -84,14 +78,14 @@ class SimNode:
     alt_peers: frozenset[int] = frozenset()
     epoch: int = 0  # bumped by each crash: timers and sessions of an older epoch are void
     seen: set[bytes] = field(default_factory=set)  # gossipsub's seen cache (memory only)
-    last_sync_ms: dict[int, int] = field(default_factory=dict)
-    syncing: set[int] = field(default_factory=set)
-    waiting: deque[int] = field(default_factory=deque)
+    policy: PeeringPolicy[int] = field(init=False)  # memory only: Federation.start_node
+    timer_ms: int | None = None  # when the policy's timer is armed (one event counts)
     acknowledged: list[bytes] = field(default_factory=list)  # ids of our committed appends
     stats: NodeStats = field(default_factory=NodeStats)
 
     def __post_init__(self) -> None:
         self.ledger = Ledger(self.store)
+        self.policy = PeeringPolicy(self.index)
 
     def ledger_for(self, peer: int) -> Ledger:
         if self.alt_ledger is not None and peer in self.alt_peers:
@@ -111,11 +105,14 @@ class Session:
 
 
 class Federation:
-    def __init__(self, nodes: list[SimNode], links: Links, sched: Scheduler, network: bytes):
+    def __init__(
+        self, nodes: list[SimNode], links: Links, sched: Scheduler, network: bytes, rng: Rng
+    ) -> None:
         self.nodes = nodes
         self.links = links
         self.sched = sched
         self.network = network
+        self.rng = rng  # the peering policies' random source (their interval's jitter)
         self.written_ms: dict[bytes, int] = {}  # entry id -> when its author committed it
         self.delays_ms: list[int] = []  # for each (node, entry) stored: storing - commit time
 
@@ -157,21 +154,10 @@ class Federation:
         forks: Sequence[bytes] = (),
         to: Sequence[int] | None = None,
     ) -> None:
-        """node.network.Network.announce: small batches, a burst by its checkpoint alone."""
-        if len(entries) > ANNOUNCE_ENTRIES_AT_MOST:
-            entries = []
-        chunks = [
-            list(entries[i : i + MAX_ANNOUNCE_ENTRIES])
-            for i in range(0, len(entries), MAX_ANNOUNCE_ENTRIES)
-        ] or [[]]
-        for i, chunk in enumerate(chunks):
-            last = i == len(chunks) - 1
-            data = encode_announcement(
-                self.network,
-                chunk,
-                [checkpoint] if last and checkpoint else [],
-                forks if last else [],
-            )
+        """node.net.network.Network.announce: the items cut by plan_announcements."""
+        checkpoints = [checkpoint] if checkpoint else []
+        for item in plan_announcements(entries, checkpoints, forks):
+            data = encode_announcement(self.network, item.entries, item.checkpoints, item.forks)
             node.seen.add(hashlib.sha256(data).digest())
             self.flood(node, data, None, to)
 
@@ -200,13 +186,16 @@ class Federation:
             return
         if result.verdict is Verdict.IGNORE or result.announcement is None:
             node.stats.ignored += 1
+            if result.unverified:  # beyond what we can check: not relayed, synced instead
+                node.policy.gap_seen(source, self.sched.now_ms)
+                self._pump(node)
             return
         node.stats.accepted += 1
         self.flood(node, data, source)
         self.apply(node, source, result.announcement)
 
     def apply(self, node: SimNode, source: int, announcement: Announcement) -> None:
-        """node.network.Network._apply, for one announcement."""
+        """node.net.network.Network._apply, for one announcement."""
         ledger = node.ledger
         report = ledger.ingest_entries(announcement.entries)
         node.stats.gossip_entries_stored += len(report.accepted)
@@ -218,51 +207,50 @@ class Federation:
             (e.network, e.author) in report.gaps for e in announcement.entries
         )
         if behind:
-            self.want_sync(node, source)
+            node.policy.gap_seen(source, self.sched.now_ms)
+            self._pump(node)
         if forks:
-            self.announce(node, [], None, forks[:4])
+            self.announce(node, [], None, forks)
 
     def _stored(self, entries: Sequence[Entry]) -> None:
         now = self.sched.now_ms
         self.delays_ms += [now - self.written_ms[e.id] for e in entries if e.id in self.written_ms]
 
-    # -- sync --------------------------------------------------------------------------
+    # -- sync: driving ledger.peering.PeeringPolicy ----------------------------------------
     def start_node(self, node: SimNode) -> None:
-        """On start or restart: sync with every peer at once, then every interval."""
+        """On start or restart: a new policy (a process keeps none), connected to every
+        peer, so it syncs with each at once."""
+        node.policy = PeeringPolicy(node.index, random_below=self.rng.below)
+        node.timer_ms = None
         for peer in node.peers:
-            self.want_sync(node, peer)
-        self._tick(node, node.epoch)
+            node.policy.peer_connected(peer, self.sched.now_ms)
+        self._pump(node)
 
-    def _tick(self, node: SimNode, epoch: int) -> None:
-        if epoch != node.epoch or node.index in self.links.down:
+    def _pump(self, node: SimNode) -> None:
+        """After any input: open the sessions the policy names, re-arm its timer."""
+        if node.byzantine or node.index in self.links.down:
             return
-        due = self.sched.now_ms - SYNC_INTERVAL_MS
-        for peer in node.peers:
-            if node.last_sync_ms.get(peer, -SYNC_INTERVAL_MS) <= due:
-                self.want_sync(node, peer)
-        last = [node.last_sync_ms.get(p, self.sched.now_ms) for p in node.peers]
-        wake = max(min(last, default=self.sched.now_ms) + SYNC_INTERVAL_MS, self.sched.now_ms)
-        self.sched.at(wake + 1000, functools.partial(self._tick, node, epoch))
+        for peer in node.policy.sessions_to_start(self.sched.now_ms):
+            self._open(node, peer)
+        wake = node.policy.next_timer_ms()
+        if wake is not None and wake != node.timer_ms:
+            node.timer_ms = wake
+            self.sched.at(wake, functools.partial(self._timer, node, node.epoch, wake))
 
-    def want_sync(self, node: SimNode, peer: int) -> None:
-        if node.byzantine or node.index in self.links.down or peer in node.syncing:
+    def _timer(self, node: SimNode, epoch: int, wake: int) -> None:
+        if epoch != node.epoch or wake != node.timer_ms:
+            return  # re-armed since, or the process it was armed by crashed
+        node.timer_ms = None
+        if node.index in self.links.down:
             return
-        if peer in node.waiting:
-            return
-        if len(node.syncing) >= MAX_PARALLEL_SYNCS:
-            node.waiting.append(peer)
-            return
-        self._open(node, peer)
+        node.policy.handle_timer(self.sched.now_ms)
+        self._pump(node)
 
     def _open(self, node: SimNode, peer: int) -> None:
-        node.syncing.add(peer)
-        node.last_sync_ms[peer] = self.sched.now_ms
         other = self.nodes[peer]
-        if not self.links.connected(node.index, peer):
-            self.sched.after(
-                IO_TIMEOUT_MS, functools.partial(self._release, node, peer, node.epoch)
-            )
-            node.stats.syncs_failed += 1
+        if not self.links.connected(node.index, peer):  # the stream times out
+            ended = functools.partial(self._ended, node, peer, node.epoch, ok=False)
+            self.sched.after(IO_TIMEOUT_MS, ended)
             return
         a = SyncPeer(node.ledger_for(peer), self.network, now_ms=self.clock_ms(node))
         b = SyncPeer(other.ledger_for(node.index), self.network, now_ms=self.clock_ms(other))
@@ -310,37 +298,42 @@ class Federation:
 
     def _finish(self, session: Session, *, ok: bool) -> None:
         session.done = True
-        node = self.nodes[session.a]
         for peer, index in zip(session.peers, (session.a, session.b), strict=True):
             stats = self.nodes[index].stats
             stats.sync_entries_stored += peer.entries_ingested
+        self._ended(self.nodes[session.a], session.b, session.epochs[0], ok=ok)
+
+    def _ended(self, node: SimNode, peer: int, epoch: int, *, ok: bool) -> None:
+        """The session `node` opened with `peer` is over: count it, tell the policy."""
         if ok:
             node.stats.syncs_completed += 1
         else:
             node.stats.syncs_failed += 1
-        self._release(node, session.b, session.epochs[0])
-
-    def _release(self, node: SimNode, peer: int, epoch: int) -> None:
-        if epoch != node.epoch:
-            return
-        node.syncing.discard(peer)
-        while node.waiting and len(node.syncing) < MAX_PARALLEL_SYNCS:
-            nxt = node.waiting.popleft()
-            if nxt not in node.syncing:
-                self._open(node, nxt)
+        if epoch == node.epoch:  # else the process that opened it has crashed since
+            node.policy.session_finished(peer, ok, self.sched.now_ms)
+            self._pump(node)
 
     # -- faults ------------------------------------------------------------------------
     def crash(self, node: SimNode) -> None:
-        """Down: in-flight messages and sessions are lost; the store is kept (durable)."""
+        """Down: in-flight messages, sessions and the policy's state are lost; the store
+        is kept (durable). Its peers see the connection drop."""
         self.links.down.add(node.index)
         node.epoch += 1
         node.seen.clear()
-        node.syncing.clear()
-        node.waiting.clear()
-        node.last_sync_ms.clear()
+        node.timer_ms = None
+        for peer in self._live_peers(node):
+            peer.policy.peer_disconnected(node.index, self.sched.now_ms)
+            self._pump(peer)
 
     def restart(self, node: SimNode) -> None:
-        """Up again: the ledger is rebuilt from the store, as a restarted process does."""
+        """Up again: the ledger is rebuilt from the store, as a restarted process does,
+        and it connects to its peers (each end then syncs with the other at once)."""
         self.links.down.discard(node.index)
         node.ledger = Ledger(node.store)
         self.start_node(node)
+        for peer in self._live_peers(node):
+            peer.policy.peer_connected(node.index, self.sched.now_ms)
+            self._pump(peer)
+
+    def _live_peers(self, node: SimNode) -> list[SimNode]:
+        return [self.nodes[p] for p in node.peers if p not in self.links.down]

@@ -7,11 +7,11 @@
   sender, nothing of it is forwarded or stored); accepted ones are gathered for a
   few ms into one storage job, so a burst costs one commit. Entries the validator
   verified are not verified again.
-- Sync is what makes delivery reliable: a session runs with every peer when it
-  connects, when gossip shows we are behind (a gap, a checkpoint beyond our head),
-  and every SYNC_INTERVAL_S. The ledger work of a session runs on the storage
-  thread (ledger.syncpeer), the bytes move here, every read and write with a
-  timeout.
+- Sync is what makes delivery reliable: the peering policy (ledger.peering, the
+  simulator's too) starts a session with a peer when it connects, when gossip shows
+  we are behind (a gap, a checkpoint beyond our head), and every 30 s, with backoff
+  after failures. The ledger work of a session runs on the storage thread
+  (ledger.syncpeer), the bytes move here, every read and write with a timeout.
 - Blobs are served to any peer and fetched from any peer that has them.
 Queues are bounded; when one is full the newest item is dropped and counted —
 the next sync recovers whatever gossip dropped.
@@ -33,6 +33,7 @@ from typing import Any
 import trio
 
 from ledger import gossip
+from ledger.peering import ANNOUNCE_ENTRIES_AT_MOST, PeeringPolicy
 from ledger.syncpeer import SyncPeer
 from node.net import sync as sync_session
 from node.net.blob_exchange import BlobExchange
@@ -61,12 +62,10 @@ RELEASE_EVERY_ENTRIES = sync_session.RELEASE_EVERY_ENTRIES
 
 log = logging.getLogger(__name__)
 
-SYNC_INTERVAL_S = 30.0
+CONNECTIONS_POLL_S = 1.0
 INGEST_GATHER_S = 0.02
 INGEST_BATCH_ENTRIES = 512
-MAX_PARALLEL_SYNCS = 4
 QUEUE_SIZE = 1024
-ANNOUNCE_ENTRIES_AT_MOST = 4 * MAX_ANNOUNCE_ENTRIES
 ACCEPTED_CACHE = 4096
 #: Sync sessions a peer may hold with us at once (one it opened, one we did), and in
 #: all: more are reset unread and charged to the peer (specs/0012 §5, finding 2).
@@ -88,6 +87,11 @@ def announce_topic(network: bytes) -> str:
 
 def now_ms() -> int:
     return time.time_ns() // 1_000_000
+
+
+def _monotonic_ms() -> int:
+    """The peering policy's clock: monotonic, on trio's clock (a mock one in tests)."""
+    return int(trio.current_time() * 1000)
 
 
 @dataclass
@@ -147,6 +151,7 @@ class Network:
         )
         self._wanted_send, self._wanted = trio.open_memory_channel[str](QUEUE_SIZE)
         self._syncing: set[str] = set()
+        self.policy: PeeringPolicy[str] = PeeringPolicy(host.peer_id)
         self._sessions: collections.Counter[str] = collections.Counter()
         self._ignores: dict[str, tuple[float, float]] = {}  # peer -> (tokens, when)
         self.session_limits = sync_session.SessionLimits()
@@ -309,32 +314,46 @@ class Network:
             self._wanted_send.send_nowait(peer)
 
     async def _sync_scheduler(self) -> None:
-        limiter = trio.CapacityLimiter(MAX_PARALLEL_SYNCS)
+        """Drive the peering policy (ledger.peering, specs/0005 §6.1): tell it who is
+        connected and who showed a gap, start the sessions it asks for, and wake at its
+        timer. Connections are polled every CONNECTIONS_POLL_S (libp2p's notifications
+        are not wired here)."""
+        known: set[str] = set()
         async with trio.open_nursery() as nursery:
             while True:
-                with trio.move_on_after(1.0):
+                now = _monotonic_ms()
+                connected = set(self.host.connected_peers()) - {self.host.peer_id}
+                for peer in sorted(connected - known):
+                    self.policy.peer_connected(peer, now)
+                for peer in sorted(known - connected):
+                    self.policy.peer_disconnected(peer, now)
+                known = connected
+                self.policy.handle_timer(now)
+                for peer in self.policy.sessions_to_start(now):
+                    self._start_sync(nursery, peer)
+                timer = self.policy.next_timer_ms()
+                wait_s = CONNECTIONS_POLL_S if timer is None else (timer - now) / 1000
+                with trio.move_on_after(max(0.0, min(CONNECTIONS_POLL_S, wait_s))):
                     peer = await self._wanted.receive()
-                    self._start_sync(nursery, limiter, peer)
-                due = now_ms() - int(SYNC_INTERVAL_S * 1000)
-                for peer in self.host.connected_peers():
-                    if self.stats.last_sync_ms.get(peer, 0) < due:
-                        self._start_sync(nursery, limiter, peer)
+                    if peer in known:
+                        self.policy.gap_seen(peer, _monotonic_ms())
 
-    def _start_sync(self, nursery: trio.Nursery, limiter: trio.CapacityLimiter, peer: str) -> None:
-        if peer in self._syncing or peer == self.host.peer_id:
-            return
+    def _start_sync(self, nursery: trio.Nursery, peer: str) -> None:
         self._syncing.add(peer)
         self.stats.last_sync_ms[peer] = now_ms()
 
         async def job() -> None:
+            ok = False
             try:
-                async with limiter:
-                    await self.sync_with(peer)
+                await self.sync_with(peer)
+                ok = True
             except CommonsError as e:
                 self.stats.syncs_failed += 1
                 self.stats.last_error[peer] = e.code
             finally:
                 self._syncing.discard(peer)
+                self.policy.session_finished(peer, ok, _monotonic_ms())
+                self.want_sync(self.host.peer_id)  # wake the scheduler: a slot is free
 
         nursery.start_soon(job)
 

@@ -62,9 +62,10 @@ def build(config: SimConfig) -> Sim:
     if byzantine is not None:
         byzantine.byzantine = True
     charter = make_charter([_id(m) for m in members])
-    fed = Federation(nodes, links, sched, charter_network_id(charter))
+    timeline = rng.fork(3)
+    fed = Federation(nodes, links, sched, charter_network_id(charter), rng.fork(4))
     honest = [n for n in nodes if not n.byzantine]
-    return Sim(config, rng.fork(3), fed, honest, writers, members, byzantine, [])
+    return Sim(config, timeline, fed, honest, writers, members, byzantine, [])
 
 
 def _wire(nodes: list[SimNode], degree: int, rng: Rng) -> None:

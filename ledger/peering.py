@@ -31,7 +31,7 @@ Guarantees (tests/ledger/test_peering.py checks them against a naive model):
     (backoff included) as soon as its running session, if any, has finished;
   - deterministic: peers are opaque hashable ids, never hashed for order; the only
     randomness is the driver's `random_below` (the node's random source, the
-    simulator's seeded stream), drawn once per successful session.
+    simulator's seeded stream), one draw per periodic wait.
 
 Left to the drivers: streams, the I/O timeout (`IO_TIMEOUT_MS`, after which a stalled
 session fails), sessions a peer opens to us (served, not counted here: the peer's own

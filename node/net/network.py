@@ -24,6 +24,7 @@ import contextlib
 import functools
 import hashlib
 import logging
+import random
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -33,7 +34,7 @@ from typing import Any
 import trio
 
 from ledger import gossip
-from ledger.peering import ANNOUNCE_ENTRIES_AT_MOST, PeeringPolicy
+from ledger.peering import PeeringPolicy, plan_announcements
 from ledger.syncpeer import SyncPeer
 from node.net import sync as sync_session
 from node.net.blob_exchange import BlobExchange
@@ -45,11 +46,10 @@ from node.runtime.service import LedgerRunner, News, ProgressReport
 from node.store.blobs import BlobStore
 from protocol import blob
 from protocol.announce import (
-    MAX_ANNOUNCE_ENTRIES,
     Announcement,
     Verdict,
-    build_announcements,
     decode_announcement,
+    encode_announcement,
 )
 from protocol.errors import CommonsError
 from protocol.governance import Charter
@@ -151,7 +151,10 @@ class Network:
         )
         self._wanted_send, self._wanted = trio.open_memory_channel[str](QUEUE_SIZE)
         self._syncing: set[str] = set()
-        self.policy: PeeringPolicy[str] = PeeringPolicy(host.peer_id)
+        self.policy: PeeringPolicy[str] = PeeringPolicy(
+            host.peer_id,
+            random_below=random.Random().randrange,  # the interval's jitter
+        )
         self._sessions: collections.Counter[str] = collections.Counter()
         self._ignores: dict[str, tuple[float, float]] = {}  # peer -> (tokens, when)
         self.session_limits = sync_session.SessionLimits()
@@ -284,8 +287,8 @@ class Network:
         async for news in self.news:
             if news.entries or news.checkpoint:
                 await self.announce(news.entries, news.checkpoint)
-            for data in build_announcements(self.network, checkpoints=news.cosignatures):
-                await self._publish(data)
+            for items in plan_announcements((), news.cosignatures):
+                await self._publish(encode_announcement(self.network, *items))
 
     async def _publish(self, data: bytes) -> None:
         try:
@@ -296,17 +299,12 @@ class Network:
     async def announce(
         self, entries: Sequence[bytes], checkpoint: bytes | None, forks: Sequence[bytes] = ()
     ) -> None:
-        """Publish our news in announcements within every limit (specs/0005 §10; best
-        effort: sync delivers what is lost).
-
-        A large burst is announced by its checkpoint alone: gossip costs CPU per
-        message on every node, and peers that see the checkpoint sync the range.
-        Fork proofs go several to an announcement, at most the limit in each."""
-        if len(entries) > ANNOUNCE_ENTRIES_AT_MOST:
-            entries = [] if checkpoint else entries[-MAX_ANNOUNCE_ENTRIES:]
+        """Publish our news in announcements within every limit, as the peering policy
+        cuts them (ledger.peering.plan_announcements; specs/0005 §10; best effort: sync
+        delivers what is lost)."""
         checkpoints = [checkpoint] if checkpoint else []
-        for data in build_announcements(self.network, entries, checkpoints, forks):
-            await self._publish(data)
+        for items in plan_announcements(entries, checkpoints, forks):
+            await self._publish(encode_announcement(self.network, *items))
 
     # -- sync ------------------------------------------------------------------------
     def want_sync(self, peer: str) -> None:

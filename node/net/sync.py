@@ -34,6 +34,7 @@ from typing import Protocol, TypeVar
 
 import trio
 
+from ledger.peering import IO_TIMEOUT_MS
 from ledger.syncpeer import SyncPeer
 from node.ops import context as operations
 from node.ops.context import LedgerContext, release_memory
@@ -42,7 +43,7 @@ from protocol.errors import CommonsError, RemoteFaultError
 T = TypeVar("T")
 
 READ_BYTES = 256 * 1024
-IO_TIMEOUT_S = 30.0
+IO_TIMEOUT_S = IO_TIMEOUT_MS / 1000  # the peering policy's (specs/0005 §6.1)
 RELEASE_EVERY_ENTRIES = 10_000  # a sync gives free heap back this often (node.store.memory)
 
 

@@ -4,6 +4,7 @@ stateful test against a naive reference model, and the announcement plan."""
 from __future__ import annotations
 
 import ast
+import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from ledger.peering import (
     BACKOFF_CAP_MS,
     MAX_PARALLEL_SYNCS,
     SYNC_INTERVAL_MS,
+    SYNC_JITTER_MS,
     PeeringPolicy,
     backoff_ms,
     plan_announcements,
@@ -129,6 +131,38 @@ def test_backoff_doubles_up_to_its_cap_and_success_resets_it() -> None:
     )
 
 
+def test_the_periodic_interval_is_drawn_from_the_drivers_random_source() -> None:
+    asked: list[int] = []
+
+    def most(n: int) -> int:
+        asked.append(n)
+        return n - 1
+
+    policy = PeeringPolicy(ME, random_below=most)
+    policy.peer_connected("a", 0)
+    assert policy.sessions_to_start(0) == ["a"]
+    policy.session_finished("a", True, 100)
+    assert asked == [SYNC_JITTER_MS + 1]
+    assert policy.next_timer_ms() == SYNC_INTERVAL_MS - SYNC_JITTER_MS  # never later
+    assert policy.sessions_to_start(SYNC_INTERVAL_MS - SYNC_JITTER_MS) == ["a"]
+    policy.gap_seen("a", 20_001)  # due again at once after it: nothing to draw
+    policy.session_finished("a", True, 20_002)
+    assert asked == [SYNC_JITTER_MS + 1] and policy.next_timer_ms() == 20_002
+
+
+def test_a_draw_out_of_range_is_refused_and_changes_nothing() -> None:
+    policy = PeeringPolicy(ME, random_below=lambda n: n)
+    policy.peer_connected("a", 0)
+    assert policy.sessions_to_start(0) == ["a"]
+    with pytest.raises(LocalMisuseError) as error:
+        policy.session_finished("a", True, 10)
+    assert error.value.code == "misuse.bad-argument"
+    assert policy.is_running("a") and policy.statistics().sessions_succeeded == 0
+    with pytest.raises(LocalMisuseError) as error:
+        PeeringPolicy(ME, random_below=lambda n: 0, sync_jitter_ms=SYNC_INTERVAL_MS)
+    assert error.value.code == "misuse.bad-argument"
+
+
 def test_a_session_that_timed_out_is_retried_when_it_fails() -> None:
     """Waits count from the session's start: a 30 s stall already waited longer than the
     first backoffs."""
@@ -195,7 +229,7 @@ def test_statistics_is_a_snapshot() -> None:
 
 PEERS = [0, 1, 2, 3, 4, 5]  # 0 is ourselves
 SLOTS = 2
-INTERVAL = 30_000
+INTERVAL, JITTER = 30_000, 10_000
 BASE, CAP = 5_000, 40_000
 
 
@@ -209,6 +243,7 @@ class ModelPeer:
     ok: bool = True
     failures: int = 0
     urgent_ms: int | None = None  # the first connect or gap since the last start
+    interval_ms: int = INTERVAL  # drawn when its last session succeeded
 
 
 @dataclass
@@ -224,7 +259,7 @@ class Model:
         if not p.ok:  # a gap never cuts a backoff short
             backoff = min(CAP, BASE * 2 ** max(p.failures - 1, 0))
             return max(p.finished_ms, p.started_ms + int(backoff))
-        wanted = p.started_ms + INTERVAL
+        wanted = p.started_ms + p.interval_ms
         if p.urgent_ms is not None:
             wanted = min(wanted, p.urgent_ms)
         return max(p.finished_ms, wanted)
@@ -240,11 +275,18 @@ class PolicyAgainstModel(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.policy = PeeringPolicy(
-            0, sync_interval_ms=INTERVAL, max_parallel_syncs=SLOTS,
-            backoff_base_ms=BASE, backoff_cap_ms=CAP,
+            0, random_below=self.draw, sync_interval_ms=INTERVAL, sync_jitter_ms=JITTER,
+            max_parallel_syncs=SLOTS, backoff_base_ms=BASE, backoff_cap_ms=CAP,
         )  # fmt: skip
         self.model = Model()
         self.told_ms = 0  # the latest time the policy was given
+        self.stream = random.Random(0)
+        self.draws: list[int] = []
+
+    def draw(self, n: int) -> int:
+        assert n == JITTER + 1
+        self.draws.append(self.stream.randrange(n))
+        return self.draws[-1]
 
     def now(self) -> int:
         self.told_ms = self.model.now_ms
@@ -301,8 +343,13 @@ class PolicyAgainstModel(RuleBasedStateMachine):
             assert error.value.code == "misuse.no-session"
             return
         peer = data.draw(st.sampled_from(running))
+        drawn = len(self.draws)
         self.policy.session_finished(peer, ok, self.now())
         p = self.model.peers[peer]
+        periodic = ok and p.connected and p.urgent_ms is None
+        assert len(self.draws) == drawn + periodic  # one draw per periodic wait, no other
+        if periodic:
+            p.interval_ms = INTERVAL - self.draws[-1]
         p.running, p.ok, p.finished_ms = False, ok, self.model.now_ms
         p.failures = 0 if ok else p.failures + 1
         if not p.connected:
@@ -393,8 +440,8 @@ def test_fork_proofs_go_several_announcements_at_most_the_limit_each() -> None:
 
 def test_the_policy_constants_are_defined_only_in_ledger_peering() -> None:
     """The drift of issue 13: no other module of ledger/ keeps its own copy."""
-    names = {"SYNC_INTERVAL_MS", "MAX_PARALLEL_SYNCS", "ANNOUNCE_ENTRIES_AT_MOST",
-             "IO_TIMEOUT_MS", "BACKOFF_BASE_MS", "BACKOFF_CAP_MS"}  # fmt: skip
+    names = {"SYNC_INTERVAL_MS", "SYNC_JITTER_MS", "MAX_PARALLEL_SYNCS", "IO_TIMEOUT_MS",
+             "ANNOUNCE_ENTRIES_AT_MOST", "BACKOFF_BASE_MS", "BACKOFF_CAP_MS"}  # fmt: skip
     root = Path(peering.__file__).resolve().parent
     for path in sorted(root.rglob("*.py")):
         if path.name == "peering.py" and path.parent == root:

@@ -9,12 +9,15 @@ checkpoint or fork proof (specs/0005 §10).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 import trio
 
-from node.net.host import HostConfig, Verdict, open_host
+from node.net.host import HostConfig, P2PHost, Verdict, open_host
 from node.net.network import announce_topic
 from protocol.announce import encode_announcement
 from protocol.ids import id_from_text
@@ -46,28 +49,45 @@ def junk(network: bytes) -> list[bytes]:
     ]
 
 
-async def test_invalid_gossip_is_rejected_and_the_sender_banned(tmp_path: Path) -> None:
+@asynccontextmanager
+async def rogue_beside_a_node(
+    tmp_path: Path, seed: bytes
+) -> AsyncIterator[tuple[Path, P2PHost, bytes, str]]:
+    """A real node, and a rogue host in its announce topic's mesh: (home, rogue,
+    network id, topic)."""
     home = tmp_path / "lab"
     assert fabnode("init", home=home)[0] == 0
     with running_node(home) as (_, ready):
         status = await trio.to_thread.run_sync(api, home, "GET", "/api/v1/status")
         network = id_from_text(status["network"]["id"])
         topic = announce_topic(network)
-        async with open_host(HostConfig(key_seed=hashlib.sha256(b"rogue").digest())) as rogue:
+        async with open_host(HostConfig(key_seed=hashlib.sha256(seed).digest())) as rogue:
             await rogue.subscribe(topic, accept_all)
             await rogue.connect(ready["listen"][0])
             with trio.fail_after(30):
                 while not rogue.statistics().topics.get(topic, (0, 0))[1]:
                     await trio.sleep(0.05)
-            for round_ in range(4):
-                for message in junk(network):
-                    await rogue.publish(topic, message + bytes(round_))
-            with trio.fail_after(30):
-                while True:
-                    status = await trio.to_thread.run_sync(api, home, "GET", "/api/v1/status")
-                    if rogue.peer_id in status["banned_peers"]:
-                        break
-                    await trio.sleep(0.1)
+            yield home, rogue, network, topic
+
+
+async def banned(home: Path, peer: str) -> dict[str, Any]:
+    """The node's status once it has banned `peer`."""
+    with trio.fail_after(60):
+        while True:
+            status: dict[str, Any] = await trio.to_thread.run_sync(
+                api, home, "GET", "/api/v1/status"
+            )
+            if peer in status["banned_peers"]:
+                return status
+            await trio.sleep(0.1)
+
+
+async def test_invalid_gossip_is_rejected_and_the_sender_banned(tmp_path: Path) -> None:
+    async with rogue_beside_a_node(tmp_path, b"rogue") as (home, rogue, network, topic):
+        for round_ in range(4):
+            for message in junk(network):
+                await rogue.publish(topic, message + bytes(round_))
+        status = await banned(home, rogue.peer_id)
     sync = status["sync"]
     assert sync["announcements_rejected"] >= 10
     refused = sync["refused"][rogue.peer_id]  # by code, summing to every rejection
@@ -81,29 +101,13 @@ async def test_unverifiable_gossip_is_neither_relayed_nor_free(tmp_path: Path) -
     """specs/0012 §5 findings 7 and 11: announcements of entries beyond the head of
     logs we lack are IGNOREd (not stored, not relayed, the sender synced with), and past
     a budget of 30 each one costs the sender a quarter of a penalty, until it is banned."""
-    home = tmp_path / "lab"
-    assert fabnode("init", home=home)[0] == 0
-    with running_node(home) as (_, ready):
-        status = await trio.to_thread.run_sync(api, home, "GET", "/api/v1/status")
-        network = id_from_text(status["network"]["id"])
-        topic = announce_topic(network)
-        async with open_host(HostConfig(key_seed=hashlib.sha256(b"claims").digest())) as rogue:
-            await rogue.subscribe(topic, accept_all)
-            await rogue.connect(ready["listen"][0])
-            with trio.fail_after(30):
-                while not rogue.statistics().topics.get(topic, (0, 0))[1]:
-                    await trio.sleep(0.05)
-            for i in range(120):
-                author = Author(f"claimer-{i}", network=network)
-                author.note("a")
-                author.note("b")  # seq 3 of a log nobody here holds: cannot be checked
-                await rogue.publish(topic, encode_announcement(network, [author.entries[2].raw]))
-            with trio.fail_after(60):
-                while True:
-                    status = await trio.to_thread.run_sync(api, home, "GET", "/api/v1/status")
-                    if rogue.peer_id in status["banned_peers"]:
-                        break
-                    await trio.sleep(0.1)
+    async with rogue_beside_a_node(tmp_path, b"claims") as (home, rogue, network, topic):
+        for i in range(120):
+            author = Author(f"claimer-{i}", network=network)
+            author.note("a")
+            author.note("b")  # seq 3 of a log nobody here holds: cannot be checked
+            await rogue.publish(topic, encode_announcement(network, [author.entries[2].raw]))
+        status = await banned(home, rogue.peer_id)
     sync = status["sync"]
     assert sync["announcements_unverified"] >= 30 and sync["announcements_accepted"] == 0
     assert sync["refused"][rogue.peer_id]["remote.over-budget"] >= 1

@@ -148,7 +148,7 @@ async def drive(
     key = id(peer)
     try:
         with trio.fail_after(limits.deadline_s):
-            await _run(peer, stream, on_ledger, on_progress, pace, budget, key)
+            await _Session(peer, stream, on_ledger, on_progress, pace, budget, key).run()
     except trio.TooSlowError as e:
         raise RemoteFaultError(
             "remote.too-slow", f"the session passed its {limits.deadline_s} s deadline"
@@ -157,54 +157,53 @@ async def drive(
         budget.update(key, 0)
 
 
-async def _run(
-    peer: SyncPeer,
-    stream: SessionStream,
-    on_ledger: OnLedger,
-    on_progress: Callable[[SyncPeer], None],
-    pace: _Pace,
-    budget: BufferBudget,
-    key: int,
-) -> None:
-    await _send(stream, peer.take_outbox(), pace, peer)
-    send, chunks = trio.open_memory_channel[bytes | CommonsError](1)  # one chunk ahead
-    with _single_error():
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(_read_all, stream, send)
-            await _exchange(peer, stream, on_ledger, on_progress, pace, budget, key, chunks)
-            nursery.cancel_scope.cancel()
+@dataclass
+class _Session:
+    """One session's parts, as `drive` got them."""
 
+    peer: SyncPeer
+    stream: SessionStream
+    on_ledger: OnLedger
+    on_progress: Callable[[SyncPeer], None]
+    pace: _Pace
+    budget: BufferBudget
+    key: int
 
-async def _exchange(
-    peer: SyncPeer,
-    stream: SessionStream,
-    on_ledger: OnLedger,
-    on_progress: Callable[[SyncPeer], None],
-    pace: _Pace,
-    budget: BufferBudget,
-    key: int,
-    chunks: trio.MemoryReceiveChannel[bytes | CommonsError],
-) -> None:
-    """Feed what the reader hands over; between reads, write the answers' frames."""
-    while not peer.conn.is_finished:
-        if peer.producing:
-            await _send(stream, await on_ledger(lambda _ctx: peer.produce()), pace, peer)
-            try:
-                item = chunks.receive_nowait()
-            except trio.WouldBlock:
-                continue
-        else:
-            item = await chunks.receive()
-        if isinstance(item, CommonsError):
-            raise item
-        data = item
-        out = await on_ledger(functools.partial(_feed, peer, data))
-        pace.moved(len(data), peer.conn.buffered_bytes)
-        budget.update(key, peer.conn.buffered_bytes)
-        on_progress(peer)
-        await _send(stream, out, pace, peer)
-        if not data:
-            break
+    async def run(self) -> None:
+        await self.send(self.peer.take_outbox())
+        send, chunks = trio.open_memory_channel[bytes | CommonsError](1)  # one chunk ahead
+        with _single_error():
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(_read_all, self.stream, send)
+                await self.exchange(chunks)
+                nursery.cancel_scope.cancel()
+
+    async def exchange(self, chunks: trio.MemoryReceiveChannel[bytes | CommonsError]) -> None:
+        """Feed what the reader hands over; between reads, write the answers' frames."""
+        peer = self.peer
+        while not peer.conn.is_finished:
+            if peer.producing:
+                await self.send(await self.on_ledger(lambda _ctx: peer.produce()))
+                try:
+                    item = chunks.receive_nowait()
+                except trio.WouldBlock:
+                    continue
+            else:
+                item = await chunks.receive()
+            if isinstance(item, CommonsError):
+                raise item
+            out = await self.on_ledger(functools.partial(_feed, peer, item))
+            self.pace.moved(len(item), peer.conn.buffered_bytes)
+            self.budget.update(self.key, peer.conn.buffered_bytes)
+            self.on_progress(peer)
+            await self.send(out)
+            if not item:
+                break
+
+    async def send(self, data: bytes) -> None:
+        if data:
+            await self.stream.write(data, IO_TIMEOUT_S)
+            self.pace.moved(len(data), self.peer.conn.buffered_bytes)
 
 
 @contextlib.contextmanager
@@ -242,12 +241,6 @@ async def _read_all(
             await send.send(data)
             if not data:
                 return
-
-
-async def _send(stream: SessionStream, data: bytes, pace: _Pace, peer: SyncPeer) -> None:
-    if data:
-        await stream.write(data, IO_TIMEOUT_S)
-        pace.moved(len(data), peer.conn.buffered_bytes)
 
 
 def _feed(peer: SyncPeer, data: bytes, ctx: LedgerContext) -> bytes:

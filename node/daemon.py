@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import os
 import signal
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
@@ -37,12 +38,18 @@ from node.runtime.service import Endpoints, LedgerRunner, NodeService, open_news
 from node.runtime.storage_thread import StorageThread, open_storage
 from node.store import memory
 from node.store.blobs import BlobStore
+from node.store.diskspace import DEFAULT_MIN_FREE_BYTES, MIB, DiskSpace
 from node.store.home import NodeHome
+from node.store.logs import SqliteLogStore
 from protocol.errors import LocalMisuseError
 from protocol.sync import SyncFilter
 
+log = logging.getLogger(__name__)
+
 #: How long a stopping node lets the storage thread finish its job before aborting it.
 STOP_GRACE_S = 3.0
+#: How often the node measures its disk's free space (node.store.diskspace).
+DISK_CHECK_S = 5.0
 
 
 @dataclass
@@ -57,6 +64,8 @@ class RunOptions:
     only_kinds: list[str] | None = None
     #: What it keeps of logs it has no reason to keep (ledger.quota).
     quota: Quota = field(default_factory=Quota)
+    #: Below this much free space on the home's disk the node is read-only.
+    min_free_bytes: int = DEFAULT_MIN_FREE_BYTES
 
 
 async def run_node(
@@ -80,19 +89,22 @@ async def run_node(
     if stop is None:  # (an Event has no truth value in trio 0.35)
         stop = trio.Event()
     hub = EventHub(token=trio.lowlevel.current_trio_token())
+    disk = DiskSpace(home.path, options.min_free_bytes)
+    disk.start()  # before any database is opened: a full disk gives back the reserve
     with home.writer_lock(), _api_socket(options) as api_socket:
-        async with open_storage(home.database) as storage:
+        async with _open_storage(home, disk) as storage:
             ctx = await storage.run(
                 lambda store: make_context(home, store, hub.from_thread_committed, options.quota)
             )
             runner = LedgerRunner(storage, ctx)
             news_send, news_receive = open_news()
+            blobs = BlobStore(home.blobs, max_blob_bytes=max_blob_bytes(ctx.governance))
             async with open_host(_host_config(home, options)) as host:
                 view = ctx.governance
                 network = Network(
                     runner,
                     host,
-                    BlobStore(home.blobs, max_blob_bytes=max_blob_bytes(view)),
+                    blobs,
                     news_receive,
                     progress=hub.from_thread_progress,
                     max_blob_bytes=functools.partial(max_blob_bytes, view),
@@ -102,10 +114,11 @@ async def run_node(
                 driver = None if view is None else GovernanceDriver(runner, view, news_send)
                 endpoints = Endpoints(host.peer_id, host.listen_addrs, _url_of(api_socket))
                 service = NodeService(
-                    runner, news_send, endpoints, network, hub.from_thread_progress, driver
+                    runner, news_send, endpoints, network, hub.from_thread_progress, driver, disk
                 )
                 try:
                     async with trio.open_nursery() as nursery:
+                        await nursery.start(_watch_disk, disk, storage, blobs, network)
                         await nursery.start(network.run)
                         if driver is not None:
                             await nursery.start(driver.run)
@@ -119,6 +132,60 @@ async def run_node(
                         nursery.cancel_scope.cancel()
                 finally:
                     home.clear_api_info()
+
+
+@contextlib.asynccontextmanager
+async def _open_storage(home: NodeHome, disk: DiskSpace) -> AsyncIterator[StorageThread]:
+    """The ledger's storage thread; on a full disk with no reserve left to give back,
+    a failure to open says what to do (SQLite cannot open a WAL database without room
+    for its index)."""
+    opened = False
+    try:
+        async with open_storage(home.database) as storage:
+            opened = True
+            yield storage
+    except LocalMisuseError as e:
+        if opened or not disk.full or e.code not in ("misuse.storage-failed", "misuse.disk-full"):
+            raise
+        raise LocalMisuseError(
+            "misuse.disk-full",
+            f"the disk holding {home.path} is full ({disk.last_free_bytes // MIB} MiB free) "
+            f"and no reserve was left to give back: free some space, then start again ({e})",
+        ) from e
+
+
+async def _watch_disk(
+    disk: DiskSpace,
+    storage: StorageThread,
+    blobs: BlobStore,
+    network: Network,
+    *,
+    task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Apply the disk's mode now, then measure every DISK_CHECK_S: while it is full the
+    ledger and the blob store refuse writes (misuse.disk-full) and the network fetches
+    nothing; when space is freed the node writes again, without a restart."""
+
+    async def apply() -> None:
+        refusal = disk.refusal()
+
+        def set_refusal(store: SqliteLogStore) -> None:
+            store.write_refusal = refusal
+
+        await storage.run(set_refusal)
+        blobs.write_refusal = refusal
+        network.read_only = disk.full
+        if refusal is not None:
+            log.warning("%s", refusal.message)
+
+    await apply()
+    task_status.started()
+    while True:
+        await trio.sleep(DISK_CHECK_S)
+        if await trio.to_thread.run_sync(disk.check):
+            await apply()
+            if not disk.full:
+                log.warning("the disk has room again: the node writes again")
 
 
 def _interrupt_later(storage: StorageThread, *others: Callable[[], None]) -> None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
+import os
 from typing import Any
 
 import trio
@@ -15,8 +17,9 @@ import trio
 from ledger.quota import DEFAULT_MAX_LOG_ENTRIES, DEFAULT_MAX_OTHER_ENTRIES
 from node.daemon import RunOptions, run_node
 from node.ops.context import Quota
+from node.store.diskspace import DEFAULT_MIN_FREE_BYTES, MIB
 from node.store.home import NodeHome
-from protocol.errors import CommonsError
+from protocol.errors import CommonsError, LocalMisuseError
 from protocol.ids import id_from_text
 
 
@@ -41,10 +44,33 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
         default=DEFAULT_MAX_OTHER_ENTRIES,
         help="most entries kept of all such logs together",
     )
+    p.add_argument(
+        "--min-free-mib",
+        type=int,
+        default=DEFAULT_MIN_FREE_BYTES // MIB,
+        help="below this much free disk space (MiB) the node is read-only (default: 64)",
+    )
     p.set_defaults(handler=cmd_run)
 
 
+def configure_logging() -> None:
+    """The node's log on stderr, one timestamped line per record: WARNING and up from
+    every library; the project's own packages (node, ledger) from FABNODE_LOG_LEVEL
+    (default WARNING; INFO adds connections, dials and skipped work)."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.WARNING)
+    level = os.environ.get("FABNODE_LOG_LEVEL", "WARNING").upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise LocalMisuseError("misuse.bad-argument", f"FABNODE_LOG_LEVEL {level!r} is unknown")
+    for name in ("node", "ledger"):
+        logging.getLogger(name).setLevel(level)
+
+
 def cmd_run(args: argparse.Namespace) -> dict[str, Any]:
+    configure_logging()
     home = NodeHome(args.home)
     if args.network:
         home.set_development_network(args.network)
@@ -57,6 +83,7 @@ def cmd_run(args: argparse.Namespace) -> dict[str, Any]:
         else [id_from_text(a) for a in args.only_author],
         only_kinds=args.only_kind,
         quota=Quota(args.quota_log_entries, args.quota_other_entries),
+        min_free_bytes=args.min_free_mib * MIB,
     )
     if args.listen:
         options.listen = args.listen

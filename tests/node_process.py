@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def node_env(home: Path) -> dict[str, str]:
     env = dict(os.environ)
     env["FABNODE_STATE_DIR"] = str(home) + "-state"
+    env.setdefault("FABNODE_LOG_LEVEL", "INFO")  # a failing test prints the node logs
     return env
 
 

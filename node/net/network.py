@@ -75,6 +75,8 @@ MAX_SESSIONS = 32
 IGNORE_BURST = 30
 IGNORE_PER_S = 1.0
 IGNORE_OVER_BUDGET_WEIGHT = 0.25
+#: The hello filter of a node whose disk is full: it wants no author's log (0005 §3).
+WANT_NOTHING = SyncFilter(authors=())
 PENALISED_FAMILIES = frozenset({"remote", "decode", "verify", "proof"})
 LINK_FAULTS = frozenset(
     {"remote.timeout", "remote.stream-reset", "remote.closed-early", "remote.too-slow"}
@@ -136,6 +138,9 @@ class Network:
     ) -> None:
         self.runner = runner
         self.wanted = wanted or SyncFilter()
+        #: Set while the home's disk is full (node.daemon): sessions still serve what we
+        #: hold, but ask for nothing (a hello filter of no authors), and gossip is not kept.
+        self.read_only = False
         self.host = host
         self.blobs = blobs
         self.news = news
@@ -254,6 +259,9 @@ class Network:
             with trio.move_on_after(INGEST_GATHER_S):
                 while sum(len(a.entries) for _, a in batch) < INGEST_BATCH_ENTRIES:
                     batch.append(await self._inbox.receive())
+            if self.read_only:  # a full disk: sync fetches it once there is room again
+                self.stats.gossip_dropped += len(batch)
+                continue
             forks, behind = await self.runner.on_ledger(functools.partial(self._apply, batch))
             for peer in behind:
                 self.want_sync(peer)
@@ -380,7 +388,7 @@ class Network:
         peer = SyncPeer(
             self.runner.ctx.ledger,
             self.network,
-            self.wanted,
+            WANT_NOTHING if self.read_only else self.wanted,
             now_ms=now_ms(),
             keep_events=False,
             kinds_index=self.runner.ctx.catalogue.authors_with_kinds,

@@ -14,9 +14,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,8 +97,14 @@ def write_governance_file(ctx: LedgerContext) -> None:
         "at_s": view.refreshed_at_s,
     }
     tmp = ctx.home.path / (GOVERNANCE_FILE + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n")
-    tmp.replace(ctx.home.path / GOVERNANCE_FILE)
+    try:
+        tmp.write_text(json.dumps(data, indent=2) + "\n")
+        tmp.replace(ctx.home.path / GOVERNANCE_FILE)
+    except OSError as e:  # a full disk: local commands read the last one written
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        code = "misuse.disk-full" if e.errno == errno.ENOSPC else "misuse.storage-failed"
+        raise LocalMisuseError(code, f"cannot write {GOVERNANCE_FILE}: {e.strerror}") from e
 
 
 class GovernanceDriver:
@@ -111,14 +120,19 @@ class GovernanceDriver:
         self.cosignatures_made = 0
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        await self.runner.on_ledger(write_governance_file)
+        with _unless_disk_full("the rules file not written"):
+            await self.runner.on_ledger(write_governance_file)
         task_status.started()
         while True:
             await self.run_pass()
             await trio.sleep(GOVERNANCE_INTERVAL_S)
 
     async def run_pass(self) -> None:
-        result = await self.runner.on_ledger(governance_pass)
+        result = None
+        with _unless_disk_full("governance pass skipped"):
+            result = await self.runner.on_ledger(governance_pass)
+        if result is None:
+            return
         self.passes += 1
         self.cosignatures_made += len(result.cosigned)
         if result.signed or result.cosigned:
@@ -136,6 +150,18 @@ class GovernanceDriver:
                 "now_s": int(time.time()) + self.view.clock_offset_s,
             }
         }
+
+
+@contextlib.contextmanager
+def _unless_disk_full(what: str) -> Iterator[None]:
+    """A full disk (the node read-only, node.store.diskspace) skips the work, logged;
+    the next pass after space is freed does it."""
+    try:
+        yield
+    except LocalMisuseError as e:
+        if e.code != "misuse.disk-full":
+            raise
+        log.warning("%s: %s", what, e.message)
 
 
 def max_blob_bytes(view: GovernanceView | None) -> int:

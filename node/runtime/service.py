@@ -21,6 +21,7 @@ from node.ops import context as operations
 from node.ops import designs
 from node.ops.context import LedgerContext
 from node.runtime.storage_thread import StorageThread
+from node.store.diskspace import DiskSpace
 from protocol import kinds
 from protocol.entry import Entry
 from protocol.ids import id_to_text
@@ -92,6 +93,7 @@ class NodeService:
     peers: Peers
     progress: ProgressReport
     governance: Governance | None = None  # on a chartered federation (specs/0008)
+    disk: DiskSpace | None = None  # the home's free space and read-only mode
     started_ms: int = field(default_factory=lambda: time.time_ns() // 1_000_000)
 
     @property
@@ -229,6 +231,8 @@ class NodeService:
             "frozen_authors": sorted({f["author"] for f in forks if not f["lifted"]}),
             "storage": vars(self.storage.statistics()),
         }
+        if self.disk is not None:
+            out["disk"] = self.disk.status()
         out.update(self.peers.status())
         if self.governance is not None:
             out.update(self.governance.status())

@@ -16,13 +16,16 @@ process at a time appends to a partial (an flock on it); other stores in other
 processes may share the folder. A partial holds the bytes of one source only: opened
 for another source, its bytes are dropped first (0009 §6), so a whole-file hash that
 fails always names the one peer that sent every byte.
-Every OSError is wrapped as LocalMisuseError("misuse.blob-io").
+Every OSError is wrapped as LocalMisuseError("misuse.blob-io"), a full disk (ENOSPC)
+as "misuse.disk-full"; while `write_refusal` is set (the node's disk is below its
+free-space mark, node.store.diskspace) nothing new is written.
 Left to others: fetching (node/net/blobs.py), deleting and garbage collection.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import hashlib
 import os
@@ -48,7 +51,8 @@ def _io(what: str) -> Iterator[None]:
     try:
         yield
     except OSError as e:
-        raise LocalMisuseError("misuse.blob-io", f"{what}: {e.strerror or e}") from e
+        code = "misuse.disk-full" if e.errno == errno.ENOSPC else "misuse.blob-io"
+        raise LocalMisuseError(code, f"{what}: {e.strerror or e}") from e
 
 
 def _check_id(blob_id: bytes) -> str:
@@ -97,6 +101,7 @@ class BlobStore:
     def __init__(self, folder: Path, *, max_blob_bytes: int = DEFAULT_MAX_BLOB_BYTES) -> None:
         self.folder = folder
         self.max_blob_bytes = max_blob_bytes
+        self.write_refusal: LocalMisuseError | None = None
         with _io(f"cannot create {folder}"):
             (folder / PARTIAL_FOLDER).mkdir(mode=0o700, parents=True, exist_ok=True)
 
@@ -169,8 +174,13 @@ class BlobStore:
                 blob.write(chunk)  # refused if the source grew past the limit as we read
             return blob.finish()
 
+    def refuse_if_full(self) -> None:
+        if self.write_refusal is not None:
+            raise LocalMisuseError(self.write_refusal.code, self.write_refusal.message)
+
     def new_blob(self) -> NewBlob:
         """A blob to write piece by piece (an upload); see NewBlob."""
+        self.refuse_if_full()
         return NewBlob(self)
 
     def export_to(self, blob_id: bytes, dest: Path) -> int:
@@ -206,6 +216,7 @@ class BlobStore:
 
         LocalMisuseError("misuse.blob-busy") if another download of it is under way.
         """
+        self.refuse_if_full()
         return PartialBlob(self, blob_id, source)
 
 

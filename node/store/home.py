@@ -10,6 +10,8 @@ Layout:
                          computed them (read by local commands, e.g. the blob size limit)
     ledger.sqlite3       every log this node holds (WAL mode; -wal and -shm beside it)
     writer.lock          held by the one process that writes the ledger
+    reserve.bin          free space kept for a full disk: given back so the node can
+                         still open its databases and serve read-only (node.store.diskspace)
     api.token            bearer token of the local HTTP API, 0600
     api.json             where the running node's API listens (only while it runs)
     keys/node.key        the libp2p host key (the peer id), 0600

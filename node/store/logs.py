@@ -164,6 +164,8 @@ class SqliteLogStore:
     def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
         self.path = Path(path)
         self.read_only = read_only
+        #: Set while the node's disk is full (node.store.diskspace): commits raise it.
+        self.write_refusal: LocalMisuseError | None = None
         self._log_ids: dict[LogKey, int] = {}
         with wrapped_errors():
             if read_only:
@@ -384,6 +386,8 @@ class SqliteLogStore:
         """Write all of `batch` in one transaction, or nothing (see the module docstring)."""
         if self.read_only:
             raise LocalMisuseError("misuse.read-only", "this store was opened read-only")
+        if self.write_refusal is not None:
+            raise LocalMisuseError(self.write_refusal.code, self.write_refusal.message)
         if batch.is_empty():
             return
         with wrapped_errors(), self._transaction():

@@ -27,7 +27,7 @@ OUTSIDER_MAX_ENTRIES = 8
 
 
 def refusal(entry: Entry, rules: Rules, admitted: Collection[bytes]) -> RuleViolationError | None:
-    """Why `entry` is not admitted under `rules` (§7.1, rows 1-5), or None.
+    """Why `entry` is not admitted under `rules` (§7.1, rows 1-6), or None.
 
     The size rules hold for every author and kind. An author not in `admitted` may
     publish only the open kinds, each with a valid body, and at most
@@ -55,7 +55,7 @@ def refusal(entry: Entry, rules: Rules, admitted: Collection[bytes]) -> RuleViol
 
 
 def _outsider_refusal(entry: Entry) -> RuleViolationError | None:
-    """Rows 3-5: why an entry of an author neither member nor vouched for is refused."""
+    """Rows 4-6: why an entry of an author neither member nor vouched for is refused."""
     if entry.kind not in OPEN_KINDS:
         return RuleViolationError(
             "rule.not-admitted",

@@ -37,6 +37,7 @@ if __name__ == "__main__" and not __package__:  # run as a file, not with -m
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from specs.vectorgen import (
+    admission,
     capabilities,
     checkpoints,
     ed25519,
@@ -78,6 +79,7 @@ def all_cases() -> list[Case]:
         *inclusion.inclusion_cases(),
         *ranges.range_cases(),
         *governance.cases(),
+        *admission.cases(),
         *licences.cases(),
         *sync.cases(),
         *capabilities.cases(),

@@ -14,14 +14,19 @@ governance/evolve   input.members_hex, rules, text (the charter's), proposals [a
                     ledger.governance.evolve. expect: members (text ids, sorted), text,
                     applied [{proposal, effective_at_s}], skipped [{proposal, reason}],
                     tallies {proposal id text: TallyResult.to_json()}, plus ok.
+governance/admit    input.rules, members_hex, vouched_hex, entry_hex -> decode the entry,
+                    then ledger.admission.refusal with members and vouched admitted.
+                    expect: {ok: true}, or the error's code and every field it carries.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from ledger.admission import refusal
 from ledger.governance import Proposal, TallyResult, Vote, evolve, tally
 from ledger.witnessclock import CosignedCheckpoint, WitnessClock
+from protocol.entry import decode_entry
 from protocol.governance import (
     Charter,
     Choice,
@@ -33,7 +38,7 @@ from protocol.governance import (
 )
 from protocol.ids import id_to_text
 from protocol.jsonform import from_json
-from tests.vector_support import Checker, expect_error, same
+from tests.vector_support import Checker, expect_error, failure, same
 
 
 def check_charter(data: dict[str, Any], expect: dict[str, Any]) -> None:
@@ -119,8 +124,17 @@ def check_tally(data: dict[str, Any], expect: dict[str, Any]) -> None:
     assert same({"ok": True, **run_tally(data).to_json()}, expect)
 
 
+def check_admit(data: dict[str, Any], expect: dict[str, Any]) -> None:
+    rules = Rules.model_validate(data["rules"], strict=True)
+    admitted = {bytes.fromhex(h) for h in [*data["members_hex"], *data["vouched_hex"]]}
+    refused = refusal(decode_entry(bytes.fromhex(data["entry_hex"])), rules, admitted)
+    got = {"ok": True} if refused is None else failure(refused, **refused.details)
+    assert same(got, expect)
+
+
 GOVERNANCE_CHECKERS: dict[tuple[str, str], Checker] = {
     ("governance", "charter"): check_charter,
     ("governance", "tally"): check_tally,
     ("governance", "evolve"): check_evolve,
+    ("governance", "admit"): check_admit,
 }

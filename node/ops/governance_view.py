@@ -12,9 +12,8 @@ in force lifts (ledger.Ledger.lift_freezes, specs/0004 §5): at start-up, at eve
 and on every API read, so a lift holds from its effective time and across restarts.
 
 From the state it derives who may publish (`admits`, the ledger's admission policy):
-members, identities a current member vouches for, and, from anyone, key events and an
-admission request (`member.apply`). Entries larger than the rules' `max_entry_bytes`,
-or whose body holds a text longer than `max_str_bytes` (UTF-8), are refused too.
+the members and the identities a current member vouches for, given with the rules in
+force to ledger.admission, which decides (§7.1).
 Reading and enforcement of blob sizes and licences is the node's
 (node.runtime.governance); this module only answers questions.
 """
@@ -27,6 +26,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ledger import admission
 from ledger.checkpoint import WITNESS_NAME_PREFIX, cosignatures_in, decode_signed_checkpoint
 from ledger.governance import (
     GovernanceState,
@@ -47,7 +47,7 @@ from ledger.witnessclock import CosignedCheckpoint, WitnessClock
 from licenses.allowlist import decode_allow_list
 from protocol import kinds
 from protocol.entry import Entry, read_stored_entry
-from protocol.errors import CommonsError, RuleViolationError
+from protocol.errors import CommonsError
 from protocol.governance import (
     APPLY,
     PROPOSAL,
@@ -70,11 +70,6 @@ from protocol.governance import (
 from protocol.ids import id_from_text, id_to_text
 from protocol.jsonform import to_json
 
-#: Kinds accepted from any author: its key events and an admission request (§7).
-OPEN_KINDS = frozenset({kinds.INCEPTION, kinds.ROTATION, kinds.REVOCATION, APPLY})
-#: Entries an outsider's log may hold here: its inception, a few key events and
-#: applications (specs/0008 §7.1).
-OUTSIDER_MAX_ENTRIES = 8
 GOVERNANCE_KINDS = frozenset({PROPOSAL, VOTE, VOUCH, UNVOUCH, APPLY})
 
 
@@ -234,27 +229,10 @@ class GovernanceView:
         return before is None or (before.members, before.rules) != (state.members, state.rules)
 
     def admits(self, entry: Entry) -> CommonsError | None:
-        """The ledger's admission policy (§7.1): None, or why `entry` is refused.
-
-        The size rules hold for every kind. An author neither member nor vouched for
-        may publish only the open kinds, each with a valid body, and at most
-        OUTSIDER_MAX_ENTRIES entries in all: what it takes to apply, not a free store
-        on every member's disk (specs/0012 §5, finding 5)."""
+        """The ledger's admission policy (§7.1): None, or why `entry` is refused
+        (ledger.admission, with the rules in force and the members and vouched)."""
         assert self.state is not None
-        limit = self.state.rules.max_entry_bytes
-        if len(entry.raw) > limit:
-            return RuleViolationError(
-                "rule.entry-too-large", f"entry of {len(entry.raw)} bytes, the rules allow {limit}"
-            )
-        longest, str_limit = longest_str_bytes(entry.body), self.state.rules.max_str_bytes
-        if longest > str_limit:
-            return RuleViolationError(
-                "rule.string-too-long",
-                f"a text of {longest} bytes in the body, the rules allow {str_limit}",
-            )
-        if entry.author in self.admitted:
-            return None
-        return _outsider_refusal(entry)
+        return admission.refusal(entry, self.state.rules, self.admitted)
 
     # -- JSON views ------------------------------------------------------------------------
     def result_of(self, proposal_id: bytes) -> TallyResult | None:
@@ -418,37 +396,3 @@ def history_json(
             }
         )
     return out
-
-
-def _outsider_refusal(entry: Entry) -> CommonsError | None:
-    """Why an entry of an author neither member nor vouched for is refused, or None."""
-    if entry.kind not in OPEN_KINDS:
-        return RuleViolationError(
-            "rule.not-admitted", f"{id_to_text(entry.author)} is neither a member nor vouched for"
-        )
-    status = kinds.check_body(entry.kind, entry.body)
-    if not status.valid:
-        return RuleViolationError(
-            "rule.invalid-body", f"an outsider's {entry.kind} must be valid: {status.reason}"
-        )
-    if entry.seq > OUTSIDER_MAX_ENTRIES:
-        return RuleViolationError(
-            "rule.outsider-quota",
-            f"an outsider's log holds at most {OUTSIDER_MAX_ENTRIES} entries here",
-        )
-    return None
-
-
-def longest_str_bytes(value: Any) -> int:
-    """The UTF-8 length of the longest text anywhere in a decoded body (map keys too)."""
-    longest, pending = 0, [value]
-    while pending:
-        item = pending.pop()
-        if isinstance(item, str):
-            longest = max(longest, len(item.encode()))
-        elif isinstance(item, dict):
-            pending += item.keys()
-            pending += item.values()
-        elif isinstance(item, list | tuple):
-            pending += item
-    return longest

@@ -46,13 +46,17 @@ _TRANSPORT = "an event of the transport (a stream closed or timed out), not byte
 _NO_BLOB_SUITE = "the blob transfer conversation (0009) has no vector suite yet"
 _NO_SYNC_CASE = "a sync conversation error (0005) with no sync/conversation case yet"
 _NO_CHARTER_SUITE = "the charter exchange (0008) has no vector suite yet"
-_NO_RULES_SUITE = "a rule of a network's charter in force (0008): no vector suite applies rules yet"
 _NO_BODY_SUITE = "a decoder of local documents with no vector suite yet"
 
 #: Codes the specs define that no vector reaches, and why.
 _PEERING = "the peering machine's own misuse (0005), tests/ledger/test_peering.py"
 _NODE_LIMIT = "a node's own limit on a session (0005 §6, 0012 §5), not a message a vector holds"
-_LOCAL_RULE = "a node's local setting or its federation's admission (0003 §5.1, 0008 §7.1)"
+_LOCAL_RULE = "a node's local setting (0003 §5.1), not its federation's rules"
+_FREEZE = (
+    "decided by the fork proofs a ledger stores and the lifts in force (0004 §4-§5, "
+    "0003 §4.1 row 1), not by the admission rule (0008 §7.1, governance/admit), which "
+    "reads only the rules, members and vouched; no vector gives a ledger stored fork proofs"
+)
 UNREACHED: dict[str, str] = {
     "misuse.own-log": _LOCAL,
     "misuse.bad-host": _LOCAL,
@@ -63,8 +67,6 @@ UNREACHED: dict[str, str] = {
     "remote.too-many-sessions": _NODE_LIMIT,
     "remote.too-slow": _NODE_LIMIT,
     "rule.forgotten": _LOCAL_RULE,
-    "rule.invalid-body": _LOCAL_RULE,
-    "rule.outsider-quota": _LOCAL_RULE,
     "rule.quota-exceeded": _LOCAL_RULE,
     "misuse.no-session": _PEERING,
     "misuse.time-went-back": _PEERING,
@@ -122,16 +124,14 @@ UNREACHED: dict[str, str] = {
     "remote.unexpected-chunk": _NO_BLOB_SUITE,
     "remote.want-too-large": _NO_BLOB_SUITE,
     "remote.wrong-charter": _NO_CHARTER_SUITE,
-    "rule.blob-too-large": _NO_RULES_SUITE,
+    "rule.blob-too-large": "the blob store's limit, max_blob_bytes (0008 §7.2, 0009 §4): "
+    "a blob's size, not an entry (governance/admit); no blob suite yet",
     "rule.derivative-forbidden": "licences/derive gives the verdict (forbidden), not the "
     "error a design's publication raises with it (0010 §4); no designs suite yet",
-    "rule.entry-too-large": _NO_RULES_SUITE,
-    "rule.frozen-author": _NO_RULES_SUITE + " (a freeze by fork proof, 0004)",
+    "rule.frozen-author": _FREEZE + " (a freeze, 0004 §4)",
     "rule.licence-not-open": "licences/check gives open: false, not the error a design's "
     "publication raises with it (0010 §4); no designs suite yet",
-    "rule.lifted-fork": _NO_RULES_SUITE + " (a freeze lifted by a vote, 0004)",
-    "rule.not-admitted": _NO_RULES_SUITE,
-    "rule.string-too-long": _NO_RULES_SUITE,
+    "rule.lifted-fork": _FREEZE + " (a conflict at a forgiven position, 0004 §5)",
     "verify.blob-hash-mismatch": _NO_BLOB_SUITE,
 }
 

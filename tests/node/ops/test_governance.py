@@ -18,6 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ledger.admission import OUTSIDER_MAX_ENTRIES, longest_str_bytes
 from ledger.governance import rules_hash
 from ledger.log import Ledger
 from ledger.store import MemoryLogStore
@@ -25,12 +26,7 @@ from node.cli.main import main
 from node.ops import context as operations
 from node.ops import designs, jobs
 from node.ops import governance as governance_ops
-from node.ops.governance_view import (
-    OUTSIDER_MAX_ENTRIES,
-    GovernanceView,
-    allow_list_of,
-    longest_str_bytes,
-)
+from node.ops.governance_view import GovernanceView, allow_list_of
 from node.store.home import NodeHome
 from protocol import canonical
 from protocol.design import DesignBody

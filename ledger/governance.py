@@ -289,8 +289,8 @@ def apply_proposal(
     if isinstance(action, ChangeRules):
         try:
             rules = action.changes.apply(rules)
-        except DecodeError as e:
-            void = e.code
+        except DecodeError:
+            void = "rules-out-of-bounds"
         if void is None and rules.witness_count > len(members) - 1:
             void, rules = "witness-count-above-members", state.rules
     elif isinstance(action, AdmitMember):

@@ -1,9 +1,9 @@
 """Vouches: who stands for a candidate, by witness time (specs/0008-governance.md §3.2).
 
 A member's `member.vouch` of a candidate stands until the same member's later
-`member.unvouch` (its log orders them: the higher seq wins). For an admission,
-only events witnessed before the proposal's deadline count, and only of the
-proposal's electorate. Pure: no I/O, no clock.
+`member.unvouch` (its log orders them: the higher seq wins; at equal seqs, in a forked
+log, the unvouch). For an admission, only events witnessed before the proposal's
+deadline count, and only of the proposal's electorate. Pure: no I/O, no clock.
 """
 
 from __future__ import annotations
@@ -56,6 +56,7 @@ def standing_vouches(
         if at is None or at >= before_s:
             continue
         held = latest.get(v.voucher)
-        if held is None or held[0] < v.seq:
+        # The higher seq wins; at equal seqs (a forked log, 0004) the unvouch does.
+        if held is None or (held[0], not held[1]) < (v.seq, not v.on):
             latest[v.voucher] = (v.seq, v.on)
     return frozenset(w for w, (_, on) in latest.items() if on)

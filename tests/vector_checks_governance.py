@@ -10,10 +10,12 @@ governance/tally    input.electorate_hex, rules, proposal {id_hex, author_hex, s
                     times from ledger.witnessclock over the electorate and
                     rules.witness_count. expect is TallyResult.to_json() plus ok.
 governance/evolve   input.members_hex, rules, text (the charter's), proposals [as tally's
-                    proposal], votes, checkpoints (as tally's), at_s ->
-                    ledger.governance.evolve. expect: members (text ids, sorted), text,
-                    applied [{proposal, effective_at_s}], skipped [{proposal, reason}],
-                    tallies {proposal id text: TallyResult.to_json()}, plus ok.
+                    proposal], votes, vouches [{voucher_hex, seq, candidate_hex, vouch}],
+                    checkpoints (as tally's), at_s -> ledger.governance.evolve. expect:
+                    members (text ids, sorted by bytes), rules, text, unfrozen (text ids,
+                    sorted by bytes), applied [{proposal, effective_at_s}], skipped
+                    [{proposal, reason}], tallies {proposal id text: TallyResult.to_json()},
+                    plus ok.
 governance/admit    input.rules, members_hex, vouched_hex, entry_hex -> decode the entry,
                     then ledger.admission.refusal with members and vouched admitted.
                     expect: {ok: true}, or the error's code and every field it carries.
@@ -25,6 +27,7 @@ from typing import Any
 
 from ledger.admission import refusal
 from ledger.governance import Proposal, TallyResult, Vote, evolve, tally
+from ledger.vouches import VouchEvent
 from ledger.witnessclock import CosignedCheckpoint, WitnessClock
 from protocol.entry import decode_entry
 from protocol.governance import (
@@ -107,12 +110,19 @@ def check_evolve(data: dict[str, Any], expect: dict[str, Any]) -> None:
         text=data["text"],
     )
     proposals = [_proposal(p) for p in data["proposals"]]
+    vouches = [
+        VouchEvent(bytes.fromhex(v["voucher_hex"]), bytes.fromhex(v["candidate_hex"]), v["seq"],
+                   v["vouch"])
+        for v in data["vouches"]
+    ]  # fmt: skip
     state = evolve(charter, proposals, _votes(data["votes"]), _clock(data["checkpoints"]),
-                   data["at_s"])  # fmt: skip
+                   data["at_s"], vouches)  # fmt: skip
     got = {
         "ok": True,
-        "members": sorted(id_to_text(m) for m in state.members),
+        "members": [id_to_text(m) for m in sorted(state.members)],
+        "rules": state.rules.model_dump(),
         "text": state.text,
+        "unfrozen": [id_to_text(u) for u in sorted(state.unfrozen)],
         "applied": [{"proposal": id_to_text(p), "effective_at_s": t} for p, t in state.applied],
         "skipped": [{"proposal": id_to_text(p), "reason": why} for p, why in state.skipped],
         "tallies": {id_to_text(r.proposal): r.to_json() for r in state.results},

@@ -155,9 +155,10 @@ class GovernanceView:
             self.vouch_entries[entry.id] = event
         if isinstance(model, VouchBody | UnvouchBody):
             key = (entry.author, model.candidate)
-            held = self.vouch_events.get(key)
-            if held is None or held[0] < entry.seq:  # the voucher's log orders its changes
-                self.vouch_events[key] = (entry.seq, isinstance(model, VouchBody))
+            held, on = self.vouch_events.get(key), isinstance(model, VouchBody)
+            # The voucher's log orders its changes; at equal seqs (a fork) the unvouch wins.
+            if held is None or (held[0], not held[1]) < (entry.seq, not on):
+                self.vouch_events[key] = (entry.seq, on)
         elif isinstance(model, ApplyBody) and entry.author not in self.applications:
             self.applications[entry.author] = Application(
                 entry.author, entry.id, entry.seq, model.name, model.text

@@ -97,6 +97,53 @@ def charter_cases() -> Iterator[Case]:
     yield case(
         "not-toml", "Text that is not TOML.", "name = ", error("decode.bad-charter", field="toml")
     )
+    yield case(
+        "witness-count-equals-founders",
+        "witness_count 5 with five founders: it must be below their number.",
+        good.replace("witness_count = 3", "witness_count = 5"),
+        error("decode.bad-charter", field="charter"),
+    )
+    bad_id = _members_toml(MEMBERS).replace(id_to_text(B), "b" + "a" * 51)
+    yield case(
+        "member-not-an-id",
+        "The second member is not an id text: the field names its 0-based index.",
+        good.replace(_members_toml(MEMBERS), bad_id),
+        error("decode.bad-charter", field="members.1"),
+    )
+    yield case(
+        "unknown-key",
+        "A top-level key this version does not know: the field is the key.",
+        'motto = "Make things"\n' + good,
+        error("decode.bad-charter", field="motto"),
+    )
+    yield case(
+        "bad-licence-id",
+        "A licence id with a space: the field names the licence's 0-based index.",
+        good.replace('"CERN-OHL-S-2.0"', '"CERN OHL"'),
+        error("decode.bad-charter", field="rules.licences.1"),
+    )
+    no_text = canonical.encode({**value, "text": ""})
+    yield case(
+        "text-omitted",
+        "No text: the charter's text is empty.",
+        good.replace('text = "We share designs."\n', ""),
+        ok(network_id=id_to_text(network_id(no_text)), charter_hex=no_text.hex()),
+    )
+    yield case(
+        "test-false",
+        "`test = false` is the same charter as no `test` at all.",
+        good.replace('text = "We share designs."', 'text = "We share designs."\ntest = false'),
+        ok(network_id=id_to_text(network_id(raw)), charter_hex=raw.hex()),
+    )
+    licences_reversed = good.replace(
+        '["CC-BY-SA-4.0", "CERN-OHL-S-2.0"]', '["CERN-OHL-S-2.0", "CC-BY-SA-4.0"]'
+    )
+    yield case(
+        "licences-in-any-order",
+        "Licences listed in reverse: sorted in the charter bytes, same network id.",
+        licences_reversed,
+        ok(network_id=id_to_text(network_id(raw)), charter_hex=raw.hex()),
+    )
 
 
 def _members_toml(members: list[bytes]) -> str:
@@ -129,6 +176,12 @@ class V:
     witnessed_s: int | None  # None: no checkpoint covers it
     fate: str  # "counted" or an exclusion reason
     claimed_s: int | None = None  # the voter's own timestamp (default: witnessed time)
+    salt: str = ""  # tells apart two votes at the same seq (a forked log)
+    proposal: bytes | None = None  # the proposal it names (default: the one tallied)
+
+    @property
+    def id(self) -> bytes:
+        return _id("vote", self.voter, self.seq, *((self.salt,) if self.salt else ()))
 
 
 PROPOSER_SEQ = 2
@@ -147,17 +200,26 @@ def _cosigners(author: bytes, electorate: list[bytes]) -> list[bytes]:
     return [m for m in electorate if m != author][:3]
 
 
-def _tally_input(votes: list[V], electorate: list[bytes], now_s: int) -> dict[str, Any]:
-    checkpoints = [_checkpoint(A, PROPOSER_SEQ, OPENED_S, electorate)]
+def _tally_input(
+    votes: list[V],
+    electorate: list[bytes],
+    now_s: int,
+    extra: tuple[dict[str, Any], ...] = (),
+    opened: bool = True,
+) -> dict[str, Any]:
+    """`extra`: checkpoints besides those of each vote with a `witnessed_s`; `opened`:
+    whether a checkpoint witnesses the proposal."""
+    checkpoints = [_checkpoint(A, PROPOSER_SEQ, OPENED_S, electorate)] if opened else []
     rows = []
     for v in votes:
-        vote_id = _id("vote", v.voter, v.seq)
         claimed = v.claimed_s if v.claimed_s is not None else (v.witnessed_s or T0_S)
-        rows.append({"id_hex": vote_id.hex(), "voter_hex": v.voter.hex(), "seq": v.seq,
-                     "proposal_hex": PROPOSAL_ID.hex(), "choice": v.choice,
+        named = PROPOSAL_ID if v.proposal is None else v.proposal
+        rows.append({"id_hex": v.id.hex(), "voter_hex": v.voter.hex(), "seq": v.seq,
+                     "proposal_hex": named.hex(), "choice": v.choice,
                      "timestamp_ms": claimed * 1000})  # fmt: skip
         if v.witnessed_s is not None:
             checkpoints.append(_checkpoint(v.voter, v.seq, v.witnessed_s, electorate))
+    checkpoints += extra
     action = {"action": "member.admit", "title": "Admit lab X", "member": OUTSIDER}
     proposal = {"id_hex": PROPOSAL_ID.hex(), "author_hex": A.hex(), "seq": PROPOSER_SEQ,
                 "action": to_json(action)}  # fmt: skip
@@ -195,10 +257,8 @@ def _tally_expect(
         outcome = (
             "no-quorum" if not quorum else "vetoed" if vetoed else "passed" if met else "rejected"
         )
-    excluded = {
-        id_to_text(_id("vote", v.voter, v.seq)): v.fate for v in votes if v.fate != "counted"
-    }
-    counted_ids = [id_to_text(_id("vote", v.voter, v.seq)) for v in _by_voter(counted)]
+    excluded = {id_to_text(v.id): v.fate for v in votes if v.fate != "counted"}
+    counted_ids = [id_to_text(v.id) for v in _by_voter(counted)]
     return {"outcome": outcome, "opened_at_s": opened_s, "deadline_s": deadline_s,
             "effective_at_s": deadline_s + DELAY_S, "electorate_size": size, "counts": n,
             "quorum_reached": quorum, "threshold_met": met, "vetoed": vetoed,
@@ -266,6 +326,92 @@ def tally_cases() -> Iterator[Case]:
             _tally_input(votes, electorate, now_s),
             _expect(votes, electorate, now_s),
         )
+    yield from _more_tally_cases()
+
+
+def _cosigned(author: bytes, size: int, stamps: dict[bytes, int]) -> dict[str, Any]:
+    """A checkpoint of `author`'s log with exactly these cosignatures."""
+    cosignatures = [{"witness_hex": w.hex(), "timestamp_s": t} for w, t in sorted(stamps.items())]
+    return {"author_hex": author.hex(), "size": size, "cosignatures": cosignatures}
+
+
+def _more_tally_cases() -> Iterator[Case]:
+    """Exclusion order, forks, the outcome at the deadline, and the witness clock (§4)."""
+    t = OPENED_S + 60
+    after = DEADLINE_S + DELAY_S
+
+    def case(name: str, description: str, votes: list[V], now_s: int = after,
+             extra: tuple[dict[str, Any], ...] = ()) -> Case:  # fmt: skip
+        data = _tally_input(votes, MEMBERS, now_s, extra)
+        return Case("governance", "tally", name, description, data, _expect(votes, MEMBERS, now_s))
+
+    base = [yes(A, 3), yes(B), no(C)]
+    yield case(
+        "other-proposal",
+        "D's vote names another proposal: excluded, whatever else holds of it.",
+        [*base, V(D, "yes", 2, t, "other-proposal", proposal=_id("proposal", B))],
+    )
+    yield case(
+        "final-at-deadline",
+        "now_s equals the deadline: the outcome is final, no longer 'voting'.",
+        [*base[:2], yes(C)],
+        DEADLINE_S,
+    )
+    yield case(
+        "vote-witnessed-after-now",
+        "Before the deadline, a vote witnessed after now_s (but before the deadline) counts.",
+        [*base[:2], V(C, "yes", 2, t + 200, "counted")],
+        t + 100,
+    )
+    first, second = V(B, "no", 2, t, "", salt="a"), V(B, "yes", 2, t, "", salt="b")
+    kept, lost = (first, second) if first.id > second.id else (second, first)
+    yield case(
+        "equal-seq-fork",
+        "B's forked log holds two votes at seq 2: the larger entry id counts.",
+        [yes(A, 3), V(B, kept.choice, 2, t, "counted", salt=kept.salt),
+         V(B, lost.choice, 2, t, "replaced", salt=lost.salt), no(C)],
+    )  # fmt: skip
+    stamps = dict(zip([A, B, C, E], range(DEADLINE_S - 2, DEADLINE_S + 2), strict=True))
+    yield case(
+        "upper-median-of-four",
+        "Four cosigners at deadline -2, -1, +0, +1: the upper median is the deadline, so late.",
+        [*base, V(D, "no", 2, None, "late")],
+        extra=(_cosigned(D, 2, stamps),),
+    )
+
+    def at(when: int, who: bytes) -> dict[bytes, int]:
+        return {w: when + d for w, d in zip(_cosigners(who, MEMBERS), (-1, 0, 1), strict=True)}
+
+    yield case(
+        "smallest-median-of-covering-checkpoints",
+        "D's vote (seq 3) is covered by checkpoints of size 3 (median after the deadline) and "
+        "5 (median in time): the smaller median counts. E's vote (seq 3) is covered by none: "
+        "a checkpoint of size 2 does not cover it.",
+        [*base, V(D, "no", 3, None, "counted"), V(E, "no", 3, None, "not-witnessed")],
+        extra=(_cosigned(D, 3, at(DEADLINE_S + 10, D)), _cosigned(D, 5, at(t, D)),
+               _cosigned(E, 2, at(t, E))),
+    )  # fmt: skip
+    yield case(
+        "ineligible-cosigners",
+        "D's vote is cosigned by D itself, an outsider, A and B: two eligible witnesses, "
+        "fewer than k = 3, so not witnessed.",
+        [*base, V(D, "no", 2, None, "not-witnessed")],
+        extra=(_cosigned(D, 2, {D: t, OUTSIDER: t, A: t, B: t}),),
+    )
+    votes = [yes(B), no(C), yes(D)]  # none by A: a checkpoint of A's log would cover it
+    data = _tally_input(votes, MEMBERS, after, opened=False)
+    expect = ok(outcome="not-opened", opened_at_s=None, deadline_s=None, effective_at_s=None,
+                electorate_size=len(MEMBERS), counts=dict.fromkeys(("yes", "no", "abstain",
+                "veto"), 0), quorum_reached=False, threshold_met=False, vetoed=False,
+                counted=[], excluded={})  # fmt: skip
+    yield Case(
+        "governance",
+        "tally",
+        "not-opened",
+        "No checkpoint witnesses the proposal: 'not-opened', no vote looked at.",
+        data,
+        expect,
+    )
 
 
 # --- the state in force -------------------------------------------------------------
@@ -277,7 +423,7 @@ def _evolve_row(proposal: bytes, author: bytes, seq: int, action: dict[str, Any]
 
 
 def _vote_rows(proposal: bytes, votes: list[V]) -> list[dict[str, Any]]:
-    return [{"id_hex": _id("vote", v.voter, v.seq).hex(), "voter_hex": v.voter.hex(),
+    return [{"id_hex": v.id.hex(), "voter_hex": v.voter.hex(),
              "seq": v.seq, "proposal_hex": proposal.hex(), "choice": v.choice,
              "timestamp_ms": (v.witnessed_s or T0_S) * 1000} for v in votes]  # fmt: skip
 
@@ -306,13 +452,14 @@ def evolve_cases() -> Iterator[Case]:
             "proposals": [_evolve_row(PROPOSAL_ID, A, PROPOSER_SEQ, remove),
                           _evolve_row(later_id, B, 3, amend)],
             "votes": _vote_rows(PROPOSAL_ID, first) + _vote_rows(later_id, later),
-            "checkpoints": checkpoints, "at_s": at_s}  # fmt: skip
+            "vouches": [], "checkpoints": checkpoints, "at_s": at_s}  # fmt: skip
     tallies = {
         id_to_text(PROPOSAL_ID): _tally_expect(first, MEMBERS, at_s, OPENED_S),
         id_to_text(later_id): _tally_expect(later, remaining, at_s, later_opened),
     }
     assert tallies[id_to_text(later_id)]["outcome"] == "rejected"  # E's yes would pass it
-    expect = ok(members=sorted(id_to_text(m) for m in remaining), text="We share designs.",
+    expect = ok(members=[id_to_text(m) for m in sorted(remaining)], rules=RULES,
+                text="We share designs.", unfrozen=[],
                 applied=[{"proposal": id_to_text(PROPOSAL_ID), "effective_at_s": removed_at}],
                 skipped=[], tallies=dict(sorted(tallies.items())))  # fmt: skip
     yield Case(
@@ -325,7 +472,225 @@ def evolve_cases() -> Iterator[Case]:
     )
 
 
+class World:
+    """An evolve case: entries of each author's log in seq order, each witnessed at a
+    given second by a checkpoint of its own size (three cosigners, median at that second)."""
+
+    def __init__(self) -> None:
+        self.next_seq: dict[bytes, int] = {}
+        self.last_s: dict[bytes, int] = {}
+        self.proposals: list[dict[str, Any]] = []
+        self.votes: list[dict[str, Any]] = []
+        self.vouches: list[dict[str, Any]] = []
+        self.checkpoints: list[dict[str, Any]] = []
+
+    def entry(self, author: bytes, at_s: int | None, witnesses: list[bytes]) -> int:
+        """The next seq of `author`'s log; witnessed at `at_s` by `witnesses` (None: not)."""
+        seq = self.next_seq.get(author, 2)  # seq 1 is the inception
+        self.next_seq[author] = seq + 1
+        if at_s is not None:
+            assert at_s >= self.last_s.get(author, 0)  # a later checkpoint never covers earlier
+            self.last_s[author] = at_s
+            self.checkpoints.append(_checkpoint(author, seq, at_s, witnesses))
+        return seq
+
+    def propose(self, author: bytes, action: dict[str, Any], at_s: int | None,
+                witnesses: list[bytes] = MEMBERS) -> bytes:  # fmt: skip
+        seq = self.entry(author, at_s, witnesses)
+        proposal = _id("proposal", author, seq)
+        self.proposals.append(_evolve_row(proposal, author, seq, action))
+        return proposal
+
+    def vote(self, proposal: bytes, voter: bytes, choice: str, at_s: int, fate: str = "counted",
+             witnesses: list[bytes] = MEMBERS) -> V:  # fmt: skip
+        v = V(voter, choice, self.entry(voter, at_s, witnesses), at_s, fate)
+        self.votes += _vote_rows(proposal, [v])
+        return v
+
+    def vouch(self, voucher: bytes, candidate: bytes, at_s: int, on: bool = True,
+              seq: int | None = None) -> None:  # fmt: skip
+        if seq is None:
+            seq = self.entry(voucher, at_s, MEMBERS)
+        self.vouches.append({"voucher_hex": voucher.hex(), "seq": seq,
+                             "candidate_hex": candidate.hex(), "vouch": on})  # fmt: skip
+
+    def case(self, name: str, description: str, at_s: int, expect: dict[str, Any]) -> Case:
+        data = {"members_hex": [m.hex() for m in MEMBERS], "rules": RULES,
+                "text": "We share designs.", "proposals": self.proposals, "votes": self.votes,
+                "vouches": self.vouches, "checkpoints": self.checkpoints, "at_s": at_s}  # fmt: skip
+        return Case("governance", "evolve", name, description, data, expect)
+
+
+def _state(
+    members: list[bytes],
+    applied: list[tuple[bytes, int]],
+    skipped: list[tuple[bytes, str]],
+    tallies: dict[bytes, dict[str, Any]],
+    text: str = "We share designs.",
+    rules: dict[str, Any] = RULES,
+    unfrozen: tuple[bytes, ...] = (),
+) -> dict[str, Any]:
+    return ok(
+        members=[id_to_text(m) for m in sorted(members)],
+        rules=rules,
+        text=text,
+        unfrozen=[id_to_text(u) for u in sorted(unfrozen)],
+        applied=[{"proposal": id_to_text(p), "effective_at_s": t} for p, t in applied],
+        skipped=[{"proposal": id_to_text(p), "reason": r} for p, r in skipped],
+        tallies={id_to_text(p): r for p, r in tallies.items()},  # JSON sorts the keys
+    )
+
+
+def _passing(w: World, proposal: bytes, opened_s: int, at_s: int) -> dict[str, Any]:
+    """A, B, C and D vote yes a minute after the opening: the tally's expectation."""
+    votes = [w.vote(proposal, m, "yes", opened_s + 60) for m in (A, B, C, D)]
+    return _tally_expect(votes, MEMBERS, at_s, opened_s)
+
+
+FORK_PROOF = _id("fork-proof")
+
+
+def more_evolve_cases() -> Iterator[Case]:
+    effect_s = DEADLINE_S + DELAY_S
+    at_s = effect_s + 100
+    w = World()
+    w.vouch(A, C, OPENED_S - 50)  # so admitting C fails on already-member, checked second
+    w.vouch(B, C, OPENED_S - 50)
+    title = {"title": "A change"}
+    plans: list[tuple[dict[str, Any], str | None]] = [
+        ({"action": "rules.change", "changes": {"witness_count": 5}},
+         "witness-count-above-members"),
+        ({"action": "rules.change", "changes": {"quorum_permille": 0}}, "rules-out-of-bounds"),
+        ({"action": "member.admit", "member": C}, "already-member"),
+        ({"action": "member.remove", "member": OUTSIDER}, "not-a-member"),
+        ({"action": "member.admit", "member": OUTSIDER}, "too-few-vouches"),
+        ({"action": "rules.change", "changes": {"voting_period_s": 2 * PERIOD_S}}, None),
+        ({"action": "charter.amend", "text": "We share more."}, None),
+        ({"action": "fork.unfreeze", "fork_proof": FORK_PROOF}, None),
+    ]  # fmt: skip
+    ids = [w.propose(A, {**action, **title}, OPENED_S) for action, _ in plans]
+    tallies = {p: _passing(w, p, OPENED_S, at_s) for p in ids}
+    order = sorted(zip(ids, (why for _, why in plans), strict=True))
+    yield w.case(
+        "void-actions",
+        "Eight proposals pass and take effect at the same second, in proposal id order: five "
+        "are void (each reason once), a rules change, an amendment and an unfreeze apply.",
+        at_s,
+        _state(
+            MEMBERS,
+            [(p, effect_s) for p, why in order if why is None],
+            [(p, why) for p, why in order if why is not None],
+            tallies,
+            text="We share more.",
+            rules={**RULES, "voting_period_s": 2 * PERIOD_S},
+            unfrozen=(FORK_PROOF,),
+        ),
+    )
+    w = World()
+    ids = [w.propose(A, {"action": "member.remove", "member": m, "title": "Remove"}, OPENED_S)
+           for m in (D, E)]  # fmt: skip
+    tallies = {p: _passing(w, p, OPENED_S, at_s) for p in ids}
+    first, second = sorted(ids)
+    gone = D if first == ids[0] else E
+    yield w.case(
+        "second-removal-void",
+        "Two removals take effect at the same second: the first by proposal id applies; the "
+        "second would leave 3 members for witness_count 3, so it is void.",
+        at_s,
+        _state(
+            [m for m in MEMBERS if m != gone],
+            [(first, effect_s)],
+            [(second, "too-few-members-to-witness")],
+            tallies,
+        ),
+    )
+    w = World()
+    remove = w.propose(A, {"action": "member.remove", "member": E, "title": "Remove E"}, OPENED_S)
+    removal = _passing(w, remove, OPENED_S, effect_s + PERIOD_S + DELAY_S)
+    remaining = [A, B, C, D]
+    amend = {"action": "charter.amend", "title": "Say more", "text": "We share more."}
+    later = w.propose(B, amend, effect_s, remaining)
+    t = effect_s + 60
+    votes = [w.vote(later, m, c, t, witnesses=remaining)
+             for m, c in ((A, "yes"), (B, "yes"), (C, "yes"), (D, "no"))]  # fmt: skip
+    votes.append(w.vote(later, E, "no", t, "not-in-electorate", witnesses=remaining))
+    end_s = effect_s + PERIOD_S + DELAY_S
+    yield w.case(
+        "opening-at-the-effect-second",
+        "B's proposal opens at the very second E's removal takes effect: the effect applies "
+        "first, so E is not in its electorate.",
+        end_s,
+        _state(
+            remaining,
+            [(remove, effect_s), (later, end_s)],
+            [],
+            {remove: removal, later: _tally_expect(votes, remaining, end_s, effect_s)},
+            text="We share more.",
+        ),
+    )
+    yield from _not_in_state_case()
+    yield from _vouch_cases()
+
+
+def _not_in_state_case() -> Iterator[Case]:
+    at_s = DEADLINE_S + DELAY_S - 1
+    w = World()
+    amend = {"action": "charter.amend", "title": "Say more", "text": "We share more."}
+    due = w.propose(D, amend, OPENED_S)
+    tally = _passing(w, due, OPENED_S, at_s)
+    outsider = w.propose(OUTSIDER, amend, OPENED_S)
+    for m in (A, B, C, D):
+        w.vote(outsider, m, "yes", OPENED_S + 60)
+    w.propose(B, amend, None)  # never witnessed: no later entry of B's log is either
+    w.propose(C, amend, at_s + 1)  # witnessed after at_s
+    yield w.case(
+        "not-in-the-state",
+        "At one second before a passed amendment takes effect: it is tallied (passed) but "
+        "not applied; a proposal by an outsider, one never witnessed and one witnessed after "
+        "at_s have no tally.",
+        at_s,
+        _state(MEMBERS, [], [], {due: tally}),
+    )
+
+
+def _vouch_cases() -> Iterator[Case]:
+    at_s = DEADLINE_S + DELAY_S
+    w = World()
+    w.vouch(B, OUTSIDER, OPENED_S - 50)
+    w.vouch(C, OUTSIDER, OPENED_S - 50)
+    w.vouch(C, OUTSIDER, OPENED_S - 40, on=False)
+    w.vouch(E, OUTSIDER, OPENED_S - 50)
+    w.vouch(OUTSIDER, OUTSIDER, OPENED_S - 50)
+    admit = w.propose(A, {"action": "member.admit", "title": "Admit X", "member": OUTSIDER},
+                      OPENED_S)  # fmt: skip
+    tally = _passing(w, admit, OPENED_S, at_s)
+    w.vouch(D, OUTSIDER, DEADLINE_S)
+    yield w.case(
+        "admit-with-vouches",
+        "B and E vouch for X; C vouched then unvouched (higher seq); D's vouch is witnessed at "
+        "the deadline (too late) and X's own does not count: two referees, X is admitted.",
+        at_s,
+        _state([*MEMBERS, OUTSIDER], [(admit, at_s)], [], {admit: tally}),
+    )
+    w = World()
+    w.vouch(B, OUTSIDER, OPENED_S - 50)
+    fork = w.entry(C, OPENED_S - 50, MEMBERS)
+    w.vouch(C, OUTSIDER, OPENED_S - 50, seq=fork)
+    w.vouch(C, OUTSIDER, OPENED_S - 50, on=False, seq=fork)
+    admit = w.propose(A, {"action": "member.admit", "title": "Admit X", "member": OUTSIDER},
+                      OPENED_S)  # fmt: skip
+    tally = _passing(w, admit, OPENED_S, at_s)
+    yield w.case(
+        "forked-unvouch",
+        "C's forked log holds a vouch and an unvouch of X at the same seq: the unvouch wins, "
+        "so only B stands and the admission is void.",
+        at_s,
+        _state(MEMBERS, [], [(admit, "too-few-vouches")], {admit: tally}),
+    )
+
+
 def cases() -> Iterator[Case]:
     yield from charter_cases()
     yield from tally_cases()
     yield from evolve_cases()
+    yield from more_evolve_cases()

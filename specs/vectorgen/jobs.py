@@ -33,7 +33,7 @@ MAX_TTL_S = 7 * 86_400
 DAY_MS = 86_400_000
 
 
-def offer_body(ttl_s: int = TTL_S) -> dict[str, Any]:
+def offer_body(ttl_s: int = TTL_S, deadline_ms: int = T0_MS + 30 * DAY_MS) -> dict[str, Any]:
     return {
         "title": "Bracket",
         "design": bytes(range(32)),
@@ -43,7 +43,7 @@ def offer_body(ttl_s: int = TTL_S) -> dict[str, Any]:
         "process": "3dp-fdm",
         "material": "PETG",
         "tolerance": "m",
-        "deadline_ms": T0_MS + 30 * DAY_MS,
+        "deadline_ms": deadline_ms,
         "location": {"lat_microdeg": 41_396_900, "lon_microdeg": 2_194_200},
         "radius_km": 25,
         "budget": {"amount_minor": 12_000, "currency": "EUR"},
@@ -55,11 +55,11 @@ def offer_body(ttl_s: int = TTL_S) -> dict[str, Any]:
 class Story:
     """Entries signed in the order they are made, one second apart."""
 
-    def __init__(self, ttl_s: int = TTL_S) -> None:
+    def __init__(self, ttl_s: int = TTL_S, deadline_ms: int = T0_MS + 30 * DAY_MS) -> None:
         self.clock_ms = T0_MS
         self.logs: dict[bytes, list[bytes]] = {}
         self.entries: list[bytes] = []
-        self.offer = self.sign(CUSTOMER, "job.offer", offer_body(ttl_s), keep=False)
+        self.offer = self.sign(CUSTOMER, "job.offer", offer_body(ttl_s, deadline_ms), keep=False)
         self.job = entry_id(self.offer)
         self.head = self.job
 
@@ -157,6 +157,9 @@ def cases() -> Iterator[Case]:
     yield from _lifecycle_cases()
     yield from _refusal_cases()
     yield from _time_cases()
+    yield from _bid_cases()
+    yield from _side_cases()
+    yield from _order_cases()
 
 
 def _happy() -> tuple[Story, dict[str, Any]]:
@@ -362,6 +365,211 @@ def _time_cases() -> Iterator[Case]:
     yield s.case(
         "ttl-above-the-rule",
         "The offer's ttl_s exceeds the rule job_offer_ttl_s.",
+        NOW,
+        error("job.bad-offer"),
+    )
+
+
+def _withdraw(s: Story, who: Identity, bid: bytes, **kw: Any) -> bytes:
+    return s.sign(who, "job.withdraw", {"job": s.job, "bid": bid}, **kw)
+
+
+def _bid_cases() -> Iterator[Case]:
+    """Bid statuses (§5 step 1-2, the bid table): superseded, withdrawn, awarded."""
+    s = Story()
+    a1, a2, b1 = s.bid(LAB_A), s.bid(LAB_A), s.bid(LAB_B)
+    yield s.case(
+        "rebid-supersedes",
+        "Lab A bids twice: its bid with the higher seq is active, the earlier superseded.",
+        NOW,
+        want("open", None, [], bids=[(a1, "superseded"), (a2, "active"), (b1, "active")]),
+    )
+    s = Story()
+    a1, a2 = s.bid(LAB_A), s.bid(LAB_A)
+    award = s.step(CUSTOMER, "job.award", bid=entry_id(a1))
+    yield s.case(
+        "award-of-a-superseded-bid",
+        "The customer awards lab A's earlier bid: a superseded bid is still awardable.",
+        NOW,
+        want("awarded", LAB_A, [("job.award", award)], bids=[(a1, "awarded"), (a2, "active")]),
+    )
+    s = Story()
+    a1, a2, b1 = s.bid(LAB_A), s.bid(LAB_A), s.bid(LAB_B)
+    first = _withdraw(s, LAB_A, entry_id(a2))
+    again = _withdraw(s, LAB_A, entry_id(a2))
+    forged = _withdraw(s, LAB_B, entry_id(a1))
+    unheld = _withdraw(s, LAB_B, bytes(32))
+    del first, again
+    yield s.case(
+        "withdrawals",
+        "A withdraws its latest bid twice (the second changes nothing), B withdraws A's "
+        "other bid (not-party) and a bid not held (missing-ref); A's earlier bid stays "
+        "superseded.",
+        NOW,
+        want(
+            "open",
+            None,
+            [],
+            [(forged, "job.not-party"), (unheld, "job.missing-ref")],
+            [(a1, "superseded"), (a2, "withdrawn"), (b1, "active")],
+        ),
+    )
+    s = Story()
+    bid = s.bid(LAB_A)
+    award_ms = s.clock_ms + 5000
+    withdraw = _withdraw(s, LAB_A, entry_id(bid), at_ms=award_ms)
+    award = s.step(CUSTOMER, "job.award", bid=entry_id(bid), at_ms=award_ms)
+    yield s.case(
+        "withdrawal-at-the-award-time",
+        "The withdrawal has the award's timestamp: not before it, so the award applies and "
+        "the withdrawal is too late.",
+        NOW,
+        want(
+            "awarded",
+            LAB_A,
+            [("job.award", award)],
+            [(withdraw, "job.out-of-turn")],
+            [(bid, "awarded")],
+        ),
+    )
+
+
+def _side_cases() -> Iterator[Case]:
+    """Counters and files (§5 steps 5-6)."""
+    s = Story(ttl_s=3600)
+    expiry = T0_MS + 1000 + 3600 * 1000
+    bid = s.bid(LAB_A)
+    price = {"amount_minor": 8_000, "currency": "EUR"}
+
+    def counter(who: Identity, of: bytes, **kw: Any) -> bytes:
+        body = {"job": s.job, "bid": of, "price": price, "ready_ms": T0_MS + 9 * DAY_MS,
+                "note": ""}  # fmt: skip
+        return s.sign(who, "job.counter", body, **kw)
+
+    counter(CUSTOMER, entry_id(bid))
+    by_lab = counter(LAB_B, bytes(32))
+    unheld = counter(CUSTOMER, bytes(32))
+    late = counter(CUSTOMER, entry_id(bid), at_ms=expiry)
+    yield s.case(
+        "counters",
+        "A valid counter; one by a lab of a bid not held (not-party is checked first); "
+        "one of a bid not held; one signed at the expiry.",
+        expiry - 1,
+        want(
+            "open",
+            None,
+            [],
+            [(by_lab, "job.not-party"), (unheld, "job.missing-ref"), (late, "job.expired")],
+            [(bid, "active")],
+        ),
+    )
+    s = Story()
+    bid = s.bid(LAB_A)
+    early = s.sign(CUSTOMER, "job.files", {"job": s.job, "blobs": [bytes([1]) * 32]})
+    award = s.step(CUSTOMER, "job.award", bid=entry_id(bid))
+    s.sign(CUSTOMER, "job.files", {"job": s.job, "blobs": [bytes([2]) * 32]})
+    by_lab = s.sign(LAB_A, "job.files", {"job": s.job, "blobs": [bytes([3]) * 32]})
+    yield s.case(
+        "files",
+        "Files before the award (in the customer's log) and files by the lab are refused; "
+        "files after the award are kept.",
+        NOW,
+        want(
+            "awarded",
+            LAB_A,
+            [("job.award", award)],
+            [(early, "job.out-of-turn"), (by_lab, "job.not-party")],
+            [(bid, "awarded")],
+        ),
+    )
+
+
+def _order_cases() -> Iterator[Case]:
+    """Which check decides when several apply (§5), and what is not looked at."""
+    s = Story(ttl_s=3600)
+    expiry = T0_MS + 1000 + 3600 * 1000
+    own = s.bid(CUSTOMER, at_ms=expiry + 1000)
+    yield s.case(
+        "own-bid-after-expiry",
+        "The customer bids after the expiry: own-offer is checked before the expiry.",
+        expiry - 1,
+        want("open", None, [], [(own, "job.own-offer")]),
+    )
+    s = Story(ttl_s=3600)
+    bid = s.bid(LAB_A)
+    start = s.step(LAB_A, "job.start", at_ms=expiry)
+    yield s.case(
+        "expiry-before-turn",
+        "A start on the open job, signed at the expiry: job.expired, checked before the table.",
+        expiry - 1,
+        want("open", None, [], [(start, "job.expired")], [(bid, "active")]),
+    )
+    s = Story(ttl_s=3600)
+    bid = s.bid(LAB_A)
+    award = s.step(CUSTOMER, "job.award", bid=entry_id(bid))
+    start = s.step(LAB_A, "job.start", at_ms=expiry + 1000)
+    yield s.case(
+        "steps-after-expiry-once-awarded",
+        "The expiry only bounds an open job: a start after it on an awarded job applies.",
+        expiry + 2000,
+        want(
+            "in-production",
+            LAB_A,
+            [("job.award", award), ("job.start", start)],
+            bids=[(bid, "awarded")],
+        ),
+    )
+    s = Story()
+    own = s.bid(CUSTOMER)
+    forged = s.step(LAB_A, "job.award", bid=bytes(32))
+    award = s.step(CUSTOMER, "job.award", bid=entry_id(own), after=s.job)
+    yield s.case(
+        "award-of-a-bid-not-held",
+        "A lab's award naming no bid is not-party (the table first); the customer's award of "
+        "its own refused bid is missing-ref.",
+        NOW,
+        want(
+            "open",
+            None,
+            [],
+            [(own, "job.own-offer"), (forged, "job.not-party"), (award, "job.missing-ref")],
+        ),
+    )
+    s = Story()
+    bid = s.bid(LAB_A)
+    award_ms = s.clock_ms + 10_000
+    award_body = {"job": s.job, "after": s.job, "bid": entry_id(bid)}
+    award = s.sign(CUSTOMER, "job.award", award_body, at_ms=award_ms)
+    start = s.step(LAB_A, "job.start", after=entry_id(award))  # dated before the award
+    yield s.case(
+        "step-dated-before-its-after",
+        "The start is dated before the award it follows: causal order, not timestamps, "
+        "decides; it applies after the award.",
+        NOW,
+        want(
+            "in-production",
+            LAB_A,
+            [("job.award", award), ("job.start", start)],
+            bids=[(bid, "awarded")],
+        ),
+    )
+    s, expect = _happy()
+    other = Story(ttl_s=TTL_S - 60)  # another job: its entries name another offer
+    stray = other.bid(LAB_A)
+    vote = s.sign(LAB_B, "gov.vote", {"proposal": s.job, "choice": "yes"})
+    mixed = [s.offer, *s.entries, *s.entries[:3], stray, vote]
+    yield s.case(
+        "duplicates-and-foreign-entries",
+        "The happy path with the offer itself, three duplicates, a bid on another job and an "
+        "entry of another kind: the same result.",
+        NOW,
+        expect,
+        entries=mixed,
+    )
+    s = Story(deadline_ms=T0_MS + 1000)
+    yield s.case(
+        "deadline-not-after-offer",
+        "The offer's deadline_ms equals its own timestamp_ms.",
         NOW,
         error("job.bad-offer"),
     )

@@ -24,7 +24,7 @@ from ledger.governance import (
     tally,
     vote_from_entry,
 )
-from ledger.vouches import VouchEvent, vouch_from_entry
+from ledger.vouches import VouchEvent, standing_vouches, vouch_from_entry
 from ledger.witnessclock import CosignedCheckpoint, WitnessClock, upper_median, witnessed_at
 from protocol.errors import DecodeError, LocalMisuseError
 from protocol.governance import (
@@ -427,3 +427,10 @@ def test_vouch_entries() -> None:
     assert on == VouchEvent(lab.id, X, 2, True) and off == VouchEvent(lab.id, X, 3, False)
     assert vouch_from_entry(lab.note("n")) is None
     assert vouch_from_entry(lab.append("member.vouch", {"candidate": b"short"})) is None
+
+
+def test_a_forked_vouch_and_unvouch_at_one_seq_give_the_unvouch_in_any_order() -> None:
+    events = [VouchEvent(A, X, 2, True), VouchEvent(A, X, 2, False), VouchEvent(B, X, 2, True)]
+    for order in (events, events[::-1]):
+        standing = standing_vouches(X, order, frozenset({A, B}), lambda _a, _s: 0, 10)
+        assert standing == {B}

@@ -633,8 +633,7 @@ def _more_derivations() -> list[tuple[str, str, list[str], str, dict[str, Any]]]
         ),
         (
             "parents-parsed-before-child",
-            "Parents are parsed before the child: the bad parent's error, not the long "
-            "child's.",
+            "Parents are parsed before the child: the bad parent's error, not the long child's.",
             ["SHL-2.1"],
             " OR ".join(["MIT"] * 300),
             error(BAD),

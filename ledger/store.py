@@ -133,14 +133,44 @@ def encode_head(head: LogHead) -> bytes:
     )
 
 
+def _is_id(value: object) -> bool:
+    return isinstance(value, bytes) and len(value) == 32
+
+
+def _is_uint(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _is_shaped(value: object, n: int) -> bool:
+    return isinstance(value, list) and len(value) == n
+
+
 def decode_head(data: bytes) -> LogHead:
-    """Inverse of encode_head; raises DecodeError on damaged state."""
-    try:
-        network, author, size, head_id, last_ts, keys, revoked = canonical.decode(data)
-        key_state = None if keys is None else KeyState(keys[0], keys[1], keys[2], keys[3])
-        ranges = tuple((int(a), int(b)) for a, b in revoked)
-    except (ValueError, TypeError, LookupError) as e:  # LookupError: a map where a list was
-        raise DecodeError("decode.bad-state", "stored log state is damaged") from e
+    """Inverse of encode_head; raises DecodeError on damaged state (specs/0003 §5): its
+    0001 code when the bytes are not canonical, decode.bad-state when the value is not
+    the array of seven that encode_head writes, each member of its type."""
+    value = canonical.decode(data)
+    damaged = DecodeError("decode.bad-state", "stored log state is damaged")
+    if not _is_shaped(value, 7):
+        raise damaged
+    network, author, size, head_id, last_ts, keys, revoked = value
+    if not (
+        _is_id(network)
+        and _is_id(author)
+        and _is_uint(size)
+        and (head_id is None or _is_id(head_id))
+        and _is_uint(last_ts)
+        and (keys is None or _is_shaped(keys, 4))
+        and isinstance(revoked, list)
+        and all(_is_shaped(r, 2) and all(_is_uint(s) for s in r) for r in revoked)
+    ):
+        raise damaged
+    key_state = None
+    if keys is not None:
+        if not (all(_is_id(k) for k in keys[:3]) and _is_uint(keys[3])):
+            raise damaged
+        key_state = KeyState(keys[0], keys[1], keys[2], keys[3])
+    ranges = tuple((start, end) for start, end in revoked)
     return LogHead(network, author, size, head_id, last_ts, key_state, ranges)
 
 

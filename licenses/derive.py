@@ -198,7 +198,9 @@ def _all(subs: list[_Outcome], what: str) -> _Outcome:
     """Every outcome binds: the worst wins, unless copylefts of several groups mix."""
     attribution = tuple(dict.fromkeys(a for s in subs for a in s.attribution))
     groups = frozenset(g for s in subs for g in s.groups)
-    worst = min(subs, key=lambda o: o.verdict.rank)
+    # The worst verdict; among forbidden ones a blocked parent's first, so that a blocked
+    # licence binds whatever the order of the parts (AND is commutative).
+    worst = min(subs, key=lambda o: (o.verdict.rank, not o.final))
     mixed = (
         worst.verdict is Verdict.FORBIDDEN
         and len(groups) > 1

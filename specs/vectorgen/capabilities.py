@@ -142,6 +142,184 @@ def _advert_cases() -> list[tuple[str, str, dict[str, Any], bool]]:
             False,
         ),
         ("unknown-field", "Unknown fields are refused.", advert(colour="red"), False),
+        *_more_advert_cases(),
+    ]
+
+
+def _without(body: dict[str, Any], name: str) -> dict[str, Any]:
+    return {k: v for k, v in body.items() if k != name}
+
+
+def _more_advert_cases() -> list[tuple[str, str, dict[str, Any], bool]]:
+    """One case per bound and text rule of §2 (and 0010 §2's definitions)."""
+    x25519 = "x25519-hkdf-sha256-chacha20poly1305"
+    top = 10**12
+    edge = machine(
+        build_volume_um=[1, 10**8, 10**8],
+        materials=["PLA", "abs"],
+        throughput_mm3_per_hour=top,
+        price={"setup_fee_minor": top, "per_cm3_minor": 0, "per_hour_minor": top},
+    )
+    bounds = advert(
+        name="Ä" * 200,
+        website="a://bcde",
+        location={"lat_microdeg": -90_000_000, "lon_microdeg": 180_000_000},
+        lead_time_days=3650,
+        availability="busy",
+        machines=[edge],
+    )
+    return [
+        (
+            "valid-at-bounds",
+            "Every bound at its edge: 200 characters (400 UTF-8 bytes), an 8-character URL, "
+            "the poles and the date line, 3650 days, 1 µm and 100 m, 10¹²; materials in "
+            "code point order (upper case first).",
+            bounds,
+            True,
+        ),
+        ("valid-busy", "A busy lab takes jobs.", advert(availability="busy"), True),
+        (
+            "availability-unknown",
+            "Availability is open, busy or closed.",
+            advert(availability="holiday"),
+            False,
+        ),
+        ("lead-time-over-limit", "At most 3650 days.", advert(lead_time_days=3651), False),
+        (
+            "longitude-out-of-range",
+            "Longitude is within ±180 000 000 micro-degrees.",
+            advert(location={"lat_microdeg": 0, "lon_microdeg": -180_000_001}),
+            False,
+        ),
+        ("machines-too-many", "At most 64 machines.", advert(machines=[machine()] * 65), False),
+        (
+            "materials-repeated",
+            "Materials are unique.",
+            advert(machines=[machine(materials=["PLA", "PLA"])]),
+            False,
+        ),
+        (
+            "materials-case-order",
+            "Sorted by code point, case-sensitive: abs comes after PLA.",
+            advert(machines=[machine(materials=["abs", "PLA"])]),
+            False,
+        ),
+        (
+            "materials-too-many",
+            "At most 32 materials.",
+            advert(machines=[machine(materials=[f"M{i:02d}" for i in range(33)])]),
+            False,
+        ),
+        (
+            "material-too-long",
+            "A material is at most 64 characters.",
+            advert(machines=[machine(materials=["P" * 65])]),
+            False,
+        ),
+        (
+            "throughput-zero",
+            "Throughput is at least 1 mm³ per hour.",
+            advert(machines=[machine(throughput_mm3_per_hour=0)]),
+            False,
+        ),
+        (
+            "build-volume-over-100-m",
+            "Build volume edges are at most 100 m.",
+            advert(machines=[machine(build_volume_um=[10**8 + 1, 1, 1])]),
+            False,
+        ),
+        (
+            "build-volume-two-edges",
+            "A build volume has exactly three edges.",
+            advert(machines=[machine(build_volume_um=[1, 1])]),
+            False,
+        ),
+        (
+            "price-over-limit",
+            "Prices are at most 10¹² minor units.",
+            advert(
+                machines=[
+                    machine(
+                        price={
+                            "setup_fee_minor": 0,
+                            "per_cm3_minor": 0,
+                            "per_hour_minor": 10**12 + 1,
+                        }
+                    )
+                ]
+            ),
+            False,
+        ),
+        (
+            "tolerance-upper-case",
+            "Tolerance classes are lower case.",
+            advert(machines=[machine(tolerance="M")]),
+            False,
+        ),
+        ("currency-four-letters", "A currency is three letters.", advert(currency="EURO"), False),
+        ("name-empty", "A name has at least one character.", advert(name=""), False),
+        ("name-too-long", "A name has at most 200 characters.", advert(name="F" * 201), False),
+        (
+            "name-not-trimmed",
+            "A name ending in a no-break space (Unicode white space) is not trimmed.",
+            advert(name="Fab Lab\u00a0"),
+            False,
+        ),
+        ("name-two-lines", "A name is one line.", advert(name="Fab\nLab"), False),
+        (
+            "model-c1-control",
+            "U+0085 is a control character: a model is one line.",
+            advert(machines=[machine(model="MK4\u0085")]),
+            False,
+        ),
+        (
+            "website-no-scheme",
+            "A URL starts with a scheme and ://.",
+            advert(website="fablabbcn.org"),
+            False,
+        ),
+        (
+            "website-upper-case-scheme",
+            "A scheme is lower case.",
+            advert(website="HTTPS://fablabbcn.org"),
+            False,
+        ),
+        (
+            "website-with-space",
+            "A URL holds no white space.",
+            advert(website="https://fab lab.org"),
+            False,
+        ),
+        ("website-too-short", "A URL is at least 8 characters.", advert(website="a://bcd"), False),
+        (
+            "website-missing",
+            "Every field is present on the wire: a website is nil, never absent.",
+            _without(advert(), "website"),
+            False,
+        ),
+        (
+            "seal-suite-unknown",
+            "A seal key's suite is one of the two.",
+            advert(seal_key={"suite": "x448-hkdf-sha512-aes256gcm", "public_key": b"1" * 32}),
+            False,
+        ),
+        (
+            "hybrid-key-wrong-size",
+            "A hybrid key is 1216 bytes.",
+            advert(
+                seal_key={
+                    "suite": "mlkem768x25519-hkdf-sha256-chacha20poly1305",
+                    "public_key": b"1" * 32,
+                }
+            ),
+            False,
+        ),
+        (
+            "seal-key-extra-field",
+            "A seal key is exactly {suite, public_key}.",
+            advert(seal_key={"suite": x25519, "public_key": b"1" * 32, "id": 1}),
+            False,
+        ),
     ]
 
 
@@ -180,8 +358,8 @@ def _fails(m: dict[str, Any], request: dict[str, Any]) -> list[str]:
     failed = []
     if request["processes"] and m["process"] not in request["processes"]:
         failed.append("process")
-    materials = [x.lower() for x in m["materials"]]
-    if request["material"] is not None and request["material"].lower() not in materials:
+    materials = [x.casefold() for x in m["materials"]]  # Unicode full case folding (§5)
+    if request["material"] is not None and request["material"].casefold() not in materials:
         failed.append("material")
     for part in request["parts"]:
         if any(
@@ -322,9 +500,70 @@ def _match_cases() -> list[tuple[str, str, dict[str, Any]]]:
     ]
 
 
+def _tie_labs() -> list[dict[str, Any]]:
+    """Labs at one place that tie on distance: the cheapest machine, then lead time and
+    lab id decide; two adverts of one lab with one seq: the greater entry id wins."""
+
+    def setup(fee: int) -> dict[str, Any]:
+        return machine(price={"setup_fee_minor": fee, "per_cm3_minor": 12, "per_hour_minor": 400})
+
+    newer = {**_lab(0x14, 4, advert(availability="closed")), "entry_id_hex": "ff" * 32}
+    older = {**_lab(0x14, 4, advert()), "entry_id_hex": "00" * 32}
+    return [
+        _lab(0x11, 1, advert(machines=[setup(900), setup(100), setup(100)])),
+        _lab(0x13, 1, advert(lead_time_days=2, machines=[setup(100)])),
+        _lab(0x12, 1, advert(lead_time_days=2, machines=[setup(100)])),
+        newer,
+        older,
+    ]
+
+
+def _sheet_labs() -> list[dict[str, Any]]:
+    sheet = {"process": "sheet-metal", "build_volume_um": [2_000_000, 1_000_000, 3_000]}
+    return [
+        _lab(0x21, 1, advert(machines=[machine(**sheet, materials=["Weißblech"])])),
+        _lab(0x22, 1, advert(machines=[machine(**sheet, materials=["Zinc"])])),
+    ]
+
+
+def _more_match_cases() -> list[tuple[str, str, list[dict[str, Any]], dict[str, Any]]]:
+    both = [
+        {"size_um": [100_000, 50_000, 20_000], "volume_mm3": 40_000},
+        {"size_um": [10_000, 10_000, 240_000], "volume_mm3": 1_000},
+    ]
+    plate = [{"size_um": [500_000, 300_000, 1_000], "volume_mm3": 150_000}]
+    return [
+        (
+            "ties",
+            "One place: the cheapest machine (then the lower index), then the shorter lead "
+            "time, then the lab id; of two adverts with one seq the greater entry id wins.",
+            _tie_labs(),
+            _request(),
+        ),
+        (
+            "two-parts-twice",
+            "Two parts, two copies: every part must fit; the volume is twice 41 000 mm³.",
+            _labs(),
+            _request(parts=both, quantity=2),
+        ),
+        (
+            "material-case-folded",
+            "WEISSBLECH matches Weißblech under Unicode full case folding.",
+            _sheet_labs(),
+            _request(processes=[], material="WEISSBLECH", near=None, parts=plate),
+        ),
+        (
+            "radius-without-place",
+            "A radius with no place is ignored.",
+            _labs(),
+            _request(near=None, radius_m=0),
+        ),
+    ]
+
+
 def match_cases() -> Iterator[Case]:
-    labs = _labs()
-    for name, description, request in _match_cases():
+    cases = [(n, d, _labs(), r) for n, d, r in _match_cases()] + _more_match_cases()
+    for name, description, labs, request in cases:
         data = {"adverts": [{**a, "body": to_json(a["body"])} for a in labs], "request": request}
         yield Case("capabilities", "match", name, description, data, _expect_match(labs, request))
 
@@ -495,13 +734,167 @@ def sealed_cases() -> Iterator[Case]:
             _err("decode.bad-sealed-file"),
         ),
     ]
+    cases += _more_sealed_cases(two, three_chunks, lab, third)
     for name, description, sealed, key, expect in cases:
         data = {
             "sealed_hex": sealed.hex(),
-            "suite": "x25519-hkdf-sha256-chacha20poly1305",
+            "suite": _X25519 if len(key) == 32 else _HYBRID,
             "private_key_hex": key.hex(),
         }
         yield Case("capabilities", "sealed", name, description, data, expect)
+
+
+_X25519 = "x25519-hkdf-sha256-chacha20poly1305"
+_HYBRID = "mlkem768x25519-hkdf-sha256-chacha20poly1305"
+
+
+def _parts(sealed: bytes) -> tuple[dict[str, Any], bytes]:
+    """The decoded header and the bytes after it."""
+    length = int.from_bytes(sealed[8:12], "big")
+    return canonical.decode(sealed[12 : 12 + length]), sealed[12 + length :]
+
+
+def _reheader(sealed: bytes, header: bytes) -> bytes:
+    """The same payload behind other header bytes (the checks of §6 rows 1-11 come
+    before any decryption, so the payload need not match)."""
+    return _MAGIC + len(header).to_bytes(4, "big") + header + _parts(sealed)[1]
+
+
+def _changed(sealed: bytes, **changes: Any) -> bytes:
+    header = {**_parts(sealed)[0], **changes}
+    return _reheader(sealed, canonical.encode(header))
+
+
+def _more_sealed_cases(
+    two: bytes, three: bytes, lab: bytes, third: bytes
+) -> list[tuple[str, str, bytes, bytes, dict[str, Any]]]:
+    """One case per row of §6's table, and the order of rows."""
+    bad, foreign = _err(MALFORMED), _err(FOREIGN)
+    tampered = _err("verify.sealed-tampered")
+    header, payload = _parts(two)
+    stanza = header["recipients"][0]
+    encoded = canonical.encode(header)
+    assert encoded.endswith(b"\xa7version\x01")  # the last pair: version 1
+    step = _CHUNK + 16
+    three_payload = _parts(three)[1]
+    three_head = three[: len(three) - len(three_payload)]
+    hybrid_key = _seed("hybrid/ml-kem") + _seed("hybrid/ml-kem/z") + _seed("hybrid/x25519")
+    nine = [{"key_id": bytes([i]) * 32, "sealed_key": stanza["sealed_key"]} for i in range(9)]
+    return [
+        ("too-short", "The magic alone: no header length.", _MAGIC, lab, bad),
+        (
+            "header-length-over-limit",
+            "A header length of 32,769 bytes, within the file: over the header limit.",
+            three[:8] + (32 * 1024 + 1).to_bytes(4, "big") + three[12:],
+            lab,
+            bad,
+        ),
+        (
+            "header-not-canonical",
+            "The header's version 1 written as a uint8 (cc 01).",
+            _reheader(two, encoded[:-1] + b"\xcc\x01"),
+            lab,
+            bad,
+        ),
+        (
+            "header-not-a-map",
+            "A header that is an array.",
+            _reheader(two, canonical.encode([1, _X25519])),
+            lab,
+            bad,
+        ),
+        (
+            "header-extra-key",
+            "A header with a fifth key.",
+            _changed(two, note="hello"),
+            lab,
+            bad,
+        ),
+        ("header-version-2", "Only version 1 is defined.", _changed(two, version=2), lab, bad),
+        (
+            "header-suite-unknown",
+            "A suite that is not one of the two.",
+            _changed(two, suite="x448-hkdf-sha512-aes256gcm"),
+            lab,
+            bad,
+        ),
+        (
+            "chunk-bytes-other",
+            "Chunks are 65,536 bytes, not 4,096.",
+            _changed(two, chunk_bytes=4096),
+            lab,
+            bad,
+        ),
+        ("no-recipients", "At least one recipient.", _changed(two, recipients=[]), lab, bad),
+        ("nine-recipients", "At most eight recipients.", _changed(two, recipients=nine), lab, bad),
+        (
+            "recipient-repeated",
+            "Two recipients with one key id.",
+            _changed(two, recipients=[stanza, stanza]),
+            lab,
+            bad,
+        ),
+        (
+            "key-id-short",
+            "A key id is 32 bytes.",
+            _changed(two, recipients=[{**stanza, "key_id": stanza["key_id"][:31]}]),
+            lab,
+            bad,
+        ),
+        (
+            "sealed-key-short",
+            "An X25519 stanza's sealed key is 32 + 32 + 16 = 80 bytes.",
+            _changed(two, recipients=[{**stanza, "sealed_key": stanza["sealed_key"][:79]}]),
+            lab,
+            bad,
+        ),
+        (
+            "stanza-extra-key",
+            "A recipient is exactly {key_id, sealed_key}.",
+            _changed(two, recipients=[{**stanza, "note": 1}]),
+            lab,
+            bad,
+        ),
+        (
+            "payload-shorter-than-a-tag",
+            "Fewer than 16 bytes after the header.",
+            two[: len(two) - len(payload)] + payload[:15],
+            lab,
+            bad,
+        ),
+        (
+            "bad-header-before-not-a-recipient",
+            "A bad chunk size and a key that is no recipient: the header is checked first.",
+            _changed(two, chunk_bytes=4096),
+            third,
+            bad,
+        ),
+        (
+            "opener-of-other-suite",
+            "A hybrid key opening an X25519 file is not a recipient.",
+            two,
+            hybrid_key,
+            foreign,
+        ),
+        (
+            "not-a-recipient-before-tampering",
+            "A flipped chunk and a key that is no recipient: the stanza is looked for first.",
+            _flip(two, len(two) - 3),
+            third,
+            foreign,
+        ),
+        (
+            "chunks-swapped",
+            "The first two chunks of three swapped: their nonces fail.",
+            three_head
+            + three_payload[step : 2 * step]
+            + three_payload[:step]
+            + three_payload[2 * step :],
+            lab,
+            tampered,
+        ),
+        ("byte-appended", "One byte appended to the last chunk.", two + b"\x00", lab, tampered),
+    ]
 
 
 def _err(code: str) -> dict[str, Any]:

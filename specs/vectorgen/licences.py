@@ -229,6 +229,110 @@ def _checks() -> list[tuple[str, str, str, dict[str, Any]]]:
             " OR ".join(["MIT"] * 205) + " OR CC0-1.0",
             error("decode.too-large"),
         ),
+        *_more_checks(),
+    ]
+
+
+def _more_checks() -> list[tuple[str, str, str, dict[str, Any]]]:
+    """The grammar's edges (§2): length in characters, the character set, operator case,
+    deprecated ids, `+`, duplicates and grouping."""
+    ref_1024 = "LicenseRef-" + "a" * 1013
+    return [
+        (
+            "length-limit-exact",
+            "1,024 characters is the limit, and allowed.",
+            ref_1024,
+            _open(ref_1024, UNKNOWN),
+        ),
+        (
+            "length-limit-plus-one",
+            "1,025 characters is over the limit.",
+            ref_1024 + "a",
+            error("decode.too-large"),
+        ),
+        (
+            "too-long-before-characters",
+            "The length is checked before the characters: 1,025 characters outside the "
+            "grammar are too large.",
+            "Ï" * 1025,
+            error("decode.too-large"),
+        ),
+        (
+            "length-in-characters",
+            "1,024 characters (more UTF-8 bytes) are not too large; Ï is a bad character.",
+            "MIT OR " + "Ï" * 1017,
+            error(BAD),
+        ),
+        ("newline", "A newline is not a separator.", "MIT\nOR CC0-1.0", error(BAD)),
+        ("blank", "Spaces and tabs alone are no expression.", " \t ", error(BAD)),
+        (
+            "tabs-and-spaces",
+            "Tabs separate tokens; spaces at either end are ignored.",
+            " MIT\tAND\tCC0-1.0 ",
+            _open("MIT AND CC0-1.0", P),
+        ),
+        (
+            "operators-any-case",
+            "Operators are matched in any case; a WITH pair is one operand.",
+            "MIT oR apache-2.0 wItH shl-2.1",
+            _open("MIT OR Apache-2.0 WITH SHL-2.1", P),
+        ),
+        ("redundant-parentheses", "((MIT)) is MIT.", "((MIT))", _open("MIT", P)),
+        (
+            "duplicate-after-spelling",
+            "GPL-3.0 and gpl-3.0-only are the same licence once normalised.",
+            "GPL-3.0 OR gpl-3.0-only",
+            _open("GPL-3.0-only", S),
+        ),
+        (
+            "compound-duplicates-in-order",
+            "Compound operands are duplicates only with their operands in the same order.",
+            "(MIT AND CC0-1.0) OR (CC0-1.0 AND MIT)",
+            _open("(MIT AND CC0-1.0) OR (CC0-1.0 AND MIT)", P),
+        ),
+        (
+            "with-after-group",
+            "WITH follows one licence, never a group.",
+            "(MIT OR Apache-2.0) WITH Classpath-exception-2.0",
+            error(BAD),
+        ),
+        (
+            "deprecated-bsd-id",
+            "The deprecated BSD-2-Clause-NetBSD is read as BSD-2-Clause.",
+            "BSD-2-Clause-NetBSD",
+            _open("BSD-2-Clause", P),
+        ),
+        (
+            "deprecated-with-id",
+            "An id deprecated in favour of WITH is refused.",
+            "GPL-2.0-with-classpath-exception",
+            error(BAD),
+        ),
+        ("plus-kept", "MIT+ is MIT's row, written MIT+.", "mit+", _open("MIT+", P)),
+        (
+            "plus-after-only",
+            "+ cannot follow an id that says which versions apply.",
+            "GPL-3.0-only+",
+            error(BAD),
+        ),
+        (
+            "bsd-digit-dot",
+            "BSD-4.3TAHOE starts with BSD- and a digit: permissive.",
+            "BSD-4.3TAHOE",
+            _open("BSD-4.3TAHOE", P),
+        ),
+        (
+            "cc-by-sa-port",
+            "A Creative Commons port is in its licence's family.",
+            "CC-BY-SA-2.1-JP",
+            _open("CC-BY-SA-2.1-JP", S),
+        ),
+        (
+            "documentref",
+            "A DocumentRef prefix takes its spelling too; the reference is unknown.",
+            "documentref-spec:licenseref-Board",
+            _open("DocumentRef-spec:LicenseRef-Board", UNKNOWN),
+        ),
     ]
 
 
@@ -426,4 +530,119 @@ def _derivations() -> list[tuple[str, str, list[str], str, dict[str, Any]]]:
         ("bad-parent", "A parent that does not parse.", ["SHL-2.1"], "MIT", error(BAD)),
         ("bad-child", "A child that does not parse.", ["MIT"], "MIT OR", error(BAD)),
         ("no-parent", "A derivative needs a parent.", [], "MIT", error(BAD)),
+        *_more_derivations(),
+    ]
+
+
+def _more_derivations() -> list[tuple[str, str, list[str], str, dict[str, Any]]]:
+    """§5.1's lists and rule 4, §5.2's outcomes (ties, blocked licences, mixed
+    copyleft), §5.3's attribution, and the order of parsing."""
+    cern, by_sa, nc = "CERN-OHL-S-2.0", "CC-BY-SA-4.0", "CC-BY-NC-4.0"
+    classpath = "GPL-2.0-only WITH Classpath-exception-2.0"
+    return [
+        (
+            "gpl-2-or-later-to-3-only",
+            "GPL-2.0-or-later allows GPL-3.0-only.",
+            ["GPL-2.0-or-later"],
+            "GPL-3.0-only",
+            _verdict("allowed", "GPL-2.0-or-later"),
+        ),
+        (
+            "by-sa-1-to-2",
+            "CC-BY-SA-1.0 allows no other version.",
+            ["CC-BY-SA-1.0"],
+            "CC-BY-SA-2.0",
+            _verdict("forbidden", "CC-BY-SA-1.0"),
+        ),
+        (
+            "by-sa-port-to-unported",
+            "A port allows the unported licence of its version.",
+            ["CC-BY-SA-2.0-UK"],
+            "CC-BY-SA-2.0",
+            _verdict("allowed", "CC-BY-SA-2.0-UK"),
+        ),
+        (
+            "mpl-to-gpl",
+            "MPL-2.0 lists no other child: a weak parent needs review.",
+            ["MPL-2.0"],
+            "GPL-3.0-only",
+            _verdict("review", "MPL-2.0"),
+        ),
+        (
+            "with-parent-kept",
+            "A parent with an exception, kept exactly: allowed; it is named whole.",
+            [classpath],
+            classpath,
+            _verdict("allowed", classpath),
+        ),
+        (
+            "with-parent-dropped",
+            "The child drops the parent's exception: review.",
+            [classpath],
+            "GPL-2.0-only",
+            _verdict("review", classpath),
+        ),
+        (
+            "permissive-parent-child-and",
+            "Against a parent that is not copyleft, a child's AND takes the worst part.",
+            ["Apache-2.0"],
+            "GPL-2.0-only AND MIT",
+            _verdict("review", "Apache-2.0"),
+        ),
+        (
+            "same-compound-any-order",
+            "A compound parent equal to the child with its operands in another order.",
+            [f"{by_sa} AND {cern}"],
+            f"{cern} AND {by_sa}",
+            _verdict("allowed", by_sa, cern),
+        ),
+        (
+            "mixed-copyleft-weak-review",
+            "A weak parent's review counts as suiting: mixed copyleft, review.",
+            ["CERN-OHL-W-2.0", cern],
+            "MIT",
+            _verdict("review", "CERN-OHL-W-2.0", cern),
+        ),
+        (
+            "unknown-parent-binds-no-copyleft",
+            "An unknown parent binds no copyleft: one copyleft binds, so no mixing.",
+            ["EPL-2.0", cern],
+            "GPL-3.0-only",
+            _verdict("forbidden", cern),
+        ),
+        (
+            "blocked-part-of-and-parent",
+            "A blocked licence in a parent's AND binds whatever its place: no mixing.",
+            [f"GPL-3.0-only AND {nc}", cern],
+            cern,
+            _verdict("forbidden", "GPL-3.0-only", nc, cern),
+        ),
+        (
+            "parent-or-tie-first-blocked",
+            "Both options forbidden: the first is chosen, and it is blocked.",
+            [f"{nc} OR GPL-3.0-only", cern],
+            cern,
+            _verdict("forbidden", nc, cern),
+        ),
+        (
+            "parent-or-tie-first-copyleft",
+            "Both options forbidden: the first, a copyleft, is chosen; mixed copyleft.",
+            [f"GPL-3.0-only OR {nc}", cern],
+            cern,
+            _verdict("review", "GPL-3.0-only", cern),
+        ),
+        (
+            "parents-parsed-before-child",
+            "Parents are parsed before the child: the bad parent's error, not the long child's.",
+            ["SHL-2.1"],
+            " OR ".join(["MIT"] * 300),
+            error(BAD),
+        ),
+        (
+            "second-parent-too-long",
+            "Each parent in order: the second parent is too large.",
+            ["MIT", " OR ".join(["MIT"] * 300), "SHL-2.1"],
+            "MIT",
+            error("decode.too-large"),
+        ),
     ]

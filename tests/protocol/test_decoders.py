@@ -218,6 +218,42 @@ def test_stored_heads_round_trip(head: LogHead) -> None:
     assert decode_head(encode_head(head)) == head
 
 
+_ID, _OTHER = b"\x01" * 32, b"\x02" * 32
+_HEAD = [_ID, _OTHER, 3, _OTHER, 5, [_ID, _OTHER, _ID, 1], [[2, 3]]]
+
+
+@pytest.mark.parametrize(
+    ("at", "value"),
+    [
+        (0, 53),  # a network that is not 32 bytes
+        (1, _ID[:31]),
+        (2, -1),
+        (2, True),  # a boolean is not a size
+        (3, b""),
+        (4, "5"),
+        (5, {}),  # the fuzz find: a map for the key state
+        (5, [_ID, _OTHER, _ID]),
+        (5, [_ID, _OTHER, _ID, 1, 2]),
+        (5, [_ID, _OTHER, 7, 1]),
+        (6, [[2]]),
+        (6, [[2, b"3"]]),
+        (6, {}),
+    ],
+)
+def test_a_stored_head_of_the_wrong_shape_is_bad_state(at: int, value: Any) -> None:
+    assert decode_head(canonical.encode(_HEAD)).size == 3
+    damaged = [*_HEAD[:at], value, *_HEAD[at + 1 :]]
+    with pytest.raises(DecodeError) as info:
+        decode_head(canonical.encode(damaged))
+    assert info.value.code == "decode.bad-state"
+
+
+def test_a_stored_head_of_six_members_is_bad_state() -> None:
+    with pytest.raises(DecodeError) as info:
+        decode_head(canonical.encode(_HEAD[:6]))
+    assert info.value.code == "decode.bad-state"
+
+
 CANONICAL = st.recursive(
     st.none()
     | st.booleans()

@@ -102,6 +102,8 @@ KEY_SEED_BYTES = 32
 BOOTSTRAP_RETRY_S = 30.0
 MAX_TRACKED_PEERS = 4096
 MAX_BAN_S = 24 * 3600.0
+#: How fast an address's record of bans fades: halved every hour (_Scorer.ban_limit).
+ADDRESS_BAN_HALF_LIFE_S = 3600.0
 #: Inbound connections one IP address may have in setup or held at once, and how long
 #: an inbound connection may take to finish its handshake (libp2p's default: 10 s).
 MAX_INBOUND_PER_IP = 64  # a 20-node cluster on one machine shares one address
@@ -231,6 +233,9 @@ class _Scorer(PeerScorer):
         self.excused: collections.Counter[tuple[ID, str]] = collections.Counter()
         self.rejects: dict[ID, tuple[float, float]] = {}  # peer -> (count, when)
         self.on_ban: Callable[[ID], None] = lambda peer: None
+        self.address_of: Callable[[ID], str | None] = lambda peer: None
+        self.addresses: dict[ID, str] = {}  # peer -> its last known IP address
+        self.bans_by_address: dict[str, tuple[float, float]] = {}  # address -> (bans, when)
         self._config = config
 
     def on_invalid_message(self, peer: ID, topic: str) -> None:
@@ -248,9 +253,43 @@ class _Scorer(PeerScorer):
         self.rejects[peer] = (count, trio.current_time())
         if len(self.rejects) > MAX_TRACKED_PEERS:  # forget who has nearly decayed away
             self.rejects = {p: r for p, r in self.rejects.items() if self.reject_count(p) > 1}
-        limit = self._config.scoring.ban_after_rejects
+        limit = self.ban_limit(peer)
         if limit is not None and count >= limit:
             self.on_ban(peer)
+
+    def ban_limit(self, peer: ID) -> float | None:
+        """The count at which `peer` is banned: `ban_after_rejects`, halved for each ban
+        (decaying) of a peer from the same address, down to 1. A fresh peer id from an
+        address whose ids were banned buys 5, then 2.5, ... faults instead of 10: new
+        ids cost an attacker nothing, addresses do. Honest peers behind the same NAT
+        lose only slack they rarely use (gossipsub's IP colocation factor, softened)."""
+        limit = self._config.scoring.ban_after_rejects
+        if limit is None:
+            return None
+        address = self.address(peer)
+        bans = 0.0 if address is None else self.address_bans(address)
+        return max(1.0, limit / 2**bans)
+
+    def address(self, peer: ID) -> str | None:
+        """The peer's IP address, as last seen on one of its connections."""
+        found = self.address_of(peer)
+        if found is not None:
+            self.addresses[peer] = found
+            if len(self.addresses) > MAX_TRACKED_PEERS:
+                self.addresses.pop(next(iter(self.addresses)))
+        return self.addresses.get(peer)
+
+    def address_bans(self, address: str) -> float:
+        count, when = self.bans_by_address.get(address, (0.0, 0.0))
+        return float(count * 0.5 ** ((trio.current_time() - when) / ADDRESS_BAN_HALF_LIFE_S))
+
+    def note_ban(self, peer: ID) -> None:
+        """Count a ban against the peer's address (before it is disconnected)."""
+        address = self.address(peer)
+        if address is not None:
+            self.bans_by_address[address] = (self.address_bans(address) + 1.0, trio.current_time())
+            if len(self.bans_by_address) > MAX_TRACKED_PEERS:
+                self.bans_by_address.pop(next(iter(self.bans_by_address)))
 
     def reject_count(self, peer: ID) -> float:
         count, when = self.rejects.get(peer, (0.0, 0.0))
@@ -268,6 +307,7 @@ class P2PHost:
         self._nursery = nursery
         self._scorer: _Scorer = pubsub.router.scorer
         self._scorer.on_ban = self._ban
+        self._scorer.address_of = self._address_of
         self._banned: set[ID] = set()
         self._bans: dict[ID, int] = {}  # peer -> bans so far (the next one lasts longer)
         self._validators: dict[str, Callable[[str, bytes], Verdict]] = {}
@@ -276,6 +316,15 @@ class P2PHost:
         self._pacer = PublishPacer(config.gossip, lambda: (len(q) for q in queues.values()))
         self.peer_id: str = host.get_id().to_base58()
         self.listen_addrs = [f"{a}/p2p/{self.peer_id}" for a in host.get_transport_addrs()]
+
+    def _address_of(self, peer: ID) -> str | None:
+        """The IP address of one of the peer's live connections, if any."""
+        for conn in self._host.get_network().get_connections(peer):
+            with contextlib.suppress(Exception):  # a connection closing meanwhile
+                remote = conn.muxed_conn.get_remote_address()
+                if remote:
+                    return str(remote[0])
+        return None
 
     async def connect(self, maddr: str) -> str:
         """Dial `maddr` (ending in /p2p/<peer id>) unless already connected; the peer id."""
@@ -383,6 +432,7 @@ class P2PHost:
             peer_scores={p.to_base58(): self._scorer.score(p, topics) for p in peers},
             rejects={p.to_base58(): self._scorer.reject_count(p) for p in self._scorer.rejects},
             banned_peers=sorted(p.to_base58() for p in self._banned),
+            address_bans={a: self._scorer.address_bans(a) for a in self._scorer.bans_by_address},
         )
 
     def _router_validator(self, topic: str) -> Callable[[ID, Any], bool]:
@@ -416,7 +466,7 @@ class P2PHost:
         if peer in self._banned:
             return
         self._scorer.charge(peer, weight)
-        limit = self._config.scoring.ban_after_rejects
+        limit = self._scorer.ban_limit(peer)
         logger.warning(
             "peer %s: %s (penalty %.1f of %s)",
             peer_id,
@@ -427,6 +477,7 @@ class P2PHost:
 
     def _ban(self, peer: ID) -> None:
         if peer not in self._banned:
+            self._scorer.note_ban(peer)
             self._banned.add(peer)
             self._bans[peer] = self._bans.get(peer, 0) + 1
             self._pubsub.blacklisted_peers.add(peer)

@@ -124,6 +124,7 @@ class P2PStatistics:
     peer_scores: dict[str, float]  # connected peers, libp2p's score over our topics
     rejects: dict[str, float]  # our decaying count of rejected messages
     banned_peers: list[str]
+    address_bans: dict[str, float]  # IP address -> decaying count of its peers' bans
 
 
 class Subscription:

@@ -178,6 +178,24 @@ async def test_rejected_messages_are_not_relayed_and_cost_the_sender() -> None:
 
 
 @pytest.mark.integration
+async def test_fresh_peer_ids_from_a_banned_address_are_banned_sooner() -> None:
+    """specs/0012 §5 finding 10: a new id from an address whose ids were banned buys
+    half as many faults each time (10, 5, 2.5), not a fresh 10."""
+    async with open_host(config(1)) as node:
+        charges = []
+        for i in (2, 3, 4):
+            async with open_host(config(i)) as attacker:
+                await attacker.connect(node.listen_addrs[0])
+                n = 0
+                while attacker.peer_id not in node.statistics().banned_peers:
+                    node.penalise(attacker.peer_id, "remote.bad-frame")
+                    n += 1
+                charges.append(n)
+        assert charges in ([10, 5, 3], [11, 5, 3], [10, 6, 3], [11, 6, 3], [11, 6, 4])
+        assert node.statistics().address_bans == {"127.0.0.1": pytest.approx(3.0, abs=0.01)}
+
+
+@pytest.mark.integration
 async def test_libp2p_score_gate_silences_a_peer_below_the_publish_threshold() -> None:
     configs = [config(1), config(2, ban_after_rejects=None), config(3)]
     async with open_line(configs, [accept_all, marker_validator, accept_all]) as (hosts, subs):

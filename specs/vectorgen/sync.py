@@ -2,6 +2,8 @@
 
 Each case is the peer's side of one session, frame by frame: the receiver is a fresh
 SyncConnection that has sent its own hello and gets these bytes, one frame at a time.
+Where a case needs our side to have said more (our heads, our gets), `sends` lists our
+frames and the peer frame each follows.
 Expected: the event type of every frame, or the error code and the 1-based position
 (`at`) of the frame that breaks the protocol, as in every suite. Frames are built with
 our encoder and then, for the mutations, changed by hand, so each case says exactly
@@ -10,10 +12,16 @@ which bytes are wrong.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from protocol import canonical
+from protocol.sync_limits import (
+    DECODER_MAX_ARRAY_LEN,
+    MAX_FORK_PROOFS_PER_FRAME,
+    MAX_HEADS_PER_FRAME,
+    MAX_RANGE_REQUEST,
+)
 from protocol.sync_messages import (
     Done,
     Get,
@@ -38,8 +46,16 @@ def msg(message: Message) -> bytes:
     return frame(message_to_wire(message))
 
 
-def case(name: str, description: str, frames: list[bytes], expect: dict[str, Any]) -> Case:
-    data = {"network_hex": NETWORK.hex(), "frames_hex": [f.hex() for f in frames]}
+def case(
+    name: str,
+    description: str,
+    frames: list[bytes],
+    expect: dict[str, Any],
+    sends: Sequence[tuple[int, bytes]] = (),
+) -> Case:
+    data: dict[str, Any] = {"network_hex": NETWORK.hex(), "frames_hex": [f.hex() for f in frames]}
+    if sends:
+        data["sends"] = [{"after": after, "frame_hex": f.hex()} for after, f in sends]
     return Case(*SUITE, name, description, data, expect)
 
 
@@ -162,16 +178,68 @@ def mutation_cases() -> Iterator[Case]:
     )
 
 
-def _range_wire() -> dict[str, Any]:
+#: Our side after the peer's hello: no heads of our own, then two gets of A's log.
+OUR_GETS = [(1, HEADS), (2, msg(Get(0, A, 1, 2))), (2, msg(Get(1, A, 2, 3)))]
+
+
+def answer_cases() -> Iterator[Case]:
+    yield case(
+        "answers-in-order",
+        "We asked twice; the peer answers the first request, then the second.",
+        [HELLO, HEADS, frame(_range_wire(0, 1)), frame(_range_wire(1, 2))],
+        events("Hello", "Heads", "Range", "Range"),
+        OUR_GETS,
+    )
+    yield case(
+        "answer-out-of-order",
+        "We asked twice; the peer answers the second request first.",
+        [HELLO, HEADS, frame(_range_wire(1, 2))],
+        fails("remote.out-of-order", 3),
+        OUR_GETS,
+    )
+
+
+def oversized_cases() -> Iterator[Case]:
+    yield case(
+        "get-over-max-range",
+        f"A get for {MAX_RANGE_REQUEST + 1} entries, one over the cap.",
+        [HELLO, HEADS, msg(Get(0, A, 1, MAX_RANGE_REQUEST + 2))],
+        fails("remote.oversized", 3),
+    )
+    many = [[i.to_bytes(32, "big"), 1, b"x"] for i in range(1, MAX_HEADS_PER_FRAME + 2)]
+    yield case(
+        "heads-over-frame-cap",
+        f"A heads frame of {MAX_HEADS_PER_FRAME + 1} heads, one over the cap.",
+        [HELLO, frame({"heads": many, "more": False, "t": "heads"})],
+        fails("remote.oversized", 2),
+    )
+    proofs = [b"p"] * (MAX_FORK_PROOFS_PER_FRAME + 1)
+    yield case(
+        "forks-over-frame-cap",
+        f"A forks frame of {MAX_FORK_PROOFS_PER_FRAME + 1} proofs, one over the cap.",
+        [HELLO, HEADS, frame({"proofs": proofs, "t": "forks"})],
+        fails("remote.oversized", 3),
+    )
+    longest = [0] * (DECODER_MAX_ARRAY_LEN + 1)
+    yield case(
+        "array-over-decoder-cap",
+        f"A heads frame whose list has {DECODER_MAX_ARRAY_LEN + 1} items, longer than any"
+        " message allows: refused by the decoder before its items are read.",
+        [HELLO, frame({"heads": longest, "more": False, "t": "heads"})],
+        fails("remote.oversized", 2),
+    )
+
+
+def _range_wire(request: int = 7, start: int = 1) -> dict[str, Any]:
     return {
         "author": A,
         "checkpoint": b"x",
         "entries": [],
-        "id": 7,
+        "id": request,
         "key_events": [],
         "more": False,
         "proof": [],
-        "start_seq": 1,
+        "start_seq": start,
         "t": "range",
     }
 
@@ -179,3 +247,5 @@ def _range_wire() -> dict[str, Any]:
 def cases() -> Iterator[Case]:
     yield from happy_cases()
     yield from mutation_cases()
+    yield from answer_cases()
+    yield from oversized_cases()

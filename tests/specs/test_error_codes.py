@@ -45,7 +45,6 @@ _STORE = (
 _TRANSPORT = "an event of the transport (a stream closed or timed out), not bytes a vector can hold"
 _NO_BLOB_SUITE = "the blob transfer conversation (0009) has no vector suite yet"
 _NO_SYNC_CASE = "a sync conversation error (0005) with no sync/conversation case yet"
-_NO_CHARTER_SUITE = "the charter exchange (0008) has no vector suite yet"
 _NO_BODY_SUITE = "a decoder of local documents with no vector suite yet"
 
 #: Codes the specs define that no vector reaches, and why.
@@ -109,7 +108,6 @@ UNREACHED: dict[str, str] = {
     "remote.blob-too-large": _NO_BLOB_SUITE,
     "remote.blob-unavailable": "the answer to this node's own caller when no peer gave a blob "
     "(0009 §3), not bytes a vector holds",
-    "remote.charter-unavailable": _NO_CHARTER_SUITE,
     "remote.closed": _TRANSPORT,
     "remote.closed-early": _TRANSPORT,
     "remote.overlong-chunk": _NO_BLOB_SUITE,
@@ -121,7 +119,6 @@ UNREACHED: dict[str, str] = {
     "remote.too-many-wants": _NO_BLOB_SUITE,
     "remote.unexpected-chunk": _NO_BLOB_SUITE,
     "remote.want-too-large": _NO_BLOB_SUITE,
-    "remote.wrong-charter": _NO_CHARTER_SUITE,
     "rule.blob-too-large": "the blob store's limit, max_blob_bytes (0008 §7.2, 0009 §4): "
     "a blob's size, not an entry (governance/admit); no blob suite yet",
     "rule.derivative-forbidden": "licences/derive gives the verdict (forbidden), not the "

@@ -44,7 +44,6 @@ _STORE = (
 )
 _TRANSPORT = "an event of the transport (a stream closed or timed out), not bytes a vector can hold"
 _NO_BLOB_SUITE = "the blob transfer conversation (0009) has no vector suite yet"
-_NO_SYNC_CASE = "a sync conversation error (0005) with no sync/conversation case yet"
 _NO_BODY_SUITE = "a decoder of local documents with no vector suite yet"
 
 #: Codes the specs define that no vector reaches, and why.
@@ -103,7 +102,6 @@ UNREACHED: dict[str, str] = {
     "misuse.unknown-job": _LOCAL,
     "misuse.unknown-lab": _LOCAL,
     "misuse.unknown-proposal": _LOCAL,
-    "remote.bad-head": _NO_SYNC_CASE,
     "remote.bad-range": _NO_BLOB_SUITE,
     "remote.blob-too-large": _NO_BLOB_SUITE,
     "remote.blob-unavailable": "the answer to this node's own caller when no peer gave a blob "

@@ -50,11 +50,6 @@ _NO_BODY_SUITE = "a decoder of local documents with no vector suite yet"
 _PEERING = "the peering machine's own misuse (0005), tests/ledger/test_peering.py"
 _NODE_LIMIT = "a node's own limit on a session (0005 §6, 0012 §5), not a message a vector holds"
 _LOCAL_RULE = "a node's local setting (0003 §5.1), not its federation's rules"
-_FREEZE = (
-    "decided by the fork proofs a ledger stores and the lifts in force (0004 §4-§5, "
-    "0003 §4.1 row 1), not by the admission rule (0008 §7.1, governance/admit), which "
-    "reads only the rules, members and vouched; no vector gives a ledger stored fork proofs"
-)
 UNREACHED: dict[str, str] = {
     "misuse.own-log": _LOCAL,
     "misuse.bad-host": _LOCAL,
@@ -121,10 +116,8 @@ UNREACHED: dict[str, str] = {
     "a blob's size, not an entry (governance/admit); no blob suite yet",
     "rule.derivative-forbidden": "licences/derive gives the verdict (forbidden), not the "
     "error a design's publication raises with it (0010 §4); no designs suite yet",
-    "rule.frozen-author": _FREEZE + " (a freeze, 0004 §4)",
     "rule.licence-not-open": "licences/check gives open: false, not the error a design's "
     "publication raises with it (0010 §4); no designs suite yet",
-    "rule.lifted-fork": _FREEZE + " (a conflict at a forgiven position, 0004 §5)",
     "verify.blob-hash-mismatch": _NO_BLOB_SUITE,
 }
 

@@ -308,30 +308,38 @@ class SyncPeer:
         self.entries_ingested += len(r.entries)
 
     def _take_heads(self, heads: Iterable[Head]) -> None:
-        """Judge each head before it costs anything (specs/0005 §6 step 3):
+        """Judge each head before it costs anything (`take_head`); a refused head is
+        recorded and the next one judged."""
+        for head in heads:
+            try:
+                self.take_head(head)
+            except CommonsError as e:
+                self.rejected.append(e)
 
+    def take_head(self, head: Head) -> bool:
+        """Judge one head of the peer's (specs/0005 §6 step 3); True if its log joined
+        the plan, False if there is nothing to fetch; raise the refusal.
+
+        - a log of an author frozen or forgotten here: nothing.
         - a log we hold at least as far: a checkpoint of the size of one we store,
           with another root, is an equivocation that planning by size would miss;
           `add_checkpoint` keeps it as a fork proof (0004 §4). Reads no Merkle tree.
-        - a log longer than ours: its note must decode, be of this network, name
-          this author and this size, and carry a valid line by the key we hold where
-          we can know it (ledger.gossip.check_checkpoint), or the head is refused;
-          then it joins the plan, which asks for one chunk at a time."""
-        for head in heads:
-            if self.ledger.is_frozen(self.network, head.author) or self.ledger.is_forgotten(
-                self.network, head.author
-            ):
-                continue
-            ours = self.ledger.head(self.network, head.author)
-            have = 0 if ours is None else ours.size
-            try:
-                if head.size > have:
-                    self._check_offered(head)
-                    self.plan.add(head.author, have, head.size)
-                else:
-                    self._check_equivocation(head)
-            except CommonsError as e:
-                self.rejected.append(e)
+        - a log longer than ours: its note must decode, be of this network, carry a
+          valid line by the key we hold where we can know it
+          (ledger.gossip.check_checkpoint), and name this author and this size, or
+          the head is refused; then it joins the plan, which asks for one chunk at a
+          time."""
+        if self.ledger.is_frozen(self.network, head.author) or self.ledger.is_forgotten(
+            self.network, head.author
+        ):
+            return False
+        ours = self.ledger.head(self.network, head.author)
+        have = 0 if ours is None else ours.size
+        if head.size > have:
+            self._check_offered(head)
+            return self.plan.add(head.author, have, head.size)
+        self._check_equivocation(head)
+        return False
 
     def _check_offered(self, head: Head) -> None:
         check_checkpoint(head.checkpoint, self.network, self.ledger)

@@ -23,7 +23,7 @@ from pydantic import Field, field_validator, model_validator
 
 from protocol import blob, canonical, limits
 from protocol.bodies import Bytes32, KindSpec, StrictBody
-from protocol.errors import DecodeError
+from protocol.errors import DecodeError, RemoteFaultError
 from protocol.identity import network_id
 from protocol.ids import id_from_text, id_to_text
 
@@ -176,6 +176,19 @@ def decode_charter(data: bytes) -> Charter:
     charter = _charter_from(canonical.decode(data, max_bytes=MAX_CHARTER_BYTES))
     if charter_bytes(charter) != data:  # e.g. an explicit `test: false`
         raise _bad_charter("charter", "not the canonical encoding of a charter")
+    return charter
+
+
+def charter_from_answer(network: bytes, answer: bytes) -> Charter:
+    """The charter of `network` from what a peer wrote on `/fabcommons/charter/1`
+    before closing (§1.3, its checks in order). Raises RemoteFaultError
+    remote.charter-unavailable (it wrote nothing) or remote.wrong-charter (the charter
+    of another network), or decode_charter's DecodeError."""
+    if not answer:
+        raise RemoteFaultError("remote.charter-unavailable", f"no charter of {id_to_text(network)}")
+    charter = decode_charter(answer)
+    if network_id(answer) != network:
+        raise RemoteFaultError("remote.wrong-charter", "a charter whose hash is not the network id")
     return charter
 
 

@@ -3,6 +3,9 @@
 governance/charter  input.toml -> protocol.governance.parse_charter_toml. When ok:
                     expect.network_id (text) and charter_hex (charter_bytes). A
                     decode.bad-charter error gives expect.field.
+governance/charter-exchange
+                    input.network_hex, answer_hex -> protocol.governance.charter_from_answer.
+                    When ok: expect.name, members (text ids), test.
 governance/tally    input.electorate_hex, rules, proposal {id_hex, author_hex, seq, action
                     (tagged)}, votes [{id_hex, voter_hex, seq, proposal_hex, choice,
                     timestamp_ms}], checkpoints [{author_hex, size, cosignatures
@@ -36,6 +39,7 @@ from protocol.governance import (
     ProposalBody,
     Rules,
     charter_bytes,
+    charter_from_answer,
     charter_network_id,
     parse_charter_toml,
 )
@@ -53,6 +57,21 @@ def check_charter(data: dict[str, Any], expect: dict[str, Any]) -> None:
         "ok": True,
         "network_id": id_to_text(charter_network_id(charter)),
         "charter_hex": charter_bytes(charter).hex(),
+    }
+    assert same(got, expect)
+
+
+def check_charter_exchange(data: dict[str, Any], expect: dict[str, Any]) -> None:
+    network, answer = bytes.fromhex(data["network_hex"]), bytes.fromhex(data["answer_hex"])
+    if not expect["ok"]:
+        expect_error(expect, lambda: charter_from_answer(network, answer))
+        return
+    charter = charter_from_answer(network, answer)
+    got = {
+        "ok": True,
+        "name": charter.name,
+        "members": [id_to_text(m) for m in charter.members],
+        "test": charter.test,
     }
     assert same(got, expect)
 
@@ -144,6 +163,7 @@ def check_admit(data: dict[str, Any], expect: dict[str, Any]) -> None:
 
 GOVERNANCE_CHECKERS: dict[tuple[str, str], Checker] = {
     ("governance", "charter"): check_charter,
+    ("governance", "charter-exchange"): check_charter_exchange,
     ("governance", "tally"): check_tally,
     ("governance", "evolve"): check_evolve,
     ("governance", "admit"): check_admit,

@@ -20,8 +20,9 @@ from ledger.keyhistory import verify_key_history
 from ledger.log import Ledger, checkpoint_side
 from ledger.store import MemoryLogStore
 from ledger.witness import WitnessState, witness_checkpoint
+from protocol.entry import decode_entry
 from protocol.errors import CommonsError
-from protocol.ids import id_to_text
+from protocol.ids import id_from_text, id_to_text
 from protocol.keys import SigningKey
 from tests.vector_support import Checker, expect_error, failure, same
 
@@ -169,11 +170,35 @@ def check_range(data: dict[str, Any], expect: dict[str, Any]) -> None:
     assert (commits, entries, notes[-1]) == (before[0] + 1, initial + raws, note)
 
 
+def check_freeze(data: dict[str, Any], expect: dict[str, Any]) -> None:
+    network = bytes.fromhex(data["network_hex"])
+    ledger = Ledger(MemoryLogStore())
+    held = _hexes(data["held_hex"])
+    assert len(ledger.ingest(held).accepted) == len(held)
+    for raw in _hexes(data["fork_proofs_hex"]):
+        ledger.add_fork_proof(raw)
+    ledger.lift_freezes(id_from_text(t) for t in data["lifted"])
+    entry = decode_entry(bytes.fromhex(data["entry_hex"]))
+    report = ledger.ingest([entry.raw])
+    if report.rejected:
+        assert len(report.rejected) == 1
+        assert same(failure(report.rejected[0][1]), expect)
+        return
+    head = ledger.head(network, entry.author)
+    got = {
+        "ok": True,
+        "size": 0 if head is None else head.size,
+        "frozen": ledger.is_frozen(network, entry.author),
+    }
+    assert same(got, expect)
+
+
 LEDGER_CHECKERS: dict[tuple[str, str], Checker] = {
     ("ledger", "checkpoints"): check_checkpoint,
     ("ledger", "cosignatures"): check_cosignature,
     ("ledger", "witness"): check_witness,
     ("ledger", "fork-proofs"): check_fork_proof,
+    ("ledger", "freezes"): check_freeze,
     ("ledger", "inclusion"): check_inclusion,
     ("ledger", "ranges"): check_range,
 }

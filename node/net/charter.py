@@ -3,8 +3,9 @@
 A stream protocol that hands a federation's charter to a joining node. The client
 sends the 32-byte network id it wants; a node of that network answers with the
 canonical charter bytes and closes (anything else: it closes with nothing).
-`fetch_charter` checks the hash of what it got against the network id, so no peer
-can hand out another federation's charter.
+`fetch_charter` judges what it got with protocol.governance.charter_from_answer,
+which checks its hash against the network id, so no peer can hand out another
+federation's charter.
 """
 
 from __future__ import annotations
@@ -19,10 +20,10 @@ from protocol.governance import (
     MAX_CHARTER_BYTES,
     Charter,
     charter_bytes,
+    charter_from_answer,
     charter_network_id,
-    decode_charter,
 )
-from protocol.ids import ID_BYTES, id_to_text
+from protocol.ids import ID_BYTES
 
 CHARTER_PROTOCOL_ID = "/fabcommons/charter/1"
 CHARTER_IO_TIMEOUT_S = 30.0
@@ -54,16 +55,7 @@ async def fetch_charter(host: P2PHost, maddr: str, network: bytes) -> Charter:
             data += chunk
     finally:
         await stream.close()
-    if not data:
-        raise RemoteFaultError(
-            "remote.charter-unavailable", f"{peer} holds no charter of {id_to_text(network)}"
-        )
-    charter = decode_charter(data)
-    if charter_network_id(charter) != network:
-        raise RemoteFaultError(
-            "remote.wrong-charter", f"{peer} sent a charter whose hash is not the network id"
-        )
-    return charter
+    return charter_from_answer(network, data)
 
 
 async def fetch_charter_from(

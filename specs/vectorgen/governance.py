@@ -146,6 +146,74 @@ def charter_cases() -> Iterator[Case]:
     )
 
 
+#: The charter of charter_cases' `five-founders`, as its canonical map.
+CHARTER: dict[str, Any] = {"version": 1, "name": "Vector Commons", "members": MEMBERS,
+                           "rules": RULES, "text": "We share designs."}  # fmt: skip
+CHARTER_RAW = canonical.encode(CHARTER)
+
+
+def charter_exchange_cases() -> Iterator[Case]:
+    """What a peer wrote on /fabcommons/charter/1 before closing, asked for the network of
+    CHARTER (0008 §1.3, its checks in order)."""
+    wanted = network_id(CHARTER_RAW)
+
+    def case(name: str, description: str, answer: bytes, expect: dict[str, Any]) -> Case:
+        data = {"network_hex": wanted.hex(), "answer_hex": answer.hex()}
+        return Case("governance", "charter-exchange", name, description, data, expect)
+
+    members = [id_to_text(m) for m in MEMBERS]
+    yield case(
+        "the-charter",
+        "The charter whose digest is the network id asked for.",
+        CHARTER_RAW,
+        ok(name="Vector Commons", members=members, test=False),
+    )
+    test_raw = canonical.encode({**CHARTER, "test": True})
+    yield case(
+        "another-federation",
+        "A valid charter, but of a test federation with the same founders: another id.",
+        test_raw,
+        error("remote.wrong-charter"),
+    )
+    yield case(
+        "nothing",
+        "The peer closed without writing: it holds no charter of that network.",
+        b"",
+        error("remote.charter-unavailable"),
+    )
+    yield case(
+        "over-the-cap",
+        "131,073 zero bytes: one more than a charter may have.",
+        bytes(128 * 1024 + 1),
+        error("decode.too-large"),
+    )
+    yield case(
+        "truncated",
+        "The charter without its last byte.",
+        CHARTER_RAW[:-1],
+        error("decode.malformed"),
+    )
+    yield case(
+        "trailing-byte",
+        "The charter followed by one zero byte.",
+        CHARTER_RAW + b"\x00",
+        error("decode.trailing-bytes"),
+    )
+    no_name = {k: v for k, v in CHARTER.items() if k != "name"}
+    yield case(
+        "no-name",
+        "A map with every field of the charter but its name.",
+        canonical.encode(no_name),
+        error("decode.bad-charter", field="name"),
+    )
+    yield case(
+        "test-false-spelled",
+        "The charter with `test: false` spelled out: not the canonical encoding of it.",
+        canonical.encode({**CHARTER, "test": False}),
+        error("decode.bad-charter", field="charter"),
+    )
+
+
 def _members_toml(members: list[bytes]) -> str:
     return "members = [\n" + "".join(f'  "{id_to_text(m)}",\n' for m in members) + "]\n"
 
@@ -691,6 +759,7 @@ def _vouch_cases() -> Iterator[Case]:
 
 def cases() -> Iterator[Case]:
     yield from charter_cases()
+    yield from charter_exchange_cases()
     yield from tally_cases()
     yield from evolve_cases()
     yield from more_evolve_cases()

@@ -44,19 +44,12 @@ _STORE = (
 )
 _TRANSPORT = "an event of the transport (a stream closed or timed out), not bytes a vector can hold"
 _NO_BLOB_SUITE = "the blob transfer conversation (0009) has no vector suite yet"
-_NO_SYNC_CASE = "a sync conversation error (0005) with no sync/conversation case yet"
-_NO_CHARTER_SUITE = "the charter exchange (0008) has no vector suite yet"
 _NO_BODY_SUITE = "a decoder of local documents with no vector suite yet"
 
 #: Codes the specs define that no vector reaches, and why.
 _PEERING = "the peering machine's own misuse (0005), tests/ledger/test_peering.py"
 _NODE_LIMIT = "a node's own limit on a session (0005 §6, 0012 §5), not a message a vector holds"
 _LOCAL_RULE = "a node's local setting (0003 §5.1), not its federation's rules"
-_FREEZE = (
-    "decided by the fork proofs a ledger stores and the lifts in force (0004 §4-§5, "
-    "0003 §4.1 row 1), not by the admission rule (0008 §7.1, governance/admit), which "
-    "reads only the rules, members and vouched; no vector gives a ledger stored fork proofs"
-)
 UNREACHED: dict[str, str] = {
     "misuse.own-log": _LOCAL,
     "misuse.bad-host": _LOCAL,
@@ -104,17 +97,13 @@ UNREACHED: dict[str, str] = {
     "misuse.unknown-job": _LOCAL,
     "misuse.unknown-lab": _LOCAL,
     "misuse.unknown-proposal": _LOCAL,
-    "remote.bad-head": _NO_SYNC_CASE,
     "remote.bad-range": _NO_BLOB_SUITE,
     "remote.blob-too-large": _NO_BLOB_SUITE,
     "remote.blob-unavailable": "the answer to this node's own caller when no peer gave a blob "
     "(0009 §3), not bytes a vector holds",
-    "remote.charter-unavailable": _NO_CHARTER_SUITE,
     "remote.closed": _TRANSPORT,
     "remote.closed-early": _TRANSPORT,
-    "remote.out-of-order": _NO_SYNC_CASE,
     "remote.overlong-chunk": _NO_BLOB_SUITE,
-    "remote.oversized": _NO_SYNC_CASE,
     "remote.refused": _NO_BLOB_SUITE,
     "remote.short-chunk": _NO_BLOB_SUITE,
     "remote.size-changed": _NO_BLOB_SUITE,
@@ -123,15 +112,12 @@ UNREACHED: dict[str, str] = {
     "remote.too-many-wants": _NO_BLOB_SUITE,
     "remote.unexpected-chunk": _NO_BLOB_SUITE,
     "remote.want-too-large": _NO_BLOB_SUITE,
-    "remote.wrong-charter": _NO_CHARTER_SUITE,
     "rule.blob-too-large": "the blob store's limit, max_blob_bytes (0008 §7.2, 0009 §4): "
     "a blob's size, not an entry (governance/admit); no blob suite yet",
     "rule.derivative-forbidden": "licences/derive gives the verdict (forbidden), not the "
     "error a design's publication raises with it (0010 §4); no designs suite yet",
-    "rule.frozen-author": _FREEZE + " (a freeze, 0004 §4)",
     "rule.licence-not-open": "licences/check gives open: false, not the error a design's "
     "publication raises with it (0010 §4); no designs suite yet",
-    "rule.lifted-fork": _FREEZE + " (a conflict at a forgiven position, 0004 §5)",
     "verify.blob-hash-mismatch": _NO_BLOB_SUITE,
 }
 

@@ -9,16 +9,19 @@ protocol/framing.py; each holds one message, a canonical map (0009 §3):
     error  {"code": str, "message": str, "t": "error"}
 
 `BlobFetch` (client) says which `want` to send next (`send_next`), takes whatever bytes
-arrived (`receive_data`) and turns them into events (`next_event`). `BlobServe` (server)
-turns bytes into `Want` requests (`next_request`) and the caller's answers into frames
-(`respond_chunk`, `respond_none`, `respond_error`). Neither does I/O or keeps time.
+arrived (`receive_data`) and turns them into events (`next_event`), making the checks
+of 0009 §3.3 in their order. `BlobServe` (server) turns bytes into `Want` requests
+(`next_request`, the checks of §3.2), says which bytes of a held blob answer one
+(`chunk_range`) and turns the caller's answers into frames (`respond_chunk`,
+`respond_none`, `respond_error`). Neither does I/O or keeps time.
 
-Guarantees: a peer's bytes yield events or a RemoteFaultError, never another exception;
+Guarantees: a peer's bytes yield events or a RemoteFaultError, never another exception
+(a server's `error` message is `remote.refused`, its code kept as `peer_code`);
 a chunk's declared size is checked against the caller's limit before its data is
 handed out; handed-out data are exactly the requested, contiguous bytes of one blob,
 so appending them in order rebuilds a prefix of what the server claims the blob is.
 Left to others: whether the bytes hash to the id (the store checks that at the end,
-0009 §5), timeouts, and choosing another peer.
+0009 §5), timeouts, node-wide limits (streams per peer, §8.4), and choosing another peer.
 """
 
 from __future__ import annotations
@@ -181,15 +184,7 @@ class Finished:
     size: int
 
 
-@dataclass(frozen=True)
-class RemoteError:
-    """The server ended the conversation with an `error` message. Terminal."""
-
-    code: str
-    message: str
-
-
-FetchEvent = ChunkReceived | Missing | Finished | RemoteError
+FetchEvent = ChunkReceived | Missing | Finished
 
 
 class State(enum.Enum):
@@ -203,7 +198,8 @@ class BlobFetch:
 
     Wants are sent in order and answered in order (0009 §3), so the oldest unanswered
     want says exactly which chunk may come next. Until the first chunk tells the size,
-    one want is in flight; afterwards up to `window`.
+    one want is in flight; afterwards up to `window`. Each asks for `chunk_bytes`
+    (the last for what is left of the blob).
     """
 
     def __init__(
@@ -213,6 +209,7 @@ class BlobFetch:
         resume_offset: int = 0,
         *,
         window: int = FETCH_WINDOW,
+        chunk_bytes: int = MAX_CHUNK_BYTES,
     ) -> None:
         if type(blob_id) is not bytes or len(blob_id) != ID_BYTES:
             raise LocalMisuseError("misuse.bad-argument", f"a blob id is {ID_BYTES} bytes")
@@ -222,9 +219,14 @@ class BlobFetch:
             )
         if not 1 <= window <= MAX_INFLIGHT:
             raise LocalMisuseError("misuse.bad-argument", f"window {window}, 1..{MAX_INFLIGHT}")
+        if not 1 <= chunk_bytes <= MAX_CHUNK_BYTES:
+            raise LocalMisuseError(
+                "misuse.bad-argument", f"chunk of {chunk_bytes} bytes, 1..{MAX_CHUNK_BYTES}"
+            )
         self.blob_id = blob_id
         self.max_blob_bytes = max_blob_bytes
         self.window = window
+        self.chunk_bytes = chunk_bytes
         self.state = State.RUNNING
         self.size: int | None = None
         #: Everything before this offset has been handed out (or was held at the start).
@@ -243,11 +245,11 @@ class BlobFetch:
         if self.size is None:
             if self._wanted:
                 return None
-            length = MAX_CHUNK_BYTES
+            length = self.chunk_bytes
         elif len(self._wanted) >= self.window or self._request_offset >= self.size:
             return None
         else:
-            length = min(MAX_CHUNK_BYTES, self.size - self._request_offset)
+            length = min(self.chunk_bytes, self.size - self._request_offset)
         want = Want(self.blob_id, self._request_offset, length)
         self._wanted.append(want)
         self._request_offset += length
@@ -290,8 +292,12 @@ class BlobFetch:
             return None
         message = decode_message(value)
         if isinstance(message, ErrorMessage):
-            self.state = State.DONE
-            return RemoteError(message.code, message.message)
+            # the peer's message is shown, never trusted as ours
+            raise RemoteFaultError(
+                "remote.refused",
+                f"the server refused: {message.code}: {message.message[:200]}",
+                peer_code=message.code,
+            )
         if isinstance(message, Want):
             raise RemoteFaultError("remote.bad-message", "a server does not send wants")
         if message.blob != self.blob_id or not self._wanted:
@@ -394,6 +400,17 @@ class BlobServe:
         want = self._received.popleft()
         self._answering.append(want)
         return want
+
+    def chunk_range(self, blob: bytes, size: int) -> tuple[int, int]:
+        """The bytes [start, end) of a held blob of `size` bytes that answer the oldest
+        handed-out want (0009 §3.2); RemoteFaultError("remote.bad-range") when its
+        offset is past the end (then the driver sends `respond_error` and closes)."""
+        want = self._oldest(blob)
+        if want.offset > size:
+            raise RemoteFaultError(
+                "remote.bad-range", f"offset {want.offset} is past the end ({size} bytes)"
+            )
+        return want.offset, want.offset + min(want.length, size - want.offset)
 
     def respond_chunk(self, blob: bytes, offset: int, size: int, data: bytes) -> bytes:
         """The `chunk` frame answering the oldest handed-out want."""

@@ -38,6 +38,7 @@ if __name__ == "__main__" and not __package__:  # run as a file, not with -m
 
 from specs.vectorgen import (
     admission,
+    blobs,
     capabilities,
     checkpoints,
     ed25519,
@@ -87,6 +88,7 @@ def all_cases() -> list[Case]:
         *capabilities.cases(),
         *fuzz_regressions.cases(),
         *jobs.cases(),
+        *blobs.cases(),
     ]
     paths = [c.path for c in cases]
     assert len(set(paths)) == len(paths), "two cases share a file name"

@@ -37,7 +37,6 @@ from protocol.blob import (
     BlobServe,
     ChunkReceived,
     Finished,
-    Missing,
     Want,
 )
 from protocol.errors import RemoteFaultError
@@ -164,7 +163,12 @@ async def _run_fetch(
     while True:
         while (want := fetch.send_next()) is not None:
             await _write(write, want, pace.limits.io_timeout_s)
-        event = fetch.next_event()
+        try:
+            event = fetch.next_event()
+        except RemoteFaultError as e:
+            if e.details.get("peer_code") == "remote.bad-range" and resumed_from > 0:
+                partial.discard()  # our partial is longer than the blob this peer holds
+            raise
         if event is None:
             data = await _paced_read(read, pace)
             if not data:
@@ -175,17 +179,9 @@ async def _run_fetch(
         elif isinstance(event, Finished):
             size = await pace.off_loop(partial.finish)
             return FetchResult(fetch.blob_id, "stored", size, resumed_from, size - resumed_from)
-        elif isinstance(event, Missing):
+        else:  # Missing
             received = partial.offset - resumed_from
             return FetchResult(fetch.blob_id, "missing", None, resumed_from, received)
-        else:
-            if event.code == "remote.bad-range" and resumed_from > 0:
-                partial.discard()  # our partial is longer than the blob this peer holds
-            raise RemoteFaultError(
-                "remote.refused",
-                f"the server refused: {event.code}: {event.message[:200]}",
-                peer_code=event.code,
-            )
 
 
 async def _paced_read(read: Read, pace: _Pace) -> bytes:
@@ -252,14 +248,15 @@ async def _answer(
     spend: Spend | None,
     off_loop: OffLoop,
 ) -> bytes:
-    held = await off_loop(functools.partial(_read_for, store, want))
-    if held is None:
+    size = await off_loop(functools.partial(_size_of, store, want.blob))
+    if size is None:
         stats.not_held += 1
         return serve.respond_none(want.blob)
-    size, data = held
-    if data is None:
-        why = f"offset {want.offset} is past the end of {id_to_text(want.blob)} ({size} bytes)"
-        return serve.respond_error("remote.bad-range", why)
+    try:
+        start, end = serve.chunk_range(want.blob, size)
+    except RemoteFaultError as e:  # not a fault to charge: our blob may be shorter
+        return serve.respond_error(e.code, f"{id_to_text(want.blob)}: {e.message}")
+    data = await off_loop(functools.partial(store.read_chunk, want.blob, start, end - start))
     if spend is not None and data:
         await spend(len(data))
     stats.chunks += 1
@@ -267,14 +264,9 @@ async def _answer(
     return serve.respond_chunk(want.blob, want.offset, size, data)
 
 
-def _read_for(store: BlobStore, want: Want) -> tuple[int, bytes | None] | None:
-    """(size, data) of the want; data None if the offset is past the end; None if not held."""
-    if not store.has(want.blob):
-        return None
-    size = store.size(want.blob)
-    if want.offset > size:
-        return size, None
-    return size, store.read_chunk(want.blob, want.offset, want.length)
+def _size_of(store: BlobStore, blob_id: bytes) -> int | None:
+    """The size of a held blob, or None if it is not held."""
+    return store.size(blob_id) if store.has(blob_id) else None
 
 
 async def _read(read: Read, timeout_s: float) -> bytes:

@@ -33,9 +33,8 @@ from protocol.blob import (
     ChunkReceived,
     FetchEvent,
     Finished,
-    RemoteError,
 )
-from protocol.errors import CommonsError
+from protocol.errors import CommonsError, RemoteFaultError
 from protocol.ids import id_from_text
 from tests.cli_helpers import fabnode
 from tests.hostile import TIMEOUT_S, hostile_host
@@ -197,8 +196,9 @@ async def test_a_greedy_fetcher_gets_its_streams_and_no_more(tmp_path: Path) -> 
                 held.append(stream)
             for _ in range(8):
                 extra = await host.open_stream(node, PROTOCOL_ID)
-                event = await next_event(extra, BlobFetch(blob_id, DEFAULT_MAX_BLOB_BYTES))
-                assert isinstance(event, RemoteError) and event.code == TOO_MANY_STREAMS
+                with pytest.raises(RemoteFaultError) as err:
+                    await next_event(extra, BlobFetch(blob_id, DEFAULT_MAX_BLOB_BYTES))
+                assert err.value.details.get("peer_code") == TOO_MANY_STREAMS
                 await extra.close()
             status = await status_of(holder)
             assert status["sync"]["refused"][host.peer_id] == {TOO_MANY_STREAMS: 8}
@@ -210,9 +210,12 @@ async def test_a_greedy_fetcher_gets_its_streams_and_no_more(tmp_path: Path) -> 
                     fetch = BlobFetch(blob_id, DEFAULT_MAX_BLOB_BYTES)
                     with contextlib.suppress(CommonsError):  # a refused stream may be closed
                         await stream.write(fetch.send_next() or b"", TIMEOUT_S)
-                    event = await next_event(stream, fetch)
-                    if not isinstance(event, RemoteError):
-                        break
+                    try:
+                        event = await next_event(stream, fetch)
+                    except RemoteFaultError as e:
+                        assert e.details.get("peer_code") == TOO_MANY_STREAMS
+                        continue
+                    break
             received = bytearray()
             while not isinstance(event, Finished):
                 if isinstance(event, ChunkReceived):

@@ -26,7 +26,6 @@ from protocol.blob import (
     Message,
     Missing,
     NotHeld,
-    RemoteError,
     Want,
     decode_message,
     encode_message,
@@ -177,10 +176,27 @@ def test_none_and_error_end_the_conversation() -> None:
     fetch = started()
     fetch.receive_data(encode_message(NotHeld(BLOB_ID)))
     assert all_events(fetch) == [Missing()]
+    assert fetch.send_next() is None
     fetch = started()
     fetch.receive_data(encode_message(ErrorMessage("remote.bad-range", "no")))
-    assert all_events(fetch) == [RemoteError("remote.bad-range", "no")]
+    with pytest.raises(RemoteFaultError) as err:
+        fetch.next_event()
+    assert (err.value.code, err.value.details) == (
+        "remote.refused",
+        {"peer_code": "remote.bad-range"},
+    )
     assert fetch.send_next() is None
+
+
+def test_a_smaller_chunk_length() -> None:
+    fetch = BlobFetch(BLOB_ID, LIMIT, chunk_bytes=1000)
+    assert frames_of(fetch.send_next() or b"") == [Want(BLOB_ID, 0, 1000)]
+    fetch.receive_data(chunk_frame(0, 1000))
+    assert all_events(fetch, send=False) == [ChunkReceived(0, BLOB[:1000])]
+    wants = [frames_of(fetch.send_next() or b"")[0] for _ in range(FETCH_WINDOW)]
+    assert wants == [Want(BLOB_ID, 1000 * i, 1000) for i in range(1, FETCH_WINDOW + 1)]
+    with pytest.raises(LocalMisuseError):
+        BlobFetch(BLOB_ID, LIMIT, chunk_bytes=MAX_CHUNK_BYTES + 1)
 
 
 def test_a_declared_size_over_the_limit_is_refused_before_any_data() -> None:
@@ -246,6 +262,21 @@ def test_the_server_answers_in_order() -> None:
     assert serve.next_request() is None and serve.unanswered == 0
 
 
+def test_the_server_says_which_bytes_answer_a_want() -> None:
+    serve = BlobServe()
+    serve.receive_data(want_frames(Want(BLOB_ID, 5, 10), Want(BLOB_ID, 8, 10), Want(BLOB_ID, 9, 1)))
+    serve.next_request()
+    assert serve.chunk_range(BLOB_ID, 8) == (5, 8)  # the last chunk is shorter
+    serve.respond_chunk(BLOB_ID, 5, 8, BLOB[5:8])
+    serve.next_request()
+    assert serve.chunk_range(BLOB_ID, 8) == (8, 8)  # at the end: an empty chunk
+    serve.respond_chunk(BLOB_ID, 8, 8, b"")
+    serve.next_request()
+    with pytest.raises(RemoteFaultError) as err:
+        serve.chunk_range(BLOB_ID, 8)
+    assert err.value.code == "remote.bad-range"
+
+
 @pytest.mark.parametrize(
     ("data", "code"),
     [
@@ -309,7 +340,7 @@ def test_any_bytes_give_the_client_events_or_a_remote_fault(pieces: list[bytes])
             fetch.send_next()
             fetch.receive_data(piece)
             for event in all_events(fetch):
-                assert isinstance(event, ChunkReceived | Missing | Finished | RemoteError)
+                assert isinstance(event, ChunkReceived | Missing | Finished)
     except RemoteFaultError:
         pass
 

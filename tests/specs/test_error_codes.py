@@ -43,7 +43,10 @@ _STORE = (
     "not a vector input"
 )
 _TRANSPORT = "an event of the transport (a stream closed or timed out), not bytes a vector can hold"
-_NO_BLOB_SUITE = "the blob transfer conversation (0009) has no vector suite yet"
+_STREAM_LIMIT = (
+    "a node's own limit on the blob streams a peer holds (0009 §3 rule 6, §8.4), answered "
+    "before any want: the count of a peer's streams, not bytes a vector holds"
+)
 _NO_BODY_SUITE = "a decoder of local documents with no vector suite yet"
 
 #: Codes the specs define that no vector reaches, and why.
@@ -97,28 +100,19 @@ UNREACHED: dict[str, str] = {
     "misuse.unknown-job": _LOCAL,
     "misuse.unknown-lab": _LOCAL,
     "misuse.unknown-proposal": _LOCAL,
-    "remote.bad-range": _NO_BLOB_SUITE,
-    "remote.blob-too-large": _NO_BLOB_SUITE,
     "remote.blob-unavailable": "the answer to this node's own caller when no peer gave a blob "
     "(0009 §3), not bytes a vector holds",
     "remote.closed": _TRANSPORT,
     "remote.closed-early": _TRANSPORT,
-    "remote.overlong-chunk": _NO_BLOB_SUITE,
-    "remote.refused": _NO_BLOB_SUITE,
-    "remote.short-chunk": _NO_BLOB_SUITE,
-    "remote.size-changed": _NO_BLOB_SUITE,
     "remote.timeout": _TRANSPORT,
-    "remote.too-many-streams": _NO_BLOB_SUITE,
-    "remote.too-many-wants": _NO_BLOB_SUITE,
-    "remote.unexpected-chunk": _NO_BLOB_SUITE,
-    "remote.want-too-large": _NO_BLOB_SUITE,
-    "rule.blob-too-large": "the blob store's limit, max_blob_bytes (0008 §7.2, 0009 §4): "
-    "a blob's size, not an entry (governance/admit); no blob suite yet",
+    "remote.too-many-streams": _STREAM_LIMIT,
+    "rule.blob-too-large": "the blob store's own check of max_blob_bytes on adding a file "
+    "and on every append (0009 §4): a fetcher refuses the declared size first "
+    "(remote.blob-too-large, blobs/fetch C8), so no peer's bytes reach it",
     "rule.derivative-forbidden": "licences/derive gives the verdict (forbidden), not the "
     "error a design's publication raises with it (0010 §4); no designs suite yet",
     "rule.licence-not-open": "licences/check gives open: false, not the error a design's "
     "publication raises with it (0010 §4); no designs suite yet",
-    "verify.blob-hash-mismatch": _NO_BLOB_SUITE,
 }
 
 

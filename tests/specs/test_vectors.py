@@ -33,6 +33,7 @@ from protocol.keys import verify_signature
 from protocol.kinds import check_body
 from protocol.logstate import LogHead, verify_next
 from tests.paths import ROOT
+from tests.vector_checks_blobs import BLOB_CHECKERS
 from tests.vector_checks_capabilities import CAPABILITY_CHECKERS
 from tests.vector_checks_fuzz import FUZZ_CHECKERS
 from tests.vector_checks_governance import GOVERNANCE_CHECKERS
@@ -160,6 +161,7 @@ CHECKERS: dict[tuple[str, str], Checker] = {
     **CAPABILITY_CHECKERS,
     **FUZZ_CHECKERS,
     **JOB_CHECKERS,
+    **BLOB_CHECKERS,
 }
 
 

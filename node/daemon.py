@@ -48,6 +48,9 @@ log = logging.getLogger(__name__)
 
 #: How long a stopping node lets the storage thread finish its job before aborting it.
 STOP_GRACE_S = 3.0
+#: How long a starting node waits for a command that holds the home's writer lock (a
+#: local write: seconds at most) before it gives up with misuse.home-busy.
+WRITER_WAIT_S = 15.0
 #: How often the node measures its disk's free space (node.store.diskspace).
 DISK_CHECK_S = 5.0
 
@@ -91,7 +94,9 @@ async def run_node(
     hub = EventHub(token=trio.lowlevel.current_trio_token())
     disk = DiskSpace(home.path, options.min_free_bytes)
     disk.start()  # before any database is opened: a full disk gives back the reserve
-    with home.writer_lock(), _api_socket(options) as api_socket:
+    # a node already running on the home: refused at once; a short command: waited for
+    wait_s = 0.0 if home.running_node_info() is not None else WRITER_WAIT_S
+    with home.writer_lock(wait_s), _api_socket(options) as api_socket:
         async with _open_storage(home, disk) as storage:
             ctx = await storage.run(
                 lambda store: make_context(home, store, hub.from_thread_committed, options.quota)

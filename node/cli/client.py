@@ -30,8 +30,8 @@ class NodeClient:
 
     @classmethod
     def discover(cls, home: NodeHome) -> NodeClient | None:
-        info = home.read_api_info()
-        if info is None or not _alive(info.get("pid")):
+        info = home.running_node_info()
+        if info is None:
             return None
         return cls(str(info["url"]), home.api_token())
 
@@ -86,15 +86,3 @@ def _error_from(e: urllib.error.HTTPError) -> CommonsError:
     except (ValueError, KeyError, TypeError):
         return RemoteFaultError("remote.node-error", f"the node answered HTTP {e.code}")
     return error_for_code(code, message)
-
-
-def _alive(pid: Any) -> bool:
-    if not isinstance(pid, int) or pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

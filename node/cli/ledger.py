@@ -47,7 +47,7 @@ def via_node(
         show = progress_of is not None and sys.stderr.isatty() and not args.json
         with progress.follow(client, lambda op: op == progress_of, show):
             return client.call(method, path, body)
-    with operations.open_local(home) as ctx:
+    with operations.open_local(home, write=method != "GET") as ctx:  # a read takes no lock
         return local(ctx)
 
 

@@ -61,8 +61,8 @@ class LicensedCatalogue(CatalogueStore):
     the view ignores it. Rebuilds go through the same `add_design`, so they agree.
     """
 
-    def __init__(self, path: str | Path) -> None:
-        super().__init__(path)
+    def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
+        super().__init__(path, read_only=read_only)
         self._refused: set[bytes] = set()
         #: A federation's licence allow-list (specs/0008 §2); None: the default list.
         self.allow_list: frozenset[str] | None = None
@@ -97,9 +97,12 @@ class LicensedCatalogue(CatalogueStore):
         super().add_edges(child, parents)
 
 
-def open_catalogue(home: NodeHome, store: LogStore) -> LicensedCatalogue:
-    """`<home>/catalogue.sqlite3`, rebuilt from the ledger when new or stale."""
-    catalogue = LicensedCatalogue(home.path / CATALOGUE_FILE)
+def open_catalogue(
+    home: NodeHome, store: LogStore, *, read_only: bool = False
+) -> LicensedCatalogue:
+    """`<home>/catalogue.sqlite3`, rebuilt from the ledger when new or stale (a reader:
+    misuse.stale-database instead)."""
+    catalogue = LicensedCatalogue(home.path / CATALOGUE_FILE, read_only=read_only)
     try:
         if catalogue.needs_rebuild:
             catalogue.rebuild_from(store)
@@ -114,10 +117,13 @@ def make_context(
     store: LogStore,
     on_committed: Callable[[Sequence[Entry]], None] | None = None,
     quota: Quota | None = None,
+    *,
+    read_only: bool = False,
 ) -> LedgerContext:
     """The ledger context of `home` over `store`; `on_committed` is told of every batch
     the views index (the running node's live event stream; must not block); `quota`
-    bounds what it keeps of logs it has no reason to keep (ledger.quota)."""
+    bounds what it keeps of logs it has no reason to keep (ledger.quota); `read_only`:
+    over a reader store, for a command that only reads (`open_local(write=False)`)."""
     identity = home.identity()
     name, network = home.network()
     ledger = Ledger(store)
@@ -129,7 +135,7 @@ def make_context(
         governance.load(store)
         governance.refresh(ledger, governance.now_s())
     ledger.admission = _admission(ledger, identity.id, governance, quota)
-    catalogue = open_catalogue(home, store)
+    catalogue = open_catalogue(home, store, read_only=read_only)
     catalogue.on_committed = on_committed
     if governance is not None and governance.state is not None:
         catalogue.allow_list = allow_list_of(governance.state.rules)
@@ -204,15 +210,54 @@ def index_committed(ctx: LedgerContext, entries: Sequence[Entry]) -> None:
 
 
 @contextmanager
-def open_local(home: NodeHome) -> Iterator[LedgerContext]:
-    """The ledger of a home with no node running: take the writer lock, open the store."""
+def open_local(home: NodeHome, *, write: bool = True) -> Iterator[LedgerContext]:
+    """The ledger of a home with no node running (or one starting).
+
+    To write: take the writer lock, open the store. To read (`write=False`): no lock;
+    the databases are opened read-only beside whatever writer there is (SQLite's WAL
+    mode serves readers while one process writes), so a monitoring script's read never
+    keeps a node from starting. A home whose databases are new or stale (to create or
+    migrate) is read through the writer's path."""
     home.identity()  # a clear error before any lock or file is created
+    if not write:
+        opened = _open_reader(home)
+        if opened is not None:
+            store, reader = opened
+            try:
+                yield reader
+            finally:
+                reader.catalogue.close()
+                store.close()
+            return
     with home.writer_lock(), SqliteLogStore(home.database) as store:
         ctx = make_context(home, store)
         try:
             yield ctx
         finally:
             ctx.catalogue.close()
+
+
+def _open_reader(home: NodeHome) -> tuple[SqliteLogStore, LedgerContext] | None:
+    """A read-only context, or None when the databases need a writer first (missing,
+    an older schema, a catalogue to rebuild)."""
+    if not home.database.exists():
+        return None
+    try:
+        store = SqliteLogStore.open_reader(home.database)
+    except LocalMisuseError as e:
+        if e.code == "misuse.stale-database":
+            return None
+        raise
+    try:
+        return store, make_context(home, store, read_only=True)
+    except LocalMisuseError as e:
+        store.close()
+        if e.code == "misuse.stale-database":
+            return None
+        raise
+    except BaseException:
+        store.close()
+        raise
 
 
 def release_memory(ctx: LedgerContext) -> None:

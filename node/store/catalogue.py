@@ -50,7 +50,7 @@ from licenses.spdx import parse_expression
 from node.store.logs import BUSY_TIMEOUT_MS, sql_migration, wrapped_errors
 from protocol import kinds
 from protocol.entry import Entry, read_stored_entry
-from protocol.errors import DecodeError
+from protocol.errors import DecodeError, LocalMisuseError
 
 SCHEMA_VERSION = 3  # 2: designs.version may be null; 3: log_kinds (the sync kinds filter)
 READ_CHUNK = 1000
@@ -118,7 +118,12 @@ def licence_family(expression: str) -> str:
 class CatalogueStore:
     """A CatalogueIndex in one SQLite file. See the module docstring."""
 
-    def __init__(self, path: str | Path, family_of: FamilyOf = licence_family) -> None:
+    def __init__(
+        self, path: str | Path, family_of: FamilyOf = licence_family, *, read_only: bool = False
+    ) -> None:
+        """`read_only`: a reader beside the node's writer (WAL mode serves both), for a
+        command that only reads; it never rebuilds: a new or stale file is
+        `misuse.stale-database`, and the caller takes the writer's path instead."""
         self.path = Path(path)
         self.family_of = family_of
         self.needs_rebuild = False
@@ -126,10 +131,20 @@ class CatalogueStore:
         #: node's live event stream (node.runtime.events) hangs here. Must not block.
         self.on_committed: Callable[[Sequence[Entry]], None] | None = None
         with wrapped_errors():
-            self._conn = sqlite3.connect(self.path, isolation_level=None)
+            if read_only:
+                uri = self.path.resolve().as_uri() + "?mode=ro"
+                self._conn = sqlite3.connect(uri, uri=True, isolation_level=None)
+            else:
+                self._conn = sqlite3.connect(self.path, isolation_level=None)
         try:
             with wrapped_errors():
                 self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+                if read_only:
+                    if self._stored_version() != SCHEMA_VERSION:
+                        raise LocalMisuseError(
+                            "misuse.stale-database", f"{self.path.name} must be rebuilt first"
+                        )
+                    return
                 self._conn.execute("PRAGMA journal_mode = WAL")
                 self._conn.execute("PRAGMA synchronous = FULL")
                 self._open_schema()

@@ -30,6 +30,7 @@ import fcntl
 import json
 import os
 import secrets
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -233,6 +234,13 @@ class NodeHome:
             return None
         return data if isinstance(data, dict) else None
 
+    def running_node_info(self) -> dict[str, Any] | None:
+        """`api.json` if the process it names is alive: a node runs on this home."""
+        info = self.read_api_info()
+        if info is None or not _alive(info.get("pid")):
+            return None
+        return info
+
     def clear_api_info(self) -> None:
         (self.path / API_INFO_FILE).unlink(missing_ok=True)
 
@@ -245,17 +253,19 @@ class NodeHome:
         return _read_secret(path)
 
     @contextlib.contextmanager
-    def writer_lock(self) -> Iterator[None]:
-        """Hold the home's single-writer lock, or raise misuse.home-busy at once.
-        While it is held, files are created private (umask 077), and the home and its
-        databases are made private if they were not (specs/0012 §5, finding 12: a home
-        made by hand kept 0755, databases 0644)."""
+    def writer_lock(self, wait_s: float = 0.0) -> Iterator[None]:
+        """Hold the home's single-writer lock, or raise misuse.home-busy: at once, or
+        after `wait_s` if it is still held then (a starting node waits for a short-lived
+        command to finish rather than die of it). While it is held, files are created
+        private (umask 077), and the home and its databases are made private if they
+        were not (specs/0012 §5, finding 12: a home made by hand kept 0755, databases
+        0644)."""
         self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd = os.open(self.path / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
         old_umask = os.umask(0o077)
         try:
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                _lock_within(fd, wait_s)
             except BlockingIOError as e:
                 raise LocalMisuseError(
                     "misuse.home-busy",
@@ -309,3 +319,28 @@ def _write_new(path: Path, text: str, mode: int) -> None:
     finally:
         os.close(fd)
     os.chmod(path, mode)
+
+
+def _lock_within(fd: int, wait_s: float) -> None:
+    """flock(LOCK_EX) on `fd`, trying every 50 ms for `wait_s`; BlockingIOError after."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.05)
+
+
+def _alive(pid: Any) -> bool:
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

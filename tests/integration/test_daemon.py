@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import json
 import signal
+import threading
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from node.store.home import NodeHome
 from tests.cli_helpers import fabnode
 from tests.node_process import running_node
 
@@ -84,3 +86,32 @@ def test_the_api_answers_only_to_its_own_address(tmp_path: Path) -> None:
             assert answer.status == want, (path, host, body[:200])
             if want == 421:
                 assert json.loads(body)["error"]["code"] == "misuse.bad-host"
+
+
+def test_reads_take_no_lock_and_a_starting_node_waits_for_a_short_command(
+    tmp_path: Path,
+) -> None:
+    """Issue 16: a monitoring script's `ledger log` while the node (re)starts must not
+    kill it. Reads open the databases read-only beside the writer, without the lock;
+    a node that finds the lock held by a command (not by a running node) waits for it."""
+    home = tmp_path / "lab"
+    assert fabnode("init", home=home)[0] == 0
+    assert fabnode("note", "before", home=home)[0] == 0
+    lock = NodeHome(home).writer_lock()
+    lock.__enter__()  # a local command is writing to the home...
+    status, log = fabnode("ledger", "log", home=home)  # ...a read goes on beside it
+    assert status == 0 and [e["kind"] for e in log["entries"]][-1] == "note"
+    assert fabnode("note", "blocked", home=home)[1]["error"]["code"] == "misuse.home-busy"
+    threading.Timer(2.0, lock.__exit__, (None, None, None)).start()  # ...and ends soon
+    with running_node(home):  # started while the lock is held: it waits, then runs
+        assert fabnode("note", "after", home=home)[0] == 0
+
+
+def test_reads_do_not_block_a_running_node_and_see_its_writes(tmp_path: Path) -> None:
+    home = tmp_path / "lab"
+    assert fabnode("init", home=home)[0] == 0
+    with running_node(home):
+        assert fabnode("note", "through the node", home=home)[0] == 0
+        NodeHome(home).clear_api_info()  # the reader cannot find the node: reads the files
+        status, log = fabnode("ledger", "log", home=home)
+        assert status == 0 and [e["kind"] for e in log["entries"]][-1] == "note"

@@ -92,6 +92,10 @@ class IngestReport:
 AdmissionPolicy = Callable[[Entry], CommonsError | None]
 
 
+#: Fork proofs kept for the next announcement (Ledger.take_new_fork_proofs).
+MAX_NEWS_FORKS = 64
+
+
 class Ledger:
     """All logs held by one node, over one LogStore."""
 
@@ -104,6 +108,7 @@ class Ledger:
         self._trees: dict[LogKey, merkle.MerkleTree] = {}
         self._freezes = Freezes(store, _stored_position)
         self._forgotten: set[LogKey] = set(store.forgotten())
+        self._news_forks: list[bytes] = []  # fork proofs stored since the last take
 
     # -- reading -----------------------------------------------------------------
     def head(self, network: bytes, author: bytes) -> LogHead | None:
@@ -607,6 +612,15 @@ class Ledger:
                 tree.append(stored.leaf_hash)
         if proofs:
             self._freezes.added(proofs)
+            self._news_forks = [*self._news_forks, *(p.raw for p in proofs)][-MAX_NEWS_FORKS:]
+
+    def take_new_fork_proofs(self) -> list[bytes]:
+        """The fork proofs stored since the last call, however they came (gossip, a sync
+        session, a checkpoint that equivocates), oldest first, at most MAX_NEWS_FORKS:
+        the node announces them (specs/0005 §10). Older ones are not lost to peers:
+        every sync session sends every fork proof held."""
+        taken, self._news_forks = self._news_forks, []
+        return taken
 
 
 def prepare_ingest(

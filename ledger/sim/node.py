@@ -200,9 +200,8 @@ class Federation:
         report = ledger.ingest_entries(announcement.entries)
         node.stats.gossip_entries_stored += len(report.accepted)
         self._stored(report.accepted)
-        forks = [p.raw for p in report.forks]
         learned = gossip.learn(ledger, self.network, announcement)
-        forks += learned.new_forks
+        forks = ledger.take_new_fork_proofs()
         behind = learned.ahead or any(
             (e.network, e.author) in report.gaps for e in announcement.entries
         )
@@ -298,9 +297,13 @@ class Federation:
 
     def _finish(self, session: Session, *, ok: bool) -> None:
         session.done = True
-        for peer, index in zip(session.peers, (session.a, session.b), strict=True):
-            stats = self.nodes[index].stats
-            stats.sync_entries_stored += peer.entries_ingested
+        ends = (session.a, session.b)
+        for peer, index, other in zip(session.peers, ends, reversed(ends), strict=True):
+            node = self.nodes[index]
+            node.stats.sync_entries_stored += peer.entries_ingested
+            forks = node.ledger_for(other).take_new_fork_proofs() if ok else []
+            if forks:  # found in the session: announced at once, as the node does
+                self.announce(node, [], None, forks)
         self._ended(self.nodes[session.a], session.b, session.epochs[0], ok=ok)
 
     def _ended(self, node: SimNode, peer: int, epoch: int, *, ok: bool) -> None:

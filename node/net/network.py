@@ -278,16 +278,16 @@ class Network:
         if report.accepted:
             operations.index_committed(ctx, report.accepted)
         self.stats.gossip_entries_stored += len(report.accepted)
-        forks = [p.raw for p in report.forks]
         behind: set[str] = set()
+        learned_forks = 0
         for peer, announcement in batch:
             learned = gossip.learn(ledger, self.network, announcement)
-            forks += learned.new_forks
+            learned_forks += len(learned.new_forks)
             gap = any((e.network, e.author) in report.gaps for e in announcement.entries)
             if gap or learned.ahead:
                 behind.add(peer)  # a log we lack, or more of one: sync fetches it
-        self.stats.fork_proofs_learned += len(forks)
-        return forks, behind
+        self.stats.fork_proofs_learned += len(report.forks) + learned_forks
+        return ledger.take_new_fork_proofs(), behind
 
     async def _tell(self) -> None:
         """Gossip what the node signed or cosigned (News from the service and the
@@ -422,6 +422,10 @@ class Network:
                 self._charge(remote, refused.code)
         await stream.close()
         self.stats.syncs_completed += 1
+        forks = await self.runner.on_ledger(lambda ctx: ctx.ledger.take_new_fork_proofs())
+        if forks:  # found in this session: the rest of the network hears at once
+            self.stats.fork_proofs_learned += len(forks)
+            await self.announce([], None, forks)
         if peer.entries_ingested >= RELEASE_EVERY_ENTRIES:
             await self.runner.on_ledger(release_memory)
         return peer

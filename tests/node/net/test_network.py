@@ -9,7 +9,9 @@ announcement that every peer rejected.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+from contextlib import AsyncExitStack
 from pathlib import Path
 
 import trio
@@ -19,11 +21,12 @@ from ledger.log import Ledger
 from ledger.store import MemoryLogStore
 from node.net.host import HostConfig, Verdict, open_host
 from node.net.network import Network, announce_topic
-from node.ops.context import make_context
+from node.ops.context import LedgerContext, make_context
 from node.runtime.service import LedgerRunner, open_news
 from node.runtime.storage_thread import open_storage
 from node.store.blobs import BlobStore
 from node.store.home import NodeHome
+from node.store.logs import SqliteLogStore
 from protocol.announce import MAX_ANNOUNCE_FORKS
 from protocol.blob import DEFAULT_MAX_BLOB_BYTES
 from tests.factory import NETWORK
@@ -84,3 +87,66 @@ async def test_many_fork_proofs_go_out_in_announcements_every_peer_accepts(
     assert [v for v, _ in judged] == [Verdict.ACCEPT] * len(judged)
     assert sum(n for _, n in judged) == FORKS
     assert max(n for _, n in judged) <= MAX_ANNOUNCE_FORKS
+
+
+async def test_a_fork_proof_learned_in_a_sync_session_is_announced(tmp_path: Path) -> None:
+    """A fork proof a node first meets in a sync session is gossiped on at once (the
+    simulator found it waited for every peer's next session): B syncs with A, which
+    holds a proof; C, B's gossip peer only, is sent it in an announcement."""
+    topic = announce_topic(NETWORK)
+    proof = fork_proof("sync-forker")
+    heard: list[int] = []
+    judge_ledger = Ledger(MemoryLogStore())
+
+    def judge(_peer: str, data: bytes) -> Verdict:
+        result = gossip.check_announcement(data, NETWORK, judge_ledger)
+        if result.announcement is not None and proof in result.announcement.forks:
+            heard.append(1)
+        return result.verdict
+
+    async with AsyncExitStack() as stack:
+        nodes = []
+        for name in ("a", "b"):
+            home = NodeHome(tmp_path / name)
+            home.create_identity()
+            home.set_development_network("tests")
+            storage = await stack.enter_async_context(open_storage(home.database))
+            ctx = await storage.run(functools.partial(_context, home))
+            stack.push_async_callback(storage.run, functools.partial(_close_catalogue, ctx))
+            host = await stack.enter_async_context(open_host(HostConfig(key_seed=seed(name))))
+            network = Network(
+                LedgerRunner(storage, ctx),
+                host,
+                BlobStore(home.blobs, max_blob_bytes=DEFAULT_MAX_BLOB_BYTES),
+                open_news()[1],
+                progress=lambda *_: None,
+                max_blob_bytes=lambda: DEFAULT_MAX_BLOB_BYTES,
+            )
+            nodes.append((storage, ctx, host, network))
+        (storage_a, ctx_a, host_a, _), (storage_b, _, host_b, _) = nodes
+        await storage_a.run(lambda _store: ctx_a.ledger.add_fork_proof(proof))
+        assert ctx_a.ledger.take_new_fork_proofs() == [proof]  # A's own news, not sent
+        observer = await stack.enter_async_context(open_host(HostConfig(key_seed=seed("c"))))
+        await observer.subscribe(topic, judge)
+        async with trio.open_nursery() as nursery:
+            for _, _, _, network in nodes:
+                await nursery.start(network.run)
+            await observer.connect(host_b.listen_addrs[0])
+            with trio.fail_after(30):  # C in B's mesh before B can learn anything
+                while not host_b.statistics().topics.get(topic, (0, 0))[1]:
+                    await trio.sleep(0.05)
+            await host_b.connect(host_a.listen_addrs[0])  # B syncs with A at once
+            with trio.fail_after(30):
+                while not heard:
+                    await trio.sleep(0.05)
+            nursery.cancel_scope.cancel()
+        held = await storage_b.run(lambda store: [p.raw for p in store.fork_proofs()])
+        assert held == [proof]
+
+
+def _context(home: NodeHome, store: SqliteLogStore) -> LedgerContext:
+    return make_context(home, store)
+
+
+def _close_catalogue(ctx: LedgerContext, _store: SqliteLogStore) -> None:
+    ctx.catalogue.close()

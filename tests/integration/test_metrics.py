@@ -69,8 +69,8 @@ def test_healthz_is_open_and_says_only_ok(tmp_path: Path, stack: ExitStack) -> N
     elsewhere = requests.get(url + "/healthz", headers={"Host": "evil.example"}, timeout=9)
     assert elsewhere.status_code == 421  # the Host check still applies
     assert elsewhere.json()["error"]["code"] == "misuse.bad-host"
-    for header in (None, "Bearer wrong"):
-        headers = {} if header is None else {"Authorization": header}
+    for wrong in (None, "Bearer wrong"):
+        headers = {} if wrong is None else {"Authorization": wrong}
         stranger = requests.get(url + "/metrics", headers=headers, timeout=TIMEOUT_S)
         assert stranger.status_code == 401
         assert stranger.json()["error"]["code"] == "misuse.unauthorized"

@@ -7,7 +7,9 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, cast
 
+import pytest
 import trio
+import trio.testing
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -60,9 +62,17 @@ def test_series_are_named_by_convention_and_bounded_by_code(tmp_path: Path) -> N
     assert samples[("fabnode_storage_jobs_total", ())] == 42
 
 
+@pytest.fixture
+def thread_clock() -> trio.testing.MockClock:
+    """A mock clock that jumps only after the loop sat idle for a while of real time: the
+    storage thread's answers come from a real thread, which autojump would not wait for."""
+    return trio.testing.MockClock(autojump_threshold=0.5)
+
+
 async def test_healthy_only_while_storage_answers_and_not_stopping(
-    tmp_path: Path, autojump_clock: trio.abc.Clock
+    tmp_path: Path, thread_clock: trio.abc.Clock
 ) -> None:
+    assert trio.lowlevel.current_clock() is thread_clock
     async with open_storage(tmp_path / "ledger.sqlite") as storage:
         service = cast(Any, SimpleNamespace(storage=storage, stopping=trio.Event()))
         assert await is_healthy(service)

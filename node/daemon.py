@@ -29,6 +29,7 @@ from hypercorn.trio import serve
 from hypercorn.typing import ASGIFramework
 
 from node.api.app import build_app
+from node.api.metrics import NodeMetrics
 from node.net.host import HostConfig, open_host
 from node.net.network import Network
 from node.ops.context import Quota, make_context
@@ -119,15 +120,23 @@ async def run_node(
                 driver = None if view is None else GovernanceDriver(runner, view, news_send)
                 endpoints = Endpoints(host.peer_id, host.listen_addrs, _url_of(api_socket))
                 service = NodeService(
-                    runner, news_send, endpoints, network, hub.from_thread_progress, driver, disk
+                    runner,
+                    news_send,
+                    endpoints,
+                    network,
+                    hub.from_thread_progress,
+                    driver,
+                    disk,
+                    stopping=stop,
                 )
+                metrics = NodeMetrics(service, network, blobs, driver)
                 try:
                     async with trio.open_nursery() as nursery:
                         await nursery.start(_watch_disk, disk, storage, blobs, network)
                         await nursery.start(network.run)
                         if driver is not None:
                             await nursery.start(driver.run)
-                        app = build_app(service, home.api_token(), hub)
+                        app = build_app(service, home.api_token(), hub, metrics)
                         await _serve(nursery, app, api_socket, stop)
                         home.write_api_info(service.api_url, os.getpid())
                         await nursery.start(_stop_on_signals, stop)  # before we say ready

@@ -28,6 +28,7 @@ from node.api import capabilities as capability_api
 from node.api import governance as governance_api
 from node.api import jobs as jobs_api
 from node.api import live as live_api
+from node.api import metrics as metrics_api
 from node.api.fields import LocalPath
 from node.api.guard import LOOPBACK_HOSTS, RequestGuard
 from node.runtime.events import EventHub
@@ -187,9 +188,14 @@ def document_errors(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def build_app(service: NodeService, token: str, hub: EventHub | None = None) -> FastAPI:
-    """The API of `service`, with the live events of `hub` (none: an app built only
-    for its OpenAPI document)."""
+def build_app(
+    service: NodeService,
+    token: str,
+    hub: EventHub | None = None,
+    metrics: metrics_api.NodeMetrics | None = None,
+) -> FastAPI:
+    """The API of `service`, with the live events of `hub` and the collector of
+    `metrics` (none: an app built only for its OpenAPI document)."""
     # No /docs or /redoc: FastAPI's pages load their scripts from a CDN, which a lab's
     # machine may not reach and the dashboard's CSP forbids; /openapi.json needs the token.
     app = FastAPI(
@@ -234,10 +240,11 @@ def build_app(service: NodeService, token: str, hub: EventHub | None = None) -> 
     app.include_router(capability_api.router(service), dependencies=guard)
     app.include_router(blob_api.router(service), dependencies=guard)
     live_api.install(app, service, guard, hub or EventHub())  # dashboard, events, uploads
+    metrics_api.routes(app, service, guard, metrics)  # /healthz, /metrics
     app.add_middleware(
         RequestGuard,
         token=token,
-        open_paths=live_api.OPEN_PATHS,
+        open_paths=live_api.OPEN_PATHS | metrics_api.OPEN_PATHS,
         open_prefixes=live_api.OPEN_PREFIXES,
         streamed=re.compile(f"{live_api.STREAMED_PATHS.pattern}|{blob_api.STREAMED_PATHS.pattern}"),
         hosts=LOOPBACK_HOSTS | {urlsplit(service.api_url).hostname or "127.0.0.1"},

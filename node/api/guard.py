@@ -4,11 +4,12 @@ FastAPI reads and parses a request's body before it runs the route's dependencie
 the bearer-token dependency alone would let a stranger make the node buffer a body of
 any size. `RequestGuard` is plain ASGI in front of the app: for every path but the
 open ones (the dashboard's page and static files: no data, and they must load before
-the page can ask for the token) — the API, the OpenAPI document, any unknown path — it
-refuses a missing or wrong token (401 misuse.unauthorized) before receiving any body
-byte, refuses a declared Content-Length above the limit (413 decode.too-large), and
-reads the body itself, counting, so that a body without a declared length is cut off
-at the limit too (specs/0012 §2). The token dependency in node/api/app.py stays: it is
+the page can ask for the token; /healthz: ok or not, nothing more) — the API, the
+OpenAPI document, /metrics, any unknown path — it refuses a missing or wrong token
+(401 misuse.unauthorized) before receiving any body byte, refuses a declared
+Content-Length above the limit (413 decode.too-large), and reads the body itself,
+counting, so that a body without a declared length is cut off at the limit too
+(specs/0012 §2). The token dependency in node/api/app.py stays: it is
 what the OpenAPI document shows, and a second lock.
 """
 

@@ -42,6 +42,7 @@ from node.net.charter import CHARTER_PROTOCOL_ID, serve_charter
 from node.net.host import P2PHost, Stream, Subscription
 from node.ops import context as operations
 from node.ops.context import LedgerContext, release_memory
+from node.runtime.measures import SyncLag
 from node.runtime.service import LedgerRunner, News, ProgressReport
 from node.store.blobs import BlobStore
 from protocol import blob
@@ -150,6 +151,7 @@ class Network:
         self.network = runner.ctx.network
         self.topic = announce_topic(self.network)
         self.stats = NetworkStats()
+        self.lag = SyncLag()  # what sessions found we lacked (node/api/metrics.py)
         self._accepted: OrderedDict[bytes, Announcement] = OrderedDict()
         self._inbox_send, self._inbox = trio.open_memory_channel[tuple[str, Announcement]](
             QUEUE_SIZE
@@ -381,6 +383,7 @@ class Network:
         try:
             await self._session(stream)
         except CommonsError as e:
+            self.stats.syncs_failed += 1
             self.stats.last_error[remote] = e.code
 
     async def _session(self, stream: Stream) -> SyncPeer:
@@ -417,6 +420,8 @@ class Network:
                 del self._sessions[remote]
             progress.finish()
             self.stats.sync_entries_stored += peer.entries_ingested
+            if peer.planned:
+                self.lag.session_planned(remote, peer.plan.lacking, peer.entries_ingested)
             for refused in peer.rejected:
                 self.stats.refuse(remote, refused.code)
                 self._charge(remote, refused.code)

@@ -182,6 +182,21 @@ class GovernanceView:
             ]  # fmt: skip
         return WitnessClock(logs)
 
+    def witnessed_size(self, ledger: Ledger, author: bytes) -> int:
+        """The size of the largest checkpoint of `author`'s log that at least the rules'
+        `witness_count` members other than the author cosigned (specs/0008 §4), else 0:
+        the entries of that log the federation can prove to a stranger."""
+        assert self.state is not None
+        keys = self._member_keys(ledger)
+        if keys != self._witness_keys:
+            self._witness_keys, self._cosignatures = keys, {}
+        eligible = self.state.members - {author}
+        k = self.state.rules.witness_count
+        for checkpoint in reversed(ledger.store.checkpoints(self.network, author)):
+            if len(self._cosigned(checkpoint.note).keys() & eligible) >= k:
+                return checkpoint.size
+        return 0
+
     def _member_keys(self, ledger: Ledger) -> dict[str, bytes]:
         """Witness name -> signing key of everyone who is or was a member."""
         ever = set(self.charter.members)

@@ -118,6 +118,7 @@ class GovernanceDriver:
         self.news = news
         self.passes = 0
         self.cosignatures_made = 0
+        self.entries_signed = 0  # our inception, when a member has none yet
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         with _unless_disk_full("the rules file not written"):
@@ -135,6 +136,7 @@ class GovernanceDriver:
             return
         self.passes += 1
         self.cosignatures_made += len(result.cosigned)
+        self.entries_signed += len(result.signed)
         if result.signed or result.cosigned:
             await self.news.send(News(result.signed, result.own_checkpoint, result.cosigned))
 

@@ -94,7 +94,11 @@ class NodeService:
     progress: ProgressReport
     governance: Governance | None = None  # on a chartered federation (specs/0008)
     disk: DiskSpace | None = None  # the home's free space and read-only mode
+    #: Set when the node starts stopping (node.daemon): health checks answer "not ok".
+    stopping: trio.Event = field(default_factory=trio.Event)
     started_ms: int = field(default_factory=lambda: time.time_ns() // 1_000_000)
+    #: Entries this node signed into its own log through the service (a counter).
+    entries_signed: int = 0
 
     @property
     def storage(self) -> StorageThread:
@@ -139,6 +143,7 @@ class NodeService:
             return result, entries, None if checkpoint is None else checkpoint.text
 
         result, entries, checkpoint = await self.on_ledger(job)
+        self.entries_signed += len(entries)
         if entries:
             await self.news.send(News([e.raw for e in entries], checkpoint))
         return result

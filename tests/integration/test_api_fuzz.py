@@ -6,7 +6,8 @@ operation, schemathesis generates requests from the schema (valid and invalid
 parameters and bodies: both schemathesis modes) and each is sent three ways:
   - with the bearer token: the answer is never a 5xx, a documented status carries the
     documented body, and an error is the typed `{"error": {"code", "message"}}`;
-  - without a token, and with a wrong one: 401 with code misuse.unauthorized.
+  - without a token, and with a wrong one: 401 with code misuse.unauthorized (but the
+    open /healthz, node.api.metrics.OPEN_PATHS: the same answer as with the token).
 Request bodies that name files are kept inside an empty folder (the node runs there and
 absolute paths are moved into it), so the fuzzer never walks or writes the machine.
 """
@@ -29,6 +30,7 @@ from schemathesis.core.result import Ok
 from schemathesis.core.transport import Response
 
 from node.api.guard import MAX_REQUEST_BODY_BYTES
+from node.api.metrics import OPEN_PATHS
 from tests.cli_helpers import fabnode
 from tests.node_process import raw_post, running_node
 from tests.paths import ROOT
@@ -141,7 +143,10 @@ def _fuzz_operation(
         header = next(strangers)  # each case once as a stranger: no token, or a wrong one
         headers = {} if header is None else {"Authorization": header}
         bad = case.call(base_url=url, session=session, headers=headers, timeout=TIMEOUT_S)
-        if bad.status_code != 401 or _error_code(bad) != "misuse.unauthorized":
+        if operation.path in OPEN_PATHS:  # /healthz: the same answer for anyone
+            if (bad.status_code, bad.content) != (good.status_code, good.content):
+                failures.append(f"{where} with {header!r}: {bad.status_code} {bad.text[:200]}")
+        elif bad.status_code != 401 or _error_code(bad) != "misuse.unauthorized":
             failures.append(f"{where} with {header!r}: {bad.status_code} {bad.text[:200]}")
 
     run()
@@ -219,9 +224,9 @@ def test_only_the_dashboard_is_open_and_no_page_loads_a_cdn(tmp_path: Path) -> N
 
 
 def _check_open_and_closed_paths(url: str, token: str) -> None:
-    for path in ("/", "/static/app.js"):
+    for path in ("/", "/static/app.js", "/healthz"):
         assert requests.get(url + path, timeout=TIMEOUT_S).status_code == 200, path
-    for path in ("/openapi.json", "/docs", "/redoc"):
+    for path in ("/openapi.json", "/metrics", "/docs", "/redoc"):
         for header in WRONG_TOKENS:
             headers = {} if header is None else {"Authorization": header}
             stranger = requests.get(url + path, headers=headers, timeout=TIMEOUT_S)

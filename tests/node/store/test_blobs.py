@@ -19,7 +19,7 @@ import trio.testing
 
 from node.cli import blobs as blob_cli
 from node.net.blobs import FetchResult, ServeStats, fetch_blob, serve_blobs
-from node.store.blobs import BlobStore, NewBlob
+from node.store.blobs import BlobStore, BlobStoreStatistics, NewBlob
 from node.store.home import GOVERNANCE_FILE, NodeHome
 from protocol.blob import (
     DEFAULT_MAX_BLOB_BYTES,
@@ -74,6 +74,18 @@ def test_add_is_idempotent_and_laid_out_by_id(tmp_path: Path) -> None:
     assert files_under(store.folder) == [f"{text[1:3]}/{text}"]  # no temp file left
     assert store.has(blob_id) and store.size(blob_id) == size
     assert store.path_of(blob_id).read_bytes() == data
+
+
+def test_statistics_count_final_blobs_only(tmp_path: Path) -> None:
+    store = BlobStore(tmp_path / "blobs")
+    assert store.statistics() == BlobStoreStatistics(0, 0)
+    store.add_bytes(b"a bracket")
+    store.add_bytes(b"a hinge, twice")
+    store.add_bytes(b"a hinge, twice")
+    data = b"half a download"
+    with store.open_partial(hashlib.sha256(data).digest(), source=PEER) as partial:
+        partial.append(0, data[:4])  # a partial is not a blob yet
+        assert store.statistics() == BlobStoreStatistics(2, len(b"a bracket") + 14)
 
 
 def test_read_chunk_bounds(tmp_path: Path) -> None:

@@ -100,6 +100,10 @@ class SyncPeer:
     #: Whether answers wait for `produce` (the node: one frame in memory at a time) or
     #: are built whole into each `feed`'s output (tests, the simulator). Same bytes.
     lazy_answers: bool = False
+    #: An author whose log size in the peer's heads we want to know (the node's own,
+    #: after a restore from a backup): `watched_size`, None if the peer sent no head.
+    watch: bytes | None = None
+    watched_size: int | None = None
 
     def __post_init__(self) -> None:
         self.conn = SyncConnection(self.network, now_ms=self.now_ms)
@@ -333,6 +337,8 @@ class SyncPeer:
             self.network, head.author
         ):
             return False
+        if head.author == self.watch:
+            self.watched_size = head.size
         ours = self.ledger.head(self.network, head.author)
         have = 0 if ours is None else ours.size
         if head.size > have:

@@ -54,6 +54,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("node.demo.command", "run a seeded three-lab federation on loopback"),
     "dashboard": ("node.demo.command", "print the running node's dashboard URL"),
     "watch": ("node.cli.progress", "follow the running node: progress bars, new entries"),
+    "backup": ("node.cli.backup", "write the home to one file (node may run)"),
+    "restore": ("node.cli.backup", "unpack a backup into a new --home"),
 }
 
 

@@ -44,6 +44,7 @@ from node.ops import context as operations
 from node.ops.context import LedgerContext, release_memory
 from node.runtime.measures import SyncLag
 from node.runtime.service import LedgerRunner, News, ProgressReport
+from node.store.backup import clear_restore, restore_pending
 from node.store.blobs import BlobStore
 from protocol import blob
 from protocol.announce import (
@@ -166,7 +167,8 @@ class Network:
         self._ignores: dict[str, tuple[float, float]] = {}  # peer -> (tokens, when)
         self.session_limits = sync_session.SessionLimits()
         self.buffer_budget = sync_session.BufferBudget()
-        self._synced_once = trio.Event()
+        #: The most of our own log a peer has shown (what a restored home waits for).
+        self.restore_seen = 0
 
     # -- running -------------------------------------------------------------------
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
@@ -192,6 +194,21 @@ class Network:
             "peer_scores": p2p.peer_scores,
             "banned_peers": p2p.banned_peers,
             "sync": {"running": sorted(self._syncing), **stats},
+            "restore": self._restore_status(),
+        }
+
+    def _restore_status(self) -> dict[str, Any] | None:
+        """None, or on a home restored from a backup: what it waits for to sign again."""
+        pending = restore_pending(self.runner.ctx.home)
+        if pending is None:
+            return None
+        ledger, me = self.runner.ctx.ledger, self.runner.ctx.identity.id
+        head = ledger.head(self.network, me)
+        return {
+            "pending": True,
+            "backup_own_log_size": pending.get("backup_own_log_size"),
+            "own_log_size": 0 if head is None else head.size,
+            "largest_at_peers": self.restore_seen,
         }
 
     # -- gossip --------------------------------------------------------------------
@@ -395,6 +412,7 @@ class Network:
             now_ms=now_ms(),
             keep_events=False,
             kinds_index=self.runner.ctx.catalogue.authors_with_kinds,
+            watch=self.runner.ctx.identity.id,
         )
         peer.start()
         progress = _SyncProgress(self.progress, remote)
@@ -427,6 +445,8 @@ class Network:
                 self._charge(remote, refused.code)
         await stream.close()
         self.stats.syncs_completed += 1
+        if peer.watched_size is not None:
+            await self._restore_seen(peer.watched_size)
         forks = await self.runner.on_ledger(lambda ctx: ctx.ledger.take_new_fork_proofs())
         if forks:  # found in this session: the rest of the network hears at once
             self.stats.fork_proofs_learned += len(forks)
@@ -434,6 +454,24 @@ class Network:
         if peer.entries_ingested >= RELEASE_EVERY_ENTRIES:
             await self.runner.on_ledger(release_memory)
         return peer
+
+    async def _restore_seen(self, peer_size: int) -> None:
+        """A completed session showed how much of our own log a peer holds: on a home
+        restored from a backup, once we hold as much, we may sign again (the signing
+        mark raised to our size, the restore marker removed; node.store.backup)."""
+        self.restore_seen = max(self.restore_seen, peer_size)
+
+        def catch_up(ctx: LedgerContext) -> bool:
+            head = ctx.ledger.head(ctx.network, ctx.identity.id)
+            size = 0 if head is None else head.size
+            if restore_pending(ctx.home) is None or size < peer_size:
+                return False
+            ctx.guard.record(ctx.network, size)
+            clear_restore(ctx.home)
+            return True
+
+        if await self.runner.on_ledger(catch_up):
+            log.warning("own log synced back from a peer after the restore: signing again")
 
     def _charge(self, peer: str, code: str) -> None:
         """Charge what a peer did (specs/0012 §5): a fault only a broken or hostile

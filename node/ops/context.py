@@ -24,6 +24,7 @@ from licenses.design_licence import check_design_licence
 from node.ops.governance_view import GovernanceView, allow_list_of
 from node.ops.verifier import shared_check
 from node.store import memory
+from node.store.backup import RESTORED_FILE, restore_pending
 from node.store.catalogue import CatalogueStore
 from node.store.home import Identity, NodeHome
 from node.store.logs import SqliteLogStore, wrapped_errors
@@ -281,6 +282,7 @@ def append_own(ctx: LedgerContext, items: Sequence[tuple[str, dict[str, Any]]]) 
     """
     head = ctx.ledger.head(ctx.network, ctx.identity.id)
     ctx.guard.check(ctx.network, 0 if head is None else head.size)
+    refuse_if_restored(ctx.home, 0 if head is None else head.size)
     key = ctx.home.signing_key()
     todo = list(items)
     if head is None:
@@ -294,6 +296,23 @@ def append_own(ctx: LedgerContext, items: Sequence[tuple[str, dict[str, Any]]]) 
     ctx.guard.record(ctx.network, made[-1].seq)
     index_committed(ctx, made)
     return made  # the inception too, when this created the log: peers need it as well
+
+
+def refuse_if_restored(home: NodeHome, own_size: int) -> None:
+    """A home restored from a backup signs nothing until a sync session has shown it
+    holds its own log as far as a peer does (node.store.backup, node.net.network)."""
+    pending = restore_pending(home)
+    if pending is None:
+        return
+    raise LocalMisuseError(
+        "misuse.restored-backup",
+        f"this home was restored from a backup (our log had {pending.get('backup_own_log_size')}"
+        f" entries then, {own_size} here now): it signs again once a sync session with a "
+        "peer that holds our log has brought it up to date (run the node with a --bootstrap "
+        "peer; `fabnode status` shows `restore`). If this log was never published anywhere, "
+        f"delete {home.path / RESTORED_FILE} to accept the loss.",
+        stored=own_size,
+    )
 
 
 def note(ctx: LedgerContext, text: str) -> dict[str, Any]:

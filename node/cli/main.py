@@ -54,6 +54,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("node.demo.command", "run a seeded three-lab federation on loopback"),
     "dashboard": ("node.demo.command", "print the running node's dashboard URL"),
     "watch": ("node.cli.progress", "follow the running node: progress bars, new entries"),
+    "service": ("node.cli.service", "run this home's node under systemd"),
 }
 
 

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 HOME_DIR ?= $(CURDIR)/.fabnode-home
 
-.PHONY: install run node test lint typecheck pytest vectors bench fuzz clean
+.PHONY: install run node test lint typecheck pytest vectors bench fuzz wheel clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -32,6 +32,13 @@ run: $(STAMP)
 node: $(STAMP)
 	@test -f $(HOME_DIR)/identity.json || $(BIN)/fabnode --home $(HOME_DIR) init
 	$(BIN)/fabnode --home $(HOME_DIR) run
+
+## make wheel: the package to install on a lab's machine, dist/fabcommons-VERSION-py3-none-any.whl
+## (README "Install on a lab's machine"); build/ is removed first so no stale module slips in
+wheel: $(STAMP)
+	rm -rf build dist
+	$(BIN)/pip wheel --no-deps --quiet -w dist .
+	@ls dist/*.whl
 
 ## make test: every check — lint, format, types, tests
 test: lint typecheck pytest
@@ -72,4 +79,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.table
 
 clean:
-	rm -rf $(VENV) build *.egg-info .mypy_cache .pytest_cache .ruff_cache .hypothesis .fuzz-artifacts
+	rm -rf $(VENV) build dist *.egg-info .mypy_cache .pytest_cache .ruff_cache .hypothesis .fuzz-artifacts

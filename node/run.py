@@ -8,18 +8,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
-import os
 from typing import Any
 
 import trio
 
 from ledger.quota import DEFAULT_MAX_LOG_ENTRIES, DEFAULT_MAX_OTHER_ENTRIES
 from node.daemon import RunOptions, run_node
+from node.logs import FORMATS, configure_logging
 from node.ops.context import Quota
 from node.store.diskspace import DEFAULT_MIN_FREE_BYTES, MIB
 from node.store.home import NodeHome
-from protocol.errors import CommonsError, LocalMisuseError
+from protocol.errors import CommonsError
 from protocol.ids import id_from_text
 
 
@@ -50,27 +49,16 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
         default=DEFAULT_MIN_FREE_BYTES // MIB,
         help="below this much free disk space (MiB) the node is read-only (default: 64)",
     )
+    p.add_argument(
+        "--log-format",
+        choices=FORMATS,
+        help="the log on stderr: text lines or JSON lines (default: $FABNODE_LOG_FORMAT or text)",
+    )
     p.set_defaults(handler=cmd_run)
 
 
-def configure_logging() -> None:
-    """The node's log on stderr, one timestamped line per record: WARNING and up from
-    every library; the project's own packages (node, ledger) from FABNODE_LOG_LEVEL
-    (default WARNING; INFO adds connections, dials and skipped work)."""
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger()
-    root.addHandler(handler)
-    root.setLevel(logging.WARNING)
-    level = os.environ.get("FABNODE_LOG_LEVEL", "WARNING").upper()
-    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
-        raise LocalMisuseError("misuse.bad-argument", f"FABNODE_LOG_LEVEL {level!r} is unknown")
-    for name in ("node", "ledger"):
-        logging.getLogger(name).setLevel(level)
-
-
 def cmd_run(args: argparse.Namespace) -> dict[str, Any]:
-    configure_logging()
+    configure_logging(args.log_format)
     home = NodeHome(args.home)
     if args.network:
         home.set_development_network(args.network)

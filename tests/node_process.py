@@ -34,16 +34,19 @@ def running_node(
     cwd: Path | None = None,
     wrap: Sequence[str] = (),
     env: Mapping[str, str] | None = None,
+    program: Sequence[str] | None = None,
 ) -> Iterator[tuple[subprocess.Popen[str], dict[str, Any]]]:
     """A `fabnode run` on `home` (in folder `cwd`, if given); yields (process, its ready
     line). SIGTERM at the end.
 
     `wrap` prefixes the command (e.g. `ip netns exec NS`, which execs in place, so
-    the process is the node itself); `env` adds environment variables.
+    the process is the node itself); `env` adds environment variables; `program` is
+    the `fabnode` to run (default: this checkout's, `python -m node.cli`).
     """
-    argv = [*wrap, sys.executable, "-m", "node.cli", "--home", str(home), "run", "--json", *extra]
+    fabnode = [sys.executable, "-m", "node.cli"] if program is None else list(program)
+    argv = [*wrap, *fabnode, "--home", str(home), "run", "--json", *extra]
     full_env = {**node_env(home), **(env or {})}
-    if cwd is not None:  # the node runs elsewhere: it must still find the packages
+    if cwd is not None and program is None:  # the node runs elsewhere: it must find us
         full_env["PYTHONPATH"] = os.pathsep.join([str(ROOT), full_env.get("PYTHONPATH", "")])
     # The node's log goes to a file, never to an unread pipe: a long test's warnings
     # would fill the pipe and block the node. A failing test prints its tail.

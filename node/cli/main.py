@@ -56,6 +56,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "watch": ("node.cli.progress", "follow the running node: progress bars, new entries"),
     "backup": ("node.cli.backup", "write the home to one file (node may run)"),
     "restore": ("node.cli.backup", "unpack a backup into a new --home"),
+    "service": ("node.cli.service", "run this home's node under systemd"),
 }
 
 

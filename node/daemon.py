@@ -33,6 +33,7 @@ from node.api.metrics import NodeMetrics
 from node.net.host import HostConfig, open_host
 from node.net.network import Network
 from node.ops.context import Quota, make_context
+from node.ops.storage import collect_garbage
 from node.runtime.events import EventHub
 from node.runtime.governance import GovernanceDriver, max_blob_bytes
 from node.runtime.service import Endpoints, LedgerRunner, NodeService, open_news
@@ -52,6 +53,8 @@ STOP_GRACE_S = 3.0
 #: How long a starting node waits for a command that holds the home's writer lock (a
 #: local write: seconds at most) before it gives up with misuse.home-busy.
 WRITER_WAIT_S = 15.0
+#: How often a node with a blob budget collects (node.ops.storage).
+GC_INTERVAL_S = 600.0
 #: How often the node measures its disk's free space (node.store.diskspace).
 DISK_CHECK_S = 5.0
 
@@ -70,6 +73,8 @@ class RunOptions:
     quota: Quota = field(default_factory=Quota)
     #: Below this much free space on the home's disk the node is read-only.
     min_free_bytes: int = DEFAULT_MIN_FREE_BYTES
+    #: Keep the blob store within this many bytes (node.ops.storage); None: no limit.
+    blob_budget_bytes: int | None = None
 
 
 async def run_node(
@@ -133,6 +138,9 @@ async def run_node(
                 try:
                     async with trio.open_nursery() as nursery:
                         await nursery.start(_watch_disk, disk, storage, blobs, network)
+                        if options.blob_budget_bytes is not None:
+                            budget = options.blob_budget_bytes
+                            nursery.start_soon(_collect_blobs, runner, blobs, budget)
                         await nursery.start(network.run)
                         if driver is not None:
                             await nursery.start(driver.run)
@@ -166,6 +174,25 @@ async def _open_storage(home: NodeHome, disk: DiskSpace) -> AsyncIterator[Storag
             f"the disk holding {home.path} is full ({disk.last_free_bytes // MIB} MiB free) "
             f"and no reserve was left to give back: free some space, then start again ({e})",
         ) from e
+
+
+async def _collect_blobs(runner: LedgerRunner, blobs: BlobStore, budget_bytes: int) -> None:
+    """Keep the blob store within the operator's budget: a collection at start, then
+    every GC_INTERVAL_S (node.ops.storage: own, job, pinned and recent blobs stay)."""
+    while True:
+        done = await runner.on_ledger(lambda ctx: collect_garbage(ctx, blobs, budget_bytes))
+        if done.evicted:
+            log.info(
+                "evicted %d blobs (%d bytes)", len(done.evicted), sum(n for _, n in done.evicted)
+            )
+        if done.kept_bytes > budget_bytes:
+            log.warning(
+                "blobs hold %d bytes, over the budget of %d: the rest is own, job, pinned or "
+                "recent",
+                done.kept_bytes,
+                budget_bytes,
+            )
+        await trio.sleep(GC_INTERVAL_S)
 
 
 async def _watch_disk(

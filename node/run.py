@@ -54,6 +54,11 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
         choices=FORMATS,
         help="the log on stderr: text lines or JSON lines (default: $FABNODE_LOG_FORMAT or text)",
     )
+    p.add_argument(
+        "--blob-budget-mib",
+        type=int,
+        help="keep the blob store within this many MiB, evicting unused foreign blobs",
+    )
     p.set_defaults(handler=cmd_run)
 
 
@@ -72,6 +77,7 @@ def cmd_run(args: argparse.Namespace) -> dict[str, Any]:
         only_kinds=args.only_kind,
         quota=Quota(args.quota_log_entries, args.quota_other_entries),
         min_free_bytes=args.min_free_mib * MIB,
+        blob_budget_bytes=None if args.blob_budget_mib is None else args.blob_budget_mib * MIB,
     )
     if args.listen:
         options.listen = args.listen

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from node.cli.client import NodeClient
+from node.cli.storage import add_pin_commands
 from node.store.blobs import BlobStore, check_blob_size
 from node.store.home import NodeHome
 from protocol.errors import LocalMisuseError
@@ -38,6 +39,7 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("blob", metavar="HASH", help="the blob id (text form, 53 characters)")
     p.add_argument("-o", "--output", type=Path, required=True, metavar="FILE")
     p.set_defaults(handler=cmd_get)
+    add_pin_commands(actions, common)
 
 
 def open_store(home: Path) -> BlobStore:

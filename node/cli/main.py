@@ -57,6 +57,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "backup": ("node.cli.backup", "write the home to one file (node may run)"),
     "restore": ("node.cli.backup", "unpack a backup into a new --home"),
     "service": ("node.cli.service", "run this home's node under systemd"),
+    "du": ("node.cli.storage", "what the home holds, by part"),
+    "gc": ("node.cli.storage", "evict blobs this node has no reason to keep"),
 }
 
 

@@ -37,7 +37,7 @@ from typing import IO
 
 from protocol.blob import DEFAULT_MAX_BLOB_BYTES, MAX_CHUNK_BYTES
 from protocol.errors import CommonsError, LocalMisuseError, RuleViolationError, VerificationError
-from protocol.ids import ID_BYTES, id_to_text
+from protocol.ids import ID_BYTES, id_from_text, id_to_text
 
 #: Bytes read at a time when hashing and copying.
 READ_BYTES = 1024 * 1024
@@ -157,6 +157,44 @@ class BlobStore:
                                 blobs += 1
         return BlobStoreStatistics(blobs, blob_bytes)
 
+    def held(self) -> Iterator[tuple[bytes, int, float]]:
+        """Every final blob: (id, size, last use as mtime). One stat per blob: call it
+        off the trio thread. Files vanishing meanwhile, or not named as blobs, are
+        skipped."""
+        with _io("cannot list the blob store"), os.scandir(self.folder) as shards:
+            for shard in shards:
+                if shard.name == PARTIAL_FOLDER or not shard.is_dir(follow_symlinks=False):
+                    continue
+                with os.scandir(shard.path) as items:
+                    for item in items:
+                        try:
+                            blob_id = id_from_text(item.name)
+                            st = item.stat(follow_symlinks=False)
+                        except (CommonsError, FileNotFoundError):
+                            continue
+                        if item.is_file(follow_symlinks=False):
+                            yield blob_id, st.st_size, st.st_mtime
+
+    def partial_bytes(self) -> int:
+        """Bytes held by downloads in progress and files being added."""
+        total = 0
+        with _io("cannot list the partial folder"), os.scandir(self.folder / PARTIAL_FOLDER) as it:
+            for item in it:
+                with contextlib.suppress(FileNotFoundError):
+                    total += item.stat(follow_symlinks=False).st_size
+        return total
+
+    def touch(self, blob_id: bytes) -> None:
+        """Mark a held blob used now (the garbage collector evicts the least recently
+        used first); a blob gone meanwhile is no error."""
+        with _io("cannot mark a blob used"), contextlib.suppress(FileNotFoundError):
+            os.utime(self.path_of(blob_id))
+
+    def delete(self, blob_id: bytes) -> None:
+        """Drop a held blob (the garbage collector; fetched again when needed)."""
+        with _io("cannot delete a blob"), contextlib.suppress(FileNotFoundError):
+            self.path_of(blob_id).unlink()
+
     def size(self, blob_id: bytes) -> int:
         """The size of a held blob; LocalMisuseError("misuse.blob-missing") if not held."""
         path = self.path_of(blob_id)
@@ -177,6 +215,8 @@ class BlobStore:
             raise LocalMisuseError(
                 "misuse.bad-range", f"[{offset}, +{length}) of a {size}-byte blob"
             )
+        if offset == 0:  # a peer or a reader starts on it: used now (the collector's LRU)
+            self.touch(blob_id)
         with _io(f"cannot read {id_to_text(blob_id)}"), self.path_of(blob_id).open("rb") as f:
             f.seek(offset)
             return f.read(length)
@@ -217,6 +257,7 @@ class BlobStore:
         source = self.path_of(blob_id)
         if not source.is_file():
             raise _missing(blob_id)
+        self.touch(blob_id)
         hasher = hashlib.sha256()
         size = 0
         with (

@@ -14,6 +14,7 @@ Layout:
                          still open its databases and serve read-only (node.store.diskspace)
     api.token            bearer token of the local HTTP API, 0600
     api.json             where the running node's API listens (only while it runs)
+    pins.json            blobs the operator pinned: never garbage-collected
     keys/node.key        the libp2p host key (the peer id), 0600
     blobs/               content-addressed files (design and job files); blobs/partial/
                          holds downloads in progress, resumed after a restart
@@ -70,6 +71,9 @@ class Identity:
             "signing_key": self.signing_public.hex(),
             "recovery_key": self.recovery_public.hex(),
         }
+
+
+PINS_FILE = "pins.json"
 
 
 class NodeHome:
@@ -240,6 +244,23 @@ class NodeHome:
         if info is None or not _alive(info.get("pid")):
             return None
         return info
+
+    def pinned_blobs(self) -> set[bytes]:
+        """Blobs the operator pinned (`fabnode blob pin`): never garbage-collected."""
+        try:
+            data = json.loads((self.path / PINS_FILE).read_text())
+        except FileNotFoundError:
+            return set()
+        except (OSError, ValueError) as e:
+            raise LocalMisuseError("misuse.bad-home", f"{PINS_FILE} is unreadable: {e}") from e
+        if not isinstance(data, list) or not all(isinstance(x, str) for x in data):
+            raise LocalMisuseError("misuse.bad-home", f"{PINS_FILE} is not a list of blob ids")
+        return {id_from_text(x) for x in data}
+
+    def set_pinned_blobs(self, blobs: set[bytes]) -> None:
+        tmp = self.path / (PINS_FILE + ".tmp")
+        tmp.write_text(json.dumps(sorted(id_to_text(b) for b in blobs), indent=1) + "\n")
+        tmp.replace(self.path / PINS_FILE)
 
     def clear_api_info(self) -> None:
         (self.path / API_INFO_FILE).unlink(missing_ok=True)

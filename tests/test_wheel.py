@@ -123,14 +123,21 @@ def test_the_installed_wheel_runs_a_node_with_its_dashboard(venv: Path, tmp_path
     cwd = tmp_path / "elsewhere"
     cwd.mkdir()
     where = subprocess.run(
-        [str(venv / "bin" / "python"), "-c", "import node, sys; print(node.__file__, sys.path)"],
+        [
+            str(venv / "bin" / "python"),
+            "-c",
+            "import json, node, sys; print(json.dumps([node.__file__, sys.path]))",
+        ],
         cwd=cwd,
         env=clean_env(),
         capture_output=True,
         text=True,
         check=True,
     ).stdout
-    assert where.startswith(str(venv) + "/") and str(ROOT) not in where
+    node_file, path = json.loads(where)
+    assert node_file.startswith(str(venv) + "/")
+    # The checkout is not on the path (the test venv may live inside it: .venv/...)
+    assert not any((cwd / p).resolve() == ROOT for p in path)  # relative: to its cwd
     fabnode = str(venv / "bin" / "fabnode")
     home = tmp_path / "lab"
     state = {"FABNODE_STATE_DIR": str(tmp_path / "state")}

@@ -25,6 +25,9 @@ from typing import Any
 from protocol.errors import CommonsError
 
 Handler = Callable[[argparse.Namespace], dict[str, Any]]
+#: The exit status of a command whose reader closed the pipe (128 + SIGPIPE, as a shell
+#: reports a program killed by it).
+EXIT_BROKEN_PIPE = 141
 
 #: command -> (module with its `add_commands(sub, common)`, one line of help).
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -76,7 +79,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         _print_error(args, e)
         return 1
     status = int(result.pop("_exit", 0))
-    _print_result(args, result)
+    try:
+        _print_result(args, result)
+        sys.stdout.flush()
+    except BrokenPipeError:  # `fabnode ledger log | head`: the reader left; as cat does
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # no second error when Python flushes at exit
+        return EXIT_BROKEN_PIPE
     return status
 
 

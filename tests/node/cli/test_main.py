@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import subprocess
 import sys
 from collections import defaultdict
+from pathlib import Path
 
 from node.cli.main import COMMANDS, command_of
+from tests.cli_helpers import fabnode
 
 
 def registered_by(module: str) -> set[str]:
@@ -48,3 +51,21 @@ def test_help_imports_no_command_module_nor_the_server() -> None:
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_a_reader_that_leaves_early_gets_no_traceback(tmp_path: Path) -> None:
+    """`fabnode ledger log | head -1`: the pipe closes mid-output; the command ends
+    quietly with 141 (128 + SIGPIPE, as cat does), not a BrokenPipeError traceback."""
+    home = tmp_path / "lab"
+    assert fabnode("init", home=home)[0] == 0
+    for i in range(40):
+        assert fabnode("note", f"note {i} " + "x" * 200, home=home)[0] == 0
+    argv = [sys.executable, "-m", "node.cli", "--home", str(home), "ledger", "log", "--json"]
+    env = {**os.environ, "FABNODE_STATE_DIR": str(tmp_path / "state")}
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.read(10)
+    proc.stdout.close()  # the reader leaves
+    with proc.stderr:
+        err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 141 and "Traceback" not in err

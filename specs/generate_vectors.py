@@ -41,6 +41,7 @@ from specs.vectorgen import (
     blobs,
     capabilities,
     checkpoints,
+    designs,
     ed25519,
     encoding,
     entries,
@@ -89,6 +90,7 @@ def all_cases() -> list[Case]:
         *fuzz_regressions.cases(),
         *jobs.cases(),
         *blobs.cases(),
+        *designs.cases(),
     ]
     paths = [c.path for c in cases]
     assert len(set(paths)) == len(paths), "two cases share a file name"

@@ -71,7 +71,6 @@ UNREACHED: dict[str, str] = {
     "audit.state-mismatch": _STORE,
     "decode.bad-advert": _NO_BODY_SUITE + " (an advert's TOML, 0011 §6)",
     "decode.bad-manifest": _NO_BODY_SUITE + " (OKH manifests, 0010 §5)",
-    "decode.bad-mesh": _NO_BODY_SUITE + " (STL and 3MF meshes, 0010 §3)",
     "decode.bad-okw": _NO_BODY_SUITE + " (Open Know-Where YAML, 0011 §6)",
     "decode.bad-proposal": _NO_BODY_SUITE + " (a proposal's TOML, 0008)",
     "misuse.bad-argument": _LOCAL,
@@ -109,10 +108,6 @@ UNREACHED: dict[str, str] = {
     "rule.blob-too-large": "the blob store's own check of max_blob_bytes on adding a file "
     "and on every append (0009 §4): a fetcher refuses the declared size first "
     "(remote.blob-too-large, blobs/fetch C8), so no peer's bytes reach it",
-    "rule.derivative-forbidden": "licences/derive gives the verdict (forbidden), not the "
-    "error a design's publication raises with it (0010 §4); no designs suite yet",
-    "rule.licence-not-open": "licences/check gives open: false, not the error a design's "
-    "publication raises with it (0010 §4); no designs suite yet",
 }
 
 

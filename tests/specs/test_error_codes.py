@@ -71,7 +71,6 @@ UNREACHED: dict[str, str] = {
     "audit.state-mismatch": _STORE,
     "decode.bad-advert": _NO_BODY_SUITE + " (an advert's TOML, 0011 §6)",
     "decode.bad-manifest": _NO_BODY_SUITE + " (OKH manifests, 0010 §5)",
-    "decode.bad-okw": _NO_BODY_SUITE + " (Open Know-Where YAML, 0011 §6)",
     "misuse.bad-argument": _LOCAL,
     "misuse.bad-batch": _LOCAL,
     "misuse.bad-database": _LOCAL,

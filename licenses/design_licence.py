@@ -55,26 +55,37 @@ def check_design_licence(
             "misuse.bad-argument",
             f"got {len(parent_licences)} parent licences, want {len(body.derived_from)}",
         )
-    normal = spdx.normalise(body.licence)
-    if normal != body.licence:
+    return check_licence_rule(body.licence, parent_licences, allow_list=allow_list)
+
+
+def check_licence_rule(
+    licence: str,
+    parent_licences: Sequence[str],
+    *,
+    allow_list: frozenset[str] | None = None,
+) -> LicenceCheck:
+    """The rule's checks in the order of specs/0010 §4.1 (rows L1-L5) for a design under
+    `licence` whose parents are under `parent_licences`, in the order it names them."""
+    normal = spdx.normalise(licence)
+    if normal != licence:
         raise DecodeError(
             "decode.bad-licence",
-            f"licence {body.licence!r} is not in normal form, want {normal!r}",
+            f"licence {licence!r} is not in normal form, want {normal!r}",
             field="licence",
         )
-    if not allowlist.is_allowed(body.licence, allow_list):
+    if not allowlist.is_allowed(licence, allow_list):
         raise RuleViolationError(
             "rule.licence-not-open",
-            f"{body.licence} is not on the network's list of open licences",
+            f"{licence} is not on the network's list of open licences",
             field="licence",
         )
     if not parent_licences:
         return LicenceCheck("allowed", "an original design: no parent licences apply")
-    verdict = derive.derive(list(parent_licences), body.licence)
+    verdict = derive.derive(list(parent_licences), licence)
     if verdict.verdict == "forbidden":
         raise RuleViolationError(
             "rule.derivative-forbidden",
-            f"a design under {body.licence} cannot derive from "
+            f"a design under {licence} cannot derive from "
             f"{', '.join(parent_licences)}: {verdict.reason}",
             field="derived_from",
         )

@@ -384,3 +384,15 @@ KINDS: tuple[KindSpec, ...] = (
     KindSpec(UNVOUCH, UnvouchBody),
     KindSpec(APPLY, ApplyBody),
 )
+
+
+def proposal_body(action: dict[str, Any]) -> dict[str, Any]:
+    """The `gov.proposal` body of an action a member proposes, `{proposal: action}`, or
+    DecodeError decode.bad-proposal when that body is not valid (§7.4): the check the
+    body gets as an entry (§3, 0002 §5), made before anything is signed."""
+    body = {"proposal": action}
+    try:
+        ProposalBody.model_validate(body, strict=True)
+    except pydantic.ValidationError as e:
+        raise DecodeError("decode.bad-proposal", f"{_loc(e)}: {_first(e)}") from e
+    return body

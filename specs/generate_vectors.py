@@ -41,6 +41,7 @@ from specs.vectorgen import (
     blobs,
     capabilities,
     checkpoints,
+    designs,
     ed25519,
     encoding,
     entries,
@@ -53,6 +54,8 @@ from specs.vectorgen import (
     jobs,
     licences,
     logs,
+    okw,
+    proposals,
     ranges,
     sync,
     witness,
@@ -82,13 +85,16 @@ def all_cases() -> list[Case]:
         *inclusion.inclusion_cases(),
         *ranges.range_cases(),
         *governance.cases(),
+        *proposals.cases(),
         *admission.cases(),
         *licences.cases(),
         *sync.cases(),
         *capabilities.cases(),
+        *okw.cases(),
         *fuzz_regressions.cases(),
         *jobs.cases(),
         *blobs.cases(),
+        *designs.cases(),
     ]
     paths = [c.path for c in cases]
     assert len(set(paths)) == len(paths), "two cases share a file name"

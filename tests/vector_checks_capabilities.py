@@ -17,9 +17,11 @@ import hashlib
 from typing import Any
 
 from ledger.matching import LabAdvert, Part, Request, match
-from protocol.capability import AdvertBody, Location
+from protocol.capability import AdvertBody, Location, advert_body_map
 from protocol.jsonform import from_json
+from protocol.jsonform import to_json as tagged
 from protocol.kinds import check_body
+from protocol.okw import advert_from_okw
 from protocol.sealed import SealPrivateKey, open_sealed
 from tests.vector_support import Checker, expect_error, same
 
@@ -84,7 +86,17 @@ def check_sealed(data: dict[str, Any], expect: dict[str, Any]) -> None:
         assert hashlib.sha256(plaintext).hexdigest() == expect["plaintext_sha256_hex"]
 
 
+def check_okw(data: dict[str, Any], expect: dict[str, Any]) -> None:
+    document = bytes.fromhex(data["okw_hex"])
+    if not expect["ok"]:
+        expect_error(expect, lambda: advert_from_okw(document))
+        return
+    body = advert_body_map(advert_from_okw(document))
+    assert same({"ok": True, "advert": tagged(body)}, expect)
+
+
 CAPABILITY_CHECKERS: dict[tuple[str, str], Checker] = {
+    ("capabilities", "okw"): check_okw,
     ("capabilities", "advert"): check_advert,
     ("capabilities", "match"): check_match,
     ("capabilities", "sealed"): check_sealed,

@@ -42,6 +42,7 @@ from protocol.governance import (
     charter_from_answer,
     charter_network_id,
     parse_charter_toml,
+    proposal_body,
 )
 from protocol.ids import id_to_text
 from protocol.jsonform import from_json
@@ -161,10 +162,19 @@ def check_admit(data: dict[str, Any], expect: dict[str, Any]) -> None:
     assert same(got, expect)
 
 
+def check_proposal(data: dict[str, Any], expect: dict[str, Any]) -> None:
+    action = from_json(data["action"])
+    if not expect["ok"]:
+        expect_error(expect, lambda: proposal_body(action))
+        return
+    assert proposal_body(action) == {"proposal": action}
+
+
 GOVERNANCE_CHECKERS: dict[tuple[str, str], Checker] = {
     ("governance", "charter"): check_charter,
     ("governance", "charter-exchange"): check_charter_exchange,
     ("governance", "tally"): check_tally,
     ("governance", "evolve"): check_evolve,
     ("governance", "admit"): check_admit,
+    ("governance", "proposal"): check_proposal,
 }

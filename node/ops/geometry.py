@@ -52,6 +52,9 @@ _SUFFIX_MEDIA_TYPES: Final = {".stl": "model/stl", ".3mf": "model/3mf"}
 _3MF_UNIT_MM: Final = {
     "micron": 0.001,
     "millimeter": 1.0,
+    # Not a 3MF unit, but trimesh's name for a model without one (3MF's default is
+    # millimeter), so a model that writes it is read as millimetres too (specs/0010 §3.1).
+    "millimeters": 1.0,
     "centimeter": 10.0,
     "inch": 25.4,
     "foot": 304.8,
@@ -180,10 +183,10 @@ def _measure(triangles: Any, mm_per_unit: float) -> Geometry:
     limit_mm = MAX_LENGTH_UM / 1000
     if max(abs(float(v)) for v in (*low, *high)) > limit_mm:
         raise _bad(f"a vertex lies more than {limit_mm:.0f} mm from the origin")
+    volume_mm3 = _volume(triangles * mm_per_unit)
     mesh = _trimesh().Trimesh(
         vertices=corners, faces=np.arange(3 * count).reshape(-1, 3), process=False
     )
-    volume_mm3 = abs(float(mesh.volume))
     mesh.merge_vertices()
     if not math.isfinite(volume_mm3):
         raise _bad("the volume is not a finite number")
@@ -194,6 +197,16 @@ def _measure(triangles: Any, mm_per_unit: float) -> Geometry:
         triangles=count,
         closed=bool(mesh.is_watertight),
     )
+
+
+def _volume(triangles: Any) -> float:
+    """|sum of N_x (a_x + b_x + c_x) / 6|, N = (b - a) cross (c - a) (specs/0010 §3.2): the
+    enclosed volume of a closed mesh, written out rather than read from trimesh, whose
+    mass properties divide by the volume and warn when it is zero."""
+    a, b, c = triangles[:, 0], triangles[:, 1], triangles[:, 2]
+    u, v = b - a, c - a
+    normal_x = u[:, 1] * v[:, 2] - u[:, 2] * v[:, 1]
+    return abs(float((normal_x * (a[:, 0] + b[:, 0] + c[:, 0])).sum()) / 6)
 
 
 def _um(mm: Any) -> int:

@@ -29,6 +29,7 @@ from protocol.governance import (
     VOTE,
     VOUCH,
     Choice,
+    proposal_body,
 )
 from protocol.ids import id_to_text
 
@@ -109,10 +110,7 @@ def tally(ctx: LedgerContext, proposal_id: bytes) -> dict[str, Any]:
 
 def propose(ctx: LedgerContext, action: dict[str, Any]) -> tuple[dict[str, Any], list[Entry]]:
     view_of(ctx)
-    body = {"proposal": action}
-    status = kinds.check_body(PROPOSAL, body)
-    if not status.valid:
-        raise DecodeError("decode.bad-proposal", status.reason or "invalid proposal")
+    body = proposal_body(action)
     made = append_own(ctx, [(PROPOSAL, body)])
     entry = made[-1]
     view = refreshed(ctx)

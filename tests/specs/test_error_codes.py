@@ -69,11 +69,10 @@ UNREACHED: dict[str, str] = {
     "audit.checkpoint-mismatch": _STORE,
     "audit.leaf-mismatch": _STORE,
     "audit.state-mismatch": _STORE,
-    "decode.bad-advert": _NO_BODY_SUITE + " (an advert's TOML, 0011 §6)",
-    "decode.bad-manifest": _NO_BODY_SUITE + " (OKH manifests, 0010 §5)",
-    "decode.bad-mesh": _NO_BODY_SUITE + " (STL and 3MF meshes, 0010 §3)",
-    "decode.bad-okw": _NO_BODY_SUITE + " (Open Know-Where YAML, 0011 §6)",
-    "decode.bad-proposal": _NO_BODY_SUITE + " (a proposal's TOML, 0008)",
+    "decode.bad-advert": _NO_BODY_SUITE + ": the advert file (0011 §7), read in node "
+    "(node.ops.capabilities.advert_from_toml), with no check table in the prose yet",
+    "decode.bad-manifest": _NO_BODY_SUITE + ": OKH manifests (0010 §5), read by "
+    "licenses.okh, with no check table in the prose yet (its field rules are prose)",
     "misuse.bad-argument": _LOCAL,
     "misuse.bad-batch": _LOCAL,
     "misuse.bad-database": _LOCAL,
@@ -109,10 +108,6 @@ UNREACHED: dict[str, str] = {
     "rule.blob-too-large": "the blob store's own check of max_blob_bytes on adding a file "
     "and on every append (0009 §4): a fetcher refuses the declared size first "
     "(remote.blob-too-large, blobs/fetch C8), so no peer's bytes reach it",
-    "rule.derivative-forbidden": "licences/derive gives the verdict (forbidden), not the "
-    "error a design's publication raises with it (0010 §4); no designs suite yet",
-    "rule.licence-not-open": "licences/check gives open: false, not the error a design's "
-    "publication raises with it (0010 §4); no designs suite yet",
 }
 
 

@@ -57,6 +57,8 @@ UNREACHED: dict[str, str] = {
     "misuse.own-log": _LOCAL,
     "misuse.bad-host": _LOCAL,
     "misuse.disk-full": _LOCAL,
+    "misuse.bad-backup": _LOCAL,
+    "misuse.home-exists": _LOCAL,
     "misuse.internal-error": _LOCAL,
     "misuse.storage-interrupted": _LOCAL,
     "remote.over-budget": _NODE_LIMIT,

@@ -14,8 +14,10 @@ change the same test proves the migration. The fixtures are never regenerated he
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import sqlite3
 import tarfile
 from pathlib import Path
 from typing import Any
@@ -99,3 +101,19 @@ def running(home: Path, summary: dict[str, Any], want: dict[str, Any]) -> None:
     api(home, "POST", f"{GOV}/test-clock", {"offset_s": summary["clock_offset_s"]})
     found = api(home, "GET", f"{GOV}/proposals/{summary['proposal']}/tally")
     assert closed_tally(found) == summary["closed_tally"]
+
+
+@pytest.mark.parametrize("command", [("ledger", "log"), ("run",)], ids=" ".join)
+def test_a_home_from_a_newer_release_is_refused_by_reads_and_by_the_node(
+    tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    summary = unpack(SUMMARIES[-1], tmp_path)
+    home = tmp_path / next(iter(summary["homes"]))
+    with contextlib.closing(sqlite3.connect(home / "ledger.sqlite3")) as conn, conn:
+        newer = schema_version() + 1
+        conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (newer,))
+    before = (home / "ledger.sqlite3").read_bytes()
+    status, out = fabnode(*command, home=home, state=tmp_path / summary["state_dir"])
+    assert status == 1 and out["error"]["code"] == "misuse.newer-database"
+    assert (home / "ledger.sqlite3").read_bytes() == before
+    assert list(home.glob("*.bak")) == []

@@ -9,6 +9,8 @@ Layout:
     governance.json      the rules and members in force, as the running node last
                          computed them (read by local commands, e.g. the blob size limit)
     ledger.sqlite3       every log this node holds (WAL mode; -wal and -shm beside it)
+    ledger.sqlite3.schema-<N>.bak   the ledger as it was before the last upgrade
+                         migrated it from schema N (node.store.logs)
     writer.lock          held by the one process that writes the ledger
     reserve.bin          free space kept for a full disk: given back so the node can
                          still open its databases and serve read-only (node.store.diskspace)

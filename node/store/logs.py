@@ -12,10 +12,16 @@ synchronously, with the observable behaviour of `MemoryLogStore`:
 - A later checkpoint note for the same (network, author, size) replaces the
   earlier one (it may carry more cosignatures); a fork proof with a known id
   replaces the stored one; `heads()` and `fork_proofs()` list in first-commit order.
-- Opening migrates an older schema forward in one transaction. A schema newer
-  than this code raises `misuse.newer-database`; a file that is not a database,
-  or is damaged, raises `misuse.bad-database`; any other sqlite3 failure raises
-  `misuse.storage-failed`. No sqlite3 exception escapes unwrapped.
+- Opening migrates an older schema forward: first a copy of the file as it is,
+  taken with SQLite's online backup API, to `<file>.schema-<old>.bak` beside it
+  (only when a migration will run; older such copies are removed once it is
+  written), then every step in one transaction. A step that fails rolls all of
+  them back, leaving the database as it was, and raises `misuse.migration-failed`
+  (`misuse.disk-full` for a full disk). A schema newer than this code raises
+  `misuse.newer-database`, naming both versions (upgrade the software; downgrades
+  are refused); a file that is not a database, or is damaged, raises
+  `misuse.bad-database`; any other sqlite3 failure raises `misuse.storage-failed`.
+  No sqlite3 exception escapes unwrapped.
 
 A store owns one connection, bound to the thread that opened it: use it from that
 thread only (node.runtime.storage_thread gives trio one such thread). Concurrent readers
@@ -26,6 +32,9 @@ The store verifies nothing: only the ledger decides what may be committed.
 from __future__ import annotations
 
 import contextlib
+import errno
+import glob
+import os
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -149,6 +158,19 @@ def storage_error(e: sqlite3.Error) -> LocalMisuseError:
     return LocalMisuseError("misuse.storage-failed", f"storage failed: {e}")
 
 
+def _migration_error(path: Path, step: int, e: Exception) -> LocalMisuseError:
+    """The typed error for a migration step that failed (all steps roll back)."""
+    if isinstance(e, sqlite3.Error):
+        wrapped = storage_error(e)
+        if wrapped.code != "misuse.storage-failed":
+            return wrapped
+    return LocalMisuseError(
+        "misuse.migration-failed",
+        f"migrating {path.name} from schema version {step} to {step + 1} failed: {e}; "
+        "the database was left as it was",
+    )
+
+
 @contextlib.contextmanager
 def wrapped_errors() -> Iterator[None]:
     """Re-raise any sqlite3 exception as the LocalMisuseError `storage_error` picks."""
@@ -230,7 +252,9 @@ class SqliteLogStore:
         if version > schema_version():
             raise LocalMisuseError(
                 "misuse.newer-database",
-                f"database schema is version {version}, this code knows {schema_version()}",
+                f"{self.path.name} has schema version {version}, written by a newer Fab "
+                f"Commons; this fabnode knows versions up to {schema_version()}: upgrade "
+                "fabnode to open it (a database is never migrated back)",
             )
         if self.read_only and version < schema_version():
             raise LocalMisuseError(
@@ -241,14 +265,50 @@ class SqliteLogStore:
         return version
 
     def _migrate(self) -> None:
-        with self._transaction():
-            version = self._check_version()
-            for migration in MIGRATIONS[version:]:
-                migration(self._conn)
+        found = self._check_version()
+        if 0 < found < schema_version():  # version 0: a new, empty file
+            self._back_up(found)
+        with self._transaction():  # SQLite's DDL is transactional: all steps or none
+            version = self._check_version()  # again: another writer may have migrated
+            for step, migration in enumerate(MIGRATIONS[version:], start=version):
+                try:
+                    migration(self._conn)
+                except Exception as e:
+                    raise _migration_error(self.path, step, e) from e
             if version < schema_version():
                 self._conn.execute(
                     "UPDATE meta SET value = ? WHERE key = 'schema_version'", (schema_version(),)
                 )
+
+    def backup_path(self, version: int) -> Path:
+        """Where the copy taken before migrating from schema `version` is kept."""
+        return self.path.with_name(f"{self.path.name}.schema-{version}.bak")
+
+    def _back_up(self, version: int) -> None:
+        """Copy the database as it is (online backup API: a consistent snapshot, the
+        WAL included) to `backup_path(version)`, atomically; then drop older copies."""
+        final = self.backup_path(version)
+        partial = final.with_name(final.name + ".tmp")
+        try:
+            partial.unlink(missing_ok=True)
+            with contextlib.closing(sqlite3.connect(partial, isolation_level=None)) as copy:
+                self._conn.backup(copy)
+                copy.execute("PRAGMA journal_mode = DELETE")  # one self-contained file
+            with partial.open("rb") as f:
+                os.fsync(f.fileno())
+            partial.replace(final)
+            for older in self.path.parent.glob(f"{glob.escape(self.path.name)}.schema-*.bak"):
+                if older != final:
+                    older.unlink(missing_ok=True)
+        except BaseException as e:
+            with contextlib.suppress(OSError):
+                partial.unlink(missing_ok=True)
+            if not isinstance(e, OSError):
+                raise
+            code = "misuse.disk-full" if e.errno == errno.ENOSPC else "misuse.storage-failed"
+            raise LocalMisuseError(
+                code, f"could not copy {self.path.name} before migrating it: {e}"
+            ) from e
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[None]:

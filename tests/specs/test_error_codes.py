@@ -60,6 +60,7 @@ UNREACHED: dict[str, str] = {
     "misuse.bad-backup": _LOCAL,
     "misuse.home-exists": _LOCAL,
     "misuse.internal-error": _LOCAL,
+    "misuse.migration-failed": _LOCAL,
     "misuse.storage-interrupted": _LOCAL,
     "remote.over-budget": _NODE_LIMIT,
     "remote.too-many-sessions": _NODE_LIMIT,

@@ -377,12 +377,89 @@ def test_a_failing_migration_changes_nothing(
     monkeypatch.setattr(store_module, "MIGRATIONS", [*store_module.MIGRATIONS, broken])
     with pytest.raises(LocalMisuseError) as caught:
         open_store(tmp_path)
-    assert caught.value.code == "misuse.storage-failed"
+    assert caught.value.code == "misuse.migration-failed"
+    assert isinstance(caught.value.__cause__, sqlite3.OperationalError)
     monkeypatch.undo()
     with open_store(tmp_path) as store:
         assert store.integrity_check() == ["ok"]
     assert sql(tmp_path / "log.db", "SELECT name FROM sqlite_master WHERE name = 'views'") == []
     assert stored_version(tmp_path / "log.db") == store_module.schema_version()
+
+
+def seven_of_each() -> Batch:
+    batch = Batch(checkpoints=[StoredCheckpoint(NETWORK, LOGS[0].author, 5, b"r" * 32, b"n")])
+    for log in LOGS:
+        part = log.batch(0, 7)
+        batch.entries += part.entries
+        batch.heads += part.heads
+    return batch
+
+
+def older_database(path: Path, version: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A database at schema `version` (1 or 2) as those versions left it: written by
+    version 1's store, then opened by the code of `version`, in WAL mode."""
+    version_1_database(path, seven_of_each())
+    sql(path, "PRAGMA journal_mode = WAL")
+    with monkeypatch.context() as patched:
+        patched.setattr(store_module, "MIGRATIONS", store_module.MIGRATIONS[:version])
+        SqliteLogStore(path).close()
+    for stale in path.parent.glob("*.bak"):
+        stale.unlink()
+    assert stored_version(path) == version
+
+
+def every_row(path: Path) -> list[Any]:
+    tables = [t for (t,) in sql(path, "SELECT name FROM sqlite_master WHERE type = 'table'")]
+    return [(t, sorted(sql(path, f"SELECT * FROM {t}"))) for t in sorted(tables)]
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_a_migration_step_that_raises_leaves_the_database_as_it_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, version: int
+) -> None:
+    path = tmp_path / "log.db"
+    older_database(path, version, monkeypatch)
+    before_bytes, before_rows = path.read_bytes(), every_row(path)
+
+    def raising(conn: sqlite3.Connection) -> None:
+        conn.execute("CREATE TABLE half_done (x INTEGER)")
+        raise RuntimeError("a bug in a migration step")
+
+    monkeypatch.setattr(store_module, "MIGRATIONS", [*store_module.MIGRATIONS, raising])
+    with pytest.raises(LocalMisuseError) as caught:
+        SqliteLogStore(path)
+    assert caught.value.code == "misuse.migration-failed"
+    assert isinstance(caught.value.__cause__, RuntimeError)
+    assert path.read_bytes() == before_bytes
+    assert stored_version(path) == version and every_row(path) == before_rows
+    assert not path.with_name("log.db-wal").exists()  # every connection closed
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_a_migration_first_copies_the_database_with_the_backup_api(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, version: int
+) -> None:
+    path = tmp_path / "log.db"
+    older_database(path, version, monkeypatch)
+    before = every_row(path)
+    earlier = path.with_name("log.db.schema-0.bak")
+    earlier.write_bytes(b"a copy from an earlier upgrade")
+    memory = MemoryLogStore()
+    memory.commit(seven_of_each())
+    with SqliteLogStore(path) as store:
+        assert observe(store) == observe(memory)
+        assert store.backup_path(version).name == f"log.db.schema-{version}.bak"
+    copy = path.with_name(f"log.db.schema-{version}.bak")
+    assert stored_version(copy) == version and every_row(copy) == before
+    assert sql(copy, "PRAGMA journal_mode") == [("delete",)]
+    assert sorted(p.name for p in tmp_path.glob("*.bak")) == [copy.name]  # the last one only
+    assert stored_version(path) == store_module.schema_version()
+
+
+def test_no_copy_is_taken_when_nothing_migrates(tmp_path: Path) -> None:
+    open_store(tmp_path).close()  # a new file
+    committed(tmp_path).close()  # a current one
+    assert list(tmp_path.glob("*.bak*")) == []
 
 
 # -- StorageThread under trio --------------------------------------------------------

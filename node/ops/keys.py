@@ -68,6 +68,16 @@ def show(ctx: LedgerContext) -> dict[str, Any]:
     }
 
 
+def settle_on_start(ctx: LedgerContext) -> str | None:
+    """A starting node finishes or discards a key switch a crash cut short; returns
+    a warning if the home's signing key is not the one in force (it cannot sign)."""
+    in_force = key_in_force(ctx)
+    ctx.home.settle_pending_signing_key(in_force)
+    if ctx.home.signing_key().public != in_force:
+        return "this home's signing key is not the one our log has in force: it cannot sign"
+    return None
+
+
 def _events(history: KeyHistory) -> list[dict[str, Any]]:
     rows = []
     for event, period in zip(history.events, history.periods, strict=True):
@@ -119,7 +129,7 @@ def revoke(
     if not 2 <= from_seq <= seq:
         raise LocalMisuseError(
             "misuse.revoke-out-of-range",
-            f"got from-seq {from_seq}, want 2 to {seq} (the revocation's own seq: voids nothing)",
+            f"got from-seq {from_seq}, want 2 to {seq} (at {seq}, the revocation voids nothing)",
             want_max=seq,
         )
     ctx.home.settle_pending_signing_key(head.keys.signing_key)  # a switch a crash cut short

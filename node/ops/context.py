@@ -206,7 +206,11 @@ def forget(ctx: LedgerContext, author: bytes, *, undo: bool = False) -> dict[str
 def index_committed(ctx: LedgerContext, entries: Sequence[Entry]) -> None:
     """Bring the views (catalogue, governance) up to date with committed entries."""
     ctx.catalogue.index_committed(ctx.ledger, entries)
-    if ctx.governance is not None:
+    if ctx.governance is None:
+        return
+    if any(e.kind == kinds.REVOCATION for e in entries):  # it voids entries indexed before
+        ctx.governance.reload(ctx.store)
+    else:
         ctx.governance.index(entries)
 
 

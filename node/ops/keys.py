@@ -1,5 +1,5 @@
 """Our own keys: show the history, rotate the signing key, revoke a stolen one
-(specs/0002 §4; README "Keys" and "Our signing key was stolen").
+(specs/0002 §4, its local errors 0003 §7.1; README "Keys" and "Our signing key was stolen").
 
 Both key events switch the home's signing key in three steps, each durable before the
 next: (1) the next key's seed is written as `keys/signing.next` (NodeHome.

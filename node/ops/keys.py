@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ledger.keyhistory import KeyHistory
+from ledger.keyhistory import MAX_KEY_EVENTS, KeyHistory
 from node.ops.context import (
     LedgerContext,
     append_own,
@@ -101,6 +101,7 @@ def rotate(ctx: LedgerContext) -> tuple[dict[str, Any], list[Entry]]:
     key, which signs from the next seq on. Returns (result, entries signed)."""
     current = signing_key_in_force(ctx)
     made = [] if _our_head(ctx) is not None else append_own(ctx, [])  # the inception first
+    _check_room(ctx, spare=1)  # the last key event a history may hold is for a revocation
     head = _our_head(ctx)
     assert head is not None and head.keys is not None
     body = {"prev_key_event": head.keys.key_event, "next_key": b""}
@@ -132,12 +133,26 @@ def revoke(
             f"got from-seq {from_seq}, want 2 to {seq} (at {seq}, the revocation voids nothing)",
             want_max=seq,
         )
+    _check_room(ctx, spare=0)
     ctx.home.settle_pending_signing_key(head.keys.signing_key)  # a switch a crash cut short
     body = {"prev_key_event": head.keys.key_event, "revoke_from_seq": from_seq, "next_key": b""}
     made = _switch_key(ctx, recovery, kinds.REVOCATION, body)
     out = _result(ctx, made[-1])
     out["void"] = [from_seq, made[-1].seq]
     return out, made
+
+
+def _check_room(ctx: LedgerContext, *, spare: int) -> None:
+    """misuse.too-many-key-events if one more key event would leave fewer than `spare`
+    of the MAX_KEY_EVENTS a key history may hold (specs/0002 §6.1): past it, no
+    proof of our log would verify."""
+    held = len(ctx.ledger.key_history(ctx.network, ctx.identity.id).events)
+    if held + 1 > MAX_KEY_EVENTS - spare:
+        raise LocalMisuseError(
+            "misuse.too-many-key-events",
+            f"our log holds {held} key events; a key history holds at most {MAX_KEY_EVENTS}"
+            + (", and the last is kept for a revocation" if spare else ""),
+        )
 
 
 def _switch_key(

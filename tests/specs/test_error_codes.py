@@ -92,6 +92,7 @@ UNREACHED: dict[str, str] = {
     "misuse.restored-backup": _LOCAL,
     "misuse.home-key-not-in-force": _LOCAL,
     "misuse.revoke-out-of-range": _LOCAL,
+    "misuse.too-many-key-events": _LOCAL,
     "misuse.wrong-recovery-key": _LOCAL,
     "misuse.storage-full": _LOCAL,
     "misuse.too-large": _LOCAL,

@@ -118,3 +118,20 @@ def test_a_home_whose_key_was_replaced_elsewhere_cannot_sign(home: NodeHome) -> 
             operations.note(ctx, "refused")
         assert refused.value.code == "misuse.home-key-not-in-force"
         assert keys.show(ctx)["home_key_in_force"] is False
+
+
+def test_the_last_key_event_a_history_holds_is_kept_for_a_revocation(
+    home: NodeHome, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(keys, "MAX_KEY_EVENTS", 3)
+    with operations.open_local(home) as ctx:
+        keys.rotate(ctx)  # events: inception, rotation
+        with pytest.raises(LocalMisuseError) as refused:
+            keys.rotate(ctx)
+        assert refused.value.code == "misuse.too-many-key-events"
+        keys.revoke(ctx, recovery_text(home), 3)  # the third and last
+        with pytest.raises(LocalMisuseError) as refused:
+            keys.revoke(ctx, recovery_text(home), 4)
+        assert refused.value.code == "misuse.too-many-key-events"
+        assert home.pending_signing_key() is None
+        assert operations.verify(ctx, None)["ok"] is True

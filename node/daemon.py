@@ -32,6 +32,7 @@ from node.api.app import build_app
 from node.api.metrics import NodeMetrics
 from node.net.host import HostConfig, open_host
 from node.net.network import Network
+from node.ops import keys
 from node.ops.context import Quota, make_context
 from node.ops.storage import collect_garbage
 from node.runtime.events import EventHub
@@ -107,6 +108,9 @@ async def run_node(
             ctx = await storage.run(
                 lambda store: make_context(home, store, hub.from_thread_committed, options.quota)
             )
+            refused = await storage.run(lambda _: keys.settle_on_start(ctx))
+            if refused is not None:
+                log.warning('%s (README "Our signing key was stolen")', refused)
             runner = LedgerRunner(storage, ctx)
             news_send, news_receive = open_news()
             blobs = BlobStore(home.blobs, max_blob_bytes=max_blob_bytes(ctx.governance))

@@ -34,6 +34,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "init": ("node.cli.identity", "create this node's identity"),
     "id": ("node.cli.identity", "print this node's identity"),
     "entry": ("node.cli.entries", "inspect encoded entries"),
+    "key": ("node.cli.keys", "this identity's keys: show, rotate, revoke a stolen one"),
     "run": ("node.run", "run the node until Ctrl-C"),
     "status": ("node.cli.status", "ask the running node for its state"),
     "note": ("node.cli.ledger", "append a free-text note to our log"),

@@ -35,6 +35,7 @@ from protocol.entry import Entry, read_stored_entry
 from protocol.errors import CommonsError, LocalMisuseError
 from protocol.ids import id_to_text
 from protocol.jsonform import to_json
+from protocol.keys import SigningKey
 
 
 @dataclass
@@ -206,7 +207,11 @@ def forget(ctx: LedgerContext, author: bytes, *, undo: bool = False) -> dict[str
 def index_committed(ctx: LedgerContext, entries: Sequence[Entry]) -> None:
     """Bring the views (catalogue, governance) up to date with committed entries."""
     ctx.catalogue.index_committed(ctx.ledger, entries)
-    if ctx.governance is not None:
+    if ctx.governance is None:
+        return
+    if any(e.kind == kinds.REVOCATION for e in entries):  # it voids entries indexed before
+        ctx.governance.reload(ctx.store)
+    else:
         ctx.governance.index(entries)
 
 
@@ -274,25 +279,35 @@ def now_ms() -> int:
 
 
 def append_own(ctx: LedgerContext, items: Sequence[tuple[str, dict[str, Any]]]) -> list[Entry]:
-    """Sign entries into our own log, creating it with its inception first; return
-    every entry signed, the inception included, so all of them are announced.
-
-    Refuses if the signing guard finds the home restored from a backup; signs a
-    fresh checkpoint with the entries; raises the guard's mark once durable.
-    """
-    head = ctx.ledger.head(ctx.network, ctx.identity.id)
-    ctx.guard.check(ctx.network, 0 if head is None else head.size)
-    refuse_if_restored(ctx.home, 0 if head is None else head.size)
-    key = ctx.home.signing_key()
+    """Sign entries into our own log with the key in force, creating the log with its
+    inception first; return every entry signed, the inception included, so all of
+    them are announced."""
+    key = signing_key_in_force(ctx)
     todo = list(items)
-    if head is None:
+    if ctx.ledger.head(ctx.network, ctx.identity.id) is None:
         inception = {
             "signing_key": ctx.identity.signing_public,
             "recovery_key": ctx.identity.recovery_public,
         }
         todo.insert(0, (kinds.INCEPTION, inception))
-    made = ctx.ledger.append(key, ctx.network, ctx.identity.id, todo, now_ms())
-    ctx.ledger.sign_checkpoint(key, ctx.network, ctx.identity.id)
+    return append_signed(ctx, key, todo, key)
+
+
+def append_signed(
+    ctx: LedgerContext,
+    key: SigningKey,
+    items: Sequence[tuple[str, dict[str, Any]]],
+    checkpoint_key: SigningKey,
+) -> list[Entry]:
+    """Sign `items` with `key` at the head of our log and commit them; sign a fresh
+    checkpoint with `checkpoint_key` (the key in force after them: not `key` after a
+    key event). Refuses if the signing guard or the restore marker finds the home
+    restored from a backup; raises the guard's mark once durable."""
+    head = ctx.ledger.head(ctx.network, ctx.identity.id)
+    ctx.guard.check(ctx.network, 0 if head is None else head.size)
+    refuse_if_restored(ctx.home, 0 if head is None else head.size)
+    made = ctx.ledger.append(key, ctx.network, ctx.identity.id, items, now_ms())
+    ctx.ledger.sign_checkpoint(checkpoint_key, ctx.network, ctx.identity.id)
     ctx.guard.record(ctx.network, made[-1].seq)
     index_committed(ctx, made)
     return made  # the inception too, when this created the log: peers need it as well
@@ -313,6 +328,30 @@ def refuse_if_restored(home: NodeHome, own_size: int) -> None:
         f"delete {home.path / RESTORED_FILE} to accept the loss.",
         stored=own_size,
     )
+
+
+def key_in_force(ctx: LedgerContext) -> bytes:
+    """The public signing key our log puts in force (before the log: the inception's)."""
+    head = ctx.ledger.head(ctx.network, ctx.identity.id)
+    if head is None or head.keys is None:
+        return ctx.identity.signing_public
+    return head.keys.signing_key
+
+
+def signing_key_in_force(ctx: LedgerContext) -> SigningKey:
+    """The home's signing key, once the ledger has decided a key switch a crash cut
+    short (NodeHome.settle_pending_signing_key); misuse.home-key-not-in-force if our
+    log has put another key in force (a revocation or rotation made elsewhere)."""
+    in_force = key_in_force(ctx)
+    ctx.home.settle_pending_signing_key(in_force)
+    key = ctx.home.signing_key()
+    if key.public != in_force:
+        raise LocalMisuseError(
+            "misuse.home-key-not-in-force",
+            f"this home's signing key is not the one our log has in force ({in_force.hex()}): "
+            'a key event was signed elsewhere; see README "Our signing key was stolen"',
+        )
+    return key
 
 
 def note(ctx: LedgerContext, text: str) -> dict[str, Any]:

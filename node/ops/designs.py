@@ -415,6 +415,13 @@ def attribution(rows: Sequence[LineageRow]) -> list[str]:
 def show(ctx: LedgerContext, design_id: bytes) -> dict[str, Any]:
     entry, body = design_entry(ctx, design_id)
     skipped = [s for s in ctx.catalogue.skipped() if s.entry_id == design_id]
+    head = ctx.ledger.head(entry.network, entry.author)
+    listed: dict[str, Any] = {"listed": True}
+    if skipped:
+        listed = {"listed": False, "code": skipped[0].code, "reason": skipped[0].reason}
+    if head is not None and head.is_revoked(entry.seq):  # void (specs/0002 §4)
+        reason = "void: its author revoked the key that signed it (key.revoke)"
+        listed = {"listed": False, "code": "revoked", "reason": reason}
     return {
         "design_id": id_to_text(entry.id),
         "author": id_to_text(entry.author),
@@ -422,11 +429,7 @@ def show(ctx: LedgerContext, design_id: bytes) -> dict[str, Any]:
         "timestamp_ms": entry.timestamp_ms,
         "body": body_json(body),
         "attribution": attribution(ctx.catalogue.ancestors(design_id)),
-        "catalogue": (
-            {"listed": False, "code": skipped[0].code, "reason": skipped[0].reason}
-            if skipped
-            else {"listed": True}
-        ),
+        "catalogue": listed,
     }
 
 

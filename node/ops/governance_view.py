@@ -117,15 +117,32 @@ class GovernanceView:
 
     # -- indexing ---------------------------------------------------------------------
     def load(self, store: LogStore) -> None:
-        """Index every stored entry of this network (once, when the node opens)."""
+        """Index every stored entry of this network but the void ones (once, when the
+        node opens; again after a revocation)."""
         for head in store.heads():
             if head.network == self.network and head.size:
-                self.index(read_stored_entry(raw) for raw in store.read_entries(
+                entries = (read_stored_entry(raw) for raw in store.read_entries(
                     head.network, head.author, 1, head.size + 1
                 ))  # fmt: skip
+                self.index(e for e in entries if not head.is_revoked(e.seq))
+
+    def reload(self, store: LogStore) -> None:
+        """Forget what was indexed and load again: a revocation voids entries already
+        indexed (specs/0002 §4: every view ignores them)."""
+        for indexed in (
+            self.proposals,
+            self.proposal_titles,
+            self.votes,
+            self.vouch_events,
+            self.vouch_entries,
+            self.applications,
+        ):
+            indexed.clear()
+        self.load(store)
 
     def index(self, entries: Iterable[Entry]) -> bool:
-        """Keep the governance entries of `entries`; True if there was any."""
+        """Keep the governance entries of `entries`; True if there was any. Entries
+        already void are the caller's to leave out (`load`, `reload`)."""
         found = False
         for entry in entries:
             if entry.network != self.network or entry.kind not in GOVERNANCE_KINDS:

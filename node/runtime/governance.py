@@ -33,6 +33,7 @@ from node.store.home import GOVERNANCE_FILE
 from protocol.blob import DEFAULT_MAX_BLOB_BYTES
 from protocol.errors import CommonsError, LocalMisuseError
 from protocol.ids import id_to_text
+from protocol.keys import SigningKey
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +68,24 @@ def governance_pass(ctx: LedgerContext) -> PassResult:
         result.signed = [e.raw for e in operations.append_own(ctx, [])]
         checkpoint = ctx.ledger.latest_checkpoint(ctx.network, me)
         result.own_checkpoint = None if checkpoint is None else checkpoint.text
-    key = ctx.home.signing_key()
+    try:
+        key = operations.signing_key_in_force(ctx)
+    except CommonsError as e:  # our key was replaced elsewhere: nothing to witness with
+        log.warning("not witnessing: %s", e.code)
+    else:
+        _witness_members(ctx, view, key, now_s, result)
+    if changed:
+        ctx.catalogue.allow_list = allow_list_of(view.state.rules)
+        write_governance_file(ctx)
+    return result
+
+
+def _witness_members(
+    ctx: LedgerContext, view: GovernanceView, key: SigningKey, now_s: int, result: PassResult
+) -> None:
+    """Cosign each other member's latest checkpoint we have not witnessed yet."""
+    assert view.state is not None
+    me = ctx.identity.id
     for member in sorted(view.state.members - {me}):
         head = ctx.ledger.head(ctx.network, member)
         if head is None or view.witnessed.get(member) == head.size:
@@ -80,10 +98,6 @@ def governance_pass(ctx: LedgerContext) -> PassResult:
         if signed is not None:
             result.cosigned.append(signed.text)
             view.witnessed[member] = signed.checkpoint.size
-    if changed:
-        ctx.catalogue.allow_list = allow_list_of(view.state.rules)
-        write_governance_file(ctx)
-    return result
 
 
 def write_governance_file(ctx: LedgerContext) -> None:

@@ -20,7 +20,9 @@ Layout:
     keys/node.key        the libp2p host key (the peer id), 0600
     blobs/               content-addressed files (design and job files); blobs/partial/
                          holds downloads in progress, resumed after a restart
-    keys/signing.key     the signing key seed, 0600
+    keys/signing.key     the seed of the signing key in force, 0600
+    keys/signing.next    a rotation's next signing key while it is being committed, 0600
+                         (see `settle_pending_signing_key`)
     keys/recovery.key    the recovery key seed, 0600 — move it offline after init
 The home folder is 0700. Creating an identity never overwrites one: a second
 identity in the same home would sign a second, conflicting log.
@@ -57,6 +59,11 @@ LOCK_FILE = "writer.lock"
 API_TOKEN_FILE = "api.token"
 API_INFO_FILE = "api.json"
 DEFAULT_NETWORK = "dev"
+SIGNING_KEY_FILE = "signing.key"
+PENDING_KEY_FILE = "signing.next"
+RECOVERY_KEY_FILE = "recovery.key"
+#: A key file is two short lines; anything longer is not one.
+MAX_KEY_FILE_BYTES = 4096
 
 
 @dataclass(frozen=True)
@@ -102,8 +109,8 @@ class NodeHome:
         self.keys_dir.mkdir(mode=0o700)
         signing = SigningKey(secrets.token_bytes(SEED_BYTES))
         recovery = SigningKey(secrets.token_bytes(SEED_BYTES))
-        _write_secret(self.keys_dir / "signing.key", signing.seed)
-        _write_secret(self.keys_dir / "recovery.key", recovery.seed)
+        _write_secret(self.keys_dir / SIGNING_KEY_FILE, signing.seed)
+        _write_secret(self.keys_dir / RECOVERY_KEY_FILE, recovery.seed)
         ident = Identity(
             identity_id(signing.public, recovery.public), signing.public, recovery.public
         )
@@ -125,7 +132,50 @@ class NodeHome:
         return Identity(identity_id(signing, recovery), signing, recovery)
 
     def signing_key(self) -> SigningKey:
-        return SigningKey(_read_secret(self.keys_dir / "signing.key"))
+        """The home's signing key, as `keys/signing.key` holds it. Whether the log has
+        it in force is the ledger's to say (node.ops.context.signing_key_in_force)."""
+        return SigningKey(_read_secret(self.keys_dir / SIGNING_KEY_FILE))
+
+    def has_recovery_key(self) -> bool:
+        """Is the recovery key still in the home? It should be offline (README "Keys")."""
+        return (self.keys_dir / RECOVERY_KEY_FILE).exists()
+
+    def pending_signing_key(self) -> SigningKey | None:
+        """The next signing key of a rotation or revocation not settled yet, if any."""
+        path = self.keys_dir / PENDING_KEY_FILE
+        return SigningKey(_read_secret(path)) if path.exists() else None
+
+    def new_pending_signing_key(self) -> SigningKey:
+        """A fresh signing key, written durably (0600, fsynced, the folder too) as
+        `keys/signing.next` *before* anything names its public key: a key event
+        committed without its seed on disk would lock the home out of its own log."""
+        key = SigningKey(secrets.token_bytes(SEED_BYTES))
+        try:
+            _write_secret(self.keys_dir / PENDING_KEY_FILE, key.seed)
+        except FileExistsError as e:
+            raise LocalMisuseError(
+                "misuse.bad-home", f"{PENDING_KEY_FILE} exists: settle it first"
+            ) from e
+        _fsync_folder(self.keys_dir)
+        return key
+
+    def settle_pending_signing_key(self, in_force: bytes) -> bool:
+        """Finish or undo a key switch a crash may have cut short; True if one was found.
+
+        `in_force` is the public signing key the log puts in force (the ledger says,
+        not this module). A pending key in force was committed by its key event: it
+        replaces `signing.key` (atomic rename, folder fsynced). Otherwise its key event
+        never committed: the pending key is discarded. Run by the home's one writer."""
+        pending = self.pending_signing_key()
+        if pending is None:
+            return False
+        path = self.keys_dir / PENDING_KEY_FILE
+        if pending.public == in_force:
+            path.replace(self.keys_dir / SIGNING_KEY_FILE)
+        else:
+            path.unlink()
+        _fsync_folder(self.keys_dir)
+        return True
 
     @property
     def blobs(self) -> Path:
@@ -315,22 +365,35 @@ def _write_secret(path: Path, seed: bytes) -> None:
 
 def _read_secret(path: Path) -> bytes:
     try:
-        header, hex_seed = _split_key(path)
+        text = path.read_text()
     except FileNotFoundError as e:
         raise LocalMisuseError("misuse.no-identity", f"missing key file {path.name}") from e
-    if header != _KEY_HEADER:
+    seed = parse_key_text(text, length=None)  # seal keys are longer than signing seeds
+    if seed is None:
         raise LocalMisuseError("misuse.bad-home", f"{path.name} is not a key file")
+    return seed
+
+
+def parse_key_text(text: str, length: int | None = SEED_BYTES) -> bytes | None:
+    """The seed a key file's text holds (header line, hex seed line), or None; of
+    `length` bytes unless None."""
+    lines = text.splitlines()
+    if len(text) > MAX_KEY_FILE_BYTES or len(lines) != 2 or lines[0] != _KEY_HEADER:
+        return None
     try:
-        return bytes.fromhex(hex_seed)
-    except ValueError as e:
-        raise LocalMisuseError("misuse.bad-home", f"{path.name} is damaged") from e
+        seed = bytes.fromhex(lines[1])
+    except ValueError:
+        return None
+    return seed if length is None or len(seed) == length else None
 
 
-def _split_key(path: Path) -> tuple[str, str]:
-    lines = path.read_text().splitlines()
-    if len(lines) != 2:
-        raise LocalMisuseError("misuse.bad-home", f"{path.name} is not a key file")
-    return lines[0], lines[1]
+def _fsync_folder(path: Path) -> None:
+    """Make a rename or a new file in `path` durable."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _write_new(path: Path, text: str, mode: int) -> None:

@@ -327,6 +327,47 @@ def test_the_node_page_raises_a_fork_alert(tmp_path: Path, browser: Any) -> None
         assert page.errors == []
 
 
+def test_rotate_and_revoke_the_signing_key_from_the_node_page(tmp_path: Path, browser: Any) -> None:
+    with ExitStack() as stack:
+        lab = start_lab(stack, tmp_path, "lab")
+        usb = tmp_path / "usb"
+        usb.mkdir()
+        recovery = shutil.move(lab["home"] / "keys" / "recovery.key", usb / "recovery.key")
+        api(lab["home"], "POST", "/api/v1/notes", {"text": "seq 2, ours"})
+        page = open_dashboard(browser, lab, "node")
+        page.wait_for_selector("#key-history tr[data-kind='identity.inception']")
+        assert page.locator("#key-warnings").count() == 0  # the recovery key is offline
+        before = page.locator("#key-in-force").get_attribute("title")
+        page.click("#rotate-key")
+        assert "permanent" in page.locator("#rotate-key-q").inner_text()
+        page.click("#rotate-key-yes")
+        page.wait_for_selector("#keys-out [role=status]:has-text('Rotated at seq 3')")
+        page.wait_for_selector("#key-history tr[data-kind='key.rotate']")
+        page.wait_for_selector("#log-heads td:text-is('3')")  # the page around it too
+        after = page.locator("#key-in-force").get_attribute("title")
+        assert after != before and after == api(lab["home"], "GET", "/api/v1/keys")["signing_key"]
+        page.screenshot(path=str(ARTIFACTS / "keys-rotated.png"), full_page=True)
+
+        for text in ("seq 4, the thief's", "seq 5, the thief's"):
+            api(lab["home"], "POST", "/api/v1/notes", {"text": text})
+        page.click("#revoke summary")
+        page.set_input_files("#revoke-file", str(recovery))
+        page.fill("#revoke-from", "4")
+        page.click("#revoke-form button[type=submit]")
+        question = page.locator("#revoke-key-q").inner_text()
+        assert "seq 4 to 5" in question and "void" in question and "seq 6" in question
+        page.screenshot(path=str(ARTIFACTS / "keys-revoke-confirm.png"), full_page=True)
+        page.click("#revoke-key-yes")
+        page.wait_for_selector("#keys-out [role=status]:has-text('Revoked at seq 6')")
+        page.wait_for_selector("#key-history tr[data-kind='key.revoke']:has-text('voids seqs 4')")
+        assert page.locator("#revoke-file").input_value() == ""  # the key is not kept
+        page.screenshot(path=str(ARTIFACTS / "keys-revoked.png"), full_page=True)
+        rows = api(lab["home"], "GET", "/api/v1/ledger/entries")["entries"]
+        assert [r["revoked"] for r in rows] == [False, False, False, True, True, False]
+        assert not (lab["home"] / "keys" / "recovery.key").exists()
+        assert page.errors == []
+
+
 # -- the API under the dashboard ---------------------------------------------------------
 
 

@@ -1,5 +1,7 @@
-// Node: identity, peers, per-log heads, sync progress, fork alerts, verification.
+// Node: identity, signing keys, peers, per-log heads, sync progress, fork alerts,
+// verification.
 import { get, optional, post } from "./api.js";
+import { keysPanel } from "./keys.js";
 import { busy, errorBox, h, replace, short, when } from "./ui.js";
 
 export async function nodePage(view) {
@@ -11,7 +13,6 @@ export async function nodePage(view) {
       `${r.entries} entries in ${r.authors} logs, ${r.checkpoints} checkpoints, ${r.fork_proofs} fork proofs`),
       r.errors.length ? h("ul", {}, r.errors.map((e) => h("li", { class: "error" }, JSON.stringify(e)))) : null);
   }) }, "Verify the whole ledger");
-  view.append(h("h1", {}, "Node"), body, h("h2", {}, "Verification"), verify, out);
   const refresh = async () => {
     try {
       const [me, peers, sync, adverts] = await Promise.all([get("/api/v1/identity"), get("/api/v1/peers"),
@@ -19,10 +20,12 @@ export async function nodePage(view) {
       replace(body, render(me, peers, sync, adverts ? adverts.adverts : []));
     } catch (e) { replace(body, errorBox(e)); }
   };
-  await refresh();
+  const keys = keysPanel(refresh);
+  view.append(h("h1", {}, "Node"), body, keys.panel, h("h2", {}, "Verification"), verify, out);
+  await Promise.all([refresh(), keys.refresh()]);
   const timer = setInterval(refresh, 5000);
   let pending = null;
-  const onEntries = () => { if (!pending) pending = setTimeout(() => { pending = null; refresh(); }, 500); };
+  const onEntries = () => { if (!pending) pending = setTimeout(() => { pending = null; refresh(); keys.refresh(); }, 500); };
   window.addEventListener("fab:entries", onEntries);
   return () => { clearInterval(timer); window.removeEventListener("fab:entries", onEntries); };
 }

@@ -28,7 +28,7 @@ from node.ops import designs, jobs
 from node.ops import governance as governance_ops
 from node.ops.governance_view import GovernanceView, allow_list_of
 from node.store.home import NodeHome
-from protocol import canonical
+from protocol import canonical, kinds
 from protocol.design import DesignBody
 from protocol.entry import Entry
 from protocol.errors import DecodeError, JobError, LocalMisuseError, RuleViolationError
@@ -487,3 +487,22 @@ def test_a_passed_amendment_is_the_charter_text_in_force(
     shown = json.loads(capsys.readouterr().out)
     assert shown["text"] == "The amended text." and shown["founding_text"] == "The founding text."
     assert shown["amendments"] == after["amendments"] and shown["founder"] is False
+
+
+def test_a_revocation_voids_a_stolen_keys_proposal_in_the_view() -> None:
+    charter, network, (a, b, _) = federation()
+    ledger, view = node_ledger(charter, network)
+    action = {"action": "rules.change", "title": "t", "changes": {"max_blob_bytes": 2048}}
+    stolen = a.append(PROPOSAL, {"proposal": action})  # signed by the thief
+    ingest(ledger, view, [*a.entries, *b.entries])
+    assert stolen.id in view.proposals
+    assert a.key_event is not None
+    body = {"prev_key_event": a.key_event, "revoke_from_seq": stolen.seq, "next_key": b.id}
+    revocation = a.append(kinds.REVOCATION, body, key=a.recovery)
+    report = ledger.ingest_entries([revocation])
+    assert report.accepted == [revocation]
+    view.reload(ledger.store)  # as node.ops.context.index_committed does on a revocation
+    assert stolen.id not in view.proposals and stolen.id not in view.proposal_titles
+    fresh = GovernanceView(charter, network)
+    fresh.load(ledger.store)  # a node opening its store ignores it too
+    assert stolen.id not in fresh.proposals

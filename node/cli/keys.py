@@ -1,0 +1,96 @@
+"""`fabnode key show|rotate|revoke`: this identity's keys (README "Keys", and the runbook
+"Our signing key was stolen"; node.ops.keys).
+
+Through the running node when one runs on the home, else on the home directly. The
+recovery key file of `revoke` is only read (from offline storage, e.g. a USB stick):
+never copied into the home; through a running node its text goes over the local,
+token-protected API, which does not keep it.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from node.cli.ledger import via_node
+from node.ops import keys
+from node.store.home import MAX_KEY_FILE_BYTES
+from protocol.errors import LocalMisuseError
+
+
+def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
+    key = sub.add_parser("key", help="this identity's keys").add_subparsers(metavar="ACTION")
+    p = key.add_parser("show", parents=[common], help="the signing key in force and its history")
+    p.set_defaults(handler=cmd_show)
+    p = key.add_parser(
+        "rotate", parents=[common], help="sign a key.rotate: a new signing key from the next seq"
+    )
+    p.set_defaults(handler=cmd_rotate)
+    p = key.add_parser(
+        "revoke",
+        parents=[common],
+        help="with the recovery key: void what a stolen key signed, put a new key in force",
+    )
+    p.add_argument("--recovery-key", type=Path, required=True, metavar="FILE")
+    p.add_argument(
+        "--from-seq", type=int, required=True, metavar="N", help="the first seq the thief signed"
+    )
+    p.set_defaults(handler=cmd_revoke)
+
+
+def cmd_show(args: argparse.Namespace) -> dict[str, Any]:
+    out: dict[str, Any] = via_node(args, keys.show, "GET", "/api/v1/keys")
+    lines = [
+        f"identity     {out['identity']}",
+        f"signing key  {out['signing_key']} (in force since seq {out['since_seq']})",
+        f"recovery key {out['recovery_key']}",
+        "history:",
+    ]
+    for event in out["history"]:
+        void = event.get("void")
+        extra = f", voids seqs {void[0]}..{void[1] - 1}" if void and void[0] < void[1] else ""
+        lines.append(
+            f"  seq {event['seq']:>6}  {event['kind']:<18} {event['entry_id']}  "
+            f"-> {event['signing_key'][:16]}…{extra}"
+        )
+    if not out["history"]:
+        lines.append("  (no log yet: the inception is signed with the first entry)")
+    lines += [f"warning: {w}" for w in out["warnings"]]
+    out["_text"] = "\n".join(lines)
+    return out
+
+
+def cmd_rotate(args: argparse.Namespace) -> dict[str, Any]:
+    out: dict[str, Any] = via_node(
+        args, lambda ctx: keys.rotate(ctx)[0], "POST", "/api/v1/keys/rotate", {}
+    )
+    out["_text"] = f"rotated at seq {out['seq']}: signing key {out['signing_key']}"
+    return out
+
+
+def cmd_revoke(args: argparse.Namespace) -> dict[str, Any]:
+    text = read_key_file(args.recovery_key)
+    out: dict[str, Any] = via_node(
+        args,
+        lambda ctx: keys.revoke(ctx, text, args.from_seq)[0],
+        "POST",
+        "/api/v1/keys/revoke",
+        {"recovery_key": text, "from_seq": args.from_seq},
+    )
+    start, end = out["void"]
+    out["_text"] = (
+        f"revoked at seq {out['seq']}: seqs {start}..{end - 1} are void; "
+        f"new signing key {out['signing_key']}. Put the recovery key back offline."
+    )
+    return out
+
+
+def read_key_file(path: Path) -> str:
+    """A key file's text, bounded; misuse.bad-file if it cannot be read."""
+    try:
+        with path.open("rb") as f:
+            data = f.read(MAX_KEY_FILE_BYTES + 1)
+    except OSError as e:
+        raise LocalMisuseError("misuse.bad-file", f"cannot read {path}: {e.strerror}") from e
+    return data.decode("utf-8", errors="replace")

@@ -38,6 +38,7 @@ if __name__ == "__main__" and not __package__:  # run as a file, not with -m
 
 from specs.vectorgen import (
     admission,
+    advert_file,
     blobs,
     capabilities,
     checkpoints,
@@ -91,6 +92,7 @@ def all_cases() -> list[Case]:
         *sync.cases(),
         *capabilities.cases(),
         *okw.cases(),
+        *advert_file.cases(),
         *fuzz_regressions.cases(),
         *jobs.cases(),
         *blobs.cases(),

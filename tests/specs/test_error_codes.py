@@ -71,8 +71,6 @@ UNREACHED: dict[str, str] = {
     "audit.checkpoint-mismatch": _STORE,
     "audit.leaf-mismatch": _STORE,
     "audit.state-mismatch": _STORE,
-    "decode.bad-advert": _NO_BODY_SUITE + ": the advert file (0011 §7), read in node "
-    "(node.ops.capabilities.advert_from_toml), with no check table in the prose yet",
     "decode.bad-manifest": _NO_BODY_SUITE + ": OKH manifests (0010 §5), read by "
     "licenses.okh, with no check table in the prose yet (its field rules are prose)",
     "misuse.bad-argument": _LOCAL,

@@ -235,6 +235,8 @@ def _arguments(text: str, raw: str, field: str) -> dict[str, str]:
         )
         if name in args:
             raise bad(field, f"{raw!r} gives {name} twice")
+        if match.group(2) in ("true", "false") and name != "center":
+            raise bad(field, f"{raw!r}: {name} is a number")
         args[name] = match.group(2)
     return args
 

@@ -357,7 +357,8 @@ class ManifestReader:
         out: list[str] = []
         for item in items:
             if isinstance(item, dict):
-                target = item.get("path") or item.get("web") or item.get("manifest")
+                given = (item.get(k) for k in ("path", "web", "manifest"))
+                target = next((value for value in given if value), None)
                 if target is not None and not isinstance(target, str):
                     raise bad(key, f"want a path, got {_kind(target)}")
                 out += [target] if target else []

@@ -55,6 +55,7 @@ from specs.vectorgen import (
     jobs,
     licences,
     logs,
+    manifests,
     okw,
     proposals,
     ranges,
@@ -97,6 +98,7 @@ def all_cases() -> list[Case]:
         *jobs.cases(),
         *blobs.cases(),
         *designs.cases(),
+        *manifests.cases(),
     ]
     paths = [c.path for c in cases]
     assert len(set(paths)) == len(paths), "two cases share a file name"

@@ -1,5 +1,6 @@
 """Open Know-How manifests into design drafts, and back (specs/0010-designs.md §5).
 
+`import_manifest` reads a manifest's bytes (its size, then UTF-8) with one of them:
 `import_losh_toml` reads an OKH-LOSH TOML manifest, `import_okh_v1_yaml` an OKH v1
 YAML one (`okh*.yml`), each into a `DesignDraft` (licenses.okh_draft); keys are
 accepted in kebab-case, camelCase and snake_case. `export_losh_toml` writes a draft or
@@ -25,7 +26,7 @@ from __future__ import annotations
 import dataclasses
 import tomllib
 from collections.abc import Callable
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 import yaml
 
@@ -36,10 +37,42 @@ from licenses.okh_reader import ManifestReader
 from protocol import yamlsafe
 from protocol.errors import DecodeError
 
-__all__ = ["MAX_MANIFEST_BYTES", "export_losh_toml", "import_losh_toml", "import_okh_v1_yaml"]
+__all__ = [
+    "MAX_MANIFEST_BYTES",
+    "export_losh_toml",
+    "import_losh_toml",
+    "import_manifest",
+    "import_okh_v1_yaml",
+]
 
 #: Largest manifest read, in UTF-8 bytes, checked before parsing.
 MAX_MANIFEST_BYTES: Final = 256 * 1024
+
+
+def import_manifest(
+    data: bytes,
+    form: Literal["losh", "v1"],
+    *,
+    source: str,
+    licence_override: str | None = None,
+) -> DesignDraft:
+    """A manifest's bytes as a draft (specs/0010 §5.1): OKH-LOSH TOML (`losh`) or OKH v1
+    YAML (`v1`); raises DecodeError (module docstring)."""
+    if len(data) > MAX_MANIFEST_BYTES:
+        raise DecodeError(
+            "decode.too-large",
+            f"manifest of more than {MAX_MANIFEST_BYTES} bytes",
+            field="manifest",
+            source=source,
+        )
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise DecodeError(
+            "decode.bad-manifest", "not UTF-8", field="manifest", source=source
+        ) from e
+    reader = import_losh_toml if form == "losh" else import_okh_v1_yaml
+    return reader(text, source=source, licence_override=licence_override)
 
 
 def import_losh_toml(text: str, *, source: str, licence_override: str | None = None) -> DesignDraft:

@@ -38,6 +38,7 @@ _MANIFEST_KEY: Final = {
     "summary": "function",
     "version": "version",
     "licence": "license",
+    "licence_as_stated": "license",
     "licensors": "licensor",
     "organisation": "organisation",
     "language": "documentation-language",

@@ -39,12 +39,15 @@ def canonical_key(key: str) -> str:
 def canonical_keys(value: Any, where: str) -> Any:
     """`value` with every table's keys in canonical form, tables nested in lists too.
 
+    A key that is not text (YAML's `1:` or `yes:`) names no field and is left out.
     Raises when two spellings of one key are both present (`forkOf` and `fork-of`).
     """
     if isinstance(value, dict):
         out: dict[str, Any] = {}
         for key, item in value.items():
-            name = canonical_key(str(key))
+            if not isinstance(key, str):
+                continue
+            name = canonical_key(key)
             field = f"{where}.{name}" if where else name
             if name in out:
                 raise bad(field, f"given twice (as {key!r} and another spelling)")
@@ -232,6 +235,8 @@ def _arguments(text: str, raw: str, field: str) -> dict[str, str]:
         )
         if name in args:
             raise bad(field, f"{raw!r} gives {name} twice")
+        if match.group(2) in ("true", "false") and name != "center":
+            raise bad(field, f"{raw!r}: {name} is a number")
         args[name] = match.group(2)
     return args
 

@@ -171,9 +171,9 @@ class ManifestReader:
             self.tag("cpc-patent-class", f"cpc:{one_line(cpc)}")
         for tag in self.texts_of("fabcommons-tags"):
             self.tag("fabcommons-tags", one_line(tag))
-        for process in self.texts_of("joining-process") + self.texts_of("fabcommons-processes"):
-            self.processes.add(token(process, "fabcommons-processes"))
-        self.materials.update(one_line(m) for m in self.texts_of("fabcommons-materials"))
+        for key in ("joining-process", "fabcommons-processes"):
+            self.processes.update(token(process, key) for process in self.texts_of(key))
+        self.materials.update(m for m in map(one_line, self.texts_of("fabcommons-materials")) if m)
         for part in self.tables_of("part"):
             self.part(part)
         self.outer_dimensions()
@@ -193,11 +193,9 @@ class ManifestReader:
             self.refer(rel, self.v1_paths(key), key)
         for keyword in self.keywords():
             self.tag("keywords", one_line(keyword))
-        summary = "\n\n".join(
-            paragraph(part)
-            for key in ("description", "intended-use", "indended-use", "health-safety-notice")
-            if (part := self.text_of(key))
-        )
+        keys = ("description", "intended-use", "indended-use", "health-safety-notice")
+        parts = [paragraph(self.text_of(key) or "") for key in keys]
+        summary = "\n\n".join(part for part in parts if part)
         licensors, organisation = self.v1_licensors()
         return self.draft(
             name_key="title",
@@ -338,7 +336,8 @@ class ManifestReader:
                 shape = self.text_of("openscad", value, f"{key}.")
                 unit = self.text_of("unit", value, f"{key}.") or "mm"
             else:
-                shape, unit = self.text_of(key), key.removeprefix("outer-dimensions-") or "mm"
+                shape = self.text_of(key)
+                unit = key.removeprefix("outer-dimensions").removeprefix("-") or "mm"
             if shape is None:
                 raise bad(key, "no OpenSCAD shape given")
             if self.dimensions is not None:
@@ -358,7 +357,8 @@ class ManifestReader:
         out: list[str] = []
         for item in items:
             if isinstance(item, dict):
-                target = item.get("path") or item.get("web") or item.get("manifest")
+                given = (item.get(k) for k in ("path", "web", "manifest"))
+                target = next((value for value in given if value), None)
                 if target is not None and not isinstance(target, str):
                     raise bad(key, f"want a path, got {_kind(target)}")
                 out += [target] if target else []

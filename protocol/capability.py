@@ -14,15 +14,23 @@ micrometres (`_um`), coordinates in micro-degrees, money in minor currency units
 processes with free tokens (specs/0010-designs.md §2); `processes_for_token` maps those
 tokens onto this vocabulary. Matching and quotes are ledger.matching's business.
 Its kind is listed in `KINDS`, which protocol.kinds gathers.
+
+`advert_from_toml` reads a lab's advert file (TOML, §7.1), `advert_fields` and
+`validate_advert` the same fields given as a table: a body, or `decode.too-large`, or
+`decode.bad-advert` with `field`, the body field at fault. Pure: no I/O.
 """
 
 from __future__ import annotations
 
+import re
+import tomllib
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Annotated, Any, Final, Literal
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, Field, ValidationError, model_validator
 
 from protocol.bodies import KindSpec, StrictBody
+from protocol.errors import DecodeError
 from protocol.fields import Material, Name, sorted_unique
 from protocol.processes import (
     AVAILABILITY,
@@ -49,9 +57,14 @@ __all__ = [
     "ProcessId",
     "SealKey",
     "ToleranceClass",
+    "MAX_ADVERT_FILE_BYTES",
     "advert_body_map",
+    "advert_fields",
+    "advert_from_toml",
+    "degrees_to_microdeg",
     "processes_for_token",
     "tolerance_holds",
+    "validate_advert",
 ]
 
 ADVERT: Final = "capability.advert"
@@ -138,3 +151,92 @@ def advert_body_map(body: AdvertBody) -> dict[str, Any]:
 
 
 KINDS: tuple[KindSpec, ...] = (KindSpec(ADVERT, AdvertBody),)
+
+
+# -- the advert file (§7) ------------------------------------------------------------------
+
+#: Largest advert file, in bytes, checked before parsing.
+MAX_ADVERT_FILE_BYTES: Final = 256 * 1024
+BAD_ADVERT: Final = "decode.bad-advert"
+_DEGREES = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?")
+_MICRO: Final = Decimal(1_000_000)
+
+
+def _bad(field: str, message: str) -> DecodeError:
+    return DecodeError(BAD_ADVERT, f"{field}: {message}", field=field)
+
+
+def degrees_to_microdeg(value: Any, what: str) -> int:
+    """Decimal degrees to integer micro-degrees, rounded half to even at the sixth
+    decimal (about 0.1 m): an integer, a finite float (its shortest decimal that reads
+    back as the same float), or a string of digits with an optional sign and fraction."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise _bad("location", f"{what}: want decimal degrees")
+    text = repr(value) if isinstance(value, float) else str(value)
+    if isinstance(value, str) and not _DEGREES.fullmatch(value):
+        raise _bad("location", f"{what}: {value!r} is not decimal degrees")
+    number = Decimal(text)
+    if not number.is_finite():
+        raise _bad("location", f"{what}: {value!r} is not a number")
+    return int((number * _MICRO).to_integral_value(ROUND_HALF_EVEN))
+
+
+def _machine_from_table(machine: Any) -> Any:
+    if not isinstance(machine, dict):
+        return machine
+    out = dict(machine)
+    if "build_volume_mm" in out and "build_volume_um" not in out:
+        mm = out.pop("build_volume_mm")
+        if isinstance(mm, list) and all(type(v) is int for v in mm):
+            mm = [v * 1000 for v in mm]
+        out["build_volume_um"] = mm
+    materials = out.get("materials")
+    if isinstance(materials, list) and all(isinstance(m, str) for m in materials):
+        out["materials"] = sorted(set(materials))
+    return out
+
+
+def advert_fields(table: dict[str, Any]) -> dict[str, Any]:
+    """The advert body fields of an advert file's table (§7.1 A4 to A6): `location` as
+    `{lat, lon}` in decimal degrees and `build_volume_mm` are accepted for people's ease,
+    an absent `website` or `seal_key` is nil, and materials are sorted without repeats."""
+    out = dict(table)
+    out.setdefault("website", None)
+    out.setdefault("seal_key", None)
+    location = out.get("location")
+    if isinstance(location, dict) and set(location) == {"lat", "lon"}:
+        out["location"] = {
+            "lat_microdeg": degrees_to_microdeg(location["lat"], "lat"),
+            "lon_microdeg": degrees_to_microdeg(location["lon"], "lon"),
+        }
+    if isinstance(out.get("machines"), list):
+        out["machines"] = [_machine_from_table(m) for m in out["machines"]]
+    return out
+
+
+def validate_advert(fields: dict[str, Any]) -> AdvertBody:
+    """An advert body from fields, or decode.bad-advert naming the first bad field
+    (§7.1 A7: the body's fields in their order, then unknown keys in the table's)."""
+    try:
+        return AdvertBody.model_validate(fields, strict=True)
+    except ValidationError as e:
+        first = e.errors()[0]
+        field = str(first["loc"][0]) if first["loc"] else "advert"
+        where = ".".join(str(p) for p in first["loc"]) or "advert"
+        raise DecodeError(BAD_ADVERT, f"{where}: {first['msg']}", field=field) from e
+
+
+def advert_from_toml(data: bytes) -> AdvertBody:
+    """An advert file (TOML, §7.1) as a body, its `seal_key` nil."""
+    if len(data) > MAX_ADVERT_FILE_BYTES:
+        raise DecodeError("decode.too-large", f"advert file of {len(data)} bytes")
+    try:
+        table = tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as e:
+        raise DecodeError(BAD_ADVERT, f"not UTF-8: {e}") from e
+    except tomllib.TOMLDecodeError as e:
+        raise DecodeError(BAD_ADVERT, f"not TOML: {e}") from e
+    except RecursionError as e:
+        raise DecodeError(BAD_ADVERT, "not TOML: nested too deeply") from e
+    table.pop("seal_key", None)  # the node fills in its own key
+    return validate_advert(advert_fields(table))

@@ -38,6 +38,7 @@ if __name__ == "__main__" and not __package__:  # run as a file, not with -m
 
 from specs.vectorgen import (
     admission,
+    advert_file,
     blobs,
     capabilities,
     checkpoints,
@@ -54,6 +55,7 @@ from specs.vectorgen import (
     jobs,
     licences,
     logs,
+    manifests,
     okw,
     proposals,
     ranges,
@@ -91,10 +93,12 @@ def all_cases() -> list[Case]:
         *sync.cases(),
         *capabilities.cases(),
         *okw.cases(),
+        *advert_file.cases(),
         *fuzz_regressions.cases(),
         *jobs.cases(),
         *blobs.cases(),
         *designs.cases(),
+        *manifests.cases(),
     ]
     paths = [c.path for c in cases]
     assert len(set(paths)) == len(paths), "two cases share a file name"

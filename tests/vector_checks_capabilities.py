@@ -7,6 +7,9 @@ capabilities/match   input.adverts [{lab_hex, seq, entry_id_hex, body (tagged)}]
                      radius_m, quantity} -> ledger.matching.match; expect.candidates
                      [{lab_hex, machine_index, distance_m, quote}] in rank order and
                      expect.excluded [{lab_hex, reasons, distance_m}] in lab order.
+capabilities/advert-toml  input.toml (or toml_hex when not UTF-8) ->
+                     protocol.capability.advert_from_toml; expect.advert (tagged).
+capabilities/okw     input.okw_hex -> protocol.okw.advert_from_okw; expect.advert (tagged).
 capabilities/sealed  input.sealed_hex, suite, private_key_hex -> protocol.sealed.open_sealed;
                      expect.plaintext_hex (or plaintext_sha256_hex for long files).
 """
@@ -17,7 +20,7 @@ import hashlib
 from typing import Any
 
 from ledger.matching import LabAdvert, Part, Request, match
-from protocol.capability import AdvertBody, Location, advert_body_map
+from protocol.capability import AdvertBody, Location, advert_body_map, advert_from_toml
 from protocol.jsonform import from_json
 from protocol.jsonform import to_json as tagged
 from protocol.kinds import check_body
@@ -95,7 +98,19 @@ def check_okw(data: dict[str, Any], expect: dict[str, Any]) -> None:
     assert same({"ok": True, "advert": tagged(body)}, expect)
 
 
+def check_advert_toml(data: dict[str, Any], expect: dict[str, Any]) -> None:
+    text = data["toml"]
+    file = bytes.fromhex(data["toml_hex"]) if text is None else text.encode()
+    if not expect["ok"]:
+        error = expect_error(expect, lambda: advert_from_toml(file))
+        assert "field" in expect or "field" not in error.details
+        return
+    body = advert_body_map(advert_from_toml(file))
+    assert same({"ok": True, "advert": tagged(body)}, expect)
+
+
 CAPABILITY_CHECKERS: dict[tuple[str, str], Checker] = {
+    ("capabilities", "advert-toml"): check_advert_toml,
     ("capabilities", "okw"): check_okw,
     ("capabilities", "advert"): check_advert,
     ("capabilities", "match"): check_match,

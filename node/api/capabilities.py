@@ -26,6 +26,7 @@ from node.api.fields import LocalPath
 from node.ops import capabilities, okw_files, sealing
 from node.ops.capabilities import MatchQuery, parse_near
 from node.runtime.service import NodeService
+from protocol.capability import advert_fields, validate_advert
 from protocol.ids import id_from_text
 
 PREFIX = "/api/v1"
@@ -58,8 +59,8 @@ def router(service: NodeService) -> APIRouter:
 
     @routes.post("/capabilities", status_code=201)
     async def set_advert(body: AdvertIn) -> dict[str, Any]:
-        fields = capabilities.advert_fields(body.advert)
-        advert = capabilities.validate_advert(fields)
+        fields = advert_fields(body.advert)
+        advert = validate_advert(fields)
         return await service.signing(lambda ctx: capabilities.set_advert(ctx, advert))
 
     @routes.get("/capabilities")

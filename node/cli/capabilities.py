@@ -17,7 +17,7 @@ from node.cli.ledger import via_node
 from node.ops import capabilities, okw_files, sealing
 from node.ops.capabilities import MatchQuery, parse_near
 from node.store.home import NodeHome
-from protocol.capability import advert_body_map
+from protocol.capability import MAX_ADVERT_FILE_BYTES, advert_body_map, advert_from_toml
 from protocol.errors import LocalMisuseError
 from protocol.ids import id_from_text
 
@@ -83,13 +83,13 @@ def _advert_text(row: dict[str, Any]) -> str:
 def _read_file(path: Path) -> bytes:
     try:
         with path.open("rb") as f:
-            return f.read(capabilities.MAX_ADVERT_FILE_BYTES + 1)
+            return f.read(MAX_ADVERT_FILE_BYTES + 1)
     except OSError as e:
         raise LocalMisuseError("misuse.bad-file", f"cannot read {path}: {e.strerror}") from e
 
 
 def cmd_set(args: argparse.Namespace) -> dict[str, Any]:
-    body = capabilities.advert_from_toml(_read_file(args.file))
+    body = advert_from_toml(_read_file(args.file))
     fields = advert_body_map(body)
     out: dict[str, Any] = via_node(
         args,

@@ -1,7 +1,7 @@
 """Capability adverts on a node: publish ours, read everyone's, match requests
 (specs/0011-capabilities.md).
 
-`advert_from_toml` reads the operator's advert file (size-limited, typed errors);
+The operator's advert file is read by protocol.capability.advert_from_toml;
 `set_advert` signs it into our log with our sealed-file key filled in; `adverts(ctx)`
 gives the newest valid, unrevoked advert of each lab, kept by an in-memory index
 (ledger.adverts) that reads only the entries added since it last looked;
@@ -10,9 +10,7 @@ gives the newest valid, unrevoked advert of each lab, kept by an in-memory index
 
 from __future__ import annotations
 
-import tomllib
 import weakref
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any, Final
 
 import pydantic
@@ -31,89 +29,16 @@ from protocol.capability import (
     Location,
     SealKey,
     advert_body_map,
+    degrees_to_microdeg,
     processes_for_token,
 )
 from protocol.entry import Entry
-from protocol.errors import DecodeError, LocalMisuseError
+from protocol.errors import LocalMisuseError
 from protocol.ids import id_from_text, id_to_text
 from protocol.sealed import HYBRID_SUITE
 
-MAX_ADVERT_FILE_BYTES: Final = 256 * 1024
 MAX_MATCH_PARTS: Final = 256
 MAX_RADIUS_M: Final = 20_100_000
-_MICRO: Final = Decimal(1_000_000)
-
-
-# -- the advert file -----------------------------------------------------------------------
-
-
-def degrees_to_microdeg(value: Any, what: str) -> int:
-    """Decimal degrees (a TOML float, int or string) to integer micro-degrees, rounded
-    half to even at the sixth decimal (about 0.1 m)."""
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise DecodeError("decode.bad-advert", f"{what}: want decimal degrees")
-    try:
-        micro = (Decimal(str(value)) * _MICRO).to_integral_value(ROUND_HALF_EVEN)
-    except InvalidOperation as e:
-        raise DecodeError("decode.bad-advert", f"{what}: {value!r} is not a number") from e
-    if not micro.is_finite():
-        raise DecodeError("decode.bad-advert", f"{what}: {value!r} is not a number")
-    return int(micro)
-
-
-def _machine_from_table(machine: Any) -> Any:
-    if not isinstance(machine, dict):
-        return machine
-    out = dict(machine)
-    if "build_volume_mm" in out and "build_volume_um" not in out:
-        mm = out.pop("build_volume_mm")
-        if isinstance(mm, list) and all(type(v) is int for v in mm):
-            out["build_volume_um"] = [v * 1000 for v in mm]
-        else:
-            out["build_volume_um"] = mm
-    if isinstance(out.get("materials"), list):
-        out["materials"] = sorted(set(out["materials"]), key=str)
-    return out
-
-
-def advert_fields(table: dict[str, Any]) -> dict[str, Any]:
-    """The advert body fields of an advert file's table: `build_volume_mm` and
-    `location = {lat, lon}` in decimal degrees are accepted for people's ease, absent
-    optional fields become nil, and materials are sorted (the body wants them so)."""
-    out = dict(table)
-    out.setdefault("website", None)
-    out.setdefault("seal_key", None)
-    location = out.get("location")
-    if isinstance(location, dict) and {"lat", "lon"} <= set(location):
-        out["location"] = {
-            "lat_microdeg": degrees_to_microdeg(location["lat"], "location.lat"),
-            "lon_microdeg": degrees_to_microdeg(location["lon"], "location.lon"),
-        }
-    if isinstance(out.get("machines"), list):
-        out["machines"] = [_machine_from_table(m) for m in out["machines"]]
-    return out
-
-
-def validate_advert(fields: dict[str, Any]) -> AdvertBody:
-    """An advert body from fields, or decode.bad-advert naming the first bad field."""
-    try:
-        return AdvertBody.model_validate(fields, strict=True)
-    except pydantic.ValidationError as e:
-        first = e.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "advert"
-        raise DecodeError("decode.bad-advert", f"{where}: {first['msg']}") from e
-
-
-def advert_from_toml(data: bytes) -> AdvertBody:
-    """Parse an advert file (TOML, specs/0011 §7) into a body, its `seal_key` nil."""
-    if len(data) > MAX_ADVERT_FILE_BYTES:
-        raise DecodeError("decode.too-large", f"advert file of {len(data)} bytes")
-    try:
-        table = tomllib.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
-        raise DecodeError("decode.bad-advert", f"not TOML: {e}") from e
-    table.pop("seal_key", None)  # the node fills in its own key
-    return validate_advert(advert_fields(table))
 
 
 # -- publishing ----------------------------------------------------------------------------

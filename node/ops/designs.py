@@ -24,11 +24,11 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from ledger.catalogue import Filters, LineageRow
 from licenses.design_licence import LicenceCheck, check_design_licence
-from licenses.okh import MAX_MANIFEST_BYTES, import_losh_toml, import_okh_v1_yaml
+from licenses.okh import MAX_MANIFEST_BYTES, import_manifest
 from licenses.okh_draft import DesignDraft, design_body
 from node.ops.context import LedgerContext, append_own
 from node.ops.geometry import analyse_mesh, is_mesh_media_type, media_type_for
@@ -98,21 +98,8 @@ def read_manifest(path: Path, licence_override: str | None = None) -> DesignDraf
             data = f.read(MAX_MANIFEST_BYTES + 1)
     except OSError as e:
         raise LocalMisuseError("misuse.bad-file", f"cannot read {path}: {e.strerror}") from e
-    if len(data) > MAX_MANIFEST_BYTES:
-        raise DecodeError(
-            "decode.too-large",
-            f"manifest of more than {MAX_MANIFEST_BYTES} bytes",
-            field="manifest",
-            source=str(path),
-        )
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise DecodeError(
-            "decode.bad-manifest", "not UTF-8", field="manifest", source=str(path)
-        ) from e
-    reader = import_losh_toml if path.suffix.lower() == ".toml" else import_okh_v1_yaml
-    return reader(text, source=path.name, licence_override=licence_override)
+    form: Literal["losh", "v1"] = "losh" if path.suffix.lower() == ".toml" else "v1"
+    return import_manifest(data, form, source=path.name, licence_override=licence_override)
 
 
 # -- publishing -------------------------------------------------------------------------

@@ -47,11 +47,10 @@ from node.api import capabilities as capability_api
 from node.api import governance as governance_api
 from node.api import jobs as jobs_api
 from node.api import live as live_api
-from node.ops import capabilities
 from node.ops.geometry import analyse_mesh
 from protocol import blob, canonical, framing, jobs, kinds
 from protocol.announce import encode_announcement
-from protocol.capability import ADVERT, AdvertBody
+from protocol.capability import ADVERT, AdvertBody, validate_advert
 from protocol.entry import decode_entry, read_stored_entry
 from protocol.errors import (
     CommonsError,
@@ -638,7 +637,7 @@ def fuzz_api_body(data: bytes) -> None:
         if isinstance(body, governance_api.ProposalIn):
             kinds.check_body("gov.proposal", governance_api.action_body(body))
         elif isinstance(body, capability_api.AdvertIn):
-            capabilities.validate_advert(body.advert)
+            validate_advert(body.advert)
     except (ValidationError, CommonsError):
         pass
 

@@ -47,7 +47,6 @@ _STREAM_LIMIT = (
     "a node's own limit on the blob streams a peer holds (0009 §3 rule 6, §8.4), answered "
     "before any want: the count of a peer's streams, not bytes a vector holds"
 )
-_NO_BODY_SUITE = "a decoder of local documents with no vector suite yet"
 
 #: Codes the specs define that no vector reaches, and why.
 _PEERING = "the peering machine's own misuse (0005), tests/ledger/test_peering.py"
@@ -72,10 +71,6 @@ UNREACHED: dict[str, str] = {
     "audit.checkpoint-mismatch": _STORE,
     "audit.leaf-mismatch": _STORE,
     "audit.state-mismatch": _STORE,
-    "decode.bad-advert": _NO_BODY_SUITE + ": the advert file (0011 §7), read in node "
-    "(node.ops.capabilities.advert_from_toml), with no check table in the prose yet",
-    "decode.bad-manifest": _NO_BODY_SUITE + ": OKH manifests (0010 §5), read by "
-    "licenses.okh, with no check table in the prose yet (its field rules are prose)",
     "misuse.bad-argument": _LOCAL,
     "misuse.bad-batch": _LOCAL,
     "misuse.bad-database": _LOCAL,

@@ -14,9 +14,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from node.ops.capabilities import MAX_ADVERT_FILE_BYTES, advert_from_toml
 from node.store.blobs import BlobStore
 from node.store.home import NodeHome
+from protocol.capability import MAX_ADVERT_FILE_BYTES, advert_from_toml
 from protocol.errors import CommonsError, DecodeError, RemoteFaultError
 from protocol.ids import id_from_text
 from tests.cli_helpers import fabnode

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from ledger.catalogue import Filters, LineageRow
+from ledger.catalogue import Filters, LineageRow, withdrawal_json
 from licenses.design_licence import LicenceCheck, check_design_licence
 from licenses.okh import MAX_MANIFEST_BYTES, import_losh_toml, import_okh_v1_yaml
 from licenses.okh_draft import DesignDraft, design_body
@@ -188,7 +188,7 @@ def prepare(
             "misuse.too-large", f"{total} bytes of files, at most {MAX_DIRECTORY_BYTES}"
         )
     # The federation's blob size rule (specs/0008 §2) when the home follows one.
-    store = BlobStore(blob_folder, max_blob_bytes=NodeHome(blob_folder.parent).max_blob_bytes())
+    store = NodeHome(blob_folder.parent).blob_store()  # its size rule and blocklist
     files = [file_entry(store, rel, p, role, notes) for rel, (p, role) in sorted(chosen.items())]
     return Prepared(draft, files, list(derived_from), notes)
 
@@ -352,7 +352,15 @@ def _row_text(row: dict[str, Any]) -> dict[str, Any]:
     out["author"] = id_to_text(row["author"])
     out["supersedes"] = None if row["supersedes"] is None else id_to_text(row["supersedes"])
     out["version"] = row["version"]
+    out["withdrawn"] = withdrawn_text(row.get("withdrawn"))
     return out
+
+
+def withdrawn_text(withdrawn: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A withdrawal as shown (specs/0010 §7): entry id as text, when and why."""
+    if withdrawn is None:
+        return None
+    return {**withdrawn, "entry_id": id_to_text(withdrawn["entry_id"])}
 
 
 def search(
@@ -400,6 +408,7 @@ def _lineage_json(row: LineageRow) -> dict[str, Any]:
         "version": row.version or None,
         "licence": row.licence,
         "licensors": list(row.licensors),
+        "withdrawn": row.withdrawn,
     }
 
 
@@ -415,6 +424,7 @@ def attribution(rows: Sequence[LineageRow]) -> list[str]:
 def show(ctx: LedgerContext, design_id: bytes) -> dict[str, Any]:
     entry, body = design_entry(ctx, design_id)
     skipped = [s for s in ctx.catalogue.skipped() if s.entry_id == design_id]
+    withdrawal = ctx.catalogue.withdrawal_of(design_id)
     return {
         "design_id": id_to_text(entry.id),
         "author": id_to_text(entry.author),
@@ -427,6 +437,7 @@ def show(ctx: LedgerContext, design_id: bytes) -> dict[str, Any]:
             if skipped
             else {"listed": True}
         ),
+        "withdrawn": withdrawn_text(withdrawal_json(withdrawal)),
     }
 
 

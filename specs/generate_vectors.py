@@ -55,6 +55,7 @@ from specs.vectorgen import (
     logs,
     ranges,
     sync,
+    takedown,
     witness,
 )
 from specs.vectorgen.common import (
@@ -89,6 +90,7 @@ def all_cases() -> list[Case]:
         *fuzz_regressions.cases(),
         *jobs.cases(),
         *blobs.cases(),
+        *takedown.cases(),
     ]
     paths = [c.path for c in cases]
     assert len(set(paths)) == len(paths), "two cases share a file name"

@@ -47,8 +47,8 @@ from ledger.catalogue import (
     withdrawal_json,
 )
 from ledger.log import Ledger
-from ledger.takedown import Withdrawal
 from ledger.store import LogStore
+from ledger.takedown import Withdrawal
 from licenses.families import assess
 from licenses.spdx import parse_expression
 from node.store.logs import BUSY_TIMEOUT_MS, sql_migration, wrapped_errors

@@ -75,6 +75,8 @@ UNREACHED: dict[str, str] = {
     "decode.bad-okw": _NO_BODY_SUITE + " (Open Know-Where YAML, 0011 §6)",
     "decode.bad-proposal": _NO_BODY_SUITE + " (a proposal's TOML, 0008)",
     "misuse.bad-argument": _LOCAL,
+    "misuse.bad-backup": _LOCAL,
+    "misuse.home-exists": _LOCAL,
     "misuse.bad-batch": _LOCAL,
     "misuse.bad-database": _LOCAL,
     "misuse.bad-entry": _LOCAL,

@@ -35,6 +35,7 @@ from protocol.logstate import LogHead, verify_next
 from tests.paths import ROOT
 from tests.vector_checks_blobs import BLOB_CHECKERS
 from tests.vector_checks_capabilities import CAPABILITY_CHECKERS
+from tests.vector_checks_designs import DESIGN_CHECKERS
 from tests.vector_checks_fuzz import FUZZ_CHECKERS
 from tests.vector_checks_governance import GOVERNANCE_CHECKERS
 from tests.vector_checks_jobs import JOB_CHECKERS
@@ -162,6 +163,7 @@ CHECKERS: dict[tuple[str, str], Checker] = {
     **FUZZ_CHECKERS,
     **JOB_CHECKERS,
     **BLOB_CHECKERS,
+    **DESIGN_CHECKERS,
 }
 
 

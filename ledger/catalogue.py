@@ -14,6 +14,10 @@ superseded when a later design *by the same author* names it in `supersedes`
 (another author cannot hide someone else's design). Lineage follows
 `derived_from` edges only, to a bounded depth, and is safe against cycles (ids are
 hashes, so a cycle needs a forged entry, but a view never trusts that).
+A design is withdrawn (specs/0010 §7) by a `design.withdraw` of its own author
+(ledger.takedown judges them): search hides it unless asked, its row says when and why,
+lineage still lists it, marked withdrawn. Withdrawals are kept as they arrive and
+judged when read, so one that arrives before its design applies once the design does.
 
 `MemoryCatalogue` is the slow, literal reference implementation used by pure
 tests; node.store.catalogue is the SQLite one. This module does no I/O and never
@@ -27,8 +31,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from ledger.takedown import DesignFacts, Withdrawal, judge_withdrawals, withdrawal_from_entry
 from protocol import kinds
-from protocol.design import DESIGN, DesignBody
+from protocol.design import DESIGN, WITHDRAW, DesignBody
 from protocol.entry import Entry
 
 MAX_LINEAGE_DEPTH = 64
@@ -71,6 +76,7 @@ class DesignRow:
     derived_from: tuple[bytes, ...] = ()
     language: str | None = None
     oshwa_uid: str | None = None
+    files: tuple[bytes, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +98,7 @@ class Filters:
     material: str | None = None
     tag: str | None = None
     include_superseded: bool = False
+    include_withdrawn: bool = False
 
 
 NO_FILTERS = Filters()
@@ -102,7 +109,7 @@ class LineageRow:
     """One design on a lineage path, with what attribution needs.
 
     `known` is False for an id named by `derived_from` that this node does not
-    hold (yet): its other fields are then empty.
+    hold (yet): its other fields are then empty. `withdrawn`: its author withdrew it.
     """
 
     id: bytes
@@ -113,6 +120,7 @@ class LineageRow:
     version: str | None = None
     licence: str = ""
     licensors: tuple[str, ...] = field(default_factory=tuple)
+    withdrawn: bool = False
 
 
 class CatalogueIndex(Protocol):
@@ -126,6 +134,9 @@ class CatalogueIndex(Protocol):
 
     def record_skip(self, skipped: Skipped) -> None: ...
 
+    def add_withdrawal(self, withdrawal: Withdrawal) -> None:
+        """Keep a valid design.withdraw entry; one with a stored entry id is ignored."""
+
     def search(
         self, query: str, filters: Filters = ..., limit: int = ...
     ) -> list[dict[str, Any]]: ...
@@ -136,15 +147,16 @@ class CatalogueIndex(Protocol):
 
 
 def concerns(kind: str) -> bool:
-    """Whether entries of `kind` are the catalogue's business: designs, and unknown
-    kinds (skipped with their reason). Another known kind (jobs, governance...) is
-    its own view's, which judges its bodies."""
-    return kind == DESIGN or kinds.spec_for(kind) is None
+    """Whether entries of `kind` are the catalogue's business: designs, withdrawals,
+    and unknown kinds (skipped with their reason). Another known kind (jobs,
+    governance...) is its own view's, which judges its bodies."""
+    return kind in (DESIGN, WITHDRAW) or kinds.spec_for(kind) is None
 
 
 def index_entry(index: CatalogueIndex, entry: Entry, revoked: bool) -> DesignRow | Skipped | None:
     """Index one stored entry; return its row, its skip record, or None if the
-    entry is not the catalogue's business (another known kind, or revoked)."""
+    entry is not the catalogue's business (another known kind, or revoked) or is a
+    withdrawal (kept, and judged when read)."""
     if revoked or not concerns(entry.kind):
         return None
     status = kinds.check_body(entry.kind, entry.body)
@@ -153,6 +165,9 @@ def index_entry(index: CatalogueIndex, entry: Entry, revoked: bool) -> DesignRow
         skipped = Skipped(entry.id, entry.kind, status.code, status.reason or "")
         index.record_skip(skipped)
         return skipped
+    withdrawal = withdrawal_from_entry(entry)
+    if withdrawal is not None:
+        index.add_withdrawal(withdrawal)
     if entry.kind != DESIGN:
         return None
     assert isinstance(status.model, DesignBody)
@@ -182,6 +197,7 @@ def design_row(entry: Entry, body: DesignBody) -> DesignRow:
         derived_from=tuple(body.derived_from),
         language=body.language,
         oshwa_uid=body.oshwa_uid,
+        files=tuple(sorted({f.sha256 for f in body.files})),
     )
 
 
@@ -194,7 +210,16 @@ def fold_all(values: Sequence[str]) -> tuple[str, ...]:
     return tuple(v.casefold() for v in values)
 
 
-def row_json(row: DesignRow, superseded: bool) -> dict[str, Any]:
+def withdrawal_json(w: Withdrawal | None) -> dict[str, Any] | None:
+    """How a row shows its withdrawal (ids as bytes): None when live."""
+    if w is None:
+        return None
+    return {"entry_id": w.entry_id, "reason": w.reason, "timestamp_ms": w.timestamp_ms}
+
+
+def row_json(
+    row: DesignRow, superseded: bool, withdrawn: Withdrawal | None = None
+) -> dict[str, Any]:
     """The dict a search returns for one design (ids as bytes; callers render)."""
     return {
         "id": row.id,
@@ -213,6 +238,7 @@ def row_json(row: DesignRow, superseded: bool) -> dict[str, Any]:
         "superseded": superseded,
         "language": row.language,
         "oshwa_uid": row.oshwa_uid,
+        "withdrawn": withdrawal_json(withdrawn),
     }
 
 
@@ -229,6 +255,7 @@ class MemoryCatalogue:
         self.rows: dict[bytes, DesignRow] = {}
         self.parents: dict[bytes, set[bytes]] = {}
         self.skipped: dict[bytes, Skipped] = {}
+        self.withdrawals: dict[bytes, Withdrawal] = {}
 
     def add_design(self, row: DesignRow) -> None:
         self.rows.setdefault(row.id, row)
@@ -239,6 +266,14 @@ class MemoryCatalogue:
     def record_skip(self, skipped: Skipped) -> None:
         self.skipped[skipped.entry_id] = skipped
 
+    def add_withdrawal(self, withdrawal: Withdrawal) -> None:
+        self.withdrawals.setdefault(withdrawal.entry_id, withdrawal)
+
+    def withdrawn(self) -> dict[bytes, Withdrawal]:
+        """Design id -> the withdrawal shown (ledger.takedown.judge_withdrawals)."""
+        facts = {i: DesignFacts(i, r.author, frozenset(r.files)) for i, r in self.rows.items()}
+        return judge_withdrawals(facts, self.withdrawals.values()).withdrawn
+
     def is_superseded(self, row: DesignRow) -> bool:
         return any(r.supersedes == row.id and r.author == row.author for r in self.rows.values())
 
@@ -246,18 +281,22 @@ class MemoryCatalogue:
         self, query: str, filters: Filters = NO_FILTERS, limit: int = DEFAULT_LIMIT
     ) -> list[dict[str, Any]]:
         terms = query_terms(query)
+        withdrawn = self.withdrawn()
         scored: list[tuple[float, int, bytes]] = []
         for row in self.rows.values():
             superseded = self.is_superseded(row)
             if (superseded and not filters.include_superseded) or not self._passes(row, filters):
                 continue
+            if row.id in withdrawn and not filters.include_withdrawn:
+                continue
             score = _score(row, terms)
             if score is not None:
                 scored.append((-score, -row.timestamp_ms, row.id))
         scored.sort()
-        return [row_json(self.rows[i], self.is_superseded(self.rows[i])) for *_, i in scored][
-            :limit
-        ]
+        return [
+            row_json(self.rows[i], self.is_superseded(self.rows[i]), withdrawn.get(i))
+            for *_, i in scored
+        ][:limit]
 
     def _passes(self, row: DesignRow, filters: Filters) -> bool:
         family = filters.licence_family
@@ -292,15 +331,19 @@ class MemoryCatalogue:
                 depth_of.setdefault(n, depth)
             frontier = list(dict.fromkeys(frontier))
         del depth_of[start]
-        return sort_lineage([self._lineage_row(i, d) for i, d in depth_of.items()])
+        withdrawn = self.withdrawn()
+        return sort_lineage([self._lineage_row(i, d, withdrawn) for i, d in depth_of.items()])
 
-    def _lineage_row(self, design_id: bytes, depth: int) -> LineageRow:
+    def _lineage_row(
+        self, design_id: bytes, depth: int, withdrawn: dict[bytes, Withdrawal]
+    ) -> LineageRow:
         row = self.rows.get(design_id)
         if row is None:
             return LineageRow(design_id, depth, known=False)
         return LineageRow(
-            design_id, depth, True, row.author, row.name, row.version, row.licence, row.licensors
-        )
+            design_id, depth, True, row.author, row.name, row.version, row.licence,
+            row.licensors, design_id in withdrawn,
+        )  # fmt: skip
 
 
 def sort_lineage(rows: list[LineageRow]) -> list[LineageRow]:

@@ -32,6 +32,7 @@ from protocol.governance import (
     VOTE,
     AdmitMember,
     AmendCharter,
+    BlockBlobs,
     ChangeRules,
     Charter,
     Choice,
@@ -40,6 +41,7 @@ from protocol.governance import (
     ProposalBody,
     RemoveMember,
     Rules,
+    UnblockBlobs,
     VoteBody,
 )
 from protocol.ids import id_to_text
@@ -259,12 +261,14 @@ def _exclusion(
 
 @dataclass(frozen=True, slots=True)
 class GovernanceState:
-    """What a network's governance says at a time: rules, members, charter text."""
+    """What a network's governance says at a time: rules, members, charter text, lifted
+    freezes and the blocklist (blob ids every node deletes and refuses, §6)."""
 
     rules: Rules
     members: frozenset[bytes]
     text: str
     unfrozen: frozenset[bytes] = frozenset()
+    blocked: frozenset[bytes] = frozenset()
     applied: tuple[tuple[bytes, int], ...] = ()  # (proposal id, effective_at_s), in order
     skipped: tuple[tuple[bytes, str], ...] = ()  # passed but void when applied, and why
     results: tuple[TallyResult, ...] = field(default=())
@@ -285,6 +289,7 @@ def apply_proposal(
     """`state` after a passed proposal takes effect; a void one is recorded in `skipped`."""
     action = proposal.action
     members, rules, text, unfrozen = state.members, state.rules, state.text, state.unfrozen
+    blocked = state.blocked
     void: str | None = None
     if isinstance(action, ChangeRules):
         try:
@@ -306,11 +311,23 @@ def apply_proposal(
         unfrozen = unfrozen | {action.fork_proof}
     elif isinstance(action, AmendCharter):
         text = action.text
+    elif isinstance(action, BlockBlobs):
+        void = "already-blocked" if blocked.issuperset(action.blobs) else None
+        blocked = blocked | set(action.blobs)
+    elif isinstance(action, UnblockBlobs):
+        void = "not-blocked" if blocked.isdisjoint(action.blobs) else None
+        blocked = blocked - set(action.blobs)
     if void is not None:
         return replace(state, skipped=(*state.skipped, (proposal.id, void)))
     applied = (*state.applied, (proposal.id, effective_at_s))
     return replace(
-        state, rules=rules, members=members, text=text, unfrozen=unfrozen, applied=applied
+        state,
+        rules=rules,
+        members=members,
+        text=text,
+        unfrozen=unfrozen,
+        blocked=blocked,
+        applied=applied,
     )
 
 

@@ -35,6 +35,7 @@ from node.net.network import Network
 from node.ops import keys
 from node.ops.context import Quota, make_context
 from node.ops.storage import collect_garbage
+from node.ops.takedown import blob_policy
 from node.runtime.events import EventHub
 from node.runtime.governance import GovernanceDriver, max_blob_bytes
 from node.runtime.service import Endpoints, LedgerRunner, NodeService, open_news
@@ -56,6 +57,8 @@ STOP_GRACE_S = 3.0
 WRITER_WAIT_S = 15.0
 #: How often a node with a blob budget collects (node.ops.storage).
 GC_INTERVAL_S = 600.0
+#: How often the blob policy (blocklist, withdrawn designs' files) is recomputed.
+TAKEDOWN_INTERVAL_S = 1.0
 #: How often the node measures its disk's free space (node.store.diskspace).
 DISK_CHECK_S = 5.0
 
@@ -113,7 +116,11 @@ async def run_node(
                 log.warning('%s (README "Our signing key was stolen")', refused)
             runner = LedgerRunner(storage, ctx)
             news_send, news_receive = open_news()
-            blobs = BlobStore(home.blobs, max_blob_bytes=max_blob_bytes(ctx.governance))
+            blobs = BlobStore(
+                home.blobs,
+                max_blob_bytes=max_blob_bytes(ctx.governance),
+                policy=await runner.on_ledger(blob_policy),
+            )
             async with open_host(_host_config(home, options)) as host:
                 view = ctx.governance
                 network = Network(
@@ -142,6 +149,7 @@ async def run_node(
                 try:
                     async with trio.open_nursery() as nursery:
                         await nursery.start(_watch_disk, disk, storage, blobs, network)
+                        nursery.start_soon(_apply_takedowns, runner, blobs)
                         if options.blob_budget_bytes is not None:
                             budget = options.blob_budget_bytes
                             nursery.start_soon(_collect_blobs, runner, blobs, budget)
@@ -197,6 +205,24 @@ async def _collect_blobs(runner: LedgerRunner, blobs: BlobStore, budget_bytes: i
                 budget_bytes,
             )
         await trio.sleep(GC_INTERVAL_S)
+
+
+async def _apply_takedowns(runner: LedgerRunner, blobs: BlobStore) -> None:
+    """Keep the blob store's policy current (node.ops.takedown) and delete every
+    blocked blob it holds, each second (specs/0009 §9)."""
+    purged: frozenset[bytes] = frozenset()
+    while True:
+        blobs.policy = await runner.on_ledger(blob_policy)
+        if blobs.policy.blocked != purged:
+            purged = blobs.policy.blocked
+            gone = await trio.to_thread.run_sync(_purge, blobs, purged)
+            if gone:
+                log.warning("deleted %d blocked blobs", len(gone))
+        await trio.sleep(TAKEDOWN_INTERVAL_S)
+
+
+def _purge(blobs: BlobStore, blocked: frozenset[bytes]) -> list[bytes]:
+    return [b for b in sorted(blocked) if blobs.purge(b)]
 
 
 async def _watch_disk(

@@ -6,6 +6,7 @@ blobs, specs/0009-blobs.md), mesh geometry where a file is a mesh, the designs i
 derived from and the earlier version it supersedes (entry ids), links to where it
 lives on the web, tags, manufacturing hints and an optional OSHWA certification UID.
 A new version of a design is a new entry whose `supersedes` names the previous one.
+The `design.withdraw` kind takes one version down (its author's only).
 
 Guarantees: a `DesignBody` is within every bound below; every field is present on
 the wire (nil where a value is absent), so one design has one canonical encoding.
@@ -27,6 +28,7 @@ from protocol import limits
 from protocol.bodies import Bytes32, KindSpec, StrictBody
 
 DESIGN: Final = "design"
+WITHDRAW: Final = "design.withdraw"
 
 MAX_NAME_CHARS: Final = 200
 MAX_SUMMARY_CHARS: Final = 8192
@@ -46,6 +48,7 @@ MAX_PROCESSES: Final = 16
 MAX_MATERIALS: Final = 16
 MAX_MATERIAL_CHARS: Final = 64
 MAX_LANGUAGE_CHARS: Final = 35
+MAX_REASON_CHARS: Final = 1024
 #: Largest coordinate or dimension: 1 km in micrometres.
 MAX_LENGTH_UM: Final = 10**9
 #: Largest size of one file a design may name (the hard cap of an integer).
@@ -227,9 +230,21 @@ class DesignBody(StrictBody):
         return self
 
 
+class WithdrawBody(StrictBody):
+    """design.withdraw — the author takes one version of its design down (specs/0010 §7).
+
+    Views honour it only when its author is the design's author; the design entry and
+    this one both stay in the ledger (lineage keeps naming the design)."""
+
+    design: Bytes32
+    reason: Annotated[
+        str, Field(min_length=1, max_length=MAX_REASON_CHARS), AfterValidator(_one_line)
+    ]
+
+
 def design_body_map(body: DesignBody) -> dict[str, Any]:
     """The body as the map an entry carries: every field, nil where absent."""
     return body.model_dump()
 
 
-KINDS: tuple[KindSpec, ...] = (KindSpec(DESIGN, DesignBody),)
+KINDS: tuple[KindSpec, ...] = (KindSpec(DESIGN, DesignBody), KindSpec(WITHDRAW, WithdrawBody))

@@ -289,6 +289,8 @@ class Action(Enum):
     REMOVE = "member.remove"
     UNFREEZE = "fork.unfreeze"
     AMEND = "charter.amend"
+    BLOCK = "blobs.block"
+    UNBLOCK = "blobs.unblock"
 
 
 class Choice(Enum):
@@ -338,8 +340,48 @@ class AmendCharter(StrictBody):
         return _check_text_bytes(value)
 
 
+#: Most blobs one blocklist proposal names (§3).
+MAX_BLOCKED_PER_PROPOSAL = 256
+MAX_BLOCK_REASON_CHARS = 1024
+BlobIds = Annotated[list[Bytes32], Field(min_length=1, max_length=MAX_BLOCKED_PER_PROPOSAL)]
+
+
+def _ids_sorted_unique(value: list[bytes]) -> list[bytes]:
+    if value != sorted(set(value)):
+        raise ValueError("blobs must be sorted and unique")
+    return value
+
+
+class BlockBlobs(StrictBody):
+    """Put blobs on the federation's blocklist (illegal content): every node deletes
+    them and refuses to store or serve them (§3, §6; specs/0009 §9)."""
+
+    action: Literal["blobs.block"]
+    title: Title
+    blobs: BlobIds
+    reason: Annotated[str, Field(min_length=1, max_length=MAX_BLOCK_REASON_CHARS)]
+
+    _sorted = field_validator("blobs")(_ids_sorted_unique)
+
+
+class UnblockBlobs(StrictBody):
+    """Take blobs off the blocklist: nodes may store and serve them again."""
+
+    action: Literal["blobs.unblock"]
+    title: Title
+    blobs: BlobIds
+
+    _sorted = field_validator("blobs")(_ids_sorted_unique)
+
+
 ProposalAction = Annotated[
-    ChangeRules | AdmitMember | RemoveMember | LiftFreeze | AmendCharter,
+    ChangeRules
+    | AdmitMember
+    | RemoveMember
+    | LiftFreeze
+    | AmendCharter
+    | BlockBlobs
+    | UnblockBlobs,
     Field(discriminator="action"),
 ]
 

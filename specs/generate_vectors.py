@@ -60,6 +60,7 @@ from specs.vectorgen import (
     proposals,
     ranges,
     sync,
+    takedown,
     witness,
 )
 from specs.vectorgen.common import (
@@ -99,6 +100,7 @@ def all_cases() -> list[Case]:
         *blobs.cases(),
         *designs.cases(),
         *manifests.cases(),
+        *takedown.cases(),
     ]
     paths = [c.path for c in cases]
     assert len(set(paths)) == len(paths), "two cases share a file name"

@@ -15,8 +15,8 @@ governance/tally    input.electorate_hex, rules, proposal {id_hex, author_hex, s
 governance/evolve   input.members_hex, rules, text (the charter's), proposals [as tally's
                     proposal], votes, vouches [{voucher_hex, seq, candidate_hex, vouch}],
                     checkpoints (as tally's), at_s -> ledger.governance.evolve. expect:
-                    members (text ids, sorted by bytes), rules, text, unfrozen (text ids,
-                    sorted by bytes), applied [{proposal, effective_at_s}], skipped
+                    members (text ids, sorted by bytes), rules, text, unfrozen and blocked
+                    (text ids, sorted by bytes), applied [{proposal, effective_at_s}], skipped
                     [{proposal, reason}], tallies {proposal id text: TallyResult.to_json()},
                     plus ok.
 governance/admit    input.rules, members_hex, vouched_hex, entry_hex -> decode the entry,
@@ -143,6 +143,7 @@ def check_evolve(data: dict[str, Any], expect: dict[str, Any]) -> None:
         "rules": state.rules.model_dump(),
         "text": state.text,
         "unfrozen": [id_to_text(u) for u in sorted(state.unfrozen)],
+        "blocked": [id_to_text(b) for b in sorted(state.blocked)],
         "applied": [{"proposal": id_to_text(p), "effective_at_s": t} for p, t in state.applied],
         "skipped": [{"proposal": id_to_text(p), "reason": why} for p, why in state.skipped],
         "tallies": {id_to_text(r.proposal): r.to_json() for r in state.results},

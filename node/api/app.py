@@ -107,6 +107,12 @@ class FetchIn(BaseModel):
     out_dir: LocalPath
 
 
+class WithdrawIn(BaseModel):
+    """Why the author withdraws the design (specs/0010 §7: one line, 1-1024 chars)."""
+
+    reason: str = Field(min_length=1, max_length=1024)
+
+
 class EscapedJSONResponse(JSONResponse):
     """JSON with every non-ASCII character escaped. An error may echo request text, and
     JSON text may hold a lone surrogate (a \\ud800 escape) that UTF-8 cannot carry."""
@@ -307,8 +313,15 @@ def _routes(app: FastAPI, service: NodeService, guard: list[Any]) -> None:
         material: str | None = None,
         tag: str | None = None,
         limit: int = 20,
+        withdrawn: bool = False,
     ) -> dict[str, Any]:
-        filters = Filters(licence_family=family, process=process, material=material, tag=tag)
+        filters = Filters(
+            licence_family=family,
+            process=process,
+            material=material,
+            tag=tag,
+            include_withdrawn=withdrawn,
+        )
         return {"designs": await service.search_designs(q, filters, limit)}
 
     @app.post(f"{API_PREFIX}/designs/import-okh", dependencies=guard)
@@ -318,6 +331,10 @@ def _routes(app: FastAPI, service: NodeService, guard: list[Any]) -> None:
     @app.get(f"{API_PREFIX}/designs/{{design_id}}", dependencies=guard)
     async def show_design(design_id: str) -> dict[str, Any]:
         return await service.show_design(id_from_text(design_id))
+
+    @app.post(f"{API_PREFIX}/designs/{{design_id}}/withdraw", dependencies=guard)
+    async def withdraw_design(design_id: str, body: WithdrawIn) -> dict[str, Any]:
+        return await service.withdraw_design(id_from_text(design_id), body.reason)
 
     @app.get(f"{API_PREFIX}/designs/{{design_id}}/lineage", dependencies=guard)
     async def design_lineage(design_id: str) -> dict[str, Any]:

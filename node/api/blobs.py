@@ -23,7 +23,7 @@ import trio
 from fastapi import APIRouter, Request
 
 from node.runtime.service import NodeService
-from node.store.blobs import READ_BYTES, BlobStore, NewBlob, check_blob_size
+from node.store.blobs import READ_BYTES, NewBlob, check_blob_size
 from protocol.ids import id_to_text
 
 PREFIX: Final = "/api/v1"
@@ -46,9 +46,7 @@ def router(service: NodeService) -> APIRouter:
     async def add_blob(request: Request) -> dict[str, Any]:
         """Store the body as a blob; its id (the SHA-256 of the bytes) and size."""
         home = service.ctx.home
-        store = await trio.to_thread.run_sync(
-            lambda: BlobStore(home.blobs, max_blob_bytes=home.max_blob_bytes())
-        )
+        store = await trio.to_thread.run_sync(home.blob_store)
         declared = request.headers.get("content-length", "")
         if declared.isdigit():
             check_blob_size(int(declared), store.max_blob_bytes)  # before a byte is read

@@ -25,16 +25,25 @@ from protocol.ids import id_from_text
 class ProposalIn(BaseModel):
     """An action (specs/0008 §3): `action` and `title`, plus `changes` (rules.change),
     `member` (member.admit / member.remove, id text), `fork_proof` (fork.unfreeze,
-    id text) or `text` (charter.amend)."""
+    id text), `text` (charter.amend), or `blobs` (id texts) and `reason` (blobs.block;
+    blobs.unblock takes `blobs` only)."""
 
     action: Literal[
-        "rules.change", "member.admit", "member.remove", "fork.unfreeze", "charter.amend"
+        "rules.change",
+        "member.admit",
+        "member.remove",
+        "fork.unfreeze",
+        "charter.amend",
+        "blobs.block",
+        "blobs.unblock",
     ]
     title: str = Field(min_length=1, max_length=256)
     changes: dict[str, int | list[str]] | None = None
     member: str | None = Field(default=None, max_length=64)
     fork_proof: str | None = Field(default=None, max_length=64)
     text: str | None = Field(default=None, max_length=16384)
+    blobs: list[str] | None = Field(default=None, max_length=256)
+    reason: str | None = Field(default=None, max_length=1024)
 
 
 class VoteIn(BaseModel):
@@ -66,6 +75,10 @@ def action_body(body: ProposalIn) -> dict[str, Any]:
             action[field] = id_from_text(value)
     if body.text is not None:
         action["text"] = body.text
+    if body.blobs is not None:
+        action["blobs"] = sorted({id_from_text(b) for b in body.blobs})
+    if body.reason is not None:
+        action["reason"] = body.reason
     return action
 
 

@@ -46,7 +46,7 @@ def open_store(home: Path) -> BlobStore:
     """The blob store of an initialised home (misuse.no-identity otherwise)."""
     node_home = NodeHome(home)
     node_home.identity()  # refuse to create a blob folder in a mistyped --home
-    return BlobStore(node_home.blobs, max_blob_bytes=node_home.max_blob_bytes())
+    return node_home.blob_store()
 
 
 def cmd_add(args: argparse.Namespace) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from urllib.parse import quote, urlencode
 
 from ledger.catalogue import Filters
 from node.cli.ledger import via_node
-from node.ops import designs
+from node.ops import designs, takedown
 from protocol.ids import id_from_text
 
 
@@ -41,6 +41,7 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--process", help="manufacturing process, e.g. 3d-printing")
     p.add_argument("--material")
     p.add_argument("--tag")
+    p.add_argument("--withdrawn", action="store_true", help="include withdrawn designs")
     p.add_argument("--limit", type=int, default=20)
     p.set_defaults(handler=cmd_search)
     p = actions.add_parser("lineage", parents=[common], help="ancestors and descendants")
@@ -50,6 +51,10 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("design_id", metavar="ID")
     p.add_argument("-o", "--output", type=Path, required=True, metavar="DIR")
     p.set_defaults(handler=cmd_fetch)
+    p = actions.add_parser("withdraw", parents=[common], help="take one of your designs down")
+    p.add_argument("design_id", metavar="ID")
+    p.add_argument("--reason", required=True, help="one line: why (shown with the design)")
+    p.set_defaults(handler=cmd_withdraw)
     p = actions.add_parser("import-okh", parents=[common], help="publish OKH manifests as designs")
     p.add_argument("paths", type=Path, nargs="+", metavar="PATH")
     p.set_defaults(handler=cmd_import_okh)
@@ -76,7 +81,11 @@ def cmd_publish(args: argparse.Namespace) -> dict[str, Any]:
 
 def cmd_search(args: argparse.Namespace) -> dict[str, Any]:
     filters = Filters(
-        licence_family=args.family, process=args.process, material=args.material, tag=args.tag
+        licence_family=args.family,
+        process=args.process,
+        material=args.material,
+        tag=args.tag,
+        include_withdrawn=args.withdrawn,
     )
     params = {
         k: v
@@ -87,6 +96,7 @@ def cmd_search(args: argparse.Namespace) -> dict[str, Any]:
             ("material", args.material),
             ("tag", args.tag),
             ("limit", str(args.limit)),
+            ("withdrawn", "true" if args.withdrawn else None),
         )
         if v is not None
     }
@@ -121,7 +131,28 @@ def cmd_show(args: argparse.Namespace) -> dict[str, Any]:
     lines = [f"{body['name']} ({body['licence']}) by {', '.join(body['licensors']) or '?'}"]
     lines += [f"  {f['path']}  {f['size_bytes']} B  sha256 {f['sha256']}" for f in body["files"]]
     lines += [f"  derived from: {a}" for a in out["attribution"]]
+    if out.get("withdrawn"):
+        w = out["withdrawn"]
+        lines.insert(1, f"  WITHDRAWN by its author at {w['timestamp_ms']} ms: {w['reason']}")
     out["_text"] = "\n".join(lines)
+    return out
+
+
+def cmd_withdraw(args: argparse.Namespace) -> dict[str, Any]:
+    """Sign a design.withdraw (specs/0010 §7): the catalogue shows it withdrawn, nodes
+    stop serving its files; the entries stay in the ledger."""
+    design_id = id_from_text(args.design_id)
+    out: dict[str, Any] = via_node(
+        args,
+        lambda ctx: takedown.withdraw(ctx, design_id, args.reason)[0],
+        "POST",
+        f"/api/v1/designs/{quote(args.design_id)}/withdraw",
+        {"reason": args.reason},
+    )
+    w = out["withdrawn"]
+    out["_text"] = f"{out['design_id']} withdrawn: {w['reason']}" + (
+        " (already)" if out["already"] else ""
+    )
     return out
 
 
@@ -133,7 +164,11 @@ def cmd_lineage(args: argparse.Namespace) -> dict[str, Any]:
         "GET",
         f"/api/v1/designs/{quote(args.design_id)}/lineage",
     )
-    lines = [f"ancestor  {r['id']}  {r['name']} ({r['licence']})" for r in out["ancestors"]]
+    mark = {True: " [withdrawn]", False: ""}
+    lines = [
+        f"ancestor  {r['id']}  {r['name']} ({r['licence']}){mark[r['withdrawn']]}"
+        for r in out["ancestors"]
+    ]
     lines += [f"descendant  {r['id']}  {r['name']} ({r['licence']})" for r in out["descendants"]]
     out["_text"] = "\n".join(lines) or "(no lineage)"
     return out

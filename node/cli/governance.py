@@ -61,6 +61,7 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     q = p.add_parser("amend", parents=[common], help="replace the charter text")
     q.add_argument("--text-file", type=Path, required=True)
     q.set_defaults(handler=cmd_propose, action="charter.amend")
+    _add_blocklist_commands(p, common)
     for q in p.choices.values():
         q.add_argument("--title", required=True)
 
@@ -193,6 +194,10 @@ def _action(args: argparse.Namespace) -> dict[str, Any]:
         action["member"] = args.target
     elif args.action == "fork.unfreeze":
         action["fork_proof"] = args.target
+    elif args.action in ("blobs.block", "blobs.unblock"):
+        action["blobs"] = sorted(set(args.blobs), key=id_from_text)  # the body's order
+        if args.action == "blobs.block":
+            action["reason"] = args.reason
     else:
         try:
             action["text"] = args.text_file.read_text()
@@ -201,12 +206,25 @@ def _action(args: argparse.Namespace) -> dict[str, Any]:
     return action
 
 
+def _add_blocklist_commands(propose: Any, common: argparse.ArgumentParser) -> None:
+    """`propose block BLOB… --reason TEXT`, `propose unblock BLOB…` (specs/0008 §3)."""
+    q = propose.add_parser("block", parents=[common], help="put blobs on the blocklist")
+    q.add_argument("blobs", nargs="+", metavar="BLOB")
+    q.add_argument("--reason", required=True)
+    q.set_defaults(handler=cmd_propose, action="blobs.block")
+    q = propose.add_parser("unblock", parents=[common], help="take blobs off the blocklist")
+    q.add_argument("blobs", nargs="+", metavar="BLOB")
+    q.set_defaults(handler=cmd_propose, action="blobs.unblock")
+
+
 def cmd_propose(args: argparse.Namespace) -> dict[str, Any]:
     action = _action(args)  # ids as text: the API form
     local = dict(action)
     for key in ("member", "fork_proof"):
         if key in local:
             local[key] = id_from_text(local[key])
+    if "blobs" in local:
+        local["blobs"] = [id_from_text(b) for b in local["blobs"]]
     out: dict[str, Any] = via_node(
         args, lambda ctx: ops.propose(ctx, local)[0], "POST", f"{PREFIX}/proposals", action
     )

@@ -34,6 +34,7 @@ from typing import Any, Final, Protocol
 
 import trio
 
+from ledger.takedown import BLOCKED
 from node.net.blobs import FetchLimits, FetchResult, fetch_blob, serve_blobs
 from node.net.streams import Stream
 from node.store.blobs import BlobStore
@@ -215,8 +216,13 @@ class BlobExchange:
         """Fetch `blob_id` from the first peer, in `fetch_order`, that gives it verified.
 
         RemoteFaultError("remote.blob-unavailable") when none does (`tried` says why);
-        a LocalMisuseError (`misuse.blob-busy`: another fetch of it runs) at once.
+        a LocalMisuseError (`misuse.blob-busy`: another fetch of it runs) at once; a
+        RuleViolationError at once for a blob blocked (`rule.blob-blocked`) or only a
+        withdrawn design's (`rule.design-withdrawn`, specs/0009 §9).
         """
+        refused = self.store.policy.fetch_refusal(blob_id)
+        if refused is not None:
+            raise refused
         if await trio.to_thread.run_sync(self.store.has, blob_id):
             size = await trio.to_thread.run_sync(self.store.size, blob_id)
             return FetchOutcome(FetchResult(blob_id, "held", size, size, 0), None)
@@ -228,6 +234,8 @@ class BlobExchange:
             except LocalMisuseError:
                 raise
             except CommonsError as e:
+                if e.code == BLOCKED:  # blocked while we fetched: no peer may give it
+                    raise
                 tried.append((peer, e.code))
                 self._charge(peer, e.code)
                 continue

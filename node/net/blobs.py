@@ -265,7 +265,10 @@ async def _answer(
 
 
 def _size_of(store: BlobStore, blob_id: bytes) -> int | None:
-    """The size of a held blob, or None if it is not held."""
+    """The size of a held blob we serve, or None: not held, blocked, or withheld as a
+    withdrawn design's (answered `none` as if not held, specs/0009 §9)."""
+    if not store.policy.serves(blob_id):
+        return None
     return store.size(blob_id) if store.has(blob_id) else None
 
 

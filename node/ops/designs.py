@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal
 
-from ledger.catalogue import Filters, LineageRow
+from ledger.catalogue import Filters, LineageRow, withdrawal_json
 from licenses.design_licence import LicenceCheck, check_design_licence
 from licenses.okh import MAX_MANIFEST_BYTES, import_manifest
 from licenses.okh_draft import DesignDraft, design_body
@@ -175,7 +175,7 @@ def prepare(
             "misuse.too-large", f"{total} bytes of files, at most {MAX_DIRECTORY_BYTES}"
         )
     # The federation's blob size rule (specs/0008 §2) when the home follows one.
-    store = BlobStore(blob_folder, max_blob_bytes=NodeHome(blob_folder.parent).max_blob_bytes())
+    store = NodeHome(blob_folder.parent).blob_store()  # its size rule and blocklist
     files = [file_entry(store, rel, p, role, notes) for rel, (p, role) in sorted(chosen.items())]
     return Prepared(draft, files, list(derived_from), notes)
 
@@ -339,7 +339,15 @@ def _row_text(row: dict[str, Any]) -> dict[str, Any]:
     out["author"] = id_to_text(row["author"])
     out["supersedes"] = None if row["supersedes"] is None else id_to_text(row["supersedes"])
     out["version"] = row["version"]
+    out["withdrawn"] = withdrawn_text(row.get("withdrawn"))
     return out
+
+
+def withdrawn_text(withdrawn: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A withdrawal as shown (specs/0010 §7): entry id as text, when and why."""
+    if withdrawn is None:
+        return None
+    return {**withdrawn, "entry_id": id_to_text(withdrawn["entry_id"])}
 
 
 def search(
@@ -387,6 +395,7 @@ def _lineage_json(row: LineageRow) -> dict[str, Any]:
         "version": row.version or None,
         "licence": row.licence,
         "licensors": list(row.licensors),
+        "withdrawn": row.withdrawn,
     }
 
 
@@ -409,6 +418,7 @@ def show(ctx: LedgerContext, design_id: bytes) -> dict[str, Any]:
     if head is not None and head.is_revoked(entry.seq):  # void (specs/0002 §4)
         reason = "void: its author revoked the key that signed it (key.revoke)"
         listed = {"listed": False, "code": "revoked", "reason": reason}
+    withdrawal = ctx.catalogue.withdrawal_of(design_id)
     return {
         "design_id": id_to_text(entry.id),
         "author": id_to_text(entry.author),
@@ -417,6 +427,7 @@ def show(ctx: LedgerContext, design_id: bytes) -> dict[str, Any]:
         "body": body_json(body),
         "attribution": attribution(ctx.catalogue.ancestors(design_id)),
         "catalogue": listed,
+        "withdrawn": withdrawn_text(withdrawal_json(withdrawal)),
     }
 
 

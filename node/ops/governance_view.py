@@ -57,12 +57,14 @@ from protocol.governance import (
     AdmitMember,
     AmendCharter,
     ApplyBody,
+    BlockBlobs,
     ChangeRules,
     Charter,
     LiftFreeze,
     ProposalAction,
     RemoveMember,
     Rules,
+    UnblockBlobs,
     UnvouchBody,
     VouchBody,
     charter_toml,
@@ -101,7 +103,7 @@ class GovernanceView:
     #: Seconds added to this node's clock: only ever non-zero on a test federation (§1.2).
     clock_offset_s: int = 0
     #: The (members, rules) the node last applied (blob limit, governance.json).
-    applied: tuple[frozenset[bytes], Rules] | None = None
+    applied: tuple[frozenset[bytes], Rules, frozenset[bytes]] | None = None
     #: Member -> the log size we last cosigned (skip the ones with nothing new).
     witnessed: dict[bytes, int] = field(default_factory=dict)
     _cosignatures: dict[bytes, dict[bytes, int]] = field(default_factory=dict)
@@ -259,7 +261,11 @@ class GovernanceView:
         }
         self.vouched = frozenset(vouched - state.members)
         self.admitted = state.members | self.vouched
-        return before is None or (before.members, before.rules) != (state.members, state.rules)
+        return before is None or (before.members, before.rules, before.blocked) != (
+            state.members,
+            state.rules,
+            state.blocked,
+        )
 
     def admits(self, entry: Entry) -> CommonsError | None:
         """The ledger's admission policy (§7.1): None, or why `entry` is refused
@@ -354,6 +360,10 @@ def action_json(action: ProposalAction) -> dict[str, Any]:
         out["fork_proof"] = id_to_text(action.fork_proof)
     elif isinstance(action, AmendCharter):
         out["text"] = action.text
+    elif isinstance(action, BlockBlobs | UnblockBlobs):
+        out["blobs"] = [id_to_text(b) for b in action.blobs]
+        if isinstance(action, BlockBlobs):
+            out["reason"] = action.reason
     return out
 
 

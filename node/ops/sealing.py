@@ -51,7 +51,7 @@ def seal_key(home: NodeHome, suite: str) -> SealPrivateKey:
 def _store(home: NodeHome) -> BlobStore:
     """The blob store under the federation's blob size rule (specs/0008 §2), as
     node.ops.designs stores files: a sealed blob above it is one no peer would fetch."""
-    return BlobStore(home.blobs, max_blob_bytes=home.max_blob_bytes())
+    return home.blob_store()
 
 
 def _read_bounded(path: Path, limit: int) -> bytes:

@@ -4,8 +4,8 @@ A node keeps every blob it fetched or was given; over years that grows without e
 `collect_garbage` keeps the blobs a node has a reason to keep and evicts the rest,
 least recently used first, until the blob store fits the operator's budget:
 
-    own       a file of one of our own entries: a design we published, job files
-              we sealed, evidence we gave
+    own       a file of one of our own entries: a design we published (unless we
+              withdrew it, specs/0010 §7), job files we sealed, evidence we gave
     job       a file of a job we are a party to (its customer or its awarded lab):
               the offered design's files, its sealed files, its evidence
     pinned    named by the operator (`fabnode blob pin`), kept in `pins.json`
@@ -45,15 +45,24 @@ def protected_blobs(ctx: LedgerContext) -> dict[bytes, str]:
     keep: dict[bytes, str] = {}
     for blob_id in pins(ctx.home):
         keep[blob_id] = "pinned"
-    me = ctx.identity.id
-    for view in job_set(ctx).jobs:
-        if me in (view.customer, view.lab):
-            for blob_id in _job_blobs(ctx, view):
-                keep.setdefault(blob_id, "job")
+    for blob_id in job_blobs(ctx):
+        keep.setdefault(blob_id, "job")
     for entry in _own_entries(ctx):
+        if entry.kind == DESIGN and ctx.catalogue.withdrawal_of(entry.id) is not None:
+            continue  # withdrawn: evictable, unless another reason keeps its files
         for blob_id in _entry_blobs(ctx, entry):
             keep[blob_id] = "own"
     return keep
+
+
+def job_blobs(ctx: LedgerContext) -> set[bytes]:
+    """The files of every job we are a party to (customer or awarded lab)."""
+    me = ctx.identity.id
+    found: set[bytes] = set()
+    for view in job_set(ctx).jobs:
+        if me in (view.customer, view.lab):
+            found |= _job_blobs(ctx, view)
+    return found
 
 
 def disk_usage(ctx: LedgerContext, blobs: BlobStore) -> dict[str, Any]:

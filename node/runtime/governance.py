@@ -57,7 +57,7 @@ def governance_pass(ctx: LedgerContext) -> PassResult:
     now_s = view.now_s()
     view.refresh(ctx.ledger, now_s)
     assert view.state is not None
-    in_force = (view.state.members, view.state.rules)
+    in_force = (view.state.members, view.state.rules, view.state.blocked)
     changed = view.applied != in_force  # (API reads refresh the view too)
     view.applied = in_force
     me = ctx.identity.id
@@ -108,6 +108,7 @@ def write_governance_file(ctx: LedgerContext) -> None:
         "network": id_to_text(ctx.network),
         "rules": view.state.rules.model_dump(),
         "members": sorted(id_to_text(m) for m in view.state.members),
+        "blocked": [id_to_text(b) for b in sorted(view.state.blocked)],
         "at_s": view.refreshed_at_s,
     }
     tmp = ctx.home.path / (GOVERNANCE_FILE + ".tmp")

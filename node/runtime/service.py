@@ -18,7 +18,7 @@ import trio
 
 from ledger.catalogue import Filters
 from node.ops import context as operations
-from node.ops import designs
+from node.ops import designs, takedown
 from node.ops.context import LedgerContext
 from node.runtime.storage_thread import StorageThread
 from node.store.diskspace import DiskSpace
@@ -174,6 +174,10 @@ class NodeService:
 
     async def show_design(self, design_id: bytes) -> dict[str, Any]:
         return await self.on_ledger(lambda ctx: designs.show(ctx, design_id))
+
+    async def withdraw_design(self, design_id: bytes, reason: str) -> dict[str, Any]:
+        """Sign a design.withdraw of our design (specs/0010 §7)."""
+        return await self.signing(lambda ctx: takedown.withdraw(ctx, design_id, reason))
 
     async def design_lineage(self, design_id: bytes) -> dict[str, Any]:
         return await self.on_ledger(lambda ctx: designs.lineage(ctx, design_id))

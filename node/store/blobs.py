@@ -18,7 +18,9 @@ for another source, its bytes are dropped first (0009 §6), so a whole-file hash
 fails always names the one peer that sent every byte.
 Every OSError is wrapped as LocalMisuseError("misuse.blob-io"), a full disk (ENOSPC)
 as "misuse.disk-full"; while `write_refusal` is set (the node's disk is below its
-free-space mark, node.store.diskspace) nothing new is written.
+free-space mark, node.store.diskspace) nothing new is written. A blob on the
+federation's blocklist (`policy`, ledger.takedown) is never stored: adding, uploading
+or fetching it is RuleViolationError("rule.blob-blocked") (specs/0009 §9).
 Left to others: fetching (node/net/blobs.py), deleting and garbage collection.
 """
 
@@ -35,6 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from ledger.takedown import NO_POLICY, BlobPolicy
 from protocol.blob import DEFAULT_MAX_BLOB_BYTES, MAX_CHUNK_BYTES
 from protocol.errors import CommonsError, LocalMisuseError, RuleViolationError, VerificationError
 from protocol.ids import ID_BYTES, id_from_text, id_to_text
@@ -107,10 +110,18 @@ class BlobStoreStatistics:
 class BlobStore:
     """Content-addressed files under one folder."""
 
-    def __init__(self, folder: Path, *, max_blob_bytes: int = DEFAULT_MAX_BLOB_BYTES) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        max_blob_bytes: int = DEFAULT_MAX_BLOB_BYTES,
+        policy: BlobPolicy = NO_POLICY,
+    ) -> None:
         self.folder = folder
         self.max_blob_bytes = max_blob_bytes
         self.write_refusal: LocalMisuseError | None = None
+        #: What may be stored, fetched and served (the running node keeps it current).
+        self.policy = policy
         with _io(f"cannot create {folder}"):
             (folder / PARTIAL_FOLDER).mkdir(mode=0o700, parents=True, exist_ok=True)
 
@@ -194,6 +205,21 @@ class BlobStore:
         """Drop a held blob (the garbage collector; fetched again when needed)."""
         with _io("cannot delete a blob"), contextlib.suppress(FileNotFoundError):
             self.path_of(blob_id).unlink()
+
+    def purge(self, blob_id: bytes) -> bool:
+        """Drop a blob and any partial of it (a blocked blob); True if anything was held."""
+        found = False
+        for path in (self.path_of(blob_id), self.partial_path(blob_id), self.source_path(blob_id)):
+            with _io("cannot delete a blob"), contextlib.suppress(FileNotFoundError):
+                path.unlink()
+                found = True
+        return found
+
+    def refuse_if_blocked(self, blob_id: bytes) -> None:
+        """RuleViolationError("rule.blob-blocked") for a blob on the blocklist."""
+        refused = self.policy.store_refusal(blob_id)
+        if refused is not None:
+            raise refused
 
     def size(self, blob_id: bytes) -> int:
         """The size of a held blob; LocalMisuseError("misuse.blob-missing") if not held."""
@@ -283,6 +309,7 @@ class BlobStore:
         LocalMisuseError("misuse.blob-busy") if another download of it is under way.
         """
         self.refuse_if_full()
+        self.refuse_if_blocked(blob_id)
         return PartialBlob(self, blob_id, source)
 
 
@@ -327,6 +354,7 @@ class NewBlob:
         f = self._open_file()
         blob_id = self._hasher.digest()
         try:
+            self.store.refuse_if_blocked(blob_id)
             with _io("cannot store a blob"):
                 f.flush()
                 os.fsync(f.fileno())
@@ -455,7 +483,8 @@ class PartialBlob:
                     hasher.update(chunk)
         try:
             _verify_digest(hasher.digest(), self.blob_id)
-        except VerificationError:
+            self.store.refuse_if_blocked(self.blob_id)  # blocked while it was fetched
+        except (VerificationError, RuleViolationError):
             self.discard()
             raise
         with _io(f"cannot store {self.path}"):

@@ -10,7 +10,9 @@ ranks with FTS5 bm25 under the same field weights). It guarantees:
     `needs_rebuild` is set, as it is for a new file: the caller then rebuilds;
   * lineage queries are bounded by depth (ledger.catalogue.MAX_LINEAGE_DEPTH) and
     terminate on cyclic edges;
-  * no sqlite3 exception escapes: they become `misuse.*` errors (node.store.logs).
+  * no sqlite3 exception escapes: they become `misuse.*` errors (node.store.logs);
+  * withdrawals are judged as ledger.takedown does (the design's author only, the
+    earliest shown), when read: `withdrawal_of`, `withheld_blobs`.
 The licence filter names a family (`licence_family`: licenses.families, specs/0006
 §3), stored per row when it is added. Free text goes through FTS5 as quoted prefix
 terms only, so a query can never be an FTS syntax error. Like SqliteLogStore, a
@@ -42,9 +44,11 @@ from ledger.catalogue import (
     fold_all,
     index_entry,
     query_terms,
+    withdrawal_json,
 )
 from ledger.log import Ledger
 from ledger.store import LogStore
+from ledger.takedown import Withdrawal
 from licenses.families import assess
 from licenses.spdx import parse_expression
 from node.store.logs import BUSY_TIMEOUT_MS, sql_migration, wrapped_errors
@@ -52,9 +56,14 @@ from protocol import kinds
 from protocol.entry import Entry, read_stored_entry
 from protocol.errors import DecodeError, LocalMisuseError
 
-SCHEMA_VERSION = 3  # 2: designs.version may be null; 3: log_kinds (the sync kinds filter)
+# 2: designs.version may be null; 3: log_kinds (the sync kinds filter); 4: design_files,
+# withdrawals (specs/0010 §7)
+SCHEMA_VERSION = 4
 READ_CHUNK = 1000
-_TABLES = ("designs_fts", "facets", "edges", "skipped", "designs", "log_kinds", "meta")
+_TABLES = (
+    "designs_fts", "facets", "edges", "skipped", "designs", "log_kinds", "design_files",
+    "withdrawals", "meta",
+)  # fmt: skip
 
 _SCHEMA = sql_migration(
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)",
@@ -81,6 +90,13 @@ _SCHEMA = sql_migration(
     # answered by one query, never by decoding every stored entry (specs/0012 §5).
     """CREATE TABLE log_kinds (network BLOB NOT NULL, kind TEXT NOT NULL,
         author BLOB NOT NULL, PRIMARY KEY (network, kind, author)) WITHOUT ROWID""",
+    # The blobs each design names, and every valid design.withdraw (judged when read).
+    """CREATE TABLE design_files (blob BLOB NOT NULL, design BLOB NOT NULL,
+        PRIMARY KEY (blob, design)) WITHOUT ROWID""",
+    "CREATE INDEX design_files_by_design ON design_files (design)",
+    """CREATE TABLE withdrawals (entry_id BLOB PRIMARY KEY, design BLOB NOT NULL,
+        author BLOB NOT NULL, reason TEXT NOT NULL, timestamp_ms INTEGER NOT NULL)""",
+    "CREATE INDEX withdrawals_by_design ON withdrawals (design, author, timestamp_ms, entry_id)",
     """CREATE VIRTUAL TABLE designs_fts USING fts5(
         name, summary, tags, materials, processes, content='designs',
         content_rowid='rowid', tokenize='unicode61 remove_diacritics 0')""",
@@ -91,6 +107,17 @@ _ROW_COLUMNS = (
     " processes, materials, supersedes, language, oshwa_uid"
 )
 _SUPERSEDED = "EXISTS (SELECT 1 FROM designs s WHERE s.supersedes = d.id AND s.author = d.author)"
+# A design is withdrawn by a withdrawal of its own author (specs/0010 §7).
+_WITHDRAWN = "EXISTS (SELECT 1 FROM withdrawals w WHERE w.design = d.id AND w.author = d.author)"
+# Blobs named by a withdrawn design and by no live one (ledger.takedown.withheld_blobs).
+_WITHHELD = f"""
+SELECT DISTINCT f.blob FROM withdrawals w
+JOIN designs d ON d.id = w.design AND d.author = w.author
+JOIN design_files f ON f.design = d.id
+WHERE NOT EXISTS (
+    SELECT 1 FROM design_files g JOIN designs d ON d.id = g.design
+    WHERE g.blob = f.blob AND NOT {_WITHDRAWN})
+"""
 _WALK = """
 WITH RECURSIVE walk(id, depth) AS (
     SELECT {far}, 1 FROM edges WHERE {near} = :start
@@ -98,7 +125,9 @@ WITH RECURSIVE walk(id, depth) AS (
     SELECT e.{far}, w.depth + 1 FROM edges e JOIN walk w ON e.{near} = w.id
     WHERE w.depth < :max_depth
 )
-SELECT w.id, MIN(w.depth), d.author, d.name, d.version, d.licence, d.licensors
+SELECT w.id, MIN(w.depth), d.author, d.name, d.version, d.licence, d.licensors,
+    d.id IS NOT NULL AND EXISTS (
+        SELECT 1 FROM withdrawals x WHERE x.design = d.id AND x.author = d.author)
 FROM walk w LEFT JOIN designs d ON d.id = w.id
 WHERE w.id != :start GROUP BY w.id ORDER BY MIN(w.depth), w.id
 """
@@ -231,6 +260,19 @@ class CatalogueStore:
                 "INSERT OR IGNORE INTO facets (facet, value, design) VALUES (?, ?, ?)",
                 [fact for r in rows if r.id in added for fact in _facets(r, added[r.id])],
             )
+            self._conn.executemany(
+                "INSERT OR IGNORE INTO design_files (blob, design) VALUES (?, ?)",
+                [(blob, r.id) for r in rows if r.id in added for blob in r.files],
+            )
+
+    def add_withdrawal(self, withdrawal: Withdrawal) -> None:
+        w = withdrawal
+        with wrapped_errors():
+            self._conn.execute(
+                "INSERT OR IGNORE INTO withdrawals (entry_id, design, author, reason, timestamp_ms)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (w.entry_id, w.design, w.author, w.reason, w.timestamp_ms),
+            )
 
     def add_edges(self, child: bytes, parents: Sequence[bytes]) -> None:
         with wrapped_errors():
@@ -250,7 +292,10 @@ class CatalogueStore:
         """Empty the catalogue and index every entry of `store`, in one transaction;
         return how many design rows it holds afterwards."""
         with wrapped_errors(), self.batch():
-            for table in ("designs", "facets", "edges", "skipped", "log_kinds"):
+            for table in (
+                "designs", "facets", "edges", "skipped", "log_kinds", "design_files",
+                "withdrawals",
+            ):  # fmt: skip
                 self._conn.execute(f"DELETE FROM {table}")
             self._conn.execute("INSERT INTO designs_fts (designs_fts) VALUES ('delete-all')")
             for head in store.heads():
@@ -310,7 +355,7 @@ class CatalogueStore:
         where, params = _filter_sql(filters, self.family_of)
         terms = query_terms(query)
         columns = ", ".join(f"d.{c.strip()}" for c in _ROW_COLUMNS.split(","))
-        select = f"SELECT {columns}, {_SUPERSEDED} FROM designs d"
+        select = f"SELECT {columns}, {_SUPERSEDED}, {_WITHDRAWN} FROM designs d"
         if terms:
             weights = ", ".join(str(w) for w in FIELD_WEIGHTS.values())
             select += " JOIN designs_fts f ON f.rowid = d.rowid"
@@ -322,7 +367,36 @@ class CatalogueStore:
         sql = f"{select} WHERE {' AND '.join(where) or '1'} ORDER BY {order} LIMIT ?"
         with wrapped_errors():
             rows = self._conn.execute(sql, [*params, limit]).fetchall()
-        return [_row_dict(row) for row in rows]
+        found = [_row_dict(row[:-1]) for row in rows]
+        for out, row in zip(found, rows, strict=True):
+            out["withdrawn"] = withdrawal_json(self.withdrawal_of(out["id"])) if row[-1] else None
+        return found
+
+    def withdrawal_of(self, design_id: bytes) -> Withdrawal | None:
+        """The withdrawal shown for a design: its author's earliest (specs/0010 §7)."""
+        with wrapped_errors():
+            row = self._conn.execute(
+                "SELECT w.entry_id, w.author, w.design, w.reason, w.timestamp_ms"
+                " FROM withdrawals w JOIN designs d ON d.id = w.design AND d.author = w.author"
+                " WHERE w.design = ? ORDER BY w.timestamp_ms, w.entry_id LIMIT 1",
+                (design_id,),
+            ).fetchone()
+        return None if row is None else Withdrawal(*row)
+
+    def ignored_withdrawals(self) -> list[bytes]:
+        """Entry ids of the withdrawals of a held design by another author
+        (`rule.withdraw-not-author`), sorted."""
+        with wrapped_errors():
+            rows = self._conn.execute(
+                "SELECT w.entry_id FROM withdrawals w JOIN designs d ON d.id = w.design"
+                " WHERE d.author != w.author ORDER BY w.entry_id"
+            ).fetchall()
+        return [r[0] for r in rows]
+
+    def withheld_blobs(self) -> frozenset[bytes]:
+        """Blobs named by a withdrawn design and by no live one (ledger.takedown)."""
+        with wrapped_errors():
+            return frozenset(r[0] for r in self._conn.execute(_WITHHELD))
 
     def ancestors(self, design_id: bytes, max_depth: int = MAX_LINEAGE_DEPTH) -> list[LineageRow]:
         """Designs `design_id` derives from, transitively: nearest first."""
@@ -384,6 +458,8 @@ def _filter_sql(filters: Filters, family_of: FamilyOf) -> tuple[list[str], list[
     params: list[Any] = []
     if not filters.include_superseded:
         where.append(f"NOT {_SUPERSEDED}")
+    if not filters.include_withdrawn:
+        where.append(f"NOT {_WITHDRAWN}")
     if filters.licence_family is not None:
         where.append("d.family = ?")
         params.append(filters.licence_family)
@@ -424,9 +500,10 @@ def _row_dict(row: tuple[Any, ...]) -> dict[str, Any]:
 
 
 def _lineage_row(row: tuple[Any, ...]) -> LineageRow:
-    design_id, depth, author, name, version, licence, licensors = row
+    design_id, depth, author, name, version, licence, licensors, withdrawn = row
     if author is None:
         return LineageRow(design_id, depth, known=False)
     return LineageRow(
-        design_id, depth, True, author, name, version, licence, tuple(json.loads(licensors))
-    )
+        design_id, depth, True, author, name, version, licence, tuple(json.loads(licensors)),
+        bool(withdrawn),
+    )  # fmt: skip

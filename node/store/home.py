@@ -6,7 +6,7 @@ Layout:
                          and for a federation the bootstrap peers it joined through
     charter.bin          the federation's charter, canonical bytes (specs/0008 §1); its
                          hash is the network id. Absent on a development network
-    governance.json      the rules and members in force, as the running node last
+    governance.json      the rules, members and blocklist in force, as the running node last
                          computed them (read by local commands, e.g. the blob size limit)
     ledger.sqlite3       every log this node holds (WAL mode; -wal and -shm beside it)
     ledger.sqlite3.schema-<N>.bak   the ledger as it was before the last upgrade
@@ -41,6 +41,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ledger.takedown import BlobPolicy
+from node.store.blobs import BlobStore
 from protocol.blob import DEFAULT_MAX_BLOB_BYTES
 from protocol.errors import CommonsError, LocalMisuseError
 from protocol.identity import development_network, identity_id
@@ -258,6 +260,21 @@ class NodeHome:
             return int(data["rules"]["max_blob_bytes"])
         except (FileNotFoundError, ValueError, KeyError, TypeError):
             return DEFAULT_MAX_BLOB_BYTES
+
+    def blocked_blobs(self) -> frozenset[bytes]:
+        """The federation's blocklist (specs/0008 §6), as the running node last wrote it
+        in governance.json; empty without one."""
+        try:
+            data = json.loads((self.path / GOVERNANCE_FILE).read_text())
+            return frozenset(id_from_text(b) for b in data.get("blocked", []))
+        except (FileNotFoundError, ValueError, TypeError, AttributeError, CommonsError):
+            return frozenset()
+
+    def blob_store(self) -> BlobStore:
+        """The home's blob store under the rules in force for local commands: the
+        federation's blob size rule and its blocklist (governance.json)."""
+        policy = BlobPolicy(blocked=self.blocked_blobs())
+        return BlobStore(self.blobs, max_blob_bytes=self.max_blob_bytes(), policy=policy)
 
     def bootstrap(self) -> list[str]:
         """Peers recorded when the home joined its federation (dialled by `run`)."""

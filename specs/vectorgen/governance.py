@@ -527,7 +527,7 @@ def evolve_cases() -> Iterator[Case]:
     }
     assert tallies[id_to_text(later_id)]["outcome"] == "rejected"  # E's yes would pass it
     expect = ok(members=[id_to_text(m) for m in sorted(remaining)], rules=RULES,
-                text="We share designs.", unfrozen=[],
+                text="We share designs.", unfrozen=[], blocked=[],
                 applied=[{"proposal": id_to_text(PROPOSAL_ID), "effective_at_s": removed_at}],
                 skipped=[], tallies=dict(sorted(tallies.items())))  # fmt: skip
     yield Case(
@@ -597,12 +597,14 @@ def _state(
     text: str = "We share designs.",
     rules: dict[str, Any] = RULES,
     unfrozen: tuple[bytes, ...] = (),
+    blocked: tuple[bytes, ...] = (),
 ) -> dict[str, Any]:
     return ok(
         members=[id_to_text(m) for m in sorted(members)],
         rules=rules,
         text=text,
         unfrozen=[id_to_text(u) for u in sorted(unfrozen)],
+        blocked=[id_to_text(b) for b in sorted(blocked)],
         applied=[{"proposal": id_to_text(p), "effective_at_s": t} for p, t in applied],
         skipped=[{"proposal": id_to_text(p), "reason": r} for p, r in skipped],
         tallies={id_to_text(p): r for p, r in tallies.items()},  # JSON sorts the keys
@@ -698,6 +700,54 @@ def more_evolve_cases() -> Iterator[Case]:
     )
     yield from _not_in_state_case()
     yield from _vouch_cases()
+    yield from _blocklist_case()
+
+
+def _blocklist_case() -> Iterator[Case]:
+    """Two rounds of blocklist proposals (specs/0008 §3, §3.1, §6)."""
+    first_s = DEADLINE_S + DELAY_S
+    second_opened = first_s + 100
+    second_s = second_opened + PERIOD_S + DELAY_S
+    at_s = second_s + 100
+    x, y, z = sorted(_id("blob", name) for name in ("x", "y", "z"))
+    w = World()
+    block = w.propose(
+        A,
+        {
+            "action": "blobs.block",
+            "title": "Remove illegal files",
+            "blobs": [x, y],
+            "reason": "court order 12/2026",
+        },
+        OPENED_S,
+    )
+    stray = w.propose(B, {"action": "blobs.unblock", "title": "Unblock z", "blobs": [z]},
+                      OPENED_S)  # fmt: skip
+    tallies = {p: _passing(w, p, OPENED_S, at_s) for p in (block, stray)}
+    unblock = w.propose(
+        C,
+        {"action": "blobs.unblock", "title": "y was legal after all", "blobs": [y]},
+        second_opened,
+    )
+    again = w.propose(D, {"action": "blobs.block", "title": "Block x again", "blobs": [x],
+                          "reason": "a second notice"}, second_opened)  # fmt: skip
+    tallies |= {p: _passing(w, p, second_opened, at_s) for p in (unblock, again)}
+    first = sorted([(block, None), (stray, "not-blocked")])
+    second = sorted([(unblock, None), (again, "already-blocked")])
+    order = [(p, why, first_s) for p, why in first] + [(p, why, second_s) for p, why in second]
+    yield w.case(
+        "blocklist",
+        "Blobs x and y are blocked by vote and an unblock of z (never blocked) is void; later "
+        "y is unblocked and blocking x again is void: the blocklist holds x.",
+        at_s,
+        _state(
+            MEMBERS,
+            [(p, t) for p, why, t in order if why is None],
+            [(p, why) for p, why, _ in order if why is not None],
+            tallies,
+            blocked=(x,),
+        ),
+    )
 
 
 def _not_in_state_case() -> Iterator[Case]:

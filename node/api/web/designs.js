@@ -60,6 +60,8 @@ export async function showDesign(id, detail) {
         b.summary ? h("p", {}, b.summary) : null,
         h("p", { class: "muted" }, "Design ", h("code", {}, design.design_id), ` · author `, h("code", { title: design.author }, short(design.author))),
         design.catalogue.listed ? null : h("p", { class: "alert" }, `Not listed: ${design.catalogue.code} — ${design.catalogue.reason}`),
+        design.withdrawn ? h("p", { class: "alert", role: "status" }, h("span", { class: "badge bad" }, "Withdrawn"),
+          ` by its author ${when(design.withdrawn.timestamp_ms)}: ${design.withdrawn.reason}. Nodes no longer serve its files; its record and lineage stay.`) : null,
         h("h3", {}, "Files"), filesTable(b.files),
         h("h3", {}, "Lineage"), await lineageGraph(lineage),
         h("h3", {}, "Attribution"),
@@ -117,7 +119,7 @@ async function lineageGraph(lineage) {
   }
   for (const n of nodes) {
     const p = pos.get(n.id);
-    const name = n.known ? n.name : "(not held here)";
+    const name = n.known ? (n.withdrawn ? `${n.name} (withdrawn)` : n.name) : "(not held here)";
     svg.append(s("g", {},
       s("rect", { class: `node-box${n.self ? " self" : ""}`, x: p.x, y: p.y, width: W, height: H, rx: 6 }),
       s("text", { x: p.x + 8, y: p.y + 20, "font-size": 13, "font-weight": 700 }, name.length > 24 ? `${name.slice(0, 23)}…` : name),

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from node.ops import jobs
+from node.ops import jobs, myjobs
 from node.runtime.service import NodeService
 from protocol.ids import id_from_text
 from protocol.processes import Location
@@ -89,6 +89,11 @@ def router(service: NodeService) -> APIRouter:
                 ctx, open_only=open, near=near, radius_km=radius_km, party=who, limit=limit
             )
         )
+
+    @api.get("/jobs/mine")
+    async def mine() -> dict[str, Any]:
+        """Every job we are a party to, newest activity first (node.ops.myjobs)."""
+        return await service.on_ledger(myjobs.mine)
 
     @api.post("/jobs", status_code=201)
     async def offer(body: OfferIn) -> dict[str, Any]:

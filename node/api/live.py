@@ -223,7 +223,7 @@ def _upload_routes(router: APIRouter, service: NodeService) -> None:
 
     @router.put("/uploads/{upload_id}/files/{name}", status_code=201)
     async def put_file(upload_id: str, name: str, request: Request) -> dict[str, Any]:
-        folder = _upload_folder(root, upload_id)
+        folder = upload_folder(root, upload_id)
         if not _FILE_NAME.fullmatch(name) or name.lower().endswith((".toml", ".yml", ".yaml")):
             raise LocalMisuseError("misuse.bad-file-name", f"{name!r} is not a plain file name")
         if sum(1 for _ in folder.iterdir()) >= MAX_UPLOAD_FILES:
@@ -236,7 +236,7 @@ def _upload_routes(router: APIRouter, service: NodeService) -> None:
 
     @router.post("/uploads/{upload_id}/publish", status_code=201)
     async def publish(upload_id: str, body: PublishIn) -> dict[str, Any]:
-        folder = _upload_folder(root, upload_id)
+        folder = upload_folder(root, upload_id)
         try:
             files = sorted(p.name for p in folder.iterdir())
             (folder / "okh.toml").write_text(_manifest(body, files))
@@ -262,7 +262,7 @@ def sweep_uploads(root: Path, now_s: float) -> int:
     return remaining
 
 
-def _upload_folder(root: Path, upload_id: str) -> Path:
+def upload_folder(root: Path, upload_id: str) -> Path:
     folder = root / upload_id
     if not _UPLOAD_ID.fullmatch(upload_id) or not folder.is_dir():
         raise LocalMisuseError("misuse.unknown-upload", f"no upload {upload_id!r}")

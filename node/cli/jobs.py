@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from node.cli.ledger import via_node
-from node.ops import jobs
+from node.ops import jobs, myjobs
 from protocol.errors import LocalMisuseError
 from protocol.ids import id_from_text
 from protocol.processes import Location
@@ -78,6 +78,10 @@ def _other_parsers(actions: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--radius-km", type=int, help="with --near (default: each offer's radius)")
     p.add_argument("--party", metavar="ID", help="only jobs with this customer or lab")
     p.set_defaults(handler=cmd_list)
+    p = actions.add_parser(
+        "mine", parents=[common], help="jobs we are a party to, with what comes next"
+    )
+    p.set_defaults(handler=cmd_mine)
     for name, handler in (("show", cmd_show), ("candidates", cmd_candidates)):
         p = actions.add_parser(name, parents=[common], help=f"{name} of one job")
         p.add_argument("job_id", metavar="JOB")
@@ -157,6 +161,9 @@ def _job_text(job: dict[str, Any]) -> str:
     lines.append(f"  {offer['quantity']} x {offer['process']} in {offer['material']}")
     lines += [f"  bid {b['entry_id']} by {b['lab']}: {b['price']['amount_minor']} "
               f"{b['price']['currency']} ({b['status']})" for b in job["bids"]]  # fmt: skip
+    lines += [f"  counter {c['entry_id']} to bid {b['entry_id']}: {c['price']['amount_minor']} "
+              f"{c['price']['currency']}" + (f" ({c['note']})" if c["note"] else "")
+              for b in job["bids"] for c in b["counters"]]  # fmt: skip
     lines += [f"  {s['kind']} {s['entry_id']}" for s in job["steps"]]
     lines += [f"  refused {r['kind']} {r['entry_id']}: {r['code']}" for r in job["refused"]]
     return "\n".join(lines)
@@ -219,6 +226,25 @@ def cmd_list(args: argparse.Namespace) -> dict[str, Any]:
     rows = [f"{j['id']}  {j['title']}  [{j['state']}]" + (f"  {j['distance_m'] // 1000} km"
             if "distance_m" in j else "") for j in out["jobs"]]  # fmt: skip
     out["_text"] = "\n".join(rows) or "(no jobs)"
+    return out
+
+
+def _mine_text(out: dict[str, Any]) -> str:
+    lines = []
+    for j in out["jobs"]:
+        lines.append(f"{j['id']}  {j['title']}  [{j['state']}]  you: {', '.join(j['roles'])}")
+        ours = [n["action"] for n in j["next"] if n["yours"]]
+        theirs = sorted({n["role"] for n in j["next"] if not n["yours"]})
+        if ours:
+            lines.append(f"  you may: {', '.join(ours)}")
+        if theirs:
+            lines.append(f"  waiting on: {', '.join(theirs)}")
+    return "\n".join(lines) or "(no jobs of ours)"
+
+
+def cmd_mine(args: argparse.Namespace) -> dict[str, Any]:
+    out: dict[str, Any] = via_node(args, myjobs.mine, "GET", "/api/v1/jobs/mine")
+    out["_text"] = _mine_text(out)
     return out
 
 

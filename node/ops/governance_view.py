@@ -201,6 +201,21 @@ class GovernanceView:
             ]  # fmt: skip
         return WitnessClock(logs)
 
+    def witnessed_at_s(self, ledger: Ledger, author: bytes, seq: int) -> int | None:
+        """When entry `seq` of `author`'s log was witnessed (specs/0008 §4), in POSIX
+        seconds, by today's members and `witness_count`; None if not (yet) witnessed."""
+        assert self.state is not None
+        keys = self._member_keys(ledger)
+        if keys != self._witness_keys:
+            self._witness_keys, self._cosignatures = keys, {}
+        checkpoints = [
+            (c.size, self._cosigned(c.note))
+            for c in ledger.store.checkpoints(self.network, author)
+            if c.size >= seq
+        ]
+        k = self.state.rules.witness_count
+        return WitnessClock({author: checkpoints}).witnessed_at(author, seq, self.state.members, k)
+
     def witnessed_size(self, ledger: Ledger, author: bytes) -> int:
         """The size of the largest checkpoint of `author`'s log that at least the rules'
         `witness_count` members other than the author cosigned (specs/0008 §4), else 0:

@@ -37,6 +37,7 @@ from ledger.store import LogStore
 from node.ops.capabilities import adverts, candidate_json, exclusion_json
 from node.ops.context import LedgerContext, append_own, now_ms
 from node.ops.designs import design_entry
+from node.ops.jobfiles import check_sealed
 from protocol import jobs
 from protocol.design import DESIGN
 from protocol.entry import Entry
@@ -280,6 +281,7 @@ def attach_files(ctx: LedgerContext, job_id: bytes, blobs: list[bytes]) -> Signe
         raise JobError("job.not-party", "only the customer attaches files")
     if view.lab is None:
         raise JobError("job.out-of-turn", "files are attached after an award")
+    check_sealed(ctx, view, blobs)  # job.files-not-sealed (§2.4)
     return _signed(ctx, jobs.FILES, {"job": job_id, "blobs": blobs}, job_id)
 
 
@@ -325,7 +327,7 @@ def step_from_json(
     elif kind == jobs.CANCEL:
         extra["reason"] = fields.get("reason") or ""
     elif kind == jobs.SHIP:
-        extra["tracking"] = fields.get("tracking")
+        extra["tracking"] = fields.get("tracking") or None  # "" is no tracking number
     elif kind == jobs.DISPUTE:
         extra["reason"] = fields.get("reason") or ""
         extra["evidence"] = _ids(fields.get("evidence") or [], "evidence")

@@ -135,7 +135,7 @@ def test_phone_width_and_keyboard_only(tmp_path: Path, browser: Any) -> None:
         lab = start_lab(stack, tmp_path, "lab")
         page = open_dashboard(browser, lab)
         page.set_viewport_size(PHONE)
-        for name in ("designs", "labs", "jobs", "governance", "node"):
+        for name in ("designs", "labs", "jobs", "mine", "governance", "node"):
             page.goto(f"{lab['url']}/#/{name}")
             page.wait_for_selector(f"#page-{name} h1")
             width = page.evaluate("document.documentElement.scrollWidth")
@@ -150,7 +150,7 @@ def test_phone_width_and_keyboard_only(tmp_path: Path, browser: Any) -> None:
         page.keyboard.press("Enter")
         assert page.evaluate("document.activeElement.id") == "main"
         page.focus("nav a[data-page=designs]")
-        for _ in range(4):
+        for _ in range(5):  # labs, jobs near me, my jobs, governance, node
             page.keyboard.press("Tab")
         assert page.evaluate("document.activeElement.dataset.page") == "node"
         page.keyboard.press("Enter")

@@ -97,6 +97,9 @@ UNREACHED: dict[str, str] = {
     "misuse.unauthorized": _LOCAL,
     "misuse.undrained": _LOCAL,
     "misuse.unexpected-message": _LOCAL,
+    "misuse.not-a-job-file": _LOCAL,
+    "job.files-not-sealed": "the customer's node's check of blobs it holds before it signs "
+    "job.files (0007 §2.4): the derivation reads no blob, so no vector input reaches it",
     "misuse.unknown-bid": _LOCAL,
     "misuse.unknown-job": _LOCAL,
     "misuse.unknown-lab": _LOCAL,

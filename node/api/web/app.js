@@ -4,6 +4,7 @@ import { h, replace, errorBox } from "./ui.js";
 import { designsPage } from "./designs.js";
 import { labsPage } from "./labs.js";
 import { jobsPage } from "./jobs.js";
+import { myJobsPage } from "./myjobs.js";
 import { governancePage } from "./governance.js";
 import { nodePage } from "./node.js";
 import { progressDock } from "./progress.js";
@@ -12,6 +13,7 @@ const PAGES = {
   designs: ["Designs", designsPage],
   labs: ["Labs", labsPage],
   jobs: ["Jobs near me", jobsPage],
+  mine: ["My jobs", myJobsPage],
   governance: ["Governance", governancePage],
   node: ["Node", nodePage],
 };

@@ -5,17 +5,7 @@ import { get, optional, post, truncated } from "./api.js";
 import { busy, errorBox, h, replace, short, when } from "./ui.js";
 import { notOnThisNode } from "./pending.js";
 import { degrees, money } from "./labs.js";
-
-// (state, action) -> the role that may sign it: the lifecycle of specs/0007 §3.
-const NEXT = {
-  open: { award: "customer", cancel: "customer" },
-  awarded: { start: "lab", cancel: "customer" },
-  "in-production": { ship: "lab", dispute: "customer" },
-  shipped: { deliver: "lab", confirm: "customer", dispute: "customer" },
-  delivered: { confirm: "customer", dispute: "customer" },
-  disputed: { confirm: "customer", refund: "lab" },
-  confirmed: { review: "customer" },
-};
+import { stepForms } from "./jobactions.js";
 
 export async function jobsPage(view) {
   const listed = await optional("/api/v1/jobs?open=true");
@@ -128,10 +118,8 @@ export async function showJob(id, detail, me, focus = true) {
     }));
     return button;
   };
-  const steps = NEXT[job.state] || {};
-  const actions = Object.entries(steps).filter(([action, who]) => who === role && action !== "award")
-    .map(([action]) => act(action, `/api/v1/jobs/${id}/steps/${action}`,
-      () => (action === "review" ? { score: 5, text: "" } : action === "ship" ? { tracking: "" } : {})));
+  // Steps with their fields (tracking, reason and evidence, score and text): jobactions.js.
+  const actions = stepForms(job, role, out, () => showJob(id, detail, me, false));
   const bids = job.bids.length ? h("ul", { id: "job-bids" }, job.bids.map((b) => h("li", {},
     h("code", { title: b.lab }, short(b.lab)), ` ${money(b.price.amount_minor, b.price.currency)}, ready ${when(b.ready_ms)} · ${b.status} `,
     job.state === "open" && role === "customer" && b.status === "active"
@@ -147,7 +135,8 @@ export async function showJob(id, detail, me, focus = true) {
     h("h3", {}, "Lifecycle"),
     h("ol", { id: "job-steps" }, h("li", {}, `offered ${when(job.offered_ms)}`),
       job.steps.map((s) => h("li", {}, `${s.kind.replace("job.", "")} → ${s.state} · ${when(s.timestamp_ms)}`))),
-    actions.length ? h("p", { class: "inline" }, actions) : null, out));
+    actions.length ? h("div", { class: "stack" }, actions) : null,
+    role !== "other" ? h("p", {}, h("a", { href: "#/mine" }, "All your jobs, with their timelines: My jobs")) : null, out));
   if (focus) heading.focus();
 }
 

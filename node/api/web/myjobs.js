@@ -1,0 +1,211 @@
+// My jobs: every job this node's identity is a party to (customer, bidder, awarded lab),
+// newest activity first (GET /api/v1/jobs/mine, specs/0007 §9). Per job: a timeline of
+// every entry that counts (who signed it, when, and when the federation witnessed it),
+// what comes next and who must act, and only the actions that are ours: counters and
+// awards (customer), re-bids and withdrawals (bidder), the lifecycle steps
+// (jobactions.js), and the job's private files — sealed by this node to the awarded
+// lab and to us, opened by this node with its key and offered as a download.
+import { api, get, optional, post, token, truncated } from "./api.js";
+import { busy, errorBox, h, replace, short, when } from "./ui.js";
+import { notOnThisNode } from "./pending.js";
+import { money } from "./labs.js";
+import { stepForms } from "./jobactions.js";
+
+const ROLE_TEXT = { customer: "the customer", lab: "the awarded lab", bidder: "a bidder", other: "someone else" };
+
+export async function myJobsPage(view) {
+  const first = await optional("/api/v1/jobs/mine");
+  if (first === null) { notOnThisNode(view, "My jobs", "jobs"); return null; }
+  const list = h("ul", { class: "results", id: "my-jobs", "aria-live": "polite" });
+  const detail = h("section", { id: "my-job", "aria-label": "The job" });
+  // A form being filled in is not redrawn under the user's hands by a live update.
+  detail.addEventListener("input", () => { detail.dataset.dirty = "1"; });
+  let data = first;
+  const draw = () => {
+    replace(list, data.jobs.length ? data.jobs.map((row) => h("li", { class: "card", "data-job": row.id },
+      h("button", { type: "button", class: "link", onclick: () => open(row.id) }, row.title), " ",
+      h("span", { class: "badge other" }, row.state),
+      h("div", { class: "muted" }, `you: ${row.roles.map((r) => ROLE_TEXT[r]).join(", ")} · last activity ${when(row.activity_ms)}`),
+      h("div", {}, nextText(row))))
+      : h("li", { class: "muted" }, "You have no job yet: offer one or bid under Jobs near me."));
+    const shown = detail.dataset.job && data.jobs.find((r) => r.id === detail.dataset.job);
+    if (shown && !detail.dataset.dirty) showMine(shown, detail, data, refresh);
+  };
+  const refresh = async () => {
+    try { data = await get("/api/v1/jobs/mine"); draw(); } catch (e) { replace(list, errorBox(e)); }
+  };
+  const open = (id) => {
+    delete detail.dataset.dirty;
+    detail.dataset.job = id;
+    draw();
+    detail.querySelector("h2")?.focus();
+  };
+  view.append(h("h1", {}, "My jobs"),
+    h("p", { class: "muted" }, data.witness_times
+      ? "Times are the signer's own; “witnessed” is when the federation's witnesses vouched for the entry."
+      : "Times are the signer's own. This node is on a development network: no witnesses, so no witnessed times."),
+    h("div", { class: "grid" }, h("section", { "aria-label": "Jobs" }, list), detail));
+  draw();
+  const wanted = new URLSearchParams(location.hash.split("?")[1] || "").get("job");
+  if (wanted && data.jobs.some((r) => r.id === wanted)) open(wanted);
+  const onEntries = (event) => {
+    if (truncated(event) || event.detail.entries.some((e) => e.kind.startsWith("job."))) refresh();
+  };
+  window.addEventListener("fab:entries", onEntries);
+  return () => window.removeEventListener("fab:entries", onEntries);
+}
+
+function nextText(row) {
+  if (!row.next.length) return h("span", { class: "muted" }, "Nothing comes next: the job is over.");
+  const ours = row.next.filter((n) => n.yours).map((n) => n.action);
+  const theirs = [...new Set(row.next.filter((n) => !n.yours).map((n) => ROLE_TEXT[n.role] || n.role))];
+  return [ours.length ? h("strong", {}, `You may: ${ours.join(", ")}. `) : null,
+    theirs.length ? h("span", { class: "muted" }, `Waiting on ${theirs.join(" or ")}.`) : null];
+}
+
+function showMine(row, detail, data, refresh) {
+  const job = row.job;
+  const me = data.me;
+  const role = row.roles.includes("customer") ? "customer" : row.roles.includes("lab") ? "lab" : "bidder";
+  const out = h("div", { "aria-live": "polite", id: "my-job-out" });
+  const after = async () => { delete detail.dataset.dirty; await refresh(); };
+  const heading = h("h2", { tabindex: "-1" }, job.offer.title);
+  replace(detail, h("div", { class: "card" }, heading,
+    h("p", {}, h("span", { class: "badge other", id: "my-job-state" }, job.state),
+      ` you are ${row.roles.map((r) => ROLE_TEXT[r]).join(" and ")} · job `, h("code", {}, short(job.id, 16))),
+    h("p", { id: "my-job-next" }, nextText(row)),
+    h("h3", {}, "Timeline"), timeline(row, data.witness_times),
+    h("h3", {}, "Bids and counter-offers"), bidsSection(job, role, me, out, after),
+    filesSection(job, role, out, after),
+    h("div", { id: "my-job-actions", class: "stack" }, stepForms(job, role === "bidder" ? "other" : role, out, after)),
+    out));
+}
+
+function timeline(row, witnessTimes) {
+  return h("ol", { id: "my-job-timeline" }, row.timeline.map((t) => h("li", { "data-kind": t.kind },
+    h("strong", {}, t.kind.replace("job.", "")), ` by ${ROLE_TEXT[t.role] || t.role} `,
+    h("code", { title: t.author }, short(t.author)), ` · signed ${when(t.timestamp_ms)}`,
+    witnessTimes ? ` · ${t.witnessed_at_s ? `witnessed ${when(t.witnessed_at_s * 1000)}` : "not witnessed yet"}` : "",
+    detailOf(t))));
+}
+
+function detailOf(t) {
+  const b = t.body || {};
+  const bits = [];
+  if (b.price) bits.push(money(b.price.amount_minor, b.price.currency));
+  if (b.ready_ms) bits.push(`ready ${when(b.ready_ms)}`);
+  if (b.tracking) bits.push(`tracking ${b.tracking}`);
+  if (b.reason) bits.push(`“${b.reason}”`);
+  if (b.evidence && b.evidence.length) bits.push(`${b.evidence.length} evidence file(s)`);
+  if (b.blobs) bits.push(`${b.blobs.length} sealed file(s)`);
+  if (b.score) bits.push(`${b.score} / 5`);
+  if (b.text) bits.push(`“${b.text}”`);
+  if (b.note) bits.push(`“${b.note}”`);
+  return bits.length ? h("div", { class: "muted" }, bits.join(" · ")) : null;
+}
+
+function priceFields(prefix, currency) {
+  const price = h("input", { name: "price", class: `${prefix}-price`, inputmode: "decimal", required: true, "aria-label": "Price" });
+  const ready = h("input", { name: "ready", class: `${prefix}-ready`, type: "date", required: true, "aria-label": "Ready by",
+    value: new Date(Date.now() + 7 * 86400e3).toISOString().slice(0, 10) });
+  const note = h("input", { name: "note", class: `${prefix}-note`, maxlength: 2000, "aria-label": "Note" });
+  const body = () => ({ price: { amount_minor: Math.round(Number(price.value) * 100), currency },
+    ready_ms: new Date(`${ready.value}T12:00:00`).getTime(), note: note.value.trim() });
+  return { els: [h("label", {}, "Price", price), h("label", {}, "Ready by", ready), h("label", {}, "Note", note)], body, price };
+}
+
+function formFor(cls, label, fields, send, out) {
+  const submit = h("button", { type: "submit" }, label);
+  return h("form", { class: `inline ${cls}`, onsubmit: (e) => {
+    e.preventDefault();
+    busy(submit, out, () => send(fields.body()));
+  } }, fields.els, submit);
+}
+
+function bidsSection(job, role, me, out, after) {
+  const open = job.state === "open";
+  const base = `/api/v1/jobs/${job.id}`;
+  const button = (label, attrs, fn) => {
+    const b = h("button", { type: "button", ...attrs }, label);
+    b.addEventListener("click", () => busy(b, out, fn));
+    return b;
+  };
+  const items = job.bids.map((b) => {
+    const currency = b.price.currency;
+    const counters = b.counters.map((c) => h("li", { class: "counter" }, "counter-offer ",
+      h("strong", {}, money(c.price.amount_minor, c.price.currency)), `, ready ${when(c.ready_ms)}`, c.note ? ` “${c.note}”` : "",
+      open && b.lab === me && b.status === "active"
+        ? button("Accept: bid this", { "data-action": "accept-counter" }, async () => {
+          await post(`${base}/bids`, { price: c.price, ready_ms: c.ready_ms, note: `Accepting the counter-offer${c.note ? `: ${c.note}` : ""}` });
+          await after();
+        }) : null));
+    const mineActive = open && b.lab === me && b.status === "active";
+    return h("li", { class: "card bid", "data-bid": b.entry_id, "data-lab": b.lab },
+      h("code", { title: b.lab }, b.lab === me ? "you" : short(b.lab)),
+      ` ${money(b.price.amount_minor, currency)}, ready ${when(b.ready_ms)} · ${b.status}`, b.note ? ` · “${b.note}”` : "",
+      counters.length ? h("ul", {}, counters) : null,
+      open && role === "customer" && b.status === "active" ? [
+        button("Award", { "data-action": "award" }, async () => { await post(`${base}/steps/award`, { bid: b.entry_id }); await after(); }),
+        formFor("counter-form", "Counter", priceFields("counter", currency),
+          async (body) => { await post(`${base}/bids/${b.entry_id}/counter`, body); await after(); }, out)] : null,
+      mineActive ? [
+        formFor("rebid-form", "Bid again", priceFields("rebid", currency),
+          async (body) => { await post(`${base}/bids`, body); await after(); }, out),
+        button("Withdraw bid", { "data-action": "withdraw", class: "secondary" }, async () => {
+          await post(`${base}/bids/${b.entry_id}/withdraw`); await after(); })] : null);
+  });
+  return h("ul", { class: "results", id: "my-job-bids" }, items.length ? items : h("li", { class: "muted" }, "No bid yet."));
+}
+
+function filesSection(job, role, out, after) {
+  const files = job.files.flatMap((f) => f.blobs);
+  const evidence = job.steps.filter((s) => s.kind === "job.dispute").flatMap((s) => s.body.evidence || []);
+  const rows = [
+    ...files.map((blob) => fileRow(job.id, blob, "sealed file", role, out)),
+    ...evidence.map((blob) => fileRow(job.id, blob, "dispute evidence", role, out)),
+  ];
+  const final = ["refunded", "reviewed", "cancelled", "expired", "open"].includes(job.state);
+  return h("section", { "aria-labelledby": "files-h" }, h("h3", { id: "files-h" }, "Files"),
+    rows.length ? h("ul", { id: "my-job-files" }, rows) : h("p", { class: "muted" }, "No file yet."),
+    role === "customer" && !final ? sealForm(job.id, out, after) : null);
+}
+
+function fileRow(jobId, blob, what, role, out) {
+  const b = h("button", { type: "button", class: "secondary", "data-action": "open-file", "data-blob": blob },
+    what === "sealed file" ? "Open (decrypted here)" : "Download");
+  b.addEventListener("click", () => busy(b, out, () => download(`/api/v1/jobs/${jobId}/blobs/${blob}`, `${blob.slice(0, 16)}.bin`)));
+  return h("li", {}, `${what} `, h("code", { title: blob }, short(blob, 16)), " ", b);
+}
+
+// The node opens the file; the page hands the bytes to the browser as a download.
+async function download(path, name) {
+  const response = await fetch(path, { headers: { Authorization: `Bearer ${token()}` } });
+  if (!response.ok) {
+    const error = (await response.json().catch(() => ({}))).error || {};
+    throw Object.assign(new Error(error.message || `HTTP ${response.status}`), { code: error.code });
+  }
+  const url = URL.createObjectURL(await response.blob());
+  const link = h("a", { href: url, download: name, hidden: true });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
+function sealForm(jobId, out, after) {
+  const input = h("input", { id: "seal-files", name: "files", type: "file", multiple: true, required: true });
+  const submit = h("button", { type: "submit" }, "Seal and attach");
+  return h("form", { class: "inline", id: "seal-form", onsubmit: (e) => {
+    e.preventDefault();
+    busy(submit, out, async () => {
+      const upload = await post("/api/v1/uploads");
+      for (const file of input.files) {
+        await api("PUT", `/api/v1/uploads/${upload.upload_id}/files/${encodeURIComponent(file.name)}`, file,
+          { raw: true, headers: { "Content-Type": "application/octet-stream" } });
+      }
+      const done = await post(`/api/v1/jobs/${jobId}/files/sealed`, { upload_id: upload.upload_id });
+      replace(out, h("p", { role: "status" }, `Sealed ${done.sealed.length} file(s) to the lab and to you.`));
+      await after();
+    });
+  } }, h("label", { for: "seal-files" }, "Private files for the lab (sealed on this node to the lab and to you)", input), submit);
+}

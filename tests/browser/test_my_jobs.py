@@ -1,0 +1,196 @@
+"""My jobs in a real browser: a customer and two labs on real nodes take a job from the
+offer to a refund, and a second one to a review, through the pages (specs/0007 §3,
+README "Dashboard"). Screenshots of each step go to the test's tmp folder."""
+
+from __future__ import annotations
+
+from contextlib import ExitStack
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.browser.test_dashboard import (  # noqa: F401 (browser: a fixture)
+    ADVERT,
+    browser,
+    open_dashboard,
+    publish_part,
+    start_lab,
+)
+from tests.node_process import api, wait_until
+
+pytestmark = pytest.mark.integration
+
+TITLE = "Five brackets"
+
+
+class Shots:
+    def __init__(self, folder: Path) -> None:
+        self.folder, self.count = folder, 0
+        folder.mkdir()
+
+    def __call__(self, page: Any, name: str) -> None:
+        self.count += 1
+        page.screenshot(path=str(self.folder / f"{self.count:02d}-{name}.png"), full_page=True)
+
+
+def state_on(lab: dict[str, Any], job: str) -> str:
+    return str(api(lab["home"], "GET", f"/api/v1/jobs/{job}")["state"])
+
+
+def held(lab: dict[str, Any], job: str) -> bool:
+    return any(j["id"] == job for j in api(lab["home"], "GET", "/api/v1/jobs")["jobs"])
+
+
+def open_job(page: Any, title: str) -> None:
+    page.wait_for_selector(f"#my-jobs button:text('{title}')", timeout=60_000)
+    page.click(f"#my-jobs button:text('{title}')")
+    page.wait_for_selector("#my-job h2")
+
+
+def step(page: Any, action: str, state: str) -> None:
+    page.click(f"#my-job-actions form[data-action={action}] button[type=submit]")
+    page.wait_for_selector(f"#my-job-state:text('{state}')")
+
+
+def test_a_job_from_offer_to_refund_and_another_to_review(
+    tmp_path: Path,
+    browser: Any,  # noqa: F811
+) -> None:
+    shot = Shots(tmp_path / "shots")
+    with ExitStack() as stack:
+        customer = start_lab(stack, tmp_path, "customer")
+        boot = ("--bootstrap", customer["listen"][0])
+        lab_a, lab_b = (start_lab(stack, tmp_path, n, *boot) for n in ("lab-a", "lab-b"))
+        ids = {k: api(v["home"], "GET", "/api/v1/identity")["identity"]
+               for k, v in (("a", lab_a), ("b", lab_b))}  # fmt: skip
+        api(lab_a["home"], "POST", "/api/v1/capabilities", {"advert": ADVERT})
+        api(lab_b["home"], "POST", "/api/v1/capabilities", {"advert": {**ADVERT, "name": "Lab B"}})
+        design = publish_part(lab_a, tmp_path, "l-bracket-40x30x20.stl", "Bracket for jobs")
+        wait_until("the adverts and design at the customer", lambda: (
+            len(api(customer["home"], "GET", "/api/v1/capabilities")["adverts"]) == 2
+            and api(customer["home"], "GET", "/api/v1/designs?q=bracket")["designs"]))  # fmt: skip
+
+        # The offer, and two bids, in Jobs near me.
+        page = open_dashboard(browser, customer, "jobs")
+        page.fill("#offer-title", TITLE)
+        page.select_option("#offer-design", design)
+        page.fill("#offer-material", "PETG")
+        page.fill("#offer-lat", "41.40")
+        page.fill("#offer-lon", "2.19")
+        page.click("#offer-form button[type=submit]")
+        page.wait_for_selector("#offer-form [role=status]:has-text('Offered')")
+        job = str(page.locator("#offer-form [role=status] code").text_content())
+        labs = {}
+        for key, lab, price in (("a", lab_a, "42.50"), ("b", lab_b, "40.00")):
+            labs[key] = open_dashboard(browser, lab, "jobs")
+            labs[key].click(f"#job-list button:text('{TITLE}')", timeout=60_000)
+            labs[key].fill("#bid-price", price)
+            labs[key].click("#bid-form button[type=submit]")
+            labs[key].wait_for_selector(f"#job-bids li:has-text('{price}')")
+
+        # The customer counters B's bid in My jobs; B sees it and answers with a new bid.
+        page = open_dashboard(browser, customer, "mine")
+        open_job(page, TITLE)
+        bid_b = f"#my-job-bids li[data-lab='{ids['b']}']"
+        page.wait_for_selector(bid_b, timeout=60_000)
+        page.fill(f"{bid_b} input.counter-price", "30.00")
+        page.fill(f"{bid_b} input.counter-note", "Can you do 30?")
+        page.click(f"{bid_b} .counter-form button[type=submit]")
+        page.wait_for_selector(f"{bid_b} li.counter:has-text('Can you do 30?')")
+        shot(page, "customer-counters-b")
+        page_b = open_dashboard(browser, lab_b, "mine")
+        open_job(page_b, TITLE)
+        page_b.wait_for_selector(f"{bid_b} li.counter", timeout=60_000)
+        shot(page_b, "lab-b-sees-the-counter")
+        page_b.click(f"{bid_b} button[data-action=accept-counter]")
+        page_b.wait_for_selector(f"{bid_b}:has-text('30.00'):has-text('active')")
+        shot(page_b, "lab-b-rebids")
+
+        # The customer awards A's bid instead and seals a file to A.
+        page.wait_for_selector(f"{bid_b}:has-text('30.00'):has-text('active')", timeout=60_000)
+        page.click(f"#my-job-bids li[data-lab='{ids['a']}'] button[data-action=award]")
+        page.wait_for_selector("#my-job-state:text('awarded')")
+        assert page.locator("#my-job-timeline li[data-kind='job.counter']").count() == 1
+        wait_until("the award at lab A", lambda: state_on(lab_a, job) == "awarded")
+        secret = tmp_path / "jig.step"
+        secret.write_bytes(b"ISO-10303-21; the customer's own jig\n" * 50)
+        page.set_input_files("#seal-files", str(secret))
+        page.click("#seal-form button[type=submit]")
+        page.wait_for_selector("#my-job-files li:has-text('sealed file')")
+        shot(page, "customer-awarded-and-sealed")
+
+        # Lab A opens the file, starts, ships with a tracking number and delivers.
+        page_a = open_dashboard(browser, lab_a, "mine")
+        open_job(page_a, TITLE)
+        page_a.wait_for_selector("#my-job-files button[data-action=open-file]", timeout=60_000)
+        with page_a.expect_download() as got:
+            page_a.click("#my-job-files button[data-action=open-file]")
+        assert Path(got.value.path()).read_bytes() == secret.read_bytes()
+        shot(page_a, "lab-a-opened-the-file")
+        step(page_a, "start", "in-production")
+        page_a.fill("#ship-tracking", "PARCEL-123")
+        step(page_a, "ship", "shipped")
+        step(page_a, "deliver", "delivered")
+        assert "tracking PARCEL-123" in page_a.inner_text("#my-job-timeline")
+        shot(page_a, "lab-a-delivered")
+
+        # The customer disputes with evidence; A reads it and refunds.
+        page.wait_for_selector("#my-job-state:text('delivered')", timeout=60_000)
+        photo = tmp_path / "warped.txt"
+        photo.write_text("the flange is warped by 2 mm\n")
+        page.fill("#dispute-reason", "Two parts are warped")
+        page.set_input_files("#dispute-evidence", str(photo))
+        step(page, "dispute", "disputed")
+        shot(page, "customer-disputed")
+        page_a.wait_for_selector("#my-job-state:text('disputed')", timeout=60_000)
+        evidence = "#my-job-files li:has-text('evidence') button"
+        with page_a.expect_download() as got:
+            page_a.click(evidence)
+        assert Path(got.value.path()).read_text() == photo.read_text()
+        step(page_a, "refund", "refunded")
+        shot(page_a, "lab-a-refunded")
+
+        # A second job, brought to delivery through the API; confirmed and reviewed.
+        second = _delivered_job(customer, lab_a, design)
+        open_job(page, "Two brackets")
+        page.wait_for_selector("#my-job-state:text('delivered')", timeout=60_000)
+        step(page, "confirm", "confirmed")
+        page.select_option("#review-score", "4")
+        page.fill("#review-text", "Good parts, a day late")
+        page.click("#my-job-actions form[data-action=review] button[type=submit]")
+        page.wait_for_selector("#confirm-dialog[open]:has-text('4 / 5')")
+        shot(page, "customer-review-confirmation")
+        page.click("#confirm-dialog button[data-confirm=no]")  # thought better of it
+        assert state_on(customer, second) == "confirmed"
+        page.click("#my-job-actions form[data-action=review] button[type=submit]")
+        page.click("#confirm-dialog button[data-confirm=yes]")
+        page.wait_for_selector("#my-job-state:text('reviewed')")
+        review = api(customer["home"], "GET", f"/api/v1/jobs/{second}")["steps"][-1]["body"]
+        assert (review["score"], review["text"]) == (4, "Good parts, a day late")
+        shot(page, "customer-reviewed")
+        page.click(f"#my-jobs button:text('{TITLE}')")
+        page.wait_for_selector("#my-job-state:text('refunded')")
+        shot(page, "customer-my-jobs")
+        pages = [page, page_a, page_b, *labs.values()]
+        assert [e for p in pages for e in p.errors] == []
+        assert page.locator(".error").count() == 0
+
+
+def _delivered_job(customer: dict[str, Any], lab: dict[str, Any], design: str) -> str:
+    soon = int((datetime.now(UTC) + timedelta(days=20)).timestamp() * 1000)
+    offer = {"title": "Two brackets", "design": design, "process": "3dp-fdm", "material": "PLA",
+             "quantity": 2, "deadline_ms": soon, "radius_km": 50,
+             "location": {"lat_microdeg": 41_400_000, "lon_microdeg": 2_190_000}}  # fmt: skip
+    job = str(api(customer["home"], "POST", "/api/v1/jobs", offer)["entry_id"])
+    wait_until("the second offer at the lab", lambda: held(lab, job))
+    bid = {"price": {"amount_minor": 2000, "currency": "EUR"}, "ready_ms": soon, "note": ""}
+    bid_id = api(lab["home"], "POST", f"/api/v1/jobs/{job}/bids", bid)["entry_id"]
+    wait_until("the bid at the customer", lambda: api(
+        customer["home"], "GET", f"/api/v1/jobs/{job}")["bids"])  # fmt: skip
+    api(customer["home"], "POST", f"/api/v1/jobs/{job}/steps/award", {"bid": bid_id})
+    wait_until("the award at the lab", lambda: state_on(lab, job) == "awarded")
+    for action in ("start", "ship", "deliver"):
+        api(lab["home"], "POST", f"/api/v1/jobs/{job}/steps/{action}", {})
+    return job

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from node.cli.ledger import via_node
+from node.cli.money import money_text
 from node.ops import jobs
 from protocol.errors import LocalMisuseError
 from protocol.ids import id_from_text
@@ -151,12 +152,17 @@ def parse_time_ms(text: str) -> int:
     return int(when.timestamp()) * 1000
 
 
+def _price(price: dict[str, Any], key: str = "amount_minor") -> str:
+    """A JSON price (minor units) as money in the reader's locale (node.cli.money)."""
+    return money_text(int(price[key]), str(price["currency"]))
+
+
 def _job_text(job: dict[str, Any]) -> str:
     offer = job["offer"]
     lines = [f"{job['id']}  {offer['title']}  [{job['state']}]"]
     lines.append(f"  {offer['quantity']} x {offer['process']} in {offer['material']}")
-    lines += [f"  bid {b['entry_id']} by {b['lab']}: {b['price']['amount_minor']} "
-              f"{b['price']['currency']} ({b['status']})" for b in job["bids"]]  # fmt: skip
+    lines += [f"  bid {b['entry_id']} by {b['lab']}: {_price(b['price'])} ({b['status']})"
+              for b in job["bids"]]  # fmt: skip
     lines += [f"  {s['kind']} {s['entry_id']}" for s in job["steps"]]
     lines += [f"  refused {r['kind']} {r['entry_id']}: {r['code']}" for r in job["refused"]]
     return "\n".join(lines)
@@ -167,7 +173,7 @@ def _match_text(out: dict[str, Any]) -> list[str]:
     for c in out["candidates"]:
         quote = c["quote"]
         lines.append(
-            f"  {c['advert']['name']} ({c['lab']}): {quote['total_minor']} {quote['currency']}"
+            f"  {c['advert']['name']} ({c['lab']}): {_price(quote, 'total_minor')}"
         )
     lines += [f"  not {e['name']}: {', '.join(e['reasons'])}" for e in out["excluded"]]
     return lines

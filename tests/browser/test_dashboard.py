@@ -229,7 +229,7 @@ def test_offer_bid_and_award_a_job_through_the_pages(tmp_path: Path, browser: An
         lab_page.click("#job-list button:text('Five brackets')")
         lab_page.fill("#bid-price", "42.50")
         lab_page.click("#bid-form button[type=submit]")
-        lab_page.wait_for_selector("#job-bids li:has-text('42.50 EUR')")
+        lab_page.wait_for_selector("#job-bids li:has-text('€42.50')")
 
         award = "#job-bids button[data-action=award]"
         page.wait_for_selector(award, timeout=60_000)  # the bid arrives live

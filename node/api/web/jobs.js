@@ -2,7 +2,7 @@
 // award and follow the lifecycle. The node checks every step (specs/0007 §3); the
 // table below only chooses which buttons to offer.
 import { get, optional, post, truncated } from "./api.js";
-import { busy, errorBox, h, replace, short, when } from "./ui.js";
+import { busy, errorBox, h, replace, short, toMinor, when } from "./ui.js";
 import { notOnThisNode } from "./pending.js";
 import { degrees, money } from "./labs.js";
 
@@ -96,7 +96,7 @@ async function offerForm(adverts, here, onOffered) {
         quantity: Number(qty.value), deadline_ms: new Date(`${deadline.value}T23:59:59`).getTime(),
         location: { lat_microdeg: Math.round(Number(lat.value) * 1e6), lon_microdeg: Math.round(Number(lon.value) * 1e6) },
         radius_km: Number(radius.value),
-        budget: budget.value ? { amount_minor: Math.round(Number(budget.value) * 100), currency: currency.value } : null,
+        budget: budget.value ? { amount_minor: toMinor(budget.value, currency.value), currency: currency.value } : null,
       };
       const offered = await post("/api/v1/jobs", body);
       replace(out, h("p", { role: "status" }, "Offered ", h("code", {}, offered.entry_id),
@@ -170,7 +170,7 @@ function bidForm(id, out, after) {
   return h("form", { class: "inline", id: "bid-form", onsubmit: (e) => {
     e.preventDefault();
     busy(submit, out, async () => {
-      await post(`/api/v1/jobs/${id}/bids`, { price: { amount_minor: Math.round(Number(price.value) * 100), currency: currency.value },
+      await post(`/api/v1/jobs/${id}/bids`, { price: { amount_minor: toMinor(price.value, currency.value), currency: currency.value },
         ready_ms: new Date(`${ready.value}T12:00:00`).getTime(), note: "" });
       after();
     });

@@ -1,13 +1,13 @@
 // Labs: capability adverts, reputation with the entries behind it, and a map drawn
 // from the bundled Natural Earth outline (no tile server, no network needed).
 import { get, optional } from "./api.js";
-import { errorBox, h, replace, s, short } from "./ui.js";
+import { errorBox, h, money, replace, s, short } from "./ui.js";
 import { notOnThisNode } from "./pending.js";
 
 let land = null;
 
 export const degrees = (microdeg) => microdeg / 1e6;
-export const money = (minor, currency) => `${(minor / 100).toFixed(2)} ${currency}`;
+export { money };  // jobs.js takes it from here
 
 export async function labsPage(view) {
   const found = await optional("/api/v1/capabilities");

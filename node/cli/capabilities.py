@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from node.cli.money import money_text
 from node.cli.ledger import via_node
+from node.cli.money import money_text
 from node.ops import capabilities, okw_files, sealing
 from node.ops.capabilities import MatchQuery, parse_near
 from node.store.home import NodeHome

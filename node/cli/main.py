@@ -116,6 +116,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
 def _print_result(args: argparse.Namespace, result: dict[str, Any]) -> None:
     text = result.pop("_text", None)
+    for warning in result.get("warnings", []):  # also in the JSON, for scripts
+        print(f"warning [{warning['code']}]: {warning['message']}", file=sys.stderr)
     if getattr(args, "json", False) or text is None:
         print(json.dumps(result, indent=2, sort_keys=True))
     else:

@@ -205,7 +205,7 @@ def exclusion_json(
     e: Exclusion, frozen: dict[bytes, dict[str, Any]] | None = None
 ) -> dict[str, Any]:
     """An excluded lab; a frozen one with why and since when (`frozen`)."""
-    out = {
+    out: dict[str, Any] = {
         "lab": id_to_text(e.advert.lab),
         "name": e.advert.body.name,
         "reasons": list(e.reasons),

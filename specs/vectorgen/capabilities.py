@@ -567,6 +567,7 @@ def _more_match_cases() -> list[tuple[str, str, list[dict[str, Any]], dict[str, 
 
 
 def match_cases() -> Iterator[Case]:
+    cases: list[tuple[str, str, list[dict[str, Any]], dict[str, Any], tuple[str, ...]]]
     cases = [(n, d, _labs(), r, ()) for n, d, r in _match_cases()]
     cases += [(n, d, labs, r, ()) for n, d, labs, r in _more_match_cases()]
     labs = _labs()

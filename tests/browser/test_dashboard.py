@@ -61,7 +61,11 @@ def browser() -> Iterator[Any]:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as profile, sync_api.sync_playwright() as p:
         context = p.chromium.launch_persistent_context(
-            profile, executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+            profile,
+            executable_path=str(CHROMIUM),
+            args=CHROMIUM_ARGS,
+            headless=True,
+            locale="en-US",  # money reads "€42.50" (the page formats in the browser's locale)
         )
         context.set_default_timeout(30_000)
         outside: list[str] = []
@@ -233,6 +237,11 @@ def test_offer_bid_and_award_a_job_through_the_pages(tmp_path: Path, browser: An
 
         award = "#job-bids button[data-action=award]"
         page.wait_for_selector(award, timeout=60_000)  # the bid arrives live
+        maker_id = str(fabnode("id", home=maker["home"])[1]["identity"])
+        # The lab's name, not its id; the id on hover (title) and behind a copy button.
+        shown_lab = page.locator(f"#job-bids .who .name[title='{maker_id}']")
+        assert shown_lab.text_content() == "Test Lab A"
+        page.wait_for_selector("#job-bids li:has-text('€42.50')")
         page.click(award)
         page.wait_for_selector("#job-state:text('awarded')")
         shown = api(maker["home"], "GET", f"/api/v1/jobs/{job_id}")

@@ -5,6 +5,7 @@ import { get, optional, post, truncated } from "./api.js";
 import { busy, errorBox, h, replace, short, toMinor, when } from "./ui.js";
 import { notOnThisNode } from "./pending.js";
 import { degrees, money } from "./labs.js";
+import { loadNames, who } from "./names.js";
 
 // (state, action) -> the role that may sign it: the lifecycle of specs/0007 §3.
 const NEXT = {
@@ -115,7 +116,7 @@ export async function showJob(id, detail, me, focus = true) {
   detail.dataset.job = id;
   let job, matched;
   try {
-    [job, matched] = await Promise.all([get(`/api/v1/jobs/${id}`), get(`/api/v1/jobs/${id}/candidates`)]);
+    [job, matched] = await Promise.all([get(`/api/v1/jobs/${id}`), get(`/api/v1/jobs/${id}/candidates`), loadNames()]);
   } catch (e) { replace(detail, errorBox(e)); return; }
   const role = job.customer === me ? "customer" : job.lab === me ? "lab" : "other";
   const heading = h("h2", { tabindex: "-1" }, job.offer.title);
@@ -133,7 +134,7 @@ export async function showJob(id, detail, me, focus = true) {
     .map(([action]) => act(action, `/api/v1/jobs/${id}/steps/${action}`,
       () => (action === "review" ? { score: 5, text: "" } : action === "ship" ? { tracking: "" } : {})));
   const bids = job.bids.length ? h("ul", { id: "job-bids" }, job.bids.map((b) => h("li", {},
-    h("code", { title: b.lab }, short(b.lab)), ` ${money(b.price.amount_minor, b.price.currency)}, ready ${when(b.ready_ms)} · ${b.status} `,
+    who(b.lab), ` ${money(b.price.amount_minor, b.price.currency)}, ready ${when(b.ready_ms)} · ${b.status} `,
     job.state === "open" && role === "customer" && b.status === "active"
       ? act("award", `/api/v1/jobs/${id}/steps/award`, () => ({ bid: b.entry_id })) : null)))
     : h("p", { class: "muted" }, "No bid yet.");

@@ -260,6 +260,16 @@ def _exclusion(
 
 
 @dataclass(frozen=True, slots=True)
+class Fork:
+    """A stored fork proof (specs/0004 §2) as governance reads it: its id, the author
+    whose log forked, and the fork's position (a seq, or a tree size)."""
+
+    proof: bytes
+    author: bytes
+    position: int
+
+
+@dataclass(frozen=True, slots=True)
 class GovernanceState:
     """What a network's governance says at a time: rules, members, charter text, lifted
     freezes and the blocklist (blob ids every node deletes and refuses, §6)."""
@@ -272,6 +282,9 @@ class GovernanceState:
     applied: tuple[tuple[bytes, int], ...] = ()  # (proposal id, effective_at_s), in order
     skipped: tuple[tuple[bytes, str], ...] = ()  # passed but void when applied, and why
     results: tuple[TallyResult, ...] = field(default=())
+    #: Passed admissions not yet in effect already known void (their vouches are judged
+    #: at the deadline, §3.2), and why: what a tally shows before the effect.
+    foreseen_void: tuple[tuple[bytes, str], ...] = ()
 
     @classmethod
     def of_charter(cls, charter: Charter) -> GovernanceState:
@@ -331,6 +344,33 @@ def apply_proposal(
     )
 
 
+def frozen_members(
+    forks: Iterable[Fork],
+    unfrozen: frozenset[bytes],
+    clock: WitnessClock,
+    members: frozenset[bytes],
+    k: int,
+    at_s: int,
+) -> dict[bytes, tuple[Fork, int]]:
+    """The members frozen at `at_s` (§6.1): member -> (its earliest fork not forgiven
+    by a lift in `unfrozen`, the witnessed-by time of the fork's position, at or
+    before `at_s`). A lifted proof forgives its author's forks at or below its
+    position (0004 §5); a fork whose position is not witnessed freezes no vote."""
+    forks = [f for f in forks if f.author in members]
+    forgiven: dict[bytes, int] = {}
+    for f in forks:
+        if f.proof in unfrozen:
+            forgiven[f.author] = max(forgiven.get(f.author, 0), f.position)
+    out: dict[bytes, tuple[Fork, int]] = {}
+    for f in sorted(forks, key=lambda f: (f.author, f.position, f.proof)):
+        if f.position <= forgiven.get(f.author, 0):
+            continue
+        since = clock.witnessed_at(f.author, f.position, members, k)
+        if since is not None and since <= at_s and f.author not in out:
+            out[f.author] = (f, since)
+    return out
+
+
 def evolve(
     charter: Charter,
     proposals: Iterable[Proposal],
@@ -338,6 +378,7 @@ def evolve(
     clock: WitnessClock,
     at_s: int,
     vouches: Iterable[VouchEvent] = (),
+    forks: Iterable[Fork] = (),
 ) -> GovernanceState:
     """The governance state in force at `at_s` (§6).
 
@@ -346,8 +387,9 @@ def evolve(
     under the members and witness count then in force, which fix its electorate and
     rules. Proposals by non-members are ignored. Ties are broken by proposal id. A
     passed `member.admit` without `admission_vouches` standing vouches (§3.2) is void.
+    A member frozen at the opening (`frozen_members`, §6.1) is not in its electorate.
     """
-    vouches = tuple(vouches)
+    vouches, forks = tuple(vouches), tuple(forks)
     state = GovernanceState.of_charter(charter)
     pending = {p.id: p for p in proposals}
     by_proposal: dict[bytes, list[Vote]] = {}
@@ -355,6 +397,7 @@ def evolve(
         by_proposal.setdefault(v.proposal, []).append(v)
     effects: list[tuple[int, bytes, Proposal, str | None]] = []
     results: list[TallyResult] = []
+    foreseen: list[tuple[bytes, str]] = []
     while True:
         opening = _next_opening(state, pending.values(), clock, at_s)
         if effects and (opening is None or effects[0][0] <= opening[0]):
@@ -366,28 +409,36 @@ def evolve(
             continue
         if opening is None:
             break
-        _, proposal = opening
+        opened_s, proposal = opening
         del pending[proposal.id]
         if proposal.author not in state.members:
             continue
-        electorate, k = state.members, state.rules.witness_count
+        members, k = state.members, state.rules.witness_count
+        frozen = frozen_members(forks, state.unfrozen, clock, members, k, opened_s)
+        electorate = members - frozen.keys()
 
-        def times(
-            author: bytes, seq: int, e: frozenset[bytes] = electorate, k: int = k
-        ) -> int | None:
+        def times(author: bytes, seq: int, e: frozenset[bytes] = members, k: int = k) -> int | None:
             return clock.witnessed_at(author, seq, e, k)
 
         result = tally(
             proposal, by_proposal.get(proposal.id, ()), electorate, times, state.rules, at_s
         )
         results.append(result)
-        if result.passed and result.effective_at_s is not None and result.effective_at_s <= at_s:
-            void = _admission_void(proposal, result, vouches, state.rules, electorate, times)
+        if not result.passed or result.effective_at_s is None:
+            continue
+        void = _admission_void(proposal, result, vouches, state.rules, electorate, times)
+        if result.effective_at_s > at_s:
+            foreseen += [] if void is None else [(proposal.id, void)]
+        else:
             effects = sorted(
                 [*effects, (result.effective_at_s, proposal.id, proposal, void)],
                 key=lambda e: (e[0], e[1]),
             )
-    return replace(state, results=tuple(sorted(results, key=lambda r: r.proposal)))
+    return replace(
+        state,
+        results=tuple(sorted(results, key=lambda r: r.proposal)),
+        foreseen_void=tuple(foreseen),
+    )
 
 
 def _admission_void(

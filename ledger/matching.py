@@ -18,7 +18,7 @@ business (the entries' bodies are already decoded `AdvertBody` values).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import permutations
 from typing import Final
@@ -30,7 +30,9 @@ from protocol.design import DesignBody, Geometry
 MM3_PER_CM3: Final = 1000
 SECONDS_PER_HOUR: Final = 3600
 #: Criteria in the order the spec lists them; reasons are reported in this order.
+#: `frozen` (a fork proof freezes the lab, specs/0004 §4) is reported alone.
 REASONS: Final = (
+    "frozen",
     "availability",
     "distance",
     "process",
@@ -250,12 +252,18 @@ def _rank(candidate: Candidate) -> tuple[int, int, int, bytes, int]:
     )
 
 
-def match(request: Request, adverts: Iterable[LabAdvert]) -> MatchResult:
+def match(
+    request: Request, adverts: Iterable[LabAdvert], frozen: Collection[bytes] = frozenset()
+) -> MatchResult:
     """§5: the newest advert of each lab against the request. Candidates rank by
     distance (when `near` is given), then quote total, lead time, lab id; excluded
-    labs come in lab id order."""
+    labs come in lab id order. A lab in `frozen` is excluded for that alone (§5.1)."""
     result = MatchResult()
     for advert in newest_adverts(adverts):
+        if advert.lab in frozen:
+            distance = _lab_distance(advert, request)
+            result.excluded.append(Exclusion(advert, ("frozen",), distance))
+            continue
         outcome = assess(advert, request)
         if isinstance(outcome, Candidate):
             result.candidates.append(outcome)

@@ -56,7 +56,8 @@ def check_match(data: dict[str, Any], expect: dict[str, Any]) -> None:
         )
         for a in data["adverts"]
     ]
-    result = match(_request(data["request"]), adverts)
+    frozen = frozenset(bytes.fromhex(h) for h in data["frozen_hex"])
+    result = match(_request(data["request"]), adverts, frozen)
     got = {
         "ok": True,
         "candidates": [

@@ -14,7 +14,8 @@ governance/tally    input.electorate_hex, rules, proposal {id_hex, author_hex, s
                     rules.witness_count. expect is TallyResult.to_json() plus ok.
 governance/evolve   input.members_hex, rules, text (the charter's), proposals [as tally's
                     proposal], votes, vouches [{voucher_hex, seq, candidate_hex, vouch}],
-                    checkpoints (as tally's), at_s -> ledger.governance.evolve. expect:
+                    forks [{proof_hex, author_hex, position}], checkpoints (as tally's),
+                    at_s -> ledger.governance.evolve. expect:
                     members (text ids, sorted by bytes), rules, text, unfrozen and blocked
                     (text ids, sorted by bytes), applied [{proposal, effective_at_s}], skipped
                     [{proposal, reason}], tallies {proposal id text: TallyResult.to_json()},
@@ -29,7 +30,7 @@ from __future__ import annotations
 from typing import Any
 
 from ledger.admission import refusal
-from ledger.governance import Proposal, TallyResult, Vote, evolve, tally
+from ledger.governance import Fork, Proposal, TallyResult, Vote, evolve, tally
 from ledger.vouches import VouchEvent
 from ledger.witnessclock import CosignedCheckpoint, WitnessClock
 from protocol.entry import decode_entry
@@ -135,8 +136,12 @@ def check_evolve(data: dict[str, Any], expect: dict[str, Any]) -> None:
                    v["vouch"])
         for v in data["vouches"]
     ]  # fmt: skip
+    forks = [
+        Fork(bytes.fromhex(f["proof_hex"]), bytes.fromhex(f["author_hex"]), f["position"])
+        for f in data["forks"]
+    ]
     state = evolve(charter, proposals, _votes(data["votes"]), _clock(data["checkpoints"]),
-                   data["at_s"], vouches)  # fmt: skip
+                   data["at_s"], vouches, forks)  # fmt: skip
     got = {
         "ok": True,
         "members": [id_to_text(m) for m in sorted(state.members)],

@@ -31,6 +31,7 @@ from node.api import jobs as jobs_api
 from node.api import keys as keys_api
 from node.api import live as live_api
 from node.api import metrics as metrics_api
+from node.api import names as names_api
 from node.api.fields import LocalPath
 from node.api.guard import LOOPBACK_HOSTS, RequestGuard
 from node.runtime.events import EventHub
@@ -249,6 +250,7 @@ def build_app(
     app.include_router(capability_api.router(service), dependencies=guard)
     app.include_router(blob_api.router(service), dependencies=guard)
     app.include_router(keys_api.router(service), dependencies=guard)
+    app.include_router(names_api.router(service), dependencies=guard)
     live_api.install(app, service, guard, hub or EventHub())  # dashboard, events, uploads
     metrics_api.routes(app, service, guard, metrics)  # /healthz, /metrics
     app.add_middleware(

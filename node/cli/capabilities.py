@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from node.cli.ledger import via_node
+from node.cli.money import money_text
 from node.ops import capabilities, okw_files, sealing
 from node.ops.capabilities import MatchQuery, parse_near
 from node.store.home import NodeHome
@@ -165,8 +166,8 @@ def cmd_match(args: argparse.Namespace) -> dict[str, Any]:
         args, lambda ctx: capabilities.match_query(ctx, parsed), "POST", "/api/v1/match", query
     )
     lines = [
-        f"{c['lab']}  {c['advert']['name']}  {c['quote']['total_minor']} "
-        f"{c['quote']['currency']} (minor units)"
+        f"{c['lab']}  {c['advert']['name']}  "
+        f"{money_text(c['quote']['total_minor'], c['quote']['currency'])}"
         for c in out["candidates"]
     ]
     lines += [

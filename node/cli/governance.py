@@ -16,9 +16,10 @@ from typing import Any
 from urllib.parse import quote
 
 from node.cli.client import NodeClient
-from node.cli.ledger import via_node
+from node.cli.ledger import known_names, via_node
 from node.ops import governance as ops
 from node.ops.governance import API_PREFIX as PREFIX
+from node.ops.names import label
 from node.store.home import NodeHome
 from protocol.errors import DecodeError, LocalMisuseError
 from protocol.governance import (
@@ -255,7 +256,7 @@ def cmd_tally(args: argparse.Namespace) -> dict[str, Any]:
     )
     counts = out.get("counts", {})
     out["_text"] = (
-        f"{out.get('title', '')}: {out['outcome']}"
+        f"{out.get('title', '')}: {outcome_text(out)}"
         + ("" if out["final"] else " (live)")
         + (f" — yes {counts['yes']}, no {counts['no']}, abstain {counts['abstain']}, "
            f"veto {counts['veto']} of {out['electorate_size']}" if counts else "")
@@ -263,9 +264,20 @@ def cmd_tally(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
+def outcome_text(tally: dict[str, Any]) -> str:
+    """A tally's outcome as people read it: "passed, void: too few vouches" when a
+    passed proposal changes nothing (specs/0008 §3.1)."""
+    void = tally.get("void_reason")
+    return tally["outcome"] if not void else f"{tally['outcome']}, void: {void.replace('-', ' ')}"
+
+
 def cmd_proposals(args: argparse.Namespace) -> dict[str, Any]:
     out: dict[str, Any] = via_node(args, ops.proposals, "GET", f"{PREFIX}/proposals")
-    lines = [f"{p['id']}  {p['tally']['outcome']:<10} {p['title']}" for p in out["proposals"]]
+    known = known_names(args)
+    lines = [
+        f"{p['id']}  {outcome_text(p['tally']):<10} {p['title']}  by {label(known, p['author'])}"
+        for p in out["proposals"]
+    ]
     out["_text"] = "\n".join(lines) or "(no proposals)"
     return out
 
@@ -305,7 +317,14 @@ def cmd_rules(args: argparse.Namespace) -> dict[str, Any]:
 
 def cmd_members(args: argparse.Namespace) -> dict[str, Any]:
     out: dict[str, Any] = via_node(args, ops.members, "GET", f"{PREFIX}/members")
-    out["_text"] = "\n".join(out["members"])
+    known = known_names(args)
+    lines = [f"{label(known, m)}  {m}" for m in out["members"]]
+    lines += [
+        f"applied: {a['name']}  {a['identity']}  vouched by {len(a['vouched_by'])}"
+        for a in out["applications"]
+        if not a["member"]
+    ]
+    out["_text"] = "\n".join(lines)
     return out
 
 

@@ -14,8 +14,10 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from node.cli.ledger import via_node
+from node.cli.ledger import known_names, via_node
+from node.cli.money import money_text
 from node.ops import jobs, myjobs
+from node.ops.names import label
 from protocol.errors import LocalMisuseError
 from protocol.ids import id_from_text
 from protocol.processes import Location
@@ -155,14 +157,20 @@ def parse_time_ms(text: str) -> int:
     return int(when.timestamp()) * 1000
 
 
-def _job_text(job: dict[str, Any]) -> str:
+def _price(price: dict[str, Any], key: str = "amount_minor") -> str:
+    """A JSON price (minor units) as money in the reader's locale (node.cli.money)."""
+    return money_text(int(price[key]), str(price["currency"]))
+
+
+def _job_text(job: dict[str, Any], known: dict[str, str]) -> str:
     offer = job["offer"]
     lines = [f"{job['id']}  {offer['title']}  [{job['state']}]"]
     lines.append(f"  {offer['quantity']} x {offer['process']} in {offer['material']}")
-    lines += [f"  bid {b['entry_id']} by {b['lab']}: {b['price']['amount_minor']} "
-              f"{b['price']['currency']} ({b['status']})" for b in job["bids"]]  # fmt: skip
-    lines += [f"  counter {c['entry_id']} to bid {b['entry_id']}: {c['price']['amount_minor']} "
-              f"{c['price']['currency']}" + (f" ({c['note']})" if c["note"] else "")
+    lines += [f"  bid {b['entry_id']} by {label(known, b['lab'])}: {_price(b['price'])} "
+              f"({b['status']})"
+              for b in job["bids"]]  # fmt: skip
+    lines += [f"  counter {c['entry_id']} to bid {b['entry_id']}: {_price(c['price'])}"
+              + (f" ({c['note']})" if c["note"] else "")
               for b in job["bids"] for c in b["counters"]]  # fmt: skip
     lines += [f"  {s['kind']} {s['entry_id']}" for s in job["steps"]]
     lines += [f"  refused {r['kind']} {r['entry_id']}: {r['code']}" for r in job["refused"]]
@@ -173,9 +181,7 @@ def _match_text(out: dict[str, Any]) -> list[str]:
     lines = []
     for c in out["candidates"]:
         quote = c["quote"]
-        lines.append(
-            f"  {c['advert']['name']} ({c['lab']}): {quote['total_minor']} {quote['currency']}"
-        )
+        lines.append(f"  {c['advert']['name']} ({c['lab']}): {_price(quote, 'total_minor')}")
     lines += [f"  not {e['name']}: {', '.join(e['reasons'])}" for e in out["excluded"]]
     return lines
 
@@ -253,7 +259,7 @@ def cmd_show(args: argparse.Namespace) -> dict[str, Any]:
     out: dict[str, Any] = via_node(
         args, lambda ctx: jobs.show(ctx, job_id), "GET", f"/api/v1/jobs/{quote(args.job_id)}"
     )
-    out["_text"] = _job_text(out)
+    out["_text"] = _job_text(out, known_names(args))
     return out
 
 

@@ -51,6 +51,16 @@ def via_node(
         return local(ctx)
 
 
+def known_names(args: argparse.Namespace) -> dict[str, str]:
+    """Id text -> name (node.ops.names) for human output; not asked for --json."""
+    if getattr(args, "json", False):
+        return {}
+    from node.ops import names  # noqa: PLC0415 (only the commands that show names)
+
+    found: dict[str, Any] = via_node(args, names.names_json, "GET", "/api/v1/names")
+    return {str(k): str(v) for k, v in found["names"].items()}
+
+
 def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("note", parents=[common], help="append a free-text note to our log")
     p.add_argument("text")

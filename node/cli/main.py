@@ -126,6 +126,9 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
 def _print_result(args: argparse.Namespace, result: dict[str, Any]) -> None:
     text = result.pop("_text", None)
+    for warning in result.get("warnings", []):  # also in the JSON, for scripts
+        if isinstance(warning, dict):  # a typed warning: {code, message}
+            print(f"warning [{warning['code']}]: {warning['message']}", file=sys.stderr)
     if getattr(args, "json", False) or text is None:
         print(json.dumps(result, indent=2, sort_keys=True))
     else:

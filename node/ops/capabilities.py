@@ -5,7 +5,8 @@ The operator's advert file is read by protocol.capability.advert_from_toml;
 `set_advert` signs it into our log with our sealed-file key filled in; `adverts(ctx)`
 gives the newest valid, unrevoked advert of each lab, kept by an in-memory index
 (ledger.adverts) that reads only the entries added since it last looked;
-`find`/`match_query` wrap ledger.matching with the JSON the API and the CLI speak.
+`find`/`match_query` wrap ledger.matching with the JSON the API and the CLI speak;
+both leave out frozen labs (`frozen_labs`), saying why and since when.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import pydantic
 from ledger.adverts import AdvertIndex
 from ledger.matching import Candidate, Exclusion, LabAdvert, Part, Request, match, parts_of_design
 from ledger.store import LogStore
-from node.ops import designs
+from node.ops import designs, freezes
 from node.ops.context import LedgerContext, append_own
 from node.ops.sealing import seal_key
 from protocol.capability import (
@@ -71,6 +72,12 @@ def adverts(ctx: LedgerContext) -> list[LabAdvert]:
     return index.refresh(ctx.store, ctx.network)
 
 
+def frozen_labs(ctx: LedgerContext) -> dict[bytes, dict[str, Any]]:
+    """The frozen authors of our network, each with why and since when (node.ops.freezes):
+    out of the directory and of matching (specs/0011 §5.1) until a vote lifts it."""
+    return freezes.frozen_authors(ctx)
+
+
 def advert_of(ctx: LedgerContext, lab: bytes | None) -> LabAdvert:
     """One lab's newest advert (ours when `lab` is None); misuse.unknown-lab if none."""
     who = ctx.identity.id if lab is None else lab
@@ -119,13 +126,19 @@ def candidate_json(c: Candidate) -> dict[str, Any]:
     }
 
 
-def exclusion_json(e: Exclusion) -> dict[str, Any]:
-    return {
+def exclusion_json(
+    e: Exclusion, frozen: dict[bytes, dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """An excluded lab; a frozen one with why and since when (`frozen`)."""
+    out: dict[str, Any] = {
         "lab": id_to_text(e.advert.lab),
         "name": e.advert.body.name,
         "reasons": list(e.reasons),
         "distance_m": e.distance_m,
     }
+    if frozen is not None and e.advert.lab in frozen:
+        out["frozen"] = frozen[e.advert.lab]
+    return out
 
 
 # -- queries -------------------------------------------------------------------------------
@@ -166,11 +179,17 @@ def find(
         near=near,
         radius_m=_radius_m(radius_km),
     )
-    result = match(request, adverts(ctx))
+    frozen = frozen_labs(ctx)
+    result = match(request, adverts(ctx), frozen)
     rows = []
     for c in result.candidates:
         rows.append({**advert_json(c.advert), "distance_m": c.distance_m})
-    return {"adverts": rows}
+    out_of_it = [
+        {**advert_json(e.advert), "distance_m": e.distance_m, "frozen": frozen[e.advert.lab]}
+        for e in result.excluded
+        if e.advert.lab in frozen
+    ]
+    return {"adverts": rows, "frozen": out_of_it}
 
 
 class PartIn(pydantic.BaseModel):
@@ -218,12 +237,13 @@ def match_query(ctx: LedgerContext, query: MatchQuery) -> dict[str, Any]:
         radius_m=_radius_m(query.radius_km),
         quantity=query.quantity,
     )
-    result = match(request, adverts(ctx))
+    frozen = frozen_labs(ctx)
+    result = match(request, adverts(ctx), frozen)
     return {
         "parts": [{"size_um": list(p.size_um), "volume_mm3": p.volume_mm3} for p in parts],
         "processes": sorted(request.processes),
         "candidates": [candidate_json(c) for c in result.candidates],
-        "excluded": [exclusion_json(e) for e in result.excluded],
+        "excluded": [exclusion_json(e, frozen) for e in result.excluded],
     }
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from node.ops.context import LedgerContext, append_own
+from node.ops.freezes import frozen_authors
 from node.ops.governance_view import (
     GovernanceView,
     action_json,
@@ -28,6 +29,7 @@ from protocol.governance import (
     UNVOUCH,
     VOTE,
     VOUCH,
+    AdmitMember,
     Choice,
     proposal_body,
 )
@@ -58,11 +60,41 @@ def charter(ctx: LedgerContext) -> dict[str, Any]:
 
 
 def members(ctx: LedgerContext) -> dict[str, Any]:
+    """Members, vouched and applications, plus the frozen members (out of the electorate
+    of proposals opening now, specs/0008 §6.1) with why and since when, and the number
+    of vouches an admission needs."""
     view = refreshed(ctx)
+    assert view.state is not None
     out = view.members_json()
     out["me"] = id_to_text(ctx.identity.id)
     out["at_s"] = view.refreshed_at_s
+    out["admission_vouches"] = view.state.rules.admission_vouches
+    out["frozen"] = [
+        {"identity": id_to_text(who), **why}
+        for who, why in sorted(frozen_authors(ctx).items())
+        if who in view.state.members
+    ]
     return out
+
+
+def admission_warnings(view: GovernanceView, candidate: bytes) -> list[dict[str, Any]]:
+    """What a `member.admit` of `candidate` would not do as things stand: a candidate
+    with fewer standing vouches than the rules ask is admitted by no vote (§3.1: the
+    passed proposal is void, `too-few-vouches`). Vouches still count until the deadline."""
+    assert view.state is not None
+    needed = view.state.rules.admission_vouches
+    have = len(view.standing_vouchers(candidate))
+    if have >= needed:
+        return []
+    return [
+        {
+            "code": "warn.too-few-vouches",
+            "message": f"{id_to_text(candidate)} has {have} of the {needed} vouches the rules "
+            "ask: unless members vouch before the deadline, the admission will pass void",
+            "vouches": have,
+            "needed": needed,
+        }
+    ]
 
 
 def rules(ctx: LedgerContext, at_s: int | None) -> dict[str, Any]:
@@ -115,12 +147,16 @@ def propose(ctx: LedgerContext, action: dict[str, Any]) -> tuple[dict[str, Any],
     entry = made[-1]
     view = refreshed(ctx)
     found = view.proposals[entry.id]
+    admit = found.action
     result = {
         "proposal": id_to_text(entry.id),
         "seq": entry.seq,
         "author": id_to_text(entry.author),
         "action": action_json(found.action),
         "tally": tally_json(entry.id, view.result_of(entry.id)),
+        "warnings": admission_warnings(view, admit.member)
+        if isinstance(admit, AdmitMember)
+        else [],
     }
     return result, made
 

@@ -29,6 +29,7 @@ from typing import Any
 from ledger import admission
 from ledger.checkpoint import WITNESS_NAME_PREFIX, cosignatures_in, decode_signed_checkpoint
 from ledger.governance import (
+    Fork,
     GovernanceState,
     Outcome,
     Proposal,
@@ -185,13 +186,15 @@ class GovernanceView:
 
     # -- the state ------------------------------------------------------------------------
     def clock(self, ledger: Ledger) -> WitnessClock:
-        """Checkpoints with verified cosignatures of every log that voted or proposed."""
+        """Checkpoints with verified cosignatures of every log that voted, proposed,
+        vouched or forked."""
         keys = self._member_keys(ledger)
         if keys != self._witness_keys:
             self._witness_keys, self._cosignatures = keys, {}
         authors = {p.author for p in self.proposals.values()}
         authors |= {v.voter for v in self.votes.values()}
         authors |= {v.voucher for v in self.vouch_entries.values()}
+        authors |= {f.author for f in ledger.store.fork_proofs() if f.network == self.network}
         logs: dict[bytes, list[CosignedCheckpoint]] = {}
         for author in authors:
             logs[author] = [
@@ -257,10 +260,22 @@ class GovernanceView:
             }
         return self._cosignatures[digest]
 
+    def forks(self, ledger: Ledger) -> list[Fork]:
+        """The fork proofs stored for this network that still verify (specs/0004 §2)."""
+        out = []
+        for proof in ledger.store.fork_proofs():
+            position = ledger.fork_position(proof) if proof.network == self.network else None
+            if position is not None:
+                out.append(Fork(proof.id, proof.author, position))
+        return out
+
     def state_at(self, ledger: Ledger, at_s: int) -> GovernanceState:
         clock = self.clock(ledger)
         votes, vouches = self.votes.values(), self.vouch_entries.values()
-        return evolve(self.charter, self.proposals.values(), votes, clock, at_s, vouches)
+        return evolve(
+            self.charter, self.proposals.values(), votes, clock, at_s, vouches,
+            self.forks(ledger),
+        )  # fmt: skip
 
     def refresh(self, ledger: Ledger, now_s: int) -> bool:
         """Recompute the state in force at `now_s` and lift on the ledger the freezes it
@@ -293,6 +308,22 @@ class GovernanceView:
         assert self.state is not None
         return next((r for r in self.state.results if r.proposal == proposal_id), None)
 
+    def void_reason(self, proposal_id: bytes) -> str | None:
+        """Why a passed proposal is void (§3.1): skipped when it took effect, or foreseen
+        before (an admission's vouches are judged at its deadline); None if not void."""
+        assert self.state is not None
+        found = dict(self.state.skipped) | dict(self.state.foreseen_void)
+        return found.get(proposal_id)
+
+    def standing_vouchers(self, candidate: bytes) -> list[bytes]:
+        """The members whose vouch for `candidate` stands now (§3.2), by id."""
+        assert self.state is not None
+        return sorted(
+            voucher
+            for (voucher, whom), (_, on) in self.vouch_events.items()
+            if whom == candidate and on and voucher in self.state.members
+        )
+
     def proposal_json(self, proposal: Proposal) -> dict[str, Any]:
         result = self.result_of(proposal.id)
         title, created_ms = self.proposal_titles[proposal.id]
@@ -303,7 +334,7 @@ class GovernanceView:
             "title": title,
             "created_ms": created_ms,
             "action": action_json(proposal.action),
-            "tally": tally_json(proposal.id, result),
+            "tally": tally_json(proposal.id, result, self.void_reason(proposal.id)),
         }
 
     def proposals_json(self) -> list[dict[str, Any]]:
@@ -402,15 +433,20 @@ def rules_json(state: GovernanceState) -> dict[str, Any]:
     }
 
 
-def tally_json(proposal_id: bytes, result: TallyResult | None) -> dict[str, Any]:
-    """A tally as JSON: the vectors' form plus the thresholds and the final flag."""
+def tally_json(
+    proposal_id: bytes, result: TallyResult | None, void_reason: str | None = None
+) -> dict[str, Any]:
+    """A tally as JSON: the vectors' form plus the thresholds, the final flag and, for a
+    passed proposal that changes nothing, `void_reason` (§3.1; else null)."""
     if result is None:
         return {
             "proposal": id_to_text(proposal_id),
             "outcome": Outcome.NOT_OPENED.value,
             "final": False,
+            "void_reason": None,
         }
     out = result.to_json()
+    out["void_reason"] = void_reason if result.passed else None
     out["proposal"] = id_to_text(proposal_id)
     out["final"] = result.outcome not in (Outcome.VOTING, Outcome.NOT_OPENED)
     out["quorum_permille"] = result.quorum_permille

@@ -34,7 +34,7 @@ from ledger.kindindex import KindIndex
 from ledger.matching import match
 from ledger.reputation import lab_reputation
 from ledger.store import LogStore
-from node.ops.capabilities import adverts, candidate_json, exclusion_json
+from node.ops.capabilities import adverts, candidate_json, exclusion_json, frozen_labs
 from node.ops.context import LedgerContext, append_own, now_ms
 from node.ops.designs import design_entry
 from node.ops.jobfiles import check_sealed
@@ -146,10 +146,11 @@ def candidates(ctx: LedgerContext, job_id: bytes) -> dict[str, Any]:
     JSON of `fabnode capability match`."""
     view = job_view(ctx, job_id)
     design = None if view.offer.design is None else design_entry(ctx, view.offer.design)[1]
-    result = match(match_request(view, design), adverts(ctx))
+    frozen = frozen_labs(ctx)  # out of matching, with why (issue 14)
+    result = match(match_request(view, design), adverts(ctx), frozen)
     return {
         "candidates": [candidate_json(c) for c in result.candidates],
-        "excluded": [exclusion_json(e) for e in result.excluded],
+        "excluded": [exclusion_json(e, frozen) for e in result.excluded],
     }
 
 

@@ -388,7 +388,9 @@ def _quote(m: dict[str, Any], currency: str, request: dict[str, Any]) -> dict[st
     }
 
 
-def _expect_match(adverts: list[dict[str, Any]], request: dict[str, Any]) -> dict[str, Any]:
+def _expect_match(
+    adverts: list[dict[str, Any]], request: dict[str, Any], frozen: tuple[str, ...] = ()
+) -> dict[str, Any]:
     newest: dict[str, dict[str, Any]] = {}
     for a in adverts:
         held = newest.get(a["lab_hex"])
@@ -399,6 +401,9 @@ def _expect_match(adverts: list[dict[str, Any]], request: dict[str, Any]) -> dic
         body = newest[lab]["body"]
         near = request["near"]
         distance = None if near is None else _haversine_m(near, body["location"])
+        if lab in frozen:
+            excluded.append({"lab_hex": lab, "reasons": ["frozen"], "distance_m": distance})
+            continue
         lab_failed = ["availability"] if body["availability"] == "closed" else []
         if (
             distance is not None
@@ -562,10 +567,22 @@ def _more_match_cases() -> list[tuple[str, str, list[dict[str, Any]], dict[str, 
 
 
 def match_cases() -> Iterator[Case]:
-    cases = [(n, d, _labs(), r) for n, d, r in _match_cases()] + _more_match_cases()
-    for name, description, labs, request in cases:
-        data = {"adverts": [{**a, "body": to_json(a["body"])} for a in labs], "request": request}
-        yield Case("capabilities", "match", name, description, data, _expect_match(labs, request))
+    cases: list[tuple[str, str, list[dict[str, Any]], dict[str, Any], tuple[str, ...]]]
+    cases = [(n, d, _labs(), r, ()) for n, d, r in _match_cases()]
+    cases += [(n, d, labs, r, ()) for n, d, labs, r in _more_match_cases()]
+    labs = _labs()
+    cheapest = _expect_match(labs, _request())["candidates"][0]["lab_hex"]
+    cases.append((
+        "frozen-lab",
+        "The lab that would rank first is frozen (a fork proof, 0004 §4): excluded with the "
+        "one reason `frozen`, before any other criterion; the others rank as before.",
+        labs, _request(), (cheapest,),
+    ))  # fmt: skip
+    for name, description, labs, request, frozen in cases:
+        data = {"adverts": [{**a, "body": to_json(a["body"])} for a in labs], "request": request,
+                "frozen_hex": list(frozen)}  # fmt: skip
+        expect = _expect_match(labs, request, frozen)
+        yield Case("capabilities", "match", name, description, data, expect)
 
 
 # -- capabilities/sealed: a literal RFC 9180 base-mode sealer ----------------------------------

@@ -520,7 +520,7 @@ def evolve_cases() -> Iterator[Case]:
             "proposals": [_evolve_row(PROPOSAL_ID, A, PROPOSER_SEQ, remove),
                           _evolve_row(later_id, B, 3, amend)],
             "votes": _vote_rows(PROPOSAL_ID, first) + _vote_rows(later_id, later),
-            "vouches": [], "checkpoints": checkpoints, "at_s": at_s}  # fmt: skip
+            "vouches": [], "forks": [], "checkpoints": checkpoints, "at_s": at_s}  # fmt: skip
     tallies = {
         id_to_text(PROPOSAL_ID): _tally_expect(first, MEMBERS, at_s, OPENED_S),
         id_to_text(later_id): _tally_expect(later, remaining, at_s, later_opened),
@@ -550,6 +550,7 @@ class World:
         self.proposals: list[dict[str, Any]] = []
         self.votes: list[dict[str, Any]] = []
         self.vouches: list[dict[str, Any]] = []
+        self.forks: list[dict[str, Any]] = []
         self.checkpoints: list[dict[str, Any]] = []
 
     def entry(self, author: bytes, at_s: int | None, witnesses: list[bytes]) -> int:
@@ -582,10 +583,19 @@ class World:
         self.vouches.append({"voucher_hex": voucher.hex(), "seq": seq,
                              "candidate_hex": candidate.hex(), "vouch": on})  # fmt: skip
 
+    def fork(self, author: bytes, at_s: int) -> bytes:
+        """A fork proof of `author`'s log at its next seq, that seq witnessed at `at_s`."""
+        seq = self.entry(author, at_s, MEMBERS)
+        proof = _id("fork-proof", author, seq)
+        self.forks.append({"proof_hex": proof.hex(), "author_hex": author.hex(),
+                           "position": seq})  # fmt: skip
+        return proof
+
     def case(self, name: str, description: str, at_s: int, expect: dict[str, Any]) -> Case:
         data = {"members_hex": [m.hex() for m in MEMBERS], "rules": RULES,
                 "text": "We share designs.", "proposals": self.proposals, "votes": self.votes,
-                "vouches": self.vouches, "checkpoints": self.checkpoints, "at_s": at_s}  # fmt: skip
+                "vouches": self.vouches, "forks": self.forks, "checkpoints": self.checkpoints,
+                "at_s": at_s}  # fmt: skip
         return Case("governance", "evolve", name, description, data, expect)
 
 
@@ -701,6 +711,7 @@ def more_evolve_cases() -> Iterator[Case]:
     yield from _not_in_state_case()
     yield from _vouch_cases()
     yield from _blocklist_case()
+    yield from _frozen_cases()
 
 
 def _blocklist_case() -> Iterator[Case]:
@@ -746,6 +757,31 @@ def _blocklist_case() -> Iterator[Case]:
             [(p, why) for p, why, _ in order if why is not None],
             tallies,
             blocked=(x,),
+        ),
+    )
+
+
+def _frozen_cases() -> Iterator[Case]:
+    at_s = DEADLINE_S + DELAY_S
+    w = World()
+    w.fork(D, OPENED_S - 50)
+    amend = {"action": "charter.amend", "title": "Say more", "text": "We share more."}
+    proposal = w.propose(A, amend, OPENED_S)
+    t = OPENED_S + 60
+    votes = [w.vote(proposal, m, c, t) for m, c in ((A, "yes"), (B, "yes"), (C, "no"))]
+    votes.append(w.vote(proposal, D, "yes", t, "not-in-electorate"))
+    electorate = [A, B, C, E]
+    yield w.case(
+        "frozen-member",
+        "D's log forked at a seq witnessed before the opening: D is frozen, so not in the "
+        "electorate (4, not 5) and its vote is not counted; 3 of 4 voted, 2 of 3 yes: passed.",
+        at_s,
+        _state(
+            MEMBERS,
+            [(proposal, at_s)],
+            [],
+            {proposal: _tally_expect(votes, electorate, at_s, OPENED_S)},
+            text="We share more.",
         ),
     )
 

@@ -61,7 +61,11 @@ def browser() -> Iterator[Any]:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as profile, sync_api.sync_playwright() as p:
         context = p.chromium.launch_persistent_context(
-            profile, executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+            profile,
+            executable_path=str(CHROMIUM),
+            args=CHROMIUM_ARGS,
+            headless=True,
+            locale="en-US",  # money reads "€42.50" (the page formats in the browser's locale)
         )
         context.set_default_timeout(30_000)
         outside: list[str] = []
@@ -229,10 +233,15 @@ def test_offer_bid_and_award_a_job_through_the_pages(tmp_path: Path, browser: An
         lab_page.click("#job-list button:text('Five brackets')")
         lab_page.fill("#bid-price", "42.50")
         lab_page.click("#bid-form button[type=submit]")
-        lab_page.wait_for_selector("#job-bids li:has-text('42.50 EUR')")
+        lab_page.wait_for_selector("#job-bids li:has-text('€42.50')")
 
         award = "#job-bids button[data-action=award]"
         page.wait_for_selector(award, timeout=60_000)  # the bid arrives live
+        maker_id = str(fabnode("id", home=maker["home"])[1]["identity"])
+        # The lab's name, not its id; the id on hover (title) and behind a copy button.
+        shown_lab = page.locator(f"#job-bids .who .name[title='{maker_id}']")
+        assert shown_lab.text_content() == "Test Lab A"
+        page.wait_for_selector("#job-bids li:has-text('€42.50')")
         page.click(award)
         page.wait_for_selector("#job-state:text('awarded')")
         shown = api(maker["home"], "GET", f"/api/v1/jobs/{job_id}")

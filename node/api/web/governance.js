@@ -3,6 +3,7 @@
 import { ApiError, get, optional, post, truncated } from "./api.js";
 import { busy, errorBox, h, replace, short, when } from "./ui.js";
 import { notOnThisNode } from "./pending.js";
+import { loadNames, nameOf, who } from "./names.js";
 
 const CHOICES = ["yes", "no", "abstain", "veto"];
 
@@ -28,7 +29,7 @@ export async function governancePage(view) {
     try {
       const [props, members, rules, history] = await Promise.all([
         get("/api/v1/governance/proposals"), get("/api/v1/governance/members"),
-        get("/api/v1/governance/rules"), get("/api/v1/governance/rules/history"),
+        get("/api/v1/governance/rules"), get("/api/v1/governance/rules/history"), loadNames(),
       ]);
       replace(body, render(props, members, rules, history, refresh, voted));
     } catch (e) { replace(body, errorBox(e)); }
@@ -55,6 +56,10 @@ function render(props, members, rules, history, refresh, voted) {
     open.length ? h("ul", { class: "results", id: "open-proposals" }, open.map((p) => proposalCard(p, members, isMember, refresh, voted)))
       : h("p", { class: "muted" }, "No open proposal."),
     proposeForm(refresh),
+    applicationsSection(members, isMember, refresh),
+    members.frozen?.length ? [h("h2", {}, "Frozen members"), h("ul", { id: "frozen-members" }, members.frozen.map((f) => h("li", {},
+      who(f.identity), ` — forked at ${f.position}, since ${f.since_s ? when(f.since_s * 1000) : "?"} (${f.since || "unknown"}): not in the electorate until a vote lifts the freeze (proof `,
+      h("code", { title: f.fork_proof }, short(f.fork_proof, 12)), ")")))] : null,
     h("h2", {}, "Rules in force"), rulesTable(rules.rules),
     h("h2", {}, "Rules history"),
     h("ol", { id: "rules-history" }, history.history.map((c) => h("li", {},
@@ -88,8 +93,8 @@ function proposalCard(p, members, canVote, refresh, voted) {
       return b;
     })) : null;
   return h("li", { class: "card proposal", "data-proposal": p.id },
-    h("h3", {}, p.title, " ", h("span", { class: "badge other" }, t.outcome)),
-    h("p", { class: "muted" }, `${p.action.action || ""} · by `, h("code", { title: p.author }, short(p.author)),
+    h("h3", {}, p.title, " ", h("span", { class: "badge other outcome" }, outcomeText(t))),
+    h("p", { class: "muted" }, `${p.action.action || ""}`, p.action.member ? [" of ", who(p.action.member)] : null, " · by ", who(p.author),
       t.deadline_s ? ` · voting until ${when(t.deadline_s * 1000)}` : ""),
     tallyBar(counts, electorate),
     h("p", { class: "tally-text" }, `yes ${counts.yes} · no ${counts.no} · abstain ${counts.abstain} · veto ${counts.veto} — ${cast} of ${electorate} voted`,
@@ -97,6 +102,42 @@ function proposalCard(p, members, canVote, refresh, voted) {
       t.pass_threshold_permille !== undefined ? ` · passes at ${t.pass_threshold_permille / 10}% yes` : ""),
     mine ? h("p", {}, `Your vote: ${mine.choice}`) : null,
     buttons, out);
+}
+
+// "passed, void: too few vouches": a passed proposal that changes nothing (0008 §3.1).
+export function outcomeText(t) {
+  return t.void_reason ? `${t.outcome}, void: ${t.void_reason.replaceAll("-", " ")}` : t.outcome;
+}
+
+// Applications (member.apply): name, text, vouches so far; a member vouches or
+// proposes the admission, and is told when the vouches fall short of the rules.
+function applicationsSection(members, isMember, refresh) {
+  const pending = members.applications.filter((a) => !a.member);
+  const needed = members.admission_vouches ?? 0;
+  return [h("h2", {}, `Applications (${pending.length})`),
+    pending.length ? h("ul", { class: "results", id: "applications" }, pending.map((a) => {
+      const out = h("div", { "aria-live": "polite" });
+      const vouched = a.vouched_by.includes(members.me);
+      const short_of = a.vouched_by.length < needed;
+      const vouch = h("button", { type: "button", class: "secondary", "data-act": "vouch" }, vouched ? "Withdraw my vouch" : "Vouch");
+      vouch.addEventListener("click", () => busy(vouch, out, async () => {
+        await post("/api/v1/governance/vouches", { candidate: a.identity, withdraw: vouched });
+        await refresh();
+      }));
+      const admit = h("button", { type: "button", "data-act": "admit" }, "Propose admission");
+      admit.addEventListener("click", () => busy(admit, out, async () => {
+        const made = await post("/api/v1/governance/proposals", { action: "member.admit", title: `Admit ${a.name}`, member: a.identity });
+        replace(out, h("p", { role: "status" }, "Proposed.", (made.warnings || []).map((w) => h("span", { class: "warning" }, ` ${w.message}`))));
+        await refresh();
+      }));
+      return h("li", { class: "card application", "data-identity": a.identity },
+        h("h3", {}, a.name, " ", h("span", { class: "muted" }, who(a.identity))),
+        a.text ? h("p", {}, a.text) : null,
+        h("p", { class: "vouches" }, `${a.vouched_by.length} of ${needed} vouch(es) the rules ask`,
+          a.vouched_by.length ? [": ", a.vouched_by.map((v) => nameOf(v)).join(", ")] : ""),
+        short_of ? h("p", { class: "warning", role: "note" }, "Too few vouches: an admission voted now would pass void unless members vouch before its deadline.") : null,
+        isMember ? h("div", { class: "inline" }, vouch, admit) : null, out);
+    })) : h("p", { class: "muted" }, "No pending application.")];
 }
 
 // The bar's widths go through the CSSOM: the page's CSP forbids style attributes.

@@ -2,10 +2,11 @@
 // award and follow the lifecycle. The node checks every step (specs/0007 §3); the
 // table below only chooses which buttons to offer.
 import { get, optional, post, truncated } from "./api.js";
-import { busy, errorBox, h, replace, short, when } from "./ui.js";
+import { busy, errorBox, h, replace, short, toMinor, when } from "./ui.js";
 import { notOnThisNode } from "./pending.js";
 import { degrees, money } from "./labs.js";
 import { stepForms } from "./jobactions.js";
+import { loadNames, who } from "./names.js";
 
 export async function jobsPage(view) {
   const listed = await optional("/api/v1/jobs?open=true");
@@ -86,7 +87,7 @@ async function offerForm(adverts, here, onOffered) {
         quantity: Number(qty.value), deadline_ms: new Date(`${deadline.value}T23:59:59`).getTime(),
         location: { lat_microdeg: Math.round(Number(lat.value) * 1e6), lon_microdeg: Math.round(Number(lon.value) * 1e6) },
         radius_km: Number(radius.value),
-        budget: budget.value ? { amount_minor: Math.round(Number(budget.value) * 100), currency: currency.value } : null,
+        budget: budget.value ? { amount_minor: toMinor(budget.value, currency.value), currency: currency.value } : null,
       };
       const offered = await post("/api/v1/jobs", body);
       replace(out, h("p", { role: "status" }, "Offered ", h("code", {}, offered.entry_id),
@@ -105,7 +106,7 @@ export async function showJob(id, detail, me, focus = true) {
   detail.dataset.job = id;
   let job, matched;
   try {
-    [job, matched] = await Promise.all([get(`/api/v1/jobs/${id}`), get(`/api/v1/jobs/${id}/candidates`)]);
+    [job, matched] = await Promise.all([get(`/api/v1/jobs/${id}`), get(`/api/v1/jobs/${id}/candidates`), loadNames()]);
   } catch (e) { replace(detail, errorBox(e)); return; }
   const role = job.customer === me ? "customer" : job.lab === me ? "lab" : "other";
   const heading = h("h2", { tabindex: "-1" }, job.offer.title);
@@ -121,7 +122,7 @@ export async function showJob(id, detail, me, focus = true) {
   // Steps with their fields (tracking, reason and evidence, score and text): jobactions.js.
   const actions = stepForms(job, role, out, () => showJob(id, detail, me, false));
   const bids = job.bids.length ? h("ul", { id: "job-bids" }, job.bids.map((b) => h("li", {},
-    h("code", { title: b.lab }, short(b.lab)), ` ${money(b.price.amount_minor, b.price.currency)}, ready ${when(b.ready_ms)} · ${b.status} `,
+    who(b.lab), ` ${money(b.price.amount_minor, b.price.currency)}, ready ${when(b.ready_ms)} · ${b.status} `,
     job.state === "open" && role === "customer" && b.status === "active"
       ? act("award", `/api/v1/jobs/${id}/steps/award`, () => ({ bid: b.entry_id })) : null)))
     : h("p", { class: "muted" }, "No bid yet.");
@@ -159,7 +160,7 @@ function bidForm(id, out, after) {
   return h("form", { class: "inline", id: "bid-form", onsubmit: (e) => {
     e.preventDefault();
     busy(submit, out, async () => {
-      await post(`/api/v1/jobs/${id}/bids`, { price: { amount_minor: Math.round(Number(price.value) * 100), currency: currency.value },
+      await post(`/api/v1/jobs/${id}/bids`, { price: { amount_minor: toMinor(price.value, currency.value), currency: currency.value },
         ready_ms: new Date(`${ready.value}T12:00:00`).getTime(), note: "" });
       after();
     });

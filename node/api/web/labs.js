@@ -1,13 +1,14 @@
 // Labs: capability adverts, reputation with the entries behind it, and a map drawn
 // from the bundled Natural Earth outline (no tile server, no network needed).
 import { get, optional } from "./api.js";
-import { errorBox, h, replace, s, short } from "./ui.js";
+import { errorBox, h, money, replace, s, short } from "./ui.js";
 import { notOnThisNode } from "./pending.js";
+import { who } from "./names.js";
 
 let land = null;
 
 export const degrees = (microdeg) => microdeg / 1e6;
-export const money = (minor, currency) => `${(minor / 100).toFixed(2)} ${currency}`;
+export { money };  // jobs.js takes it from here
 
 export async function labsPage(view) {
   const found = await optional("/api/v1/capabilities");
@@ -17,6 +18,7 @@ export async function labsPage(view) {
     return null;
   }
   const adverts = found.adverts;
+  const frozen = found.frozen || [];
   const detail = h("section", { id: "lab-detail", "aria-label": "Lab details" });
   const labs = adverts.map((a) => ({
     id: a.lab, name: a.advert.name,
@@ -30,7 +32,10 @@ export async function labsPage(view) {
         h("button", { type: "button", class: "link", onclick: () => showLab(a, detail) }, a.advert.name),
         h("div", { class: "muted" }, a.advert.machines.map((m) => m.process).join(", "),
           ` · lead time ${a.advert.lead_time_days} d`)))),
-      detail));
+      detail),
+    frozen.length ? [h("h2", {}, "Frozen labs"), h("ul", { id: "frozen-labs" }, frozen.map((f) => h("li", {},
+      h("strong", { title: f.lab }, f.advert.name), ` — forked at ${f.frozen.position}, frozen since ${f.frozen.since_s ? new Date(f.frozen.since_s * 1000).toLocaleString() : "?"}`,
+      ` (${f.frozen.since || "unknown"}): out of the directory and matching until a vote lifts the freeze`)))] : null);
   return null;
 }
 
@@ -38,7 +43,7 @@ async function showLab(advert, detail) {
   const a = advert.advert;
   const heading = h("h2", { tabindex: "-1" }, a.name);
   replace(detail, h("div", { class: "card" }, heading,
-    h("p", { class: "muted" }, "Lab ", h("code", {}, advert.lab)),
+    h("p", { class: "muted" }, "Lab ", who(advert.lab)),
     a.website ? h("p", {}, webLink(a.website)) : null,
     h("p", {}, `${degrees(a.location.lat_microdeg).toFixed(3)}°, ${degrees(a.location.lon_microdeg).toFixed(3)}° · ${a.availability} · lead time ${a.lead_time_days} days · prices in ${a.currency}`),
     h("h3", {}, "Machines"),

@@ -41,6 +41,27 @@ export function bytes(n) {
   return `${i ? n.toFixed(1) : n} ${units[i]}`;
 }
 
+// Money: records carry integer minor units; the currency's own exponent (JPY 0, EUR 2,
+// BHD 3: ISO 4217 as Intl knows it) and the browser's locale make it "€21.85" or "21,85 €".
+function moneyFormat(currency) {
+  try {
+    return new Intl.NumberFormat(navigator.language, { style: "currency", currency });
+  } catch { return null; }  // not a currency code Intl knows
+}
+
+export function money(minor, currency) {
+  const format = moneyFormat(currency);
+  if (!format) return `${minor} ${currency} (minor units)`;
+  return format.format(minor / 10 ** format.resolvedOptions().maximumFractionDigits);
+}
+
+// What a person typed ("42.50") in minor units of `currency` (4250 EUR, 42 JPY).
+export function toMinor(major, currency) {
+  const format = moneyFormat(currency);
+  const digits = format ? format.resolvedOptions().maximumFractionDigits : 2;
+  return Math.round(Number(major) * 10 ** digits);
+}
+
 export function when(ms) {
   return ms ? new Date(ms).toLocaleString() : "—";
 }

@@ -1,0 +1,23 @@
+// Names for ids (GET /api/v1/names): a lab's advert name or a member's application
+// name, else a short id. Wherever a name is shown the id stays at hand: in the title
+// (hover) and a copy button.
+import { get } from "./api.js";
+import { h, short } from "./ui.js";
+
+let known = {};
+
+export async function loadNames() {
+  try { known = (await get("/api/v1/names")).names; } catch { /* ids stay readable */ }
+  return known;
+}
+
+export function nameOf(id) {
+  return known[id] || short(id, 12);
+}
+
+export function who(id) {
+  const copy = h("button", { type: "button", class: "copy secondary", title: "Copy the id", "aria-label": `Copy the id of ${nameOf(id)}`,
+    onclick: () => navigator.clipboard?.writeText(id) });
+  copy.textContent = "copy";
+  return h("span", { class: "who", "data-id": id }, h("span", { class: "name", title: id }, nameOf(id)), copy);
+}

@@ -283,6 +283,11 @@ def test_five_labs_govern_a_federation(tmp_path: Path, stack: ExitStack) -> None
     sign_bypassing_rules(d, network, ids[3])
     with running_node(d):
         peer_d = run_cli(d, "id")[1]["peer_id"]
+        wait_until(  # a separate step, so a failure says which one failed
+            "d connected to a again",
+            lambda: peer_d in api(a, "GET", "/api/v1/status")["peers"],
+            TIMEOUT_S,
+        )
         wait_until(
             "a refuses d's entry in sync",
             lambda: (

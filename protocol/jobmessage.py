@@ -112,6 +112,4 @@ def decode_message(
             "the sealed message names another job, other parties or other attachments "
             "than its signed entry",
         )
-    return MessagePlain(
-        job, sender, to, value["text"], value["sent_ms"], tuple(value["names"])
-    )
+    return MessagePlain(job, sender, to, value["text"], value["sent_ms"], tuple(value["names"]))

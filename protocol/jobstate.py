@@ -305,7 +305,7 @@ def _messages(
         else:
             lab = entry.author
             after_award = award is not None and award.timestamp_ms <= entry.timestamp_ms
-        if lab not in bidders or (entry.author != customer and body.to != customer):
+        if lab not in bidders or (customer not in (entry.author, body.to)):
             fold.refuse(
                 entry, JobError("job.not-party", "messages go between the customer and a bidder")
             )

@@ -4,7 +4,8 @@ jobs/derive  input.offer_hex, entries_hex, max_ttl_s, now_ms -> decode every ent
              (protocol.entry.decode_entry), then protocol.jobstate.derive_job. When ok:
              expect.state, lab (text or null), steps [{kind, entry_id}] in the order
              they apply, refused [{entry_id, code}] and bids [{entry_id, status}], both
-             by entry id (bytes), messages [entry_id] in thread order. When not ok: the job.* error code (job.bad-offer).
+             by entry id (bytes), messages [entry_id] in thread order. When not ok:
+             the job.* error code (job.bad-offer).
 jobs/message input.plaintext_hex, job_hex, from, to (text), attachments (a count) ->
              protocol.jobmessage.decode_message. When ok: expect.text, sent_ms, names.
              When not ok: decode.bad-message or verify.message-mismatch.

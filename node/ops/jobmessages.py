@@ -60,7 +60,7 @@ def check_rule(view: JobView, author: bytes, to: bytes) -> None:
     dated before now): job.not-party or job.out-of-turn."""
     lab = _lab_of(view, author, to)
     bidders = {b.lab for b in view.bids}
-    if lab not in bidders or (author != view.customer and to != view.customer):
+    if lab not in bidders or (view.customer not in (author, to)):
         raise JobError("job.not-party", "messages go between the customer and a bidder")
     if view.lab is not None and lab != view.lab:
         raise JobError("job.out-of-turn", "after the award only the awarded lab talks")
@@ -122,9 +122,7 @@ def seal_message(
     """Seal the plaintext and each attachment to both parties; store them as blobs."""
     if len(files) > jobs.MAX_ATTACHMENTS:
         raise LocalMisuseError("misuse.bad-message", f"at most {jobs.MAX_ATTACHMENTS} files")
-    plain = MessagePlain(
-        plan.job, plan.sender, plan.to, text, sent_ms, tuple(n for n, _ in files)
-    )
+    plain = MessagePlain(plan.job, plan.sender, plan.to, text, sent_ms, tuple(n for n, _ in files))
     raw = encode_message(plain)
     store, recipients = home.blob_store(), _recipients(plan)
     attachments = [store.add_bytes(seal(data, recipients))[0] for _, data in files]
@@ -133,9 +131,7 @@ def seal_message(
     return store.add_bytes(seal(raw, recipients))[0], attachments
 
 
-def sign_message(
-    ctx: LedgerContext, plan: Plan, sealed: bytes, attachments: list[bytes]
-) -> Signed:
+def sign_message(ctx: LedgerContext, plan: Plan, sealed: bytes, attachments: list[bytes]) -> Signed:
     check_rule(job_view(ctx, plan.job), plan.sender, plan.to)
     body = {
         "job": plan.job,

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from protocol import canonical
 from protocol.ids import id_to_text
 from specs.vectorgen.common import (
     NETWORK,
@@ -680,8 +681,6 @@ def _message_case(name: str, description: str, raw: bytes, expect: dict[str, Any
 
 
 def message_cases() -> Iterator[Case]:
-    from protocol import canonical
-
     good = _plaintext()
     yield _message_case(
         "plain", "A message with one attachment name, matching its entry.",

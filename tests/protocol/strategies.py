@@ -137,10 +137,15 @@ SAMPLES: dict[str, tuple[dict[str, Any], list[tuple[tuple[Any, ...], int]]]] = {
     jobs.WITHDRAW: ({"job": ID_A, "bid": ID_B}, []),
     jobs.FILES: ({"job": ID_A, "blobs": [ID_B, ID_C]}, []),
     jobs.MESSAGE: (
-        {"job": ID_A, "to": ID_B, "sealed": ID_C, "attachments": [ID_B],
-         "seal_key": {"suite": "x25519-hkdf-sha256-chacha20poly1305", "public_key": ID_A}},
+        {
+            "job": ID_A,
+            "to": ID_B,
+            "sealed": ID_C,
+            "attachments": [ID_B],
+            "seal_key": {"suite": "x25519-hkdf-sha256-chacha20poly1305", "public_key": ID_A},
+        },
         [],
-    ),  # fmt: skip
+    ),
     jobs.AWARD: ({**_STEP, "bid": ID_C}, []),
     jobs.CANCEL: ({**_STEP, "reason": "no"}, [(("reason",), 2000)]),
     jobs.START: (_STEP, []),

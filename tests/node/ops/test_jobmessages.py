@@ -36,9 +36,7 @@ def bid(lab: LedgerContext, job: bytes, amount: int) -> bytes:
     return id_from_text(out["entry_id"])
 
 
-def test_a_thread_before_and_after_the_award(
-    parties: list[LedgerContext], tmp_path: Path
-) -> None:
+def test_a_thread_before_and_after_the_award(parties: list[LedgerContext], tmp_path: Path) -> None:
     customer, lab_a, lab_b = parties
     job = offer(customer)
     share(*parties)

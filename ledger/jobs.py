@@ -26,7 +26,7 @@ from protocol.design import DesignBody
 from protocol.entry import Entry
 from protocol.errors import JobError
 from protocol.ids import id_to_text
-from protocol.jobstate import Applied, Bid, JobView, Refused, derive_job
+from protocol.jobstate import Applied, Bid, JobView, Message, Refused, derive_job
 from protocol.processes import Location
 
 
@@ -161,7 +161,21 @@ def job_json(view: JobView) -> dict[str, Any]:
             {"entry_id": id_to_text(eid), "blobs": [id_to_text(b) for b in f.blobs]}
             for eid, f in view.files
         ],
+        "messages": [message_json(m) for m in view.messages],
         "refused": [refused_json(r) for r in view.refused],
+    }
+
+
+def message_json(message: Message) -> dict[str, Any]:
+    """A message of the thread as the ledger holds it (sealed: no text here)."""
+    body = message.body
+    return {
+        "entry_id": id_to_text(message.entry_id),
+        "author": id_to_text(message.author),
+        "to": id_to_text(message.to),
+        "timestamp_ms": message.timestamp_ms,
+        "sealed": id_to_text(body.sealed),
+        "attachments": [id_to_text(b) for b in body.attachments],
     }
 
 

@@ -7,6 +7,7 @@ and `job.deliver`; the customer signs `job.confirm` or `job.dispute` (evidence a
 ids), and after a confirmation one `job.review`. A dispute ends when the customer
 confirms after all or the lab signs `job.refund`. The customer may `job.cancel`
 before production starts; an open offer expires `ttl_s` after it was signed.
+Customer and labs may exchange sealed `job.message`s, which are not steps.
 
 The lifecycle is one table, `TRANSITIONS`: (state, kind) -> (role allowed, next
 state). `transition` looks a step up and raises a `JobError` with a stable code when
@@ -29,6 +30,7 @@ from typing import Annotated, Final
 from pydantic import AfterValidator, Field, model_validator
 
 from protocol.bodies import Bytes32, KindSpec, StrictBody
+from protocol.capability import SealKey
 from protocol.errors import JobError
 from protocol.fields import Material, Name
 from protocol.processes import Location, ProcessId, ToleranceClass
@@ -47,6 +49,7 @@ DISPUTE: Final = "job.dispute"
 REFUND: Final = "job.refund"
 REVIEW: Final = "job.review"
 FILES: Final = "job.files"
+MESSAGE: Final = "job.message"
 
 MAX_QUANTITY: Final = 1_000_000
 MAX_RADIUS_KM: Final = 20_038  # half the Earth's circumference: anywhere
@@ -54,6 +57,7 @@ MAX_AMOUNT_MINOR: Final = 2**53 - 1
 MAX_NOTE_CHARS: Final = 2000
 MAX_EVIDENCE: Final = 16
 MAX_SEALED_BLOBS: Final = 64
+MAX_ATTACHMENTS: Final = 8
 MAX_TIME_MS: Final = 2**63 - 1
 
 
@@ -150,6 +154,26 @@ class FilesBody(StrictBody):
     blobs: Annotated[
         list[Bytes32], Field(min_length=1, max_length=MAX_SEALED_BLOBS), AfterValidator(_unique)
     ]
+
+
+class MessageBody(StrictBody):
+    """job.message — a sealed message between the customer and a lab (§2.5): `to` the
+    other party, `sealed` the blob of the sealed text, `attachments` sealed blobs, and
+    `seal_key` the sender's own key, which the other party seals its replies to."""
+
+    job: Bytes32
+    to: Bytes32
+    sealed: Bytes32
+    attachments: Annotated[
+        list[Bytes32], Field(max_length=MAX_ATTACHMENTS), AfterValidator(_unique)
+    ]
+    seal_key: SealKey
+
+    @model_validator(mode="after")
+    def _distinct_blobs(self) -> MessageBody:
+        if self.sealed in self.attachments:
+            raise ValueError("the message blob is not also an attachment")
+        return self
 
 
 class Step(StrictBody):
@@ -265,6 +289,7 @@ KINDS: tuple[KindSpec, ...] = (
     KindSpec(COUNTER, CounterBody),
     KindSpec(WITHDRAW, WithdrawBody),
     KindSpec(FILES, FilesBody),
+    KindSpec(MESSAGE, MessageBody),
     KindSpec(AWARD, AwardBody),
     KindSpec(CANCEL, CancelBody),
     KindSpec(START, StartBody),

@@ -2,8 +2,8 @@
 
 `derive_job(offer, entries, max_ttl_s=..., now_ms=...)` folds the entries that name
 one offer into a `JobView`: the state, the parties, every step applied (with the
-entry behind it), the bids, counters and sealed files, and every entry refused with
-its `job.*` code. It guarantees:
+entry behind it), the bids, counters, sealed files and messages (§5.6), and every
+entry refused with its `job.*` code. It guarantees:
   * the result depends on the *set* of entries only: duplicates and arrival order
     never change it (steps are applied in causal order — a step is eligible once the
     entry its `after` names is applied — ties broken by (timestamp_ms, entry id));
@@ -12,7 +12,7 @@ its `job.*` code. It guarantees:
   * time is an input: an open offer is `expired` when `now_ms` reaches its expiry;
     a bid or award signed at or after the expiry is refused with `job.expired`.
 Left to others: choosing the entries (same network, not revoked — ledger.jobs), and
-what the files and evidence blobs hold. Pure: no I/O, no clock.
+what the files, evidence and message blobs hold (protocol.jobmessage). Pure: no I/O, no clock.
 """
 
 from __future__ import annotations
@@ -24,7 +24,16 @@ from typing import Any
 from protocol import jobs
 from protocol.entry import Entry
 from protocol.errors import JobError
-from protocol.jobs import BidBody, CounterBody, FilesBody, OfferBody, Role, State, WithdrawBody
+from protocol.jobs import (
+    BidBody,
+    CounterBody,
+    FilesBody,
+    MessageBody,
+    OfferBody,
+    Role,
+    State,
+    WithdrawBody,
+)
 from protocol.kinds import check_body
 
 
@@ -63,6 +72,17 @@ class Bid:
 
 
 @dataclass(frozen=True, slots=True)
+class Message:
+    """A message kept in the job's thread (§5.6): who wrote it to whom, and its body."""
+
+    entry_id: bytes
+    author: bytes
+    to: bytes
+    timestamp_ms: int
+    body: MessageBody
+
+
+@dataclass(frozen=True, slots=True)
 class JobView:
     id: bytes
     customer: bytes
@@ -76,6 +96,7 @@ class JobView:
     bids: tuple[Bid, ...]
     files: tuple[tuple[bytes, FilesBody], ...]
     refused: tuple[Refused, ...]
+    messages: tuple[Message, ...] = ()
 
     def step(self, kind: str) -> Applied | None:
         """The last applied step of `kind`, if any."""
@@ -129,6 +150,7 @@ def derive_job(offer: Entry, entries: Iterable[Entry], *, max_ttl_s: int, now_ms
     _steps(fold, bids, withdrawn, [(e, b) for e, b in parsed if e.kind in jobs.STEP_KINDS])
     counters = _counters(fold, bids, [(e, b) for e, b in parsed if e.kind == jobs.COUNTER])
     files = _files(fold, [(e, b) for e, b in parsed if e.kind == jobs.FILES])
+    messages = _messages(fold, bids, [(e, b) for e, b in parsed if e.kind == jobs.MESSAGE])
     bid_views = _bid_views(fold, bids, withdrawn, counters)
     state = fold.state
     if state is State.OPEN and now_ms >= fold.expires_ms:
@@ -146,6 +168,7 @@ def derive_job(offer: Entry, entries: Iterable[Entry], *, max_ttl_s: int, now_ms
         bids=bid_views,
         files=tuple(files),
         refused=tuple(sorted(fold.refused, key=lambda r: r.entry_id)),
+        messages=tuple(messages),
     )
 
 
@@ -264,6 +287,34 @@ def _files(fold: _Fold, items: list[tuple[Entry, FilesBody]]) -> list[tuple[byte
             fold.refuse(entry, JobError("job.out-of-turn", "files are attached after an award"))
         else:
             out.append((entry.id, body))
+    return out
+
+
+def _messages(
+    fold: _Fold, bids: dict[bytes, tuple[Entry, BidBody]], items: list[tuple[Entry, MessageBody]]
+) -> list[Message]:
+    """The thread (§5.6): customer <-> each bidder before the award, customer <->
+    the awarded lab after it; entries come sorted by (timestamp_ms, id)."""
+    customer, award = fold.offer.author, fold.awarded
+    bidders = {e.author for e, _ in bids.values()}
+    out = []
+    for entry, body in items:
+        if entry.author == customer:
+            lab = body.to
+            after_award = award is not None and award.seq < entry.seq  # one log orders them
+        else:
+            lab = entry.author
+            after_award = award is not None and award.timestamp_ms <= entry.timestamp_ms
+        if lab not in bidders or (customer not in (entry.author, body.to)):
+            fold.refuse(
+                entry, JobError("job.not-party", "messages go between the customer and a bidder")
+            )
+        elif after_award and lab != fold.lab:
+            fold.refuse(
+                entry, JobError("job.out-of-turn", "after the award only the awarded lab talks")
+            )
+        else:
+            out.append(Message(entry.id, entry.author, body.to, entry.timestamp_ms, body))
     return out
 
 

@@ -97,6 +97,7 @@ def all_cases() -> list[Case]:
         *advert_file.cases(),
         *fuzz_regressions.cases(),
         *jobs.cases(),
+        *jobs.message_cases(),
         *blobs.cases(),
         *designs.cases(),
         *manifests.cases(),

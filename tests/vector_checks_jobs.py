@@ -4,7 +4,11 @@ jobs/derive  input.offer_hex, entries_hex, max_ttl_s, now_ms -> decode every ent
              (protocol.entry.decode_entry), then protocol.jobstate.derive_job. When ok:
              expect.state, lab (text or null), steps [{kind, entry_id}] in the order
              they apply, refused [{entry_id, code}] and bids [{entry_id, status}], both
-             by entry id (bytes). When not ok: the job.* error code (job.bad-offer).
+             by entry id (bytes), messages [entry_id] in thread order. When not ok:
+             the job.* error code (job.bad-offer).
+jobs/message input.plaintext_hex, job_hex, from, to (text), attachments (a count) ->
+             protocol.jobmessage.decode_message. When ok: expect.text, sent_ms, names.
+             When not ok: decode.bad-message or verify.message-mismatch.
 """
 
 from __future__ import annotations
@@ -12,7 +16,8 @@ from __future__ import annotations
 from typing import Any
 
 from protocol.entry import decode_entry
-from protocol.ids import id_to_text
+from protocol.ids import id_from_text, id_to_text
+from protocol.jobmessage import MessagePlain, decode_message
 from protocol.jobstate import JobView, derive_job
 from tests.vector_support import Checker, expect_error, same
 
@@ -41,8 +46,31 @@ def check_derive(data: dict[str, Any], expect: dict[str, Any]) -> None:
             {"entry_id": id_to_text(b.entry_id), "status": b.status}
             for b in sorted(view.bids, key=lambda b: b.entry_id)
         ],
+        "messages": [id_to_text(m.entry_id) for m in view.messages],
     }
     assert same(got, expect), (got, expect)
 
 
-JOB_CHECKERS: dict[tuple[str, str], Checker] = {("jobs", "derive"): check_derive}
+def _open(data: dict[str, Any]) -> MessagePlain:
+    return decode_message(
+        bytes.fromhex(data["plaintext_hex"]),
+        job=bytes.fromhex(data["job_hex"]),
+        sender=id_from_text(data["from"]),
+        to=id_from_text(data["to"]),
+        attachments=data["attachments"],
+    )
+
+
+def check_message(data: dict[str, Any], expect: dict[str, Any]) -> None:
+    if not expect["ok"]:
+        expect_error(expect, lambda: _open(data))
+        return
+    got = _open(data)
+    want = {"ok": True, "text": got.text, "sent_ms": got.sent_ms, "names": list(got.names)}
+    assert same(want, expect), (want, expect)
+
+
+JOB_CHECKERS: dict[tuple[str, str], Checker] = {
+    ("jobs", "derive"): check_derive,
+    ("jobs", "message"): check_message,
+}

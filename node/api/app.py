@@ -27,6 +27,7 @@ from node.api import blobs as blob_api
 from node.api import capabilities as capability_api
 from node.api import governance as governance_api
 from node.api import jobfiles as jobfiles_api
+from node.api import jobmessages as jobmessages_api
 from node.api import jobs as jobs_api
 from node.api import keys as keys_api
 from node.api import live as live_api
@@ -247,6 +248,7 @@ def build_app(
     app.include_router(governance_api.build_router(service, guard))
     app.include_router(jobs_api.router(service), dependencies=guard)
     app.include_router(jobfiles_api.router(service), dependencies=guard)
+    app.include_router(jobmessages_api.router(service), dependencies=guard)
     app.include_router(capability_api.router(service), dependencies=guard)
     app.include_router(blob_api.router(service), dependencies=guard)
     app.include_router(keys_api.router(service), dependencies=guard)

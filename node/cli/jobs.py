@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -101,6 +102,16 @@ def _other_parsers(actions: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("job_id", metavar="JOB")
     p.add_argument("bid_id", metavar="BID")
     p.set_defaults(handler=cmd_withdraw)
+    p = actions.add_parser("message", parents=[common], help="send a sealed message on a job")
+    p.add_argument("job_id", metavar="JOB")
+    p.add_argument("text", metavar="TEXT")
+    p.add_argument("--lab", metavar="LAB", help="the bidding lab to write to (customer)")
+    p.add_argument("--attach", nargs="+", type=Path, default=[], metavar="FILE",
+                   help="files sealed to the same two parties")  # fmt: skip
+    p.set_defaults(handler=cmd_message)
+    p = actions.add_parser("thread", parents=[common], help="a job's messages, opened")
+    p.add_argument("job_id", metavar="JOB")
+    p.set_defaults(handler=cmd_thread)
     p = actions.add_parser("files", parents=[common], help="attach sealed blobs (customer)")
     p.add_argument("job_id", metavar="JOB")
     p.add_argument("blobs", nargs="+", metavar="BLOB")
@@ -332,6 +343,53 @@ def cmd_files(args: argparse.Namespace) -> dict[str, Any]:
             {"blobs": args.blobs},
         )
     )
+
+
+def cmd_message(args: argparse.Namespace) -> dict[str, Any]:
+    from node.ops import jobmessages  # noqa: PLC0415 (sealing only when it runs)
+
+    job_id = id_from_text(args.job_id)
+    to = None if args.lab is None else id_from_text(args.lab)
+    paths = [p.absolute() for p in args.attach]
+    body = {"text": args.text, "to": args.lab, "paths": [str(p) for p in paths]}
+    out: dict[str, Any] = via_node(
+        args,
+        lambda ctx: jobmessages.send_message(ctx, job_id, to, args.text, paths)[0],
+        "POST",
+        f"/api/v1/jobs/{quote(args.job_id)}/messages",
+        body,
+    )
+    out["_text"] = f"{out['kind']} {out['entry_id']}: sealed {', '.join(out['sealed'])}"
+    return out
+
+
+def _thread_text(out: dict[str, Any], known: dict[str, str]) -> str:
+    lines = []
+    for m in out["messages"]:
+        who, to = known.get(m["author"], m["author"]), known.get(m["to"], m["to"])
+        when = datetime.fromtimestamp(m["timestamp_ms"] / 1000, UTC).strftime("%Y-%m-%d %H:%M")
+        lines.append(f"{when}  {who} -> {to}")
+        if m["error"] is not None:
+            lines.append(f"  [{m['error']['code']}] {m['error']['message']}")
+            continue
+        lines += [f"  {line}" for line in m["text"].splitlines()]
+        for name, blob in zip(m["names"], m["attachments"], strict=False):
+            lines.append(f"  attached: {name} ({blob})")
+    return "\n".join(lines) or "(no messages)"
+
+
+def cmd_thread(args: argparse.Namespace) -> dict[str, Any]:
+    from node.ops import jobmessages  # noqa: PLC0415 (sealing only when it runs)
+
+    job_id = id_from_text(args.job_id)
+    out: dict[str, Any] = via_node(
+        args,
+        lambda ctx: jobmessages.thread(ctx, job_id),
+        "GET",
+        f"/api/v1/jobs/{quote(args.job_id)}/thread",
+    )
+    out["_text"] = _thread_text(out, known_names(args))
+    return out
 
 
 def cmd_step(args: argparse.Namespace) -> dict[str, Any]:

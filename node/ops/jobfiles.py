@@ -78,20 +78,21 @@ def seal_for_job(home: NodeHome, data: bytes, lab_key: SealKey) -> dict[str, Any
 
 
 def job_blobs(view: JobView) -> set[bytes]:
-    """The blobs a job names: its files and its disputes' evidence."""
+    """The blobs a job names: its files, its disputes' evidence, its messages' attachments."""
     named = {b for _, files in view.files for b in files.blobs}
     named |= {b for s in view.steps if s.kind == "job.dispute" for b in s.body.evidence}
-    return named
+    return named | {b for m in view.messages for b in m.body.attachments}
 
 
 def check_named(view: JobView, blob: bytes) -> bool:
     """Raise misuse.not-a-job-file unless the job names `blob`; True if it is a file
-    (sealed, to be opened), False if it is evidence (read as stored)."""
+    or a message's attachment (sealed, to be opened), False if it is evidence."""
     if blob not in job_blobs(view):
         raise LocalMisuseError(
             "misuse.not-a-job-file", f"job {id_to_text(view.id)} names no blob {id_to_text(blob)}"
         )
-    return any(blob in files.blobs for _, files in view.files)
+    attached = any(blob in m.body.attachments for m in view.messages)
+    return attached or any(blob in files.blobs for _, files in view.files)
 
 
 def job_blob(home: NodeHome, blob: bytes, sealed: bool) -> bytes:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from protocol import canonical
 from protocol.ids import id_to_text
 from specs.vectorgen.common import (
     NETWORK,
@@ -28,6 +29,7 @@ from specs.vectorgen.common import (
 CUSTOMER = identity("job-customer")
 LAB_A = identity("job-lab-a")
 LAB_B = identity("job-lab-b")
+OUTSIDER = identity("job-outsider")
 TTL_S = 7 * 86_400
 MAX_TTL_S = 7 * 86_400
 DAY_MS = 86_400_000
@@ -135,14 +137,17 @@ def want(
     steps: list[tuple[str, bytes]],
     refused: tuple[tuple[bytes, str], ...] | list[tuple[bytes, str]] = (),
     bids: tuple[tuple[bytes, str], ...] | list[tuple[bytes, str]] = (),
+    messages: list[bytes] | None = None,
 ) -> dict[str, Any]:
-    """The expectation: refused entries and bids are listed by entry id."""
+    """The expectation: refused entries and bids are listed by entry id, messages in
+    thread order (timestamp_ms, entry id)."""
     return ok(
         state=state,
         lab=None if lab is None else id_to_text(lab.id),
         steps=[{"kind": k, "entry_id": t(raw)} for k, raw in steps],
         refused=[{"entry_id": t(r), "code": c} for r, c in sorted(refused, key=_by_id)],
         bids=[{"entry_id": t(r), "status": st} for r, st in sorted(bids, key=_by_id)],
+        messages=[t(raw) for raw in messages or []],
     )
 
 
@@ -159,6 +164,7 @@ def cases() -> Iterator[Case]:
     yield from _time_cases()
     yield from _bid_cases()
     yield from _side_cases()
+    yield from _message_cases()
     yield from _order_cases()
 
 
@@ -484,6 +490,78 @@ def _side_cases() -> Iterator[Case]:
     )
 
 
+SEAL_KEY = {"suite": "x25519-hkdf-sha256-chacha20poly1305", "public_key": bytes([9]) * 32}
+
+
+def _message(s: Story, who: Identity, to: Identity, n: int, **kw: Any) -> bytes:
+    body = {"job": s.job, "to": to.id, "sealed": bytes([n]) * 32, "attachments": [],
+            "seal_key": SEAL_KEY}  # fmt: skip
+    return s.sign(who, "job.message", body, **kw)
+
+
+def _message_cases() -> Iterator[Case]:
+    """The thread (§5.3): who may write to whom, before and after the award."""
+    s = Story()
+    bid_a, bid_b = s.bid(LAB_A), s.bid(LAB_B)
+    to_b = _message(s, CUSTOMER, LAB_B, 1)
+    from_b = _message(s, LAB_B, CUSTOMER, 2)
+    to_outsider = _message(s, CUSTOMER, OUTSIDER, 3)
+    from_outsider = _message(s, OUTSIDER, CUSTOMER, 4)
+    b_to_a = _message(s, LAB_B, LAB_A, 5)
+    award = s.step(CUSTOMER, "job.award", bid=entry_id(bid_a))
+    late_to_b = _message(s, CUSTOMER, LAB_B, 6)
+    late_from_b = _message(s, LAB_B, CUSTOMER, 7)
+    to_a = _message(s, CUSTOMER, LAB_A, 8)
+    from_a = _message(s, LAB_A, CUSTOMER, 9)
+    start = s.step(LAB_A, "job.start")
+    yield s.case(
+        "messages",
+        "Before the award the customer and lab B talk; a message to or from an identity "
+        "with no bid, and one between two labs, are not-party; after the award (the "
+        "customer's log orders its own, signer time a lab's) only lab A talks: B's are "
+        "out-of-turn. Messages are no steps: the state follows the steps alone.",
+        NOW,
+        want(
+            "in-production",
+            LAB_A,
+            [("job.award", award), ("job.start", start)],
+            [
+                (to_outsider, "job.not-party"),
+                (from_outsider, "job.not-party"),
+                (b_to_a, "job.not-party"),
+                (late_to_b, "job.out-of-turn"),
+                (late_from_b, "job.out-of-turn"),
+            ],
+            [(bid_a, "awarded"), (bid_b, "active")],
+            [to_b, from_b, to_a, from_a],
+        ),
+    )
+    s = Story()
+    bid_a = s.bid(LAB_A)
+    award_ms = s.clock_ms + 60_000
+    award = s.sign(
+        CUSTOMER, "job.award", {"job": s.job, "after": s.job, "bid": entry_id(bid_a)},
+        at_ms=award_ms,
+    )  # fmt: skip
+    bid_b = s.bid(LAB_B)  # signed before the award's time, arrives after it
+    from_b = _message(s, LAB_B, CUSTOMER, 1)
+    at_award = _message(s, LAB_B, CUSTOMER, 2, at_ms=award_ms)
+    yield s.case(
+        "message-at-the-award-time",
+        "A losing lab's message dated before the award is kept; one dated at the award's "
+        "timestamp_ms is out-of-turn.",
+        NOW,
+        want(
+            "awarded",
+            LAB_A,
+            [("job.award", award)],
+            [(at_award, "job.out-of-turn")],
+            [(bid_a, "awarded"), (bid_b, "active")],
+            [from_b],
+        ),
+    )
+
+
 def _order_cases() -> Iterator[Case]:
     """Which check decides when several apply (§5), and what is not looked at."""
     s = Story(ttl_s=3600)
@@ -573,3 +651,66 @@ def _order_cases() -> Iterator[Case]:
         NOW,
         error("job.bad-offer"),
     )
+
+
+# -- jobs/message: the plaintext inside a job message's sealed blob (§2.5) -----------
+
+
+def _plaintext(**change: Any) -> dict[str, Any]:
+    value: dict[str, Any] = {
+        "job": bytes([1]) * 32,
+        "from": CUSTOMER.id,
+        "to": LAB_A.id,
+        "text": "Can you print it in black?\nThanks",
+        "sent_ms": T0_MS,
+        "names": ["sketch.pdf"],
+    }
+    value.update(change)
+    return value
+
+
+def _message_case(name: str, description: str, raw: bytes, expect: dict[str, Any]) -> Case:
+    data = {
+        "plaintext_hex": raw.hex(),
+        "job_hex": (bytes([1]) * 32).hex(),
+        "from": id_to_text(CUSTOMER.id),
+        "to": id_to_text(LAB_A.id),
+        "attachments": 1,
+    }
+    return Case("jobs", "message", name, description, data, expect)
+
+
+def message_cases() -> Iterator[Case]:
+    good = _plaintext()
+    yield _message_case(
+        "plain", "A message with one attachment name, matching its entry.",
+        canonical.encode(good),
+        ok(text=good["text"], sent_ms=T0_MS, names=["sketch.pdf"]),
+    )  # fmt: skip
+    yield _message_case(
+        "non-canonical", "The same map with its keys out of order.",
+        b"\x86" + b"".join(canonical.encode(k)[0:] + canonical.encode(v)
+                           for k, v in reversed(list(good.items()))),
+        error("decode.bad-message"),
+    )  # fmt: skip
+    yield _message_case(
+        "control-character", "The text holds a bell (U+0007).",
+        canonical.encode(_plaintext(text="ring\x07")),
+        error("decode.bad-message"),
+    )  # fmt: skip
+    yield _message_case(
+        "another-job", "The plaintext names another job than its entry (a moved blob).",
+        canonical.encode(_plaintext(job=bytes([2]) * 32)),
+        error("verify.message-mismatch"),
+    )  # fmt: skip
+    yield _message_case(
+        "parties-swapped", "From the lab to the customer, where the entry says the reverse "
+        "(the other party's blob re-signed as one's own).",
+        canonical.encode(_plaintext(**{"from": LAB_A.id, "to": CUSTOMER.id})),
+        error("verify.message-mismatch"),
+    )  # fmt: skip
+    yield _message_case(
+        "names-count", "Two attachment names for an entry with one attachment.",
+        canonical.encode(_plaintext(names=["a.pdf", "b.pdf"])),
+        error("verify.message-mismatch"),
+    )  # fmt: skip

@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from protocol import governance, jobs, kinds
 from protocol.capability import ADVERT
 from protocol.design import DESIGN
+from protocol.design import WITHDRAW as DESIGN_WITHDRAW
 from protocol.errors import LocalMisuseError
 from protocol.governance import Charter
 
@@ -125,6 +126,7 @@ SAMPLES: dict[str, tuple[dict[str, Any], list[tuple[tuple[Any, ...], int]]]] = {
         {"proposal": {"action": "charter.amend", **_TITLE, "text": "Amended."}},
         [(("proposal", "title"), 256), (("proposal", "text"), 16_384)],
     ),
+    DESIGN_WITHDRAW: ({"design": ID_A, "reason": "unsafe"}, [(("reason",), 1024)]),
     governance.VOTE: ({"proposal": ID_A, "choice": "yes"}, []),
     governance.VOUCH: ({"candidate": ID_A}, []),
     governance.UNVOUCH: ({"candidate": ID_A}, []),
@@ -134,6 +136,16 @@ SAMPLES: dict[str, tuple[dict[str, Any], list[tuple[tuple[Any, ...], int]]]] = {
     jobs.COUNTER: ({**_BID, "bid": ID_B}, [(("note",), 2000)]),
     jobs.WITHDRAW: ({"job": ID_A, "bid": ID_B}, []),
     jobs.FILES: ({"job": ID_A, "blobs": [ID_B, ID_C]}, []),
+    jobs.MESSAGE: (
+        {
+            "job": ID_A,
+            "to": ID_B,
+            "sealed": ID_C,
+            "attachments": [ID_B],
+            "seal_key": {"suite": "x25519-hkdf-sha256-chacha20poly1305", "public_key": ID_A},
+        },
+        [],
+    ),
     jobs.AWARD: ({**_STEP, "bid": ID_C}, []),
     jobs.CANCEL: ({**_STEP, "reason": "no"}, [(("reason",), 2000)]),
     jobs.START: (_STEP, []),

@@ -77,6 +77,8 @@ UNREACHED: dict[str, str] = {
     "misuse.bad-entry": _LOCAL,
     "misuse.bad-job": _LOCAL,
     "misuse.bad-recipients": _LOCAL,
+    "misuse.bad-message": _LOCAL,
+    "misuse.no-seal-key": _LOCAL,
     "misuse.blob-busy": _LOCAL,
     "misuse.blob-io": _LOCAL,
     "misuse.blob-missing": _LOCAL,

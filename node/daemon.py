@@ -16,7 +16,7 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
@@ -38,6 +38,7 @@ from node.ops.storage import collect_garbage
 from node.ops.takedown import blob_policy
 from node.runtime.events import EventHub
 from node.runtime.governance import GovernanceDriver, max_blob_bytes
+from node.runtime.notifications import Notifier, open_tap
 from node.runtime.service import Endpoints, LedgerRunner, NodeService, open_news
 from node.runtime.storage_thread import StorageThread, open_storage
 from node.store import memory
@@ -45,6 +46,8 @@ from node.store.blobs import BlobStore
 from node.store.diskspace import DEFAULT_MIN_FREE_BYTES, MIB, DiskSpace
 from node.store.home import NodeHome
 from node.store.logs import SqliteLogStore
+from node.store.notifications import STORE_FILE, NotificationStore, load_settings
+from protocol.entry import Entry
 from protocol.errors import LocalMisuseError
 from protocol.sync import SyncFilter
 
@@ -102,6 +105,7 @@ async def run_node(
     if stop is None:  # (an Event has no truth value in trio 0.35)
         stop = trio.Event()
     hub = EventHub(token=trio.lowlevel.current_trio_token())
+    on_committed, committed = _commit_hook(hub)  # the event stream's and the notifier's
     disk = DiskSpace(home.path, options.min_free_bytes)
     disk.start()  # before any database is opened: a full disk gives back the reserve
     # a node already running on the home: refused at once; a short command: waited for
@@ -109,7 +113,7 @@ async def run_node(
     with home.writer_lock(wait_s), _api_socket(options) as api_socket:
         async with _open_storage(home, disk) as storage:
             ctx = await storage.run(
-                lambda store: make_context(home, store, hub.from_thread_committed, options.quota)
+                lambda store: make_context(home, store, on_committed, options.quota)
             )
             refused = await storage.run(lambda _: keys.settle_on_start(ctx))
             if refused is not None:
@@ -146,6 +150,7 @@ async def run_node(
                     stopping=stop,
                 )
                 metrics = NodeMetrics(service, network, blobs, driver)
+                notifier = _notifier(home, runner, committed, hub, service.api_url)
                 try:
                     async with trio.open_nursery() as nursery:
                         await nursery.start(_watch_disk, disk, storage, blobs, network)
@@ -156,7 +161,8 @@ async def run_node(
                         await nursery.start(network.run)
                         if driver is not None:
                             await nursery.start(driver.run)
-                        app = build_app(service, home.api_token(), hub, metrics)
+                        await nursery.start(notifier.run)
+                        app = build_app(service, home.api_token(), hub, metrics, notifier)
                         await _serve(nursery, app, api_socket, stop)
                         home.write_api_info(service.api_url, os.getpid())
                         await nursery.start(_stop_on_signals, stop)  # before we say ready
@@ -166,6 +172,33 @@ async def run_node(
                         nursery.cancel_scope.cancel()
                 finally:
                     home.clear_api_info()
+                    notifier.store.close()
+
+
+def _commit_hook(
+    hub: EventHub,
+) -> tuple[Callable[[Sequence[Entry]], None], trio.MemoryReceiveChannel[list[Entry]]]:
+    """The ledger's commit hook: the live event stream, then the notifier's tap (both
+    hand the batch to the loop and return at once); and the tap's receiving end."""
+    tap, committed = open_tap(trio.lowlevel.current_trio_token())
+
+    def on_committed(entries: Sequence[Entry]) -> None:
+        hub.from_thread_committed(entries)
+        tap.from_thread_committed(entries)
+
+    return on_committed, committed
+
+
+def _notifier(
+    home: NodeHome,
+    runner: LedgerRunner,
+    committed: trio.MemoryReceiveChannel[list[Entry]],
+    hub: EventHub,
+    api_url: str,
+) -> Notifier:
+    """The notification engine over `notifications.sqlite3` and `notify.json`."""
+    store = NotificationStore(home.path / STORE_FILE)
+    return Notifier(runner, committed, store, hub, home.path, load_settings(home.path), api_url)
 
 
 @contextlib.asynccontextmanager

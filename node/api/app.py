@@ -33,9 +33,11 @@ from node.api import keys as keys_api
 from node.api import live as live_api
 from node.api import metrics as metrics_api
 from node.api import names as names_api
+from node.api import notifications as notifications_api
 from node.api.fields import LocalPath
 from node.api.guard import LOOPBACK_HOSTS, RequestGuard
 from node.runtime.events import EventHub
+from node.runtime.notifications import Notifier
 from node.runtime.service import NodeService
 from protocol import kinds
 from protocol.errors import (
@@ -72,6 +74,7 @@ _NOT_FOUND = {
     "misuse.unknown-bid",
     "remote.blob-unavailable",
     "misuse.unknown-proposal",
+    "misuse.unknown-notification",
 }
 
 
@@ -203,9 +206,11 @@ def build_app(
     token: str,
     hub: EventHub | None = None,
     metrics: metrics_api.NodeMetrics | None = None,
+    notifier: Notifier | None = None,
 ) -> FastAPI:
-    """The API of `service`, with the live events of `hub` and the collector of
-    `metrics` (none: an app built only for its OpenAPI document)."""
+    """The API of `service`, with the live events of `hub`, the collector of
+    `metrics` (none: an app built only for its OpenAPI document) and the routes of
+    `notifier` (none: no notification routes)."""
     # No /docs or /redoc: FastAPI's pages load their scripts from a CDN, which a lab's
     # machine may not reach and the dashboard's CSP forbids; /openapi.json needs the token.
     app = FastAPI(
@@ -253,6 +258,8 @@ def build_app(
     app.include_router(blob_api.router(service), dependencies=guard)
     app.include_router(keys_api.router(service), dependencies=guard)
     app.include_router(names_api.router(service), dependencies=guard)
+    if notifier is not None:
+        app.include_router(notifications_api.router(notifier), dependencies=guard)
     live_api.install(app, service, guard, hub or EventHub())  # dashboard, events, uploads
     metrics_api.routes(app, service, guard, metrics)  # /healthz, /metrics
     app.add_middleware(

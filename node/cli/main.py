@@ -63,6 +63,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "service": ("node.cli.service", "run this home's node under systemd"),
     "du": ("node.cli.storage", "what the home holds, by part"),
     "gc": ("node.cli.storage", "evict blobs this node has no reason to keep"),
+    "notify": ("node.cli.notify", "notifications: settings (e-mail, webhooks), list, delivery log"),
 }
 
 

@@ -106,6 +106,10 @@ UNREACHED: dict[str, str] = {
     "misuse.unknown-job": _LOCAL,
     "misuse.unknown-lab": _LOCAL,
     "misuse.unknown-proposal": _LOCAL,
+    "misuse.bad-webhook-url": _LOCAL,
+    "misuse.bad-email-address": _LOCAL,
+    "misuse.bad-notify-setting": _LOCAL,
+    "misuse.unknown-notification": _LOCAL,
     "remote.blob-unavailable": "the answer to this node's own caller when no peer gave a blob "
     "(0009 §3), not bytes a vector holds",
     "remote.closed": _TRANSPORT,

@@ -19,10 +19,11 @@ export function setToken(value) { sessionStorage.setItem(TOKEN_KEY, value.trim()
 export function forgetToken() { sessionStorage.removeItem(TOKEN_KEY); }
 
 export class ApiError extends Error {
-  constructor(status, code, message) {
+  constructor(status, code, message, field = null) {
     super(message);
     this.status = status;
     this.code = code;
+    this.field = field;  // the request field at fault, when the node names it
   }
 }
 
@@ -48,7 +49,7 @@ export async function api(method, path, body, { raw = false, headers = {} } = {}
   if (!response.ok) {
     const error = (data && data.error) || {};
     throw new ApiError(response.status, error.code || `http.${response.status}`,
-      error.message || `HTTP ${response.status}`);
+      error.message || `HTTP ${response.status}`, error.field || null);
   }
   return data;
 }

@@ -8,6 +8,7 @@ import { myJobsPage } from "./myjobs.js";
 import { governancePage } from "./governance.js";
 import { nodePage } from "./node.js";
 import { progressDock } from "./progress.js";
+import { notificationBadge, notificationsPage } from "./notifications.js";
 
 const PAGES = {
   designs: ["Designs", designsPage],
@@ -16,6 +17,7 @@ const PAGES = {
   mine: ["My jobs", myJobsPage],
   governance: ["Governance", governancePage],
   node: ["Node", nodePage],
+  notifications: ["Notifications", notificationsPage],
 };
 
 const main = document.getElementById("main");
@@ -64,6 +66,7 @@ async function start() {
   const live = document.getElementById("live");
   openEvents((state) => { live.textContent = state === "live" ? "● live" : state; });
   progressDock(document.getElementById("progress"));
+  notificationBadge();
   window.addEventListener("hashchange", () => { show(); main.focus(); });
   show();
 }

@@ -108,6 +108,17 @@ def test_a_job_from_offer_to_refund_and_another_to_review(
         page_b.wait_for_selector(f"{bid_b}:has-text('30.00'):has-text('active')")
         shot(page_b, "lab-b-rebids")
 
+        # Before the award the customer writes to lab B alone; B answers (sealed, 0007 §2.5).
+        page.select_option("#message-to", ids["b"])
+        page.fill("#message-text", "Can you print it in black?")
+        page.click("#message-form button[type=submit]")
+        page.wait_for_selector("#my-job-thread li.message:has-text('in black?')")
+        page_b.wait_for_selector("#my-job-thread li.message:has-text('in black?')", timeout=60_000)
+        page_b.fill("#message-text", "Yes, black PETG is in stock.")
+        page_b.click("#message-form button[type=submit]")
+        page.wait_for_selector("#my-job-thread li.message:has-text('in stock')", timeout=60_000)
+        shot(page, "customer-reads-b-answer")
+
         # The customer awards A's bid instead and seals a file to A.
         page.wait_for_selector(f"{bid_b}:has-text('30.00'):has-text('active')", timeout=60_000)
         page.click(f"#my-job-bids li[data-lab='{ids['a']}'] button[data-action=award]")

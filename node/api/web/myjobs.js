@@ -6,15 +6,16 @@
 // (jobactions.js), and the job's private files — sealed by this node to the awarded
 // lab and to us, opened by this node with its key and offered as a download.
 import { api, get, optional, post, token, truncated } from "./api.js";
-import { busy, errorBox, h, replace, short, when } from "./ui.js";
+import { busy, errorBox, h, replace, short, toMinor, when } from "./ui.js";
 import { notOnThisNode } from "./pending.js";
 import { money } from "./labs.js";
 import { stepForms } from "./jobactions.js";
+import { loadNames, nameOf, who } from "./names.js";
 
 const ROLE_TEXT = { customer: "the customer", lab: "the awarded lab", bidder: "a bidder", other: "someone else" };
 
 export async function myJobsPage(view) {
-  const first = await optional("/api/v1/jobs/mine");
+  const [first] = await Promise.all([optional("/api/v1/jobs/mine"), loadNames()]);
   if (first === null) { notOnThisNode(view, "My jobs", "jobs"); return null; }
   const list = h("ul", { class: "results", id: "my-jobs", "aria-live": "polite" });
   const detail = h("section", { id: "my-job", "aria-label": "The job" });
@@ -77,14 +78,91 @@ function showMine(row, detail, data, refresh) {
     h("h3", {}, "Timeline"), timeline(row, data.witness_times),
     h("h3", {}, "Bids and counter-offers"), bidsSection(job, role, me, out, after),
     filesSection(job, role, out, after),
+    threadSection(job, role, me),
     h("div", { id: "my-job-actions", class: "stack" }, stepForms(job, role === "bidder" ? "other" : role, out, after)),
     out));
+}
+
+// The job's conversation (specs/0007 §2.5): messages sealed to both parties, opened by
+// this node (GET /jobs/{job}/thread fetches what it lacks first). Before the award the
+// customer writes to each bidding lab apart; after it, customer and awarded lab only.
+function threadSection(job, role, me) {
+  const list = h("ol", { id: "my-job-thread", "aria-live": "polite" }, h("li", { class: "muted" }, "Loading the messages…"));
+  const out = h("div", { "aria-live": "polite" });
+  const load = async () => {
+    try {
+      const thread = await get(`/api/v1/jobs/${job.id}/thread`);
+      const ours = thread.messages.filter((m) => m.author === me || m.to === me);  // others': not ours to read
+      replace(list, ours.length ? ours.map((m) => messageRow(job.id, m, me, out))
+        : h("li", { class: "muted" }, "No message yet."));
+    } catch (e) { replace(list, errorBox(e)); }
+  };
+  load();
+  return h("section", { "aria-labelledby": "thread-h" }, h("h3", { id: "thread-h" }, "Messages"),
+    h("p", { class: "muted" }, "Sealed to you and the other party: no other node can read them."),
+    list, messageForm(job, role, me, out, load), out);
+}
+
+function messageRow(jobId, m, me, out) {
+  const from = m.author === me ? h("strong", {}, "you") : who(m.author);
+  const to = m.to === me ? h("strong", {}, "you") : who(m.to);
+  const files = m.attachments.map((blob, i) => {
+    const b = h("button", { type: "button", class: "secondary", "data-action": "open-attachment" },
+      `Open ${m.names[i] || short(blob, 16)}`);
+    b.addEventListener("click", () => busy(b, out, () => download(`/api/v1/jobs/${jobId}/blobs/${blob}`, m.names[i] || `${blob.slice(0, 16)}.bin`)));
+    return b;
+  });
+  return h("li", { class: "card message", "data-entry": m.entry_id },
+    h("div", { class: "muted" }, from, " → ", to,
+      ` · ${when(m.sent_ms || m.timestamp_ms)}`),
+    m.error ? h("p", { class: "warning" }, `cannot be read here: ${m.error.message} (${m.error.code})`)
+      : h("p", { class: "message-text" }, m.text),
+    files.length ? h("div", { class: "inline" }, files) : null);
+}
+
+function messageForm(job, role, me, out, load) {
+  const over = ["cancelled", "expired"].includes(job.state);
+  if (over || role === "other") return null;
+  const bidders = [...new Set(job.bids.map((b) => b.lab))].filter((lab) => lab !== me);
+  let to = null;
+  if (role === "customer") {
+    if (job.lab) to = job.lab;
+    else if (!bidders.length) return h("p", { class: "muted" }, "You can write to a lab once it has bid.");
+  }
+  const select = role === "customer" && !job.lab
+    ? h("select", { id: "message-to", "aria-label": "To" }, bidders.map((lab) => h("option", { value: lab }, nameOf(lab))))
+    : null;
+  const text = h("textarea", { id: "message-text", name: "text", rows: 3, maxlength: 4000, required: true, "aria-label": "Message" });
+  const files = h("input", { id: "message-files", type: "file", multiple: true, "aria-label": "Attachments" });
+  const submit = h("button", { type: "submit" }, "Send sealed");
+  return h("form", { id: "message-form", class: "stack", onsubmit: (e) => {
+    e.preventDefault();
+    busy(submit, out, async () => {
+      const body = { text: text.value.trim(), to: select ? select.value : to };
+      if (files.files.length) {
+        const upload = await post("/api/v1/uploads");
+        for (const file of files.files) {
+          await api("PUT", `/api/v1/uploads/${upload.upload_id}/files/${encodeURIComponent(file.name)}`, file,
+            { raw: true, headers: { "Content-Type": "application/octet-stream" } });
+        }
+        body.upload_id = upload.upload_id;
+      }
+      await post(`/api/v1/jobs/${job.id}/messages`, body);
+      text.value = "";
+      files.value = "";
+      const detail = e.target.closest("#my-job");  // sent: live updates may redraw again
+      if (detail) delete detail.dataset.dirty;
+      replace(out, h("p", { role: "status" }, "Sent, sealed to both of you."));
+      await load();
+    });
+  } }, select ? h("label", { for: "message-to" }, "To", select) : null,
+    h("label", { for: "message-text" }, "Message", text), h("label", { for: "message-files" }, "Attachments (sealed too)", files), submit);
 }
 
 function timeline(row, witnessTimes) {
   return h("ol", { id: "my-job-timeline" }, row.timeline.map((t) => h("li", { "data-kind": t.kind },
     h("strong", {}, t.kind.replace("job.", "")), ` by ${ROLE_TEXT[t.role] || t.role} `,
-    h("code", { title: t.author }, short(t.author)), ` · signed ${when(t.timestamp_ms)}`,
+    who(t.author), ` · signed ${when(t.timestamp_ms)}`,
     witnessTimes ? ` · ${t.witnessed_at_s ? `witnessed ${when(t.witnessed_at_s * 1000)}` : "not witnessed yet"}` : "",
     detailOf(t))));
 }
@@ -109,7 +187,7 @@ function priceFields(prefix, currency) {
   const ready = h("input", { name: "ready", class: `${prefix}-ready`, type: "date", required: true, "aria-label": "Ready by",
     value: new Date(Date.now() + 7 * 86400e3).toISOString().slice(0, 10) });
   const note = h("input", { name: "note", class: `${prefix}-note`, maxlength: 2000, "aria-label": "Note" });
-  const body = () => ({ price: { amount_minor: Math.round(Number(price.value) * 100), currency },
+  const body = () => ({ price: { amount_minor: toMinor(price.value, currency), currency },
     ready_ms: new Date(`${ready.value}T12:00:00`).getTime(), note: note.value.trim() });
   return { els: [h("label", {}, "Price", price), h("label", {}, "Ready by", ready), h("label", {}, "Note", note)], body, price };
 }
@@ -141,7 +219,7 @@ function bidsSection(job, role, me, out, after) {
         }) : null));
     const mineActive = open && b.lab === me && b.status === "active";
     return h("li", { class: "card bid", "data-bid": b.entry_id, "data-lab": b.lab },
-      h("code", { title: b.lab }, b.lab === me ? "you" : short(b.lab)),
+      b.lab === me ? h("strong", {}, "you") : who(b.lab),
       ` ${money(b.price.amount_minor, currency)}, ready ${when(b.ready_ms)} · ${b.status}`, b.note ? ` · “${b.note}”` : "",
       counters.length ? h("ul", {}, counters) : null,
       open && role === "customer" && b.status === "active" ? [

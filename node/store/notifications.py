@@ -63,8 +63,9 @@ Kind = Literal[
     "fork",
 ]
 _ALL_KINDS: Final[tuple[Kind, ...]] = KINDS
-_EMAIL = re.compile(r"^[^@\s<>,;:\"]{1,64}@[A-Za-z0-9.-]{1,253}$")
-_HOST = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$|^\[[0-9A-Fa-f:.]+\]$")
+# Whole-text grammars: always `fullmatch` (a `$` would let "host\n" through, specs/0001 §8).
+_EMAIL = re.compile(r"[^@\s<>,;:\"]{1,64}@[A-Za-z0-9.-]{1,253}")
+_HOST = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\]")
 
 
 class SmtpSettings(BaseModel):
@@ -110,12 +111,12 @@ def check_settings(new: NotifySettings, old: NotifySettings | None = None) -> No
     old = old or NotifySettings()
     smtp = new.smtp
     if smtp is not None:
-        if not _HOST.match(smtp.host):
+        if not _HOST.fullmatch(smtp.host):
             raise _refuse("misuse.bad-notify-setting", "smtp.host", "not a host name")
         for field, value in [("smtp.from_addr", smtp.from_addr)] + [
             (f"smtp.to.{i}", a) for i, a in enumerate(smtp.to)
         ]:
-            if not _EMAIL.match(value):
+            if not _EMAIL.fullmatch(value):
                 raise _refuse("misuse.bad-email-address", field, f"{value!r} is no e-mail address")
         if smtp.user is not None and smtp.security == "none":
             raise _refuse(

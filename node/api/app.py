@@ -353,6 +353,10 @@ def _routes(app: FastAPI, service: NodeService, guard: list[Any]) -> None:
     async def design_lineage(design_id: str) -> dict[str, Any]:
         return await service.design_lineage(id_from_text(design_id))
 
+    @app.get(f"{API_PREFIX}/designs/{{design_id}}/okh", dependencies=guard)
+    async def design_okh(design_id: str) -> dict[str, Any]:
+        return await service.export_okh(id_from_text(design_id))
+
     @app.post(f"{API_PREFIX}/designs/{{design_id}}/fetch", dependencies=guard)
     async def fetch_design(design_id: str, body: FetchIn) -> dict[str, Any]:
         return await service.fetch_design(id_from_text(design_id), Path(body.out_dir))

@@ -16,6 +16,7 @@ from urllib.parse import quote, urlencode
 from ledger.catalogue import Filters
 from node.cli.ledger import via_node
 from node.ops import designs, takedown
+from protocol.errors import LocalMisuseError
 from protocol.ids import id_from_text
 
 
@@ -55,6 +56,10 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("design_id", metavar="ID")
     p.add_argument("--reason", required=True, help="one line: why (shown with the design)")
     p.set_defaults(handler=cmd_withdraw)
+    p = actions.add_parser("export-okh", parents=[common], help="a design as an OKH manifest")
+    p.add_argument("design_id", metavar="ID")
+    p.add_argument("-o", "--output", type=Path, metavar="FILE", help="write it here (else stdout)")
+    p.set_defaults(handler=cmd_export_okh)
     p = actions.add_parser("import-okh", parents=[common], help="publish OKH manifests as designs")
     p.add_argument("paths", type=Path, nargs="+", metavar="PATH")
     p.set_defaults(handler=cmd_import_okh)
@@ -207,4 +212,25 @@ def cmd_import_okh(args: argparse.Namespace) -> dict[str, Any]:
     lines.append(f"imported {out['imported']}, failed {out['failed']}")
     out["_text"] = "\n".join(lines)
     out["_exit"] = 1 if out["failed"] and not out["imported"] else 0
+    return out
+
+
+def cmd_export_okh(args: argparse.Namespace) -> dict[str, Any]:
+    """Write a design's OKH-LOSH TOML manifest to FILE, or show it."""
+    design_id = id_from_text(args.design_id)
+    out: dict[str, Any] = via_node(
+        args,
+        lambda ctx: designs.export_okh(ctx, design_id),
+        "GET",
+        f"/api/v1/designs/{quote(args.design_id)}/okh",
+    )
+    if args.output is None:
+        out["_text"] = out["manifest"].rstrip("\n")
+        return out
+    try:
+        args.output.write_text(out["manifest"], encoding="utf-8")
+    except OSError as e:
+        raise LocalMisuseError("misuse.bad-file", f"cannot write {args.output}: {e.strerror}") from e
+    out["output"] = str(args.output)
+    out["_text"] = f"wrote the OKH manifest of {out['design_id']} to {args.output}"
     return out

@@ -28,7 +28,7 @@ from typing import Any, Final, Literal
 
 from ledger.catalogue import Filters, LineageRow, withdrawal_json
 from licenses.design_licence import LicenceCheck, check_design_licence
-from licenses.okh import MAX_MANIFEST_BYTES, import_manifest
+from licenses.okh import MAX_MANIFEST_BYTES, export_losh_toml, import_manifest
 from licenses.okh_draft import DesignDraft, design_body
 from node.ops.context import LedgerContext, append_own
 from node.ops.geometry import analyse_mesh, is_mesh_media_type, media_type_for
@@ -328,6 +328,17 @@ def commit_import(
 
 def import_okh(ctx: LedgerContext, paths: Sequence[Path]) -> dict[str, Any]:
     return commit_import(ctx, prepare_import(paths))[0]
+
+
+def export_okh(ctx: LedgerContext, design_id: bytes) -> dict[str, Any]:
+    """A design as an OKH-LOSH TOML manifest (specs/0010 §5): importing it gives the
+    same body fields back, files as their paths, links as links."""
+    entry, body = design_entry(ctx, design_id)
+    return {
+        "design_id": id_to_text(entry.id),
+        "name": body.name,
+        "manifest": export_losh_toml(body),
+    }
 
 
 # -- reading the catalogue ---------------------------------------------------------------

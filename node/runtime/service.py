@@ -182,6 +182,9 @@ class NodeService:
     async def design_lineage(self, design_id: bytes) -> dict[str, Any]:
         return await self.on_ledger(lambda ctx: designs.lineage(ctx, design_id))
 
+    async def export_okh(self, design_id: bytes) -> dict[str, Any]:
+        return await self.on_ledger(lambda ctx: designs.export_okh(ctx, design_id))
+
     async def fetch_design(self, design_id: bytes, out_dir: Path) -> dict[str, Any]:
         """Write a design's files to `out_dir`, first fetching from peers what we lack."""
         files = await self.on_ledger(lambda ctx: designs.design_files(ctx, design_id))

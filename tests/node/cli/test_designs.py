@@ -165,6 +165,42 @@ def test_import_okh_reports_every_file(tmp_path: Path) -> None:
     assert status == 0 and shown["body"]["files"] == []  # references stay links
 
 
+def rich_design_dir(root: Path) -> Path:
+    """A design with most of the body's fields: links, tags, processes, dimensions."""
+    folder = design_dir(root, "Bench vise", "CERN-OHL-W-2.0")
+    manifest = (folder / "okh.toml").read_text() + (
+        'version = "1.2"\norganisation = "Ada Lab"\ndocumentation-language = "en"\n'
+        'repo = "https://example.org/vise.git"\nfabcommons-tags = ["clamp", "workshop"]\n'
+        'fabcommons-processes = ["3d-printing"]\nfabcommons-materials = ["PLA"]\n'
+        '[outer-dimensions]\nopenSCAD = "cube(size = [20,20,20])"\nunit = "mm"\n'
+    )
+    (folder / "okh.toml").write_text(manifest)
+    return folder
+
+
+def test_export_okh_writes_a_manifest_that_imports_to_the_same_body(tmp_path: Path) -> None:
+    home = init_home(tmp_path)
+    status, out = publish(home, rich_design_dir(tmp_path))
+    assert status == 0, out
+    design_id = out["design_id"]
+    manifest = tmp_path / "exported" / "okh.toml"
+    manifest.parent.mkdir()
+    status, exported = fabnode("design", "export-okh", design_id, "-o", manifest, home=home)
+    assert status == 0, exported
+    assert manifest.read_text() == exported["manifest"]
+    status, shown = fabnode("design", "show", design_id, home=home)
+
+    other = init_home(tmp_path, "other")
+    status, imported = fabnode("design", "import-okh", manifest, home=other)
+    assert status == 0 and imported["imported"] == 1, imported
+    status, back = fabnode("design", "show", imported["results"][0]["design_id"], home=other)
+    assert status == 0
+    # The files stay paths (an import fetches nothing); every other field comes back.
+    assert {**back["body"], "files": None} == {**shown["body"], "files": None}
+    status, text = fabnode("design", "export-okh", design_id, home=home)
+    assert status == 0 and text["manifest"] == exported["manifest"]
+
+
 @pytest.fixture
 def stack() -> Iterator[ExitStack]:
     with ExitStack() as s:

@@ -193,6 +193,17 @@ def cmd_fetch(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
+def _import_line(r: dict[str, Any]) -> str:
+    if "error" in r:
+        e = r["error"]
+        return f"{r['file']}: {e['code']} ({e['field']}): {e['message']}"
+    if r.get("unchanged"):
+        return f"{r['file']}: {r['design_id']} (unchanged: nothing signed)"
+    if r.get("supersedes"):
+        return f"{r['file']}: {r['design_id']} (a new version of {r['supersedes']})"
+    return f"{r['file']}: {r['design_id']}"
+
+
 def cmd_import_okh(args: argparse.Namespace) -> dict[str, Any]:
     paths = [p.absolute() for p in args.paths]
     out: dict[str, Any] = via_node(
@@ -203,15 +214,12 @@ def cmd_import_okh(args: argparse.Namespace) -> dict[str, Any]:
         {"paths": [str(p) for p in paths]},
         progress_of="import",
     )
-    lines = [
-        f"{r['file']}: {r['design_id']}"
-        if "design_id" in r
-        else f"{r['file']}: {r['error']['code']} ({r['error']['field']}): {r['error']['message']}"
-        for r in out["results"]
-    ]
-    lines.append(f"imported {out['imported']}, failed {out['failed']}")
+    lines = [_import_line(r) for r in out["results"]]
+    lines.append(
+        f"imported {out['imported']}, unchanged {out.get('unchanged', 0)}, failed {out['failed']}"
+    )
     out["_text"] = "\n".join(lines)
-    out["_exit"] = 1 if out["failed"] and not out["imported"] else 0
+    out["_exit"] = 1 if out["failed"] and not out["imported"] and not out.get("unchanged") else 0
     return out
 
 
@@ -230,7 +238,8 @@ def cmd_export_okh(args: argparse.Namespace) -> dict[str, Any]:
     try:
         args.output.write_text(out["manifest"], encoding="utf-8")
     except OSError as e:
-        raise LocalMisuseError("misuse.bad-file", f"cannot write {args.output}: {e.strerror}") from e
+        why = f"cannot write {args.output}: {e.strerror}"
+        raise LocalMisuseError("misuse.bad-file", why) from e
     out["output"] = str(args.output)
     out["_text"] = f"wrote the OKH manifest of {out['design_id']} to {args.output}"
     return out

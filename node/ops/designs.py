@@ -34,7 +34,7 @@ from node.ops.context import LedgerContext, append_own
 from node.ops.geometry import analyse_mesh, is_mesh_media_type, media_type_for
 from node.store.blobs import BlobStore
 from node.store.home import NodeHome
-from protocol import kinds
+from protocol import canonical, kinds
 from protocol.blob import DEFAULT_MAX_BLOB_BYTES
 from protocol.design import DESIGN, MAX_FILES, DesignBody, FileEntry, design_body_map
 from protocol.entry import Entry, read_stored_entry
@@ -294,12 +294,12 @@ def _error_json(e: CommonsError) -> dict[str, Any]:
 
 
 def prepare_import(paths: Sequence[Path]) -> list[ImportItem]:
-    """Each manifest as a body without files (its references stay links), or its error."""
+    """Each manifest as a body without files (its references stay links), or its error.
+    The licence rule waits for commit_import, which knows the network's allow-list."""
     items = []
     for path in manifest_files(paths):
         try:
             body = design_body(read_manifest(path))
-            check_design_licence(body, [])
         except CommonsError as e:
             items.append(ImportItem(str(path), error=_error_json(e)))
             continue
@@ -310,20 +310,73 @@ def prepare_import(paths: Sequence[Path]) -> list[ImportItem]:
 def commit_import(
     ctx: LedgerContext, items: list[ImportItem]
 ) -> tuple[dict[str, Any], list[Entry]]:
-    """Sign every good manifest's design in one commit; per-file results and counts."""
-    good = [item for item in items if item.body is not None]
-    made: list[Entry] = []
-    if good:
-        made = append_own(ctx, [(DESIGN, design_body_map(i.body)) for i in good if i.body])
-    ids = iter(made[len(made) - len(good) :])
+    """Sign every good manifest's design in one commit; per-file results and counts.
+
+    The licence rule is applied again with the network's allow-list (as publish does).
+    A manifest that gives the body of one of our current designs again is that design
+    (`unchanged`, nothing signed); one that changed a design of ours of the same name
+    and repository is a new version of it (`supersedes`, specs/0010 §1)."""
     results: list[dict[str, Any]] = []
+    to_sign: list[tuple[int, DesignBody]] = []
+    in_batch: dict[bytes, int] = {}  # canonical body -> its index in to_sign
     for item in items:
         if item.body is None:
             results.append({"file": item.file, "error": item.error})
-        else:
-            results.append({"file": item.file, "design_id": id_to_text(next(ids).id)})
-    out = {"results": results, "imported": len(good), "failed": len(items) - len(good)}
+            continue
+        try:
+            check_design_licence(item.body, [], allow_list=ctx.catalogue.allow_list)
+        except CommonsError as e:
+            results.append({"file": item.file, "error": _error_json(e)})
+            continue
+        same, previous = _earlier_version(ctx, item.body)
+        if same is not None:
+            results.append({"file": item.file, "design_id": id_to_text(same), "unchanged": True})
+            continue
+        body = item.body if previous is None else _superseding(item.body, previous)
+        key = canonical.encode(design_body_map(body))
+        if key not in in_batch:
+            in_batch[key] = len(to_sign)
+            to_sign.append((len(results), body))
+        results.append({"file": item.file, "sign": in_batch[key], "supersedes": previous})
+    made = append_own(ctx, [(DESIGN, design_body_map(b)) for _, b in to_sign]) if to_sign else []
+    ids = [e.id for e in made[len(made) - len(to_sign) :]]
+    for result in results:
+        if "sign" in result:
+            previous = result.pop("supersedes")
+            result["design_id"] = id_to_text(ids[result.pop("sign")])
+            if previous is not None:
+                result["supersedes"] = id_to_text(previous)
+    failed = sum(1 for r in results if "error" in r)
+    unchanged = sum(1 for r in results if r.get("unchanged"))
+    out = {
+        "results": results,
+        "imported": len(results) - failed - unchanged,
+        "unchanged": unchanged,
+        "failed": failed,
+    }
     return out, made
+
+
+def _earlier_version(ctx: LedgerContext, body: DesignBody) -> tuple[bytes | None, bytes | None]:
+    """(our current design with this very body, else None; else the current design of
+    ours this body is a new version of: same name and same `repo` links, or None)."""
+    repo = sorted(link.url for link in body.links if link.rel == "repo")
+    unversioned = design_body_map(body) | {"supersedes": None}
+    candidate = None
+    for design_id in ctx.catalogue.current_named(ctx.identity.id, body.name):
+        try:
+            held = design_entry(ctx, design_id)[1]
+        except LocalMisuseError:
+            continue
+        if design_body_map(held) | {"supersedes": None} == unversioned:
+            return design_id, None
+        if candidate is None and sorted(k.url for k in held.links if k.rel == "repo") == repo:
+            candidate = design_id
+    return None, candidate
+
+
+def _superseding(body: DesignBody, previous: bytes) -> DesignBody:
+    return DesignBody.model_validate(design_body_map(body) | {"supersedes": previous})
 
 
 def import_okh(ctx: LedgerContext, paths: Sequence[Path]) -> dict[str, Any]:

@@ -372,6 +372,18 @@ class CatalogueStore:
             out["withdrawn"] = withdrawal_json(self.withdrawal_of(out["id"])) if row[-1] else None
         return found
 
+    def current_named(self, author: bytes, name: str) -> list[bytes]:
+        """Ids of `author`'s designs called `name` that no design of theirs supersedes,
+        newest first (what a re-import of a manifest may be a version of)."""
+        with wrapped_errors():
+            rows = self._conn.execute(
+                "SELECT d.id FROM designs d WHERE d.author = ? AND d.name = ?"
+                f" AND NOT {_SUPERSEDED}"
+                " ORDER BY d.timestamp_ms DESC, d.id",
+                (author, name),
+            ).fetchall()
+        return [r[0] for r in rows]
+
     def withdrawal_of(self, design_id: bytes) -> Withdrawal | None:
         """The withdrawal shown for a design: its author's earliest (specs/0010 §7)."""
         with wrapped_errors():

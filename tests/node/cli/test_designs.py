@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from node.ops import context as operations
+from node.ops import designs
 from node.store.home import NodeHome
 from protocol.design import DESIGN
 from protocol.ids import id_from_text, id_to_text
@@ -199,6 +200,60 @@ def test_export_okh_writes_a_manifest_that_imports_to_the_same_body(tmp_path: Pa
     assert {**back["body"], "files": None} == {**shown["body"], "files": None}
     status, text = fabnode("design", "export-okh", design_id, home=home)
     assert status == 0 and text["manifest"] == exported["manifest"]
+
+
+def test_importing_a_manifest_again_is_the_same_design_or_a_new_version(
+    tmp_path: Path,
+) -> None:
+    home = init_home(tmp_path)
+    folder = rich_design_dir(tmp_path)
+    manifest = folder / "okh.toml"
+    status, first = fabnode("design", "import-okh", manifest, home=home)
+    assert status == 0 and first["imported"] == 1, first
+    design_id = first["results"][0]["design_id"]
+    before = log_length(home)
+
+    status, again = fabnode("design", "import-okh", manifest, manifest, home=home)
+    assert status == 0, again
+    assert [r["design_id"] for r in again["results"]] == [design_id, design_id]
+    assert all(r["unchanged"] for r in again["results"])
+    assert (again["imported"], again["unchanged"]) == (0, 2)
+    assert log_length(home) == before  # nothing signed
+
+    manifest.write_text(manifest.read_text().replace('version = "1.2"', 'version = "1.3"'))
+    status, changed = fabnode("design", "import-okh", manifest, home=home)
+    assert status == 0 and changed["imported"] == 1, changed
+    (result,) = changed["results"]
+    assert result["supersedes"] == design_id and result["design_id"] != design_id
+    status, shown = fabnode("design", "show", result["design_id"], home=home)
+    assert shown["body"]["supersedes"] == design_id and shown["body"]["version"] == "1.3"
+    status, found = fabnode("design", "search", "vise", home=home)
+    assert [d["id"] for d in found["designs"]] == [result["design_id"]]  # v1.2 is superseded
+    status, again = fabnode("design", "import-okh", manifest, home=home)
+    assert again["results"][0] == {
+        "file": str(manifest),
+        "design_id": result["design_id"],
+        "unchanged": True,
+    }
+
+
+def test_import_okh_applies_the_networks_allow_list(tmp_path: Path) -> None:
+    home = init_home(tmp_path)
+    open_one = design_dir(tmp_path, "Strong cube", "CERN-OHL-S-2.0", mesh=False) / "okh.toml"
+    mit = design_dir(tmp_path, "Permissive cube", "MIT", mesh=False) / "okh.toml"
+    nc = design_dir(tmp_path, "Private cube", "CC-BY-NC-4.0", mesh=False) / "okh.toml"
+    status, out = fabnode("design", "import-okh", nc, home=home)  # the default list
+    assert status == 1
+    assert out["results"][0]["error"]["code"] == "rule.licence-not-open"
+    assert out["results"][0]["error"]["field"] == "licence"
+    with operations.open_local(NodeHome(home)) as ctx:
+        ctx.catalogue.allow_list = frozenset({"CERN-OHL-S-2.0"})  # a network's narrower list
+        out = designs.import_okh(ctx, [open_one, mit])
+    assert "design_id" in out["results"][0]
+    assert out["results"][1]["error"]["code"] == "rule.licence-not-open"
+    assert (out["imported"], out["failed"]) == (1, 1)
+    status, found = fabnode("design", "search", "cube", home=home)
+    assert [d["name"] for d in found["designs"]] == ["Strong cube"]
 
 
 @pytest.fixture

@@ -37,7 +37,7 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("design_id", metavar="ID")
     p.set_defaults(handler=cmd_show)
     p = actions.add_parser("search", parents=[common], help="search the catalogue")
-    p.add_argument("query", metavar="QUERY")
+    p.add_argument("query", metavar="QUERY", nargs="?", default="", help="words (none: all)")
     p.add_argument("--family", help="licence family (permissive, weak-copyleft, …)")
     p.add_argument("--process", help="manufacturing process, e.g. 3d-printing")
     p.add_argument("--material")
@@ -95,7 +95,7 @@ def cmd_search(args: argparse.Namespace) -> dict[str, Any]:
     params = {
         k: v
         for k, v in (
-            ("q", args.query),
+            ("q", args.query or None),
             ("family", args.family),
             ("process", args.process),
             ("material", args.material),
@@ -190,6 +190,8 @@ def cmd_fetch(args: argparse.Namespace) -> dict[str, Any]:
         {"out_dir": str(out_dir)},
     )
     out["_text"] = f"wrote {len(out['files'])} files to {out['out_dir']}"
+    if out.get("note"):
+        out["_text"] += f": {out['note']}"
     return out
 
 

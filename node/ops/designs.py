@@ -48,6 +48,10 @@ MAX_IMPORT_FILES: Final = 10_000
 #: The most designs a listing or search returns.
 MAX_LIMIT: Final = 1000
 
+#: Why `fetch` of a design wrote nothing: it names no files (an OKH import keeps its
+#: references as links; `design show` lists them).
+NO_FILES: Final = "this design names no files"
+
 _MEDIA_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,62}/[a-z0-9][a-z0-9!#$&^_.+-]{0,62}")
 _OCTETS = "application/octet-stream"
 
@@ -539,7 +543,9 @@ def export_files(
             raise LocalMisuseError("misuse.bad-file", f"cannot create {dest.parent}") from e
         size = store.export_to(blob_id, dest)
         written.append({"path": path, "blob": id_to_text(blob_id), "size": size})
-    return {"design_id": id_to_text(design_id), "out_dir": str(out_dir), "files": written}
+    out = {"design_id": id_to_text(design_id), "out_dir": str(out_dir), "files": written}
+    out["note"] = None if files else NO_FILES
+    return out
 
 
 def fetch(ctx: LedgerContext, design_id: bytes, out_dir: Path) -> dict[str, Any]:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -254,6 +257,69 @@ def test_import_okh_applies_the_networks_allow_list(tmp_path: Path) -> None:
     assert (out["imported"], out["failed"]) == (1, 1)
     status, found = fabnode("design", "search", "cube", home=home)
     assert [d["name"] for d in found["designs"]] == ["Strong cube"]
+
+
+def test_search_takes_filters_alone_or_an_empty_query(tmp_path: Path) -> None:
+    home = init_home(tmp_path)
+    status, vise = publish(home, rich_design_dir(tmp_path))
+    assert status == 0, vise
+    status, cube = publish(home, design_dir(tmp_path, "Calibration cube", "CERN-OHL-S-2.0"))
+    assert status == 0, cube
+    status, found = fabnode("design", "search", "--tag", "clamp", home=home)
+    assert status == 0, found
+    assert [d["id"] for d in found["designs"]] == [vise["design_id"]]
+    status, found = fabnode("design", "search", "", home=home)
+    assert status == 0, found
+    assert {d["id"] for d in found["designs"]} == {vise["design_id"], cube["design_id"]}
+    status, found = fabnode("design", "search", "", "--process", "3d-printing", home=home)
+    assert [d["id"] for d in found["designs"]] == [vise["design_id"]]
+
+
+def test_fetch_of_a_design_without_files_says_why(tmp_path: Path) -> None:
+    home = init_home(tmp_path)
+    status, out = publish(home, design_dir(tmp_path, "Paper jig", "MIT", mesh=False))
+    assert status == 0, out
+    out_dir = tmp_path / "out"
+    status, fetched = fabnode("design", "fetch", out["design_id"], "-o", out_dir, home=home)
+    assert status == 0, fetched
+    assert fetched["files"] == [] and fetched["note"] == designs.NO_FILES
+    fetch = ["design", "fetch", out["design_id"], "-o", str(out_dir)]
+    human = subprocess.run(
+        [sys.executable, "-m", "node.cli", "--home", str(home), *fetch],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "FABNODE_STATE_DIR": str(home) + "-state"},
+    )
+    assert designs.NO_FILES in human.stdout
+    status, cube = publish(home, design_dir(tmp_path, "Calibration cube", "CERN-OHL-S-2.0"))
+    status, fetched = fabnode("design", "fetch", cube["design_id"], "-o", out_dir, home=home)
+    assert status == 0 and fetched["note"] is None
+
+
+@pytest.mark.integration
+def test_the_api_exports_searches_by_filters_and_explains_an_empty_fetch(tmp_path: Path) -> None:
+    """The same commands through a running node's API."""
+    home = init_home(tmp_path)
+    with running_node(home):
+        status, vise = publish(home, rich_design_dir(tmp_path))
+        assert status == 0, vise
+        exported = api(home, "GET", f"/api/v1/designs/{vise['design_id']}/okh")
+        assert exported["manifest"].startswith('okhv = "OKH-LOSHv1.0"\nname = "Bench vise"\n')
+        status, out = fabnode("design", "export-okh", vise["design_id"], home=home)
+        assert status == 0 and out["manifest"] == exported["manifest"]
+        found = api(home, "GET", "/api/v1/designs?tag=clamp")["designs"]
+        assert [d["id"] for d in found] == [vise["design_id"]]
+        assert len(api(home, "GET", "/api/v1/designs?q=")["designs"]) == 1
+        status, found = fabnode("design", "search", "--material", "PLA", home=home)
+        assert status == 0 and [d["id"] for d in found["designs"]] == [vise["design_id"]]
+        status, jig = publish(home, design_dir(tmp_path, "Paper jig", "MIT", mesh=False))
+        status, fetched = fabnode("design", "fetch", jig["design_id"], "-o", tmp_path, home=home)
+        assert status == 0 and fetched["note"] == designs.NO_FILES
+        manifest = tmp_path / "vise.toml"
+        manifest.write_text(exported["manifest"])
+        status, imported = fabnode("design", "import-okh", manifest, home=home)
+        assert status == 0 and imported["results"][0]["supersedes"] == vise["design_id"]
 
 
 @pytest.fixture

@@ -543,7 +543,8 @@ def export_files(
             raise LocalMisuseError("misuse.bad-file", f"cannot create {dest.parent}") from e
         size = store.export_to(blob_id, dest)
         written.append({"path": path, "blob": id_to_text(blob_id), "size": size})
-    out = {"design_id": id_to_text(design_id), "out_dir": str(out_dir), "files": written}
+    out: dict[str, Any] = {"design_id": id_to_text(design_id), "out_dir": str(out_dir)}
+    out["files"] = written
     out["note"] = None if files else NO_FILES
     return out
 

@@ -143,11 +143,18 @@ def cases() -> Iterator[Case]:
         error(BAD),
     )
     yield _case(
-        "materials-not-a-list",
-        "O7: materials-worked is a list.",
+        "materials-one",
+        "O7: materials-worked given as one text is a list of one.",
         _edit("[PLA, PETG]", "PLA"),
-        error(BAD),
+        ok(advert=_body(machines=[machine(materials=["PLA"])])),
     )
+    yield _case(
+        "materials-not-text",
+        "O7: a material that is neither text nor a mapping with a name.",
+        _edit("[PLA, PETG]", "[PLA, [PETG]]"),
+        error(BAD, field="equipment[0].materials-worked"),
+    )
+    yield from _okw_template_cases()
     yield _case(
         "process-ambiguous",
         "O8: a label that names no single process.",
@@ -165,4 +172,146 @@ def cases() -> Iterator[Case]:
         "O9: YAML reads `make: 1` as an integer; the body wants text.",
         _edit("make: Prusa", "make: 1"),
         error(BAD),
+    )
+
+
+# An Open Know-Where document as the Internet of Production Alliance's template writes
+# one: the facility at the top level, `title`, an address beside the coordinates,
+# processes as Wikipedia URLs, materials as Material mappings; the facts OKW has no
+# field for given once, in the facility's x-fabcommons.
+TEMPLATE = """\
+title: Fab Lab Barcelona
+description: A fab lab in Poblenou.
+location:
+  address:
+    street-address: Carrer de Pujades 102
+    locality: Barcelona
+    region: Catalonia
+    postal-code: "08005"
+    country: Spain
+  gps-coordinates: "41.3969, 2.1942"
+  directions: Ground floor, entrance on Pujades.
+owner:
+  name: Institute for Advanced Architecture of Catalonia
+contact:
+  name: Front desk
+  email: info@fablabbcn.org
+facility-status: Active
+access-type: Restricted
+opening-hours: Mon-Fri 10:00-19:00
+manufacturing-processes:
+- https://en.wikipedia.org/wiki/3D_printing
+- https://en.wikipedia.org/wiki/Laser_cutting
+equipment:
+- equipment-type: https://en.wikipedia.org/wiki/3D_printing
+  manufacturing-process: https://en.wikipedia.org/wiki/Fused_filament_fabrication
+  make: Prusa
+  model: MK4
+  serial-number: SN-0042
+  quantity: 4
+  materials-worked:
+  - material-type: https://en.wikipedia.org/wiki/Polylactic_acid
+    name: PLA
+  - name: PETG
+- equipment-type: https://en.wikipedia.org/wiki/Laser_cutting
+  make: Trotec
+  model: Speedy 400
+  materials-worked: [Plywood, Acrylic]
+  x-fabcommons:
+    build-volume-um: [1000000, 610000, 305000]
+    tolerance-iso2768: f
+typical-batch-size: small
+x-fabcommons:
+  currency: EUR
+  lead-time-days: 5
+  build-volume-um: [250000, 210000, 220000]
+  tolerance-iso2768: m
+  throughput-mm3-per-hour: 15000
+  setup-fee-minor: 500
+  price-per-cm3-minor: 12
+  price-per-hour-minor: 400
+"""
+
+_LASER = machine(
+    process="laser-cutting",
+    make="Trotec",
+    model="Speedy 400",
+    materials=["Acrylic", "Plywood"],
+    build_volume_um=[1_000_000, 610_000, 305_000],
+    tolerance="f",
+)
+
+
+def _template(old: str, new: str) -> str:
+    assert old in TEMPLATE, old
+    return TEMPLATE.replace(old, new, 1)
+
+
+def _okw_template_cases() -> Iterator[Case]:
+    yield _case(
+        "okw-template",
+        "O4-O9: a document in the OKW template's shape (the facility at the top, title, "
+        "Wikipedia process URLs, Material mappings, shared facts in the facility's X).",
+        TEMPLATE,
+        ok(advert=_body(website=None, machines=[machine(), _LASER])),
+    )
+    yield _case(
+        "okw-template-wrapped",
+        "O4: the same facility under manufacturing-facility, named with name.",
+        "manufacturing-facility:\n"
+        + "".join(f"  {line}\n" for line in TEMPLATE.splitlines()).replace(
+            "  title:", "  name:", 1
+        ),
+        ok(advert=_body(website=None, machines=[machine(), _LASER])),
+    )
+    yield _case(
+        "status-temporary-closure",
+        "O9: with no x-fabcommons availability, facility-status gives it.",
+        _template("facility-status: Active", "facility-status: Temporary Closure"),
+        ok(advert=_body(website=None, availability="closed", machines=[machine(), _LASER])),
+    )
+    yield _case(
+        "status-unknown",
+        "O9: no availability and a facility-status that is none of OKW's.",
+        _template("facility-status: Active", "facility-status: Sometimes"),
+        error(BAD, field="x-fabcommons.availability"),
+    )
+    yield _case(
+        "address-without-coordinates",
+        "O4: an address alone is not read (nothing is geocoded).",
+        _template('  gps-coordinates: "41.3969, 2.1942"\n', ""),
+        error(BAD, field="location.gps-coordinates"),
+    )
+    yield _case(
+        "no-title-no-name",
+        "O4: the facility has neither name nor title.",
+        _template("title: Fab Lab Barcelona\n", ""),
+        error(BAD, field="name"),
+    )
+    yield _case(
+        "fact-missing-everywhere",
+        "O8: a machine fact in neither the machine's X nor the facility's.",
+        _template("  price-per-hour-minor: 400\n", ""),
+        error(BAD, field="equipment[0].x-fabcommons.price-per-hour-minor"),
+    )
+    yield _case(
+        "process-url-ambiguous",
+        "O8: a process URL that names a family (3D printing), not one process.",
+        _template(
+            "  manufacturing-process: https://en.wikipedia.org/wiki/Fused_filament_fabrication\n",
+            "",
+        ),
+        error(BAD, field="equipment[0].equipment-type"),
+    )
+    yield _case(
+        "currency-missing",
+        "O9: the currency, which OKW has no field for, is missing.",
+        _template("  currency: EUR\n", ""),
+        error(BAD, field="x-fabcommons.currency"),
+    )
+    yield _case(
+        "body-field-named",
+        "O9: a body rule broken by a document key is named by that key.",
+        _template("  model: Speedy 400", "  model: 400"),
+        error(BAD, field="equipment[1].model"),
     )

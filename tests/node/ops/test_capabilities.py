@@ -19,6 +19,7 @@ from node.store.home import NodeHome
 from protocol.capability import MAX_ADVERT_FILE_BYTES, advert_from_toml
 from protocol.errors import CommonsError, DecodeError, RemoteFaultError
 from protocol.ids import id_from_text
+from specs.vectorgen import okw as okw_vectors
 from tests.cli_helpers import fabnode
 from tests.node_process import api, running_node, wait_until
 from tests.paths import ROOT
@@ -289,3 +290,26 @@ def test_a_design_is_matched_by_its_mesh(tmp_path: Path) -> None:
     v = geometry["volume_mm3"]
     assert best["machine"]["process"] == "3dp-fdm"  # the laser cutter works no PLA
     assert best["quote"]["total_minor"] == 500 + -(-v * 12 // 1000) + -(-v * 400 // 15000)
+
+
+def test_import_okw_reads_a_document_in_the_okw_templates_shape(tmp_path: Path) -> None:
+    """Not only our own export: an Open Know-Where file as the IoPA template writes it
+    (specs/0011 §8.1), with the facts OKW lacks once in the facility's x-fabcommons."""
+    home = tmp_path / "lab"
+    assert fabnode("init", home=home)[0] == 0
+    okw = tmp_path / "fablab.okw.yaml"
+    okw.write_text(okw_vectors.TEMPLATE)
+    status, imported = fabnode("capability", "import-okw", okw, home=home)
+    assert status == 0, imported
+    advert = imported["advert"]
+    assert advert["name"] == "Fab Lab Barcelona" and advert["availability"] == "open"
+    assert advert["location"] == {"lat_microdeg": 41_396_900, "lon_microdeg": 2_194_200}
+    printer, laser = advert["machines"]
+    assert (printer["process"], printer["materials"]) == ("3dp-fdm", ["PETG", "PLA"])
+    assert printer["price"]["per_hour_minor"] == 400  # from the facility's x-fabcommons
+    assert (laser["process"], laser["tolerance"]) == ("laser-cutting", "f")
+    okw.write_text(okw_vectors.TEMPLATE.replace('  gps-coordinates: "41.3969, 2.1942"\n', ""))
+    status, refused = fabnode("capability", "import-okw", okw, home=home)
+    assert status == 1
+    assert refused["error"]["code"] == "decode.bad-okw"
+    assert refused["error"]["field"] == "location.gps-coordinates"

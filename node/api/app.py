@@ -82,6 +82,10 @@ class NoteIn(BaseModel):
     text: str = Field(min_length=1, max_length=4096)
 
 
+class SyncIn(BaseModel):
+    peer: str = Field(min_length=1, max_length=128)
+
+
 class ForgetIn(BaseModel):
     """A log to forget (or, with undo, to let be fetched again): specs/0003 §5.1."""
 
@@ -277,6 +281,11 @@ def _routes(app: FastAPI, service: NodeService, guard: list[Any]) -> None:
     @app.get(f"{API_PREFIX}/status", dependencies=guard)
     async def status() -> dict[str, Any]:
         return await service.status()
+
+    @app.post(f"{API_PREFIX}/sync", dependencies=guard)
+    async def sync_now(body: SyncIn) -> dict[str, Any]:
+        """A sync session with a connected peer now (misuse.not-connected otherwise)."""
+        return await service.peers.sync_now(body.peer)
 
     @app.post(f"{API_PREFIX}/notes", dependencies=guard, status_code=201)
     async def post_note(body: NoteIn) -> dict[str, Any]:

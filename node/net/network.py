@@ -53,7 +53,7 @@ from protocol.announce import (
     decode_announcement,
     encode_announcement,
 )
-from protocol.errors import CommonsError
+from protocol.errors import CommonsError, LocalMisuseError
 from protocol.governance import Charter
 from protocol.ids import id_to_text
 from protocol.sync import SyncFilter
@@ -386,6 +386,19 @@ class Network:
         """One sync session with `peer`, both ways; returns its record."""
         stream = await self.host.open_stream(peer, SYNC_PROTOCOL_ID)
         return await self._session(stream)
+
+    async def sync_now(self, peer: str) -> dict[str, Any]:
+        """A session with a connected `peer` at once, whatever the peering policy's
+        timer (an operator's "sync now", `POST /api/v1/sync`); what it did."""
+        if peer not in self.host.connected_peers():
+            raise LocalMisuseError("misuse.not-connected", f"{peer} is not connected")
+        record = await self.sync_with(peer)
+        return {
+            "peer": peer,
+            "entries_ingested": record.entries_ingested,
+            "refused": sorted({e.code for e in record.rejected}),
+            "planned": record.planned,
+        }
 
     async def _serve_sync(self, stream: Stream) -> None:
         remote = stream.remote_peer

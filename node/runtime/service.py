@@ -67,6 +67,8 @@ class Peers(Protocol):
 
     async def fetch_blob(self, blob_id: bytes) -> dict[str, Any]: ...
 
+    async def sync_now(self, peer: str) -> dict[str, Any]: ...
+
 
 class Governance(Protocol):
     """What the service asks of the governance driver (node.runtime.governance)."""

@@ -17,7 +17,6 @@ missing blob from peers is the caller's (the API's) before it reads.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -25,17 +24,15 @@ from typing import Any, Final
 from node.ops.capabilities import advert_of
 from node.ops.context import LedgerContext, append_own, now_ms
 from node.ops.jobs import Signed, job_view, show
-from node.ops.sealing import _read_bounded, seal_key
-from node.store.blobs import BlobStore
+from node.ops.sealing import _read_bounded, open_blob_bytes, seal_key
 from node.store.home import NodeHome
 from protocol import jobs
-from protocol.blob import DEFAULT_MAX_BLOB_BYTES
 from protocol.capability import SealKey
-from protocol.errors import CommonsError, JobError, LocalMisuseError, VerificationError
+from protocol.errors import CommonsError, JobError, LocalMisuseError
 from protocol.ids import id_to_text
 from protocol.jobmessage import MessagePlain, decode_message, encode_message
 from protocol.jobstate import JobView
-from protocol.sealed import MAX_PLAINTEXT_BYTES, key_id, open_sealed, read_header, seal
+from protocol.sealed import MAX_PLAINTEXT_BYTES, key_id, seal
 
 MAX_ATTACHMENT_BYTES: Final = 64 * 1024 * 1024
 
@@ -165,21 +162,9 @@ def send_message(
 # -- reading ------------------------------------------------------------------------
 
 
-def _held(home: NodeHome) -> BlobStore:
-    return BlobStore(home.blobs, max_blob_bytes=DEFAULT_MAX_BLOB_BYTES)
-
-
 def open_sealed_blob(home: NodeHome, blob: bytes) -> bytes:
-    """A held sealed blob opened with our key; its bytes must hash to its id (§2.5)."""
-    store = _held(home)
-    if not store.has(blob):
-        raise LocalMisuseError("misuse.blob-missing", f"this node does not hold {id_to_text(blob)}")
-    data = _read_bounded(store.path_of(blob), store.max_blob_bytes)
-    if hashlib.sha256(data).digest() != blob:
-        raise VerificationError(
-            "verify.blob-hash-mismatch", f"the stored {id_to_text(blob)} was altered"
-        )
-    return open_sealed(data, seal_key(home, read_header(data).suite))
+    """A held sealed blob opened with our key, its hash checked (node.ops.sealing)."""
+    return open_blob_bytes(home, blob)
 
 
 def message_blobs(view: JobView) -> list[bytes]:

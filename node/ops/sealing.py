@@ -12,6 +12,7 @@ blob with this node's key.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 from pathlib import Path
 from typing import Any, Final
@@ -20,7 +21,7 @@ from node.store.blobs import BlobStore
 from node.store.home import NodeHome, _read_secret, _write_secret
 from protocol.blob import DEFAULT_MAX_BLOB_BYTES
 from protocol.capability import SealKey
-from protocol.errors import LocalMisuseError
+from protocol.errors import LocalMisuseError, VerificationError
 from protocol.ids import id_to_text
 from protocol.sealed import (
     MAX_PLAINTEXT_BYTES,
@@ -88,7 +89,8 @@ def seal_to_blob(home: NodeHome, path: Path, lab_key: SealKey) -> dict[str, Any]
 
 
 def open_blob_bytes(home: NodeHome, blob_id: bytes) -> bytes:
-    """The plaintext of a sealed blob this node holds and is a recipient of."""
+    """The plaintext of a sealed blob this node holds and is a recipient of; its bytes
+    must still hash to its id (verify.blob-hash-mismatch)."""
     # Reading a held blob: the ceiling of specs/0009, not today's rule, so that a blob
     # stored before the federation lowered its limit still opens.
     store = BlobStore(home.blobs, max_blob_bytes=DEFAULT_MAX_BLOB_BYTES)
@@ -97,6 +99,10 @@ def open_blob_bytes(home: NodeHome, blob_id: bytes) -> bytes:
             "misuse.blob-missing", f"this node does not hold {id_to_text(blob_id)}"
         )
     sealed = _read_bounded(store.path_of(blob_id), store.max_blob_bytes)
+    if hashlib.sha256(sealed).digest() != blob_id:  # a changed bit on disk (0007 §2.5)
+        raise VerificationError(
+            "verify.blob-hash-mismatch", f"the stored {id_to_text(blob_id)} was altered"
+        )
     header = read_header(sealed)
     return open_sealed(sealed, seal_key(home, header.suite))
 

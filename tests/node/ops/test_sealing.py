@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from node.ops import sealing
+from node.store.blobs import BlobStore
 from node.store.home import GOVERNANCE_FILE, NodeHome
 from protocol.errors import (
     CommonsError,
@@ -157,3 +158,22 @@ def test_a_node_seals_under_the_federations_blob_rule(tmp_path: Path) -> None:
     assert not any(p.is_file() for p in home.blobs.rglob("*"))
     small = sealing.seal_bytes_to_blob(home, b"a job file", lab)
     assert sealing.open_blob_bytes(home, id_from_text(small["blob"])) == b"a job file"
+
+
+def test_a_held_sealed_blob_changed_on_disk_is_refused_before_it_is_opened(
+    tmp_path: Path,
+) -> None:
+    """A job file or a message is opened only if its bytes still hash to its id: a bit
+    changed where it is stored is verify.blob-hash-mismatch, never a plaintext."""
+    home = NodeHome(tmp_path / "lab")
+    home.create_identity()
+    made = sealing.seal_bytes_to_blob(home, b"a job file", KEYS[X25519_SUITE][1].public())
+    blob = id_from_text(made["blob"])
+    assert sealing.open_blob_bytes(home, blob) == b"a job file"
+    path = BlobStore(home.blobs).path_of(blob)
+    data = bytearray(path.read_bytes())
+    data[-1] ^= 1
+    path.write_bytes(bytes(data))
+    with pytest.raises(VerificationError) as e:
+        sealing.open_blob_bytes(home, blob)
+    assert e.value.code == "verify.blob-hash-mismatch"

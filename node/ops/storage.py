@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from node.ops.context import LedgerContext
+from node.ops.jobfiles import job_blobs as job_blobs_of
 from node.ops.jobs import job_set
 from node.store.blobs import BlobStore
 from node.store.home import NodeHome
@@ -160,12 +161,9 @@ def _entry_blobs(ctx: LedgerContext, entry: Entry) -> set[bytes]:
 
 
 def _job_blobs(ctx: LedgerContext, view: JobView) -> set[bytes]:
-    found = set() if view.offer.design is None else _design_files(ctx, view.offer.design)
-    for _, files in view.files:
-        found.update(files.blobs)
-    for step in view.steps:
-        found.update(getattr(step.body, "evidence", ()) or ())
-    return found
+    """What the job names (node.ops.jobfiles.job_blobs) and its offered design's files."""
+    design = set() if view.offer.design is None else _design_files(ctx, view.offer.design)
+    return design | job_blobs_of(view)
 
 
 def _design_files(ctx: LedgerContext, design_id: bytes) -> set[bytes]:

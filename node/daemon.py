@@ -33,7 +33,7 @@ from node.api.metrics import NodeMetrics
 from node.net.host import HostConfig, open_host
 from node.net.network import Network
 from node.ops import keys
-from node.ops.context import Quota, make_context
+from node.ops.context import LedgerContext, Quota, make_context
 from node.ops.storage import collect_garbage
 from node.ops.takedown import blob_policy
 from node.runtime.events import EventHub
@@ -244,7 +244,15 @@ async def _apply_takedowns(runner: LedgerRunner, blobs: BlobStore) -> None:
     """Keep the blob store's policy current (node.ops.takedown) and delete every
     blocked blob it holds, each second (specs/0009 §9)."""
     purged: frozenset[bytes] = frozenset()
+    seen: object = None
     while True:
+        # The policy derives every job we are party to: only when what it reads changed
+        # (a commit, or a governance state taking effect), not every second.
+        inputs = await runner.on_ledger(_takedown_inputs)
+        if inputs == seen:
+            await trio.sleep(TAKEDOWN_INTERVAL_S)
+            continue
+        seen = inputs
         blobs.policy = await runner.on_ledger(blob_policy)
         if blobs.policy.blocked != purged:
             purged = blobs.policy.blocked
@@ -252,6 +260,14 @@ async def _apply_takedowns(runner: LedgerRunner, blobs: BlobStore) -> None:
             if gone:
                 log.warning("deleted %d blocked blobs", len(gone))
         await trio.sleep(TAKEDOWN_INTERVAL_S)
+
+
+def _takedown_inputs(ctx: LedgerContext) -> tuple[int, frozenset[bytes]]:
+    """What the blob policy depends on: the entries held (by count: logs only grow, and
+    a forgotten log changes the count) and the blocklist in force."""
+    view = ctx.governance
+    state = None if view is None else view.state
+    return sum(h.size for h in ctx.ledger.heads()), frozenset() if state is None else state.blocked
 
 
 def _purge(blobs: BlobStore, blocked: frozenset[bytes]) -> list[bytes]:

@@ -17,9 +17,11 @@ from typing import Any, Protocol, TypeVar
 import trio
 
 from ledger.catalogue import Filters
+from node.ops import capabilities, designs, jobs, takedown
 from node.ops import context as operations
-from node.ops import designs, takedown
+from node.ops.capabilities import MatchQuery
 from node.ops.context import LedgerContext
+from node.ops.slicing import Slicer
 from node.runtime.storage_thread import StorageThread
 from node.store.diskspace import DiskSpace
 from protocol import kinds
@@ -96,6 +98,8 @@ class NodeService:
     progress: ProgressReport
     governance: Governance | None = None  # on a chartered federation (specs/0008)
     disk: DiskSpace | None = None  # the home's free space and read-only mode
+    #: PrusaSlicer's command line for quotes (node.ops.slicing); None: volume quotes only.
+    slicer: Slicer | None = None
     #: Set when the node starts stopping (node.daemon): health checks answer "not ok".
     stopping: trio.Event = field(default_factory=trio.Event)
     started_ms: int = field(default_factory=lambda: time.time_ns() // 1_000_000)
@@ -149,6 +153,21 @@ class NodeService:
         if entries:
             await self.news.send(News([e.raw for e in entries], checkpoint))
         return result
+
+    # -- matching and quotes: plan on the ledger, slice on a worker thread ------------------
+    async def match(self, query: MatchQuery) -> dict[str, Any]:
+        """POST /api/v1/match (specs/0011 §5): slicing never holds the storage thread."""
+        plan = await self.on_ledger(lambda ctx: capabilities.plan_match(ctx, query))
+        return await trio.to_thread.run_sync(
+            capabilities.finish_match, plan, self.slicer, abandon_on_cancel=True
+        )
+
+    async def job_candidates(self, job_id: bytes) -> dict[str, Any]:
+        """The labs that can make a job, with quotes (specs/0007 §6)."""
+        plan = await self.on_ledger(lambda ctx: jobs.plan_candidates(ctx, job_id))
+        return await trio.to_thread.run_sync(
+            capabilities.matched, plan, self.slicer, abandon_on_cancel=True
+        )
 
     # -- designs (node.ops.designs; file work off the storage thread) ------------------------
     async def publish_design(

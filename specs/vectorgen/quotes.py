@@ -3,9 +3,9 @@
 
 Expectations come from the formulas written out here, never from the code under test:
 the material quoted (case-folded, else the machine's first), its density, and the
-rounding of each component. The figures are inputs, as a slicer would report them
-(PrusaSlicer 2.5.0 reports 20 mm calibration cube, 0.2 mm layers, 20 % infill, 2
-perimeters, PLA at 1.24 g/cm³, as 17 min 22 s and 3.88 g).
+rounding of each component. The figures are inputs, of the size a slicer reports (for
+a 20 mm calibration cube, 0.2 mm layers, 20 % infill, 2 perimeters, PLA at 1.24 g/cm³,
+PrusaSlicer 2.5.0 reports about 17 minutes and 3.88 g).
 """
 
 from __future__ import annotations

@@ -244,11 +244,13 @@ class MatchPlan:
     adverts: list[LabAdvert]
     frozen: dict[bytes, dict[str, Any]]
     meshes: tuple[MeshSource | NotSliced, ...]
+    #: The blobs of meshes this node does not hold (a running node may fetch them).
+    missing_meshes: tuple[bytes, ...] = ()
 
 
 def design_meshes(ctx: LedgerContext, body: DesignBody) -> list[MeshSource | NotSliced]:
     """The mesh of each part of a design (its files with geometry, in order), where
-    this node holds it; `mesh-not-held` where it does not."""
+    this node holds it; `mesh-not-held` where it does not (`missing_meshes`)."""
     store = ctx.home.blob_store()
     out: list[MeshSource | NotSliced] = []
     for f in body.files:
@@ -263,6 +265,12 @@ def design_meshes(ctx: LedgerContext, body: DesignBody) -> list[MeshSource | Not
     return out
 
 
+def missing_meshes(meshes: Sequence[MeshSource | NotSliced], body: DesignBody) -> list[bytes]:
+    """The blob ids of the design's meshes `design_meshes` found missing."""
+    files = [f for f in body.files if f.geometry is not None]
+    return [f.sha256 for f, m in zip(files, meshes, strict=True) if isinstance(m, NotSliced)]
+
+
 STATED_PART: Final = NotSliced("no-mesh", "a part given by its box and volume")
 
 
@@ -274,11 +282,14 @@ def plan_match(ctx: LedgerContext, query: MatchQuery) -> MatchPlan:
     if any(s < 0 for p in parts for s in p.size_um):
         raise LocalMisuseError("misuse.bad-part", "part edges are not negative")
     meshes: list[MeshSource | NotSliced] = [STATED_PART] * len(parts)
+    missing: list[bytes] = []
     tokens = list(query.processes)
     if query.design is not None:
         _, body = designs.design_entry(ctx, id_from_text(query.design))
         parts.extend(parts_of_design(body))
-        meshes.extend(design_meshes(ctx, body))
+        own = design_meshes(ctx, body)
+        meshes.extend(own)
+        missing = missing_meshes(own, body)
         if not tokens:
             tokens = [t for t in body.processes if processes_for_token(t)]
     request = Request(
@@ -290,7 +301,7 @@ def plan_match(ctx: LedgerContext, query: MatchQuery) -> MatchPlan:
         radius_m=_radius_m(query.radius_km),
         quantity=query.quantity,
     )
-    return MatchPlan(request, adverts(ctx), frozen_labs(ctx), tuple(meshes))
+    return MatchPlan(request, adverts(ctx), frozen_labs(ctx), tuple(meshes), tuple(missing))
 
 
 def matched(plan: MatchPlan, slicer: Slicer | None) -> dict[str, Any]:

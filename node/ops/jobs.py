@@ -34,7 +34,14 @@ from ledger.kindindex import KindIndex
 from ledger.quotes import NotSliced
 from ledger.reputation import lab_reputation
 from ledger.store import LogStore
-from node.ops.capabilities import MatchPlan, adverts, design_meshes, frozen_labs, matched
+from node.ops.capabilities import (
+    MatchPlan,
+    adverts,
+    design_meshes,
+    frozen_labs,
+    matched,
+    missing_meshes,
+)
 from node.ops.context import LedgerContext, append_own, now_ms
 from node.ops.designs import design_entry
 from node.ops.jobfiles import check_sealed
@@ -148,12 +155,14 @@ def plan_candidates(ctx: LedgerContext, job_id: bytes) -> MatchPlan:
     design = None if view.offer.design is None else design_entry(ctx, view.offer.design)[1]
     request = match_request(view, design)
     meshes: list[MeshSource | NotSliced] = []
+    missing: list[bytes] = []
     if view.offer.part is not None:
         meshes = [NotSliced("no-mesh", "a part stated by its box and volume (sealed files)")]
     elif design is not None:
         meshes = design_meshes(ctx, design)
+        missing = missing_meshes(meshes, design)
     frozen = frozen_labs(ctx)  # out of matching, with why (issue 14)
-    return MatchPlan(request, adverts(ctx), frozen, tuple(meshes))
+    return MatchPlan(request, adverts(ctx), frozen, tuple(meshes), tuple(missing))
 
 
 def candidates(ctx: LedgerContext, job_id: bytes, slicer: Slicer | None) -> dict[str, Any]:

@@ -221,10 +221,11 @@ def test_slicer_failures_and_absence_fall_back_to_the_volume_model(
 
 
 def test_a_stated_part_has_no_mesh_to_slice() -> None:
-    outcome = slice_request(None, [NotSliced("no-mesh")], [SETTINGS])
-    assert outcome == {SETTINGS: NotSliced("no-slicer", outcome[SETTINGS].detail)}
+    (outcome,) = slice_request(None, [NotSliced("no-mesh")], [SETTINGS]).values()
+    assert isinstance(outcome, NotSliced) and outcome.reason == "no-slicer"
     slicer = Slicer(Path("/nonexistent"))
-    assert slice_request(slicer, [NotSliced("no-mesh")], [SETTINGS])[SETTINGS].reason == "no-mesh"
+    (outcome,) = slice_request(slicer, [NotSliced("no-mesh")], [SETTINGS]).values()
+    assert isinstance(outcome, NotSliced) and outcome.reason == "no-mesh"
     assert slice_request(slicer, [], []) == {}
     assert slicer.statistics().runs == 0
 

@@ -1,5 +1,5 @@
 """A quote as people read it: the price, how it was computed, and the numbers behind
-it (specs/0011 §5.4-5.5): `€6.57 by slicer (PrusaSlicer 2.5.0: 17m 36s, 3.88 g PLA;
+it (specs/0011 §5.4-5.5): `€6.56 by slicer (PrusaSlicer 2.5.0: 17m 36s, 3.88 g PLA;
 0.20 mm layers, 20 % infill, 2 perimeters)` or `€5.62 by volume model (8000 mm³ at
 15000 mm³/h; no slicer on this node)`. Pure but for the money's locale (node.cli.money).
 """

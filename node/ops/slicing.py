@@ -345,7 +345,7 @@ def slice_request(
     if not wanted:
         return {}
     if slicer is None:
-        why = NotSliced("no-slicer", f"no slicer on this node ({ENV_SLICER})")
+        why = NotSliced("no-slicer", f"install prusa-slicer, or name one in {ENV_SLICER}")
         return dict.fromkeys(wanted, why)
     sources = [m for m in meshes if isinstance(m, MeshSource)]
     missing = next((m for m in meshes if isinstance(m, NotSliced)), None)

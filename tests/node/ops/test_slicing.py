@@ -294,3 +294,15 @@ def test_the_running_node_quotes_jobs_and_matches_by_slicer(tmp_path: Path) -> N
         assert job_best["quote"]["basis"]["print_seconds"] == 2 * per_copy
         again = api(home, "GET", f"/api/v1/jobs/{offered['entry_id']}/candidates")
         assert again["candidates"][0]["quote"] == job_best["quote"]
+
+
+@needs_slicer
+def test_the_slicers_memory_is_bounded(tmp_path: Path) -> None:
+    """Under 64 MiB of address space PrusaSlicer cannot even load: the limit is applied
+    to the slicer (prlimit), and the quote falls back; with the default it slices."""
+    assert PRUSA is not None
+    mesh = MeshSource(CUBE, hashlib.sha256(CUBE.read_bytes()).digest(), ".stl")
+    starved = Slicer(Path(PRUSA), memory_bytes=64 * 1024 * 1024)
+    outcome = starved.slice_part(mesh, SETTINGS)
+    assert isinstance(outcome, NotSliced) and outcome.reason == "slicer-failed"
+    assert isinstance(Slicer(Path(PRUSA)).slice_part(mesh, SETTINGS), PartSlice)

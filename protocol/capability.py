@@ -27,7 +27,15 @@ import tomllib
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Annotated, Any, Final, Literal
 
-from pydantic import AfterValidator, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from protocol.bodies import KindSpec, StrictBody
 from protocol.errors import DecodeError
@@ -169,6 +177,14 @@ class Machine(StrictBody):
             raise ValueError("slicer: density_mg_per_cm3 names exactly the machine's materials")
         return self
 
+    @model_serializer(mode="wrap")
+    def _absent_when_none(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Every dump is the map an advert carries: no `slicer` key when it has none."""
+        out: dict[str, Any] = handler(self)
+        if self.slicer is None:
+            out.pop("slicer", None)
+        return out
+
 
 class SealKey(StrictBody):
     """The lab's public encryption key for sealed files (specs/0011 §6)."""
@@ -199,15 +215,13 @@ class AdvertBody(StrictBody):
 
 def machine_map(machine: Machine) -> dict[str, Any]:
     """A machine as the map an advert carries: `slicer` only when it has settings."""
-    return machine.model_dump(exclude={"slicer"} if machine.slicer is None else set())
+    return machine.model_dump()
 
 
 def advert_body_map(body: AdvertBody) -> dict[str, Any]:
     """The body as the map an entry carries: every field, nil where absent (a machine's
     `slicer` aside: absent when it has none, §2.2)."""
-    out = body.model_dump()
-    out["machines"] = [machine_map(m) for m in body.machines]
-    return out
+    return body.model_dump()
 
 
 KINDS: tuple[KindSpec, ...] = (KindSpec(ADVERT, AdvertBody),)

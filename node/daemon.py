@@ -34,6 +34,7 @@ from node.net.host import HostConfig, open_host
 from node.net.network import Network
 from node.ops import keys
 from node.ops.context import LedgerContext, Quota, make_context
+from node.ops.slicing import slicer_from_env
 from node.ops.storage import collect_garbage
 from node.ops.takedown import blob_policy
 from node.runtime.events import EventHub
@@ -147,6 +148,7 @@ async def run_node(
                     hub.from_thread_progress,
                     driver,
                     disk,
+                    slicer=slicer_from_env(home.path),
                     stopping=stop,
                 )
                 metrics = NodeMetrics(service, network, blobs, driver)

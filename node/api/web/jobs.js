@@ -7,6 +7,7 @@ import { notOnThisNode } from "./pending.js";
 import { degrees, money } from "./labs.js";
 import { stepForms } from "./jobactions.js";
 import { loadNames, who } from "./names.js";
+import { quoteBasis } from "./quotes.js";
 
 export async function jobsPage(view) {
   const listed = await optional("/api/v1/jobs?open=true");
@@ -148,7 +149,9 @@ function candidatesTable(matched) {
     h("tbody", {}, matched.candidates.map((c) => h("tr", {},
       h("td", {}, c.advert ? c.advert.name : c.name), h("td", {}, `${c.machine.make} ${c.machine.model}`),
       h("td", {}, c.distance_m === null || c.distance_m === undefined ? "—" : `${(c.distance_m / 1000).toFixed(0)} km`),
-      h("td", {}, money(c.quote.total_minor, c.quote.currency)), h("td", {}, `${c.lead_time_days ?? c.advert.lead_time_days} d`))))));
+      h("td", {}, money(c.quote.total_minor, c.quote.currency),
+        h("div", { class: "muted quote-basis", "data-method": c.quote.method }, quoteBasis(c.quote))),
+      h("td", {}, `${c.lead_time_days ?? c.advert.lead_time_days} d`))))));
 }
 
 function bidForm(id, out, after) {

@@ -53,7 +53,8 @@ async function showLab(advert, detail) {
         h("td", {}, m.process), h("td", {}, `${m.make} ${m.model}`),
         h("td", {}, m.build_volume_um.map((u) => u / 1000).join(" × ")),
         h("td", {}, m.materials.join(", ")), h("td", {}, m.tolerance),
-        h("td", {}, `${money(m.price.setup_fee_minor, a.currency)} setup + ${money(m.price.per_cm3_minor, a.currency)}/cm³ + ${money(m.price.per_hour_minor, a.currency)}/h`)))))),
+        h("td", {}, `${money(m.price.setup_fee_minor, a.currency)} setup + ${money(m.price.per_cm3_minor, a.currency)}/cm³ + ${money(m.price.per_hour_minor, a.currency)}/h`,
+          h("div", { class: "muted" }, slicerSettings(m.slicer)))))))),
     h("h3", {}, "Reputation"), await reputation(advert.lab),
     h("h3", {}, "Contributions"), await contributions(advert.lab)));
   heading.focus();
@@ -135,4 +136,13 @@ function webLink(url) {
   return /^https?:\/\//i.test(url)
     ? h("a", { href: url, rel: "noopener noreferrer nofollow", target: "_blank" }, url)
     : h("span", {}, url);
+}
+
+// The slicer settings a machine quotes with (specs/0011 §2.2), or how it quotes without.
+function slicerSettings(s) {
+  if (!s) return "quotes by volume";
+  const densities = Object.entries(s.density_mg_per_cm3).map(([m, d]) => `${m} ${(d / 1000).toFixed(2)} g/cm³`).join(", ");
+  return `quotes by slicer: ${(s.layer_height_um / 1000).toFixed(2)} mm layers, ${s.infill_percent} % infill, ` +
+    `${s.perimeters} perimeters${s.supports ? ", supports" : ""}, ${(s.nozzle_um / 1000).toFixed(2)} mm nozzle, ` +
+    `${(s.filament_diameter_um / 1000).toFixed(2)} mm filament; ${densities}`;
 }

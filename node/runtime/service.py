@@ -20,6 +20,7 @@ from ledger.catalogue import Filters
 from node.ops import context as operations
 from node.ops import designs, takedown
 from node.ops.context import LedgerContext
+from node.runtime.previews import Previewer
 from node.runtime.storage_thread import StorageThread
 from node.store.diskspace import DiskSpace
 from protocol import kinds
@@ -96,6 +97,8 @@ class NodeService:
     progress: ProgressReport
     governance: Governance | None = None  # on a chartered federation (specs/0008)
     disk: DiskSpace | None = None  # the home's free space and read-only mode
+    #: Draws and finds thumbnails of meshes (specs/0010 §8); None: this node draws none.
+    previews: Previewer | None = None
     #: Set when the node starts stopping (node.daemon): health checks answer "not ok".
     stopping: trio.Event = field(default_factory=trio.Event)
     started_ms: int = field(default_factory=lambda: time.time_ns() // 1_000_000)
@@ -157,7 +160,10 @@ class NodeService:
         prepared = await trio.to_thread.run_sync(
             designs.prepare, self.ctx.home.blobs, path, licence_override, derived_from
         )
-        return await self.signing(lambda ctx: designs.commit(ctx, prepared))
+        published = await self.signing(lambda ctx: designs.commit(ctx, prepared))
+        if self.previews is not None:
+            self.previews.soon(prepared.files)  # drawn in the background (specs/0010 §8)
+        return published
 
     async def import_okh(self, paths: Sequence[Path]) -> dict[str, Any]:
         """Read the manifests in chunks (reporting progress), then sign them in one commit."""

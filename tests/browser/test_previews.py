@@ -10,7 +10,9 @@ releases require. Screenshots go to test-artifacts/dashboard/."""
 from __future__ import annotations
 
 import io
+import json
 import tempfile
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -24,6 +26,7 @@ from PIL import Image
 from node.demo.parts import PARTS_FOLDER
 from node.ops.previews import THUMBNAIL_PX
 from tests.browser.test_dashboard import (
+    ADVERT,
     ARTIFACTS,
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -74,14 +77,18 @@ def chromium(args: list[str]) -> Iterator[Any]:
             context.close()
 
 
-def get(lab: dict[str, Any], path: str, headers: dict[str, str] | None = None) -> Any:
+def get(
+    lab: dict[str, Any], path: str, headers: dict[str, str] | None = None
+) -> tuple[int, Any, bytes]:
+    """(status, headers, body) of a GET with the token; the body always read whole."""
     request = urllib.request.Request(
         lab["url"] + path, headers={"Authorization": f"Bearer {lab['token']}", **(headers or {})}
     )
     try:
-        return urllib.request.urlopen(request, timeout=60)
+        with urllib.request.urlopen(request, timeout=60) as answer:
+            return answer.status, answer.headers, answer.read()
     except urllib.error.HTTPError as e:
-        return e
+        return e.code, e.headers, e.read()
 
 
 def test_thumbnail_card_viewer_keyboard_and_fallback(tmp_path: Path) -> None:
@@ -94,21 +101,19 @@ def test_thumbnail_card_viewer_keyboard_and_fallback(tmp_path: Path) -> None:
         # the thumbnail, drawn in the background after the publish, and its caching
         def drawn() -> Any:
             answer = get(lab, f"/api/v1/designs/{design}/preview")
-            return answer if answer.status == 200 else None
+            return answer if answer[0] == 200 else None
 
-        answer = wait_until("the thumbnail", drawn)
-        assert answer.headers["Content-Type"] == "image/png"
-        assert answer.headers["Cache-Control"].startswith("private, max-age=")
-        tag = answer.headers["ETag"]
-        image = Image.open(io.BytesIO(answer.read()))
+        _, headers, png = wait_until("the thumbnail", drawn)
+        assert headers["Content-Type"] == "image/png"
+        assert headers["Cache-Control"].startswith("private, max-age=")
+        image = Image.open(io.BytesIO(png))
         assert image.size == (THUMBNAIL_PX, THUMBNAIL_PX)
-        again = get(lab, f"/api/v1/designs/{design}/preview", {"If-None-Match": tag})
-        assert again.status == 304
-        file = get(lab, f"/api/v1/designs/{design}/files/{blob}")
-        assert file.status == 200 and file.read() == stl
-        assert "immutable" in file.headers["Cache-Control"]
-        other = get(lab, f"/api/v1/designs/{design}/files/b{'0' * 52}")
-        assert other.status in (400, 404)
+        tag = headers["ETag"]
+        assert get(lab, f"/api/v1/designs/{design}/preview", {"If-None-Match": tag})[0] == 304
+        status, headers, body = get(lab, f"/api/v1/designs/{design}/files/{blob}")
+        assert status == 200 and body == stl and "immutable" in headers["Cache-Control"]
+        status, _, body = get(lab, f"/api/v1/designs/{design}/files/b{'a' * 52}")
+        assert status == 404 and json.loads(body)["error"]["code"] == "misuse.unknown-file"
 
         with chromium(WEBGL_ARGS) as context:
             page = open_dashboard(context, lab)
@@ -133,6 +138,34 @@ def test_thumbnail_card_viewer_keyboard_and_fallback(tmp_path: Path) -> None:
             assert canvas.evaluate(CANVAS_PIXELS)["digest"] == first["digest"]
             assert page.errors == []
 
+            # the job page and the lab's panel beside the map show the part too
+            api(lab["home"], "POST", "/api/v1/capabilities", {"advert": ADVERT})
+            offer = {
+                "title": "Two brackets",
+                "design": design,
+                "process": "3dp-fdm",
+                "material": "PETG",
+                "quantity": 2,
+                "deadline_ms": int(time.time() * 1000) + 14 * 86_400_000,
+                "location": {"lat_microdeg": 41_400_000, "lon_microdeg": 2_190_000},
+                "radius_km": 50,
+                "budget": None,
+            }
+            api(lab["home"], "POST", "/api/v1/jobs", offer)
+            jobs = open_dashboard(context, lab, "jobs")
+            jobs.click("#job-list button:text('Two brackets')")
+            pictured = jobs.locator("#job-detail img.thumb")
+            pictured.wait_for()
+            jobs.wait_for_function(IMG_LOADED, arg=pictured.element_handle())
+            jobs.screenshot(path=str(ARTIFACTS / "job-thumbnail.png"), full_page=True)
+            labs = open_dashboard(context, lab, "labs")
+            labs.click("#lab-list button:text('Test Lab A')")
+            pictured = labs.locator("#contributions img.thumb")
+            pictured.wait_for()
+            labs.wait_for_function(IMG_LOADED, arg=pictured.element_handle())
+            labs.screenshot(path=str(ARTIFACTS / "lab-thumbnails.png"), full_page=True)
+            assert jobs.errors == [] and labs.errors == []
+
         with chromium(NO_WEBGL_ARGS) as context:
             page = open_dashboard(context, lab)
             page.click("#design-results button:text('Preview bracket')")
@@ -143,3 +176,18 @@ def test_thumbnail_card_viewer_keyboard_and_fallback(tmp_path: Path) -> None:
             assert "no WebGL" in page.locator("#design-viewer").inner_text()
             page.screenshot(path=str(ARTIFACTS / "design-viewer-fallback.png"), full_page=True)
             assert page.errors == []
+
+        # a withdrawn design's mesh is no longer served, as a picture or as bytes (a design
+        # no job names: the job above keeps the bracket's files)
+        spacer = publish_part(lab, tmp_path, "spacer-m5-10x8.stl", "Recalled spacer")
+        (spacer_file,) = api(lab["home"], "GET", f"/api/v1/designs/{spacer}")["body"]["files"]
+        files = f"/api/v1/designs/{spacer}/files/{spacer_file['blob']}"
+        assert get(lab, files)[0] == 200
+        api(lab["home"], "POST", f"/api/v1/designs/{spacer}/withdraw", {"reason": "A recall"})
+
+        def refused() -> Any:
+            status, _, body = get(lab, files)
+            return status == 403 and json.loads(body)["error"]["code"]
+
+        assert wait_until("the file withheld", refused) == "rule.design-withdrawn"
+        assert get(lab, f"/api/v1/designs/{spacer}/preview")[0] == 403

@@ -52,13 +52,18 @@ def router(service: NodeService) -> APIRouter:
         previewer = service.previews
         if previewer is None:
             raise LocalMisuseError("misuse.no-preview", "no thumbnail: this node draws none")
-        tag = f'"{previews.preview_path(Path(), entry.sha256).stem}"'
-        if request.headers.get("if-none-match") == tag:
-            return Response(status_code=304, headers={"ETag": tag, "Cache-Control": PREVIEW_CACHE})
         _refuse_withheld(service, entry.sha256)
-        await service.fetch_blob(entry.sha256)  # "held" at once when we have it
-        png = await previewer.thumbnail(entry.sha256, entry.media_type)
-        headers = {"ETag": tag, "Cache-Control": PREVIEW_CACHE}
+        headers = {"ETag": f'"{previews.preview_path(Path(), entry.sha256).stem}"'}
+        headers["Cache-Control"] = PREVIEW_CACHE
+        if request.headers.get("if-none-match") == headers["ETag"]:
+            return Response(status_code=304, headers=headers)
+        png = previews.preview_path(previewer.home_path, entry.sha256)
+        failed = None if png.is_file() else previews.read_failure(png)
+        if failed is not None:
+            raise failed
+        if not png.is_file():  # not drawn yet: the mesh is needed (from a peer if not held)
+            await service.fetch_blob(entry.sha256)  # "held" at once when we have it
+            png = await previewer.thumbnail(entry.sha256, entry.media_type)
         return FileResponse(png, media_type="image/png", headers=headers)
 
     @routes.get("/designs/{design_id}/files/{blob_id}", response_class=Response, responses=_BYTES)

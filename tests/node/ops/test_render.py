@@ -25,6 +25,7 @@ from node.ops.render import render_png
 from node.runtime.previews import Previewer
 from node.store.blobs import BlobStore
 from protocol.errors import LocalMisuseError
+from tests.node.ops.test_geometry import threemf
 
 SIZE = 128
 
@@ -134,3 +135,31 @@ async def test_the_previewer_draws_once_keeps_it_and_remembers_failures(tmp_path
     with pytest.raises(LocalMisuseError) as missing:
         await previewer.thumbnail(b"\x01" * 32, "model/stl")
     assert missing.value.code == "misuse.blob-missing"
+
+
+def test_a_3mf_is_drawn_like_the_same_stl_in_its_own_unit() -> None:
+    bar = box((10.0, 10.0, 100.0))
+    stl = render_png(read_triangles_mm(binary_stl(bar, b"bar"), "model/stl"), SIZE)
+    in_cm = [tuple(tuple(v / 10 for v in p) for p in t) for t in bar]
+    model = threemf(in_cm, unit="centimeter")  # type: ignore[arg-type]
+    assert render_png(read_triangles_mm(model, "model/3mf"), SIZE) == stl
+
+
+async def test_a_node_without_opengl_says_so_and_stops_trying(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """libglvnd finds no EGL vendor here, as on a machine without Mesa's libegl-mesa0."""
+    monkeypatch.setenv("__EGL_VENDOR_LIBRARY_FILENAMES", str(tmp_path / "no-vendor.json"))
+    store = BlobStore(tmp_path / "blobs")
+    cube, _ = store.add_bytes(binary_stl(box((20.0, 20.0, 20.0)), b"cube"))
+    previewer = Previewer(tmp_path, store)
+    with pytest.raises(LocalMisuseError) as refused:
+        await previewer.thumbnail(cube, "model/stl")
+    assert refused.value.code == "misuse.no-preview" and "OpenGL" in refused.value.message
+    assert previewer.unavailable is not None
+    png = previews.preview_path(tmp_path, cube)
+    assert not png.exists() and not previews.failure_path(png).exists()  # Mesa may come
+    monkeypatch.delenv("__EGL_VENDOR_LIBRARY_FILENAMES")
+    with pytest.raises(LocalMisuseError):  # until the node restarts: no child started again
+        await previewer.thumbnail(cube, "model/stl")
+    assert not png.exists()

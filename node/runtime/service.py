@@ -24,6 +24,7 @@ from node.ops import context as operations
 from node.ops.capabilities import MatchPlan, MatchQuery
 from node.ops.context import LedgerContext
 from node.ops.slicing import Slicer
+from node.runtime.previews import Previewer
 from node.runtime.storage_thread import StorageThread
 from node.store.diskspace import DiskSpace
 from protocol import kinds
@@ -105,6 +106,8 @@ class NodeService:
     disk: DiskSpace | None = None  # the home's free space and read-only mode
     #: PrusaSlicer's command line for quotes (node.ops.slicing); None: volume quotes only.
     slicer: Slicer | None = None
+    #: Draws and finds thumbnails of meshes (specs/0010 §8); None: this node draws none.
+    previews: Previewer | None = None
     #: Set when the node starts stopping (node.daemon): health checks answer "not ok".
     stopping: trio.Event = field(default_factory=trio.Event)
     started_ms: int = field(default_factory=lambda: time.time_ns() // 1_000_000)
@@ -195,7 +198,10 @@ class NodeService:
         prepared = await trio.to_thread.run_sync(
             designs.prepare, self.ctx.home.blobs, path, licence_override, derived_from
         )
-        return await self.signing(lambda ctx: designs.commit(ctx, prepared))
+        published = await self.signing(lambda ctx: designs.commit(ctx, prepared))
+        if self.previews is not None:
+            self.previews.soon(prepared.files)  # drawn in the background (specs/0010 §8)
+        return published
 
     async def import_okh(self, paths: Sequence[Path]) -> dict[str, Any]:
         """Read the manifests in chunks (reporting progress), then sign them in one commit."""

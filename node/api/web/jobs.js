@@ -8,6 +8,7 @@ import { degrees, money } from "./labs.js";
 import { stepForms } from "./jobactions.js";
 import { loadNames, who } from "./names.js";
 import { quoteBasis } from "./quotes.js";
+import { thumbnail } from "./previews.js";
 
 export async function jobsPage(view) {
   const listed = await optional("/api/v1/jobs?open=true");
@@ -131,6 +132,8 @@ export async function showJob(id, detail, me, focus = true) {
     h("p", {}, h("span", { class: "badge other", id: "job-state" }, job.state),
       ` ${job.offer.quantity} × ${job.offer.process} in ${job.offer.material}, by ${when(job.offer.deadline_ms)}`),
     h("p", { class: "muted" }, "Job ", h("code", {}, job.id), role !== "other" ? ` · you are the ${role}` : ""),
+    job.offer.design ? h("p", {}, thumbnail(job.offer.design, { alt: `Picture of the part (design ${short(job.offer.design)})`, className: "thumb" }),
+      " Design ", h("code", { title: job.offer.design }, short(job.offer.design, 16))) : null,
     h("h3", {}, "Labs that can make it"), candidatesTable(matched),
     h("h3", {}, "Bids"), bids,
     job.state === "open" && role !== "customer" ? bidForm(id, out, () => showJob(id, detail, me, false)) : null,

@@ -4,6 +4,7 @@ import { get, optional } from "./api.js";
 import { errorBox, h, money, replace, s, short } from "./ui.js";
 import { notOnThisNode } from "./pending.js";
 import { who } from "./names.js";
+import { thumbnail } from "./previews.js";
 
 let land = null;
 
@@ -69,8 +70,14 @@ async function contributions(identity) {
     rows.length ? h("details", {}, h("summary", {}, "entries behind this"),
       h("ul", {}, rows.map((r) => h("li", {}, r.entry_id ? h("code", { title: r.entry_id }, short(r.entry_id, 16)) : null,
         h("span", { class: "muted" }, ` ${describe(r)}`))))) : null);
+  // The parts it published, as the node draws them (the first six).
+  const designs = item("design(s) published", c.designs, (r) => `${r.name} (${r.as})`);
+  if (c.designs.length) {
+    designs.insertBefore(h("div", { class: "thumbs" }, c.designs.slice(0, 6).map((r) =>
+      thumbnail(r.entry_id, { alt: `Picture of ${r.name}`, className: "thumb small" }))), designs.childNodes[1] || null);
+  }
   return h("ul", { class: "contributions", id: "contributions" },
-    item("design(s) published", c.designs, (r) => `${r.name} (${r.as})`),
+    designs,
     item("derivative(s) by others", c.derivatives, (r) => `${r.name}, of ${r.of.length} of its designs`),
     item("job(s) made", c.jobs_made, (r) => r.title),
     item("job(s) confirmed as customer", c.jobs_confirmed, (r) => r.title),

@@ -164,6 +164,8 @@ class Notifier:
         me = id_to_text(self.runner.ctx.identity.id)
         body = webhook_body(row, link, me)
         for hook in self.settings.webhooks:
+            if hook.events and row["kind"] not in hook.events:
+                continue  # this receiver asked for other kinds
             send = partial(post_webhook, hook.url, hook.secret or "", body, row["kind"], timeout_s)
             await self.webhooks.put(Delivery(row["id"], hook.url, send))
 

@@ -6,12 +6,15 @@
 // (jobactions.js), and the job's private files — sealed by this node to the awarded
 // lab and to us, opened by this node with its key and offered as a download.
 import { api, get, optional, post, token, truncated } from "./api.js";
-import { busy, errorBox, h, replace, short, toMinor, when } from "./ui.js";
+import { busy, day, errorBox, h, replace, short, when } from "./ui.js";
+import * as checks from "./checks.js";
+import { LIMITS, submitChecked } from "./checks.js";
 import { notOnThisNode } from "./pending.js";
 import { money } from "./labs.js";
 import { stepForms } from "./jobactions.js";
 import { loadNames, nameOf, who } from "./names.js";
 
+const ACTION_TEXT = { files: "attach sealed files", counter: "counter a bid", award: "award a bid", bid: "bid again" };
 const ROLE_TEXT = { customer: "the customer", lab: "the awarded lab", bidder: "a bidder", other: "someone else" };
 
 export async function myJobsPage(view) {
@@ -58,7 +61,7 @@ export async function myJobsPage(view) {
 
 function nextText(row) {
   if (!row.next.length) return h("span", { class: "muted" }, "Nothing comes next: the job is over.");
-  const ours = row.next.filter((n) => n.yours).map((n) => n.action);
+  const ours = row.next.filter((n) => n.yours).map((n) => ACTION_TEXT[n.action] || n.action);
   const theirs = [...new Set(row.next.filter((n) => !n.yours).map((n) => ROLE_TEXT[n.role] || n.role))];
   return [ours.length ? h("strong", {}, `You may: ${ours.join(", ")}. `) : null,
     theirs.length ? h("span", { class: "muted" }, `Waiting on ${theirs.join(" or ")}.`) : null];
@@ -79,8 +82,13 @@ function showMine(row, detail, data, refresh) {
     h("h3", {}, "Bids and counter-offers"), bidsSection(job, role, me, out, after),
     filesSection(job, role, out, after),
     threadSection(job, role, me),
-    h("div", { id: "my-job-actions", class: "stack" }, stepForms(job, role === "bidder" ? "other" : role, out, after)),
+    actionsSection(stepForms(job, role === "bidder" ? "other" : role, out, after)),
     out));
+}
+
+function actionsSection(forms) {
+  return h("section", { "aria-labelledby": "actions-h" }, forms.length ? h("h3", { id: "actions-h" }, "Your next step") : null,
+    h("div", { id: "my-job-actions", class: "stack" }, forms));
 }
 
 // The job's conversation (specs/0007 §2.5): messages sealed to both parties, opened by
@@ -130,18 +138,20 @@ function messageForm(job, role, me, out, load) {
     else if (!bidders.length) return h("p", { class: "muted" }, "You can write to a lab once it has bid.");
   }
   const select = role === "customer" && !job.lab
-    ? h("select", { id: "message-to", "aria-label": "To" }, bidders.map((lab) => h("option", { value: lab }, nameOf(lab))))
+    ? h("select", { id: "message-to", "data-field": "to" }, bidders.map((lab) => h("option", { value: lab }, nameOf(lab))))
     : null;
-  const text = h("textarea", { id: "message-text", name: "text", rows: 3, maxlength: 4000, required: true, "aria-label": "Message" });
-  const files = h("input", { id: "message-files", type: "file", multiple: true, "aria-label": "Attachments" });
+  const text = h("textarea", { id: "message-text", name: "text", rows: 3, maxlength: LIMITS.message, required: true, "data-field": "text" });
+  const files = h("input", { id: "message-files", type: "file", multiple: true, "data-field": "attachments" });
   const submit = h("button", { type: "submit" }, "Send sealed");
-  return h("form", { id: "message-form", class: "stack", onsubmit: (e) => {
+  const check = () => ({ text: checks.text(text, { max: LIMITS.message, required: true }),
+    chosen: checks.files(files, { max: LIMITS.attachments }) });
+  const form = h("form", { id: "message-form", class: "stack", novalidate: true, onsubmit: (e) => {
     e.preventDefault();
-    busy(submit, out, async () => {
-      const body = { text: text.value.trim(), to: select ? select.value : to };
-      if (files.files.length) {
+    submitChecked(form, submit, out, check, async ({ text: said, chosen }) => {
+      const body = { text: said, to: select ? select.value : to };
+      if (chosen.length) {
         const upload = await post("/api/v1/uploads");
-        for (const file of files.files) {
+        for (const file of chosen) {
           await api("PUT", `/api/v1/uploads/${upload.upload_id}/files/${encodeURIComponent(file.name)}`, file,
             { raw: true, headers: { "Content-Type": "application/octet-stream" } });
         }
@@ -156,7 +166,9 @@ function messageForm(job, role, me, out, load) {
       await load();
     });
   } }, select ? h("label", { for: "message-to" }, "To", select) : null,
-    h("label", { for: "message-text" }, "Message", text), h("label", { for: "message-files" }, "Attachments (sealed too)", files), submit);
+    h("label", { for: "message-text" }, "Message", text),
+    h("label", { for: "message-files" }, `Attachments (sealed too; up to ${LIMITS.attachments})`, files), submit);
+  return form;
 }
 
 function timeline(row, witnessTimes) {
@@ -171,7 +183,7 @@ function detailOf(t) {
   const b = t.body || {};
   const bits = [];
   if (b.price) bits.push(money(b.price.amount_minor, b.price.currency));
-  if (b.ready_ms) bits.push(`ready ${when(b.ready_ms)}`);
+  if (b.ready_ms) bits.push(`ready by ${day(b.ready_ms)}`);
   if (b.tracking) bits.push(`tracking ${b.tracking}`);
   if (b.reason) bits.push(`“${b.reason}”`);
   if (b.evidence && b.evidence.length) bits.push(`${b.evidence.length} evidence file(s)`);
@@ -183,21 +195,22 @@ function detailOf(t) {
 }
 
 function priceFields(prefix, currency) {
-  const price = h("input", { name: "price", class: `${prefix}-price`, inputmode: "decimal", required: true, "aria-label": "Price" });
-  const ready = h("input", { name: "ready", class: `${prefix}-ready`, type: "date", required: true, "aria-label": "Ready by",
+  const price = h("input", { name: "price", class: `${prefix}-price`, inputmode: "decimal", required: true, "aria-label": "Price", "data-field": "price.amount_minor" });
+  const ready = h("input", { name: "ready", class: `${prefix}-ready`, type: "date", required: true, "aria-label": "Ready by", "data-field": "ready_ms",
     value: new Date(Date.now() + 7 * 86400e3).toISOString().slice(0, 10) });
-  const note = h("input", { name: "note", class: `${prefix}-note`, maxlength: 2000, "aria-label": "Note" });
-  const body = () => ({ price: { amount_minor: toMinor(price.value, currency), currency },
-    ready_ms: new Date(`${ready.value}T12:00:00`).getTime(), note: note.value.trim() });
-  return { els: [h("label", {}, "Price", price), h("label", {}, "Ready by", ready), h("label", {}, "Note", note)], body, price };
+  const note = h("input", { name: "note", class: `${prefix}-note`, maxlength: LIMITS.note, "aria-label": "Note", "data-field": "note" });
+  const check = () => ({ price: { amount_minor: checks.amount(price, currency), currency },
+    ready_ms: checks.date(ready), note: checks.text(note, { max: LIMITS.note }) });
+  return { els: [h("label", {}, `Price (${currency})`, price), h("label", {}, "Ready by", ready), h("label", {}, "Note", note)], check, price };
 }
 
 function formFor(cls, label, fields, send, out) {
   const submit = h("button", { type: "submit" }, label);
-  return h("form", { class: `inline ${cls}`, onsubmit: (e) => {
+  const form = h("form", { class: `inline ${cls}`, novalidate: true, onsubmit: (e) => {
     e.preventDefault();
-    busy(submit, out, () => send(fields.body()));
+    submitChecked(form, submit, out, fields.check, send);
   } }, fields.els, submit);
+  return form;
 }
 
 function bidsSection(job, role, me, out, after) {
@@ -211,7 +224,7 @@ function bidsSection(job, role, me, out, after) {
   const items = job.bids.map((b) => {
     const currency = b.price.currency;
     const counters = b.counters.map((c) => h("li", { class: "counter" }, "counter-offer ",
-      h("strong", {}, money(c.price.amount_minor, c.price.currency)), `, ready ${when(c.ready_ms)}`, c.note ? ` “${c.note}”` : "",
+      h("strong", {}, money(c.price.amount_minor, c.price.currency)), `, ready by ${day(c.ready_ms)}`, c.note ? ` “${c.note}”` : "",
       open && b.lab === me && b.status === "active"
         ? button("Accept: bid this", { "data-action": "accept-counter" }, async () => {
           await post(`${base}/bids`, { price: c.price, ready_ms: c.ready_ms, note: `Accepting the counter-offer${c.note ? `: ${c.note}` : ""}` });
@@ -220,7 +233,7 @@ function bidsSection(job, role, me, out, after) {
     const mineActive = open && b.lab === me && b.status === "active";
     return h("li", { class: "card bid", "data-bid": b.entry_id, "data-lab": b.lab },
       b.lab === me ? h("strong", {}, "you") : who(b.lab),
-      ` ${money(b.price.amount_minor, currency)}, ready ${when(b.ready_ms)} · ${b.status}`, b.note ? ` · “${b.note}”` : "",
+      ` ${money(b.price.amount_minor, currency)}, ready by ${day(b.ready_ms)} · ${b.status}`, b.note ? ` · “${b.note}”` : "",
       counters.length ? h("ul", {}, counters) : null,
       open && role === "customer" && b.status === "active" ? [
         button("Award", { "data-action": "award" }, async () => { await post(`${base}/steps/award`, { bid: b.entry_id }); await after(); }),
@@ -271,13 +284,13 @@ async function download(path, name) {
 }
 
 function sealForm(jobId, out, after) {
-  const input = h("input", { id: "seal-files", name: "files", type: "file", multiple: true, required: true });
+  const input = h("input", { id: "seal-files", name: "files", type: "file", multiple: true, required: true, "data-field": "blobs" });
   const submit = h("button", { type: "submit" }, "Seal and attach");
-  return h("form", { class: "inline", id: "seal-form", onsubmit: (e) => {
+  const form = h("form", { class: "inline", id: "seal-form", novalidate: true, onsubmit: (e) => {
     e.preventDefault();
-    busy(submit, out, async () => {
+    submitChecked(form, submit, out, () => checks.files(input, { max: LIMITS.sealedFiles, required: true }), async (chosen) => {
       const upload = await post("/api/v1/uploads");
-      for (const file of input.files) {
+      for (const file of chosen) {
         await api("PUT", `/api/v1/uploads/${upload.upload_id}/files/${encodeURIComponent(file.name)}`, file,
           { raw: true, headers: { "Content-Type": "application/octet-stream" } });
       }
@@ -286,4 +299,5 @@ function sealForm(jobId, out, after) {
       await after();
     });
   } }, h("label", { for: "seal-files" }, "Private files for the lab (sealed on this node to the lab and to you)", input), submit);
+  return form;
 }

@@ -19,6 +19,8 @@ export async function jobsPage(view) {
   const here = mine ? mine.advert.location : null;
   const list = h("ul", { class: "results", id: "job-list", "aria-live": "polite" });
   const detail = h("section", { id: "job-detail", "aria-label": "Job details" });
+  // A form being filled in is not redrawn under the user's hands by a live update.
+  detail.addEventListener("input", () => { detail.dataset.dirty = "1"; });
   const lat = h("input", { id: "near-lat", name: "lat", inputmode: "decimal", value: here ? degrees(here.lat_microdeg) : "" });
   const lon = h("input", { id: "near-lon", name: "lon", inputmode: "decimal", value: here ? degrees(here.lon_microdeg) : "" });
   const radius = h("input", { id: "near-radius", name: "radius", type: "number", min: 1, value: 200 });
@@ -51,7 +53,7 @@ export async function jobsPage(view) {
     if (truncated(event) || event.detail.entries.some((e) => e.kind.startsWith("job."))) {
       refresh();
       const open = detail.dataset.job;
-      if (open) showJob(open, detail, me, false);
+      if (open && !detail.dataset.dirty) showJob(open, detail, me, false);
     }
   };
   window.addEventListener("fab:entries", onEntries);
@@ -118,6 +120,7 @@ async function offerForm(adverts, here, onOffered) {
 
 export async function showJob(id, detail, me, focus = true) {
   detail.dataset.job = id;
+  delete detail.dataset.dirty;
   let job, matched;
   try {
     [job, matched] = await Promise.all([get(`/api/v1/jobs/${id}`), get(`/api/v1/jobs/${id}/candidates`), loadNames()]);

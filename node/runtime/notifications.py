@@ -178,6 +178,10 @@ class Notifier:
         await trio.to_thread.run_sync(
             self.store.log_delivery, notification, channel, target, attempt, outcome, detail, at_ms
         )
+        # The page's delivery log follows live (a silent server shows as it times out).
+        self.hub.publish(
+            "delivery", {"notification": notification, "channel": channel, "outcome": outcome}
+        )
 
     # -- what the API asks -----------------------------------------------------------
     def settings_json(self) -> dict[str, Any]:

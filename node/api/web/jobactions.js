@@ -67,7 +67,8 @@ const same = async (values) => values;
 const FIELDS = {
   cancel: () => {
     const [l, reason] = field("cancel-reason", "Reason (optional)", { maxlength: LIMITS.reason });
-    return { els: [l], check: () => ({ reason: checks.text(reason, { max: LIMITS.reason }) }), body: same };
+    return { els: [l], check: () => ({ reason: checks.text(reason, { max: LIMITS.reason }) }), body: same,
+      confirm: () => "Cancel this job? The cancellation is a signed entry: the job ends for every lab and cannot be reopened." };
   },
   ship: () => {
     const [l, tracking] = field("ship-tracking", "Tracking number", { required: true, maxlength: LIMITS.tracking });

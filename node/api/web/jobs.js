@@ -8,6 +8,7 @@ import { LIMITS, submitChecked } from "./checks.js";
 import { notOnThisNode } from "./pending.js";
 import { degrees, money } from "./labs.js";
 import { stepForms } from "./jobactions.js";
+import { bidStatus } from "./myjobs.js";
 import { loadNames, who } from "./names.js";
 
 export async function jobsPage(view) {
@@ -139,7 +140,7 @@ export async function showJob(id, detail, me, focus = true) {
   // Steps with their fields (tracking, reason and evidence, score and text): jobactions.js.
   const actions = stepForms(job, role, out, () => showJob(id, detail, me, false));
   const bids = job.bids.length ? h("ul", { id: "job-bids" }, job.bids.map((b) => h("li", {},
-    who(b.lab), ` ${money(b.price.amount_minor, b.price.currency)}, ready by ${day(b.ready_ms)} · ${b.status} `,
+    who(b.lab), ` ${money(b.price.amount_minor, b.price.currency)}, ready by ${day(b.ready_ms)} · ${bidStatus(job, b)} `,
     job.state === "open" && role === "customer" && b.status === "active"
       ? act("award", `/api/v1/jobs/${id}/steps/award`, () => ({ bid: b.entry_id })) : null)))
     : h("p", { class: "muted" }, "No bid yet.");

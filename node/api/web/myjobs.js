@@ -94,17 +94,26 @@ function actionsSection(forms) {
 // The job's conversation (specs/0007 §2.5): messages sealed to both parties, opened by
 // this node (GET /jobs/{job}/thread fetches what it lacks first). Before the award the
 // customer writes to each bidding lab apart; after it, customer and awarded lab only.
+const threads = new Map();  // job id -> its messages as last read
+
 function threadSection(job, role, me) {
-  const list = h("ol", { id: "my-job-thread", "aria-live": "polite" }, h("li", { class: "muted" }, "Loading the messages…"));
+  const list = h("ol", { id: "my-job-thread", "aria-live": "polite" });
   const out = h("div", { "aria-live": "polite" });
+  const show = (messages) => {
+    const ours = messages.filter((m) => m.author === me || m.to === me);  // others': not ours to read
+    replace(list, ours.length ? ours.map((m) => messageRow(job.id, m, me, out))
+      : h("li", { class: "muted" }, "No message yet."));
+  };
   const load = async () => {
     try {
       const thread = await get(`/api/v1/jobs/${job.id}/thread`);
-      const ours = thread.messages.filter((m) => m.author === me || m.to === me);  // others': not ours to read
-      replace(list, ours.length ? ours.map((m) => messageRow(job.id, m, me, out))
-        : h("li", { class: "muted" }, "No message yet."));
+      threads.set(job.id, thread.messages);
+      show(thread.messages);
     } catch (e) { replace(list, errorBox(e)); }
   };
+  // What was read last stays on screen while the thread is fetched again.
+  if (threads.has(job.id)) show(threads.get(job.id));
+  else replace(list, h("li", { class: "muted" }, "Loading the messages…"));
   load();
   return h("section", { "aria-labelledby": "thread-h" }, h("h3", { id: "thread-h" }, "Messages"),
     h("p", { class: "muted" }, "Sealed to you and the other party: no other node can read them."),
@@ -213,6 +222,11 @@ function formFor(cls, label, fields, send, out) {
   return form;
 }
 
+// After an award (or once the offer is over) an active bid was simply not chosen.
+export function bidStatus(job, b) {
+  return b.status === "active" && job.state !== "open" ? "not chosen" : b.status;
+}
+
 function bidsSection(job, role, me, out, after) {
   const open = job.state === "open";
   const base = `/api/v1/jobs/${job.id}`;
@@ -233,7 +247,7 @@ function bidsSection(job, role, me, out, after) {
     const mineActive = open && b.lab === me && b.status === "active";
     return h("li", { class: "card bid", "data-bid": b.entry_id, "data-lab": b.lab },
       b.lab === me ? h("strong", {}, "you") : who(b.lab),
-      ` ${money(b.price.amount_minor, currency)}, ready by ${day(b.ready_ms)} · ${b.status}`, b.note ? ` · “${b.note}”` : "",
+      ` ${money(b.price.amount_minor, currency)}, ready by ${day(b.ready_ms)} · ${bidStatus(job, b)}`, b.note ? ` · “${b.note}”` : "",
       counters.length ? h("ul", {}, counters) : null,
       open && role === "customer" && b.status === "active" ? [
         button("Award", { "data-action": "award" }, async () => { await post(`${base}/steps/award`, { bid: b.entry_id }); await after(); }),

@@ -59,8 +59,10 @@ export async function notificationsPage(view) {
   view.append(h("h1", {}, "Notifications"), browserOptIn(), list, out, settings, log);
   await Promise.all([refresh(), renderSettings(settings), renderLog(log)]);
   const onEvent = () => { refresh(); renderLog(log); };
+  const onDelivery = () => renderLog(log);
   window.addEventListener("fab:notification", onEvent);
-  return () => window.removeEventListener("fab:notification", onEvent);
+  window.addEventListener("fab:delivery", onDelivery);
+  return () => { window.removeEventListener("fab:notification", onEvent); window.removeEventListener("fab:delivery", onDelivery); };
 }
 
 function renderList(r, refresh, out) {

@@ -72,7 +72,7 @@ const FIELDS = {
   },
   ship: () => {
     const [l, tracking] = field("ship-tracking", "Tracking number", { required: true, maxlength: LIMITS.tracking });
-    return { els: [l], check: () => ({ tracking: checks.text(tracking, { max: LIMITS.tracking, required: true, oneLine: true }) }), body: same };
+    return { els: [l], check: () => ({ tracking: checks.text(tracking, { max: LIMITS.tracking, required: true }) }), body: same };
   },
   dispute: () => {
     const [rl, reason] = field("dispute-reason", "What is wrong", { required: true, maxlength: LIMITS.reason, rows: 3 }, "textarea");

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from tests.browser.forms import refused_here
 from tests.browser.test_dashboard import (  # noqa: F401 (browser: a fixture)
     ADVERT,
     browser,
@@ -54,27 +55,6 @@ def open_job(page: Any, title: str) -> None:
 def step(page: Any, action: str, state: str) -> None:
     page.click(f"#my-job-actions form[data-action={action}] button[type=submit]")
     page.wait_for_selector(f"#my-job-state:text('{state}')")
-
-
-def refused_here(page: Any, submit: str, field: str) -> str:
-    """Click `submit`: the page marks `field` invalid, says why beside it, and sends
-    the node nothing (no POST or PUT, so nothing is signed). The message."""
-    sent: list[str] = []
-
-    def note(request: Any) -> None:
-        if request.method in ("POST", "PUT") and "/api/v1/" in request.url:
-            sent.append(request.url)
-
-    page.on("request", note)
-    try:
-        page.click(submit)
-        page.wait_for_selector(f"{field}[aria-invalid=true]")
-        message = str(page.locator(f"{field} ~ .field-error").first.text_content())
-    finally:
-        page.remove_listener("request", note)
-    assert sent == [], sent
-    assert message
-    return message
 
 
 def offer_in_page(page: Any, title: str, design: str) -> str:

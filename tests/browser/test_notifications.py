@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
+from tests.browser.forms import refused_here
 from tests.browser.test_dashboard import browser, open_dashboard, start_lab  # noqa: F401
-from tests.browser.test_my_jobs import refused_here
 from tests.integration.test_notifications import http_receiver
 from tests.node_process import api, wait_until
 

@@ -62,9 +62,15 @@ export async function myJobsPage(view) {
 function nextText(row) {
   if (!row.next.length) return h("span", { class: "muted" }, "Nothing comes next: the job is over.");
   const ours = row.next.filter((n) => n.yours).map((n) => ACTION_TEXT[n.action] || n.action);
-  const theirs = [...new Set(row.next.filter((n) => !n.yours).map((n) => ROLE_TEXT[n.role] || n.role))];
+  const others = new Map();  // the other parties and what each may do
+  for (const n of row.next.filter((x) => !x.yours)) {
+    const role = ROLE_TEXT[n.role] || n.role;
+    others.set(role, [...(others.get(role) || []), ACTION_TEXT[n.action] || n.action]);
+  }
+  const theirs = [...others].map(([role, actions]) => `${role} (${actions.join(", ")})`).join(" or ");
+  // It is our turn when we may act; the others' actions are then their options, not a wait.
   return [ours.length ? h("strong", {}, `You may: ${ours.join(", ")}. `) : null,
-    theirs.length ? h("span", { class: "muted" }, `Waiting on ${theirs.join(" or ")}.`) : null];
+    theirs ? h("span", { class: "muted" }, ours.length ? `Also possible: ${theirs}.` : `Waiting on ${theirs}.`) : null];
 }
 
 function showMine(row, detail, data, refresh) {

@@ -56,7 +56,7 @@ function render(props, members, rules, history, refresh, voted) {
     open.length ? h("ul", { class: "results", id: "open-proposals" }, open.map((p) => proposalCard(p, members, isMember, refresh, voted)))
       : h("p", { class: "muted" }, "No open proposal."),
     proposeForm(refresh),
-    applicationsSection(members, isMember, refresh),
+    applicationsSection(members, isMember, refresh, open),
     members.frozen?.length ? [h("h2", {}, "Frozen members"), h("ul", { id: "frozen-members" }, members.frozen.map((f) => h("li", {},
       who(f.identity), ` — forked at ${f.position}, since ${f.since_s ? when(f.since_s * 1000) : "?"} (${f.since || "unknown"}): not in the electorate until a vote lifts the freeze (proof `,
       h("code", { title: f.fork_proof }, short(f.fork_proof, 12)), ")")))] : null,
@@ -100,18 +100,30 @@ function proposalCard(p, members, canVote, refresh, voted) {
     h("p", { class: "tally-text" }, `yes ${counts.yes} · no ${counts.no} · abstain ${counts.abstain} · veto ${counts.veto} — ${cast} of ${electorate} voted`,
       t.quorum_permille !== undefined ? ` · quorum ${t.quorum_permille / 10}% ${t.quorum_reached ? "reached" : "not reached"}` : "",
       t.pass_threshold_permille !== undefined ? ` · passes at ${t.pass_threshold_permille / 10}% yes` : ""),
+    admissionShortOf(p, members),
     mine ? h("p", {}, `Your vote: ${mine.choice}`) : null,
     buttons, out);
 }
 
+// An open admission whose candidate lacks the vouches the rules ask (0008 §3.1).
+function admissionShortOf(p, members) {
+  if (p.action.action !== "member.admit" || p.tally.final) return null;
+  const app = members.applications.find((a) => a.identity === p.action.member);
+  const needed = members.admission_vouches ?? 0;
+  const have = app ? app.vouched_by.length : 0;
+  return have < needed ? h("p", { class: "warning", role: "note" },
+    `${have} of the ${needed} vouches the rules ask: if it passes without more, it passes void.`) : null;
+}
+
 // "passed, void: too few vouches": a passed proposal that changes nothing (0008 §3.1).
 export function outcomeText(t) {
+  if (t.outcome === "not-opened") return "not open yet: waiting for the witnesses";  // 0008 §4: votes count from witnessed time
   return t.void_reason ? `${t.outcome}, void: ${t.void_reason.replaceAll("-", " ")}` : t.outcome;
 }
 
 // Applications (member.apply): name, text, vouches so far; a member vouches or
 // proposes the admission, and is told when the vouches fall short of the rules.
-function applicationsSection(members, isMember, refresh) {
+function applicationsSection(members, isMember, refresh, open) {
   const pending = members.applications.filter((a) => !a.member);
   const needed = members.admission_vouches ?? 0;
   return [h("h2", {}, `Applications (${pending.length})`),
@@ -124,17 +136,19 @@ function applicationsSection(members, isMember, refresh) {
         await post("/api/v1/governance/vouches", { candidate: a.identity, withdraw: vouched });
         await refresh();
       }));
-      const admit = h("button", { type: "button", "data-act": "admit" }, "Propose admission");
-      admit.addEventListener("click", () => busy(admit, out, async () => {
+      const voting = open.find((p) => p.action.action === "member.admit" && p.action.member === a.identity);
+      const admit = voting ? h("span", { class: "muted", "data-act": "admission-open" }, `An admission vote is open: “${voting.title}”.`)
+        : h("button", { type: "button", "data-act": "admit" }, "Propose admission");
+      if (!voting) admit.addEventListener("click", () => busy(admit, out, async () => {
         const made = await post("/api/v1/governance/proposals", { action: "member.admit", title: `Admit ${a.name}`, member: a.identity });
         replace(out, h("p", { role: "status" }, "Proposed.", (made.warnings || []).map((w) => h("span", { class: "warning" }, ` ${w.message}`))));
         await refresh();
       }));
       return h("li", { class: "card application", "data-identity": a.identity },
-        h("h3", {}, a.name, " ", h("span", { class: "muted" }, who(a.identity))),
+        h("h3", {}, who(a.identity)),  // the name it applied with, the id on hover and copy
         a.text ? h("p", {}, a.text) : null,
         h("p", { class: "vouches" }, `${a.vouched_by.length} of ${needed} vouch(es) the rules ask`,
-          a.vouched_by.length ? [": ", a.vouched_by.map((v) => nameOf(v)).join(", ")] : ""),
+          a.vouched_by.length ? [": ", a.vouched_by.map((v) => (v === members.me ? "you" : nameOf(v))).join(", ")] : ""),
         short_of ? h("p", { class: "warning", role: "note" }, "Too few vouches: an admission voted now would pass void unless members vouch before its deadline.") : null,
         isMember ? h("div", { class: "inline" }, vouch, admit) : null, out);
     })) : h("p", { class: "muted" }, "No pending application.")];

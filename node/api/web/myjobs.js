@@ -110,11 +110,15 @@ function threadSection(job, role, me) {
     replace(list, ours.length ? ours.map((m) => messageRow(job.id, m, me, out))
       : h("li", { class: "muted" }, "No message yet."));
   };
+  let retries = 5;  // a message's blob not fetched yet (just sent): ask again a few times
   const load = async () => {
     try {
       const thread = await get(`/api/v1/jobs/${job.id}/thread`);
       threads.set(job.id, thread.messages);
       show(thread.messages);
+      if (thread.messages.some((m) => m.error?.code === "misuse.blob-missing") && retries-- > 0) {
+        setTimeout(() => { if (list.isConnected) load(); }, 3000);
+      }
     } catch (e) { replace(list, errorBox(e)); }
   };
   // What was read last stays on screen while the thread is fetched again.

@@ -1,7 +1,8 @@
 """Admission in a real browser: a lab that is not a member applies (CLI, on its own
 node); a member's Governance page lists the application with its vouches and warns
 that they fall short of the rules; the member vouches and proposes the admission
-from the page, and the open vote says it would pass void without more vouches
+from the page, and the open vote says it would pass void without more vouches; a
+rules change proposed in the page is refused beside its fields first
 (README "Governance", specs/0008 §3.1). Screenshots go to the test's tmp folder."""
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from tests.browser.forms import refused_here
 from tests.browser.test_dashboard import (  # noqa: F401 (browser: a fixture)
     browser,
     open_dashboard,
@@ -55,4 +57,16 @@ def test_an_application_vouched_and_proposed_in_the_page(
         members = api(a["home"], "GET", "/api/v1/governance/members")
         [application] = [x for x in members["applications"] if x["identity"] == candidate]
         assert application["vouched_by"] == [api(a["home"], "GET", "/api/v1/identity")["identity"]]
+
+        # A rules change from the page: refused beside its fields first, nothing sent.
+        page.click("#propose-form >> xpath=.. >> summary")
+        page.select_option("#prop-rule", "job_offer_ttl_s")
+        propose = "#propose-form button[type=submit]"
+        page.fill("#prop-value", "two weeks")
+        assert "whole number" in refused_here(page, propose, "#prop-value")
+        page.fill("#prop-value", "1209600")
+        assert refused_here(page, propose, "#prop-title") == "Required."
+        page.fill("#prop-title", "Two-week offers")
+        page.click(propose)
+        page.wait_for_selector("li.proposal:has-text('Two-week offers')", timeout=60_000)
         assert page.errors == []

@@ -136,7 +136,11 @@ def test_a_job_from_offer_to_refund_and_another_to_review(
                 labs[key].fill("#bid-price", price)
                 labs[key].click("#bid-form button[type=submit]")
                 labs[key].wait_for_selector(f"#job-bids li:has-text('{price}')")
-            else:
+            else:  # where to look: a latitude off the globe is refused beside it
+                kept = labs[key].input_value("#near-lat")
+                labs[key].fill("#near-lat", "100")
+                refused_here(labs[key], "#near-form button[type=submit]", "#near-lat")
+                labs[key].fill("#near-lat", kept)
                 bid_in_page(labs[key], TITLE, price)
         shot(labs["b"], "lab-b-bids")
 

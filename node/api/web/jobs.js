@@ -24,14 +24,17 @@ export async function jobsPage(view) {
   detail.addEventListener("input", () => { detail.dataset.dirty = "1"; });
   const lat = h("input", { id: "near-lat", name: "lat", inputmode: "decimal", value: here ? degrees(here.lat_microdeg) : "" });
   const lon = h("input", { id: "near-lon", name: "lon", inputmode: "decimal", value: here ? degrees(here.lon_microdeg) : "" });
-  const radius = h("input", { id: "near-radius", name: "radius", type: "number", min: 1, value: 200 });
+  const radius = h("input", { id: "near-radius", name: "radius", type: "number", min: 1, max: LIMITS.radiusKm, value: 200 });
+  // Where to look: checked when the form is sent (empty: everywhere); live updates reuse it.
+  const where = () => {
+    if (!lat.value.trim() && !lon.value.trim()) return {};
+    return { near_lat_microdeg: check_.degrees(lat, 90), near_lon_microdeg: check_.degrees(lon, 180),
+      radius_km: check_.integer(radius, 1, LIMITS.radiusKm) };
+  };
+  let near = {};
+  try { near = where(); } catch { near = {}; }
   const refresh = async () => {
-    const params = new URLSearchParams({ open: "true" });
-    if (lat.value && lon.value) {
-      params.set("near_lat_microdeg", Math.round(Number(lat.value) * 1e6));
-      params.set("near_lon_microdeg", Math.round(Number(lon.value) * 1e6));
-      params.set("radius_km", radius.value || "200");
-    }
+    const params = new URLSearchParams({ open: "true", ...near });
     try {
       const { jobs } = await get(`/api/v1/jobs?${params}`);
       replace(list, jobs.length ? jobs.map((j) => h("li", { class: "card" },
@@ -44,7 +47,17 @@ export async function jobsPage(view) {
     } catch (e) { replace(list, errorBox(e)); }
   };
   view.append(h("h1", {}, "Jobs near me"),
-    h("form", { class: "inline", onsubmit: (e) => { e.preventDefault(); refresh(); } },
+    h("form", { class: "inline", id: "near-form", novalidate: true, onsubmit: (e) => {
+      e.preventDefault();
+      check_.clearFieldErrors(e.target);
+      try { near = where(); } catch (err) {
+        if (!(err instanceof check_.FieldError)) throw err;
+        check_.showFieldError(err.input, err.message);
+        err.input.focus();
+        return;
+      }
+      refresh();
+    } },
       h("label", { for: "near-lat" }, "Latitude", lat), h("label", { for: "near-lon" }, "Longitude", lon),
       h("label", { for: "near-radius" }, "Radius (km)", radius), h("button", { type: "submit" }, "Show jobs")),
     h("div", { class: "grid" }, h("section", { "aria-label": "Open jobs" }, list), detail),

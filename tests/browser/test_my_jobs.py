@@ -123,6 +123,7 @@ def test_a_job_from_offer_to_refund_and_another_to_review(
         shot(page, "customer-offer-refused-beside-the-fields")
         page.fill("#offer-process", "3dp-fdm")
         job = offer_in_page(page, TITLE, design)
+        shot(page, "customer-offered")
         labs = {}
         for key, lab, price in (("a", lab_a, "42.50"), ("b", lab_b, "40.00")):
             labs[key] = open_dashboard(browser, lab, "jobs")
@@ -142,6 +143,7 @@ def test_a_job_from_offer_to_refund_and_another_to_review(
                 refused_here(labs[key], "#near-form button[type=submit]", "#near-lat")
                 labs[key].fill("#near-lat", kept)
                 bid_in_page(labs[key], TITLE, price)
+        shot(labs["a"], "lab-a-bids")
         shot(labs["b"], "lab-b-bids")
 
         # The customer counters B's bid in My jobs; B sees it and answers with a new bid.
@@ -201,12 +203,14 @@ def test_a_job_from_offer_to_refund_and_another_to_review(
         assert Path(got.value.path()).read_bytes() == secret.read_bytes()
         shot(page_a, "lab-a-opened-the-file")
         step(page_a, "start", "in-production")
+        shot(page_a, "lab-a-started")
         ship = "#my-job-actions form[data-action=ship] button[type=submit]"
         assert refused_here(page_a, ship, "#ship-tracking") == "Required."
         page_a.fill("#ship-tracking", "x" * 201)  # typed past the field's maxlength: cut to 200
         assert len(page_a.input_value("#ship-tracking")) == 200
         page_a.fill("#ship-tracking", "PARCEL-123")
         step(page_a, "ship", "shipped")
+        shot(page_a, "lab-a-shipped")
         step(page_a, "deliver", "delivered")
         assert "tracking PARCEL-123" in page_a.inner_text("#my-job-timeline")
         shot(page_a, "lab-a-delivered")

@@ -38,9 +38,9 @@ export async function jobsPage(view) {
     try {
       const { jobs } = await get(`/api/v1/jobs?${params}`);
       replace(list, jobs.length ? jobs.map((j) => h("li", { class: "card" },
-        h("button", { type: "button", class: "link", onclick: () => showJob(j.id, detail, me) }, j.title),
+        h("button", { type: "button", class: "link", onclick: () => showJob(j.id, detail, me) }, j.title), " ",
         h("span", { class: "badge other" }, j.state),
-        h("div", { class: "muted" }, `${j.quantity} × ${j.process} in ${j.material} · by ${when(j.deadline_ms)}`,
+        h("div", { class: "muted" }, `${j.quantity} × ${j.process} in ${j.material} · by ${day(j.deadline_ms)}`,
           j.distance_m !== undefined ? ` · ${(j.distance_m / 1000).toFixed(0)} km away` : "",
           ` · ${j.bids} bid(s)`, j.customer === me ? " · your offer" : "")))
         : h("li", { class: "muted" }, "No open job here."));
@@ -153,13 +153,13 @@ export async function showJob(id, detail, me, focus = true) {
   // Steps with their fields (tracking, reason and evidence, score and text): jobactions.js.
   const actions = stepForms(job, role, out, () => showJob(id, detail, me, false));
   const bids = job.bids.length ? h("ul", { id: "job-bids" }, job.bids.map((b) => h("li", {},
-    who(b.lab), ` ${money(b.price.amount_minor, b.price.currency)}, ready by ${day(b.ready_ms)} · ${bidStatus(job, b)} `,
+    b.lab === me ? h("strong", {}, "you") : who(b.lab), ` ${money(b.price.amount_minor, b.price.currency)}, ready by ${day(b.ready_ms)} · ${bidStatus(job, b)} `,
     job.state === "open" && role === "customer" && b.status === "active"
       ? act("award", `/api/v1/jobs/${id}/steps/award`, () => ({ bid: b.entry_id })) : null)))
     : h("p", { class: "muted" }, "No bid yet.");
   replace(detail, h("div", { class: "card" }, heading,
     h("p", {}, h("span", { class: "badge other", id: "job-state" }, job.state),
-      ` ${job.offer.quantity} × ${job.offer.process} in ${job.offer.material}, by ${when(job.offer.deadline_ms)}`),
+      ` ${job.offer.quantity} × ${job.offer.process} in ${job.offer.material}, by ${day(job.offer.deadline_ms)}`),
     h("p", { class: "muted" }, "Job ", h("code", {}, job.id), role !== "other" ? ` · you are the ${role}` : ""),
     h("h3", {}, "Labs that can make it"), candidatesTable(matched),
     h("h3", {}, "Bids"), bids,

@@ -84,7 +84,7 @@ function showMine(row, detail, data, refresh) {
     h("p", {}, h("span", { class: "badge other", id: "my-job-state" }, job.state),
       ` you are ${row.roles.map((r) => ROLE_TEXT[r]).join(" and ")} · job `, h("code", {}, short(job.id, 16))),
     h("p", { id: "my-job-next" }, nextText(row)),
-    h("h3", {}, "Timeline"), timeline(row, data.witness_times),
+    h("h3", {}, "Timeline"), timeline(row, data.witness_times, data.me),
     h("h3", {}, "Bids and counter-offers"), bidsSection(job, role, me, out, after),
     filesSection(job, role, out, after),
     threadSection(job, role, me),
@@ -190,10 +190,11 @@ function messageForm(job, role, me, out, load) {
   return form;
 }
 
-function timeline(row, witnessTimes) {
+function timeline(row, witnessTimes, me) {
   return h("ol", { id: "my-job-timeline" }, row.timeline.map((t) => h("li", { "data-kind": t.kind },
-    h("strong", {}, t.kind.replace("job.", "")), ` by ${ROLE_TEXT[t.role] || t.role} `,
-    who(t.author), ` · signed ${when(t.timestamp_ms)}`,
+    h("strong", {}, t.kind.replace("job.", "")), " by ",
+    t.author === me ? [h("strong", {}, "you"), ` (${ROLE_TEXT[t.role] || t.role})`] : [`${ROLE_TEXT[t.role] || t.role} `, who(t.author)],
+    ` · signed ${when(t.timestamp_ms)}`,
     witnessTimes ? ` · ${t.witnessed_at_s ? `witnessed ${when(t.witnessed_at_s * 1000)}` : "not witnessed yet"}` : "",
     detailOf(t))));
 }

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 
 from node.ops import jobs, myjobs
 from node.runtime.service import NodeService
-from protocol.ids import id_from_text
+from protocol.ids import id_from_field, id_from_text
 from protocol.processes import Location
 
 Text = Annotated[str, Field(max_length=4096)]
@@ -133,7 +133,7 @@ def router(service: NodeService) -> APIRouter:
 
     @api.post("/jobs/{job_id}/files", status_code=201)
     async def files(job_id: str, body: FilesIn) -> dict[str, Any]:
-        job, blobs = id_from_text(job_id), [id_from_text(b) for b in body.blobs]
+        job, blobs = id_from_text(job_id), [id_from_field(b, "blobs") for b in body.blobs]
         return await service.signing(lambda ctx: jobs.attach_files(ctx, job, blobs))
 
     @api.post("/jobs/{job_id}/steps/{action}", status_code=201)

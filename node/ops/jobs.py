@@ -51,7 +51,7 @@ from protocol.design import DESIGN
 from protocol.entry import Entry
 from protocol.errors import JobError, LocalMisuseError
 from protocol.governance import VOTE
-from protocol.ids import id_from_text, id_to_text
+from protocol.ids import id_from_field, id_to_text
 from protocol.jobs import Role, State
 from protocol.jobstate import JobView
 from protocol.kinds import check_body
@@ -204,7 +204,7 @@ def contributions_of(ctx: LedgerContext, identity: bytes) -> dict[str, Any]:
 def _body(kind: str, body: dict[str, Any]) -> dict[str, Any]:
     status = check_body(kind, body)
     if not status.valid:
-        raise LocalMisuseError("misuse.bad-job", f"{kind}: {status.reason}")
+        raise LocalMisuseError("misuse.bad-job", f"{kind}: {status.reason}", field=status.field)
     return body
 
 
@@ -222,9 +222,9 @@ def offer(ctx: LedgerContext, fields: dict[str, Any]) -> Signed:
             "budget": None, "design": None, "sealed": False, **fields}  # fmt: skip
     _body(jobs.OFFER, body)
     if body["ttl_s"] > cap:
-        raise JobError("job.bad-offer", f"ttl_s above the rule ({cap} s)")
+        raise JobError("job.bad-offer", f"ttl_s above the rule ({cap} s)", field="ttl_s")
     if body["deadline_ms"] <= now_ms():
-        raise JobError("job.bad-offer", "the deadline is in the past")
+        raise JobError("job.bad-offer", "the deadline is in the past", field="deadline_ms")
     if body["design"] is not None:
         design_entry(ctx, body["design"])  # misuse.unknown-design when not held
     made = append_own(ctx, [(jobs.OFFER, body)])
@@ -251,6 +251,7 @@ def step(ctx: LedgerContext, job_id: bytes, kind: str, extra: dict[str, Any]) ->
     """Sign one lifecycle step after the job's head, once the table allows it (§3)."""
     if kind not in jobs.STEP_KINDS:
         raise LocalMisuseError("misuse.bad-job", f"{kind} is not a lifecycle step")
+    _body(kind, {"job": job_id, "after": job_id, **extra})  # its fields first, in any state
     view = job_view(ctx, job_id)
     if view.state is State.EXPIRED:
         raise JobError("job.expired", "the offer expired")
@@ -266,13 +267,13 @@ def step(ctx: LedgerContext, job_id: bytes, kind: str, extra: dict[str, Any]) ->
 def bid(
     ctx: LedgerContext, job_id: bytes, price: dict[str, Any], ready_ms: int, note: str
 ) -> Signed:
+    body = _body(jobs.BID, {"job": job_id, "price": price, "ready_ms": ready_ms, "note": note})
     view = job_view(ctx, job_id)
     if ctx.identity.id == view.customer:
         raise JobError("job.own-offer", "a customer does not bid on its own offer")
     if view.state is not State.OPEN:
         code = "job.expired" if view.state is State.EXPIRED else "job.out-of-turn"
         raise JobError(code, f"the job is {view.state.value}, not open")
-    body = {"job": job_id, "price": price, "ready_ms": ready_ms, "note": note}
     return _signed(ctx, jobs.BID, body, job_id)
 
 
@@ -284,11 +285,12 @@ def counter(
     ready_ms: int,
     note: str,
 ) -> Signed:
+    body = {"job": job_id, "bid": bid_id, "price": price, "ready_ms": ready_ms, "note": note}
+    _body(jobs.COUNTER, body)  # its fields first
     view = job_view(ctx, job_id)
     if ctx.identity.id != view.customer:
         raise JobError("job.not-party", "only the customer counters a bid")
     _bid_of(view, bid_id)
-    body = {"job": job_id, "bid": bid_id, "price": price, "ready_ms": ready_ms, "note": note}
     return _signed(ctx, jobs.COUNTER, body, job_id)
 
 
@@ -317,14 +319,14 @@ def attach_files(ctx: LedgerContext, job_id: bytes, blobs: list[bytes]) -> Signe
 
 def _ids(values: Any, field: str) -> list[bytes]:
     if not isinstance(values, list):
-        raise LocalMisuseError("misuse.bad-job", f"{field}: a list of ids")
+        raise LocalMisuseError("misuse.bad-job", f"{field}: a list of ids", field=field)
     return [_id(v, field) for v in values]
 
 
 def _id(value: Any, field: str) -> bytes:
     if not isinstance(value, str):
-        raise LocalMisuseError("misuse.bad-job", f"{field}: an id text")
-    return id_from_text(value)
+        raise LocalMisuseError("misuse.bad-job", f"{field}: an id text", field=field)
+    return id_from_field(value, field)
 
 
 def offer_from_json(ctx: LedgerContext, fields: dict[str, Any]) -> Signed:

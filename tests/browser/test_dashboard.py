@@ -23,6 +23,7 @@ from node.demo.federation import demo_charter_toml
 from node.demo.parts import PARTS_FOLDER
 from node.store.home import NodeHome
 from protocol.governance import parse_charter_toml
+from tests.browser.forms import refused_here
 from tests.cli_helpers import fabnode
 from tests.node_process import api, running_node, wait_until
 from tests.paths import ROOT
@@ -102,7 +103,13 @@ def test_publish_a_design_through_the_page_and_see_it_on_another_node(
         b = start_lab(stack, tmp_path, "lab-b", "--bootstrap", a["listen"][0])
         page = open_dashboard(browser, a)
         assert "token=" not in page.url  # the token leaves the address bar at once
+        publish = "#publish-form button[type=submit]"
+        assert refused_here(page, publish, "#pub-name") == "Required."  # nothing uploaded
         page.fill("#pub-name", "Browser bracket")
+        page.fill("#pub-licensor", "Lab A")
+        page.fill("#pub-parent", "not-a-design")
+        assert "design id" in refused_here(page, publish, "#pub-parent")
+        page.fill("#pub-parent", "")
         page.fill("#pub-licence", "CERN-OHL-S-2.0")
         page.fill("#pub-licensor", "Lab A")
         page.fill("#pub-function", "An L bracket published from the dashboard.")
@@ -375,7 +382,11 @@ def test_rotate_and_revoke_the_signing_key_from_the_node_page(tmp_path: Path, br
         for text in ("seq 4, the thief's", "seq 5, the thief's"):
             api(lab["home"], "POST", "/api/v1/notes", {"text": text})
         page.click("#revoke summary")
+        page.fill("#revoke-from", "4")
+        refused_here(page, "#revoke-form button[type=submit]", "#revoke-file")  # no key file
         page.set_input_files("#revoke-file", str(recovery))
+        page.fill("#revoke-from", "1")
+        assert "from 2" in refused_here(page, "#revoke-form button[type=submit]", "#revoke-from")
         page.fill("#revoke-from", "4")
         page.click("#revoke-form button[type=submit]")
         question = page.locator("#revoke-key-q").inner_text()

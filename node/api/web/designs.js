@@ -1,9 +1,11 @@
 // Designs: search the catalogue, licence badges, files with sizes and hashes, the
 // lineage graph with attribution, and publishing a design from this browser.
 import { api, get, post, truncated } from "./api.js";
-import { busy, bytes, errorBox, h, licenceBadge, replace, s, short, when } from "./ui.js";
+import { bytes, errorBox, h, licenceBadge, replace, s, short, when } from "./ui.js";
 import { thumbnail } from "./previews.js";
 import { disposeViewer, meshViewer } from "./viewer.js";
+import * as checks from "./checks.js";
+import { submitChecked } from "./checks.js";
 
 const checkLicence = (expr) => get(`/api/v1/licences/check?expression=${encodeURIComponent(expr)}`);
 
@@ -143,24 +145,32 @@ function publishForm(onPublished) {
     const input = h(attrs.tag || "input", { id, name: id, ...attrs, tag: null });
     return [h("label", { for: id }, label, input), input];
   };
-  const [nameL, name] = field("pub-name", "Name", { required: true, maxlength: 256 });
-  const [licL, licence] = field("pub-licence", "Licence (SPDX)", { required: true, value: "CERN-OHL-S-2.0", maxlength: 512 });
-  const [byL, licensor] = field("pub-licensor", "Licensor", { required: true, maxlength: 256 });
-  const [fnL, fn] = field("pub-function", "What it does", { tag: "textarea", rows: 2, maxlength: 4096 });
-  const [parL, parent] = field("pub-parent", "Derived from (design id, optional)", { maxlength: 64 });
+  const [nameL, name] = field("pub-name", "Name", { required: true, maxlength: 256, "data-field": "name" });
+  const [licL, licence] = field("pub-licence", "Licence (SPDX)", { required: true, value: "CERN-OHL-S-2.0", maxlength: 512, "data-field": "licence" });
+  const [byL, licensor] = field("pub-licensor", "Licensor", { required: true, maxlength: 256, "data-field": "licensor" });
+  const [fnL, fn] = field("pub-function", "What it does", { tag: "textarea", rows: 2, maxlength: 4096, "data-field": "function" });
+  const [parL, parent] = field("pub-parent", "Derived from (design id, optional)", { maxlength: 64, "data-field": "derived_from" });
   const [filesL, files] = field("pub-files", "Files (STL, drawings, docs)", { type: "file", multiple: true });
   const out = h("div", { "aria-live": "polite" });
   const submit = h("button", { type: "submit" }, "Publish design");
-  const form = h("form", { class: "stack", id: "publish-form", onsubmit: (e) => {
+  // The request model's bounds (node/api/live.py PublishIn); the licence itself and the
+  // parent design are judged by the node, whose typed error lands beside the field.
+  const check = () => {
+    const from = checks.text(parent, { max: 64, oneLine: true });
+    if (from && !/^b[a-z2-7]{52}$/.test(from)) checks.fail(parent, "A design id: b and 52 letters a-z and digits 2-7.");
+    return { name: checks.text(name, { max: 256, required: true, oneLine: true }),
+      licence: checks.text(licence, { max: 512, required: true, oneLine: true }),
+      licensor: checks.text(licensor, { max: 256, required: true, oneLine: true }),
+      function: checks.text(fn, { max: 4096 }), derived_from: from ? [from] : [] };
+  };
+  const form = h("form", { class: "stack", id: "publish-form", novalidate: true, onsubmit: (e) => {
     e.preventDefault();
-    busy(submit, out, async () => {
+    submitChecked(form, submit, out, check, async (body) => {
       const upload = await post("/api/v1/uploads");
       for (const file of files.files) {
         await api("PUT", `/api/v1/uploads/${upload.upload_id}/files/${encodeURIComponent(file.name)}`, file,
           { raw: true, headers: { "Content-Type": "application/octet-stream" } });
       }
-      const body = { name: name.value, licence: licence.value, licensor: licensor.value, function: fn.value,
-        derived_from: parent.value.trim() ? [parent.value.trim()] : [] };
       const published = await post(`/api/v1/uploads/${upload.upload_id}/publish`, body);
       replace(out, h("p", { role: "status" }, "Published ", h("code", {}, published.design_id),
         ` with ${published.files.length} file(s); peers receive it by gossip.`));

@@ -25,7 +25,7 @@ export async function labsPage(view) {
     id: a.lab, name: a.advert.name,
     lat: degrees(a.advert.location.lat_microdeg), lon: degrees(a.advert.location.lon_microdeg),
   }));
-  view.append(h("h1", {}, "Labs"),
+  view.append(h("h1", {}, "Labs"),  // (DOM append writes a null as "null": none passed)
     h("p", { class: "muted" }, `${adverts.length} lab(s) advertise what they can make.`),
     await worldMap(labs, (lab) => showLab(adverts.find((a) => a.lab === lab.id), detail)),
     h("div", { class: "grid" },
@@ -36,7 +36,7 @@ export async function labsPage(view) {
       detail),
     frozen.length ? [h("h2", {}, "Frozen labs"), h("ul", { id: "frozen-labs" }, frozen.map((f) => h("li", {},
       h("strong", { title: f.lab }, f.advert.name), ` — forked at ${f.frozen.position}, frozen since ${f.frozen.since_s ? new Date(f.frozen.since_s * 1000).toLocaleString() : "?"}`,
-      ` (${f.frozen.since || "unknown"}): out of the directory and matching until a vote lifts the freeze`)))] : null);
+      ` (${f.frozen.since || "unknown"}): out of the directory and matching until a vote lifts the freeze`)))] : []);
   return null;
 }
 

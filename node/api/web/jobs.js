@@ -2,7 +2,7 @@
 // award and follow the lifecycle. The node checks every step (specs/0007 §3); the
 // table below only chooses which buttons to offer.
 import { get, optional, post, truncated } from "./api.js";
-import { busy, day, errorBox, h, replace, when } from "./ui.js";
+import { busy, day, errorBox, h, replace, short, when } from "./ui.js";
 import * as check_ from "./checks.js";
 import { LIMITS, submitChecked } from "./checks.js";
 import { notOnThisNode } from "./pending.js";

@@ -43,6 +43,7 @@ from specs.vectorgen import (
     capabilities,
     checkpoints,
     designs,
+    discovery,
     ed25519,
     encoding,
     entries,
@@ -102,6 +103,8 @@ def all_cases() -> list[Case]:
         *designs.cases(),
         *manifests.cases(),
         *takedown.cases(),
+        *discovery.cases(),
+        *discovery.frame_cases(),
     ]
     paths = [c.path for c in cases]
     assert len(set(paths)) == len(paths), "two cases share a file name"

@@ -1,0 +1,169 @@
+"""Discovery: the address-record exchange, `/fabcommons/addresses/1` (specs/0014 §3).
+
+A node signs a record of where it listens (protocol.address, with its host key) and
+swaps records with each peer it connects to: it sends its own, the peer answers with
+its own and the freshest records it holds of others. Every record is judged alone
+(signature, network, clock) before it reaches the peer store (node.store.peers); a
+bad one is dropped and counted against the peer that sent it. What to dial, and when,
+is the peering machine's (ledger.peering; node.net.network drives both).
+
+Guarantees: one frame each way, each within MAX_ADDRESS_FRAME_BYTES and the I/O
+timeout; our own record is re-signed only when our addresses change; the store is
+touched from worker threads only. Left to others: the dials (node.net.network), the
+addresses a NAT hides (reachability, specs/0014 §6).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+import trio
+
+from node.net.host import P2PHost, Stream, read_frame, write_frame
+from node.store.peers import PeerStore, StoredPeer
+from protocol.address import (
+    ADDRESS_PROTOCOL_ID,
+    MAX_ADDRESS_FRAME_BYTES,
+    MAX_ADDRESS_RECORD_BYTES,
+    MAX_RECORD_ADDRS,
+    MAX_SHARED_RECORDS,
+    AddressRecord,
+    check_multiaddr,
+    decode_address_frame,
+    encode_address_frame,
+    judge_records,
+    sign_address_record,
+)
+from protocol.errors import CommonsError
+from protocol.framing import FrameDecoder
+from protocol.keys import SigningKey
+
+__all__ = ["ADDRESS_PROTOCOL_ID", "Discovery"]
+
+log = logging.getLogger(__name__)
+IO_TIMEOUT_S = 30.0
+#: How often the records are swapped again with a peer that stays connected.
+EXCHANGE_INTERVAL_S = 600.0
+
+
+def _wall_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def dialable_addrs(listen_addrs: list[str]) -> list[str]:
+    """Our listen addresses a peer can dial: without /p2p/<id>, the wildcards left out."""
+    found = []
+    for addr in listen_addrs:
+        bare = addr.split("/p2p/", 1)[0]
+        try:
+            found.append(check_multiaddr(bare))
+        except CommonsError:
+            continue
+    return sorted(set(found))[:MAX_RECORD_ADDRS]
+
+
+class Discovery:
+    """Our address record, the exchange's two sides, and the peer store behind them."""
+
+    def __init__(
+        self,
+        host: P2PHost,
+        store: PeerStore,
+        key: SigningKey,
+        *,
+        on_refused: Callable[[str, str], None] = lambda peer, code: None,
+    ) -> None:
+        self.host = host
+        self.store = store
+        self.network = store.network
+        self.key = key
+        self.on_refused = on_refused
+        self.addresses: dict[str, tuple[str, ...]] = {}  # peer id -> its record's addresses
+        self.exchanges = 0
+        self.records_learned = 0
+        self._own: tuple[tuple[str, ...], bytes] | None = None
+
+    def own_record(self) -> bytes | None:
+        """Our signed record, re-signed when our addresses change; None with none dialable."""
+        addrs = tuple(dialable_addrs(self.host.listen_addrs))
+        if not addrs:
+            return None
+        if self._own is None or self._own[0] != addrs:
+            self._own = (addrs, sign_address_record(self.key, self.network, addrs, _wall_ms()))
+        return self._own[1]
+
+    async def load(self) -> list[StoredPeer]:
+        """The stored peers (a restart dials them); their addresses are remembered."""
+        peers = await trio.to_thread.run_sync(self.store.peers, _wall_ms())
+        for peer in peers:
+            self.addresses[peer.peer_id] = peer.record.addrs
+        return peers
+
+    async def serve(self, stream: Stream) -> None:
+        """The server side: take the client's record, answer with ours and others'."""
+        value = await read_frame(stream, _decoder(), IO_TIMEOUT_S)
+        if value is None:
+            return
+        await self._keep(stream.remote_peer, decode_address_frame(value))
+        await write_frame(
+            stream,
+            encode_address_frame(await self._to_share(stream.remote_peer)),
+            max_frame_bytes=MAX_ADDRESS_FRAME_BYTES,
+            timeout_s=IO_TIMEOUT_S,
+        )
+
+    async def exchange(self, peer: str) -> list[AddressRecord]:
+        """The client side with a connected `peer`: the new records it taught us."""
+        own = self.own_record()
+        stream = await self.host.open_stream(peer, ADDRESS_PROTOCOL_ID)
+        try:
+            frame = encode_address_frame([] if own is None else [own])
+            await write_frame(
+                stream, frame, max_frame_bytes=MAX_ADDRESS_FRAME_BYTES, timeout_s=IO_TIMEOUT_S
+            )
+            value = await read_frame(stream, _decoder(), IO_TIMEOUT_S)
+        except CommonsError:
+            await stream.reset()
+            raise
+        await stream.close()
+        self.exchanges += 1
+        return [] if value is None else await self._keep(peer, decode_address_frame(value))
+
+    async def note_connected(self, peer: str) -> None:
+        await trio.to_thread.run_sync(self.store.note_connected, peer, _wall_ms())
+
+    async def note_dial_failed(self, peer: str) -> None:
+        await trio.to_thread.run_sync(self.store.note_dial_failed, peer, _wall_ms())
+
+    async def _keep(self, sender: str, records: list[bytes]) -> list[AddressRecord]:
+        """Judge each record alone; store the good ones; count the bad against `sender`."""
+        now = _wall_ms()
+        good, bad = judge_records(records, self.network, now)
+        for error in bad:
+            self.on_refused(sender, error.code)
+        new = []
+        for record in good:
+            if record.peer_id == self.host.peer_id:
+                continue
+            if await trio.to_thread.run_sync(self.store.put, record, now):
+                self.addresses[record.peer_id] = record.addrs
+                new.append(record)
+        self.records_learned += len(new)
+        return new
+
+    async def _to_share(self, client: str) -> list[bytes]:
+        own = self.own_record()
+        peers = await trio.to_thread.run_sync(self.store.peers, _wall_ms(), MAX_SHARED_RECORDS)
+        others = [p.record.signed for p in peers if p.peer_id != client]
+        shared = ([] if own is None else [own]) + others
+        return shared[:MAX_SHARED_RECORDS]
+
+
+def _decoder() -> FrameDecoder:
+    return FrameDecoder(
+        max_frame_bytes=MAX_ADDRESS_FRAME_BYTES,
+        max_bin_bytes=MAX_ADDRESS_RECORD_BYTES,
+        max_array_len=MAX_SHARED_RECORDS,
+    )

@@ -58,17 +58,19 @@ def test_peers_find_each_other_from_their_stores_once_the_bootstrap_node_is_gone
 
     with running_node(a) as (_, ready_a):
         bootstrap = ["--bootstrap", ready_a["listen"][0]]
-        with running_node(b, *listen(b), *bootstrap) as (_, ready_b):
-            with running_node(c, *listen(c), *bootstrap) as (_, ready_c):
-                peer_b, peer_c = ready_b["peer_id"], ready_c["peer_id"]
-                # each learns the other's record through A, then dials it
-                wait_until("b connected to c", lambda: peer_c in status(b)["peers"])
-                wait_until("c connected to b", lambda: peer_b in status(c)["peers"])
-                for home in (b, c):  # the records of a and of the other are stored
-                    wait_until(
-                        f"{home.name} holds two records",
-                        lambda h=home: status(h)["discovery"]["known_peers"] >= 2,
-                    )
+        with (
+            running_node(b, *listen(b), *bootstrap) as (_, ready_b),
+            running_node(c, *listen(c), *bootstrap) as (_, ready_c),
+        ):
+            peer_b, peer_c = ready_b["peer_id"], ready_c["peer_id"]
+            # each learns the other's record through A, then dials it
+            wait_until("b connected to c", lambda: peer_c in status(b)["peers"])
+            wait_until("c connected to b", lambda: peer_b in status(c)["peers"])
+            for home in (b, c):  # the records of a and of the other are stored
+                wait_until(
+                    f"{home.name} holds two records",
+                    lambda h=home: status(h)["discovery"]["known_peers"] >= 2,
+                )
     # A is gone for good. B and C restart with no bootstrap: only their peer stores.
     start_b = stack.enter_context(running_node(b, *listen(b)))[1]
     start_c = stack.enter_context(running_node(c, *listen(c)))[1]

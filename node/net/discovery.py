@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 
 import trio
 
@@ -72,14 +71,11 @@ class Discovery:
         host: P2PHost,
         store: PeerStore,
         key: SigningKey,
-        *,
-        on_refused: Callable[[str, str], None] = lambda peer, code: None,
     ) -> None:
         self.host = host
         self.store = store
         self.network = store.network
         self.key = key
-        self.on_refused = on_refused
         self.addresses: dict[str, tuple[str, ...]] = {}  # peer id -> its record's addresses
         self.exchanges = 0
         self.records_learned = 0
@@ -101,21 +97,24 @@ class Discovery:
             self.addresses[peer.peer_id] = peer.record.addrs
         return peers
 
-    async def serve(self, stream: Stream) -> None:
-        """The server side: take the client's record, answer with ours and others'."""
+    async def serve(self, stream: Stream) -> list[CommonsError]:
+        """The server side: take the client's record, answer with ours and others';
+        why each record the client sent was refused (for the caller to charge)."""
         value = await read_frame(stream, _decoder(), IO_TIMEOUT_S)
         if value is None:
-            return
-        await self._keep(stream.remote_peer, decode_address_frame(value))
+            return []
+        _, refused = await self._keep(decode_address_frame(value))
         await write_frame(
             stream,
             encode_address_frame(await self._to_share(stream.remote_peer)),
             max_frame_bytes=MAX_ADDRESS_FRAME_BYTES,
             timeout_s=IO_TIMEOUT_S,
         )
+        return refused
 
-    async def exchange(self, peer: str) -> list[AddressRecord]:
-        """The client side with a connected `peer`: the new records it taught us."""
+    async def exchange(self, peer: str) -> tuple[list[AddressRecord], list[CommonsError]]:
+        """The client side with a connected `peer`: the new records it taught us, and
+        why each record it sent was refused."""
         own = self.own_record()
         stream = await self.host.open_stream(peer, ADDRESS_PROTOCOL_ID)
         try:
@@ -129,7 +128,7 @@ class Discovery:
             raise
         await stream.close()
         self.exchanges += 1
-        return [] if value is None else await self._keep(peer, decode_address_frame(value))
+        return ([], []) if value is None else await self._keep(decode_address_frame(value))
 
     async def note_connected(self, peer: str) -> None:
         await trio.to_thread.run_sync(self.store.note_connected, peer, _wall_ms())
@@ -137,12 +136,12 @@ class Discovery:
     async def note_dial_failed(self, peer: str) -> None:
         await trio.to_thread.run_sync(self.store.note_dial_failed, peer, _wall_ms())
 
-    async def _keep(self, sender: str, records: list[bytes]) -> list[AddressRecord]:
-        """Judge each record alone; store the good ones; count the bad against `sender`."""
+    async def _keep(
+        self, records: list[bytes]
+    ) -> tuple[list[AddressRecord], list[CommonsError]]:
+        """Judge each record alone; store the good ones: (the new ones, the refusals)."""
         now = _wall_ms()
         good, bad = judge_records(records, self.network, now)
-        for error in bad:
-            self.on_refused(sender, error.code)
         new = []
         for record in good:
             if record.peer_id == self.host.peer_id:
@@ -151,7 +150,7 @@ class Discovery:
                 self.addresses[record.peer_id] = record.addrs
                 new.append(record)
         self.records_learned += len(new)
-        return new
+        return new, bad
 
     async def _to_share(self, client: str) -> list[bytes]:
         own = self.own_record()

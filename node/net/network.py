@@ -186,7 +186,7 @@ class Network:
             serve = functools.partial(serve_charter, self.charter)
             self.host.set_stream_handler(CHARTER_PROTOCOL_ID, serve)
         if self.discovery is not None:
-            self.host.set_stream_handler(ADDRESS_PROTOCOL_ID, self.discovery.serve)
+            self.host.set_stream_handler(ADDRESS_PROTOCOL_ID, self._serve_addresses)
             for stored in await self.discovery.load():
                 self.policy.peer_dialable(stored.peer_id, _monotonic_ms())
         subscription = await self.host.subscribe(self.topic, self.validate)
@@ -405,13 +405,22 @@ class Network:
         for peer in self.policy.dials_to_start(_monotonic_ms()):
             nursery.start_soon(self._dial, discovery, peer)
 
+    async def _serve_addresses(self, stream: Stream) -> None:
+        if self.discovery is not None:
+            for refused in await self.discovery.serve(stream):
+                self.stats.refuse(stream.remote_peer, refused.code)
+                self._charge(stream.remote_peer, refused.code)
+
     async def _exchange(self, discovery: Discovery, peer: str) -> None:
         try:
             await discovery.note_connected(peer)
-            learned = await discovery.exchange(peer)
+            learned, refused = await discovery.exchange(peer)
         except CommonsError as e:
             log.info("no address exchange with %s: %s", peer, e)
             return
+        for error in refused:  # a record that does not verify: the sender's fault (0012 §5)
+            self.stats.refuse(peer, error.code)
+            self._charge(peer, error.code)
         for record in learned:
             self.policy.peer_dialable(record.peer_id, _monotonic_ms())
         if learned:

@@ -192,3 +192,45 @@ def _map(value: Any, keys: frozenset[str] | set[str]) -> dict[str, Any]:
 
 def _is_bin(value: Any, length: int) -> bool:
     return isinstance(value, bytes) and len(value) == length
+
+
+# -- dial-back (specs/0014 §6) -------------------------------------------------------------
+
+DIALBACK_PROTOCOL_ID: Final = "/fabcommons/dialback/1"
+MAX_DIALBACK_FRAME_BYTES: Final = 64
+
+
+def encode_dialback_request(port: int) -> dict[str, Any]:
+    """Ask a peer to dial us back on `port` at the IP it sees us at."""
+    if type(port) is not int or not 1 <= port <= 65535:
+        raise LocalMisuseError("misuse.bad-argument", f"port {port!r}, want 1..65535")
+    return {"port": port, "v": ADDRESS_RECORD_VERSION}
+
+
+def decode_dialback_request(value: Any) -> int:
+    """The port a dial-back request names; DecodeError decode.bad-dialback otherwise."""
+    fields = _dialback_map(value, {"port", "v"})
+    port = fields["port"]
+    if type(port) is not int or not 1 <= port <= 65535:
+        raise DecodeError("decode.bad-dialback", f"port {port!r}, want 1..65535")
+    return int(port)
+
+
+def encode_dialback_response(ok: bool) -> dict[str, Any]:
+    return {"ok": bool(ok), "v": ADDRESS_RECORD_VERSION}
+
+
+def decode_dialback_response(value: Any) -> bool:
+    """Whether the server reached us on a new connection."""
+    fields = _dialback_map(value, {"ok", "v"})
+    if type(fields["ok"]) is not bool:
+        raise DecodeError("decode.bad-dialback", "ok must be true or false")
+    return bool(fields["ok"])
+
+
+def _dialback_map(value: Any, keys: set[str]) -> dict[str, Any]:
+    if not isinstance(value, dict) or set(value) != keys:
+        raise DecodeError("decode.bad-dialback", f"want a map of {sorted(keys)}")
+    if value["v"] != ADDRESS_RECORD_VERSION:
+        raise DecodeError("decode.bad-dialback", f"v {value['v']!r}, want 1")
+    return value

@@ -105,6 +105,7 @@ def all_cases() -> list[Case]:
         *takedown.cases(),
         *discovery.cases(),
         *discovery.frame_cases(),
+        *discovery.dialback_cases(),
     ]
     paths = [c.path for c in cases]
     assert len(set(paths)) == len(paths), "two cases share a file name"

@@ -4,6 +4,8 @@ discovery/address-record  input.signed_hex, network_hex, now_ms -> protocol.addr
                           decode_address_record; expect peer_id, addrs, seq_ms; a valid
                           record keeps its signed bytes and travels in a frame unchanged.
 discovery/address-frame   input.frame_hex -> decode_address_frame; expect records (a count).
+discovery/dialback        input.message, frame_hex -> decode_dialback_request (port) or
+                          decode_dialback_response (reached); encoders give the value back.
 """
 
 from __future__ import annotations
@@ -13,9 +15,14 @@ from typing import Any
 from protocol import canonical
 from protocol.address import (
     MAX_ADDRESS_FRAME_BYTES,
+    MAX_DIALBACK_FRAME_BYTES,
     decode_address_frame,
     decode_address_record,
+    decode_dialback_request,
+    decode_dialback_response,
     encode_address_frame,
+    encode_dialback_request,
+    encode_dialback_response,
 )
 from tests.vector_support import Checker, expect_error, same
 
@@ -51,3 +58,23 @@ def check_address_frame(data: dict[str, Any], expect: dict[str, Any]) -> None:
 
 
 DISCOVERY_CHECKERS[("discovery", "address-frame")] = check_address_frame
+
+
+def check_dialback(data: dict[str, Any], expect: dict[str, Any]) -> None:
+    value = canonical.decode(bytes.fromhex(data["frame_hex"]), max_bytes=MAX_DIALBACK_FRAME_BYTES)
+    request = data["message"] == "request"
+    decode = decode_dialback_request if request else decode_dialback_response
+    if not expect["ok"]:
+        expect_error(expect, lambda: decode(value))
+        return
+    if request:
+        port = decode_dialback_request(value)
+        assert same({"ok": True, "port": port}, expect)
+        assert encode_dialback_request(port) == value
+    else:
+        reached = decode_dialback_response(value)
+        assert same({"ok": True, "reached": reached}, expect)
+        assert encode_dialback_response(reached) == value
+
+
+DISCOVERY_CHECKERS[("discovery", "dialback")] = check_dialback

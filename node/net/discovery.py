@@ -136,9 +136,7 @@ class Discovery:
     async def note_dial_failed(self, peer: str) -> None:
         await trio.to_thread.run_sync(self.store.note_dial_failed, peer, _wall_ms())
 
-    async def _keep(
-        self, records: list[bytes]
-    ) -> tuple[list[AddressRecord], list[CommonsError]]:
+    async def _keep(self, records: list[bytes]) -> tuple[list[AddressRecord], list[CommonsError]]:
         """Judge each record alone; store the good ones: (the new ones, the refusals)."""
         now = _wall_ms()
         good, bad = judge_records(records, self.network, now)

@@ -188,3 +188,30 @@ def frame_cases() -> Iterator[Case]:
         {"records": a, "v": 1},
         error("decode.bad-address-frame"),
     )
+
+
+def _dialback_case(name: str, description: str, message: str, value: Any,
+                   expect: dict[str, Any]) -> Case:  # fmt: skip
+    data = {"message": message, "frame_hex": canonical.encode(value).hex()}
+    return Case("discovery", "dialback", name, description, data, expect)
+
+
+def dialback_cases() -> Iterator[Case]:
+    yield _dialback_case("request", "Dial me back on port 4001.", "request",
+                         {"port": 4001, "v": 1}, ok(port=4001))  # fmt: skip
+    yield _dialback_case("response-reached", "The server reached us on a new connection.",
+                         "response", {"ok": True, "v": 1}, ok(reached=True))  # fmt: skip
+    yield _dialback_case("response-not-reached", "The server could not reach us.",
+                         "response", {"ok": False, "v": 1}, ok(reached=False))  # fmt: skip
+    yield _dialback_case("port-zero", "Port 0 is no port.", "request",
+                         {"port": 0, "v": 1}, error("decode.bad-dialback"))  # fmt: skip
+    yield _dialback_case("port-too-large", "Port 65536.", "request",
+                         {"port": 65536, "v": 1}, error("decode.bad-dialback"))  # fmt: skip
+    yield _dialback_case("request-with-address", "A request naming an IP to dial: refused, "
+                         "the server dials only the IP it sees (0014 §6).", "request",
+                         {"ip": "192.0.2.1", "port": 4001, "v": 1},
+                         error("decode.bad-dialback"))  # fmt: skip
+    yield _dialback_case("ok-as-integer", "ok is 1, not true.", "response",
+                         {"ok": 1, "v": 1}, error("decode.bad-dialback"))  # fmt: skip
+    yield _dialback_case("version-2", "v is 2.", "request", {"port": 4001, "v": 2},
+                         error("decode.bad-dialback"))  # fmt: skip

@@ -51,8 +51,11 @@ from node.ops.geometry import analyse_mesh
 from protocol import blob, canonical, framing, jobs, kinds
 from protocol.address import (
     MAX_ADDRESS_FRAME_BYTES,
+    MAX_DIALBACK_FRAME_BYTES,
     decode_address_frame,
     decode_address_record,
+    decode_dialback_request,
+    decode_dialback_response,
     judge_records,
 )
 from protocol.announce import encode_announcement
@@ -255,7 +258,13 @@ def fuzz_address_record(data: bytes) -> None:
         records = decode_address_frame(canonical.decode(data, max_bytes=MAX_ADDRESS_FRAME_BYTES))
         judge_records(records, NETWORK, WITNESS_T0_S * 1000)
 
+    def dialback() -> None:
+        value = canonical.decode(data, max_bytes=MAX_DIALBACK_FRAME_BYTES)
+        _typed(lambda: decode_dialback_request(value), DecodeError)
+        _typed(lambda: decode_dialback_response(value), DecodeError)
+
     _typed(frame, DecodeError)
+    _typed(dialback, DecodeError)
 
 
 def fuzz_charter(data: bytes) -> None:
@@ -717,8 +726,9 @@ TARGETS: dict[str, Target] = {
                "the local API's request-body models and their conversions"),
         Target("address-record", fuzz_address_record,
                lambda: [*_hex_seeds("discovery/address-record", "signed_hex"),
-                        *_hex_seeds("discovery/address-frame", "frame_hex")],
-               "protocol.address.decode_address_record and the exchange frame"),
+                        *_hex_seeds("discovery/address-frame", "frame_hex"),
+                        *_hex_seeds("discovery/dialback", "frame_hex")],
+               "protocol.address: address records, exchange and dial-back frames"),
     )
 }  # fmt: skip
 

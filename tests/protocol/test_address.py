@@ -18,7 +18,11 @@ from protocol.address import (
     check_multiaddr,
     decode_address_frame,
     decode_address_record,
+    decode_dialback_request,
+    decode_dialback_response,
     encode_address_frame,
+    encode_dialback_request,
+    encode_dialback_response,
     judge_records,
     peer_id_of,
     sign_address_record,
@@ -108,3 +112,21 @@ def test_records_in_a_frame_are_judged_alone() -> None:
 
 def test_libp2p_agrees_on_the_peer_id() -> None:
     assert peer_id_of(KEY.public) == peer_id_from_seed(KEY.seed)
+
+
+@given(st.integers(1, 65535), st.booleans())
+def test_dialback_messages_round_trip(port: int, reached: bool) -> None:
+    request = canonical.decode(canonical.encode(encode_dialback_request(port)))
+    assert decode_dialback_request(request) == port
+    response = canonical.decode(canonical.encode(encode_dialback_response(reached)))
+    assert decode_dialback_response(response) is reached
+
+
+@given(st.dictionaries(st.sampled_from(["ok", "port", "v", "ip"]), st.integers(-2, 70000)))
+def test_any_dialback_map_is_a_port_or_a_typed_error(value: dict[str, int]) -> None:
+    try:
+        port = decode_dialback_request(value)
+    except DecodeError as e:
+        assert e.code == "decode.bad-dialback"
+    else:
+        assert value == {"port": port, "v": 1}

@@ -45,8 +45,10 @@ from node.net.blob_exchange import BlobExchange
 from node.net.charter import CHARTER_PROTOCOL_ID, serve_charter
 from node.net.discovery import ADDRESS_PROTOCOL_ID, EXCHANGE_INTERVAL_S, Discovery
 from node.net.host import P2PHost, Stream, Subscription
+from node.net.reachability import DIALBACK_PROTOCOL_ID, Reachability
 from node.ops import context as operations
 from node.ops.context import LedgerContext, release_memory
+from node.ops.doctor import ConnectionOut, DoctorReport, VerdictOut, advise
 from node.runtime.measures import SyncLag
 from node.runtime.service import LedgerRunner, News, ProgressReport
 from node.store.backup import clear_restore, restore_pending
@@ -146,6 +148,7 @@ class Network:
     ) -> None:
         self.runner = runner
         self.discovery = discovery
+        self.reachability = Reachability(host)
         self._exchanged: dict[str, float] = {}  # peer -> when we last swapped records
         self.wanted = wanted or SyncFilter()
         #: Set while the home's disk is full (node.daemon): sessions still serve what we
@@ -185,6 +188,7 @@ class Network:
         if self.charter is not None:
             serve = functools.partial(serve_charter, self.charter)
             self.host.set_stream_handler(CHARTER_PROTOCOL_ID, serve)
+        self.host.set_stream_handler(DIALBACK_PROTOCOL_ID, self.reachability.serve)
         if self.discovery is not None:
             self.host.set_stream_handler(ADDRESS_PROTOCOL_ID, self._serve_addresses)
             for stored in await self.discovery.load():
@@ -213,6 +217,33 @@ class Network:
             "discovery": self._discovery_status(),
             "restore": self._restore_status(),
         }
+
+    def doctor(self) -> DoctorReport:
+        """What the node knows of its reachability, and what to change (0014 §6)."""
+        now = _monotonic_ms()
+        confirmed, seen = self.host.observed_addrs()
+        report = DoctorReport(
+            peer_id=self.host.peer_id,
+            listen_addrs=self.host.listen_addrs,
+            observed_addrs=confirmed,
+            observed_unconfirmed=[a for a in seen if a not in confirmed],
+            reachability=self.reachability.tally.status(now),
+            dialbacks=[
+                VerdictOut(peer=v.server, reached=v.reached, age_s=(now - v.at_ms) // 1000)
+                for v in self.reachability.tally.verdicts(now)
+            ],
+            relays=[],  # member relays are not built yet (0014 §1.3)
+            connections=[
+                ConnectionOut(
+                    peer=c.peer, connection="relayed" if c.relayed else "direct", remote=c.remote
+                )
+                for c in self.host.connections()
+            ],
+            known_peers=0 if self.discovery is None else len(self.discovery.addresses),
+            upnp="not tried (off by default)",
+        )
+        report.advice = advise(report)
+        return report
 
     def _discovery_status(self) -> dict[str, Any] | None:
         if self.discovery is None:
@@ -385,6 +416,8 @@ class Network:
                 self.policy.handle_timer(now)
                 for peer in self.policy.sessions_to_start(now):
                     self._start_sync(nursery, peer)
+                for peer in self.reachability.due(connected):
+                    nursery.start_soon(self.reachability.ask, peer)
                 if self.discovery is not None:
                     self._discover(nursery, self.discovery, connected)
                 timer = self.policy.next_timer_ms()

@@ -20,6 +20,7 @@ from ledger.catalogue import Filters
 from node.ops import context as operations
 from node.ops import designs, takedown
 from node.ops.context import LedgerContext
+from node.ops.doctor import DoctorReport
 from node.runtime.storage_thread import StorageThread
 from node.store.diskspace import DiskSpace
 from protocol import kinds
@@ -68,6 +69,8 @@ class Peers(Protocol):
     async def fetch_blob(self, blob_id: bytes) -> dict[str, Any]: ...
 
     async def sync_now(self, peer: str) -> dict[str, Any]: ...
+
+    def doctor(self) -> DoctorReport: ...
 
 
 class Governance(Protocol):

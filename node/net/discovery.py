@@ -15,9 +15,12 @@ addresses a NAT hides (reachability, specs/0014 §6).
 
 from __future__ import annotations
 
+import contextlib
+import ipaddress
 import logging
 import time
 
+import ifaddr
 import trio
 
 from node.net.host import P2PHost, Stream, read_frame, write_frame
@@ -51,16 +54,44 @@ def _wall_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-def dialable_addrs(listen_addrs: list[str]) -> list[str]:
-    """Our listen addresses a peer can dial: without /p2p/<id>, the wildcards left out."""
+def interface_ips() -> list[str]:
+    """This machine's addresses another machine may dial: no loopback, no link-local."""
     found = []
+    for adapter in ifaddr.get_adapters():
+        for ip in adapter.ips:
+            text = ip.ip if isinstance(ip.ip, str) else ip.ip[0]
+            with contextlib.suppress(ValueError):
+                parsed = ipaddress.ip_address(text)
+                if not (parsed.is_loopback or parsed.is_link_local or parsed.is_unspecified):
+                    found.append(str(parsed))
+    return found
+
+
+def dialable_addrs(listen_addrs: list[str], interfaces: list[str] | None = None) -> list[str]:
+    """Our listen addresses a peer can dial, without /p2p/<id>: a wildcard listen
+    (0.0.0.0, ::) stands for each of `interfaces` of its family (specs/0014 §2.1).
+    Global addresses first, then the others, at most MAX_RECORD_ADDRS."""
+    found: set[str] = set()
     for addr in listen_addrs:
         bare = addr.split("/p2p/", 1)[0]
-        try:
-            found.append(check_multiaddr(bare))
-        except CommonsError:
+        parts = bare.split("/")
+        if len(parts) == 5 and parts[2] in ("0.0.0.0", "::"):
+            family = 4 if parts[1] == "ip4" else 6
+            for ip in interfaces or []:
+                if ipaddress.ip_address(ip).version == family:
+                    found.add(f"/{parts[1]}/{ip}/tcp/{parts[4]}")
             continue
-    return sorted(set(found))[:MAX_RECORD_ADDRS]
+        with contextlib.suppress(CommonsError):
+            found.add(check_multiaddr(bare))
+    ranked = sorted(found, key=lambda a: (not _is_global(a), a))
+    return sorted(ranked[:MAX_RECORD_ADDRS])
+
+
+def _is_global(addr: str) -> bool:
+    try:
+        return ipaddress.ip_address(addr.split("/")[2]).is_global
+    except ValueError:
+        return True  # a DNS name: as good as a public address
 
 
 class Discovery:
@@ -80,10 +111,11 @@ class Discovery:
         self.exchanges = 0
         self.records_learned = 0
         self._own: tuple[tuple[str, ...], bytes] | None = None
+        self._interfaces = interface_ips()  # read once: a lab's interfaces rarely change
 
     def own_record(self) -> bytes | None:
         """Our signed record, re-signed when our addresses change; None with none dialable."""
-        addrs = tuple(dialable_addrs(self.host.listen_addrs))
+        addrs = tuple(dialable_addrs(self.host.listen_addrs, self._interfaces))
         if not addrs:
             return None
         if self._own is None or self._own[0] != addrs:

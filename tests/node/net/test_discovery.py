@@ -35,6 +35,17 @@ def test_only_dialable_listen_addresses_go_in_the_record() -> None:
         ["/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWx", "/ip4/0.0.0.0/tcp/4001", "/ip6/::1/tcp/9"]
     )
     assert got == ["/ip4/127.0.0.1/tcp/4001", "/ip6/::1/tcp/9"]
+    wildcard = dialable_addrs(
+        ["/ip4/0.0.0.0/tcp/4001/p2p/x", "/ip6/::/tcp/4001"],
+        ["192.168.1.5", "93.184.216.34", "fd00::2"],
+    )
+    assert wildcard == [
+        "/ip4/192.168.1.5/tcp/4001", "/ip4/93.184.216.34/tcp/4001", "/ip6/fd00::2/tcp/4001"
+    ]  # fmt: skip
+    many = dialable_addrs(
+        ["/ip4/0.0.0.0/tcp/1"], [f"10.0.0.{i}" for i in range(1, 20)] + ["9.9.9.9"]
+    )
+    assert len(many) == 8 and "/ip4/9.9.9.9/tcp/1" in many  # the global one is kept
 
 
 async def test_a_server_shares_its_record_and_those_it_holds_not_the_clients(

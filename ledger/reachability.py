@@ -4,7 +4,8 @@ Peers we ask dial us back on a new connection (node.net.reachability moves the b
 each answer is a verdict `reached` or not from one server. The tally keeps the latest
 verdict per server for VERDICT_TTL_MS and says `public` once DIALBACK_CONFIRMATIONS
 servers reached us, `private` once that many could not (and fewer reached us), else
-`unknown`. It also says whom to ask: a server not asked for ASK_INTERVAL_MS.
+`unknown`. It also says whom to ask: a server not asked for ASK_INTERVAL_MS, or for
+RETRY_AFTER_MS when it gave no answer.
 
 Pure: every call takes the driver's `now_ms`; servers are opaque ids. At most
 MAX_SERVERS servers are remembered (the oldest verdict goes first).
@@ -23,6 +24,8 @@ DIALBACK_CONFIRMATIONS = 2  # go-libp2p's users report ~4 for the open internet;
 # federation of a few labs may have 2 members online: 2 agreeing servers decide
 VERDICT_TTL_MS = 60 * 60 * 1000  # an hour: a home router's mapping may change
 ASK_INTERVAL_MS = 30 * 60 * 1000  # each server is asked again after half an hour
+RETRY_AFTER_MS = 45 * 1000  # ... or soon, when it gave no answer (busy, refused, reset):
+# longer than the servers' 30 s between two requests of one peer (node.net.reachability)
 MAX_SERVERS = 64
 
 
@@ -49,6 +52,10 @@ class ReachabilityTally(Generic[ServerT]):
         self._asked[server] = now_ms
         if len(self._asked) > MAX_SERVERS:
             del self._asked[min(self._asked, key=self._asked.__getitem__)]
+
+    def no_answer(self, server: ServerT, now_ms: int) -> None:
+        """`server` was asked and said nothing: ask it again after RETRY_AFTER_MS."""
+        self._asked[server] = now_ms - ASK_INTERVAL_MS + RETRY_AFTER_MS
 
     def verdict(self, server: ServerT, reached: bool, now_ms: int) -> None:
         self._verdicts.pop(server, None)

@@ -35,7 +35,7 @@ __all__ = ["DIALBACK_PROTOCOL_ID", "Reachability"]
 log = logging.getLogger(__name__)
 DIALBACK_TIMEOUT_S = 10.0
 IO_TIMEOUT_S = DIALBACK_TIMEOUT_S + 10.0  # the client waits for the server's dial
-REQUEST_INTERVAL_S = 60.0
+REQUEST_INTERVAL_S = 30.0  # a restarted node asks again: ledger.reachability.RETRY_AFTER_MS
 MAX_PARALLEL_ASKS = 2
 MAX_REQUESTERS = 4096
 
@@ -99,10 +99,13 @@ class Reachability:
                 value = await read_frame(stream, _decoder(), IO_TIMEOUT_S)
             finally:
                 await stream.close()
-            if value is not None:
+            if value is None:
+                self.tally.no_answer(peer, _ms())
+            else:
                 self.tally.verdict(peer, decode_dialback_response(value), _ms())
         except CommonsError as e:  # a peer without the protocol, a reset: no verdict
             log.info("no dial-back from %s: %s", peer, e.code)
+            self.tally.no_answer(peer, _ms())
         finally:
             self._asking.discard(peer)
 

@@ -89,8 +89,11 @@ def advise(report: DoctorReport) -> list[str]:
             f"Peers could not dial this node back: forward {where} on your router to this "
             "machine (or ask your network's administrator to), then check again."
         )
-    elif report.reachability == "unknown" and len(report.connections) < 2:
-        advice.append("Reachability is not known yet: it needs dial-backs from two peers.")
+    elif report.reachability == "unknown":
+        advice.append(
+            "Reachability is not known yet: it needs dial-backs from two peers "
+            f"({len(report.dialbacks)} so far); check again in a minute."
+        )
     remotes = [c.remote.rsplit(":", 1)[0] for c in report.connections if c.remote]
     if report.reachability == "public" and remotes and all(_is_local(r) for r in remotes):
         advice.append(

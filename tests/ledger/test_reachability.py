@@ -9,6 +9,7 @@ from ledger.reachability import (
     ASK_INTERVAL_MS,
     DIALBACK_CONFIRMATIONS,
     MAX_SERVERS,
+    RETRY_AFTER_MS,
     VERDICT_TTL_MS,
     ReachabilityTally,
 )
@@ -42,6 +43,10 @@ def test_a_server_is_asked_again_after_the_interval() -> None:
     tally.asked("a", 0)
     assert not tally.should_ask("a", ASK_INTERVAL_MS - 1)
     assert tally.should_ask("a", ASK_INTERVAL_MS)
+    tally.asked("a", ASK_INTERVAL_MS)
+    tally.no_answer("a", ASK_INTERVAL_MS + 5)  # refused or reset: retried soon
+    assert not tally.should_ask("a", ASK_INTERVAL_MS + 4 + RETRY_AFTER_MS)
+    assert tally.should_ask("a", ASK_INTERVAL_MS + 5 + RETRY_AFTER_MS)
 
 
 @given(st.lists(st.tuples(st.integers(0, 200), st.booleans()), max_size=300))

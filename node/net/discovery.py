@@ -48,6 +48,10 @@ log = logging.getLogger(__name__)
 IO_TIMEOUT_S = 30.0
 #: How often the records are swapped again with a peer that stays connected.
 EXCHANGE_INTERVAL_S = 600.0
+#: A peer asking again sooner is reset unanswered: each answer costs up to 24 signature
+#: checks of stored records, and an honest peer asks once per connection or 10 minutes.
+MIN_REQUEST_INTERVAL_S = 5.0
+MAX_REQUESTERS = 4096
 
 
 def _wall_ms() -> int:
@@ -112,6 +116,7 @@ class Discovery:
         self.records_learned = 0
         self._own: tuple[tuple[str, ...], bytes] | None = None
         self._interfaces = interface_ips()  # read once: a lab's interfaces rarely change
+        self._served: dict[str, float] = {}  # client -> when we last answered it
 
     def own_record(self) -> bytes | None:
         """Our signed record, re-signed when our addresses change; None with none dialable."""
@@ -132,6 +137,15 @@ class Discovery:
     async def serve(self, stream: Stream) -> list[CommonsError]:
         """The server side: take the client's record, answer with ours and others';
         why each record the client sent was refused (for the caller to charge)."""
+        now = trio.current_time()
+        last = self._served.get(stream.remote_peer)
+        if last is not None and now - last < MIN_REQUEST_INTERVAL_S:
+            await stream.reset()
+            return []
+        self._served.pop(stream.remote_peer, None)
+        self._served[stream.remote_peer] = now
+        if len(self._served) > MAX_REQUESTERS:
+            del self._served[next(iter(self._served))]
         value = await read_frame(stream, _decoder(), IO_TIMEOUT_S)
         if value is None:
             return []

@@ -7,6 +7,7 @@ import hashlib
 import time
 from pathlib import Path
 
+import pytest
 import trio
 
 from node.net.discovery import ADDRESS_PROTOCOL_ID, Discovery, dialable_addrs
@@ -20,6 +21,7 @@ from protocol.address import (
     peer_id_of,
     sign_address_record,
 )
+from protocol.errors import RemoteFaultError
 from protocol.framing import FrameDecoder
 from protocol.keys import SigningKey
 
@@ -74,8 +76,12 @@ async def test_a_server_shares_its_record_and_those_it_holds_not_the_clients(
         assert client.addresses[a.peer_id] == tuple(dialable_addrs(a.listen_addrs))
         stored = {p.peer_id for p in server.store.peers(now)}
         assert b.peer_id in stored  # the client's own record was kept by the server
+        with pytest.raises(RemoteFaultError):  # asking again at once: reset unanswered
+            await client.exchange(a.peer_id)
+        server._served.clear()  # (as if MIN_REQUEST_INTERVAL_S had passed)
         again, _ = await client.exchange(a.peer_id)
         assert again == []  # nothing newer the second time
+        server._served.clear()
 
         # a client whose record is signed by another key: refused, counted, not kept
         forged = sign_address_record(third, NETWORK, ["/ip4/192.0.2.9/tcp/1"], now)

@@ -7,12 +7,16 @@ the simulator (ledger.sim.node). It moves no bytes and reads no clock: every inp
 carries the driver's `now_ms` (a monotonic clock), and the driver asks it what to do.
 
     inputs   peer_connected, peer_disconnected, gap_seen (gossip from the peer shows a
-             log we lack or more of one), session_finished(peer, ok), handle_timer
+             log we lack or more of one), session_finished(peer, ok), handle_timer;
+             peer_dialable / peer_undialable (an address of the peer is known / no
+             longer), dial_finished(peer, ok)
     outputs  sessions_to_start(now_ms) -> peers to open a session with, now
+             dials_to_start(now_ms) -> peers to dial, now (specs/0014 §5)
              next_timer_ms() -> when to call handle_timer next (None: only on input)
 
-After any input the driver calls `sessions_to_start(now_ms)`, opens those sessions, and
-re-arms its one timer at `next_timer_ms()` (aioquic's `get_timer` / `handle_timer`).
+After any input the driver calls `sessions_to_start(now_ms)` and `dials_to_start(now_ms)`,
+opens those sessions and dials, and re-arms its one timer at `next_timer_ms()`
+(aioquic's `get_timer` / `handle_timer`).
 
 Guarantees (tests/ledger/test_peering.py checks them against a naive model):
   - at most `max_parallel_syncs` sessions run at a time; never two with one peer;
@@ -33,10 +37,16 @@ Guarantees (tests/ledger/test_peering.py checks them against a naive model):
     randomness is the driver's `random_below` (the node's random source, the
     simulator's seeded stream), one draw per periodic wait.
 
-Left to the drivers: streams, the I/O timeout (`IO_TIMEOUT_MS`, after which a stalled
-session fails), sessions a peer opens to us (served, not counted here: the peer's own
-policy bounds them), and the bytes of announcements (`plan_announcements` groups the
-raw items; protocol.announce encodes them).
+Dials (specs/0014 §5): while fewer than `target_connections` peers are connected, known
+dialable peers that are not connected are dialed, at most `max_parallel_dials` at once
+(never more than the connections missing), never-failed first, then by due time, then
+request order; a failed dial waits `backoff_ms(failures)` on the dial base and cap; a
+peer that connects, either way, starts over. At most `max_dialable` peers are held.
+
+Left to the drivers: the addresses themselves, streams, the I/O timeout (`IO_TIMEOUT_MS`,
+after which a stalled session fails), sessions a peer opens to us (served, not counted
+here: the peer's own policy bounds them), and the bytes of announcements
+(`plan_announcements` groups the raw items; protocol.announce encodes them).
 """
 
 from __future__ import annotations
@@ -58,6 +68,12 @@ BACKOFF_BASE_MS = 5_000  # the wait after a first failed session, doubled per fa
 BACKOFF_CAP_MS = 600_000  # ... up to this: a peer that always fails costs 1 session/10 min
 IO_TIMEOUT_MS = 30_000  # a read or write with no progress for this long fails the session
 ANNOUNCE_ENTRIES_AT_MOST = 4 * MAX_ANNOUNCE_ENTRIES  # a larger burst: by its checkpoint
+# Dials, specs/0014 §5.
+TARGET_CONNECTIONS = 8  # dial known peers while fewer are connected (the host's low watermark)
+MAX_PARALLEL_DIALS = 2  # a node starting from a long, stale store opens few sockets at once
+DIAL_BACKOFF_BASE_MS = 2_000  # a restarting peer is found again fast ...
+DIAL_BACKOFF_CAP_MS = 600_000  # ... a dead address costs 6 dials an hour
+MAX_DIALABLE = 512  # the peer store's size (node/store/peers.py)
 
 
 def backoff_ms(failures: int, base_ms: int = BACKOFF_BASE_MS, cap_ms: int = BACKOFF_CAP_MS) -> int:
@@ -78,6 +94,17 @@ class _Peer:
     failures: int = 0  # consecutive failed sessions; 0 after a success
     started_ms: int = 0  # when its last session started
     last_ok_ms: int | None = None
+
+
+@dataclass
+class _Dial:
+    """What the policy keeps per dialable peer."""
+
+    due_ms: int
+    order: int
+    failures: int = 0
+    dialing: bool = False
+    forget: bool = False  # undialable while its dial ran: forget it when the dial ends
 
 
 @dataclass(frozen=True)
@@ -102,6 +129,8 @@ class PeeringStatistics(Generic[PeerT]):
     sessions_succeeded: int
     sessions_failed: int
     next_timer_ms: int | None
+    dialable: int = 0  # peers with a known address
+    dialing: tuple[PeerT, ...] = ()
 
 
 class PeeringPolicy(Generic[PeerT]):
@@ -117,11 +146,19 @@ class PeeringPolicy(Generic[PeerT]):
         max_parallel_syncs: int = MAX_PARALLEL_SYNCS,
         backoff_base_ms: int = BACKOFF_BASE_MS,
         backoff_cap_ms: int = BACKOFF_CAP_MS,
+        target_connections: int = TARGET_CONNECTIONS,
+        max_parallel_dials: int = MAX_PARALLEL_DIALS,
+        dial_backoff_base_ms: int = DIAL_BACKOFF_BASE_MS,
+        dial_backoff_cap_ms: int = DIAL_BACKOFF_CAP_MS,
+        max_dialable: int = MAX_DIALABLE,
     ) -> None:
         """`random_below(n)` gives a uniform integer in [0, n): the driver's random
         source (the node: `random.Random().randrange`; the simulator: its seeded
         `Rng.below`). Without one the interval is exactly `sync_interval_ms` (tests)."""
-        if min(sync_interval_ms, max_parallel_syncs, backoff_base_ms, backoff_cap_ms) < 1:
+        dial_limits = (target_connections, max_parallel_dials, dial_backoff_base_ms,
+                       dial_backoff_cap_ms, max_dialable)  # fmt: skip
+        if min(sync_interval_ms, max_parallel_syncs, backoff_base_ms, backoff_cap_ms,
+               *dial_limits) < 1:  # fmt: skip
             raise LocalMisuseError("misuse.bad-argument", "every limit must be positive")
         if not 0 <= sync_jitter_ms < sync_interval_ms:
             raise LocalMisuseError("misuse.bad-argument", "jitter must be in [0, interval)")
@@ -137,11 +174,17 @@ class PeeringPolicy(Generic[PeerT]):
         self._now_ms: int | None = None
         self._order = 0
         self._started = self._succeeded = self._failed = 0
+        (self.target_connections, self.max_parallel_dials, self.dial_backoff_base_ms,
+         self.dial_backoff_cap_ms, self.max_dialable) = dial_limits  # fmt: skip
+        self._dialable: dict[PeerT, _Dial] = {}
 
     # -- inputs --------------------------------------------------------------------------
     def peer_connected(self, peer: PeerT, now_ms: int) -> None:
         """A connection to `peer` is up: sync with it at once. Again while connected: no-op."""
         self._advance(now_ms)
+        dial = self._dialable.get(peer)
+        if dial is not None and not dial.dialing:
+            dial.failures, dial.due_ms = 0, now_ms  # starts over if it disconnects
         state = self._peers.get(peer)
         if peer == self.me or (state is not None and state.connected):
             return
@@ -195,6 +238,43 @@ class PeeringPolicy(Generic[PeerT]):
             return
         state.due_ms, state.order = max(now_ms, state.started_ms + wait), self._next_order()
 
+    def peer_dialable(self, peer: PeerT, now_ms: int) -> bool:
+        """An address of `peer` is known (a record, a bootstrap address): dial it while
+        connections are missing. False (and nothing held) when `max_dialable` peers are."""
+        self._advance(now_ms)
+        if peer == self.me:
+            return False
+        if peer in self._dialable:
+            self._dialable[peer].forget = False
+            return True
+        if len(self._dialable) >= self.max_dialable:
+            return False
+        self._dialable[peer] = _Dial(now_ms, self._next_order())
+        return True
+
+    def peer_undialable(self, peer: PeerT, now_ms: int) -> None:
+        """No address of `peer` is known any more: never dial it again (unless told)."""
+        self._advance(now_ms)
+        dial = self._dialable.get(peer)
+        if dial is not None and dial.dialing:
+            dial.forget = True
+        else:
+            self._dialable.pop(peer, None)
+
+    def dial_finished(self, peer: PeerT, ok: bool, now_ms: int) -> None:
+        """The dial of `peer` that `dials_to_start` asked for ended."""
+        self._advance(now_ms)
+        dial = self._dialable.get(peer)
+        if dial is None or not dial.dialing:
+            raise LocalMisuseError("misuse.no-dial", "no dial of this peer is running")
+        dial.dialing = False
+        if dial.forget:
+            del self._dialable[peer]
+            return
+        dial.failures = 0 if ok else dial.failures + 1
+        wait = backoff_ms(dial.failures, self.dial_backoff_base_ms, self.dial_backoff_cap_ms)
+        dial.due_ms, dial.order = now_ms + (wait if dial.failures else 0), self._next_order()
+
     def handle_timer(self, now_ms: int) -> None:
         """The timer armed at `next_timer_ms()` fired; then call `sessions_to_start`."""
         self._advance(now_ms)
@@ -217,15 +297,51 @@ class PeeringPolicy(Generic[PeerT]):
         self._started += len(chosen)
         return chosen
 
+    def dials_to_start(self, now_ms: int) -> list[PeerT]:
+        """The peers to dial now; each counts as dialing until `dial_finished`."""
+        self._advance(now_ms)
+        free = self._free_dial_slots()
+        if free <= 0:
+            return []
+        due = [(p, d) for p, d in self._waiting_dials() if d.due_ms <= now_ms]
+        due.sort(key=lambda item: (item[1].failures > 0, item[1].due_ms, item[1].order))
+        chosen = [p for p, _ in due[:free]]
+        for peer in chosen:
+            self._dialable[peer].dialing = True
+        return chosen
+
     def next_timer_ms(self) -> int | None:
         """When the machine next needs `handle_timer` (never before the last `now_ms`),
         or None: nothing will be due before another input (or every slot is busy)."""
+        timers = [t for t in (self._sync_timer_ms(), self._dial_timer_ms()) if t is not None]
+        return min(timers) if timers else None
+
+    def _sync_timer_ms(self) -> int | None:
         if len(self._running) >= self.max_parallel_syncs:
             return None
         idle = [s.due_ms for s in self._peers.values() if s.connected and not s.running]
         if not idle:
             return None
         return max(min(idle), self._now_ms or 0)
+
+    def _dial_timer_ms(self) -> int | None:
+        if self._free_dial_slots() <= 0:
+            return None
+        waiting = [d.due_ms for _, d in self._waiting_dials()]
+        return max(min(waiting), self._now_ms or 0) if waiting else None
+
+    def _free_dial_slots(self) -> int:
+        dialing = sum(1 for d in self._dialable.values() if d.dialing)
+        connected = sum(1 for s in self._peers.values() if s.connected)
+        return min(self.max_parallel_dials - dialing, self.target_connections - connected - dialing)
+
+    def _waiting_dials(self) -> list[tuple[PeerT, _Dial]]:
+        """Dialable peers neither connected nor being dialed."""
+        return [
+            (p, d)
+            for p, d in self._dialable.items()
+            if not d.dialing and not (p in self._peers and self._peers[p].connected)
+        ]
 
     def is_running(self, peer: PeerT) -> bool:
         state = self._peers.get(peer)
@@ -250,6 +366,8 @@ class PeeringPolicy(Generic[PeerT]):
             sessions_succeeded=self._succeeded,
             sessions_failed=self._failed,
             next_timer_ms=self.next_timer_ms(),
+            dialable=len(self._dialable),
+            dialing=tuple(p for p, d in self._dialable.items() if d.dialing),
         )
 
     # -- internals -----------------------------------------------------------------------

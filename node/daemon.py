@@ -30,6 +30,7 @@ from hypercorn.typing import ASGIFramework
 
 from node.api.app import build_app
 from node.api.metrics import NodeMetrics
+from node.net.discovery import Discovery
 from node.net.host import HostConfig, open_host
 from node.net.network import Network
 from node.ops import keys
@@ -49,8 +50,10 @@ from node.store.diskspace import DEFAULT_MIN_FREE_BYTES, MIB, DiskSpace
 from node.store.home import NodeHome
 from node.store.logs import SqliteLogStore
 from node.store.notifications import STORE_FILE, NotificationStore, load_settings
+from node.store.peers import PeerStore
 from protocol.entry import Entry
 from protocol.errors import LocalMisuseError
+from protocol.keys import SigningKey
 from protocol.sync import SyncFilter
 
 log = logging.getLogger(__name__)
@@ -138,6 +141,11 @@ async def run_node(
                     max_blob_bytes=functools.partial(max_blob_bytes, view),
                     wanted=_wanted(options),
                     charter=None if view is None else view.charter,
+                    discovery=Discovery(  # its peer store closes when network.run ends
+                        host,
+                        PeerStore.in_home(home.path, ctx.network),
+                        SigningKey(home.node_key_seed()),
+                    ),
                 )
                 driver = None if view is None else GovernanceDriver(runner, view, news_send)
                 endpoints = Endpoints(host.peer_id, host.listen_addrs, _url_of(api_socket))

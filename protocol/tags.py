@@ -23,4 +23,7 @@ NETWORK_ID: Final = b"fabcommons/v1/network\x00"
 #: Signature of a peer-to-peer handshake transcript.
 HANDSHAKE_SIG: Final = b"fabcommons/v1/handshake\x00"
 
-ALL: Final = (ENTRY_SIG, IDENTITY_ID, NETWORK_ID, HANDSHAKE_SIG)
+#: Signature of a node's address record, by its host key (specs/0014 §2).
+ADDRESS_RECORD_SIG: Final = b"fabcommons/v1/address-record\x00"
+
+ALL: Final = (ENTRY_SIG, IDENTITY_ID, NETWORK_ID, HANDSHAKE_SIG, ADDRESS_RECORD_SIG)

@@ -43,6 +43,7 @@ from specs.vectorgen import (
     capabilities,
     checkpoints,
     designs,
+    discovery,
     ed25519,
     encoding,
     entries,
@@ -104,6 +105,9 @@ def all_cases() -> list[Case]:
         *designs.cases(),
         *manifests.cases(),
         *takedown.cases(),
+        *discovery.cases(),
+        *discovery.frame_cases(),
+        *discovery.dialback_cases(),
     ]
     paths = [c.path for c in cases]
     assert len(set(paths)) == len(paths), "two cases share a file name"

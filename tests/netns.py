@@ -19,6 +19,12 @@ Faults, all from iproute2 and nftables:
   `numgen random mod 100 < p drop` on the node's output;
 - a slow download: `tc tbf` on the switch port towards a node.
 
+A lab behind NAT (`Switch.add_nat_lab`): a router namespace with one leg on the switch
+(10.77.0.<k>, the lab's public address) and one on the lab's own LAN (192.168.<k>.0/24),
+forwarding with an nftables masquerade and no port forwarding, so the lab dials out
+and nothing dials in, as at most fab labs; `forward_port` adds the DNAT rule an
+operator would add on a home router.
+
 Namespaces are named `fabtest-<pid>-...`; those of a run whose process is gone
 (a crashed earlier run) are deleted before a new run starts.
 """
@@ -223,6 +229,39 @@ class Switch:
             sh(f"ip -n {ns} addr add {address}/24 dev eth0")
             sh(f"ip -n {ns} link set eth0 up")
             self.hosts.append(Host(i, ns, address))
+
+    def add_nat_lab(self) -> tuple[Host, str]:
+        """A lab host behind its own NAT router on the switch; (the lab, its router's
+        namespace). Needs nftables (`caps.nft`)."""
+        k = len(self.hosts) + 1
+        router, lab = f"{self.run}-r{k}", f"{self.run}-l{k}"
+        wan, lan, lab_ip = f"{SUBNET}.{k}", f"192.168.{k}.1", f"192.168.{k}.2"
+        for ns in (router, lab):
+            self._add_namespace(ns)
+            sh(f"ip -n {ns} link set lo up")
+        sh(f"ip link add wan netns {router} type veth peer name p{k - 1} netns {self.switch_ns}")
+        sh(f"ip -n {self.switch_ns} link set p{k - 1} master br0")
+        sh(f"ip -n {self.switch_ns} link set p{k - 1} up")
+        sh(f"ip link add lan netns {router} type veth peer name eth0 netns {lab}")
+        for ns, dev, address in ((router, "wan", f"{wan}/24"), (router, "lan", f"{lan}/24"),
+                                 (lab, "eth0", f"{lab_ip}/24")):  # fmt: skip
+            sh(f"ip -n {ns} addr add {address} dev {dev}")
+            sh(f"ip -n {ns} link set {dev} up")
+        sh(f"ip -n {lab} route add default via {lan}")
+        sh(f"ip netns exec {router} sysctl -qw net.ipv4.ip_forward=1")
+        nft = f"ip netns exec {router} nft"
+        sh(f"{nft} add table ip nat")
+        sh(f"{nft} add chain ip nat post '{{ type nat hook postrouting priority 100; }}'")
+        sh(f"{nft} add rule ip nat post oifname wan masquerade")
+        sh(f"{nft} add chain ip nat pre '{{ type nat hook prerouting priority -100; }}'")
+        host = Host(k - 1, lab, lab_ip)
+        self.hosts.append(Host(k - 1, router, wan))  # the switch port p<k-1> is the router's
+        return host, router
+
+    def forward_port(self, router: str, lab: Host, port: int) -> None:
+        """Forward TCP `port` of the router's public address to the lab (DNAT)."""
+        rule = f"iifname wan tcp dport {port} dnat to {lab.address}:{port}"
+        sh(f"ip netns exec {router} nft add rule ip nat pre {rule}")
 
     def close(self) -> None:
         for ns in reversed(self._made):

@@ -25,6 +25,7 @@ from starlette.exceptions import HTTPException
 from ledger.catalogue import Filters
 from node.api import blobs as blob_api
 from node.api import capabilities as capability_api
+from node.api import doctor as doctor_api
 from node.api import governance as governance_api
 from node.api import jobfiles as jobfiles_api
 from node.api import jobmessages as jobmessages_api
@@ -266,6 +267,7 @@ def build_app(
     app.include_router(previews_api.router(service), dependencies=guard)
     app.include_router(keys_api.router(service), dependencies=guard)
     app.include_router(names_api.router(service), dependencies=guard)
+    app.include_router(doctor_api.router(service), dependencies=guard)
     if notifier is not None:
         app.include_router(notifications_api.router(notifier), dependencies=guard)
     live_api.install(app, service, guard, hub or EventHub())  # dashboard, events, uploads

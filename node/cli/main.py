@@ -37,6 +37,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "key": ("node.cli.keys", "this identity's keys: show, rotate, revoke a stolen one"),
     "run": ("node.run", "run the node until Ctrl-C"),
     "status": ("node.cli.status", "ask the running node for its state"),
+    "doctor": ("node.cli.doctor", "can peers reach this node? what to change"),
     "note": ("node.cli.ledger", "append a free-text note to our log"),
     "ledger": ("node.cli.ledger", "the node's logs"),
     "blob": ("node.cli.blobs", "content-addressed files (designs, job files)"),

@@ -76,6 +76,7 @@ from libp2p.stream_muxer.yamux.yamux import Yamux
 from libp2p.tools.anyio_service import background_trio_service
 
 from node.net.streams import (
+    ConnectionInfo,
     GossipConfig,
     HostConfig,
     Message,
@@ -92,8 +93,8 @@ from protocol.announce import Verdict
 from protocol.errors import CommonsError, LocalMisuseError, RemoteFaultError
 
 __all__ = [
-    "GossipConfig", "HostConfig", "Message", "P2PHost", "P2PStatistics", "ScoreConfig",
-    "Stream", "Subscription", "Verdict", "open_host", "read_frame",
+    "ConnectionInfo", "GossipConfig", "HostConfig", "Message", "P2PHost", "P2PStatistics",
+    "ScoreConfig", "Stream", "Subscription", "Verdict", "open_host", "read_frame",
     "write_frame",
 ]  # fmt: skip
 
@@ -345,6 +346,60 @@ class P2PHost:
 
     def connected_peers(self) -> list[str]:
         return sorted(p.to_base58() for p in self._host.get_connected_peers())
+
+    def connections(self) -> list[ConnectionInfo]:
+        """Each live connection: its peer, whether it is relayed, its remote address."""
+        found = []
+        for peer, conns in self._host.get_network().get_connections_map().items():
+            for conn in conns:
+                with contextlib.suppress(Exception):  # a connection closing meanwhile
+                    addrs = [str(a) for a in conn.get_transport_addresses()]
+                    relayed = any("/p2p-circuit" in a for a in addrs)
+                    remote = conn.muxed_conn.get_remote_address()
+                    where = f"{remote[0]}:{remote[1]}" if remote else None
+                    found.append(ConnectionInfo(peer.to_base58(), relayed, where))
+        return sorted(found, key=lambda c: (c.peer, c.remote or ""))
+
+    def observed_addrs(self) -> tuple[list[str], list[str]]:
+        """(confirmed, seen): the addresses peers report seeing us at through identify;
+        confirmed by libp2p's 4 distinct observers, or seen by at least one (0014 §1.1)."""
+        manager = getattr(self._host, "_observed_addr_manager", None)
+        if manager is None:
+            return [], []
+        try:
+            return [str(a) for a in manager.addrs()], [str(a) for a in manager.addrs(1)]
+        except Exception as e:  # an internal of libp2p: its failure is not ours
+            logger.info("observed addresses unavailable: %s", e)
+            return [], []
+
+    def remote_ip(self, peer_id: str) -> str | None:
+        """The IP address `peer_id` is connected to us from (a direct connection)."""
+        for conn in self.connections():
+            if conn.peer == peer_id and not conn.relayed and conn.remote:
+                return conn.remote.rsplit(":", 1)[0]
+        return None
+
+    async def dial_back(self, peer_id: str, ip: str, port: int, timeout_s: float) -> bool:
+        """Can `peer_id` be reached at ip:port on a NEW connection (specs/0014 §6)?
+
+        libp2p's AutoNAT dials back with `host.connect`, which reuses the connection
+        the request came on and so always succeeds (0014 §1.2); the swarm's `dial_addr`
+        opens a new one and checks the peer id in the handshake. It is closed at once."""
+        peer = _parse_peer_id(peer_id)
+        family = "ip6" if ":" in ip else "ip4"
+        addr = _parse_maddr(f"/{family}/{ip}/tcp/{port}")
+        conn = None
+        try:
+            with trio.fail_after(timeout_s):
+                conn = await self._host.get_network().dial_addr(addr, peer)
+            return True
+        except Exception as e:  # unreachable, refused, timed out, another peer: all "no"
+            logger.info("dial-back to %s at %s failed: %s", peer_id, addr, type(e).__name__)
+            return False
+        finally:
+            if conn is not None:
+                with contextlib.suppress(Exception):
+                    await conn.close()
 
     def set_stream_handler(
         self, protocol_id: str, handler: Callable[[Stream], Awaitable[None]]

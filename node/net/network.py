@@ -13,6 +13,10 @@
   after failures. The ledger work of a session runs on the storage thread
   (ledger.syncpeer), the bytes move here, every read and write with a timeout.
 - Blobs are served to any peer and fetched from any peer that has them.
+- Discovery (specs/0014 §3-§5): records of where peers listen are swapped with each
+  peer on connecting and every EXCHANGE_INTERVAL_S (node.net.discovery), kept in the
+  peer store, and the same peering machine dials known peers while connections are
+  missing, with backoff; so a restarted node finds its peers without its bootstrap.
 Queues are bounded; when one is full the newest item is dropped and counted —
 the next sync recovers whatever gossip dropped.
 """
@@ -39,9 +43,12 @@ from ledger.syncpeer import SyncPeer
 from node.net import sync as sync_session
 from node.net.blob_exchange import BlobExchange
 from node.net.charter import CHARTER_PROTOCOL_ID, serve_charter
+from node.net.discovery import ADDRESS_PROTOCOL_ID, EXCHANGE_INTERVAL_S, Discovery
 from node.net.host import P2PHost, Stream, Subscription
+from node.net.reachability import DIALBACK_PROTOCOL_ID, Reachability
 from node.ops import context as operations
 from node.ops.context import LedgerContext, release_memory
+from node.ops.doctor import ConnectionOut, DoctorReport, VerdictOut, advise
 from node.runtime.measures import GossipTrace, SyncLag
 from node.runtime.service import LedgerRunner, News, ProgressReport
 from node.store.backup import clear_restore, restore_pending
@@ -136,8 +143,12 @@ class Network:
         max_blob_bytes: Callable[[], int],
         wanted: SyncFilter | None = None,
         charter: Charter | None = None,
+        discovery: Discovery | None = None,
     ) -> None:
         self.runner = runner
+        self.discovery = discovery
+        self.reachability = Reachability(host)
+        self._exchanged: dict[str, float] = {}  # peer -> when we last swapped records
         self.wanted = wanted or SyncFilter()
         #: Set while the home's disk is full (node.daemon): sessions still serve what we
         #: hold, but ask for nothing (a hello filter of no authors), and gossip is not kept.
@@ -177,13 +188,22 @@ class Network:
         if self.charter is not None:
             serve = functools.partial(serve_charter, self.charter)
             self.host.set_stream_handler(CHARTER_PROTOCOL_ID, serve)
+        self.host.set_stream_handler(DIALBACK_PROTOCOL_ID, self.reachability.serve)
+        if self.discovery is not None:
+            self.host.set_stream_handler(ADDRESS_PROTOCOL_ID, self._serve_addresses)
+            for stored in await self.discovery.load():
+                self.policy.peer_dialable(stored.peer_id, _monotonic_ms())
         subscription = await self.host.subscribe(self.topic, self.validate)
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(self._tell)
-            nursery.start_soon(self._receive, subscription)
-            nursery.start_soon(self._ingest_loop)
-            nursery.start_soon(self._sync_scheduler)
-            task_status.started()
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._tell)
+                nursery.start_soon(self._receive, subscription)
+                nursery.start_soon(self._ingest_loop)
+                nursery.start_soon(self._sync_scheduler)
+                task_status.started()
+        finally:
+            if self.discovery is not None:
+                self.discovery.store.close()
 
     def status(self) -> dict[str, Any]:
         p2p = self.host.statistics()
@@ -194,7 +214,46 @@ class Network:
             "peer_scores": p2p.peer_scores,
             "banned_peers": p2p.banned_peers,
             "sync": {"running": sorted(self._syncing), **stats},
+            "discovery": self._discovery_status(),
             "restore": self._restore_status(),
+        }
+
+    def doctor(self) -> DoctorReport:
+        """What the node knows of its reachability, and what to change (0014 §6)."""
+        now = _monotonic_ms()
+        confirmed, seen = self.host.observed_addrs()
+        report = DoctorReport(
+            peer_id=self.host.peer_id,
+            listen_addrs=self.host.listen_addrs,
+            observed_addrs=confirmed,
+            observed_unconfirmed=[a for a in seen if a not in confirmed],
+            reachability=self.reachability.tally.status(now),
+            dialbacks=[
+                VerdictOut(peer=v.server, reached=v.reached, age_s=(now - v.at_ms) // 1000)
+                for v in self.reachability.tally.verdicts(now)
+            ],
+            relays=[],  # member relays are not built yet (0014 §1.3)
+            connections=[
+                ConnectionOut(
+                    peer=c.peer, connection="relayed" if c.relayed else "direct", remote=c.remote
+                )
+                for c in self.host.connections()
+            ],
+            known_peers=0 if self.discovery is None else len(self.discovery.addresses),
+            upnp="not tried (off by default)",
+        )
+        report.advice = advise(report)
+        return report
+
+    def _discovery_status(self) -> dict[str, Any] | None:
+        if self.discovery is None:
+            return None
+        stats = self.policy.statistics()
+        return {
+            "known_peers": len(self.discovery.addresses),
+            "dialing": sorted(stats.dialing),
+            "exchanges": self.discovery.exchanges,
+            "records_learned": self.discovery.records_learned,
         }
 
     def _restore_status(self) -> dict[str, Any] | None:
@@ -360,16 +419,69 @@ class Network:
                     self.policy.peer_connected(peer, now)
                 for peer in sorted(known - connected):
                     self.policy.peer_disconnected(peer, now)
+                    self._exchanged.pop(peer, None)
                 known = connected
                 self.policy.handle_timer(now)
                 for peer in self.policy.sessions_to_start(now):
                     self._start_sync(nursery, peer)
+                for peer in self.reachability.due(connected):
+                    nursery.start_soon(self.reachability.ask, peer)
+                if self.discovery is not None:
+                    self._discover(nursery, self.discovery, connected)
                 timer = self.policy.next_timer_ms()
                 wait_s = CONNECTIONS_POLL_S if timer is None else (timer - now) / 1000
                 with trio.move_on_after(max(0.0, min(CONNECTIONS_POLL_S, wait_s))):
                     peer = await self._wanted.receive()
                     if peer in known:
                         self.policy.gap_seen(peer, _monotonic_ms())
+
+    def _discover(self, nursery: trio.Nursery, discovery: Discovery, connected: set[str]) -> None:
+        """Swap records with peers newly connected (or not for EXCHANGE_INTERVAL_S), and
+        start the dials the peering machine asks for (specs/0014 §3, §5)."""
+        clock = trio.current_time()
+        for peer in sorted(connected):
+            if clock - self._exchanged.get(peer, -EXCHANGE_INTERVAL_S) >= EXCHANGE_INTERVAL_S:
+                self._exchanged[peer] = clock
+                nursery.start_soon(self._exchange, discovery, peer)
+        for peer in self.policy.dials_to_start(_monotonic_ms()):
+            nursery.start_soon(self._dial, discovery, peer)
+
+    async def _serve_addresses(self, stream: Stream) -> None:
+        if self.discovery is not None:
+            for refused in await self.discovery.serve(stream):
+                self.stats.refuse(stream.remote_peer, refused.code)
+                self._charge(stream.remote_peer, refused.code)
+
+    async def _exchange(self, discovery: Discovery, peer: str) -> None:
+        try:
+            await discovery.note_connected(peer)
+            learned, refused = await discovery.exchange(peer)
+        except CommonsError as e:
+            log.info("no address exchange with %s: %s", peer, e)
+            return
+        for error in refused:  # a record that does not verify: the sender's fault (0012 §5)
+            self.stats.refuse(peer, error.code)
+            self._charge(peer, error.code)
+        for record in learned:
+            self.policy.peer_dialable(record.peer_id, _monotonic_ms())
+        if learned:
+            self.want_sync(self.host.peer_id)  # wake the scheduler: there is someone to dial
+
+    async def _dial(self, discovery: Discovery, peer: str) -> None:
+        """Dial `peer` at each of its recorded addresses until one answers."""
+        ok = False
+        for addr in discovery.addresses.get(peer, ()):
+            try:
+                await self.host.connect(f"{addr}/p2p/{peer}")
+            except CommonsError as e:
+                log.info("dial %s at %s failed: %s", peer, addr, e.code)
+                continue
+            ok = True
+            break
+        self.policy.dial_finished(peer, ok, _monotonic_ms())
+        if not ok:
+            await discovery.note_dial_failed(peer)
+        self.want_sync(self.host.peer_id)
 
     def _start_sync(self, nursery: trio.Nursery, peer: str) -> None:
         self._syncing.add(peer)

@@ -110,6 +110,15 @@ class HostConfig:
 
 
 @dataclass(frozen=True)
+class ConnectionInfo:
+    """One live connection: to whom, relayed or direct, and the remote "ip:port"."""
+
+    peer: str
+    relayed: bool
+    remote: str | None
+
+
+@dataclass(frozen=True)
 class Message:
     from_peer: str
     data: bytes

@@ -25,6 +25,7 @@ from node.ops.capabilities import MatchPlan, MatchQuery
 from node.ops.context import LedgerContext
 from node.ops.slicing import Slicer
 from node.runtime.previews import Previewer
+from node.ops.doctor import DoctorReport
 from node.runtime.storage_thread import StorageThread
 from node.store.diskspace import DiskSpace
 from protocol import kinds
@@ -76,6 +77,8 @@ class Peers(Protocol):
     async def fetch_blob(self, blob_id: bytes) -> dict[str, Any]: ...
 
     async def sync_now(self, peer: str) -> dict[str, Any]: ...
+
+    def doctor(self) -> DoctorReport: ...
 
 
 class Governance(Protocol):

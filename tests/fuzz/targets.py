@@ -49,6 +49,15 @@ from node.api import jobs as jobs_api
 from node.api import live as live_api
 from node.ops.geometry import analyse_mesh
 from protocol import blob, canonical, framing, jobs, kinds
+from protocol.address import (
+    MAX_ADDRESS_FRAME_BYTES,
+    MAX_DIALBACK_FRAME_BYTES,
+    decode_address_frame,
+    decode_address_record,
+    decode_dialback_request,
+    decode_dialback_response,
+    judge_records,
+)
 from protocol.announce import encode_announcement
 from protocol.capability import ADVERT, AdvertBody, validate_advert
 from protocol.entry import decode_entry, read_stored_entry
@@ -239,6 +248,23 @@ def fuzz_announce(data: bytes) -> None:
 
 def fuzz_head(data: bytes) -> None:
     _typed(lambda: decode_head(data), DecodeError)
+
+
+def fuzz_address_record(data: bytes) -> None:
+    """A signed address record (specs/0014 §2) and an exchange frame (§3) of any bytes."""
+    _typed(lambda: decode_address_record(data, NETWORK, WITNESS_T0_S * 1000), *CHECKED)
+
+    def frame() -> None:
+        records = decode_address_frame(canonical.decode(data, max_bytes=MAX_ADDRESS_FRAME_BYTES))
+        judge_records(records, NETWORK, WITNESS_T0_S * 1000)
+
+    def dialback() -> None:
+        value = canonical.decode(data, max_bytes=MAX_DIALBACK_FRAME_BYTES)
+        _typed(lambda: decode_dialback_request(value), DecodeError)
+        _typed(lambda: decode_dialback_response(value), DecodeError)
+
+    _typed(frame, DecodeError)
+    _typed(dialback, DecodeError)
 
 
 def fuzz_charter(data: bytes) -> None:
@@ -698,6 +724,11 @@ TARGETS: dict[str, Target] = {
                "protocol.blob.BlobServe fed a client's stream"),
         Target("api-body", fuzz_api_body, _api_body_seeds,
                "the local API's request-body models and their conversions"),
+        Target("address-record", fuzz_address_record,
+               lambda: [*_hex_seeds("discovery/address-record", "signed_hex"),
+                        *_hex_seeds("discovery/address-frame", "frame_hex"),
+                        *_hex_seeds("discovery/dialback", "frame_hex")],
+               "protocol.address: address records, exchange and dial-back frames"),
     )
 }  # fmt: skip
 

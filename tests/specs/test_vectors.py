@@ -36,6 +36,7 @@ from tests.paths import ROOT
 from tests.vector_checks_blobs import BLOB_CHECKERS
 from tests.vector_checks_capabilities import CAPABILITY_CHECKERS
 from tests.vector_checks_designs import DESIGN_CHECKERS
+from tests.vector_checks_discovery import DISCOVERY_CHECKERS
 from tests.vector_checks_fuzz import FUZZ_CHECKERS
 from tests.vector_checks_governance import GOVERNANCE_CHECKERS
 from tests.vector_checks_jobs import JOB_CHECKERS
@@ -164,6 +165,7 @@ CHECKERS: dict[tuple[str, str], Checker] = {
     **JOB_CHECKERS,
     **BLOB_CHECKERS,
     **DESIGN_CHECKERS,
+    **DISCOVERY_CHECKERS,
 }
 
 

@@ -1,6 +1,7 @@
 // Node: identity, signing keys, peers, per-log heads, sync progress, fork alerts,
-// verification.
+// reachability (doctor.js), verification.
 import { get, optional, post } from "./api.js";
+import { doctorPanel } from "./doctor.js";
 import { keysPanel } from "./keys.js";
 import { busy, errorBox, h, replace, short, when } from "./ui.js";
 
@@ -15,9 +16,9 @@ export async function nodePage(view) {
   }) }, "Verify the whole ledger");
   const refresh = async () => {
     try {
-      const [me, peers, sync, adverts] = await Promise.all([get("/api/v1/identity"), get("/api/v1/peers"),
-        get("/api/v1/sync"), optional("/api/v1/capabilities").catch(() => null)]);
-      replace(body, render(me, peers, sync, adverts ? adverts.adverts : []));
+      const [me, peers, sync, adverts, doctor] = await Promise.all([get("/api/v1/identity"), get("/api/v1/peers"),
+        get("/api/v1/sync"), optional("/api/v1/capabilities").catch(() => null), get("/api/v1/doctor").catch(() => null)]);
+      replace(body, render(me, peers, sync, adverts ? adverts.adverts : []), doctorPanel(doctor));
     } catch (e) { replace(body, errorBox(e)); }
   };
   const keys = keysPanel(refresh);

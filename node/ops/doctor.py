@@ -1,0 +1,113 @@
+"""`fabnode doctor`: what the node knows of its reachability, and what to change (specs/0014 §6).
+
+`DoctorReport` is what `GET /api/v1/doctor` answers and `fabnode doctor` prints: listen
+and observed addresses, the dial-back verdicts and their status, relays in use (none
+until member relays exist), each connection direct or relayed, UPnP's result (not
+tried: off by default), the peers the store knows, and `advice`: sentences saying
+what to change, computed here from the rest by `advise`. Pure: the network driver
+(node.net.network) fills the facts in; nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Literal
+
+from pydantic import BaseModel
+
+Reachability = Literal["public", "private", "unknown"]
+
+
+class VerdictOut(BaseModel):
+    peer: str
+    reached: bool
+    age_s: int
+
+
+class ConnectionOut(BaseModel):
+    peer: str
+    connection: Literal["direct", "relayed"]
+    remote: str | None
+
+
+class DoctorReport(BaseModel):
+    peer_id: str
+    listen_addrs: list[str]
+    observed_addrs: list[str]  # confirmed by libp2p's 4 distinct observers
+    observed_unconfirmed: list[str]  # seen by fewer
+    reachability: Reachability
+    dialbacks: list[VerdictOut]
+    relays: list[str]
+    connections: list[ConnectionOut]
+    known_peers: int
+    upnp: str
+    advice: list[str] = []
+
+
+def listen_port(listen_addrs: list[str]) -> int | None:
+    """The TCP port of the first listen address, if any."""
+    for addr in listen_addrs:
+        parts = addr.split("/")
+        if "tcp" in parts and parts.index("tcp") + 1 < len(parts):
+            port = parts[parts.index("tcp") + 1]
+            if port.isdigit():
+                return int(port)
+    return None
+
+
+def _host(addr: str) -> str:
+    parts = addr.split("/")
+    return parts[2] if len(parts) > 2 else ""
+
+
+def _is_local(host: str) -> bool:
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return ip.is_loopback or ip.is_private or ip.is_link_local
+
+
+def advise(report: DoctorReport) -> list[str]:
+    """What to change, most important first; "nothing" said plainly when all is well."""
+    advice: list[str] = []
+    port = listen_port(report.listen_addrs)
+    hosts = {_host(a) for a in report.listen_addrs}
+    if hosts and all(_is_ip(h) and ipaddress.ip_address(h).is_loopback for h in hosts):
+        advice.append(
+            "This node listens on loopback only: no other machine can reach it. "
+            f"Run it with --listen /ip4/0.0.0.0/tcp/{port or 4001} to accept peers."
+        )
+    if not report.connections:
+        advice.append(
+            "No peer is connected: start with --bootstrap <a member's address>, "
+            "or check that this machine may open outbound TCP connections."
+        )
+    if report.reachability == "private":
+        where = f"TCP port {port}" if port else "the node's TCP port"
+        advice.append(
+            f"Peers could not dial this node back: forward {where} on your router to this "
+            "machine (or ask your network's administrator to), then check again."
+        )
+    elif report.reachability == "unknown":
+        advice.append(
+            "Reachability is not known yet: it needs dial-backs from two peers "
+            f"({len(report.dialbacks)} so far); check again in a minute."
+        )
+    remotes = [c.remote.rsplit(":", 1)[0] for c in report.connections if c.remote]
+    if report.reachability == "public" and remotes and all(_is_local(r) for r in remotes):
+        advice.append(
+            "Reachable on the local network only (every peer is on a private address): "
+            "labs elsewhere need a forwarded port or a public address."
+        )
+    elif report.reachability == "public":
+        advice.append("Reachable by peers: nothing to change.")
+    return advice
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True

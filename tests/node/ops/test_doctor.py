@@ -1,0 +1,43 @@
+"""node.ops.doctor: the advice of `fabnode doctor` from its facts (specs/0014 §6)."""
+
+from __future__ import annotations
+
+from node.ops.doctor import ConnectionOut, DoctorReport, Reachability, advise, listen_port
+
+
+def report(
+    listen: list[str], reachability: Reachability, remotes: list[str | None]
+) -> DoctorReport:
+    return DoctorReport(
+        peer_id="12D3KooWme", listen_addrs=listen, observed_addrs=[], observed_unconfirmed=[],
+        reachability=reachability, dialbacks=[], relays=[], known_peers=0, upnp="not tried",
+        connections=[ConnectionOut(peer=f"p{i}", connection="direct", remote=r)
+                     for i, r in enumerate(remotes)],
+    )  # fmt: skip
+
+
+PUBLIC = "/ip4/0.0.0.0/tcp/4001/p2p/12D3KooWme"
+
+
+def test_a_private_node_is_told_which_port_to_forward() -> None:
+    advice = advise(report([PUBLIC], "private", ["93.184.216.34:4001", "151.101.1.69:4001"]))
+    assert len(advice) == 1 and "forward TCP port 4001" in advice[0]
+
+
+def test_a_public_node_is_told_nothing_needs_changing() -> None:
+    advice = advise(report([PUBLIC], "public", ["93.184.216.34:4001", "151.101.1.69:4001"]))
+    assert advice == ["Reachable by peers: nothing to change."]
+
+
+def test_loopback_no_peers_and_local_only_are_said() -> None:
+    lonely = advise(report(["/ip4/127.0.0.1/tcp/5000/p2p/x"], "unknown", []))
+    assert "loopback only" in lonely[0] and "--listen /ip4/0.0.0.0/tcp/5000" in lonely[0]
+    assert any("No peer is connected" in line for line in lonely)
+    assert any("not known yet" in line for line in lonely)
+    local = advise(report([PUBLIC], "public", ["192.168.1.20:4001", "10.0.0.3:4001"]))
+    assert local == [local[0]] and "local network only" in local[0]
+
+
+def test_the_listen_port_is_read_from_the_first_tcp_address() -> None:
+    assert listen_port(["/ip4/127.0.0.1/tcp/4001/p2p/x", "/ip6/::1/tcp/9"]) == 4001
+    assert listen_port(["/ip4/127.0.0.1/udp/4001/quic-v1"]) is None

@@ -1,0 +1,80 @@
+"""Checkers of the discovery area of the conformance vectors (specs/vectors/discovery/).
+
+discovery/address-record  input.signed_hex, network_hex, now_ms -> protocol.address.
+                          decode_address_record; expect peer_id, addrs, seq_ms; a valid
+                          record keeps its signed bytes and travels in a frame unchanged.
+discovery/address-frame   input.frame_hex -> decode_address_frame; expect records (a count).
+discovery/dialback        input.message, frame_hex -> decode_dialback_request (port) or
+                          decode_dialback_response (reached); encoders give the value back.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from protocol import canonical
+from protocol.address import (
+    MAX_ADDRESS_FRAME_BYTES,
+    MAX_DIALBACK_FRAME_BYTES,
+    decode_address_frame,
+    decode_address_record,
+    decode_dialback_request,
+    decode_dialback_response,
+    encode_address_frame,
+    encode_dialback_request,
+    encode_dialback_response,
+)
+from tests.vector_support import Checker, expect_error, same
+
+
+def check_address_record(data: dict[str, Any], expect: dict[str, Any]) -> None:
+    signed = bytes.fromhex(data["signed_hex"])
+    network = bytes.fromhex(data["network_hex"])
+    now_ms: int = data["now_ms"]
+    if not expect["ok"]:
+        expect_error(expect, lambda: decode_address_record(signed, network, now_ms))
+        return
+    record = decode_address_record(signed, network, now_ms)
+    got = {"ok": True, "peer_id": record.peer_id, "addrs": list(record.addrs),
+           "seq_ms": record.seq_ms}  # fmt: skip
+    assert same(got, expect)
+    assert record.signed == signed
+    assert decode_address_frame(encode_address_frame([signed])) == [signed]
+
+
+DISCOVERY_CHECKERS: dict[tuple[str, str], Checker] = {
+    ("discovery", "address-record"): check_address_record,
+}
+
+
+def check_address_frame(data: dict[str, Any], expect: dict[str, Any]) -> None:
+    value = canonical.decode(bytes.fromhex(data["frame_hex"]), max_bytes=MAX_ADDRESS_FRAME_BYTES)
+    if not expect["ok"]:
+        expect_error(expect, lambda: decode_address_frame(value))
+        return
+    records = decode_address_frame(value)
+    assert same({"ok": True, "records": len(records)}, expect)
+    assert decode_address_frame(encode_address_frame(records)) == records
+
+
+DISCOVERY_CHECKERS[("discovery", "address-frame")] = check_address_frame
+
+
+def check_dialback(data: dict[str, Any], expect: dict[str, Any]) -> None:
+    value = canonical.decode(bytes.fromhex(data["frame_hex"]), max_bytes=MAX_DIALBACK_FRAME_BYTES)
+    request = data["message"] == "request"
+    decode = decode_dialback_request if request else decode_dialback_response
+    if not expect["ok"]:
+        expect_error(expect, lambda: decode(value))
+        return
+    if request:
+        port = decode_dialback_request(value)
+        assert same({"ok": True, "port": port}, expect)
+        assert encode_dialback_request(port) == value
+    else:
+        reached = decode_dialback_response(value)
+        assert same({"ok": True, "reached": reached}, expect)
+        assert encode_dialback_response(reached) == value
+
+
+DISCOVERY_CHECKERS[("discovery", "dialback")] = check_dialback

@@ -23,9 +23,9 @@ from node.ops import capabilities, designs, jobs, takedown
 from node.ops import context as operations
 from node.ops.capabilities import MatchPlan, MatchQuery
 from node.ops.context import LedgerContext
+from node.ops.doctor import DoctorReport
 from node.ops.slicing import Slicer
 from node.runtime.previews import Previewer
-from node.ops.doctor import DoctorReport
 from node.runtime.storage_thread import StorageThread
 from node.store.diskspace import DiskSpace
 from protocol import kinds

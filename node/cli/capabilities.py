@@ -165,11 +165,14 @@ def cmd_match(args: argparse.Namespace) -> dict[str, Any]:
     out: dict[str, Any] = via_node(
         args, lambda ctx: capabilities.match_query(ctx, parsed), "POST", "/api/v1/match", query
     )
-    lines = [
-        f"{c['lab']}  {c['advert']['name']}  "
-        f"{money_text(c['quote']['total_minor'], c['quote']['currency'])}"
-        for c in out["candidates"]
-    ]
+    lines = []
+    for c in out["candidates"]:
+        lines.append(
+            f"{c['lab']}  {c['advert']['name']}  "
+            f"{money_text(c['quote']['total_minor'], c['quote']['currency'])}"
+        )
+        # Print-readiness warnings beside the quote (specs/0010 §3.4): advice, not refusals.
+        lines += [f"    warning, part {w['part'] + 1}: {w['text']}" for w in c.get("warnings", [])]
     lines += [
         f"{e['lab']}  {e['name']}  excluded: {', '.join(e['reasons'])}" for e in out["excluded"]
     ]

@@ -18,6 +18,7 @@ import pydantic
 
 from ledger.adverts import AdvertIndex
 from ledger.matching import Candidate, Exclusion, LabAdvert, Part, Request, match, parts_of_design
+from ledger.readiness import describe
 from ledger.store import LogStore
 from node.ops import designs, freezes
 from node.ops.context import LedgerContext, append_own
@@ -123,6 +124,7 @@ def candidate_json(c: Candidate) -> dict[str, Any]:
         "orientations": [list(o) for o in c.orientations],
         "quote": c.quote.to_json(),
         "lead_time_days": c.advert.body.lead_time_days,
+        "warnings": [{"part": part, **w.to_json(), "text": describe(w)} for part, w in c.warnings],
     }
 
 
@@ -225,7 +227,7 @@ def match_query(ctx: LedgerContext, query: MatchQuery) -> dict[str, Any]:
     tokens = list(query.processes)
     if query.design is not None:
         _, body = designs.design_entry(ctx, id_from_text(query.design))
-        parts.extend(parts_of_design(body))
+        parts.extend(parts_of_design(body, designs.mesh_readiness(ctx.home, body.files)))
         if not tokens:
             tokens = [t for t in body.processes if processes_for_token(t)]
     request = Request(
@@ -240,7 +242,14 @@ def match_query(ctx: LedgerContext, query: MatchQuery) -> dict[str, Any]:
     frozen = frozen_labs(ctx)
     result = match(request, adverts(ctx), frozen)
     return {
-        "parts": [{"size_um": list(p.size_um), "volume_mm3": p.volume_mm3} for p in parts],
+        "parts": [
+            {
+                "size_um": list(p.size_um),
+                "volume_mm3": p.volume_mm3,
+                "readiness": None if p.readiness is None else p.readiness.to_json(),
+            }
+            for p in parts
+        ],
         "processes": sorted(request.processes),
         "candidates": [candidate_json(c) for c in result.candidates],
         "excluded": [exclusion_json(e, frozen) for e in result.excluded],

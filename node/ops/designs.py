@@ -27,15 +27,19 @@ from pathlib import Path
 from typing import Any, Final, Literal
 
 from ledger.catalogue import Filters, LineageRow, withdrawal_json
+from ledger.readiness import Readiness, describe, warnings_for
 from licenses.design_licence import LicenceCheck, check_design_licence
 from licenses.okh import MAX_MANIFEST_BYTES, export_losh_toml, import_manifest
 from licenses.okh_draft import DesignDraft, design_body
 from node.ops.context import LedgerContext, append_own
-from node.ops.geometry import analyse_mesh, is_mesh_media_type, media_type_for
+from node.ops.geometry import is_mesh_media_type, media_type_for, read_mesh
+from node.ops.readiness import measure_readiness
 from node.store.blobs import BlobStore
 from node.store.home import NodeHome
+from node.store.readiness import ReadinessStore
 from protocol import canonical, kinds
 from protocol.blob import DEFAULT_MAX_BLOB_BYTES
+from protocol.capability import processes_for_token
 from protocol.design import DESIGN, MAX_FILES, DesignBody, FileEntry, design_body_map
 from protocol.entry import Entry, read_stored_entry
 from protocol.errors import CommonsError, DecodeError, LocalMisuseError
@@ -179,21 +183,37 @@ def prepare(
             "misuse.too-large", f"{total} bytes of files, at most {MAX_DIRECTORY_BYTES}"
         )
     # The federation's blob size rule (specs/0008 §2) when the home follows one.
-    store = NodeHome(blob_folder.parent).blob_store()  # its size rule and blocklist
-    files = [file_entry(store, rel, p, role, notes) for rel, (p, role) in sorted(chosen.items())]
+    home = NodeHome(blob_folder.parent)
+    store = home.blob_store()  # its size rule and blocklist
+    readiness = ReadinessStore(home.readiness)
+    files = [
+        file_entry(store, rel, p, role, notes, readiness)
+        for rel, (p, role) in sorted(chosen.items())
+    ]
     return Prepared(draft, files, list(derived_from), notes)
 
 
-def file_entry(store: BlobStore, rel: str, path: Path, role: str, notes: list[str]) -> FileEntry:
-    """Store one file as a blob; its entry in the body (geometry for meshes)."""
+def file_entry(
+    store: BlobStore,
+    rel: str,
+    path: Path,
+    role: str,
+    notes: list[str],
+    readiness: ReadinessStore | None = None,
+) -> FileEntry:
+    """Store one file as a blob; its entry in the body (geometry for meshes). A mesh's
+    print-readiness (specs/0010 §3.3) goes into `readiness`, by the blob's hash."""
     blob_id, size = store.add_file(path)
     media_type = media_type_of(path.name)
     geometry = None
     if is_mesh_media_type(media_type):
         try:
-            geometry = analyse_mesh(path, media_type)
+            geometry, triangles = read_mesh(path, media_type)
         except CommonsError as e:
             notes.append(f"{rel}: no geometry ({e.code}: {e.message})")
+        else:
+            if readiness is not None:
+                _keep_readiness(readiness, blob_id, triangles, rel, notes)
     try:
         return FileEntry.model_validate(
             {
@@ -207,6 +227,46 @@ def file_entry(store: BlobStore, rel: str, path: Path, role: str, notes: list[st
         )
     except ValueError as e:
         raise DecodeError("decode.bad-file-entry", f"{rel}: {e}", field="files") from e
+
+
+def _keep_readiness(
+    store: ReadinessStore, blob_id: bytes, triangles: Any, rel: str, notes: list[str]
+) -> Readiness | None:
+    """Measure a mesh's readiness and keep it; a failure of the measuring libraries is
+    a note (the design still publishes, its readiness shows as not measured)."""
+    try:
+        found = measure_readiness(triangles)
+    except Exception as e:  # numpy, trimesh, Embree or manifold3d on a mesh they reject
+        notes.append(f"{rel}: no print-readiness ({type(e).__name__}: {str(e)[:200]})")
+        return None
+    store.put(blob_id, found)
+    return found
+
+
+def mesh_readiness(
+    home: NodeHome, files: Sequence[FileEntry], measure: bool = False
+) -> dict[bytes, Readiness | None]:
+    """The readiness of each mesh file (by blob hash) this node has measured; with
+    `measure`, meshes it holds but has not measured yet are measured now (bounded,
+    node.ops.readiness: not for the storage thread)."""
+    store = ReadinessStore(home.readiness)
+    found: dict[bytes, Readiness | None] = {}
+    blobs: BlobStore | None = None
+    for f in files:
+        if f.geometry is None or f.sha256 in found:
+            continue
+        found[f.sha256] = store.get(f.sha256)
+        if found[f.sha256] is not None or not measure:
+            continue
+        blobs = blobs or BlobStore(home.blobs, max_blob_bytes=DEFAULT_MAX_BLOB_BYTES)
+        if not blobs.has(f.sha256):
+            continue
+        try:
+            _, triangles = read_mesh(blobs.path_of(f.sha256), f.media_type)
+        except CommonsError:
+            continue
+        found[f.sha256] = _keep_readiness(store, f.sha256, triangles, f.path, [])
+    return found
 
 
 def licence_check(ctx: LedgerContext, body: DesignBody) -> LicenceCheck:
@@ -496,7 +556,36 @@ def show(ctx: LedgerContext, design_id: bytes) -> dict[str, Any]:
         "attribution": attribution(ctx.catalogue.ancestors(design_id)),
         "catalogue": listed,
         "withdrawn": withdrawn_text(withdrawal_json(withdrawal)),
+        "readiness": readiness_json(body, mesh_readiness(ctx.home, body.files)),
     }
+
+
+def readiness_json(body: DesignBody, found: dict[bytes, Readiness | None]) -> list[dict[str, Any]]:
+    """Per mesh file: its readiness (null: not measured on this node, whose blob store
+    does not hold the file; `design fetch` measures it) and its warnings (specs/0010
+    §3.4) for each process the design names, or the process-free ones when it names
+    none."""
+    wanted = sorted({p for t in body.processes for p in processes_for_token(t)}) or [""]
+    rows = []
+    for f in body.files:
+        if f.geometry is None:
+            continue
+        r = found.get(f.sha256)
+        warnings: list[dict[str, Any]] = []
+        for process in wanted:
+            for w in () if r is None else warnings_for(r, process):
+                row = {**w.to_json(), "text": describe(w)}
+                if row not in warnings:
+                    warnings.append(row)
+        rows.append(
+            {
+                "path": f.path,
+                "sha256": id_to_text(f.sha256),
+                "readiness": None if r is None else r.to_json(),
+                "warnings": warnings,
+            }
+        )
+    return rows
 
 
 def lineage(ctx: LedgerContext, design_id: bytes) -> dict[str, Any]:
@@ -550,5 +639,8 @@ def export_files(
 
 
 def fetch(ctx: LedgerContext, design_id: bytes, out_dir: Path) -> dict[str, Any]:
-    """Locally: write the design's files this node holds (all of them, or refuse)."""
-    return export_files(ctx.home.blobs, design_id, design_files(ctx, design_id), out_dir)
+    """Locally: write the design's files this node holds (all of them, or refuse), and
+    measure the print-readiness of its meshes not measured yet."""
+    out = export_files(ctx.home.blobs, design_id, design_files(ctx, design_id), out_dir)
+    mesh_readiness(ctx.home, design_entry(ctx, design_id)[1].files, measure=True)
+    return out

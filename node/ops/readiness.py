@@ -1,0 +1,226 @@
+"""Measure the print-readiness of a mesh (specs/0010 §3.3).
+
+`measure_readiness(triangles_mm)` takes the (n, 3, 3) array of corners in millimetres
+that node.ops.geometry read and checked (G1 to G4) and returns a ledger.readiness.Readiness:
+edges that border one triangle (open) or more than two (non-manifold), triangles with
+no area, edges whose two triangles turn the same way (flipped normals), shells and
+whether they overlap (with the volume of their union, manifold3d), the thinnest wall
+(rays cast inward from seeded samples, Embree through trimesh), and the share of the
+surface that overhangs.
+
+Guarantees: the result depends only on the triangles (fixed seed, no clock, no
+threads' order), so the same mesh bytes give the same findings with the same
+libraries; the cost is bounded: shells, overlap and walls are measured only up to
+MAX_SOLID_TRIANGLES triangles (None above), and at most WALL_RAYS rays are cast.
+Left to others: reading and checking the file (node.ops.geometry), the rules that
+turn findings into warnings (ledger.readiness), keeping the result (node.store).
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+from functools import cache
+from typing import Any, Final
+
+from ledger.readiness import Readiness
+
+#: §3.3: above this many triangles, shells, overlap and thinnest wall are not measured.
+MAX_SOLID_TRIANGLES: Final = 1_000_000
+#: §3.3: rays cast for the thinnest wall, and the fewest hits that make an estimate.
+WALL_RAYS: Final = 2048
+MIN_WALL_HITS: Final = 16
+#: §3.3: the percentile of the hit distances reported as the thinnest wall.
+WALL_PERCENTILE: Final = 5
+#: §3.3: the seed of the samples (numpy's PCG64), fixed so results repeat.
+WALL_SEED: Final = 10
+#: §3.3: rays start this far inside the surface (mm), and it is added back.
+RAY_OFFSET_MM: Final = 0.001
+#: §3.3: a triangle has no area when |N| <= this * (its longest edge)^2.
+DEGENERATE_RATIO: Final = 1e-9
+#: §3.3: a face overhangs when its normal's z is below -cos 45°; it lies on the bed when
+#: every corner is within this (mm) of the lowest z.
+OVERHANG_NZ: Final = -math.sqrt(0.5)
+BED_TOLERANCE_MM: Final = 0.001
+#: §3.3: shells overlap when their volumes add up to more than their union by this share.
+OVERLAP_RATIO: Final = 1e-5
+
+
+@cache
+def _np() -> Any:
+    return importlib.import_module("numpy")
+
+
+def measure_readiness(triangles: Any) -> Readiness:
+    """§3.3 for an (n, 3, 3) float64 array of corners in mm (n ≥ 1, finite)."""
+    np = _np()
+    n = len(triangles)
+    a, b, c = triangles[:, 0], triangles[:, 1], triangles[:, 2]
+    cross = np.cross(b - a, c - a)
+    double_area = np.linalg.norm(cross, axis=1)
+    longest = np.max([_sq(b - a), _sq(c - a), _sq(c - b)], axis=0)
+    degenerate = double_area <= DEGENERATE_RATIO * longest
+    _, inverse = np.unique(triangles.reshape(-1, 3), axis=0, return_inverse=True)
+    faces = inverse.reshape(-1, 3)
+    edges = _edge_table(faces)
+    solid = n <= MAX_SOLID_TRIANGLES
+    closed = edges.open == 0 and edges.non_manifold == 0 and edges.flipped == 0
+    labels = _shell_labels(faces, edges.pairs, n) if solid else None
+    shells = None if labels is None else int(labels.max()) + 1
+    overlapping, solid_volume = None, None
+    if labels is not None and closed:
+        overlapping, solid_volume = _overlap(triangles, faces, labels)
+    wall = _thinnest_wall(triangles, cross, double_area, degenerate) if solid else None
+    return Readiness(
+        open_edges=edges.open,
+        non_manifold_edges=edges.non_manifold,
+        degenerate_faces=int(degenerate.sum()),
+        winding_errors=edges.flipped,
+        shells=shells,
+        overlapping_shells=overlapping,
+        solid_volume_mm3=solid_volume,
+        thinnest_wall_um=wall,
+        wall_rays=WALL_RAYS if solid else 0,
+        overhang_permille=_overhang_permille(triangles, cross, double_area),
+    )
+
+
+def _sq(v: Any) -> Any:
+    return (v * v).sum(axis=1)
+
+
+class _Edges:
+    """Counts over the undirected edges (pairs of distinct vertices), and the pairs of
+    triangles that share one (for shells)."""
+
+    def __init__(self, open_: int, non_manifold: int, flipped: int, pairs: Any) -> None:
+        self.open, self.non_manifold, self.flipped, self.pairs = open_, non_manifold, flipped, pairs
+
+
+def _edge_table(faces: Any) -> _Edges:
+    np = _np()
+    directed = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]])
+    owner = np.tile(np.arange(len(faces)), 3)
+    keep = directed[:, 0] != directed[:, 1]
+    directed, owner = directed[keep], owner[keep]
+    low, high = directed.min(axis=1), directed.max(axis=1)
+    key = low.astype(np.int64) * (int(faces.max()) + 1) + high
+    _, edge_of, counts = np.unique(key, return_inverse=True, return_counts=True)
+    edge_of = edge_of.reshape(-1)
+    # A two-triangle edge is flipped when both traverse it the same way.
+    forward = directed[:, 0] < directed[:, 1]
+    forward_count = np.bincount(edge_of, weights=forward, minlength=len(counts))
+    two = counts == 2
+    flipped = int((two & (forward_count != 1)).sum())
+    order = np.argsort(edge_of, kind="stable")
+    same = edge_of[order][1:] == edge_of[order][:-1]
+    pairs = np.stack([owner[order][:-1][same], owner[order][1:][same]], axis=1)
+    return _Edges(int((counts == 1).sum()), int((counts > 2).sum()), flipped, pairs)
+
+
+def _shell_labels(faces: Any, pairs: Any, n: int) -> Any:
+    """A shell number per triangle: connected through shared edges, numbered in the
+    order of each shell's first triangle."""
+    np = _np()
+    graph = importlib.import_module("trimesh.graph")
+    components = graph.connected_components(pairs, min_len=1, nodes=np.arange(n))
+    labels = np.empty(n, dtype=np.int64)
+    firsts = sorted((int(np.min(c)), i) for i, c in enumerate(components))
+    for number, (_, i) in enumerate(firsts):
+        labels[np.asarray(components[i], dtype=np.int64)] = number
+    return labels
+
+
+def _overlap(triangles: Any, faces: Any, labels: Any) -> tuple[bool, int]:
+    """Whether closed, consistently wound shells overlap, and the solid's volume: the
+    union of the outward shells less the shells turned inward (cavities)."""
+    np = _np()
+    signed = _signed_volumes(triangles, labels)
+    outward = [s for s in range(len(signed)) if signed[s] > 0]
+    cavities = float(-signed[signed < 0].sum())
+    total = float(signed[signed > 0].sum())
+    if len(outward) < 2:
+        return False, round(max(total - cavities, 0.0))
+    manifold3d = importlib.import_module("manifold3d")
+    parts = []
+    for s in outward:
+        own = faces[labels == s]
+        used, local = np.unique(own, return_inverse=True)
+        corners = triangles.reshape(-1, 3)[_first_corner(faces, used)]
+        mesh = manifold3d.Mesh(
+            vert_properties=np.ascontiguousarray(corners, dtype=np.float32),
+            tri_verts=np.ascontiguousarray(local.reshape(-1, 3), dtype=np.uint32),
+        )
+        parts.append(manifold3d.Manifold(mesh))
+    union = float(manifold3d.Manifold.batch_boolean(parts, manifold3d.OpType.Add).volume())
+    summed = float(sum(p.volume() for p in parts))
+    overlapping = summed - union > OVERLAP_RATIO * summed
+    solid = (union if overlapping else total) - cavities
+    return bool(overlapping), round(max(solid, 0.0))
+
+
+def _first_corner(faces: Any, vertices: Any) -> Any:
+    """For each vertex id, the index of a corner (in the flattened triangles) at it."""
+    np = _np()
+    flat = faces.reshape(-1)
+    first = np.full(int(flat.max()) + 1, -1, dtype=np.int64)
+    first[flat[::-1]] = np.arange(len(flat))[::-1]
+    return first[vertices]
+
+
+def _signed_volumes(triangles: Any, labels: Any) -> Any:
+    """Per shell, the sum of a . (b x c) / 6 (positive when its normals point out)."""
+    np = _np()
+    a, b, c = triangles[:, 0], triangles[:, 1], triangles[:, 2]
+    each = (a * np.cross(b, c)).sum(axis=1) / 6
+    return np.bincount(labels, weights=each)
+
+
+def _thinnest_wall(triangles: Any, cross: Any, double_area: Any, degenerate: Any) -> int | None:
+    """The WALL_PERCENTILE-th percentile of the distances from seeded surface samples,
+    inward along the normal, to a wall facing away (its normal along the ray), in µm."""
+    np = _np()
+    weights = np.where(degenerate, 0.0, double_area)
+    if weights.sum() <= 0:
+        return None
+    centre = (triangles.reshape(-1, 3).min(axis=0) + triangles.reshape(-1, 3).max(axis=0)) / 2
+    local = triangles - centre
+    rng = np.random.default_rng(WALL_SEED)
+    count = WALL_RAYS
+    chosen = rng.choice(len(triangles), size=count, p=weights / weights.sum())
+    u, v = rng.random(count), rng.random(count)
+    fold = u + v > 1
+    u, v = np.where(fold, 1 - u, u), np.where(fold, 1 - v, v)
+    a, b, c = local[chosen, 0], local[chosen, 1], local[chosen, 2]
+    points = a + u[:, None] * (b - a) + v[:, None] * (c - a)
+    normals = cross / np.where(double_area > 0, double_area, 1.0)[:, None]
+    directions = -normals[chosen]
+    origins = points + directions * RAY_OFFSET_MM
+    embree = importlib.import_module("trimesh.ray.ray_pyembree")
+    trimesh = importlib.import_module("trimesh")
+    flat = local.reshape(-1, 3)
+    mesh = trimesh.Trimesh(vertices=flat, faces=np.arange(len(flat)).reshape(-1, 3), process=False)
+    hits, ray, tri = embree.RayMeshIntersector(mesh).intersects_location(
+        origins, directions, multiple_hits=False
+    )
+    if len(ray) == 0:
+        return None
+    leaving = (normals[tri] * directions[ray]).sum(axis=1) > 0
+    distances = np.linalg.norm(hits - origins[ray], axis=1)[leaving] + RAY_OFFSET_MM
+    if len(distances) < MIN_WALL_HITS:
+        return None
+    low = float(np.percentile(np.sort(distances), WALL_PERCENTILE, method="lower"))
+    return round(low * 1000)
+
+
+def _overhang_permille(triangles: Any, cross: Any, double_area: Any) -> int:
+    """Permille of the surface whose normal's z is below OVERHANG_NZ, bed faces aside."""
+    np = _np()
+    total = float(double_area.sum())
+    if total <= 0:
+        return 0
+    nz = cross[:, 2] / np.where(double_area > 0, double_area, 1.0)
+    bottom = triangles[:, :, 2].min()
+    on_bed = (triangles[:, :, 2] <= bottom + BED_TOLERANCE_MM).all(axis=1)
+    over = float(double_area[(nz < OVERHANG_NZ) & ~on_bed].sum())
+    return round(1000 * over / total)

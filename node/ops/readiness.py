@@ -66,7 +66,8 @@ def measure_readiness(triangles: Any) -> Readiness:
     solid = n <= MAX_SOLID_TRIANGLES
     closed = edges.open == 0 and edges.non_manifold == 0 and edges.flipped == 0
     labels = _shell_labels(faces, edges.pairs, n) if solid else None
-    shells = None if labels is None else int(labels.max()) + 1
+    # A triangle with no area is no shell of its own.
+    shells = None if labels is None else len(np.unique(labels[~degenerate]))
     overlapping, solid_volume = None, None
     if labels is not None and closed:
         overlapping, solid_volume = _overlap(triangles, faces, labels)

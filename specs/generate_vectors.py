@@ -59,6 +59,7 @@ from specs.vectorgen import (
     okw,
     proposals,
     ranges,
+    readiness,
     sync,
     takedown,
     witness,
@@ -100,6 +101,7 @@ def all_cases() -> list[Case]:
         *jobs.message_cases(),
         *blobs.cases(),
         *designs.cases(),
+        *readiness.cases(),
         *manifests.cases(),
         *takedown.cases(),
     ]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from ledger.readiness import readiness_from_json, warnings_for
 from ledger.takedown import (
     BlobPolicy,
     DesignFacts,
@@ -55,6 +56,12 @@ def check_mesh(data: dict[str, Any], expect: dict[str, Any]) -> None:
         return
     found = analyse_mesh(mesh, data["media_type"])
     assert same({"ok": True, "geometry": found.model_dump()}, expect)
+
+
+def check_readiness(data: dict[str, Any], expect: dict[str, Any]) -> None:
+    found = warnings_for(readiness_from_json(data["readiness"]), data["process"])
+    got = [{"warning": w.code, "value": w.value, "limit": w.limit} for w in found]
+    assert same({"ok": True, "warnings": got}, expect)
 
 
 _FORMATS: dict[str, Literal["losh", "v1"]] = {"okh-losh": "losh", "okh-v1": "v1"}
@@ -127,5 +134,6 @@ DESIGN_CHECKERS: dict[tuple[str, str], Checker] = {
     ("designs", "manifest"): check_manifest,
     ("designs", "publish"): check_publish,
     ("designs", "mesh"): check_mesh,
+    ("designs", "readiness"): check_readiness,
     ("designs", "takedown"): check_takedown,
 }

@@ -1,0 +1,121 @@
+"""designs/readiness (specs/0010 §3.4): which print-readiness findings warn a lab.
+
+Every expectation is written here from the rule table of 0010 §3.4 (the order of the
+codes, the wall minimums per process, the overhang share and the processes that need
+supports), never computed by the code under test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from specs.vectorgen.common import Case, ok
+
+READY: dict[str, Any] = {
+    "open_edges": 0,
+    "non_manifold_edges": 0,
+    "degenerate_faces": 0,
+    "winding_errors": 0,
+    "shells": 1,
+    "overlapping_shells": False,
+    "solid_volume_mm3": 8000,
+    "thinnest_wall_um": 20000,
+    "wall_rays": 2048,
+    "overhang_permille": 0,
+}
+
+
+def _case(
+    name: str, description: str, process: str, changes: dict[str, Any], warnings: list[Any]
+) -> Case:
+    readiness = {**READY, **changes}
+    expect = ok(warnings=[{"warning": c, "value": v, "limit": lim} for c, v, lim in warnings])
+    return Case(
+        "designs", "readiness", name, description, {"readiness": readiness, "process": process},
+        expect,
+    )  # fmt: skip
+
+
+def cases() -> Iterator[Case]:
+    yield _case("ready", "A closed, clean cube with thick walls: no warning.", "3dp-fdm", {}, [])
+    yield _case(
+        "open-mesh", "Four edges border one triangle: open-mesh, with the count.", "3dp-fdm",
+        {"open_edges": 4, "overlapping_shells": None, "solid_volume_mm3": None},
+        [("open-mesh", 4, None)],
+    )  # fmt: skip
+    yield _case(
+        "non-manifold", "An edge shared by four triangles: non-manifold.", "cnc-milling",
+        {"non_manifold_edges": 1, "overlapping_shells": None, "solid_volume_mm3": None},
+        [("non-manifold", 1, None)],
+    )  # fmt: skip
+    yield _case(
+        "degenerate-faces", "Two triangles with no area.", "3dp-sla",
+        {"degenerate_faces": 2}, [("degenerate-faces", 2, None)],
+    )  # fmt: skip
+    yield _case(
+        "inconsistent-winding", "A flipped triangle: its three edges are wound the same way "
+        "by both their triangles.", "3dp-fdm",
+        {"winding_errors": 3, "overlapping_shells": None, "solid_volume_mm3": None},
+        [("inconsistent-winding", 3, None)],
+    )  # fmt: skip
+    yield _case(
+        "overlapping-shells", "Two cubes overlapping by half: the warning gives the union's "
+        "volume.", "laser-cutting",
+        {"shells": 2, "overlapping_shells": True, "solid_volume_mm3": 12000},
+        [("overlapping-shells", 12000, None)],
+    )  # fmt: skip
+    yield _case(
+        "thin-wall-fdm", "0.799 mm is under FDM's 0.8 mm.", "3dp-fdm",
+        {"thinnest_wall_um": 799}, [("thin-wall", 799, 800)],
+    )  # fmt: skip
+    yield _case(
+        "thin-wall-fdm-at-minimum", "Exactly FDM's 0.8 mm: not thin.", "3dp-fdm",
+        {"thinnest_wall_um": 800}, [],
+    )  # fmt: skip
+    yield _case(
+        "thin-wall-sla", "0.5 mm is enough for resin (0.4 mm).", "3dp-sla",
+        {"thinnest_wall_um": 500}, [],
+    )  # fmt: skip
+    yield _case(
+        "thin-wall-sls", "0.699 mm is under SLS's 0.7 mm.", "3dp-sls",
+        {"thinnest_wall_um": 699}, [("thin-wall", 699, 700)],
+    )  # fmt: skip
+    yield _case(
+        "thin-wall-mjf", "0.599 mm is under MJF's 0.6 mm.", "3dp-mjf",
+        {"thinnest_wall_um": 599}, [("thin-wall", 599, 600)],
+    )  # fmt: skip
+    yield _case(
+        "thin-wall-metal", "0.399 mm is under metal powder bed's 0.4 mm.", "3dp-metal",
+        {"thinnest_wall_um": 399}, [("thin-wall", 399, 400)],
+    )  # fmt: skip
+    yield _case(
+        "thin-wall-cutter", "A laser cutter has no wall minimum.", "laser-cutting",
+        {"thinnest_wall_um": 100}, [],
+    )  # fmt: skip
+    yield _case(
+        "thin-wall-unmeasured", "No wall measured (over the bound): no warning.", "3dp-fdm",
+        {"thinnest_wall_um": None, "wall_rays": 0, "shells": None,
+         "overlapping_shells": None, "solid_volume_mm3": None}, [],
+    )  # fmt: skip
+    yield _case(
+        "overhangs-at-share", "10.0 % of the surface overhangs: FDM needs supports.", "3dp-fdm",
+        {"overhang_permille": 100}, [("overhangs", 100, 100)],
+    )  # fmt: skip
+    yield _case(
+        "overhangs-under-share", "9.9 % overhangs: no warning.", "3dp-sla",
+        {"overhang_permille": 99}, [],
+    )  # fmt: skip
+    yield _case(
+        "overhangs-in-powder", "SLS needs no supports: no overhang warning.", "3dp-sls",
+        {"overhang_permille": 500}, [],
+    )  # fmt: skip
+    yield _case(
+        "every-finding", "Every finding at once: the warnings in the order of §3.4.", "3dp-fdm",
+        {"open_edges": 4, "non_manifold_edges": 1, "degenerate_faces": 2, "winding_errors": 3,
+         "shells": 2, "overlapping_shells": True, "solid_volume_mm3": 12000,
+         "thinnest_wall_um": 100, "overhang_permille": 500},
+        [("open-mesh", 4, None), ("non-manifold", 1, None), ("degenerate-faces", 2, None),
+         ("inconsistent-winding", 3, None), ("overlapping-shells", 12000, None),
+         ("thin-wall", 100, 800), ("overhangs", 500, 100)],
+    )  # fmt: skip

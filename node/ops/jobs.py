@@ -36,7 +36,7 @@ from ledger.reputation import lab_reputation
 from ledger.store import LogStore
 from node.ops.capabilities import adverts, candidate_json, exclusion_json, frozen_labs
 from node.ops.context import LedgerContext, append_own, now_ms
-from node.ops.designs import design_entry
+from node.ops.designs import design_entry, mesh_readiness
 from node.ops.jobfiles import check_sealed
 from protocol import jobs
 from protocol.design import DESIGN
@@ -147,7 +147,8 @@ def candidates(ctx: LedgerContext, job_id: bytes) -> dict[str, Any]:
     view = job_view(ctx, job_id)
     design = None if view.offer.design is None else design_entry(ctx, view.offer.design)[1]
     frozen = frozen_labs(ctx)  # out of matching, with why (issue 14)
-    result = match(match_request(view, design), adverts(ctx), frozen)
+    readiness = None if design is None else mesh_readiness(ctx.home, design.files)
+    result = match(match_request(view, design, readiness), adverts(ctx), frozen)
     return {
         "candidates": [candidate_json(c) for c in result.candidates],
         "excluded": [exclusion_json(e, frozen) for e in result.excluded],

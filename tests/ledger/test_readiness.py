@@ -81,7 +81,10 @@ def test_an_unmeasured_wall_or_shell_warns_nothing() -> None:
 optional = st.none() | st.integers(0, 2**63 - 1)
 readiness = st.builds(
     lambda counts, shells, overlap, solid, wall, permille: Readiness(
-        *counts,
+        open_edges=counts[0],
+        non_manifold_edges=counts[1],
+        degenerate_faces=counts[2],
+        winding_errors=counts[3],
         shells=shells,
         overlapping_shells=overlap,
         solid_volume_mm3=None if overlap is None else solid,

@@ -580,7 +580,7 @@ def readiness_json(body: DesignBody, found: dict[bytes, Readiness | None]) -> li
         rows.append(
             {
                 "path": f.path,
-                "sha256": id_to_text(f.sha256),
+                "sha256": f.sha256.hex(),
                 "readiness": None if r is None else r.to_json(),
                 "warnings": warnings,
             }

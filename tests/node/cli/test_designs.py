@@ -14,12 +14,12 @@ from typing import Any
 
 import pytest
 
+from node.demo.parts import binary_stl, box
 from node.ops import context as operations
 from node.ops import designs
 from node.store.home import NodeHome
 from protocol.design import DESIGN
 from protocol.ids import id_from_text, id_to_text
-from node.demo.parts import binary_stl, box
 from tests.cli_helpers import fabnode, fabnode_text
 from tests.node_process import api, running_node, wait_until
 from tests.paths import ROOT

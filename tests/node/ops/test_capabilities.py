@@ -14,13 +14,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from node.demo.parts import binary_stl, box
 from node.store.blobs import BlobStore
 from node.store.home import NodeHome
 from protocol.capability import MAX_ADVERT_FILE_BYTES, advert_from_toml
 from protocol.errors import CommonsError, DecodeError, RemoteFaultError
 from protocol.ids import id_from_text
 from specs.vectorgen import okw as okw_vectors
-from node.demo.parts import binary_stl, box
 from tests.cli_helpers import fabnode, fabnode_text
 from tests.node_process import api, running_node, wait_until
 from tests.paths import ROOT
@@ -315,7 +315,10 @@ def test_a_thin_wall_is_a_warning_beside_the_quote(tmp_path: Path) -> None:
     assert best["machine"]["process"] == "3dp-fdm"
     (warning,) = best["warnings"]
     assert {k: warning[k] for k in ("part", "code", "value", "limit")} == {
-        "part": 0, "code": "thin-wall", "value": 500, "limit": 800
+        "part": 0,
+        "code": "thin-wall",
+        "value": 500,
+        "limit": 800,
     }
     assert matched["excluded"] == []
     status, text = fabnode_text("capability", "match", "--design", design, home=home)

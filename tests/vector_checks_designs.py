@@ -27,7 +27,8 @@ from licenses.allowlist import decode_allow_list
 from licenses.design_licence import LicenceCheck, check_licence_rule
 from licenses.okh import import_manifest
 from licenses.okh_draft import DesignDraft, design_body
-from node.ops.geometry import analyse_mesh
+from node.ops.geometry import analyse_mesh, read_mesh
+from node.ops.readiness import measure_readiness
 from protocol.design import design_body_map
 from protocol.errors import CommonsError
 from protocol.ids import id_from_text, id_to_text
@@ -56,6 +57,11 @@ def check_mesh(data: dict[str, Any], expect: dict[str, Any]) -> None:
         return
     found = analyse_mesh(mesh, data["media_type"])
     assert same({"ok": True, "geometry": found.model_dump()}, expect)
+
+
+def check_mesh_readiness(data: dict[str, Any], expect: dict[str, Any]) -> None:
+    _, corners = read_mesh(bytes.fromhex(data["mesh_hex"]), data["media_type"])
+    assert same({"ok": True, "readiness": measure_readiness(corners).to_json()}, expect)
 
 
 def check_readiness(data: dict[str, Any], expect: dict[str, Any]) -> None:
@@ -135,5 +141,6 @@ DESIGN_CHECKERS: dict[tuple[str, str], Checker] = {
     ("designs", "publish"): check_publish,
     ("designs", "mesh"): check_mesh,
     ("designs", "readiness"): check_readiness,
+    ("designs", "mesh-readiness"): check_mesh_readiness,
     ("designs", "takedown"): check_takedown,
 }

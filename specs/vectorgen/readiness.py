@@ -1,8 +1,11 @@
-"""designs/readiness (specs/0010 §3.4): which print-readiness findings warn a lab.
+"""designs/readiness (specs/0010 §3.4): which print-readiness findings warn a lab; and
+designs/mesh-readiness (§3.3): the findings of meshes built here with known defects.
 
-Every expectation is written here from the rule table of 0010 §3.4 (the order of the
-codes, the wall minimums per process, the overhang share and the processes that need
-supports), never computed by the code under test.
+Every expectation is written here, never computed by the code under test: warnings from
+the rule table of 0010 §3.4 (the order of the codes, the wall minimums per process, the
+overhang share and the processes that need supports); findings from how each mesh was
+built (boxes whose walls, volumes and faces are known exactly, so the seeded rays of
+§3.3 can only find the walls stated).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from specs.vectorgen.common import Case, ok
+from specs.vectorgen.designs import Point, Triangle, binary_stl, cube
 
 READY: dict[str, Any] = {
     "open_edges": 0,
@@ -38,6 +42,11 @@ def _case(
 
 
 def cases() -> Iterator[Case]:
+    yield from rule_cases()
+    yield from mesh_cases()
+
+
+def rule_cases() -> Iterator[Case]:
     yield _case("ready", "A closed, clean cube with thick walls: no warning.", "3dp-fdm", {}, [])
     yield _case(
         "open-mesh", "Four edges border one triangle: open-mesh, with the count.", "3dp-fdm",
@@ -118,4 +127,73 @@ def cases() -> Iterator[Case]:
         [("open-mesh", 4, None), ("non-manifold", 1, None), ("degenerate-faces", 2, None),
          ("inconsistent-winding", 3, None), ("overlapping-shells", 12000, None),
          ("thin-wall", 100, 800), ("overhangs", 500, 100)],
+    )  # fmt: skip
+
+
+# -- designs/mesh-readiness ------------------------------------------------------------------
+
+
+def _box(size: Point, at: Point = (0.0, 0.0, 0.0)) -> list[Triangle]:
+    """designs.cube(2) scaled to `size` and moved to `at` (its centre): outward normals."""
+    half = [s / 2 for s in size]
+    return [
+        tuple(tuple(p[i] * half[i] + at[i] for i in range(3)) for p in t)  # type: ignore[misc]
+        for t in cube(2.0)
+    ]
+
+
+def _findings(**changes: Any) -> dict[str, Any]:
+    return ok(readiness={**READY, **changes})
+
+
+def _mesh(name: str, description: str, triangles: list[Triangle], expect: dict[str, Any]) -> Case:
+    data = {"media_type": "model/stl", "mesh_hex": binary_stl(triangles).hex()}
+    return Case("designs", "mesh-readiness", name, description, data, expect)
+
+
+def mesh_cases() -> Iterator[Case]:
+    box = cube()  # 20 mm, centred on the origin: its bottom at z = -10 is the bed
+    undecided = {"overlapping_shells": None, "solid_volume_mm3": None}
+    yield _mesh("clean-cube", "A closed 20 mm cube: every ray crosses 20 mm.", box, _findings())
+    top = [t for t in box if all(p[2] == 10.0 for p in t)]
+    yield _mesh(
+        "open-box", "The cube without its top: four open edges; rays up find no wall.",
+        [t for t in box if t not in top], _findings(open_edges=4, **undecided),
+    )  # fmt: skip
+    yield _mesh(
+        "overlapping-cubes", "Two cubes overlapping by half read closed, 16,000 mm³ in §3.2; "
+        "their union is 12,000 mm³, and rays through the overlap cross 10 mm (1/6 of the "
+        "surface, above the 5th percentile).",
+        box + _box((20.0, 20.0, 20.0), (10.0, 0.0, 0.0)),
+        _findings(shells=2, overlapping_shells=True, solid_volume_mm3=12000,
+                  thinnest_wall_um=10000),
+    )  # fmt: skip
+    yield _mesh(
+        "thin-box", "A 40 x 0.5 x 20 mm plate: the thinnest wall is 0.5 mm.",
+        _box((40.0, 0.5, 20.0)), _findings(solid_volume_mm3=400, thinnest_wall_um=500),
+    )  # fmt: skip
+    a, b, c = box[0]
+    yield _mesh(
+        "inverted-face", "One bottom triangle turned over: its three edges are wound the "
+        "same way by both their triangles; its rays leave the part and find no wall.",
+        [(a, c, b), *box[1:]], _findings(winding_errors=3, **undecided),
+    )  # fmt: skip
+    yield _mesh(
+        "degenerate-point", "The cube and a triangle whose corners coincide: no area, no "
+        "edge, no shell of its own.",
+        [*box, (a, a, a)], _findings(degenerate_faces=1),
+    )  # fmt: skip
+    yield _mesh(
+        "cubes-sharing-an-edge", "Two cubes touching along one edge: it belongs to four "
+        "triangles, joining them in one shell.",
+        box + _box((20.0, 20.0, 20.0), (20.0, 20.0, 0.0)),
+        _findings(non_manifold_edges=1, **undecided),
+    )  # fmt: skip
+    yield _mesh(
+        "lifted-cube-overhangs", "A 10 mm cube on the bed and a 20 mm cube 5 mm above it: "
+        "the lifted bottom, 400 of 3,000 mm², overhangs (133 per thousand); the small "
+        "cube's walls, 1/5 of the surface, are the thinnest.",
+        _box((10.0, 10.0, 10.0), (0.0, 0.0, -5.0)) + _box((20.0, 20.0, 20.0), (30.0, 0.0, 5.0)),
+        _findings(shells=2, solid_volume_mm3=9000, thinnest_wall_um=10000,
+                  overhang_permille=133),
     )  # fmt: skip

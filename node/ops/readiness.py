@@ -60,8 +60,7 @@ def measure_readiness(triangles: Any) -> Readiness:
     double_area = np.linalg.norm(cross, axis=1)
     longest = np.max([_sq(b - a), _sq(c - a), _sq(c - b)], axis=0)
     degenerate = double_area <= DEGENERATE_RATIO * longest
-    _, inverse = np.unique(triangles.reshape(-1, 3), axis=0, return_inverse=True)
-    faces = inverse.reshape(-1, 3)
+    faces = _vertex_ids(triangles.reshape(-1, 3)).reshape(-1, 3)
     edges = _edge_table(faces)
     solid = n <= MAX_SOLID_TRIANGLES
     closed = edges.open == 0 and edges.non_manifold == 0 and edges.flipped == 0
@@ -84,6 +83,20 @@ def measure_readiness(triangles: Any) -> Readiness:
         wall_rays=WALL_RAYS if solid else 0,
         overhang_permille=_overhang_permille(triangles, cross, double_area),
     )
+
+
+def _vertex_ids(corners: Any) -> Any:
+    """A vertex id per corner: equal ids exactly for equal positions (numerically, so
+    -0.0 is 0.0), numbered in lexicographic order of (x, y, z)."""
+    np = _np()
+    order = np.lexsort((corners[:, 2], corners[:, 1], corners[:, 0]))
+    ordered = corners[order]
+    starts = np.empty(len(corners), dtype=bool)
+    starts[0] = True
+    starts[1:] = (ordered[1:] != ordered[:-1]).any(axis=1)
+    ids = np.empty(len(corners), dtype=np.int64)
+    ids[order] = np.cumsum(starts) - 1
+    return ids
 
 
 def _sq(v: Any) -> Any:

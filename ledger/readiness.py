@@ -3,20 +3,30 @@
 `Readiness` holds what node.ops.readiness measures of one mesh: integers only (edge and
 face counts, micrometres, cubic millimetres, permille), None where a check was not made
 (over the bound of §3.3, or a shell not closed). `readiness_from_json` reads its JSON
-form back, refusing anything else with ValueError (a stored form this node wrote: a bad
-one is measured again, never a peer's fault).
+form back (the fields of protocol.design.Findings, which `design.readiness` entries
+carry), refusing anything else with ValueError.
 `warnings_for(readiness, process)` applies the rules of §3.4: which findings a lab of a
 process should be told about. A warning is advice beside a quote, never a reason to
 exclude a lab (specs/0011 §5).
 
-Pure: no numpy, no I/O. Measuring is node.ops.readiness; storing it, node.store.readiness.
+A design's author also publishes its findings in a `design.readiness` entry (§3.5):
+`published_from_entry` reads one, `shown_published` applies the view's rule (the
+design's author only, the newest shown), so nodes that do not hold a mesh can warn too.
+
+Pure: no numpy, no I/O. Measuring is node.ops.readiness; storing it, node.store.readiness
+and the catalogue (which keeps the entries).
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Final
+
+from protocol import kinds
+from protocol.design import READINESS, Findings, ReadinessBody
+from protocol.entry import Entry
 
 #: §3.4: the thinnest wall each process makes reliably, in µm (service bureaux' design
 #: guides: two 0.4 mm FDM perimeters; unsupported SLA walls; SLS, MJF, metal powder bed).
@@ -42,20 +52,6 @@ WARNING_CODES: Final = (
     "thin-wall",
     "overhangs",
 )
-
-_FIELDS: Final = (
-    "open_edges",
-    "non_manifold_edges",
-    "degenerate_faces",
-    "winding_errors",
-    "shells",
-    "overlapping_shells",
-    "solid_volume_mm3",
-    "thinnest_wall_um",
-    "wall_rays",
-    "overhang_permille",
-)
-_MAX_COUNT: Final = 2**63 - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,24 +95,55 @@ class ReadinessWarning:
 
 
 def readiness_from_json(data: Any) -> Readiness:
-    """A Readiness from its JSON form (exactly the fields of `Readiness.to_json`)."""
-    if not isinstance(data, dict) or set(data) != set(_FIELDS):
-        raise _bad(f"want an object with exactly the fields {', '.join(_FIELDS)}")
-    for name in _FIELDS:
-        value = data[name]
-        nullable = name in ("shells", "overlapping_shells", "solid_volume_mm3", "thinnest_wall_um")
-        if value is None and nullable:
-            continue
-        if name == "overlapping_shells":
-            if not isinstance(value, bool):
-                raise _bad(f"{name}: want true, false or null")
-        elif isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= _MAX_COUNT:
-            raise _bad(f"{name}: want a whole number from 0")
-    if data["overhang_permille"] > 1000:
-        raise _bad("overhang_permille: at most 1000")
-    if (data["overlapping_shells"] is None) != (data["solid_volume_mm3"] is None):
-        raise _bad("solid_volume_mm3 is given exactly when overlapping_shells is")
-    return Readiness(**data)
+    """A Readiness from its JSON form: exactly the fields of `Readiness.to_json`, within
+    the bounds of protocol.design.Findings (ValueError otherwise)."""
+    return readiness_from_findings(Findings.model_validate(data))
+
+
+def readiness_from_findings(findings: Findings) -> Readiness:
+    """The findings a `design.readiness` entry carries (specs/0010 §3.5), as a Readiness."""
+    return Readiness(**findings.model_dump())
+
+
+@dataclass(frozen=True, slots=True)
+class Published:
+    """A valid `design.readiness` entry (specs/0010 §3.5): who signed it, when, the
+    design it names, and its findings by mesh hash."""
+
+    entry_id: bytes
+    author: bytes
+    design: bytes
+    timestamp_ms: int
+    files: dict[bytes, Readiness]
+
+
+def published_from_entry(entry: Entry) -> Published | None:
+    """The readiness an entry carries, or None if it is not a valid design.readiness."""
+    if entry.kind != READINESS:
+        return None
+    model = kinds.check_body(entry.kind, entry.body).model
+    if not isinstance(model, ReadinessBody):
+        return None
+    files = {f.sha256: readiness_from_findings(f.readiness) for f in model.files}
+    return Published(entry.id, entry.author, model.design, entry.timestamp_ms, files)
+
+
+def readiness_body_map(design: bytes, found: dict[bytes, Readiness]) -> dict[str, Any]:
+    """The body of a `design.readiness` entry for `design` (files sorted by hash)."""
+    files = [{"sha256": h, "readiness": found[h].to_json()} for h in sorted(found)]
+    return ReadinessBody.model_validate({"design": design, "files": files}).model_dump()
+
+
+def shown_published(
+    design_author: bytes, design_files: frozenset[bytes], published: Iterable[Published]
+) -> dict[bytes, Readiness]:
+    """§3.5: of the readiness entries naming a design, only its author's count; the
+    newest (timestamp, then entry id) is shown, for the files the design names."""
+    own = [p for p in published if p.author == design_author]
+    if not own:
+        return {}
+    newest = max(own, key=lambda p: (p.timestamp_ms, p.entry_id))
+    return {h: r for h, r in newest.files.items() if h in design_files}
 
 
 def warnings_for(readiness: Readiness, process: str) -> tuple[ReadinessWarning, ...]:
@@ -170,7 +197,3 @@ def _mm(um: int | None) -> str:
 
 def _permille(value: int | None) -> str:
     return "?" if value is None else f"{value / 10:.1f} %"
-
-
-def _bad(message: str) -> ValueError:
-    return ValueError(f"not a readiness: {message}")

@@ -149,7 +149,7 @@ def _readiness_lines(row: dict[str, Any]) -> list[str]:
     """A mesh's print-readiness (specs/0010 §3.3) in a few lines."""
     r = row["readiness"]
     if r is None:
-        return [f"  print-readiness of {row['path']}: not measured here (design fetch measures it)"]
+        return [f"  print-readiness of {row['path']}: not known here (design fetch measures it)"]
     wall = r["thinnest_wall_um"]
     overlap = {None: "overlap not decided", True: "overlapping", False: "apart"}
     shells = "?" if r["shells"] is None else r["shells"]
@@ -161,7 +161,11 @@ def _readiness_lines(row: dict[str, Any]) -> list[str]:
     ]
     if r["solid_volume_mm3"] is not None:
         facts.append(f"solid {r['solid_volume_mm3']} mm³")
-    lines = [f"  print-readiness of {row['path']}: {', '.join(facts)}"]
+    source = {"measured": "measured here", "author": "as its author measured it"}
+    lines = [
+        f"  print-readiness of {row['path']} ({source.get(row.get('source') or '', '?')}): "
+        + ", ".join(facts)
+    ]
     lines += [f"    warning: {w['text']}" for w in row["warnings"]]
     return lines or ["    ready to print: no warning"]
 

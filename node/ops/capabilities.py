@@ -226,8 +226,9 @@ def match_query(ctx: LedgerContext, query: MatchQuery) -> dict[str, Any]:
         raise LocalMisuseError("misuse.bad-part", "part edges are not negative")
     tokens = list(query.processes)
     if query.design is not None:
-        _, body = designs.design_entry(ctx, id_from_text(query.design))
-        parts.extend(parts_of_design(body, designs.mesh_readiness(ctx.home, body.files)))
+        design_id = id_from_text(query.design)
+        _, body = designs.design_entry(ctx, design_id)
+        parts.extend(parts_of_design(body, designs.readiness_by_hash(ctx, design_id, body)))
         if not tokens:
             tokens = [t for t in body.processes if processes_for_token(t)]
     request = Request(

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Final, Literal
 
 from ledger.catalogue import Filters, LineageRow, withdrawal_json
-from ledger.readiness import Readiness, describe, warnings_for
+from ledger.readiness import Readiness, describe, readiness_body_map, warnings_for
 from licenses.design_licence import LicenceCheck, check_design_licence
 from licenses.okh import MAX_MANIFEST_BYTES, export_losh_toml, import_manifest
 from licenses.okh_draft import DesignDraft, design_body
@@ -40,7 +40,7 @@ from node.store.readiness import ReadinessStore
 from protocol import canonical, kinds
 from protocol.blob import DEFAULT_MAX_BLOB_BYTES
 from protocol.capability import processes_for_token
-from protocol.design import DESIGN, MAX_FILES, DesignBody, FileEntry, design_body_map
+from protocol.design import DESIGN, MAX_FILES, READINESS, DesignBody, FileEntry, design_body_map
 from protocol.entry import Entry, read_stored_entry
 from protocol.errors import CommonsError, DecodeError, LocalMisuseError
 from protocol.ids import id_to_text
@@ -121,6 +121,8 @@ class Prepared:
     files: list[FileEntry]
     derived_from: list[bytes]
     notes: list[str] = field(default_factory=list)
+    #: The print-readiness of its meshes, by hash, to publish with it (specs/0010 §3.5).
+    readiness: dict[bytes, Readiness] = field(default_factory=dict)
 
 
 def media_type_of(name: str) -> str:
@@ -186,11 +188,12 @@ def prepare(
     home = NodeHome(blob_folder.parent)
     store = home.blob_store()  # its size rule and blocklist
     readiness = ReadinessStore(home.readiness)
+    measured: dict[bytes, Readiness] = {}
     files = [
-        file_entry(store, rel, p, role, notes, readiness)
+        file_entry(store, rel, p, role, notes, readiness, measured)
         for rel, (p, role) in sorted(chosen.items())
     ]
-    return Prepared(draft, files, list(derived_from), notes)
+    return Prepared(draft, files, list(derived_from), notes, measured)
 
 
 def file_entry(
@@ -200,9 +203,11 @@ def file_entry(
     role: str,
     notes: list[str],
     readiness: ReadinessStore | None = None,
+    found: dict[bytes, Readiness] | None = None,
 ) -> FileEntry:
     """Store one file as a blob; its entry in the body (geometry for meshes). A mesh's
-    print-readiness (specs/0010 §3.3) goes into `readiness`, by the blob's hash."""
+    print-readiness (specs/0010 §3.3) goes into `readiness` and `found`, by the blob's
+    hash."""
     blob_id, size = store.add_file(path)
     media_type = media_type_of(path.name)
     geometry = None
@@ -213,7 +218,9 @@ def file_entry(
             notes.append(f"{rel}: no geometry ({e.code}: {e.message})")
         else:
             if readiness is not None:
-                _keep_readiness(readiness, blob_id, triangles, rel, notes)
+                measured = _keep_readiness(readiness, blob_id, triangles, rel, notes)
+                if measured is not None and found is not None:
+                    found[blob_id] = measured
     try:
         return FileEntry.model_validate(
             {
@@ -290,6 +297,12 @@ def commit(ctx: LedgerContext, prepared: Prepared) -> tuple[dict[str, Any], list
     check = licence_check(ctx, body)  # raises the typed error before anything is signed
     made = append_own(ctx, [(DESIGN, design_body_map(body))])
     entry = made[-1]
+    meshes = {f.sha256 for f in body.files if f.geometry is not None}
+    found = {h: r for h, r in prepared.readiness.items() if h in meshes}
+    readiness_id = None
+    if found:  # its meshes' findings, for nodes that do not hold them (specs/0010 §3.5)
+        made += append_own(ctx, [(READINESS, readiness_body_map(entry.id, found))])
+        readiness_id = id_to_text(made[-1].id)
     result = {
         "design_id": id_to_text(entry.id),
         "seq": entry.seq,
@@ -297,6 +310,7 @@ def commit(ctx: LedgerContext, prepared: Prepared) -> tuple[dict[str, Any], list
         "licence": body.licence,
         "licence_as_stated": body.licence_as_stated,
         "licence_check": check_json(check),
+        "readiness_entry": readiness_id,
         "notes": prepared.notes,
     }
     return result, made
@@ -556,21 +570,43 @@ def show(ctx: LedgerContext, design_id: bytes) -> dict[str, Any]:
         "attribution": attribution(ctx.catalogue.ancestors(design_id)),
         "catalogue": listed,
         "withdrawn": withdrawn_text(withdrawal_json(withdrawal)),
-        "readiness": readiness_json(body, mesh_readiness(ctx.home, body.files)),
+        "readiness": readiness_json(body, design_readiness(ctx, design_id, body)),
     }
 
 
-def readiness_json(body: DesignBody, found: dict[bytes, Readiness | None]) -> list[dict[str, Any]]:
-    """Per mesh file: its readiness (null: not measured on this node, whose blob store
-    does not hold the file; `design fetch` measures it) and its warnings (specs/0010
-    §3.4) for each process the design names, or the process-free ones when it names
-    none."""
+def design_readiness(
+    ctx: LedgerContext, design_id: bytes, body: DesignBody
+) -> dict[bytes, tuple[Readiness, str]]:
+    """What is known of each mesh's print-readiness, by hash, and where from: `measured`
+    by this node (it holds the file), else `author` (the design's author published it,
+    specs/0010 §3.5)."""
+    known = {h: (r, "author") for h, r in ctx.catalogue.published_readiness(design_id).items()}
+    for h, r in mesh_readiness(ctx.home, body.files).items():
+        if r is not None:
+            known[h] = (r, "measured")
+    return known
+
+
+def readiness_by_hash(
+    ctx: LedgerContext, design_id: bytes, body: DesignBody
+) -> dict[bytes, Readiness]:
+    """design_readiness without the sources: what matching takes."""
+    return {h: r for h, (r, _) in design_readiness(ctx, design_id, body).items()}
+
+
+def readiness_json(
+    body: DesignBody, found: dict[bytes, tuple[Readiness, str]]
+) -> list[dict[str, Any]]:
+    """Per mesh file: its readiness and where it comes from (`measured` here, or by the
+    `author`; null: neither, and this node does not hold the file: `design fetch`
+    measures it) and its warnings (specs/0010 §3.4) for each process the design names,
+    or the process-free ones when it names none."""
     wanted = sorted({p for t in body.processes for p in processes_for_token(t)}) or [""]
     rows = []
     for f in body.files:
         if f.geometry is None:
             continue
-        r = found.get(f.sha256)
+        r, source = found.get(f.sha256, (None, None))
         warnings: list[dict[str, Any]] = []
         for process in wanted:
             for w in () if r is None else warnings_for(r, process):
@@ -582,6 +618,7 @@ def readiness_json(body: DesignBody, found: dict[bytes, Readiness | None]) -> li
                 "path": f.path,
                 "sha256": f.sha256.hex(),
                 "readiness": None if r is None else r.to_json(),
+                "source": source,
                 "warnings": warnings,
             }
         )

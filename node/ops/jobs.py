@@ -36,7 +36,7 @@ from ledger.reputation import lab_reputation
 from ledger.store import LogStore
 from node.ops.capabilities import adverts, candidate_json, exclusion_json, frozen_labs
 from node.ops.context import LedgerContext, append_own, now_ms
-from node.ops.designs import design_entry, mesh_readiness
+from node.ops.designs import design_entry, readiness_by_hash
 from node.ops.jobfiles import check_sealed
 from protocol import jobs
 from protocol.design import DESIGN
@@ -147,7 +147,9 @@ def candidates(ctx: LedgerContext, job_id: bytes) -> dict[str, Any]:
     view = job_view(ctx, job_id)
     design = None if view.offer.design is None else design_entry(ctx, view.offer.design)[1]
     frozen = frozen_labs(ctx)  # out of matching, with why (issue 14)
-    readiness = None if design is None else mesh_readiness(ctx.home, design.files)
+    readiness = None
+    if design is not None and view.offer.design is not None:
+        readiness = readiness_by_hash(ctx, view.offer.design, design)
     result = match(match_request(view, design, readiness), adverts(ctx), frozen)
     return {
         "candidates": [candidate_json(c) for c in result.candidates],

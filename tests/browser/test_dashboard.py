@@ -130,7 +130,10 @@ def test_publish_a_design_through_the_page_and_see_it_on_another_node(
         assert shown["sha256"] in detail and "l-bracket-40x30x20.stl" in detail
         page_b.wait_for_selector("#design-detail .badge:has-text('strong-copyleft')")
         assert page_b.locator("#design-detail svg[role=img]").count() == 1
-        assert "not measured on this node" in page_b.locator("#design-readiness").inner_text()
+        # b does not hold the mesh: it shows what the author published with the design.
+        readiness_b = page_b.locator("#design-readiness").inner_text()
+        assert "(as its author measured it)" in readiness_b
+        assert "thinnest wall ≈ 4.00 mm" in readiness_b
         page_b.screenshot(path=str(ARTIFACTS / "designs-on-lab-b.png"), full_page=True)
 
         node_page = open_dashboard(browser, b, "node")

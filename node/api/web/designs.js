@@ -164,13 +164,14 @@ function publishForm(onPublished) {
 }
 
 // Print-readiness of each mesh (specs/0010 §3.3): the findings, then the warnings for
-// the design's processes (§3.4); a mesh this node does not hold is "not measured".
+// the design's processes (§3.4): this node's own measurement when it holds the file,
+// else the findings the design's author published (§3.5).
 function readinessList(rows) {
   return h("ul", { id: "design-readiness", class: "readiness" }, rows.map((row) => {
     const r = row.readiness;
     if (!r) {
       return h("li", {}, h("strong", {}, row.path), h("span", { class: "muted" },
-        " — not measured on this node (it does not hold the file; fetching the design measures it)."));
+        " — not known on this node (its author published no findings and this node does not hold the file; fetching the design measures it)."));
     }
     const closed = r.open_edges === 0 && r.non_manifold_edges === 0;
     const overlap = { true: "overlapping", false: "apart" }[r.overlapping_shells] ?? "overlap not decided";
@@ -183,7 +184,8 @@ function readinessList(rows) {
     if (r.solid_volume_mm3 !== null) facts.push(`solid ${r.solid_volume_mm3} mm³`);
     if (r.degenerate_faces) facts.push(`${r.degenerate_faces} triangles without area`);
     if (r.winding_errors) facts.push(`${r.winding_errors} flipped edges`);
-    return h("li", {}, h("strong", {}, row.path), ` — ${facts.join(", ")}`,
+    const source = row.source === "measured" ? "measured on this node" : "as its author measured it";
+    return h("li", {}, h("strong", {}, row.path), ` (${source}) — ${facts.join(", ")}`,
       row.warnings.length
         ? h("ul", {}, row.warnings.map((w) => h("li", { class: "warning" }, `Warning: ${w.text}`)))
         : h("div", { class: "muted" }, "Ready to print: no warning."));

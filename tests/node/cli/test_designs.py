@@ -118,7 +118,13 @@ def test_publishing_measures_print_readiness_and_show_prints_it(tmp_path: Path) 
     ]
     status, text = fabnode_text("design", "show", out["design_id"], home=home)
     assert status == 0
-    assert "print-readiness of fin.stl: closed, 1 shell(s) apart, thinnest wall ~0.50 mm" in text
+    assert (
+        "print-readiness of fin.stl (measured here): closed, 1 shell(s) apart, "
+        "thinnest wall ~0.50 mm"
+    ) in text
+    status, log = fabnode("ledger", "log", home=home)
+    assert [e["kind"] for e in log["entries"]][-2:] == ["design", "design.readiness"]
+    assert out["readiness_entry"] == log["entries"][-1]["id"]
     assert "warning: thinnest wall about 0.50 mm, under this process's 0.80 mm" in text
 
 
@@ -374,10 +380,9 @@ def test_a_design_published_on_a_is_fetched_on_b_with_its_mesh(
         return any(d["id"] == design_id for d in found)
 
     wait_until("b's catalogue lists the design", b_finds_it)
-    before = api(b, "GET", f"/api/v1/designs/{design_id}")["readiness"]
-    assert before == [
-        {"path": CUBE.name, "sha256": out["files"][0]["sha256"], "readiness": None, "warnings": []}
-    ]  # b does not hold the mesh yet: not measured
+    (before,) = api(b, "GET", f"/api/v1/designs/{design_id}")["readiness"]
+    # b does not hold the mesh yet: it shows the findings a published with the design.
+    assert before["source"] == "author" and before["readiness"]["thinnest_wall_um"] == 20000
     out_dir = tmp_path / "on-b"
     status, fetched = fabnode("design", "fetch", design_id, "-o", out_dir, home=b)
     assert status == 0, fetched
@@ -387,5 +392,6 @@ def test_a_design_published_on_a_is_fetched_on_b_with_its_mesh(
     status, shown = fabnode("design", "show", design_id, home=b)
     assert shown["body"]["files"][0]["geometry"]["volume_mm3"] == 8000
     # b measured the mesh's print-readiness once it held the file.
-    assert shown["readiness"][0]["readiness"]["solid_volume_mm3"] == 8000
+    assert shown["readiness"][0]["source"] == "measured"
+    assert shown["readiness"][0]["readiness"] == before["readiness"]
     assert shown["readiness"][0]["warnings"] == []

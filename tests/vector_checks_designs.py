@@ -32,7 +32,9 @@ from node.ops.readiness import measure_readiness
 from protocol.design import design_body_map
 from protocol.errors import CommonsError
 from protocol.ids import id_from_text, id_to_text
+from protocol.jsonform import from_json
 from protocol.jsonform import to_json as tagged
+from protocol.kinds import check_body
 from tests.vector_support import Checker, expect_error, same
 
 
@@ -62,6 +64,11 @@ def check_mesh(data: dict[str, Any], expect: dict[str, Any]) -> None:
 def check_mesh_readiness(data: dict[str, Any], expect: dict[str, Any]) -> None:
     _, corners = read_mesh(bytes.fromhex(data["mesh_hex"]), data["media_type"])
     assert same({"ok": True, "readiness": measure_readiness(corners).to_json()}, expect)
+
+
+def check_readiness_body(data: dict[str, Any], expect: dict[str, Any]) -> None:
+    status = check_body(data["kind"], from_json(data["body"]))
+    assert same({"ok": True, "body_status": {"valid": status.valid, "code": status.code}}, expect)
 
 
 def check_readiness(data: dict[str, Any], expect: dict[str, Any]) -> None:
@@ -142,5 +149,6 @@ DESIGN_CHECKERS: dict[tuple[str, str], Checker] = {
     ("designs", "mesh"): check_mesh,
     ("designs", "readiness"): check_readiness,
     ("designs", "mesh-readiness"): check_mesh_readiness,
+    ("designs", "readiness-body"): check_readiness_body,
     ("designs", "takedown"): check_takedown,
 }

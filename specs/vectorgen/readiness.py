@@ -5,7 +5,8 @@ Every expectation is written here, never computed by the code under test: warnin
 the rule table of 0010 §3.4 (the order of the codes, the wall minimums per process, the
 overhang share and the processes that need supports); findings from how each mesh was
 built (boxes whose walls, volumes and faces are known exactly, so the seeded rays of
-§3.3 can only find the walls stated).
+§3.3 can only find the walls stated); and designs/readiness-body (§3.5): which
+`design.readiness` bodies are valid, from the bounds written in §3.5.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from protocol.jsonform import to_json
 from specs.vectorgen.common import Case, ok
 from specs.vectorgen.designs import Point, Triangle, binary_stl, cube
 
@@ -44,6 +46,7 @@ def _case(
 def cases() -> Iterator[Case]:
     yield from rule_cases()
     yield from mesh_cases()
+    yield from body_cases()
 
 
 def rule_cases() -> Iterator[Case]:
@@ -196,4 +199,70 @@ def mesh_cases() -> Iterator[Case]:
         _box((10.0, 10.0, 10.0), (0.0, 0.0, -5.0)) + _box((20.0, 20.0, 20.0), (30.0, 0.0, 5.0)),
         _findings(shells=2, solid_volume_mm3=9000, thinnest_wall_um=10000,
                   overhang_permille=133),
+    )  # fmt: skip
+
+
+# -- designs/readiness-body ------------------------------------------------------------------
+
+DESIGN_ID = bytes(range(32))
+SHA_A = bytes([0xA0] * 32)
+SHA_B = bytes([0xB0] * 32)
+
+
+def _body(name: str, description: str, body: dict[str, Any], valid: bool) -> Case:
+    status = {"valid": valid, "code": None if valid else "body.invalid"}
+    data = {"kind": "design.readiness", "body": to_json(body)}
+    return Case("designs", "readiness-body", name, description, data, ok(body_status=status))
+
+
+def _file(sha: bytes, **changes: Any) -> dict[str, Any]:
+    return {"sha256": sha, "readiness": {**READY, **changes}}
+
+
+def body_cases() -> Iterator[Case]:
+    yield _body(
+        "two-meshes", "Two meshes in ascending hash order: valid.",
+        {"design": DESIGN_ID, "files": [_file(SHA_A), _file(SHA_B, thinnest_wall_um=None)]},
+        True,
+    )  # fmt: skip
+    yield _body(
+        "unsorted-files", "Files out of hash order: invalid (one encoding).",
+        {"design": DESIGN_ID, "files": [_file(SHA_B), _file(SHA_A)]}, False,
+    )  # fmt: skip
+    yield _body(
+        "repeated-file", "The same mesh twice: invalid.",
+        {"design": DESIGN_ID, "files": [_file(SHA_A), _file(SHA_A)]}, False,
+    )  # fmt: skip
+    yield _body("no-files", "No file: invalid.", {"design": DESIGN_ID, "files": []}, False)
+    yield _body(
+        "overhang-over-1000", "overhang_permille 1001: invalid.",
+        {"design": DESIGN_ID, "files": [_file(SHA_A, overhang_permille=1001)]}, False,
+    )  # fmt: skip
+    yield _body(
+        "negative-count", "A negative count: invalid.",
+        {"design": DESIGN_ID, "files": [_file(SHA_A, open_edges=-1)]}, False,
+    )  # fmt: skip
+    yield _body(
+        "solid-without-overlap", "solid_volume_mm3 given while overlapping_shells is null: "
+        "invalid.",
+        {"design": DESIGN_ID, "files": [_file(SHA_A, overlapping_shells=None)]}, False,
+    )  # fmt: skip
+    yield _body(
+        "overlap-undecided", "overlapping_shells and solid_volume_mm3 both null: valid.",
+        {"design": DESIGN_ID,
+         "files": [_file(SHA_A, overlapping_shells=None, solid_volume_mm3=None)]},
+        True,
+    )  # fmt: skip
+    missing = {k: v for k, v in READY.items() if k != "wall_rays"}
+    yield _body(
+        "missing-field", "A finding left out: invalid (every field present).",
+        {"design": DESIGN_ID, "files": [{"sha256": SHA_A, "readiness": missing}]}, False,
+    )  # fmt: skip
+    yield _body(
+        "unknown-field", "An extra field: invalid.",
+        {"design": DESIGN_ID, "files": [_file(SHA_A)], "note": "hi"}, False,
+    )  # fmt: skip
+    yield _body(
+        "short-design-id", "A design id of 31 bytes: invalid.",
+        {"design": DESIGN_ID[:31], "files": [_file(SHA_A)]}, False,
     )  # fmt: skip

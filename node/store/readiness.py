@@ -1,8 +1,9 @@
 """Print-readiness findings kept per mesh blob: `<home>/readiness/<sha256 hex>.json`.
 
 Readiness (specs/0010 §3.3) is a function of a mesh's bytes alone, so it is kept by the
-blob's hash, once for every design that names the file, and it is not signed: any node
-holding the bytes measures the same findings. `ReadinessStore.get(sha256)` returns what
+blob's hash, once for every design that names the file: any node holding the bytes
+measures the same findings. (What a design's author publishes in `design.readiness`
+entries, §3.5, is the catalogue's.) `ReadinessStore.get(sha256)` returns what
 was stored, or None when nothing was, or when the file was written by another
 measurement version (READINESS_VERSION) or is damaged: the caller measures again.
 `put` writes through a temporary file and an atomic rename, so a reader sees a whole
@@ -34,7 +35,7 @@ class ReadinessStore:
 
     def _path(self, sha256: bytes) -> Path:
         if len(sha256) != 32:
-            raise LocalMisuseError("misuse.bad-hash", f"want 32 bytes, got {len(sha256)}")
+            raise LocalMisuseError("misuse.bad-argument", f"want 32 bytes, got {len(sha256)}")
         return self.folder / f"{sha256.hex()}.json"
 
     def get(self, sha256: bytes) -> Readiness | None:

@@ -145,9 +145,11 @@ def _shell_labels(faces: Any, pairs: Any, n: int) -> Any:
     return labels
 
 
-def _overlap(triangles: Any, faces: Any, labels: Any) -> tuple[bool, int]:
+def _overlap(triangles: Any, faces: Any, labels: Any) -> tuple[bool | None, int | None]:
     """Whether closed, consistently wound shells overlap, and the solid's volume: the
-    union of the outward shells less the shells turned inward (cavities)."""
+    union of the outward shells less the shells turned inward (cavities). (None, None)
+    when manifold3d refuses a shell (a shell that is not a manifold once its corners
+    are binary32)."""
     np = _np()
     signed = _signed_volumes(triangles, labels)
     outward = [s for s in range(len(signed)) if signed[s] > 0]
@@ -165,7 +167,10 @@ def _overlap(triangles: Any, faces: Any, labels: Any) -> tuple[bool, int]:
             vert_properties=np.ascontiguousarray(corners, dtype=np.float32),
             tri_verts=np.ascontiguousarray(local.reshape(-1, 3), dtype=np.uint32),
         )
-        parts.append(manifold3d.Manifold(mesh))
+        part = manifold3d.Manifold(mesh)
+        if part.status() != manifold3d.Error.NoError:
+            return None, None  # manifold3d refuses it (in binary32): not decided
+        parts.append(part)
     union = float(manifold3d.Manifold.batch_boolean(parts, manifold3d.OpType.Add).volume())
     summed = float(sum(p.volume() for p in parts))
     overlapping = summed - union > OVERLAP_RATIO * summed

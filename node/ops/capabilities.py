@@ -20,7 +20,7 @@ from ledger.adverts import AdvertIndex
 from ledger.matching import Candidate, Exclusion, LabAdvert, Part, Request, match, parts_of_design
 from ledger.readiness import describe
 from ledger.store import LogStore
-from node.ops import designs, freezes
+from node.ops import designs, freezes, readiness
 from node.ops.context import LedgerContext, append_own
 from node.ops.sealing import seal_key
 from protocol.capability import (
@@ -228,7 +228,7 @@ def match_query(ctx: LedgerContext, query: MatchQuery) -> dict[str, Any]:
     if query.design is not None:
         design_id = id_from_text(query.design)
         _, body = designs.design_entry(ctx, design_id)
-        parts.extend(parts_of_design(body, designs.readiness_by_hash(ctx, design_id, body)))
+        parts.extend(parts_of_design(body, readiness.readiness_by_hash(ctx, design_id, body)))
         if not tokens:
             tokens = [t for t in body.processes if processes_for_token(t)]
     request = Request(

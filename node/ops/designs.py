@@ -27,19 +27,18 @@ from pathlib import Path
 from typing import Any, Final, Literal
 
 from ledger.catalogue import Filters, LineageRow, withdrawal_json
-from ledger.readiness import Readiness, describe, readiness_body_map, warnings_for
+from ledger.readiness import Readiness, readiness_body_map
 from licenses.design_licence import LicenceCheck, check_design_licence
 from licenses.okh import MAX_MANIFEST_BYTES, export_losh_toml, import_manifest
 from licenses.okh_draft import DesignDraft, design_body
+from node.ops import readiness as readiness_ops
 from node.ops.context import LedgerContext, append_own
 from node.ops.geometry import is_mesh_media_type, media_type_for, read_mesh
-from node.ops.readiness import measure_readiness
 from node.store.blobs import BlobStore
 from node.store.home import NodeHome
 from node.store.readiness import ReadinessStore
 from protocol import canonical, kinds
 from protocol.blob import DEFAULT_MAX_BLOB_BYTES
-from protocol.capability import processes_for_token
 from protocol.design import DESIGN, MAX_FILES, READINESS, DesignBody, FileEntry, design_body_map
 from protocol.entry import Entry, read_stored_entry
 from protocol.errors import CommonsError, DecodeError, LocalMisuseError
@@ -218,7 +217,7 @@ def file_entry(
             notes.append(f"{rel}: no geometry ({e.code}: {e.message})")
         else:
             if readiness is not None:
-                measured = _keep_readiness(readiness, blob_id, triangles, rel, notes)
+                measured = readiness_ops.keep_readiness(readiness, blob_id, triangles, rel, notes)
                 if measured is not None and found is not None:
                     found[blob_id] = measured
     try:
@@ -234,46 +233,6 @@ def file_entry(
         )
     except ValueError as e:
         raise DecodeError("decode.bad-file-entry", f"{rel}: {e}", field="files") from e
-
-
-def _keep_readiness(
-    store: ReadinessStore, blob_id: bytes, triangles: Any, rel: str, notes: list[str]
-) -> Readiness | None:
-    """Measure a mesh's readiness and keep it; a failure of the measuring libraries is
-    a note (the design still publishes, its readiness shows as not measured)."""
-    try:
-        found = measure_readiness(triangles)
-    except Exception as e:  # numpy, trimesh, Embree or manifold3d on a mesh they reject
-        notes.append(f"{rel}: no print-readiness ({type(e).__name__}: {str(e)[:200]})")
-        return None
-    store.put(blob_id, found)
-    return found
-
-
-def mesh_readiness(
-    home: NodeHome, files: Sequence[FileEntry], measure: bool = False
-) -> dict[bytes, Readiness | None]:
-    """The readiness of each mesh file (by blob hash) this node has measured; with
-    `measure`, meshes it holds but has not measured yet are measured now (bounded,
-    node.ops.readiness: not for the storage thread)."""
-    store = ReadinessStore(home.readiness)
-    found: dict[bytes, Readiness | None] = {}
-    blobs: BlobStore | None = None
-    for f in files:
-        if f.geometry is None or f.sha256 in found:
-            continue
-        found[f.sha256] = store.get(f.sha256)
-        if found[f.sha256] is not None or not measure:
-            continue
-        blobs = blobs or BlobStore(home.blobs, max_blob_bytes=DEFAULT_MAX_BLOB_BYTES)
-        if not blobs.has(f.sha256):
-            continue
-        try:
-            _, triangles = read_mesh(blobs.path_of(f.sha256), f.media_type)
-        except CommonsError:
-            continue
-        found[f.sha256] = _keep_readiness(store, f.sha256, triangles, f.path, [])
-    return found
 
 
 def licence_check(ctx: LedgerContext, body: DesignBody) -> LicenceCheck:
@@ -570,59 +529,10 @@ def show(ctx: LedgerContext, design_id: bytes) -> dict[str, Any]:
         "attribution": attribution(ctx.catalogue.ancestors(design_id)),
         "catalogue": listed,
         "withdrawn": withdrawn_text(withdrawal_json(withdrawal)),
-        "readiness": readiness_json(body, design_readiness(ctx, design_id, body)),
+        "readiness": readiness_ops.readiness_json(
+            body, readiness_ops.design_readiness(ctx, design_id, body)
+        ),
     }
-
-
-def design_readiness(
-    ctx: LedgerContext, design_id: bytes, body: DesignBody
-) -> dict[bytes, tuple[Readiness, str]]:
-    """What is known of each mesh's print-readiness, by hash, and where from: `measured`
-    by this node (it holds the file), else `author` (the design's author published it,
-    specs/0010 §3.5)."""
-    known = {h: (r, "author") for h, r in ctx.catalogue.published_readiness(design_id).items()}
-    for h, r in mesh_readiness(ctx.home, body.files).items():
-        if r is not None:
-            known[h] = (r, "measured")
-    return known
-
-
-def readiness_by_hash(
-    ctx: LedgerContext, design_id: bytes, body: DesignBody
-) -> dict[bytes, Readiness]:
-    """design_readiness without the sources: what matching takes."""
-    return {h: r for h, (r, _) in design_readiness(ctx, design_id, body).items()}
-
-
-def readiness_json(
-    body: DesignBody, found: dict[bytes, tuple[Readiness, str]]
-) -> list[dict[str, Any]]:
-    """Per mesh file: its readiness and where it comes from (`measured` here, or by the
-    `author`; null: neither, and this node does not hold the file: `design fetch`
-    measures it) and its warnings (specs/0010 §3.4) for each process the design names,
-    or the process-free ones when it names none."""
-    wanted = sorted({p for t in body.processes for p in processes_for_token(t)}) or [""]
-    rows = []
-    for f in body.files:
-        if f.geometry is None:
-            continue
-        r, source = found.get(f.sha256, (None, None))
-        warnings: list[dict[str, Any]] = []
-        for process in wanted:
-            for w in () if r is None else warnings_for(r, process):
-                row = {**w.to_json(), "text": describe(w)}
-                if row not in warnings:
-                    warnings.append(row)
-        rows.append(
-            {
-                "path": f.path,
-                "sha256": f.sha256.hex(),
-                "readiness": None if r is None else r.to_json(),
-                "source": source,
-                "warnings": warnings,
-            }
-        )
-    return rows
 
 
 def lineage(ctx: LedgerContext, design_id: bytes) -> dict[str, Any]:
@@ -679,5 +589,5 @@ def fetch(ctx: LedgerContext, design_id: bytes, out_dir: Path) -> dict[str, Any]
     """Locally: write the design's files this node holds (all of them, or refuse), and
     measure the print-readiness of its meshes not measured yet."""
     out = export_files(ctx.home.blobs, design_id, design_files(ctx, design_id), out_dir)
-    mesh_readiness(ctx.home, design_entry(ctx, design_id)[1].files, measure=True)
+    readiness_ops.mesh_readiness(ctx.home, design_entry(ctx, design_id)[1].files, measure=True)
     return out

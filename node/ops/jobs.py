@@ -36,8 +36,9 @@ from ledger.reputation import lab_reputation
 from ledger.store import LogStore
 from node.ops.capabilities import adverts, candidate_json, exclusion_json, frozen_labs
 from node.ops.context import LedgerContext, append_own, now_ms
-from node.ops.designs import design_entry, readiness_by_hash
+from node.ops.designs import design_entry
 from node.ops.jobfiles import check_sealed
+from node.ops.readiness import readiness_by_hash
 from protocol import jobs
 from protocol.design import DESIGN
 from protocol.entry import Entry

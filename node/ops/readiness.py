@@ -1,4 +1,5 @@
-"""Measure the print-readiness of a mesh (specs/0010 §3.3).
+"""Measure the print-readiness of a mesh (specs/0010 §3.3), keep it, and say what is
+known of a design's meshes (its author's published findings, §3.5, or our own).
 
 `measure_readiness(triangles_mm)` takes the (n, 3, 3) array of corners in millimetres
 that node.ops.geometry read and checked (G1 to G4) and returns a ledger.readiness.Readiness:
@@ -12,18 +13,32 @@ Guarantees: the result depends only on the triangles (fixed seed, no clock, no
 threads' order), so the same mesh bytes give the same findings with the same
 libraries; the cost is bounded: shells, overlap and walls are measured only up to
 MAX_SOLID_TRIANGLES triangles (None above), and at most WALL_RAYS rays are cast.
+`keep_readiness` measures and stores by hash (node.store.readiness); `mesh_readiness`
+looks a design's meshes up (measuring those held but not yet measured, when asked);
+`design_readiness` prefers our own measurement to the author's; `readiness_json` is
+what `design show` and the API print.
 Left to others: reading and checking the file (node.ops.geometry), the rules that
-turn findings into warnings (ledger.readiness), keeping the result (node.store).
+turn findings into warnings (ledger.readiness), signing (node.ops.designs).
 """
 
 from __future__ import annotations
 
 import importlib
 import math
+from collections.abc import Sequence
 from functools import cache
 from typing import Any, Final
 
-from ledger.readiness import Readiness
+from ledger.readiness import Readiness, describe, warnings_for
+from node.ops.context import LedgerContext
+from node.ops.geometry import read_mesh
+from node.store.blobs import BlobStore
+from node.store.home import NodeHome
+from node.store.readiness import ReadinessStore
+from protocol.blob import DEFAULT_MAX_BLOB_BYTES
+from protocol.capability import processes_for_token
+from protocol.design import DesignBody, FileEntry
+from protocol.errors import CommonsError
 
 #: §3.3: above this many triangles, shells, overlap and thinnest wall are not measured.
 MAX_SOLID_TRIANGLES: Final = 1_000_000
@@ -243,3 +258,97 @@ def _overhang_permille(triangles: Any, cross: Any, double_area: Any) -> int:
     on_bed = (triangles[:, :, 2] <= bottom + BED_TOLERANCE_MM).all(axis=1)
     over = float(double_area[(nz < OVERHANG_NZ) & ~on_bed].sum())
     return round(1000 * over / total)
+
+
+# -- kept and published findings (specs/0010 §3.3, §3.5) --------------------------------
+
+
+def keep_readiness(
+    store: ReadinessStore, blob_id: bytes, triangles: Any, rel: str, notes: list[str]
+) -> Readiness | None:
+    """Measure a mesh's readiness and keep it; a failure of the measuring libraries is
+    a note (the design still publishes, its readiness shows as not measured)."""
+    try:
+        found = measure_readiness(triangles)
+    except Exception as e:  # numpy, trimesh, Embree or manifold3d on a mesh they reject
+        notes.append(f"{rel}: no print-readiness ({type(e).__name__}: {str(e)[:200]})")
+        return None
+    store.put(blob_id, found)
+    return found
+
+
+def mesh_readiness(
+    home: NodeHome, files: Sequence[FileEntry], measure: bool = False
+) -> dict[bytes, Readiness | None]:
+    """The readiness of each mesh file (by blob hash) this node has measured; with
+    `measure`, meshes it holds but has not measured yet are measured now (bounded,
+    node.ops.readiness: not for the storage thread)."""
+    store = ReadinessStore(home.readiness)
+    found: dict[bytes, Readiness | None] = {}
+    blobs: BlobStore | None = None
+    for f in files:
+        if f.geometry is None or f.sha256 in found:
+            continue
+        found[f.sha256] = store.get(f.sha256)
+        if found[f.sha256] is not None or not measure:
+            continue
+        blobs = blobs or BlobStore(home.blobs, max_blob_bytes=DEFAULT_MAX_BLOB_BYTES)
+        if not blobs.has(f.sha256):
+            continue
+        try:
+            _, triangles = read_mesh(blobs.path_of(f.sha256), f.media_type)
+        except CommonsError:
+            continue
+        found[f.sha256] = keep_readiness(store, f.sha256, triangles, f.path, [])
+    return found
+
+
+def design_readiness(
+    ctx: LedgerContext, design_id: bytes, body: DesignBody
+) -> dict[bytes, tuple[Readiness, str]]:
+    """What is known of each mesh's print-readiness, by hash, and where from: `measured`
+    by this node (it holds the file), else `author` (the design's author published it,
+    specs/0010 §3.5)."""
+    known = {h: (r, "author") for h, r in ctx.catalogue.published_readiness(design_id).items()}
+    for h, r in mesh_readiness(ctx.home, body.files).items():
+        if r is not None:
+            known[h] = (r, "measured")
+    return known
+
+
+def readiness_by_hash(
+    ctx: LedgerContext, design_id: bytes, body: DesignBody
+) -> dict[bytes, Readiness]:
+    """design_readiness without the sources: what matching takes."""
+    return {h: r for h, (r, _) in design_readiness(ctx, design_id, body).items()}
+
+
+def readiness_json(
+    body: DesignBody, found: dict[bytes, tuple[Readiness, str]]
+) -> list[dict[str, Any]]:
+    """Per mesh file: its readiness and where it comes from (`measured` here, or by the
+    `author`; null: neither, and this node does not hold the file: `design fetch`
+    measures it) and its warnings (specs/0010 §3.4) for each process the design names,
+    or the process-free ones when it names none."""
+    wanted = sorted({p for t in body.processes for p in processes_for_token(t)}) or [""]
+    rows = []
+    for f in body.files:
+        if f.geometry is None:
+            continue
+        r, source = found.get(f.sha256, (None, None))
+        warnings: list[dict[str, Any]] = []
+        for process in wanted:
+            for w in () if r is None else warnings_for(r, process):
+                row = {**w.to_json(), "text": describe(w)}
+                if row not in warnings:
+                    warnings.append(row)
+        rows.append(
+            {
+                "path": f.path,
+                "sha256": f.sha256.hex(),
+                "readiness": None if r is None else r.to_json(),
+                "source": source,
+                "warnings": warnings,
+            }
+        )
+    return rows

@@ -18,7 +18,7 @@ import trio
 
 from ledger.catalogue import Filters
 from node.ops import context as operations
-from node.ops import designs, takedown
+from node.ops import designs, readiness, takedown
 from node.ops.context import LedgerContext
 from node.runtime.storage_thread import StorageThread
 from node.store.diskspace import DiskSpace
@@ -201,7 +201,7 @@ class NodeService:
         out["fetched"] = fetched
         # The meshes' print-readiness (specs/0010 §3.3), measured off the storage thread.
         entries = await self.on_ledger(lambda ctx: designs.design_entry(ctx, design_id)[1].files)
-        await trio.to_thread.run_sync(designs.mesh_readiness, self.ctx.home, entries, True)
+        await trio.to_thread.run_sync(readiness.mesh_readiness, self.ctx.home, entries, True)
         return out
 
     async def note(self, text: str) -> dict[str, Any]:

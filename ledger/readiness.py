@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from protocol import kinds
-from protocol.design import READINESS, Findings, ReadinessBody
+from protocol.design import MAX_READINESS_FILES, READINESS, Findings, ReadinessBody
 from protocol.entry import Entry
 
 #: §3.4: the thinnest wall each process makes reliably, in µm (service bureaux' design
@@ -128,22 +128,32 @@ def published_from_entry(entry: Entry) -> Published | None:
     return Published(entry.id, entry.author, model.design, entry.timestamp_ms, files)
 
 
-def readiness_body_map(design: bytes, found: dict[bytes, Readiness]) -> dict[str, Any]:
-    """The body of a `design.readiness` entry for `design` (files sorted by hash)."""
-    files = [{"sha256": h, "readiness": found[h].to_json()} for h in sorted(found)]
-    return ReadinessBody.model_validate({"design": design, "files": files}).model_dump()
+def readiness_bodies(design: bytes, found: dict[bytes, Readiness]) -> list[dict[str, Any]]:
+    """The bodies of the `design.readiness` entries for `design`: its meshes sorted by
+    hash, MAX_READINESS_FILES to an entry (§3.5); none when `found` is empty."""
+    hashes = sorted(found)
+    bodies = []
+    for start in range(0, len(hashes), MAX_READINESS_FILES):
+        chunk = hashes[start : start + MAX_READINESS_FILES]
+        files = [{"sha256": h, "readiness": found[h].to_json()} for h in chunk]
+        body = ReadinessBody.model_validate({"design": design, "files": files})
+        bodies.append(body.model_dump())
+    return bodies
 
 
 def shown_published(
     design_author: bytes, design_files: frozenset[bytes], published: Iterable[Published]
 ) -> dict[bytes, Readiness]:
-    """§3.5: of the readiness entries naming a design, only its author's count; the
-    newest (timestamp, then entry id) is shown, for the files the design names."""
-    own = [p for p in published if p.author == design_author]
-    if not own:
-        return {}
-    newest = max(own, key=lambda p: (p.timestamp_ms, p.entry_id))
-    return {h: r for h, r in newest.files.items() if h in design_files}
+    """§3.5: of the readiness entries naming a design, only its author's count; for each
+    file the design names, the newest (timestamp, then entry id) that gives it is shown."""
+    own = sorted(
+        (p for p in published if p.author == design_author),
+        key=lambda p: (p.timestamp_ms, p.entry_id),
+    )
+    shown: dict[bytes, Readiness] = {}
+    for p in own:  # oldest first: a newer entry's findings replace an older one's
+        shown.update((h, r) for h, r in p.files.items() if h in design_files)
+    return shown
 
 
 def warnings_for(readiness: Readiness, process: str) -> tuple[ReadinessWarning, ...]:

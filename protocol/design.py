@@ -276,12 +276,17 @@ class MeshReadiness(StrictBody):
     readiness: Findings
 
 
+#: Most meshes one design.readiness entry carries: 128 of the largest findings encode in
+#: about 36 KB, well within an entry (a design's 256 files take two entries).
+MAX_READINESS_FILES: Final = 128
+
+
 class ReadinessBody(StrictBody):
     """design.readiness — the design's author publishes what its meshes measure
     (specs/0010 §3.5): files sorted by hash, each once."""
 
     design: Bytes32
-    files: Annotated[list[MeshReadiness], Field(min_length=1, max_length=MAX_FILES)]
+    files: Annotated[list[MeshReadiness], Field(min_length=1, max_length=MAX_READINESS_FILES)]
 
     @model_validator(mode="after")
     def _files_sorted(self) -> ReadinessBody:

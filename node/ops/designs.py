@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Final, Literal
 
 from ledger.catalogue import Filters, LineageRow, withdrawal_json
-from ledger.readiness import Readiness, readiness_body_map
+from ledger.readiness import Readiness, readiness_bodies
 from licenses.design_licence import LicenceCheck, check_design_licence
 from licenses.okh import MAX_MANIFEST_BYTES, export_losh_toml, import_manifest
 from licenses.okh_draft import DesignDraft, design_body
@@ -258,10 +258,13 @@ def commit(ctx: LedgerContext, prepared: Prepared) -> tuple[dict[str, Any], list
     entry = made[-1]
     meshes = {f.sha256 for f in body.files if f.geometry is not None}
     found = {h: r for h, r in prepared.readiness.items() if h in meshes}
-    readiness_id = None
-    if found:  # its meshes' findings, for nodes that do not hold them (specs/0010 §3.5)
-        made += append_own(ctx, [(READINESS, readiness_body_map(entry.id, found))])
-        readiness_id = id_to_text(made[-1].id)
+    # Its meshes' findings, for nodes that do not hold them (specs/0010 §3.5).
+    bodies = readiness_bodies(entry.id, found)
+    readiness_ids = []
+    if bodies:
+        signed = append_own(ctx, [(READINESS, b) for b in bodies])
+        made += signed
+        readiness_ids = [id_to_text(e.id) for e in signed]
     result = {
         "design_id": id_to_text(entry.id),
         "seq": entry.seq,
@@ -269,7 +272,7 @@ def commit(ctx: LedgerContext, prepared: Prepared) -> tuple[dict[str, Any], list
         "licence": body.licence,
         "licence_as_stated": body.licence_as_stated,
         "licence_check": check_json(check),
-        "readiness_entry": readiness_id,
+        "readiness_entries": readiness_ids,
         "notes": prepared.notes,
     }
     return result, made

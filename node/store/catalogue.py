@@ -292,23 +292,27 @@ class CatalogueStore:
             )
 
     def published_readiness(self, design_id: bytes) -> dict[bytes, Readiness]:
-        """Its author's newest findings of the design's meshes (specs/0010 §3.5), for
-        the files the design names; as ledger.readiness.shown_published decides."""
+        """Its author's findings of the design's meshes (specs/0010 §3.5), the newest
+        per file the design names; as ledger.readiness.shown_published decides."""
         with wrapped_errors():
-            row = self._conn.execute(
+            rows = self._conn.execute(
                 "SELECT p.files FROM published_readiness p"
                 " JOIN designs d ON d.id = p.design AND d.author = p.author"
-                " WHERE p.design = ? ORDER BY p.timestamp_ms DESC, p.entry_id DESC LIMIT 1",
+                " WHERE p.design = ? ORDER BY p.timestamp_ms, p.entry_id",
                 (design_id,),
-            ).fetchone()
-            if row is None:
+            ).fetchall()
+            if not rows:
                 return {}
             named = self._conn.execute(
                 "SELECT blob FROM design_files WHERE design = ?", (design_id,)
             ).fetchall()
         held = {r[0] for r in named}
-        found = {bytes.fromhex(h): readiness_from_json(f) for h, f in json.loads(row[0]).items()}
-        return {h: r for h, r in found.items() if h in held}
+        shown: dict[bytes, Readiness] = {}
+        for (files,) in rows:  # oldest first: newer findings replace older ones
+            for h, f in json.loads(files).items():
+                if bytes.fromhex(h) in held:
+                    shown[bytes.fromhex(h)] = readiness_from_json(f)
+        return shown
 
     def add_edges(self, child: bytes, parents: Sequence[bytes]) -> None:
         with wrapped_errors():

@@ -262,6 +262,15 @@ def body_cases() -> Iterator[Case]:
         "unknown-field", "An extra field: invalid.",
         {"design": DESIGN_ID, "files": [_file(SHA_A)], "note": "hi"}, False,
     )  # fmt: skip
+    many = [_file(i.to_bytes(32, "big")) for i in range(129)]
+    yield _body(
+        "most-files", "128 meshes, the most one entry carries: valid.",
+        {"design": DESIGN_ID, "files": many[:128]}, True,
+    )  # fmt: skip
+    yield _body(
+        "too-many-files", "129 meshes: invalid (a publisher signs two entries).",
+        {"design": DESIGN_ID, "files": many}, False,
+    )  # fmt: skip
     yield _body(
         "short-design-id", "A design id of 31 bytes: invalid.",
         {"design": DESIGN_ID[:31], "files": [_file(SHA_A)]}, False,

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 
 from ledger.catalogue import MemoryCatalogue, Skipped, index_entry
-from ledger.readiness import Readiness, readiness_body_map
+from ledger.readiness import Readiness, readiness_bodies
 from node.store.catalogue import CatalogueStore, licence_family
-from protocol import kinds
-from protocol.design import READINESS
+from protocol import canonical, kinds, limits
+from protocol.design import MAX_READINESS_FILES, READINESS
 from tests.factory import Author
 from tests.ledger.test_catalogue import FILE_SHA, design_body
 
@@ -45,6 +45,11 @@ def catalogue(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
             yield store
 
 
+def readiness_body_map(design: bytes, found: dict[bytes, Readiness]) -> dict[str, Any]:
+    (body,) = readiness_bodies(design, found)
+    return body
+
+
 def test_the_authors_newest_readiness_is_shown_for_the_designs_files(catalogue: Any) -> None:
     lab, stranger = Author("lab"), Author("stranger")
     design = lab.append("design", design_body("Fin"))
@@ -57,6 +62,29 @@ def test_the_authors_newest_readiness_is_shown_for_the_designs_files(catalogue: 
     # not name is left out.
     assert catalogue.published_readiness(design.id) == {FILE_SHA: THIN}
     assert catalogue.published_readiness(forged.id) == {}  # not a design
+
+
+def test_the_newest_findings_of_each_file_are_shown(catalogue: Any) -> None:
+    lab = Author("lab")
+    two = design_body("Pair")
+    two["files"].append({**two["files"][0], "path": "other.stl", "sha256": OTHER_SHA})
+    design = lab.append("design", two)
+    both = lab.append(READINESS, readiness_body_map(design.id, {FILE_SHA: READY, OTHER_SHA: READY}))
+    one = lab.append(READINESS, readiness_body_map(design.id, {OTHER_SHA: THIN}))  # newer
+    for entry in (one, both, design):
+        index_entry(catalogue, entry, revoked=False)
+    assert catalogue.published_readiness(design.id) == {FILE_SHA: READY, OTHER_SHA: THIN}
+
+
+def test_many_meshes_take_several_entries_each_within_the_entry_limit() -> None:
+    big = 2**63 - 1
+    largest = Readiness(big, big, big, big, big, True, big, big, big, 1000)
+    found = {i.to_bytes(32, "big"): largest for i in range(256)}
+    bodies = readiness_bodies(b"\x01" * 32, found)
+    assert [len(b["files"]) for b in bodies] == [MAX_READINESS_FILES, MAX_READINESS_FILES]
+    assert all(len(canonical.encode(b)) < limits.MAX_ENTRY_BYTES - 2048 for b in bodies)
+    assert all(kinds.check_body(READINESS, b).valid for b in bodies)
+    assert readiness_bodies(b"\x01" * 32, {}) == []
 
 
 def test_a_readiness_before_its_design_applies_once_the_design_arrives(catalogue: Any) -> None:

@@ -124,7 +124,7 @@ def test_publishing_measures_print_readiness_and_show_prints_it(tmp_path: Path) 
     ) in text
     status, log = fabnode("ledger", "log", home=home)
     assert [e["kind"] for e in log["entries"]][-2:] == ["design", "design.readiness"]
-    assert out["readiness_entry"] == log["entries"][-1]["id"]
+    assert out["readiness_entries"] == [log["entries"][-1]["id"]]
     assert "warning: thinnest wall about 0.50 mm, under this process's 0.80 mm" in text
 
 

@@ -31,14 +31,22 @@ from ledger.jobs import (
     refused_json,
 )
 from ledger.kindindex import KindIndex
-from ledger.matching import match
+from ledger.quotes import NotSliced
 from ledger.reputation import lab_reputation
 from ledger.store import LogStore
-from node.ops.capabilities import adverts, candidate_json, exclusion_json, frozen_labs
+from node.ops.capabilities import (
+    MatchPlan,
+    adverts,
+    design_meshes,
+    frozen_labs,
+    matched,
+    missing_meshes,
+)
 from node.ops.context import LedgerContext, append_own, now_ms
 from node.ops.designs import design_entry
 from node.ops.jobfiles import check_sealed
 from node.ops.readiness import readiness_by_hash
+from node.ops.slicing import MeshSource, Slicer
 from protocol import jobs
 from protocol.design import DESIGN
 from protocol.entry import Entry
@@ -142,20 +150,39 @@ def list_jobs(
     }
 
 
-def candidates(ctx: LedgerContext, job_id: bytes) -> dict[str, Any]:
-    """The labs that can make the job, ranked, each with its instant quote (§6), in the
-    JSON of `fabnode capability match`."""
+def plan_candidates(ctx: LedgerContext, job_id: bytes) -> MatchPlan:
+    """The ledger's part of matching a job (its part, or its design's meshes)."""
     view = job_view(ctx, job_id)
     design = None if view.offer.design is None else design_entry(ctx, view.offer.design)[1]
-    frozen = frozen_labs(ctx)  # out of matching, with why (issue 14)
     readiness = None
-    if design is not None and view.offer.design is not None:
+    if design is not None and view.offer.design is not None:  # warnings (specs/0010 §3.4)
         readiness = readiness_by_hash(ctx, view.offer.design, design)
-    result = match(match_request(view, design, readiness), adverts(ctx), frozen)
-    return {
-        "candidates": [candidate_json(c) for c in result.candidates],
-        "excluded": [exclusion_json(e, frozen) for e in result.excluded],
-    }
+    request = match_request(view, design, readiness)
+    meshes: list[MeshSource | NotSliced] = []
+    missing: list[bytes] = []
+    if view.offer.part is not None:
+        meshes = [NotSliced("no-mesh", "a part stated by its box and volume (sealed files)")]
+    elif design is not None:
+        meshes = design_meshes(ctx, design)
+        missing = missing_meshes(meshes, design)
+    frozen = frozen_labs(ctx)  # out of matching, with why (issue 14)
+    return MatchPlan(request, adverts(ctx), frozen, tuple(meshes), tuple(missing))
+
+
+def candidates(ctx: LedgerContext, job_id: bytes, slicer: Slicer | None) -> dict[str, Any]:
+    """The labs that can make the job, ranked, each with its instant quote (§6), in the
+    JSON of `fabnode capability match` (planning and slicing in one go: the CLI with
+    no node running; the node plans on the ledger, slices on a worker thread)."""
+    return matched(plan_candidates(ctx, job_id), slicer)
+
+
+def offer_with_candidates(
+    ctx: LedgerContext, fields: dict[str, Any], slicer: Slicer | None
+) -> Signed:
+    """`offer_from_json`, then the labs that can make it, with their quotes."""
+    out, made = offer_from_json(ctx, fields)
+    out.update(candidates(ctx, made[-1].id, slicer))
+    return out, made
 
 
 def reputation(ctx: LedgerContext, lab: bytes) -> dict[str, Any]:
@@ -193,7 +220,7 @@ def _signed(ctx: LedgerContext, kind: str, body: dict[str, Any], job_id: bytes) 
 
 def offer(ctx: LedgerContext, fields: dict[str, Any]) -> Signed:
     """Sign a job.offer (fields as OfferBody, `ttl_s` defaulting to the rule); return
-    the job and the labs that can make it, ranked, with their quotes."""
+    the job (`candidates` gives the labs that can make it, with their quotes)."""
     cap = offer_ttl_cap(ctx)
     body = {"ttl_s": cap, "note": "", "tolerance": None, "part": None,
             "budget": None, "design": None, "sealed": False, **fields}  # fmt: skip
@@ -207,7 +234,6 @@ def offer(ctx: LedgerContext, fields: dict[str, Any]) -> Signed:
     made = append_own(ctx, [(jobs.OFFER, body)])
     job_id = made[-1].id
     out = {"entry_id": id_to_text(job_id), "kind": jobs.OFFER, "job": show(ctx, job_id)}
-    out.update(candidates(ctx, job_id))
     return out, made
 
 

@@ -192,9 +192,20 @@ ADVERT = {
             "tolerance": "m",
             "throughput_mm3_per_hour": 12000,
             "price": {"setup_fee_minor": 300, "per_cm3_minor": 8, "per_hour_minor": 250},
+            "slicer": {
+                "layer_height_um": 200,
+                "infill_percent": 20,
+                "perimeters": 2,
+                "supports": False,
+                "nozzle_um": 400,
+                "filament_diameter_um": 1750,
+                "density_mg_per_cm3": {"PETG": 1270, "PLA": 1240},
+            },
         }
     ],
 }
+#: How the customer's node quotes: by slicer where PrusaSlicer is installed (CI).
+QUOTE_METHOD = "slicer" if shutil.which("prusa-slicer") else "volume"
 
 
 def publish_part(lab: dict[str, Any], root: Path, part: str, name: str) -> str:
@@ -234,6 +245,10 @@ def test_offer_bid_and_award_a_job_through_the_pages(tmp_path: Path, browser: An
         page.click("#offer-form button[type=submit]")
         page.wait_for_selector("#offer-form [role=status]:has-text('Offered')")
         page.wait_for_selector("#job-candidates td:text('Test Lab A')")
+        # The customer's node fetched the bracket's mesh and sliced it with the lab's
+        # settings: the quote says how it was computed.
+        basis = page.locator(f"#job-candidates .quote-basis[data-method={QUOTE_METHOD}]")
+        assert f"by {QUOTE_METHOD}" in (basis.text_content() or "")
         job_id = page.locator("#offer-form [role=status] code").text_content()
         page.screenshot(path=str(ARTIFACTS / "job-offered.png"), full_page=True)
 

@@ -2,6 +2,8 @@
 // lineage graph with attribution, and publishing a design from this browser.
 import { api, get, post, truncated } from "./api.js";
 import { busy, bytes, errorBox, h, licenceBadge, replace, s, short, when } from "./ui.js";
+import { thumbnail } from "./previews.js";
+import { disposeViewer, meshViewer } from "./viewer.js";
 
 const checkLicence = (expr) => get(`/api/v1/licences/check?expression=${encodeURIComponent(expr)}`);
 
@@ -38,12 +40,14 @@ export async function designsPage(view) {
 }
 
 function resultItem(d, detail) {
-  return h("li", { class: "card" },
-    h("button", { type: "button", class: "link", onclick: () => showDesign(d.id, detail) }, d.name),
-    d.version ? h("span", { class: "muted" }, ` v${d.version}`) : null, " ",
-    licenceBadge(d.licence, checkLicence),
-    h("div", { class: "muted" }, `by ${d.licensors.join(", ") || "unnamed"} · ${when(d.timestamp_ms)}`),
-    d.summary ? h("p", {}, d.summary) : null);
+  return h("li", { class: "card with-thumb" },
+    thumbnail(d.id, { alt: `Picture of ${d.name}` }),
+    h("div", {},
+      h("button", { type: "button", class: "link", onclick: () => showDesign(d.id, detail) }, d.name),
+      d.version ? h("span", { class: "muted" }, ` v${d.version}`) : null, " ",
+      licenceBadge(d.licence, checkLicence),
+      h("div", { class: "muted" }, `by ${d.licensors.join(", ") || "unnamed"} · ${when(d.timestamp_ms)}`),
+      d.summary ? h("p", {}, d.summary) : null));
 }
 
 export async function showDesign(id, detail) {
@@ -54,6 +58,10 @@ export async function showDesign(id, detail) {
     ]);
     const b = design.body;
     const heading = h("h2", { tabindex: "-1" }, b.name);
+    const meshes = b.files.filter((f) => f.geometry);
+    disposeViewer();
+    const viewing = h("div", { id: "design-3d" }, meshes.length ? meshViewer(design.design_id, meshes[0], b.name) : null);
+    const view = (f) => { replace(viewing, meshViewer(design.design_id, f, b.name)); viewing.querySelector("canvas")?.focus(); };
     replace(detail,
       h("div", { class: "card" }, heading,
         h("p", {}, licenceBadge(b.licence, checkLicence), ` by ${b.licensors.join(", ") || "unnamed"}`),
@@ -62,7 +70,8 @@ export async function showDesign(id, detail) {
         design.catalogue.listed ? null : h("p", { class: "alert" }, `Not listed: ${design.catalogue.code} — ${design.catalogue.reason}`),
         design.withdrawn ? h("p", { class: "alert", role: "status" }, h("span", { class: "badge bad" }, "Withdrawn"),
           ` by its author ${when(design.withdrawn.timestamp_ms)}: ${design.withdrawn.reason}. Nodes no longer serve its files; its record and lineage stay.`) : null,
-        h("h3", {}, "Files"), filesTable(b.files),
+        viewing,
+        h("h3", {}, "Files"), filesTable(b.files, meshes.length > 1 ? view : null),
         (design.readiness || []).length ? h("h3", {}, "Print-readiness") : null,
         (design.readiness || []).length ? readinessList(design.readiness) : null,
         h("h3", {}, "Lineage"), await lineageGraph(lineage),
@@ -74,12 +83,13 @@ export async function showDesign(id, detail) {
   } catch (e) { replace(detail, errorBox(e)); }
 }
 
-function filesTable(files) {
+function filesTable(files, view) {
   if (!files.length) return h("p", { class: "muted" }, "No files.");
   return h("div", { class: "table-wrap" }, h("table", {},
     h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "File"), h("th", { scope: "col" }, "Role"), h("th", { scope: "col" }, "Size"), h("th", { scope: "col" }, "SHA-256"))),
     h("tbody", {}, files.map((f) => h("tr", {},
-      h("td", {}, f.path, f.geometry ? h("div", { class: "muted" }, `${f.geometry.triangles} triangles, ${f.geometry.volume_mm3} mm³`) : null),
+      h("td", {}, f.path, f.geometry ? h("div", { class: "muted" }, `${f.geometry.triangles} triangles, ${f.geometry.volume_mm3} mm³`) : null,
+        f.geometry && view ? h("button", { type: "button", class: "secondary", onclick: () => view(f) }, `View ${f.path} in 3D`) : null),
       h("td", {}, f.role), h("td", {}, bytes(f.size_bytes)),
       h("td", {}, h("code", { title: f.sha256 }, f.sha256)))))));
 }

@@ -7,6 +7,8 @@ import { notOnThisNode } from "./pending.js";
 import { degrees, money } from "./labs.js";
 import { stepForms } from "./jobactions.js";
 import { loadNames, who } from "./names.js";
+import { quoteBasis } from "./quotes.js";
+import { thumbnail } from "./previews.js";
 
 export async function jobsPage(view) {
   const listed = await optional("/api/v1/jobs?open=true");
@@ -130,6 +132,8 @@ export async function showJob(id, detail, me, focus = true) {
     h("p", {}, h("span", { class: "badge other", id: "job-state" }, job.state),
       ` ${job.offer.quantity} × ${job.offer.process} in ${job.offer.material}, by ${when(job.offer.deadline_ms)}`),
     h("p", { class: "muted" }, "Job ", h("code", {}, job.id), role !== "other" ? ` · you are the ${role}` : ""),
+    job.offer.design ? h("p", {}, thumbnail(job.offer.design, { alt: `Picture of the part (design ${short(job.offer.design)})`, className: "thumb" }),
+      " Design ", h("code", { title: job.offer.design }, short(job.offer.design, 16))) : null,
     h("h3", {}, "Labs that can make it"), candidatesTable(matched),
     h("h3", {}, "Bids"), bids,
     job.state === "open" && role !== "customer" ? bidForm(id, out, () => showJob(id, detail, me, false)) : null,
@@ -148,7 +152,9 @@ function candidatesTable(matched) {
     h("tbody", {}, matched.candidates.map((c) => h("tr", {},
       h("td", {}, c.advert ? c.advert.name : c.name), h("td", {}, `${c.machine.make} ${c.machine.model}`),
       h("td", {}, c.distance_m === null || c.distance_m === undefined ? "—" : `${(c.distance_m / 1000).toFixed(0)} km`),
-      h("td", {}, money(c.quote.total_minor, c.quote.currency), readinessWarnings(c.warnings)),
+      h("td", {}, money(c.quote.total_minor, c.quote.currency),
+        h("div", { class: "muted quote-basis", "data-method": c.quote.method }, quoteBasis(c.quote)),
+        readinessWarnings(c.warnings)),
       h("td", {}, `${c.lead_time_days ?? c.advert.lead_time_days} d`))))));
 }
 

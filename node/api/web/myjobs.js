@@ -11,6 +11,7 @@ import { notOnThisNode } from "./pending.js";
 import { money } from "./labs.js";
 import { stepForms } from "./jobactions.js";
 import { loadNames, nameOf, who } from "./names.js";
+import { thumbnail } from "./previews.js";
 
 const ROLE_TEXT = { customer: "the customer", lab: "the awarded lab", bidder: "a bidder", other: "someone else" };
 
@@ -75,6 +76,7 @@ function showMine(row, detail, data, refresh) {
     h("p", {}, h("span", { class: "badge other", id: "my-job-state" }, job.state),
       ` you are ${row.roles.map((r) => ROLE_TEXT[r]).join(" and ")} · job `, h("code", {}, short(job.id, 16))),
     h("p", { id: "my-job-next" }, nextText(row)),
+    job.offer.design ? thumbnail(job.offer.design, { alt: "Picture of the part to make" }) : null,
     h("h3", {}, "Timeline"), timeline(row, data.witness_times),
     h("h3", {}, "Bids and counter-offers"), bidsSection(job, role, me, out, after),
     filesSection(job, role, out, after),

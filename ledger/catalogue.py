@@ -18,6 +18,7 @@ A design is withdrawn (specs/0010 §7) by a `design.withdraw` of its own author
 (ledger.takedown judges them): search hides it unless asked, its row says when and why,
 lineage still lists it, marked withdrawn. Withdrawals are kept as they arrive and
 judged when read, so one that arrives before its design applies once the design does.
+Likewise the print-readiness its author publishes (`design.readiness`, specs/0010 §3.5).
 
 `MemoryCatalogue` is the slow, literal reference implementation used by pure
 tests; node.store.catalogue is the SQLite one. This module does no I/O and never
@@ -31,9 +32,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from ledger.readiness import Published, Readiness, published_from_entry, shown_published
 from ledger.takedown import DesignFacts, Withdrawal, judge_withdrawals, withdrawal_from_entry
 from protocol import kinds
-from protocol.design import DESIGN, WITHDRAW, DesignBody
+from protocol.design import DESIGN, READINESS, WITHDRAW, DesignBody
 from protocol.entry import Entry
 
 MAX_LINEAGE_DEPTH = 64
@@ -137,6 +139,13 @@ class CatalogueIndex(Protocol):
     def add_withdrawal(self, withdrawal: Withdrawal) -> None:
         """Keep a valid design.withdraw entry; one with a stored entry id is ignored."""
 
+    def add_published(self, published: Published) -> None:
+        """Keep a valid design.readiness entry; one with a stored entry id is ignored."""
+
+    def published_readiness(self, design_id: bytes) -> dict[bytes, Readiness]:
+        """The findings its author published of a design's meshes (specs/0010 §3.5)."""
+        ...
+
     def search(
         self, query: str, filters: Filters = ..., limit: int = ...
     ) -> list[dict[str, Any]]: ...
@@ -150,7 +159,7 @@ def concerns(kind: str) -> bool:
     """Whether entries of `kind` are the catalogue's business: designs, withdrawals,
     and unknown kinds (skipped with their reason). Another known kind (jobs,
     governance...) is its own view's, which judges its bodies."""
-    return kind in (DESIGN, WITHDRAW) or kinds.spec_for(kind) is None
+    return kind in (DESIGN, WITHDRAW, READINESS) or kinds.spec_for(kind) is None
 
 
 def index_entry(index: CatalogueIndex, entry: Entry, revoked: bool) -> DesignRow | Skipped | None:
@@ -168,6 +177,9 @@ def index_entry(index: CatalogueIndex, entry: Entry, revoked: bool) -> DesignRow
     withdrawal = withdrawal_from_entry(entry)
     if withdrawal is not None:
         index.add_withdrawal(withdrawal)
+    published = published_from_entry(entry)
+    if published is not None:
+        index.add_published(published)
     if entry.kind != DESIGN:
         return None
     assert isinstance(status.model, DesignBody)
@@ -256,6 +268,7 @@ class MemoryCatalogue:
         self.parents: dict[bytes, set[bytes]] = {}
         self.skipped: dict[bytes, Skipped] = {}
         self.withdrawals: dict[bytes, Withdrawal] = {}
+        self.published: dict[bytes, Published] = {}
 
     def add_design(self, row: DesignRow) -> None:
         self.rows.setdefault(row.id, row)
@@ -268,6 +281,16 @@ class MemoryCatalogue:
 
     def add_withdrawal(self, withdrawal: Withdrawal) -> None:
         self.withdrawals.setdefault(withdrawal.entry_id, withdrawal)
+
+    def add_published(self, published: Published) -> None:
+        self.published.setdefault(published.entry_id, published)
+
+    def published_readiness(self, design_id: bytes) -> dict[bytes, Readiness]:
+        row = self.rows.get(design_id)
+        if row is None:
+            return {}
+        naming = [p for p in self.published.values() if p.design == design_id]
+        return shown_published(row.author, frozenset(row.files), naming)
 
     def withdrawn(self) -> dict[bytes, Withdrawal]:
         """Design id -> the withdrawal shown (ledger.takedown.judge_withdrawals)."""

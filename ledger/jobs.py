@@ -15,12 +15,13 @@ of one network and not revoked; this module does no I/O and reads no clock.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from ledger.greatcircle import distance_m
 from ledger.matching import Part, Request, parts_of_design
+from ledger.readiness import Readiness
 from protocol import jobs
 from protocol.design import DesignBody
 from protocol.entry import Entry
@@ -61,14 +62,19 @@ def derive_jobs(entries: Iterable[Entry], *, max_ttl_s: int, now_ms: int) -> Job
     return JobSet(tuple(views), tuple(bad))
 
 
-def match_request(view: JobView, design: DesignBody | None) -> Request:
-    """The matching request of a job: its part (stated, or the design's meshes)."""
+def match_request(
+    view: JobView,
+    design: DesignBody | None,
+    readiness: Mapping[bytes, Readiness | None] | None = None,
+) -> Request:
+    """The matching request of a job: its part (stated, or the design's meshes, with
+    their print-readiness by file hash where `readiness` knows it)."""
     offer = view.offer
     if offer.part is not None:
         size = offer.part.size_um
         parts: tuple[Part, ...] = (Part((size[0], size[1], size[2]), offer.part.volume_mm3),)
     else:
-        parts = () if design is None else parts_of_design(design)
+        parts = () if design is None else parts_of_design(design, readiness)
     return Request(
         parts=parts,
         processes=frozenset({offer.process}),

@@ -6,10 +6,11 @@ result). `match(request, adverts)` checks every lab against the request — the 
 not closed, is within the radius (great-circle, ledger.greatcircle), and has a machine
 of a wanted process that works the material, holds the tolerance class and fits every
 part in one of the six axis-aligned orientations of its bounding box — and returns the
-labs that can make it, ranked, each with the cheapest such machine and its quote, and
-the labs that cannot, each with the reasons. Quotes come from ledger.quotes: from the
-volume model, or from slicer figures the caller passes (`slices`, for the settings
-`wanted_slices` names).
+labs that can make it, ranked, each with the cheapest such machine and its quote (and
+the print-readiness warnings for that machine's process, specs/0010 §3.4: advice, never
+a reason to exclude), and the labs that cannot, each with the reasons. Quotes come from
+ledger.quotes: from the volume model, or from slicer figures the caller passes
+(`slices`, for the settings `wanted_slices` names).
 
 Guarantees: integers only (µm, mm³, metres, minor currency units); quotes round up to
 the next minor unit, once per component; the result depends only on the inputs, not on
@@ -19,13 +20,14 @@ business (the entries' bodies are already decoded `AdvertBody` values).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import permutations
 from typing import Final
 
 from ledger.greatcircle import distance_m
 from ledger.quotes import Quote, Slices, SliceSettings, machine_quote, slice_settings, volume_quote
+from ledger.readiness import Readiness, ReadinessWarning, warnings_for
 from protocol.capability import AdvertBody, Location, Machine, tolerance_holds
 from protocol.design import DesignBody, Geometry
 
@@ -55,10 +57,13 @@ class LabAdvert:
 
 @dataclass(frozen=True, slots=True)
 class Part:
-    """What matching needs of one part: bounding-box edges (µm) and volume (mm³)."""
+    """What matching needs of one part: bounding-box edges (µm) and volume (mm³), and
+    its print-readiness when known (specs/0010 §3.3), which gives warnings, never
+    exclusions."""
 
     size_um: tuple[int, int, int]
     volume_mm3: int
+    readiness: Readiness | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +90,9 @@ class Candidate:
     quote: Quote
     #: For each part, the axis permutation that fits: part axis i on machine axis [i].
     orientations: tuple[tuple[int, int, int], ...]
+    #: Print-readiness warnings for this machine's process (specs/0010 §3.4), in part
+    #: order: (part index, warning).
+    warnings: tuple[tuple[int, ReadinessWarning], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,19 +120,40 @@ def newest_adverts(adverts: Iterable[LabAdvert]) -> list[LabAdvert]:
     return [best[lab] for lab in sorted(best)]
 
 
-def part_from_geometry(geometry: Geometry) -> Part:
+def part_from_geometry(geometry: Geometry, readiness: Readiness | None = None) -> Part:
     """A part from a mesh's recorded geometry: its box edges, and its volume when the
-    mesh is closed, else the box's volume rounded up to whole mm³ (an upper bound)."""
+    mesh is closed, else the box's volume rounded up to whole mm³ (an upper bound).
+    When its readiness knows the solid's volume (the union of its shells, specs/0010
+    §3.3), a closed mesh's volume is that: overlapping shells are not paid twice."""
     edges = [hi - lo for lo, hi in zip(geometry.bbox_min_um, geometry.bbox_max_um, strict=True)]
     size = (edges[0], edges[1], edges[2])
     if geometry.closed:
-        return Part(size, geometry.volume_mm3)
-    return Part(size, -(-size[0] * size[1] * size[2] // 10**9))
+        solid = None if readiness is None else readiness.solid_volume_mm3
+        return Part(size, geometry.volume_mm3 if solid is None else solid, readiness)
+    return Part(size, -(-size[0] * size[1] * size[2] // 10**9), readiness)
 
 
-def parts_of_design(design: DesignBody) -> tuple[Part, ...]:
-    """Every file of a design that has geometry, as a part, in file order."""
-    return tuple(part_from_geometry(f.geometry) for f in design.files if f.geometry is not None)
+def parts_of_design(
+    design: DesignBody, readiness: Mapping[bytes, Readiness | None] | None = None
+) -> tuple[Part, ...]:
+    """Every file of a design that has geometry, as a part, in file order, with its
+    readiness from `readiness` (by the file's hash) where given."""
+    known = readiness or {}
+    return tuple(
+        part_from_geometry(f.geometry, known.get(f.sha256))
+        for f in design.files
+        if f.geometry is not None
+    )
+
+
+def part_warnings(parts: Sequence[Part], process: str) -> tuple[tuple[int, ReadinessWarning], ...]:
+    """The readiness warnings of each part for a machine of `process`, in part order."""
+    return tuple(
+        (i, w)
+        for i, p in enumerate(parts)
+        if p.readiness is not None
+        for w in warnings_for(p.readiness, process)
+    )
 
 
 def orientation_fitting(size_um: Sequence[int], build_um: Sequence[int]) -> tuple[int, int, int]:
@@ -225,6 +254,7 @@ def assess(
         orientations=tuple(
             orientation_fitting(p.size_um, machine.build_volume_um) for p in request.parts
         ),
+        warnings=part_warnings(request.parts, machine.process),
     )
 
 

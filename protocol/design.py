@@ -6,7 +6,8 @@ blobs, specs/0009-blobs.md), mesh geometry where a file is a mesh, the designs i
 derived from and the earlier version it supersedes (entry ids), links to where it
 lives on the web, tags, manufacturing hints and an optional OSHWA certification UID.
 A new version of a design is a new entry whose `supersedes` names the previous one.
-The `design.withdraw` kind takes one version down (its author's only).
+The `design.withdraw` kind takes one version down (its author's only); `design.readiness`
+carries the print-readiness its author measured of its meshes.
 
 Guarantees: a `DesignBody` is within every bound below; every field is present on
 the wire (nil where a value is absent), so one design has one canonical encoding.
@@ -29,6 +30,7 @@ from protocol.bodies import Bytes32, KindSpec, StrictBody
 
 DESIGN: Final = "design"
 WITHDRAW: Final = "design.withdraw"
+READINESS: Final = "design.readiness"
 
 MAX_NAME_CHARS: Final = 200
 MAX_SUMMARY_CHARS: Final = 8192
@@ -242,9 +244,65 @@ class WithdrawBody(StrictBody):
     ]
 
 
+Count = Annotated[int, Field(ge=0, le=2**63 - 1)]
+
+
+class Findings(StrictBody):
+    """What one mesh measures for print-readiness (specs/0010 §3.3); null where a check
+    was not made (over the bound, or shells not closed and consistently wound)."""
+
+    open_edges: Count
+    non_manifold_edges: Count
+    degenerate_faces: Count
+    winding_errors: Count
+    shells: Count | None
+    overlapping_shells: bool | None
+    solid_volume_mm3: Count | None
+    thinnest_wall_um: Count | None
+    wall_rays: Count
+    overhang_permille: Annotated[int, Field(ge=0, le=1000)]
+
+    @model_validator(mode="after")
+    def _solid_with_overlap(self) -> Findings:
+        if (self.overlapping_shells is None) != (self.solid_volume_mm3 is None):
+            raise ValueError("solid_volume_mm3 is given exactly when overlapping_shells is")
+        return self
+
+
+class MeshReadiness(StrictBody):
+    """The findings of one mesh file of the design, named by its SHA-256."""
+
+    sha256: Bytes32
+    readiness: Findings
+
+
+#: Most meshes one design.readiness entry carries: 128 of the largest findings encode in
+#: about 36 KB, well within an entry (a design's 256 files take two entries).
+MAX_READINESS_FILES: Final = 128
+
+
+class ReadinessBody(StrictBody):
+    """design.readiness — the design's author publishes what its meshes measure
+    (specs/0010 §3.5): files sorted by hash, each once."""
+
+    design: Bytes32
+    files: Annotated[list[MeshReadiness], Field(min_length=1, max_length=MAX_READINESS_FILES)]
+
+    @model_validator(mode="after")
+    def _files_sorted(self) -> ReadinessBody:
+        hashes = [f.sha256 for f in self.files]
+        if hashes != sorted(set(hashes)):
+            raise ValueError("files: sorted by sha256, each once")
+        return self
+
+
 def design_body_map(body: DesignBody) -> dict[str, Any]:
     """The body as the map an entry carries: every field, nil where absent."""
     return body.model_dump()
 
 
-KINDS: tuple[KindSpec, ...] = (KindSpec(DESIGN, DesignBody), KindSpec(WITHDRAW, WithdrawBody))
+KINDS: tuple[KindSpec, ...] = (
+    KindSpec(DESIGN, DesignBody),
+    KindSpec(WITHDRAW, WithdrawBody),
+    KindSpec(READINESS, ReadinessBody),
+)

@@ -34,3 +34,11 @@ def fabnode(
         return done.returncode, json.loads(done.stdout)
     except json.JSONDecodeError as e:
         raise AssertionError(f"not JSON: {done.stdout!r} {done.stderr!r}") from e
+
+
+def fabnode_text(*args: str | Path, home: Path) -> tuple[int, str]:
+    """Run `fabnode --home H ARGS` for its human output; return (exit status, stdout)."""
+    env = {**os.environ, "FABNODE_STATE_DIR": str(home) + "-state"}
+    argv = [sys.executable, "-m", "node.cli", "--home", str(home), *[str(a) for a in args]]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False, env=env)
+    return done.returncode, done.stdout

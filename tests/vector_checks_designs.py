@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from ledger.readiness import readiness_from_json, warnings_for
 from ledger.takedown import (
     BlobPolicy,
     DesignFacts,
@@ -26,11 +27,14 @@ from licenses.allowlist import decode_allow_list
 from licenses.design_licence import LicenceCheck, check_licence_rule
 from licenses.okh import import_manifest
 from licenses.okh_draft import DesignDraft, design_body
-from node.ops.geometry import analyse_mesh
+from node.ops.geometry import analyse_mesh, read_mesh
+from node.ops.readiness import measure_readiness
 from protocol.design import design_body_map
 from protocol.errors import CommonsError
 from protocol.ids import id_from_text, id_to_text
+from protocol.jsonform import from_json
 from protocol.jsonform import to_json as tagged
+from protocol.kinds import check_body
 from tests.vector_support import Checker, expect_error, same
 
 
@@ -55,6 +59,22 @@ def check_mesh(data: dict[str, Any], expect: dict[str, Any]) -> None:
         return
     found = analyse_mesh(mesh, data["media_type"])
     assert same({"ok": True, "geometry": found.model_dump()}, expect)
+
+
+def check_mesh_readiness(data: dict[str, Any], expect: dict[str, Any]) -> None:
+    _, corners = read_mesh(bytes.fromhex(data["mesh_hex"]), data["media_type"])
+    assert same({"ok": True, "readiness": measure_readiness(corners).to_json()}, expect)
+
+
+def check_readiness_body(data: dict[str, Any], expect: dict[str, Any]) -> None:
+    status = check_body(data["kind"], from_json(data["body"]))
+    assert same({"ok": True, "body_status": {"valid": status.valid, "code": status.code}}, expect)
+
+
+def check_readiness(data: dict[str, Any], expect: dict[str, Any]) -> None:
+    found = warnings_for(readiness_from_json(data["readiness"]), data["process"])
+    got = [{"warning": w.code, "value": w.value, "limit": w.limit} for w in found]
+    assert same({"ok": True, "warnings": got}, expect)
 
 
 _FORMATS: dict[str, Literal["losh", "v1"]] = {"okh-losh": "losh", "okh-v1": "v1"}
@@ -127,5 +147,8 @@ DESIGN_CHECKERS: dict[tuple[str, str], Checker] = {
     ("designs", "manifest"): check_manifest,
     ("designs", "publish"): check_publish,
     ("designs", "mesh"): check_mesh,
+    ("designs", "readiness"): check_readiness,
+    ("designs", "mesh-readiness"): check_mesh_readiness,
+    ("designs", "readiness-body"): check_readiness_body,
     ("designs", "takedown"): check_takedown,
 }

@@ -170,9 +170,11 @@ def cmd_match(args: argparse.Namespace) -> dict[str, Any]:
         "/api/v1/match",
         query,
     )
-    lines = [
-        f"{c['lab']}  {c['advert']['name']}  {quote_text(c['quote'])}" for c in out["candidates"]
-    ]
+    lines = []
+    for c in out["candidates"]:
+        lines.append(f"{c['lab']}  {c['advert']['name']}  {quote_text(c['quote'])}")
+        # Print-readiness warnings beside the quote (specs/0010 §3.4): advice, not refusals.
+        lines += [f"    warning, part {w['part'] + 1}: {w['text']}" for w in c.get("warnings", [])]
     lines += [
         f"{e['lab']}  {e['name']}  excluded: {', '.join(e['reasons'])}" for e in out["excluded"]
     ]

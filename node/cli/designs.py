@@ -139,8 +139,35 @@ def cmd_show(args: argparse.Namespace) -> dict[str, Any]:
     if out.get("withdrawn"):
         w = out["withdrawn"]
         lines.insert(1, f"  WITHDRAWN by its author at {w['timestamp_ms']} ms: {w['reason']}")
+    for row in out.get("readiness", []):
+        lines += _readiness_lines(row)
     out["_text"] = "\n".join(lines)
     return out
+
+
+def _readiness_lines(row: dict[str, Any]) -> list[str]:
+    """A mesh's print-readiness (specs/0010 §3.3) in a few lines."""
+    r = row["readiness"]
+    if r is None:
+        return [f"  print-readiness of {row['path']}: not known here (design fetch measures it)"]
+    wall = r["thinnest_wall_um"]
+    overlap = {None: "overlap not decided", True: "overlapping", False: "apart"}
+    shells = "?" if r["shells"] is None else r["shells"]
+    facts = [
+        "closed" if r["open_edges"] == 0 and r["non_manifold_edges"] == 0 else "open",
+        f"{shells} shell(s) {overlap[r['overlapping_shells']]}",
+        "thinnest wall " + ("not found" if wall is None else f"~{wall / 1000:.2f} mm"),
+        f"overhangs {r['overhang_permille'] / 10:.1f} %",
+    ]
+    if r["solid_volume_mm3"] is not None:
+        facts.append(f"solid {r['solid_volume_mm3']} mm³")
+    source = {"measured": "measured here", "author": "as its author measured it"}
+    lines = [
+        f"  print-readiness of {row['path']} ({source.get(row.get('source') or '', '?')}): "
+        + ", ".join(facts)
+    ]
+    lines += [f"    warning: {w['text']}" for w in row["warnings"]]
+    return lines or ["    ready to print: no warning"]
 
 
 def cmd_withdraw(args: argparse.Namespace) -> dict[str, Any]:

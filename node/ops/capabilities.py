@@ -34,8 +34,9 @@ from ledger.matching import (
     wanted_slices,
 )
 from ledger.quotes import NotSliced
+from ledger.readiness import describe
 from ledger.store import LogStore
-from node.ops import designs, freezes
+from node.ops import designs, freezes, readiness
 from node.ops.context import LedgerContext, append_own
 from node.ops.geometry import THREEMF_MEDIA_TYPES
 from node.ops.sealing import seal_key
@@ -143,6 +144,7 @@ def candidate_json(c: Candidate) -> dict[str, Any]:
         "orientations": [list(o) for o in c.orientations],
         "quote": c.quote.to_json(),
         "lead_time_days": c.advert.body.lead_time_days,
+        "warnings": [{"part": part, **w.to_json(), "text": describe(w)} for part, w in c.warnings],
     }
 
 
@@ -285,8 +287,9 @@ def plan_match(ctx: LedgerContext, query: MatchQuery) -> MatchPlan:
     missing: list[bytes] = []
     tokens = list(query.processes)
     if query.design is not None:
-        _, body = designs.design_entry(ctx, id_from_text(query.design))
-        parts.extend(parts_of_design(body))
+        design_id = id_from_text(query.design)
+        _, body = designs.design_entry(ctx, design_id)
+        parts.extend(parts_of_design(body, readiness.readiness_by_hash(ctx, design_id, body)))
         own = design_meshes(ctx, body)
         meshes.extend(own)
         missing = missing_meshes(own, body)
@@ -321,7 +324,14 @@ def finish_match(plan: MatchPlan, slicer: Slicer | None) -> dict[str, Any]:
     """POST /api/v1/match's answer for a plan (blocking: a worker thread)."""
     parts: Sequence[Part] = plan.request.parts
     return {
-        "parts": [{"size_um": list(p.size_um), "volume_mm3": p.volume_mm3} for p in parts],
+        "parts": [
+            {
+                "size_um": list(p.size_um),
+                "volume_mm3": p.volume_mm3,
+                "readiness": None if p.readiness is None else p.readiness.to_json(),
+            }
+            for p in parts
+        ],
         "processes": sorted(plan.request.processes),
         **matched(plan, slicer),
     }

@@ -27,16 +27,19 @@ from pathlib import Path
 from typing import Any, Final, Literal
 
 from ledger.catalogue import Filters, LineageRow, withdrawal_json
+from ledger.readiness import Readiness, readiness_bodies
 from licenses.design_licence import LicenceCheck, check_design_licence
 from licenses.okh import MAX_MANIFEST_BYTES, export_losh_toml, import_manifest
 from licenses.okh_draft import DesignDraft, design_body
+from node.ops import readiness as readiness_ops
 from node.ops.context import LedgerContext, append_own
-from node.ops.geometry import analyse_mesh, is_mesh_media_type, media_type_for
+from node.ops.geometry import is_mesh_media_type, media_type_for, read_mesh
 from node.store.blobs import BlobStore
 from node.store.home import NodeHome
+from node.store.readiness import ReadinessStore
 from protocol import canonical, kinds
 from protocol.blob import DEFAULT_MAX_BLOB_BYTES
-from protocol.design import DESIGN, MAX_FILES, DesignBody, FileEntry, design_body_map
+from protocol.design import DESIGN, MAX_FILES, READINESS, DesignBody, FileEntry, design_body_map
 from protocol.entry import Entry, read_stored_entry
 from protocol.errors import CommonsError, DecodeError, LocalMisuseError
 from protocol.ids import id_to_text
@@ -117,6 +120,8 @@ class Prepared:
     files: list[FileEntry]
     derived_from: list[bytes]
     notes: list[str] = field(default_factory=list)
+    #: The print-readiness of its meshes, by hash, to publish with it (specs/0010 §3.5).
+    readiness: dict[bytes, Readiness] = field(default_factory=dict)
 
 
 def media_type_of(name: str) -> str:
@@ -179,21 +184,42 @@ def prepare(
             "misuse.too-large", f"{total} bytes of files, at most {MAX_DIRECTORY_BYTES}"
         )
     # The federation's blob size rule (specs/0008 §2) when the home follows one.
-    store = NodeHome(blob_folder.parent).blob_store()  # its size rule and blocklist
-    files = [file_entry(store, rel, p, role, notes) for rel, (p, role) in sorted(chosen.items())]
-    return Prepared(draft, files, list(derived_from), notes)
+    home = NodeHome(blob_folder.parent)
+    store = home.blob_store()  # its size rule and blocklist
+    readiness = ReadinessStore(home.readiness)
+    measured: dict[bytes, Readiness] = {}
+    files = [
+        file_entry(store, rel, p, role, notes, readiness, measured)
+        for rel, (p, role) in sorted(chosen.items())
+    ]
+    return Prepared(draft, files, list(derived_from), notes, measured)
 
 
-def file_entry(store: BlobStore, rel: str, path: Path, role: str, notes: list[str]) -> FileEntry:
-    """Store one file as a blob; its entry in the body (geometry for meshes)."""
+def file_entry(
+    store: BlobStore,
+    rel: str,
+    path: Path,
+    role: str,
+    notes: list[str],
+    readiness: ReadinessStore | None = None,
+    found: dict[bytes, Readiness] | None = None,
+) -> FileEntry:
+    """Store one file as a blob; its entry in the body (geometry for meshes). A mesh's
+    print-readiness (specs/0010 §3.3) goes into `readiness` and `found`, by the blob's
+    hash."""
     blob_id, size = store.add_file(path)
     media_type = media_type_of(path.name)
     geometry = None
     if is_mesh_media_type(media_type):
         try:
-            geometry = analyse_mesh(path, media_type)
+            geometry, triangles = read_mesh(path, media_type)
         except CommonsError as e:
             notes.append(f"{rel}: no geometry ({e.code}: {e.message})")
+        else:
+            if readiness is not None:
+                measured = readiness_ops.keep_readiness(readiness, blob_id, triangles, rel, notes)
+                if measured is not None and found is not None:
+                    found[blob_id] = measured
     try:
         return FileEntry.model_validate(
             {
@@ -230,6 +256,15 @@ def commit(ctx: LedgerContext, prepared: Prepared) -> tuple[dict[str, Any], list
     check = licence_check(ctx, body)  # raises the typed error before anything is signed
     made = append_own(ctx, [(DESIGN, design_body_map(body))])
     entry = made[-1]
+    meshes = {f.sha256 for f in body.files if f.geometry is not None}
+    found = {h: r for h, r in prepared.readiness.items() if h in meshes}
+    # Its meshes' findings, for nodes that do not hold them (specs/0010 §3.5).
+    bodies = readiness_bodies(entry.id, found)
+    readiness_ids = []
+    if bodies:
+        signed = append_own(ctx, [(READINESS, b) for b in bodies])
+        made += signed
+        readiness_ids = [id_to_text(e.id) for e in signed]
     result = {
         "design_id": id_to_text(entry.id),
         "seq": entry.seq,
@@ -237,6 +272,7 @@ def commit(ctx: LedgerContext, prepared: Prepared) -> tuple[dict[str, Any], list
         "licence": body.licence,
         "licence_as_stated": body.licence_as_stated,
         "licence_check": check_json(check),
+        "readiness_entries": readiness_ids,
         "notes": prepared.notes,
     }
     return result, made
@@ -496,6 +532,9 @@ def show(ctx: LedgerContext, design_id: bytes) -> dict[str, Any]:
         "attribution": attribution(ctx.catalogue.ancestors(design_id)),
         "catalogue": listed,
         "withdrawn": withdrawn_text(withdrawal_json(withdrawal)),
+        "readiness": readiness_ops.readiness_json(
+            body, readiness_ops.design_readiness(ctx, design_id, body)
+        ),
     }
 
 
@@ -550,5 +589,8 @@ def export_files(
 
 
 def fetch(ctx: LedgerContext, design_id: bytes, out_dir: Path) -> dict[str, Any]:
-    """Locally: write the design's files this node holds (all of them, or refuse)."""
-    return export_files(ctx.home.blobs, design_id, design_files(ctx, design_id), out_dir)
+    """Locally: write the design's files this node holds (all of them, or refuse), and
+    measure the print-readiness of its meshes not measured yet."""
+    out = export_files(ctx.home.blobs, design_id, design_files(ctx, design_id), out_dir)
+    readiness_ops.mesh_readiness(ctx.home, design_entry(ctx, design_id)[1].files, measure=True)
+    return out

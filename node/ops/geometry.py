@@ -81,6 +81,12 @@ def stl_is_binary(data: bytes) -> bool:
 
 def analyse_mesh(source: Path | bytes, media_type: str) -> Geometry:
     """The geometry of an STL or 3MF file (module docstring); raises CommonsError."""
+    return read_mesh(source, media_type)[0]
+
+
+def read_mesh(source: Path | bytes, media_type: str) -> tuple[Geometry, Any]:
+    """The geometry and the checked (n, 3, 3) float64 corners in mm of an STL or 3MF
+    file (what node.ops.readiness measures); raises CommonsError."""
     if not is_mesh_media_type(media_type):
         raise LocalMisuseError("misuse.not-a-mesh", f"{media_type!r} is not STL or 3MF")
     data = _read(source)
@@ -89,7 +95,7 @@ def analyse_mesh(source: Path | bytes, media_type: str) -> Geometry:
             triangles, mm_per_unit = _stl_triangles(data), 1.0
         else:
             triangles, mm_per_unit = _3mf_triangles(data)
-        return _measure(triangles, mm_per_unit)
+        return _measure(triangles, mm_per_unit), triangles * mm_per_unit
     except (DecodeError, LocalMisuseError):
         raise
     except Exception as e:  # the library's view of malformed input, whatever its type

@@ -45,6 +45,7 @@ from node.ops.capabilities import (
 from node.ops.context import LedgerContext, append_own, now_ms
 from node.ops.designs import design_entry
 from node.ops.jobfiles import check_sealed
+from node.ops.readiness import readiness_by_hash
 from node.ops.slicing import MeshSource, Slicer
 from protocol import jobs
 from protocol.design import DESIGN
@@ -153,7 +154,10 @@ def plan_candidates(ctx: LedgerContext, job_id: bytes) -> MatchPlan:
     """The ledger's part of matching a job (its part, or its design's meshes)."""
     view = job_view(ctx, job_id)
     design = None if view.offer.design is None else design_entry(ctx, view.offer.design)[1]
-    request = match_request(view, design)
+    readiness = None
+    if design is not None and view.offer.design is not None:  # warnings (specs/0010 §3.4)
+        readiness = readiness_by_hash(ctx, view.offer.design, design)
+    request = match_request(view, design, readiness)
     meshes: list[MeshSource | NotSliced] = []
     missing: list[bytes] = []
     if view.offer.part is not None:

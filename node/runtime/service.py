@@ -19,7 +19,7 @@ import trio
 
 from ledger.catalogue import Filters
 from ledger.matching import wanted_slices
-from node.ops import capabilities, designs, jobs, takedown
+from node.ops import capabilities, designs, jobs, readiness, takedown
 from node.ops import context as operations
 from node.ops.capabilities import MatchPlan, MatchQuery
 from node.ops.context import LedgerContext
@@ -246,6 +246,9 @@ class NodeService:
             designs.export_files, self.ctx.home.blobs, design_id, files, out_dir
         )
         out["fetched"] = fetched
+        # The meshes' print-readiness (specs/0010 §3.3), measured off the storage thread.
+        entries = await self.on_ledger(lambda ctx: designs.design_entry(ctx, design_id)[1].files)
+        await trio.to_thread.run_sync(readiness.mesh_readiness, self.ctx.home, entries, True)
         return out
 
     async def note(self, text: str) -> dict[str, Any]:

@@ -12,7 +12,8 @@ ranks with FTS5 bm25 under the same field weights). It guarantees:
     terminate on cyclic edges;
   * no sqlite3 exception escapes: they become `misuse.*` errors (node.store.logs);
   * withdrawals are judged as ledger.takedown does (the design's author only, the
-    earliest shown), when read: `withdrawal_of`, `withheld_blobs`.
+    earliest shown), when read: `withdrawal_of`, `withheld_blobs`; published
+    print-readiness as ledger.readiness does (the author's newest): `published_readiness`.
 The licence filter names a family (`licence_family`: licenses.families, specs/0006
 §3), stored per row when it is added. Free text goes through FTS5 as quoted prefix
 terms only, so a query can never be an FTS syntax error. Like SqliteLogStore, a
@@ -47,6 +48,7 @@ from ledger.catalogue import (
     withdrawal_json,
 )
 from ledger.log import Ledger
+from ledger.readiness import Published, Readiness, readiness_from_json
 from ledger.store import LogStore
 from ledger.takedown import Withdrawal
 from licenses.families import assess
@@ -57,12 +59,12 @@ from protocol.entry import Entry, read_stored_entry
 from protocol.errors import DecodeError, LocalMisuseError
 
 # 2: designs.version may be null; 3: log_kinds (the sync kinds filter); 4: design_files,
-# withdrawals (specs/0010 §7)
-SCHEMA_VERSION = 4
+# withdrawals (specs/0010 §7); 5: published_readiness (specs/0010 §3.5)
+SCHEMA_VERSION = 5
 READ_CHUNK = 1000
 _TABLES = (
     "designs_fts", "facets", "edges", "skipped", "designs", "log_kinds", "design_files",
-    "withdrawals", "meta",
+    "withdrawals", "published_readiness", "meta",
 )  # fmt: skip
 
 _SCHEMA = sql_migration(
@@ -97,6 +99,11 @@ _SCHEMA = sql_migration(
     """CREATE TABLE withdrawals (entry_id BLOB PRIMARY KEY, design BLOB NOT NULL,
         author BLOB NOT NULL, reason TEXT NOT NULL, timestamp_ms INTEGER NOT NULL)""",
     "CREATE INDEX withdrawals_by_design ON withdrawals (design, author, timestamp_ms, entry_id)",
+    # Every valid design.readiness: findings by mesh hash (hex) as JSON, judged when read.
+    """CREATE TABLE published_readiness (entry_id BLOB PRIMARY KEY, design BLOB NOT NULL,
+        author BLOB NOT NULL, timestamp_ms INTEGER NOT NULL, files TEXT NOT NULL)""",
+    """CREATE INDEX published_readiness_by_design
+        ON published_readiness (design, author, timestamp_ms, entry_id)""",
     """CREATE VIRTUAL TABLE designs_fts USING fts5(
         name, summary, tags, materials, processes, content='designs',
         content_rowid='rowid', tokenize='unicode61 remove_diacritics 0')""",
@@ -274,6 +281,39 @@ class CatalogueStore:
                 (w.entry_id, w.design, w.author, w.reason, w.timestamp_ms),
             )
 
+    def add_published(self, published: Published) -> None:
+        p = published
+        files = json.dumps({h.hex(): r.to_json() for h, r in sorted(p.files.items())})
+        with wrapped_errors():
+            self._conn.execute(
+                "INSERT OR IGNORE INTO published_readiness"
+                " (entry_id, design, author, timestamp_ms, files) VALUES (?, ?, ?, ?, ?)",
+                (p.entry_id, p.design, p.author, p.timestamp_ms, files),
+            )
+
+    def published_readiness(self, design_id: bytes) -> dict[bytes, Readiness]:
+        """Its author's findings of the design's meshes (specs/0010 §3.5), the newest
+        per file the design names; as ledger.readiness.shown_published decides."""
+        with wrapped_errors():
+            rows = self._conn.execute(
+                "SELECT p.files FROM published_readiness p"
+                " JOIN designs d ON d.id = p.design AND d.author = p.author"
+                " WHERE p.design = ? ORDER BY p.timestamp_ms, p.entry_id",
+                (design_id,),
+            ).fetchall()
+            if not rows:
+                return {}
+            named = self._conn.execute(
+                "SELECT blob FROM design_files WHERE design = ?", (design_id,)
+            ).fetchall()
+        held = {r[0] for r in named}
+        shown: dict[bytes, Readiness] = {}
+        for (files,) in rows:  # oldest first: newer findings replace older ones
+            for h, f in json.loads(files).items():
+                if bytes.fromhex(h) in held:
+                    shown[bytes.fromhex(h)] = readiness_from_json(f)
+        return shown
+
     def add_edges(self, child: bytes, parents: Sequence[bytes]) -> None:
         with wrapped_errors():
             self._conn.executemany(
@@ -294,7 +334,7 @@ class CatalogueStore:
         with wrapped_errors(), self.batch():
             for table in (
                 "designs", "facets", "edges", "skipped", "log_kinds", "design_files",
-                "withdrawals",
+                "withdrawals", "published_readiness",
             ):  # fmt: skip
                 self._conn.execute(f"DELETE FROM {table}")
             self._conn.execute("INSERT INTO designs_fts (designs_fts) VALUES ('delete-all')")

@@ -186,6 +186,11 @@ class NodeHome:
         return self.path / "blobs"
 
     @property
+    def readiness(self) -> Path:
+        """Print-readiness findings by mesh blob (node.store.readiness)."""
+        return self.path / "readiness"
+
+    @property
     def database(self) -> Path:
         return self.path / "ledger.sqlite3"
 

@@ -118,6 +118,11 @@ def test_publish_a_design_through_the_page_and_see_it_on_another_node(
         page.wait_for_selector("#publish-form [role=status]:has-text('Published')")
         design_id = page.locator("#publish-form [role=status] code").text_content()
         page.wait_for_selector("#design-results button:text('Browser bracket')")
+        page.click("#design-results button:text('Browser bracket')")
+        readiness = page.locator("#design-readiness")  # measured on the publishing node
+        readiness.wait_for()
+        assert "thinnest wall ≈ 4.00 mm" in (readiness.text_content() or "")
+        assert "Ready to print: no warning." in (readiness.text_content() or "")
 
         def on_b() -> Any:
             found = api(b["home"], "GET", "/api/v1/designs?q=bracket")["designs"]
@@ -132,6 +137,10 @@ def test_publish_a_design_through_the_page_and_see_it_on_another_node(
         assert shown["sha256"] in detail and "l-bracket-40x30x20.stl" in detail
         page_b.wait_for_selector("#design-detail .badge:has-text('strong-copyleft')")
         assert page_b.locator("#design-detail svg[role=img]").count() == 1
+        # b does not hold the mesh: it shows what the author published with the design.
+        readiness_b = page_b.locator("#design-readiness").inner_text()
+        assert "(as its author measured it)" in readiness_b
+        assert "thinnest wall ≈ 4.00 mm" in readiness_b
         page_b.screenshot(path=str(ARTIFACTS / "designs-on-lab-b.png"), full_page=True)
 
         node_page = open_dashboard(browser, b, "node")

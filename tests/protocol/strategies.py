@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from protocol import governance, jobs, kinds
 from protocol.capability import ADVERT
 from protocol.design import DESIGN
+from protocol.design import READINESS as DESIGN_READINESS
 from protocol.design import WITHDRAW as DESIGN_WITHDRAW
 from protocol.errors import LocalMisuseError
 from protocol.governance import Charter
@@ -127,6 +128,29 @@ SAMPLES: dict[str, tuple[dict[str, Any], list[tuple[tuple[Any, ...], int]]]] = {
         [(("proposal", "title"), 256), (("proposal", "text"), 16_384)],
     ),
     DESIGN_WITHDRAW: ({"design": ID_A, "reason": "unsafe"}, [(("reason",), 1024)]),
+    DESIGN_READINESS: (
+        {
+            "design": ID_A,
+            "files": [
+                {
+                    "sha256": ID_B,
+                    "readiness": {
+                        "open_edges": 0,
+                        "non_manifold_edges": 0,
+                        "degenerate_faces": 0,
+                        "winding_errors": 0,
+                        "shells": 1,
+                        "overlapping_shells": False,
+                        "solid_volume_mm3": 8000,
+                        "thinnest_wall_um": 2000,
+                        "wall_rays": 2048,
+                        "overhang_permille": 0,
+                    },
+                }
+            ],
+        },
+        [],
+    ),
     governance.VOTE: ({"proposal": ID_A, "choice": "yes"}, []),
     governance.VOUCH: ({"candidate": ID_A}, []),
     governance.UNVOUCH: ({"candidate": ID_A}, []),

@@ -74,6 +74,8 @@ export async function showDesign(id, detail) {
           ` by its author ${when(design.withdrawn.timestamp_ms)}: ${design.withdrawn.reason}. Nodes no longer serve its files; its record and lineage stay.`) : null,
         viewing,
         h("h3", {}, "Files"), filesTable(b.files, meshes.length > 1 ? view : null),
+        (design.readiness || []).length ? h("h3", {}, "Print-readiness") : null,
+        (design.readiness || []).length ? readinessList(design.readiness) : null,
         h("h3", {}, "Lineage"), await lineageGraph(lineage),
         h("h3", {}, "Attribution"),
         lineage.attribution.length
@@ -179,4 +181,33 @@ function publishForm(onPublished) {
     });
   } }, nameL, licL, byL, fnL, parL, filesL, submit, out);
   return h("section", { "aria-labelledby": "publish-h" }, h("h2", { id: "publish-h" }, "Publish a design"), form);
+}
+
+// Print-readiness of each mesh (specs/0010 §3.3): the findings, then the warnings for
+// the design's processes (§3.4): this node's own measurement when it holds the file,
+// else the findings the design's author published (§3.5).
+function readinessList(rows) {
+  return h("ul", { id: "design-readiness", class: "readiness" }, rows.map((row) => {
+    const r = row.readiness;
+    if (!r) {
+      return h("li", {}, h("strong", {}, row.path), h("span", { class: "muted" },
+        " — not known on this node (its author published no findings and this node does not hold the file; fetching the design measures it)."));
+    }
+    const closed = r.open_edges === 0 && r.non_manifold_edges === 0;
+    const overlap = { true: "overlapping", false: "apart" }[r.overlapping_shells] ?? "overlap not decided";
+    const facts = [
+      closed ? "closed" : `open (${r.open_edges} open, ${r.non_manifold_edges} non-manifold edges)`,
+      `${r.shells ?? "?"} shell(s), ${overlap}`,
+      r.thinnest_wall_um === null ? "thinnest wall not found" : `thinnest wall ≈ ${(r.thinnest_wall_um / 1000).toFixed(2)} mm`,
+      `overhangs ${(r.overhang_permille / 10).toFixed(1)} %`,
+    ];
+    if (r.solid_volume_mm3 !== null) facts.push(`solid ${r.solid_volume_mm3} mm³`);
+    if (r.degenerate_faces) facts.push(`${r.degenerate_faces} triangles without area`);
+    if (r.winding_errors) facts.push(`${r.winding_errors} flipped edges`);
+    const source = row.source === "measured" ? "measured on this node" : "as its author measured it";
+    return h("li", {}, h("strong", {}, row.path), ` (${source}) — ${facts.join(", ")}`,
+      row.warnings.length
+        ? h("ul", {}, row.warnings.map((w) => h("li", { class: "warning" }, `Warning: ${w.text}`)))
+        : h("div", { class: "muted" }, "Ready to print: no warning."));
+  }));
 }

@@ -184,8 +184,16 @@ function candidatesTable(matched) {
       h("td", {}, c.advert ? c.advert.name : c.name), h("td", {}, `${c.machine.make} ${c.machine.model}`),
       h("td", {}, c.distance_m === null || c.distance_m === undefined ? "—" : `${(c.distance_m / 1000).toFixed(0)} km`),
       h("td", {}, money(c.quote.total_minor, c.quote.currency),
-        h("div", { class: "muted quote-basis", "data-method": c.quote.method }, quoteBasis(c.quote))),
+        h("div", { class: "muted quote-basis", "data-method": c.quote.method }, quoteBasis(c.quote)),
+        readinessWarnings(c.warnings)),
       h("td", {}, `${c.lead_time_days ?? c.advert.lead_time_days} d`))))));
+}
+
+// Print-readiness warnings beside the quote (specs/0010 §3.4): advice, never a refusal.
+function readinessWarnings(warnings) {
+  if (!warnings || !warnings.length) return null;
+  return h("ul", { class: "warnings" }, warnings.map((w) =>
+    h("li", { class: "warning" }, `Part ${w.part + 1}: ${w.text}`)));
 }
 
 function bidForm(id, out, after) {

@@ -14,12 +14,13 @@ from typing import Any
 
 import pytest
 
+from node.demo.parts import binary_stl, box
 from node.ops import context as operations
 from node.ops import designs
 from node.store.home import NodeHome
 from protocol.design import DESIGN
 from protocol.ids import id_from_text, id_to_text
-from tests.cli_helpers import fabnode
+from tests.cli_helpers import fabnode, fabnode_text
 from tests.node_process import api, running_node, wait_until
 from tests.paths import ROOT
 
@@ -90,6 +91,41 @@ def test_publish_show_search_and_fetch_a_design_with_its_mesh(tmp_path: Path) ->
     assert status == 0, fetched
     assert (out_dir / CUBE.name).read_bytes() == CUBE.read_bytes()
     assert fetched["files"][0]["size"] == CUBE.stat().st_size
+
+
+def test_publishing_measures_print_readiness_and_show_prints_it(tmp_path: Path) -> None:
+    home = init_home(tmp_path)
+    folder = tmp_path / "fin"
+    folder.mkdir()
+    fin = binary_stl(box((40.0, 0.5, 20.0)), b"a thin fin")
+    (folder / "fin.stl").write_bytes(fin)
+    (folder / "okh.toml").write_text(
+        'name = "Fin"\nlicense = "MIT"\nlicensor = "Ada Lab"\nsource = "fin.stl"\n'
+        'fabcommons-processes = ["fdm"]\n'
+    )
+    status, out = publish(home, folder)
+    assert status == 0, out
+    stored = NodeHome(home).readiness / f"{hashlib.sha256(fin).hexdigest()}.json"
+    assert stored.is_file()  # kept by the mesh's hash when published
+    status, shown = fabnode("design", "show", out["design_id"], home=home)
+    assert status == 0
+    (row,) = shown["readiness"]
+    assert row["path"] == "fin.stl" and row["sha256"] == hashlib.sha256(fin).hexdigest()
+    assert row["readiness"]["thinnest_wall_um"] == 500
+    assert row["readiness"]["open_edges"] == 0 and row["readiness"]["shells"] == 1
+    assert [(w["code"], w["value"], w["limit"]) for w in row["warnings"]] == [
+        ("thin-wall", 500, 800)
+    ]
+    status, text = fabnode_text("design", "show", out["design_id"], home=home)
+    assert status == 0
+    assert (
+        "print-readiness of fin.stl (measured here): closed, 1 shell(s) apart, "
+        "thinnest wall ~0.50 mm"
+    ) in text
+    status, log = fabnode("ledger", "log", home=home)
+    assert [e["kind"] for e in log["entries"]][-2:] == ["design", "design.readiness"]
+    assert out["readiness_entries"] == [log["entries"][-1]["id"]]
+    assert "warning: thinnest wall about 0.50 mm, under this process's 0.80 mm" in text
 
 
 def test_derivatives_obey_the_licence_rule_and_lineage_shows_attribution(
@@ -344,6 +380,9 @@ def test_a_design_published_on_a_is_fetched_on_b_with_its_mesh(
         return any(d["id"] == design_id for d in found)
 
     wait_until("b's catalogue lists the design", b_finds_it)
+    (before,) = api(b, "GET", f"/api/v1/designs/{design_id}")["readiness"]
+    # b does not hold the mesh yet: it shows the findings a published with the design.
+    assert before["source"] == "author" and before["readiness"]["thinnest_wall_um"] == 20000
     out_dir = tmp_path / "on-b"
     status, fetched = fabnode("design", "fetch", design_id, "-o", out_dir, home=b)
     assert status == 0, fetched
@@ -352,3 +391,7 @@ def test_a_design_published_on_a_is_fetched_on_b_with_its_mesh(
     assert (out_dir / CUBE.name).read_bytes() == CUBE.read_bytes()
     status, shown = fabnode("design", "show", design_id, home=b)
     assert shown["body"]["files"][0]["geometry"]["volume_mm3"] == 8000
+    # b measured the mesh's print-readiness once it held the file.
+    assert shown["readiness"][0]["source"] == "measured"
+    assert shown["readiness"][0]["readiness"] == before["readiness"]
+    assert shown["readiness"][0]["warnings"] == []

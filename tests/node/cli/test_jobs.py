@@ -11,10 +11,12 @@ import pytest
 
 from node.cli.jobs import parse_place, parse_time_ms
 from node.cli.main import main
+from node.demo.parts import binary_stl, box
 from node.ops.context import open_local
 from node.ops.jobs import job_set
 from node.store.home import NodeHome
 from protocol.errors import LocalMisuseError
+from tests.node.ops.test_capabilities import LAB_TOML
 
 SOON = (datetime.now(UTC) + timedelta(days=20)).date().isoformat()
 
@@ -88,3 +90,28 @@ def test_places_and_times_parse_exactly() -> None:
         parse_place("north")
     with pytest.raises(LocalMisuseError):
         parse_time_ms("soon")
+
+
+def test_a_jobs_candidates_carry_the_designs_readiness_warnings(
+    home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    advert = tmp_path / "lab.toml"
+    advert.write_text(LAB_TOML)
+    assert run(home, capsys, "capability", "set", str(advert))[0] == 0
+    folder = tmp_path / "fin"
+    folder.mkdir()
+    (folder / "fin.stl").write_bytes(binary_stl(box((40.0, 0.5, 20.0)), b"a thin fin"))
+    (folder / "okh.toml").write_text(
+        'name = "Fin"\nlicense = "MIT"\nlicensor = "Ada Lab"\nsource = "fin.stl"\n'
+    )
+    status, design = run(home, capsys, "design", "publish", str(folder))
+    assert status == 0, design
+    where = ["--deadline", SOON, "--at", "41.3969,2.1942", "--radius-km", "30"]
+    status, made = run(home, capsys, "job", "offer", "--title", "Fin", "--design",
+                       design["design_id"], "--process", "3dp-fdm", "--material", "PLA",
+                       *where)  # fmt: skip
+    assert status == 0, made
+    (candidate,) = made["candidates"]  # a thin wall warns; it does not exclude
+    assert [(w["part"], w["code"], w["value"], w["limit"]) for w in candidate["warnings"]] == [
+        (0, "thin-wall", 500, 800)
+    ]

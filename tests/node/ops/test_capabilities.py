@@ -14,13 +14,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from node.demo.parts import binary_stl, box
 from node.store.blobs import BlobStore
 from node.store.home import NodeHome
 from protocol.capability import MAX_ADVERT_FILE_BYTES, advert_from_toml
 from protocol.errors import CommonsError, DecodeError, RemoteFaultError
 from protocol.ids import id_from_text
 from specs.vectorgen import okw as okw_vectors
-from tests.cli_helpers import fabnode
+from tests.cli_helpers import fabnode, fabnode_text
 from tests.node_process import api, running_node, wait_until
 from tests.paths import ROOT
 
@@ -287,11 +288,44 @@ def test_a_design_is_matched_by_its_mesh(tmp_path: Path) -> None:
     size = [
         hi - lo for lo, hi in zip(geometry["bbox_min_um"], geometry["bbox_max_um"], strict=True)
     ]
-    assert matched["parts"] == [{"size_um": size, "volume_mm3": geometry["volume_mm3"]}]
+    (part,) = matched["parts"]
+    assert (part["size_um"], part["volume_mm3"]) == (size, geometry["volume_mm3"])
+    assert part["readiness"]["thinnest_wall_um"] == 20000  # measured when published
     (best,) = matched["candidates"]
+    assert best["warnings"] == []  # a clean cube
     v = geometry["volume_mm3"]
     assert best["machine"]["process"] == "3dp-fdm"  # the laser cutter works no PLA
     assert best["quote"]["total_minor"] == 500 + -(-v * 12 // 1000) + -(-v * 400 // 15000)
+
+
+def test_a_thin_wall_is_a_warning_beside_the_quote(tmp_path: Path) -> None:
+    home = make_home(tmp_path, "lab")
+    assert fabnode("capability", "set", advert_file(tmp_path), home=home)[0] == 0
+    folder = tmp_path / "fin"
+    folder.mkdir()
+    (folder / "fin.stl").write_bytes(binary_stl(box((40.0, 0.5, 20.0)), b"a thin fin"))
+    (folder / "okh.toml").write_text(
+        'name = "Fin"\nlicense = "MIT"\nlicensor = "Ada Lab"\nsource = "fin.stl"\n'
+    )
+    status, published = fabnode("design", "publish", folder, home=home)
+    assert status == 0, published
+    design = published["design_id"]
+    status, matched = fabnode("capability", "match", "--design", design, home=home)
+    assert status == 0, matched
+    by_process = {c["machine"]["process"]: c for c in matched["candidates"]}
+    (best,) = by_process.values()  # the lab's cheapest machine: still a candidate
+    assert best["machine"]["process"] == "3dp-fdm"
+    (warning,) = best["warnings"]
+    assert {k: warning[k] for k in ("part", "code", "value", "limit")} == {
+        "part": 0,
+        "code": "thin-wall",
+        "value": 500,
+        "limit": 800,
+    }
+    assert matched["excluded"] == []
+    status, text = fabnode_text("capability", "match", "--design", design, home=home)
+    assert status == 0
+    assert "warning, part 1: thinnest wall about 0.50 mm, under this process's 0.80 mm" in text
 
 
 def test_import_okw_reads_a_document_in_the_okw_templates_shape(tmp_path: Path) -> None:

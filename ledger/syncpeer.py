@@ -21,6 +21,7 @@ from ledger.log import Ledger
 from ledger.store import StoredCheckpoint
 from protocol.entry import Entry, read_stored_entry
 from protocol.errors import CommonsError, RemoteFaultError
+from protocol.reconcile import Reconciler
 from protocol.sync import (
     ROLE_PEER,
     Closed,
@@ -34,6 +35,8 @@ from protocol.sync import (
     NeedData,
     Range,
     RangeRequest,
+    Reconcile,
+    ReconcileReply,
     RemoteError,
     SyncConnection,
     SyncFilter,
@@ -41,10 +44,12 @@ from protocol.sync import (
     build_heads_frames,
     build_range_frames,
 )
+from protocol.sync_items import SORT_KEY, log_item_id
 from protocol.sync_limits import (
     MAX_ENTRIES_PER_RANGE_FRAME,
     MAX_RANGE_REQUEST,
     RANGE_FRAME_TARGET_BYTES,
+    RECONCILE_VERSION,
 )
 
 BIN_HEADER_BYTES = 5  # msgpack bin32 header, per entry in a range frame
@@ -65,6 +70,22 @@ class _Answer:
     checkpoint: StoredCheckpoint | None
     next_seq: int
     stop: int
+
+
+@dataclass
+class _Reconciliation:
+    """Our two roles in a reconciling session: initiator of ours, responder to the
+    peer's; `offered` maps our item ids to heads, `have` gathers the ids it lacks."""
+
+    offered: dict[bytes, Head]
+    initiator: Reconciler = field(init=False)
+    responder: Reconciler = field(init=False)
+    have: set[bytes] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        items = [(SORT_KEY, item) for item in self.offered]
+        self.initiator = Reconciler(items)
+        self.responder = Reconciler(items)
 
 
 @dataclass
@@ -104,18 +125,27 @@ class SyncPeer:
     #: after a restore from a backup): `watched_size`, None if the peer sent no head.
     watch: bytes | None = None
     watched_size: int | None = None
+    #: Whether our hello offers set reconciliation of heads (0005 §8); False behaves as
+    #: a node from before it (the full head exchange with every peer).
+    reconcile: bool = True
+    #: Heads we sent (all we serve, or after a reconciliation only those the peer lacks).
+    heads_sent: int = 0
+    _reconcile: _Reconciliation | None = None
 
     def __post_init__(self) -> None:
         self.conn = SyncConnection(self.network, now_ms=self.now_ms)
         self.plan = SyncPlan(max_range=self.max_range)
 
     # -- driving -----------------------------------------------------------------------
-    def send(self, message: Hello | Heads | Get | Range | Forks | Done) -> None:
+    def send(
+        self, message: Hello | Heads | Reconcile | ReconcileReply | Get | Range | Forks | Done
+    ) -> None:
         self.outbox += self.conn.send(message, now_ms=self.now_ms)
 
     def start(self) -> None:
         """Queue our hello; take it with `take_outbox`."""
-        self.send(Hello(self.network, self.filter, self.role))
+        offered = RECONCILE_VERSION if self.reconcile else 0
+        self.send(Hello(self.network, self.filter, self.role, reconcile=offered))
 
     def feed(self, data: bytes, now_ms: int) -> bytes:
         """Bytes from the peer in (b"" = it closed), bytes to send out."""
@@ -188,12 +218,18 @@ class SyncPeer:
         if self.keep_events:
             self.events.append(event)
         if isinstance(event, Hello):
-            heads = [] if self.role != ROLE_PEER else self.servable_heads(event.filter)
-            for frame in build_heads_frames(heads):
-                self.send(frame)
-            proofs = tuple(p.raw for p in self.ledger.store.fork_proofs())
-            if proofs:
-                self.send(Forks(proofs))
+            if self.conn.reconciling:
+                self._reconcile = _Reconciliation(self.servable_items())
+                self.send(Reconcile(self._reconcile.initiator.initiate()))
+            else:
+                self._announce([] if self.role != ROLE_PEER else self.servable_heads(event.filter))
+        elif isinstance(event, Reconcile):
+            assert self._reconcile is not None  # the machine allows it only once reconciling
+            reply = self._reconcile.responder.reconcile(event.message).reply
+            assert reply is not None  # a responder always answers
+            self.send(ReconcileReply(reply))
+        elif isinstance(event, ReconcileReply):
+            self._reconciled(event.message)
         elif isinstance(event, Heads):
             self._take_heads(event.heads)
             self.planned = not event.more
@@ -204,6 +240,39 @@ class SyncPeer:
         elif isinstance(event, Forks):
             self._add_forks(event.proofs)
         self.pump()
+
+    def _announce(self, heads: list[Head]) -> None:
+        """Our heads, then the fork proofs we hold (0005 §6 step 2)."""
+        for frame in build_heads_frames(heads):
+            self.send(frame)
+        self.heads_sent += len(heads)
+        proofs = tuple(p.raw for p in self.ledger.store.fork_proofs())
+        if proofs:
+            self.send(Forks(proofs))
+
+    def _reconciled(self, reply: bytes) -> None:
+        """The peer's answer to our reconcile: ask on, or send the heads it lacks."""
+        assert self._reconcile is not None
+        step = self._reconcile.initiator.reconcile(reply)
+        self._reconcile.have.update(step.have_ids)
+        if step.reply is not None:
+            self.send(Reconcile(step.reply))
+            return
+        offered = self._reconcile.offered
+        self._announce([offered[i] for i in sorted(self._reconcile.have)])
+        offered.clear()  # only the responder is needed from now on
+
+    def servable_items(self) -> dict[bytes, Head]:
+        """Every log we serve as a reconciliation item id (0005 §8.2), with its head."""
+        out: dict[bytes, Head] = {}
+        for head in self.ledger.heads():
+            if head.network != self.network:
+                continue
+            checkpoint = self.servable(head.author)
+            if checkpoint is not None:
+                item = log_item_id(head.author, checkpoint.size, checkpoint.root)
+                out[item] = Head(head.author, checkpoint.size, checkpoint.note)
+        return out
 
     def pump(self) -> None:
         while self.planned and self.conn.can_request:

@@ -23,6 +23,8 @@ from dataclasses import field as dataclass_field
 from typing import Any, Final, TypeVar
 
 from protocol import limits
+from protocol.errors import RemoteFaultError
+from protocol.reconcile_wire import decode_message
 from protocol.sync_limits import (
     MAX_ENTRIES_PER_RANGE_FRAME,
     MAX_ERROR_CODE_BYTES,
@@ -35,6 +37,7 @@ from protocol.sync_limits import (
     MAX_NOTE_BYTES,
     MAX_PROOF_HASHES,
     MAX_RANGE_REQUEST,
+    MAX_RECONCILE_MESSAGE_BYTES,
     MAX_SYNC_FRAME_BYTES,
     SYNC_VERSION,
 )
@@ -75,13 +78,27 @@ class SyncFilter:
     def admits_author(self, author: bytes) -> bool:
         return self.authors is None or author in self._author_set
 
+    @property
+    def is_everything(self) -> bool:
+        return self.authors is None and self.kinds is None
+
 
 @dataclass(frozen=True, slots=True)
 class Hello:
+    """`reconcile`: the highest set reconciliation version the sender offers (0005 §8.1),
+    0 for none (the key is then left out, as a node before reconciliation sent it)."""
+
     network: bytes
     filter: SyncFilter = SyncFilter()
     role: str = ROLE_PEER
     version: int = SYNC_VERSION
+    reconcile: int = 0
+
+
+def reconciling(a: Hello, b: Hello) -> bool:
+    """Whether a session with these hellos reconciles its heads (0005 §8.1): both offer
+    it, both serve (role peer) and both want every log (no filter)."""
+    return all(h.reconcile >= 1 and h.role == ROLE_PEER and h.filter.is_everything for h in (a, b))
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +152,20 @@ class Forks:
 
 
 @dataclass(frozen=True, slots=True)
+class Reconcile:
+    """A message of the sender's own reconciliation (it initiated it), 0005 §8.3."""
+
+    message: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class ReconcileReply:
+    """The answer to the other side's last Reconcile."""
+
+    message: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class Done:
     pass
 
@@ -153,7 +184,7 @@ class SyncError:
         return cls(code[:MAX_ERROR_CODE_BYTES], _clip(text, MAX_ERROR_MESSAGE_BYTES))
 
 
-Message = Hello | Heads | Get | Range | Forks | Done | SyncError
+Message = Hello | Heads | Reconcile | ReconcileReply | Get | Range | Forks | Done | SyncError
 
 
 def _clip(text: str, max_bytes: int) -> str:
@@ -164,16 +195,21 @@ def _clip(text: str, max_bytes: int) -> str:
 def message_to_wire(message: Message) -> dict[str, Any]:
     """The map carried in a frame (specs/0005 §3); canonical.encode sorts its keys."""
     match message:
-        case Hello(network, flt, role, version):
+        case Hello(network, flt, role, version, offered):
             authors = None if flt.authors is None else list(flt.authors)
             kinds = None if flt.kinds is None else list(flt.kinds)
-            return {
+            hello = {
                 "t": "hello",
                 "v": version,
                 "network": network,
                 "role": role,
                 "filter": {"authors": authors, "kinds": kinds},
             }
+            return hello | ({"reconcile": offered} if offered else {})
+        case Reconcile(payload):
+            return {"t": "reconcile", "msg": payload}
+        case ReconcileReply(payload):
+            return {"t": "reconcile-reply", "msg": payload}
         case Heads(heads, more):
             rows = [[h.author, h.size, h.checkpoint] for h in heads]
             return {"t": "heads", "heads": rows, "more": more}
@@ -308,7 +344,8 @@ def _parse_hello(m: dict[str, Any]) -> Hello:
     role = m["role"]
     if role not in (ROLE_PEER, ROLE_PULL):
         raise _bad(f"role must be {ROLE_PEER!r} or {ROLE_PULL!r}", "role")
-    return Hello(network, _parse_filter(m["filter"]), role, version)
+    offered = _uint(m["reconcile"], "reconcile") if "reconcile" in m else 0
+    return Hello(network, _parse_filter(m["filter"]), role, version, offered)
 
 
 def _parse_filter(f: Any) -> SyncFilter:
@@ -386,6 +423,25 @@ def _parse_forks(m: dict[str, Any]) -> Forks:
     return Forks(proofs)
 
 
+def _reconcile_payload(m: dict[str, Any]) -> bytes:
+    """A Negentropy message: its size first, then its whole format (0005 §8.3)."""
+    _keys(m, frozenset({"t", "msg"}))
+    payload = _bin(m["msg"], "msg", 1, MAX_RECONCILE_MESSAGE_BYTES)
+    try:
+        decode_message(payload, max_bytes=MAX_RECONCILE_MESSAGE_BYTES)
+    except RemoteFaultError as e:
+        raise SyncViolationError(e.code.removeprefix("remote."), e.message, "msg") from None
+    return payload
+
+
+def _parse_reconcile(m: dict[str, Any]) -> Reconcile:
+    return Reconcile(_reconcile_payload(m))
+
+
+def _parse_reconcile_reply(m: dict[str, Any]) -> ReconcileReply:
+    return ReconcileReply(_reconcile_payload(m))
+
+
 def _parse_done(m: dict[str, Any]) -> Done:
     _keys(m, frozenset({"t"}))
     return Done()
@@ -408,6 +464,8 @@ def _parse_error(m: dict[str, Any]) -> SyncError:
 _PARSERS: dict[str, Callable[[dict[str, Any]], Message]] = {
     "hello": _parse_hello,
     "heads": _parse_heads,
+    "reconcile": _parse_reconcile,
+    "reconcile-reply": _parse_reconcile_reply,
     "get": _parse_get,
     "range": _parse_range,
     "forks": _parse_forks,

@@ -23,4 +23,7 @@ NETWORK_ID: Final = b"fabcommons/v1/network\x00"
 #: Signature of a peer-to-peer handshake transcript.
 HANDSHAKE_SIG: Final = b"fabcommons/v1/handshake\x00"
 
-ALL: Final = (ENTRY_SIG, IDENTITY_ID, NETWORK_ID, HANDSHAKE_SIG)
+#: Sync item id: digest of a log's head, the item set reconciliation compares.
+SYNC_ITEM: Final = b"fabcommons/v1/sync-item\x00"
+
+ALL: Final = (ENTRY_SIG, IDENTITY_ID, NETWORK_ID, HANDSHAKE_SIG, SYNC_ITEM)

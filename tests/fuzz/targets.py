@@ -65,6 +65,7 @@ from protocol.jobstate import derive_job
 from protocol.jsonform import from_json as untagged
 from protocol.keys import SigningKey
 from protocol.okw import advert_from_okw, advert_to_okw
+from protocol.reconcile import MIN_MESSAGE_BYTES, Reconciler
 from protocol.sealed import SealPrivateKey, open_sealed
 from protocol.sync import Closed, Get, Heads, Hello, Message, NeedData, RemoteError, SyncConnection
 from protocol.sync_limits import MAX_SYNC_FRAME_BYTES
@@ -335,6 +336,34 @@ def fuzz_sync(data: bytes) -> None:
             pass
     except RemoteFaultError:
         return
+
+
+_RECONCILE_ITEMS = tuple((i % 3, bytes([i]) * 32) for i in range(40))
+
+
+def fuzz_reconcile(data: bytes) -> None:
+    """A responder and an initiator over 40 items fed one message: a reply within the
+    size limit, or RemoteFaultError (remote.bad-reconcile / remote.oversized)."""
+    responder = Reconciler(_RECONCILE_ITEMS, max_message_bytes=MIN_MESSAGE_BYTES)
+    initiator = Reconciler(_RECONCILE_ITEMS, max_message_bytes=MIN_MESSAGE_BYTES)
+    initiator.initiate()
+    for machine in (responder, initiator):
+        try:
+            reply = machine.reconcile(data).reply
+        except RemoteFaultError:
+            return
+        if reply is not None and len(reply) > MIN_MESSAGE_BYTES:
+            raise AssertionError(f"a reply of {len(reply)} bytes")
+
+
+def _reconcile_seeds() -> list[bytes]:
+    out = []
+    for item in _vector_inputs("sync/reconcile"):
+        if "message_hex" in item:
+            out.append(bytes.fromhex(item["message_hex"]))
+    for path in sorted((VECTORS / "sync/reconcile").glob("session-*.json")):
+        out += [bytes.fromhex(m) for m in json.loads(path.read_text())["expect"]["messages_hex"]]
+    return out
 
 
 def _try_send(conn: SyncConnection, message: Message, said: list[Message]) -> None:
@@ -698,6 +727,8 @@ TARGETS: dict[str, Target] = {
                "protocol.blob.BlobServe fed a client's stream"),
         Target("api-body", fuzz_api_body, _api_body_seeds,
                "the local API's request-body models and their conversions"),
+        Target("reconcile", fuzz_reconcile, _reconcile_seeds,
+               "protocol.reconcile.Reconciler (both roles) fed a peer's Negentropy message"),
     )
 }  # fmt: skip
 

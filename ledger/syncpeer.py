@@ -44,9 +44,10 @@ from protocol.sync import (
     build_heads_frames,
     build_range_frames,
 )
-from protocol.sync_items import SORT_KEY, log_item_id
+from protocol.sync_items import SORT_KEY, fork_item_id, log_item_id
 from protocol.sync_limits import (
     MAX_ENTRIES_PER_RANGE_FRAME,
+    MAX_FORK_PROOFS_PER_FRAME,
     MAX_RANGE_REQUEST,
     RANGE_FRAME_TARGET_BYTES,
     RECONCILE_VERSION,
@@ -75,9 +76,10 @@ class _Answer:
 @dataclass
 class _Reconciliation:
     """Our two roles in a reconciling session: initiator of ours, responder to the
-    peer's; `offered` maps our item ids to heads, `have` gathers the ids it lacks."""
+    peer's; `offered` maps our item ids to heads or fork proofs (their bytes), `have`
+    gathers the ids the peer lacks."""
 
-    offered: dict[bytes, Head]
+    offered: dict[bytes, Head | bytes]
     initiator: Reconciler = field(init=False)
     responder: Reconciler = field(init=False)
     have: set[bytes] = field(default_factory=set)
@@ -128,8 +130,10 @@ class SyncPeer:
     #: Whether our hello offers set reconciliation of heads (0005 §8); False behaves as
     #: a node from before it (the full head exchange with every peer).
     reconcile: bool = True
-    #: Heads we sent (all we serve, or after a reconciliation only those the peer lacks).
+    #: Heads and fork proofs we sent (all we serve, or after a reconciliation only those
+    #: the peer lacks).
     heads_sent: int = 0
+    forks_sent: int = 0
     _reconcile: _Reconciliation | None = None
 
     def __post_init__(self) -> None:
@@ -241,14 +245,16 @@ class SyncPeer:
             self._add_forks(event.proofs)
         self.pump()
 
-    def _announce(self, heads: list[Head]) -> None:
-        """Our heads, then the fork proofs we hold (0005 §6 step 2)."""
+    def _announce(self, heads: list[Head], proofs: list[bytes] | None = None) -> None:
+        """Our heads, then fork proofs: those given, or every one we hold (0005 §6 step 2)."""
         for frame in build_heads_frames(heads):
             self.send(frame)
         self.heads_sent += len(heads)
-        proofs = tuple(p.raw for p in self.ledger.store.fork_proofs())
-        if proofs:
-            self.send(Forks(proofs))
+        if proofs is None:
+            proofs = [p.raw for p in self.ledger.store.fork_proofs()]
+        for start in range(0, len(proofs), MAX_FORK_PROOFS_PER_FRAME):
+            self.send(Forks(tuple(proofs[start : start + MAX_FORK_PROOFS_PER_FRAME])))
+        self.forks_sent += len(proofs)
 
     def _reconciled(self, reply: bytes) -> None:
         """The peer's answer to our reconcile: ask on, or send the heads it lacks."""
@@ -258,13 +264,19 @@ class SyncPeer:
         if step.reply is not None:
             self.send(Reconcile(step.reply))
             return
-        offered = self._reconcile.offered
-        self._announce([offered[i] for i in sorted(self._reconcile.have)])
-        offered.clear()  # only the responder is needed from now on
+        lacking = [self._reconcile.offered[i] for i in sorted(self._reconcile.have)]
+        self._announce(
+            [h for h in lacking if isinstance(h, Head)],
+            [p for p in lacking if isinstance(p, bytes)],
+        )
+        self._reconcile.offered.clear()  # only the responder is needed from now on
 
-    def servable_items(self) -> dict[bytes, Head]:
-        """Every log we serve as a reconciliation item id (0005 §8.2), with its head."""
-        out: dict[bytes, Head] = {}
+    def servable_items(self) -> dict[bytes, Head | bytes]:
+        """Every log we serve and fork proof we hold, by reconciliation item id (0005
+        §8.2): the log's head, the proof's bytes."""
+        out: dict[bytes, Head | bytes] = {
+            fork_item_id(p.id): p.raw for p in self.ledger.store.fork_proofs()
+        }
         for head in self.ledger.heads():
             if head.network != self.network:
                 continue

@@ -15,8 +15,8 @@ responder answers an IdList with its own ids of that range; the initiator answer
 one with nothing (Skip). A message never exceeds `max_message_bytes`: what does not
 fit is covered by one Fingerprint of the rest, which the other side splits again.
 Unlike the reference, the initial message is one Fingerprint of the whole set (an
-IdList below `ID_LIST_BELOW` items), so two parties already in sync exchange one
-~20-byte message each way whatever the set's size.
+empty IdList for an empty set), so two parties already in sync exchange a 20-byte
+message and a 1-byte reply whatever the set's size.
 
 Peer input is parsed by protocol.reconcile_wire (its size first); a message that
 breaks the format raises RemoteFaultError. Misuse (duplicate items, a step out of
@@ -130,13 +130,14 @@ class Reconciler:
 
     # -- the two calls ---------------------------------------------------------------------
     def initiate(self) -> bytes:
-        """The first message: one Fingerprint of every item (an IdList when few)."""
+        """The first message: one Fingerprint of every item (an empty IdList when we
+        hold none: then every item of the other side is news)."""
         if self.is_initiator or self.is_done:
             raise LocalMisuseError("misuse.unexpected-message", "initiate() once, first")
         self.is_initiator = True
         out = MessageWriter()
-        if len(self._keys) < ID_LIST_BELOW:
-            out.id_list(INFINITY, [k[1] for k in self._keys])
+        if not self._keys:
+            out.id_list(INFINITY, [])
         else:
             out.fingerprint(INFINITY, self.range_fingerprint(0, len(self._keys)))
         return bytes(out.data)

@@ -110,7 +110,7 @@ def session_cases() -> Iterator[Case]:
     )
     yield session(
         "session-small-sets",
-        "Fewer than 32 items: the first message is an IdList.",
+        "Fewer than 32 items: the responder answers the first fingerprint with an IdList.",
         ids("small", 5),
         ids("small", 3) + ids("other", 2),
     )

@@ -110,7 +110,7 @@ def test_larger_sets_within_the_bound(common: int, only_a: int, only_b: int) -> 
 
 def test_sets_in_sync_cost_one_round_trip_of_constant_size() -> None:
     costs = set()
-    for n in (ID_LIST_BELOW, 1_000, 50_000):
+    for n in (1, ID_LIST_BELOW - 1, ID_LIST_BELOW, 1_000, 50_000):
         same = ids(n, "same")
         have, need, rounds, moved = converse(same, same)
         assert (have, need, rounds) == (set(), set(), 1)

@@ -47,6 +47,9 @@ def measure(sizes: tuple[int, ...] = BENCH_SIZES, seed: int = 1) -> dict[str, An
             _s(r["convergence_ms"]) + " (virtual)"
         )
         out[f"{nodes:,} nodes: bytes sent per node"] = r["bytes_per_node"]
+        out[f"{nodes:,} nodes: sync bytes per node, one idle interval"] = _n(
+            r["idle_sync_bytes_per_node"]
+        )
         out[f"{nodes:,} nodes: wall time"] = f"{r['wall_s']} s"
     return out
 

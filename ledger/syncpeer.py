@@ -44,7 +44,7 @@ from protocol.sync import (
     build_heads_frames,
     build_range_frames,
 )
-from protocol.sync_items import SORT_KEY, fork_item_id, log_item_id
+from protocol.sync_items import SORT_KEY, frozen_item_id, log_item_id
 from protocol.sync_limits import (
     MAX_ENTRIES_PER_RANGE_FRAME,
     MAX_FORK_PROOFS_PER_FRAME,
@@ -76,10 +76,10 @@ class _Answer:
 @dataclass
 class _Reconciliation:
     """Our two roles in a reconciling session: initiator of ours, responder to the
-    peer's; `offered` maps our item ids to heads or fork proofs (their bytes), `have`
-    gathers the ids the peer lacks."""
+    peer's; `offered` maps our item ids to heads or to the fork proofs of a frozen
+    author, `have` gathers the ids the peer lacks."""
 
-    offered: dict[bytes, Head | bytes]
+    offered: dict[bytes, Head | tuple[bytes, ...]]
     initiator: Reconciler = field(init=False)
     responder: Reconciler = field(init=False)
     have: set[bytes] = field(default_factory=set)
@@ -267,15 +267,19 @@ class SyncPeer:
         lacking = [self._reconcile.offered[i] for i in sorted(self._reconcile.have)]
         self._announce(
             [h for h in lacking if isinstance(h, Head)],
-            [p for p in lacking if isinstance(p, bytes)],
+            [p for ps in lacking if isinstance(ps, tuple) for p in ps],
         )
         self._reconcile.offered.clear()  # only the responder is needed from now on
 
-    def servable_items(self) -> dict[bytes, Head | bytes]:
-        """Every log we serve and fork proof we hold, by reconciliation item id (0005
-        §8.2): the log's head, the proof's bytes."""
-        out: dict[bytes, Head | bytes] = {
-            fork_item_id(p.id): p.raw for p in self.ledger.store.fork_proofs()
+    def servable_items(self) -> dict[bytes, Head | tuple[bytes, ...]]:
+        """Every log we serve and every author a fork proof we hold freezes, by
+        reconciliation item id (0005 §8.2): the log's head, the author's proofs."""
+        proofs: dict[bytes, list[bytes]] = {}
+        for p in self.ledger.store.fork_proofs():
+            if p.network == self.network and self.ledger.is_frozen(self.network, p.author):
+                proofs.setdefault(p.author, []).append(p.raw)
+        out: dict[bytes, Head | tuple[bytes, ...]] = {
+            frozen_item_id(author): tuple(raws) for author, raws in proofs.items()
         }
         for head in self.ledger.heads():
             if head.network != self.network:

@@ -22,7 +22,7 @@ from protocol.ids import id_to_text
 from protocol.reconcile import Reconciler, fingerprint
 from protocol.reconcile_wire import decode_message
 from protocol.sync import Heads, Hello, NeedData, SyncConnection
-from protocol.sync_items import log_item_id
+from protocol.sync_items import frozen_item_id, log_item_id
 from protocol.sync_messages import parse_message
 from tests.vector_support import Checker, failure, same
 
@@ -101,6 +101,8 @@ def check_reconcile(data: dict[str, Any], expect: dict[str, Any]) -> None:
             bytes.fromhex(data["author_hex"]), data["size"], bytes.fromhex(data["root_hex"])
         )
         assert item.hex() == expect["id_hex"]
+    elif "frozen_author_hex" in data:
+        assert frozen_item_id(bytes.fromhex(data["frozen_author_hex"])).hex() == expect["id_hex"]
     elif "message_hex" in data:
         try:
             decode_message(bytes.fromhex(data["message_hex"]), **_limit(data))

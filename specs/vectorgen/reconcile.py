@@ -17,7 +17,7 @@ from collections.abc import Iterator
 
 from protocol.reconcile import Reconciler, fingerprint
 from protocol.reconcile_wire import MAX_MESSAGE_BYTES
-from protocol.sync_items import log_item_id
+from protocol.sync_items import frozen_item_id, log_item_id
 from specs.vectorgen.common import ALICE, Case, error, ok
 
 SUITE = ("sync", "reconcile")
@@ -52,6 +52,13 @@ def item_cases() -> Iterator[Case]:
         "Alice's log served at 7 entries with this root.",
         {"author_hex": ALICE.id.hex(), "size": 7, "root_hex": root.hex()},
         ok(id_hex=log_item_id(ALICE.id, 7, root).hex()),
+    )
+    yield Case(
+        *SUITE,
+        "item-frozen-author",
+        "Alice frozen by a fork proof held here.",
+        {"frozen_author_hex": ALICE.id.hex()},
+        ok(id_hex=frozen_item_id(ALICE.id).hex()),
     )
 
 

@@ -264,12 +264,24 @@ class SyncPeer:
         if step.reply is not None:
             self.send(Reconcile(step.reply))
             return
+        self._watch_agreed()
         lacking = [self._reconcile.offered[i] for i in sorted(self._reconcile.have)]
         self._announce(
             [h for h in lacking if isinstance(h, Head)],
             [p for ps in lacking if isinstance(ps, tuple) for p in ps],
         )
         self._reconcile.offered.clear()  # only the responder is needed from now on
+
+    def _watch_agreed(self) -> None:
+        """The peer holds exactly our head of the watched log when its item is not
+        among those it lacks: that is the size its head would have shown (it sends
+        no head of a log we agree on)."""
+        assert self._reconcile is not None
+        for item, offered in self._reconcile.offered.items():
+            if isinstance(offered, Head) and offered.author == self.watch:
+                if item not in self._reconcile.have:
+                    self.watched_size = offered.size
+                return
 
     def servable_items(self) -> dict[bytes, Head | tuple[bytes, ...]]:
         """Every log we serve and every author a fork proof we hold freezes, by

@@ -78,3 +78,19 @@ def test_fork_proofs_are_sent_only_to_a_peer_that_lacks_them() -> None:
     old = Peer("source", source, reconcile=False), Peer("sink", sink)
     run_session(*old)
     assert old[0].forks_sent == old[1].forks_sent == 1  # the full exchange sends all
+
+
+def test_a_watched_log_both_sides_agree_on_shows_its_size() -> None:
+    """A restored home waits to see how much of its own log a peer holds (the node's
+    `watch`); reconciling peers send no head of a log they agree on, so agreement
+    itself shows it."""
+    source, sink = source_and_sink()
+    run_session(Peer("source", source), Peer("sink", sink))  # now in sync
+    small = authors()["small"].id
+    held = sink.head(NETWORK, small)
+    assert held is not None
+    for reconcile in (True, False):
+        watcher = Peer("sink", sink, watch=small, reconcile=reconcile)
+        run_session(Peer("source", source), watcher)
+        assert watcher.conn.reconciling is reconcile
+        assert watcher.watched_size == held.size

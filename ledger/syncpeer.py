@@ -19,9 +19,9 @@ from ledger.checkpoint import decode_signed_checkpoint
 from ledger.gossip import check_checkpoint
 from ledger.log import Ledger
 from ledger.store import StoredCheckpoint
+from ledger.syncreconcile import HeadReconciliation, Offered, servable_items
 from protocol.entry import Entry, read_stored_entry
 from protocol.errors import CommonsError, RemoteFaultError
-from protocol.reconcile import Reconciler
 from protocol.sync import (
     ROLE_PEER,
     Closed,
@@ -44,7 +44,6 @@ from protocol.sync import (
     build_heads_frames,
     build_range_frames,
 )
-from protocol.sync_items import SORT_KEY, frozen_item_id, log_item_id
 from protocol.sync_limits import (
     MAX_ENTRIES_PER_RANGE_FRAME,
     MAX_FORK_PROOFS_PER_FRAME,
@@ -71,23 +70,6 @@ class _Answer:
     checkpoint: StoredCheckpoint | None
     next_seq: int
     stop: int
-
-
-@dataclass
-class _Reconciliation:
-    """Our two roles in a reconciling session: initiator of ours, responder to the
-    peer's; `offered` maps our item ids to heads or to the fork proofs of a frozen
-    author, `have` gathers the ids the peer lacks."""
-
-    offered: dict[bytes, Head | tuple[bytes, ...]]
-    initiator: Reconciler = field(init=False)
-    responder: Reconciler = field(init=False)
-    have: set[bytes] = field(default_factory=set)
-
-    def __post_init__(self) -> None:
-        items = [(SORT_KEY, item) for item in self.offered]
-        self.initiator = Reconciler(items)
-        self.responder = Reconciler(items)
 
 
 @dataclass
@@ -134,7 +116,7 @@ class SyncPeer:
     #: the peer lacks).
     heads_sent: int = 0
     forks_sent: int = 0
-    _reconcile: _Reconciliation | None = None
+    _reconcile: HeadReconciliation | None = None
 
     def __post_init__(self) -> None:
         self.conn = SyncConnection(self.network, now_ms=self.now_ms)
@@ -223,15 +205,13 @@ class SyncPeer:
             self.events.append(event)
         if isinstance(event, Hello):
             if self.conn.reconciling:
-                self._reconcile = _Reconciliation(self.servable_items())
-                self.send(Reconcile(self._reconcile.initiator.initiate()))
+                self._reconcile = HeadReconciliation(self.servable_items())
+                self.send(Reconcile(self._reconcile.initiate()))
             else:
                 self._announce([] if self.role != ROLE_PEER else self.servable_heads(event.filter))
         elif isinstance(event, Reconcile):
             assert self._reconcile is not None  # the machine allows it only once reconciling
-            reply = self._reconcile.responder.reconcile(event.message).reply
-            assert reply is not None  # a responder always answers
-            self.send(ReconcileReply(reply))
+            self.send(ReconcileReply(self._reconcile.answer(event.message)))
         elif isinstance(event, ReconcileReply):
             self._reconciled(event.message)
         elif isinstance(event, Heads):
@@ -257,50 +237,22 @@ class SyncPeer:
         self.forks_sent += len(proofs)
 
     def _reconciled(self, reply: bytes) -> None:
-        """The peer's answer to our reconcile: ask on, or send the heads it lacks."""
+        """The peer's answer to our reconcile: ask on, or send what it lacks (0005 §8.5).
+        A watched log we agree on shows its size, as its head would have."""
         assert self._reconcile is not None
-        step = self._reconcile.initiator.reconcile(reply)
-        self._reconcile.have.update(step.have_ids)
-        if step.reply is not None:
-            self.send(Reconcile(step.reply))
+        message = self._reconcile.step(reply)
+        if message is not None:
+            self.send(Reconcile(message))
             return
-        self._watch_agreed()
-        lacking = [self._reconcile.offered[i] for i in sorted(self._reconcile.have)]
-        self._announce(
-            [h for h in lacking if isinstance(h, Head)],
-            [p for ps in lacking if isinstance(ps, tuple) for p in ps],
-        )
-        self._reconcile.offered.clear()  # only the responder is needed from now on
+        if self.watch is not None:
+            agreed = self._reconcile.agreed_size(self.watch)
+            self.watched_size = agreed if agreed is not None else self.watched_size
+        self._announce(*self._reconcile.lacking())
+        self._reconcile.forget_offers()
 
-    def _watch_agreed(self) -> None:
-        """The peer holds exactly our head of the watched log when its item is not
-        among those it lacks: that is the size its head would have shown (it sends
-        no head of a log we agree on)."""
-        assert self._reconcile is not None
-        for item, offered in self._reconcile.offered.items():
-            if isinstance(offered, Head) and offered.author == self.watch:
-                if item not in self._reconcile.have:
-                    self.watched_size = offered.size
-                return
-
-    def servable_items(self) -> dict[bytes, Head | tuple[bytes, ...]]:
-        """Every log we serve and every author a fork proof we hold freezes, by
-        reconciliation item id (0005 §8.2): the log's head, the author's proofs."""
-        proofs: dict[bytes, list[bytes]] = {}
-        for p in self.ledger.store.fork_proofs():
-            if p.network == self.network and self.ledger.is_frozen(self.network, p.author):
-                proofs.setdefault(p.author, []).append(p.raw)
-        out: dict[bytes, Head | tuple[bytes, ...]] = {
-            frozen_item_id(author): tuple(raws) for author, raws in proofs.items()
-        }
-        for head in self.ledger.heads():
-            if head.network != self.network:
-                continue
-            checkpoint = self.servable(head.author)
-            if checkpoint is not None:
-                item = log_item_id(head.author, checkpoint.size, checkpoint.root)
-                out[item] = Head(head.author, checkpoint.size, checkpoint.note)
-        return out
+    def servable_items(self) -> dict[bytes, Offered]:
+        """Our reconciliation items (0005 §8.2): logs by head, frozen authors by proofs."""
+        return servable_items(self.ledger, self.network, self.servable)
 
     def pump(self) -> None:
         while self.planned and self.conn.can_request:

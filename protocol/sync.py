@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 from protocol import framing
 from protocol.errors import DecodeError, LocalMisuseError, RemoteFaultError
+from protocol.sync_fields import SyncViolationError
 from protocol.sync_limits import (
     DECODER_MAX_ARRAY_LEN,
     DECODER_MAX_BIN_BYTES,
@@ -52,7 +53,6 @@ from protocol.sync_messages import (
     ReconcileReply,
     SyncError,
     SyncFilter,
-    SyncViolationError,
     message_to_wire,
     parse_message,
     reconciling,

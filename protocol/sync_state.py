@@ -17,6 +17,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from enum import Enum
 
+from protocol.sync_fields import SyncViolationError
 from protocol.sync_limits import (
     MAX_FORK_PROOFS_PER_SESSION,
     MAX_HEADS_PER_SESSION,
@@ -35,7 +36,6 @@ from protocol.sync_messages import (
     Range,
     Reconcile,
     ReconcileReply,
-    SyncViolationError,
     reconciling,
 )
 

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 HOME_DIR ?= $(CURDIR)/.fabnode-home
 
-.PHONY: install run node test lint typecheck pytest vectors bench fuzz wheel clean
+.PHONY: install run node test lint typecheck pytest vectors bench fuzz wheel clean vendor-three
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -39,6 +39,11 @@ wheel: $(STAMP)
 	rm -rf build dist
 	$(BIN)/pip wheel --no-deps --quiet -w dist .
 	@ls dist/*.whl
+
+## make vendor-three: copy the three.js pinned in tools/three/package-lock.json into
+## node/api/web/vendor/three (the design page's 3D viewer; committed, shipped in the wheel)
+vendor-three:
+	bash tools/three/vendor.sh
 
 ## make test: every check — lint, format, types, tests
 test: lint typecheck pytest

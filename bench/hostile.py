@@ -42,7 +42,8 @@ from urllib.parse import urlsplit
 
 import trio
 
-from bench.network import Fleet, NodeProc, _finite, call, memory_mib, percentile
+from bench.network import Fleet, NodeProc, _finite, call, memory_mib
+from bench.stats import percentile
 from ledger.checkpoint import sign_checkpoint
 from node.net.host import GossipConfig, HostConfig, P2PHost, Verdict, open_host
 from node.net.network import MAX_SESSIONS_PER_PEER, announce_topic

@@ -2,9 +2,11 @@
 
 Prints, on this machine:
   1. gossip reach-all latency, p50/p99 over M notes, for clusters of 5, 10 and 20
-     node processes (--quick: 5): from a note's API call returning to the moment
-     every node holds it, each node's status polled every ~20 ms from its own
-     thread; with how many entries reached the nodes by gossip and how many by sync
+     node processes (--quick: 5), timed by the nodes themselves (each node's gossip
+     trace on the machine's monotonic clock, read once after the notes: nothing
+     polls while they travel), beside a plain py-libp2p gossipsub mesh of the same
+     size, topology and payload in the same run (bench.gossip): the ratio is the
+     figure; with how many entries reached the nodes by gossip and how many by sync
      (status "sync" counters), so the measured path is known to be gossip;
   2. catch-up sync of N entries (default 100,000; --quick 20,000): node A signs
      them in 1,000-entry batches while B is not running, then B starts with A as
@@ -40,7 +42,6 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -48,7 +49,9 @@ from types import FrameType, TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
+from bench import gossip
 from bench.ledger import append_run, ingest_run
+from bench.stats import spread
 from node.net.streams import GossipConfig
 from node.store.home import NodeHome
 from protocol.ids import id_to_text
@@ -56,13 +59,11 @@ from protocol.ids import id_to_text
 SEED = 20_240_617
 BATCH = 1000
 CATCHUP_POLL_S = 0.1
-NOTE_GAP_S = 0.1  # between notes, after the previous one reached every node
 READY_TIMEOUT_S = 120.0
 STOP_TIMEOUT_S = 30.0
 HTTP_TIMEOUT_S = 30.0
 MESH_TIMEOUT_S = 60.0
 MESH_STABLE_S = 2.0  # two heartbeats with every mesh formed
-NOTE_TIMEOUT_S = 45.0  # beyond the 30 s sync interval: a note gossip lost still arrives
 CATCHUP_TIMEOUT_S = 420.0
 STARTUP_SAMPLES = 5
 DEGREE_LOW = GossipConfig().degree_low
@@ -291,21 +292,6 @@ def memory_mib(pid: int, key: str = "VmRSS") -> float:
     return float("nan")
 
 
-def percentile(values: Sequence[float], q: float) -> float:
-    """Nearest rank (so p99 of fewer than 100 values is their maximum)."""
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    rank = max(1, -(-len(ordered) * q // 100))
-    return ordered[int(rank) - 1]
-
-
-def spread(values: Sequence[float]) -> dict[str, float]:
-    if not values:
-        return {"min": float("nan"), "median": float("nan"), "max": float("nan")}
-    return {"min": min(values), "median": statistics.median(values), "max": max(values)}
-
-
 # -- 1. gossip ---------------------------------------------------------------------------
 
 SYNC_COUNTERS = (
@@ -371,86 +357,53 @@ def wait_for_mesh(nodes: Sequence[NodeProc]) -> dict[str, Any]:
     }
 
 
-@dataclass
-class Arrival:
-    at: float | None  # perf_counter when a status showed the entry; None: deadline passed
-    polls: int
-    poll_ms: list[float]
-    errors: int
-
-
-def poll_until_held(
-    node: NodeProc, author: str, seq: int, deadline: float, every_s: float
-) -> Arrival:
-    """Poll one node's status every `every_s` until its log of `author` reaches `seq`.
-
-    The arrival time is when that status answer came back: an upper bound, late by
-    at most one poll interval plus one status call."""
-    polls, errors, poll_ms = 0, 0, []
-    with Api(node, timeout_s=5.0) as api:
-        while time.perf_counter() < deadline:
-            sent = time.perf_counter()
-            try:
-                status = api.status()
-            except (OSError, http.client.HTTPException, BenchError):
-                errors += 1
-                time.sleep(every_s)
-                continue
-            done = time.perf_counter()
-            polls += 1
-            poll_ms.append((done - sent) * 1000)
-            if log_size(status, author) >= seq:
-                return Arrival(done, polls, poll_ms, errors)
-            time.sleep(every_s)
-    return Arrival(None, polls, poll_ms, errors)
-
-
-def start_cluster(fleet: Fleet, n: int, rng: random.Random) -> list[NodeProc]:
-    """Node 0 first; each other node bootstraps to node 0 and (from node 2 on) to one
-    random earlier node, so the graph is not a pure star."""
-    first = fleet.start("n00")
-    nodes = [first]
-    for i in range(1, n):
-        bootstrap = [first.listen]
-        if i >= 2:
-            bootstrap.append(nodes[rng.randrange(1, i)].listen)
-        nodes.append(fleet.start(f"n{i:02d}", bootstrap))
+def start_cluster(fleet: Fleet, dials: Sequence[Sequence[int]]) -> list[NodeProc]:
+    """Node i bootstraps to the nodes `dials[i]` names (bench.gossip.topology)."""
+    nodes: list[NodeProc] = []
+    for i, targets in enumerate(dials):
+        nodes.append(fleet.start(f"n{i:02d}", [nodes[t].listen for t in targets]))
     return nodes
 
 
-def gossip_run(n: int, notes: int, poll_s: float) -> dict[str, Any]:
-    rng = random.Random(SEED + n)
+def gossip_run(n: int, notes: int) -> dict[str, Any]:
+    dials = gossip.topology(n, random.Random(SEED + n))
+    order = gossip.sources(n, notes, SEED + 1 + n)
     with Fleet(f"gossip-{n}") as fleet:
         begun = time.perf_counter()
-        nodes = start_cluster(fleet, n, rng)
+        nodes = start_cluster(fleet, dials)
         started = time.perf_counter()
         log(f"gossip: {n} nodes started in {started - begun:.1f} s; waiting for meshes")
         mesh = wait_for_mesh(nodes)
         rss = [memory_mib(node.proc.pid) for node in nodes]
         before = sync_counters(nodes)
         window_start = time.perf_counter() - started
-        measured = measure_notes(nodes, notes, rng, poll_s)
+        measured = gossip.time_our_notes(nodes, call, order)
         after = sync_counters(nodes)
         scores = peer_scores(nodes)
         window_end = time.perf_counter() - started
         died = [node.name for node in nodes if node.proc.poll() is not None]
         if died:
             PROBLEMS.append(f"gossip {n} nodes: exited during the run: {died}")
+    log(f"gossip: {n} plain py-libp2p peers, {measured['announcement_bytes']} B payloads")
+    plain = gossip.plain_run(n, dials, order, measured["announcement_bytes"])
+    if not plain["mesh"]["settled"]:
+        PROBLEMS.append(f"plain gossip {n} peers: meshes not settled ({plain['mesh']['mesh']})")
     delta = {key: after[key] - before[key] for key in SYNC_COUNTERS}
     expected = measured.pop("entries_published") * (n - 1)
+    if measured["missing"]:
+        PROBLEMS.append(f"gossip {n} nodes: {measured['missing']} notes missed a node's trace")
     if delta["sync_entries_stored"]:
         PROBLEMS.append(
             f"gossip {n} nodes: {delta['sync_entries_stored']} of {expected} deliveries came "
             "by sync, not gossip"
         )
-    if delta["gossip_entries_stored"] + delta["sync_entries_stored"] != expected:
-        PROBLEMS.append(
-            f"gossip {n} nodes: expected {expected} deliveries, counted "
-            f"{delta['gossip_entries_stored']} by gossip + {delta['sync_entries_stored']} by sync"
-        )
     return {
         "nodes": n,
         **measured,
+        "plain": plain,
+        "ratio_received_p50": gossip.ratio(measured, plain, "reach_all_received_ms"),
+        "ratio_stored_p50": gossip.ratio(measured, plain, "reach_all_stored_ms"),
+        "ratio_stored_p99": gossip.ratio(measured, plain, "reach_all_stored_ms", "p99"),
         "deliveries_expected": expected,
         "counters": delta,
         "cluster_start_s": started - begun,
@@ -470,65 +423,6 @@ def peer_scores(nodes: Sequence[NodeProc]) -> dict[str, Any]:
         for score in call(node, "GET", "/api/v1/status")["peer_scores"].values()
     ]
     return {"min": min(scores, default=0.0), "negative": sum(s < 0 for s in scores)}
-
-
-def measure_notes(
-    nodes: Sequence[NodeProc], notes: int, rng: random.Random, poll_s: float
-) -> dict[str, Any]:
-    """Publish `notes` notes one at a time from random nodes; time each to every node."""
-    reach_ms: list[float] = []
-    per_node_ms: list[float] = []
-    poll_ms: list[float] = []
-    api_ms: list[float] = []
-    timeouts, errors, published = 0, 0, 0
-    heads: dict[str, int] = {}
-    with ThreadPoolExecutor(max_workers=len(nodes), thread_name_prefix="poll") as pool:
-        for k in range(notes):
-            source = nodes[rng.randrange(len(nodes))]
-            sent = time.perf_counter()
-            posted = call(source, "POST", "/api/v1/notes", {"text": f"bench note {k}"})
-            returned = time.perf_counter()
-            api_ms.append((returned - sent) * 1000)
-            author, seq = str(posted["author"]), int(posted["seq"])
-            published += seq - heads.get(author, 0)
-            heads[author] = seq
-            deadline = returned + NOTE_TIMEOUT_S
-            futures = [
-                pool.submit(poll_until_held, node, author, seq, deadline, poll_s) for node in nodes
-            ]
-            arrivals = [f.result() for f in futures]
-            for node, arrival in zip(nodes, arrivals, strict=True):
-                poll_ms += arrival.poll_ms
-                errors += arrival.errors
-                if arrival.at is not None and node is not source:
-                    per_node_ms.append((arrival.at - returned) * 1000)
-            times = [a.at for a in arrivals]
-            if any(t is None for t in times):
-                timeouts += 1
-                missing = [nd.name for nd, t in zip(nodes, times, strict=True) if t is None]
-                PROBLEMS.append(
-                    f"gossip {len(nodes)} nodes: note {k} not on {missing} after "
-                    f"{NOTE_TIMEOUT_S:.0f} s"
-                )
-            else:
-                reach_ms.append((max(t for t in times if t is not None) - returned) * 1000)
-            time.sleep(NOTE_GAP_S)
-    if errors:
-        PROBLEMS.append(f"gossip {len(nodes)} nodes: {errors} status polls failed")
-    return {
-        "notes": notes,
-        "reached_all": len(reach_ms),
-        "timeouts": timeouts,
-        "reach_all_ms": {
-            "p50": percentile(reach_ms, 50),
-            "p99": percentile(reach_ms, 99),
-            "max": max(reach_ms, default=float("nan")),
-        },
-        "per_node_ms": {"p50": percentile(per_node_ms, 50), "p99": percentile(per_node_ms, 99)},
-        "status_poll_ms": {"p50": percentile(poll_ms, 50), "p99": percentile(poll_ms, 99)},
-        "note_api_ms": {"p50": percentile(api_ms, 50), "p99": percentile(api_ms, 99)},
-        "entries_published": published,
-    }
 
 
 # -- 2. catch-up -------------------------------------------------------------------------
@@ -686,28 +580,31 @@ def print_table(figures: dict[str, Any], args: argparse.Namespace) -> None:
         f"of {figures['total_s'] * (m['nproc'] or 1):.0f}; steal {m['steal_cpu_s']:.1f} CPU-s"
     )
     print(
-        f"1. gossip reach-all latency: {args.notes} notes one at a time from random nodes, "
-        f"{NOTE_GAP_S * 1000:.0f} ms apart;"
+        f"1. gossip reach-all latency: {args.notes} notes from random nodes, "
+        f"{gossip.GAP_S * 1000:.0f} ms apart, timed by the nodes' own traces (no polling);"
     )
-    print(f"   every node's status polled every {args.poll_ms:g} ms (its own thread)")
     print(
-        "   nodes   p50 ms   p99 ms   max ms  reached  per-node p50/p99 ms  "
-        "via gossip / sync / expected   poll p50/p99 ms  peers min/med/max  mesh min/med/max"
+        "   ours from publish to the last node's receive / store, and from the API call; "
+        "plain py-libp2p (same size, topology, payload) from publish to the last receive"
+    )
+    print(
+        "   nodes  bytes  ours recv p50/p99   stored p50/p99    API p50/p99    "
+        "plain p50/p99    ratio stored/plain p50 (p99)  missing  via gossip / sync / expected"
     )
     for n in args.nodes:
         g = figures["gossip"][str(n)]
         if "error" in g:
             print(f"   {n:>5}   FAILED: {g['error'][:150]}")
             continue
-        r, c, mesh = g["reach_all_ms"], g["counters"], g["mesh"]
+        c, p = g["counters"], g["plain"]
         print(
-            f"   {n:>5} {r['p50']:>8.0f} {r['p99']:>8.0f} {r['max']:>8.0f}"
-            f"  {g['reached_all']:>3}/{g['notes']:<3}"
-            f"  {g['per_node_ms']['p50']:>8.0f} /{g['per_node_ms']['p99']:>6.0f}     "
+            f"   {n:>5} {g['announcement_bytes']:>6}  {_pp(g['reach_all_received_ms'])}"
+            f"  {_pp(g['reach_all_stored_ms'])}  {_pp(g['reach_all_from_api_ms'])}"
+            f"  {_pp(p['reach_all_received_ms'])}"
+            f"    {g['ratio_stored_p50']:>5.2f} x ({g['ratio_stored_p99']:.2f} x)  "
+            f"        {g['missing']:>3}/{p['missing']:<3}"
             f"  {c['gossip_entries_stored']:>6} / {c['sync_entries_stored']:>4} / "
             f"{g['deliveries_expected']:<6}"
-            f"   {g['status_poll_ms']['p50']:>5.1f} /{g['status_poll_ms']['p99']:>6.1f}"
-            f"    {_mmm(mesh['peers'])}      {_mmm(mesh['mesh'])}"
         )
     for n in args.nodes:
         g = figures["gossip"][str(n)]
@@ -795,6 +692,10 @@ def _print_catchup(c: dict[str, Any], ledger: dict[str, Any], n: int) -> None:
     )
 
 
+def _pp(r: dict[str, float]) -> str:
+    return f"{r['p50']:>7.1f} /{r['p99']:>7.1f}"
+
+
 def _mmm(values: Sequence[int]) -> str:
     if not values:
         return "-"
@@ -818,7 +719,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.network", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="5 nodes, 20,000 entries")
     parser.add_argument("--notes", type=int, default=30, help="gossip notes per cluster size")
-    parser.add_argument("--poll-ms", type=float, default=20.0, help="gossip: status poll interval")
     parser.add_argument("--nodes", help="cluster sizes, comma-separated (default 5,10,20)")
     parser.add_argument("--entries", type=int, help="catch-up entries (default 100,000)")
     args = parser.parse_args(argv)
@@ -863,8 +763,7 @@ def measure(
     figures["gossip"] = {}
     for n in args.nodes:
         log(f"gossip with {n} nodes")
-        poll_s = args.poll_ms / 1000
-        attempt(f"gossip {n} nodes", figures["gossip"], str(n), gossip_run, n, args.notes, poll_s)
+        attempt(f"gossip {n} nodes", figures["gossip"], str(n), gossip_run, n, args.notes)
     attempt("catch-up", figures, "catchup", catchup_run, args.entries, figures["ledger"])
     figures["problems"] = PROBLEMS
     figures["node_stderr_lines"] = {label: count for label, (count, _) in STDERR.items()}

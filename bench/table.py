@@ -127,7 +127,8 @@ def network_rows(f: dict[str, Any]) -> list[Row]:
     else:
         rows.append(("catch-up sync", c.get("error", "did not finish"), ">= 0.8 x ingest"))
     for n, g in f.get("gossip", {}).items():
-        rows.append((f"gossip reach-all, {n} nodes", _reach(g), ""))
+        target = "<= 1.3 x plain" if n == "20" else ""
+        rows.append((f"gossip reach-all, {n} nodes (stored / plain libp2p)", _reach(g), target))
     for n, g in f.get("gossip", {}).items():
         if "rss_idle_mib" in g:
             r = g["rss_idle_mib"]
@@ -159,8 +160,11 @@ def network_rows(f: dict[str, Any]) -> list[Row]:
 def _reach(g: dict[str, Any]) -> str:
     if "error" in g:
         return f"FAILED: {str(g['error'])[:60]}"
-    r = g["reach_all_ms"]
-    return f"p50 {r['p50']:.0f} / p99 {r['p99']:.0f} ms ({g['reached_all']}/{g['notes']} notes)"
+    r, p = g["reach_all_stored_ms"], g["plain"]["reach_all_received_ms"]
+    return (
+        f"p50 {r['p50']:.0f} / {p['p50']:.0f} ms = {g['ratio_stored_p50']:.2f} x, "
+        f"p99 {r['p99']:.0f} / {p['p99']:.0f} ms ({g['missing']} of {g['notes']} missed)"
+    )
 
 
 def reconcile_rows(f: dict[str, Any]) -> list[Row]:

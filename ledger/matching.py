@@ -7,7 +7,9 @@ not closed, is within the radius (great-circle, ledger.greatcircle), and has a m
 of a wanted process that works the material, holds the tolerance class and fits every
 part in one of the six axis-aligned orientations of its bounding box — and returns the
 labs that can make it, ranked, each with the cheapest such machine and its quote, and
-the labs that cannot, each with the reasons.
+the labs that cannot, each with the reasons. Quotes come from ledger.quotes: from the
+volume model, or from slicer figures the caller passes (`slices`, for the settings
+`wanted_slices` names).
 
 Guarantees: integers only (µm, mm³, metres, minor currency units); quotes round up to
 the next minor unit, once per component; the result depends only on the inputs, not on
@@ -17,18 +19,16 @@ business (the entries' bodies are already decoded `AdvertBody` values).
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import permutations
 from typing import Final
 
 from ledger.greatcircle import distance_m
+from ledger.quotes import Quote, Slices, SliceSettings, machine_quote, slice_settings, volume_quote
 from protocol.capability import AdvertBody, Location, Machine, tolerance_holds
 from protocol.design import DesignBody, Geometry
 
-MM3_PER_CM3: Final = 1000
-SECONDS_PER_HOUR: Final = 3600
 #: Criteria in the order the spec lists them; reasons are reported in this order.
 #: `frozen` (a fork proof freezes the lab, specs/0004 §4) is reported alone.
 REASONS: Final = (
@@ -73,21 +73,6 @@ class Request:
     near: Location | None = None
     radius_m: int | None = None
     quantity: int = 1
-
-
-@dataclass(frozen=True, slots=True)
-class Quote:
-    """An instant quote from a machine's price model (§5.4), in minor units."""
-
-    currency: str
-    setup_fee_minor: int
-    material_minor: int
-    machine_minor: int
-    machine_seconds: int
-    total_minor: int
-
-    def to_json(self) -> dict[str, str | int]:
-        return dataclasses.asdict(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,19 +136,9 @@ def orientation_fitting(size_um: Sequence[int], build_um: Sequence[int]) -> tupl
     raise LookupError("no orientation fits")
 
 
-def _ceil_div(a: int, b: int) -> int:
-    return -(-a // b)
-
-
 def quote(machine: Machine, currency: str, parts: Sequence[Part], quantity: int) -> Quote:
-    """§5.4: setup fee + ⌈V·per_cm3/1000⌉ + ⌈V·per_hour/throughput⌉, V = total mm³."""
-    volume = quantity * sum(p.volume_mm3 for p in parts)
-    price = machine.price
-    material = _ceil_div(volume * price.per_cm3_minor, MM3_PER_CM3)
-    machine_minor = _ceil_div(volume * price.per_hour_minor, machine.throughput_mm3_per_hour)
-    seconds = _ceil_div(volume * SECONDS_PER_HOUR, machine.throughput_mm3_per_hour)
-    total = price.setup_fee_minor + material + machine_minor
-    return Quote(currency, price.setup_fee_minor, material, machine_minor, seconds, total)
+    """§5.4: the volume model's quote (ledger.quotes.volume_quote), no fallback noted."""
+    return volume_quote(machine, currency, parts, quantity)
 
 
 def machine_failures(machine: Machine, request: Request) -> list[str]:
@@ -197,33 +172,44 @@ def _lab_distance(advert: LabAdvert, request: Request) -> int | None:
     )
 
 
+def _lab_failures(advert: LabAdvert, request: Request, distance: int | None) -> list[str]:
+    """The lab-level criteria (availability, distance) the lab fails."""
+    failed = []
+    if advert.body.availability == "closed":
+        failed.append("availability")
+    if distance is not None and request.radius_m is not None and distance > request.radius_m:
+        failed.append("distance")
+    return failed
+
+
 def _ordered(reasons: Iterable[str]) -> tuple[str, ...]:
     found = set(reasons)
     return tuple(r for r in REASONS if r in found)
 
 
-def assess(advert: LabAdvert, request: Request) -> Candidate | Exclusion:
+def assess(
+    advert: LabAdvert, request: Request, slices: Slices | None = None
+) -> Candidate | Exclusion:
     """One lab against the request: its best candidate machine, or why it has none.
 
     An excluded lab's reasons are its lab-level failures (availability, distance)
     plus, when no machine passes, the failures of its machines of a wanted process —
-    or `process` alone when it has no such machine.
+    or `process` alone when it has no such machine. Quotes use `slices` (§5.5).
     """
     body = advert.body
     distance = _lab_distance(advert, request)
-    lab_failed = []
-    if body.availability == "closed":
-        lab_failed.append("availability")
-    if distance is not None and request.radius_m is not None and distance > request.radius_m:
-        lab_failed.append("distance")
+    lab_failed = _lab_failures(advert, request, distance)
     fitting: list[tuple[int, int]] = []
+    quotes: dict[int, Quote] = {}
     per_machine: list[list[str]] = []
     for index, machine in enumerate(body.machines):
         failed = machine_failures(machine, request)
         per_machine.append(failed)
         if not failed:
-            total = quote(machine, body.currency, request.parts, request.quantity).total_minor
-            fitting.append((total, index))
+            quotes[index] = machine_quote(
+                machine, body.currency, request.parts, request.quantity, request.material, slices
+            )
+            fitting.append((quotes[index].total_minor, index))
     if lab_failed or not fitting:
         own = [f for f in per_machine if "process" not in f]
         machine_reasons = [r for f in own for r in f] if own else ["process"]
@@ -235,7 +221,7 @@ def assess(advert: LabAdvert, request: Request) -> Candidate | Exclusion:
         advert=advert,
         machine_index=index,
         distance_m=distance,
-        quote=quote(machine, body.currency, request.parts, request.quantity),
+        quote=quotes[index],
         orientations=tuple(
             orientation_fitting(p.size_um, machine.build_volume_um) for p in request.parts
         ),
@@ -252,19 +238,43 @@ def _rank(candidate: Candidate) -> tuple[int, int, int, bytes, int]:
     )
 
 
-def match(
+def wanted_slices(
     request: Request, adverts: Iterable[LabAdvert], frozen: Collection[bytes] = frozenset()
+) -> list[SliceSettings]:
+    """§5.5: the slicer runs `match` can use — the settings of every machine that passes
+    criteria 3-6 in a lab that passes 1-2 and is not frozen — each once, in first-seen
+    order (labs by id, machines by index). Empty when the request has no parts."""
+    wanted: dict[SliceSettings, None] = {}
+    if not request.parts:
+        return []
+    for advert in newest_adverts(adverts):
+        if advert.lab in frozen or _lab_failures(advert, request, _lab_distance(advert, request)):
+            continue
+        for machine in advert.body.machines:
+            settings = slice_settings(machine, request.material)
+            if settings is not None and not machine_failures(machine, request):
+                wanted[settings] = None
+    return list(wanted)
+
+
+def match(
+    request: Request,
+    adverts: Iterable[LabAdvert],
+    frozen: Collection[bytes] = frozenset(),
+    slices: Slices | None = None,
 ) -> MatchResult:
     """§5: the newest advert of each lab against the request. Candidates rank by
     distance (when `near` is given), then quote total, lead time, lab id; excluded
-    labs come in lab id order. A lab in `frozen` is excluded for that alone (§5.1)."""
+    labs come in lab id order. A lab in `frozen` is excluded for that alone (§5.1).
+    A machine with slicer settings is quoted from `slices` when it holds its figures
+    (§5.5), else by the volume model with the reason."""
     result = MatchResult()
     for advert in newest_adverts(adverts):
         if advert.lab in frozen:
             distance = _lab_distance(advert, request)
             result.excluded.append(Exclusion(advert, ("frozen",), distance))
             continue
-        outcome = assess(advert, request)
+        outcome = assess(advert, request, slices)
         if isinstance(outcome, Candidate):
             result.candidates.append(outcome)
         else:

@@ -34,11 +34,13 @@ from node.net.host import HostConfig, open_host
 from node.net.network import Network
 from node.ops import keys
 from node.ops.context import LedgerContext, Quota, make_context
+from node.ops.slicing import slicer_from_env
 from node.ops.storage import collect_garbage
 from node.ops.takedown import blob_policy
 from node.runtime.events import EventHub
 from node.runtime.governance import GovernanceDriver, max_blob_bytes
 from node.runtime.notifications import Notifier, open_tap
+from node.runtime.previews import Previewer
 from node.runtime.service import Endpoints, LedgerRunner, NodeService, open_news
 from node.runtime.storage_thread import StorageThread, open_storage
 from node.store import memory
@@ -151,14 +153,16 @@ async def run_node(
                     hub.from_thread_progress,
                     driver,
                     disk,
+                    slicer=slicer_from_env(home.path),
                     stopping=stop,
+                    previews=Previewer(home.path, blobs),  # thumbnails (specs/0010 §8)
                 )
                 metrics = NodeMetrics(service, network, blobs, driver)
                 notifier = _notifier(home, runner, committed, hub, service.api_url)
                 try:
                     async with trio.open_nursery() as nursery:
                         await nursery.start(_watch_disk, disk, storage, blobs, network)
-                        nursery.start_soon(_apply_takedowns, runner, blobs)
+                        nursery.start_soon(_upkeep, runner, blobs, service.previews)
                         if options.blob_budget_bytes is not None:
                             budget = options.blob_budget_bytes
                             nursery.start_soon(_collect_blobs, runner, blobs, budget)
@@ -242,6 +246,14 @@ async def _collect_blobs(runner: LedgerRunner, blobs: BlobStore, budget_bytes: i
                 budget_bytes,
             )
         await trio.sleep(GC_INTERVAL_S)
+
+
+async def _upkeep(runner: LedgerRunner, blobs: BlobStore, previews: Previewer | None) -> None:
+    """The blob store's policy kept current; thumbnails drawn after publishes."""
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(_apply_takedowns, runner, blobs)
+        if previews is not None:
+            nursery.start_soon(previews.run)
 
 
 async def _apply_takedowns(runner: LedgerRunner, blobs: BlobStore) -> None:

@@ -27,7 +27,15 @@ import tomllib
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Annotated, Any, Final, Literal
 
-from pydantic import AfterValidator, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from protocol.bodies import KindSpec, StrictBody
 from protocol.errors import DecodeError
@@ -56,12 +64,14 @@ __all__ = [
     "PriceModel",
     "ProcessId",
     "SealKey",
+    "SlicerSettings",
     "ToleranceClass",
     "MAX_ADVERT_FILE_BYTES",
     "advert_body_map",
     "advert_fields",
     "advert_from_toml",
     "degrees_to_microdeg",
+    "machine_map",
     "processes_for_token",
     "tolerance_holds",
     "validate_advert",
@@ -81,6 +91,7 @@ SEAL_PUBLIC_KEY_BYTES: Final[dict[str, int]] = {
 
 MAX_MACHINES: Final = 64
 MAX_MACHINE_MATERIALS: Final = 32
+MAX_MACHINE_MATERIALS_FOR_DENSITY: Final = MAX_MACHINE_MATERIALS
 MAX_LEAD_TIME_DAYS: Final = 3650
 MAX_MINOR: Final = 10**12
 MAX_THROUGHPUT_MM3_PER_HOUR: Final = 10**12
@@ -101,8 +112,39 @@ class PriceModel(StrictBody):
     per_hour_minor: Minor
 
 
+#: The one process a machine may publish slicer settings for (§2.2).
+SLICED_PROCESS: Final = "3dp-fdm"
+Density_mg_per_cm3 = Annotated[int, Field(ge=100, le=25_000)]
+
+
+class SlicerSettings(StrictBody):
+    """How a lab slices the parts it quotes on one FDM machine (§2.2): a slicer run
+    with these settings gives the print time and filament mass its quote is made of."""
+
+    layer_height_um: Annotated[int, Field(ge=10, le=2000)]
+    infill_percent: Annotated[int, Field(ge=0, le=100)]
+    perimeters: Annotated[int, Field(ge=0, le=50)]
+    supports: bool
+    nozzle_um: Annotated[int, Field(ge=100, le=3000)]
+    filament_diameter_um: Annotated[int, Field(ge=1000, le=4000)]
+    #: Filament density per material of the machine, in mg/cm³ (1240: PLA's 1.24 g/cm³).
+    density_mg_per_cm3: Annotated[
+        dict[Material, Density_mg_per_cm3],
+        Field(min_length=1, max_length=MAX_MACHINE_MATERIALS_FOR_DENSITY),
+    ]
+
+    @model_validator(mode="after")
+    def _layer_fits_nozzle(self) -> SlicerSettings:
+        if self.layer_height_um > self.nozzle_um:
+            raise ValueError(
+                f"layer_height_um: got {self.layer_height_um}, want at most nozzle_um "
+                f"({self.nozzle_um})"
+            )
+        return self
+
+
 class Machine(StrictBody):
-    """One machine of the lab (§2)."""
+    """One machine of the lab (§2). `slicer` is absent from the wire when None (§2.2)."""
 
     process: ProcessId
     make: Name
@@ -116,6 +158,32 @@ class Machine(StrictBody):
     tolerance: ToleranceClass
     throughput_mm3_per_hour: Annotated[int, Field(ge=1, le=MAX_THROUGHPUT_MM3_PER_HOUR)]
     price: PriceModel
+    slicer: SlicerSettings | None = None
+
+    @field_validator("slicer", mode="before")
+    @classmethod
+    def _absent_not_nil(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("absent when the machine has no slicer settings, never nil")
+        return value
+
+    @model_validator(mode="after")
+    def _settings_fit_machine(self) -> Machine:
+        if self.slicer is None:
+            return self
+        if self.process != SLICED_PROCESS:
+            raise ValueError(f"slicer: only a {SLICED_PROCESS} machine has slicer settings")
+        if sorted(self.slicer.density_mg_per_cm3) != self.materials:
+            raise ValueError("slicer: density_mg_per_cm3 names exactly the machine's materials")
+        return self
+
+    @model_serializer(mode="wrap")
+    def _absent_when_none(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Every dump is the map an advert carries: no `slicer` key when it has none."""
+        out: dict[str, Any] = handler(self)
+        if self.slicer is None:
+            out.pop("slicer", None)
+        return out
 
 
 class SealKey(StrictBody):
@@ -145,8 +213,14 @@ class AdvertBody(StrictBody):
     seal_key: SealKey | None
 
 
+def machine_map(machine: Machine) -> dict[str, Any]:
+    """A machine as the map an advert carries: `slicer` only when it has settings."""
+    return machine.model_dump()
+
+
 def advert_body_map(body: AdvertBody) -> dict[str, Any]:
-    """The body as the map an entry carries: every field, nil where absent."""
+    """The body as the map an entry carries: every field, nil where absent (a machine's
+    `slicer` aside: absent when it has none, §2.2)."""
     return body.model_dump()
 
 

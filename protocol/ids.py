@@ -26,6 +26,14 @@ def id_to_text(raw: bytes) -> str:
     return _PREFIX + base64.b32encode(raw).decode("ascii").rstrip("=").lower()
 
 
+def id_from_field(text: str, field: str) -> bytes:
+    """`id_from_text` of a request's `field`: its decode.bad-id names the field."""
+    try:
+        return id_from_text(text)
+    except DecodeError as e:
+        raise DecodeError(e.code, f"{field}: {e.message}", field=field) from e
+
+
 def id_from_text(text: str) -> bytes:
     """Parse the text form; reject anything but the one canonical spelling."""
     if len(text) != ID_TEXT_LEN or not text.startswith(_PREFIX):

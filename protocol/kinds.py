@@ -82,11 +82,13 @@ def known_kinds() -> list[str]:
 
 @dataclass(frozen=True, slots=True)
 class BodyStatus:
-    """Outcome of body validation: `model` when valid, else a code and a reason."""
+    """Outcome of body validation: `model` when valid, else a code, a reason and the
+    `field` at fault (its dotted path in the body, e.g. "price.currency")."""
 
     model: StrictBody | None
     code: str | None = None
     reason: str | None = None
+    field: str | None = None
 
     @property
     def valid(self) -> bool:
@@ -103,4 +105,4 @@ def check_body(kind: str, body: dict[str, Any]) -> BodyStatus:
     except pydantic.ValidationError as e:
         first = e.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "body"
-        return BodyStatus(None, "body.invalid", f"{where}: {first['msg']}")
+        return BodyStatus(None, "body.invalid", f"{where}: {first['msg']}", where)

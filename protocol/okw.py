@@ -28,7 +28,7 @@ import pydantic
 import yaml
 
 from protocol import yamlsafe
-from protocol.capability import AdvertBody
+from protocol.capability import AdvertBody, Machine
 from protocol.errors import DecodeError, LocalMisuseError
 from protocol.processes import processes_for_token
 
@@ -76,6 +76,19 @@ def _equipment_type(process: str) -> str:
     return _EQUIPMENT_TYPE.get(process.split("-", maxsplit=1)[0], process)
 
 
+def _slicer_to_okw(machine: Machine) -> dict[str, Any]:
+    """A machine's slicer settings (specs/0011 §2.2) under kebab-case keys."""
+    assert machine.slicer is not None
+    settings = machine.slicer.model_dump()
+    return {key.replace("_", "-"): value for key, value in settings.items()}
+
+
+def _slicer_from_okw(value: Any, at: str) -> dict[str, Any]:
+    """`x-fabcommons.slicer` back to the body's keys (the densities' keys are materials)."""
+    table = _table(value, at)
+    return {key.replace("-", "_"): v for key, v in table.items()}
+
+
 def advert_to_okw(body: AdvertBody) -> str:
     """The advert as an OKW-style YAML document (keys in a fixed order); LocalMisuseError
     (misuse.too-large) for one over MAX_OKW_BYTES, which advert_from_okw would refuse."""
@@ -96,6 +109,7 @@ def advert_to_okw(body: AdvertBody) -> str:
                     "setup-fee-minor": m.price.setup_fee_minor,
                     "price-per-cm3-minor": m.price.per_cm3_minor,
                     "price-per-hour-minor": m.price.per_hour_minor,
+                    **({} if m.slicer is None else {"slicer": _slicer_to_okw(m)}),
                 },
             }
         )
@@ -176,6 +190,7 @@ _MACHINE_KEYS: Final = {
     "tolerance": f"{EXT}.tolerance-iso2768",
     "throughput_mm3_per_hour": f"{EXT}.throughput-mm3-per-hour",
     "price": EXT,
+    "slicer": f"{EXT}.slicer",
 }
 
 
@@ -236,6 +251,11 @@ def _machine(value: Any, at: str, defaults: dict[str, Any]) -> dict[str, Any]:
             raise _bad(f"{where}: missing (here or in the facility's {EXT})", where)
     materials_key = "materials-worked" if "materials-worked" in eq else "materials"
     process_key = "manufacturing-process" if "manufacturing-process" in eq else "equipment-type"
+    slicer = (
+        {}
+        if "slicer" not in ext
+        else {"slicer": _slicer_from_okw(ext["slicer"], f"{at}.{EXT}.slicer")}
+    )
     return {
         "process": _process(_need(eq, process_key, f"{at}."), f"{at}.{process_key}"),
         "make": _need(eq, "make", f"{at}."),
@@ -249,6 +269,7 @@ def _machine(value: Any, at: str, defaults: dict[str, Any]) -> dict[str, Any]:
             "per_cm3_minor": facts["price-per-cm3-minor"],
             "per_hour_minor": facts["price-per-hour-minor"],
         },
+        **slicer,
     }
 
 

@@ -7,6 +7,9 @@ capabilities/match   input.adverts [{lab_hex, seq, entry_id_hex, body (tagged)}]
                      radius_m, quantity} -> ledger.matching.match; expect.candidates
                      [{lab_hex, machine_index, distance_m, quote}] in rank order and
                      expect.excluded [{lab_hex, reasons, distance_m}] in lab order.
+capabilities/quote   input.machine (tagged), currency, parts [{volume_mm3}], quantity,
+                     material, outcome -> ledger.quotes.machine_quote with the outcome
+                     keyed by ledger.quotes.slice_settings; expect.quote.
 capabilities/advert-toml  input.toml (or toml_hex when not UTF-8) ->
                      protocol.capability.advert_from_toml; expect.advert (tagged).
 capabilities/okw     input.okw_hex -> protocol.okw.advert_from_okw; expect.advert (tagged).
@@ -20,7 +23,15 @@ import hashlib
 from typing import Any
 
 from ledger.matching import LabAdvert, Part, Request, match
-from protocol.capability import AdvertBody, Location, advert_body_map, advert_from_toml
+from ledger.quotes import (
+    NotSliced,
+    PartFigures,
+    Sliced,
+    SliceOutcome,
+    machine_quote,
+    slice_settings,
+)
+from protocol.capability import AdvertBody, Location, Machine, advert_body_map, advert_from_toml
 from protocol.jsonform import from_json
 from protocol.jsonform import to_json as tagged
 from protocol.kinds import check_body
@@ -77,6 +88,29 @@ def check_match(data: dict[str, Any], expect: dict[str, Any]) -> None:
     assert same(got, expect)
 
 
+def _outcome(data: dict[str, Any] | None) -> SliceOutcome | None:
+    if data is None:
+        return None
+    if "not_sliced" in data:
+        return NotSliced(data["not_sliced"]["reason"], data["not_sliced"]["detail"])
+    parts = tuple(
+        PartFigures(p["print_seconds"], p["filament_mg"]) for p in data["sliced"]["parts"]
+    )
+    return Sliced(data["sliced"]["slicer"], parts)
+
+
+def check_quote(data: dict[str, Any], expect: dict[str, Any]) -> None:
+    machine = Machine.model_validate(from_json(data["machine"]), strict=True)
+    parts = [Part((1, 1, 1), p["volume_mm3"]) for p in data["parts"]]
+    settings = slice_settings(machine, data["material"])
+    outcome = _outcome(data["outcome"])
+    slices = {} if settings is None or outcome is None else {settings: outcome}
+    got = machine_quote(
+        machine, data["currency"], parts, data["quantity"], data["material"], slices
+    )
+    assert same({"ok": True, "quote": got.to_json()}, expect)
+
+
 def check_sealed(data: dict[str, Any], expect: dict[str, Any]) -> None:
     sealed = bytes.fromhex(data["sealed_hex"])
     key = SealPrivateKey(data["suite"], bytes.fromhex(data["private_key_hex"]))
@@ -115,5 +149,6 @@ CAPABILITY_CHECKERS: dict[tuple[str, str], Checker] = {
     ("capabilities", "okw"): check_okw,
     ("capabilities", "advert"): check_advert,
     ("capabilities", "match"): check_match,
+    ("capabilities", "quote"): check_quote,
     ("capabilities", "sealed"): check_sealed,
 }

@@ -34,6 +34,7 @@ from node.api import live as live_api
 from node.api import metrics as metrics_api
 from node.api import names as names_api
 from node.api import notifications as notifications_api
+from node.api import previews as previews_api
 from node.api.fields import LocalPath
 from node.api.guard import LOOPBACK_HOSTS, RequestGuard
 from node.runtime.events import EventHub
@@ -75,6 +76,8 @@ _NOT_FOUND = {
     "remote.blob-unavailable",
     "misuse.unknown-proposal",
     "misuse.unknown-notification",
+    "misuse.unknown-file",
+    "misuse.no-preview",
 }
 
 
@@ -260,6 +263,7 @@ def build_app(
     app.include_router(jobmessages_api.router(service), dependencies=guard)
     app.include_router(capability_api.router(service), dependencies=guard)
     app.include_router(blob_api.router(service), dependencies=guard)
+    app.include_router(previews_api.router(service), dependencies=guard)
     app.include_router(keys_api.router(service), dependencies=guard)
     app.include_router(names_api.router(service), dependencies=guard)
     if notifier is not None:

@@ -10,7 +10,7 @@
     POST /api/v1/sealed/{blob}/open           {"out"} -> the file written
 
 Ledger work runs on the storage thread (NodeService.on_ledger / signing), file and
-crypto work on a worker thread.
+crypto work and slicing for quotes on a worker thread.
 """
 
 from __future__ import annotations
@@ -94,7 +94,7 @@ def router(service: NodeService) -> APIRouter:
 
     @routes.post("/match")
     async def match(query: MatchQuery) -> dict[str, Any]:
-        return await service.on_ledger(lambda ctx: capabilities.match_query(ctx, query))
+        return await service.match(query)
 
     @routes.post("/sealed", status_code=201)
     async def seal(body: SealIn) -> dict[str, Any]:

@@ -26,7 +26,7 @@ from node.ops import jobmessages, jobs
 from node.ops.context import now_ms
 from node.runtime.service import NodeService
 from protocol.errors import CommonsError
-from protocol.ids import id_from_text
+from protocol.ids import id_from_field, id_from_text
 from protocol.jobmessage import MAX_TEXT_CHARS
 from protocol.jobs import MAX_ATTACHMENTS
 
@@ -45,7 +45,7 @@ def router(service: NodeService) -> APIRouter:
     @routes.post("/jobs/{job_id}/messages", status_code=201)
     async def send(job_id: str, body: MessageIn) -> dict[str, Any]:
         job = id_from_text(job_id)
-        to = None if body.to is None else id_from_text(body.to)
+        to = None if body.to is None else id_from_field(body.to, "to")
         folder = None if body.upload_id is None else upload_folder(uploads, body.upload_id)
         try:
             plan = await service.on_ledger(lambda ctx: jobmessages.plan_message(ctx, job, to))

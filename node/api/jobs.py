@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 
 from node.ops import jobs, myjobs
 from node.runtime.service import NodeService
-from protocol.ids import id_from_text
+from protocol.ids import id_from_field, id_from_text
 from protocol.processes import Location
 
 Text = Annotated[str, Field(max_length=4096)]
@@ -98,7 +98,9 @@ def router(service: NodeService) -> APIRouter:
     @api.post("/jobs", status_code=201)
     async def offer(body: OfferIn) -> dict[str, Any]:
         fields = body.model_dump()
-        return await service.signing(lambda ctx: jobs.offer_from_json(ctx, fields))
+        out = await service.signing(lambda ctx: jobs.offer_from_json(ctx, fields))
+        out.update(await service.job_candidates(id_from_text(out["entry_id"])))
+        return out
 
     @api.get("/jobs/{job_id}")
     async def show(job_id: str) -> dict[str, Any]:
@@ -108,7 +110,7 @@ def router(service: NodeService) -> APIRouter:
     @api.get("/jobs/{job_id}/candidates")
     async def candidates(job_id: str) -> dict[str, Any]:
         job = id_from_text(job_id)
-        return await service.on_ledger(lambda ctx: jobs.candidates(ctx, job))
+        return await service.job_candidates(job)
 
     @api.post("/jobs/{job_id}/bids", status_code=201)
     async def bid(job_id: str, body: BidIn) -> dict[str, Any]:
@@ -131,7 +133,7 @@ def router(service: NodeService) -> APIRouter:
 
     @api.post("/jobs/{job_id}/files", status_code=201)
     async def files(job_id: str, body: FilesIn) -> dict[str, Any]:
-        job, blobs = id_from_text(job_id), [id_from_text(b) for b in body.blobs]
+        job, blobs = id_from_text(job_id), [id_from_field(b, "blobs") for b in body.blobs]
         return await service.signing(lambda ctx: jobs.attach_files(ctx, job, blobs))
 
     @api.post("/jobs/{job_id}/steps/{action}", status_code=201)

@@ -60,7 +60,7 @@ MAX_EXPRESSION_CHARS = 512
 MAX_DERIVE_PARENTS = 64
 KEEPALIVE_S = 15.0
 CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
     "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
     "frame-ancestors 'none'; form-action 'self'"
 )

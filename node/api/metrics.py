@@ -16,6 +16,8 @@
   own, `fabnode_process_*`). What only the storage thread may read (the logs, fork
   proofs, our log's witnessed size) it reads in one job per scrape, the blob store's
   size in a worker thread.
+- `/api/v1/status/gossip` (token): the gossip trace (node.runtime.measures.GossipTrace),
+  for benchmarks and for an operator asking how long announcements take to arrive.
 
 Series are bounded whatever the ledger holds: a log has no series of its own (a lab
 network has thousands of authors) but counts in the histogram `fabnode_log_size_entries`;
@@ -51,6 +53,7 @@ from node.runtime.measures import Histogram
 from node.runtime.service import NodeService
 from node.store.blobs import BlobStore, BlobStoreStatistics
 from protocol.errors import CommonsError
+from protocol.ids import id_to_text
 
 #: Paths served without the token (node.api.guard): the health check only.
 OPEN_PATHS: Final = frozenset({"/healthz"})
@@ -294,6 +297,9 @@ def _nothing(_store: object) -> None:
     return None
 
 
+API_PREFIX: Final = "/api/v1"
+
+
 def routes(
     app: FastAPI, service: NodeService, guard: list[Any], metrics: NodeMetrics | None
 ) -> None:
@@ -313,6 +319,14 @@ def routes(
         ok = await is_healthy(service)
         headers = {"Cache-Control": "no-store"}
         return JSONResponse({"ok": ok}, status_code=200 if ok else 503, headers=headers)
+
+    @app.get(f"{API_PREFIX}/status/gossip", dependencies=guard)
+    async def gossip_trace() -> dict[str, Any]:
+        """When the last entries were published, received and stored by gossip here, in
+        CLOCK_MONOTONIC nanoseconds (one clock for a machine's processes)."""
+        trace = [] if metrics is None else metrics.network.trace.snapshot()
+        entries = [{**t, "entry_id": id_to_text(t["entry_id"])} for t in trace]
+        return {"clock": "monotonic_ns", "entries": entries}
 
     @app.get("/metrics", dependencies=guard, response_class=PlainTextResponse)
     async def scrape() -> Response:

@@ -14,9 +14,10 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from node.cli.ledger import via_node
-from node.cli.money import money_text
+from node.cli.quotes import quote_text
 from node.ops import capabilities, okw_files, sealing
 from node.ops.capabilities import MatchQuery, parse_near
+from node.ops.slicing import slicer_from_env
 from node.store.home import NodeHome
 from protocol.capability import MAX_ADVERT_FILE_BYTES, advert_body_map, advert_from_toml
 from protocol.errors import LocalMisuseError
@@ -163,12 +164,14 @@ def cmd_match(args: argparse.Namespace) -> dict[str, Any]:
     }
     parsed = MatchQuery.model_validate(query)
     out: dict[str, Any] = via_node(
-        args, lambda ctx: capabilities.match_query(ctx, parsed), "POST", "/api/v1/match", query
+        args,
+        lambda ctx: capabilities.match_query(ctx, parsed, slicer_from_env(ctx.home.path)),
+        "POST",
+        "/api/v1/match",
+        query,
     )
     lines = [
-        f"{c['lab']}  {c['advert']['name']}  "
-        f"{money_text(c['quote']['total_minor'], c['quote']['currency'])}"
-        for c in out["candidates"]
+        f"{c['lab']}  {c['advert']['name']}  {quote_text(c['quote'])}" for c in out["candidates"]
     ]
     lines += [
         f"{e['lab']}  {e['name']}  excluded: {', '.join(e['reasons'])}" for e in out["excluded"]

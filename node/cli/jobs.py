@@ -17,8 +17,10 @@ from urllib.parse import quote, urlencode
 
 from node.cli.ledger import known_names, via_node
 from node.cli.money import money_text
+from node.cli.quotes import quote_text
 from node.ops import jobs, myjobs
 from node.ops.names import label
+from node.ops.slicing import slicer_from_env
 from protocol.errors import LocalMisuseError
 from protocol.ids import id_from_text
 from protocol.processes import Location
@@ -192,7 +194,7 @@ def _match_text(out: dict[str, Any]) -> list[str]:
     lines = []
     for c in out["candidates"]:
         quote = c["quote"]
-        lines.append(f"  {c['advert']['name']} ({c['lab']}): {_price(quote, 'total_minor')}")
+        lines.append(f"  {c['advert']['name']} ({c['lab']}): {quote_text(quote)}")
     lines += [f"  not {e['name']}: {', '.join(e['reasons'])}" for e in out["excluded"]]
     return lines
 
@@ -215,7 +217,11 @@ def cmd_offer(args: argparse.Namespace) -> dict[str, Any]:
         "ttl_s": args.ttl_s, "note": args.note,
     }  # fmt: skip
     out: dict[str, Any] = via_node(
-        args, lambda ctx: jobs.offer_from_json(ctx, fields)[0], "POST", "/api/v1/jobs", fields
+        args,
+        lambda ctx: jobs.offer_with_candidates(ctx, fields, slicer_from_env(ctx.home.path))[0],
+        "POST",
+        "/api/v1/jobs",
+        fields,
     )
     out["_text"] = "\n".join([f"job {out['entry_id']}", *_match_text(out)])
     return out
@@ -277,7 +283,9 @@ def cmd_show(args: argparse.Namespace) -> dict[str, Any]:
 def cmd_candidates(args: argparse.Namespace) -> dict[str, Any]:
     job_id = id_from_text(args.job_id)
     path = f"/api/v1/jobs/{quote(args.job_id)}/candidates"
-    out: dict[str, Any] = via_node(args, lambda ctx: jobs.candidates(ctx, job_id), "GET", path)
+    out: dict[str, Any] = via_node(
+        args, lambda ctx: jobs.candidates(ctx, job_id, slicer_from_env(ctx.home.path)), "GET", path
+    )
     out["_text"] = "\n".join(_match_text(out)) or "(no labs)"
     return out
 

@@ -47,6 +47,11 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--no-smtp", action="store_true", help="stop sending e-mail")
     p.add_argument("--webhook", action="append", metavar="URL", help="add a receiver")
     p.add_argument("--webhook-secret-file", type=Path, metavar="FILE", help="its HMAC secret")
+    p.add_argument(
+        "--webhook-events",
+        metavar="KIND,...",
+        help="the kinds the --webhook receivers are sent (default: every kind chosen)",
+    )
     p.add_argument("--remove-webhook", action="append", metavar="URL")
     p.set_defaults(handler=cmd_set)
     p = notify.add_parser("list", parents=[common], help="the newest notifications")
@@ -79,7 +84,8 @@ def _settings_text(out: dict[str, Any]) -> str:
             f"from {smtp['from_addr']} to {', '.join(smtp['to'])}"
         )
     for hook in out["webhooks"]:
-        lines.append(f"webhook    {hook['url']}")
+        kinds = ", ".join(hook.get("events") or []) or "every kind chosen"
+        lines.append(f"webhook    {hook['url']} ({kinds})")
     return "\n".join(lines)
 
 
@@ -123,11 +129,13 @@ def changed(args: argparse.Namespace, current: dict[str, Any]) -> dict[str, Any]
         if args.smtp_password_file is not None:
             smtp["password"] = _secret(args.smtp_password_file)
     new["smtp"] = smtp or None
-    hooks = [{"url": h["url"]} for h in current.get("webhooks", [])]
+    hooks = [{"url": h["url"], "events": h.get("events", [])} for h in current.get("webhooks", [])]
     hooks = [h for h in hooks if h["url"] not in (args.remove_webhook or [])]
     secret = None if args.webhook_secret_file is None else _secret(args.webhook_secret_file)
+    events = [k.strip() for k in (args.webhook_events or "").split(",") if k.strip()]
     for url in args.webhook or []:
-        hooks = [h for h in hooks if h["url"] != url] + [{"url": url, "secret": secret}]
+        hook = {"url": url, "secret": secret, "events": events}
+        hooks = [h for h in hooks if h["url"] != url] + [hook]
     new["webhooks"] = hooks
     return new
 

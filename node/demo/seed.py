@@ -131,6 +131,22 @@ ADVERTS = (
 )  # fmt: skip
 
 
+#: The slicer settings Aurora's Prusa quotes with (specs/0011 §2.2): where PrusaSlicer is
+#: installed, the demo shows one lab quoting by slicer beside labs quoting by volume.
+SLICER_SETTINGS: dict[tuple[str, str], dict[str, Any]] = {
+    ("Fab Lab Aurora", "MK4"): {
+        "layer_height_um": 200, "infill_percent": 20, "perimeters": 2, "supports": False,
+        "nozzle_um": 400, "filament_diameter_um": 1750,
+        "density_mg_per_cm3": {"PETG": 1270, "PLA": 1240},
+    },
+}  # fmt: skip
+
+
+def _slicer(lab: str, model: str) -> dict[str, Any]:
+    settings = SLICER_SETTINGS.get((lab, model))
+    return {} if settings is None else {"slicer": settings}
+
+
 def seed_adverts(labs: list[Lab]) -> None:
     for lab, (name, (lat, lon), machines) in zip(labs, ADVERTS, strict=True):
         advert = {
@@ -153,6 +169,7 @@ def seed_adverts(labs: list[Lab]) -> None:
                         "per_cm3_minor": per_cm3,
                         "per_hour_minor": per_hour,
                     },
+                    **_slicer(name, model),
                 }
                 for process, make, model, volume, materials, tolerance, throughput, (
                     setup,

@@ -42,7 +42,7 @@ from node.net.charter import CHARTER_PROTOCOL_ID, serve_charter
 from node.net.host import P2PHost, Stream, Subscription
 from node.ops import context as operations
 from node.ops.context import LedgerContext, release_memory
-from node.runtime.measures import SyncLag
+from node.runtime.measures import GossipTrace, SyncLag
 from node.runtime.service import LedgerRunner, News, ProgressReport
 from node.store.backup import clear_restore, restore_pending
 from node.store.blobs import BlobStore
@@ -65,7 +65,6 @@ RELEASE_EVERY_ENTRIES = sync_session.RELEASE_EVERY_ENTRIES
 log = logging.getLogger(__name__)
 
 CONNECTIONS_POLL_S = 1.0
-INGEST_GATHER_S = 0.02
 INGEST_BATCH_ENTRIES = 512
 QUEUE_SIZE = 1024
 ACCEPTED_CACHE = 4096
@@ -157,6 +156,7 @@ class Network:
         self.topic = announce_topic(self.network)
         self.stats = NetworkStats()
         self.lag = SyncLag()  # what sessions found we lacked (node/api/metrics.py)
+        self.trace = GossipTrace()  # when entries went out, came in, were stored
         self._accepted: OrderedDict[bytes, Announcement] = OrderedDict()
         self._inbox_send, self._inbox = trio.open_memory_channel[tuple[str, Announcement]](
             QUEUE_SIZE
@@ -271,6 +271,7 @@ class Network:
                     announcement = decode_announcement(message.data)
                 except CommonsError:
                     continue
+            self.trace.received([e.id for e in announcement.entries], len(message.data))
             try:
                 self._inbox_send.send_nowait((message.from_peer, announcement))
             except trio.WouldBlock:
@@ -278,10 +279,14 @@ class Network:
 
     async def _ingest_loop(self) -> None:
         while True:
+            # One store job for what is queued now, without waiting for more: alone, an
+            # announcement is stored at once; in a flood, what arrives while a batch is
+            # being stored makes the next one (self-clocking, like Nagle without delay).
             batch = [await self._inbox.receive()]
-            with trio.move_on_after(INGEST_GATHER_S):
+            await trio.lowlevel.checkpoint()  # let tasks already woken queue theirs
+            with contextlib.suppress(trio.WouldBlock):
                 while sum(len(a.entries) for _, a in batch) < INGEST_BATCH_ENTRIES:
-                    batch.append(await self._inbox.receive())
+                    batch.append(self._inbox.receive_nowait())
             if self.read_only:  # a full disk: sync fetches it once there is room again
                 self.stats.gossip_dropped += len(batch)
                 continue
@@ -301,6 +306,7 @@ class Network:
         if report.accepted:
             operations.index_committed(ctx, report.accepted)
         self.stats.gossip_entries_stored += len(report.accepted)
+        self.trace.stored(e.id for e in report.accepted)
         behind: set[str] = set()
         learned_forks = 0
         for peer, announcement in batch:
@@ -335,7 +341,9 @@ class Network:
         delivers what is lost)."""
         checkpoints = [checkpoint] if checkpoint else []
         for items in plan_announcements(entries, checkpoints, forks):
-            await self._publish(encode_announcement(self.network, *items))
+            data = encode_announcement(self.network, *items)
+            self.trace.published((hashlib.sha256(raw).digest() for raw in items.entries), len(data))
+            await self._publish(data)
 
     # -- sync ------------------------------------------------------------------------
     def want_sync(self, peer: str) -> None:

@@ -6,22 +6,40 @@ The operator's advert file is read by protocol.capability.advert_from_toml;
 gives the newest valid, unrevoked advert of each lab, kept by an in-memory index
 (ledger.adverts) that reads only the entries added since it last looked;
 `find`/`match_query` wrap ledger.matching with the JSON the API and the CLI speak;
-both leave out frozen labs (`frozen_labs`), saying why and since when.
+both leave out frozen labs (`frozen_labs`), saying why and since when. A match is
+planned on the ledger (`plan_match`: the request, the adverts, each part's mesh) and
+finished anywhere (`finish_match`): it slices the parts for the labs that publish
+slicer settings (node.ops.slicing, blocking for seconds: the node runs it on a worker
+thread, never the storage thread) and quotes from the figures (specs/0011 §5.5).
 """
 
 from __future__ import annotations
 
 import weakref
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Final
 
 import pydantic
 
 from ledger.adverts import AdvertIndex
-from ledger.matching import Candidate, Exclusion, LabAdvert, Part, Request, match, parts_of_design
+from ledger.matching import (
+    Candidate,
+    Exclusion,
+    LabAdvert,
+    Part,
+    Request,
+    match,
+    parts_of_design,
+    wanted_slices,
+)
+from ledger.quotes import NotSliced
 from ledger.store import LogStore
 from node.ops import designs, freezes
 from node.ops.context import LedgerContext, append_own
+from node.ops.geometry import THREEMF_MEDIA_TYPES
 from node.ops.sealing import seal_key
+from node.ops.slicing import MeshSource, Slicer, slice_request
 from protocol.capability import (
     ADVERT,
     PROCESSES,
@@ -31,8 +49,10 @@ from protocol.capability import (
     SealKey,
     advert_body_map,
     degrees_to_microdeg,
+    machine_map,
     processes_for_token,
 )
+from protocol.design import DesignBody
 from protocol.entry import Entry
 from protocol.errors import LocalMisuseError
 from protocol.ids import id_from_text, id_to_text
@@ -118,7 +138,7 @@ def candidate_json(c: Candidate) -> dict[str, Any]:
     return {
         **advert_json(c.advert),
         "machine_index": c.machine_index,
-        "machine": machine.model_dump(),
+        "machine": machine_map(machine),
         "distance_m": c.distance_m,
         "orientations": [list(o) for o in c.orientations],
         "quote": c.quote.to_json(),
@@ -215,17 +235,61 @@ class MatchQuery(pydantic.BaseModel):
     quantity: int = pydantic.Field(default=1, ge=1, le=1_000_000)
 
 
-def match_query(ctx: LedgerContext, query: MatchQuery) -> dict[str, Any]:
-    """Match a query against every lab's newest advert; candidates ranked, quotes."""
+@dataclass(frozen=True)
+class MatchPlan:
+    """What a match needs from the ledger: the request, the newest adverts, the frozen
+    labs, and each part's mesh on this node (or why there is none to slice)."""
+
+    request: Request
+    adverts: list[LabAdvert]
+    frozen: dict[bytes, dict[str, Any]]
+    meshes: tuple[MeshSource | NotSliced, ...]
+    #: The blobs of meshes this node does not hold (a running node may fetch them).
+    missing_meshes: tuple[bytes, ...] = ()
+
+
+def design_meshes(ctx: LedgerContext, body: DesignBody) -> list[MeshSource | NotSliced]:
+    """The mesh of each part of a design (its files with geometry, in order), where
+    this node holds it; `mesh-not-held` where it does not (`missing_meshes`)."""
+    store = ctx.home.blob_store()
+    out: list[MeshSource | NotSliced] = []
+    for f in body.files:
+        if f.geometry is None:
+            continue
+        path = store.path_of(f.sha256)
+        suffix = ".3mf" if f.media_type in THREEMF_MEDIA_TYPES else ".stl"
+        if store.has(f.sha256):
+            out.append(MeshSource(path, f.sha256, suffix))
+        else:
+            out.append(NotSliced("mesh-not-held", f"{f.path} is not on this node"))
+    return out
+
+
+def missing_meshes(meshes: Sequence[MeshSource | NotSliced], body: DesignBody) -> list[bytes]:
+    """The blob ids of the design's meshes `design_meshes` found missing."""
+    files = [f for f in body.files if f.geometry is not None]
+    return [f.sha256 for f, m in zip(files, meshes, strict=True) if isinstance(m, NotSliced)]
+
+
+STATED_PART: Final = NotSliced("no-mesh", "a part given by its box and volume")
+
+
+def plan_match(ctx: LedgerContext, query: MatchQuery) -> MatchPlan:
+    """The ledger's part of a match (run it on the storage thread)."""
     if query.tolerance not in TOLERANCE_CLASSES:
         raise LocalMisuseError("misuse.bad-tolerance", f"{query.tolerance!r} is not f, m, c or v")
     parts = [Part((p.size_um[0], p.size_um[1], p.size_um[2]), p.volume_mm3) for p in query.parts]
     if any(s < 0 for p in parts for s in p.size_um):
         raise LocalMisuseError("misuse.bad-part", "part edges are not negative")
+    meshes: list[MeshSource | NotSliced] = [STATED_PART] * len(parts)
+    missing: list[bytes] = []
     tokens = list(query.processes)
     if query.design is not None:
         _, body = designs.design_entry(ctx, id_from_text(query.design))
         parts.extend(parts_of_design(body))
+        own = design_meshes(ctx, body)
+        meshes.extend(own)
+        missing = missing_meshes(own, body)
         if not tokens:
             tokens = [t for t in body.processes if processes_for_token(t)]
     request = Request(
@@ -237,14 +301,36 @@ def match_query(ctx: LedgerContext, query: MatchQuery) -> dict[str, Any]:
         radius_m=_radius_m(query.radius_km),
         quantity=query.quantity,
     )
-    frozen = frozen_labs(ctx)
-    result = match(request, adverts(ctx), frozen)
+    return MatchPlan(request, adverts(ctx), frozen_labs(ctx), tuple(meshes), tuple(missing))
+
+
+def matched(plan: MatchPlan, slicer: Slicer | None) -> dict[str, Any]:
+    """Slice what the plan's labs need (blocking: a worker thread), then match:
+    `{candidates, excluded}` with quotes from the slicer where it gave figures."""
+    frozen = plan.frozen
+    wanted = wanted_slices(plan.request, plan.adverts, frozen)
+    slices = slice_request(slicer, plan.meshes, wanted)
+    result = match(plan.request, plan.adverts, frozen, slices)
     return {
-        "parts": [{"size_um": list(p.size_um), "volume_mm3": p.volume_mm3} for p in parts],
-        "processes": sorted(request.processes),
         "candidates": [candidate_json(c) for c in result.candidates],
         "excluded": [exclusion_json(e, frozen) for e in result.excluded],
     }
+
+
+def finish_match(plan: MatchPlan, slicer: Slicer | None) -> dict[str, Any]:
+    """POST /api/v1/match's answer for a plan (blocking: a worker thread)."""
+    parts: Sequence[Part] = plan.request.parts
+    return {
+        "parts": [{"size_um": list(p.size_um), "volume_mm3": p.volume_mm3} for p in parts],
+        "processes": sorted(plan.request.processes),
+        **matched(plan, slicer),
+    }
+
+
+def match_query(ctx: LedgerContext, query: MatchQuery, slicer: Slicer | None) -> dict[str, Any]:
+    """Match a query against every lab's newest advert; candidates ranked, quotes
+    (the CLI with no node running: planning and slicing in one go)."""
+    return finish_match(plan_match(ctx, query), slicer)
 
 
 def parse_near(text: str) -> Location:

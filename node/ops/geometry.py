@@ -96,6 +96,23 @@ def analyse_mesh(source: Path | bytes, media_type: str) -> Geometry:
         raise _bad(f"cannot read the mesh ({type(e).__name__}: {str(e)[:200]})") from e
 
 
+def read_triangles_mm(source: Path | bytes, media_type: str) -> Any:
+    """The mesh's triangles as an (n, 3, 3) float64 array of corners in millimetres, read
+    and checked as analyse_mesh reads them (for previews, node.ops.previews)."""
+    if not is_mesh_media_type(media_type):
+        raise LocalMisuseError("misuse.not-a-mesh", f"{media_type!r} is not STL or 3MF")
+    data = _read(source)
+    try:
+        if media_type in STL_MEDIA_TYPES:
+            return _stl_triangles(data)
+        triangles, mm_per_unit = _3mf_triangles(data)
+        return triangles * mm_per_unit
+    except (DecodeError, LocalMisuseError):
+        raise
+    except Exception as e:  # as analyse_mesh
+        raise _bad(f"cannot read the mesh ({type(e).__name__}: {str(e)[:200]})") from e
+
+
 def _read(source: Path | bytes) -> bytes:
     if isinstance(source, bytes | bytearray):
         data = bytes(source)

@@ -118,13 +118,17 @@ def seal_message(
 ) -> tuple[bytes, list[bytes]]:
     """Seal the plaintext and each attachment to both parties; store them as blobs."""
     if len(files) > jobs.MAX_ATTACHMENTS:
-        raise LocalMisuseError("misuse.bad-message", f"at most {jobs.MAX_ATTACHMENTS} files")
+        raise LocalMisuseError(
+            "misuse.bad-message", f"at most {jobs.MAX_ATTACHMENTS} files", field="attachments"
+        )
     plain = MessagePlain(plan.job, plan.sender, plan.to, text, sent_ms, tuple(n for n, _ in files))
     raw = encode_message(plain)
     store, recipients = home.blob_store(), _recipients(plan)
     attachments = [store.add_bytes(seal(data, recipients))[0] for _, data in files]
     if len(set(attachments)) != len(attachments):
-        raise LocalMisuseError("misuse.bad-message", "the same file attached twice")
+        raise LocalMisuseError(
+            "misuse.bad-message", "the same file attached twice", field="attachments"
+        )
     return store.add_bytes(seal(raw, recipients))[0], attachments
 
 

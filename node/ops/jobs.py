@@ -31,19 +31,27 @@ from ledger.jobs import (
     refused_json,
 )
 from ledger.kindindex import KindIndex
-from ledger.matching import match
+from ledger.quotes import NotSliced
 from ledger.reputation import lab_reputation
 from ledger.store import LogStore
-from node.ops.capabilities import adverts, candidate_json, exclusion_json, frozen_labs
+from node.ops.capabilities import (
+    MatchPlan,
+    adverts,
+    design_meshes,
+    frozen_labs,
+    matched,
+    missing_meshes,
+)
 from node.ops.context import LedgerContext, append_own, now_ms
 from node.ops.designs import design_entry
 from node.ops.jobfiles import check_sealed
+from node.ops.slicing import MeshSource, Slicer
 from protocol import jobs
 from protocol.design import DESIGN
 from protocol.entry import Entry
 from protocol.errors import JobError, LocalMisuseError
 from protocol.governance import VOTE
-from protocol.ids import id_from_text, id_to_text
+from protocol.ids import id_from_field, id_to_text
 from protocol.jobs import Role, State
 from protocol.jobstate import JobView
 from protocol.kinds import check_body
@@ -141,17 +149,36 @@ def list_jobs(
     }
 
 
-def candidates(ctx: LedgerContext, job_id: bytes) -> dict[str, Any]:
-    """The labs that can make the job, ranked, each with its instant quote (§6), in the
-    JSON of `fabnode capability match`."""
+def plan_candidates(ctx: LedgerContext, job_id: bytes) -> MatchPlan:
+    """The ledger's part of matching a job (its part, or its design's meshes)."""
     view = job_view(ctx, job_id)
     design = None if view.offer.design is None else design_entry(ctx, view.offer.design)[1]
+    request = match_request(view, design)
+    meshes: list[MeshSource | NotSliced] = []
+    missing: list[bytes] = []
+    if view.offer.part is not None:
+        meshes = [NotSliced("no-mesh", "a part stated by its box and volume (sealed files)")]
+    elif design is not None:
+        meshes = design_meshes(ctx, design)
+        missing = missing_meshes(meshes, design)
     frozen = frozen_labs(ctx)  # out of matching, with why (issue 14)
-    result = match(match_request(view, design), adverts(ctx), frozen)
-    return {
-        "candidates": [candidate_json(c) for c in result.candidates],
-        "excluded": [exclusion_json(e, frozen) for e in result.excluded],
-    }
+    return MatchPlan(request, adverts(ctx), frozen, tuple(meshes), tuple(missing))
+
+
+def candidates(ctx: LedgerContext, job_id: bytes, slicer: Slicer | None) -> dict[str, Any]:
+    """The labs that can make the job, ranked, each with its instant quote (§6), in the
+    JSON of `fabnode capability match` (planning and slicing in one go: the CLI with
+    no node running; the node plans on the ledger, slices on a worker thread)."""
+    return matched(plan_candidates(ctx, job_id), slicer)
+
+
+def offer_with_candidates(
+    ctx: LedgerContext, fields: dict[str, Any], slicer: Slicer | None
+) -> Signed:
+    """`offer_from_json`, then the labs that can make it, with their quotes."""
+    out, made = offer_from_json(ctx, fields)
+    out.update(candidates(ctx, made[-1].id, slicer))
+    return out, made
 
 
 def reputation(ctx: LedgerContext, lab: bytes) -> dict[str, Any]:
@@ -177,7 +204,7 @@ def contributions_of(ctx: LedgerContext, identity: bytes) -> dict[str, Any]:
 def _body(kind: str, body: dict[str, Any]) -> dict[str, Any]:
     status = check_body(kind, body)
     if not status.valid:
-        raise LocalMisuseError("misuse.bad-job", f"{kind}: {status.reason}")
+        raise LocalMisuseError("misuse.bad-job", f"{kind}: {status.reason}", field=status.field)
     return body
 
 
@@ -189,21 +216,20 @@ def _signed(ctx: LedgerContext, kind: str, body: dict[str, Any], job_id: bytes) 
 
 def offer(ctx: LedgerContext, fields: dict[str, Any]) -> Signed:
     """Sign a job.offer (fields as OfferBody, `ttl_s` defaulting to the rule); return
-    the job and the labs that can make it, ranked, with their quotes."""
+    the job (`candidates` gives the labs that can make it, with their quotes)."""
     cap = offer_ttl_cap(ctx)
     body = {"ttl_s": cap, "note": "", "tolerance": None, "part": None,
             "budget": None, "design": None, "sealed": False, **fields}  # fmt: skip
     _body(jobs.OFFER, body)
     if body["ttl_s"] > cap:
-        raise JobError("job.bad-offer", f"ttl_s above the rule ({cap} s)")
+        raise JobError("job.bad-offer", f"ttl_s above the rule ({cap} s)", field="ttl_s")
     if body["deadline_ms"] <= now_ms():
-        raise JobError("job.bad-offer", "the deadline is in the past")
+        raise JobError("job.bad-offer", "the deadline is in the past", field="deadline_ms")
     if body["design"] is not None:
         design_entry(ctx, body["design"])  # misuse.unknown-design when not held
     made = append_own(ctx, [(jobs.OFFER, body)])
     job_id = made[-1].id
     out = {"entry_id": id_to_text(job_id), "kind": jobs.OFFER, "job": show(ctx, job_id)}
-    out.update(candidates(ctx, job_id))
     return out, made
 
 
@@ -225,6 +251,7 @@ def step(ctx: LedgerContext, job_id: bytes, kind: str, extra: dict[str, Any]) ->
     """Sign one lifecycle step after the job's head, once the table allows it (§3)."""
     if kind not in jobs.STEP_KINDS:
         raise LocalMisuseError("misuse.bad-job", f"{kind} is not a lifecycle step")
+    _body(kind, {"job": job_id, "after": job_id, **extra})  # its fields first, in any state
     view = job_view(ctx, job_id)
     if view.state is State.EXPIRED:
         raise JobError("job.expired", "the offer expired")
@@ -240,13 +267,13 @@ def step(ctx: LedgerContext, job_id: bytes, kind: str, extra: dict[str, Any]) ->
 def bid(
     ctx: LedgerContext, job_id: bytes, price: dict[str, Any], ready_ms: int, note: str
 ) -> Signed:
+    body = _body(jobs.BID, {"job": job_id, "price": price, "ready_ms": ready_ms, "note": note})
     view = job_view(ctx, job_id)
     if ctx.identity.id == view.customer:
         raise JobError("job.own-offer", "a customer does not bid on its own offer")
     if view.state is not State.OPEN:
         code = "job.expired" if view.state is State.EXPIRED else "job.out-of-turn"
         raise JobError(code, f"the job is {view.state.value}, not open")
-    body = {"job": job_id, "price": price, "ready_ms": ready_ms, "note": note}
     return _signed(ctx, jobs.BID, body, job_id)
 
 
@@ -258,11 +285,12 @@ def counter(
     ready_ms: int,
     note: str,
 ) -> Signed:
+    body = {"job": job_id, "bid": bid_id, "price": price, "ready_ms": ready_ms, "note": note}
+    _body(jobs.COUNTER, body)  # its fields first
     view = job_view(ctx, job_id)
     if ctx.identity.id != view.customer:
         raise JobError("job.not-party", "only the customer counters a bid")
     _bid_of(view, bid_id)
-    body = {"job": job_id, "bid": bid_id, "price": price, "ready_ms": ready_ms, "note": note}
     return _signed(ctx, jobs.COUNTER, body, job_id)
 
 
@@ -291,14 +319,14 @@ def attach_files(ctx: LedgerContext, job_id: bytes, blobs: list[bytes]) -> Signe
 
 def _ids(values: Any, field: str) -> list[bytes]:
     if not isinstance(values, list):
-        raise LocalMisuseError("misuse.bad-job", f"{field}: a list of ids")
+        raise LocalMisuseError("misuse.bad-job", f"{field}: a list of ids", field=field)
     return [_id(v, field) for v in values]
 
 
 def _id(value: Any, field: str) -> bytes:
     if not isinstance(value, str):
-        raise LocalMisuseError("misuse.bad-job", f"{field}: an id text")
-    return id_from_text(value)
+        raise LocalMisuseError("misuse.bad-job", f"{field}: an id text", field=field)
+    return id_from_field(value, field)
 
 
 def offer_from_json(ctx: LedgerContext, fields: dict[str, Any]) -> Signed:

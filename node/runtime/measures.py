@@ -7,21 +7,30 @@ log or per peer (thousands of authors, dozens of peers) without a series for eac
 - `Histogram`: counts of observed values by upper bound, and their sum.
 - `SyncLag`: what sync sessions found we lacked (specs/0005 §6 step 3, the peer's
   heads against ours) and what each peer's last session left unfetched.
+- `GossipTrace`: when the last few thousand entries went out in, came in by, and were
+  stored from gossip, on the machine's monotonic clock (`GET /api/v1/status/gossip`;
+  bench/network.py reads it to time gossip as the nodes see it, without polling).
 
-Written on the trio thread (the network's sessions) and read there at scrape time.
+Written on the trio thread (the network's sessions) and read there at scrape time;
+the trace also from the storage thread, under its lock.
 """
 
 from __future__ import annotations
 
 import bisect
+import threading
+import time
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 #: Entries, by powers of ten: a log of one lab's notes, a busy lab, a whole catch-up.
 ENTRY_BUCKETS = (0, 1, 10, 100, 1_000, 10_000, 100_000, 1_000_000)
 #: Peers whose last session's leftover is remembered (the oldest go first).
 MAX_TRACKED_PEERS = 4096
+#: Entries the gossip trace remembers (the oldest go first): ~100 bytes each.
+MAX_TRACED_ENTRIES = 4096
 
 
 @dataclass
@@ -83,3 +92,45 @@ class SyncLag:
         """The most entries one of `peers` (those connected) showed us at its last
         session that we still lack: 0 when we hold what every peer offered."""
         return max((self.unfetched.get(p, 0) for p in peers), default=0)
+
+
+class GossipTrace:
+    """Per entry id: when we published it, first received it in an announcement (and
+    its size), and stored it, in `time.monotonic_ns()` (CLOCK_MONOTONIC: one clock
+    for every process of a machine, so a benchmark can subtract one node's times
+    from another's). Bounded: the oldest entries are forgotten first."""
+
+    def __init__(self, capacity: int = MAX_TRACED_ENTRIES) -> None:
+        self.capacity = capacity
+        self._times: OrderedDict[bytes, dict[str, int]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def _mark(self, entry_ids: Iterable[bytes], what: str, extra: dict[str, int]) -> None:
+        now = time.monotonic_ns()
+        with self._lock:
+            for entry_id in entry_ids:
+                times = self._times.get(entry_id)
+                if times is None:
+                    times = self._times[entry_id] = {}
+                    while len(self._times) > self.capacity:
+                        self._times.popitem(last=False)
+                if what not in times:
+                    times[what] = now
+                    times.update(extra)
+
+    def published(self, entry_ids: Iterable[bytes], size_bytes: int) -> None:
+        """We handed an announcement of `size_bytes` with these entries to gossip."""
+        self._mark(entry_ids, "published_ns", {"bytes": size_bytes})
+
+    def received(self, entry_ids: Iterable[bytes], size_bytes: int) -> None:
+        """An announcement of `size_bytes` with these entries arrived (first time counts)."""
+        self._mark(entry_ids, "received_ns", {"bytes": size_bytes})
+
+    def stored(self, entry_ids: Iterable[bytes]) -> None:
+        """These entries, received by gossip, are in the ledger now."""
+        self._mark(entry_ids, "stored_ns", {})
+
+    def snapshot(self) -> list[dict[str, Any]]:
+        """Every traced entry, oldest first: {"entry_id": bytes, times...}."""
+        with self._lock:
+            return [{"entry_id": k, **v} for k, v in self._times.items()]

@@ -164,6 +164,8 @@ class Notifier:
         me = id_to_text(self.runner.ctx.identity.id)
         body = webhook_body(row, link, me)
         for hook in self.settings.webhooks:
+            if hook.events and row["kind"] not in hook.events:
+                continue  # this receiver asked for other kinds
             send = partial(post_webhook, hook.url, hook.secret or "", body, row["kind"], timeout_s)
             await self.webhooks.put(Delivery(row["id"], hook.url, send))
 
@@ -175,6 +177,10 @@ class Notifier:
         at_ms = time.time_ns() // 1_000_000
         await trio.to_thread.run_sync(
             self.store.log_delivery, notification, channel, target, attempt, outcome, detail, at_ms
+        )
+        # The page's delivery log follows live (a silent server shows as it times out).
+        self.hub.publish(
+            "delivery", {"notification": notification, "channel": channel, "outcome": outcome}
         )
 
     # -- what the API asks -----------------------------------------------------------

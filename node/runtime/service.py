@@ -8,6 +8,7 @@ checks of a large batch, and there is exactly one writer.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -17,17 +18,24 @@ from typing import Any, Protocol, TypeVar
 import trio
 
 from ledger.catalogue import Filters
+from ledger.matching import wanted_slices
+from node.ops import capabilities, designs, jobs, takedown
 from node.ops import context as operations
-from node.ops import designs, takedown
+from node.ops.capabilities import MatchPlan, MatchQuery
 from node.ops.context import LedgerContext
+from node.ops.slicing import Slicer
+from node.runtime.previews import Previewer
 from node.runtime.storage_thread import StorageThread
 from node.store.diskspace import DiskSpace
 from protocol import kinds
 from protocol.entry import Entry
+from protocol.errors import CommonsError
 from protocol.ids import id_to_text
 
 T = TypeVar("T")
 IMPORT_CHUNK = 100  # manifests read per worker-thread call of an import
+#: How long a match waits for peers to send design meshes it would slice (seconds).
+MESH_FETCH_S = 30
 NEWS_QUEUE = 256  # announcements waiting for the network; senders wait beyond it
 
 #: (operation, done, total) of a long operation, called from the storage thread.
@@ -96,6 +104,10 @@ class NodeService:
     progress: ProgressReport
     governance: Governance | None = None  # on a chartered federation (specs/0008)
     disk: DiskSpace | None = None  # the home's free space and read-only mode
+    #: PrusaSlicer's command line for quotes (node.ops.slicing); None: volume quotes only.
+    slicer: Slicer | None = None
+    #: Draws and finds thumbnails of meshes (specs/0010 §8); None: this node draws none.
+    previews: Previewer | None = None
     #: Set when the node starts stopping (node.daemon): health checks answer "not ok".
     stopping: trio.Event = field(default_factory=trio.Event)
     started_ms: int = field(default_factory=lambda: time.time_ns() // 1_000_000)
@@ -150,6 +162,35 @@ class NodeService:
             await self.news.send(News([e.raw for e in entries], checkpoint))
         return result
 
+    # -- matching and quotes: plan on the ledger, slice on a worker thread ------------------
+    async def match(self, query: MatchQuery) -> dict[str, Any]:
+        """POST /api/v1/match (specs/0011 §5): slicing never holds the storage thread."""
+        plan = await self._plan(lambda ctx: capabilities.plan_match(ctx, query))
+        return await trio.to_thread.run_sync(
+            capabilities.finish_match, plan, self.slicer, abandon_on_cancel=True
+        )
+
+    async def job_candidates(self, job_id: bytes) -> dict[str, Any]:
+        """The labs that can make a job, with quotes (specs/0007 §6)."""
+        plan = await self._plan(lambda ctx: jobs.plan_candidates(ctx, job_id))
+        return await trio.to_thread.run_sync(
+            capabilities.matched, plan, self.slicer, abandon_on_cancel=True
+        )
+
+    async def _plan(self, plan: Callable[[LedgerContext], MatchPlan]) -> MatchPlan:
+        """A match's plan; when a lab would slice a mesh we do not hold, we fetch it from
+        peers first (for at most MESH_FETCH_S), so the quote can come from the slicer."""
+        planned = await self.on_ledger(plan)
+        if self.slicer is None or not planned.missing_meshes:
+            return planned
+        if not wanted_slices(planned.request, planned.adverts, planned.frozen):
+            return planned
+        with trio.move_on_after(MESH_FETCH_S):
+            for blob in planned.missing_meshes:
+                with contextlib.suppress(CommonsError):  # then the quote says mesh-not-held
+                    await self.fetch_blob(blob)
+        return await self.on_ledger(plan)
+
     # -- designs (node.ops.designs; file work off the storage thread) ------------------------
     async def publish_design(
         self, path: Path, licence_override: str | None, derived_from: Sequence[bytes]
@@ -157,7 +198,10 @@ class NodeService:
         prepared = await trio.to_thread.run_sync(
             designs.prepare, self.ctx.home.blobs, path, licence_override, derived_from
         )
-        return await self.signing(lambda ctx: designs.commit(ctx, prepared))
+        published = await self.signing(lambda ctx: designs.commit(ctx, prepared))
+        if self.previews is not None:
+            self.previews.soon(prepared.files)  # drawn in the background (specs/0010 §8)
+        return published
 
     async def import_okh(self, paths: Sequence[Path]) -> dict[str, Any]:
         """Read the manifests in chunks (reporting progress), then sign them in one commit."""

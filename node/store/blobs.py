@@ -32,6 +32,8 @@ import fcntl
 import hashlib
 import os
 import tempfile
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +49,8 @@ READ_BYTES = 1024 * 1024
 PARTIAL_FOLDER = "partial"
 #: Longest source (a peer id's text) a partial records; a longer record matches nothing.
 MAX_SOURCE_BYTES = 256
+#: A shard folder whose mtime is older than this is trusted to be what was counted.
+SHARD_SETTLED_NS = 2_000_000_000
 
 
 @contextlib.contextmanager
@@ -124,6 +128,11 @@ class BlobStore:
         self.policy = policy
         with _io(f"cannot create {folder}"):
             (folder / PARTIAL_FOLDER).mkdir(mode=0o700, parents=True, exist_ok=True)
+        #: shard name -> (its mtime_ns when counted, blobs, bytes): `statistics` lists
+        #: again only the shards whose folder changed since (an install or a removal
+        #: renames or unlinks in it, which moves its mtime).
+        self._shard_counts: dict[str, tuple[int, int, int]] = {}
+        self._counts_lock = threading.Lock()
 
     def path_of(self, blob_id: bytes) -> Path:
         """Where the final blob lives (whether or not it is held)."""
@@ -153,20 +162,41 @@ class BlobStore:
         return self.path_of(blob_id).is_file()
 
     def statistics(self) -> BlobStoreStatistics:
-        """Count the final blobs by listing the folder (one stat per blob: call it off
-        the trio thread). Files vanishing meanwhile are skipped."""
+        """Count the final blobs (partials not counted). A shard folder is listed again
+        only if its mtime moved since it was counted, or is too recent to trust (the
+        kernel stamps with a coarse clock: a change in the same tick keeps the mtime),
+        so a scrape of a large, quiet store costs one stat per shard. Call it off the
+        trio thread. Files vanishing meanwhile are skipped."""
         blobs = blob_bytes = 0
-        with _io("cannot list the blob store"), os.scandir(self.folder) as shards:
-            for shard in shards:
-                if shard.name == PARTIAL_FOLDER or not shard.is_dir(follow_symlinks=False):
-                    continue
-                with os.scandir(shard.path) as items:
-                    for item in items:
-                        with contextlib.suppress(FileNotFoundError):
-                            if item.is_file(follow_symlinks=False):
-                                blob_bytes += item.stat(follow_symlinks=False).st_size
-                                blobs += 1
+        seen: set[str] = set()
+        with self._counts_lock, _io("cannot list the blob store"):
+            with os.scandir(self.folder) as shards:
+                for shard in shards:
+                    if shard.name == PARTIAL_FOLDER or not shard.is_dir(follow_symlinks=False):
+                        continue
+                    seen.add(shard.name)
+                    with contextlib.suppress(FileNotFoundError):
+                        mtime_ns = shard.stat(follow_symlinks=False).st_mtime_ns
+                        n, size = self._count_shard(shard.path, shard.name, mtime_ns)
+                        blobs, blob_bytes = blobs + n, blob_bytes + size
+            for gone in set(self._shard_counts) - seen:
+                del self._shard_counts[gone]
         return BlobStoreStatistics(blobs, blob_bytes)
+
+    def _count_shard(self, path: str, name: str, mtime_ns: int) -> tuple[int, int]:
+        cached = self._shard_counts.get(name)
+        if cached is not None and cached[0] == mtime_ns:
+            return cached[1], cached[2]
+        blobs = blob_bytes = 0
+        with os.scandir(path) as items:
+            for item in items:
+                with contextlib.suppress(FileNotFoundError):
+                    if item.is_file(follow_symlinks=False):
+                        blob_bytes += item.stat(follow_symlinks=False).st_size
+                        blobs += 1
+        if time.time_ns() - mtime_ns > SHARD_SETTLED_NS:
+            self._shard_counts[name] = (mtime_ns, blobs, blob_bytes)
+        return blobs, blob_bytes
 
     def held(self) -> Iterator[tuple[bytes, int, float]]:
         """Every final blob: (id, size, last use as mtime). One stat per blob: call it

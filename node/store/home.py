@@ -20,6 +20,8 @@ Layout:
     keys/node.key        the libp2p host key (the peer id), 0600
     blobs/               content-addressed files (design and job files); blobs/partial/
                          holds downloads in progress, resumed after a restart
+    slices/              figures of parts sliced for quotes, by (mesh, settings): a cache
+                         (node.ops.slicing; safe to delete)
     keys/signing.key     the seed of the signing key in force, 0600
     keys/signing.next    a rotation's next signing key while it is being committed, 0600
                          (see `settle_pending_signing_key`)

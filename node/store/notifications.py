@@ -84,12 +84,14 @@ class SmtpSettings(BaseModel):
 
 
 class WebhookSettings(BaseModel):
-    """A receiver: its http(s) URL and the HMAC-SHA256 secret (GitHub's scheme)."""
+    """A receiver: its http(s) URL, the HMAC-SHA256 secret (GitHub's scheme) and the
+    kinds it is sent (`events`; empty: every kind the settings choose)."""
 
     model_config = ConfigDict(extra="forbid")
     url: str = Field(min_length=1, max_length=2048)
     #: Write only: None in a PUT keeps the stored secret of the same URL.
     secret: str | None = Field(default=None, max_length=256)
+    events: list[Kind] = Field(default_factory=list, max_length=len(KINDS))
 
 
 class NotifySettings(BaseModel):
@@ -139,7 +141,8 @@ def check_settings(new: NotifySettings, old: NotifySettings | None = None) -> No
                 f"webhooks.{i}.secret",
                 f"a secret of at least {MIN_SECRET_CHARS} characters is needed",
             )
-        hooks.append(WebhookSettings(url=hook.url, secret=secret))
+        events = [k for k in KINDS if k in hook.events]
+        hooks.append(WebhookSettings(url=hook.url, secret=secret, events=events))
     if len({h.url for h in hooks}) != len(hooks):
         raise _refuse("misuse.bad-notify-setting", "webhooks", "a URL is listed twice")
     kinds = [k for k in KINDS if k in new.kinds]

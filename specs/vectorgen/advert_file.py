@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from protocol.jsonform import to_json
-from specs.vectorgen.capabilities import advert, machine
+from specs.vectorgen.capabilities import advert, machine, slicer
 from specs.vectorgen.common import Case, error, ok
 
 BAD = "decode.bad-advert"
@@ -169,6 +169,40 @@ def _happy() -> Iterator[Case]:
     )
 
 
+SLICER = """
+[machines.slicer]
+layer_height_um = 200
+infill_percent = 20
+perimeters = 2
+supports = false
+nozzle_um = 400
+filament_diameter_um = 1750
+density_mg_per_cm3 = { PLA = 1240, PETG = 1270 }
+"""
+
+
+def _slicer_cases() -> Iterator[Case]:
+    yield _case(
+        "slicer-settings",
+        "A7: a machine's slicer settings (§2.2) as a table under the machine; densities "
+        "in any order.",
+        MINIMAL + SLICER,
+        ok(advert=_body(machines=[machine(slicer=slicer())])),
+    )
+    yield _case(
+        "slicer-density-for-one-material",
+        "A7: a density for PLA alone while the machine works PETG too.",
+        MINIMAL + SLICER.replace("PLA = 1240, PETG = 1270", "PLA = 1240"),
+        error(BAD, field="machines"),
+    )
+    yield _case(
+        "slicer-layer-in-mm",
+        "A7: the layer height as a float of millimetres is no integer of µm.",
+        MINIMAL + SLICER.replace("layer_height_um = 200", "layer_height_um = 0.2"),
+        error(BAD, field="machines"),
+    )
+
+
 def _refused() -> Iterator[Case]:
     yield _case(
         "size-over-limit",
@@ -303,3 +337,4 @@ def _refused() -> Iterator[Case]:
 def cases() -> Iterator[Case]:
     yield from _happy()
     yield from _refused()
+    yield from _slicer_cases()

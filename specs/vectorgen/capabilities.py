@@ -143,7 +143,73 @@ def _advert_cases() -> list[tuple[str, str, dict[str, Any], bool]]:
         ),
         ("unknown-field", "Unknown fields are refused.", advert(colour="red"), False),
         *_more_advert_cases(),
+        *_slicer_advert_cases(),
     ]
+
+
+def slicer(**changes: Any) -> dict[str, Any]:
+    """A machine's slicer settings (§2.2): 0.2 mm layers, 20 % infill, 2 perimeters."""
+    s: dict[str, Any] = {
+        "layer_height_um": 200,
+        "infill_percent": 20,
+        "perimeters": 2,
+        "supports": False,
+        "nozzle_um": 400,
+        "filament_diameter_um": 1750,
+        "density_mg_per_cm3": {"PETG": 1270, "PLA": 1240},
+    }
+    s.update(changes)
+    return s
+
+
+def _slicer_advert_cases() -> list[tuple[str, str, dict[str, Any], bool]]:
+    """§2.2: each bound and rule of a machine's slicer settings."""
+    one = {"PETG": 1270, "PLA": 1240}
+    low = slicer(
+        layer_height_um=10,
+        infill_percent=0,
+        perimeters=0,
+        nozzle_um=100,
+        filament_diameter_um=1000,
+        density_mg_per_cm3={"PETG": 100, "PLA": 100},
+    )
+    high = slicer(layer_height_um=2000, infill_percent=100, perimeters=50, supports=True,
+                  nozzle_um=3000, filament_diameter_um=4000,
+                  density_mg_per_cm3={"PETG": 25_000, "PLA": 25_000})  # fmt: skip
+    cases: list[tuple[str, str, dict[str, Any] | None, bool]] = [
+        ("slicer-valid", "An FDM printer with slicer settings.", slicer(), True),
+        ("slicer-valid-at-low-bounds", "Every setting at its lower bound.", low, True),
+        ("slicer-valid-at-high-bounds", "Every setting at its upper bound, supports on.",
+         high, True),
+        ("slicer-nil", "No settings: the key is absent, never nil.", None, False),
+        ("slicer-layer-too-thin", "Layers of at least 10 µm.", slicer(layer_height_um=9), False),
+        ("slicer-layer-over-nozzle", "A layer is no higher than the nozzle is wide.",
+         slicer(layer_height_um=401), False),
+        ("slicer-infill-over-100", "Infill is a share: 0-100 %.",
+         slicer(infill_percent=101), False),
+        ("slicer-perimeters-over-limit", "At most 50 perimeters.", slicer(perimeters=51), False),
+        ("slicer-supports-integer", "`supports` is a boolean, not 0 or 1.",
+         slicer(supports=1), False),
+        ("slicer-nozzle-too-fine", "Nozzles of at least 100 µm.", slicer(nozzle_um=99), False),
+        ("slicer-filament-too-thick", "Filament of at most 4 mm.",
+         slicer(filament_diameter_um=4001), False),
+        ("slicer-density-too-low", "Densities of at least 100 mg/cm³.",
+         slicer(density_mg_per_cm3={**one, "PLA": 99}), False),
+        ("slicer-density-missing-material", "A density for each of the machine's materials.",
+         slicer(density_mg_per_cm3={"PLA": 1240}), False),
+        ("slicer-density-other-material", "No density for a material the machine lacks.",
+         slicer(density_mg_per_cm3={**one, "ABS": 1040}), False),
+        ("slicer-unknown-setting", "Settings are exactly the seven of §2.2.",
+         slicer(speed_mm_per_s=60), False),
+    ]  # fmt: skip
+    out = [(n, d, advert(machines=[machine(slicer=s)]), v) for n, d, s, v in cases]
+    out.append((
+        "slicer-on-a-laser-cutter",
+        "Only a 3dp-fdm machine has slicer settings.",
+        advert(machines=[machine(process="laser-cutting", slicer=slicer())]),
+        False,
+    ))  # fmt: skip
+    return out
 
 
 def _without(body: dict[str, Any], name: str) -> dict[str, Any]:
@@ -385,6 +451,11 @@ def _quote(m: dict[str, Any], currency: str, request: dict[str, Any]) -> dict[st
         "machine_minor": machine_minor,
         "machine_seconds": -(-v * 3600 // rate),
         "total_minor": price["setup_fee_minor"] + material + machine_minor,
+        "method": "volume",
+        "basis": {"volume_mm3": v, "throughput_mm3_per_hour": rate},
+        # The match vectors pass no slicer figures: a machine without settings says so,
+        # one with settings that nobody sliced for says that (§5.5).
+        "fallback": {"reason": "not-sliced" if "slicer" in m else "no-settings", "detail": ""},
     }
 
 
@@ -537,7 +608,15 @@ def _more_match_cases() -> list[tuple[str, str, list[dict[str, Any]], dict[str, 
         {"size_um": [10_000, 10_000, 240_000], "volume_mm3": 1_000},
     ]
     plate = [{"size_um": [500_000, 300_000, 1_000], "volume_mm3": 150_000}]
+    sliced_lab = [_lab(1, 1, advert(machines=[machine(slicer=slicer())])), *_labs()[2:4]]
     return [
+        (
+            "slicer-settings-not-sliced",
+            "A lab publishes slicer settings but no figures are given: its quote is the "
+            "volume model's, its fallback `not-sliced` (§5.5); the others say `no-settings`.",
+            sliced_lab,
+            _request(),
+        ),
         (
             "ties",
             "One place: the cheapest machine (then the lower index), then the shorter lead "

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from protocol.jsonform import to_json
-from specs.vectorgen.capabilities import advert, machine
+from specs.vectorgen.capabilities import advert, machine, slicer
 from specs.vectorgen.common import Case, error, ok
 
 BAD = "decode.bad-okw"
@@ -59,8 +59,47 @@ def _edit(old: str, new: str) -> str:
     return DOCUMENT.replace(old, new, 1)
 
 
+_SLICER = """      price-per-hour-minor: 400
+      slicer:
+        layer-height-um: 200
+        infill-percent: 20
+        perimeters: 2
+        supports: false
+        nozzle-um: 400
+        filament-diameter-um: 1750
+        density-mg-per-cm3: {PLA: 1240, PETG: 1270}
+"""
+
+
+def _slicer_cases() -> Iterator[Case]:
+    yield _case(
+        "slicer-settings",
+        "A machine's slicer settings (0011 §2.2) under its x-fabcommons, keys in kebab case.",
+        _edit("      price-per-hour-minor: 400\n", _SLICER),
+        ok(advert=_body(machines=[machine(slicer=slicer())])),
+    )
+    yield _case(
+        "slicer-not-a-mapping",
+        "O7: x-fabcommons.slicer is a mapping.",
+        _edit(
+            "      price-per-hour-minor: 400\n",
+            "      price-per-hour-minor: 400\n      slicer: fast\n",
+        ),
+        error(BAD, field="equipment[0].x-fabcommons.slicer"),
+    )
+    yield _case(
+        "slicer-out-of-bounds",
+        "O9: settings out of §2.2's bounds name the machine's slicer.",
+        _edit(
+            "      price-per-hour-minor: 400\n", _SLICER.replace("perimeters: 2", "perimeters: 51")
+        ),
+        error(BAD, field="equipment[0].x-fabcommons.slicer"),
+    )
+
+
 def cases() -> Iterator[Case]:
     yield _case("happy", "A document as export-okw writes it.", DOCUMENT, ok(advert=_body()))
+    yield from _slicer_cases()
     yield _case(
         "process-label",
         "O8: a manufacturing-process given as a label that names one process.",

@@ -23,6 +23,7 @@ from node.demo.federation import demo_charter_toml
 from node.demo.parts import PARTS_FOLDER
 from node.store.home import NodeHome
 from protocol.governance import parse_charter_toml
+from tests.browser.forms import refused_here
 from tests.cli_helpers import fabnode
 from tests.node_process import api, running_node, wait_until
 from tests.paths import ROOT
@@ -102,7 +103,13 @@ def test_publish_a_design_through_the_page_and_see_it_on_another_node(
         b = start_lab(stack, tmp_path, "lab-b", "--bootstrap", a["listen"][0])
         page = open_dashboard(browser, a)
         assert "token=" not in page.url  # the token leaves the address bar at once
+        publish = "#publish-form button[type=submit]"
+        assert refused_here(page, publish, "#pub-name") == "Required."  # nothing uploaded
         page.fill("#pub-name", "Browser bracket")
+        page.fill("#pub-licensor", "Lab A")
+        page.fill("#pub-parent", "not-a-design")
+        assert "design id" in refused_here(page, publish, "#pub-parent")
+        page.fill("#pub-parent", "")
         page.fill("#pub-licence", "CERN-OHL-S-2.0")
         page.fill("#pub-licensor", "Lab A")
         page.fill("#pub-function", "An L bracket published from the dashboard.")
@@ -183,9 +190,20 @@ ADVERT = {
             "tolerance": "m",
             "throughput_mm3_per_hour": 12000,
             "price": {"setup_fee_minor": 300, "per_cm3_minor": 8, "per_hour_minor": 250},
+            "slicer": {
+                "layer_height_um": 200,
+                "infill_percent": 20,
+                "perimeters": 2,
+                "supports": False,
+                "nozzle_um": 400,
+                "filament_diameter_um": 1750,
+                "density_mg_per_cm3": {"PETG": 1270, "PLA": 1240},
+            },
         }
     ],
 }
+#: How the customer's node quotes: by slicer where PrusaSlicer is installed (CI).
+QUOTE_METHOD = "slicer" if shutil.which("prusa-slicer") else "volume"
 
 
 def publish_part(lab: dict[str, Any], root: Path, part: str, name: str) -> str:
@@ -225,6 +243,10 @@ def test_offer_bid_and_award_a_job_through_the_pages(tmp_path: Path, browser: An
         page.click("#offer-form button[type=submit]")
         page.wait_for_selector("#offer-form [role=status]:has-text('Offered')")
         page.wait_for_selector("#job-candidates td:text('Test Lab A')")
+        # The customer's node fetched the bracket's mesh and sliced it with the lab's
+        # settings: the quote says how it was computed.
+        basis = page.locator(f"#job-candidates .quote-basis[data-method={QUOTE_METHOD}]")
+        assert f"by {QUOTE_METHOD}" in (basis.text_content() or "")
         job_id = page.locator("#offer-form [role=status] code").text_content()
         page.screenshot(path=str(ARTIFACTS / "job-offered.png"), full_page=True)
 
@@ -360,7 +382,11 @@ def test_rotate_and_revoke_the_signing_key_from_the_node_page(tmp_path: Path, br
         for text in ("seq 4, the thief's", "seq 5, the thief's"):
             api(lab["home"], "POST", "/api/v1/notes", {"text": text})
         page.click("#revoke summary")
+        page.fill("#revoke-from", "4")
+        refused_here(page, "#revoke-form button[type=submit]", "#revoke-file")  # no key file
         page.set_input_files("#revoke-file", str(recovery))
+        page.fill("#revoke-from", "1")
+        assert "from 2" in refused_here(page, "#revoke-form button[type=submit]", "#revoke-from")
         page.fill("#revoke-from", "4")
         page.click("#revoke-form button[type=submit]")
         question = page.locator("#revoke-key-q").inner_text()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import subprocess
 import sys
@@ -53,6 +54,14 @@ def test_demo_runs_a_seeded_federation_and_stops_cleanly(tmp_path: Path) -> None
             assert client.call("GET", "/api/v1/identity")["network"]["name"] == FEDERATION
             wait_until("three adverts", lambda c=client: _count(c, "/api/v1/capabilities") == 3)
             wait_until("the open job", lambda c=client: _count(c, "/api/v1/jobs?open=true") == 1)
+        # Aurora publishes slicer settings: its quote for the job comes from the slicer
+        # (where PrusaSlicer is installed, as in CI), Cassini's from the volume model.
+        (job,) = clients[0].call("GET", "/api/v1/jobs?open=true")["jobs"]
+        matched = clients[0].call("GET", f"/api/v1/jobs/{job['id']}/candidates")
+        quotes = {c["advert"]["name"]: c["quote"] for c in matched["candidates"]}
+        aurora = "slicer" if shutil.which("prusa-slicer") else "volume"
+        assert quotes["Fab Lab Aurora"]["method"] == aurora
+        assert quotes["Fab Lab Cassini"]["fallback"]["reason"] == "no-settings"
         # the open proposal, with the second lab's vote
         wait_until("the seeded vote", lambda: _yes_votes(clients[2]) == 1)
         proc.send_signal(signal.SIGINT)

@@ -156,3 +156,33 @@ def test_a_federation_reports_its_witness_lag(tmp_path: Path, stack: ExitStack) 
 
     wait_until("a's log witnessed", witnessed, TIMEOUT_S)
     assert value(scrape(url_b, token_of(b)), "fabnode_cosignatures_made_total") >= 1
+
+
+def test_the_gossip_trace_times_an_entry_from_publish_to_store(
+    tmp_path: Path, stack: ExitStack
+) -> None:
+    """A's note is published, then received and stored on B, on one monotonic clock
+    (what bench.gossip subtracts)."""
+    a, b = tmp_path / "a", tmp_path / "b"
+    for home in (a, b):
+        assert fabnode("init", home=home)[0] == 0
+    start(stack, a)
+    listen = api(a, "GET", "/api/v1/status")["listen_addrs"][0]
+    start(stack, b, "--bootstrap", listen)
+
+    def meshed(home: Path) -> bool:
+        topics = api(home, "GET", "/api/v1/status")["topics"]
+        return any(t.endswith("/announce/1") and c["mesh"] >= 1 for t, c in topics.items())
+
+    wait_until("a gossip mesh", lambda: meshed(a) and meshed(b), TIMEOUT_S)
+
+    def traced(home: Path, entry_id: str, what: str) -> dict[str, int] | None:
+        rows = api(home, "GET", "/api/v1/status/gossip")["entries"]
+        row = next((r for r in rows if r["entry_id"] == entry_id), None)
+        return row if row is not None and what in row else None
+
+    note = api(a, "POST", "/api/v1/notes", {"text": "traced"})["entry_id"]
+    sent = wait_until("a's trace", lambda: traced(a, note, "published_ns"), TIMEOUT_S)
+    got = wait_until("b's trace", lambda: traced(b, note, "stored_ns"), TIMEOUT_S)
+    assert sent["bytes"] == got["bytes"] > 0
+    assert sent["published_ns"] <= got["received_ns"] <= got["stored_ns"]

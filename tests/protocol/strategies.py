@@ -190,6 +190,13 @@ def adverts(draw: st.DrawFn) -> dict[str, Any]:
     ]
     if draw(st.booleans()):
         machine["make"] = machine["model"] = ch * 200
+    if draw(st.booleans()):  # slicer settings (specs/0011 §2.2): a density per material
+        machine["slicer"] = {
+            "layer_height_um": draw(st.integers(10, 400)), "infill_percent": 100,
+            "perimeters": 50, "supports": draw(st.booleans()), "nozzle_um": 400,
+            "filament_diameter_um": 1750,
+            "density_mg_per_cm3": dict.fromkeys(machine["materials"], 25_000),
+        }  # fmt: skip
     body["machines"] = [machine] * draw(st.sampled_from([1, 2, 64]))
     return body
 

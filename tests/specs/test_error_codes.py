@@ -82,6 +82,8 @@ UNREACHED: dict[str, str] = {
     "misuse.blob-busy": _LOCAL,
     "misuse.blob-io": _LOCAL,
     "misuse.blob-missing": _LOCAL,
+    "misuse.no-preview": _LOCAL,
+    "misuse.unknown-file": _LOCAL,
     "misuse.connection-failed": _LOCAL,
     "misuse.data-after-eof": _LOCAL,
     "misuse.frame-too-large": _LOCAL,

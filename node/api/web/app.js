@@ -9,6 +9,7 @@ import { governancePage } from "./governance.js";
 import { nodePage } from "./node.js";
 import { progressDock } from "./progress.js";
 import { notificationBadge, notificationsPage } from "./notifications.js";
+import { loadNames, nameOf } from "./names.js";
 
 const PAGES = {
   designs: ["Designs", designsPage],
@@ -56,8 +57,10 @@ async function show() {
 async function start() {
   if (!token()) { askForToken(); return; }
   try {
-    const me = await get("/api/v1/identity");
-    document.getElementById("whoami").textContent = `· ${me.identity.slice(0, 10)}… on ${me.network.name}`;
+    const [me] = await Promise.all([get("/api/v1/identity"), loadNames()]);
+    const whoami = document.getElementById("whoami");
+    whoami.textContent = `· ${nameOf(me.identity)} on ${me.network.name}`;  // this lab's name when it has one
+    whoami.title = me.identity;
   } catch (e) {
     if (e instanceof ApiError && e.status === 401) { forgetToken(); askForToken("That token was refused."); return; }
     replace(main, errorBox(e));

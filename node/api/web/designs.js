@@ -1,7 +1,11 @@
 // Designs: search the catalogue, licence badges, files with sizes and hashes, the
 // lineage graph with attribution, and publishing a design from this browser.
 import { api, get, post, truncated } from "./api.js";
-import { busy, bytes, errorBox, h, licenceBadge, replace, s, short, when } from "./ui.js";
+import { bytes, errorBox, h, licenceBadge, replace, s, short, when } from "./ui.js";
+import { thumbnail } from "./previews.js";
+import { disposeViewer, meshViewer } from "./viewer.js";
+import * as checks from "./checks.js";
+import { submitChecked } from "./checks.js";
 
 const checkLicence = (expr) => get(`/api/v1/licences/check?expression=${encodeURIComponent(expr)}`);
 
@@ -38,12 +42,14 @@ export async function designsPage(view) {
 }
 
 function resultItem(d, detail) {
-  return h("li", { class: "card" },
-    h("button", { type: "button", class: "link", onclick: () => showDesign(d.id, detail) }, d.name),
-    d.version ? h("span", { class: "muted" }, ` v${d.version}`) : null, " ",
-    licenceBadge(d.licence, checkLicence),
-    h("div", { class: "muted" }, `by ${d.licensors.join(", ") || "unnamed"} · ${when(d.timestamp_ms)}`),
-    d.summary ? h("p", {}, d.summary) : null);
+  return h("li", { class: "card with-thumb" },
+    thumbnail(d.id, { alt: `Picture of ${d.name}` }),
+    h("div", {},
+      h("button", { type: "button", class: "link", onclick: () => showDesign(d.id, detail) }, d.name),
+      d.version ? h("span", { class: "muted" }, ` v${d.version}`) : null, " ",
+      licenceBadge(d.licence, checkLicence),
+      h("div", { class: "muted" }, `by ${d.licensors.join(", ") || "unnamed"} · ${when(d.timestamp_ms)}`),
+      d.summary ? h("p", {}, d.summary) : null));
 }
 
 export async function showDesign(id, detail) {
@@ -54,6 +60,10 @@ export async function showDesign(id, detail) {
     ]);
     const b = design.body;
     const heading = h("h2", { tabindex: "-1" }, b.name);
+    const meshes = b.files.filter((f) => f.geometry);
+    disposeViewer();
+    const viewing = h("div", { id: "design-3d" }, meshes.length ? meshViewer(design.design_id, meshes[0], b.name) : null);
+    const view = (f) => { replace(viewing, meshViewer(design.design_id, f, b.name)); viewing.querySelector("canvas")?.focus(); };
     replace(detail,
       h("div", { class: "card" }, heading,
         h("p", {}, licenceBadge(b.licence, checkLicence), ` by ${b.licensors.join(", ") || "unnamed"}`),
@@ -62,7 +72,8 @@ export async function showDesign(id, detail) {
         design.catalogue.listed ? null : h("p", { class: "alert" }, `Not listed: ${design.catalogue.code} — ${design.catalogue.reason}`),
         design.withdrawn ? h("p", { class: "alert", role: "status" }, h("span", { class: "badge bad" }, "Withdrawn"),
           ` by its author ${when(design.withdrawn.timestamp_ms)}: ${design.withdrawn.reason}. Nodes no longer serve its files; its record and lineage stay.`) : null,
-        h("h3", {}, "Files"), filesTable(b.files),
+        viewing,
+        h("h3", {}, "Files"), filesTable(b.files, meshes.length > 1 ? view : null),
         h("h3", {}, "Lineage"), await lineageGraph(lineage),
         h("h3", {}, "Attribution"),
         lineage.attribution.length
@@ -72,12 +83,13 @@ export async function showDesign(id, detail) {
   } catch (e) { replace(detail, errorBox(e)); }
 }
 
-function filesTable(files) {
+function filesTable(files, view) {
   if (!files.length) return h("p", { class: "muted" }, "No files.");
   return h("div", { class: "table-wrap" }, h("table", {},
     h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "File"), h("th", { scope: "col" }, "Role"), h("th", { scope: "col" }, "Size"), h("th", { scope: "col" }, "SHA-256"))),
     h("tbody", {}, files.map((f) => h("tr", {},
-      h("td", {}, f.path, f.geometry ? h("div", { class: "muted" }, `${f.geometry.triangles} triangles, ${f.geometry.volume_mm3} mm³`) : null),
+      h("td", {}, f.path, f.geometry ? h("div", { class: "muted" }, `${f.geometry.triangles} triangles, ${f.geometry.volume_mm3} mm³`) : null,
+        f.geometry && view ? h("button", { type: "button", class: "secondary", onclick: () => view(f) }, `View ${f.path} in 3D`) : null),
       h("td", {}, f.role), h("td", {}, bytes(f.size_bytes)),
       h("td", {}, h("code", { title: f.sha256 }, f.sha256)))))));
 }
@@ -133,24 +145,32 @@ function publishForm(onPublished) {
     const input = h(attrs.tag || "input", { id, name: id, ...attrs, tag: null });
     return [h("label", { for: id }, label, input), input];
   };
-  const [nameL, name] = field("pub-name", "Name", { required: true, maxlength: 256 });
-  const [licL, licence] = field("pub-licence", "Licence (SPDX)", { required: true, value: "CERN-OHL-S-2.0", maxlength: 512 });
-  const [byL, licensor] = field("pub-licensor", "Licensor", { required: true, maxlength: 256 });
-  const [fnL, fn] = field("pub-function", "What it does", { tag: "textarea", rows: 2, maxlength: 4096 });
-  const [parL, parent] = field("pub-parent", "Derived from (design id, optional)", { maxlength: 64 });
+  const [nameL, name] = field("pub-name", "Name", { required: true, maxlength: 256, "data-field": "name" });
+  const [licL, licence] = field("pub-licence", "Licence (SPDX)", { required: true, value: "CERN-OHL-S-2.0", maxlength: 512, "data-field": "licence" });
+  const [byL, licensor] = field("pub-licensor", "Licensor", { required: true, maxlength: 256, "data-field": "licensor" });
+  const [fnL, fn] = field("pub-function", "What it does", { tag: "textarea", rows: 2, maxlength: 4096, "data-field": "function" });
+  const [parL, parent] = field("pub-parent", "Derived from (design id, optional)", { maxlength: 64, "data-field": "derived_from" });
   const [filesL, files] = field("pub-files", "Files (STL, drawings, docs)", { type: "file", multiple: true });
   const out = h("div", { "aria-live": "polite" });
   const submit = h("button", { type: "submit" }, "Publish design");
-  const form = h("form", { class: "stack", id: "publish-form", onsubmit: (e) => {
+  // The request model's bounds (node/api/live.py PublishIn); the licence itself and the
+  // parent design are judged by the node, whose typed error lands beside the field.
+  const check = () => {
+    const from = checks.text(parent, { max: 64, oneLine: true });
+    if (from && !/^b[a-z2-7]{52}$/.test(from)) checks.fail(parent, "A design id: b and 52 letters a-z and digits 2-7.");
+    return { name: checks.text(name, { max: 256, required: true, oneLine: true }),
+      licence: checks.text(licence, { max: 512, required: true, oneLine: true }),
+      licensor: checks.text(licensor, { max: 256, required: true, oneLine: true }),
+      function: checks.text(fn, { max: 4096 }), derived_from: from ? [from] : [] };
+  };
+  const form = h("form", { class: "stack", id: "publish-form", novalidate: true, onsubmit: (e) => {
     e.preventDefault();
-    busy(submit, out, async () => {
+    submitChecked(form, submit, out, check, async (body) => {
       const upload = await post("/api/v1/uploads");
       for (const file of files.files) {
         await api("PUT", `/api/v1/uploads/${upload.upload_id}/files/${encodeURIComponent(file.name)}`, file,
           { raw: true, headers: { "Content-Type": "application/octet-stream" } });
       }
-      const body = { name: name.value, licence: licence.value, licensor: licensor.value, function: fn.value,
-        derived_from: parent.value.trim() ? [parent.value.trim()] : [] };
       const published = await post(`/api/v1/uploads/${upload.upload_id}/publish`, body);
       replace(out, h("p", { role: "status" }, "Published ", h("code", {}, published.design_id),
         ` with ${published.files.length} file(s); peers receive it by gossip.`));

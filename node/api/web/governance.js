@@ -4,6 +4,8 @@ import { ApiError, get, optional, post, truncated } from "./api.js";
 import { busy, errorBox, h, replace, short, when } from "./ui.js";
 import { notOnThisNode } from "./pending.js";
 import { loadNames, nameOf, who } from "./names.js";
+import * as checks from "./checks.js";
+import { submitChecked } from "./checks.js";
 
 const CHOICES = ["yes", "no", "abstain", "veto"];
 
@@ -25,13 +27,16 @@ export async function governancePage(view) {
   // Votes cast from this page: a card re-rendered by a refresh keeps saying so until
   // the node's tally shows the vote (it counts on witness time, which may lag).
   const voted = new Map();
+  let propose = null;
   const refresh = async () => {
     try {
       const [props, members, rules, history] = await Promise.all([
         get("/api/v1/governance/proposals"), get("/api/v1/governance/members"),
         get("/api/v1/governance/rules"), get("/api/v1/governance/rules/history"), loadNames(),
       ]);
-      replace(body, render(props, members, rules, history, refresh, voted));
+      // One propose form for the page's life: a refresh (every 10 s) keeps what is typed in it.
+      propose ??= proposeForm(refresh, rules.rules);
+      replace(body, render(props, members, rules, history, refresh, voted, propose));
     } catch (e) { replace(body, errorBox(e)); }
   };
   await refresh();
@@ -45,7 +50,7 @@ export async function governancePage(view) {
   return () => { clearInterval(timer); window.removeEventListener("fab:entries", onEntries); };
 }
 
-function render(props, members, rules, history, refresh, voted) {
+function render(props, members, rules, history, refresh, voted, propose) {
   const isMember = members.members.includes(members.me);
   const open = props.proposals.filter((p) => !p.tally.final);
   const closed = props.proposals.filter((p) => p.tally.final);
@@ -55,8 +60,8 @@ function render(props, members, rules, history, refresh, voted) {
     h("h2", {}, `Open proposals (${open.length})`),
     open.length ? h("ul", { class: "results", id: "open-proposals" }, open.map((p) => proposalCard(p, members, isMember, refresh, voted)))
       : h("p", { class: "muted" }, "No open proposal."),
-    proposeForm(refresh),
-    applicationsSection(members, isMember, refresh),
+    propose,
+    applicationsSection(members, isMember, refresh, open),
     members.frozen?.length ? [h("h2", {}, "Frozen members"), h("ul", { id: "frozen-members" }, members.frozen.map((f) => h("li", {},
       who(f.identity), ` — forked at ${f.position}, since ${f.since_s ? when(f.since_s * 1000) : "?"} (${f.since || "unknown"}): not in the electorate until a vote lifts the freeze (proof `,
       h("code", { title: f.fork_proof }, short(f.fork_proof, 12)), ")")))] : null,
@@ -100,18 +105,30 @@ function proposalCard(p, members, canVote, refresh, voted) {
     h("p", { class: "tally-text" }, `yes ${counts.yes} · no ${counts.no} · abstain ${counts.abstain} · veto ${counts.veto} — ${cast} of ${electorate} voted`,
       t.quorum_permille !== undefined ? ` · quorum ${t.quorum_permille / 10}% ${t.quorum_reached ? "reached" : "not reached"}` : "",
       t.pass_threshold_permille !== undefined ? ` · passes at ${t.pass_threshold_permille / 10}% yes` : ""),
+    admissionShortOf(p, members),
     mine ? h("p", {}, `Your vote: ${mine.choice}`) : null,
     buttons, out);
 }
 
+// An open admission whose candidate lacks the vouches the rules ask (0008 §3.1).
+function admissionShortOf(p, members) {
+  if (p.action.action !== "member.admit" || p.tally.final) return null;
+  const app = members.applications.find((a) => a.identity === p.action.member);
+  const needed = members.admission_vouches ?? 0;
+  const have = app ? app.vouched_by.length : 0;
+  return have < needed ? h("p", { class: "warning", role: "note" },
+    `${have} of the ${needed} vouches the rules ask: if it passes without more, it passes void.`) : null;
+}
+
 // "passed, void: too few vouches": a passed proposal that changes nothing (0008 §3.1).
 export function outcomeText(t) {
+  if (t.outcome === "not-opened") return "not open yet: waiting for the witnesses";  // 0008 §4: votes count from witnessed time
   return t.void_reason ? `${t.outcome}, void: ${t.void_reason.replaceAll("-", " ")}` : t.outcome;
 }
 
 // Applications (member.apply): name, text, vouches so far; a member vouches or
 // proposes the admission, and is told when the vouches fall short of the rules.
-function applicationsSection(members, isMember, refresh) {
+function applicationsSection(members, isMember, refresh, open) {
   const pending = members.applications.filter((a) => !a.member);
   const needed = members.admission_vouches ?? 0;
   return [h("h2", {}, `Applications (${pending.length})`),
@@ -124,17 +141,19 @@ function applicationsSection(members, isMember, refresh) {
         await post("/api/v1/governance/vouches", { candidate: a.identity, withdraw: vouched });
         await refresh();
       }));
-      const admit = h("button", { type: "button", "data-act": "admit" }, "Propose admission");
-      admit.addEventListener("click", () => busy(admit, out, async () => {
+      const voting = open.find((p) => p.action.action === "member.admit" && p.action.member === a.identity);
+      const admit = voting ? h("span", { class: "muted", "data-act": "admission-open" }, `An admission vote is open: “${voting.title}”.`)
+        : h("button", { type: "button", "data-act": "admit" }, "Propose admission");
+      if (!voting) admit.addEventListener("click", () => busy(admit, out, async () => {
         const made = await post("/api/v1/governance/proposals", { action: "member.admit", title: `Admit ${a.name}`, member: a.identity });
         replace(out, h("p", { role: "status" }, "Proposed.", (made.warnings || []).map((w) => h("span", { class: "warning" }, ` ${w.message}`))));
         await refresh();
       }));
       return h("li", { class: "card application", "data-identity": a.identity },
-        h("h3", {}, a.name, " ", h("span", { class: "muted" }, who(a.identity))),
+        h("h3", {}, who(a.identity)),  // the name it applied with, the id on hover and copy
         a.text ? h("p", {}, a.text) : null,
         h("p", { class: "vouches" }, `${a.vouched_by.length} of ${needed} vouch(es) the rules ask`,
-          a.vouched_by.length ? [": ", a.vouched_by.map((v) => nameOf(v)).join(", ")] : ""),
+          a.vouched_by.length ? [": ", a.vouched_by.map((v) => (v === members.me ? "you" : nameOf(v))).join(", ")] : ""),
         short_of ? h("p", { class: "warning", role: "note" }, "Too few vouches: an admission voted now would pass void unless members vouch before its deadline.") : null,
         isMember ? h("div", { class: "inline" }, vouch, admit) : null, out);
     })) : h("p", { class: "muted" }, "No pending application.")];
@@ -159,21 +178,36 @@ function rulesTable(rules) {
       h("td", {}, Array.isArray(v) ? v.join(", ") : String(v)))))));
 }
 
-function proposeForm(refresh) {
-  const title = h("input", { id: "prop-title", name: "title", required: true, maxlength: 256 });
-  const rule = h("input", { id: "prop-rule", name: "rule", required: true, placeholder: "job_offer_ttl_s" });
-  const value = h("input", { id: "prop-value", name: "value", required: true, inputmode: "numeric" });
+// A rules change: a rule in force (chosen from the table), its new value checked as
+// the rule's kind (a whole number, or a comma-separated list), a title of 1-256
+// characters; the node's typed refusal lands beside the field it names.
+function proposeForm(refresh, rules) {
+  const title = h("input", { id: "prop-title", name: "title", required: true, maxlength: 256, "data-field": "title" });
+  const rule = h("select", { id: "prop-rule", name: "rule", required: true, "data-field": "changes" },
+    Object.keys(rules).map((k) => h("option", { value: k }, k)));
+  const value = h("input", { id: "prop-value", name: "value", required: true, "data-field": "changes" });
   const out = h("div", { "aria-live": "polite" });
   const submit = h("button", { type: "submit" }, "Propose");
-  const form = h("form", { class: "stack", id: "propose-form", onsubmit: (e) => {
+  const check = () => {
+    const name = rule.value;
+    const now = rules[name];
+    let v;
+    if (Array.isArray(now)) {
+      v = checks.text(value, { max: 16384, required: true }).split(",").map((x) => x.trim()).filter(Boolean);
+      if (!v.length) checks.fail(value, "One or more values, comma-separated.");
+    } else {
+      v = checks.integer(value, 0, Number.MAX_SAFE_INTEGER);
+    }
+    return { action: "rules.change", title: checks.text(title, { max: 256, required: true, oneLine: true }), changes: { [name]: v } };
+  };
+  const form = h("form", { class: "stack", id: "propose-form", novalidate: true, onsubmit: (e) => {
     e.preventDefault();
-    busy(submit, out, async () => {
-      const v = /^-?\d+$/.test(value.value.trim()) ? Number(value.value) : value.value.split(",").map((x) => x.trim());
-      await post("/api/v1/governance/proposals", { action: "rules.change", title: title.value, changes: { [rule.value.trim()]: v } });
+    submitChecked(form, submit, out, check, async (body) => {
+      await post("/api/v1/governance/proposals", body);
       form.reset();
       await refresh();
     });
   } }, h("label", { for: "prop-title" }, "Title", title), h("label", { for: "prop-rule" }, "Rule to change", rule),
-  h("label", { for: "prop-value" }, "New value", value), submit, out);
+  h("label", { for: "prop-value" }, "New value (a whole number, or a comma-separated list for a list rule)", value), submit, out);
   return h("details", {}, h("summary", {}, "Propose a rule change"), form);
 }

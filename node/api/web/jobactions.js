@@ -3,7 +3,9 @@
 // and evidence files to dispute, a score and text to review (after a confirmation:
 // a review is permanent). The node checks every step again before signing.
 import { api, post } from "./api.js";
-import { busy, h } from "./ui.js";
+import { h } from "./ui.js";
+import * as checks from "./checks.js";
+import { LIMITS, submitChecked } from "./checks.js";
 
 // (state, action) -> the role that may sign it: the lifecycle table of specs/0007 §3.
 export const NEXT = {
@@ -36,16 +38,16 @@ export function stepForms(job, role, out, after) {
 function stepForm(jobId, action, out, after) {
   const path = `/api/v1/jobs/${jobId}/steps/${action}`;
   const submit = h("button", { type: "submit" }, LABELS[action] || action);
-  const fields = FIELDS[action] ? FIELDS[action]() : { els: [], body: async () => ({}) };
-  const form = h("form", { class: "inline step-form", "data-action": action, onsubmit: (e) => {
-    e.preventDefault();
-    busy(submit, out, async () => {
-      const body = await fields.body();
-      if (fields.confirm && !(await confirmDialog(fields.confirm()))) return;
-      await post(path, body);
-      await after();
-    });
-  } }, fields.els, submit);
+  const fields = FIELDS[action] ? FIELDS[action]() : { els: [], check: () => ({}), body: async () => ({}) };
+  const form = h("form", { class: `${fields.stack ? "stack" : "inline"} step-form`, "data-action": action, novalidate: true,
+    onsubmit: (e) => {
+      e.preventDefault();
+      submitChecked(form, submit, out, fields.check, async (values) => {
+        if (fields.confirm && !(await confirmDialog(fields.confirm(values)))) return;
+        await post(path, await fields.body(values));
+        await after();
+      });
+    } }, fields.els, submit);
   return form;
 }
 
@@ -55,38 +57,47 @@ const LABELS = {
 };
 
 const field = (id, label, attrs = {}, tag = "input") => {
-  const el = h(tag, { id, name: id, ...attrs });
+  const el = h(tag, { id, name: id, "data-field": id.split("-").pop(), ...attrs });
   return [h("label", { for: id }, label, el), el];
 };
+const same = async (values) => values;
 
+// Each step's fields: `check()` reads them as the node will check them (nothing is sent
+// when one is wrong), `body(values)` makes the request (uploading evidence first).
 const FIELDS = {
   cancel: () => {
-    const [l, reason] = field("cancel-reason", "Reason (optional)", { maxlength: 2000 });
-    return { els: [l], body: async () => ({ reason: reason.value.trim() }) };
+    const [l, reason] = field("cancel-reason", "Reason (optional)", { maxlength: LIMITS.reason });
+    return { els: [l], check: () => ({ reason: checks.text(reason, { max: LIMITS.reason }) }), body: same,
+      confirm: () => "Cancel this job? The cancellation is a signed entry: the job ends for every lab and cannot be reopened." };
   },
   ship: () => {
-    const [l, tracking] = field("ship-tracking", "Tracking number", { required: true, maxlength: 200 });
-    return { els: [l], body: async () => ({ tracking: tracking.value.trim() }) };
+    const [l, tracking] = field("ship-tracking", "Tracking number", { required: true, maxlength: LIMITS.tracking });
+    return { els: [l], check: () => ({ tracking: checks.text(tracking, { max: LIMITS.tracking, required: true }) }), body: same };
   },
   dispute: () => {
-    const [rl, reason] = field("dispute-reason", "What is wrong", { required: true, maxlength: 2000, rows: 3 }, "textarea");
-    const [el, files] = field("dispute-evidence", "Evidence files (photos, measurements; up to 16)", { type: "file", multiple: true });
-    return { els: [rl, el], body: async () => ({
-      reason: reason.value.trim(), evidence: await uploadBlobs([...files.files].slice(0, 16)) }) };
+    const [rl, reason] = field("dispute-reason", "What is wrong", { required: true, maxlength: LIMITS.reason, rows: 3 }, "textarea");
+    const [el, files] = field("dispute-evidence", `Evidence files (photos, measurements; up to ${LIMITS.evidence})`, { type: "file", multiple: true });
+    return {
+      els: [rl, el], stack: true,
+      check: () => ({ reason: checks.text(reason, { max: LIMITS.reason, required: true }), chosen: checks.files(files, { max: LIMITS.evidence }) }),
+      body: async ({ reason: why, chosen }) => ({ reason: why, evidence: await uploadBlobs(chosen) }),
+    };
   },
   refund: () => {
-    const [l, note] = field("refund-note", "Note (optional)", { maxlength: 2000 });
-    return { els: [l], body: async () => ({ note: note.value.trim() }) };
+    const [l, note] = field("refund-note", "Note (optional)", { maxlength: LIMITS.note });
+    return { els: [l], check: () => ({ note: checks.text(note, { max: LIMITS.note }) }), body: same };
   },
   review: () => {
-    const score = h("select", { id: "review-score", name: "review-score", required: true },
+    const score = h("select", { id: "review-score", name: "review-score", required: true, "data-field": "score" },
       h("option", { value: "" }, "Choose 1–5"), [5, 4, 3, 2, 1].map((n) => h("option", { value: n }, `${n} / 5`)));
     const sl = h("label", { for: "review-score" }, "Score", score);
-    const [tl, text] = field("review-text", "Review", { maxlength: 2000, rows: 3 }, "textarea");
+    const [tl, text] = field("review-text", "Review", { maxlength: LIMITS.note, rows: 3 }, "textarea");
     return {
-      els: [sl, tl],
-      body: async () => ({ score: Number(score.value), text: text.value.trim() }),
-      confirm: () => `Sign a review of ${score.value} / 5${text.value.trim() ? ` saying “${text.value.trim()}”` : " with no text"}? `
+      els: [sl, tl], stack: true,
+      check: () => ({ score: score.value ? Number(score.value) : checks.fail(score, "Choose a score from 1 to 5."),
+        text: checks.text(text, { max: LIMITS.note }) }),
+      body: same,
+      confirm: (v) => `Sign a review of ${v.score} / 5${v.text ? ` saying “${v.text}”` : " with no text"}? `
         + "A review is a signed entry in your log: it is permanent and cannot be changed or withdrawn.",
     };
   },

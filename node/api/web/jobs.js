@@ -2,11 +2,16 @@
 // award and follow the lifecycle. The node checks every step (specs/0007 §3); the
 // table below only chooses which buttons to offer.
 import { get, optional, post, truncated } from "./api.js";
-import { busy, errorBox, h, replace, short, toMinor, when } from "./ui.js";
+import { busy, day, errorBox, h, replace, short, when } from "./ui.js";
+import * as check_ from "./checks.js";
+import { LIMITS, submitChecked } from "./checks.js";
 import { notOnThisNode } from "./pending.js";
 import { degrees, money } from "./labs.js";
 import { stepForms } from "./jobactions.js";
+import { bidStatus } from "./myjobs.js";
 import { loadNames, who } from "./names.js";
+import { quoteBasis } from "./quotes.js";
+import { thumbnail } from "./previews.js";
 
 export async function jobsPage(view) {
   const listed = await optional("/api/v1/jobs?open=true");
@@ -17,29 +22,44 @@ export async function jobsPage(view) {
   const here = mine ? mine.advert.location : null;
   const list = h("ul", { class: "results", id: "job-list", "aria-live": "polite" });
   const detail = h("section", { id: "job-detail", "aria-label": "Job details" });
+  // A form being filled in is not redrawn under the user's hands by a live update.
+  detail.addEventListener("input", () => { detail.dataset.dirty = "1"; });
   const lat = h("input", { id: "near-lat", name: "lat", inputmode: "decimal", value: here ? degrees(here.lat_microdeg) : "" });
   const lon = h("input", { id: "near-lon", name: "lon", inputmode: "decimal", value: here ? degrees(here.lon_microdeg) : "" });
-  const radius = h("input", { id: "near-radius", name: "radius", type: "number", min: 1, value: 200 });
+  const radius = h("input", { id: "near-radius", name: "radius", type: "number", min: 1, max: LIMITS.radiusKm, value: 200 });
+  // Where to look: checked when the form is sent (empty: everywhere); live updates reuse it.
+  const where = () => {
+    if (!lat.value.trim() && !lon.value.trim()) return {};
+    return { near_lat_microdeg: check_.degrees(lat, 90), near_lon_microdeg: check_.degrees(lon, 180),
+      radius_km: check_.integer(radius, 1, LIMITS.radiusKm) };
+  };
+  let near = {};
+  try { near = where(); } catch { near = {}; }
   const refresh = async () => {
-    const params = new URLSearchParams({ open: "true" });
-    if (lat.value && lon.value) {
-      params.set("near_lat_microdeg", Math.round(Number(lat.value) * 1e6));
-      params.set("near_lon_microdeg", Math.round(Number(lon.value) * 1e6));
-      params.set("radius_km", radius.value || "200");
-    }
+    const params = new URLSearchParams({ open: "true", ...near });
     try {
       const { jobs } = await get(`/api/v1/jobs?${params}`);
       replace(list, jobs.length ? jobs.map((j) => h("li", { class: "card" },
-        h("button", { type: "button", class: "link", onclick: () => showJob(j.id, detail, me) }, j.title),
+        h("button", { type: "button", class: "link", onclick: () => showJob(j.id, detail, me) }, j.title), " ",
         h("span", { class: "badge other" }, j.state),
-        h("div", { class: "muted" }, `${j.quantity} × ${j.process} in ${j.material} · by ${when(j.deadline_ms)}`,
+        h("div", { class: "muted" }, `${j.quantity} × ${j.process} in ${j.material} · by ${day(j.deadline_ms)}`,
           j.distance_m !== undefined ? ` · ${(j.distance_m / 1000).toFixed(0)} km away` : "",
           ` · ${j.bids} bid(s)`, j.customer === me ? " · your offer" : "")))
         : h("li", { class: "muted" }, "No open job here."));
     } catch (e) { replace(list, errorBox(e)); }
   };
   view.append(h("h1", {}, "Jobs near me"),
-    h("form", { class: "inline", onsubmit: (e) => { e.preventDefault(); refresh(); } },
+    h("form", { class: "inline", id: "near-form", novalidate: true, onsubmit: (e) => {
+      e.preventDefault();
+      check_.clearFieldErrors(e.target);
+      try { near = where(); } catch (err) {
+        if (!(err instanceof check_.FieldError)) throw err;
+        check_.showFieldError(err.input, err.message);
+        err.input.focus();
+        return;
+      }
+      refresh();
+    } },
       h("label", { for: "near-lat" }, "Latitude", lat), h("label", { for: "near-lon" }, "Longitude", lon),
       h("label", { for: "near-radius" }, "Radius (km)", radius), h("button", { type: "submit" }, "Show jobs")),
     h("div", { class: "grid" }, h("section", { "aria-label": "Open jobs" }, list), detail),
@@ -49,7 +69,7 @@ export async function jobsPage(view) {
     if (truncated(event) || event.detail.entries.some((e) => e.kind.startsWith("job."))) {
       refresh();
       const open = detail.dataset.job;
-      if (open) showJob(open, detail, me, false);
+      if (open && !detail.dataset.dirty) showJob(open, detail, me, false);
     }
   };
   window.addEventListener("fab:entries", onEntries);
@@ -64,31 +84,43 @@ async function offerForm(adverts, here, onOffered) {
     const el = h(attrs.tag || "input", { id, name: id, ...attrs, tag: null });
     return [h("label", { for: id }, label, el), el];
   };
-  const [titleL, title] = input("offer-title", "Title", { required: true, maxlength: 200 });
-  const design = h("select", { id: "offer-design", name: "design", required: true },
+  const [titleL, title] = input("offer-title", "Title", { required: true, maxlength: LIMITS.title, "data-field": "title" });
+  const design = h("select", { id: "offer-design", name: "design", required: true, "data-field": "design" },
+    h("option", { value: "" }, designs.length ? "Choose a design" : "No design here yet: publish one first"),
     designs.map((d) => h("option", { value: d.id }, `${d.name} (${d.licence})`)));
-  const [processL, process] = input("offer-process", "Process", { required: true, list: "process-list", value: processes[0] || "" });
-  const [materialL, material] = input("offer-material", "Material", { required: true, list: "material-list", value: materials[0] || "" });
-  const [qtyL, qty] = input("offer-quantity", "Quantity", { type: "number", min: 1, value: 1, required: true });
+  const [processL, process] = input("offer-process", "Process", { required: true, list: "process-list", value: processes[0] || "", "data-field": "process" });
+  const [materialL, material] = input("offer-material", "Material", { required: true, list: "material-list", maxlength: LIMITS.material, value: materials[0] || "", "data-field": "material" });
+  const [qtyL, qty] = input("offer-quantity", "Quantity", { type: "number", min: 1, max: LIMITS.quantity, value: 1, required: true, "data-field": "quantity" });
   const inTwoWeeks = new Date(Date.now() + 14 * 86400e3).toISOString().slice(0, 10);
-  const [deadlineL, deadline] = input("offer-deadline", "Deadline", { type: "date", value: inTwoWeeks, required: true });
-  const [latL, lat] = input("offer-lat", "Latitude", { inputmode: "decimal", required: true, value: here ? degrees(here.lat_microdeg) : "" });
-  const [lonL, lon] = input("offer-lon", "Longitude", { inputmode: "decimal", required: true, value: here ? degrees(here.lon_microdeg) : "" });
-  const [radiusL, radius] = input("offer-radius", "Radius (km)", { type: "number", min: 1, value: 200, required: true });
-  const [budgetL, budget] = input("offer-budget", "Budget (optional, e.g. 40.00)", { inputmode: "decimal" });
-  const [currencyL, currency] = input("offer-currency", "Currency", { value: "EUR", maxlength: 3 });
+  const [deadlineL, deadline] = input("offer-deadline", "Deadline", { type: "date", value: inTwoWeeks, required: true, "data-field": "deadline_ms" });
+  const [latL, lat] = input("offer-lat", "Latitude", { inputmode: "decimal", required: true, value: here ? degrees(here.lat_microdeg) : "", "data-field": "location.lat_microdeg" });
+  const [lonL, lon] = input("offer-lon", "Longitude", { inputmode: "decimal", required: true, value: here ? degrees(here.lon_microdeg) : "", "data-field": "location.lon_microdeg" });
+  const [radiusL, radius] = input("offer-radius", "Radius (km)", { type: "number", min: 1, max: LIMITS.radiusKm, value: 200, required: true, "data-field": "radius_km" });
+  const [budgetL, budget] = input("offer-budget", "Budget (optional, e.g. 40.00)", { inputmode: "decimal", "data-field": "budget.amount_minor" });
+  const [currencyL, currency] = input("offer-currency", "Currency", { value: "EUR", maxlength: 3, "data-field": "budget.currency" });
   const out = h("div", { "aria-live": "polite" });
   const submit = h("button", { type: "submit" }, "Offer job");
-  const form = h("form", { class: "stack", id: "offer-form", onsubmit: (e) => {
+  const check = () => {
+    const body = {
+      title: check_.text(title, { max: LIMITS.title, required: true, oneLine: true }),
+      design: design.value || check_.fail(design, "Choose the design to make."),
+      process: check_.text(process, { max: 64, required: true, oneLine: true }),
+      material: check_.text(material, { max: LIMITS.material, required: true, oneLine: true }),
+      quantity: check_.integer(qty, 1, LIMITS.quantity),
+      deadline_ms: check_.date(deadline, { time: "23:59:59" }),
+      location: { lat_microdeg: check_.degrees(lat, 90), lon_microdeg: check_.degrees(lon, 180) },
+      radius_km: check_.integer(radius, 1, LIMITS.radiusKm),
+      budget: null,
+    };
+    if (budget.value.trim()) {
+      const code = check_.currency(currency);
+      body.budget = { amount_minor: check_.amount(budget, code), currency: code };
+    }
+    return body;
+  };
+  const form = h("form", { class: "stack", id: "offer-form", novalidate: true, onsubmit: (e) => {
     e.preventDefault();
-    busy(submit, out, async () => {
-      const body = {
-        title: title.value, design: design.value || null, process: process.value, material: material.value,
-        quantity: Number(qty.value), deadline_ms: new Date(`${deadline.value}T23:59:59`).getTime(),
-        location: { lat_microdeg: Math.round(Number(lat.value) * 1e6), lon_microdeg: Math.round(Number(lon.value) * 1e6) },
-        radius_km: Number(radius.value),
-        budget: budget.value ? { amount_minor: toMinor(budget.value, currency.value), currency: currency.value } : null,
-      };
+    submitChecked(form, submit, out, check, async (body) => {
       const offered = await post("/api/v1/jobs", body);
       replace(out, h("p", { role: "status" }, "Offered ", h("code", {}, offered.entry_id),
         ` — ${offered.candidates.length} lab(s) can make it.`));
@@ -104,6 +136,7 @@ async function offerForm(adverts, here, onOffered) {
 
 export async function showJob(id, detail, me, focus = true) {
   detail.dataset.job = id;
+  delete detail.dataset.dirty;
   let job, matched;
   try {
     [job, matched] = await Promise.all([get(`/api/v1/jobs/${id}`), get(`/api/v1/jobs/${id}/candidates`), loadNames()]);
@@ -122,14 +155,16 @@ export async function showJob(id, detail, me, focus = true) {
   // Steps with their fields (tracking, reason and evidence, score and text): jobactions.js.
   const actions = stepForms(job, role, out, () => showJob(id, detail, me, false));
   const bids = job.bids.length ? h("ul", { id: "job-bids" }, job.bids.map((b) => h("li", {},
-    who(b.lab), ` ${money(b.price.amount_minor, b.price.currency)}, ready ${when(b.ready_ms)} · ${b.status} `,
+    b.lab === me ? h("strong", {}, "you") : who(b.lab), ` ${money(b.price.amount_minor, b.price.currency)}, ready by ${day(b.ready_ms)} · ${bidStatus(job, b)} `,
     job.state === "open" && role === "customer" && b.status === "active"
       ? act("award", `/api/v1/jobs/${id}/steps/award`, () => ({ bid: b.entry_id })) : null)))
     : h("p", { class: "muted" }, "No bid yet.");
   replace(detail, h("div", { class: "card" }, heading,
     h("p", {}, h("span", { class: "badge other", id: "job-state" }, job.state),
-      ` ${job.offer.quantity} × ${job.offer.process} in ${job.offer.material}, by ${when(job.offer.deadline_ms)}`),
+      ` ${job.offer.quantity} × ${job.offer.process} in ${job.offer.material}, by ${day(job.offer.deadline_ms)}`),
     h("p", { class: "muted" }, "Job ", h("code", {}, job.id), role !== "other" ? ` · you are the ${role}` : ""),
+    job.offer.design ? h("p", {}, thumbnail(job.offer.design, { alt: `Picture of the part (design ${short(job.offer.design)})`, className: "thumb" }),
+      " Design ", h("code", { title: job.offer.design }, short(job.offer.design, 16))) : null,
     h("h3", {}, "Labs that can make it"), candidatesTable(matched),
     h("h3", {}, "Bids"), bids,
     job.state === "open" && role !== "customer" ? bidForm(id, out, () => showJob(id, detail, me, false)) : null,
@@ -148,22 +183,30 @@ function candidatesTable(matched) {
     h("tbody", {}, matched.candidates.map((c) => h("tr", {},
       h("td", {}, c.advert ? c.advert.name : c.name), h("td", {}, `${c.machine.make} ${c.machine.model}`),
       h("td", {}, c.distance_m === null || c.distance_m === undefined ? "—" : `${(c.distance_m / 1000).toFixed(0)} km`),
-      h("td", {}, money(c.quote.total_minor, c.quote.currency)), h("td", {}, `${c.lead_time_days ?? c.advert.lead_time_days} d`))))));
+      h("td", {}, money(c.quote.total_minor, c.quote.currency),
+        h("div", { class: "muted quote-basis", "data-method": c.quote.method }, quoteBasis(c.quote))),
+      h("td", {}, `${c.lead_time_days ?? c.advert.lead_time_days} d`))))));
 }
 
 function bidForm(id, out, after) {
-  const price = h("input", { id: "bid-price", name: "price", inputmode: "decimal", required: true });
-  const currency = h("input", { id: "bid-currency", name: "currency", value: "EUR", maxlength: 3, required: true });
-  const ready = h("input", { id: "bid-ready", name: "ready", type: "date", required: true,
+  const price = h("input", { id: "bid-price", name: "price", inputmode: "decimal", required: true, "data-field": "price.amount_minor" });
+  const currency = h("input", { id: "bid-currency", name: "currency", value: "EUR", maxlength: 3, required: true, "data-field": "price.currency" });
+  const ready = h("input", { id: "bid-ready", name: "ready", type: "date", required: true, "data-field": "ready_ms",
     value: new Date(Date.now() + 7 * 86400e3).toISOString().slice(0, 10) });
+  const note = h("input", { id: "bid-note", name: "note", maxlength: LIMITS.note, "data-field": "note" });
   const submit = h("button", { type: "submit" }, "Bid");
-  return h("form", { class: "inline", id: "bid-form", onsubmit: (e) => {
+  const check = () => {
+    const code = check_.currency(currency);
+    return { price: { amount_minor: check_.amount(price, code), currency: code },
+      ready_ms: check_.date(ready), note: check_.text(note, { max: LIMITS.note }) };
+  };
+  const form = h("form", { class: "inline", id: "bid-form", novalidate: true, onsubmit: (e) => {
     e.preventDefault();
-    busy(submit, out, async () => {
-      await post(`/api/v1/jobs/${id}/bids`, { price: { amount_minor: toMinor(price.value, currency.value), currency: currency.value },
-        ready_ms: new Date(`${ready.value}T12:00:00`).getTime(), note: "" });
+    submitChecked(form, submit, out, check, async (body) => {
+      await post(`/api/v1/jobs/${id}/bids`, body);
       after();
     });
   } }, h("label", { for: "bid-price" }, "Price", price), h("label", { for: "bid-currency" }, "Currency", currency),
-  h("label", { for: "bid-ready" }, "Ready by", ready), submit);
+  h("label", { for: "bid-ready" }, "Ready by", ready), h("label", { for: "bid-note" }, "Note (optional)", note), submit);
+  return form;
 }

@@ -5,6 +5,8 @@
 // never stores it; the file input is cleared afterwards.
 import { get, optional, post } from "./api.js";
 import { busy, errorBox, h, replace, short, when } from "./ui.js";
+import * as checks from "./checks.js";
+import { clearFieldErrors, showFieldError } from "./checks.js";
 
 // `onChange`: what else to refresh after this panel signed a key event (the page).
 export function keysPanel(onChange = async () => {}) {
@@ -96,7 +98,21 @@ function revokeForm(out, refresh) {
     await refresh();
   };
   const [open, box] = confirmed("Revoke…", "revoke-key", question, "Yes, revoke", act, out);
-  const form = h("form", { class: "stack", id: "revoke-form", onsubmit: (e) => { e.preventDefault(); open.click(); } },
+  // Checked before the question is even asked: a key file chosen, a seq from 2.
+  const form = h("form", { class: "stack", id: "revoke-form", novalidate: true, onsubmit: (e) => {
+    e.preventDefault();
+    clearFieldErrors(form);
+    try {
+      checks.files(file, { max: 1, required: true });
+      checks.integer(from, 2, Number.MAX_SAFE_INTEGER);
+    } catch (err) {
+      if (!(err instanceof checks.FieldError)) throw err;
+      showFieldError(err.input, err.message);
+      err.input.focus();
+      return;
+    }
+    open.click();
+  } },
     h("p", { class: "muted" }, "Only if the signing key was stolen (README: “Our signing key was stolen”). The recovery key file is sent once to this node, used to sign, and not stored."),
     h("label", { for: "revoke-file" }, "Recovery key file", file),
     h("label", { for: "revoke-from" }, "First seq the thief signed", from),

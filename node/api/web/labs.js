@@ -4,6 +4,7 @@ import { get, optional } from "./api.js";
 import { errorBox, h, money, replace, s, short } from "./ui.js";
 import { notOnThisNode } from "./pending.js";
 import { who } from "./names.js";
+import { thumbnail } from "./previews.js";
 
 let land = null;
 
@@ -24,7 +25,7 @@ export async function labsPage(view) {
     id: a.lab, name: a.advert.name,
     lat: degrees(a.advert.location.lat_microdeg), lon: degrees(a.advert.location.lon_microdeg),
   }));
-  view.append(h("h1", {}, "Labs"),
+  view.append(h("h1", {}, "Labs"),  // (DOM append writes a null as "null": none passed)
     h("p", { class: "muted" }, `${adverts.length} lab(s) advertise what they can make.`),
     await worldMap(labs, (lab) => showLab(adverts.find((a) => a.lab === lab.id), detail)),
     h("div", { class: "grid" },
@@ -35,7 +36,7 @@ export async function labsPage(view) {
       detail),
     frozen.length ? [h("h2", {}, "Frozen labs"), h("ul", { id: "frozen-labs" }, frozen.map((f) => h("li", {},
       h("strong", { title: f.lab }, f.advert.name), ` — forked at ${f.frozen.position}, frozen since ${f.frozen.since_s ? new Date(f.frozen.since_s * 1000).toLocaleString() : "?"}`,
-      ` (${f.frozen.since || "unknown"}): out of the directory and matching until a vote lifts the freeze`)))] : null);
+      ` (${f.frozen.since || "unknown"}): out of the directory and matching until a vote lifts the freeze`)))] : []);
   return null;
 }
 
@@ -53,7 +54,8 @@ async function showLab(advert, detail) {
         h("td", {}, m.process), h("td", {}, `${m.make} ${m.model}`),
         h("td", {}, m.build_volume_um.map((u) => u / 1000).join(" × ")),
         h("td", {}, m.materials.join(", ")), h("td", {}, m.tolerance),
-        h("td", {}, `${money(m.price.setup_fee_minor, a.currency)} setup + ${money(m.price.per_cm3_minor, a.currency)}/cm³ + ${money(m.price.per_hour_minor, a.currency)}/h`)))))),
+        h("td", {}, `${money(m.price.setup_fee_minor, a.currency)} setup + ${money(m.price.per_cm3_minor, a.currency)}/cm³ + ${money(m.price.per_hour_minor, a.currency)}/h`,
+          h("div", { class: "muted" }, slicerSettings(m.slicer)))))))),
     h("h3", {}, "Reputation"), await reputation(advert.lab),
     h("h3", {}, "Contributions"), await contributions(advert.lab)));
   heading.focus();
@@ -68,8 +70,14 @@ async function contributions(identity) {
     rows.length ? h("details", {}, h("summary", {}, "entries behind this"),
       h("ul", {}, rows.map((r) => h("li", {}, r.entry_id ? h("code", { title: r.entry_id }, short(r.entry_id, 16)) : null,
         h("span", { class: "muted" }, ` ${describe(r)}`))))) : null);
+  // The parts it published, as the node draws them (the first six).
+  const designs = item("design(s) published", c.designs, (r) => `${r.name} (${r.as})`);
+  if (c.designs.length) {
+    designs.insertBefore(h("div", { class: "thumbs" }, c.designs.slice(0, 6).map((r) =>
+      thumbnail(r.entry_id, { alt: `Picture of ${r.name}`, className: "thumb small" }))), designs.childNodes[1] || null);
+  }
   return h("ul", { class: "contributions", id: "contributions" },
-    item("design(s) published", c.designs, (r) => `${r.name} (${r.as})`),
+    designs,
     item("derivative(s) by others", c.derivatives, (r) => `${r.name}, of ${r.of.length} of its designs`),
     item("job(s) made", c.jobs_made, (r) => r.title),
     item("job(s) confirmed as customer", c.jobs_confirmed, (r) => r.title),
@@ -135,4 +143,13 @@ function webLink(url) {
   return /^https?:\/\//i.test(url)
     ? h("a", { href: url, rel: "noopener noreferrer nofollow", target: "_blank" }, url)
     : h("span", {}, url);
+}
+
+// The slicer settings a machine quotes with (specs/0011 §2.2), or how it quotes without.
+function slicerSettings(s) {
+  if (!s) return "quotes by volume";
+  const densities = Object.entries(s.density_mg_per_cm3).map(([m, d]) => `${m} ${(d / 1000).toFixed(2)} g/cm³`).join(", ");
+  return `quotes by slicer: ${(s.layer_height_um / 1000).toFixed(2)} mm layers, ${s.infill_percent} % infill, ` +
+    `${s.perimeters} perimeters${s.supports ? ", supports" : ""}, ${(s.nozzle_um / 1000).toFixed(2)} mm nozzle, ` +
+    `${(s.filament_diameter_um / 1000).toFixed(2)} mm filament; ${densities}`;
 }

@@ -6,12 +6,16 @@
 // (jobactions.js), and the job's private files — sealed by this node to the awarded
 // lab and to us, opened by this node with its key and offered as a download.
 import { api, get, optional, post, token, truncated } from "./api.js";
-import { busy, errorBox, h, replace, short, toMinor, when } from "./ui.js";
+import { busy, day, errorBox, h, replace, short, when } from "./ui.js";
+import * as checks from "./checks.js";
+import { LIMITS, submitChecked } from "./checks.js";
 import { notOnThisNode } from "./pending.js";
 import { money } from "./labs.js";
 import { stepForms } from "./jobactions.js";
 import { loadNames, nameOf, who } from "./names.js";
+import { thumbnail } from "./previews.js";
 
+const ACTION_TEXT = { files: "attach sealed files", counter: "counter a bid", award: "award a bid", bid: "bid again" };
 const ROLE_TEXT = { customer: "the customer", lab: "the awarded lab", bidder: "a bidder", other: "someone else" };
 
 export async function myJobsPage(view) {
@@ -58,10 +62,16 @@ export async function myJobsPage(view) {
 
 function nextText(row) {
   if (!row.next.length) return h("span", { class: "muted" }, "Nothing comes next: the job is over.");
-  const ours = row.next.filter((n) => n.yours).map((n) => n.action);
-  const theirs = [...new Set(row.next.filter((n) => !n.yours).map((n) => ROLE_TEXT[n.role] || n.role))];
+  const ours = row.next.filter((n) => n.yours).map((n) => ACTION_TEXT[n.action] || n.action);
+  const others = new Map();  // the other parties and what each may do
+  for (const n of row.next.filter((x) => !x.yours)) {
+    const role = ROLE_TEXT[n.role] || n.role;
+    others.set(role, [...(others.get(role) || []), ACTION_TEXT[n.action] || n.action]);
+  }
+  const theirs = [...others].map(([role, actions]) => `${role} (${actions.join(", ")})`).join(" or ");
+  // It is our turn when we may act; the others' actions are then their options, not a wait.
   return [ours.length ? h("strong", {}, `You may: ${ours.join(", ")}. `) : null,
-    theirs.length ? h("span", { class: "muted" }, `Waiting on ${theirs.join(" or ")}.`) : null];
+    theirs ? h("span", { class: "muted" }, ours.length ? `Also possible: ${theirs}.` : `Waiting on ${theirs}.`) : null];
 }
 
 function showMine(row, detail, data, refresh) {
@@ -75,28 +85,47 @@ function showMine(row, detail, data, refresh) {
     h("p", {}, h("span", { class: "badge other", id: "my-job-state" }, job.state),
       ` you are ${row.roles.map((r) => ROLE_TEXT[r]).join(" and ")} · job `, h("code", {}, short(job.id, 16))),
     h("p", { id: "my-job-next" }, nextText(row)),
-    h("h3", {}, "Timeline"), timeline(row, data.witness_times),
+    job.offer.design ? thumbnail(job.offer.design, { alt: "Picture of the part to make" }) : null,
+    h("h3", {}, "Timeline"), timeline(row, data.witness_times, data.me),
     h("h3", {}, "Bids and counter-offers"), bidsSection(job, role, me, out, after),
     filesSection(job, role, out, after),
     threadSection(job, role, me),
-    h("div", { id: "my-job-actions", class: "stack" }, stepForms(job, role === "bidder" ? "other" : role, out, after)),
+    actionsSection(stepForms(job, role === "bidder" ? "other" : role, out, after)),
     out));
+}
+
+function actionsSection(forms) {
+  return h("section", { "aria-labelledby": "actions-h" }, forms.length ? h("h3", { id: "actions-h" }, "Your next step") : null,
+    h("div", { id: "my-job-actions", class: "stack" }, forms));
 }
 
 // The job's conversation (specs/0007 §2.5): messages sealed to both parties, opened by
 // this node (GET /jobs/{job}/thread fetches what it lacks first). Before the award the
 // customer writes to each bidding lab apart; after it, customer and awarded lab only.
+const threads = new Map();  // job id -> its messages as last read
+
 function threadSection(job, role, me) {
-  const list = h("ol", { id: "my-job-thread", "aria-live": "polite" }, h("li", { class: "muted" }, "Loading the messages…"));
+  const list = h("ol", { id: "my-job-thread", "aria-live": "polite" });
   const out = h("div", { "aria-live": "polite" });
+  const show = (messages) => {
+    const ours = messages.filter((m) => m.author === me || m.to === me);  // others': not ours to read
+    replace(list, ours.length ? ours.map((m) => messageRow(job.id, m, me, out))
+      : h("li", { class: "muted" }, "No message yet."));
+  };
+  let retries = 5;  // a message's blob not fetched yet (just sent): ask again a few times
   const load = async () => {
     try {
       const thread = await get(`/api/v1/jobs/${job.id}/thread`);
-      const ours = thread.messages.filter((m) => m.author === me || m.to === me);  // others': not ours to read
-      replace(list, ours.length ? ours.map((m) => messageRow(job.id, m, me, out))
-        : h("li", { class: "muted" }, "No message yet."));
+      threads.set(job.id, thread.messages);
+      show(thread.messages);
+      if (thread.messages.some((m) => m.error?.code === "misuse.blob-missing") && retries-- > 0) {
+        setTimeout(() => { if (list.isConnected) load(); }, 3000);
+      }
     } catch (e) { replace(list, errorBox(e)); }
   };
+  // What was read last stays on screen while the thread is fetched again.
+  if (threads.has(job.id)) show(threads.get(job.id));
+  else replace(list, h("li", { class: "muted" }, "Loading the messages…"));
   load();
   return h("section", { "aria-labelledby": "thread-h" }, h("h3", { id: "thread-h" }, "Messages"),
     h("p", { class: "muted" }, "Sealed to you and the other party: no other node can read them."),
@@ -130,18 +159,20 @@ function messageForm(job, role, me, out, load) {
     else if (!bidders.length) return h("p", { class: "muted" }, "You can write to a lab once it has bid.");
   }
   const select = role === "customer" && !job.lab
-    ? h("select", { id: "message-to", "aria-label": "To" }, bidders.map((lab) => h("option", { value: lab }, nameOf(lab))))
+    ? h("select", { id: "message-to", "data-field": "to" }, bidders.map((lab) => h("option", { value: lab }, nameOf(lab))))
     : null;
-  const text = h("textarea", { id: "message-text", name: "text", rows: 3, maxlength: 4000, required: true, "aria-label": "Message" });
-  const files = h("input", { id: "message-files", type: "file", multiple: true, "aria-label": "Attachments" });
+  const text = h("textarea", { id: "message-text", name: "text", rows: 3, maxlength: LIMITS.message, required: true, "data-field": "text" });
+  const files = h("input", { id: "message-files", type: "file", multiple: true, "data-field": "attachments" });
   const submit = h("button", { type: "submit" }, "Send sealed");
-  return h("form", { id: "message-form", class: "stack", onsubmit: (e) => {
+  const check = () => ({ text: checks.text(text, { max: LIMITS.message, required: true }),
+    chosen: checks.files(files, { max: LIMITS.attachments }) });
+  const form = h("form", { id: "message-form", class: "stack", novalidate: true, onsubmit: (e) => {
     e.preventDefault();
-    busy(submit, out, async () => {
-      const body = { text: text.value.trim(), to: select ? select.value : to };
-      if (files.files.length) {
+    submitChecked(form, submit, out, check, async ({ text: said, chosen }) => {
+      const body = { text: said, to: select ? select.value : to };
+      if (chosen.length) {
         const upload = await post("/api/v1/uploads");
-        for (const file of files.files) {
+        for (const file of chosen) {
           await api("PUT", `/api/v1/uploads/${upload.upload_id}/files/${encodeURIComponent(file.name)}`, file,
             { raw: true, headers: { "Content-Type": "application/octet-stream" } });
         }
@@ -156,13 +187,16 @@ function messageForm(job, role, me, out, load) {
       await load();
     });
   } }, select ? h("label", { for: "message-to" }, "To", select) : null,
-    h("label", { for: "message-text" }, "Message", text), h("label", { for: "message-files" }, "Attachments (sealed too)", files), submit);
+    h("label", { for: "message-text" }, "Message", text),
+    h("label", { for: "message-files" }, `Attachments (sealed too; up to ${LIMITS.attachments})`, files), submit);
+  return form;
 }
 
-function timeline(row, witnessTimes) {
+function timeline(row, witnessTimes, me) {
   return h("ol", { id: "my-job-timeline" }, row.timeline.map((t) => h("li", { "data-kind": t.kind },
-    h("strong", {}, t.kind.replace("job.", "")), ` by ${ROLE_TEXT[t.role] || t.role} `,
-    who(t.author), ` · signed ${when(t.timestamp_ms)}`,
+    h("strong", {}, t.kind.replace("job.", "")), " by ",
+    t.author === me ? [h("strong", {}, "you"), ` (${ROLE_TEXT[t.role] || t.role})`] : [`${ROLE_TEXT[t.role] || t.role} `, who(t.author)],
+    ` · signed ${when(t.timestamp_ms)}`,
     witnessTimes ? ` · ${t.witnessed_at_s ? `witnessed ${when(t.witnessed_at_s * 1000)}` : "not witnessed yet"}` : "",
     detailOf(t))));
 }
@@ -171,7 +205,7 @@ function detailOf(t) {
   const b = t.body || {};
   const bits = [];
   if (b.price) bits.push(money(b.price.amount_minor, b.price.currency));
-  if (b.ready_ms) bits.push(`ready ${when(b.ready_ms)}`);
+  if (b.ready_ms) bits.push(`ready by ${day(b.ready_ms)}`);
   if (b.tracking) bits.push(`tracking ${b.tracking}`);
   if (b.reason) bits.push(`“${b.reason}”`);
   if (b.evidence && b.evidence.length) bits.push(`${b.evidence.length} evidence file(s)`);
@@ -183,21 +217,27 @@ function detailOf(t) {
 }
 
 function priceFields(prefix, currency) {
-  const price = h("input", { name: "price", class: `${prefix}-price`, inputmode: "decimal", required: true, "aria-label": "Price" });
-  const ready = h("input", { name: "ready", class: `${prefix}-ready`, type: "date", required: true, "aria-label": "Ready by",
+  const price = h("input", { name: "price", class: `${prefix}-price`, inputmode: "decimal", required: true, "aria-label": "Price", "data-field": "price.amount_minor" });
+  const ready = h("input", { name: "ready", class: `${prefix}-ready`, type: "date", required: true, "aria-label": "Ready by", "data-field": "ready_ms",
     value: new Date(Date.now() + 7 * 86400e3).toISOString().slice(0, 10) });
-  const note = h("input", { name: "note", class: `${prefix}-note`, maxlength: 2000, "aria-label": "Note" });
-  const body = () => ({ price: { amount_minor: toMinor(price.value, currency), currency },
-    ready_ms: new Date(`${ready.value}T12:00:00`).getTime(), note: note.value.trim() });
-  return { els: [h("label", {}, "Price", price), h("label", {}, "Ready by", ready), h("label", {}, "Note", note)], body, price };
+  const note = h("input", { name: "note", class: `${prefix}-note`, maxlength: LIMITS.note, "aria-label": "Note", "data-field": "note" });
+  const check = () => ({ price: { amount_minor: checks.amount(price, currency), currency },
+    ready_ms: checks.date(ready), note: checks.text(note, { max: LIMITS.note }) });
+  return { els: [h("label", {}, `Price (${currency})`, price), h("label", {}, "Ready by", ready), h("label", {}, "Note", note)], check, price };
 }
 
 function formFor(cls, label, fields, send, out) {
   const submit = h("button", { type: "submit" }, label);
-  return h("form", { class: `inline ${cls}`, onsubmit: (e) => {
+  const form = h("form", { class: `inline ${cls}`, novalidate: true, onsubmit: (e) => {
     e.preventDefault();
-    busy(submit, out, () => send(fields.body()));
+    submitChecked(form, submit, out, fields.check, send);
   } }, fields.els, submit);
+  return form;
+}
+
+// After an award (or once the offer is over) an active bid was simply not chosen.
+export function bidStatus(job, b) {
+  return b.status === "active" && job.state !== "open" ? "not chosen" : b.status;
 }
 
 function bidsSection(job, role, me, out, after) {
@@ -211,7 +251,7 @@ function bidsSection(job, role, me, out, after) {
   const items = job.bids.map((b) => {
     const currency = b.price.currency;
     const counters = b.counters.map((c) => h("li", { class: "counter" }, "counter-offer ",
-      h("strong", {}, money(c.price.amount_minor, c.price.currency)), `, ready ${when(c.ready_ms)}`, c.note ? ` “${c.note}”` : "",
+      h("strong", {}, money(c.price.amount_minor, c.price.currency)), `, ready by ${day(c.ready_ms)}`, c.note ? ` “${c.note}”` : "",
       open && b.lab === me && b.status === "active"
         ? button("Accept: bid this", { "data-action": "accept-counter" }, async () => {
           await post(`${base}/bids`, { price: c.price, ready_ms: c.ready_ms, note: `Accepting the counter-offer${c.note ? `: ${c.note}` : ""}` });
@@ -220,7 +260,7 @@ function bidsSection(job, role, me, out, after) {
     const mineActive = open && b.lab === me && b.status === "active";
     return h("li", { class: "card bid", "data-bid": b.entry_id, "data-lab": b.lab },
       b.lab === me ? h("strong", {}, "you") : who(b.lab),
-      ` ${money(b.price.amount_minor, currency)}, ready ${when(b.ready_ms)} · ${b.status}`, b.note ? ` · “${b.note}”` : "",
+      ` ${money(b.price.amount_minor, currency)}, ready by ${day(b.ready_ms)} · ${bidStatus(job, b)}`, b.note ? ` · “${b.note}”` : "",
       counters.length ? h("ul", {}, counters) : null,
       open && role === "customer" && b.status === "active" ? [
         button("Award", { "data-action": "award" }, async () => { await post(`${base}/steps/award`, { bid: b.entry_id }); await after(); }),
@@ -271,13 +311,13 @@ async function download(path, name) {
 }
 
 function sealForm(jobId, out, after) {
-  const input = h("input", { id: "seal-files", name: "files", type: "file", multiple: true, required: true });
+  const input = h("input", { id: "seal-files", name: "files", type: "file", multiple: true, required: true, "data-field": "blobs" });
   const submit = h("button", { type: "submit" }, "Seal and attach");
-  return h("form", { class: "inline", id: "seal-form", onsubmit: (e) => {
+  const form = h("form", { class: "inline", id: "seal-form", novalidate: true, onsubmit: (e) => {
     e.preventDefault();
-    busy(submit, out, async () => {
+    submitChecked(form, submit, out, () => checks.files(input, { max: LIMITS.sealedFiles, required: true }), async (chosen) => {
       const upload = await post("/api/v1/uploads");
-      for (const file of input.files) {
+      for (const file of chosen) {
         await api("PUT", `/api/v1/uploads/${upload.upload_id}/files/${encodeURIComponent(file.name)}`, file,
           { raw: true, headers: { "Content-Type": "application/octet-stream" } });
       }
@@ -286,4 +326,5 @@ function sealForm(jobId, out, after) {
       await after();
     });
   } }, h("label", { for: "seal-files" }, "Private files for the lab (sealed on this node to the lab and to you)", input), submit);
+  return form;
 }

@@ -2,8 +2,10 @@
 // browser's Notification API (opt-in, kept for this browser), the list (read and
 // unread), the settings form (validated here as the API does; the API's typed error
 // is shown beside its field) and the delivery log (README "Notifications").
-import { ApiError, api, get, optional, post } from "./api.js";
+import { api, get, optional, post } from "./api.js";
 import { busy, errorBox, h, replace, when } from "./ui.js";
+import * as checks from "./checks.js";
+import { submitChecked } from "./checks.js";
 
 const OPT_IN = "fabcommons.browser-notifications";
 const KINDS = {
@@ -12,8 +14,13 @@ const KINDS = {
   "proposal-open": "Proposals opened", "proposal-closing": "Proposals closing, not voted",
   application: "Admission applications", fork: "Fork alerts",
 };
+// node/store/notifications.py's limits and grammars (whole-text).
 const EMAIL = /^[^@\s<>,;:"]{1,64}@[A-Za-z0-9.-]{1,253}$/;
+const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])$/;
 const MIN_SECRET = 16;
+const MAX_WEBHOOKS = 8;
+const MAX_RECIPIENTS = 16;
+const MAX_RADIUS_KM = 20038;
 
 function showUnread(n) {
   const badge = document.getElementById("notify-badge");
@@ -52,8 +59,10 @@ export async function notificationsPage(view) {
   view.append(h("h1", {}, "Notifications"), browserOptIn(), list, out, settings, log);
   await Promise.all([refresh(), renderSettings(settings), renderLog(log)]);
   const onEvent = () => { refresh(); renderLog(log); };
+  const onDelivery = () => renderLog(log);
   window.addEventListener("fab:notification", onEvent);
-  return () => window.removeEventListener("fab:notification", onEvent);
+  window.addEventListener("fab:delivery", onDelivery);
+  return () => { window.removeEventListener("fab:notification", onEvent); window.removeEventListener("fab:delivery", onDelivery); };
 }
 
 function renderList(r, refresh, out) {
@@ -91,13 +100,20 @@ function browserOptIn() {
   return h("p", { class: "inline" }, button, state);
 }
 
+// The delivery log: each attempt (sent, failed with the next try, gave-up, dropped) and
+// what each channel's outbox holds now. A server that does not answer shows here as
+// failed attempts and waiting deliveries; the node goes on answering meanwhile.
 async function renderLog(section) {
   try {
     const r = await get("/api/v1/notifications/deliveries?limit=20");
+    const boxes = Object.entries(r.outboxes || {}).map(([channel, o]) => h("li", { "data-channel": channel, "data-pending": o.pending },
+      h("strong", {}, channel === "email" ? "E-mail" : "Webhooks"),
+      `: ${o.pending} waiting to be (re)tried · ${o.sent} sent · ${o.failed} given up · ${o.dropped} dropped`));
     replace(section, h("h2", { id: "delivery-h" }, "Delivery log"),
+      h("ul", { id: "outboxes", class: "muted" }, boxes),
       r.deliveries.length ? h("div", { class: "table-wrap" }, h("table", {},
         h("thead", {}, h("tr", {}, ["When", "Channel", "To", "#", "Attempt", "Outcome"].map((c) => h("th", { scope: "col" }, c)))),
-        h("tbody", {}, r.deliveries.map((d) => h("tr", { "data-outcome": d.outcome },
+        h("tbody", {}, r.deliveries.map((d) => h("tr", { "data-outcome": d.outcome, "data-channel": d.channel },
           h("td", {}, when(d.at_ms)), h("td", {}, d.channel), h("td", {}, h("code", {}, d.target)),
           h("td", {}, String(d.notification)), h("td", {}, String(d.attempt)),
           h("td", {}, h("span", { class: `badge ${d.outcome === "sent" ? "ok" : "bad"}` }, d.outcome), " ", d.detail))))))
@@ -107,9 +123,29 @@ async function renderLog(section) {
 
 function field(id, label, attrs, hint) {
   const input = h("input", { id, name: id, ...attrs });
-  const error = h("span", { class: "error", id: `${id}-error`, "aria-live": "polite" });
+  const error = h("span", { class: "error field-error", id: `${id}-error`, "aria-live": "polite" });
   input.setAttribute("aria-describedby", `${id}-error`);
   return { input, error, row: h("label", { for: id }, label, input, hint ? h("span", { class: "muted" }, hint) : null, error) };
+}
+
+// One webhook's fieldset: its URL, its secret (kept when left empty), the kinds it is
+// sent (none ticked: every kind chosen above), and a button that removes it.
+function webhookFields(list, hook, onRemove) {
+  const n = list.children.length;
+  const key = `webhook-${Date.now().toString(36)}${n}`;
+  const url = field(`${key}-url`, "URL", { type: "url", value: hook.url || "", placeholder: "https://…", class: "webhook-url", required: true });
+  const secret = field(`${key}-secret`, "Secret (HMAC-SHA256)", { type: "password", autocomplete: "new-password", class: "webhook-secret" },
+    hook.secret_set ? "Set; leave empty to keep it." : `At least ${MIN_SECRET} characters.`);
+  const events = Object.entries(KINDS).map(([k, label]) => h("label", { class: "check" },
+    h("input", { type: "checkbox", name: `${key}-event`, value: k, checked: (hook.events || []).includes(k) }), label));
+  const remove = h("button", { type: "button", class: "secondary", "data-action": "remove-webhook" }, "Remove this webhook");
+  const set = h("fieldset", { class: "webhook card" }, h("legend", {}, hook.url ? `Webhook ${hook.url}` : "New webhook"),
+    url.row, secret.row,
+    h("fieldset", { class: "webhook-events" }, h("legend", {}, "Send it (none ticked: every kind chosen above)"), events), remove);
+  remove.addEventListener("click", () => { set.remove(); onRemove(); });
+  set.read = () => ({ url, secret, hadSecret: hook.secret_set && hook.url,
+    events: events.map((l) => l.querySelector("input")).filter((i) => i.checked).map((i) => i.value) });
+  return set;
 }
 
 async function renderSettings(section) {
@@ -118,64 +154,66 @@ async function renderSettings(section) {
   const kinds = Object.entries(KINDS).map(([k, label]) => h("label", { class: "check" },
     h("input", { type: "checkbox", name: "kind", value: k, checked: s.kinds.includes(k) }), label));
   const f = {
-    radius: field("notify-radius", "Radius of “jobs near me” (km)", { type: "number", min: 1, max: 20038, step: 1, required: true, value: s.radius_km }),
-    host: field("smtp-host", "SMTP server", { value: smtp.host || "", autocomplete: "off" }, "Empty: no e-mail."),
-    port: field("smtp-port", "Port", { type: "number", min: 1, max: 65535, value: smtp.port }),
-    user: field("smtp-user", "Login", { value: smtp.user || "", autocomplete: "off" }),
-    password: field("smtp-password", "Password", { type: "password", autocomplete: "new-password" },
+    radius: field("notify-radius", "Radius of “jobs near me” (km)", { type: "number", min: 1, max: MAX_RADIUS_KM, step: 1, required: true, value: s.radius_km, "data-field": "radius_km" }),
+    host: field("smtp-host", "SMTP server", { value: smtp.host || "", autocomplete: "off", maxlength: 253, "data-field": "smtp.host" }, "Empty: no e-mail."),
+    port: field("smtp-port", "Port", { type: "number", min: 1, max: 65535, value: smtp.port, "data-field": "smtp.port" }),
+    user: field("smtp-user", "Login", { value: smtp.user || "", autocomplete: "off", maxlength: 256, "data-field": "smtp.security" }),
+    password: field("smtp-password", "Password", { type: "password", autocomplete: "new-password", maxlength: 1024, "data-field": "smtp.password" },
       s.smtp && s.smtp.password_set ? "Set; leave empty to keep it." : "Stored 0600 in the node's home."),
-    from: field("smtp-from", "From", { type: "email", value: smtp.from_addr || "" }),
-    to: field("smtp-to", "To (comma-separated)", { value: (smtp.to || []).join(", ") }),
-    url: field("webhook-url", "Webhook URL", { type: "url", value: s.webhooks[0] ? s.webhooks[0].url : "", placeholder: "https://…" }, "Empty: no webhook."),
-    secret: field("webhook-secret", "Webhook secret (HMAC-SHA256)", { type: "password", autocomplete: "new-password" },
-      s.webhooks[0] && s.webhooks[0].secret_set ? "Set; leave empty to keep it." : `At least ${MIN_SECRET} characters.`),
+    from: field("smtp-from", "From", { type: "email", value: smtp.from_addr || "", maxlength: 320, "data-field": "smtp.from_addr" }),
+    to: field("smtp-to", "To (comma-separated)", { value: (smtp.to || []).join(", "), "data-field": "smtp.to" }),
   };
   const security = h("select", { id: "smtp-security", name: "smtp-security" },
     ["starttls", "ssl", "none"].map((v) => h("option", { value: v, selected: v === smtp.security }, v)));
+  const hooks = h("div", { id: "webhooks", class: "stack" });
+  const add = h("button", { type: "button", class: "secondary", id: "add-webhook" }, "Add a webhook");
+  const numberHooks = () => {
+    [...hooks.children].forEach((set, i) => {
+      set.querySelector(".webhook-url").dataset.field = `webhooks.${i}.url`;
+      set.querySelector(".webhook-secret").dataset.field = `webhooks.${i}.secret`;
+    });
+    add.disabled = hooks.children.length >= MAX_WEBHOOKS;
+  };
+  const addHook = (hook) => { hooks.append(webhookFields(hooks, hook, numberHooks)); numberHooks(); };
+  s.webhooks.forEach(addHook);
+  add.addEventListener("click", () => { addHook({}); hooks.lastElementChild.querySelector(".webhook-url").focus(); });
   const out = h("div", { "aria-live": "polite", id: "notify-settings-out" });
   const save = h("button", { type: "submit", id: "notify-save" }, "Save settings");
-  const clear = () => { for (const x of Object.values(f)) { x.error.textContent = ""; x.input.removeAttribute("aria-invalid"); } };
-  const fail = (key, message) => { f[key].error.textContent = message; f[key].input.setAttribute("aria-invalid", "true"); f[key].input.focus(); return null; };
-  const body = () => {
-    clear();
-    const radius = Number(f.radius.input.value);
-    if (!Number.isInteger(radius) || radius < 1 || radius > 20038) return fail("radius", "A whole number from 1 to 20038.");
-    const out = { kinds: kinds.map((l) => l.querySelector("input")).filter((i) => i.checked).map((i) => i.value), radius_km: radius, smtp: null, webhooks: [] };
-    if (f.host.input.value.trim()) {
+  const check = () => {
+    const radius = checks.integer(f.radius.input, 1, MAX_RADIUS_KM);
+    const body = { kinds: kinds.map((l) => l.querySelector("input")).filter((i) => i.checked).map((i) => i.value), radius_km: radius, smtp: null, webhooks: [] };
+    const host = f.host.input.value.trim();
+    if (host) {
+      if (!HOST.test(host)) checks.fail(f.host.input, "Not a host name.");
       const to = f.to.input.value.split(",").map((a) => a.trim()).filter(Boolean);
-      const port = Number(f.port.input.value);
-      if (!Number.isInteger(port) || port < 1 || port > 65535) return fail("port", "A port from 1 to 65535.");
-      if (!EMAIL.test(f.from.input.value.trim())) return fail("from", "Not an e-mail address.");
-      if (!to.length || to.some((a) => !EMAIL.test(a))) return fail("to", "One or more e-mail addresses, comma-separated.");
-      if (f.user.input.value && security.value === "none") return fail("user", "A login needs ssl or starttls.");
-      out.smtp = { host: f.host.input.value.trim(), port, security: security.value, user: f.user.input.value || null,
+      const port = checks.integer(f.port.input, 1, 65535);
+      if (!EMAIL.test(f.from.input.value.trim())) checks.fail(f.from.input, "Not an e-mail address.");
+      if (!to.length || to.length > MAX_RECIPIENTS) checks.fail(f.to.input, `From 1 to ${MAX_RECIPIENTS} e-mail addresses, comma-separated.`);
+      const wrong = to.find((a) => !EMAIL.test(a));
+      if (wrong) checks.fail(f.to.input, `${wrong} is not an e-mail address.`);
+      if (f.user.input.value && security.value === "none") checks.fail(f.user.input, "A login needs ssl or starttls.");
+      body.smtp = { host, port, security: security.value, user: f.user.input.value || null,
         password: f.password.input.value || null, from_addr: f.from.input.value.trim(), to };
     }
-    const url = f.url.input.value.trim();
-    if (url) {
-      if (!/^https?:\/\/[^/\s]+/i.test(url)) return fail("url", "An http:// or https:// URL.");
-      const kept = s.webhooks.some((w) => w.url === url && w.secret_set);
-      if (!f.secret.input.value && !kept) return fail("secret", `A secret of at least ${MIN_SECRET} characters.`);
-      if (f.secret.input.value && f.secret.input.value.length < MIN_SECRET) return fail("secret", `At least ${MIN_SECRET} characters.`);
-      out.webhooks = [{ url, secret: f.secret.input.value || null }];
+    const seen = new Set();
+    for (const set of hooks.children) {
+      const w = set.read();
+      const url = w.url.input.value.trim();
+      if (!/^https?:\/\/[^/\s?#]+/i.test(url)) checks.fail(w.url.input, "An http:// or https:// URL.");
+      if (seen.has(url)) checks.fail(w.url.input, "This URL is listed twice.");
+      seen.add(url);
+      const secret = w.secret.input.value;
+      const kept = w.hadSecret === url;  // the stored secret stays only with the same URL
+      if (!secret && !kept) checks.fail(w.secret.input, `A secret of at least ${MIN_SECRET} characters.`);
+      if (secret && secret.length < MIN_SECRET) checks.fail(w.secret.input, `At least ${MIN_SECRET} characters.`);
+      body.webhooks.push({ url, secret: secret || null, events: w.events });
     }
-    return out;
+    return body;
   };
-  // The API's `field` (e.g. "webhooks.0.url", "smtp.to.1") -> the form's input.
-  const FIELD = { radius_km: "radius", "smtp.host": "host", "smtp.port": "port", "smtp.security": "user", "smtp.from_addr": "from",
-    "smtp.to": "to", "webhooks.0.url": "url", "webhooks.0.secret": "secret", webhooks: "url" };
   const form = h("form", { class: "stack", id: "notify-settings", novalidate: true, onsubmit: (e) => {
     e.preventDefault();
-    const payload = body();
-    if (!payload) return;
-    busy(save, out, async () => {
-      try {
-        await api("PUT", "/api/v1/notifications/settings", payload);
-      } catch (err) {
-        const where = err instanceof ApiError && err.field ? (FIELD[err.field] || FIELD[err.field.replace(/\.\d+$/, "")] || FIELD[err.field.replace(/^body\./, "")]) : null;
-        if (where) { fail(where, `${err.code}: ${err.message}`); return; }
-        throw err;
-      }
+    submitChecked(form, save, out, check, async (payload) => {
+      await api("PUT", "/api/v1/notifications/settings", payload);
       await renderSettings(section);
       replace(section.querySelector("#notify-settings-out"), h("p", { role: "status" }, "Saved."));
     });
@@ -183,7 +221,7 @@ async function renderSettings(section) {
     h("fieldset", {}, h("legend", {}, "Notify me of"), kinds), f.radius.row,
     h("fieldset", {}, h("legend", {}, "E-mail"), f.host.row, f.port.row, h("label", { for: "smtp-security" }, "Security", security),
       f.user.row, f.password.row, f.from.row, f.to.row),
-    h("fieldset", {}, h("legend", {}, "Webhook"), f.url.row, f.secret.row),
+    h("fieldset", {}, h("legend", {}, `Webhooks (up to ${MAX_WEBHOOKS}; each POST signed with its secret)`), hooks, add),
     save, out);
   replace(section, h("h2", { id: "notify-settings-h" }, "Settings"), form);
 }

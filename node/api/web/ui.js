@@ -66,6 +66,11 @@ export function when(ms) {
   return ms ? new Date(ms).toLocaleString() : "—";
 }
 
+// A promised day (ready by, deadline): the date alone, in the reader's locale.
+export function day(ms) {
+  return ms ? new Date(ms).toLocaleDateString() : "—";
+}
+
 // Licence badge: the node says the family (as `fabnode licence check` does).
 const families = new Map();
 const FAMILY_CLASS = { "strong-copyleft": "strong", "weak-copyleft": "weak", permissive: "permissive" };

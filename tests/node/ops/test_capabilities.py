@@ -147,6 +147,8 @@ def test_set_show_list_match_and_okw_on_a_home(tmp_path: Path) -> None:
     assert quote == {
         "currency": "EUR", "setup_fee_minor": 500, "material_minor": 480,
         "machine_minor": 1067, "machine_seconds": 9600, "total_minor": 2047,
+        "method": "volume", "basis": {"volume_mm3": 40000, "throughput_mm3_per_hour": 15000},
+        "fallback": {"reason": "no-settings", "detail": ""},
     }  # fmt: skip
     status, too_big = fabnode("capability", "match", "--part", "300,300,300,1000", home=home)
     assert status == 0 and too_big["excluded"][0]["reasons"] == ["build-volume"]

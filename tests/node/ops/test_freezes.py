@@ -52,7 +52,7 @@ def test_a_forked_lab_leaves_the_directory_and_matching_with_why(tmp_path: Path)
             why["since"] == "claimed" and why["since_s"] == honest.entries[-1].timestamp_ms // 1000
         )
 
-        matched = capabilities.match_query(ctx, MatchQuery(parts=[], processes=["3dp-fdm"]))
+        matched = capabilities.match_query(ctx, MatchQuery(parts=[], processes=["3dp-fdm"]), None)
         assert [c["lab"] for c in matched["candidates"]] == [id_to_text(other.id)]
         (excluded,) = matched["excluded"]
         assert excluded["reasons"] == ["frozen"] and excluded["frozen"]["fork_proof"]

@@ -5,7 +5,13 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from node.runtime.measures import ENTRY_BUCKETS, MAX_TRACKED_PEERS, Histogram, SyncLag
+from node.runtime.measures import (
+    ENTRY_BUCKETS,
+    MAX_TRACKED_PEERS,
+    GossipTrace,
+    Histogram,
+    SyncLag,
+)
 
 
 @given(st.lists(st.integers(min_value=0, max_value=10**7)))
@@ -34,3 +40,18 @@ def test_lag_remembers_a_bounded_number_of_peers() -> None:
         lag.session_planned(f"p{i}", lacking=1, fetched=0)
     assert len(lag.unfetched) == MAX_TRACKED_PEERS
     assert "p0" not in lag.unfetched and f"p{MAX_TRACKED_PEERS + 9}" in lag.unfetched
+
+
+def test_the_gossip_trace_keeps_first_times_and_forgets_the_oldest() -> None:
+    trace = GossipTrace(capacity=3)
+    trace.received([b"a", b"b"], 700)
+    trace.received([b"a"], 900)  # a second copy: the first arrival counts
+    trace.stored([b"a"])
+    trace.published([b"c", b"d"], 500)  # four entries now: b"a" goes
+    rows = {row["entry_id"]: row for row in trace.snapshot()}
+    assert list(rows) == [b"b", b"c", b"d"]
+    assert rows[b"b"]["bytes"] == 700 and "stored_ns" not in rows[b"b"]
+    assert set(rows[b"c"]) == {"entry_id", "published_ns", "bytes"}
+    trace.stored([b"b"])
+    after = {row["entry_id"]: row for row in trace.snapshot()}
+    assert after[b"b"]["stored_ns"] >= after[b"b"]["received_ns"]

@@ -8,6 +8,7 @@ import hashlib
 import json
 import os
 import random
+import shutil
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -86,6 +87,37 @@ def test_statistics_count_final_blobs_only(tmp_path: Path) -> None:
     with store.open_partial(hashlib.sha256(data).digest(), source=PEER) as partial:
         partial.append(0, data[:4])  # a partial is not a blob yet
         assert store.statistics() == BlobStoreStatistics(2, len(b"a bracket") + 14)
+
+
+def test_statistics_list_again_only_the_shards_that_changed(tmp_path: Path) -> None:
+    """Counted shards are reused while their folder's mtime stays (here set an hour
+    back, so they count as settled); an install or a removal moves it."""
+    store = BlobStore(tmp_path / "blobs")
+    ids = [store.add_bytes(f"part {i}".encode())[0] for i in range(40)]
+
+    def settle() -> None:
+        for shard in store.folder.iterdir():
+            if shard.name != "partial":
+                os.utime(shard, ns=(shard.stat().st_mtime_ns - 3600 * 10**9,) * 2)
+
+    def truth() -> BlobStoreStatistics:
+        files = [p for p in store.folder.glob("*/*") if p.parent.name != "partial"]
+        return BlobStoreStatistics(len(files), sum(p.stat().st_size for p in files))
+
+    settle()
+    assert (
+        store.statistics()
+        == truth()
+        == BlobStoreStatistics(40, sum(len(f"part {i}") for i in range(40)))
+    )
+    assert len(store._shard_counts) == len({id_to_text(i)[1:3] for i in ids})
+    store.add_bytes(b"one more part")
+    store.delete(ids[0])
+    assert store.statistics() == truth()
+    settle()
+    shutil.rmtree(store.path_of(ids[1]).parent)  # a whole shard gone
+    assert store.statistics() == truth()
+    assert id_to_text(ids[1])[1:3] not in store._shard_counts
 
 
 def test_read_chunk_bounds(tmp_path: Path) -> None:

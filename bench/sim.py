@@ -24,8 +24,8 @@ from ledger.sim.scenario import run
 from ledger.sim.state import SimConfig
 
 
-def one(seed: int, nodes: int) -> dict[str, Any]:
-    config = SimConfig(seed=seed, nodes=nodes)
+def one(seed: int, nodes: int, *, reconcile: bool = True) -> dict[str, Any]:
+    config = SimConfig(seed=seed, nodes=nodes, reconcile=reconcile)
     started = time.perf_counter()
     report = run(config)
     report["wall_s"] = round(time.perf_counter() - started, 1)
@@ -47,6 +47,9 @@ def measure(sizes: tuple[int, ...] = BENCH_SIZES, seed: int = 1) -> dict[str, An
             _s(r["convergence_ms"]) + " (virtual)"
         )
         out[f"{nodes:,} nodes: bytes sent per node"] = r["bytes_per_node"]
+        out[f"{nodes:,} nodes: sync bytes per node, one idle interval"] = _n(
+            r["idle_sync_bytes_per_node"]
+        )
         out[f"{nodes:,} nodes: wall time"] = f"{r['wall_s']} s"
     return out
 
@@ -62,7 +65,8 @@ def summary(r: dict[str, Any]) -> str:
         f"  delivery delay, author to each node: p50 {_s(r['reach_ms']['p50'])}, "
         f"p99 {_s(r['reach_ms']['p99'])}, max {_s(r['reach_ms']['max'])}",
         f"  bytes sent per node {r['bytes_per_node']:,} "
-        f"(gossip {r['gossip_bytes_per_node']:,}, sync {r['sync_bytes_per_node']:,}); "
+        f"(gossip {r['gossip_bytes_per_node']:,}, sync {r['sync_bytes_per_node']:,}; "
+        f"an idle sync interval after convergence {_n(r['idle_sync_bytes_per_node'])}); "
         f"busiest node {r['max_bytes_node']:,}",
         f"  entries acknowledged {r['entries_acknowledged']}, announcements {r['announcements']}, "
         f"syncs {r['syncs']}",
@@ -73,6 +77,10 @@ def summary(r: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _n(value: int | None) -> str:
+    return "-" if value is None else f"{value:,}"
+
+
 def _s(ms: int | None) -> str:
     return "never" if ms is None else f"{ms / 1000:.2f} s" if ms < 10_000 else f"{ms / 1000:.1f} s"
 
@@ -81,7 +89,8 @@ def table(reports: list[dict[str, Any]]) -> str:
     head = (
         f"{'nodes':>6} {'ok':>3} {'converged':>10} {'after last fault':>17} "
         f"{'deliver p50':>11} {'deliver p99':>11} "
-        f"{'bytes/node':>11} {'gossip/node':>12} {'sync/node':>10} {'msgs/node':>10} "
+        f"{'bytes/node':>11} {'gossip/node':>12} {'sync/node':>10} {'idle sync/node':>14} "
+        f"{'msgs/node':>10} "
         f"{'events':>10} {'wall':>8}"
     )
     rows = [head]
@@ -91,7 +100,8 @@ def table(reports: list[dict[str, Any]]) -> str:
             f"{_s(r['converged_at_ms']):>10} {_s(r['convergence_ms']):>17} "
             f"{_s(r['reach_ms']['p50']):>11} {_s(r['reach_ms']['p99']):>11} "
             f"{r['bytes_per_node']:>11,} {r['gossip_bytes_per_node']:>12,} "
-            f"{r['sync_bytes_per_node']:>10,} {r['messages_per_node']:>10,} "
+            f"{r['sync_bytes_per_node']:>10,} {_n(r['idle_sync_bytes_per_node']):>14} "
+            f"{r['messages_per_node']:>10,} "
             f"{r['events']:>10,} {r['wall_s']:>6} s"
         )
     return "\n".join(rows)
@@ -109,6 +119,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--scale", action="store_true", help="run every size of --sizes")
     parser.add_argument("--sizes", default="100,1000,5000")
     parser.add_argument("--json", action="store_true", help="print the whole report as JSON")
+    parser.add_argument(
+        "--no-reconcile",
+        dest="reconcile",
+        action="store_false",
+        help="sessions use the full head exchange (nodes before set reconciliation)",
+    )
     args = parser.parse_args(argv)
     try:
         sizes = [int(s) for s in args.sizes.split(",")] if args.scale else [args.nodes]
@@ -118,7 +134,7 @@ def main(argv: list[str] | None = None) -> None:
         fail("usage.too-few-nodes", "a simulation needs at least 20 nodes")
     reports = []
     for n in sizes:
-        report = one(args.seed, n)
+        report = one(args.seed, n, reconcile=args.reconcile)
         reports.append(report)
         if not args.json:
             print(summary(report), flush=True)
@@ -128,7 +144,8 @@ def main(argv: list[str] | None = None) -> None:
         print(table(reports))
         figures = [
             {k: r[k] for k in ("converged_at_ms", "convergence_ms", "reach_ms", "bytes_per_node",
-                               "gossip_bytes_per_node", "sync_bytes_per_node", "wall_s", "ok")}
+                               "gossip_bytes_per_node", "sync_bytes_per_node",
+                               "idle_sync_bytes_per_node", "wall_s", "ok")}
             | {"nodes": r["config"]["nodes"]}
             for r in reports
         ]  # fmt: skip

@@ -6,7 +6,9 @@ physical bound of ingest), bench.catalogue (search and lineage latency at N
 designs), bench.cli (how fast `fabnode` answers), bench.network (real node
 processes: start-up, gossip reach-all by node count, RSS, catch-up sync), bench.hostile
 (one real node's RSS and API latency under each hostile-peer attack, as ratios to its
-idle figures). If a
+idle figures), bench.sync_reconcile (bytes of an idle sync session and of one with a
+log to fetch, full head exchange against set reconciliation, at 100 to 10,000
+logs). If a
 module bench.sim exists, its `measure()` runs too and every figure it returns
 becomes a row (its contract: a flat dict of figure name to a number or a string; a
 key "targets" may map figure names to target text). A module that fails is
@@ -27,7 +29,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from bench import catalogue, cli, hostile, ledger, network
+from bench import catalogue, cli, hostile, ledger, network, sync_reconcile
 
 Row = tuple[str, str, str]  # figure, value, target
 
@@ -165,6 +167,25 @@ def _reach(g: dict[str, Any]) -> str:
     )
 
 
+def reconcile_rows(f: dict[str, Any]) -> list[Row]:
+    rows: list[Row] = []
+    for s in f["sessions"]:
+        n = f"{s['logs']:,} logs"
+        old, new = s["idle_old"]["bytes"], s["idle_new"]["bytes"]
+        rows.append(
+            (f"idle sync session, {n}: full exchange / reconciled", f"{old:,} / {new:,} B", "")
+        )
+        rows.append((f"  ratio full / reconciled, {n}", f"{old / new:,.0f}x", "O(1) reconciled"))
+        rows.append(
+            (
+                f"one log differs, {n}: full exchange / reconciled",
+                f"{s['diff_old']['bytes']:,} / {s['diff_new']['bytes']:,} B",
+                "",
+            )
+        )
+    return rows
+
+
 def sim_rows(f: dict[str, Any]) -> list[Row]:
     targets = f.get("targets", {})
     return [
@@ -265,6 +286,11 @@ SECTIONS: list[tuple[str, str, Callable[[dict[str, Any]], list[Row]]]] = [
     ("cli", "command line (a new process per run)", cli_rows),
     ("network", "network (real fabnode processes on 127.0.0.1)", network_rows),
     ("hostile", "hostile peers (one real node)", hostile_rows),
+    (
+        "sync_reconcile",
+        "sync session bytes, both ways (bench.sync_reconcile; exact, the same every run)",
+        reconcile_rows,
+    ),
     ("sim", "simulator (bench.sim)", sim_rows),
 ]
 
@@ -306,6 +332,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     reference = figures["ledger"] if "error" not in figures["ledger"] else None
     run("network", lambda: network.measure(net_args, reference), figures)
     run("hostile", lambda: hostile.measure(args.quick), figures)
+    counts = (100, 2_000) if args.quick else sync_reconcile.LOG_COUNTS
+    run("sync_reconcile", lambda: sync_reconcile.measure(counts), figures)
     sim = sim_module()
     if sim is not None:
         run("sim", sim.measure, figures)

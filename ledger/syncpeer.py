@@ -19,6 +19,7 @@ from ledger.checkpoint import decode_signed_checkpoint
 from ledger.gossip import check_checkpoint
 from ledger.log import Ledger
 from ledger.store import StoredCheckpoint
+from ledger.syncreconcile import HeadReconciliation, Offered, servable_items
 from protocol.entry import Entry, read_stored_entry
 from protocol.errors import CommonsError, RemoteFaultError
 from protocol.sync import (
@@ -34,6 +35,8 @@ from protocol.sync import (
     NeedData,
     Range,
     RangeRequest,
+    Reconcile,
+    ReconcileReply,
     RemoteError,
     SyncConnection,
     SyncFilter,
@@ -43,8 +46,10 @@ from protocol.sync import (
 )
 from protocol.sync_limits import (
     MAX_ENTRIES_PER_RANGE_FRAME,
+    MAX_FORK_PROOFS_PER_FRAME,
     MAX_RANGE_REQUEST,
     RANGE_FRAME_TARGET_BYTES,
+    RECONCILE_VERSION,
 )
 
 BIN_HEADER_BYTES = 5  # msgpack bin32 header, per entry in a range frame
@@ -104,18 +109,29 @@ class SyncPeer:
     #: after a restore from a backup): `watched_size`, None if the peer sent no head.
     watch: bytes | None = None
     watched_size: int | None = None
+    #: Whether our hello offers set reconciliation of heads (0005 §8); False behaves as
+    #: a node from before it (the full head exchange with every peer).
+    reconcile: bool = True
+    #: Heads and fork proofs we sent (all we serve, or after a reconciliation only those
+    #: the peer lacks).
+    heads_sent: int = 0
+    forks_sent: int = 0
+    _reconcile: HeadReconciliation | None = None
 
     def __post_init__(self) -> None:
         self.conn = SyncConnection(self.network, now_ms=self.now_ms)
         self.plan = SyncPlan(max_range=self.max_range)
 
     # -- driving -----------------------------------------------------------------------
-    def send(self, message: Hello | Heads | Get | Range | Forks | Done) -> None:
+    def send(
+        self, message: Hello | Heads | Reconcile | ReconcileReply | Get | Range | Forks | Done
+    ) -> None:
         self.outbox += self.conn.send(message, now_ms=self.now_ms)
 
     def start(self) -> None:
         """Queue our hello; take it with `take_outbox`."""
-        self.send(Hello(self.network, self.filter, self.role))
+        offered = RECONCILE_VERSION if self.reconcile else 0
+        self.send(Hello(self.network, self.filter, self.role, reconcile=offered))
 
     def feed(self, data: bytes, now_ms: int) -> bytes:
         """Bytes from the peer in (b"" = it closed), bytes to send out."""
@@ -188,12 +204,16 @@ class SyncPeer:
         if self.keep_events:
             self.events.append(event)
         if isinstance(event, Hello):
-            heads = [] if self.role != ROLE_PEER else self.servable_heads(event.filter)
-            for frame in build_heads_frames(heads):
-                self.send(frame)
-            proofs = tuple(p.raw for p in self.ledger.store.fork_proofs())
-            if proofs:
-                self.send(Forks(proofs))
+            if self.conn.reconciling:
+                self._reconcile = HeadReconciliation(self.servable_items())
+                self.send(Reconcile(self._reconcile.initiate()))
+            else:
+                self._announce([] if self.role != ROLE_PEER else self.servable_heads(event.filter))
+        elif isinstance(event, Reconcile):
+            assert self._reconcile is not None  # the machine allows it only once reconciling
+            self.send(ReconcileReply(self._reconcile.answer(event.message)))
+        elif isinstance(event, ReconcileReply):
+            self._reconciled(event.message)
         elif isinstance(event, Heads):
             self._take_heads(event.heads)
             self.planned = not event.more
@@ -204,6 +224,35 @@ class SyncPeer:
         elif isinstance(event, Forks):
             self._add_forks(event.proofs)
         self.pump()
+
+    def _announce(self, heads: list[Head], proofs: list[bytes] | None = None) -> None:
+        """Our heads, then fork proofs: those given, or every one we hold (0005 §6 step 2)."""
+        for frame in build_heads_frames(heads):
+            self.send(frame)
+        self.heads_sent += len(heads)
+        if proofs is None:
+            proofs = [p.raw for p in self.ledger.store.fork_proofs()]
+        for start in range(0, len(proofs), MAX_FORK_PROOFS_PER_FRAME):
+            self.send(Forks(tuple(proofs[start : start + MAX_FORK_PROOFS_PER_FRAME])))
+        self.forks_sent += len(proofs)
+
+    def _reconciled(self, reply: bytes) -> None:
+        """The peer's answer to our reconcile: ask on, or send what it lacks (0005 §8.5).
+        A watched log we agree on shows its size, as its head would have."""
+        assert self._reconcile is not None
+        message = self._reconcile.step(reply)
+        if message is not None:
+            self.send(Reconcile(message))
+            return
+        if self.watch is not None:
+            agreed = self._reconcile.agreed_size(self.watch)
+            self.watched_size = agreed if agreed is not None else self.watched_size
+        self._announce(*self._reconcile.lacking())
+        self._reconcile.forget_offers()
+
+    def servable_items(self) -> dict[bytes, Offered]:
+        """Our reconciliation items (0005 §8.2): logs by head, frozen authors by proofs."""
+        return servable_items(self.ledger, self.network, self.servable)
 
     def pump(self) -> None:
         while self.planned and self.conn.can_request:

@@ -81,6 +81,9 @@ class RunOptions:
     #: Partial sync (specs/0005 §7): only these authors' logs / logs with these kinds.
     only_authors: list[bytes] | None = None
     only_kinds: list[str] | None = None
+    #: Offer set reconciliation of heads to peers (specs/0005 §8.1); False forces the
+    #: full head exchange with every peer.
+    sync_reconcile: bool = True
     #: What it keeps of logs it has no reason to keep (ledger.quota).
     quota: Quota = field(default_factory=Quota)
     #: Below this much free space on the home's disk the node is read-only.
@@ -146,6 +149,7 @@ async def run_node(
                         PeerStore.in_home(home.path, ctx.network),
                         SigningKey(home.node_key_seed()),
                     ),
+                    reconcile=options.sync_reconcile,
                 )
                 driver = None if view is None else GovernanceDriver(runner, view, news_send)
                 endpoints = Endpoints(host.peer_id, host.listen_addrs, _url_of(api_socket))

@@ -32,6 +32,12 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--only-author", action="append", help="partial sync: only this identity's log")
     p.add_argument("--only-kind", action="append", help="partial sync: only logs with this kind")
     p.add_argument(
+        "--no-sync-reconcile",
+        dest="sync_reconcile",
+        action="store_false",
+        help="sync by the full head exchange only, as nodes before set reconciliation",
+    )
+    p.add_argument(
         "--quota-log-entries",
         type=int,
         default=DEFAULT_MAX_LOG_ENTRIES,
@@ -75,6 +81,7 @@ def cmd_run(args: argparse.Namespace) -> dict[str, Any]:
         if args.only_author is None
         else [id_from_text(a) for a in args.only_author],
         only_kinds=args.only_kind,
+        sync_reconcile=args.sync_reconcile,
         quota=Quota(args.quota_log_entries, args.quota_other_entries),
         min_free_bytes=args.min_free_mib * MIB,
         blob_budget_bytes=None if args.blob_budget_mib is None else args.blob_budget_mib * MIB,

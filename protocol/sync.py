@@ -4,7 +4,8 @@ One `SyncConnection` per side of one `/fabcommons/sync/1` stream; the protocol i
 symmetric, so both sides run the same machine. In the shape of h11:
 
     conn.receive_data(bytes, now_ms=...)   what the stream delivered (b"" at EOF)
-    conn.next_event()                      Hello | Heads | Get | Range | Forks | Done
+    conn.next_event()                      Hello | Heads | Reconcile | ReconcileReply
+                                           | Get | Range | Forks | Done
                                            | RemoteError | NeedData | Closed
     conn.send(message, now_ms=...)         one frame of bytes to write
     conn.next_timeout_ms() / conn.handle_timeout(now_ms)   as aioquic's timers
@@ -27,6 +28,7 @@ from dataclasses import dataclass
 
 from protocol import framing
 from protocol.errors import DecodeError, LocalMisuseError, RemoteFaultError
+from protocol.sync_fields import SyncViolationError
 from protocol.sync_limits import (
     DECODER_MAX_ARRAY_LEN,
     DECODER_MAX_BIN_BYTES,
@@ -47,11 +49,13 @@ from protocol.sync_messages import (
     Hello,
     Message,
     Range,
+    Reconcile,
+    ReconcileReply,
     SyncError,
     SyncFilter,
-    SyncViolationError,
     message_to_wire,
     parse_message,
+    reconciling,
 )
 from protocol.sync_plan import (
     RangeRequest,
@@ -78,6 +82,8 @@ __all__ = [
     "PendingRequest",
     "Range",
     "RangeRequest",
+    "Reconcile",
+    "ReconcileReply",
     "RemoteError",
     "ROLE_PEER",
     "ROLE_PULL",
@@ -90,6 +96,7 @@ __all__ = [
     "build_heads_frames",
     "build_range_frames",
     "plan_requests",
+    "reconciling",
 ]
 
 
@@ -111,7 +118,19 @@ class Closed:
     """The peer closed its side cleanly (EOF where the protocol allows it)."""
 
 
-Event = Hello | Heads | Get | Range | Forks | Done | RemoteError | NeedData | Closed
+Event = (
+    Hello
+    | Heads
+    | Reconcile
+    | ReconcileReply
+    | Get
+    | Range
+    | Forks
+    | Done
+    | RemoteError
+    | NeedData
+    | Closed
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +178,11 @@ class SyncConnection:
     @property
     def their_hello(self) -> Hello | None:
         return self._them.hello
+
+    @property
+    def reconciling(self) -> bool:
+        """Whether both hellos are known and the session reconciles its heads (0005 §8.1)."""
+        return self._us.reconciling(self._them)
 
     @property
     def is_finished(self) -> bool:
@@ -325,7 +349,7 @@ class SyncConnection:
         """Whether the peer owes us something: its hello or heads, answers to our
         requests, or (while it has none of its own outstanding) gets or done."""
         them = self._them
-        if them.state in (S.HELLO, S.HEADS) or self._us.pending:
+        if them.state in (S.HELLO, S.HEADS) or self._us.pending or self._us.reconcile_pending:
             return True
         return them.state is S.EXCHANGE and not them.pending
 

@@ -12,6 +12,8 @@ from typing import Final
 
 SYNC_PROTOCOL_ID: Final = "/fabcommons/sync/1"
 SYNC_VERSION: Final = 1
+#: The set reconciliation of heads a hello offers (`reconcile`, specs/0005 §8).
+RECONCILE_VERSION: Final = 1
 
 #: Largest frame body either side may send or accept.
 MAX_SYNC_FRAME_BYTES: Final = 5 * 1024 * 1024  # a maximal fork proof (0004) fits
@@ -42,6 +44,11 @@ MAX_FORK_PROOFS_PER_FRAME: Final = 64
 MAX_FORK_PROOFS_PER_SESSION: Final = 1024
 MAX_ERROR_CODE_BYTES: Final = 64
 MAX_ERROR_MESSAGE_BYTES: Final = 1024
+#: A reconcile message's largest size (= protocol.reconcile_wire.MAX_MESSAGE_BYTES).
+MAX_RECONCILE_MESSAGE_BYTES: Final = 64 * 1024
+#: One side's reconcile messages in a session: far more than any honest
+#: reconciliation takes (0005 §8.4), so a peer cannot keep one going forever.
+MAX_RECONCILE_MESSAGES_PER_SESSION: Final = 4096
 #: No byte from the peer for this long while we wait on it: `remote.timeout`.
 IDLE_TIMEOUT_MS: Final = 30_000
 #: The frame decoder's per-item caps: the longest array any message allows, and

@@ -15,14 +15,30 @@ RemoteFaultError ("remote.<reason>") for what the peer sent or LocalMisuseError
 
 from __future__ import annotations
 
-import itertools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
-from typing import Any, Final, TypeVar
+from typing import Any, Final
 
 from protocol import limits
+from protocol.errors import RemoteFaultError
+from protocol.reconcile_wire import decode_message
+from protocol.sync_fields import (
+    SyncViolationError,
+    bad,
+    check_ascending,
+    check_keys,
+    oversized,
+    read_bin,
+    read_bool,
+    read_entry,
+    read_hash,
+    read_id,
+    read_kind,
+    read_list,
+    read_uint,
+)
 from protocol.sync_limits import (
     MAX_ENTRIES_PER_RANGE_FRAME,
     MAX_ERROR_CODE_BYTES,
@@ -35,26 +51,14 @@ from protocol.sync_limits import (
     MAX_NOTE_BYTES,
     MAX_PROOF_HASHES,
     MAX_RANGE_REQUEST,
+    MAX_RECONCILE_MESSAGE_BYTES,
     MAX_SYNC_FRAME_BYTES,
     SYNC_VERSION,
 )
 
-ID_BYTES: Final = 32
-HASH_BYTES: Final = 32
 ROLE_PEER: Final = "peer"
 ROLE_PULL: Final = "pull"
-_KIND_PATTERN = re.compile(r"[a-z][a-z0-9-]*(\.[a-z][a-z0-9-]*)*")
 _CODE_PATTERN = re.compile(r"[a-z][a-z0-9-]*\.[a-z0-9.-]+")
-
-
-class SyncViolationError(Exception):
-    """A message or transition the protocol forbids; `reason` is the code suffix."""
-
-    def __init__(self, reason: str, message: str, field: str | None = None) -> None:
-        super().__init__(f"{reason}: {message}")
-        self.reason = reason
-        self.message = message
-        self.field = field
 
 
 # -- the messages (specs/0005 §3) ------------------------------------------------
@@ -75,13 +79,27 @@ class SyncFilter:
     def admits_author(self, author: bytes) -> bool:
         return self.authors is None or author in self._author_set
 
+    @property
+    def is_everything(self) -> bool:
+        return self.authors is None and self.kinds is None
+
 
 @dataclass(frozen=True, slots=True)
 class Hello:
+    """`reconcile`: the highest set reconciliation version the sender offers (0005 §8.1),
+    0 for none (the key is then left out, as a node before reconciliation sent it)."""
+
     network: bytes
     filter: SyncFilter = SyncFilter()
     role: str = ROLE_PEER
     version: int = SYNC_VERSION
+    reconcile: int = 0
+
+
+def reconciling(a: Hello, b: Hello) -> bool:
+    """Whether a session with these hellos reconciles its heads (0005 §8.1): both offer
+    it, both serve (role peer) and both want every log (no filter)."""
+    return all(h.reconcile >= 1 and h.role == ROLE_PEER and h.filter.is_everything for h in (a, b))
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +153,20 @@ class Forks:
 
 
 @dataclass(frozen=True, slots=True)
+class Reconcile:
+    """A message of the sender's own reconciliation (it initiated it), 0005 §8.3."""
+
+    message: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class ReconcileReply:
+    """The answer to the other side's last Reconcile."""
+
+    message: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class Done:
     pass
 
@@ -153,7 +185,7 @@ class SyncError:
         return cls(code[:MAX_ERROR_CODE_BYTES], _clip(text, MAX_ERROR_MESSAGE_BYTES))
 
 
-Message = Hello | Heads | Get | Range | Forks | Done | SyncError
+Message = Hello | Heads | Reconcile | ReconcileReply | Get | Range | Forks | Done | SyncError
 
 
 def _clip(text: str, max_bytes: int) -> str:
@@ -164,16 +196,21 @@ def _clip(text: str, max_bytes: int) -> str:
 def message_to_wire(message: Message) -> dict[str, Any]:
     """The map carried in a frame (specs/0005 §3); canonical.encode sorts its keys."""
     match message:
-        case Hello(network, flt, role, version):
+        case Hello(network, flt, role, version, offered):
             authors = None if flt.authors is None else list(flt.authors)
             kinds = None if flt.kinds is None else list(flt.kinds)
-            return {
+            hello = {
                 "t": "hello",
                 "v": version,
                 "network": network,
                 "role": role,
                 "filter": {"authors": authors, "kinds": kinds},
             }
+            return hello | ({"reconcile": offered} if offered else {})
+        case Reconcile(payload):
+            return {"t": "reconcile", "msg": payload}
+        case ReconcileReply(payload):
+            return {"t": "reconcile-reply", "msg": payload}
         case Heads(heads, more):
             rows = [[h.author, h.size, h.checkpoint] for h in heads]
             return {"t": "heads", "heads": rows, "more": more}
@@ -187,7 +224,7 @@ def message_to_wire(message: Message) -> dict[str, Any]:
             return {"t": "done"}
         case SyncError(code, text):
             return {"t": "error", "code": code, "message": text}
-    raise _bad(f"not a sync message: {type(message).__name__}", "t")
+    raise bad(f"not a sync message: {type(message).__name__}", "t")
 
 
 def _range_to_wire(r: Range) -> dict[str, Any]:
@@ -207,207 +244,151 @@ def _range_to_wire(r: Range) -> dict[str, Any]:
 def parse_message(value: Any) -> Message:
     """The message a decoded frame holds, checked field by field; raises SyncViolationError."""
     if type(value) is not dict:
-        raise _bad("a message is a map", "t")
+        raise bad("a message is a map", "t")
     kind = value.get("t")
     parser = _PARSERS.get(kind) if isinstance(kind, str) else None
     if parser is None:
-        raise _bad(f"unknown message type {kind!r}", "t")
+        raise bad(f"unknown message type {kind!r}", "t")
     return parser(value)
-
-
-# -- field readers ------------------------------------------------------------------
-T = TypeVar("T")
-
-
-def _bad(message: str, field: str) -> SyncViolationError:
-    return SyncViolationError("bad-message", message, field)
-
-
-def _big(message: str, field: str) -> SyncViolationError:
-    return SyncViolationError("oversized", message, field)
-
-
-def _keys(m: dict[str, Any], want: frozenset[str], *, extra_ok: bool = False) -> None:
-    missing = sorted(want - m.keys())
-    if missing:
-        raise _bad(f"missing field {missing[0]!r}", missing[0])
-    extra = [] if extra_ok else sorted(m.keys() - want)
-    if extra:
-        raise _bad(f"unexpected field {extra[0]!r}", extra[0])
-
-
-def _uint(value: Any, field: str, lo: int = 0, hi: int = limits.MAX_INT) -> int:
-    if type(value) is not int or not lo <= value <= hi:
-        raise _bad(f"want an integer in [{lo}, {hi}]", field)
-    return value
-
-
-def _bool(value: Any, field: str) -> bool:
-    if type(value) is not bool:
-        raise _bad("want a boolean", field)
-    return value
-
-
-def _bin(value: Any, field: str, lo: int, hi: int) -> bytes:
-    if type(value) is not bytes:
-        raise _bad("want bytes", field)
-    if len(value) > hi:
-        raise _big(f"got {len(value)} bytes, limit {hi}", field)
-    if len(value) < lo:
-        raise _bad(f"got {len(value)} bytes, want at least {lo}", field)
-    return value
-
-
-def _id(value: Any, field: str) -> bytes:
-    if type(value) is not bytes or len(value) != ID_BYTES:
-        raise _bad(f"want {ID_BYTES} bytes", field)
-    return value
-
-
-def _list(value: Any, field: str, hi: int, item: Callable[[Any, str], T]) -> tuple[T, ...]:
-    if type(value) is not list:
-        raise _bad("want an array", field)
-    if len(value) > hi:
-        raise _big(f"got {len(value)} items, limit {hi}", field)
-    return tuple(item(v, field) for v in value)
-
-
-def _ascending(items: tuple[Any, ...], field: str, key: Callable[[Any], bytes]) -> None:
-    for a, b in itertools.pairwise(items):
-        if not key(a) < key(b):
-            raise _bad("items must be unique and in ascending order", field)
-
-
-def _entry(value: Any, field: str) -> bytes:
-    return _bin(value, field, 1, limits.MAX_ENTRY_BYTES)
-
-
-def _hash(value: Any, field: str) -> bytes:
-    if type(value) is not bytes or len(value) != HASH_BYTES:
-        raise _bad(f"want {HASH_BYTES}-byte hashes", field)
-    return value
-
-
-def _kind(value: Any, field: str) -> str:
-    ok = type(value) is str and len(value.encode()) <= limits.MAX_KIND_BYTES
-    if not ok or not _KIND_PATTERN.fullmatch(value):
-        raise _bad("want kind names", field)
-    return str(value)
 
 
 # -- one parser per message type ----------------------------------------------------
 def _parse_hello(m: dict[str, Any]) -> Hello:
-    _keys(m, frozenset({"t", "v"}), extra_ok=True)
-    version = _uint(m["v"], "v")
+    check_keys(m, frozenset({"t", "v"}), extra_ok=True)
+    version = read_uint(m["v"], "v")
     if version != SYNC_VERSION:
         raise SyncViolationError(
             "unsupported-version", f"got version {version}, want {SYNC_VERSION}", "v"
         )
-    _keys(m, frozenset({"t", "v", "network", "role", "filter"}), extra_ok=True)
-    network = _id(m["network"], "network")
+    check_keys(m, frozenset({"t", "v", "network", "role", "filter"}), extra_ok=True)
+    network = read_id(m["network"], "network")
     role = m["role"]
     if role not in (ROLE_PEER, ROLE_PULL):
-        raise _bad(f"role must be {ROLE_PEER!r} or {ROLE_PULL!r}", "role")
-    return Hello(network, _parse_filter(m["filter"]), role, version)
+        raise bad(f"role must be {ROLE_PEER!r} or {ROLE_PULL!r}", "role")
+    offered = read_uint(m["reconcile"], "reconcile") if "reconcile" in m else 0
+    return Hello(network, _parse_filter(m["filter"]), role, version, offered)
 
 
 def _parse_filter(f: Any) -> SyncFilter:
     if type(f) is not dict:
-        raise _bad("filter is a map", "filter")
-    _keys(f, frozenset({"authors", "kinds"}))
+        raise bad("filter is a map", "filter")
+    check_keys(f, frozenset({"authors", "kinds"}))
     authors = None
     if f["authors"] is not None:
-        authors = _list(f["authors"], "filter.authors", MAX_FILTER_AUTHORS, _id)
-        _ascending(authors, "filter.authors", lambda a: a)
+        authors = read_list(f["authors"], "filter.authors", MAX_FILTER_AUTHORS, read_id)
+        check_ascending(authors, "filter.authors", lambda a: a)
     kinds = None
     if f["kinds"] is not None:
-        kinds = _list(f["kinds"], "filter.kinds", MAX_FILTER_KINDS, _kind)
-        _ascending(kinds, "filter.kinds", lambda k: k.encode())
+        kinds = read_list(f["kinds"], "filter.kinds", MAX_FILTER_KINDS, read_kind)
+        check_ascending(kinds, "filter.kinds", lambda k: k.encode())
     return SyncFilter(authors, kinds)
 
 
 def _head(value: Any, field: str) -> Head:
     if type(value) is not list or len(value) != 3:
-        raise _bad("a head is [author, size, checkpoint]", field)
+        raise bad("a head is [author, size, checkpoint]", field)
     author, size, note = value
-    return Head(_id(author, field), _uint(size, field, 1), _bin(note, field, 1, MAX_NOTE_BYTES))
+    return Head(
+        read_id(author, field), read_uint(size, field, 1), read_bin(note, field, 1, MAX_NOTE_BYTES)
+    )
 
 
 def _parse_heads(m: dict[str, Any]) -> Heads:
-    _keys(m, frozenset({"t", "heads", "more"}))
-    heads = _list(m["heads"], "heads", MAX_HEADS_PER_FRAME, _head)
-    _ascending(heads, "heads", lambda h: h.author)
-    more = _bool(m["more"], "more")
+    check_keys(m, frozenset({"t", "heads", "more"}))
+    heads = read_list(m["heads"], "heads", MAX_HEADS_PER_FRAME, _head)
+    check_ascending(heads, "heads", lambda h: h.author)
+    more = read_bool(m["more"], "more")
     if more and not heads:
-        raise _bad("a heads frame with more=true must hold a head", "more")
+        raise bad("a heads frame with more=true must hold a head", "more")
     return Heads(heads, more)
 
 
 def _parse_get(m: dict[str, Any]) -> Get:
-    _keys(m, frozenset({"t", "id", "author", "from_seq", "to_seq"}))
-    from_seq = _uint(m["from_seq"], "from_seq", 1)
-    to_seq = _uint(m["to_seq"], "to_seq", from_seq + 1)
+    check_keys(m, frozenset({"t", "id", "author", "from_seq", "to_seq"}))
+    from_seq = read_uint(m["from_seq"], "from_seq", 1)
+    to_seq = read_uint(m["to_seq"], "to_seq", from_seq + 1)
     if to_seq - from_seq > MAX_RANGE_REQUEST:
-        raise _big(f"asks {to_seq - from_seq} entries", "to_seq")
-    return Get(_uint(m["id"], "id"), _id(m["author"], "author"), from_seq, to_seq)
+        raise oversized(f"asks {to_seq - from_seq} entries", "to_seq")
+    return Get(read_uint(m["id"], "id"), read_id(m["author"], "author"), from_seq, to_seq)
 
 
 def _parse_range(m: dict[str, Any]) -> Range:
     fields = {"t", "id", "author", "start_seq", "entries", "checkpoint", "proof", "key_events"}
-    _keys(m, frozenset({*fields, "more"}))
-    entries = _list(m["entries"], "entries", MAX_ENTRIES_PER_RANGE_FRAME, _entry)
-    start = _uint(m["start_seq"], "start_seq", 1, limits.MAX_INT + 1 - len(entries))
-    more = _bool(m["more"], "more")
+    check_keys(m, frozenset({*fields, "more"}))
+    entries = read_list(m["entries"], "entries", MAX_ENTRIES_PER_RANGE_FRAME, read_entry)
+    start = read_uint(m["start_seq"], "start_seq", 1, limits.MAX_INT + 1 - len(entries))
+    more = read_bool(m["more"], "more")
     if more and not entries:
-        raise _bad("a range frame with more=true must hold entries", "more")
-    checkpoint = _bin(m["checkpoint"], "checkpoint", 1 if entries else 0, MAX_NOTE_BYTES)
+        raise bad("a range frame with more=true must hold entries", "more")
+    checkpoint = read_bin(m["checkpoint"], "checkpoint", 1 if entries else 0, MAX_NOTE_BYTES)
     return Range(
-        _uint(m["id"], "id"),
-        _id(m["author"], "author"),
+        read_uint(m["id"], "id"),
+        read_id(m["author"], "author"),
         start,
         entries,
         checkpoint,
-        _list(m["proof"], "proof", MAX_PROOF_HASHES, _hash),
-        _list(m["key_events"], "key_events", MAX_KEY_EVENTS_PER_FRAME, _entry),
+        read_list(m["proof"], "proof", MAX_PROOF_HASHES, read_hash),
+        read_list(m["key_events"], "key_events", MAX_KEY_EVENTS_PER_FRAME, read_entry),
         more,
     )
 
 
 def _parse_forks(m: dict[str, Any]) -> Forks:
-    _keys(m, frozenset({"t", "proofs"}))
-    proofs = _list(
+    check_keys(m, frozenset({"t", "proofs"}))
+    proofs = read_list(
         m["proofs"],
         "proofs",
         MAX_FORK_PROOFS_PER_FRAME,
-        lambda v, f: _bin(v, f, 1, MAX_SYNC_FRAME_BYTES),
+        lambda v, f: read_bin(v, f, 1, MAX_SYNC_FRAME_BYTES),
     )
     if not proofs:
-        raise _bad("a forks frame holds at least one proof", "proofs")
+        raise bad("a forks frame holds at least one proof", "proofs")
     return Forks(proofs)
 
 
+def _reconcile_payload(m: dict[str, Any]) -> bytes:
+    """A Negentropy message: its size first, then its whole format (0005 §8.3)."""
+    check_keys(m, frozenset({"t", "msg"}))
+    payload = read_bin(m["msg"], "msg", 1, MAX_RECONCILE_MESSAGE_BYTES)
+    try:
+        decode_message(payload, max_bytes=MAX_RECONCILE_MESSAGE_BYTES)
+    except RemoteFaultError as e:
+        raise SyncViolationError(e.code.removeprefix("remote."), e.message, "msg") from None
+    return payload
+
+
+def _parse_reconcile(m: dict[str, Any]) -> Reconcile:
+    return Reconcile(_reconcile_payload(m))
+
+
+def _parse_reconcile_reply(m: dict[str, Any]) -> ReconcileReply:
+    return ReconcileReply(_reconcile_payload(m))
+
+
 def _parse_done(m: dict[str, Any]) -> Done:
-    _keys(m, frozenset({"t"}))
+    check_keys(m, frozenset({"t"}))
     return Done()
 
 
 def _parse_error(m: dict[str, Any]) -> SyncError:
-    _keys(m, frozenset({"t", "code", "message"}))
+    check_keys(m, frozenset({"t", "code", "message"}))
     code, text = m["code"], m["message"]
     if (
         type(code) is not str
         or len(code) > MAX_ERROR_CODE_BYTES
         or not _CODE_PATTERN.fullmatch(code)
     ):
-        raise _bad("want a code like 'remote.timeout'", "code")
+        raise bad("want a code like 'remote.timeout'", "code")
     if type(text) is not str or len(text.encode()) > MAX_ERROR_MESSAGE_BYTES:
-        raise _bad(f"want text of at most {MAX_ERROR_MESSAGE_BYTES}", "message")
+        raise bad(f"want text of at most {MAX_ERROR_MESSAGE_BYTES}", "message")
     return SyncError(code, text)
 
 
 _PARSERS: dict[str, Callable[[dict[str, Any]], Message]] = {
     "hello": _parse_hello,
     "heads": _parse_heads,
+    "reconcile": _parse_reconcile,
+    "reconcile-reply": _parse_reconcile_reply,
     "get": _parse_get,
     "range": _parse_range,
     "forks": _parse_forks,

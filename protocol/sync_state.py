@@ -17,10 +17,12 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from enum import Enum
 
+from protocol.sync_fields import SyncViolationError
 from protocol.sync_limits import (
     MAX_FORK_PROOFS_PER_SESSION,
     MAX_HEADS_PER_SESSION,
     MAX_INFLIGHT_REQUESTS,
+    MAX_RECONCILE_MESSAGES_PER_SESSION,
     MAX_REQUESTS_PER_SESSION,
 )
 from protocol.sync_messages import (
@@ -32,7 +34,9 @@ from protocol.sync_messages import (
     Hello,
     Message,
     Range,
-    SyncViolationError,
+    Reconcile,
+    ReconcileReply,
+    reconciling,
 )
 
 
@@ -40,7 +44,7 @@ class SideState(Enum):
     """What one side (us or them) may send next (specs/0005 §4)."""
 
     HELLO = "HELLO"  # nothing sent yet: only hello
-    HEADS = "HEADS"  # hello sent: heads frames until one with more=false
+    HEADS = "HEADS"  # hello sent: (reconcile, then) heads frames until one with more=false
     EXCHANGE = "EXCHANGE"  # get, range, forks, then done
     DONE = "DONE"  # sent done: only ranges answering the other side's requests
     FINISHED = "FINISHED"  # both done, nothing outstanding: the session is over
@@ -52,8 +56,15 @@ S = SideState
 #: table does not know who is who). "heads+" is a heads frame with more=true.
 TRANSITIONS: dict[SideState, dict[str, SideState]] = {
     S.HELLO: {"hello": S.HEADS, "error": S.ERROR},
-    S.HEADS: {"heads+": S.HEADS, "heads": S.EXCHANGE, "error": S.ERROR},
+    S.HEADS: {
+        "reconcile": S.HEADS,
+        "reconcile-reply": S.HEADS,
+        "heads+": S.HEADS,
+        "heads": S.EXCHANGE,
+        "error": S.ERROR,
+    },
     S.EXCHANGE: {
+        "reconcile-reply": S.EXCHANGE,
         "get": S.EXCHANGE,
         "range": S.EXCHANGE,
         "forks": S.EXCHANGE,
@@ -66,7 +77,11 @@ TRANSITIONS: dict[SideState, dict[str, SideState]] = {
 }
 # Guards, beyond the table (checked in `Side.check`):
 #   heads   only once the other side's hello is known (heads obey its filter);
-#           a side whose hello says role "pull" sends no heads;
+#           a side whose hello says role "pull" sends no heads; in a reconciling
+#           session, only after its own reconciliation, with no reconcile unanswered;
+#   reconcile        only in a reconciling session (both hellos offer it, 0005 §8.1),
+#                    one unanswered at a time, MAX_RECONCILE_MESSAGES_PER_SESSION in all;
+#   reconcile-reply  only to the other side's unanswered reconcile;
 #   get     never to a "pull" side; ids strictly increasing; at most
 #           MAX_INFLIGHT_REQUESTS outstanding;
 #   range   answers the other side's oldest outstanding request, contiguously.
@@ -76,7 +91,15 @@ TRANSITIONS: dict[SideState, dict[str, SideState]] = {
 def message_key(message: Message) -> str:
     if isinstance(message, Heads):
         return "heads+" if message.more else "heads"
-    names = {Hello: "hello", Get: "get", Range: "range", Forks: "forks", Done: "done"}
+    names = {
+        Hello: "hello",
+        Reconcile: "reconcile",
+        ReconcileReply: "reconcile-reply",
+        Get: "get",
+        Range: "range",
+        Forks: "forks",
+        Done: "done",
+    }
     return names.get(type(message), "error")
 
 
@@ -101,6 +124,8 @@ class Side:
         self.heads = 0
         self.last_head: bytes = b""
         self.forks = 0
+        self.reconciles = 0  # reconcile messages sent
+        self.reconcile_pending = False  # one of them not answered yet
         self.pending: OrderedDict[int, PendingRequest] = OrderedDict()
 
     def check(self, other: Side, message: Message) -> SideState:
@@ -112,6 +137,10 @@ class Side:
             )
         if isinstance(message, Heads):
             self._check_heads(other, message)
+        elif isinstance(message, Reconcile):
+            self._check_reconcile(other)
+        elif isinstance(message, ReconcileReply) and not other.reconcile_pending:
+            raise SyncViolationError("unexpected-message", "a reply to no reconcile", "t")
         elif isinstance(message, Get):
             self._check_get(other, message)
         elif isinstance(message, Range):
@@ -130,6 +159,10 @@ class Side:
             )
         if self.hello.role == ROLE_PULL and message.heads:
             raise SyncViolationError("bad-message", "a pull-only side announces no heads", "heads")
+        if self.reconciling(other) and (self.reconcile_pending or not self.reconciles):
+            raise SyncViolationError(
+                "unexpected-message", "heads before the end of its reconciliation", "t"
+            )
         if self.heads + len(message.heads) > MAX_HEADS_PER_SESSION:
             raise SyncViolationError("oversized", "too many heads in one session", "heads")
         if message.heads and message.heads[0].author <= self.last_head:
@@ -143,6 +176,25 @@ class Side:
             raise SyncViolationError(
                 "bad-message", "a head outside the peer's author filter", "heads"
             )
+
+    def reconciling(self, other: Side) -> bool:
+        return (
+            self.hello is not None
+            and other.hello is not None
+            and reconciling(self.hello, other.hello)
+        )
+
+    def _check_reconcile(self, other: Side) -> None:
+        if not self.reconciling(other):
+            raise SyncViolationError(
+                "unexpected-message", "reconcile in a session that does not reconcile", "t"
+            )
+        if self.reconcile_pending:
+            raise SyncViolationError(
+                "unexpected-message", "a reconcile before the last one's reply", "t"
+            )
+        if self.reconciles >= MAX_RECONCILE_MESSAGES_PER_SESSION:
+            raise SyncViolationError("too-many-requests", "too many reconcile messages", "msg")
 
     def _check_get(self, other: Side, message: Get) -> None:
         if other.hello is not None and other.hello.role == ROLE_PULL:
@@ -164,6 +216,10 @@ class Side:
             self.heads += len(message.heads)
             if message.heads:
                 self.last_head = message.heads[-1].author
+        elif isinstance(message, Reconcile):
+            self.reconciles, self.reconcile_pending = self.reconciles + 1, True
+        elif isinstance(message, ReconcileReply):
+            other.reconcile_pending = False
         elif isinstance(message, Get):
             self.last_id, self.requests = message.id, self.requests + 1
             self.pending[message.id] = PendingRequest(

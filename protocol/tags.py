@@ -26,4 +26,7 @@ HANDSHAKE_SIG: Final = b"fabcommons/v1/handshake\x00"
 #: Signature of a node's address record, by its host key (specs/0014 §2).
 ADDRESS_RECORD_SIG: Final = b"fabcommons/v1/address-record\x00"
 
-ALL: Final = (ENTRY_SIG, IDENTITY_ID, NETWORK_ID, HANDSHAKE_SIG, ADDRESS_RECORD_SIG)
+#: Sync item id: digest of a log's head, the item set reconciliation compares.
+SYNC_ITEM: Final = b"fabcommons/v1/sync-item\x00"
+
+ALL: Final = (ENTRY_SIG, IDENTITY_ID, NETWORK_ID, HANDSHAKE_SIG, ADDRESS_RECORD_SIG, SYNC_ITEM)

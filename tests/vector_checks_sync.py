@@ -19,7 +19,10 @@ from ledger.syncpeer import SyncPeer
 from protocol import canonical
 from protocol.errors import CommonsError, RemoteFaultError
 from protocol.ids import id_to_text
+from protocol.reconcile import Reconciler, fingerprint
+from protocol.reconcile_wire import decode_message
 from protocol.sync import Heads, Hello, NeedData, SyncConnection
+from protocol.sync_items import frozen_item_id, log_item_id
 from protocol.sync_messages import parse_message
 from tests.vector_support import Checker, failure, same
 
@@ -27,7 +30,10 @@ from tests.vector_support import Checker, failure, same
 def check_conversation(data: dict[str, Any], expect: dict[str, Any]) -> None:
     network = bytes.fromhex(data["network_hex"])
     conn = SyncConnection(network, now_ms=0)
-    conn.send(Hello(network), now_ms=0)
+    if "our_hello_hex" in data:
+        _send_frame(conn, bytes.fromhex(data["our_hello_hex"]))
+    else:
+        conn.send(Hello(network), now_ms=0)
     sends = data.get("sends", [])
     seen: list[str] = []
     for at, frame_hex in enumerate(data["frames_hex"], start=1):
@@ -84,7 +90,58 @@ def _hello(network: bytes) -> bytes:
     return SyncConnection(network, now_ms=0).send(Hello(network), now_ms=0)
 
 
+def check_reconcile(data: dict[str, Any], expect: dict[str, Any]) -> None:
+    """sync/reconcile (0005 §8): fingerprints, item ids, whole conversations byte for
+    byte, malformed messages by code."""
+    if "ids_hex" in data:
+        values = [bytes.fromhex(i) for i in data["ids_hex"]]
+        assert fingerprint(values).hex() == expect["fingerprint_hex"]
+    elif "author_hex" in data:
+        item = log_item_id(
+            bytes.fromhex(data["author_hex"]), data["size"], bytes.fromhex(data["root_hex"])
+        )
+        assert item.hex() == expect["id_hex"]
+    elif "frozen_author_hex" in data:
+        assert frozen_item_id(bytes.fromhex(data["frozen_author_hex"])).hex() == expect["id_hex"]
+    elif "message_hex" in data:
+        try:
+            decode_message(bytes.fromhex(data["message_hex"]), **_limit(data))
+        except RemoteFaultError as e:
+            assert e.code == expect["error"]
+            return
+        raise AssertionError(f"accepted; want {expect['error']}")
+    else:
+        _check_reconcile_session(data, expect)
+
+
+def _limit(data: dict[str, Any]) -> dict[str, int]:
+    return {"max_bytes": data["max_bytes"]} if "max_bytes" in data else {}
+
+
+def _check_reconcile_session(data: dict[str, Any], expect: dict[str, Any]) -> None:
+    limit = data["max_message_bytes"]
+    sides = [
+        Reconciler([(0, bytes.fromhex(i)) for i in data[key]], max_message_bytes=limit)
+        for key in ("initiator_ids_hex", "responder_ids_hex")
+    ]
+    initiator, responder = sides
+    have: set[str] = set()
+    need: set[str] = set()
+    said: list[str] = []
+    message: bytes | None = initiator.initiate()
+    while message is not None:
+        reply = responder.reconcile(message).reply or b""
+        said += [message.hex(), reply.hex()]
+        step = initiator.reconcile(reply)
+        have |= {i.hex() for i in step.have_ids}
+        need |= {i.hex() for i in step.need_ids}
+        message = step.reply
+    assert said == expect["messages_hex"]
+    assert (sorted(have), sorted(need)) == (expect["have_hex"], expect["need_hex"])
+
+
 SYNC_CHECKERS: dict[tuple[str, str], Checker] = {
     ("sync", "conversation"): check_conversation,
+    ("sync", "reconcile"): check_reconcile,
     ("sync", "heads"): check_heads,
 }

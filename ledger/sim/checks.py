@@ -63,7 +63,11 @@ def _id(node: SimNode) -> bytes:
     return node.identity.id
 
 
-def report(sim: Sim, config: dict[str, Any]) -> Report:
+def report(
+    sim: Sim, config: dict[str, Any], *, idle_sync_bytes_per_node: int | None = None
+) -> Report:
+    """The run's figures and properties; `idle_sync_bytes_per_node` is what one sync
+    interval after convergence cost each node (None: it never converged)."""
     fed, network = sim.fed, sim.fed.network
     honest = sim.honest
     n = len(fed.nodes)
@@ -92,6 +96,7 @@ def report(sim: Sim, config: dict[str, Any]) -> Report:
         "max_bytes_node": max(fed.links.bytes_sent),
         "gossip_bytes_per_node": sum(s.gossip_bytes for s in stats) // n,
         "sync_bytes_per_node": sum(s.sync_bytes for s in stats) // n,
+        "idle_sync_bytes_per_node": idle_sync_bytes_per_node,
         "messages_per_node": sum(fed.links.messages_sent) // n,
         "announcements": {
             "accepted": sum(s.accepted for s in stats),

@@ -106,9 +106,17 @@ class Session:
 
 class Federation:
     def __init__(
-        self, nodes: list[SimNode], links: Links, sched: Scheduler, network: bytes, rng: Rng
+        self,
+        nodes: list[SimNode],
+        links: Links,
+        sched: Scheduler,
+        network: bytes,
+        rng: Rng,
+        *,
+        reconcile: bool = True,
     ) -> None:
         self.nodes = nodes
+        self.reconcile = reconcile  # sessions offer set reconciliation (specs/0005 §8)
         self.links = links
         self.sched = sched
         self.network = network
@@ -251,8 +259,15 @@ class Federation:
             ended = functools.partial(self._ended, node, peer, node.epoch, ok=False)
             self.sched.after(IO_TIMEOUT_MS, ended)
             return
-        a = SyncPeer(node.ledger_for(peer), self.network, now_ms=self.clock_ms(node))
-        b = SyncPeer(other.ledger_for(node.index), self.network, now_ms=self.clock_ms(other))
+        a, b = (
+            SyncPeer(
+                one.ledger_for(two.index),
+                self.network,
+                now_ms=self.clock_ms(one),
+                reconcile=self.reconcile,
+            )
+            for one, two in ((node, other), (other, node))
+        )
         session = Session(node.index, peer, (node.epoch, other.epoch), (a, b))
         a.start()
         b.start()

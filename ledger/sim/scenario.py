@@ -18,6 +18,7 @@ import hashlib
 from dataclasses import asdict
 
 from ledger.log import Ledger
+from ledger.peering import SYNC_INTERVAL_MS
 from ledger.sim import checks
 from ledger.sim.node import Federation, Identity, SimNode
 from ledger.sim.rng import Rng
@@ -63,7 +64,8 @@ def build(config: SimConfig) -> Sim:
         byzantine.byzantine = True
     charter = make_charter([_id(m) for m in members])
     timeline = rng.fork(3)
-    fed = Federation(nodes, links, sched, charter_network_id(charter), rng.fork(4))
+    network = charter_network_id(charter)
+    fed = Federation(nodes, links, sched, network, rng.fork(4), reconcile=config.reconcile)
     honest = [n for n in nodes if not n.byzantine]
     return Sim(config, timeline, fed, honest, writers, members, byzantine, [])
 
@@ -205,4 +207,14 @@ def run(config: SimConfig) -> checks.Report:
 
     sched.at(CHECK_EVERY_MS, probe)
     sched.run_until(config.max_ms, stop=lambda: sim.converged_at_ms is not None)
-    return checks.report(sim, asdict(config))
+    idle = _idle_round(sim) if sim.converged_at_ms is not None else None
+    return checks.report(sim, asdict(config), idle_sync_bytes_per_node=idle)
+
+
+def _idle_round(sim: Sim) -> int:
+    """Sync bytes per node over one anti-entropy interval after convergence: every
+    node has run one session with each peer or more, and nothing is left to fetch."""
+    nodes = sim.fed.nodes
+    before = sum(n.stats.sync_bytes for n in nodes)
+    sim.fed.sched.run_until(sim.fed.sched.now_ms + SYNC_INTERVAL_MS)
+    return (sum(n.stats.sync_bytes for n in nodes) - before) // len(nodes)

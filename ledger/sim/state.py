@@ -27,6 +27,9 @@ class SimConfig:
     byzantine: bool = True
     write_window_ms: tuple[int, int] = (1_000, 50_000)
     max_ms: int = 900_000
+    #: Sessions offer set reconciliation of heads (specs/0005 §8); False: the full
+    #: head exchange, as nodes before it (to compare).
+    reconcile: bool = True
 
 
 @dataclass

@@ -144,12 +144,16 @@ class Network:
         wanted: SyncFilter | None = None,
         charter: Charter | None = None,
         discovery: Discovery | None = None,
+        reconcile: bool = True,
     ) -> None:
         self.runner = runner
         self.discovery = discovery
         self.reachability = Reachability(host)
         self._exchanged: dict[str, float] = {}  # peer -> when we last swapped records
         self.wanted = wanted or SyncFilter()
+        #: Whether sessions offer set reconciliation of heads (specs/0005 §8.1); False
+        #: forces the full head exchange, as a node from before it.
+        self.reconcile = reconcile
         #: Set while the home's disk is full (node.daemon): sessions still serve what we
         #: hold, but ask for nothing (a hello filter of no authors), and gossip is not kept.
         self.read_only = False
@@ -546,6 +550,7 @@ class Network:
             keep_events=False,
             kinds_index=self.runner.ctx.catalogue.authors_with_kinds,
             watch=self.runner.ctx.identity.id,
+            reconcile=self.reconcile,
         )
         peer.start()
         progress = _SyncProgress(self.progress, remote)

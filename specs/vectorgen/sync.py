@@ -22,6 +22,7 @@ from typing import Any
 from protocol import canonical
 from protocol.ids import id_to_text
 from protocol.keys import SigningKey
+from protocol.reconcile import Reconciler
 from protocol.sync_limits import (
     DECODER_MAX_ARRAY_LEN,
     MAX_FORK_PROOFS_PER_FRAME,
@@ -35,6 +36,8 @@ from protocol.sync_messages import (
     Heads,
     Hello,
     Message,
+    Reconcile,
+    ReconcileReply,
     SyncFilter,
     message_to_wire,
 )
@@ -60,8 +63,11 @@ def case(
     frames: list[bytes],
     expect: dict[str, Any],
     sends: Sequence[tuple[int, bytes]] = (),
+    our_hello: bytes | None = None,
 ) -> Case:
     data: dict[str, Any] = {"network_hex": NETWORK.hex(), "frames_hex": [f.hex() for f in frames]}
+    if our_hello is not None:
+        data["our_hello_hex"] = our_hello.hex()
     if sends:
         data["sends"] = [{"after": after, "frame_hex": f.hex()} for after, f in sends]
     return Case(*SUITE, name, description, data, expect)
@@ -252,8 +258,78 @@ def _range_wire(request: int = 7, start: int = 1) -> dict[str, Any]:
     }
 
 
+OFFER = msg(Hello(NETWORK, reconcile=1))
+
+
+def reconcile_cases() -> Iterator[Case]:
+    """Sessions where our hello (`our_hello_hex`) offers reconciliation (0005 §8)."""
+    ours, theirs = Reconciler([(0, bytes([1]) * 32)]), Reconciler([(0, bytes([2]) * 32)])
+    mine, peers = ours.initiate(), theirs.initiate()
+    answer_mine = Reconciler([(0, bytes([2]) * 32)]).reconcile(mine).reply or b""
+    answer_peers = Reconciler([(0, bytes([1]) * 32)]).reconcile(peers).reply or b""
+    yield case(
+        "reconcile-session",
+        "Both offer reconciliation: each side initiates its own and answers the other's,"
+        " then sends heads (here none) and done.",
+        [OFFER, msg(Reconcile(peers)), msg(ReconcileReply(answer_mine)), HEADS, msg(Done())],
+        events("Hello", "Reconcile", "ReconcileReply", "Heads", "Done"),
+        sends=[(1, msg(Reconcile(mine))), (2, msg(ReconcileReply(answer_peers)))],
+        our_hello=OFFER,
+    )
+    yield case(
+        "reconcile-not-offered",
+        "The peer's hello does not offer reconciliation: its reconcile is out of turn.",
+        [HELLO, msg(Reconcile(peers))],
+        fails("remote.unexpected-message", 2),
+        our_hello=OFFER,
+    )
+    yield case(
+        "reconcile-with-filter",
+        "A filtered hello never reconciles (0005 §8.1), whatever it offers.",
+        [msg(Hello(NETWORK, SyncFilter((A,), None), reconcile=1)), msg(Reconcile(peers))],
+        fails("remote.unexpected-message", 2),
+        our_hello=OFFER,
+    )
+    yield case(
+        "reconcile-reply-unasked",
+        "A reconcile-reply when we sent no reconcile.",
+        [OFFER, msg(ReconcileReply(answer_mine))],
+        fails("remote.unexpected-message", 2),
+        our_hello=OFFER,
+    )
+    yield case(
+        "reconcile-twice",
+        "A second reconcile before our reply to the first.",
+        [OFFER, msg(Reconcile(peers)), msg(Reconcile(peers))],
+        fails("remote.unexpected-message", 3),
+        our_hello=OFFER,
+    )
+    yield case(
+        "heads-before-reconciling",
+        "In a reconciling session, heads before the sender's own reconciliation.",
+        [OFFER, HEADS],
+        fails("remote.unexpected-message", 2),
+        our_hello=OFFER,
+    )
+    yield case(
+        "reconcile-bad-message",
+        "A reconcile whose Negentropy message has protocol version 0x60.",
+        [OFFER, frame({"msg": b"\x60", "t": "reconcile"})],
+        fails("remote.bad-reconcile", 2),
+        our_hello=OFFER,
+    )
+    yield case(
+        "reconcile-oversized",
+        "A reconcile message of 64 KiB + 1: refused by its size before it is parsed.",
+        [OFFER, frame({"msg": b"\x61" + bytes(64 * 1024), "t": "reconcile"})],
+        fails("remote.oversized", 2),
+        our_hello=OFFER,
+    )
+
+
 def cases() -> Iterator[Case]:
     yield from happy_cases()
+    yield from reconcile_cases()
     yield from mutation_cases()
     yield from answer_cases()
     yield from oversized_cases()

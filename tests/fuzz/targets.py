@@ -74,8 +74,19 @@ from protocol.jobstate import derive_job
 from protocol.jsonform import from_json as untagged
 from protocol.keys import SigningKey
 from protocol.okw import advert_from_okw, advert_to_okw
+from protocol.reconcile import MIN_MESSAGE_BYTES, Reconciler
 from protocol.sealed import SealPrivateKey, open_sealed
-from protocol.sync import Closed, Get, Heads, Hello, Message, NeedData, RemoteError, SyncConnection
+from protocol.sync import (
+    Closed,
+    Get,
+    Heads,
+    Hello,
+    Message,
+    NeedData,
+    Reconcile,
+    RemoteError,
+    SyncConnection,
+)
 from protocol.sync_limits import MAX_SYNC_FRAME_BYTES
 from tests.jobs_factory import TTL_S, JobStory, bid_body, step_body
 from tests.paths import ROOT
@@ -339,19 +350,23 @@ def fuzz_framing(data: bytes) -> None:
 def fuzz_sync(data: bytes) -> None:
     """A SyncConnection fed the peer's stream. The first byte's low bits choose what we
     say: bit 0 our hello first, bit 1 our heads once we have theirs, bit 2 then a get
-    (so that ranges are expected). A send the machine refuses (LocalMisuseError, which
-    changes nothing) just means "not now"; only receiving is under test."""
+    (so that ranges are expected), bit 3 our hello offers set reconciliation and, once
+    theirs is in, we send a reconcile (so that replies are expected). A send the
+    machine refuses (LocalMisuseError, which changes nothing) just means "not now";
+    only receiving is under test."""
     conn = SyncConnection(NETWORK, now_ms=0)
     plan = data[0] if data else 0
     said: list[Message] = []
     if plan & 1:
-        _try_send(conn, Hello(NETWORK), said)
+        _try_send(conn, Hello(NETWORK, reconcile=1 if plan & 8 else 0), said)
     try:
         for now_ms, piece in enumerate(_pieces(data)):
             conn.receive_data(piece, now_ms=now_ms)
             while not isinstance(event := conn.next_event(), NeedData):
                 if isinstance(event, RemoteError):
                     return
+            if plan & 8 and conn.reconciling and len(said) == 1:
+                _try_send(conn, Reconcile(_FUZZ_RECONCILE), said)
             if plan & 2 and conn.their_hello is not None and len(said) < 2:
                 _try_send(conn, Heads((), more=False), said)
                 if plan & 4:
@@ -361,6 +376,35 @@ def fuzz_sync(data: bytes) -> None:
             pass
     except RemoteFaultError:
         return
+
+
+_RECONCILE_ITEMS = tuple((i % 3, bytes([i]) * 32) for i in range(40))
+_FUZZ_RECONCILE = Reconciler(_RECONCILE_ITEMS).initiate()
+
+
+def fuzz_reconcile(data: bytes) -> None:
+    """A responder and an initiator over 40 items fed one message: a reply within the
+    size limit, or RemoteFaultError (remote.bad-reconcile / remote.oversized)."""
+    responder = Reconciler(_RECONCILE_ITEMS, max_message_bytes=MIN_MESSAGE_BYTES)
+    initiator = Reconciler(_RECONCILE_ITEMS, max_message_bytes=MIN_MESSAGE_BYTES)
+    initiator.initiate()
+    for machine in (responder, initiator):
+        try:
+            reply = machine.reconcile(data).reply
+        except RemoteFaultError:
+            return
+        if reply is not None and len(reply) > MIN_MESSAGE_BYTES:
+            raise AssertionError(f"a reply of {len(reply)} bytes")
+
+
+def _reconcile_seeds() -> list[bytes]:
+    out = []
+    for item in _vector_inputs("sync/reconcile"):
+        if "message_hex" in item:
+            out.append(bytes.fromhex(item["message_hex"]))
+    for path in sorted((VECTORS / "sync/reconcile").glob("session-*.json")):
+        out += [bytes.fromhex(m) for m in json.loads(path.read_text())["expect"]["messages_hex"]]
+    return out
 
 
 def _try_send(conn: SyncConnection, message: Message, said: list[Message]) -> None:
@@ -512,7 +556,7 @@ def _sync_seeds() -> list[bytes]:
     out = []
     for item in _vector_inputs("sync/conversation"):
         stream = b"".join(bytes.fromhex(f) for f in item["frames_hex"])
-        out += [b"\xff" + stream, b"\x00" + stream, b"\x07" + stream]
+        out += [b"\xff" + stream, b"\x00" + stream, b"\x07" + stream, b"\x09" + stream]
     return out
 
 
@@ -729,6 +773,8 @@ TARGETS: dict[str, Target] = {
                         *_hex_seeds("discovery/address-frame", "frame_hex"),
                         *_hex_seeds("discovery/dialback", "frame_hex")],
                "protocol.address: address records, exchange and dial-back frames"),
+        Target("reconcile", fuzz_reconcile, _reconcile_seeds,
+               "protocol.reconcile.Reconciler (both roles) fed a peer's Negentropy message"),
     )
 }  # fmt: skip
 

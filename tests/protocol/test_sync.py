@@ -18,6 +18,7 @@ from ledger.log import Ledger
 from ledger.store import MemoryLogStore
 from protocol import canonical, framing
 from protocol.errors import LocalMisuseError, RemoteFaultError
+from protocol.reconcile import Reconciler
 from protocol.sync import (
     ROLE_PULL,
     TRANSITIONS,
@@ -33,6 +34,8 @@ from protocol.sync import (
     NeedData,
     Range,
     RangeRequest,
+    Reconcile,
+    ReconcileReply,
     RemoteError,
     SideState,
     SyncConnection,
@@ -49,6 +52,7 @@ from protocol.sync_limits import (
     MAX_INFLIGHT_REQUESTS,
     MAX_KEY_EVENTS_PER_FRAME,
     MAX_NOTE_BYTES,
+    MAX_RECONCILE_MESSAGES_PER_SESSION,
     MAX_SYNC_FRAME_BYTES,
 )
 from protocol.sync_messages import message_to_wire, parse_message
@@ -690,3 +694,44 @@ def test_after_the_peers_error_its_eof_is_clean() -> None:
     conn.receive_data(b"", now_ms=0)
     assert conn.next_event() == Closed()
     assert conn.next_timeout_ms() is None
+
+
+# -- reconciling sessions (specs/0005 §8) ----------------------------------------------
+OFFER = Hello(NETWORK, reconcile=1)
+NOTHING = Reconciler([]).initiate()  # an empty IdList: a valid reconcile message
+REPLY = Reconciler([]).reconcile(NOTHING).reply or b""
+
+
+def reconciling() -> SyncConnection:
+    conn = SyncConnection(NETWORK, now_ms=0)
+    conn.send(OFFER, now_ms=0)
+    events_of(conn, wire(OFFER))
+    assert conn.reconciling
+    return conn
+
+
+def test_a_peer_may_send_only_so_many_reconcile_messages() -> None:
+    conn = reconciling()
+    for _ in range(MAX_RECONCILE_MESSAGES_PER_SESSION):
+        assert events_of(conn, wire(Reconcile(NOTHING))) == [Reconcile(NOTHING)]
+        conn.send(ReconcileReply(REPLY), now_ms=0)
+    assert fault(conn, wire(Reconcile(NOTHING))) == "remote.too-many-requests"
+
+
+def test_we_reconcile_only_when_both_offer_and_one_message_at_a_time() -> None:
+    plain = greeted(our_heads=False)
+    with pytest.raises(LocalMisuseError) as info:
+        plain.send(Reconcile(NOTHING), now_ms=0)
+    assert info.value.code == "misuse.unexpected-message"
+    conn = reconciling()
+    with pytest.raises(LocalMisuseError):
+        conn.send(Heads(()), now_ms=0)  # heads only after our reconciliation
+    conn.send(Reconcile(NOTHING), now_ms=0)
+    assert conn.next_timeout_ms() == IDLE_TIMEOUT_MS  # we wait on its reply
+    with pytest.raises(LocalMisuseError):
+        conn.send(Reconcile(NOTHING), now_ms=0)
+    with pytest.raises(LocalMisuseError):
+        conn.send(ReconcileReply(REPLY), now_ms=0)  # it asked nothing
+    assert events_of(conn, wire(ReconcileReply(REPLY))) == [ReconcileReply(REPLY)]
+    conn.send(Heads(()), now_ms=0)
+    assert conn.our_state is SideState.EXCHANGE

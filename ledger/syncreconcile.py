@@ -1,0 +1,95 @@
+"""One side's set reconciliation of heads in a sync session (specs/0005-sync.md §8.4-8.5).
+
+`HeadReconciliation` holds what SyncPeer offers as items (every log it serves, by
+its head; every author it holds frozen, by the fork proofs) and its two roles: the
+initiator of its own reconciliation and the responder to the peer's, both over those
+items. `answer(msg)` is the reply to the peer's message; `step(reply)` feeds the
+peer's reply to ours and gives the next message, or None once done; then `lacking`
+says what the peer lacks (the heads to send, the fork proofs to send) and
+`agreed_size(author)` whether the peer holds exactly our head of a log. Pure: it
+reads the ledger only through `servable_items`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ledger.log import Ledger
+from ledger.store import StoredCheckpoint
+from protocol.reconcile import Reconciler
+from protocol.sync import Head
+from protocol.sync_items import SORT_KEY, frozen_item_id, log_item_id
+
+Offered = Head | tuple[bytes, ...]  # a log's head, or a frozen author's fork proofs
+
+
+def servable_items(
+    ledger: Ledger, network: bytes, servable: Callable[[bytes], StoredCheckpoint | None]
+) -> dict[bytes, Offered]:
+    """Every log we serve (its latest servable checkpoint, `servable(author)`) and every
+    author a fork proof we hold freezes, by reconciliation item id (0005 §8.2)."""
+    proofs: dict[bytes, list[bytes]] = {}
+    for p in ledger.store.fork_proofs():
+        if p.network == network and ledger.is_frozen(network, p.author):
+            proofs.setdefault(p.author, []).append(p.raw)
+    out: dict[bytes, Offered] = {
+        frozen_item_id(author): tuple(raws) for author, raws in proofs.items()
+    }
+    for head in ledger.heads():
+        if head.network != network:
+            continue
+        checkpoint = servable(head.author)
+        if checkpoint is not None:
+            item = log_item_id(head.author, checkpoint.size, checkpoint.root)
+            out[item] = Head(head.author, checkpoint.size, checkpoint.note)
+    return out
+
+
+@dataclass
+class HeadReconciliation:
+    offered: dict[bytes, Offered]
+    initiator: Reconciler = field(init=False)
+    responder: Reconciler = field(init=False)
+    #: Our items the peer lacks, found so far.
+    have: set[bytes] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        items = [(SORT_KEY, item) for item in self.offered]
+        self.initiator = Reconciler(items)
+        self.responder = Reconciler(items)
+
+    def initiate(self) -> bytes:
+        return self.initiator.initiate()
+
+    def answer(self, message: bytes) -> bytes:
+        """Our reply to the peer's message (its reconciliation)."""
+        reply = self.responder.reconcile(message).reply
+        assert reply is not None  # a responder always answers
+        return reply
+
+    def step(self, reply: bytes) -> bytes | None:
+        """The peer's reply to our message: our next message, or None when done."""
+        found = self.initiator.reconcile(reply)
+        self.have.update(found.have_ids)
+        return found.reply
+
+    def lacking(self) -> tuple[list[Head], list[bytes]]:
+        """Once done: the heads and the fork proofs the peer lacks, by item id."""
+        offered = [self.offered[i] for i in sorted(self.have)]
+        heads = [h for h in offered if isinstance(h, Head)]
+        proofs = [p for ps in offered if isinstance(ps, tuple) for p in ps]
+        return heads, proofs
+
+    def agreed_size(self, author: bytes) -> int | None:
+        """The size of our head of `author`'s log when the peer holds exactly it (its
+        item is not among those the peer lacks), else None."""
+        for item, offered in self.offered.items():
+            if isinstance(offered, Head) and offered.author == author:
+                return None if item in self.have else offered.size
+        return None
+
+    def forget_offers(self) -> None:
+        """Once our heads went out only the responder is needed."""
+        self.offered.clear()
+        self.have.clear()

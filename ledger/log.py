@@ -99,6 +99,20 @@ class IngestReport:
     gaps: dict[LogKey, int] = field(default_factory=dict)  # log -> highest seq seen beyond head
 
 
+@dataclass(frozen=True)
+class SettledChecks:
+    """What `Ledger.settle_checks` recorded: entries whose deferred check held, those
+    whose check failed (marked), and the proofs against their authors newly stored."""
+
+    checked: int
+    failed: int
+    proofs: list[ForkProof]
+
+    @property
+    def settled(self) -> int:
+        return self.checked + self.failed
+
+
 #: An admission policy (specs/0008 §7): None if a received entry may join its log, else
 #: the typed error that refuses it. Set by the node from the governance in force.
 AdmissionPolicy = Callable[[Entry], CommonsError | None]
@@ -585,12 +599,12 @@ class Ledger:
 
     def settle_checks(
         self, entries: Sequence[Entry], verdicts: Sequence[CommonsError | None]
-    ) -> list[ForkProof]:
+    ) -> SettledChecks:
         """Record the deferred checks of `entries` (`verdicts` as a SignatureCheck gives
         them), in one transaction. A held signature makes the entry a plain one; a
         failed one stores the "invalid-entry" proof against its author (0004 §2.1),
         which freezes it, and marks the entry failed. A failure no held checkpoint
-        covers yet stays unchecked (checked again later). Returns the new proofs."""
+        covers yet stays unchecked (checked again later)."""
         checked: list[Position] = []
         failed: list[Position] = []
         proofs: dict[LogKey, ForkProof] = {}
@@ -607,7 +621,7 @@ class Ledger:
             if key not in proofs and not frozen:
                 proofs[key] = proof
         self._commit([], [], list(proofs.values()), checked=checked, failed=failed)
-        return list(proofs.values())
+        return SettledChecks(len(checked), len(failed), list(proofs.values()))
 
     def verify_held(self, network: bytes, author: bytes, seq: int) -> None:
         """Make sure a held entry's own signature was checked and holds, checking it now
@@ -663,6 +677,8 @@ class Ledger:
                 entry = decode_entry(side)
                 if entry.seq <= self._heads[key].size and not ours.signer_allowed(entry):
                     raise VerificationError("verify.key-not-in-force", "our key history disagrees")
+        if key in self._heads and proof.kind == KIND_INVALID_ENTRY:
+            checkpoint_side(proof.a, self.key_history(*key))  # not signed by a key rotated away
         freezes = self._freezes
         if freezes.is_named(proof.id) or not (
             freezes.is_frozen(key) or freezes.is_forgiven(key, proof.position)
@@ -709,11 +725,15 @@ class Ledger:
                 tree.append(stored.leaf_hash)
         if proofs:
             self._freezes.added(proofs)
-            self._news_forks = [*self._news_forks, *(p.raw for p in proofs)][-MAX_NEWS_FORKS:]
+            # "invalid-entry" proofs travel by sync only: nodes before 0004 §2.1 refuse the
+            # kind, and gossip would charge that to the honest sender (specs/0005 §10)
+            news = [p.raw for p in proofs if p.kind != KIND_INVALID_ENTRY]
+            self._news_forks = [*self._news_forks, *news][-MAX_NEWS_FORKS:]
 
     def take_new_fork_proofs(self) -> list[bytes]:
         """The fork proofs stored since the last call, however they came (gossip, a sync
-        session, a checkpoint that equivocates), oldest first, at most MAX_NEWS_FORKS:
+        session, a checkpoint that equivocates), oldest first, at most MAX_NEWS_FORKS,
+        but "invalid-entry" ones (sync carries those):
         the node announces them (specs/0005 §10). Older ones are not lost to peers:
         every sync session sends every fork proof held."""
         taken, self._news_forks = self._news_forks, []

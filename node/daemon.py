@@ -36,6 +36,7 @@ from node.ops import keys
 from node.ops.context import LedgerContext, Quota, make_context
 from node.ops.storage import collect_garbage
 from node.ops.takedown import blob_policy
+from node.runtime.deferred_checks import serve_deferred_checks
 from node.runtime.events import EventHub
 from node.runtime.governance import GovernanceDriver, max_blob_bytes
 from node.runtime.notifications import Notifier, open_tap
@@ -154,10 +155,7 @@ async def run_node(
                 try:
                     async with trio.open_nursery() as nursery:
                         await nursery.start(_watch_disk, disk, storage, blobs, network)
-                        nursery.start_soon(_apply_takedowns, runner, blobs)
-                        if options.blob_budget_bytes is not None:
-                            budget = options.blob_budget_bytes
-                            nursery.start_soon(_collect_blobs, runner, blobs, budget)
+                        _start_upkeep(nursery, runner, blobs, options.blob_budget_bytes)
                         await nursery.start(network.run)
                         if driver is not None:
                             await nursery.start(driver.run)
@@ -238,6 +236,17 @@ async def _collect_blobs(runner: LedgerRunner, blobs: BlobStore, budget_bytes: i
                 budget_bytes,
             )
         await trio.sleep(GC_INTERVAL_S)
+
+
+def _start_upkeep(
+    nursery: trio.Nursery, runner: LedgerRunner, blobs: BlobStore, budget_bytes: int | None
+) -> None:
+    """The node's background upkeep: takedowns applied, the deferred signature checks of
+    attested ranges (specs/0003 §4.2), blobs collected within their budget if one is set."""
+    nursery.start_soon(_apply_takedowns, runner, blobs)
+    nursery.start_soon(serve_deferred_checks, runner)
+    if budget_bytes is not None:
+        nursery.start_soon(_collect_blobs, runner, blobs, budget_bytes)
 
 
 async def _apply_takedowns(runner: LedgerRunner, blobs: BlobStore) -> None:

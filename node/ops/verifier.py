@@ -63,6 +63,16 @@ class ParallelSignatureCheck:
             out.extend(future.result())
         return out
 
+    def check_one_thread(self, entries: Sequence[Entry]) -> list[CommonsError | None]:
+        """`entries` checked on one of the pool's threads (one core at most), the
+        caller waiting: the deferred checks of attested ranges (node.runtime.
+        deferred_checks), which must leave the other cores to what is in a hurry."""
+        if self.threads == 1:
+            return self.check_part(entries)
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.threads - 1, thread_name_prefix="fab-verify")
+        return self._pool.submit(self.check_part, entries).result()
+
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True)

@@ -74,3 +74,14 @@ def badly_signed_note(author: Author, text: str) -> Entry:
     bad = read_stored_entry(good.raw[:-1] + bytes([good.raw[-1] ^ 1]))
     author.entries[-1] = bad
     return bad
+
+
+def author_with_bad_entry(name: str, n: int = 12, bad_at: int = 6) -> Author:
+    """A log of `n` entries whose entry `bad_at` (0: none) has a signature that fails."""
+    author = Author(name)
+    while len(author.entries) < n:
+        if len(author.entries) + 1 == bad_at:
+            badly_signed_note(author, f"bad {bad_at}")
+        else:
+            author.note(f"note {len(author.entries) + 1}")
+    return author

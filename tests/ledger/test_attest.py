@@ -22,7 +22,7 @@ from ledger.store import FAILED, UNCHECKED, Batch, MemoryLogStore, stored_entry
 from protocol.entry import check_signatures, read_stored_entry
 from protocol.errors import CommonsError, ProofError, VerificationError
 from protocol.logstate import LogHead, verify_next
-from tests.factory import NETWORK, Author, badly_signed_note
+from tests.factory import NETWORK, Author, author_with_bad_entry, badly_signed_note
 
 SETTINGS = settings(max_examples=60, deadline=None)
 
@@ -88,17 +88,6 @@ def test_only_key_events_are_checked_at_once() -> None:
 # -- the ledger ------------------------------------------------------------------------
 
 
-def bad_log(name: str, n: int = 12, bad_at: int = 6) -> Author:
-    """A log of `n` entries whose entry `bad_at` has a signature that fails."""
-    author = Author(name)
-    while len(author.entries) < n:
-        if len(author.entries) + 1 == bad_at:
-            badly_signed_note(author, f"bad {bad_at}")
-        else:
-            author.note(f"note {len(author.entries) + 1}")
-    return author
-
-
 def served(author: Author) -> tuple[list[bytes], bytes]:
     """The author's entries and its checkpoint over all of them, as a peer serves them."""
     raws = [e.raw for e in author.entries]
@@ -108,7 +97,7 @@ def served(author: Author) -> tuple[list[bytes], bytes]:
 
 
 def test_a_range_is_committed_with_one_check_and_waits_unchecked() -> None:
-    author = bad_log("attest-good", bad_at=0)
+    author = author_with_bad_entry("attest-good", bad_at=0)
     raws, note = served(author)
     ledger = Ledger(MemoryLogStore())
     calls: list[int] = []
@@ -124,7 +113,7 @@ def test_a_range_is_committed_with_one_check_and_waits_unchecked() -> None:
 
 
 def test_a_range_that_misses_the_root_is_refused_and_nothing_is_kept() -> None:
-    author = bad_log("attest-mismatch", bad_at=0)
+    author = author_with_bad_entry("attest-mismatch", bad_at=0)
     raws, _ = served(author)
     other = Author("attest-mismatch")  # the same keys, another history
     while len(other.entries) < len(raws):
@@ -138,7 +127,7 @@ def test_a_range_that_misses_the_root_is_refused_and_nothing_is_kept() -> None:
 
 
 def test_a_bad_signature_under_a_valid_checkpoint_yields_the_proof_and_freezes() -> None:
-    author = bad_log("attest-bad", bad_at=6)
+    author = author_with_bad_entry("attest-bad", bad_at=6)
     raws, note = served(author)
     ledger = Ledger(MemoryLogStore())
     assert len(ledger.ingest_range(NETWORK, author.id, raws, note, [])) == len(raws)
@@ -162,7 +151,7 @@ def test_a_bad_signature_under_a_valid_checkpoint_yields_the_proof_and_freezes()
 
 
 def test_an_unchecked_entry_is_checked_before_it_is_proven_alone() -> None:
-    author = bad_log("attest-prove", bad_at=6)
+    author = author_with_bad_entry("attest-prove", bad_at=6)
     raws, note = served(author)
     ledger = Ledger(MemoryLogStore())
     ledger.ingest_range(NETWORK, author.id, raws, note, [])
@@ -177,7 +166,7 @@ def test_an_unchecked_entry_is_checked_before_it_is_proven_alone() -> None:
 
 
 def test_a_failure_no_held_checkpoint_covers_waits_for_one() -> None:
-    author = bad_log("attest-later", n=12, bad_at=3)
+    author = author_with_bad_entry("attest-later", n=12, bad_at=3)
     raws, note = served(author)
     tree = merkle.MerkleTree.from_leaves(merkle.leaf_hash(r) for r in raws)
     ledger = Ledger(MemoryLogStore())
@@ -193,7 +182,7 @@ def test_a_failure_no_held_checkpoint_covers_waits_for_one() -> None:
 
 
 def test_a_proof_whose_entry_signature_holds_is_refused() -> None:
-    author = bad_log("attest-false", bad_at=0)
+    author = author_with_bad_entry("attest-false", bad_at=0)
     raws, note = served(author)
     store = MemoryLogStore()
     head = LogHead(NETWORK, author.id)

@@ -19,7 +19,6 @@ from pathlib import Path
 from bench import sync_receive
 from bench.ledger import append_run, raw_nacl_distinct_rates, seeded
 
-
 RUNS = 3
 
 

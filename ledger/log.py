@@ -133,6 +133,7 @@ class Ledger:
         # ranges attested by a checkpoint defer their entries' own signature checks
         # (specs/0003 §4.2); False checks every entry on receipt, as before
         self.attested_ranges = True
+        self.ranges_committed = 0  # attested ranges committed (the deferred checks yield to them)
         self._heads: dict[LogKey, LogHead] = {(h.network, h.author): h for h in store.heads()}
         self._trees: dict[LogKey, merkle.MerkleTree] = {}
         self._freezes = Freezes(store, _stored_position)
@@ -590,6 +591,7 @@ class Ledger:
         except BaseException:
             tree.truncate(size_before)
             raise
+        self.ranges_committed += 1 if deferred and entries else 0
         return entries
 
     # -- deferred signature checks (specs/0003 §4.2) ------------------------------------

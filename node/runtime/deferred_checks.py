@@ -11,7 +11,8 @@ flight at a time, so memory stays bounded whatever was received.
 
 Nothing waits for this task to be correct: whatever uses an entry as evidence or
 serves it on its own checks it first (`Ledger.verify_held`). It only makes the
-unchecked state short-lived. When nothing is left it looks again every `IDLE_S`.
+unchecked state short-lived. When nothing is left it looks again every `IDLE_S`, and
+while a catch-up is committing attested ranges it waits for the catch-up to end.
 """
 
 from __future__ import annotations
@@ -88,8 +89,15 @@ async def serve_deferred_checks(
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Run the deferred checks until cancelled: batch after batch while any can be
-    settled, then a look every IDLE_S."""
+    settled, then a look every IDLE_S. They yield to a catch-up: while attested ranges
+    keep arriving (a range committed within the last IDLE_S), nothing is checked, so the
+    catch-up has the cores (on a small machine the serving peer may share them)."""
     task_status.started()
+    seen = -1
     while True:
-        if await check_deferred_once(runner, totals=totals) == 0:
+        ranges = await runner.on_ledger(lambda ctx: ctx.ledger.ranges_committed)
+        if ranges != seen:
+            seen = ranges
+            await trio.sleep(IDLE_S)
+        elif await check_deferred_once(runner, totals=totals) == 0:
             await trio.sleep(IDLE_S)

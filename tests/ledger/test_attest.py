@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ledger import attest, merkle
+from ledger.audit import audit
 from ledger.checkpoint import Checkpoint, sign_checkpoint
 from ledger.forkproof import KIND_INVALID_ENTRY, encode_fork_proof, verify_fork_proof
 from ledger.log import Ledger, checkpoint_side
@@ -148,6 +149,8 @@ def test_a_bad_signature_under_a_valid_checkpoint_yields_the_proof_and_freezes()
     with pytest.raises(VerificationError) as refused:
         ledger.verify_held(NETWORK, author.id, 6)
     assert refused.value.code == "verify.signed-invalid-entry"
+    # `fabnode ledger verify` accepts the proven-invalid entry, and no other bad one
+    assert audit(ledger.store).errors == []
 
 
 def test_an_unchecked_entry_is_checked_before_it_is_proven_alone() -> None:

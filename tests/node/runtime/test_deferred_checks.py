@@ -21,6 +21,8 @@ from node.ops import context as operations
 from node.ops.context import LedgerContext
 from node.runtime.deferred_checks import DeferredChecks, check_deferred_once
 from node.runtime.service import LedgerRunner
+from node.store.home import NodeHome
+from node.store.logs import SqliteLogStore
 from protocol.errors import CommonsError
 from protocol.ids import id_to_text
 from tests.factory import NETWORK, author_with_bad_entry
@@ -110,3 +112,15 @@ def _refusal(ctx: LedgerContext, entry_id: bytes) -> str | None:
     except CommonsError as e:
         return e.code
     return None
+
+
+async def test_a_reader_checks_an_unchecked_entry_without_recording_it(tmp_path: Path) -> None:
+    """`fabnode ledger prove` with no node running reads the home read-only: the
+    entry is checked for that answer, and the check is recorded later by the node."""
+    author = author_with_bad_entry("deferred-reader", n=20, bad_at=0)
+    async with node(tmp_path) as here:
+        await catch_up(here, ledger_holding(author))
+        with SqliteLogStore.open_reader(NodeHome(tmp_path / "home").database) as reader:
+            bundle = Ledger(reader).prove(author.entries[9].id)
+            assert bundle["entry_hex"] == author.entries[9].raw.hex()
+            assert reader.check_state(NETWORK, author.id, 10) == UNCHECKED

@@ -53,8 +53,12 @@ def verify_range_root(
     """Raise unless the `held` tree with `leaves` appended is the checkpoint's tree
     (size and root equal, `proof` empty) or a prefix of it (`proof` the RFC 6962
     consistency proof from it to `cp`). Leaves `held` as it was."""
-    size = held.size + len(leaves)
-    root = held.root_if_appended(leaves)
+    verify_reached_root(held.size + len(leaves), held.root_if_appended(leaves), cp, proof)
+
+
+def verify_reached_root(size: int, root: bytes, cp: Checkpoint, proof: Sequence[bytes]) -> None:
+    """`verify_range_root` for a tree already extended by the range: `size` leaves
+    with `root` (the ledger appends the leaves once, and takes them back if refused)."""
     if cp.size == size:
         if proof:
             raise ProofError("proof.wrong-length", f"want no proof, got {len(proof)} hashes")

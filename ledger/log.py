@@ -35,7 +35,7 @@ from ledger.attest import (
     check_key_events,
     encode_invalid_entry_side,
     is_key_event,
-    verify_range_root,
+    verify_reached_root,
 )
 from ledger.checkpoint import (
     SignedCheckpoint,
@@ -577,10 +577,10 @@ class Ledger:
         verify_checkpoint_signature(signed, keys.signing_key)
         leaves = [merkle.leaf_hash(raw) for raw in raws]
         tree = self.tree(network, author)
-        verify_range_root(tree, leaves, cp, proof)
         size_before = tree.size
         tree.extend(leaves)  # taken back below unless the range is committed
         try:
+            verify_reached_root(tree.size, tree.root(), cp, proof)
             self._commit(
                 [head] if entries else [],
                 entries,

@@ -149,7 +149,11 @@ class Fleet:
             shutil.rmtree(self.root, ignore_errors=True)
 
     def start(
-        self, name: str, bootstrap: Sequence[str] = (), env_extra: dict[str, str] | None = None
+        self,
+        name: str,
+        bootstrap: Sequence[str] = (),
+        env_extra: dict[str, str] | None = None,
+        run_args: Sequence[str] = (),
     ) -> NodeProc:
         """Start `fabnode run` on home `name` (created if new); wait for its ready line."""
         home = self.root / name
@@ -160,6 +164,7 @@ class Fleet:
         env.pop("FABNODE_HOME", None)
         argv = [sys.executable, "-m", "node.cli", "--home", str(home), "run", "--json"]
         argv += [arg for addr in bootstrap for arg in ("--bootstrap", addr)]
+        argv += run_args
         stderr_path = self.root / f"{name}.stderr.{len(self.nodes) + len(self.stopped)}"
         with stderr_path.open("w") as err:
             launched = time.perf_counter()
@@ -456,7 +461,8 @@ def catchup_run(n: int, reference: dict[str, float]) -> dict[str, Any]:
             total = log_size(api.status(), author)
         rss_a = memory_mib(a.proc.pid)
         log(f"catch-up: A holds {total:,} entries; starting B")
-        b = fleet.start("b", [a.listen])
+        # a development network keeps at most 100,000 entries of another's log unless told
+        b = fleet.start("b", [a.listen], run_args=quota_for(total))
         first_seen, done = wait_caught_up(b, author, total)
         checked = None if done is None else wait_checked(b)
         rss_b, peak_b = memory_mib(b.proc.pid), memory_mib(b.proc.pid, "VmHWM")
@@ -497,11 +503,16 @@ def catchup_run(n: int, reference: dict[str, float]) -> dict[str, Any]:
     return out
 
 
+def quota_for(total: int) -> list[str]:
+    """`fabnode run` options that let a node keep a log of `total` entries (ledger.quota)."""
+    return ["--quota-log-entries", str(max(total, 100_000))]
+
+
 def checked_path_catch_up(fleet: Fleet, a: NodeProc, author: str, total: int) -> float | None:
     """The same catch-up by a node C that checks every signature on receipt
     (FABNODE_ATTESTED_RANGES=0: the path before attested ranges), B stopped first: the
     seconds from C's ready line to all entries held, or None if it did not finish."""
-    c = fleet.start("c", [a.listen], {"FABNODE_ATTESTED_RANGES": "0"})
+    c = fleet.start("c", [a.listen], {"FABNODE_ATTESTED_RANGES": "0"}, quota_for(total))
     _, done = wait_caught_up(c, author, total)
     fleet.stop([c])
     return None if done is None else done - c.ready_at

@@ -652,7 +652,8 @@ class Ledger:
     def _invalid_entry_proof(self, entry: Entry) -> ForkProof | None:
         """The proof against the author of a held entry whose signature failed: the
         smallest held checkpoint within our log that covers it, the entry and its
-        inclusion proof, the key history. None if no such checkpoint is held yet."""
+        inclusion proof, the key history. None if no such checkpoint is held yet, or if
+        the proof cannot be made (more key events than a proof may carry)."""
         key = (entry.network, entry.author)
         head = self._heads.get(key)
         size = 0 if head is None else head.size
@@ -664,7 +665,10 @@ class Ledger:
         events = [e.raw for e in self.key_history(*key).events]
         side = encode_invalid_entry_side(entry.raw, inclusion)
         raw = encode_fork_proof(KIND_INVALID_ENTRY, *key, cp.note, side, events)
-        return verify_fork_proof(raw, checkpoint_verifier=checkpoint_side)
+        try:
+            return verify_fork_proof(raw, checkpoint_verifier=checkpoint_side)
+        except CommonsError:
+            return None
 
     def add_fork_proof(self, raw: bytes) -> ForkProof | None:
         """Verify a fork proof from a peer; store it and freeze the author. Not stored

@@ -99,5 +99,15 @@ async def serve_deferred_checks(
         if ranges != seen:
             seen = ranges
             await trio.sleep(IDLE_S)
-        elif await check_deferred_once(runner, totals=totals) == 0:
+        elif await _checked_safely(runner, totals) == 0:
             await trio.sleep(IDLE_S)
+
+
+async def _checked_safely(runner: LedgerRunner, totals: DeferredChecks | None) -> int:
+    """`check_deferred_once`; a failure of the store (a full disk, say) is logged and
+    tried again later, never the end of the node."""
+    try:
+        return await check_deferred_once(runner, totals=totals)
+    except CommonsError as e:
+        log.warning("deferred signature checks paused: %s", e)
+        return 0

@@ -17,9 +17,15 @@ from ledger.checkpoint import decode_signed_checkpoint, verify_checkpoint_signat
 from ledger.forkproof import verify_fork_proof
 from ledger.keyhistory import verify_key_history
 from ledger.log import checkpoint_side
-from ledger.store import LogStore, encode_head
+from ledger.store import FAILED, LogStore, encode_head
 from protocol import kinds
-from protocol.entry import SignatureCheck, check_signatures, decode_entries
+from protocol.entry import (
+    Entry,
+    SignatureCheck,
+    check_signatures,
+    decode_entries,
+    read_stored_entry,
+)
 from protocol.errors import CommonsError
 from protocol.logstate import LogHead, verify_next
 
@@ -78,9 +84,8 @@ def _audit_log(
     try:
         for start in range(1, stored.size + 1, _CHUNK):
             raws = store.read_entries(network, author, start, start + _CHUNK)
-            for raw, entry in zip(raws, decode_entries(raws, check=check), strict=True):
-                if isinstance(entry, CommonsError):
-                    raise entry  # the first bad entry, as checking one by one finds it
+            for raw, item in zip(raws, decode_entries(raws, check=check), strict=True):
+                entry = item if isinstance(item, Entry) else _proven_invalid(store, raw, item)
                 head = verify_next(head, entry)
                 tree.append(merkle.leaf_hash(raw))
                 spec = kinds.spec_for(entry.kind)
@@ -95,6 +100,17 @@ def _audit_log(
     _compare(store, stored, head, tree, report)
     if key_events:
         _audit_checkpoints(store, stored, tree, key_events, report)
+
+
+def _proven_invalid(store: LogStore, raw: bytes, error: CommonsError) -> Entry:
+    """An entry whose signature fails is accepted only when its deferred check failed
+    and the proof against its author is stored (specs/0003 §4.2, rule 6); otherwise
+    `error` is raised: the first bad entry, as checking one by one finds it."""
+    if error.code == "verify.bad-signature":
+        entry = read_stored_entry(raw)
+        if store.check_state(entry.network, entry.author, entry.seq) == FAILED:
+            return entry
+    raise error
 
 
 def _compare(

@@ -7,7 +7,10 @@ verify it with no other context:
   kind "entries":      two entries with the same network, author and seq but
                        different ids, each signed by the key in force at that seq;
   kind "checkpoints":  two signed checkpoints of the same log and size with
-                       different roots, each signed by the key in force at that size.
+                       different roots, each signed by the key in force at that size;
+  kind "invalid-entry": a signed checkpoint (a) and an entry with an inclusion proof
+                       in its tree (b) whose signature does not hold: the author
+                       signed a root over an entry that is not valid (specs/0003 §4.2).
 
 Encoding: canonical map {"a": bin, "author": bin(32), "b": bin, "key_events":
 [bin, ...], "kind": str, "network": bin(32), "v": 1}, with a < b bytewise so
@@ -23,6 +26,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ledger.attest import read_invalid_entry_side
+from ledger.checkpoint import Checkpoint
 from ledger.keyhistory import MAX_KEY_EVENTS, KeyHistory, verify_key_history
 from protocol import canonical, limits
 from protocol.entry import Entry, decode_entry
@@ -32,6 +37,8 @@ FORK_PROOF_VERSION = 1
 MAX_FORK_PROOF_BYTES = (MAX_KEY_EVENTS + 2) * limits.MAX_ENTRY_BYTES
 KIND_ENTRIES = "entries"
 KIND_CHECKPOINTS = "checkpoints"
+KIND_INVALID_ENTRY = "invalid-entry"
+KINDS = (KIND_ENTRIES, KIND_CHECKPOINTS, KIND_INVALID_ENTRY)
 
 #: Verifies one side of a "checkpoints" fork proof: returns (size, root) or raises.
 CheckpointVerifier = Callable[[bytes, KeyHistory], tuple[int, bytes]]
@@ -47,7 +54,7 @@ class ForkProof:
     a: bytes
     b: bytes
     key_events: tuple[bytes, ...]
-    position: int  # the seq (entries) or tree size (checkpoints) where the author forked
+    position: int  # the seq (entries, invalid-entry) or tree size (checkpoints) of the fork
     raw: bytes
     id: bytes
 
@@ -77,10 +84,12 @@ def verify_fork_proof(
     history = verify_key_history(fields["key_events"], fields["network"], fields["author"])
     if fields["kind"] == KIND_ENTRIES:
         position = _verify_entries(fields, history)
-    else:
-        if checkpoint_verifier is None:
-            raise VerificationError("verify.bad-fork-proof", "no checkpoint verifier given")
+    elif checkpoint_verifier is None:
+        raise VerificationError("verify.bad-fork-proof", "no checkpoint verifier given")
+    elif fields["kind"] == KIND_CHECKPOINTS:
         position = _verify_checkpoints(fields, history, checkpoint_verifier)
+    else:
+        position = _verify_invalid_entry(fields, history, checkpoint_verifier)
     return ForkProof(
         fields["kind"],
         fields["network"],
@@ -103,7 +112,7 @@ def _decode_fields(raw: bytes) -> dict[str, Any]:
         isinstance(value["a"], bytes)
         and isinstance(value["b"], bytes)
         and value["a"] < value["b"]
-        and value["kind"] in (KIND_ENTRIES, KIND_CHECKPOINTS)
+        and value["kind"] in KINDS
         and all(isinstance(value[k], bytes) and len(value[k]) == 32 for k in ("network", "author"))
         and isinstance(value["key_events"], list)
         and all(isinstance(e, bytes) for e in value["key_events"])
@@ -144,6 +153,16 @@ def _verify_checkpoints(
     if size_a != size_b or root_a == root_b:
         raise VerificationError("verify.bad-fork-proof", "checkpoints do not conflict")
     return size_a
+
+
+def _verify_invalid_entry(
+    fields: dict[str, Any], history: KeyHistory, verifier: CheckpointVerifier
+) -> int:
+    """Side a: the author's checkpoint; side b: an entry under its root whose signature
+    fails (specs/0004 §3, kind "invalid-entry")."""
+    size, root = verifier(fields["a"], history)
+    cp = Checkpoint.of_log(history.network, history.author, size, root)
+    return read_invalid_entry_side(fields["b"], history.network, history.author, cp).seq
 
 
 def claimed_author(raw: bytes) -> bytes:

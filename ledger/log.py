@@ -13,20 +13,31 @@ committed. It guarantees:
   * with an `admission` policy set (a federation's, specs/0008 §7.1), no entry it
     refuses is committed, received or signed here;
   * a checkpoint kept again (same size and root) keeps every signature line already
-    held: witnesses' cosignatures accumulate (specs/0008 §4.1).
+    held: witnesses' cosignatures accumulate (specs/0008 §4.1);
+  * a range attested by the author's checkpoint (specs/0003 §4.2) is committed after
+    one signature check (the checkpoint's, and its key events'); its other entries are
+    stored "unchecked" until `settle_checks` records their own check, which
+    `verify_held` makes first wherever an entry is used as evidence or served alone.
+    A failed check stores an "invalid-entry" fork proof and freezes the author.
 It does no I/O itself and never reads a clock: callers pass `now_ms`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from ledger import merkle
+from ledger.attest import (
+    check_key_events,
+    encode_invalid_entry_side,
+    is_key_event,
+    verify_reached_root,
+)
 from ledger.checkpoint import (
-    Checkpoint,
     SignedCheckpoint,
     add_cosignatures,
     add_signatures,
@@ -40,6 +51,7 @@ from ledger.checkpoint import (
 from ledger.forkproof import (
     KIND_CHECKPOINTS,
     KIND_ENTRIES,
+    KIND_INVALID_ENTRY,
     ForkProof,
     encode_fork_proof,
     verify_fork_proof,
@@ -48,9 +60,11 @@ from ledger.freezes import Freezes
 from ledger.inclusion import make_bundle
 from ledger.keyhistory import KeyHistory, extend_keys, verify_key_history
 from ledger.store import (
+    UNCHECKED,
     Batch,
     LogKey,
     LogStore,
+    Position,
     StoredCheckpoint,
     StoredForkProof,
     stored_entry,
@@ -68,7 +82,6 @@ from protocol.entry import (
 from protocol.errors import (
     CommonsError,
     LocalMisuseError,
-    ProofError,
     RuleViolationError,
     VerificationError,
 )
@@ -85,6 +98,20 @@ class IngestReport:
     rejected: list[tuple[bytes | None, CommonsError]] = field(default_factory=list)
     forks: list[ForkProof] = field(default_factory=list)
     gaps: dict[LogKey, int] = field(default_factory=dict)  # log -> highest seq seen beyond head
+
+
+@dataclass(frozen=True)
+class SettledChecks:
+    """What `Ledger.settle_checks` recorded: entries whose deferred check held, those
+    whose check failed (marked), and the proofs against their authors newly stored."""
+
+    checked: int
+    failed: int
+    proofs: list[ForkProof]
+
+    @property
+    def settled(self) -> int:
+        return self.checked + self.failed
 
 
 #: An admission policy (specs/0008 §7): None if a received entry may join its log, else
@@ -104,6 +131,10 @@ class Ledger:
         self.admission: AdmissionPolicy | None = None
         # how received entries' signatures are checked (the node's uses every core)
         self.check_signatures: SignatureCheck = check_signatures
+        # ranges attested by a checkpoint defer their entries' own signature checks
+        # (specs/0003 §4.2); False checks every entry on receipt, as before
+        self.attested_ranges = True
+        self.ranges_committed = 0  # attested ranges committed (the deferred checks yield to them)
         self._heads: dict[LogKey, LogHead] = {(h.network, h.author): h for h in store.heads()}
         self._trees: dict[LogKey, merkle.MerkleTree] = {}
         self._freezes = Freezes(store, _stored_position)
@@ -317,7 +348,13 @@ class Ledger:
     ) -> ForkProof | None:
         """An entry conflicting with ours: a fork proof if the key in force signed it."""
         ours = next((e.raw for e in pending if e.seq == entry.seq), None)
-        ours = ours or self.entry_at(*key, entry.seq)
+        if ours is None and key in self._heads:  # held: evidence only once checked
+            try:
+                self.verify_held(*key, entry.seq)
+            except VerificationError as e:
+                report.rejected.append((entry.id, e))
+                return None
+            ours = self.entry_at(*key, entry.seq)
         if ours is None or key not in self._heads:
             report.rejected.append((entry.id, VerificationError("verify.seq-stale", "conflict")))
             return None
@@ -337,6 +374,7 @@ class Ledger:
         if where is None:
             raise LocalMisuseError("misuse.unknown-entry", "no such entry here")
         network, author, seq = where
+        self.verify_held(network, author, seq)  # served on its own: checked first
         covering = [c for c in self.store.checkpoints(network, author) if c.size >= seq]
         if not covering:
             raise LocalMisuseError("misuse.no-checkpoint", "no checkpoint covers this entry yet")
@@ -486,13 +524,15 @@ class Ledger:
         `later_key_events` the author's key events in (size+n, N], so a checkpoint
         signed after a rotation we have not fetched yet can still be checked.
         """
+        attested = self.attested_ranges
         return self.ingest_range_decoded(
             network,
             author,
-            prepare_ingest(raws, self.check_signatures),
+            prepare_ingest(raws, check_key_events if attested else self.check_signatures),
             note,
             proof,
             later_key_events,
+            deferred=attested,
         )
 
     def ingest_range_decoded(
@@ -503,9 +543,13 @@ class Ledger:
         note: bytes,
         proof: Sequence[bytes],
         later_key_events: Sequence[bytes] = (),
+        *,
+        deferred: bool = False,
     ) -> list[Entry]:
         """The stateful half of `ingest_range`: `prepare_ingest` of the range's raws,
-        then the same checks, errors and all-or-nothing commit."""
+        then the same checks, errors and all-or-nothing commit. `deferred`: only the
+        key events' signatures were checked (`check_key_events`); the others are
+        stored unchecked, the range being attested by the checkpoint (0003 §4.2)."""
         key = (network, author)
         if self._freezes.is_frozen(key):
             raise _frozen_error()
@@ -536,28 +580,95 @@ class Ledger:
         size_before = tree.size
         tree.extend(leaves)  # taken back below unless the range is committed
         try:
-            self._check_range_root(head.size, cp, tree.root(), proof)
-            self._commit([head] if entries else [], entries, [], [self._merged(signed)], leaves)
+            verify_reached_root(tree.size, tree.root(), cp, proof)
+            self._commit(
+                [head] if entries else [],
+                entries,
+                [],
+                [self._merged(signed)],
+                leaves,
+                deferred=deferred,
+            )
         except BaseException:
             tree.truncate(size_before)
             raise
+        self.ranges_committed += 1 if deferred and entries else 0
         return entries
 
-    @staticmethod
-    def _check_range_root(
-        size: int, cp: Checkpoint, new_root: bytes, proof: Sequence[bytes]
-    ) -> None:
-        """The log's root with the range appended (`size` leaves) is consistent with
-        the checkpoint `cp` through `proof`, or equal to its root when of its size."""
-        if cp.size == size:
-            if proof:
-                raise ProofError("proof.wrong-length", f"want no proof, got {len(proof)} hashes")
-            if new_root != cp.root:
-                raise VerificationError(
-                    "verify.checkpoint-mismatch", "entries do not give the root"
-                )
-        else:
-            merkle.verify_consistency(size, cp.size, new_root, cp.root, proof)
+    # -- deferred signature checks (specs/0003 §4.2) ------------------------------------
+    def unchecked_entries(self, limit: int) -> list[Entry]:
+        """Up to `limit` stored entries whose own signature is still to be checked."""
+        return [read_stored_entry(raw) for raw in self.store.unchecked(limit)]
+
+    def settle_checks(
+        self, entries: Sequence[Entry], verdicts: Sequence[CommonsError | None]
+    ) -> SettledChecks:
+        """Record the deferred checks of `entries` (`verdicts` as a SignatureCheck gives
+        them), in one transaction. A held signature makes the entry a plain one; a
+        failed one stores the "invalid-entry" proof against its author (0004 §2.1),
+        which freezes it, and marks the entry failed. A failure no held checkpoint
+        covers yet stays unchecked (checked again later)."""
+        checked: list[Position] = []
+        failed: list[Position] = []
+        proofs: dict[LogKey, ForkProof] = {}
+        for entry, error in zip(entries, verdicts, strict=True):
+            key = (entry.network, entry.author)
+            if error is None:
+                checked.append((*key, entry.seq))
+                continue
+            proof = self._invalid_entry_proof(entry)
+            if proof is None:
+                continue
+            failed.append((*key, entry.seq))
+            frozen = self._freezes.is_frozen(key) or self._freezes.is_forgiven(key, entry.seq)
+            if key not in proofs and not frozen:
+                proofs[key] = proof
+        self._commit([], [], list(proofs.values()), checked=checked, failed=failed)
+        return SettledChecks(len(checked), len(failed), list(proofs.values()))
+
+    def verify_held(self, network: bytes, author: bytes, seq: int) -> None:
+        """Make sure a held entry's own signature was checked and holds, checking it now
+        if it was deferred (before it is used as evidence or served on its own, 0003
+        §4.2); raise `verify.signed-invalid-entry` if it does not hold."""
+        state = self.store.check_state(network, author, seq)
+        if state is None:
+            return
+        if state == UNCHECKED:
+            raw = self.entry_at(network, author, seq)
+            entry = read_stored_entry(raw) if raw is not None else None
+            if entry is None:
+                return
+            verdicts = check_signatures([entry])
+            # a store that cannot write now (a reader, a full disk): checked all the same
+            with contextlib.suppress(LocalMisuseError):
+                self.settle_checks([entry], verdicts)
+            if verdicts[0] is None:
+                return
+        raise VerificationError(
+            "verify.signed-invalid-entry",
+            f"seq {seq}'s signature does not hold, yet its author signed a root over it",
+        )
+
+    def _invalid_entry_proof(self, entry: Entry) -> ForkProof | None:
+        """The proof against the author of a held entry whose signature failed: the
+        smallest held checkpoint within our log that covers it, the entry and its
+        inclusion proof, the key history. None if no such checkpoint is held yet, or if
+        the proof cannot be made (more key events than a proof may carry)."""
+        key = (entry.network, entry.author)
+        head = self._heads.get(key)
+        size = 0 if head is None else head.size
+        covering = [c for c in self.store.checkpoints(*key) if entry.seq <= c.size <= size]
+        if not covering:
+            return None
+        cp = covering[0]
+        inclusion = self.tree(*key).inclusion_proof(entry.seq - 1, cp.size)
+        events = [e.raw for e in self.key_history(*key).events]
+        side = encode_invalid_entry_side(entry.raw, inclusion)
+        raw = encode_fork_proof(KIND_INVALID_ENTRY, *key, cp.note, side, events)
+        try:
+            return verify_fork_proof(raw, checkpoint_verifier=checkpoint_side)
+        except CommonsError:
+            return None
 
     def add_fork_proof(self, raw: bytes) -> ForkProof | None:
         """Verify a fork proof from a peer; store it and freeze the author. Not stored
@@ -575,6 +686,8 @@ class Ledger:
                 entry = decode_entry(side)
                 if entry.seq <= self._heads[key].size and not ours.signer_allowed(entry):
                     raise VerificationError("verify.key-not-in-force", "our key history disagrees")
+        if key in self._heads and proof.kind == KIND_INVALID_ENTRY:
+            checkpoint_side(proof.a, self.key_history(*key))  # not signed by a key rotated away
         freezes = self._freezes
         if freezes.is_named(proof.id) or not (
             freezes.is_frozen(key) or freezes.is_forgiven(key, proof.position)
@@ -589,17 +702,26 @@ class Ledger:
         proofs: list[ForkProof],
         checkpoints: Sequence[StoredCheckpoint] = (),
         appended: Sequence[bytes] | None = None,
+        *,
+        deferred: bool = False,
+        checked: Sequence[Position] = (),
+        failed: Sequence[Position] = (),
     ) -> None:
         """Commit, then update the cached heads, trees and freezes. `appended`: the
         entries' leaf hashes, already appended to their log's cached tree by the
-        caller (which takes them back if this raises)."""
+        caller (which takes them back if this raises). `deferred`: the entries but
+        key events are stored unchecked; `checked`, `failed`: deferred checks made."""
+        leaves: Sequence[bytes | None] = [None] * len(entries) if appended is None else appended
         batch = Batch(
             heads=heads,
-            entries=[stored_entry(e) for e in entries]
-            if appended is None
-            else [stored_entry(e, leaf) for e, leaf in zip(entries, appended, strict=True)],
+            entries=[
+                stored_entry(e, leaf, unchecked=deferred and not is_key_event(e))
+                for e, leaf in zip(entries, leaves, strict=True)
+            ],
             checkpoints=list(checkpoints),
             fork_proofs=[StoredForkProof(p.id, p.network, p.author, p.raw) for p in proofs],
+            checked=list(checked),
+            failed=list(failed),
         )
         if batch.is_empty():
             return
@@ -612,11 +734,15 @@ class Ledger:
                 tree.append(stored.leaf_hash)
         if proofs:
             self._freezes.added(proofs)
-            self._news_forks = [*self._news_forks, *(p.raw for p in proofs)][-MAX_NEWS_FORKS:]
+            # "invalid-entry" proofs travel by sync only: nodes before 0004 §2.1 refuse the
+            # kind, and gossip would charge that to the honest sender (specs/0005 §10)
+            news = [p.raw for p in proofs if p.kind != KIND_INVALID_ENTRY]
+            self._news_forks = [*self._news_forks, *news][-MAX_NEWS_FORKS:]
 
     def take_new_fork_proofs(self) -> list[bytes]:
         """The fork proofs stored since the last call, however they came (gossip, a sync
-        session, a checkpoint that equivocates), oldest first, at most MAX_NEWS_FORKS:
+        session, a checkpoint that equivocates), oldest first, at most MAX_NEWS_FORKS,
+        but "invalid-entry" ones (sync carries those):
         the node announces them (specs/0005 §10). Older ones are not lost to peers:
         every sync session sends every fork proof held."""
         taken, self._news_forks = self._news_forks, []

@@ -36,6 +36,18 @@ class StoredEntry:
     leaf_hash: bytes
     kind: str
     timestamp_ms: int
+    #: Its own signature is not checked yet: it came in an attested range (specs/0003
+    #: §4.2) and waits for the deferred check.
+    unchecked: bool = False
+
+
+#: Where an entry of a log is: (network, author, seq).
+Position = tuple[bytes, bytes, int]
+
+#: An entry's deferred signature check (specs/0003 §4.2): not yet made, or made and
+#: failed (its proof is stored). An entry with no such state was checked and holds.
+UNCHECKED = "unchecked"
+FAILED = "failed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,9 +77,20 @@ class Batch:
     entries: list[StoredEntry] = field(default_factory=list)
     checkpoints: list[StoredCheckpoint] = field(default_factory=list)
     fork_proofs: list[StoredForkProof] = field(default_factory=list)
+    #: Unchecked entries whose deferred check held (they become plain entries) ...
+    checked: list[Position] = field(default_factory=list)
+    #: ... or failed (they stay, marked, beside the proof against their author).
+    failed: list[Position] = field(default_factory=list)
 
     def is_empty(self) -> bool:
-        return not (self.heads or self.entries or self.checkpoints or self.fork_proofs)
+        return not (
+            self.heads
+            or self.entries
+            or self.checkpoints
+            or self.fork_proofs
+            or self.checked
+            or self.failed
+        )
 
 
 class LogStore(Protocol):
@@ -85,6 +108,17 @@ class LogStore(Protocol):
 
     def fork_proofs(self) -> list[StoredForkProof]: ...
 
+    def unchecked(self, limit: int) -> list[bytes]:
+        """Up to `limit` entries whose deferred check is not made yet, in the order
+        they were stored (a log's in seq order)."""
+        ...
+
+    def count_unchecked(self) -> int: ...
+
+    def check_state(self, network: bytes, author: bytes, seq: int) -> str | None:
+        """UNCHECKED, FAILED, or None for an entry checked (or not held)."""
+        ...
+
     def commit(self, batch: Batch) -> None: ...
 
     def forget(self, network: bytes, author: bytes) -> None:
@@ -99,9 +133,12 @@ class LogStore(Protocol):
         ...
 
 
-def stored_entry(entry: Entry, leaf: bytes | None = None) -> StoredEntry:
+def stored_entry(
+    entry: Entry, leaf: bytes | None = None, *, unchecked: bool = False
+) -> StoredEntry:
     """What a store keeps of a verified entry: its bytes, id, leaf hash (`leaf`, when
-    the caller computed it already) and index fields."""
+    the caller computed it already), index fields, and whether its own signature is
+    still to be checked (`unchecked`)."""
     return StoredEntry(
         entry.network,
         entry.author,
@@ -111,6 +148,7 @@ def stored_entry(entry: Entry, leaf: bytes | None = None) -> StoredEntry:
         leaf_hash(entry.raw) if leaf is None else leaf,
         entry.kind,
         entry.timestamp_ms,
+        unchecked,
     )
 
 
@@ -184,6 +222,7 @@ class MemoryLogStore:
         self._checkpoints: dict[LogKey, dict[int, StoredCheckpoint]] = {}
         self._forks: dict[bytes, StoredForkProof] = {}
         self._forgotten: set[LogKey] = set()
+        self._deferred: dict[Position, str] = {}  # insertion order = storing order
         self.commits = 0
 
     def heads(self) -> list[LogHead]:
@@ -206,11 +245,27 @@ class MemoryLogStore:
     def fork_proofs(self) -> list[StoredForkProof]:
         return list(self._forks.values())
 
+    def unchecked(self, limit: int) -> list[bytes]:
+        found = [pos for pos, state in self._deferred.items() if state == UNCHECKED][:limit]
+        return [self._entries[(n, a)][seq - 1].raw for n, a, seq in found]
+
+    def count_unchecked(self) -> int:
+        return sum(1 for state in self._deferred.values() if state == UNCHECKED)
+
+    def check_state(self, network: bytes, author: bytes, seq: int) -> str | None:
+        return self._deferred.get((network, author, seq))
+
     def commit(self, batch: Batch) -> None:
         _check_batch(self._entries, self._by_id, batch.entries)
         for entry in batch.entries:
             self._entries.setdefault((entry.network, entry.author), []).append(entry)
             self._by_id[entry.id] = (entry.network, entry.author, entry.seq)
+            if entry.unchecked:
+                self._deferred[(entry.network, entry.author, entry.seq)] = UNCHECKED
+        for pos in batch.checked:
+            self._deferred.pop(pos, None)
+        for pos in batch.failed:
+            self._deferred[pos] = FAILED
         for head in batch.heads:
             self._heads[(head.network, head.author)] = head
         for cp in batch.checkpoints:
@@ -223,6 +278,7 @@ class MemoryLogStore:
         key = (network, author)
         for entry in self._entries.pop(key, []):
             self._by_id.pop(entry.id, None)
+            self._deferred.pop((network, author, entry.seq), None)
         self._heads.pop(key, None)
         self._checkpoints.pop(key, None)
         self._forgotten.add(key)

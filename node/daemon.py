@@ -38,6 +38,7 @@ from node.ops.context import LedgerContext, Quota, make_context
 from node.ops.slicing import slicer_from_env
 from node.ops.storage import collect_garbage
 from node.ops.takedown import blob_policy
+from node.runtime.deferred_checks import serve_deferred_checks
 from node.runtime.events import EventHub
 from node.runtime.governance import GovernanceDriver, max_blob_bytes
 from node.runtime.notifications import Notifier, open_tap
@@ -170,10 +171,9 @@ async def run_node(
                 try:
                     async with trio.open_nursery() as nursery:
                         await nursery.start(_watch_disk, disk, storage, blobs, network)
-                        nursery.start_soon(_upkeep, runner, blobs, service.previews)
-                        if options.blob_budget_bytes is not None:
-                            budget = options.blob_budget_bytes
-                            nursery.start_soon(_collect_blobs, runner, blobs, budget)
+                        _start_upkeep(
+                            nursery, runner, blobs, service.previews, options.blob_budget_bytes
+                        )
                         await nursery.start(network.run)
                         if driver is not None:
                             await nursery.start(driver.run)
@@ -256,12 +256,22 @@ async def _collect_blobs(runner: LedgerRunner, blobs: BlobStore, budget_bytes: i
         await trio.sleep(GC_INTERVAL_S)
 
 
-async def _upkeep(runner: LedgerRunner, blobs: BlobStore, previews: Previewer | None) -> None:
-    """The blob store's policy kept current; thumbnails drawn after publishes."""
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(_apply_takedowns, runner, blobs)
-        if previews is not None:
-            nursery.start_soon(previews.run)
+def _start_upkeep(
+    nursery: trio.Nursery,
+    runner: LedgerRunner,
+    blobs: BlobStore,
+    previews: Previewer | None,
+    budget_bytes: int | None,
+) -> None:
+    """The node's background upkeep: takedowns applied, the deferred signature checks of
+    attested ranges (specs/0003 §4.2), thumbnails drawn after publishes, blobs collected
+    within their budget if one is set."""
+    nursery.start_soon(_apply_takedowns, runner, blobs)
+    nursery.start_soon(serve_deferred_checks, runner)
+    if previews is not None:
+        nursery.start_soon(previews.run)
+    if budget_bytes is not None:
+        nursery.start_soon(_collect_blobs, runner, blobs, budget_bytes)
 
 
 async def _apply_takedowns(runner: LedgerRunner, blobs: BlobStore) -> None:

@@ -39,6 +39,7 @@ if __name__ == "__main__" and not __package__:  # run as a file, not with -m
 from specs.vectorgen import (
     admission,
     advert_file,
+    attested,
     blobs,
     capabilities,
     checkpoints,
@@ -91,6 +92,7 @@ def all_cases() -> list[Case]:
         *freezes.cases(),
         *inclusion.inclusion_cases(),
         *ranges.range_cases(),
+        *attested.cases(),
         *governance.cases(),
         *proposals.cases(),
         *admission.cases(),

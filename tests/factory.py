@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from protocol import kinds
-from protocol.entry import Entry, sign_entry
+from protocol.entry import Entry, read_stored_entry, sign_entry
 from protocol.identity import development_network, identity_id
 from protocol.keys import SigningKey
 
@@ -64,3 +64,24 @@ class Author:
         )
         self.signing = new_key
         return entry
+
+
+def badly_signed_note(author: Author, text: str) -> Entry:
+    """Append a note to `author`'s log whose signature does not hold (one bit of it
+    flipped): what only a faulty or dishonest author ever signs a checkpoint over. The
+    entries after it chain from its bytes as from any other's."""
+    good = author.note(text)
+    bad = read_stored_entry(good.raw[:-1] + bytes([good.raw[-1] ^ 1]))
+    author.entries[-1] = bad
+    return bad
+
+
+def author_with_bad_entry(name: str, n: int = 12, bad_at: int = 6) -> Author:
+    """A log of `n` entries whose entry `bad_at` (0: none) has a signature that fails."""
+    author = Author(name)
+    while len(author.entries) < n:
+        if len(author.entries) + 1 == bad_at:
+            badly_signed_note(author, f"bad {bad_at}")
+        else:
+            author.note(f"note {len(author.entries) + 1}")
+    return author

@@ -15,8 +15,9 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from ledger.log import Ledger
-from ledger.store import MemoryLogStore
+from ledger.store import Batch, MemoryLogStore, stored_entry
 from ledger.syncpeer import SyncPeer
+from protocol.logstate import LogHead, verify_next
 from protocol.sync import (
     Range,
 )
@@ -131,3 +132,19 @@ def chunker_from(sizes: list[int]) -> Any:
             i, k = i + sizes[k % len(sizes)], k + 1
 
     return chunks
+
+
+def ledger_holding(*held: Author) -> Ledger:
+    """A ledger holding these logs whole with their authors' checkpoints, stored as
+    they are (a badly signed entry included: only an author's own node could hold one,
+    and it serves it like any other)."""
+    store = MemoryLogStore()
+    for author in held:
+        head = LogHead(NETWORK, author.id)
+        for entry in author.entries:
+            head = verify_next(head, entry)  # the log rules; no signature is checked
+        store.commit(Batch(heads=[head], entries=[stored_entry(e) for e in author.entries]))
+    ledger = Ledger(store)
+    for author in held:
+        ledger.sign_checkpoint(author.signing, NETWORK, author.id)
+    return ledger

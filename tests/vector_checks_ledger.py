@@ -20,7 +20,7 @@ from ledger.keyhistory import verify_key_history
 from ledger.log import Ledger, checkpoint_side
 from ledger.store import MemoryLogStore
 from ledger.witness import WitnessState, witness_checkpoint
-from protocol.entry import decode_entry
+from protocol.entry import check_signatures, decode_entry
 from protocol.errors import CommonsError
 from protocol.ids import id_from_text, id_to_text
 from protocol.keys import SigningKey
@@ -170,6 +170,43 @@ def check_range(data: dict[str, Any], expect: dict[str, Any]) -> None:
     assert (commits, entries, notes[-1]) == (before[0] + 1, initial + raws, note)
 
 
+def check_attested_range(data: dict[str, Any], expect: dict[str, Any]) -> None:
+    """specs/0003 §4.2: the range is committed (or refused) as by `ingest_range`; the
+    seqs stored unchecked are those listed; the deferred check then settles them, and
+    a failed one yields the expected code and proof, and freezes the author."""
+    network, author = bytes.fromhex(data["network_hex"]), bytes.fromhex(data["author_hex"])
+    initial, raws = _hexes(data["initial_entries_hex"]), _hexes(data["range_hex"])
+    note, proof = data["note"].encode(), _hexes(data["proof_hex"])
+    ledger = Ledger(MemoryLogStore())
+    assert len(ledger.ingest(initial).accepted) == len(initial)
+    if not expect["ok"]:
+        expect_error(expect, lambda: ledger.ingest_range(network, author, raws, note, proof))
+        assert ledger.store.count_unchecked() == 0
+        return
+    ledger.ingest_range(network, author, raws, note, proof, _hexes(data["later_key_events_hex"]))
+    head = ledger.head(network, author)
+    assert head is not None
+    unchecked = [s for s in range(1, head.size + 1) if ledger.store.check_state(network, author, s)]
+    got: dict[str, Any] = {"ok": True, "size": head.size, "unchecked_seqs": unchecked}
+    entries = ledger.unchecked_entries(len(unchecked) + 1)
+    settled = ledger.settle_checks(entries, check_signatures(entries))
+    assert ledger.store.count_unchecked() == 0
+    if settled.proofs:
+        seq = settled.proofs[0].position
+        try:
+            ledger.verify_held(network, author, seq)
+            code = None
+        except CommonsError as e:
+            code = e.code
+        got["deferred"] = {
+            "code": code,
+            "seq": seq,
+            "fork_proof_hex": settled.proofs[0].raw.hex(),
+        }
+        assert ledger.is_frozen(network, author)
+    assert same(got, expect)
+
+
 def check_freeze(data: dict[str, Any], expect: dict[str, Any]) -> None:
     network = bytes.fromhex(data["network_hex"])
     ledger = Ledger(MemoryLogStore())
@@ -201,4 +238,5 @@ LEDGER_CHECKERS: dict[tuple[str, str], Checker] = {
     ("ledger", "freezes"): check_freeze,
     ("ledger", "inclusion"): check_inclusion,
     ("ledger", "ranges"): check_range,
+    ("ledger", "attested-ranges"): check_attested_range,
 }

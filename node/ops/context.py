@@ -22,7 +22,7 @@ from ledger.quota import DEFAULT_MAX_LOG_ENTRIES, DEFAULT_MAX_OTHER_ENTRIES, Log
 from ledger.store import LogStore
 from licenses.design_licence import check_design_licence
 from node.ops.governance_view import GovernanceView, allow_list_of
-from node.ops.verifier import shared_check
+from node.ops.verifier import attested_ranges, shared_check
 from node.store import memory
 from node.store.backup import RESTORED_FILE, restore_pending
 from node.store.catalogue import CatalogueStore
@@ -130,6 +130,7 @@ def make_context(
     name, network = home.network()
     ledger = Ledger(store)
     ledger.check_signatures = shared_check()
+    ledger.attested_ranges = attested_ranges()
     charter = home.charter()
     governance = None
     if charter is not None:  # a federation: its governance decides who may publish

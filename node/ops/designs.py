@@ -466,11 +466,14 @@ def list_designs(ctx: LedgerContext, limit: int = 20) -> list[dict[str, Any]]:
 
 
 def design_entry(ctx: LedgerContext, design_id: bytes) -> tuple[Entry, DesignBody]:
-    """A stored design entry and its validated body (misuse.unknown-design otherwise)."""
+    """A stored design entry and its validated body (misuse.unknown-design otherwise).
+    Shown, fetched or exported on its own: its signature is checked first if it came in
+    an attested range and is still unchecked (specs/0003 §4.2)."""
     where = ctx.store.locate(design_id)
     raw = None if where is None else ctx.ledger.entry_at(*where)
-    if raw is None:
+    if raw is None or where is None:
         raise LocalMisuseError("misuse.unknown-design", f"no design {id_to_text(design_id)} here")
+    ctx.ledger.verify_held(*where)
     entry = read_stored_entry(raw)
     status = kinds.check_body(entry.kind, entry.body)
     if entry.kind != DESIGN or not isinstance(status.model, DesignBody):

@@ -26,6 +26,9 @@ from protocol.errors import CommonsError
 
 PARALLEL_FROM = 64  # entries; below this a batch is checked on the calling thread
 ENV_THREADS = "FABNODE_VERIFY_THREADS"  # set to 1 to check on the calling thread only
+#: set to 0 to check every entry's signature on receipt, attested ranges too (the
+#: reference path of bench.network's catch-up; specs/0003 §4.2 makes deferral optional)
+ENV_ATTESTED = "FABNODE_ATTESTED_RANGES"
 
 
 def usable_cores() -> int:
@@ -37,6 +40,12 @@ def usable_cores() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux
         return max(1, os.cpu_count() or 1)
+
+
+def attested_ranges() -> bool:
+    """Whether sync ranges attested by their checkpoint defer their entries' own
+    signature checks (specs/0003 §4.2): yes unless FABNODE_ATTESTED_RANGES is 0."""
+    return os.environ.get(ENV_ATTESTED, "").strip() != "0"
 
 
 class ParallelSignatureCheck:
@@ -62,6 +71,16 @@ class ParallelSignatureCheck:
         for future in futures:
             out.extend(future.result())
         return out
+
+    def check_one_thread(self, entries: Sequence[Entry]) -> list[CommonsError | None]:
+        """`entries` checked on one of the pool's threads (one core at most), the
+        caller waiting: the deferred checks of attested ranges (node.runtime.
+        deferred_checks), which must leave the other cores to what is in a hurry."""
+        if self.threads == 1:
+            return self.check_part(entries)
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.threads - 1, thread_name_prefix="fab-verify")
+        return self._pool.submit(self.check_part, entries).result()
 
     def close(self) -> None:
         if self._pool is not None:

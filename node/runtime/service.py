@@ -285,6 +285,7 @@ class NodeService:
     async def status(self) -> dict[str, Any]:
         heads = await self.on_ledger(operations.log_heads)
         forks = await self.on_ledger(operations.fork_proofs)
+        unchecked = await self.on_ledger(lambda ctx: ctx.store.count_unchecked())
         out: dict[str, Any] = {
             "identity": id_to_text(self.ctx.identity.id),
             "peer_id": self.peer_id,
@@ -293,6 +294,8 @@ class NodeService:
             "uptime_ms": time.time_ns() // 1_000_000 - self.started_ms,
             "logs": heads,
             "frozen_authors": sorted({f["author"] for f in forks if not f["lifted"]}),
+            # entries of attested ranges whose own signature is still to be checked
+            "unchecked_entries": unchecked,
             "storage": vars(self.storage.statistics()),
         }
         if self.disk is not None:

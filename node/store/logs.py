@@ -40,6 +40,8 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from ledger.store import (
+    FAILED,
+    UNCHECKED,
     Batch,
     LogKey,
     StoredCheckpoint,
@@ -126,9 +128,18 @@ _V3 = sql_migration(
         network BLOB NOT NULL, author BLOB NOT NULL, UNIQUE (network, author))""",
 )
 
+# Version 4: entries whose own signature is checked later (an attested range, specs/0003
+# §4.2), by position; `failed` = 1 once the check failed and the proof against the author
+# is stored. A side table, not a column: it is empty once the background check caught up,
+# and the deferred check reads it in position order without scanning `entries`.
+_V4 = sql_migration(
+    """CREATE TABLE deferred_checks (
+        pos INTEGER PRIMARY KEY, failed INTEGER NOT NULL DEFAULT 0)""",
+)
+
 # MIGRATIONS[i] takes schema version i to i + 1; the code's version is len(MIGRATIONS).
 # Append only: never edit a migration that has shipped.
-MIGRATIONS: list[Migration] = [_V1, _V2, _V3]
+MIGRATIONS: list[Migration] = [_V1, _V2, _V3, _V4]
 
 #: The low bits of an entry's position hold its seq, the high bits its log id. A log is
 #: contiguous from seq 1, so 2**40 entries (~200 TB) is beyond any disk; 2**23 - 1 logs.
@@ -398,6 +409,35 @@ class SqliteLogStore:
             ).fetchall()
         return [StoredForkProof(*row) for row in rows]
 
+    def unchecked(self, limit: int) -> list[bytes]:
+        """Up to `limit` entries whose deferred signature check is not made yet."""
+        with wrapped_errors():
+            rows = self._conn.execute(
+                "SELECT e.raw FROM deferred_checks AS d JOIN entries AS e ON e.pos = d.pos"
+                " WHERE d.failed = 0 ORDER BY d.pos LIMIT ?",
+                (limit,),
+            ).fetchall()
+        return [raw for (raw,) in rows]
+
+    def count_unchecked(self) -> int:
+        with wrapped_errors():
+            row = self._conn.execute("SELECT COUNT(*) FROM deferred_checks WHERE failed = 0")
+            return int(row.fetchone()[0])
+
+    def check_state(self, network: bytes, author: bytes, seq: int) -> str | None:
+        with wrapped_errors():
+            pos = self._position(network, author, seq)
+            row = None
+            if pos is not None:
+                row = self._conn.execute(
+                    "SELECT failed FROM deferred_checks WHERE pos = ?", (pos,)
+                ).fetchone()
+        return None if row is None else (FAILED if row[0] else UNCHECKED)
+
+    def _position(self, network: bytes, author: bytes, seq: int) -> int | None:
+        log = self._log_id(network, author)
+        return None if log is None or not 1 <= seq <= MAX_STORED_SEQ else log << SEQ_BITS | seq
+
     def size(self, network: bytes, author: bytes) -> int:
         """How many entries of the log are stored (its highest seq)."""
         with wrapped_errors():
@@ -418,6 +458,7 @@ class SqliteLogStore:
             span = self._span(network, author, 1, MAX_STORED_SEQ + 1)
             if span is not None:
                 self._conn.execute("DELETE FROM entries WHERE pos BETWEEN ? AND ?", span)
+                self._conn.execute("DELETE FROM deferred_checks WHERE pos BETWEEN ? AND ?", span)
             for table in ("checkpoints", "logs"):
                 self._conn.execute(
                     f"DELETE FROM {table} WHERE network = ? AND author = ?", (network, author)
@@ -457,6 +498,7 @@ class SqliteLogStore:
             except sqlite3.IntegrityError as e:
                 raise LocalMisuseError("misuse.bad-batch", f"entry id already stored: {e}") from e
             self._upsert_rest(batch)
+            self._settle_checks(batch)
 
     def _check_contiguous(self, entries: Sequence[StoredEntry]) -> None:
         """Same rule as MemoryLogStore: each entry is its log's next seq."""
@@ -484,6 +526,9 @@ class SqliteLogStore:
             "INSERT INTO entries (pos, id, raw, leaf_hash) VALUES (?, ?, ?, ?)",
             [(logs[(e.network, e.author)] | e.seq, e.id, e.raw, e.leaf_hash) for e in entries],
         )
+        deferred = [(logs[(e.network, e.author)] | e.seq,) for e in entries if e.unchecked]
+        if deferred:
+            self._conn.executemany("INSERT INTO deferred_checks (pos) VALUES (?)", deferred)
 
     def _log_id_for_writing(self, network: bytes, author: bytes) -> int:
         """The log's id, made in the caller's transaction when it has none yet."""
@@ -516,6 +561,15 @@ class SqliteLogStore:
             " network = excluded.network, author = excluded.author, raw = excluded.raw",
             [(p.id, p.network, p.author, p.raw) for p in batch.fork_proofs],
         )
+
+    def _settle_checks(self, batch: Batch) -> None:
+        """Deferred checks made: a held one is no longer deferred, a failed one is marked."""
+        for positions, statement in (
+            (batch.checked, "DELETE FROM deferred_checks WHERE pos = ?"),
+            (batch.failed, "UPDATE deferred_checks SET failed = 1 WHERE pos = ?"),
+        ):
+            found = [self._position(*pos) for pos in positions]
+            self._conn.executemany(statement, [(pos,) for pos in found if pos is not None])
 
     def shrink_memory(self) -> None:
         """Free what this connection's page cache holds (it refills on demand)."""

@@ -18,11 +18,13 @@ import trio
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ledger.attest import check_key_events
 from ledger.log import IngestReport, Ledger, prepare_ingest
 from ledger.store import LogStore, MemoryLogStore
 from node.runtime.ingest import Prepared, ingest_batches, pipelined
 from node.runtime.storage_thread import open_storage
 from node.store.logs import SqliteLogStore
+from protocol.entry import check_signatures
 from protocol.errors import CommonsError, LocalMisuseError
 from tests.factory import Author
 
@@ -111,12 +113,16 @@ def test_the_mixed_pool_exercises_every_outcome() -> None:
 # -- the ledger's two halves: ingest_range unchanged ------------------------------------
 
 
-def range_outcome(ledger: Ledger, raws: Sequence[bytes], note: bytes, split: bool) -> Any:
+def range_outcome(
+    ledger: Ledger, raws: Sequence[bytes], note: bytes, split: bool, attested: bool
+) -> Any:
     author = Author("pipe-alice")
+    ledger.attested_ranges = attested
+    check = check_key_events if attested else check_signatures
     try:
         if split:
             got = ledger.ingest_range_decoded(
-                author.network, author.id, prepare_ingest(raws), note, []
+                author.network, author.id, prepare_ingest(raws, check), note, [], deferred=attested
             )
         else:
             got = ledger.ingest_range(author.network, author.id, raws, note, [])
@@ -126,9 +132,12 @@ def range_outcome(ledger: Ledger, raws: Sequence[bytes], note: bytes, split: boo
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.lists(st.sampled_from(range(len(POOL))), max_size=8), st.booleans())
-def test_ingest_range_decoded_is_ingest_range(picks: list[int], whole: bool) -> None:
-    """Same entries committed, or the same first error, all or nothing."""
+@given(st.lists(st.sampled_from(range(len(POOL))), max_size=8), st.booleans(), st.booleans())
+def test_ingest_range_decoded_is_ingest_range(
+    picks: list[int], whole: bool, attested: bool
+) -> None:
+    """Same entries committed, or the same first error, all or nothing; attested
+    (specs/0003 §4.2: only key events checked on receipt) or every signature checked."""
     alice = Author("pipe-alice")
     for i in range(6):
         alice.note(f"alice {i}")
@@ -139,7 +148,8 @@ def test_ingest_range_decoded_is_ingest_range(picks: list[int], whole: bool) -> 
     outcomes = []
     for split in (False, True):
         ledger = Ledger(MemoryLogStore())
-        outcomes.append((range_outcome(ledger, raws, note, split), ledger.heads()))
+        outcome = range_outcome(ledger, raws, note, split, attested)
+        outcomes.append((outcome, ledger.heads(), ledger.store.count_unchecked()))
     assert outcomes[0] == outcomes[1]
 
 

@@ -267,7 +267,7 @@ def stored_version(path: Path) -> int:
 
 def test_a_new_database_is_at_the_current_version_in_wal_mode(tmp_path: Path) -> None:
     open_store(tmp_path).close()
-    assert stored_version(tmp_path / "log.db") == store_module.schema_version() == 3
+    assert stored_version(tmp_path / "log.db") == store_module.schema_version() == 4
     assert sql(tmp_path / "log.db", "PRAGMA journal_mode") == [("wal",)]
 
 

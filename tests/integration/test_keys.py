@@ -77,16 +77,17 @@ def test_a_revocation_voids_the_thiefs_entries_on_a_peer(tmp_path: Path, stack: 
     stolen = NodeHome(a).signing_key()
     assert fabnode("note", "ours", home=a)[0] == 0  # seq 2
     status, design = publish(a, design_dir(tmp_path, "Thief Cube", "CERN-OHL-S-2.0"))
-    assert status == 0  # seq 3: the thief's first
-    assert fabnode("note", "the thief's", home=a)[0] == 0  # seq 4
+    assert status == 0  # seq 3, the thief's first, and its print-readiness at seq 4
+    assert fabnode("note", "the thief's", home=a)[0] == 0  # seq 5
     wait_until("the design on b", lambda: api(b, "GET", "/api/v1/designs?q=cube")["designs"])
     status, revoked = fabnode(
         "key", "revoke", "--recovery-key", recovery, "--from-seq", "3", home=a
     )
-    assert status == 0 and revoked["void"] == [3, 5]
-    assert fabnode("note", "ours again", home=a)[0] == 0  # seq 6
-    wait_until("b holds a's six entries", lambda: log_size(b, author) == 6)
-    assert [e["revoked"] for e in entries_on(b, author)] == [False, False, True, True, False, False]
+    assert status == 0 and revoked["void"] == [3, 6]  # the revocation itself is seq 6
+    assert fabnode("note", "ours again", home=a)[0] == 0  # seq 7
+    wait_until("b holds a's seven entries", lambda: log_size(b, author) == 7)
+    revoked_on_b = [e["revoked"] for e in entries_on(b, author)]
+    assert revoked_on_b == [False, False, True, True, True, False, False]
     assert api(b, "GET", "/api/v1/designs?q=cube")["designs"] == []  # the view ignores it
     shown = api(b, "GET", f"/api/v1/designs/{design['design_id']}")
     assert shown["catalogue"]["listed"] is False and shown["catalogue"]["code"] == "revoked"

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from node.i18n import _
 from node.store.home import NodeHome
 from protocol.errors import CommonsError, LocalMisuseError, RemoteFaultError, error_for_code
 
@@ -47,7 +48,8 @@ class NodeClient:
         try:
             f = file.open("rb")
         except OSError as e:
-            raise LocalMisuseError("misuse.bad-file", f"cannot read {file}: {e.strerror}") from e
+            why = _("cannot read {file}: {reason}").format(file=file, reason=e.strerror)
+            raise LocalMisuseError("misuse.bad-file", why) from e
         with f:
             size = os.fstat(f.fileno()).st_size
             request = urllib.request.Request(self.url + path, data=_pieces(f, size), method=method)
@@ -64,7 +66,7 @@ class NodeClient:
             raise _error_from(e) from e
         except (urllib.error.URLError, OSError) as e:
             raise RemoteFaultError(
-                "remote.node-unreachable", f"the node does not answer: {e}"
+                "remote.node-unreachable", _("the node does not answer: {reason}").format(reason=e)
             ) from e
 
 
@@ -74,7 +76,7 @@ def _pieces(f: BinaryIO, size: int) -> Iterator[bytes]:
     while left > 0:
         piece = f.read(min(READ_BYTES, left))
         if not piece:
-            raise LocalMisuseError("misuse.bad-file", "the file shrank while it was sent")
+            raise LocalMisuseError("misuse.bad-file", _("the file shrank while it was sent"))
         left -= len(piece)
         yield piece
 
@@ -84,5 +86,6 @@ def _error_from(e: urllib.error.HTTPError) -> CommonsError:
         error = json.loads(e.read())["error"]
         code, message = str(error["code"]), str(error["message"])
     except (ValueError, KeyError, TypeError):
-        return RemoteFaultError("remote.node-error", f"the node answered HTTP {e.code}")
+        why = _("the node answered HTTP {status}").format(status=e.code)
+        return RemoteFaultError("remote.node-error", why)
     return error_for_code(code, message)

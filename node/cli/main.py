@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from node.i18n import _, language_from_env, message, use
 from protocol.errors import CommonsError
 
 Handler = Callable[[argparse.Namespace], dict[str, Any]]
@@ -72,6 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(command_of(args_list))
     args = parser.parse_args(args_list)
+    use(args.lang or language_from_env(os.environ))
     handler: Handler | None = getattr(args, "handler", None)
     if handler is None:
         parser.print_help()
@@ -96,7 +98,7 @@ def command_of(argv: Sequence[str]) -> str | None:
     """The command word of a command line: the first word that is not a global option."""
     words = iter(argv)
     for word in words:
-        if word == "--home":
+        if word in ("--home", "--lang"):
             next(words, None)
         elif not word.startswith("-"):
             return word if word in COMMANDS else None
@@ -112,6 +114,12 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         type=Path,
         default=Path(os.environ.get("FABNODE_HOME", Path.home() / ".fabnode")),
         help="node home folder (default: $FABNODE_HOME or ~/.fabnode)",
+    )
+    parser.add_argument(
+        "--lang",
+        metavar="LANG",
+        help="language of the human output, e.g. es or fr_FR (default: from LC_ALL, "
+        "LC_MESSAGES, LANG; --json output is never translated)",
     )
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", help="print JSON")
@@ -130,7 +138,9 @@ def _print_result(args: argparse.Namespace, result: dict[str, Any]) -> None:
     text = result.pop("_text", None)
     for warning in result.get("warnings", []):  # also in the JSON, for scripts
         if isinstance(warning, dict):  # a typed warning: {code, message}
-            print(f"warning [{warning['code']}]: {warning['message']}", file=sys.stderr)
+            line = _("warning [{code}]: {message}")
+            line = line.format(code=warning["code"], message=message(warning["message"]))
+            print(line, file=sys.stderr)
     if getattr(args, "json", False) or text is None:
         print(json.dumps(result, indent=2, sort_keys=True))
     else:
@@ -141,7 +151,8 @@ def _print_error(args: argparse.Namespace, error: CommonsError) -> None:
     if getattr(args, "json", False):
         print(json.dumps({"error": error.to_json()}, indent=2, sort_keys=True))
     else:
-        print(f"error [{error.code}]: {error.message}", file=sys.stderr)
+        text = _("error [{code}]: {message}")
+        print(text.format(code=error.code, message=message(error.message)), file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -49,7 +49,7 @@ vendor-three:
 ## ngettext() and N_() of node/ (babel.cfg) into node/i18n/fabnode.pot, update each
 ## node/i18n/locale/LANG/LC_MESSAGES/fabnode.po, compile the .mo files the node reads
 ## (committed and shipped in the wheel), then the page's JSON catalogs
-## (tools/i18n/extract_web.py); `make i18n ADD=pt` starts the catalogs of a new language
+## (tools/i18n/extract_web.py); `make i18n ADD=pt` starts the .po of a new language
 I18N := node/i18n
 i18n: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg --no-location --sort-output \
@@ -60,7 +60,7 @@ i18n: $(STAMP)
 	$(BIN)/pybabel update -i $(I18N)/fabnode.pot -d $(I18N)/locale -D fabnode \
 		--ignore-obsolete
 	$(BIN)/pybabel compile --statistics -d $(I18N)/locale -D fabnode
-	@if [ -f tools/i18n/extract_web.py ]; then $(BIN)/python tools/i18n/extract_web.py $(if $(ADD),--add $(ADD)); fi
+	@if [ -f tools/i18n/extract_web.py ]; then $(BIN)/python tools/i18n/extract_web.py; fi
 
 ## make test: every check — lint, format, types, tests
 test: lint typecheck pytest

@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 from node.cli.client import NodeClient
 from node.cli.ledger import known_names, via_node
+from node.i18n import N_
 from node.ops import governance as ops
 from node.ops.governance import API_PREFIX as PREFIX
 from node.ops.names import label
@@ -100,7 +101,7 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
 
 def refuse_running(home: NodeHome) -> None:
     if NodeClient.discover(home) is not None:
-        raise LocalMisuseError("misuse.home-busy", "stop the node running on this home first")
+        raise LocalMisuseError("misuse.home-busy", N_("stop the node running on this home first"))
 
 
 def cmd_create(args: argparse.Namespace) -> dict[str, Any]:

@@ -217,13 +217,12 @@ def cmd_lineage(args: argparse.Namespace) -> dict[str, Any]:
         f"/api/v1/designs/{quote(args.design_id)}/lineage",
     )
     mark = {True: " " + _("[withdrawn]"), False: ""}
+    ancestor, descendant = _("ancestor"), _("descendant")
     lines = [
-        f"{_('ancestor')}  {r['id']}  {r['name']} ({r['licence']}){mark[r['withdrawn']]}"
+        f"{ancestor}  {r['id']}  {r['name']} ({r['licence']}){mark[r['withdrawn']]}"
         for r in out["ancestors"]
     ]
-    lines += [
-        f"{_('descendant')}  {r['id']}  {r['name']} ({r['licence']})" for r in out["descendants"]
-    ]
+    lines += [f"{descendant}  {r['id']}  {r['name']} ({r['licence']})" for r in out["descendants"]]
     out["_text"] = "\n".join(lines) or _("(no lineage)")
     return out
 

@@ -77,7 +77,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
-    use(lang_of(args_list) or language_from_env(os.environ))  # --help speaks it too
+    lang = lang_of(args_list)
+    use(lang or language_from_env(os.environ), chosen=lang is not None)  # --help speaks it
     parser = build_parser(command_of(args_list))
     args = parser.parse_args(args_list)
     handler: Handler | None = getattr(args, "handler", None)

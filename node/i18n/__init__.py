@@ -125,12 +125,20 @@ def language_from_env(environ: Mapping[str, str]) -> str:
 
 
 _current: list[Translator] = [translator(SOURCE_LANGUAGE)]
+_chosen: list[bool] = [False]
 
 
-def use(locale: str) -> Translator:
-    """Make `locale` the language of `_()` (the CLI's reader's); returns its translator."""
+def use(locale: str, chosen: bool = False) -> Translator:
+    """Make `locale` the language of `_()` (the CLI's reader's); returns its translator.
+    `chosen`: the reader named it (`--lang`), so it sets money's format too."""
     _current[0] = translator(locale)
+    _chosen[0] = chosen
     return _current[0]
+
+
+def is_chosen() -> bool:
+    """Whether the reader named the locale (`--lang`) rather than the environment."""
+    return _chosen[0]
 
 
 def current() -> Translator:

@@ -117,10 +117,10 @@ def test_the_checker_finds_each_kind_of_problem() -> None:
     assert problems(template, catalog) == [
         "missing: 'gone'",
         "no longer used: 'stale'",
+        "untranslated: ('one {n}', 'many {n}')",
         "untranslated: 'empty'",
         "untranslated: 'fuzzy'",
         "placeholders differ: 'moved {a}'",
-        "untranslated: ('one {n}', 'many {n}')",
     ]
     good = Catalog(locale="fr")
     for text, translated in (("kept {n}", "gardé {n}"), ("gone", "parti"), ("empty", "vide"),

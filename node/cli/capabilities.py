@@ -15,7 +15,7 @@ from urllib.parse import quote, urlencode
 
 from node.cli.ledger import via_node
 from node.cli.quotes import quote_text
-from node.i18n import _, current, message, ngettext
+from node.i18n import N_, _, current, localized, message, ngettext
 from node.ops import capabilities, okw_files, sealing
 from node.ops.capabilities import MatchQuery, parse_near
 from node.ops.slicing import slicer_from_env
@@ -88,8 +88,13 @@ def _read_file(path: Path) -> bytes:
         with path.open("rb") as f:
             return f.read(MAX_ADVERT_FILE_BYTES + 1)
     except OSError as e:
-        why = _("cannot read {file}: {reason}").format(file=path, reason=e.strerror)
-        raise LocalMisuseError("misuse.bad-file", why) from e
+        raise localized(
+            LocalMisuseError,
+            "misuse.bad-file",
+            N_("cannot read {file}: {reason}"),
+            file=path,
+            reason=e.strerror,
+        ) from e
 
 
 def cmd_set(args: argparse.Namespace) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from urllib.parse import quote, urlencode
 
 from ledger.catalogue import Filters
 from node.cli.ledger import via_node
-from node.i18n import _, current, message, ngettext
+from node.i18n import N_, _, current, localized, message, ngettext
 from node.ops import designs, takedown
 from protocol.errors import LocalMisuseError
 from protocol.ids import id_from_text
@@ -293,8 +293,13 @@ def cmd_export_okh(args: argparse.Namespace) -> dict[str, Any]:
     try:
         args.output.write_text(out["manifest"], encoding="utf-8")
     except OSError as e:
-        why = _("cannot write {file}: {reason}").format(file=args.output, reason=e.strerror)
-        raise LocalMisuseError("misuse.bad-file", why) from e
+        raise localized(
+            LocalMisuseError,
+            "misuse.bad-file",
+            N_("cannot write {file}: {reason}"),
+            file=args.output,
+            reason=e.strerror,
+        ) from e
     out["output"] = str(args.output)
     text = _("wrote the OKH manifest of {design} to {file}")
     out["_text"] = text.format(design=out["design_id"], file=args.output)

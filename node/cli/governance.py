@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 from node.cli.client import NodeClient
 from node.cli.ledger import known_names, via_node
-from node.i18n import N_, _
+from node.i18n import N_, _, localized
 from node.ops import governance as ops
 from node.ops.governance import API_PREFIX as PREFIX
 from node.ops.names import label
@@ -109,8 +109,13 @@ def cmd_create(args: argparse.Namespace) -> dict[str, Any]:
         with args.charter.open("rb") as f:
             data = f.read(MAX_CHARTER_TOML_BYTES + 1)
     except OSError as e:
-        why = _("cannot read {file}: {reason}").format(file=args.charter, reason=e.strerror)
-        raise LocalMisuseError("misuse.bad-file", why) from e
+        raise localized(
+            LocalMisuseError,
+            "misuse.bad-file",
+            N_("cannot read {file}: {reason}"),
+            file=args.charter,
+            reason=e.strerror,
+        ) from e
     if len(data) > MAX_CHARTER_TOML_BYTES:
         raise DecodeError(
             "decode.too-large", f"a charter file is at most {MAX_CHARTER_TOML_BYTES} bytes"
@@ -320,8 +325,9 @@ def parse_time(text: str) -> int:
     try:
         when = datetime.datetime.fromisoformat(text)
     except ValueError as e:
-        why = _("not a time: {text}").format(text=text)
-        raise LocalMisuseError("misuse.bad-argument", why) from e
+        raise localized(
+            LocalMisuseError, "misuse.bad-argument", N_("not a time: {text}"), text=text
+        ) from e
     if when.tzinfo is None:
         when = when.replace(tzinfo=datetime.UTC)
     return int(when.timestamp())

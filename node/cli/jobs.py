@@ -18,7 +18,7 @@ from urllib.parse import quote, urlencode
 from node.cli.ledger import known_names, via_node
 from node.cli.money import money_text
 from node.cli.quotes import quote_text
-from node.i18n import _, current, message
+from node.i18n import N_, _, current, localized, message
 from node.ops import jobs, myjobs
 from node.ops.names import label
 from node.ops.slicing import slicer_from_env
@@ -157,9 +157,8 @@ def parse_place(text: str) -> Location:
             lon_microdeg=int((lon * 1_000_000).to_integral_value()),
         )
     except (ValueError, InvalidOperation) as e:
-        raise LocalMisuseError(
-            "misuse.bad-place", _("want LAT,LON in degrees, got {text}").format(text=repr(text))
-        ) from e
+        why = N_("want LAT,LON in degrees, got {text}")
+        raise localized(LocalMisuseError, "misuse.bad-place", why, text=repr(text)) from e
 
 
 def parse_time_ms(text: str) -> int:
@@ -167,9 +166,8 @@ def parse_time_ms(text: str) -> int:
     try:
         when = datetime.fromisoformat(text)
     except ValueError as e:
-        raise LocalMisuseError(
-            "misuse.bad-time", _("want an ISO 8601 date, got {text}").format(text=repr(text))
-        ) from e
+        why = N_("want an ISO 8601 date, got {text}")
+        raise localized(LocalMisuseError, "misuse.bad-time", why, text=repr(text)) from e
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return int(when.timestamp()) * 1000
@@ -217,7 +215,7 @@ def cmd_offer(args: argparse.Namespace) -> dict[str, Any]:
     part = None
     if args.size_mm is not None:
         if args.volume_mm3 is None:
-            raise LocalMisuseError("misuse.bad-job", _("--size-mm needs --volume-mm3"))
+            raise LocalMisuseError("misuse.bad-job", N_("--size-mm needs --volume-mm3"))
         part = {"size_um": [int(v * 1000) for v in args.size_mm], "volume_mm3": args.volume_mm3}
     place = parse_place(args.at)
     budget = None

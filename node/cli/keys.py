@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from node.cli.ledger import via_node
-from node.i18n import _, aligned, message
+from node.i18n import N_, _, aligned, localized, message
 from node.ops import keys
 from node.store.home import MAX_KEY_FILE_BYTES
 from protocol.errors import LocalMisuseError
@@ -99,6 +99,11 @@ def read_key_file(path: Path) -> str:
         with path.open("rb") as f:
             data = f.read(MAX_KEY_FILE_BYTES + 1)
     except OSError as e:
-        why = _("cannot read {file}: {reason}").format(file=path, reason=e.strerror)
-        raise LocalMisuseError("misuse.bad-file", why) from e
+        raise localized(
+            LocalMisuseError,
+            "misuse.bad-file",
+            N_("cannot read {file}: {reason}"),
+            file=path,
+            reason=e.strerror,
+        ) from e
     return data.decode("utf-8", errors="replace")

@@ -24,7 +24,7 @@ from ledger.inclusion import (
 )
 from node.cli import progress
 from node.cli.client import NodeClient
-from node.i18n import _, ngettext
+from node.i18n import N_, _, localized, ngettext
 from node.ops import context as operations
 from node.ops.context import LedgerContext
 from node.store.home import GOVERNANCE_FILE, NodeHome
@@ -192,13 +192,18 @@ def cmd_check_proof(args: argparse.Namespace) -> dict[str, Any]:
     else the `witness_count` in force in the home's federation when the proof is of that
     network, else unknown. With `--require-witnesses`, fewer than k is an error."""
     if args.witnesses is not None and args.witnesses < 1:
-        raise LocalMisuseError("misuse.bad-argument", _("--witnesses is at least 1"))
+        raise LocalMisuseError("misuse.bad-argument", N_("--witnesses is at least 1"))
     try:
         with args.file.open("rb") as f:
             data = f.read(MAX_BUNDLE_BYTES + 1)
     except OSError as e:
-        why = _("cannot read {file}: {reason}").format(file=args.file, reason=e.strerror)
-        raise LocalMisuseError("misuse.bad-file", why) from e
+        raise localized(
+            LocalMisuseError,
+            "misuse.bad-file",
+            N_("cannot read {file}: {reason}"),
+            file=args.file,
+            reason=e.strerror,
+        ) from e
     result = check_bundle(parse_bundle(data))
     network = id_to_text(result.entry.network)
     required = args.witnesses if args.witnesses is not None else _federation_k(args.home, network)

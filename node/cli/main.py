@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from node.i18n import N_, _, language_from_env, message, use
+from node.i18n import N_, _, language_from_env, message, text_of, use
 from protocol.errors import CommonsError
 
 Handler = Callable[[argparse.Namespace], dict[str, Any]]
@@ -171,7 +171,7 @@ def _print_error(args: argparse.Namespace, error: CommonsError) -> None:
         print(json.dumps({"error": error.to_json()}, indent=2, sort_keys=True))
     else:
         text = _("error [{code}]: {message}")
-        print(text.format(code=error.code, message=message(error.message)), file=sys.stderr)
+        print(text.format(code=error.code, message=text_of(error, error.message)), file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from node.cli.client import NodeClient
-from node.i18n import SOURCE_LANGUAGE, _, aligned, current, ngettext
+from node.i18n import N_, SOURCE_LANGUAGE, _, aligned, current, localized, ngettext
 from node.store.home import MAX_KEY_FILE_BYTES, NodeHome
 from node.store.notifications import (
     KINDS,
@@ -121,11 +121,20 @@ def _secret(path: Path) -> str:
     try:
         data = path.read_bytes()[: MAX_KEY_FILE_BYTES + 1]
     except OSError as e:
-        why = _("cannot read {file}: {reason}").format(file=path, reason=e.strerror)
-        raise LocalMisuseError("misuse.bad-argument", why) from e
+        raise localized(
+            LocalMisuseError,
+            "misuse.bad-argument",
+            N_("cannot read {file}: {reason}"),
+            file=path,
+            reason=e.strerror,
+        ) from e
     if len(data) > MAX_KEY_FILE_BYTES:
-        why = _("{file} is too large for a secret").format(file=path)
-        raise LocalMisuseError("misuse.bad-argument", why)
+        raise localized(
+            LocalMisuseError,
+            "misuse.bad-argument",
+            N_("{file} is too large for a secret"),
+            file=path,
+        )
     return data.decode(errors="replace").strip()
 
 
@@ -229,7 +238,7 @@ def _unread(n: int) -> str:
 def cmd_log(args: argparse.Namespace) -> dict[str, Any]:
     client = _client(args)
     if client is None:
-        why = _("the delivery log is the running node's")
+        why = N_("the delivery log is the running node's")
         raise LocalMisuseError("misuse.node-not-running", why)
     out: dict[str, Any] = client.call("GET", f"{PREFIX}/deliveries")
     tr = current()

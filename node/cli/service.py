@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from node.cli.systemd_unit import Scope, UnitSpec, render_unit
-from node.i18n import _
+from node.i18n import N_, _, localized
 from node.store.home import NodeHome
 from node.store.signguard import state_dir
 from protocol.errors import LocalMisuseError
@@ -110,7 +110,9 @@ def cmd_uninstall(args: argparse.Namespace) -> dict[str, Any]:
     scope: Scope = "user" if args.user else "system"
     path = unit_path(args, scope)
     if not path.exists():
-        raise LocalMisuseError("misuse.not-installed", _("no unit at {file}").format(file=path))
+        raise localized(
+            LocalMisuseError, "misuse.not-installed", N_("no unit at {file}"), file=path
+        )
     if args.unit_dir is None:
         _systemctl(scope, "disable", "--now", _unit_name(args.name), check=False)
     path.unlink()
@@ -134,8 +136,12 @@ def cmd_status(args: argparse.Namespace) -> dict[str, Any]:
 
 def unit_path(args: argparse.Namespace, scope: Scope) -> Path:
     if not NAME_PATTERN.fullmatch(args.name) or args.name.endswith(".service"):
-        why = _("unit name {name}: letters, digits").format(name=repr(args.name))
-        raise LocalMisuseError("misuse.bad-argument", why)
+        raise localized(
+            LocalMisuseError,
+            "misuse.bad-argument",
+            N_("unit name {name}: letters, digits"),
+            name=repr(args.name),
+        )
     if args.unit_dir is not None:
         folder: Path = args.unit_dir
     elif scope == "system":
@@ -161,8 +167,12 @@ def _owner(path: Path) -> str:
     try:
         return pwd.getpwuid(path.stat().st_uid).pw_name
     except KeyError as e:
-        why = _("{file}'s owner has no name: --as").format(file=path)
-        raise LocalMisuseError("misuse.bad-argument", why) from e
+        raise localized(
+            LocalMisuseError,
+            "misuse.bad-argument",
+            N_("{file}'s owner has no name: --as"),
+            file=path,
+        ) from e
 
 
 def _state_dir_of(user: str | None) -> Path:
@@ -173,8 +183,12 @@ def _state_dir_of(user: str | None) -> Path:
     try:
         return Path(pwd.getpwnam(user).pw_dir) / ".local" / "state" / "fabcommons"
     except KeyError as e:
-        why = _("no user {user} on this machine").format(user=repr(user))
-        raise LocalMisuseError("misuse.bad-argument", why) from e
+        raise localized(
+            LocalMisuseError,
+            "misuse.bad-argument",
+            N_("no user {user} on this machine"),
+            user=repr(user),
+        ) from e
 
 
 def _make_state_dir(state: Path, user: str | None) -> None:
@@ -191,7 +205,7 @@ def _make_state_dir(state: Path, user: str | None) -> None:
 def _systemctl(scope: Scope, *argv: str, check: bool = True) -> str:
     systemctl = shutil.which("systemctl")
     if systemctl is None:
-        raise LocalMisuseError("misuse.no-systemd", _("systemctl is not installed here"))
+        raise LocalMisuseError("misuse.no-systemd", N_("systemctl is not installed here"))
     command = [systemctl, *(["--user"] if scope == "user" else []), *argv]
     try:
         done = subprocess.run(

@@ -23,11 +23,11 @@ the CLI is marked with `N_()` and translated where it is printed (`message`).
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Final
+from typing import Final, TypeVar
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import LOCALTZ, format_datetime
@@ -40,6 +40,9 @@ LOCALE_DIR: Final = Path(__file__).resolve().parent / "locale"
 SOURCE_LANGUAGE: Final = "en"
 #: Environment variables naming the locale of messages, first one set wins (POSIX).
 LOCALE_VARIABLES: Final = ("LC_ALL", "LC_MESSAGES", "LANG")
+#: The attribute `localized` gives an error: its text in the reader's language.
+_LOCALIZED: Final = "localized_message"
+ErrorT = TypeVar("ErrorT", bound=Exception)
 
 
 def languages() -> tuple[str, ...]:
@@ -169,3 +172,21 @@ def aligned(rows: list[tuple[str, str]], min_width: int = 0, gap: int = 2) -> li
     """`label  value` lines, the (translated) labels padded to the longest one."""
     width = max([min_width, *(len(label) for label, _value in rows)]) + gap
     return [f"{label:<{width}}{value}" for label, value in rows]
+
+
+def localized(
+    kind: Callable[[str, str], ErrorT], code: str, template: str, /, **params: object
+) -> ErrorT:
+    """A typed error whose message is `template` in English (what `--json` and the API
+    carry, for scripts) and, for people, in the reader's language (`text_of`).
+    `template` is marked where it is written: `localized(E, code, N_("... {x}"), x=1)`."""
+    error = kind(code, template.format(**params))
+    setattr(error, _LOCALIZED, _current[0].gettext(template).format(**params))
+    return error
+
+
+def text_of(error: Exception, fallback: str) -> str:
+    """What to print for an error: its reader's-language text when `localized` made it,
+    else `fallback` (its message) translated when a catalog holds that sentence."""
+    found = getattr(error, _LOCALIZED, None)
+    return found if isinstance(found, str) else message(fallback)

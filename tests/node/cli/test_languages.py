@@ -100,7 +100,8 @@ def test_dates_follow_the_locale(lab: Path, lang: str, locale: str, withdrawn: s
     date = format_datetime(moment, "medium", tzinfo=UTC, locale=locale)  # TZ=UTC
     status, out, _ = fabnode_in(lang, lab, "design", "show", design)
     assert status == 0
-    assert f"\n  {withdrawn}{date}: v2\n" in out
+    colon = "\u00a0:" if locale == "fr_FR" else ":"  # French typography: a space before
+    assert f"\n  {withdrawn}{date}{colon} v2\n" in out
 
 
 @pytest.mark.parametrize(

@@ -8,15 +8,19 @@ from datetime import UTC, datetime
 import pytest
 
 from node.i18n import (
+    N_,
     _,
     aligned,
     current,
     language_from_env,
+    localized,
     message,
     ngettext,
+    text_of,
     translator,
     use,
 )
+from protocol.errors import JobError, LocalMisuseError
 
 #: 15 December 2026, noon UTC: the same day in every time zone the tests may run in.
 MID_DECEMBER_MS = int(datetime(2026, 12, 15, 12, tzinfo=UTC).timestamp() * 1000)
@@ -87,3 +91,23 @@ def test_use_sets_the_readers_language_and_message_translates_fixed_sentences() 
 def test_aligned_pads_translated_labels() -> None:
     assert aligned([("a", "1"), ("longer", "2")]) == ["a       1", "longer  2"]
     assert aligned([("a", "1")], min_width=3, gap=1) == ["a   1"]
+
+
+def test_a_localized_error_tells_scripts_in_english_and_people_in_their_language() -> None:
+    try:
+        use("es_ES")
+        error = localized(
+            LocalMisuseError,
+            "misuse.node-not-running",
+            N_("no node is running on {home}"),
+            home="/srv/lab",
+        )
+        assert error.to_json() == {
+            "code": "misuse.node-not-running",
+            "message": "no node is running on /srv/lab",
+        }
+        assert text_of(error, error.message) == "no hay ningún nodo en marcha en /srv/lab"
+        plain = JobError("job.out-of-turn", "the bid was already awarded")  # N_() in node.ops
+        assert text_of(plain, plain.message) == "la oferta ya fue adjudicada"
+    finally:
+        use("en")

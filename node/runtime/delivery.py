@@ -90,7 +90,6 @@ def email_message(
     tr = tr or translator()
     message = EmailMessage()
     message["Subject"] = f"[Fab Commons] {row['title']}"
-    message["Content-Language"] = tr.language
     message["From"] = smtp.from_addr
     message["To"] = ", ".join(smtp.to)
     message["Date"] = format_datetime(datetime.now(UTC))
@@ -104,6 +103,7 @@ def email_message(
         tr.gettext("Open it on your node: {link}").format(link=link),
     ]
     message.set_content("\n".join(body) + "\n")
+    message["Content-Language"] = tr.language  # after set_content, which resets Content-*
     return message
 
 

@@ -179,7 +179,7 @@ def subject(mail: Message) -> str:
 def text_of(mail: Message) -> str:
     payload = mail.get_payload(decode=True)
     assert isinstance(payload, bytes)
-    return payload.decode(mail.get_content_charset() or "ascii")
+    return payload.decode(mail.get_content_charset() or "ascii").replace("\r\n", "\n")
 
 
 def kinds_of(home: Path) -> list[str]:

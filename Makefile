@@ -54,13 +54,17 @@ I18N := node/i18n
 i18n: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg --no-location --sort-output \
 		--project "Fab Commons" --version "" --copyright-holder "Fab Commons contributors" \
-		--msgid-bugs-address "" -o $(I18N)/fabnode.pot node
+		--msgid-bugs-address "" -o $(I18N)/fabnode.pot.new node
+	@# a new template only when a message changed, not its creation date alone
+	@if diff -q -I '^"POT-Creation-Date' $(I18N)/fabnode.pot $(I18N)/fabnode.pot.new >/dev/null 2>&1; \
+		then rm $(I18N)/fabnode.pot.new; else mv $(I18N)/fabnode.pot.new $(I18N)/fabnode.pot; fi
 	@if [ -n "$(ADD)" ]; then \
 		$(BIN)/pybabel init -i $(I18N)/fabnode.pot -d $(I18N)/locale -D fabnode -l $(ADD); fi
 	$(BIN)/pybabel update -i $(I18N)/fabnode.pot -d $(I18N)/locale -D fabnode \
-		--ignore-obsolete
+		--ignore-obsolete --ignore-pot-creation-date
 	$(BIN)/pybabel compile --statistics -d $(I18N)/locale -D fabnode
-	@if [ -f tools/i18n/extract_web.py ]; then $(BIN)/python tools/i18n/extract_web.py; fi
+	@if [ -f tools/i18n/extract_web.py ]; then \
+		$(BIN)/python -c 'import sys; sys.path.insert(0, "tools/i18n"); import extract_web; extract_web.main()'; fi
 
 ## make test: every check — lint, format, types, tests
 test: lint typecheck pytest

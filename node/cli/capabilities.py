@@ -15,7 +15,8 @@ from urllib.parse import quote, urlencode
 
 from node.cli.ledger import via_node
 from node.cli.quotes import quote_text
-from node.i18n import N_, _, current, localized, message, ngettext
+from node.cli.readiness import warning_text
+from node.i18n import N_, _, current, localized, ngettext
 from node.ops import capabilities, okw_files, sealing
 from node.ops.capabilities import MatchQuery, parse_near
 from node.ops.slicing import slicer_from_env
@@ -185,7 +186,7 @@ def cmd_match(args: argparse.Namespace) -> dict[str, Any]:
         # Print-readiness warnings beside the quote (specs/0010 §3.4): advice, not refusals.
         warning = _("warning, part {part}: {text}")
         lines += [
-            "    " + warning.format(part=w["part"] + 1, text=message(w["text"]))
+            "    " + warning.format(part=w["part"] + 1, text=warning_text(w))
             for w in c.get("warnings", [])
         ]
     excluded = _("excluded: {reasons}")

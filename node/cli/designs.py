@@ -15,6 +15,7 @@ from urllib.parse import quote, urlencode
 
 from ledger.catalogue import Filters
 from node.cli.ledger import via_node
+from node.cli.readiness import warning_text
 from node.i18n import N_, _, current, localized, message, ngettext
 from node.ops import designs, takedown
 from protocol.errors import LocalMisuseError
@@ -184,9 +185,7 @@ def _readiness_lines(row: dict[str, Any]) -> list[str]:
         path=row["path"], source=source.get(row.get("source") or "", "?")
     )
     lines = ["  " + head + ", ".join(facts)]
-    lines += [
-        "    " + _("warning: {text}").format(text=message(w["text"])) for w in row["warnings"]
-    ]
+    lines += ["    " + _("warning: {text}").format(text=warning_text(w)) for w in row["warnings"]]
     return lines
 
 

@@ -17,6 +17,8 @@ from typing import Any
 import pytest
 from babel.dates import format_datetime
 
+from node.cli.readiness import warning_text
+from node.i18n import use
 from tests.node.cli.test_designs import design_dir
 from tests.node.ops.test_capabilities import advert_file
 
@@ -151,3 +153,23 @@ def test_notification_settings_name_their_own_language(lab: Path) -> None:
     assert json.loads(out)["error"]["field"] == "language"
     status, _, _ = fabnode_in("C.UTF-8", lab, "notify", "set", "--radius-km", "20")
     assert status == 0 and json_in("C.UTF-8", lab, "notify", "show")["language"] == "es"
+
+
+def test_print_readiness_warnings_are_written_from_their_codes() -> None:
+    """The node writes a warning's sentence in English; the CLI writes it again from
+    its code, value and limit in the reader's language and numbers."""
+    thin = {"code": "thin-wall", "value": 500, "limit": 800, "text": "English as sent"}
+    unknown = {"code": "too-shiny", "value": 1, "limit": None, "text": "too shiny"}
+    try:
+        use("en")
+        assert warning_text(thin) == "English as sent"
+        use("de_DE")
+        assert (
+            warning_text(thin) == "dünnste Wand etwa 0,50 mm, unter den 0,80 mm dieses Verfahrens"
+        )
+        assert warning_text(unknown) == "too shiny"  # a newer node's code: its own words
+        use("fr_FR")
+        overhangs = {"code": "overhangs", "value": 125, "limit": None, "text": ""}
+        assert warning_text(overhangs).startswith("12,5 % de la surface")
+    finally:
+        use("en")

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 HOME_DIR ?= $(CURDIR)/.fabnode-home
 
-.PHONY: install run node test lint typecheck pytest vectors bench fuzz wheel clean vendor-three
+.PHONY: install run node test lint typecheck pytest vectors bench fuzz wheel clean vendor-three i18n
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -44,6 +44,27 @@ wheel: $(STAMP)
 ## node/api/web/vendor/three (the design page's 3D viewer; committed, shipped in the wheel)
 vendor-three:
 	bash tools/three/vendor.sh
+
+## make i18n: the message catalogs (README "Languages"): extract every _(), gettext(),
+## ngettext() and N_() of node/ (babel.cfg) into node/i18n/fabnode.pot, update each
+## node/i18n/locale/LANG/LC_MESSAGES/fabnode.po, compile the .mo files the node reads
+## (committed and shipped in the wheel), then the page's JSON catalogs
+## (tools/i18n/extract_web.py); `make i18n ADD=pt` starts the .po of a new language
+I18N := node/i18n
+i18n: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg --no-location --sort-output \
+		--project "Fab Commons" --version "" --copyright-holder "Fab Commons contributors" \
+		--msgid-bugs-address "" -o $(I18N)/fabnode.pot.new node
+	@# a new template only when a message changed, not its creation date alone
+	@if diff -q -I '^"POT-Creation-Date' $(I18N)/fabnode.pot $(I18N)/fabnode.pot.new >/dev/null 2>&1; \
+		then rm $(I18N)/fabnode.pot.new; else mv $(I18N)/fabnode.pot.new $(I18N)/fabnode.pot; fi
+	@if [ -n "$(ADD)" ]; then \
+		$(BIN)/pybabel init -i $(I18N)/fabnode.pot -d $(I18N)/locale -D fabnode -l $(ADD); fi
+	$(BIN)/pybabel update -i $(I18N)/fabnode.pot -d $(I18N)/locale -D fabnode \
+		--ignore-obsolete --ignore-pot-creation-date
+	$(BIN)/pybabel compile --statistics -d $(I18N)/locale -D fabnode
+	@if [ -f tools/i18n/extract_web.py ]; then \
+		$(BIN)/python -c 'import sys; sys.path.insert(0, "tools/i18n"); import extract_web; extract_web.main()'; fi
 
 ## make test: every check — lint, format, types, tests
 test: lint typecheck pytest

@@ -14,6 +14,7 @@ import trio
 
 from ledger.quota import DEFAULT_MAX_LOG_ENTRIES, DEFAULT_MAX_OTHER_ENTRIES
 from node.daemon import RunOptions, run_node
+from node.i18n import _
 from node.logs import FORMATS, configure_logging
 from node.ops.context import Quota
 from node.store.diskspace import DEFAULT_MIN_FREE_BYTES, MIB
@@ -97,9 +98,8 @@ def cmd_run(args: argparse.Namespace) -> dict[str, Any]:
                 "peer_id": service.peer_id,
                 "listen": service.listen_addrs,
             }
-            print(
-                json.dumps({"ready": ready}) if args.json else f"node running: {ready}", flush=True
-            )
+            human = _("node running: {ready}").format(ready=ready)
+            print(json.dumps({"ready": ready}) if args.json else human, flush=True)
 
     try:
         trio.run(main)
@@ -108,7 +108,7 @@ def cmd_run(args: argparse.Namespace) -> dict[str, Any]:
         if single is None:
             raise
         raise single from None
-    return {"stopped": True, "_text": "node stopped"}
+    return {"stopped": True, "_text": _("node stopped")}
 
 
 def _single_commons_error(group: BaseExceptionGroup[BaseException]) -> CommonsError | None:

@@ -3,9 +3,10 @@
 - The pure packages (protocol, ledger, licenses) do no I/O, and dependencies between
   packages point one way: node -> ledger, licenses -> protocol.
 - Inside node/, roles are packages in one order, each importing only those before it:
-  store <- ops <- runtime <- net <- api <- the top (daemon, run, join). The CLI
-  (node.cli) imports only store, ops and itself (its HTTP client); the demo only
-  those and the CLI's client. Only node.net.host imports libp2p.
+  i18n <- store <- ops <- runtime <- net <- api <- the top (daemon, run, join). The
+  CLI (node.cli) imports only i18n, store, ops and itself (its HTTP client); the demo
+  only those and the CLI's client. node.i18n (the message catalogs) imports no role.
+  Only node.net.host imports libp2p.
 - No import cycle anywhere among the project's modules, imports inside functions and
   under TYPE_CHECKING included.
 """
@@ -51,18 +52,18 @@ ALLOWED_OURS = {
     "licenses": {"protocol", "licenses"},
     "node": {"protocol", "ledger", "licenses", "node"},
 }
-ROLE_ORDER = ("store", "ops", "runtime", "net", "api")
+ROLE_ORDER = ("i18n", "store", "ops", "runtime", "net", "api")
 TOP = "top"  # node.daemon, node.run, node.join: the composition root and its commands
 ALLOWED_ROLES: dict[str, set[str]] = {
     **{role: set(ROLE_ORDER[: i + 1]) for i, role in enumerate(ROLE_ORDER)},
-    "cli": {"store", "ops", "cli"},
-    "demo": {"store", "ops", "cli", "demo"},
+    "cli": {"i18n", "store", "ops", "cli"},
+    "demo": {"i18n", "store", "ops", "cli", "demo"},
     TOP: {*ROLE_ORDER, "cli", "demo", TOP},
 }
 #: Libraries a role may not import: the CLI and the layers under the runtime load no
 #: server, no libp2p and no trio (a CLI command answers in tens of milliseconds).
 SERVER_LIBRARIES = {"fastapi", "starlette", "hypercorn", "libp2p", "multiaddr", "trio"}
-NO_SERVER_ROLES = {"store", "ops", "cli"}
+NO_SERVER_ROLES = {"i18n", "store", "ops", "cli"}
 
 
 def imports_in(path: Path) -> list[tuple[int, str, tuple[str, ...]]]:

@@ -114,6 +114,7 @@ def test_the_wheel_holds_every_file_the_packages_ship(wheel: Path) -> None:
     assert (
         "node/api/web/index.html" in in_wheel and "node/data/parts/spacer-m5-10x8.stl" in in_wheel
     )
+    assert "node/i18n/locale/es/LC_MESSAGES/fabnode.mo" in in_wheel  # README "Languages"
     entry_points = next(n for n in in_wheel if n.endswith(".dist-info/entry_points.txt"))
     with zipfile.ZipFile(wheel) as archive:
         assert "fabnode = node.cli.main:main" in archive.read(entry_points).decode()
@@ -144,6 +145,13 @@ def test_the_installed_wheel_runs_a_node_with_its_dashboard(venv: Path, tmp_path
     subprocess.run(
         [fabnode, "--home", str(home), "init"], cwd=cwd, env=clean_env(**state), check=True
     )
+    spanish = clean_env(**state, LANG="es_ES.UTF-8", LC_ALL="", LC_MESSAGES="", LANGUAGE="")
+    done = subprocess.run(
+        [fabnode, "--home", str(home), "status"],
+        cwd=cwd, env=spanish, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 1  # the catalogs came with the wheel:
+    assert done.stderr.startswith("error [misuse.node-not-running]: no hay ningún nodo")
     with running_node(home, cwd=cwd, env=clean_env(**state), program=[fabnode]) as (_, ready):
         url = ready["api"]
         page = fetch(url + "/")

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from node.i18n import _, current, ngettext
 from node.store.backup import restore_backup, write_backup
 from node.store.home import NodeHome
 
@@ -33,17 +34,25 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
 def cmd_backup(args: argparse.Namespace) -> dict[str, Any]:
     manifest = write_backup(NodeHome(args.home), args.file, with_keys=args.with_keys)
     if args.with_keys:
-        print(
-            f"warning: {args.file} holds this identity's signing and recovery keys: whoever "
-            "has it can sign as you. Keep it offline or encrypted.",
-            file=sys.stderr,
+        warning = _(
+            "warning: {file} holds this identity's signing and recovery keys: whoever "
+            "has it can sign as you. Keep it offline or encrypted."
         )
+        print(warning.format(file=args.file), file=sys.stderr)
     out = _summary(manifest)
     out["file"] = str(args.file)
-    out["_text"] = (
-        f"backed up {out['own_log_size']} entries of our log, {out['files']} files, "
-        f"{out['bytes']} bytes to {args.file}" + (" (with keys)" if args.with_keys else "")
+    tr = current()
+    text = ngettext(
+        "backed up {entries} entries of our log, {files} file, {bytes} bytes to {file}",
+        "backed up {entries} entries of our log, {files} files, {bytes} bytes to {file}",
+        out["files"],
+    ).format(
+        entries=tr.number(out["own_log_size"]),
+        files=tr.number(out["files"]),
+        bytes=tr.number(out["bytes"]),
+        file=args.file,
     )
+    out["_text"] = text + (" " + _("(with keys)") if args.with_keys else "")
     return out
 
 
@@ -51,11 +60,13 @@ def cmd_restore(args: argparse.Namespace) -> dict[str, Any]:
     manifest = restore_backup(args.file, NodeHome(args.home))
     out = _summary(manifest)
     out["home"] = str(args.home)
-    keys = "" if manifest["with_keys"] else " The backup holds no keys: copy keys/ in to sign."
-    out["_text"] = (
-        f"restored {args.file} into {args.home}. It signs nothing until a sync session has "
-        f"brought our log back from a peer: run it with --bootstrap ADDR.{keys}"
-    )
+    text = _(
+        "restored {file} into {home}. It signs nothing until a sync session has "
+        "brought our log back from a peer: run it with --bootstrap ADDR."
+    ).format(file=args.file, home=args.home)
+    if not manifest["with_keys"]:
+        text += " " + _("The backup holds no keys: copy keys/ in to sign.")
+    out["_text"] = text
     return out
 
 

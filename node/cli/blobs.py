@@ -14,6 +14,7 @@ from typing import Any
 
 from node.cli.client import NodeClient
 from node.cli.storage import add_pin_commands
+from node.i18n import N_, current, localized, ngettext
 from node.store.blobs import BlobStore, check_blob_size
 from node.store.home import NodeHome
 from protocol.errors import LocalMisuseError
@@ -55,7 +56,9 @@ def cmd_add(args: argparse.Namespace) -> dict[str, Any]:
     home = NodeHome(args.home)
     home.identity()  # misuse.no-identity for a mistyped --home, before anything else
     if not args.file.is_file():
-        raise LocalMisuseError("misuse.bad-file", f"{args.file} is not a file")
+        raise localized(
+            LocalMisuseError, "misuse.bad-file", N_("{file} is not a file"), file=args.file
+        )
     client = NodeClient.discover(home)
     if client is None:
         blob_id, size = open_store(args.home).add_file(args.file)
@@ -73,9 +76,11 @@ def cmd_get(args: argparse.Namespace) -> dict[str, Any]:
     if not store.has(blob_id):
         client = NodeClient.discover(NodeHome(args.home))
         if client is None:
-            raise LocalMisuseError(
+            raise localized(
+                LocalMisuseError,
                 "misuse.blob-missing",
-                f"this node does not hold {args.blob}; run the node to fetch it from peers",
+                N_("this node does not hold {blob}; run the node to fetch it from peers"),
+                blob=args.blob,
             )
         client.call("POST", f"/api/v1/blobs/{args.blob}/fetch")  # verified before kept
     size = store.export_to(blob_id, args.output)
@@ -83,5 +88,7 @@ def cmd_get(args: argparse.Namespace) -> dict[str, Any]:
         "blob": args.blob,
         "size": size,
         "file": str(args.output),
-        "_text": f"wrote {size} bytes to {args.output}",
+        "_text": ngettext("wrote {n} byte to {file}", "wrote {n} bytes to {file}", size).format(
+            n=current().number(size), file=args.output
+        ),
     }

@@ -15,6 +15,8 @@ from urllib.parse import quote, urlencode
 
 from node.cli.ledger import via_node
 from node.cli.quotes import quote_text
+from node.cli.readiness import warning_text
+from node.i18n import N_, _, current, localized, ngettext
 from node.ops import capabilities, okw_files, sealing
 from node.ops.capabilities import MatchQuery, parse_near
 from node.ops.slicing import slicer_from_env
@@ -78,7 +80,7 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
 def _advert_text(row: dict[str, Any]) -> str:
     advert = row["advert"]
     processes = ", ".join(sorted({m["process"] for m in advert["machines"]}))
-    far = "" if row.get("distance_m") is None else f"  {row['distance_m'] / 1000:.1f} km"
+    far = "" if row.get("distance_m") is None else "  " + current().distance_m(row["distance_m"])
     return f"{row['lab']}  {advert['name']}  [{processes}]{far}"
 
 
@@ -87,7 +89,13 @@ def _read_file(path: Path) -> bytes:
         with path.open("rb") as f:
             return f.read(MAX_ADVERT_FILE_BYTES + 1)
     except OSError as e:
-        raise LocalMisuseError("misuse.bad-file", f"cannot read {path}: {e.strerror}") from e
+        raise localized(
+            LocalMisuseError,
+            "misuse.bad-file",
+            N_("cannot read {file}: {reason}"),
+            file=path,
+            reason=e.strerror,
+        ) from e
 
 
 def cmd_set(args: argparse.Namespace) -> dict[str, Any]:
@@ -100,7 +108,7 @@ def cmd_set(args: argparse.Namespace) -> dict[str, Any]:
         "/api/v1/capabilities",
         {"advert": fields},
     )
-    out["_text"] = f"advert {out['advert_id']} (seq {out['seq']})"
+    out["_text"] = _("advert {advert} (seq {seq})").format(advert=out["advert_id"], seq=out["seq"])
     return out
 
 
@@ -138,14 +146,16 @@ def cmd_list(args: argparse.Namespace) -> dict[str, Any]:
         "GET",
         "/api/v1/capabilities?" + urlencode(params),
     )
-    out["_text"] = "\n".join(_advert_text(r) for r in out["adverts"]) or "(no adverts)"
+    out["_text"] = "\n".join(_advert_text(r) for r in out["adverts"]) or _("(no adverts)")
     return out
 
 
 def _part(text: str) -> dict[str, Any]:
     fields = text.split(",")
     if len(fields) != 4 or not all(f.strip().isdigit() for f in fields):
-        raise LocalMisuseError("misuse.bad-part", f"{text!r}: want X,Y,Z,VOL (mm, mm³)")
+        raise LocalMisuseError(
+            "misuse.bad-part", _("{part}: want X,Y,Z,VOL (mm, mm³)").format(part=repr(text))
+        )
     x, y, z, volume = (int(f) for f in fields)
     return {"size_um": [x * 1000, y * 1000, z * 1000], "volume_mm3": volume}
 
@@ -174,11 +184,17 @@ def cmd_match(args: argparse.Namespace) -> dict[str, Any]:
     for c in out["candidates"]:
         lines.append(f"{c['lab']}  {c['advert']['name']}  {quote_text(c['quote'])}")
         # Print-readiness warnings beside the quote (specs/0010 §3.4): advice, not refusals.
-        lines += [f"    warning, part {w['part'] + 1}: {w['text']}" for w in c.get("warnings", [])]
+        warning = _("warning, part {part}: {text}")
+        lines += [
+            "    " + warning.format(part=w["part"] + 1, text=warning_text(w))
+            for w in c.get("warnings", [])
+        ]
+    excluded = _("excluded: {reasons}")
     lines += [
-        f"{e['lab']}  {e['name']}  excluded: {', '.join(e['reasons'])}" for e in out["excluded"]
+        f"{e['lab']}  {e['name']}  " + excluded.format(reasons=", ".join(e["reasons"]))
+        for e in out["excluded"]
     ]
-    out["_text"] = "\n".join(lines) or "(no labs)"
+    out["_text"] = "\n".join(lines) or _("(no labs)")
     return out
 
 
@@ -192,7 +208,9 @@ def cmd_import_okw(args: argparse.Namespace) -> dict[str, Any]:
         "/api/v1/capabilities/import-okw",
         {"path": str(path)},
     )
-    out["_text"] = f"advert {out['advert_id']} (seq {out['seq']}) from {path.name}"
+    out["_text"] = _("advert {advert} (seq {seq}) from {file}").format(
+        advert=out["advert_id"], seq=out["seq"], file=path.name
+    )
     return out
 
 
@@ -207,7 +225,9 @@ def cmd_export_okw(args: argparse.Namespace) -> dict[str, Any]:
     if args.output is not None:
         args.output.write_text(out["yaml"], encoding="utf-8")
         out["file"] = str(args.output)
-    out["_text"] = out["yaml"] if args.output is None else f"wrote {args.output}"
+    out["_text"] = (
+        out["yaml"] if args.output is None else _("wrote {file}").format(file=args.output)
+    )
     return out
 
 
@@ -236,5 +256,6 @@ def cmd_open(args: argparse.Namespace) -> dict[str, Any]:
         f"/api/v1/sealed/{quote(args.blob)}/open",
         {"out": str(out_path)},
     )
-    out["_text"] = f"wrote {out['size']} bytes to {out['file']}"
+    text = ngettext("wrote {n} byte to {file}", "wrote {n} bytes to {file}", out["size"])
+    out["_text"] = text.format(n=current().number(out["size"]), file=out["file"])
     return out

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from node.i18n import N_, localized
 from node.store.home import NodeHome
 from protocol.errors import CommonsError, LocalMisuseError, RemoteFaultError, error_for_code
 
@@ -47,7 +48,13 @@ class NodeClient:
         try:
             f = file.open("rb")
         except OSError as e:
-            raise LocalMisuseError("misuse.bad-file", f"cannot read {file}: {e.strerror}") from e
+            raise localized(
+                LocalMisuseError,
+                "misuse.bad-file",
+                N_("cannot read {file}: {reason}"),
+                file=file,
+                reason=e.strerror,
+            ) from e
         with f:
             size = os.fstat(f.fileno()).st_size
             request = urllib.request.Request(self.url + path, data=_pieces(f, size), method=method)
@@ -63,8 +70,11 @@ class NodeClient:
         except urllib.error.HTTPError as e:
             raise _error_from(e) from e
         except (urllib.error.URLError, OSError) as e:
-            raise RemoteFaultError(
-                "remote.node-unreachable", f"the node does not answer: {e}"
+            raise localized(
+                RemoteFaultError,
+                "remote.node-unreachable",
+                N_("the node does not answer: {reason}"),
+                reason=e,
             ) from e
 
 
@@ -74,7 +84,7 @@ def _pieces(f: BinaryIO, size: int) -> Iterator[bytes]:
     while left > 0:
         piece = f.read(min(READ_BYTES, left))
         if not piece:
-            raise LocalMisuseError("misuse.bad-file", "the file shrank while it was sent")
+            raise LocalMisuseError("misuse.bad-file", N_("the file shrank while it was sent"))
         left -= len(piece)
         yield piece
 
@@ -84,5 +94,6 @@ def _error_from(e: urllib.error.HTTPError) -> CommonsError:
         error = json.loads(e.read())["error"]
         code, message = str(error["code"]), str(error["message"])
     except (ValueError, KeyError, TypeError):
-        return RemoteFaultError("remote.node-error", f"the node answered HTTP {e.code}")
+        why = N_("the node answered HTTP {status}")
+        return localized(RemoteFaultError, "remote.node-error", why, status=e.code)
     return error_for_code(code, message)

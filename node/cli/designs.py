@@ -15,6 +15,8 @@ from urllib.parse import quote, urlencode
 
 from ledger.catalogue import Filters
 from node.cli.ledger import via_node
+from node.cli.readiness import warning_text
+from node.i18n import N_, _, current, localized, message, ngettext
 from node.ops import designs, takedown
 from protocol.errors import LocalMisuseError
 from protocol.ids import id_from_text
@@ -67,7 +69,7 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
 
 def _rows_text(rows: list[dict[str, Any]]) -> str:
     lines = [f"{r['id']}  {r['name']}  ({r['licence']})" for r in rows]
-    return "\n".join(lines) or "(no designs)"
+    return "\n".join(lines) or _("(no designs)")
 
 
 def cmd_publish(args: argparse.Namespace) -> dict[str, Any]:
@@ -80,7 +82,8 @@ def cmd_publish(args: argparse.Namespace) -> dict[str, Any]:
         "/api/v1/designs",
         {"path": str(path), "licence": args.licence, "derived_from": args.derived_from},
     )
-    out["_text"] = f"{out['design_id']} ({len(out['files'])} files, {out['licence']})"
+    files = ngettext("{n} file", "{n} files", len(out["files"])).format(n=len(out["files"]))
+    out["_text"] = f"{out['design_id']} ({files}, {out['licence']})"
     return out
 
 
@@ -133,12 +136,23 @@ def cmd_show(args: argparse.Namespace) -> dict[str, Any]:
         f"/api/v1/designs/{quote(args.design_id)}",
     )
     body = out["body"]
-    lines = [f"{body['name']} ({body['licence']}) by {', '.join(body['licensors']) or '?'}"]
-    lines += [f"  {f['path']}  {f['size_bytes']} B  sha256 {f['sha256']}" for f in body["files"]]
-    lines += [f"  derived from: {a}" for a in out["attribution"]]
+    tr = current()
+    by = ", ".join(body["licensors"]) or "?"
+    lines = [
+        _("{name} ({licence}) by {licensors}").format(
+            name=body["name"], licence=body["licence"], licensors=by
+        )
+    ]
+    lines += [
+        f"  {f['path']}  {tr.number(f['size_bytes'])} B  sha256 {f['sha256']}"
+        for f in body["files"]
+    ]
+    lines += ["  " + _("derived from: {design}").format(design=a) for a in out["attribution"]]
     if out.get("withdrawn"):
         w = out["withdrawn"]
-        lines.insert(1, f"  WITHDRAWN by its author at {w['timestamp_ms']} ms: {w['reason']}")
+        when = tr.date_time(int(w["timestamp_ms"]))
+        text = _("WITHDRAWN by its author on {date}: {reason}")
+        lines.insert(1, "  " + text.format(date=when, reason=w["reason"]))
     for row in out.get("readiness", []):
         lines += _readiness_lines(row)
     out["_text"] = "\n".join(lines)
@@ -149,25 +163,30 @@ def _readiness_lines(row: dict[str, Any]) -> list[str]:
     """A mesh's print-readiness (specs/0010 §3.3) in a few lines."""
     r = row["readiness"]
     if r is None:
-        return [f"  print-readiness of {row['path']}: not known here (design fetch measures it)"]
+        text = _("print-readiness of {path}: not known here (design fetch measures it)")
+        return ["  " + text.format(path=row["path"])]
+    tr = current()
     wall = r["thinnest_wall_um"]
-    overlap = {None: "overlap not decided", True: "overlapping", False: "apart"}
+    overlap = {None: _("overlap not decided"), True: _("overlapping"), False: _("apart")}
     shells = "?" if r["shells"] is None else r["shells"]
+    closed = r["open_edges"] == 0 and r["non_manifold_edges"] == 0
     facts = [
-        "closed" if r["open_edges"] == 0 and r["non_manifold_edges"] == 0 else "open",
-        f"{shells} shell(s) {overlap[r['overlapping_shells']]}",
-        "thinnest wall " + ("not found" if wall is None else f"~{wall / 1000:.2f} mm"),
-        f"overhangs {r['overhang_permille'] / 10:.1f} %",
+        _("closed") if closed else _("open"),
+        _("{n} shell(s) {overlap}").format(n=shells, overlap=overlap[r["overlapping_shells"]]),
+        _("thinnest wall not found")
+        if wall is None
+        else _("thinnest wall ~{mm} mm").format(mm=tr.number(wall / 1000, 2)),
+        _("overhangs {percent} %").format(percent=tr.number(r["overhang_permille"] / 10, 1)),
     ]
     if r["solid_volume_mm3"] is not None:
-        facts.append(f"solid {r['solid_volume_mm3']} mm³")
-    source = {"measured": "measured here", "author": "as its author measured it"}
-    lines = [
-        f"  print-readiness of {row['path']} ({source.get(row.get('source') or '', '?')}): "
-        + ", ".join(facts)
-    ]
-    lines += [f"    warning: {w['text']}" for w in row["warnings"]]
-    return lines or ["    ready to print: no warning"]
+        facts.append(_("solid {volume} mm³").format(volume=tr.number(r["solid_volume_mm3"])))
+    source = {"measured": _("measured here"), "author": _("as its author measured it")}
+    head = _("print-readiness of {path} ({source}): ").format(
+        path=row["path"], source=source.get(row.get("source") or "", "?")
+    )
+    lines = ["  " + head + ", ".join(facts)]
+    lines += ["    " + _("warning: {text}").format(text=warning_text(w)) for w in row["warnings"]]
+    return lines
 
 
 def cmd_withdraw(args: argparse.Namespace) -> dict[str, Any]:
@@ -182,9 +201,9 @@ def cmd_withdraw(args: argparse.Namespace) -> dict[str, Any]:
         {"reason": args.reason},
     )
     w = out["withdrawn"]
-    out["_text"] = f"{out['design_id']} withdrawn: {w['reason']}" + (
-        " (already)" if out["already"] else ""
-    )
+    text = _("{design} withdrawn: {reason} (already)") if out["already"] else None
+    text = text or _("{design} withdrawn: {reason}")
+    out["_text"] = text.format(design=out["design_id"], reason=w["reason"])
     return out
 
 
@@ -196,13 +215,14 @@ def cmd_lineage(args: argparse.Namespace) -> dict[str, Any]:
         "GET",
         f"/api/v1/designs/{quote(args.design_id)}/lineage",
     )
-    mark = {True: " [withdrawn]", False: ""}
+    mark = {True: " " + _("[withdrawn]"), False: ""}
+    ancestor, descendant = _("ancestor"), _("descendant")
     lines = [
-        f"ancestor  {r['id']}  {r['name']} ({r['licence']}){mark[r['withdrawn']]}"
+        f"{ancestor}  {r['id']}  {r['name']} ({r['licence']}){mark[r['withdrawn']]}"
         for r in out["ancestors"]
     ]
-    lines += [f"descendant  {r['id']}  {r['name']} ({r['licence']})" for r in out["descendants"]]
-    out["_text"] = "\n".join(lines) or "(no lineage)"
+    lines += [f"{descendant}  {r['id']}  {r['name']} ({r['licence']})" for r in out["descendants"]]
+    out["_text"] = "\n".join(lines) or _("(no lineage)")
     return out
 
 
@@ -216,20 +236,23 @@ def cmd_fetch(args: argparse.Namespace) -> dict[str, Any]:
         f"/api/v1/designs/{quote(args.design_id)}/fetch",
         {"out_dir": str(out_dir)},
     )
-    out["_text"] = f"wrote {len(out['files'])} files to {out['out_dir']}"
+    n = len(out["files"])
+    text = ngettext("wrote {n} file to {folder}", "wrote {n} files to {folder}", n)
+    out["_text"] = text.format(n=n, folder=out["out_dir"])
     if out.get("note"):
-        out["_text"] += f": {out['note']}"
+        out["_text"] += f": {message(out['note'])}"
     return out
 
 
 def _import_line(r: dict[str, Any]) -> str:
     if "error" in r:
         e = r["error"]
-        return f"{r['file']}: {e['code']} ({e['field']}): {e['message']}"
+        return f"{r['file']}: {e['code']} ({e['field']}): {message(e['message'])}"
     if r.get("unchanged"):
-        return f"{r['file']}: {r['design_id']} (unchanged: nothing signed)"
+        return f"{r['file']}: {r['design_id']} " + _("(unchanged: nothing signed)")
     if r.get("supersedes"):
-        return f"{r['file']}: {r['design_id']} (a new version of {r['supersedes']})"
+        text = _("(a new version of {design})").format(design=r["supersedes"])
+        return f"{r['file']}: {r['design_id']} {text}"
     return f"{r['file']}: {r['design_id']}"
 
 
@@ -245,7 +268,9 @@ def cmd_import_okh(args: argparse.Namespace) -> dict[str, Any]:
     )
     lines = [_import_line(r) for r in out["results"]]
     lines.append(
-        f"imported {out['imported']}, unchanged {out.get('unchanged', 0)}, failed {out['failed']}"
+        _("imported {imported}, unchanged {unchanged}, failed {failed}").format(
+            imported=out["imported"], unchanged=out.get("unchanged", 0), failed=out["failed"]
+        )
     )
     out["_text"] = "\n".join(lines)
     out["_exit"] = 1 if out["failed"] and not out["imported"] and not out.get("unchanged") else 0
@@ -267,8 +292,14 @@ def cmd_export_okh(args: argparse.Namespace) -> dict[str, Any]:
     try:
         args.output.write_text(out["manifest"], encoding="utf-8")
     except OSError as e:
-        why = f"cannot write {args.output}: {e.strerror}"
-        raise LocalMisuseError("misuse.bad-file", why) from e
+        raise localized(
+            LocalMisuseError,
+            "misuse.bad-file",
+            N_("cannot write {file}: {reason}"),
+            file=args.output,
+            reason=e.strerror,
+        ) from e
     out["output"] = str(args.output)
-    out["_text"] = f"wrote the OKH manifest of {out['design_id']} to {args.output}"
+    text = _("wrote the OKH manifest of {design} to {file}")
+    out["_text"] = text.format(design=out["design_id"], file=args.output)
     return out

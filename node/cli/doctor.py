@@ -10,6 +10,7 @@ import argparse
 from typing import Any
 
 from node.cli.client import NodeClient
+from node.i18n import N_, _, aligned, localized, message
 from node.store.home import NodeHome
 from protocol.errors import LocalMisuseError
 
@@ -22,7 +23,12 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
 def cmd_doctor(args: argparse.Namespace) -> dict[str, Any]:
     client = NodeClient.discover(NodeHome(args.home))
     if client is None:
-        raise LocalMisuseError("misuse.node-not-running", f"no node is running on {args.home}")
+        raise localized(
+            LocalMisuseError,
+            "misuse.node-not-running",
+            N_("no node is running on {home}"),
+            home=args.home,
+        )
     report: dict[str, Any] = client.call("GET", "/api/v1/doctor")
     return {**report, "_text": render(report)}
 
@@ -31,33 +37,44 @@ def render(report: dict[str, Any]) -> str:
     """The report as a person reads it."""
 
     def listed(items: list[str]) -> list[str]:
-        return [f"  {item}" for item in items] or ["  (none)"]
+        return [f"  {item}" for item in items] or ["  " + _("(none)")]
 
-    verdicts = [
-        f"  {v['peer']}: {'reached us' if v['reached'] else 'could not reach us'} "
-        f"({v['age_s']} s ago)"
-        for v in report["dialbacks"]
-    ]
+    def verdict(v: dict[str, Any]) -> str:
+        text = _("{peer}: reached us ({age} s ago)") if v["reached"] else None
+        text = text or _("{peer}: could not reach us ({age} s ago)")
+        return "  " + text.format(peer=v["peer"], age=v["age_s"])
+
+    verdicts = [verdict(v) for v in report["dialbacks"]]
     peers = [
         f"  {c['peer']}: {c['connection']}, {c['remote'] or '?'}" for c in report["connections"]
     ]
+    peer_id, reachability, connections, known, upnp = aligned(
+        [
+            (_("peer id"), report["peer_id"]),
+            (_("reachability"), report["reachability"]),
+            (_("connections"), str(len(report["connections"]))),
+            (_("known peers"), _("{n} (peer store)").format(n=report["known_peers"])),
+            ("UPnP", report["upnp"]),
+        ],
+        min_width=13,
+    )
     lines = [
-        f"peer id        {report['peer_id']}",
-        "listening on",
+        peer_id,
+        _("listening on"),
         *listed(report["listen_addrs"]),
-        "observed at (confirmed by 4 peers)",
+        _("observed at (confirmed by 4 peers)"),
         *listed(report["observed_addrs"]),
-        "observed at (not confirmed)",
+        _("observed at (not confirmed)"),
         *listed(report["observed_unconfirmed"]),
-        f"reachability   {report['reachability']}",
-        *(verdicts or ["  (no dial-back yet)"]),
-        "relays in use",
+        reachability,
+        *(verdicts or ["  " + _("(no dial-back yet)")]),
+        _("relays in use"),
         *listed(report["relays"]),
-        f"connections    {len(report['connections'])}",
+        connections,
         *peers,
-        f"known peers    {report['known_peers']} (peer store)",
-        f"UPnP           {report['upnp']}",
-        "what to change",
-        *listed(report["advice"]),
+        known,
+        upnp,
+        _("what to change"),
+        *listed([message(a) for a in report["advice"]]),
     ]
     return "\n".join(lines)

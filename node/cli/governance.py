@@ -12,11 +12,12 @@ import argparse
 import datetime
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 from urllib.parse import quote
 
 from node.cli.client import NodeClient
 from node.cli.ledger import known_names, via_node
+from node.i18n import N_, _, localized
 from node.ops import governance as ops
 from node.ops.governance import API_PREFIX as PREFIX
 from node.ops.names import label
@@ -100,7 +101,7 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
 
 def refuse_running(home: NodeHome) -> None:
     if NodeClient.discover(home) is not None:
-        raise LocalMisuseError("misuse.home-busy", "stop the node running on this home first")
+        raise LocalMisuseError("misuse.home-busy", N_("stop the node running on this home first"))
 
 
 def cmd_create(args: argparse.Namespace) -> dict[str, Any]:
@@ -108,7 +109,13 @@ def cmd_create(args: argparse.Namespace) -> dict[str, Any]:
         with args.charter.open("rb") as f:
             data = f.read(MAX_CHARTER_TOML_BYTES + 1)
     except OSError as e:
-        raise LocalMisuseError("misuse.bad-file", f"cannot read {args.charter}: {e}") from e
+        raise localized(
+            LocalMisuseError,
+            "misuse.bad-file",
+            N_("cannot read {file}: {reason}"),
+            file=args.charter,
+            reason=e.strerror,
+        ) from e
     if len(data) > MAX_CHARTER_TOML_BYTES:
         raise DecodeError(
             "decode.too-large", f"a charter file is at most {MAX_CHARTER_TOML_BYTES} bytes"
@@ -122,7 +129,8 @@ def cmd_create(args: argparse.Namespace) -> dict[str, Any]:
     refuse_running(home)
     network = home.adopt_charter(charter, [])
     out = charter_out(home)
-    out["_text"] = f"network id {id_to_text(network)} ({charter.name})"
+    text = _("network id {network} ({name})")
+    out["_text"] = text.format(network=id_to_text(network), name=charter.name)
     return out
 
 
@@ -242,7 +250,8 @@ def cmd_vote(args: argparse.Namespace) -> dict[str, Any]:
         f"{PREFIX}/proposals/{quote(args.proposal)}/votes",
         {"choice": args.choice},
     )
-    out["_text"] = f"voted {args.choice}: {out['vote']}"
+    choice = _(CHOICE_TEXT.get(args.choice, args.choice))
+    out["_text"] = _("voted {choice}: {vote}").format(choice=choice, vote=out["vote"])
     return out
 
 
@@ -255,30 +264,55 @@ def cmd_tally(args: argparse.Namespace) -> dict[str, Any]:
         f"{PREFIX}/proposals/{quote(args.proposal)}/tally",
     )
     counts = out.get("counts", {})
-    out["_text"] = (
-        f"{out.get('title', '')}: {outcome_text(out)}"
-        + ("" if out["final"] else " (live)")
-        + (f" — yes {counts['yes']}, no {counts['no']}, abstain {counts['abstain']}, "
-           f"veto {counts['veto']} of {out['electorate_size']}" if counts else "")
-    )  # fmt: skip
+    text = f"{out.get('title', '')}: {outcome_text(out)}"
+    if not out["final"]:
+        text += " " + _("(live)")
+    if counts:
+        text += " — " + _(
+            "yes {yes}, no {no}, abstain {abstain}, veto {veto} of {electorate}"
+        ).format(**counts, electorate=out["electorate_size"])
+    out["_text"] = text
     return out
+
+
+#: What a vote's choice, a tally's outcome and a void reason say to a reader.
+CHOICE_TEXT: Final = {"yes": N_("yes"), "no": N_("no"), "abstain": N_("abstain"),
+                      "veto": N_("veto")}  # fmt: skip
+OUTCOME_TEXT: Final = {
+    "not-opened": N_("not opened"),
+    "voting": N_("voting"),
+    "no-quorum": N_("no quorum"),
+    "vetoed": N_("vetoed"),
+    "rejected": N_("rejected"),
+    "passed": N_("passed"),
+}
+VOID_TEXT: Final = {
+    "too-few-members-to-witness": N_("too few members to witness"),
+    "too-few-vouches": N_("too few vouches"),
+}
 
 
 def outcome_text(tally: dict[str, Any]) -> str:
     """A tally's outcome as people read it: "passed, void: too few vouches" when a
     passed proposal changes nothing (specs/0008 §3.1)."""
+    outcome = tally["outcome"]
+    said = _(OUTCOME_TEXT[outcome]) if outcome in OUTCOME_TEXT else outcome
     void = tally.get("void_reason")
-    return tally["outcome"] if not void else f"{tally['outcome']}, void: {void.replace('-', ' ')}"
+    if not void:
+        return said
+    why = _(VOID_TEXT[void]) if void in VOID_TEXT else void.replace("-", " ")
+    return _("{outcome}, void: {why}").format(outcome=said, why=why)
 
 
 def cmd_proposals(args: argparse.Namespace) -> dict[str, Any]:
     out: dict[str, Any] = via_node(args, ops.proposals, "GET", f"{PREFIX}/proposals")
     known = known_names(args)
     lines = [
-        f"{p['id']}  {outcome_text(p['tally']):<10} {p['title']}  by {label(known, p['author'])}"
+        f"{p['id']}  {outcome_text(p['tally']):<10} {p['title']}  "
+        + _("by {author}").format(author=label(known, p["author"]))
         for p in out["proposals"]
     ]
-    out["_text"] = "\n".join(lines) or "(no proposals)"
+    out["_text"] = "\n".join(lines) or _("(no proposals)")
     return out
 
 
@@ -291,7 +325,9 @@ def parse_time(text: str) -> int:
     try:
         when = datetime.datetime.fromisoformat(text)
     except ValueError as e:
-        raise LocalMisuseError("misuse.bad-argument", f"not a time: {text}") from e
+        raise localized(
+            LocalMisuseError, "misuse.bad-argument", N_("not a time: {text}"), text=text
+        ) from e
     if when.tzinfo is None:
         when = when.replace(tzinfo=datetime.UTC)
     return int(when.timestamp())
@@ -300,8 +336,9 @@ def parse_time(text: str) -> int:
 def cmd_rules(args: argparse.Namespace) -> dict[str, Any]:
     if args.history:
         out: dict[str, Any] = via_node(args, ops.rules_history, "GET", f"{PREFIX}/rules/history")
+        charter = _("charter")
         out["_text"] = "\n".join(
-            f"{h['effective_at_s'] or 'charter'}  {h['rules_hash'][:16]}  {h.get('title', '')}"
+            f"{h['effective_at_s'] or charter}  {h['rules_hash'][:16]}  {h.get('title', '')}"
             for h in out["history"]
         )
         return out
@@ -320,7 +357,9 @@ def cmd_members(args: argparse.Namespace) -> dict[str, Any]:
     known = known_names(args)
     lines = [f"{label(known, m)}  {m}" for m in out["members"]]
     lines += [
-        f"applied: {a['name']}  {a['identity']}  vouched by {len(a['vouched_by'])}"
+        _("applied: {name}  {identity}  vouched by {n}").format(
+            name=a["name"], identity=a["identity"], n=len(a["vouched_by"])
+        )
         for a in out["applications"]
         if not a["member"]
     ]
@@ -349,5 +388,5 @@ def cmd_apply(args: argparse.Namespace) -> dict[str, Any]:
         f"{PREFIX}/applications",
         {"name": args.name, "text": args.text},
     )
-    out["_text"] = f"applied as {out['identity']}"
+    out["_text"] = _("applied as {identity}").format(identity=out["identity"])
     return out

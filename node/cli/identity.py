@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from node.i18n import _
 from node.store.home import NodeHome
 from node.store.peerid import peer_id_from_seed
 from protocol.ids import id_to_text
@@ -22,9 +23,13 @@ def cmd_init(args: argparse.Namespace) -> dict[str, Any]:
     ident = NodeHome(args.home).create_identity()
     out = ident.to_json()
     out["home"] = str(args.home)
-    out["_text"] = (
-        f"created identity {out['identity']}\n"
-        f"keep {args.home / 'keys' / 'recovery.key'} offline: it can revoke a stolen key"
+    out["_text"] = "\n".join(
+        [
+            _("created identity {identity}").format(identity=out["identity"]),
+            _("keep {file} offline: it can revoke a stolen key").format(
+                file=args.home / "keys" / "recovery.key"
+            ),
+        ]
     )
     return out
 

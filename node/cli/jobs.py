@@ -18,6 +18,7 @@ from urllib.parse import quote, urlencode
 from node.cli.ledger import known_names, via_node
 from node.cli.money import money_text
 from node.cli.quotes import quote_text
+from node.i18n import N_, _, current, localized, message
 from node.ops import jobs, myjobs
 from node.ops.names import label
 from node.ops.slicing import slicer_from_env
@@ -156,7 +157,8 @@ def parse_place(text: str) -> Location:
             lon_microdeg=int((lon * 1_000_000).to_integral_value()),
         )
     except (ValueError, InvalidOperation) as e:
-        raise LocalMisuseError("misuse.bad-place", f"want LAT,LON in degrees, got {text!r}") from e
+        why = N_("want LAT,LON in degrees, got {text}")
+        raise localized(LocalMisuseError, "misuse.bad-place", why, text=repr(text)) from e
 
 
 def parse_time_ms(text: str) -> int:
@@ -164,7 +166,8 @@ def parse_time_ms(text: str) -> int:
     try:
         when = datetime.fromisoformat(text)
     except ValueError as e:
-        raise LocalMisuseError("misuse.bad-time", f"want an ISO 8601 date, got {text!r}") from e
+        why = N_("want an ISO 8601 date, got {text}")
+        raise localized(LocalMisuseError, "misuse.bad-time", why, text=repr(text)) from e
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return int(when.timestamp()) * 1000
@@ -178,15 +181,20 @@ def _price(price: dict[str, Any], key: str = "amount_minor") -> str:
 def _job_text(job: dict[str, Any], known: dict[str, str]) -> str:
     offer = job["offer"]
     lines = [f"{job['id']}  {offer['title']}  [{job['state']}]"]
-    lines.append(f"  {offer['quantity']} x {offer['process']} in {offer['material']}")
-    lines += [f"  bid {b['entry_id']} by {label(known, b['lab'])}: {_price(b['price'])} "
-              f"({b['status']})"
+    lines.append("  " + _("{quantity} x {process} in {material}").format(**offer))
+    bid = _("bid {bid} by {lab}: {price} ({status})")
+    lines += ["  " + bid.format(bid=b["entry_id"], lab=label(known, b["lab"]),
+                                price=_price(b["price"]), status=b["status"])
               for b in job["bids"]]  # fmt: skip
-    lines += [f"  counter {c['entry_id']} to bid {b['entry_id']}: {_price(c['price'])}"
+    counter = _("counter {counter} to bid {bid}: {price}")
+    lines += ["  " + counter.format(counter=c["entry_id"], bid=b["entry_id"],
+                                    price=_price(c["price"]))
               + (f" ({c['note']})" if c["note"] else "")
               for b in job["bids"] for c in b["counters"]]  # fmt: skip
     lines += [f"  {s['kind']} {s['entry_id']}" for s in job["steps"]]
-    lines += [f"  refused {r['kind']} {r['entry_id']}: {r['code']}" for r in job["refused"]]
+    refused = _("refused {kind} {entry}: {code}")
+    lines += ["  " + refused.format(kind=r["kind"], entry=r["entry_id"], code=r["code"])
+              for r in job["refused"]]  # fmt: skip
     return "\n".join(lines)
 
 
@@ -195,7 +203,11 @@ def _match_text(out: dict[str, Any]) -> list[str]:
     for c in out["candidates"]:
         quote = c["quote"]
         lines.append(f"  {c['advert']['name']} ({c['lab']}): {quote_text(quote)}")
-    lines += [f"  not {e['name']}: {', '.join(e['reasons'])}" for e in out["excluded"]]
+    excluded = _("not {lab}: {reasons}")
+    lines += [
+        "  " + excluded.format(lab=e["name"], reasons=", ".join(e["reasons"]))
+        for e in out["excluded"]
+    ]
     return lines
 
 
@@ -203,7 +215,7 @@ def cmd_offer(args: argparse.Namespace) -> dict[str, Any]:
     part = None
     if args.size_mm is not None:
         if args.volume_mm3 is None:
-            raise LocalMisuseError("misuse.bad-job", "--size-mm needs --volume-mm3")
+            raise LocalMisuseError("misuse.bad-job", N_("--size-mm needs --volume-mm3"))
         part = {"size_um": [int(v * 1000) for v in args.size_mm], "volume_mm3": args.volume_mm3}
     place = parse_place(args.at)
     budget = None
@@ -223,7 +235,7 @@ def cmd_offer(args: argparse.Namespace) -> dict[str, Any]:
         "/api/v1/jobs",
         fields,
     )
-    out["_text"] = "\n".join([f"job {out['entry_id']}", *_match_text(out)])
+    out["_text"] = "\n".join([_("job {job}").format(job=out["entry_id"]), *_match_text(out)])
     return out
 
 
@@ -246,23 +258,25 @@ def cmd_list(args: argparse.Namespace) -> dict[str, Any]:
         "GET",
         "/api/v1/jobs?" + urlencode(params),
     )
-    rows = [f"{j['id']}  {j['title']}  [{j['state']}]" + (f"  {j['distance_m'] // 1000} km"
+    tr = current()
+    rows = [f"{j['id']}  {j['title']}  [{j['state']}]" + (f"  {tr.distance_m(j['distance_m'])}"
             if "distance_m" in j else "") for j in out["jobs"]]  # fmt: skip
-    out["_text"] = "\n".join(rows) or "(no jobs)"
+    out["_text"] = "\n".join(rows) or _("(no jobs)")
     return out
 
 
 def _mine_text(out: dict[str, Any]) -> str:
     lines = []
     for j in out["jobs"]:
-        lines.append(f"{j['id']}  {j['title']}  [{j['state']}]  you: {', '.join(j['roles'])}")
+        you = _("you: {roles}").format(roles=", ".join(j["roles"]))
+        lines.append(f"{j['id']}  {j['title']}  [{j['state']}]  {you}")
         ours = [n["action"] for n in j["next"] if n["yours"]]
         theirs = sorted({n["role"] for n in j["next"] if not n["yours"]})
         if ours:
-            lines.append(f"  you may: {', '.join(ours)}")
+            lines.append("  " + _("you may: {actions}").format(actions=", ".join(ours)))
         if theirs:
-            lines.append(f"  waiting on: {', '.join(theirs)}")
-    return "\n".join(lines) or "(no jobs of ours)"
+            lines.append("  " + _("waiting on: {roles}").format(roles=", ".join(theirs)))
+    return "\n".join(lines) or _("(no jobs of ours)")
 
 
 def cmd_mine(args: argparse.Namespace) -> dict[str, Any]:
@@ -286,12 +300,13 @@ def cmd_candidates(args: argparse.Namespace) -> dict[str, Any]:
     out: dict[str, Any] = via_node(
         args, lambda ctx: jobs.candidates(ctx, job_id, slicer_from_env(ctx.home.path)), "GET", path
     )
-    out["_text"] = "\n".join(_match_text(out)) or "(no labs)"
+    out["_text"] = "\n".join(_match_text(out)) or _("(no labs)")
     return out
 
 
 def _signed_text(out: dict[str, Any]) -> dict[str, Any]:
-    out["_text"] = f"{out['kind']} {out['entry_id']}: job {out['job']['state']}"
+    state = _("job {state}").format(state=out["job"]["state"])
+    out["_text"] = f"{out['kind']} {out['entry_id']}: {state}"
     return out
 
 
@@ -367,7 +382,8 @@ def cmd_message(args: argparse.Namespace) -> dict[str, Any]:
         f"/api/v1/jobs/{quote(args.job_id)}/messages",
         body,
     )
-    out["_text"] = f"{out['kind']} {out['entry_id']}: sealed {', '.join(out['sealed'])}"
+    sealed = _("sealed {names}").format(names=", ".join(out["sealed"]))
+    out["_text"] = f"{out['kind']} {out['entry_id']}: {sealed}"
     return out
 
 
@@ -375,15 +391,15 @@ def _thread_text(out: dict[str, Any], known: dict[str, str]) -> str:
     lines = []
     for m in out["messages"]:
         who, to = known.get(m["author"], m["author"]), known.get(m["to"], m["to"])
-        when = datetime.fromtimestamp(m["timestamp_ms"] / 1000, UTC).strftime("%Y-%m-%d %H:%M")
+        when = current().date_time(int(m["timestamp_ms"]))
         lines.append(f"{when}  {who} -> {to}")
         if m["error"] is not None:
-            lines.append(f"  [{m['error']['code']}] {m['error']['message']}")
+            lines.append(f"  [{m['error']['code']}] {message(m['error']['message'])}")
             continue
         lines += [f"  {line}" for line in m["text"].splitlines()]
         for name, blob in zip(m["names"], m["attachments"], strict=False):
-            lines.append(f"  attached: {name} ({blob})")
-    return "\n".join(lines) or "(no messages)"
+            lines.append("  " + _("attached: {name} ({blob})").format(name=name, blob=blob))
+    return "\n".join(lines) or _("(no messages)")
 
 
 def cmd_thread(args: argparse.Namespace) -> dict[str, Any]:
@@ -425,12 +441,21 @@ def cmd_reputation(args: argparse.Namespace) -> dict[str, Any]:
     path = f"/api/v1/labs/{quote(args.lab_id)}/reputation"
     out: dict[str, Any] = via_node(args, lambda ctx: jobs.reputation(ctx, lab), "GET", path)
     mean = out["reviews"]["mean_milli"]
-    out["_text"] = (
-        f"{out['lab']}: {out['completed']['count']} completed of {out['awarded']['count']}, "
-        f"on time {out['on_time']['count']}/{out['on_time']['of']}, "
-        f"disputes {out['disputes']['count']}, "
-        f"reviews {out['reviews']['count']}" + ("" if mean is None else f" (mean {mean / 1000})")
+    text = _(
+        "{lab}: {completed} completed of {awarded}, on time {on_time}/{of}, "
+        "disputes {disputes}, reviews {reviews}"
+    ).format(
+        lab=out["lab"],
+        completed=out["completed"]["count"],
+        awarded=out["awarded"]["count"],
+        on_time=out["on_time"]["count"],
+        of=out["on_time"]["of"],
+        disputes=out["disputes"]["count"],
+        reviews=out["reviews"]["count"],
     )
+    if mean is not None:
+        text += " " + _("(mean {mean})").format(mean=current().number(mean / 1000))
+    out["_text"] = text
     return out
 
 

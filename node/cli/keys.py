@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from node.cli.ledger import via_node
+from node.i18n import N_, _, aligned, localized, message
 from node.ops import keys
 from node.store.home import MAX_KEY_FILE_BYTES
 from protocol.errors import LocalMisuseError
@@ -41,22 +42,27 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
 
 def cmd_show(args: argparse.Namespace) -> dict[str, Any]:
     out: dict[str, Any] = via_node(args, keys.show, "GET", "/api/v1/keys")
-    lines = [
-        f"identity     {out['identity']}",
-        f"signing key  {out['signing_key']} (in force since seq {out['since_seq']})",
-        f"recovery key {out['recovery_key']}",
-        "history:",
-    ]
+    since = _("(in force since seq {seq})").format(seq=out["since_seq"])
+    lines = aligned(
+        [
+            (_("identity"), out["identity"]),
+            (_("signing key"), f"{out['signing_key']} {since}"),
+            (_("recovery key"), out["recovery_key"]),
+        ],
+        gap=1,
+    )
+    lines.append(_("history:"))
     for event in out["history"]:
         void = event.get("void")
-        extra = f", voids seqs {void[0]}..{void[1] - 1}" if void and void[0] < void[1] else ""
+        voids = _(", voids seqs {start}..{end}")
+        extra = voids.format(start=void[0], end=void[1] - 1) if void and void[0] < void[1] else ""
         lines.append(
             f"  seq {event['seq']:>6}  {event['kind']:<18} {event['entry_id']}  "
             f"-> {event['signing_key'][:16]}…{extra}"
         )
     if not out["history"]:
-        lines.append("  (no log yet: the inception is signed with the first entry)")
-    lines += [f"warning: {w}" for w in out["warnings"]]
+        lines.append("  " + _("(no log yet: the inception is signed with the first entry)"))
+    lines += [_("warning: {text}").format(text=message(w)) for w in out["warnings"]]
     out["_text"] = "\n".join(lines)
     return out
 
@@ -65,7 +71,8 @@ def cmd_rotate(args: argparse.Namespace) -> dict[str, Any]:
     out: dict[str, Any] = via_node(
         args, lambda ctx: keys.rotate(ctx)[0], "POST", "/api/v1/keys/rotate", {}
     )
-    out["_text"] = f"rotated at seq {out['seq']}: signing key {out['signing_key']}"
+    text = _("rotated at seq {seq}: signing key {key}")
+    out["_text"] = text.format(seq=out["seq"], key=out["signing_key"])
     return out
 
 
@@ -79,10 +86,10 @@ def cmd_revoke(args: argparse.Namespace) -> dict[str, Any]:
         {"recovery_key": text, "from_seq": args.from_seq},
     )
     start, end = out["void"]
-    out["_text"] = (
-        f"revoked at seq {out['seq']}: seqs {start}..{end - 1} are void; "
-        f"new signing key {out['signing_key']}. Put the recovery key back offline."
-    )
+    out["_text"] = _(
+        "revoked at seq {seq}: seqs {start}..{end} are void; "
+        "new signing key {key}. Put the recovery key back offline."
+    ).format(seq=out["seq"], start=start, end=end - 1, key=out["signing_key"])
     return out
 
 
@@ -92,5 +99,11 @@ def read_key_file(path: Path) -> str:
         with path.open("rb") as f:
             data = f.read(MAX_KEY_FILE_BYTES + 1)
     except OSError as e:
-        raise LocalMisuseError("misuse.bad-file", f"cannot read {path}: {e.strerror}") from e
+        raise localized(
+            LocalMisuseError,
+            "misuse.bad-file",
+            N_("cannot read {file}: {reason}"),
+            file=path,
+            reason=e.strerror,
+        ) from e
     return data.decode("utf-8", errors="replace")

@@ -24,6 +24,7 @@ from ledger.inclusion import (
 )
 from node.cli import progress
 from node.cli.client import NodeClient
+from node.i18n import N_, _, localized, ngettext
 from node.ops import context as operations
 from node.ops.context import LedgerContext
 from node.store.home import GOVERNANCE_FILE, NodeHome
@@ -120,9 +121,12 @@ def cmd_forget(args: argparse.Namespace) -> dict[str, Any]:
         {"author": args.author, "undo": args.undo},
     )
     if args.undo:
-        out["_text"] = f"{args.author} may be fetched again"
+        out["_text"] = _("{author} may be fetched again").format(author=args.author)
     else:
-        out["_text"] = f"forgot {args.author} ({out['entries_dropped']} entries dropped)"
+        dropped = out["entries_dropped"]
+        out["_text"] = ngettext(
+            "forgot {author} ({n} entry dropped)", "forgot {author} ({n} entries dropped)", dropped
+        ).format(author=args.author, n=dropped)
     return out
 
 
@@ -138,7 +142,7 @@ def cmd_log(args: argparse.Namespace) -> dict[str, Any]:
     if isinstance(rows, dict):  # the API wraps the list
         rows = rows["entries"]
     text = "\n".join(f"{r['author'][:12]}… {r['seq']:>6}  {r['kind']:<20} {r['id']}" for r in rows)
-    return {"entries": rows, "_text": text or "(no entries)"}
+    return {"entries": rows, "_text": text or _("(no entries)")}
 
 
 def cmd_verify(args: argparse.Namespace) -> dict[str, Any]:
@@ -158,8 +162,15 @@ def cmd_verify(args: argparse.Namespace) -> dict[str, Any]:
     )
     if show:
         sys.stderr.write("\n")
-    verdict = "ok" if out["ok"] else f"{len(out['errors'])} problem(s)"
-    out["_text"] = f"{verdict}: {out['authors']} logs, {out['entries']} entries"
+    problems = len(out["errors"])
+    verdict = (
+        _("ok")
+        if out["ok"]
+        else ngettext("{n} problem", "{n} problems", problems).format(n=problems)
+    )
+    logs = ngettext("{n} log", "{n} logs", out["authors"]).format(n=out["authors"])
+    entries = ngettext("{n} entry", "{n} entries", out["entries"]).format(n=out["entries"])
+    out["_text"] = f"{verdict}: {logs}, {entries}"
     out["_exit"] = 0 if out["ok"] else 1
     return out
 
@@ -181,12 +192,18 @@ def cmd_check_proof(args: argparse.Namespace) -> dict[str, Any]:
     else the `witness_count` in force in the home's federation when the proof is of that
     network, else unknown. With `--require-witnesses`, fewer than k is an error."""
     if args.witnesses is not None and args.witnesses < 1:
-        raise LocalMisuseError("misuse.bad-argument", "--witnesses is at least 1")
+        raise LocalMisuseError("misuse.bad-argument", N_("--witnesses is at least 1"))
     try:
         with args.file.open("rb") as f:
             data = f.read(MAX_BUNDLE_BYTES + 1)
     except OSError as e:
-        raise LocalMisuseError("misuse.bad-file", f"cannot read {args.file}: {e.strerror}") from e
+        raise localized(
+            LocalMisuseError,
+            "misuse.bad-file",
+            N_("cannot read {file}: {reason}"),
+            file=args.file,
+            reason=e.strerror,
+        ) from e
     result = check_bundle(parse_bundle(data))
     network = id_to_text(result.entry.network)
     required = args.witnesses if args.witnesses is not None else _federation_k(args.home, network)
@@ -194,14 +211,21 @@ def cmd_check_proof(args: argparse.Namespace) -> dict[str, Any]:
         if required is None:
             raise LocalMisuseError(
                 "misuse.bad-argument",
-                "no k known for this network: give --witnesses K",
+                _("no k known for this network: give --witnesses K"),
             )
         verify_witnessed(result, required)
     out = result_to_json(result, required)
     k = "?" if required is None else str(required)
-    out["_text"] = (
-        f"ok: entry {out['entry_id']} is seq {out['seq']} of {out['author']}'s log "
-        f"(tree size {out['tree_size']}, cosigned by {out['witnessed_by']} of k={k} witnesses)"
+    out["_text"] = _(
+        "ok: entry {entry} is seq {seq} of {author}'s log "
+        "(tree size {size}, cosigned by {witnesses} of k={k} witnesses)"
+    ).format(
+        entry=out["entry_id"],
+        seq=out["seq"],
+        author=out["author"],
+        size=out["tree_size"],
+        witnesses=out["witnessed_by"],
+        k=k,
     )
     return out
 

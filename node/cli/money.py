@@ -4,10 +4,10 @@ Records and JSON carry integer minor units (specs/0007 §2, 0011 §5.4); only hu
 output turns them into money. How many minor units make a major one is the
 currency's own (CLDR: JPY 0 digits, EUR 2, BHD 3), and the way an amount is written
 is the reader's locale's ("€21.85" in en, "21,85 €" in fr): both come from Babel's
-CLDR data, so no table of ours can drift from it. The CLI's locale is the
-environment's (`LC_ALL`, then `LC_MONETARY`, then `LANG`, as POSIX orders them),
-`en` when none names a locale Babel knows. Pure but for `money_text`, which reads
-this process's environment.
+CLDR data, so no table of ours can drift from it. The CLI's locale is the one
+`fabnode --lang` names, else the environment's (`LC_ALL`, then `LC_MONETARY`, then
+`LANG`, as POSIX orders them), `en` when none names a locale Babel knows. Pure but
+for `money_text`, which reads this process's environment and the reader's choice.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from typing import Final
 
 from babel import Locale, UnknownLocaleError
 from babel.numbers import format_currency, get_currency_precision
+
+from node.i18n import current, is_chosen
 
 DEFAULT_LOCALE: Final = "en"
 #: Environment variables naming the locale for money, first one set wins (POSIX order).
@@ -59,5 +61,7 @@ def locale_from_env(environ: Mapping[str, str]) -> str:
 
 
 def money_text(amount_minor: int, currency: str) -> str:
-    """`format_money` in the locale this process's environment names (the CLI's)."""
-    return format_money(amount_minor, currency, locale_from_env(os.environ))
+    """`format_money` in the locale the reader named (`fabnode --lang`), else the one
+    this process's environment names (the CLI's)."""
+    locale = current().locale if is_chosen() else locale_from_env(os.environ)
+    return format_money(amount_minor, currency, locale)

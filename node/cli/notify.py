@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from node.cli.client import NodeClient
+from node.i18n import N_, SOURCE_LANGUAGE, _, aligned, current, localized, ngettext
 from node.store.home import MAX_KEY_FILE_BYTES, NodeHome
 from node.store.notifications import (
     KINDS,
@@ -37,6 +38,11 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     p = notify.add_parser("set", parents=[common], help="change notification settings")
     p.add_argument("--kinds", metavar="K,K", help=f"which kinds, of: {','.join(KINDS)}; or all")
     p.add_argument("--radius-km", type=int, metavar="N", help="radius of 'jobs near me'")
+    p.add_argument(
+        "--language",
+        metavar="LANG",
+        help="the language of notification texts and e-mails (en, es, fr, de, ...)",
+    )
     p.add_argument("--smtp-host", metavar="HOST")
     p.add_argument("--smtp-port", type=int, metavar="N")
     p.add_argument("--smtp-security", choices=("ssl", "starttls", "none"))
@@ -71,22 +77,34 @@ def _client(args: argparse.Namespace) -> NodeClient | None:
 
 def _settings_text(out: dict[str, Any]) -> str:
     smtp = out.get("smtp")
-    lines = [
-        f"kinds      {', '.join(out['kinds']) or '(none)'}",
-        f"radius     {out['radius_km']} km",
+    tr = current()
+    rows = [
+        (_("kinds"), ", ".join(out["kinds"]) or _("(none)")),
+        (_("radius"), f"{tr.number(out['radius_km'])} km"),
+        (_("language"), out.get("language") or SOURCE_LANGUAGE),
     ]
     if smtp is None:
-        lines.append("e-mail     off")
+        rows.append((_("e-mail"), _("off")))
     else:
-        login = f", login {smtp['user']}" if smtp.get("user") else ""
-        lines.append(
-            f"e-mail     {smtp['host']}:{smtp['port']} ({smtp['security']}{login}) "
-            f"from {smtp['from_addr']} to {', '.join(smtp['to'])}"
+        login = _(", login {user}").format(user=smtp["user"]) if smtp.get("user") else ""
+        text = _("{host}:{port} ({security}{login}) from {sender} to {recipients}")
+        rows.append(
+            (
+                _("e-mail"),
+                text.format(
+                    host=smtp["host"],
+                    port=smtp["port"],
+                    security=smtp["security"],
+                    login=login,
+                    sender=smtp["from_addr"],
+                    recipients=", ".join(smtp["to"]),
+                ),
+            )
         )
     for hook in out["webhooks"]:
-        kinds = ", ".join(hook.get("events") or []) or "every kind chosen"
-        lines.append(f"webhook    {hook['url']} ({kinds})")
-    return "\n".join(lines)
+        kinds = ", ".join(hook.get("events") or []) or _("every kind chosen")
+        rows.append((_("webhook"), f"{hook['url']} ({kinds})"))
+    return "\n".join(aligned(rows, min_width=9))
 
 
 def cmd_show(args: argparse.Namespace) -> dict[str, Any]:
@@ -103,9 +121,20 @@ def _secret(path: Path) -> str:
     try:
         data = path.read_bytes()[: MAX_KEY_FILE_BYTES + 1]
     except OSError as e:
-        raise LocalMisuseError("misuse.bad-argument", f"cannot read {path}: {e}") from e
+        raise localized(
+            LocalMisuseError,
+            "misuse.bad-argument",
+            N_("cannot read {file}: {reason}"),
+            file=path,
+            reason=e.strerror,
+        ) from e
     if len(data) > MAX_KEY_FILE_BYTES:
-        raise LocalMisuseError("misuse.bad-argument", f"{path} is too large for a secret")
+        raise localized(
+            LocalMisuseError,
+            "misuse.bad-argument",
+            N_("{file} is too large for a secret"),
+            file=path,
+        )
     return data.decode(errors="replace").strip()
 
 
@@ -118,6 +147,8 @@ def changed(args: argparse.Namespace, current: dict[str, Any]) -> dict[str, Any]
         )
     if args.radius_km is not None:
         new["radius_km"] = args.radius_km
+    if args.language is not None:
+        new["language"] = args.language
     smtp = None if args.no_smtp else dict(current.get("smtp") or {})
     given = {
         "host": args.smtp_host, "port": args.smtp_port, "security": args.smtp_security,
@@ -181,7 +212,7 @@ def cmd_list(args: argparse.Namespace) -> dict[str, Any]:
         f"{'•' if not n['read'] else ' '} {n['id']:>5}  {n['kind']:<16} {n['title']}  ({n['text']})"
         for n in out["notifications"]
     ]
-    out["_text"] = "\n".join([f"{out['unread']} unread", *rows])
+    out["_text"] = "\n".join([_unread(out["unread"]), *rows])
     return out
 
 
@@ -196,21 +227,25 @@ def cmd_read(args: argparse.Namespace) -> dict[str, Any]:
             out = {"changed": store.mark_read(args.id), "unread": store.unread()}
         finally:
             store.close()
-    out["_text"] = f"{out['unread']} unread"
+    out["_text"] = _unread(out["unread"])
     return out
+
+
+def _unread(n: int) -> str:
+    return ngettext("{n} unread", "{n} unread", n).format(n=n)
 
 
 def cmd_log(args: argparse.Namespace) -> dict[str, Any]:
     client = _client(args)
     if client is None:
-        raise LocalMisuseError("misuse.node-not-running", "the delivery log is the running node's")
+        why = N_("the delivery log is the running node's")
+        raise LocalMisuseError("misuse.node-not-running", why)
     out: dict[str, Any] = client.call("GET", f"{PREFIX}/deliveries")
-    out["_text"] = (
-        "\n".join(
-            f"{d['at_ms']}  {d['channel']:<7} {d['target']}  #{d['notification']} "
-            f"attempt {d['attempt']}: {d['outcome']} {d['detail']}"
-            for d in out["deliveries"]
-        )
-        or "no deliveries yet"
-    )
+    tr = current()
+    attempt = _("attempt {n}: {outcome} {detail}")
+    out["_text"] = "\n".join(
+        f"{tr.date_time(d['at_ms'])}  {d['channel']:<7} {d['target']}  #{d['notification']} "
+        + attempt.format(n=d["attempt"], outcome=d["outcome"], detail=d["detail"])
+        for d in out["deliveries"]
+    ) or _("no deliveries yet")
     return out

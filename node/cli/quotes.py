@@ -9,17 +9,18 @@ from __future__ import annotations
 from typing import Any, Final
 
 from node.cli.money import money_text
+from node.i18n import N_, _, current
 
 #: What each fallback reason of specs/0011 §5.5 means to a reader.
 FALLBACK_TEXT: Final = {
-    "no-settings": "the lab publishes no slicer settings",
-    "not-sliced": "not sliced",
-    "no-slicer": "no slicer on this node",
-    "no-mesh": "no mesh to slice",
-    "mesh-not-held": "the mesh is not on this node",
-    "slicer-failed": "the slicer failed",
-    "slicer-timeout": "the slicer timed out",
-    "slice-budget": "too many parts to slice at once",
+    "no-settings": N_("the lab publishes no slicer settings"),
+    "not-sliced": N_("not sliced"),
+    "no-slicer": N_("no slicer on this node"),
+    "no-mesh": N_("no mesh to slice"),
+    "mesh-not-held": N_("the mesh is not on this node"),
+    "slicer-failed": N_("the slicer failed"),
+    "slicer-timeout": N_("the slicer timed out"),
+    "slice-budget": N_("too many parts to slice at once"),
 }
 
 
@@ -33,7 +34,7 @@ def duration_text(seconds: int) -> str:
 
 
 def _grams(mg: int) -> str:
-    return f"{mg // 1000}.{mg % 1000 // 10:02d} g"
+    return f"{current().number(mg // 10 / 100, 2)} g"
 
 
 def basis_text(quote: dict[str, Any]) -> str:
@@ -41,19 +42,32 @@ def basis_text(quote: dict[str, Any]) -> str:
     basis = quote.get("basis") or {}
     if quote.get("method") == "slicer":
         s = basis["settings"]
-        layer = f"{s['layer_height_um'] / 1000:.2f}"
-        supports = ", supports" if s["supports"] else ""
-        return (
-            f"by slicer ({basis['slicer']}: {duration_text(basis['print_seconds'])}, "
-            f"{_grams(basis['filament_mg'])} {s['material']}; {layer} mm layers, "
-            f"{s['infill_percent']} % infill, {s['perimeters']} perimeters{supports})"
+        layer = current().number(s["layer_height_um"] / 1000, 2)
+        supports = _(", supports") if s["supports"] else ""
+        return _(
+            "by slicer ({slicer}: {duration}, {filament} {material}; {layer} mm layers, "
+            "{infill} infill, {perimeters} perimeters{supports})"
+        ).format(
+            slicer=basis["slicer"],
+            duration=duration_text(basis["print_seconds"]),
+            filament=_grams(basis["filament_mg"]),
+            material=s["material"],
+            layer=layer,
+            infill=f"{s['infill_percent']} %",
+            perimeters=s["perimeters"],
+            supports=supports,
         )
     fallback = quote.get("fallback") or {}
-    why = FALLBACK_TEXT.get(fallback.get("reason", ""), fallback.get("reason", ""))
+    reason = fallback.get("reason", "")
+    why = _(FALLBACK_TEXT[reason]) if reason in FALLBACK_TEXT else reason
     if fallback.get("detail"):
         why = f"{why}: {fallback['detail']}"
-    volume = f"{basis.get('volume_mm3')} mm³ at {basis.get('throughput_mm3_per_hour')} mm³/h"
-    return f"by volume model ({volume}; {why})" if why else f"by volume model ({volume})"
+    volume = _("{volume} mm³ at {throughput} mm³/h").format(
+        volume=basis.get("volume_mm3"), throughput=basis.get("throughput_mm3_per_hour")
+    )
+    if why:
+        return _("by volume model ({volume}; {why})").format(volume=volume, why=why)
+    return _("by volume model ({volume})").format(volume=volume)
 
 
 def quote_text(quote: dict[str, Any]) -> str:

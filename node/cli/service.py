@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from node.cli.systemd_unit import Scope, UnitSpec, render_unit
+from node.i18n import N_, _, localized
 from node.store.home import NodeHome
 from node.store.signguard import state_dir
 from protocol.errors import LocalMisuseError
@@ -94,8 +95,14 @@ def cmd_install(args: argparse.Namespace) -> dict[str, Any]:
         if args.now:
             _systemctl(scope, "enable", "--now", _unit_name(args.name))
     flag = " --user" if args.user else ""
-    start = "" if args.now else f"\nstart it: systemctl{flag} enable --now {_unit_name(args.name)}"
-    out["_text"] = f"wrote {path}{start}\nits log: journalctl{flag} -u {_unit_name(args.name)}"
+    unit = _unit_name(args.name)
+    lines = [_("wrote {file}").format(file=path)]
+    if not args.now:
+        lines.append(
+            _("start it: {command}").format(command=f"systemctl{flag} enable --now {unit}")
+        )
+    lines.append(_("its log: {command}").format(command=f"journalctl{flag} -u {unit}"))
+    out["_text"] = "\n".join(lines)
     return out
 
 
@@ -103,13 +110,15 @@ def cmd_uninstall(args: argparse.Namespace) -> dict[str, Any]:
     scope: Scope = "user" if args.user else "system"
     path = unit_path(args, scope)
     if not path.exists():
-        raise LocalMisuseError("misuse.not-installed", f"no unit at {path}")
+        raise localized(
+            LocalMisuseError, "misuse.not-installed", N_("no unit at {file}"), file=path
+        )
     if args.unit_dir is None:
         _systemctl(scope, "disable", "--now", _unit_name(args.name), check=False)
     path.unlink()
     if args.unit_dir is None:
         _systemctl(scope, "daemon-reload")
-    return {"unit": str(path), "removed": True, "_text": f"removed {path}"}
+    return {"unit": str(path), "removed": True, "_text": _("removed {file}").format(file=path)}
 
 
 def cmd_status(args: argparse.Namespace) -> dict[str, Any]:
@@ -127,7 +136,12 @@ def cmd_status(args: argparse.Namespace) -> dict[str, Any]:
 
 def unit_path(args: argparse.Namespace, scope: Scope) -> Path:
     if not NAME_PATTERN.fullmatch(args.name) or args.name.endswith(".service"):
-        raise LocalMisuseError("misuse.bad-argument", f"unit name {args.name!r}: letters, digits")
+        raise localized(
+            LocalMisuseError,
+            "misuse.bad-argument",
+            N_("unit name {name}: letters, digits"),
+            name=repr(args.name),
+        )
     if args.unit_dir is not None:
         folder: Path = args.unit_dir
     elif scope == "system":
@@ -153,7 +167,12 @@ def _owner(path: Path) -> str:
     try:
         return pwd.getpwuid(path.stat().st_uid).pw_name
     except KeyError as e:
-        raise LocalMisuseError("misuse.bad-argument", f"{path}'s owner has no name: --as") from e
+        raise localized(
+            LocalMisuseError,
+            "misuse.bad-argument",
+            N_("{file}'s owner has no name: --as"),
+            file=path,
+        ) from e
 
 
 def _state_dir_of(user: str | None) -> Path:
@@ -164,7 +183,12 @@ def _state_dir_of(user: str | None) -> Path:
     try:
         return Path(pwd.getpwnam(user).pw_dir) / ".local" / "state" / "fabcommons"
     except KeyError as e:
-        raise LocalMisuseError("misuse.bad-argument", f"no user {user!r} on this machine") from e
+        raise localized(
+            LocalMisuseError,
+            "misuse.bad-argument",
+            N_("no user {user} on this machine"),
+            user=repr(user),
+        ) from e
 
 
 def _make_state_dir(state: Path, user: str | None) -> None:
@@ -181,7 +205,7 @@ def _make_state_dir(state: Path, user: str | None) -> None:
 def _systemctl(scope: Scope, *argv: str, check: bool = True) -> str:
     systemctl = shutil.which("systemctl")
     if systemctl is None:
-        raise LocalMisuseError("misuse.no-systemd", "systemctl is not installed here")
+        raise LocalMisuseError("misuse.no-systemd", N_("systemctl is not installed here"))
     command = [systemctl, *(["--user"] if scope == "user" else []), *argv]
     try:
         done = subprocess.run(
@@ -190,6 +214,6 @@ def _systemctl(scope: Scope, *argv: str, check: bool = True) -> str:
     except (OSError, subprocess.TimeoutExpired) as e:
         raise LocalMisuseError("misuse.no-systemd", f"{' '.join(command)}: {e}") from e
     if check and done.returncode != 0:
-        reason = done.stderr.strip() or f"exit status {done.returncode}"
+        reason = done.stderr.strip() or _("exit status {n}").format(n=done.returncode)
         raise LocalMisuseError("misuse.systemctl-failed", f"{' '.join(command)}: {reason}")
     return done.stdout

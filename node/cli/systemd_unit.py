@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final, Literal
 
+from node.i18n import N_
 from protocol.errors import LocalMisuseError
 
 Scope = Literal["system", "user"]
@@ -84,7 +85,7 @@ class UnitSpec:
 def render_unit(spec: UnitSpec) -> str:
     """The unit file's text."""
     if spec.scope == "system" and not spec.user:
-        raise LocalMisuseError("misuse.bad-argument", "a system unit needs the user it runs as")
+        raise LocalMisuseError("misuse.bad-argument", N_("a system unit needs the user it runs as"))
     for path in (spec.home, spec.state_dir, Path(spec.program[0])):
         if not path.is_absolute():
             raise LocalMisuseError("misuse.bad-argument", f"{path} is not an absolute path")

@@ -36,6 +36,7 @@ from ledger.matching import (
 from ledger.quotes import NotSliced
 from ledger.readiness import describe
 from ledger.store import LogStore
+from node.i18n import N_
 from node.ops import designs, freezes, readiness
 from node.ops.context import LedgerContext, append_own
 from node.ops.geometry import THREEMF_MEDIA_TYPES
@@ -282,7 +283,7 @@ def plan_match(ctx: LedgerContext, query: MatchQuery) -> MatchPlan:
         raise LocalMisuseError("misuse.bad-tolerance", f"{query.tolerance!r} is not f, m, c or v")
     parts = [Part((p.size_um[0], p.size_um[1], p.size_um[2]), p.volume_mm3) for p in query.parts]
     if any(s < 0 for p in parts for s in p.size_um):
-        raise LocalMisuseError("misuse.bad-part", "part edges are not negative")
+        raise LocalMisuseError("misuse.bad-part", N_("part edges are not negative"))
     meshes: list[MeshSource | NotSliced] = [STATED_PART] * len(parts)
     missing: list[bytes] = []
     tokens = list(query.processes)

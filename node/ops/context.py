@@ -21,6 +21,7 @@ from ledger.log import AdmissionPolicy, Ledger
 from ledger.quota import DEFAULT_MAX_LOG_ENTRIES, DEFAULT_MAX_OTHER_ENTRIES, LogQuota
 from ledger.store import LogStore
 from licenses.design_licence import check_design_licence
+from node.i18n import N_
 from node.ops.governance_view import GovernanceView, allow_list_of
 from node.ops.verifier import attested_ranges, shared_check
 from node.store import memory
@@ -189,7 +190,7 @@ def forget(ctx: LedgerContext, author: bytes, *, undo: bool = False) -> dict[str
     reason to keep and refuse it from now on; `undo` lets it be fetched again. Our own
     log cannot be forgotten. The catalogue is rebuilt without the log's entries."""
     if author == ctx.identity.id:
-        raise LocalMisuseError("misuse.own-log", "a node cannot forget its own log")
+        raise LocalMisuseError("misuse.own-log", N_("a node cannot forget its own log"))
     head = ctx.ledger.head(ctx.network, author)
     if undo:
         ctx.ledger.unforget(ctx.network, author)

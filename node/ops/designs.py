@@ -31,6 +31,7 @@ from ledger.readiness import Readiness, readiness_bodies
 from licenses.design_licence import LicenceCheck, check_design_licence
 from licenses.okh import MAX_MANIFEST_BYTES, export_losh_toml, import_manifest
 from licenses.okh_draft import DesignDraft, design_body
+from node.i18n import N_
 from node.ops import readiness as readiness_ops
 from node.ops.context import LedgerContext, append_own
 from node.ops.geometry import is_mesh_media_type, media_type_for, read_mesh
@@ -53,7 +54,7 @@ MAX_LIMIT: Final = 1000
 
 #: Why `fetch` of a design wrote nothing: it names no files (an OKH import keeps its
 #: references as links; `design show` lists them).
-NO_FILES: Final = "this design names no files"
+NO_FILES: Final = N_("this design names no files")
 
 _MEDIA_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,62}/[a-z0-9][a-z0-9!#$&^_.+-]{0,62}")
 _OCTETS = "application/octet-stream"

@@ -15,6 +15,8 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from node.i18n import N_
+
 Reachability = Literal["public", "private", "unknown"]
 
 
@@ -80,8 +82,10 @@ def advise(report: DoctorReport) -> list[str]:
         )
     if not report.connections:
         advice.append(
-            "No peer is connected: start with --bootstrap <a member's address>, "
-            "or check that this machine may open outbound TCP connections."
+            N_(
+                "No peer is connected: start with --bootstrap <a member's address>, "
+                "or check that this machine may open outbound TCP connections."
+            )
         )
     if report.reachability == "private":
         where = f"TCP port {port}" if port else "the node's TCP port"
@@ -97,11 +101,13 @@ def advise(report: DoctorReport) -> list[str]:
     remotes = [c.remote.rsplit(":", 1)[0] for c in report.connections if c.remote]
     if report.reachability == "public" and remotes and all(_is_local(r) for r in remotes):
         advice.append(
-            "Reachable on the local network only (every peer is on a private address): "
-            "labs elsewhere need a forwarded port or a public address."
+            N_(
+                "Reachable on the local network only (every peer is on a private address): "
+                "labs elsewhere need a forwarded port or a public address."
+            )
         )
     elif report.reachability == "public":
-        advice.append("Reachable by peers: nothing to change.")
+        advice.append(N_("Reachable by peers: nothing to change."))
     return advice
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from node.i18n import N_
 from node.ops.capabilities import lab_seal_key
 from node.ops.context import LedgerContext
 from node.ops.sealing import open_blob_bytes, seal_bytes_to_blob, seal_key
@@ -42,7 +43,7 @@ def _held(home: NodeHome) -> BlobStore:
 def job_lab_key(ctx: LedgerContext, view: JobView) -> SealKey:
     """The awarded lab's sealed-file key (job.out-of-turn before an award)."""
     if view.lab is None:
-        raise JobError("job.out-of-turn", "files are sealed to the awarded lab: no award yet")
+        raise JobError("job.out-of-turn", N_("files are sealed to the awarded lab: no award yet"))
     return lab_seal_key(ctx, view.lab)
 
 

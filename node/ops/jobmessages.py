@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+from node.i18n import N_
 from node.ops.capabilities import advert_of
 from node.ops.context import LedgerContext, append_own, now_ms
 from node.ops.jobs import Signed, job_view, show
@@ -58,9 +59,9 @@ def check_rule(view: JobView, author: bytes, to: bytes) -> None:
     lab = _lab_of(view, author, to)
     bidders = {b.lab for b in view.bids}
     if lab not in bidders or (view.customer not in (author, to)):
-        raise JobError("job.not-party", "messages go between the customer and a bidder")
+        raise JobError("job.not-party", N_("messages go between the customer and a bidder"))
     if view.lab is not None and lab != view.lab:
-        raise JobError("job.out-of-turn", "after the award only the awarded lab talks")
+        raise JobError("job.out-of-turn", N_("after the award only the awarded lab talks"))
 
 
 def default_to(view: JobView, me: bytes, to: bytes | None) -> bytes:

@@ -34,6 +34,7 @@ from ledger.kindindex import KindIndex
 from ledger.quotes import NotSliced
 from ledger.reputation import lab_reputation
 from ledger.store import LogStore
+from node.i18n import N_
 from node.ops.capabilities import (
     MatchPlan,
     adverts,
@@ -258,12 +259,12 @@ def step(ctx: LedgerContext, job_id: bytes, kind: str, extra: dict[str, Any]) ->
     _body(kind, {"job": job_id, "after": job_id, **extra})  # its fields first, in any state
     view = job_view(ctx, job_id)
     if view.state is State.EXPIRED:
-        raise JobError("job.expired", "the offer expired")
+        raise JobError("job.expired", N_("the offer expired"))
     jobs.transition(view.state, kind, _role(ctx, view))
     if kind == jobs.AWARD:
         bid = _bid_of(view, extra["bid"])
         if bid.status == "withdrawn":
-            raise JobError("job.bid-withdrawn", "that bid was withdrawn")
+            raise JobError("job.bid-withdrawn", N_("that bid was withdrawn"))
     head = view.steps[-1].entry_id if view.steps else view.id
     return _signed(ctx, kind, {"job": job_id, "after": head, **extra}, job_id)
 
@@ -274,7 +275,7 @@ def bid(
     body = _body(jobs.BID, {"job": job_id, "price": price, "ready_ms": ready_ms, "note": note})
     view = job_view(ctx, job_id)
     if ctx.identity.id == view.customer:
-        raise JobError("job.own-offer", "a customer does not bid on its own offer")
+        raise JobError("job.own-offer", N_("a customer does not bid on its own offer"))
     if view.state is not State.OPEN:
         code = "job.expired" if view.state is State.EXPIRED else "job.out-of-turn"
         raise JobError(code, f"the job is {view.state.value}, not open")
@@ -293,7 +294,7 @@ def counter(
     _body(jobs.COUNTER, body)  # its fields first
     view = job_view(ctx, job_id)
     if ctx.identity.id != view.customer:
-        raise JobError("job.not-party", "only the customer counters a bid")
+        raise JobError("job.not-party", N_("only the customer counters a bid"))
     _bid_of(view, bid_id)
     return _signed(ctx, jobs.COUNTER, body, job_id)
 
@@ -302,18 +303,18 @@ def withdraw(ctx: LedgerContext, job_id: bytes, bid_id: bytes) -> Signed:
     view = job_view(ctx, job_id)
     held = _bid_of(view, bid_id)
     if held.lab != ctx.identity.id:
-        raise JobError("job.not-party", "only the bidder withdraws a bid")
+        raise JobError("job.not-party", N_("only the bidder withdraws a bid"))
     if held.status == "awarded":
-        raise JobError("job.out-of-turn", "the bid was already awarded")
+        raise JobError("job.out-of-turn", N_("the bid was already awarded"))
     return _signed(ctx, jobs.WITHDRAW, {"job": job_id, "bid": bid_id}, job_id)
 
 
 def attach_files(ctx: LedgerContext, job_id: bytes, blobs: list[bytes]) -> Signed:
     view = job_view(ctx, job_id)
     if ctx.identity.id != view.customer:
-        raise JobError("job.not-party", "only the customer attaches files")
+        raise JobError("job.not-party", N_("only the customer attaches files"))
     if view.lab is None:
-        raise JobError("job.out-of-turn", "files are attached after an award")
+        raise JobError("job.out-of-turn", N_("files are attached after an award"))
     check_sealed(ctx, view, blobs)  # job.files-not-sealed (§2.4)
     return _signed(ctx, jobs.FILES, {"job": job_id, "blobs": blobs}, job_id)
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from ledger.keyhistory import MAX_KEY_EVENTS, KeyHistory
+from node.i18n import N_
 from node.ops.context import (
     LedgerContext,
     append_own,
@@ -120,7 +121,8 @@ def revoke(
     recovery = None if seed is None else SigningKey(seed)
     head = _our_head(ctx)
     if head is None or head.keys is None:
-        raise LocalMisuseError("misuse.unknown-log", "our log has no entries: nothing to revoke")
+        why = N_("our log has no entries: nothing to revoke")
+        raise LocalMisuseError("misuse.unknown-log", why)
     if recovery is None or recovery.public != head.keys.recovery_key:
         raise LocalMisuseError(
             "misuse.wrong-recovery-key",

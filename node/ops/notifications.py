@@ -15,8 +15,11 @@ Runs on the storage thread (or the CLI's local context), over committed entries:
 - `fork`: a fork proof we hold, not lifted.
 
 Each `Notice` has a `key` unique to what it is about (the store deduplicates on it),
-a title, a one-line text and a dashboard link. It never carries an entry's body
-beyond an offer's title, a proposal's title or an applicant's name: nothing sealed.
+a title, a one-line text and a dashboard link. Titles and texts are written by the
+`Translator` given (node.i18n: the language the notification settings name; English
+when none is given), with the entry's own words (titles, names) left as they are. It
+never carries an entry's body beyond an offer's title, a proposal's title or an
+applicant's name: nothing sealed.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from typing import Final
 
 from ledger.governance import Outcome
 from ledger.jobs import within
+from node.i18n import N_, Translator, translator
 from node.ops.capabilities import adverts
 from node.ops.context import LedgerContext
 from node.ops.jobs import job_set
@@ -43,12 +47,25 @@ CLOSING_WITHIN_S: Final = 24 * 3600
 #: Entry kinds the notifier looks at; the commit hook keeps no others.
 PREFIXES: Final = ("job.", "gov.", "member.")
 _JOB_KINDS: Final = {
-    jobs.BID: ("job-bid", "New bid"),
-    jobs.WITHDRAW: ("job-bid", "Bid withdrawn"),
-    jobs.COUNTER: ("job-counter", "Counter-offer"),
-    jobs.AWARD: ("job-award", "Job awarded"),
-    jobs.FILES: ("job-step", "Files attached"),
+    jobs.BID: ("job-bid", N_("New bid: {title}")),
+    jobs.WITHDRAW: ("job-bid", N_("Bid withdrawn: {title}")),
+    jobs.COUNTER: ("job-counter", N_("Counter-offer: {title}")),
+    jobs.AWARD: ("job-award", N_("Job awarded: {title}")),
+    jobs.FILES: ("job-step", N_("Files attached: {title}")),
 }
+#: The title of each job step's notice (a step kind of a newer node: STEP_OTHER).
+_STEP_TITLES: Final = {
+    jobs.CANCEL: N_("Cancelled: {title}"),
+    jobs.START: N_("Started: {title}"),
+    jobs.SHIP: N_("Shipped: {title}"),
+    jobs.DELIVER: N_("Delivered: {title}"),
+    jobs.CONFIRM: N_("Confirmed: {title}"),
+    jobs.DISPUTE: N_("Disputed: {title}"),
+    jobs.REFUND: N_("Refunded: {title}"),
+    jobs.REVIEW: N_("Reviewed: {title}"),
+}
+STEP_OTHER: Final = N_("{step}: {title}")
+MESSAGE_TITLE: Final = N_("Message: {title}")
 
 
 @dataclass(frozen=True)
@@ -60,8 +77,12 @@ class Notice:
     link: str  # the dashboard's fragment, e.g. "#/mine"
 
 
-def notices_for(ctx: LedgerContext, entries: Sequence[Entry], radius_km: int) -> list[Notice]:
-    """The notices that `entries` (just committed) make for us, in entry order."""
+def notices_for(
+    ctx: LedgerContext, entries: Sequence[Entry], radius_km: int, tr: Translator | None = None
+) -> list[Notice]:
+    """The notices that `entries` (just committed) make for us, in entry order, written
+    by `tr` (English when None)."""
+    tr = tr or translator()
     me = ctx.identity.id
     mine = [e for e in entries if e.author != me and e.kind.startswith(PREFIXES)]
     if not mine:
@@ -77,10 +98,11 @@ def notices_for(ctx: LedgerContext, entries: Sequence[Entry], radius_km: int) ->
         views = {v.id: v for v in job_set(ctx).jobs}
         place = _my_place(ctx)
         for entry in job_entries:
-            notice = _job_notice(entry, views, me, place, radius_km, who(entry))
+            notice = _job_notice(entry, views, me, place, radius_km, who(entry), tr)
             if notice is not None:
                 out.append(notice)
-    out += _governance_notices(ctx, [e for e in mine if not e.kind.startswith("job.")], who)
+    others = [e for e in mine if not e.kind.startswith("job.")]
+    out += _governance_notices(ctx, others, who, tr)
     return out
 
 
@@ -102,6 +124,7 @@ def _job_notice(
     place: tuple[object, frozenset[str], frozenset[str]] | None,
     radius_km: int,
     author: str,
+    tr: Translator,
 ) -> Notice | None:
     key = f"entry:{id_to_text(entry.id)}"
     if entry.kind == jobs.OFFER:
@@ -114,24 +137,33 @@ def _job_notice(
             return None
         if not within(view, location, radius_km):  # type: ignore[arg-type]
             return None
-        text = f"{offer.quantity} x {offer.process}, {offer.material}, by {author}"
-        return Notice(key, "job-near", f"New job near you: {offer.title}", text, "#/jobs")
+        text = tr.gettext("{quantity} x {process}, {material}, by {author}").format(
+            quantity=offer.quantity, process=offer.process, material=offer.material, author=author
+        )
+        title = tr.gettext("New job near you: {title}").format(title=offer.title)
+        return Notice(key, "job-near", title, text, "#/jobs")
     job = entry.body.get("job")
     view = views.get(job) if isinstance(job, bytes) else None
     if view is None or not my_roles(view, me):
         return None
     if entry.id in {r.entry_id for r in view.refused}:
         return None
-    kind, what = _JOB_KINDS.get(entry.kind, ("job-message", "Message"))
+    kind, what = _JOB_KINDS.get(entry.kind, ("job-message", MESSAGE_TITLE))
+    step = entry.kind.removeprefix("job.").capitalize()
     if entry.kind in jobs.STEP_KINDS and entry.kind != jobs.AWARD:
-        kind, what = "job-step", entry.kind.removeprefix("job.").capitalize()
+        kind, what = "job-step", _STEP_TITLES.get(entry.kind, STEP_OTHER)
     if entry.kind == jobs.AWARD and view.lab == me:
-        what = "Job awarded to you"
-    return Notice(key, kind, f"{what}: {view.offer.title}", f"by {author}", "#/mine")
+        what = N_("Job awarded to you: {title}")
+    title = tr.gettext(what).format(title=view.offer.title, step=step)
+    return Notice(key, kind, title, by(tr, author), "#/mine")
+
+
+def by(tr: Translator, author: str) -> str:
+    return tr.gettext("by {author}").format(author=author)
 
 
 def _governance_notices(
-    ctx: LedgerContext, entries: list[Entry], who: Callable[[Entry], str]
+    ctx: LedgerContext, entries: list[Entry], who: Callable[[Entry], str], tr: Translator
 ) -> list[Notice]:
     view = ctx.governance
     if view is None or not entries:
@@ -142,11 +174,8 @@ def _governance_notices(
         author = who(entry)
         if entry.kind == PROPOSAL and entry.id in view.proposal_titles:
             title = view.proposal_titles[entry.id][0]
-            out.append(
-                Notice(
-                    key, "proposal-open", f"New proposal: {title}", f"by {author}", "#/governance"
-                )
-            )
+            heading = tr.gettext("New proposal: {title}").format(title=title)
+            out.append(Notice(key, "proposal-open", heading, by(tr, author), "#/governance"))
         elif entry.kind == APPLY:
             found = [a for a in view.applications.values() if a.entry_id == entry.id]
             name = found[0].name if found else author
@@ -154,23 +183,26 @@ def _governance_notices(
                 Notice(
                     key,
                     "application",
-                    f"Admission application: {name}",
-                    f"from {author}",
+                    tr.gettext("Admission application: {name}").format(name=name),
+                    tr.gettext("from {author}").format(author=author),
                     "#/governance",
                 )
             )
     return out
 
 
-def due_notices(ctx: LedgerContext, now_s: int) -> list[Notice]:
+def due_notices(ctx: LedgerContext, now_s: int, tr: Translator | None = None) -> list[Notice]:
     """Notices due by time rather than by an entry: proposals closing within a day on
-    which we have not voted, and fork proofs held (deduplicated by the store's keys)."""
+    which we have not voted, and fork proofs held (deduplicated by the store's keys);
+    written by `tr` (English when None)."""
+    tr = tr or translator()
+    forked = tr.gettext("{author}… signed two histories; its log is frozen")
     out = [
         Notice(
             f"fork:{id_to_text(p.id)}",
             "fork",
-            "Fork detected",
-            f"{id_to_text(p.author)[:12]}… signed two histories; its log is frozen",
+            tr.gettext("Fork detected"),
+            forked.format(author=id_to_text(p.author)[:12]),
             "#/node",
         )
         for p in ctx.store.fork_proofs()
@@ -193,8 +225,10 @@ def due_notices(ctx: LedgerContext, now_s: int) -> list[Notice]:
                 Notice(
                     f"closing:{id_to_text(proposal_id)}",
                     "proposal-closing",
-                    f"Closing soon, not voted: {title}",
-                    f"voting ends in {left_s // 3600} h {left_s % 3600 // 60} min",
+                    tr.gettext("Closing soon, not voted: {title}").format(title=title),
+                    tr.gettext("voting ends in {hours} h {minutes} min").format(
+                        hours=left_s // 3600, minutes=left_s % 3600 // 60
+                    ),
                     "#/governance",
                 )
             )

@@ -33,6 +33,7 @@ from typing import Any, Final
 
 import trio
 
+from node.i18n import Translator, translator
 from node.store.notifications import SmtpSettings
 
 MAX_PENDING: Final = 256
@@ -81,15 +82,28 @@ def post_webhook(url: str, secret: str, body: bytes, event: str, timeout_s: floa
         raise DeliveryError(f"{type(e).__name__}: {e}") from e
 
 
-def email_message(smtp: SmtpSettings, row: dict[str, Any], link: str) -> EmailMessage:
-    """A plain-text message with the link to the page."""
+def email_message(
+    smtp: SmtpSettings, row: dict[str, Any], link: str, tr: Translator | None = None
+) -> EmailMessage:
+    """A plain-text message with the link to the page, in `tr`'s language (the one the
+    notification settings name; English when None), its date in that locale's format."""
+    tr = tr or translator()
     message = EmailMessage()
     message["Subject"] = f"[Fab Commons] {row['title']}"
     message["From"] = smtp.from_addr
     message["To"] = ", ".join(smtp.to)
     message["Date"] = format_datetime(datetime.now(UTC))
     message["Message-ID"] = make_msgid(domain="fabcommons.invalid")
-    message.set_content(f"{row['title']}\n{row['text']}\n\nOpen it on your node: {link}\n")
+    when = tr.date_time(int(row["created_ms"]))
+    body = [
+        row["title"],
+        row["text"],
+        "",
+        tr.gettext("Notified by your Fab Commons node on {date}.").format(date=when),
+        tr.gettext("Open it on your node: {link}").format(link=link),
+    ]
+    message.set_content("\n".join(body) + "\n")
+    message["Content-Language"] = tr.language  # after set_content, which resets Content-*
     return message
 
 

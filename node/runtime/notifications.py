@@ -6,7 +6,8 @@
   dropped); it never blocks the storage thread.
 - `Notifier.run` judges each batch on the storage thread (node.ops.notifications),
   every `TIMER_S` asks for the notices due by time (proposals closing, fork proofs),
-  records the new ones (node.store.notifications: deduplicated, bounded), publishes a
+  records the new ones (node.store.notifications: deduplicated, bounded), written in
+  the language the settings name (node.i18n, never the process's locale), publishes a
   `notification` event with the unread count on the EventHub (the page's badge), and
   queues each for e-mail and for every webhook (node.runtime.delivery: bounded
   outboxes, backoff, a delivery log).
@@ -29,6 +30,7 @@ from typing import Any, Final
 
 import trio
 
+from node.i18n import SOURCE_LANGUAGE, Translator, translator
 from node.ops.context import LedgerContext
 from node.ops.notifications import PREFIXES, Notice, due_notices, notices_for
 from node.runtime.delivery import (
@@ -125,12 +127,16 @@ class Notifier:
                 except trio.WouldBlock:
                     break
             radius = self.settings.radius_km
-            await self._guarded(partial(_judged, batch, radius))
+            await self._guarded(partial(_judged, batch, radius, self._translator()))
 
     async def _every_timer(self) -> None:
         while True:
-            await self._guarded(_due)
+            await self._guarded(partial(_due, self._translator()))
             await trio.sleep(TIMER_S)
+
+    def _translator(self) -> Translator:
+        """The language the settings name: never this process's locale."""
+        return translator(self.settings.language or SOURCE_LANGUAGE)
 
     async def _guarded(self, judge: Any) -> None:
         """Judge and record; a failure is logged, never the node's end."""
@@ -158,7 +164,7 @@ class Notifier:
         link = f"{self.link_base}/{row['link']}"
         smtp, timeout_s = self.settings.smtp, self.timeout_s
         if smtp is not None:
-            message = email_message(smtp, row, link)
+            message = email_message(smtp, row, link, self._translator())
             send = partial(send_email, smtp, message, timeout_s)
             await self.email.put(Delivery(row["id"], f"{smtp.host}:{smtp.port}", send))
         me = id_to_text(self.runner.ctx.identity.id)
@@ -212,10 +218,10 @@ class Notifier:
         }
 
 
-def _judged(batch: list[Entry], radius_km: int, ctx: LedgerContext) -> list[Notice]:
-    return notices_for(ctx, batch, radius_km)
+def _judged(batch: list[Entry], radius_km: int, tr: Translator, ctx: LedgerContext) -> list[Notice]:
+    return notices_for(ctx, batch, radius_km, tr)
 
 
-def _due(ctx: LedgerContext) -> list[Notice]:
+def _due(tr: Translator, ctx: LedgerContext) -> list[Notice]:
     now_s = ctx.governance.now_s() if ctx.governance is not None else int(time.time())
-    return due_notices(ctx, now_s)
+    return due_notices(ctx, now_s, tr)

@@ -1,8 +1,9 @@
 """Notification settings and the notification store of a home (README "Notifications").
 
 - `notify.json` (0600: it holds the SMTP password and the webhook secrets) holds the
-  `NotifySettings`: which kinds, the radius of "jobs near me", the SMTP server and the
-  webhooks. `check_settings` is the one validation, used by the API, the CLI and (its
+  `NotifySettings`: which kinds, the radius of "jobs near me", the language of the
+  notification texts and e-mails (node.i18n; not the node process's locale), the SMTP
+  server and the webhooks. `check_settings` is the one validation, used by the API, the CLI and (its
   rules mirrored) the page; each refusal is a LocalMisuseError naming its `field`.
   `public_json` is what leaves the node: secrets become `*_set` flags.
 - `notifications.sqlite3`: the last `MAX_NOTIFICATIONS` notifications (read or not),
@@ -27,6 +28,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from node.i18n import SOURCE_LANGUAGE, is_language, languages
 from protocol.errors import LocalMisuseError
 
 SETTINGS_FILE: Final = "notify.json"
@@ -98,6 +100,9 @@ class NotifySettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     kinds: list[Kind] = Field(default_factory=lambda: list(_ALL_KINDS), max_length=len(KINDS))
     radius_km: int = Field(default=50, ge=1, le=MAX_RADIUS_KM)
+    #: The language notifications are written in (a catalog's, `en`, `es`, `fr`, `de`);
+    #: None in a PUT keeps the stored one; stored settings name one (`en` at first).
+    language: str | None = Field(default=None, min_length=2, max_length=35)
     smtp: SmtpSettings | None = None
     webhooks: list[WebhookSettings] = Field(default_factory=list, max_length=MAX_WEBHOOKS)
 
@@ -111,6 +116,11 @@ def check_settings(new: NotifySettings, old: NotifySettings | None = None) -> No
     misuse.bad-webhook-url, misuse.bad-email-address or misuse.bad-notify-setting,
     each with the `field` at fault (the page shows it beside that field)."""
     old = old or NotifySettings()
+    language = new.language or old.language or SOURCE_LANGUAGE
+    if not is_language(language):
+        known = ", ".join(languages())
+        why = f"no catalog for {language!r} (one of {known})"
+        raise _refuse("misuse.bad-notify-setting", "language", why)
     smtp = new.smtp
     if smtp is not None:
         if not _HOST.fullmatch(smtp.host):
@@ -146,12 +156,15 @@ def check_settings(new: NotifySettings, old: NotifySettings | None = None) -> No
     if len({h.url for h in hooks}) != len(hooks):
         raise _refuse("misuse.bad-notify-setting", "webhooks", "a URL is listed twice")
     kinds = [k for k in KINDS if k in new.kinds]
-    return NotifySettings(kinds=kinds, radius_km=new.radius_km, smtp=smtp, webhooks=hooks)
+    return NotifySettings(
+        kinds=kinds, radius_km=new.radius_km, language=language, smtp=smtp, webhooks=hooks
+    )
 
 
 def public_json(settings: NotifySettings) -> dict[str, Any]:
     """The settings as they leave the node: no password, no secret, only whether set."""
     out = settings.model_dump(exclude={"smtp": {"password"}, "webhooks": {"__all__": {"secret"}}})
+    out["language"] = settings.language or SOURCE_LANGUAGE
     if settings.smtp is not None:
         out["smtp"]["password_set"] = bool(settings.smtp.password)
     for hook, public in zip(settings.webhooks, out["webhooks"], strict=True):

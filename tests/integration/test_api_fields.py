@@ -108,6 +108,8 @@ SETTINGS_CASES: list[tuple[dict[str, Any], str, str]] = [
     ({"radius_km": 0}, BAD_REQUEST, "body.radius_km"),
     ({"radius_km": 20_039}, BAD_REQUEST, "body.radius_km"),
     ({"kinds": ["job-gossip"]}, BAD_REQUEST, "body.kinds.0"),
+    ({"language": "tlh"}, SETTING, "language"),  # no catalog (README "Languages")
+    ({"language": "e"}, BAD_REQUEST, "body.language"),
     ({"smtp": {**SMTP, "host": "bad host"}}, SETTING, "smtp.host"),
     ({"smtp": {**SMTP, "port": 0}}, BAD_REQUEST, "body.smtp.port"),
     ({"smtp": {**SMTP, "port": 65_536}}, BAD_REQUEST, "body.smtp.port"),

@@ -4,8 +4,10 @@ A customer and a lab, each a `fabnode run` process. A real SMTP server (aiosmtpd
 loopback, STARTTLS with a self-signed certificate made here, login required; the nodes
 trust the certificate through SSL_CERT_FILE) and a real HTTP receiver (http.server in a
 thread) receive the e-mail and the signed webhook for a bid (at the customer's node)
-and an award (at the lab's). Then the customer's receivers go silent or away: the
-deliveries are retried and logged, and the node keeps answering at once.
+and an award (at the lab's, whose notifications are set to Spanish while its process
+runs in a German locale: the setting decides, README "Languages"). Then the
+customer's receivers go silent or away: the deliveries are retried and logged, and the
+node keeps answering at once.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import hashlib
 import hmac
 import ipaddress
 import json
+import re
 import socket
 import threading
 import time
@@ -22,6 +25,8 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
+from email.header import decode_header, make_header
+from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -150,17 +155,31 @@ def verified(headers: dict[str, str], body: bytes) -> dict[str, Any]:
     return event
 
 
-def configure(home: Path, tmp: Path, smtp_port: int, hook: str) -> dict[str, Any]:
+def configure(
+    home: Path, tmp: Path, smtp_port: int, hook: str, language: str = "en"
+) -> dict[str, Any]:
     (tmp / "pw").write_text(PASSWORD + "\n")
     (tmp / "secret").write_text(SECRET + "\n")
     status, out = fabnode(
         "notify", "set", "--smtp-host", "127.0.0.1", "--smtp-port", str(smtp_port),
         "--smtp-security", "starttls", "--smtp-user", USER, "--smtp-password-file",
         str(tmp / "pw"), "--smtp-from", "node@lab.example", "--smtp-to", "ops@lab.example",
-        "--webhook", hook, "--webhook-secret-file", str(tmp / "secret"), home=home,
+        "--webhook", hook, "--webhook-secret-file", str(tmp / "secret"),
+        "--language", language, home=home,
     )  # fmt: skip
     assert status == 0, out
     return dict(out)
+
+
+def subject(mail: Message) -> str:
+    """The Subject header decoded (RFC 2047: a Spanish subject travels encoded)."""
+    return str(make_header(decode_header(mail["Subject"])))
+
+
+def text_of(mail: Message) -> str:
+    payload = mail.get_payload(decode=True)
+    assert isinstance(payload, bytes)
+    return payload.decode(mail.get_content_charset() or "ascii").replace("\r\n", "\n")
 
 
 def kinds_of(home: Path) -> list[str]:
@@ -176,13 +195,15 @@ def test_a_bid_and_an_award_by_email_and_webhook_and_receivers_that_are_down(
         box, smtp_port, cert = stack.enter_context(smtp_server(tmp_path))
         hooks, hook_url = stack.enter_context(http_receiver())
         env = {"SSL_CERT_FILE": str(cert)}
-        for home in (customer, lab):  # before the nodes run: on the home's files
-            out = configure(home, tmp_path, smtp_port, hook_url)
+        for home, language in ((customer, "en"), (lab, "es")):  # on the home's files
+            out = configure(home, tmp_path, smtp_port, hook_url, language)
+            assert out["language"] == language
             assert out["smtp"]["password_set"] and "password" not in out["smtp"]
             assert (home / "notify.json").stat().st_mode & 0o777 == 0o600
             assert PASSWORD not in json.dumps(out) and SECRET not in json.dumps(out)
         _, first = stack.enter_context(running_node(customer, env=env))
-        stack.enter_context(running_node(lab, "--bootstrap", first["listen"][0], env=env))
+        german = {**env, "LANG": "de_DE.UTF-8", "LC_ALL": "de_DE.UTF-8"}  # not the setting
+        stack.enter_context(running_node(lab, "--bootstrap", first["listen"][0], env=german))
 
         deadline = (datetime.now(UTC) + timedelta(days=30)).date().isoformat()
         offered = fabnode("job", "offer", "--title", "Ten brackets", "--sealed",
@@ -201,24 +222,34 @@ def test_a_bid_and_an_award_by_email_and_webhook_and_receivers_that_are_down(
 
         # The bid: a notification at the customer, its e-mail and its webhook.
         wait_until("job-bid at the customer", lambda: "job-bid" in kinds_of(customer))
-        wait_until("the bid's e-mail", lambda: any("New bid" in m["Subject"] for m in box.messages))
-        mail = next(m for m in box.messages if "New bid" in m["Subject"])
+        wait_until("the bid's e-mail", lambda: any("New bid" in subject(m) for m in box.messages))
+        mail = next(m for m in box.messages if "New bid" in subject(m))
         assert mail["To"] == "ops@lab.example" and mail.get_content_type() == "text/plain"
-        assert "Ten brackets" in mail["Subject"] and "/#/mine" in mail.get_payload()
+        assert "Ten brackets" in subject(mail) and "/#/mine" in text_of(mail)
+        assert "Open it on your node: " in text_of(mail) and mail["Content-Language"] == "en"
         wait_until("the bid's webhook", lambda: any(b"job-bid" in body for _, body in hooks))
         headers, body = next((h, b) for h, b in hooks if b"job-bid" in b)
         event = verified(headers, body)
         assert event["event"] == "job-bid" and event["link"].endswith("/#/mine")
 
-        # The award: at the lab, by both channels.
+        # The award: at the lab, by both channels, in the lab's language (Spanish).
         status, _ = fabnode("job", "award", job, bid["entry_id"], home=customer)
         assert status == 0
         wait_until("the award's webhook", lambda: any(b"job-award" in b for _, b in hooks))
         award = verified(*next((h, b) for h, b in hooks if b"job-award" in b))
-        assert award["title"] == "Job awarded to you: Ten brackets"
+        assert award["title"] == "Trabajo adjudicado a ti: Ten brackets"
+        assert award["text"].startswith("de ")  # "by <the customer>"
         wait_until(
-            "the award's e-mail", lambda: any("awarded" in m["Subject"] for m in box.messages)
+            "the award's e-mail", lambda: any("adjudicado" in subject(m) for m in box.messages)
         )
+        spanish = next(m for m in box.messages if "adjudicado" in subject(m))
+        assert subject(spanish) == "[Fab Commons] Trabajo adjudicado a ti: Ten brackets"
+        assert spanish["Content-Language"] == "es"
+        letter = text_of(spanish)
+        assert "Notificado por tu nodo Fab Commons el " in letter
+        assert re.search(r"Ábrelo en tu nodo: http://127\.0\.0\.1:\d+/#/mine$", letter, re.M)
+        listed = api(lab, "GET", "/api/v1/notifications")["notifications"]
+        assert any(n["title"] == "Trabajo adjudicado a ti: Ten brackets" for n in listed)
         log = api(customer, "GET", "/api/v1/notifications/deliveries")["deliveries"]
         assert {(d["channel"], d["outcome"]) for d in log} == {
             ("email", "sent"),

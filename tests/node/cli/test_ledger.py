@@ -166,7 +166,7 @@ def test_ledger_verify_through_a_running_node_draws_the_nodes_progress(tmp_path:
         done, shown = verify_on_a_terminal(home)
         assert done.returncode == 0, done.stdout
         assert b"verify [" in shown and b"2/2" in shown, shown
-        assert b"ok: 1 logs, 2 entries" in done.stdout
+        assert b"ok: 1 log, 2 entries" in done.stdout
 
 
 def test_watch_follows_the_running_nodes_entries_until_ctrl_c(tmp_path: Path) -> None:

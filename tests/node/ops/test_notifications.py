@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from node.i18n import translator
 from node.ops import context as operations
 from node.ops.notifications import due_notices, notices_for
 from protocol.governance import APPLY, PROPOSAL, charter_network_id
@@ -39,6 +40,12 @@ def test_a_proposal_and_an_application_make_notices_and_a_fork_an_alert(
         assert kinds["application"].title == "Admission application: Lab Dee"
         assert all("a new fab lab" not in n.text for n in notices)  # titles, not bodies
         assert notices_for(ctx, [], radius_km=50) == []
+        # In the language the settings name: the words are ours, the titles the entries'.
+        spanish = {n.kind: n for n in notices_for(ctx, kept, 50, translator("es"))}
+        assert spanish["proposal-open"].title == "Nueva propuesta: Longer offers"
+        assert spanish["application"].title == "Solicitud de admisión: Lab Dee"
+        assert spanish["application"].text.startswith("de ")
+        assert [n.key for n in spanish.values()] == [n.key for n in kinds.values()]
 
         assert [n.kind for n in due_notices(ctx, int(time.time()))] == []  # no fork yet
         c.note("one history")
@@ -49,3 +56,7 @@ def test_a_proposal_and_an_application_make_notices_and_a_fork_an_alert(
         ctx.ledger.ingest_entries([twin.entries[1]])
         (alert,) = [n for n in due_notices(ctx, int(time.time())) if n.kind == "fork"]
         assert alert.link == "#/node" and "frozen" in alert.text
+        (german,) = [
+            n for n in due_notices(ctx, int(time.time()), translator("de")) if n.kind == "fork"
+        ]
+        assert german.title == "Verzweigung erkannt" and "eingefroren" in german.text

@@ -32,6 +32,7 @@ import trio
 from node.net.blob_exchange import BlobExchange, FetchOutcome
 from node.net.streams import Stream, read_frame, write_frame
 from protocol.blob_route import (
+    BAD,
     MAX_ASKED_BLOBS,
     MAX_MESSAGE_BYTES,
     MAX_ROUTE_FRAME_BYTES,
@@ -200,9 +201,9 @@ class BlobRouter:
             await self._answer(stream, Held(held))
         elif isinstance(request, Get):
             await self._answer(stream, await self._relay(peer, request.blob))
-        else:
-            why = "a client sends only have or get"
-            await self._answer(stream, RouteError("decode.bad-blob-route", why))
+        else:  # an answer sent as a request: the peer's fault, as any bad message
+            self.exchange.host.penalise(peer, BAD, 1.0)
+            await self._answer(stream, RouteError(BAD, "a client sends only have or get"))
 
     async def _relay(self, peer: str, blob_id: bytes) -> Ready | RouteError:
         """Fetch `blob_id` from our own holders for `peer`, if we would keep it."""

@@ -106,11 +106,17 @@ async def test_a_direct_holder_is_found_by_asking(tmp_path: Path) -> None:
         assert (await b.holders(unknown)).peers == {pid(a): False, pid(c): False}
 
 
-async def test_a_request_that_is_no_message_is_answered_with_its_code(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "bogus",
+    [{"blob": bytes(32), "t": "want", "v": 1}, {"held": [], "t": "held", "v": 1}],
+    ids=["not-a-message", "an-answer"],
+)
+async def test_a_request_that_is_no_request_is_answered_with_its_code(
+    tmp_path: Path, bogus: dict[str, object]
+) -> None:
     async with line(tmp_path, b_keeps=True) as (_, b, c):
         host = c.exchange.host
         stream = await host.open_stream(pid(b), ROUTE_PROTOCOL_ID)
-        bogus = {"blob": bytes(32), "t": "want", "v": 1}
         await write_frame(stream, bogus, max_frame_bytes=MAX_ROUTE_FRAME_BYTES, timeout_s=5)
         decoder = FrameDecoder(max_frame_bytes=MAX_ROUTE_FRAME_BYTES, max_bin_bytes=32,
                                max_array_len=32)  # fmt: skip

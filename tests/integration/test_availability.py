@@ -11,6 +11,8 @@ Waits poll with deadlines.
 from __future__ import annotations
 
 import hashlib
+import os
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -91,7 +93,11 @@ def test_a_design_stays_fetchable_from_its_pinning_member_while_the_author_is_aw
     assert shown["held"] and shown["pinned_here"] and shown["pinner_self"]
     assert shown["pinners"] == [id_to_text(m) for m in chosen]
     assert not holds(other, blob), "one replica by the rule: the other member does not pin it"
-    assert ok(pinner, "du")["blobs"]["rule"]["blobs"] >= 1  # never evicted by its gc
+    assert ok(pinner, "du")["blobs"]["rule"]["blobs"] >= 1
+    path = BlobStore(NodeHome(pinner).blobs).path_of(id_from_text(blob))
+    os.utime(path, (time.time() - 30 * 86400,) * 2)  # a month unused: not kept as recent
+    collected = ok(pinner, "gc", "--budget-mib", "0")  # kept by the rule, whatever the budget
+    assert blob not in [e["blob"] for e in collected["evicted"]] and holds(pinner, blob)
     assert not blob_status(other, blob)["pinner_self"]
 
     author.close()  # the author's node stops for good

@@ -146,6 +146,10 @@ class BlobRouter:
         found = await self.holders(blob_id)
         held = [p for p, h in found.peers.items() if h]
         silent = [p for p, h in found.peers.items() if h is None]
+        source = await trio.to_thread.run_sync(exchange.store.partial_source, blob_id)
+        if source in silent:  # asked first with the holders, to resume its partial (§6)
+            silent.remove(source)
+            held.append(source)
         tried: list[tuple[str, str]] = []
         for group in (held, silent):
             if group:

@@ -239,7 +239,7 @@ async def _open_storage(home: NodeHome, disk: DiskSpace) -> AsyncIterator[Storag
 
 async def _collect_blobs(runner: LedgerRunner, blobs: BlobStore, budget_bytes: int) -> None:
     """Keep the blob store within the operator's budget: a collection at start, then
-    every GC_INTERVAL_S (node.ops.storage: own, job, pinned and recent blobs stay)."""
+    every GC_INTERVAL_S (node.ops.storage: own, job, pinned, rule and recent blobs stay)."""
     while True:
         done = await runner.on_ledger(lambda ctx: collect_garbage(ctx, blobs, budget_bytes))
         if done.evicted:
@@ -248,7 +248,7 @@ async def _collect_blobs(runner: LedgerRunner, blobs: BlobStore, budget_bytes: i
             )
         if done.kept_bytes > budget_bytes:
             log.warning(
-                "blobs hold %d bytes, over the budget of %d: the rest is own, job, pinned or "
+                "blobs hold %d bytes, over the budget of %d: the rest is own, job, pinned, rule or "
                 "recent",
                 done.kept_bytes,
                 budget_bytes,

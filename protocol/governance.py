@@ -19,7 +19,13 @@ from enum import Enum
 from typing import Annotated, Any, Literal
 
 import pydantic
-from pydantic import Field, field_validator, model_validator
+from pydantic import (
+    Field,
+    SerializerFunctionWrapHandler,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from protocol import blob, canonical, limits
 from protocol.bodies import Bytes32, KindSpec, StrictBody
@@ -45,6 +51,11 @@ UNVOUCH = "member.unvouch"
 APPLY = "member.apply"
 MIN_BLOB_BYTES = 1024
 
+#: Rules a charter may leave out (§2); every other rule is required.
+OPTIONAL_RULES = ("pin_replicas", "pin_quota_bytes")
+MAX_PIN_REPLICAS = 16
+MAX_PIN_QUOTA_BYTES = 1024**4
+
 Permille = Annotated[int, Field(ge=0, le=PERMILLE)]
 LicenceId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9.+-]+$")]
 
@@ -64,6 +75,18 @@ class Rules(StrictBody):
     max_blob_bytes: Annotated[int, Field(ge=MIN_BLOB_BYTES, le=blob.DEFAULT_MAX_BLOB_BYTES)]
     job_offer_ttl_s: Annotated[int, Field(ge=60, le=90 * DAY_S)]
     witness_count: Annotated[int, Field(ge=1, le=MAX_WITNESS_COUNT)]
+    #: Optional rules (§2): absent from the bytes when not set, so charters written
+    #: before them keep their bytes and network ids; absent means the default.
+    pin_replicas: Annotated[int, Field(ge=0, le=MAX_PIN_REPLICAS)] | None = None
+    pin_quota_bytes: Annotated[int, Field(ge=0, le=MAX_PIN_QUOTA_BYTES)] | None = None
+
+    @model_serializer(mode="wrap")
+    def _omit_unset(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        value: dict[str, Any] = handler(self)
+        for name in OPTIONAL_RULES:
+            if value.get(name) is None:
+                value.pop(name, None)
+        return value
 
     @field_validator("licences")
     @classmethod
@@ -91,6 +114,8 @@ class RulesChange(StrictBody):
     max_blob_bytes: int | None = None
     job_offer_ttl_s: int | None = None
     witness_count: int | None = None
+    pin_replicas: int | None = None
+    pin_quota_bytes: int | None = None
 
     @model_validator(mode="after")
     def _not_empty(self) -> RulesChange:
@@ -241,6 +266,8 @@ def charter_toml(charter: Charter) -> str:
         "[rules]",
     ]
     for key in RULE_FIELDS:
+        if key not in rules:  # an optional rule left out (§2)
+            continue
         value = rules[key]
         shown = "[" + ", ".join(_toml_str(v) for v in value) + "]" if key == "licences" else value
         lines.append(f"{key} = {shown}")

@@ -29,4 +29,15 @@ ADDRESS_RECORD_SIG: Final = b"fabcommons/v1/address-record\x00"
 #: Sync item id: digest of a log's head, the item set reconciliation compares.
 SYNC_ITEM: Final = b"fabcommons/v1/sync-item\x00"
 
-ALL: Final = (ENTRY_SIG, IDENTITY_ID, NETWORK_ID, HANDSHAKE_SIG, ADDRESS_RECORD_SIG, SYNC_ITEM)
+#: Rendezvous weight of a member for a blob it may pin (specs/0009 §13).
+PIN_WEIGHT: Final = b"fabcommons/v1/pin-weight\x00"
+
+ALL: Final = (
+    ENTRY_SIG,
+    IDENTITY_ID,
+    NETWORK_ID,
+    HANDSHAKE_SIG,
+    ADDRESS_RECORD_SIG,
+    SYNC_ITEM,
+    PIN_WEIGHT,
+)

@@ -14,11 +14,13 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from ledger.pinning import PinnedFile, pin_set, pinners
 from node.store.blobs import BlobStore, PartialBlob
+from protocol import blob_route as route
 from protocol.blob import BlobFetch, BlobServe, ChunkReceived, Finished, Want, decode_message
 from protocol.canonical import decode
 from protocol.errors import CommonsError
-from protocol.ids import id_from_text
+from protocol.ids import id_from_text, id_to_text
 from tests.vector_support import Checker, failure, same
 
 SOURCE = "the-server"  # the peer whose bytes the partial holds (0009 §6)
@@ -96,3 +98,57 @@ BLOB_CHECKERS: dict[tuple[str, str], Checker] = {
     ("blobs", "fetch"): check_fetch,
     ("blobs", "serve"): check_serve,
 }
+
+
+def check_route(data: dict[str, Any], expect: dict[str, Any]) -> None:
+    """blobs/route (0009 §12): decode the frame's value; an answer is then judged
+    against the request it answers; a valid message encodes back to the same value."""
+    value = decode(bytes.fromhex(data["frame_hex"]), max_bytes=route.MAX_ROUTE_FRAME_BYTES)
+    request_hex = data["request_hex"]
+    try:
+        message = route.decode_message(value)
+        if request_hex:
+            request = route.decode_message(decode(bytes.fromhex(request_hex)))
+            assert isinstance(request, route.Have | route.Get)
+            route.judge_answer(request, message)
+    except CommonsError as e:
+        assert same(failure(e, **e.details), expect), e
+        return
+    assert route.encode_message(message) == value
+    fields = {
+        k: [id_to_text(b) for b in v] if isinstance(v, tuple) else id_to_text(v)
+        if isinstance(v, bytes) else v
+        for k, v in vars(message).items()
+    }  # fmt: skip
+    t = {route.Have: "have", route.Held: "held", route.Get: "get", route.Ready: "ready"}
+    assert same({"ok": True, "t": t[type(message)], **fields}, expect)
+
+
+BLOB_CHECKERS[("blobs", "route")] = check_route
+
+
+def check_pinning(data: dict[str, Any], expect: dict[str, Any]) -> None:
+    """blobs/pinning (0009 §13): who pins each blob, and what each member pins."""
+    members = [id_from_text(m) for m in data["members"]]
+    files = {
+        id_from_text(f["blob"]): PinnedFile(f["size"], frozenset(map(id_from_text, f["authors"])))
+        for f in data["files"]
+    }
+    replicas, quota = data["pin_replicas"], data["pin_quota_bytes"]
+    got = {
+        "ok": True,
+        "pinners": [
+            {"blob": id_to_text(b), "members": [id_to_text(m) for m in
+                                                pinners(b, members, replicas, f.authors)]}
+            for b, f in sorted(files.items())
+        ],
+        "pin_sets": [
+            {"member": id_to_text(m),
+             "pins": [id_to_text(b) for b in pin_set(m, files, members, replicas, quota)]}
+            for m in sorted(members)
+        ],
+    }  # fmt: skip
+    assert same(got, expect)
+
+
+BLOB_CHECKERS[("blobs", "pinning")] = check_pinning

@@ -328,6 +328,11 @@ def _routes(app: FastAPI, service: NodeService, guard: list[Any]) -> None:
     async def fetch_blob(blob_id: str) -> dict[str, Any]:
         return await service.fetch_blob(id_from_text(blob_id))
 
+    @app.get(f"{API_PREFIX}/blobs/{{blob_id}}/status", dependencies=guard)
+    async def blob_status(blob_id: str) -> dict[str, Any]:
+        """Who holds the blob: this node, its peers (asked now), its pinners by rule."""
+        return await service.blob_status(id_from_text(blob_id))
+
     @app.post(f"{API_PREFIX}/designs", dependencies=guard, status_code=201)
     async def publish_design(body: DesignIn) -> dict[str, Any]:
         parents = [id_from_text(p) for p in body.derived_from]

@@ -40,6 +40,18 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("blob", metavar="HASH", help="the blob id (text form, 53 characters)")
     p.add_argument("-o", "--output", type=Path, required=True, metavar="FILE")
     p.set_defaults(handler=cmd_get)
+    p = actions.add_parser(
+        "status",
+        parents=[common],
+        help="who holds a blob: this node, its peers, the members that pin it by rule",
+        description=(
+            "Whether this node holds the blob; with a running node also which connected "
+            "peers answered that they hold it (asked now, specs/0009 §12) and which "
+            "members should pin it by the federation's rule (specs/0009 §13)."
+        ),
+    )
+    p.add_argument("blob", metavar="HASH", help="the blob id (text form, 53 characters)")
+    p.set_defaults(handler=cmd_status)
     add_pin_commands(actions, common)
 
 
@@ -92,3 +104,41 @@ def cmd_get(args: argparse.Namespace) -> dict[str, Any]:
             n=current().number(size), file=args.output
         ),
     }
+
+
+def cmd_status(args: argparse.Namespace) -> dict[str, Any]:
+    """Through the running node (GET /api/v1/blobs/ID/status); the store alone otherwise."""
+    blob_id = id_from_text(args.blob)
+    client = NodeClient.discover(NodeHome(args.home))
+    if client is None:
+        store = open_store(args.home)
+        held = store.has(blob_id)
+        out: dict[str, Any] = {
+            "blob": args.blob,
+            "held": held,
+            "size": store.size(blob_id) if held else None,
+            "peers": None,  # only a running node can ask its peers
+            "pinners": None,
+        }
+    else:
+        out = dict(client.call("GET", f"/api/v1/blobs/{args.blob}/status"))
+    out["_text"] = status_text(out)
+    return out
+
+
+def status_text(status: dict[str, Any]) -> str:
+    """`blob status` for people: one line for us, one per peer, the pinners by rule."""
+    lines = [f"{status['blob']}: " + (f"held here ({status['size']} bytes)"
+             if status["held"] else "not held here")]  # fmt: skip
+    peers = status.get("peers")
+    if peers is None:
+        lines.append("peers: not asked (no node running)")
+    else:
+        says = {True: "holds it", False: "does not hold it", None: "no answer"}
+        lines += [f"peer {p['peer']}: {says[p['held']]}" for p in peers] or ["no peer connected"]
+    pinners = status.get("pinners")
+    if pinners is not None:
+        lines.append(
+            "pinned by rule by: " + (", ".join(pinners) or "no member (no live design names it)")
+        )
+    return "\n".join(lines)

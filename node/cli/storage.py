@@ -64,7 +64,11 @@ def cmd_gc(args: argparse.Namespace) -> dict[str, Any]:
     out["_text"] = (
         f"{verb} {len(done.evicted)} blobs ({out['evicted_bytes'] / MIB:.1f} MiB); "
         f"{done.kept_bytes / MIB:.1f} MiB of blobs kept"
-        + ("" if out["within_budget"] else ": over budget, the rest is own, job, pinned or recent")
+        + (
+            ""
+            if out["within_budget"]
+            else ": over budget, the rest is own, job, pinned, rule or recent"
+        )
     )
     return out
 

@@ -177,6 +177,8 @@ class FetchOutcome:
     result: FetchResult
     peer: str | None
     tried: tuple[tuple[str, str], ...] = ()
+    #: The peer that fetched the blob from its own peers for us (0009 §12), if any.
+    through: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -188,6 +190,8 @@ class FetchOutcome:
             out["peer"] = self.peer
             out["dropped_bytes"] = self.result.dropped_bytes
             out["tried"] = [{"peer": p, "code": c} for p, c in self.tried]
+        if self.through is not None:
+            out["through"] = self.through
         return out
 
 
@@ -212,8 +216,11 @@ class BlobExchange:
         self.on_refused = on_refused
         self._slots: dict[str, trio.Semaphore] = {}  # peer -> our streams to it
 
-    async def fetch(self, blob_id: bytes, max_blob_bytes: int) -> FetchOutcome:
-        """Fetch `blob_id` from the first peer, in `fetch_order`, that gives it verified.
+    async def fetch(
+        self, blob_id: bytes, max_blob_bytes: int, *, peers: Sequence[str] | None = None
+    ) -> FetchOutcome:
+        """Fetch `blob_id` from the first of `peers` (the connected ones by default), in
+        `fetch_order`, that gives it verified.
 
         RemoteFaultError("remote.blob-unavailable") when none does (`tried` says why);
         a LocalMisuseError (`misuse.blob-busy`: another fetch of it runs) at once; a
@@ -228,7 +235,8 @@ class BlobExchange:
             return FetchOutcome(FetchResult(blob_id, "held", size, size, 0), None)
         first = await trio.to_thread.run_sync(self.store.partial_source, blob_id)
         tried: list[tuple[str, str]] = []
-        for peer in fetch_order(self.host.connected_peers(), first, self.rng):
+        asked = self.host.connected_peers() if peers is None else peers
+        for peer in fetch_order(asked, first, self.rng):
             try:
                 result = await self._fetch_from(peer, blob_id, max_blob_bytes)
             except LocalMisuseError:

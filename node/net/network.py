@@ -42,13 +42,17 @@ from ledger.peering import PeeringPolicy, plan_announcements
 from ledger.syncpeer import SyncPeer
 from node.net import sync as sync_session
 from node.net.blob_exchange import BlobExchange
+from node.net.blob_route import ROUTE_PROTOCOL_ID, BlobRouter, Holders
 from node.net.charter import CHARTER_PROTOCOL_ID, serve_charter
 from node.net.discovery import ADDRESS_PROTOCOL_ID, EXCHANGE_INTERVAL_S, Discovery
 from node.net.host import P2PHost, Stream, Subscription
+from node.net.pinning import Pinner
 from node.net.reachability import DIALBACK_PROTOCOL_ID, Reachability
 from node.ops import context as operations
 from node.ops.context import LedgerContext, release_memory
 from node.ops.doctor import ConnectionOut, DoctorReport, VerdictOut, advise
+from node.ops.pinning import blob_pinners
+from node.ops.storage import keeps_blob
 from node.runtime.measures import GossipTrace, SyncLag
 from node.runtime.service import LedgerRunner, News, ProgressReport
 from node.store.backup import clear_restore, restore_pending
@@ -189,6 +193,7 @@ class Network:
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         self.host.set_stream_handler(SYNC_PROTOCOL_ID, self._serve_sync)
         self.host.set_stream_handler(blob.PROTOCOL_ID, self._serve_blob)
+        self.host.set_stream_handler(ROUTE_PROTOCOL_ID, self.router.serve)
         if self.charter is not None:
             serve = functools.partial(serve_charter, self.charter)
             self.host.set_stream_handler(CHARTER_PROTOCOL_ID, serve)
@@ -204,6 +209,7 @@ class Network:
                 nursery.start_soon(self._receive, subscription)
                 nursery.start_soon(self._ingest_loop)
                 nursery.start_soon(self._sync_scheduler)
+                await nursery.start(self.pinner.run)  # availability by rule (0009 §13)
                 task_status.started()
         finally:
             if self.discovery is not None:
@@ -220,6 +226,10 @@ class Network:
             "sync": {"running": sorted(self._syncing), **stats},
             "discovery": self._discovery_status(),
             "restore": self._restore_status(),
+            "blob_routing": {  # specs/0009 §12-§13
+                **{k: self.router.stats[k] for k in ("fetched_through", "relayed_for_peers")},
+                "pinning": self.pinner.stats.to_json(),
+            },
         }
 
     def doctor(self) -> DoctorReport:
@@ -630,11 +640,50 @@ class Network:
     async def _serve_blob(self, stream: Stream) -> None:
         await self._blobs.serve(stream)
 
+    @functools.cached_property
+    def router(self) -> BlobRouter:
+        """Who holds a blob, and fetching through a peer (node/net/blob_route.py): a
+        `get` is served for blobs this node keeps itself (node.ops.storage.keeps_blob)."""
+
+        async def keeps(blob_id: bytes) -> bool:
+            return await self.runner.on_ledger(functools.partial(keeps_blob, blob_id=blob_id))
+
+        return BlobRouter(self._blobs, self.max_blob_bytes, keeps=keeps)
+
     async def fetch_blob(self, blob_id: bytes) -> dict[str, Any]:
-        """Fetch a blob from a connected peer that has it, verified before kept, under
-        the blob size rule in force (specs/0009 §6-§8)."""
-        outcome = await self._blobs.fetch(blob_id, self.max_blob_bytes())
+        """Fetch a blob from a peer that holds it, or through a peer that can get it,
+        verified before kept, under the blob size rule in force (specs/0009 §6-§8, §12)."""
+        outcome = await self.router.fetch(blob_id)
         return outcome.to_json()
+
+    @functools.cached_property
+    def pinner(self) -> Pinner:
+        """Fetches and keeps the design files this member pins by rule (0009 §13)."""
+        return Pinner(self.runner, self.router)
+
+    async def blob_holders(self, blob_id: bytes) -> Holders:
+        """What each connected peer says of `blob_id` (held, not, no answer)."""
+        return await self.router.holders(blob_id)
+
+    async def blob_status(self, blob_id: bytes) -> dict[str, Any]:
+        """Who holds `blob_id`: this node, each connected peer (asked now), and the
+        members that should pin it by the federation's rule (`fabnode blob status`)."""
+        store = self.blobs
+        held = await trio.to_thread.run_sync(store.has, blob_id)
+        size = await trio.to_thread.run_sync(store.size, blob_id) if held else None
+        holders = await self.router.holders(blob_id)
+        chosen = await self.runner.on_ledger(functools.partial(blob_pinners, blob_id=blob_id))
+        me = self.runner.ctx.identity.id
+        return {
+            "blob": id_to_text(blob_id),
+            "held": held,
+            "size": size,
+            "pinned_here": blob_id in self.pinner.stats.pinned,
+            "peers": holders.to_json(),
+            "pinners": None if chosen is None else [id_to_text(m) for m in chosen],
+            "pinner_self": chosen is not None and me in chosen,
+            "pinning": self.pinner.stats.to_json(),
+        }
 
 
 @dataclass

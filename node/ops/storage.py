@@ -9,6 +9,7 @@ least recently used first, until the blob store fits the operator's budget:
     job       a file of a job we are a party to (its customer or its awarded lab):
               the offered design's files, its sealed files, its evidence
     pinned    named by the operator (`fabnode blob pin`), kept in `pins.json`
+    rule      a design file this member pins by the federation's rule (specs/0009 §13)
     recent    added or served in the last RECENT_S: a fetch in progress of use
 
 Use is the file's mtime: the store sets it when a blob is added and when it is
@@ -28,6 +29,7 @@ from typing import Any
 from node.ops.context import LedgerContext
 from node.ops.jobfiles import job_blobs as job_blobs_of
 from node.ops.jobs import job_set
+from node.ops.pinning import rule_pins
 from node.store.blobs import BlobStore
 from node.store.home import NodeHome
 from protocol import kinds
@@ -42,18 +44,26 @@ RECENT_S = 7 * 24 * 3600
 
 
 def protected_blobs(ctx: LedgerContext) -> dict[bytes, str]:
-    """Blob id -> why it is kept (own, job, pinned); see the module docstring."""
+    """Blob id -> why it is kept (own, job, pinned, rule); see the module docstring."""
     keep: dict[bytes, str] = {}
     for blob_id in pins(ctx.home):
         keep[blob_id] = "pinned"
     for blob_id in job_blobs(ctx):
         keep.setdefault(blob_id, "job")
+    for blob_id in rule_pins(ctx):
+        keep.setdefault(blob_id, "rule")
     for entry in _own_entries(ctx):
         if entry.kind == DESIGN and ctx.catalogue.withdrawal_of(entry.id) is not None:
             continue  # withdrawn: evictable, unless another reason keeps its files
         for blob_id in _entry_blobs(ctx, entry):
             keep[blob_id] = "own"
     return keep
+
+
+def keeps_blob(ctx: LedgerContext, blob_id: bytes) -> bool:
+    """Whether this node would keep `blob_id` itself: a live design's file, or a file of
+    a job it is a party to (what it fetches through for a peer, specs/0009 §12)."""
+    return ctx.catalogue.names_blob(blob_id) or blob_id in job_blobs(ctx)
 
 
 def job_blobs(ctx: LedgerContext) -> set[bytes]:

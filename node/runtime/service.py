@@ -76,6 +76,8 @@ class Peers(Protocol):
 
     async def fetch_blob(self, blob_id: bytes) -> dict[str, Any]: ...
 
+    async def blob_status(self, blob_id: bytes) -> dict[str, Any]: ...
+
     async def sync_now(self, peer: str) -> dict[str, Any]: ...
 
     def doctor(self) -> DoctorReport: ...
@@ -264,6 +266,10 @@ class NodeService:
 
     async def fetch_blob(self, blob_id: bytes) -> dict[str, Any]:
         return await self.peers.fetch_blob(blob_id)
+
+    async def blob_status(self, blob_id: bytes) -> dict[str, Any]:
+        """Who holds a blob: us, our peers, the members that pin it by rule (0009 §13)."""
+        return await self.peers.blob_status(blob_id)
 
     async def entries(self, author: bytes | None, limit: int) -> list[dict[str, Any]]:
         return await self.on_ledger(lambda ctx: operations.list_entries(ctx, author, limit))

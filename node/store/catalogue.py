@@ -450,6 +450,22 @@ class CatalogueStore:
         with wrapped_errors():
             return frozenset(r[0] for r in self._conn.execute(_WITHHELD))
 
+    def names_blob(self, blob: bytes) -> bool:
+        """Whether a live (not withdrawn) design names `blob` among its files."""
+        with wrapped_errors():
+            row = self._conn.execute(
+                "SELECT 1 FROM design_files f JOIN designs d ON d.id = f.design"
+                f" WHERE f.blob = ? AND NOT {_WITHDRAWN} LIMIT 1",
+                (blob,),
+            ).fetchone()
+        return row is not None
+
+    def live_designs(self) -> list[bytes]:
+        """The ids of every live (not withdrawn) design, sorted by bytes."""
+        with wrapped_errors():
+            rows = self._conn.execute(f"SELECT d.id FROM designs d WHERE NOT {_WITHDRAWN}")
+            return sorted(r[0] for r in rows)
+
     def ancestors(self, design_id: bytes, max_depth: int = MAX_LINEAGE_DEPTH) -> list[LineageRow]:
         """Designs `design_id` derives from, transitively: nearest first."""
         return self._walk(design_id, "parent", "child", max_depth)

@@ -48,7 +48,7 @@ from node.api import governance as governance_api
 from node.api import jobs as jobs_api
 from node.api import live as live_api
 from node.ops.geometry import analyse_mesh
-from protocol import blob, canonical, framing, jobs, kinds
+from protocol import blob, blob_route, canonical, framing, jobs, kinds
 from protocol.address import (
     MAX_ADDRESS_FRAME_BYTES,
     MAX_DIALBACK_FRAME_BYTES,
@@ -276,6 +276,21 @@ def fuzz_address_record(data: bytes) -> None:
 
     _typed(frame, DecodeError)
     _typed(dialback, DecodeError)
+
+
+def fuzz_blob_route(data: bytes) -> None:
+    """A frame's value of /fabcommons/blob-route/1 (specs/0009 §12), read as a message,
+    then judged as the answer to a `have` and to a `get`."""
+
+    def route() -> None:
+        value = canonical.decode(data, max_bytes=blob_route.MAX_ROUTE_FRAME_BYTES)
+        message = blob_route.decode_message(value)
+        assert blob_route.encode_message(message) == value  # what is read, is written back
+        have, get = blob_route.Have((bytes(32),)), blob_route.Get(bytes(32))
+        _typed(lambda: blob_route.judge_answer(have, message), RemoteFaultError)
+        _typed(lambda: blob_route.judge_answer(get, message), RemoteFaultError)
+
+    _typed(route, DecodeError)
 
 
 def fuzz_charter(data: bytes) -> None:
@@ -773,6 +788,8 @@ TARGETS: dict[str, Target] = {
                         *_hex_seeds("discovery/address-frame", "frame_hex"),
                         *_hex_seeds("discovery/dialback", "frame_hex")],
                "protocol.address: address records, exchange and dial-back frames"),
+        Target("blob-route", fuzz_blob_route, lambda: _hex_seeds("blobs/route", "frame_hex"),
+               "protocol.blob_route: content routing's have/get frames and their answers"),
         Target("reconcile", fuzz_reconcile, _reconcile_seeds,
                "protocol.reconcile.Reconciler (both roles) fed a peer's Negentropy message"),
     )

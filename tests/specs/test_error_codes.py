@@ -118,6 +118,9 @@ UNREACHED: dict[str, str] = {
     "remote.closed-early": _TRANSPORT,
     "remote.timeout": _TRANSPORT,
     "remote.too-many-streams": _STREAM_LIMIT,
+    "remote.not-relaying": "a node's own choice of the blobs it fetches for a peer (0009 "
+    "§12.3: those it keeps itself), not bytes a vector holds; its frame is the vector "
+    "blobs/route/error-not-relaying's peer_code",
     "rule.blob-too-large": "the blob store's own check of max_blob_bytes on adding a file "
     "and on every append (0009 §4): a fetcher refuses the declared size first "
     "(remote.blob-too-large, blobs/fetch C8), so no peer's bytes reach it",

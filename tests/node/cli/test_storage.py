@@ -78,3 +78,16 @@ def test_a_blob_served_is_used_now(tmp_path: Path) -> None:
     age(home, blob, 30)
     ok(home, "blob", "get", blob, "-o", tmp_path / "copy.bin")  # a use: no longer old
     assert ok(home, "gc", "--budget-mib", "0")["evicted"] == []
+
+
+def test_blob_status_without_a_running_node_says_what_this_home_holds(tmp_path: Path) -> None:
+    home = init_home(tmp_path)
+    (tmp_path / "part.bin").write_bytes(b"a part" * 100)
+    blob = ok(home, "blob", "add", tmp_path / "part.bin")["blob"]
+    shown = ok(home, "blob", "status", blob)
+    assert shown["held"] and shown["size"] == 600
+    assert shown["peers"] is None and shown["pinners"] is None  # only a running node asks
+    other = id_to_text(bytes(32))
+    assert not ok(home, "blob", "status", other)["held"]
+    status, out = fabnode("blob", "status", "not-an-id", home=home)
+    assert status == 1 and out["error"]["code"].startswith("decode.")

@@ -135,7 +135,7 @@ def update(
 
 
 def languages(catalogs: dict[str, dict[str, Text]]) -> dict[str, dict[str, str]]:
-    """languages.json: each catalog's own name and direction, English first."""
+    """languages.json: each catalog's own name and direction (the page lists them by code)."""
     listed: dict[str, dict[str, str]] = {}
     for lang in sorted(catalogs, key=lambda k: (k != SOURCE, k)):
         about = catalogs[lang].get("@language", {})

@@ -85,7 +85,7 @@ export function openEvents(onState) {
         delay = 1000;
         await readStream(response.body);
       } catch (e) {
-        onState(`offline (${e.message}); retrying`);
+        onState("offline", e.message);
       }
       if (!stopped) await new Promise((r) => setTimeout(r, delay));
       delay = Math.min(delay * 2, 15000);

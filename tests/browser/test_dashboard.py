@@ -363,7 +363,9 @@ def test_the_node_page_raises_a_fork_alert(tmp_path: Path, browser: Any) -> None
         api(tmp_path / "twin-b", "POST", "/api/v1/notes", {"text": "history two"})
         page.wait_for_selector(f"#fork-alerts[role=alert]:has-text('{forker}')", timeout=90_000)
         page.wait_for_selector("#log-heads .badge.bad:text('frozen: forked')")
-        assert "1 author signed two different histories" in page.locator("#fork-alerts").inner_text()
+        assert (
+            "1 author signed two different histories" in page.locator("#fork-alerts").inner_text()
+        )
         page.screenshot(path=str(ARTIFACTS / "fork-alert.png"), full_page=True)
         assert page.errors == []
 

@@ -27,11 +27,11 @@ async function fetchJson(path) {
 
 // The first of `wanted` (BCP 47 tags, most preferred first) that a catalog serves.
 export function pickLanguage(wanted, available) {
+  const byLower = new Map(available.map((code) => [code.toLowerCase(), code]));
   for (const tag of wanted) {
     const lower = String(tag).toLowerCase();
-    if (available.includes(lower)) return lower;
-    const base = lower.split("-")[0];
-    if (available.includes(base)) return base;
+    const found = byLower.get(lower) || byLower.get(lower.split("-")[0]);
+    if (found) return found;
   }
   return SOURCE;
 }
@@ -51,7 +51,8 @@ export async function loadLanguage() {
   if (language !== SOURCE) {
     try { catalog = await fetchJson(`/static/i18n/${language}.json`); } catch { language = SOURCE; }
   }
-  locale = browserLanguages().find((tag) => String(tag).toLowerCase().split("-")[0] === language) || language;
+  const base = language.toLowerCase().split("-")[0];
+  locale = browserLanguages().find((tag) => String(tag).toLowerCase().split("-")[0] === base) || language;
   try { plurals = new Intl.PluralRules(locale); } catch { locale = language; plurals = new Intl.PluralRules(language); }
   document.documentElement.lang = language;
   document.documentElement.dir = languages[language]?.dir === "rtl" ? "rtl" : "ltr";

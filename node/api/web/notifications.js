@@ -169,7 +169,7 @@ async function renderSettings(section) {
     to: field("smtp-to", t("notify.smtp.to"), { value: (smtp.to || []).join(", "), "data-field": "smtp.to" }),
   };
   const security = h("select", { id: "smtp-security", name: "smtp-security" },
-    ["starttls", "ssl", "none"].map((v) => h("option", { value: v, selected: v === smtp.security }, v)));
+    ["starttls", "ssl", "none"].map((v) => h("option", { value: v, selected: v === smtp.security }, v === "none" ? t("notify.smtp.plain") : v)));
   const hooks = h("div", { id: "webhooks", class: "stack" });
   const add = h("button", { type: "button", class: "secondary", id: "add-webhook" }, t("notify.hook.add"));
   const numberHooks = () => {

@@ -42,7 +42,7 @@ export async function jobsPage(view) {
       const { jobs } = await get(`/api/v1/jobs?${params}`);
       replace(list, jobs.length ? jobs.map((j) => h("li", { class: "card" },
         h("button", { type: "button", class: "link", onclick: () => showJob(j.id, detail, me) }, j.title), " ",
-        h("span", { class: "badge other" }, j.state),
+        h("span", { class: "badge other", "data-state": j.state }, stateName(j.state)),
         h("div", { class: "muted" }, t("jobs.what-by", { quantity: j.quantity, process: j.process, material: j.material, deadline: day(j.deadline_ms) }),
           j.distance_m !== undefined ? ` · ${t("jobs.away", { distance: measure(j.distance_m / 1000, "kilometer") })}` : "",
           ` · ${t("jobs.bids-count", { count: j.bids })}`, j.customer === me ? ` · ${t("jobs.your-offer")}` : "")))

@@ -18,7 +18,10 @@ import { thumbnail } from "./previews.js";
 
 // The node's names for actions, roles, states and steps, as the reader says them.
 const actionText = (action) => ({ files: t("mine.action.files"), counter: t("mine.action.counter"),
-  award: t("mine.action.award"), bid: t("mine.action.bid") })[action] || action;
+  award: t("mine.action.award"), bid: t("mine.action.bid"), withdraw: t("mine.action.withdraw"),
+  cancel: t("mine.action.cancel"), start: t("mine.action.start"), ship: t("mine.action.ship"),
+  deliver: t("mine.action.deliver"), confirm: t("mine.action.confirm"), dispute: t("mine.action.dispute"),
+  refund: t("mine.action.refund"), review: t("mine.action.review") })[action] || action;
 const roleText = (role) => ({ customer: t("mine.role.customer"), lab: t("mine.role.lab"),
   bidder: t("mine.role.bidder"), other: t("mine.role.other") })[role] || role;
 

@@ -136,7 +136,7 @@ def test_publish_a_design_through_the_page_and_see_it_on_another_node(
         detail = page_b.locator("#design-detail").text_content() or ""
         shown = api(b["home"], "GET", f"/api/v1/designs/{design_id}")["body"]["files"][0]
         assert shown["sha256"] in detail and "l-bracket-40x30x20.stl" in detail
-        page_b.wait_for_selector("#design-detail .badge:has-text('strong-copyleft')")
+        page_b.wait_for_selector("#design-detail .badge.strong:has-text('strong copyleft')")
         assert page_b.locator("#design-detail svg[role=img]").count() == 1
         # b does not hold the mesh: it shows what the author published with the design.
         readiness_b = page_b.locator("#design-readiness").inner_text()

@@ -54,7 +54,7 @@ def open_job(page: Any, title: str) -> None:
 
 def step(page: Any, action: str, state: str) -> None:
     page.click(f"#my-job-actions form[data-action={action}] button[type=submit]")
-    page.wait_for_selector(f"#my-job-state:text('{state}')")
+    page.wait_for_selector(f"#my-job-state[data-state='{state}']")
 
 
 def offer_in_page(page: Any, title: str, design: str) -> str:
@@ -184,7 +184,7 @@ def test_a_job_from_offer_to_refund_and_another_to_review(
         # The customer awards A's bid instead and seals a file to A.
         page.wait_for_selector(f"{bid_b}:has-text('30.00'):has-text('active')", timeout=60_000)
         page.click(f"#my-job-bids li[data-lab='{ids['a']}'] button[data-action=award]")
-        page.wait_for_selector("#my-job-state:text('awarded')")
+        page.wait_for_selector("#my-job-state[data-state='awarded']")
         assert page.locator("#my-job-timeline li[data-kind='job.counter']").count() == 1
         wait_until("the award at lab A", lambda: state_on(lab_a, job) == "awarded")
         secret = tmp_path / "jig.step"
@@ -216,7 +216,7 @@ def test_a_job_from_offer_to_refund_and_another_to_review(
         shot(page_a, "lab-a-delivered")
 
         # The customer disputes with evidence; A reads it and refunds.
-        page.wait_for_selector("#my-job-state:text('delivered')", timeout=60_000)
+        page.wait_for_selector("#my-job-state[data-state='delivered']", timeout=60_000)
         dispute = "#my-job-actions form[data-action=dispute] button[type=submit]"
         assert refused_here(page, dispute, "#dispute-reason") == "Required."
         photo = tmp_path / "warped.txt"
@@ -225,7 +225,7 @@ def test_a_job_from_offer_to_refund_and_another_to_review(
         page.set_input_files("#dispute-evidence", str(photo))
         step(page, "dispute", "disputed")
         shot(page, "customer-disputed")
-        page_a.wait_for_selector("#my-job-state:text('disputed')", timeout=60_000)
+        page_a.wait_for_selector("#my-job-state[data-state='disputed']", timeout=60_000)
         evidence = "#my-job-files li:has-text('evidence') button"
         with page_a.expect_download() as got:
             page_a.click(evidence)
@@ -244,17 +244,17 @@ def test_a_job_from_offer_to_refund_and_another_to_review(
         open_job(page, "Two brackets")
         bid_a = f"#my-job-bids li[data-lab='{ids['a']}'] button[data-action=award]"
         page.click(bid_a, timeout=60_000)
-        page.wait_for_selector("#my-job-state:text('awarded')")
+        page.wait_for_selector("#my-job-state[data-state='awarded']")
         shot(page, "customer-awards-the-second-job")
         page_a = open_dashboard(browser, lab_a, "mine")
         open_job(page_a, "Two brackets")
-        page_a.wait_for_selector("#my-job-state:text('awarded')", timeout=60_000)
+        page_a.wait_for_selector("#my-job-state[data-state='awarded']", timeout=60_000)
         step(page_a, "start", "in-production")
         page_a.fill("#ship-tracking", "PARCEL-456")
         step(page_a, "ship", "shipped")
         step(page_a, "deliver", "delivered")
         shot(page_a, "lab-a-delivers-the-second-job")
-        page.wait_for_selector("#my-job-state:text('delivered')", timeout=60_000)
+        page.wait_for_selector("#my-job-state[data-state='delivered']", timeout=60_000)
         step(page, "confirm", "confirmed")
         review_button = "#my-job-actions form[data-action=review] button[type=submit]"
         assert "score" in refused_here(page, review_button, "#review-score")
@@ -267,12 +267,12 @@ def test_a_job_from_offer_to_refund_and_another_to_review(
         assert state_on(customer, second) == "confirmed"
         page.click("#my-job-actions form[data-action=review] button[type=submit]")
         page.click("#confirm-dialog button[data-confirm=yes]")
-        page.wait_for_selector("#my-job-state:text('reviewed')")
+        page.wait_for_selector("#my-job-state[data-state='reviewed']")
         review = api(customer["home"], "GET", f"/api/v1/jobs/{second}")["steps"][-1]["body"]
         assert (review["score"], review["text"]) == (4, "Good parts, a day late")
         shot(page, "customer-reviewed")
         page.click(f"#my-jobs button:text('{TITLE}')")
-        page.wait_for_selector("#my-job-state:text('refunded')")
+        page.wait_for_selector("#my-job-state[data-state='refunded']")
         shot(page, "customer-my-jobs")
         pages = [page, page_a, page_b, jobs_a, *labs.values()]
         assert [e for p in pages for e in p.errors] == []

@@ -117,7 +117,7 @@ def _refusals_beside_the_fields(page: Any, customer: dict[str, Any], shots: Path
     (its typed error shown beside the field); nothing is saved."""
     for where, value in (("#notify-radius", "0"), ("#notify-radius", "20039")):
         page.fill(where, value)
-        assert "20038" in refused_here(page, "#notify-save", where)
+        assert "20,038" in refused_here(page, "#notify-save", where)
     page.fill("#notify-radius", "50")
     page.fill("#smtp-host", "smtp.example.org")
     page.fill("#smtp-from", "not-an-address")

@@ -1,6 +1,7 @@
 // The node's local API, as the dashboard uses it: the bearer token, JSON calls,
 // typed errors, and the live event stream (read with fetch so the token stays in
 // a header and never in a URL).
+import { t } from "./i18n.js";
 
 const TOKEN_KEY = "fabcommons.token";
 
@@ -41,7 +42,7 @@ export async function api(method, path, body, { raw = false, headers = {} } = {}
   try {
     response = await fetch(path, init);
   } catch (e) {
-    throw new ApiError(0, "remote.node-unreachable", `the node does not answer (${e.message})`);
+    throw new ApiError(0, "remote.node-unreachable", t("api.unreachable", { why: e.message }));
   }
   const text = await response.text();
   let data = null;
@@ -85,7 +86,7 @@ export function openEvents(onState) {
         delay = 1000;
         await readStream(response.body);
       } catch (e) {
-        onState(`offline (${e.message}); retrying`);
+        onState("offline", e.message);
       }
       if (!stopped) await new Promise((r) => setTimeout(r, delay));
       delay = Math.min(delay * 2, 15000);

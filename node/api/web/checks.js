@@ -6,6 +6,7 @@
 // `data-field` for it (README "Dashboard": forms).
 import { ApiError } from "./api.js";
 import { busy, h } from "./ui.js";
+import { t } from "./i18n.js";
 
 export const LIMITS = {
   title: 200, material: 64, note: 2000, tracking: 200, reason: 2000, message: 4000,
@@ -27,23 +28,23 @@ const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
 // Trimmed text of `input`, at most `max` characters; `oneLine`: no newline either.
 export function text(input, { max, required = false, oneLine = false }) {
   const value = input.value.trim();
-  if (required && !value) bad(input, "Required.");
-  if (value.length > max) bad(input, `At most ${max} characters (this is ${value.length}).`);
-  if (CONTROL.test(value) || (oneLine && /[\n\t]/.test(value))) bad(input, oneLine ? "One line, no control characters." : "No control characters.");
+  if (required && !value) bad(input, t("check.required"));
+  if (value.length > max) bad(input, t("check.too-long", { max, length: value.length }));
+  if (CONTROL.test(value) || (oneLine && /[\n\t]/.test(value))) bad(input, oneLine ? t("check.one-line") : t("check.no-control"));
   return value;
 }
 
 export function integer(input, min, max) {
   const raw = input.value.trim();
   const n = Number(raw);
-  if (!raw || !Number.isInteger(n) || n < min || n > max) bad(input, `A whole number from ${min} to ${max}.`);
+  if (!raw || !Number.isInteger(n) || n < min || n > max) bad(input, t("check.integer", { min, max }));
   return n;
 }
 
 export function currency(input) {
   const value = input.value.trim().toUpperCase();
-  if (!/^[A-Z]{3}$/.test(value)) bad(input, "Three letters of an ISO 4217 currency, e.g. EUR.");
-  try { new Intl.NumberFormat("en", { style: "currency", currency: value }); } catch { bad(input, `${value} is not a currency.`); }
+  if (!/^[A-Z]{3}$/.test(value)) bad(input, t("check.currency-letters"));
+  try { new Intl.NumberFormat("en", { style: "currency", currency: value }); } catch { bad(input, t("check.not-currency", { value })); }
   input.value = value;
   return value;
 }
@@ -53,34 +54,34 @@ export function amount(input, code) {
   const raw = input.value.trim().replace(",", ".");
   const digits = new Intl.NumberFormat("en", { style: "currency", currency: code }).resolvedOptions().maximumFractionDigits;
   const match = /^(\d{1,16})(?:\.(\d+))?$/.exec(raw);
-  if (!match) bad(input, "An amount such as 42.50 (digits, one decimal point).");
+  if (!match) bad(input, t("check.amount"));
   const [, whole, fraction = ""] = match;
-  if (fraction.length > digits) bad(input, digits ? `At most ${digits} decimals in ${code}.` : `${code} has no decimals.`);
+  if (fraction.length > digits) bad(input, digits ? t("check.decimals", { count: digits, code }) : t("check.no-decimals", { code }));
   const minor = Number(whole) * 10 ** digits + Number(fraction.padEnd(digits, "0") || 0);
-  if (!Number.isSafeInteger(minor) || minor > LIMITS.amountMinor) bad(input, "Too large an amount.");
+  if (!Number.isSafeInteger(minor) || minor > LIMITS.amountMinor) bad(input, t("check.too-large"));
   return minor;
 }
 
 // A date input as milliseconds at `time` local; `future`: after now.
 export function date(input, { time = "12:00:00", future = true } = {}) {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(input.value)) bad(input, "A date is needed.");
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(input.value)) bad(input, t("check.date-needed"));
   const ms = new Date(`${input.value}T${time}`).getTime();
-  if (Number.isNaN(ms)) bad(input, "Not a date.");
-  if (future && ms <= Date.now()) bad(input, "A date in the future.");
+  if (Number.isNaN(ms)) bad(input, t("check.not-date"));
+  if (future && ms <= Date.now()) bad(input, t("check.future"));
   return ms;
 }
 
 export function degrees(input, limit) {
   const raw = input.value.trim().replace(",", ".");
   const n = Number(raw);
-  if (!raw || !Number.isFinite(n) || Math.abs(n) > limit) bad(input, `Degrees from -${limit} to ${limit}, e.g. 41.39.`);
+  if (!raw || !Number.isFinite(n) || Math.abs(n) > limit) bad(input, t("check.degrees", { limit }));
   return Math.round(n * 1e6);
 }
 
 export function files(input, { max, required = false }) {
   const chosen = [...input.files];
-  if (required && !chosen.length) bad(input, "Choose at least one file.");
-  if (chosen.length > max) bad(input, `At most ${max} files.`);
+  if (required && !chosen.length) bad(input, t("check.file-needed"));
+  if (chosen.length > max) bad(input, t("check.too-many-files", { count: max }));
   return chosen;
 }
 

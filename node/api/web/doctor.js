@@ -2,37 +2,37 @@
 // (specs/0014 §6): listen and observed addresses, dial-back verdicts, relays, each
 // connection direct or relayed, UPnP, and what to change.
 import { h, short } from "./ui.js";
+import { list, t } from "./i18n.js";
 
-const STATUS = {
-  public: ["ok", "reachable"],
-  private: ["bad", "not reachable from outside"],
-  unknown: ["", "not known yet"],
-};
+const status = (reachability) => ({
+  public: ["ok", t("doctor.public")],
+  private: ["bad", t("doctor.private")],
+})[reachability] || ["", t("doctor.unknown")];
 
 function addrs(list, empty) {
   return list.length ? h("ul", {}, list.map((a) => h("li", {}, h("code", {}, a)))) : h("p", { class: "muted" }, empty);
 }
 
 export function doctorPanel(report) {
-  if (!report) return h("section", { class: "card", id: "doctor" }, h("h2", {}, "Reachability"), h("p", { class: "muted" }, "No network."));
-  const [badge, words] = STATUS[report.reachability] || STATUS.unknown;
+  if (!report) return h("section", { class: "card", id: "doctor" }, h("h2", {}, t("doctor.title")), h("p", { class: "muted" }, t("node.no-network")));
+  const [badge, words] = status(report.reachability);
   return h("section", { class: "card", id: "doctor", "aria-labelledby": "doctor-h" },
-    h("h2", { id: "doctor-h" }, "Reachability"),
-    h("p", {}, "Peers' dial-backs: ", h("span", { class: `badge ${badge}`, id: "doctor-status", "data-status": report.reachability }, words),
-      ` (${report.dialbacks.filter((v) => v.reached).length} of ${report.dialbacks.length} reached this node)`),
-    h("h3", {}, "What to change"),
+    h("h2", { id: "doctor-h" }, t("doctor.title")),
+    h("p", {}, t("doctor.dialbacks"), " ", h("span", { class: `badge ${badge}`, id: "doctor-status", "data-status": report.reachability }, words),
+      " ", t("doctor.reached", { count: report.dialbacks.filter((v) => v.reached).length, of: report.dialbacks.length })),
+    h("h3", {}, t("doctor.advice")),
     h("ul", { id: "doctor-advice" }, report.advice.map((a) => h("li", {}, a))),
-    h("h3", {}, "Listening on"), addrs(report.listen_addrs, "No listen address."),
-    h("h3", {}, "Seen by peers at"),
-    addrs([...report.observed_addrs, ...report.observed_unconfirmed.map((a) => `${a} (not confirmed)`)], "No observed address yet (peers on this machine or network report none)."),
-    h("h3", {}, "Connections"),
+    h("h3", {}, t("node.listening")), addrs(report.listen_addrs, t("doctor.no-listen")),
+    h("h3", {}, t("doctor.seen-at")),
+    addrs([...report.observed_addrs, ...report.observed_unconfirmed.map((a) => t("doctor.unconfirmed", { address: a }))], t("doctor.no-observed")),
+    h("h3", {}, t("doctor.connections")),
     report.connections.length ? h("div", { class: "table-wrap" }, h("table", { id: "doctor-connections" },
-      h("thead", {}, h("tr", {}, ["Peer", "Path", "Remote address"].map((c) => h("th", { scope: "col" }, c)))),
+      h("thead", {}, h("tr", {}, [t("node.col.peer"), t("doctor.col.path"), t("doctor.col.remote")].map((c) => h("th", { scope: "col" }, c)))),
       h("tbody", {}, report.connections.map((c) => h("tr", {},
         h("td", {}, h("code", { title: c.peer }, short(c.peer, 16))),
         h("td", {}, c.connection),
         h("td", {}, h("code", {}, c.remote || "?")))))))
-      : h("p", { class: "muted" }, "No connection."),
-    h("p", {}, `Relays in use: ${report.relays.length ? report.relays.join(", ") : "none"}. UPnP: ${report.upnp}. `,
-      `Peers known from the peer store: ${report.known_peers}.`));
+      : h("p", { class: "muted" }, t("doctor.no-connection")),
+    h("p", {}, t("doctor.relays", { relays: report.relays.length ? list(report.relays) : t("doctor.none") }), " ",
+      t("doctor.upnp", { upnp: report.upnp }), " ", t("doctor.known", { count: report.known_peers })));
 }

@@ -4,6 +4,7 @@
 // a review is permanent). The node checks every step again before signing.
 import { api, post } from "./api.js";
 import { h } from "./ui.js";
+import { t } from "./i18n.js";
 import * as checks from "./checks.js";
 import { LIMITS, submitChecked } from "./checks.js";
 
@@ -37,7 +38,7 @@ export function stepForms(job, role, out, after) {
 
 function stepForm(jobId, action, out, after) {
   const path = `/api/v1/jobs/${jobId}/steps/${action}`;
-  const submit = h("button", { type: "submit" }, LABELS[action] || action);
+  const submit = h("button", { type: "submit" }, label(action));
   const fields = FIELDS[action] ? FIELDS[action]() : { els: [], check: () => ({}), body: async () => ({}) };
   const form = h("form", { class: `${fields.stack ? "stack" : "inline"} step-form`, "data-action": action, novalidate: true,
     onsubmit: (e) => {
@@ -51,10 +52,10 @@ function stepForm(jobId, action, out, after) {
   return form;
 }
 
-const LABELS = {
-  cancel: "Cancel job", start: "Start production", ship: "Ship", deliver: "Mark delivered",
-  confirm: "Confirm delivery", dispute: "Dispute", refund: "Refund", review: "Sign review",
-};
+const label = (action) => ({
+  cancel: t("step.button.cancel"), start: t("step.button.start"), ship: t("step.button.ship"), deliver: t("step.button.deliver"),
+  confirm: t("step.button.confirm"), dispute: t("step.button.dispute"), refund: t("step.button.refund"), review: t("step.button.review"),
+})[action] || action;
 
 const field = (id, label, attrs = {}, tag = "input") => {
   const el = h(tag, { id, name: id, "data-field": id.split("-").pop(), ...attrs });
@@ -66,17 +67,17 @@ const same = async (values) => values;
 // when one is wrong), `body(values)` makes the request (uploading evidence first).
 const FIELDS = {
   cancel: () => {
-    const [l, reason] = field("cancel-reason", "Reason (optional)", { maxlength: LIMITS.reason });
+    const [l, reason] = field("cancel-reason", t("step.reason-optional"), { maxlength: LIMITS.reason });
     return { els: [l], check: () => ({ reason: checks.text(reason, { max: LIMITS.reason }) }), body: same,
-      confirm: () => "Cancel this job? The cancellation is a signed entry: the job ends for every lab and cannot be reopened." };
+      confirm: () => t("step.cancel.confirm") };
   },
   ship: () => {
-    const [l, tracking] = field("ship-tracking", "Tracking number", { required: true, maxlength: LIMITS.tracking });
+    const [l, tracking] = field("ship-tracking", t("step.tracking"), { required: true, maxlength: LIMITS.tracking });
     return { els: [l], check: () => ({ tracking: checks.text(tracking, { max: LIMITS.tracking, required: true }) }), body: same };
   },
   dispute: () => {
-    const [rl, reason] = field("dispute-reason", "What is wrong", { required: true, maxlength: LIMITS.reason, rows: 3 }, "textarea");
-    const [el, files] = field("dispute-evidence", `Evidence files (photos, measurements; up to ${LIMITS.evidence})`, { type: "file", multiple: true });
+    const [rl, reason] = field("dispute-reason", t("step.dispute.reason"), { required: true, maxlength: LIMITS.reason, rows: 3 }, "textarea");
+    const [el, files] = field("dispute-evidence", t("step.dispute.evidence", { max: LIMITS.evidence }), { type: "file", multiple: true });
     return {
       els: [rl, el], stack: true,
       check: () => ({ reason: checks.text(reason, { max: LIMITS.reason, required: true }), chosen: checks.files(files, { max: LIMITS.evidence }) }),
@@ -84,33 +85,32 @@ const FIELDS = {
     };
   },
   refund: () => {
-    const [l, note] = field("refund-note", "Note (optional)", { maxlength: LIMITS.note });
+    const [l, note] = field("refund-note", t("form.note-optional"), { maxlength: LIMITS.note });
     return { els: [l], check: () => ({ note: checks.text(note, { max: LIMITS.note }) }), body: same };
   },
   review: () => {
     const score = h("select", { id: "review-score", name: "review-score", required: true, "data-field": "score" },
-      h("option", { value: "" }, "Choose 1–5"), [5, 4, 3, 2, 1].map((n) => h("option", { value: n }, `${n} / 5`)));
-    const sl = h("label", { for: "review-score" }, "Score", score);
-    const [tl, text] = field("review-text", "Review", { maxlength: LIMITS.note, rows: 3 }, "textarea");
+      h("option", { value: "" }, t("step.review.choose")), [5, 4, 3, 2, 1].map((n) => h("option", { value: n }, `${n} / 5`)));
+    const sl = h("label", { for: "review-score" }, t("step.review.score"), score);
+    const [tl, text] = field("review-text", t("step.review.text"), { maxlength: LIMITS.note, rows: 3 }, "textarea");
     return {
       els: [sl, tl], stack: true,
-      check: () => ({ score: score.value ? Number(score.value) : checks.fail(score, "Choose a score from 1 to 5."),
+      check: () => ({ score: score.value ? Number(score.value) : checks.fail(score, t("step.review.score-missing")),
         text: checks.text(text, { max: LIMITS.note }) }),
       body: same,
-      confirm: (v) => `Sign a review of ${v.score} / 5${v.text ? ` saying “${v.text}”` : " with no text"}? `
-        + "A review is a signed entry in your log: it is permanent and cannot be changed or withdrawn.",
+      confirm: (v) => (v.text ? t("step.review.confirm-text", { score: v.score, text: v.text }) : t("step.review.confirm", { score: v.score })),
     };
   },
 };
 
 // A modal question; resolves true only on the confirming button.
-export function confirmDialog(question, yes = "Sign it") {
+export function confirmDialog(question, yes = t("confirm.sign")) {
   return new Promise((resolve) => {
     const dialog = h("dialog", { id: "confirm-dialog", "aria-labelledby": "confirm-q" },
       h("p", { id: "confirm-q" }, question),
       h("form", { method: "dialog", class: "inline" },
         h("button", { type: "submit", value: "yes", "data-confirm": "yes" }, yes),
-        h("button", { type: "submit", value: "no", class: "secondary", "data-confirm": "no" }, "Go back")));
+        h("button", { type: "submit", value: "no", class: "secondary", "data-confirm": "no" }, t("confirm.back"))));
     dialog.addEventListener("close", () => { resolve(dialog.returnValue === "yes"); dialog.remove(); });
     document.body.append(dialog);
     dialog.showModal();

@@ -5,6 +5,7 @@
 // never stores it; the file input is cleared afterwards.
 import { get, optional, post } from "./api.js";
 import { busy, errorBox, h, replace, short, when } from "./ui.js";
+import { t, tn } from "./i18n.js";
 import * as checks from "./checks.js";
 import { clearFieldErrors, showFieldError } from "./checks.js";
 
@@ -14,11 +15,11 @@ export function keysPanel(onChange = async () => {}) {
   const out = h("div", { "aria-live": "polite", id: "keys-out" });
   const actions = h("div", {});
   const panel = h("section", { class: "card", id: "keys", "aria-labelledby": "keys-h" },
-    h("h2", { id: "keys-h" }, "Signing keys"), shown, actions, out);
+    h("h2", { id: "keys-h" }, t("keys.title")), shown, actions, out);
   const refresh = async () => {
     try {
       const keys = await optional("/api/v1/keys");
-      if (keys === null) { replace(shown, h("p", { class: "muted" }, "This node has no key routes.")); return; }
+      if (keys === null) { replace(shown, h("p", { class: "muted" }, t("keys.no-routes"))); return; }
       replace(shown, render(keys));
       if (!actions.firstChild) replace(actions, rotateControl(out, changed), revokeForm(out, changed));
     } catch (e) { replace(shown, errorBox(e)); }
@@ -31,26 +32,27 @@ function render(k) {
   return [
     k.warnings.length ? h("div", { class: "alert", role: "alert", id: "key-warnings" },
       h("ul", {}, k.warnings.map((w) => h("li", {}, w)))) : null,
-    h("p", {}, "Signing key in force ", h("code", { id: "key-in-force", title: k.signing_key }, short(k.signing_key, 16)),
-      ` since seq ${k.since_seq}`, k.home_key_in_force ? null : h("span", { class: "badge bad" }, " not this home's key")),
-    h("p", {}, "Recovery key ", h("code", { title: k.recovery_key }, short(k.recovery_key, 16)),
-      k.recovery_key_in_home ? h("span", { class: "badge bad" }, "still in the home: move it offline")
-        : h("span", { class: "badge ok" }, "offline")),
+    h("p", {}, tn("keys.in-force", { key: h("code", { id: "key-in-force", title: k.signing_key }, short(k.signing_key, 16)), seq: String(k.since_seq) }),
+      k.home_key_in_force ? null : h("span", { class: "badge bad" }, " ", t("keys.not-home"))),
+    h("p", {}, t("keys.recovery"), " ", h("code", { title: k.recovery_key }, short(k.recovery_key, 16)), " ",
+      k.recovery_key_in_home ? h("span", { class: "badge bad" }, t("keys.recovery-in-home"))
+        : h("span", { class: "badge ok" }, t("keys.recovery-offline"))),
     k.history.length ? h("div", { class: "table-wrap" }, h("table", { id: "key-history" },
-      h("caption", { class: "muted" }, "Key history (each event is an entry of this node's log)"),
-      h("thead", {}, h("tr", {}, ["Seq", "Event", "Key put in force", "Entry", "When"].map((c) => h("th", { scope: "col" }, c)))),
+      h("caption", { class: "muted" }, t("keys.history")),
+      h("thead", {}, h("tr", {}, [t("keys.col.seq"), t("keys.col.event"), t("keys.col.key"), t("keys.col.entry"), t("keys.col.when")].map((c) => h("th", { scope: "col" }, c)))),
       h("tbody", {}, k.history.map((e) => h("tr", { "data-kind": e.kind },
         h("td", {}, String(e.seq)),
-        h("td", {}, EVENT[e.kind] || e.kind, e.void && e.void[0] < e.void[1]
-          ? h("span", { class: "badge bad" }, ` voids seqs ${e.void[0]}–${e.void[1] - 1}`) : null),
+        h("td", {}, eventName(e.kind), e.void && e.void[0] < e.void[1]
+          ? h("span", { class: "badge bad" }, " ", t("keys.voids", { from: String(e.void[0]), to: String(e.void[1] - 1) })) : null),
         h("td", {}, h("code", { title: e.signing_key }, short(e.signing_key, 16))),
         h("td", {}, h("code", { title: e.entry_id }, short(e.entry_id, 12))),
         h("td", {}, when(e.timestamp_ms)))))))
-      : h("p", { class: "muted", id: "key-history" }, "No log yet: the first entry this node signs is its inception."),
+      : h("p", { class: "muted", id: "key-history" }, t("keys.no-log")),
   ];
 }
 
-const EVENT = { "identity.inception": "inception", "key.rotate": "rotation", "key.revoke": "revocation" };
+const eventName = (kind) => ({ "identity.inception": t("keys.event.inception"), "key.rotate": t("keys.event.rotate"),
+  "key.revoke": t("keys.event.revoke") })[kind] || kind;
 
 // A button that opens an in-page confirmation (`question()` may ask the node first);
 // `act` runs only after "Yes".
@@ -59,7 +61,7 @@ function confirmed(label, id, question, yes, act, out) {
   const open = h("button", { type: "button", id, class: "secondary", onclick: () => busy(open, out, async () => {
     const text = await question();
     const go = h("button", { type: "button", id: `${id}-yes` }, yes);
-    const cancel = h("button", { type: "button", class: "secondary", onclick: () => { replace(box); open.focus(); } }, "Cancel");
+    const cancel = h("button", { type: "button", class: "secondary", onclick: () => { replace(box); open.focus(); } }, t("keys.cancel"));
     go.addEventListener("click", () => busy(go, out, async () => { await act(); replace(box); }));
     replace(box, h("div", { class: "alert", role: "alertdialog", "aria-labelledby": `${id}-q` },
       h("p", { id: `${id}-q` }, text), h("div", { class: "inline" }, go, cancel)));
@@ -69,11 +71,11 @@ function confirmed(label, id, question, yes, act, out) {
 }
 
 function rotateControl(out, refresh) {
-  return h("div", { class: "stack" }, confirmed("Rotate signing key", "rotate-key",
-    () => "Rotate the signing key? This signs a key.rotate entry into this node's log — permanent, seen by every peer. A new key signs from the next entry on; the old one signs nothing more.",
-    "Yes, rotate", async () => {
+  return h("div", { class: "stack" }, confirmed(t("keys.rotate"), "rotate-key",
+    () => t("keys.rotate.question"),
+    t("keys.rotate.yes"), async () => {
       const r = await post("/api/v1/keys/rotate");
-      replace(out, h("p", { role: "status" }, `Rotated at seq ${r.seq}: new signing key `, h("code", {}, short(r.signing_key, 16))));
+      replace(out, h("p", { role: "status" }, tn("keys.rotated", { seq: String(r.seq), key: h("code", {}, short(r.signing_key, 16)) })));
       await refresh();
     }, out));
 }
@@ -85,19 +87,19 @@ function revokeForm(out, refresh) {
     const now = await get("/api/v1/keys");  // what becomes void is read now, not from the last refresh
     const seq = now.log_size + 1;
     const n = Number(from.value);
-    const range = n < seq ? `Entries seq ${n} to ${seq - 1} of this node's log become void on every node: every view ignores them.` : "No entry becomes void.";
-    return `Revoke the signing key from seq ${n}? ${range} A key.revoke signed by the recovery key is appended at seq ${seq} — permanent — and a new signing key is put in force.`;
+    const range = n < seq ? t("keys.revoke.range", { from: String(n), to: String(seq - 1) }) : t("keys.revoke.none");
+    return t("keys.revoke.question", { from: String(n), range, seq: String(seq) });
   };
   const act = async () => {
-    if (!file.files.length) throw new Error("Choose the recovery key file (keys/recovery.key from offline storage).");
+    if (!file.files.length) throw new Error(t("keys.revoke.file-missing"));
     const text = await file.files[0].text();
     const r = await post("/api/v1/keys/revoke", { recovery_key: text, from_seq: Number(from.value) });
     file.value = "";
     from.value = "";
-    replace(out, h("p", { role: "status" }, `Revoked at seq ${r.seq}: seqs ${r.void[0]}–${r.void[1] - 1} are void. Put the recovery key back offline.`));
+    replace(out, h("p", { role: "status" }, t("keys.revoked", { seq: String(r.seq), from: String(r.void[0]), to: String(r.void[1] - 1) })));
     await refresh();
   };
-  const [open, box] = confirmed("Revoke…", "revoke-key", question, "Yes, revoke", act, out);
+  const [open, box] = confirmed(t("keys.revoke.open"), "revoke-key", question, t("keys.revoke.yes"), act, out);
   // Checked before the question is even asked: a key file chosen, a seq from 2.
   const form = h("form", { class: "stack", id: "revoke-form", novalidate: true, onsubmit: (e) => {
     e.preventDefault();
@@ -113,10 +115,10 @@ function revokeForm(out, refresh) {
     }
     open.click();
   } },
-    h("p", { class: "muted" }, "Only if the signing key was stolen (README: “Our signing key was stolen”). The recovery key file is sent once to this node, used to sign, and not stored."),
-    h("label", { for: "revoke-file" }, "Recovery key file", file),
-    h("label", { for: "revoke-from" }, "First seq the thief signed", from),
-    h("button", { type: "submit", class: "secondary" }, "Revoke the signing key"), box);
+    h("p", { class: "muted" }, t("keys.revoke.help")),
+    h("label", { for: "revoke-file" }, t("keys.revoke.file"), file),
+    h("label", { for: "revoke-from" }, t("keys.revoke.from"), from),
+    h("button", { type: "submit", class: "secondary" }, t("keys.revoke.submit")), box);
   open.hidden = true;
-  return h("details", { id: "revoke" }, h("summary", {}, "Revoke a stolen signing key"), form, open);
+  return h("details", { id: "revoke" }, h("summary", {}, t("keys.revoke.title")), form, open);
 }

@@ -7,6 +7,7 @@
 // lab and to us, opened by this node with its key and offered as a download.
 import { api, get, optional, post, token, truncated } from "./api.js";
 import { busy, day, errorBox, h, replace, short, when } from "./ui.js";
+import { list as listOf, t, tn } from "./i18n.js";
 import * as checks from "./checks.js";
 import { LIMITS, submitChecked } from "./checks.js";
 import { notOnThisNode } from "./pending.js";
@@ -15,24 +16,50 @@ import { stepForms } from "./jobactions.js";
 import { loadNames, nameOf, who } from "./names.js";
 import { thumbnail } from "./previews.js";
 
-const ACTION_TEXT = { files: "attach sealed files", counter: "counter a bid", award: "award a bid", bid: "bid again" };
-const ROLE_TEXT = { customer: "the customer", lab: "the awarded lab", bidder: "a bidder", other: "someone else" };
+// The node's names for actions, roles, states and steps, as the reader says them.
+const actionText = (action) => ({ files: t("mine.action.files"), counter: t("mine.action.counter"),
+  award: t("mine.action.award"), bid: t("mine.action.bid"), withdraw: t("mine.action.withdraw"),
+  cancel: t("mine.action.cancel"), start: t("mine.action.start"), ship: t("mine.action.ship"),
+  deliver: t("mine.action.deliver"), confirm: t("mine.action.confirm"), dispute: t("mine.action.dispute"),
+  refund: t("mine.action.refund"), review: t("mine.action.review") })[action] || action;
+const roleText = (role) => ({ customer: t("mine.role.customer"), lab: t("mine.role.lab"),
+  bidder: t("mine.role.bidder"), other: t("mine.role.other") })[role] || role;
+
+export function stateName(state) {
+  return { open: t("state.open"), awarded: t("state.awarded"), "in-production": t("state.in-production"),
+    shipped: t("state.shipped"), delivered: t("state.delivered"), confirmed: t("state.confirmed"),
+    disputed: t("state.disputed"), refunded: t("state.refunded"), reviewed: t("state.reviewed"),
+    cancelled: t("state.cancelled"), expired: t("state.expired") }[state] || state;
+}
+
+// "job.ship" -> "ship", in the reader's words.
+export function stepName(kind) {
+  return { "job.offer": t("step.offer"), "job.bid": t("step.bid"), "job.counter": t("step.counter"),
+    "job.withdraw": t("step.withdraw"), "job.award": t("step.award"), "job.start": t("step.start"),
+    "job.ship": t("step.ship"), "job.deliver": t("step.deliver"), "job.confirm": t("step.confirm"),
+    "job.dispute": t("step.dispute"), "job.refund": t("step.refund"), "job.review": t("step.review"),
+    "job.cancel": t("step.cancel"), "job.files": t("step.files"), "job.message": t("step.message"),
+  }[kind] || kind.replace("job.", "");
+}
+
+const bidStatusName = (status) => ({ active: t("bid.active"), awarded: t("bid.awarded"), withdrawn: t("bid.withdrawn"),
+  superseded: t("bid.superseded"), "not chosen": t("bid.not-chosen") })[status] || status;
 
 export async function myJobsPage(view) {
   const [first] = await Promise.all([optional("/api/v1/jobs/mine"), loadNames()]);
-  if (first === null) { notOnThisNode(view, "My jobs", "jobs"); return null; }
+  if (first === null) { notOnThisNode(view, t("nav.mine"), t("pending.what.jobs")); return null; }
   const list = h("ul", { class: "results", id: "my-jobs", "aria-live": "polite" });
-  const detail = h("section", { id: "my-job", "aria-label": "The job" });
+  const detail = h("section", { id: "my-job", "aria-label": t("mine.the-job") });
   // A form being filled in is not redrawn under the user's hands by a live update.
   detail.addEventListener("input", () => { detail.dataset.dirty = "1"; });
   let data = first;
   const draw = () => {
     replace(list, data.jobs.length ? data.jobs.map((row) => h("li", { class: "card", "data-job": row.id },
       h("button", { type: "button", class: "link", onclick: () => open(row.id) }, row.title), " ",
-      h("span", { class: "badge other" }, row.state),
-      h("div", { class: "muted" }, `you: ${row.roles.map((r) => ROLE_TEXT[r]).join(", ")} · last activity ${when(row.activity_ms)}`),
+      h("span", { class: "badge other" }, stateName(row.state)),
+      h("div", { class: "muted" }, t("mine.you-last", { roles: listOf(row.roles.map(roleText)), when: when(row.activity_ms) })),
       h("div", {}, nextText(row))))
-      : h("li", { class: "muted" }, "You have no job yet: offer one or bid under Jobs near me."));
+      : h("li", { class: "muted" }, t("mine.none")));
     const shown = detail.dataset.job && data.jobs.find((r) => r.id === detail.dataset.job);
     if (shown && !detail.dataset.dirty) showMine(shown, detail, data, refresh);
   };
@@ -45,11 +72,9 @@ export async function myJobsPage(view) {
     draw();
     detail.querySelector("h2")?.focus();
   };
-  view.append(h("h1", {}, "My jobs"),
-    h("p", { class: "muted" }, data.witness_times
-      ? "Times are the signer's own; “witnessed” is when the federation's witnesses vouched for the entry."
-      : "Times are the signer's own. This node is on a development network: no witnesses, so no witnessed times."),
-    h("div", { class: "grid" }, h("section", { "aria-label": "Jobs" }, list), detail));
+  view.append(h("h1", {}, t("nav.mine")),
+    h("p", { class: "muted" }, data.witness_times ? t("mine.times.witnessed") : t("mine.times.dev")),
+    h("div", { class: "grid" }, h("section", { "aria-label": t("mine.jobs") }, list), detail));
   draw();
   const wanted = new URLSearchParams(location.hash.split("?")[1] || "").get("job");
   if (wanted && data.jobs.some((r) => r.id === wanted)) open(wanted);
@@ -61,17 +86,17 @@ export async function myJobsPage(view) {
 }
 
 function nextText(row) {
-  if (!row.next.length) return h("span", { class: "muted" }, "Nothing comes next: the job is over.");
-  const ours = row.next.filter((n) => n.yours).map((n) => ACTION_TEXT[n.action] || n.action);
+  if (!row.next.length) return h("span", { class: "muted" }, t("mine.next.over"));
+  const ours = row.next.filter((n) => n.yours).map((n) => actionText(n.action));
   const others = new Map();  // the other parties and what each may do
   for (const n of row.next.filter((x) => !x.yours)) {
-    const role = ROLE_TEXT[n.role] || n.role;
-    others.set(role, [...(others.get(role) || []), ACTION_TEXT[n.action] || n.action]);
+    const role = roleText(n.role);
+    others.set(role, [...(others.get(role) || []), actionText(n.action)]);
   }
-  const theirs = [...others].map(([role, actions]) => `${role} (${actions.join(", ")})`).join(" or ");
+  const theirs = listOf([...others].map(([role, actions]) => `${role} (${listOf(actions)})`), "disjunction");
   // It is our turn when we may act; the others' actions are then their options, not a wait.
-  return [ours.length ? h("strong", {}, `You may: ${ours.join(", ")}. `) : null,
-    theirs ? h("span", { class: "muted" }, ours.length ? `Also possible: ${theirs}.` : `Waiting on ${theirs}.`) : null];
+  return [ours.length ? h("strong", {}, t("mine.next.yours", { actions: listOf(ours) }), " ") : null,
+    theirs ? h("span", { class: "muted" }, ours.length ? t("mine.next.also", { theirs }) : t("mine.next.waiting", { theirs })) : null];
 }
 
 function showMine(row, detail, data, refresh) {
@@ -82,12 +107,12 @@ function showMine(row, detail, data, refresh) {
   const after = async () => { delete detail.dataset.dirty; await refresh(); };
   const heading = h("h2", { tabindex: "-1" }, job.offer.title);
   replace(detail, h("div", { class: "card" }, heading,
-    h("p", {}, h("span", { class: "badge other", id: "my-job-state" }, job.state),
-      ` you are ${row.roles.map((r) => ROLE_TEXT[r]).join(" and ")} · job `, h("code", {}, short(job.id, 16))),
+    h("p", {}, h("span", { class: "badge other", id: "my-job-state", "data-state": job.state }, stateName(job.state)),
+      " ", tn("mine.you-are", { roles: listOf(row.roles.map(roleText)), job: h("code", {}, short(job.id, 16)) })),
     h("p", { id: "my-job-next" }, nextText(row)),
-    job.offer.design ? thumbnail(job.offer.design, { alt: "Picture of the part to make" }) : null,
-    h("h3", {}, "Timeline"), timeline(row, data.witness_times, data.me),
-    h("h3", {}, "Bids and counter-offers"), bidsSection(job, role, me, out, after),
+    job.offer.design ? thumbnail(job.offer.design, { alt: t("mine.part-picture") }) : null,
+    h("h3", {}, t("mine.timeline")), timeline(row, data.witness_times, data.me),
+    h("h3", {}, t("mine.bids")), bidsSection(job, role, me, out, after),
     filesSection(job, role, out, after),
     threadSection(job, role, me),
     actionsSection(stepForms(job, role === "bidder" ? "other" : role, out, after)),
@@ -95,7 +120,7 @@ function showMine(row, detail, data, refresh) {
 }
 
 function actionsSection(forms) {
-  return h("section", { "aria-labelledby": "actions-h" }, forms.length ? h("h3", { id: "actions-h" }, "Your next step") : null,
+  return h("section", { "aria-labelledby": "actions-h" }, forms.length ? h("h3", { id: "actions-h" }, t("mine.next-step")) : null,
     h("div", { id: "my-job-actions", class: "stack" }, forms));
 }
 
@@ -110,7 +135,7 @@ function threadSection(job, role, me) {
   const show = (messages) => {
     const ours = messages.filter((m) => m.author === me || m.to === me);  // others': not ours to read
     replace(list, ours.length ? ours.map((m) => messageRow(job.id, m, me, out))
-      : h("li", { class: "muted" }, "No message yet."));
+      : h("li", { class: "muted" }, t("mine.no-message")));
   };
   let retries = 5;  // a message's blob not fetched yet (just sent): ask again a few times
   const load = async () => {
@@ -125,26 +150,26 @@ function threadSection(job, role, me) {
   };
   // What was read last stays on screen while the thread is fetched again.
   if (threads.has(job.id)) show(threads.get(job.id));
-  else replace(list, h("li", { class: "muted" }, "Loading the messages…"));
+  else replace(list, h("li", { class: "muted" }, t("mine.loading-messages")));
   load();
-  return h("section", { "aria-labelledby": "thread-h" }, h("h3", { id: "thread-h" }, "Messages"),
-    h("p", { class: "muted" }, "Sealed to you and the other party: no other node can read them."),
+  return h("section", { "aria-labelledby": "thread-h" }, h("h3", { id: "thread-h" }, t("mine.messages")),
+    h("p", { class: "muted" }, t("mine.messages.sealed")),
     list, messageForm(job, role, me, out, load), out);
 }
 
 function messageRow(jobId, m, me, out) {
-  const from = m.author === me ? h("strong", {}, "you") : who(m.author);
-  const to = m.to === me ? h("strong", {}, "you") : who(m.to);
+  const from = m.author === me ? h("strong", {}, t("you")) : who(m.author);
+  const to = m.to === me ? h("strong", {}, t("you")) : who(m.to);
   const files = m.attachments.map((blob, i) => {
     const b = h("button", { type: "button", class: "secondary", "data-action": "open-attachment" },
-      `Open ${m.names[i] || short(blob, 16)}`);
+      t("mine.open-attachment", { name: m.names[i] || short(blob, 16) }));
     b.addEventListener("click", () => busy(b, out, () => download(`/api/v1/jobs/${jobId}/blobs/${blob}`, m.names[i] || `${blob.slice(0, 16)}.bin`)));
     return b;
   });
   return h("li", { class: "card message", "data-entry": m.entry_id },
     h("div", { class: "muted" }, from, " → ", to,
       ` · ${when(m.sent_ms || m.timestamp_ms)}`),
-    m.error ? h("p", { class: "warning" }, `cannot be read here: ${m.error.message} (${m.error.code})`)
+    m.error ? h("p", { class: "warning" }, t("mine.unreadable", { message: m.error.message, code: m.error.code }))
       : h("p", { class: "message-text" }, m.text),
     files.length ? h("div", { class: "inline" }, files) : null);
 }
@@ -156,14 +181,14 @@ function messageForm(job, role, me, out, load) {
   let to = null;
   if (role === "customer") {
     if (job.lab) to = job.lab;
-    else if (!bidders.length) return h("p", { class: "muted" }, "You can write to a lab once it has bid.");
+    else if (!bidders.length) return h("p", { class: "muted" }, t("mine.write-after-bid"));
   }
   const select = role === "customer" && !job.lab
     ? h("select", { id: "message-to", "data-field": "to" }, bidders.map((lab) => h("option", { value: lab }, nameOf(lab))))
     : null;
   const text = h("textarea", { id: "message-text", name: "text", rows: 3, maxlength: LIMITS.message, required: true, "data-field": "text" });
   const files = h("input", { id: "message-files", type: "file", multiple: true, "data-field": "attachments" });
-  const submit = h("button", { type: "submit" }, "Send sealed");
+  const submit = h("button", { type: "submit" }, t("mine.send"));
   const check = () => ({ text: checks.text(text, { max: LIMITS.message, required: true }),
     chosen: checks.files(files, { max: LIMITS.attachments }) });
   const form = h("form", { id: "message-form", class: "stack", novalidate: true, onsubmit: (e) => {
@@ -183,47 +208,47 @@ function messageForm(job, role, me, out, load) {
       files.value = "";
       const detail = e.target.closest("#my-job");  // sent: live updates may redraw again
       if (detail) delete detail.dataset.dirty;
-      replace(out, h("p", { role: "status" }, "Sent, sealed to both of you."));
+      replace(out, h("p", { role: "status" }, t("mine.sent")));
       await load();
     });
-  } }, select ? h("label", { for: "message-to" }, "To", select) : null,
-    h("label", { for: "message-text" }, "Message", text),
-    h("label", { for: "message-files" }, `Attachments (sealed too; up to ${LIMITS.attachments})`, files), submit);
+  } }, select ? h("label", { for: "message-to" }, t("mine.to"), select) : null,
+    h("label", { for: "message-text" }, t("mine.message"), text),
+    h("label", { for: "message-files" }, t("mine.attachments", { max: LIMITS.attachments }), files), submit);
   return form;
 }
 
 function timeline(row, witnessTimes, me) {
-  return h("ol", { id: "my-job-timeline" }, row.timeline.map((t) => h("li", { "data-kind": t.kind },
-    h("strong", {}, t.kind.replace("job.", "")), " by ",
-    t.author === me ? [h("strong", {}, "you"), ` (${ROLE_TEXT[t.role] || t.role})`] : [`${ROLE_TEXT[t.role] || t.role} `, who(t.author)],
-    ` · signed ${when(t.timestamp_ms)}`,
-    witnessTimes ? ` · ${t.witnessed_at_s ? `witnessed ${when(t.witnessed_at_s * 1000)}` : "not witnessed yet"}` : "",
-    detailOf(t))));
+  return h("ol", { id: "my-job-timeline" }, row.timeline.map((step) => h("li", { "data-kind": step.kind },
+    tn("mine.step-by", { step: h("strong", {}, stepName(step.kind)),
+      who: step.author === me ? [h("strong", {}, t("you")), ` (${roleText(step.role)})`] : [`${roleText(step.role)} `, who(step.author)] }),
+    " · ", t("mine.signed", { when: when(step.timestamp_ms) }),
+    witnessTimes ? ` · ${step.witnessed_at_s ? t("mine.witnessed", { when: when(step.witnessed_at_s * 1000) }) : t("mine.not-witnessed")}` : "",
+    detailOf(step))));
 }
 
-function detailOf(t) {
-  const b = t.body || {};
+function detailOf(step) {
+  const b = step.body || {};
   const bits = [];
   if (b.price) bits.push(money(b.price.amount_minor, b.price.currency));
-  if (b.ready_ms) bits.push(`ready by ${day(b.ready_ms)}`);
-  if (b.tracking) bits.push(`tracking ${b.tracking}`);
-  if (b.reason) bits.push(`“${b.reason}”`);
-  if (b.evidence && b.evidence.length) bits.push(`${b.evidence.length} evidence file(s)`);
-  if (b.blobs) bits.push(`${b.blobs.length} sealed file(s)`);
+  if (b.ready_ms) bits.push(t("mine.ready-by", { day: day(b.ready_ms) }));
+  if (b.tracking) bits.push(t("mine.tracking", { tracking: b.tracking }));
+  if (b.reason) bits.push(t("quoted", { text: b.reason }));
+  if (b.evidence && b.evidence.length) bits.push(t("mine.evidence-files", { count: b.evidence.length }));
+  if (b.blobs) bits.push(t("mine.sealed-files", { count: b.blobs.length }));
   if (b.score) bits.push(`${b.score} / 5`);
-  if (b.text) bits.push(`“${b.text}”`);
-  if (b.note) bits.push(`“${b.note}”`);
+  if (b.text) bits.push(t("quoted", { text: b.text }));
+  if (b.note) bits.push(t("quoted", { text: b.note }));
   return bits.length ? h("div", { class: "muted" }, bits.join(" · ")) : null;
 }
 
 function priceFields(prefix, currency) {
-  const price = h("input", { name: "price", class: `${prefix}-price`, inputmode: "decimal", required: true, "aria-label": "Price", "data-field": "price.amount_minor" });
-  const ready = h("input", { name: "ready", class: `${prefix}-ready`, type: "date", required: true, "aria-label": "Ready by", "data-field": "ready_ms",
+  const price = h("input", { name: "price", class: `${prefix}-price`, inputmode: "decimal", required: true, "aria-label": t("labs.col.price"), "data-field": "price.amount_minor" });
+  const ready = h("input", { name: "ready", class: `${prefix}-ready`, type: "date", required: true, "aria-label": t("form.ready-by"), "data-field": "ready_ms",
     value: new Date(Date.now() + 7 * 86400e3).toISOString().slice(0, 10) });
-  const note = h("input", { name: "note", class: `${prefix}-note`, maxlength: LIMITS.note, "aria-label": "Note", "data-field": "note" });
+  const note = h("input", { name: "note", class: `${prefix}-note`, maxlength: LIMITS.note, "aria-label": t("form.note"), "data-field": "note" });
   const check = () => ({ price: { amount_minor: checks.amount(price, currency), currency },
     ready_ms: checks.date(ready), note: checks.text(note, { max: LIMITS.note }) });
-  return { els: [h("label", {}, `Price (${currency})`, price), h("label", {}, "Ready by", ready), h("label", {}, "Note", note)], check, price };
+  return { els: [h("label", {}, t("form.price-in", { currency }), price), h("label", {}, t("form.ready-by"), ready), h("label", {}, t("form.note"), note)], check, price };
 }
 
 function formFor(cls, label, fields, send, out) {
@@ -237,7 +262,7 @@ function formFor(cls, label, fields, send, out) {
 
 // After an award (or once the offer is over) an active bid was simply not chosen.
 export function bidStatus(job, b) {
-  return b.status === "active" && job.state !== "open" ? "not chosen" : b.status;
+  return bidStatusName(b.status === "active" && job.state !== "open" ? "not chosen" : b.status);
 }
 
 function bidsSection(job, role, me, out, after) {
@@ -250,49 +275,50 @@ function bidsSection(job, role, me, out, after) {
   };
   const items = job.bids.map((b) => {
     const currency = b.price.currency;
-    const counters = b.counters.map((c) => h("li", { class: "counter" }, "counter-offer ",
-      h("strong", {}, money(c.price.amount_minor, c.price.currency)), `, ready by ${day(c.ready_ms)}`, c.note ? ` “${c.note}”` : "",
+    const counters = b.counters.map((c) => h("li", { class: "counter" },
+      tn("mine.counter-offer", { price: h("strong", {}, money(c.price.amount_minor, c.price.currency)), ready: day(c.ready_ms) }),
+      c.note ? ` ${t("quoted", { text: c.note })}` : "",
       open && b.lab === me && b.status === "active"
-        ? button("Accept: bid this", { "data-action": "accept-counter" }, async () => {
-          await post(`${base}/bids`, { price: c.price, ready_ms: c.ready_ms, note: `Accepting the counter-offer${c.note ? `: ${c.note}` : ""}` });
+        ? button(t("mine.accept-counter"), { "data-action": "accept-counter" }, async () => {
+          await post(`${base}/bids`, { price: c.price, ready_ms: c.ready_ms, note: c.note ? t("mine.accepting-note", { note: c.note }) : t("mine.accepting") });
           await after();
         }) : null));
     const mineActive = open && b.lab === me && b.status === "active";
     return h("li", { class: "card bid", "data-bid": b.entry_id, "data-lab": b.lab },
-      b.lab === me ? h("strong", {}, "you") : who(b.lab),
-      ` ${money(b.price.amount_minor, currency)}, ready by ${day(b.ready_ms)} · ${bidStatus(job, b)}`, b.note ? ` · “${b.note}”` : "",
+      b.lab === me ? h("strong", {}, t("you")) : who(b.lab),
+      " ", t("jobs.bid.line", { price: money(b.price.amount_minor, currency), ready: day(b.ready_ms), status: bidStatus(job, b) }), b.note ? ` · ${t("quoted", { text: b.note })}` : "",
       counters.length ? h("ul", {}, counters) : null,
       open && role === "customer" && b.status === "active" ? [
-        button("Award", { "data-action": "award" }, async () => { await post(`${base}/steps/award`, { bid: b.entry_id }); await after(); }),
-        formFor("counter-form", "Counter", priceFields("counter", currency),
+        button(t("jobs.award"), { "data-action": "award" }, async () => { await post(`${base}/steps/award`, { bid: b.entry_id }); await after(); }),
+        formFor("counter-form", t("mine.counter"), priceFields("counter", currency),
           async (body) => { await post(`${base}/bids/${b.entry_id}/counter`, body); await after(); }, out)] : null,
       mineActive ? [
-        formFor("rebid-form", "Bid again", priceFields("rebid", currency),
+        formFor("rebid-form", t("mine.bid-again"), priceFields("rebid", currency),
           async (body) => { await post(`${base}/bids`, body); await after(); }, out),
-        button("Withdraw bid", { "data-action": "withdraw", class: "secondary" }, async () => {
+        button(t("mine.withdraw-bid"), { "data-action": "withdraw", class: "secondary" }, async () => {
           await post(`${base}/bids/${b.entry_id}/withdraw`); await after(); })] : null);
   });
-  return h("ul", { class: "results", id: "my-job-bids" }, items.length ? items : h("li", { class: "muted" }, "No bid yet."));
+  return h("ul", { class: "results", id: "my-job-bids" }, items.length ? items : h("li", { class: "muted" }, t("jobs.no-bid")));
 }
 
 function filesSection(job, role, out, after) {
   const files = job.files.flatMap((f) => f.blobs);
   const evidence = job.steps.filter((s) => s.kind === "job.dispute").flatMap((s) => s.body.evidence || []);
   const rows = [
-    ...files.map((blob) => fileRow(job.id, blob, "sealed file", role, out)),
-    ...evidence.map((blob) => fileRow(job.id, blob, "dispute evidence", role, out)),
+    ...files.map((blob) => fileRow(job.id, blob, "sealed", role, out)),
+    ...evidence.map((blob) => fileRow(job.id, blob, "evidence", role, out)),
   ];
   const final = ["refunded", "reviewed", "cancelled", "expired", "open"].includes(job.state);
-  return h("section", { "aria-labelledby": "files-h" }, h("h3", { id: "files-h" }, "Files"),
-    rows.length ? h("ul", { id: "my-job-files" }, rows) : h("p", { class: "muted" }, "No file yet."),
+  return h("section", { "aria-labelledby": "files-h" }, h("h3", { id: "files-h" }, t("designs.files")),
+    rows.length ? h("ul", { id: "my-job-files" }, rows) : h("p", { class: "muted" }, t("mine.no-file")),
     role === "customer" && !final ? sealForm(job.id, out, after) : null);
 }
 
 function fileRow(jobId, blob, what, role, out) {
   const b = h("button", { type: "button", class: "secondary", "data-action": "open-file", "data-blob": blob },
-    what === "sealed file" ? "Open (decrypted here)" : "Download");
+    what === "sealed" ? t("mine.open-decrypted") : t("mine.download"));
   b.addEventListener("click", () => busy(b, out, () => download(`/api/v1/jobs/${jobId}/blobs/${blob}`, `${blob.slice(0, 16)}.bin`)));
-  return h("li", {}, `${what} `, h("code", { title: blob }, short(blob, 16)), " ", b);
+  return h("li", {}, what === "sealed" ? t("mine.sealed-file") : t("mine.dispute-evidence"), " ", h("code", { title: blob }, short(blob, 16)), " ", b);
 }
 
 // The node opens the file; the page hands the bytes to the browser as a download.
@@ -312,7 +338,7 @@ async function download(path, name) {
 
 function sealForm(jobId, out, after) {
   const input = h("input", { id: "seal-files", name: "files", type: "file", multiple: true, required: true, "data-field": "blobs" });
-  const submit = h("button", { type: "submit" }, "Seal and attach");
+  const submit = h("button", { type: "submit" }, t("mine.seal"));
   const form = h("form", { class: "inline", id: "seal-form", novalidate: true, onsubmit: (e) => {
     e.preventDefault();
     submitChecked(form, submit, out, () => checks.files(input, { max: LIMITS.sealedFiles, required: true }), async (chosen) => {
@@ -322,9 +348,9 @@ function sealForm(jobId, out, after) {
           { raw: true, headers: { "Content-Type": "application/octet-stream" } });
       }
       const done = await post(`/api/v1/jobs/${jobId}/files/sealed`, { upload_id: upload.upload_id });
-      replace(out, h("p", { role: "status" }, `Sealed ${done.sealed.length} file(s) to the lab and to you.`));
+      replace(out, h("p", { role: "status" }, t("mine.sealed", { count: done.sealed.length })));
       await after();
     });
-  } }, h("label", { for: "seal-files" }, "Private files for the lab (sealed on this node to the lab and to you)", input), submit);
+  } }, h("label", { for: "seal-files" }, t("mine.private-files"), input), submit);
   return form;
 }

@@ -3,6 +3,7 @@
 // (hover) and a copy button.
 import { get } from "./api.js";
 import { h, short } from "./ui.js";
+import { t } from "./i18n.js";
 
 let known = {};
 
@@ -16,8 +17,8 @@ export function nameOf(id) {
 }
 
 export function who(id) {
-  const copy = h("button", { type: "button", class: "copy secondary", title: "Copy the id", "aria-label": `Copy the id of ${nameOf(id)}`,
+  const copy = h("button", { type: "button", class: "copy secondary", title: t("names.copy-title"), "aria-label": t("names.copy-label", { name: nameOf(id) }),
     onclick: () => navigator.clipboard?.writeText(id) });
-  copy.textContent = "copy";
+  copy.textContent = t("names.copy");
   return h("span", { class: "who", "data-id": id }, h("span", { class: "name", title: id }, nameOf(id)), copy);
 }

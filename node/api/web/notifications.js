@@ -4,16 +4,18 @@
 // is shown beside its field) and the delivery log (README "Notifications").
 import { api, get, optional, post } from "./api.js";
 import { busy, errorBox, h, replace, when } from "./ui.js";
+import { t } from "./i18n.js";
 import * as checks from "./checks.js";
 import { submitChecked } from "./checks.js";
 
 const OPT_IN = "fabcommons.browser-notifications";
-const KINDS = {
-  "job-near": "New jobs near me", "job-bid": "Bids on my jobs", "job-counter": "Counter-offers on my bids",
-  "job-award": "Awards", "job-step": "Steps on my jobs", "job-message": "Messages on my jobs",
-  "proposal-open": "Proposals opened", "proposal-closing": "Proposals closing, not voted",
-  application: "Admission applications", fork: "Fork alerts",
-};
+// The kinds a person may be told of (node/store/notifications.py), in the reader's words.
+const kinds = () => ({
+  "job-near": t("notify.kind.job-near"), "job-bid": t("notify.kind.job-bid"), "job-counter": t("notify.kind.job-counter"),
+  "job-award": t("notify.kind.job-award"), "job-step": t("notify.kind.job-step"), "job-message": t("notify.kind.job-message"),
+  "proposal-open": t("notify.kind.proposal-open"), "proposal-closing": t("notify.kind.proposal-closing"),
+  application: t("notify.kind.application"), fork: t("notify.kind.fork"),
+});
 // node/store/notifications.py's limits and grammars (whole-text).
 const EMAIL = /^[^@\s<>,;:"]{1,64}@[A-Za-z0-9.-]{1,253}$/;
 const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])$/;
@@ -27,7 +29,7 @@ function showUnread(n) {
   if (!badge) return;
   badge.textContent = String(n);
   badge.hidden = !n;
-  badge.setAttribute("aria-label", `${n} unread`);
+  badge.setAttribute("aria-label", t("notify.unread-label", { count: n }));
 }
 
 // Once per page load: the badge and the browser notifications follow the event stream.
@@ -56,7 +58,7 @@ export async function notificationsPage(view) {
   };
   const settings = h("section", { class: "card", "aria-labelledby": "notify-settings-h" });
   const log = h("section", { class: "card", id: "delivery-log", "aria-labelledby": "delivery-h" });
-  view.append(h("h1", {}, "Notifications"), browserOptIn(), list, out, settings, log);
+  view.append(h("h1", {}, t("nav.notifications")), browserOptIn(), list, out, settings, log);
   await Promise.all([refresh(), renderSettings(settings), renderLog(log)]);
   const onEvent = () => { refresh(); renderLog(log); };
   const onDelivery = () => renderLog(log);
@@ -67,15 +69,15 @@ export async function notificationsPage(view) {
 
 function renderList(r, refresh, out) {
   const all = h("button", { type: "button", class: "secondary", id: "read-all", disabled: !r.unread,
-    onclick: () => busy(all, out, async () => { await post("/api/v1/notifications/read"); await refresh(); }) }, "Mark all read");
-  if (!r.notifications.length) return [h("p", { class: "muted" }, "No notifications yet.")];
+    onclick: () => busy(all, out, async () => { await post("/api/v1/notifications/read"); await refresh(); }) }, t("notify.mark-all"));
+  if (!r.notifications.length) return [h("p", { class: "muted" }, t("notify.none"))];
   return [
-    h("p", {}, `${r.unread} unread `, all),
+    h("p", {}, t("notify.unread", { count: r.unread }), " ", all),
     h("ul", { class: "results" }, r.notifications.map((n) => {
       const mark = h("button", { type: "button", class: "secondary", "data-read": n.id,
-        onclick: () => busy(mark, out, async () => { await post(`/api/v1/notifications/${n.id}/read`); await refresh(); }) }, "Mark read");
+        onclick: () => busy(mark, out, async () => { await post(`/api/v1/notifications/${n.id}/read`); await refresh(); }) }, t("notify.mark"));
       return h("li", { class: "card notification", "data-id": n.id, "data-kind": n.kind, "data-read": n.read ? "yes" : "no" },
-        h("p", {}, n.read ? null : h("span", { class: "badge bad" }, "unread"), " ",
+        h("p", {}, n.read ? null : h("span", { class: "badge bad" }, t("notify.unread-badge")), " ",
           h("a", { href: n.link }, h("strong", {}, n.title)), " ", h("span", { class: "muted" }, n.text)),
         h("p", { class: "muted inline" }, when(n.created_ms), n.read ? null : mark));
     })),
@@ -87,9 +89,9 @@ function browserOptIn() {
   const button = h("button", { type: "button", class: "secondary", id: "browser-notify" });
   const paint = () => {
     const on = localStorage.getItem(OPT_IN) === "yes" && "Notification" in window && Notification.permission === "granted";
-    button.textContent = on ? "Stop browser notifications" : "Show browser notifications";
-    state.textContent = !("Notification" in window) ? "This browser has no notifications."
-      : Notification.permission === "denied" ? "Blocked in this browser's settings." : on ? "On for this browser." : "Off.";
+    button.textContent = on ? t("notify.browser.stop") : t("notify.browser.show");
+    state.textContent = !("Notification" in window) ? t("notify.browser.none")
+      : Notification.permission === "denied" ? t("notify.browser.blocked") : on ? t("notify.browser.on") : t("notify.browser.off");
   };
   button.addEventListener("click", async () => {
     if (localStorage.getItem(OPT_IN) === "yes") localStorage.removeItem(OPT_IN);
@@ -107,19 +109,22 @@ async function renderLog(section) {
   try {
     const r = await get("/api/v1/notifications/deliveries?limit=20");
     const boxes = Object.entries(r.outboxes || {}).map(([channel, o]) => h("li", { "data-channel": channel, "data-pending": o.pending },
-      h("strong", {}, channel === "email" ? "E-mail" : "Webhooks"),
-      `: ${o.pending} waiting to be (re)tried · ${o.sent} sent · ${o.failed} given up · ${o.dropped} dropped`));
-    replace(section, h("h2", { id: "delivery-h" }, "Delivery log"),
+      h("strong", {}, channel === "email" ? t("notify.email") : t("notify.webhooks")),
+      ": ", t("notify.outbox", { pending: o.pending, sent: o.sent, failed: o.failed, dropped: o.dropped })));
+    replace(section, h("h2", { id: "delivery-h" }, t("notify.log")),
       h("ul", { id: "outboxes", class: "muted" }, boxes),
       r.deliveries.length ? h("div", { class: "table-wrap" }, h("table", {},
-        h("thead", {}, h("tr", {}, ["When", "Channel", "To", "#", "Attempt", "Outcome"].map((c) => h("th", { scope: "col" }, c)))),
+        h("thead", {}, h("tr", {}, [t("keys.col.when"), t("notify.col.channel"), t("mine.to"), "#", t("notify.col.attempt"), t("notify.col.outcome")].map((c) => h("th", { scope: "col" }, c)))),
         h("tbody", {}, r.deliveries.map((d) => h("tr", { "data-outcome": d.outcome, "data-channel": d.channel },
           h("td", {}, when(d.at_ms)), h("td", {}, d.channel), h("td", {}, h("code", {}, d.target)),
           h("td", {}, String(d.notification)), h("td", {}, String(d.attempt)),
-          h("td", {}, h("span", { class: `badge ${d.outcome === "sent" ? "ok" : "bad"}` }, d.outcome), " ", d.detail))))))
-        : h("p", { class: "muted" }, "Nothing delivered yet (e-mail and webhooks are set below)."));
+          h("td", {}, h("span", { class: `badge ${d.outcome === "sent" ? "ok" : "bad"}` }, outcomeName(d.outcome)), " ", d.detail))))))
+        : h("p", { class: "muted" }, t("notify.log.none")));
   } catch (e) { replace(section, errorBox(e)); }
 }
+
+const outcomeName = (outcome) => ({ sent: t("notify.outcome.sent"), failed: t("notify.outcome.failed"),
+  "gave-up": t("notify.outcome.gave-up"), dropped: t("notify.outcome.dropped") })[outcome] || outcome;
 
 function field(id, label, attrs, hint) {
   const input = h("input", { id, name: id, ...attrs });
@@ -133,15 +138,15 @@ function field(id, label, attrs, hint) {
 function webhookFields(list, hook, onRemove) {
   const n = list.children.length;
   const key = `webhook-${Date.now().toString(36)}${n}`;
-  const url = field(`${key}-url`, "URL", { type: "url", value: hook.url || "", placeholder: "https://…", class: "webhook-url", required: true });
-  const secret = field(`${key}-secret`, "Secret (HMAC-SHA256)", { type: "password", autocomplete: "new-password", class: "webhook-secret" },
-    hook.secret_set ? "Set; leave empty to keep it." : `At least ${MIN_SECRET} characters.`);
-  const events = Object.entries(KINDS).map(([k, label]) => h("label", { class: "check" },
+  const url = field(`${key}-url`, t("notify.hook.url"), { type: "url", value: hook.url || "", placeholder: "https://…", class: "webhook-url", required: true });
+  const secret = field(`${key}-secret`, t("notify.hook.secret"), { type: "password", autocomplete: "new-password", class: "webhook-secret" },
+    hook.secret_set ? t("notify.secret-set") : t("notify.at-least", { min: MIN_SECRET }));
+  const events = Object.entries(kinds()).map(([k, label]) => h("label", { class: "check" },
     h("input", { type: "checkbox", name: `${key}-event`, value: k, checked: (hook.events || []).includes(k) }), label));
-  const remove = h("button", { type: "button", class: "secondary", "data-action": "remove-webhook" }, "Remove this webhook");
-  const set = h("fieldset", { class: "webhook card" }, h("legend", {}, hook.url ? `Webhook ${hook.url}` : "New webhook"),
+  const remove = h("button", { type: "button", class: "secondary", "data-action": "remove-webhook" }, t("notify.hook.remove"));
+  const set = h("fieldset", { class: "webhook card" }, h("legend", {}, hook.url ? t("notify.hook.named", { url: hook.url }) : t("notify.hook.new")),
     url.row, secret.row,
-    h("fieldset", { class: "webhook-events" }, h("legend", {}, "Send it (none ticked: every kind chosen above)"), events), remove);
+    h("fieldset", { class: "webhook-events" }, h("legend", {}, t("notify.hook.events")), events), remove);
   remove.addEventListener("click", () => { set.remove(); onRemove(); });
   set.read = () => ({ url, secret, hadSecret: hook.secret_set && hook.url,
     events: events.map((l) => l.querySelector("input")).filter((i) => i.checked).map((i) => i.value) });
@@ -151,22 +156,22 @@ function webhookFields(list, hook, onRemove) {
 async function renderSettings(section) {
   const s = await get("/api/v1/notifications/settings");
   const smtp = s.smtp || { host: "", port: 587, security: "starttls", user: "", from_addr: "", to: [] };
-  const kinds = Object.entries(KINDS).map(([k, label]) => h("label", { class: "check" },
+  const chosen = Object.entries(kinds()).map(([k, label]) => h("label", { class: "check" },
     h("input", { type: "checkbox", name: "kind", value: k, checked: s.kinds.includes(k) }), label));
   const f = {
-    radius: field("notify-radius", "Radius of “jobs near me” (km)", { type: "number", min: 1, max: MAX_RADIUS_KM, step: 1, required: true, value: s.radius_km, "data-field": "radius_km" }),
-    host: field("smtp-host", "SMTP server", { value: smtp.host || "", autocomplete: "off", maxlength: 253, "data-field": "smtp.host" }, "Empty: no e-mail."),
-    port: field("smtp-port", "Port", { type: "number", min: 1, max: 65535, value: smtp.port, "data-field": "smtp.port" }),
-    user: field("smtp-user", "Login", { value: smtp.user || "", autocomplete: "off", maxlength: 256, "data-field": "smtp.security" }),
-    password: field("smtp-password", "Password", { type: "password", autocomplete: "new-password", maxlength: 1024, "data-field": "smtp.password" },
-      s.smtp && s.smtp.password_set ? "Set; leave empty to keep it." : "Stored 0600 in the node's home."),
-    from: field("smtp-from", "From", { type: "email", value: smtp.from_addr || "", maxlength: 320, "data-field": "smtp.from_addr" }),
-    to: field("smtp-to", "To (comma-separated)", { value: (smtp.to || []).join(", "), "data-field": "smtp.to" }),
+    radius: field("notify-radius", t("notify.radius"), { type: "number", min: 1, max: MAX_RADIUS_KM, step: 1, required: true, value: s.radius_km, "data-field": "radius_km" }),
+    host: field("smtp-host", t("notify.smtp.host"), { value: smtp.host || "", autocomplete: "off", maxlength: 253, "data-field": "smtp.host" }, t("notify.smtp.host-hint")),
+    port: field("smtp-port", t("notify.smtp.port"), { type: "number", min: 1, max: 65535, value: smtp.port, "data-field": "smtp.port" }),
+    user: field("smtp-user", t("notify.smtp.user"), { value: smtp.user || "", autocomplete: "off", maxlength: 256, "data-field": "smtp.security" }),
+    password: field("smtp-password", t("notify.smtp.password"), { type: "password", autocomplete: "new-password", maxlength: 1024, "data-field": "smtp.password" },
+      s.smtp && s.smtp.password_set ? t("notify.secret-set") : t("notify.smtp.password-hint")),
+    from: field("smtp-from", t("notify.smtp.from"), { type: "email", value: smtp.from_addr || "", maxlength: 320, "data-field": "smtp.from_addr" }),
+    to: field("smtp-to", t("notify.smtp.to"), { value: (smtp.to || []).join(", "), "data-field": "smtp.to" }),
   };
   const security = h("select", { id: "smtp-security", name: "smtp-security" },
-    ["starttls", "ssl", "none"].map((v) => h("option", { value: v, selected: v === smtp.security }, v)));
+    ["starttls", "ssl", "none"].map((v) => h("option", { value: v, selected: v === smtp.security }, v === "none" ? t("notify.smtp.plain") : v)));
   const hooks = h("div", { id: "webhooks", class: "stack" });
-  const add = h("button", { type: "button", class: "secondary", id: "add-webhook" }, "Add a webhook");
+  const add = h("button", { type: "button", class: "secondary", id: "add-webhook" }, t("notify.hook.add"));
   const numberHooks = () => {
     [...hooks.children].forEach((set, i) => {
       set.querySelector(".webhook-url").dataset.field = `webhooks.${i}.url`;
@@ -178,20 +183,20 @@ async function renderSettings(section) {
   s.webhooks.forEach(addHook);
   add.addEventListener("click", () => { addHook({}); hooks.lastElementChild.querySelector(".webhook-url").focus(); });
   const out = h("div", { "aria-live": "polite", id: "notify-settings-out" });
-  const save = h("button", { type: "submit", id: "notify-save" }, "Save settings");
+  const save = h("button", { type: "submit", id: "notify-save" }, t("notify.save"));
   const check = () => {
     const radius = checks.integer(f.radius.input, 1, MAX_RADIUS_KM);
-    const body = { kinds: kinds.map((l) => l.querySelector("input")).filter((i) => i.checked).map((i) => i.value), radius_km: radius, smtp: null, webhooks: [] };
+    const body = { kinds: chosen.map((l) => l.querySelector("input")).filter((i) => i.checked).map((i) => i.value), radius_km: radius, smtp: null, webhooks: [] };
     const host = f.host.input.value.trim();
     if (host) {
-      if (!HOST.test(host)) checks.fail(f.host.input, "Not a host name.");
+      if (!HOST.test(host)) checks.fail(f.host.input, t("notify.check.host"));
       const to = f.to.input.value.split(",").map((a) => a.trim()).filter(Boolean);
       const port = checks.integer(f.port.input, 1, 65535);
-      if (!EMAIL.test(f.from.input.value.trim())) checks.fail(f.from.input, "Not an e-mail address.");
-      if (!to.length || to.length > MAX_RECIPIENTS) checks.fail(f.to.input, `From 1 to ${MAX_RECIPIENTS} e-mail addresses, comma-separated.`);
+      if (!EMAIL.test(f.from.input.value.trim())) checks.fail(f.from.input, t("notify.check.email"));
+      if (!to.length || to.length > MAX_RECIPIENTS) checks.fail(f.to.input, t("notify.check.recipients", { max: MAX_RECIPIENTS }));
       const wrong = to.find((a) => !EMAIL.test(a));
-      if (wrong) checks.fail(f.to.input, `${wrong} is not an e-mail address.`);
-      if (f.user.input.value && security.value === "none") checks.fail(f.user.input, "A login needs ssl or starttls.");
+      if (wrong) checks.fail(f.to.input, t("notify.check.not-email", { address: wrong }));
+      if (f.user.input.value && security.value === "none") checks.fail(f.user.input, t("notify.check.login-tls"));
       body.smtp = { host, port, security: security.value, user: f.user.input.value || null,
         password: f.password.input.value || null, from_addr: f.from.input.value.trim(), to };
     }
@@ -199,13 +204,13 @@ async function renderSettings(section) {
     for (const set of hooks.children) {
       const w = set.read();
       const url = w.url.input.value.trim();
-      if (!/^https?:\/\/[^/\s?#]+/i.test(url)) checks.fail(w.url.input, "An http:// or https:// URL.");
-      if (seen.has(url)) checks.fail(w.url.input, "This URL is listed twice.");
+      if (!/^https?:\/\/[^/\s?#]+/i.test(url)) checks.fail(w.url.input, t("notify.check.url"));
+      if (seen.has(url)) checks.fail(w.url.input, t("notify.check.url-twice"));
       seen.add(url);
       const secret = w.secret.input.value;
       const kept = w.hadSecret === url;  // the stored secret stays only with the same URL
-      if (!secret && !kept) checks.fail(w.secret.input, `A secret of at least ${MIN_SECRET} characters.`);
-      if (secret && secret.length < MIN_SECRET) checks.fail(w.secret.input, `At least ${MIN_SECRET} characters.`);
+      if (!secret && !kept) checks.fail(w.secret.input, t("notify.check.secret", { min: MIN_SECRET }));
+      if (secret && secret.length < MIN_SECRET) checks.fail(w.secret.input, t("notify.at-least", { min: MIN_SECRET }));
       body.webhooks.push({ url, secret: secret || null, events: w.events });
     }
     return body;
@@ -215,13 +220,13 @@ async function renderSettings(section) {
     submitChecked(form, save, out, check, async (payload) => {
       await api("PUT", "/api/v1/notifications/settings", payload);
       await renderSettings(section);
-      replace(section.querySelector("#notify-settings-out"), h("p", { role: "status" }, "Saved."));
+      replace(section.querySelector("#notify-settings-out"), h("p", { role: "status" }, t("notify.saved")));
     });
   } },
-    h("fieldset", {}, h("legend", {}, "Notify me of"), kinds), f.radius.row,
-    h("fieldset", {}, h("legend", {}, "E-mail"), f.host.row, f.port.row, h("label", { for: "smtp-security" }, "Security", security),
+    h("fieldset", {}, h("legend", {}, t("notify.notify-me")), chosen), f.radius.row,
+    h("fieldset", {}, h("legend", {}, t("notify.email")), f.host.row, f.port.row, h("label", { for: "smtp-security" }, t("notify.smtp.security"), security),
       f.user.row, f.password.row, f.from.row, f.to.row),
-    h("fieldset", {}, h("legend", {}, `Webhooks (up to ${MAX_WEBHOOKS}; each POST signed with its secret)`), hooks, add),
+    h("fieldset", {}, h("legend", {}, t("notify.hooks", { max: MAX_WEBHOOKS })), hooks, add),
     save, out);
-  replace(section, h("h2", { id: "notify-settings-h" }, "Settings"), form);
+  replace(section, h("h2", { id: "notify-settings-h" }, t("notify.settings")), form);
 }

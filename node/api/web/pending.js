@@ -1,7 +1,8 @@
 // Shown when this node does not serve a feature's routes (an older node build).
 import { h } from "./ui.js";
+import { t } from "./i18n.js";
 
 export function notOnThisNode(view, title, what) {
   view.append(h("h1", {}, title),
-    h("p", { class: "card", role: "status" }, `This node does not serve ${what} yet: its API answered 404. Upgrade the node to use this page.`));
+    h("p", { class: "card", role: "status" }, t("pending.not-served", { what })));
 }

@@ -5,6 +5,7 @@
 // not held) shows nothing, or, where `why` is asked for, says why.
 import { token } from "./api.js";
 import { h } from "./ui.js";
+import { t } from "./i18n.js";
 
 export function previewUrl(designId, file = null) {
   return `/api/v1/designs/${designId}/preview${file ? `?file=${file}` : ""}`;
@@ -16,7 +17,7 @@ export function thumbnail(designId, { file = null, alt = "", why = false, classN
   const img = h("img", { class: className, alt, width: 256, height: 256, loading: "lazy", decoding: "async" });
   img.hidden = true;
   loadInto(img, previewUrl(designId, file)).catch((reason) => {
-    if (why) img.replaceWith(h("p", { class: "muted thumb-note" }, `No preview: ${reason.message}`));
+    if (why) img.replaceWith(h("p", { class: "muted thumb-note" }, t("preview.none", { reason: reason.message })));
     else img.remove();
   });
   return img;

@@ -1,5 +1,6 @@
 // Long operations (verification, sync) as progress bars, from `progress` events.
 import { h } from "./ui.js";
+import { t } from "./i18n.js";
 
 export function progressDock(dock) {
   const bars = new Map();
@@ -14,7 +15,7 @@ export function progressDock(dock) {
     const bar = card.querySelector("progress");
     bar.max = Math.max(total, 1);
     bar.value = done;
-    bar.setAttribute("aria-valuetext", `${done} of ${total}`);
+    bar.setAttribute("aria-valuetext", t("progress.of", { done, total }));
     if (done >= total) {
       setTimeout(() => { card.remove(); bars.delete(operation); }, 1500);
     }

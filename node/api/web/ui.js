@@ -1,4 +1,6 @@
-// Small DOM helpers: every text goes through textContent, never innerHTML.
+// Small DOM helpers: every text goes through textContent, never innerHTML. Dates,
+// numbers and money are formatted for the page's language (i18n.js).
+import { currentLocale, dateOnly, dateTime, number, t } from "./i18n.js";
 
 export function h(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -38,20 +40,20 @@ export function bytes(n) {
   const units = ["B", "KiB", "MiB", "GiB"];
   let i = 0;
   while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
-  return `${i ? n.toFixed(1) : n} ${units[i]}`;
+  return `${number(n, { maximumFractionDigits: i ? 1 : 0, minimumFractionDigits: i ? 1 : 0 })} ${units[i]}`;
 }
 
 // Money: records carry integer minor units; the currency's own exponent (JPY 0, EUR 2,
-// BHD 3: ISO 4217 as Intl knows it) and the browser's locale make it "€21.85" or "21,85 €".
+// BHD 3: ISO 4217 as Intl knows it) and the page's locale make it "€21.85" or "21,85 €".
 function moneyFormat(currency) {
   try {
-    return new Intl.NumberFormat(navigator.language, { style: "currency", currency });
+    return new Intl.NumberFormat(currentLocale(), { style: "currency", currency });
   } catch { return null; }  // not a currency code Intl knows
 }
 
 export function money(minor, currency) {
   const format = moneyFormat(currency);
-  if (!format) return `${minor} ${currency} (minor units)`;
+  if (!format) return t("money.minor-units", { minor, currency });
   return format.format(minor / 10 ** format.resolvedOptions().maximumFractionDigits);
 }
 
@@ -63,12 +65,12 @@ export function toMinor(major, currency) {
 }
 
 export function when(ms) {
-  return ms ? new Date(ms).toLocaleString() : "—";
+  return ms ? dateTime(ms) : "—";
 }
 
 // A promised day (ready by, deadline): the date alone, in the reader's locale.
 export function day(ms) {
-  return ms ? new Date(ms).toLocaleDateString() : "—";
+  return ms ? dateOnly(ms) : "—";
 }
 
 // Licence badge: the node says the family (as `fabnode licence check` does).
@@ -76,7 +78,7 @@ const families = new Map();
 const FAMILY_CLASS = { "strong-copyleft": "strong", "weak-copyleft": "weak", permissive: "permissive" };
 
 export function licenceBadge(licence, checker) {
-  const text = licence || "no licence";
+  const text = licence || t("licence.none");
   const badge = h("span", { class: "badge other" }, text);
   if (!licence) return badge;
   if (!families.has(licence)) families.set(licence, checker(licence).catch(() => null));
@@ -84,9 +86,15 @@ export function licenceBadge(licence, checker) {
     if (!found) return;
     badge.className = `badge ${FAMILY_CLASS[found.family] || "other"}`;
     badge.title = found.reason;
-    badge.append(h("span", { class: "muted" }, ` · ${found.open ? found.family : "not open"}`));
+    badge.append(h("span", { class: "muted" }, ` · ${found.open ? familyName(found.family) : t("licence.not-open")}`));
   });
   return badge;
+}
+
+// A licence family's name as the reader says it (the node's value otherwise).
+export function familyName(family) {
+  return { "strong-copyleft": t("licence.strong-copyleft"), "weak-copyleft": t("licence.weak-copyleft"),
+    permissive: t("licence.permissive") }[family] || family;
 }
 
 export function errorBox(error) {

@@ -6,6 +6,7 @@
 // WebGL, or for a mesh too large to show here, the node's thumbnail stands in.
 import { token } from "./api.js";
 import { h } from "./ui.js";
+import { t } from "./i18n.js";
 import { thumbnail } from "./previews.js";
 
 // Above these the browser would stall: the thumbnail is shown instead.
@@ -30,24 +31,24 @@ function webglAvailable() {
 // A <figure> holding the viewer of `file` (a FileEntry of design `designId`), or its fallback.
 export function meshViewer(designId, file, name) {
   disposeViewer();
-  const label = `3D view of ${name} (${file.path}). Arrow keys turn it, plus and minus zoom, 0 resets.`;
-  const status = h("p", { class: "muted", "aria-live": "polite" }, "Loading the 3D view…");
+  const label = t("viewer.label", { name, path: file.path });
+  const status = h("p", { class: "muted", "aria-live": "polite" }, t("viewer.loading"));
   const figure = h("figure", { class: "viewer", id: "design-viewer" },
     status,
     h("figcaption", { class: "muted", id: "viewer-help" },
-      "Drag to turn, scroll to zoom, right-drag to move. Keyboard: focus the view, then ← → ↑ ↓ turn, + − zoom, 0 resets."));
+      t("viewer.help")));
   const fallback = (why) => {
     status.textContent = why;
     figure.querySelector("#viewer-help")?.remove();  // nothing to drag or turn
     figure.querySelector("canvas")?.remove();
-    figure.insertBefore(thumbnail(designId, { file: file.blob, alt: `Picture of ${name} (${file.path})`, why: true, className: "thumb large" }), status.nextSibling);
+    figure.insertBefore(thumbnail(designId, { file: file.blob, alt: t("viewer.picture", { name, path: file.path }), why: true, className: "thumb large" }), status.nextSibling);
   };
   const triangles = file.geometry ? file.geometry.triangles : 0;
-  if (!webglAvailable()) fallback("This browser cannot show 3D (no WebGL): the node's picture instead.");
+  if (!webglAvailable()) fallback(t("viewer.no-webgl"));
   else if (triangles > MAX_VIEWER_TRIANGLES || file.size_bytes > MAX_VIEWER_BYTES) {
-    fallback(`Too large to show in 3D here (${triangles} triangles): the node's picture instead.`);
+    fallback(t("viewer.too-large", { count: triangles }));
   } else {
-    show(designId, file, label, figure, status).catch((e) => fallback(`The 3D view failed (${e.message}): the node's picture instead.`));
+    show(designId, file, label, figure, status).catch((e) => fallback(t("viewer.failed", { error: e.message })));
   }
   return figure;
 }
@@ -127,7 +128,7 @@ async function show(designId, file, label, figure, status) {
   });
   reset();
   status.replaceWith(canvas);
-  figure.insertBefore(h("button", { type: "button", class: "secondary", onclick: () => { reset(); canvas.focus(); } }, "Reset view"), canvas.nextSibling);
+  figure.insertBefore(h("button", { type: "button", class: "secondary", onclick: () => { reset(); canvas.focus(); } }, t("viewer.reset")), canvas.nextSibling);
   figure.dataset.ready = "true";
   shown = () => { controls.dispose(); renderer.dispose(); renderer.forceContextLoss(); material.dispose(); };
 }

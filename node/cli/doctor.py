@@ -51,8 +51,12 @@ def render(report: dict[str, Any]) -> str:
         *listed(report["observed_unconfirmed"]),
         f"reachability   {report['reachability']}",
         *(verdicts or ["  (no dial-back yet)"]),
-        "relays in use",
+        "relays in use (our addresses through them)",
         *listed(report["relays"]),
+        "relaying for (reservations at our relay)",
+        *listed(report["relaying_for"]),
+        f"hole punches   {report['hole_punches']['successes']} direct of "
+        f"{report['hole_punches']['attempts']} tried (DCUtR)",
         f"connections    {len(report['connections'])}",
         *peers,
         f"known peers    {report['known_peers']} (peer store)",

@@ -33,6 +33,8 @@ export function doctorPanel(report) {
         h("td", {}, c.connection),
         h("td", {}, h("code", {}, c.remote || "?")))))))
       : h("p", { class: "muted" }, "No connection."),
-    h("p", {}, `Relays in use: ${report.relays.length ? report.relays.join(", ") : "none"}. UPnP: ${report.upnp}. `,
+    h("p", {}, `Relays in use: ${report.relays.length ? report.relays.join(", ") : "none"}. `,
+      `Relaying for: ${report.relaying_for.length} peer(s). `,
+      `Hole punches: ${report.hole_punches.successes} direct of ${report.hole_punches.attempts} tried. UPnP: ${report.upnp}. `,
       `Peers known from the peer store: ${report.known_peers}.`));
 }

@@ -249,6 +249,7 @@ class Network:
             ],
             relays=list(self.relays.relayed_addrs),
             relaying_for=relay.reservations,
+            relay_refused=relay.refused,
             hole_punches=HolePunchOut(
                 attempts=relay.dcutr_attempts, successes=relay.dcutr_successes
             ),

@@ -45,6 +45,7 @@ class DoctorReport(BaseModel):
     dialbacks: list[VerdictOut]
     relays: list[str]  # our addresses through member relays (specs/0014 §7.4)
     relaying_for: list[str] = []  # peers holding a reservation at our relay
+    relay_refused: dict[str, int] = {}  # why -> hop requests our relay refused
     hole_punches: HolePunchOut = HolePunchOut(attempts=0, successes=0)
     connections: list[ConnectionOut]
     known_peers: int

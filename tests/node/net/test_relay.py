@@ -1,20 +1,26 @@
 """Member relays at the host (specs/0014 §7.3): real libp2p hosts on 127.0.0.1, in this
 process. The relay serves only the peers it admits; a member reserves and is reached
 through a circuit that carries a stream's bytes both ways; a stranger is refused both
-a reservation and a circuit; a circuit's bytes are capped."""
+a reservation and a circuit; a circuit's bytes are capped, and hold a large catch-up."""
 
 from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Iterator
 
 import pytest
 
+from ledger.log import Ledger
+from ledger.store import MemoryLogStore
 from node.net.host import HostConfig, P2PHost, RelayLimits, Stream, open_host
-from protocol.errors import CommonsError
+from protocol.errors import CommonsError, RemoteFaultError
+from tests.factory import NETWORK, Author
+from tests.sync_harness import Peer, ledger_holding, run_session, whole
 
 ECHO = "/fabcommons-test/echo/1"
 MIB = 1024 * 1024
+N_ENTRIES = 3000
 
 
 def seed(i: int) -> bytes:
@@ -41,7 +47,10 @@ async def round_trip(client: P2PHost, server: str, size: int) -> float:
         if sent < size:
             await stream.write(chunk[: size - sent], 30.0)
             sent += min(len(chunk), size - sent)
-        received += len(await stream.read_some(64 * 1024, 30.0))
+        data = await stream.read_some(64 * 1024, 30.0)
+        if not data:
+            raise RemoteFaultError("remote.closed-early", f"{received} of {size} bytes back")
+        received += len(data)
     await stream.close()
     return time.monotonic() - started
 
@@ -92,3 +101,26 @@ async def test_a_circuit_is_cut_at_its_byte_limit() -> None:
         await round_trip(lab_b, lab_a.peer_id, 16 * 1024)  # well within the limit
         with pytest.raises(CommonsError):
             await round_trip(lab_b, lab_a.peer_id, MIB)
+
+
+def test_the_circuit_byte_limit_carries_a_large_catch_up() -> None:
+    """What a sync of N entries puts on a circuit (both ways), by the real session
+    machines (tests/sync_harness.py): the figure behind the 64 MiB of 0014 §7.3."""
+    author = Author("relay-catch-up")
+    for i in range(N_ENTRIES):
+        author.note(f"printer {i % 7} calibrated, nozzle 0.4 mm, bed 60 C")
+    source, sink = ledger_holding(author), Ledger(MemoryLogStore())
+    moved = [0]
+
+    def counted(data: bytes) -> Iterator[bytes]:
+        moved[0] += len(data)
+        yield from whole(data)
+
+    run_session(Peer("source", source), Peer("sink", sink), counted)
+    head = sink.head(NETWORK, author.id)
+    assert head is not None and head.size == N_ENTRIES
+    per_entry = moved[0] / N_ENTRIES
+    fits = RelayLimits().circuit_bytes // per_entry
+    print(f"\n[relay] catch-up of {N_ENTRIES} notes: {moved[0]} bytes on the wire, "
+          f"{per_entry:.0f} per entry; one circuit carries {fits:,.0f} entries")  # fmt: skip
+    assert fits >= 200_000

@@ -507,12 +507,15 @@ class Network:
         return self.reachability.tally.status(_monotonic_ms()) == "public"
 
     def _admits_identity(self, identity: bytes, key: bytes) -> bool:
-        """Whether `identity`, signing with `key`, may use our relay (0014 §7.3): `key`
-        is its key in force here, and it is admitted (a member or vouched for; on a
-        development network, anyone whose log we hold)."""
+        """Whether `identity`, signing with `key`, may use our relay (0014 §7.3): it is
+        admitted (a member or vouched for) and `key` is its key in force here. On a
+        development network anyone may publish, so any identity is admitted; where we
+        hold its log, `key` must still be the key in force."""
         ctx = self.runner.ctx
         head = ctx.ledger.head(ctx.network, identity)
-        if head is None or head.keys is None or head.keys.signing_key != key:
+        if head is None or head.keys is None:
+            return ctx.governance is None
+        if head.keys.signing_key != key:
             return False
         return ctx.governance is None or identity in ctx.governance.admitted
 

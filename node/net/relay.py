@@ -101,7 +101,10 @@ class MemberRelays:
                 self.accepted[peer] = binding.identity
                 if len(self.accepted) > MAX_ACCEPTED:
                     del self.accepted[next(iter(self.accepted))]
+            else:
+                log.info("membership: %s runs no admitted identity with its key in force", peer)
         except CommonsError as e:
+            log.info("membership: refused the binding of %s: %s", peer, e.code)
             refused = e
         relay = refused is None and self.admits_peer(peer)
         frame = encode_membership_response(relay)
@@ -147,6 +150,7 @@ class MemberRelays:
         except CommonsError as e:  # a peer without the protocol, a reset: no relay
             log.info("no membership answer from %s: %s", peer, e.code)
             relay = False
+        log.info("membership: %s %s for us", peer, "relays" if relay else "does not relay")
         if relay:
             self.willing.add(peer)
         else:

@@ -6,6 +6,8 @@ join through the member, learn that it cannot reach them, reserve at it (it is p
 and holds their logs) and advertise relayed addresses; gossip and sync flow between
 them; they hold a connection to each other, relayed or upgraded by DCUtR (the test
 says which); a stranger on the public segment is refused a reservation and a circuit.
+Run twice: routers that drop what reaches them unasked (most home routers), and
+routers that answer it with a reset (Linux with no filter rule).
 
 Skipped, with the reason, where namespaces or nftables are missing (not root, no
 iproute2/nftables: .ci/run installs both)."""
@@ -29,6 +31,7 @@ from tests.node_process import api, running_node, wait_until
 
 pytestmark = pytest.mark.integration
 PORT = 4001
+DCUTR_WATCH_S = 30.0
 
 
 @pytest.fixture(scope="module")
@@ -66,14 +69,15 @@ def stranger_tries(host: netns.Host, member: str, circuit: str) -> tuple[bool, s
     return host.call(lambda: trio.run(attempt))
 
 
+@pytest.mark.parametrize("stealth", [True, False], ids=["routers-drop", "routers-reset"])
 def test_two_labs_behind_nat_meet_through_a_member_relay(
-    caps: netns.Capabilities, tmp_path: Path
+    caps: netns.Capabilities, tmp_path: Path, stealth: bool
 ) -> None:
     need(caps.namespaces)
     need(caps.nft)
     with netns.switch(caps, 2) as net, ExitStack() as stack:
         m_host, s_host = net.hosts
-        (a_host, _), (b_host, _) = net.add_nat_lab(), net.add_nat_lab()
+        (a_host, _), (b_host, _) = (net.add_nat_lab(stealth=stealth) for _ in range(2))
         m, a, b = (init(tmp_path, n) for n in ("member", "lab-a", "lab-b"))
 
         def run(home: Path, host: netns.Host, *args: str) -> dict[str, Any]:
@@ -128,16 +132,19 @@ def test_two_labs_behind_nat_meet_through_a_member_relay(
         wait_until("lab B holds lab A's note", lambda: size(b_host, b, a_id) == 2, timeout_s=120)
         wait_until("lab A holds lab B's note", lambda: size(a_host, a, b_id) == 2, timeout_s=120)
 
-        # DCUtR: a few rounds of its 2 s loop, then say what the NATs allowed
+        # DCUtR: its loop tries each relayed connection every 2 s, up to 3 times per
+        # peer; report what the NATs allowed (direct or still relayed), not assert it
         wait_until(
             "a hole punch was tried or the link is direct",
             lambda: (
                 "direct" in link(b_host, b, ready_a["peer_id"])
-                or doctor(a_host, a)["hole_punches"]["attempts"]
-                + doctor(b_host, b)["hole_punches"]["attempts"]
+                or sum(doctor(h, d)["hole_punches"]["attempts"] for h, d, _ in labs)
             ),
             timeout_s=60,
         )
+        deadline = time.monotonic() + DCUTR_WATCH_S
+        while time.monotonic() < deadline and "direct" not in link(b_host, b, ready_a["peer_id"]):
+            time.sleep(1.0)  # a bounded watch for an upgrade that may never come
         punches = [doctor(h, d)["hole_punches"] for h, d, _ in labs]
         paths = link(b_host, b, ready_a["peer_id"])
 
@@ -148,6 +155,7 @@ def test_two_labs_behind_nat_meet_through_a_member_relay(
         assert dialed == "remote.dial-failed"
         refused = doctor(m_host, m)["relay_refused"]
         assert refused.get("not-a-member", 0) >= 2
-        print(f"\n[nat-relay] seconds: reservations {relayed_s:.1f}, labs linked {linked_s:.1f}; "
+        print(f"\n[nat-relay, stealth={stealth}] seconds: reservations {relayed_s:.1f}, "
+              f"labs linked {linked_s:.1f}; "
               f"lab B to lab A: {paths}; hole punches (A, B): {punches}; "
               f"member refused: {refused}")  # fmt: skip

@@ -17,6 +17,10 @@
   peer on connecting and every EXCHANGE_INTERVAL_S (node.net.discovery), kept in the
   peer store, and the same peering machine dials known peers while connections are
   missing, with backoff; so a restarted node finds its peers without its bootstrap.
+- Member relays (specs/0014 §7, node.net.relay): each peer is shown our host binding;
+  a public node relays for admitted peers; a node no server could reach reserves at
+  up to two relays and advertises relayed addresses (exchanged with its relays every
+  RELAY_EXCHANGE_INTERVAL_S); DCUtR (node.net.host) upgrades relayed connections.
 Queues are bounded; when one is full the newest item is dropped and counted —
 the next sync recovers whatever gossip dropped.
 """

@@ -27,6 +27,7 @@ import base58
 
 from protocol import canonical
 from protocol.errors import CommonsError, DecodeError, LocalMisuseError, VerificationError
+from protocol.host_binding import host_key_of
 from protocol.keys import PUBLIC_KEY_BYTES, SIGNATURE_BYTES, SigningKey, verify_signature
 from protocol.tags import ADDRESS_RECORD_SIG
 
@@ -43,6 +44,8 @@ ADDRESS_PROTOCOL_ID: Final = "/fabcommons/addresses/1"
 
 _RECORD_KEYS: Final = frozenset({"addrs", "network", "peer", "seq_ms", "v"})
 _ADDR = re.compile(r"/(ip4|ip6|dns4|dns6|dns)/([^/]{1,253})/tcp/([1-9][0-9]{0,4})")
+RELAYED_SUFFIX: Final = "/p2p-circuit"
+_RELAYED = re.compile(r"(/[^/]+/[^/]+/tcp/[^/]+)/p2p/([1-9A-HJ-NP-Za-km-z]{1,64})/p2p-circuit")
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _DNS_NAME = re.compile(rf"{_LABEL}(?:\.{_LABEL})*")
 _ED25519_PEER_PREFIX: Final = bytes([0x00, 0x24, 0x08, 0x01, 0x12, 0x20])
@@ -71,7 +74,26 @@ def peer_id_of(public_key: bytes) -> str:
 
 
 def check_multiaddr(text: str) -> str:
-    """`text` if it is a dialable address of §2.1, else DecodeError decode.bad-address."""
+    """`text` if it is an address of §2.1 (direct, or relayed through a member relay at
+    a direct address), else DecodeError decode.bad-address."""
+    relayed = _RELAYED.fullmatch(text) if len(text) <= MAX_MULTIADDR_CHARS else None
+    if relayed is not None:
+        try:
+            host_key_of(relayed.group(2))
+        except DecodeError as e:
+            raise DecodeError("decode.bad-address", f"not a relay's peer id: {text!r}") from e
+        _check_direct(relayed.group(1))
+        return text
+    _check_direct(text)
+    return text
+
+
+def is_relayed(addr: str) -> bool:
+    """Whether a checked address goes through a relay (§2.1)."""
+    return addr.endswith(RELAYED_SUFFIX)
+
+
+def _check_direct(text: str) -> None:
     match = _ADDR.fullmatch(text) if len(text) <= MAX_MULTIADDR_CHARS else None
     if match is None:
         raise DecodeError("decode.bad-address", f"not /ip4|ip6|dns/<host>/tcp/<port>: {text!r}")
@@ -87,7 +109,6 @@ def check_multiaddr(text: str) -> str:
             raise DecodeError("decode.bad-address", f"not the one text of a usable {proto}: {host}")
     elif _DNS_NAME.fullmatch(host) is None:
         raise DecodeError("decode.bad-address", f"not a DNS name: {host!r}")
-    return text
 
 
 def sign_address_record(

@@ -20,7 +20,7 @@ ENTRY_SIG: Final = b"fabcommons/v1/entry-signature\x00"
 IDENTITY_ID: Final = b"fabcommons/v1/identity\x00"
 #: Network id: digest of a charter's canonical encoding.
 NETWORK_ID: Final = b"fabcommons/v1/network\x00"
-#: Signature of a peer-to-peer handshake transcript.
+#: Signature of a host binding: an identity vouches for its node's host key (specs/0014 §7.1).
 HANDSHAKE_SIG: Final = b"fabcommons/v1/handshake\x00"
 
 #: Signature of a node's address record, by its host key (specs/0014 §2).

@@ -53,6 +53,7 @@ from specs.vectorgen import (
     freezes,
     fuzz_regressions,
     governance,
+    host_binding,
     ids,
     inclusion,
     jobs,
@@ -117,6 +118,8 @@ def all_cases() -> list[Case]:
         *discovery.cases(),
         *discovery.frame_cases(),
         *discovery.dialback_cases(),
+        *host_binding.cases(),
+        *host_binding.frame_cases(),
     ]
     paths = [c.path for c in cases]
     assert len(set(paths)) == len(paths), "two cases share a file name"

@@ -230,9 +230,11 @@ class Switch:
             sh(f"ip -n {ns} link set eth0 up")
             self.hosts.append(Host(i, ns, address))
 
-    def add_nat_lab(self) -> tuple[Host, str]:
+    def add_nat_lab(self, *, stealth: bool = False) -> tuple[Host, str]:
         """A lab host behind its own NAT router on the switch; (the lab, its router's
-        namespace). Needs nftables (`caps.nft`)."""
+        namespace). Needs nftables (`caps.nft`). `stealth`: the router drops what
+        reaches its own public address unasked, as most home routers do, instead of
+        answering a closed port's RST (which kills a hole punch's first SYN)."""
         k = len(self.hosts) + 1
         router, lab = f"{self.run}-r{k}", f"{self.run}-l{k}"
         wan, lan, lab_ip = f"{SUBNET}.{k}", f"192.168.{k}.1", f"192.168.{k}.2"
@@ -254,6 +256,10 @@ class Switch:
         sh(f"{nft} add chain ip nat post '{{ type nat hook postrouting priority 100; }}'")
         sh(f"{nft} add rule ip nat post oifname wan masquerade")
         sh(f"{nft} add chain ip nat pre '{{ type nat hook prerouting priority -100; }}'")
+        if stealth:
+            sh(f"{nft} add table ip filter")
+            sh(f"{nft} add chain ip filter input '{{ type filter hook input priority 0; }}'")
+            sh(f"{nft} add rule ip filter input iifname wan ct state new drop")
         host = Host(k - 1, lab, lab_ip)
         self.hosts.append(Host(k - 1, router, wan))  # the switch port p<k-1> is the router's
         return host, router

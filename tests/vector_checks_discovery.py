@@ -6,6 +6,10 @@ discovery/address-record  input.signed_hex, network_hex, now_ms -> protocol.addr
 discovery/address-frame   input.frame_hex -> decode_address_frame; expect records (a count).
 discovery/dialback        input.message, frame_hex -> decode_dialback_request (port) or
                           decode_dialback_response (reached); encoders give the value back.
+discovery/host-binding    input.signed_hex, network_hex, peer_id -> protocol.host_binding.
+                          decode_host_binding(host_key_of(peer_id)); expect identity_hex, key_hex.
+discovery/membership      input.message, frame_hex -> decode_membership_request (binding_hex)
+                          or decode_membership_response (relay); encoders give the value back.
 """
 
 from __future__ import annotations
@@ -23,6 +27,16 @@ from protocol.address import (
     encode_address_frame,
     encode_dialback_request,
     encode_dialback_response,
+)
+from protocol.host_binding import (
+    MAX_MEMBERSHIP_FRAME_BYTES,
+    HostBinding,
+    decode_host_binding,
+    decode_membership_request,
+    decode_membership_response,
+    encode_membership_request,
+    encode_membership_response,
+    host_key_of,
 )
 from tests.vector_support import Checker, expect_error, same
 
@@ -78,3 +92,42 @@ def check_dialback(data: dict[str, Any], expect: dict[str, Any]) -> None:
 
 
 DISCOVERY_CHECKERS[("discovery", "dialback")] = check_dialback
+
+
+def check_host_binding(data: dict[str, Any], expect: dict[str, Any]) -> None:
+    signed = bytes.fromhex(data["signed_hex"])
+    network = bytes.fromhex(data["network_hex"])
+
+    def decode() -> HostBinding:
+        return decode_host_binding(signed, network, host_key_of(data["peer_id"]))
+
+    if not expect["ok"]:
+        expect_error(expect, decode)
+        return
+    binding = decode()
+    got = {"ok": True, "identity_hex": binding.identity.hex(), "key_hex": binding.key.hex()}
+    assert same(got, expect)
+    assert binding.signed == signed
+
+
+DISCOVERY_CHECKERS[("discovery", "host-binding")] = check_host_binding
+
+
+def check_membership(data: dict[str, Any], expect: dict[str, Any]) -> None:
+    value = canonical.decode(bytes.fromhex(data["frame_hex"]), max_bytes=MAX_MEMBERSHIP_FRAME_BYTES)
+    request = data["message"] == "request"
+    decode = decode_membership_request if request else decode_membership_response
+    if not expect["ok"]:
+        expect_error(expect, lambda: decode(value))
+        return
+    if request:
+        signed = decode_membership_request(value)
+        assert same({"ok": True, "binding_hex": signed.hex()}, expect)
+        assert encode_membership_request(signed) == value
+    else:
+        relay = decode_membership_response(value)
+        assert same({"ok": True, "relay": relay}, expect)
+        assert encode_membership_response(relay) == value
+
+
+DISCOVERY_CHECKERS[("discovery", "membership")] = check_membership

@@ -22,7 +22,9 @@
 Series are bounded whatever the ledger holds: a log has no series of its own (a lab
 network has thousands of authors) but counts in the histogram `fabnode_log_size_entries`;
 a peer has none either; `code` labels are error codes (a fixed set in the code base).
-Not exported, because the node has no such thing yet: relay use and a notification queue.
+Member relays (specs/0014 §7): the reservations our relay holds, its open circuits, what
+it refused (by reason, a fixed set), our relayed addresses, and DCUtR hole punches
+started and ended direct. Not exported: a notification queue (the node has none).
 """
 
 from __future__ import annotations
@@ -124,6 +126,7 @@ class NodeMetrics(Collector):
 
     def collect(self) -> Iterator[Metric]:
         yield from self._network()
+        yield from self._relays()
         yield from self._ledger_families()
         yield from self._witness()
         yield from self._local()
@@ -198,6 +201,37 @@ class NodeMetrics(Collector):
             "what peers sent that we refused, by error code",
             "code",
             dict(sorted(refused.items())),
+        )
+
+    def _relays(self) -> Iterator[Metric]:
+        relay = self.network.host.relay_statistics()
+        yield _gauge(
+            "relay_reservations",
+            "reservations peers hold at our member relay",
+            len(relay.reservations),
+        )
+        yield _gauge(
+            "relay_circuits", "circuits open through our relay", sum(relay.circuits.values())
+        )
+        yield _labelled(
+            CounterMetricFamily,
+            "relay_refused",
+            "hop requests our relay refused, by reason",
+            "reason",
+            dict(sorted(relay.refused.items())),
+        )
+        yield _gauge(
+            "relayed_addresses",
+            "our addresses through member relays (a lab behind NAT)",
+            len(self.network.relays.relayed_addrs),
+        )
+        yield _counter(
+            "dcutr_attempts", "DCUtR hole punches this node started", relay.dcutr_attempts
+        )
+        yield _counter(
+            "dcutr_successes",
+            "DCUtR hole punches that ended with a direct connection",
+            relay.dcutr_successes,
         )
 
     def _ledger_families(self) -> Iterator[Metric]:

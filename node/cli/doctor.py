@@ -48,10 +48,17 @@ def render(report: dict[str, Any]) -> str:
     peers = [
         f"  {c['peer']}: {c['connection']}, {c['remote'] or '?'}" for c in report["connections"]
     ]
-    peer_id, reachability, connections, known, upnp = aligned(
+    punches = report["hole_punches"]
+    peer_id, reachability, hole_punches, connections, known, upnp = aligned(
         [
             (_("peer id"), report["peer_id"]),
             (_("reachability"), report["reachability"]),
+            (
+                _("hole punches"),
+                _("{ok} direct of {tried} tried (DCUtR)").format(
+                    ok=punches["successes"], tried=punches["attempts"]
+                ),
+            ),
             (_("connections"), str(len(report["connections"]))),
             (_("known peers"), _("{n} (peer store)").format(n=report["known_peers"])),
             ("UPnP", report["upnp"]),
@@ -68,8 +75,11 @@ def render(report: dict[str, Any]) -> str:
         *listed(report["observed_unconfirmed"]),
         reachability,
         *(verdicts or ["  " + _("(no dial-back yet)")]),
-        _("relays in use"),
+        _("relays in use (our addresses through them)"),
         *listed(report["relays"]),
+        _("relaying for (reservations at our relay)"),
+        *listed(report["relaying_for"]),
+        hole_punches,
         connections,
         *peers,
         known,

@@ -24,7 +24,7 @@ SENTENCES: Final = {
         "shells overlap: the volume counts their shared part twice; the solid is {value} mm³"
     ),
     "thin-wall": N_("thinnest wall about {value} mm, under this process's {limit} mm"),
-    "overhangs": N_("{value} % of the surface overhangs more than 45°: needs supports"),
+    "overhangs": N_("{value} of the surface overhangs more than 45°: needs supports"),
 }
 
 
@@ -45,6 +45,7 @@ def _numbers(code: str, warning: dict[str, Any]) -> dict[str, str]:
     if code == "thin-wall":  # micrometres, shown as millimetres
         return {"value": written(warning.get("value"), 1000, 2),
                 "limit": written(warning.get("limit"), 1000, 2)}  # fmt: skip
-    if code == "overhangs":  # permille, shown as percent
-        return {"value": written(warning.get("value"), 10, 1)}
+    if code == "overhangs":  # permille, shown as a percentage in the locale's way
+        raw = warning.get("value")
+        return {"value": "?" if not isinstance(raw, int) else tr.percent(raw / 1000, 1)}
     return {"value": written(warning.get("value"), 1, None)}

@@ -31,7 +31,7 @@ from typing import Final, TypeVar
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import LOCALTZ, format_datetime
-from babel.numbers import format_decimal
+from babel.numbers import format_decimal, format_percent
 from babel.support import NullTranslations, Translations
 from babel.units import format_unit
 
@@ -82,6 +82,11 @@ class Translator:
         with `decimals`, exactly that many digits after the point (0.5, 2 -> 0.50)."""
         pattern = None if decimals is None else "#,##0." + "0" * decimals if decimals else "#,##0"
         return str(format_decimal(value, pattern, locale=self.locale))
+
+    def percent(self, share: float, decimals: int = 1) -> str:
+        """A share as the locale writes a percentage: 0.125 -> 12.5% / 12,5 %."""
+        pattern = "#,##0" + ("." + "0" * decimals if decimals else "") + "%"
+        return str(format_percent(share, pattern, locale=self.locale))
 
     def distance_m(self, metres: int) -> str:
         """A distance in kilometres, one decimal: 12345 -> "12.3 km" / "12,3 km"."""

@@ -52,6 +52,8 @@ EXCHANGE_INTERVAL_S = 600.0
 #: checks of stored records, and an honest peer asks once per connection or 10 minutes.
 MIN_REQUEST_INTERVAL_S = 5.0
 MAX_REQUESTERS = 4096
+#: Relayed addresses a record holds at most (the rest of its 8 are direct ones).
+MAX_RELAYED = 4
 
 
 def _wall_ms() -> int:
@@ -117,10 +119,13 @@ class Discovery:
         self._own: tuple[tuple[str, ...], bytes] | None = None
         self._interfaces = interface_ips()  # read once: a lab's interfaces rarely change
         self._served: dict[str, float] = {}  # client -> when we last answered it
+        #: Our addresses through member relays (node.net.relay), advertised first.
+        self.relayed: tuple[str, ...] = ()
 
     def own_record(self) -> bytes | None:
         """Our signed record, re-signed when our addresses change; None with none dialable."""
-        addrs = tuple(dialable_addrs(self.host.listen_addrs, self._interfaces))
+        direct = dialable_addrs(self.host.listen_addrs, self._interfaces)
+        addrs = tuple(sorted([*self.relayed[:MAX_RELAYED], *direct][:MAX_RECORD_ADDRS]))
         if not addrs:
             return None
         if self._own is None or self._own[0] != addrs:

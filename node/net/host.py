@@ -69,6 +69,15 @@ from libp2p.peer.peerinfo import PeerInfo, info_from_p2p_addr
 from libp2p.pubsub.gossipsub import PROTOCOL_ID, PROTOCOL_ID_V11, PROTOCOL_ID_V12, GossipSub
 from libp2p.pubsub.pubsub import Pubsub
 from libp2p.pubsub.score import PeerScorer, ScoreParams, TopicScoreParams
+from libp2p.relay.circuit_v2.config import RelayConfig, RelayRole
+from libp2p.relay.circuit_v2.dcutr import DCUtRProtocol
+from libp2p.relay.circuit_v2.pb.circuit_pb2 import HopMessage
+from libp2p.relay.circuit_v2.protocol import PROTOCOL_ID as HOP_PROTOCOL_ID
+from libp2p.relay.circuit_v2.protocol import CircuitV2Protocol
+from libp2p.relay.circuit_v2.protocol_buffer import StatusCode, to_proto_status
+from libp2p.relay.circuit_v2.resources import RelayLimits as Libp2pRelayLimits
+from libp2p.relay.circuit_v2.transport import CircuitV2Transport
+from libp2p.relay.circuit_v2.utils import write_delimited_msg
 from libp2p.security.noise.transport import PROTOCOL_ID as NOISE_ID
 from libp2p.security.noise.transport import Transport as NoiseTransport
 from libp2p.stream_muxer.yamux.yamux import PROTOCOL_ID as YAMUX_ID
@@ -82,6 +91,8 @@ from node.net.streams import (
     Message,
     P2PStatistics,
     PublishPacer,
+    RelayLimits,
+    RelayStatistics,
     ScoreConfig,
     Stream,
     Subscription,
@@ -94,8 +105,8 @@ from protocol.errors import CommonsError, LocalMisuseError, RemoteFaultError
 
 __all__ = [
     "ConnectionInfo", "GossipConfig", "HostConfig", "Message", "P2PHost", "P2PStatistics",
-    "ScoreConfig", "Stream", "Subscription", "Verdict", "open_host", "read_frame",
-    "write_frame",
+    "RelayLimits", "RelayStatistics", "ScoreConfig", "Stream", "Subscription", "Verdict",
+    "open_host", "read_frame", "write_frame",
 ]  # fmt: skip
 
 logger = logging.getLogger(__name__)
@@ -301,8 +312,19 @@ class _Scorer(PeerScorer):
 class P2PHost:
     """A running libp2p host, made by `open_host` and valid inside its `async with`."""
 
-    def __init__(self, host: Any, pubsub: Any, config: HostConfig, nursery: trio.Nursery):
+    def __init__(
+        self,
+        host: Any,
+        pubsub: Any,
+        config: HostConfig,
+        nursery: trio.Nursery,
+        relay: _MemberRelay,
+        dcutr: _CountedDCUtR,
+    ) -> None:
         self._host = host
+        self._relay = relay
+        self._dcutr = dcutr
+        self._circuits = CircuitV2Transport(host, relay.protocol, RelayConfig(roles=RelayRole.STOP))
         self._pubsub = pubsub
         self._config = config
         self._nursery = nursery
@@ -337,7 +359,11 @@ class P2PHost:
         peer = str(info.peer_id.to_base58())
         try:
             with trio.fail_after(self._config.dial_timeout_s):
-                await self._host.connect(info)
+                if "/p2p-circuit" in maddr:  # through a relay: libp2p's swarm cannot
+                    if peer not in self.connected_peers():
+                        await self._circuits.dial(addr)
+                else:
+                    await self._host.connect(info)
         except Exception as e:
             raise RemoteFaultError(
                 "remote.dial-failed", f"dialing {maddr}: {type(e).__name__}: {e}", peer=peer
@@ -400,6 +426,30 @@ class P2PHost:
             if conn is not None:
                 with contextlib.suppress(Exception):
                     await conn.close()
+
+    # -- member relays (specs/0014 §7) --------------------------------------------------
+
+    def offer_relay(self, admits: Callable[[str], bool]) -> None:
+        """Serve circuit relay v2 hop to the peers `admits` says yes to (asked at each
+        hop stream, so a change of mind holds for the next request)."""
+        self._relay.admits = admits
+
+    async def reserve(self, relay_peer_id: str) -> bool:
+        """Hold (or refresh) a reservation at a connected relay; False if it refused."""
+        relay = _parse_peer_id(relay_peer_id)
+        try:
+            with trio.fail_after(self._config.dial_timeout_s):
+                net_stream = await self._host.new_stream(relay, [HOP_PROTOCOL_ID])
+        except Exception as e:
+            raise _remote_fault(e, relay_peer_id, "opening a reservation") from e
+        try:
+            return bool(await self._circuits._make_reservation(net_stream, relay))
+        finally:
+            with contextlib.suppress(Exception):
+                await net_stream.close()
+
+    def relay_statistics(self) -> RelayStatistics:
+        return self._relay.statistics(self._dcutr)
 
     def set_stream_handler(
         self, protocol_id: str, handler: Callable[[Stream], Awaitable[None]]
@@ -582,6 +632,127 @@ class P2PHost:
             peerDiscovery.unregister_peer_discovered_handler(found)
 
 
+class _MemberRelay:
+    """libp2p's circuit relay v2 (hop), for members only, with our limits (specs/0014
+    §1.3, §7.3). libp2p has no access control, takes a reservation's peer from the
+    request (so one peer could reserve in another's name) and enforces only the
+    reservations in all, circuits per reservation and each circuit's bytes; its
+    duration only while bytes move. Its handlers are wrapped on the instance, before
+    `run` registers them: the hop stream of a peer `admits` refuses is answered
+    PERMISSION_DENIED before libp2p reads it; RESERVE must name the connection's own
+    peer; CONNECT is counted per source peer and in all, and cut at its duration."""
+
+    GRACE_S = 5.0  # beyond a circuit's duration, for libp2p's own cut to come first
+
+    def __init__(self, host: Any, limits: RelayLimits) -> None:
+        self.limits = limits
+        self.admits: Callable[[str], bool] = lambda peer: False
+        self.protocol = CircuitV2Protocol(
+            host,
+            Libp2pRelayLimits(
+                duration=limits.circuit_duration_s,
+                data=limits.circuit_bytes,
+                max_circuit_conns=limits.circuits_per_reservation,
+                max_reservations=limits.reservations,
+                reservation_ttl=limits.reservation_ttl_s,
+            ),
+            allow_hop=True,
+        )
+        self.circuits: collections.Counter[str] = collections.Counter()
+        self.served: collections.Counter[str] = collections.Counter()
+        self.refused: collections.Counter[str] = collections.Counter()
+        hop, reserve = self.protocol._handle_hop_stream, self.protocol._handle_reserve
+        connect = self.protocol._handle_connect
+
+        async def handle_hop(stream: Any) -> None:
+            if not self.admits(stream.muxed_conn.peer_id.to_base58()):
+                await self._refuse(stream, "not-a-member", StatusCode.PERMISSION_DENIED)
+                return
+            await hop(stream)
+
+        async def handle_reserve(stream: Any, msg: Any) -> None:
+            remote = stream.muxed_conn.peer_id
+            if msg.HasField("peer") and msg.peer.id and ID(msg.peer.id) != remote:
+                await self._refuse(stream, "reserve-for-another", StatusCode.PERMISSION_DENIED)
+                return
+            await reserve(stream, msg)
+            if self.protocol.resource_manager.has_reservation(remote):
+                self.served["reservations"] += 1
+
+        async def handle_connect(stream: Any, msg: Any) -> None:
+            source = stream.muxed_conn.peer_id.to_base58()
+            if self.circuits[source] >= limits.circuits_per_peer:
+                await self._refuse(stream, "circuits-per-peer", StatusCode.RESOURCE_LIMIT_EXCEEDED)
+                return
+            if sum(self.circuits.values()) >= limits.circuits:
+                await self._refuse(stream, "circuits", StatusCode.RESOURCE_LIMIT_EXCEEDED)
+                return
+            self.circuits[source] += 1
+            self.served["circuits"] += 1
+            try:
+                with trio.move_on_after(limits.circuit_duration_s + self.GRACE_S) as scope:
+                    await connect(stream, msg)
+                if scope.cancelled_caught:  # idle past its duration: libp2p never looked
+                    self.refused["circuit-duration"] += 1
+                    await self._cut(stream, ID(msg.peer.id))
+            finally:
+                self.circuits[source] -= 1
+                self.circuits += collections.Counter()  # drops the zeros
+
+        self.protocol._handle_hop_stream = handle_hop  # type: ignore[method-assign]
+        self.protocol._handle_reserve = handle_reserve  # type: ignore[method-assign]
+        self.protocol._handle_connect = handle_connect  # type: ignore[method-assign]
+
+    async def _refuse(self, stream: Any, why: str, code: Any) -> None:
+        self.refused[why] += 1
+        peer = stream.muxed_conn.peer_id.to_base58()
+        logger.info("relay: refusing %s: %s", peer, why)
+        with contextlib.suppress(Exception), trio.move_on_after(5.0):
+            msg = HopMessage(type=HopMessage.STATUS, status=to_proto_status(code))
+            await write_delimited_msg(stream, msg)
+            await stream.close()
+
+    async def _cut(self, stream: Any, destination: Any) -> None:
+        with trio.CancelScope(shield=True), trio.move_on_after(5.0):
+            pair = self.protocol._active_relays.pop(destination, (None, None))
+            for each in (stream, *pair):
+                if each is not None:
+                    with contextlib.suppress(Exception):
+                        await each.reset()
+
+    def statistics(self, dcutr: _CountedDCUtR) -> RelayStatistics:
+        manager = self.protocol.resource_manager
+        manager._clean_expired()
+        return RelayStatistics(
+            reservations=sorted(p.to_base58() for p in manager._reservations),
+            circuits=dict(self.circuits),
+            served=dict(self.served),
+            refused=dict(self.refused),
+            dcutr_attempts=dcutr.attempts,
+            dcutr_successes=dcutr.successes,
+        )
+
+
+class _CountedDCUtR:
+    """libp2p's DCUtR, counting the hole punches we start and those that end with a
+    direct connection (libp2p counts neither: specs/0014 §1.4, §7.5)."""
+
+    def __init__(self, host: Any) -> None:
+        self.protocol = DCUtRProtocol(host)
+        self.attempts = 0
+        self.successes = 0
+        initiate = self.protocol.initiate_hole_punch
+
+        async def counted(peer_id: Any) -> bool:
+            self.attempts += 1
+            ok = bool(await initiate(peer_id))
+            self.successes += ok
+            logger.info("DCUtR with %s: %s", peer_id, "direct" if ok else "still relayed")
+            return ok
+
+        self.protocol.initiate_hole_punch = counted  # type: ignore[method-assign]
+
+
 def _limit_inbound_per_ip(swarm: Any, limit: int) -> None:
     """At most `limit` inbound connections from one IP address being set up or held
     at once; more are closed before any handshake (specs/0012 §5, finding 9: ~1,100
@@ -667,8 +838,11 @@ async def open_host(config: HostConfig) -> AsyncIterator[P2PHost]:
         await stack.enter_async_context(background_trio_service(pubsub))
         await stack.enter_async_context(background_trio_service(router))
         await pubsub.wait_until_ready()
+        relay, dcutr = _MemberRelay(host, config.relay), _CountedDCUtR(host)
+        await stack.enter_async_context(background_trio_service(relay.protocol))
+        await stack.enter_async_context(background_trio_service(dcutr.protocol))
         nursery = await stack.enter_async_context(trio.open_nursery())
-        p2p = P2PHost(host, pubsub, config, nursery)
+        p2p = P2PHost(host, pubsub, config, nursery, relay, dcutr)
         if config.bootstrap:
             nursery.start_soon(p2p._keep_bootstrap_peers)
         if config.mdns:

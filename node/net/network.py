@@ -17,6 +17,10 @@
   peer on connecting and every EXCHANGE_INTERVAL_S (node.net.discovery), kept in the
   peer store, and the same peering machine dials known peers while connections are
   missing, with backoff; so a restarted node finds its peers without its bootstrap.
+- Member relays (specs/0014 §7, node.net.relay): each peer is shown our host binding;
+  a public node relays for admitted peers; a node no server could reach reserves at
+  up to two relays and advertises relayed addresses (exchanged with its relays every
+  RELAY_EXCHANGE_INTERVAL_S); DCUtR (node.net.host) upgrades relayed connections.
 Queues are bounded; when one is full the newest item is dropped and counted —
 the next sync recovers whatever gossip dropped.
 """
@@ -48,9 +52,10 @@ from node.net.discovery import ADDRESS_PROTOCOL_ID, EXCHANGE_INTERVAL_S, Discove
 from node.net.host import P2PHost, Stream, Subscription
 from node.net.pinning import Pinner
 from node.net.reachability import DIALBACK_PROTOCOL_ID, Reachability
+from node.net.relay import MEMBERSHIP_PROTOCOL_ID, MemberRelays
 from node.ops import context as operations
 from node.ops.context import LedgerContext, release_memory
-from node.ops.doctor import ConnectionOut, DoctorReport, VerdictOut, advise
+from node.ops.doctor import ConnectionOut, DoctorReport, HolePunchOut, VerdictOut, advise
 from node.ops.pinning import blob_pinners
 from node.ops.storage import keeps_blob
 from node.runtime.measures import GossipTrace, SyncLag
@@ -58,6 +63,7 @@ from node.runtime.service import LedgerRunner, News, ProgressReport
 from node.store.backup import clear_restore, restore_pending
 from node.store.blobs import BlobStore
 from protocol import blob
+from protocol.address import is_relayed
 from protocol.announce import (
     Announcement,
     Verdict,
@@ -66,6 +72,7 @@ from protocol.announce import (
 )
 from protocol.errors import CommonsError, LocalMisuseError
 from protocol.governance import Charter
+from protocol.host_binding import host_key_of, sign_host_binding
 from protocol.ids import id_to_text
 from protocol.sync import SyncFilter
 from protocol.sync_limits import SYNC_PROTOCOL_ID
@@ -90,6 +97,9 @@ IGNORE_OVER_BUDGET_WEIGHT = 0.25
 #: The hello filter of a node whose disk is full: it wants no author's log (0005 §3).
 WANT_NOTHING = SyncFilter(authors=())
 PENALISED_FAMILIES = frozenset({"remote", "decode", "verify", "proof"})
+#: A private node swaps records with its relays this often (others: EXCHANGE_INTERVAL_S),
+#: so the relayed records of labs behind NAT reach each other through the relay soon.
+RELAY_EXCHANGE_INTERVAL_S = 60.0
 LINK_FAULTS = frozenset(
     {"remote.timeout", "remote.stream-reset", "remote.closed-early", "remote.too-slow"}
 )
@@ -153,6 +163,9 @@ class Network:
         self.runner = runner
         self.discovery = discovery
         self.reachability = Reachability(host)
+        self.relays = MemberRelays(
+            host, runner.ctx.network, self._host_binding, self._admits_identity, self._is_public
+        )
         self._exchanged: dict[str, float] = {}  # peer -> when we last swapped records
         self.wanted = wanted or SyncFilter()
         #: Whether sessions offer set reconciliation of heads (specs/0005 §8.1); False
@@ -198,6 +211,7 @@ class Network:
             serve = functools.partial(serve_charter, self.charter)
             self.host.set_stream_handler(CHARTER_PROTOCOL_ID, serve)
         self.host.set_stream_handler(DIALBACK_PROTOCOL_ID, self.reachability.serve)
+        self.host.set_stream_handler(MEMBERSHIP_PROTOCOL_ID, self._serve_membership)
         if self.discovery is not None:
             self.host.set_stream_handler(ADDRESS_PROTOCOL_ID, self._serve_addresses)
             for stored in await self.discovery.load():
@@ -236,6 +250,7 @@ class Network:
         """What the node knows of its reachability, and what to change (0014 §6)."""
         now = _monotonic_ms()
         confirmed, seen = self.host.observed_addrs()
+        relay = self.host.relay_statistics()
         report = DoctorReport(
             peer_id=self.host.peer_id,
             listen_addrs=self.host.listen_addrs,
@@ -246,7 +261,12 @@ class Network:
                 VerdictOut(peer=v.server, reached=v.reached, age_s=(now - v.at_ms) // 1000)
                 for v in self.reachability.tally.verdicts(now)
             ],
-            relays=[],  # member relays are not built yet (0014 §1.3)
+            relays=list(self.relays.relayed_addrs),
+            relaying_for=relay.reservations,
+            relay_refused=relay.refused,
+            hole_punches=HolePunchOut(
+                attempts=relay.dcutr_attempts, successes=relay.dcutr_successes
+            ),
             connections=[
                 ConnectionOut(
                     peer=c.peer, connection="relayed" if c.relayed else "direct", remote=c.remote
@@ -442,6 +462,7 @@ class Network:
                     nursery.start_soon(self.reachability.ask, peer)
                 if self.discovery is not None:
                     self._discover(nursery, self.discovery, connected)
+                    self._relay_round(nursery, self.discovery, connected)
                 timer = self.policy.next_timer_ms()
                 wait_s = CONNECTIONS_POLL_S if timer is None else (timer - now) / 1000
                 with trio.move_on_after(max(0.0, min(CONNECTIONS_POLL_S, wait_s))):
@@ -454,11 +475,72 @@ class Network:
         start the dials the peering machine asks for (specs/0014 §3, §5)."""
         clock = trio.current_time()
         for peer in sorted(connected):
-            if clock - self._exchanged.get(peer, -EXCHANGE_INTERVAL_S) >= EXCHANGE_INTERVAL_S:
+            every = (
+                RELAY_EXCHANGE_INTERVAL_S if peer in self.relays.reserved else EXCHANGE_INTERVAL_S
+            )
+            if clock - self._exchanged.get(peer, -every) >= every:
                 self._exchanged[peer] = clock
                 nursery.start_soon(self._exchange, discovery, peer)
         for peer in self.policy.dials_to_start(_monotonic_ms()):
             nursery.start_soon(self._dial, discovery, peer)
+
+    # -- member relays (specs/0014 §7) -----------------------------------------------
+    def _relay_round(
+        self, nursery: trio.Nursery, discovery: Discovery, connected: set[str]
+    ) -> None:
+        """Present our binding to new peers; while we need relays (not public, and some
+        server could not reach us: one member may be all a lab sees), keep reservations
+        at member relays and advertise the relayed addresses they give us."""
+        now, tally = _monotonic_ms(), self.reachability.tally
+        private = tally.status(now) != "public" and any(not v.reached for v in tally.verdicts(now))
+        for peer in self.relays.due(connected, private):
+            nursery.start_soon(self.relays.present, peer)
+        for relay in self.relays.to_reserve(private):
+            nursery.start_soon(self._reserve, discovery, relay)
+        self._advertise(discovery)
+
+    async def _reserve(self, discovery: Discovery, relay: str) -> None:
+        if await self.relays.reserve(relay):
+            log.info("holding a reservation at relay %s", relay)
+        self._advertise(discovery)
+
+    def _advertise(self, discovery: Discovery) -> None:
+        addrs = self.relays.addresses(discovery.addresses)
+        if addrs != discovery.relayed:
+            log.info("relayed addresses now %s", list(addrs))
+            discovery.relayed = self.relays.relayed_addrs = addrs
+            self._exchanged.clear()  # our new record goes to every peer now
+
+    async def _serve_membership(self, stream: Stream) -> None:
+        refused = await self.relays.serve(stream)
+        if refused is not None:  # a binding that does not verify: the sender's fault
+            self.stats.refuse(stream.remote_peer, refused.code)
+            self._charge(stream.remote_peer, refused.code)
+
+    def _is_public(self) -> bool:
+        return self.reachability.tally.status(_monotonic_ms()) == "public"
+
+    def _admits_identity(self, identity: bytes, key: bytes) -> bool:
+        """Whether `identity`, signing with `key`, may use our relay (0014 §7.3): it is
+        admitted (a member or vouched for) and `key` is its key in force here. On a
+        development network anyone may publish, so any identity is admitted; where we
+        hold its log, `key` must still be the key in force."""
+        ctx = self.runner.ctx
+        head = ctx.ledger.head(ctx.network, identity)
+        if head is None or head.keys is None:
+            return ctx.governance is None
+        if head.keys.signing_key != key:
+            return False
+        return ctx.governance is None or identity in ctx.governance.admitted
+
+    async def _host_binding(self) -> bytes:
+        host_key = host_key_of(self.host.peer_id)
+
+        def sign(ctx: LedgerContext) -> bytes:
+            key = operations.signing_key_in_force(ctx)
+            return sign_host_binding(key, ctx.identity.id, ctx.network, host_key)
+
+        return await self.runner.on_ledger(sign)
 
     async def _serve_addresses(self, stream: Stream) -> None:
         if self.discovery is not None:
@@ -477,6 +559,8 @@ class Network:
             self.stats.refuse(peer, error.code)
             self._charge(peer, error.code)
         for record in learned:
+            if record.peer_id not in self.host.connected_peers():  # new addresses: try now
+                self.policy.peer_undialable(record.peer_id, _monotonic_ms())
             self.policy.peer_dialable(record.peer_id, _monotonic_ms())
         if learned:
             self.want_sync(self.host.peer_id)  # wake the scheduler: there is someone to dial
@@ -484,7 +568,7 @@ class Network:
     async def _dial(self, discovery: Discovery, peer: str) -> None:
         """Dial `peer` at each of its recorded addresses until one answers."""
         ok = False
-        for addr in discovery.addresses.get(peer, ()):
+        for addr in sorted(discovery.addresses.get(peer, ()), key=is_relayed):  # direct first
             try:
                 await self.host.connect(f"{addr}/p2p/{peer}")
             except CommonsError as e:

@@ -99,6 +99,34 @@ class ScoreConfig:
 
 
 @dataclass(frozen=True)
+class RelayLimits:
+    """A member relay's limits (specs/0014 §7.3): per circuit, per peer and in all.
+    libp2p enforces the reservations in all, the circuits per reservation and each
+    circuit's bytes; node.net.host enforces the rest (and a circuit's duration while
+    it is idle, which libp2p checks only when bytes move)."""
+
+    circuit_bytes: int = 64 * 1024 * 1024
+    circuit_duration_s: int = 30 * 60
+    reservations: int = 32
+    reservation_ttl_s: int = 3600
+    circuits_per_reservation: int = 8
+    circuits_per_peer: int = 4
+    circuits: int = 64
+
+
+@dataclass(frozen=True)
+class RelayStatistics:
+    """What our relay service and our DCUtR did (specs/0014 §7.3, §7.5)."""
+
+    reservations: list[str]  # peers holding a reservation with us now
+    circuits: dict[str, int]  # source peer -> circuits it has open through us
+    served: dict[str, int]  # "reservations", "circuits": accepted so far
+    refused: dict[str, int]  # why -> how many requests were refused
+    dcutr_attempts: int
+    dcutr_successes: int
+
+
+@dataclass(frozen=True)
 class HostConfig:
     key_seed: bytes
     listen: list[str] = field(default_factory=lambda: ["/ip4/127.0.0.1/tcp/0"])
@@ -107,6 +135,7 @@ class HostConfig:
     gossip: GossipConfig = field(default_factory=GossipConfig)
     scoring: ScoreConfig = field(default_factory=ScoreConfig)
     dial_timeout_s: float = 10.0
+    relay: RelayLimits = field(default_factory=RelayLimits)
 
 
 @dataclass(frozen=True)

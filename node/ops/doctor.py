@@ -1,9 +1,10 @@
 """`fabnode doctor`: what the node knows of its reachability, and what to change (specs/0014 §6).
 
 `DoctorReport` is what `GET /api/v1/doctor` answers and `fabnode doctor` prints: listen
-and observed addresses, the dial-back verdicts and their status, relays in use (none
-until member relays exist), each connection direct or relayed, UPnP's result (not
-tried: off by default), the peers the store knows, and `advice`: sentences saying
+and observed addresses, the dial-back verdicts and their status, each connection direct
+or relayed, UPnP's result (not tried: off by default), the peers the store knows, the
+relays in use (our relayed addresses) and the peers relaying through us, DCUtR's hole
+punches (0014 §7), and `advice`: sentences saying
 what to change, computed here from the rest by `advise`. Pure: the network driver
 (node.net.network) fills the facts in; nothing here does I/O.
 """
@@ -32,6 +33,11 @@ class ConnectionOut(BaseModel):
     remote: str | None
 
 
+class HolePunchOut(BaseModel):
+    attempts: int  # DCUtR hole punches this node started (specs/0014 §7.5)
+    successes: int  # those that ended with a direct connection
+
+
 class DoctorReport(BaseModel):
     peer_id: str
     listen_addrs: list[str]
@@ -39,7 +45,10 @@ class DoctorReport(BaseModel):
     observed_unconfirmed: list[str]  # seen by fewer
     reachability: Reachability
     dialbacks: list[VerdictOut]
-    relays: list[str]
+    relays: list[str]  # our addresses through member relays (specs/0014 §7.4)
+    relaying_for: list[str] = []  # peers holding a reservation at our relay
+    relay_refused: dict[str, int] = {}  # why -> hop requests our relay refused
+    hole_punches: HolePunchOut = HolePunchOut(attempts=0, successes=0)
     connections: list[ConnectionOut]
     known_peers: int
     upnp: str
@@ -93,7 +102,14 @@ def advise(report: DoctorReport) -> list[str]:
             f"Peers could not dial this node back: forward {where} on your router to this "
             "machine (or ask your network's administrator to), then check again."
         )
-    elif report.reachability == "unknown":
+    if report.relays:
+        relays = sorted({a.split("/p2p/")[1] for a in report.relays if "/p2p/" in a})
+        advice.append(
+            f"Labs elsewhere reach this node through {len(relays)} member relay(s) "
+            f"({', '.join(relays)}), with limits per connection; a forwarded port lets "
+            "them connect directly."
+        )
+    if report.reachability == "unknown":
         advice.append(
             "Reachability is not known yet: it needs dial-backs from two peers "
             f"({len(report.dialbacks)} so far); check again in a minute."

@@ -59,6 +59,12 @@ def cases() -> Iterator[Case]:
     ip6 = ["/ip6/2001:db8::10/tcp/4001"]
     yield _case("ip6-address", "One IPv6 address in its compressed form.",
                 _signed(_record(addrs=ip6)), _valid(ip6))  # fmt: skip
+    relayed = sorted(
+        [ADDRS[1], f"/ip4/198.51.100.7/tcp/4001/p2p/{_peer_id(OTHER_HOST)}/p2p-circuit"]
+    )
+    yield _case("relayed-address-through-a-member", "A private lab's record: a direct address "
+                "and one through the member relay lab B (0014 §2.1, §7.4).",
+                _signed(_record(addrs=relayed)), _valid(relayed))  # fmt: skip
     yield _case("at-the-skew-limit", "seq_ms exactly MAX_CLOCK_SKEW_MS ahead: accepted.",
                 _signed(_record()), _valid(ADDRS), now_ms=T0_MS - SKEW_MS)  # fmt: skip
     yield _case("from-the-future", "seq_ms one ms beyond the receiver's clock plus the skew.",
@@ -116,7 +122,13 @@ def cases() -> Iterator[Case]:
         ("leading-zero-port", "/ip4/192.0.2.10/tcp/04001", "a port with a leading zero"),
         ("port-out-of-range", "/ip4/192.0.2.10/tcp/65536", "port 65536"),
         ("uncompressed-ip6", "/ip6/2001:db8:0:0:0:0:0:10/tcp/4001", "IPv6 not compressed"),
-        ("relayed-address", "/ip4/192.0.2.10/tcp/4001/p2p-circuit", "a relayed address"),
+        ("relayed-address", "/ip4/192.0.2.10/tcp/4001/p2p-circuit", "a relayed address "
+         "that names no relay"),
+        ("relay-not-ed25519", "/ip4/192.0.2.10/tcp/4001/p2p/"
+         + base58.b58encode(bytes([0x12, 0x20]) + bytes(32)).decode() + "/p2p-circuit",
+         "a relay whose peer id is a SHA-256 multihash"),
+        ("relayed-twice", f"/ip4/192.0.2.10/tcp/4001/p2p/{_peer_id(OTHER_HOST)}/p2p-circuit"
+         f"/p2p/{_peer_id(OTHER_HOST)}/p2p-circuit", "a circuit through a circuit"),
         ("udp-address", "/ip4/192.0.2.10/udp/4001/quic-v1", "a QUIC address"),
         ("newline-after-address", "/ip4/192.0.2.10/tcp/4001\n", "a newline after the port"),
     ):  # fmt: skip

@@ -69,6 +69,12 @@ from protocol.errors import (
     VerificationError,
 )
 from protocol.governance import decode_charter, parse_charter_toml
+from protocol.host_binding import (
+    MAX_MEMBERSHIP_FRAME_BYTES,
+    decode_host_binding,
+    decode_membership_request,
+    decode_membership_response,
+)
 from protocol.identity import development_network, identity_id
 from protocol.jobstate import derive_job
 from protocol.jsonform import from_json as untagged
@@ -291,6 +297,18 @@ def fuzz_blob_route(data: bytes) -> None:
         _typed(lambda: blob_route.judge_answer(get, message), RemoteFaultError)
 
     _typed(route, DecodeError)
+
+
+def fuzz_host_binding(data: bytes) -> None:
+    """A signed host binding (specs/0014 §7.1) and a membership frame (§7.2) of any bytes."""
+    _typed(lambda: decode_host_binding(data, NETWORK, bytes(32)), *CHECKED)
+
+    def frame() -> None:
+        value = canonical.decode(data, max_bytes=MAX_MEMBERSHIP_FRAME_BYTES)
+        _typed(lambda: decode_membership_request(value), DecodeError)
+        _typed(lambda: decode_membership_response(value), DecodeError)
+
+    _typed(frame, DecodeError)
 
 
 def fuzz_charter(data: bytes) -> None:
@@ -790,6 +808,10 @@ TARGETS: dict[str, Target] = {
                "protocol.address: address records, exchange and dial-back frames"),
         Target("blob-route", fuzz_blob_route, lambda: _hex_seeds("blobs/route", "frame_hex"),
                "protocol.blob_route: content routing's have/get frames and their answers"),
+        Target("host-binding", fuzz_host_binding,
+               lambda: [*_hex_seeds("discovery/host-binding", "signed_hex"),
+                        *_hex_seeds("discovery/membership", "frame_hex")],
+               "protocol.host_binding: host bindings and membership frames"),
         Target("reconcile", fuzz_reconcile, _reconcile_seeds,
                "protocol.reconcile.Reconciler (both roles) fed a peer's Negentropy message"),
     )

@@ -34,5 +34,7 @@ export function doctorPanel(report) {
         h("td", {}, h("code", {}, c.remote || "?")))))))
       : h("p", { class: "muted" }, t("doctor.no-connection")),
     h("p", {}, t("doctor.relays", { relays: report.relays.length ? list(report.relays) : t("doctor.none") }), " ",
+      t("doctor.relaying-for", { count: report.relaying_for.length }), " ",
+      t("doctor.hole-punches", { successes: report.hole_punches.successes, attempts: report.hole_punches.attempts }), " ",
       t("doctor.upnp", { upnp: report.upnp }), " ", t("doctor.known", { count: report.known_peers })));
 }

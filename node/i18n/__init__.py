@@ -85,7 +85,9 @@ class Translator:
 
     def percent(self, share: float, decimals: int = 1) -> str:
         """A share as the locale writes a percentage: 0.125 -> 12.5% / 12,5 %."""
-        pattern = "#,##0" + ("." + "0" * decimals if decimals else "") + "%"
+        pattern = Locale.parse(self.locale).percent_formats[None].pattern  # "#,##0\xa0%"
+        if decimals:
+            pattern = pattern.replace("#,##0", "#,##0." + "0" * decimals, 1)
         return str(format_percent(share, pattern, locale=self.locale))
 
     def distance_m(self, metres: int) -> str:

@@ -170,6 +170,6 @@ def test_print_readiness_warnings_are_written_from_their_codes() -> None:
         assert warning_text(unknown) == "too shiny"  # a newer node's code: its own words
         use("fr_FR")
         overhangs = {"code": "overhangs", "value": 125, "limit": None, "text": ""}
-        assert warning_text(overhangs).startswith("12,5 % de la surface")
+        assert warning_text(overhangs).startswith("12,5\u00a0% de la surface")  # CLDR's pattern
     finally:
         use("en")

@@ -13,6 +13,7 @@ from typing import Any
 import trio
 
 from node.cli.governance import charter_out, refuse_running
+from node.i18n import _
 from node.net.charter import fetch_charter_from
 from node.store.home import NodeHome
 from protocol.errors import LocalMisuseError
@@ -22,7 +23,7 @@ JOIN_TIMEOUT_S = 60.0
 
 
 def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("join", parents=[common], help="join a federation by its network id")
+    p = sub.add_parser("join", parents=[common], help=_("join a federation by its network id"))
     p.add_argument("network_id", metavar="NETWORK_ID")
     p.add_argument("--bootstrap", action="append", required=True, metavar="MULTIADDR")
     p.set_defaults(handler=cmd_join)

@@ -14,23 +14,26 @@ from typing import Any
 from node.cli.client import NodeClient
 from node.demo.federation import default_okh_folder, ready_json, ready_text, run_demo
 from node.demo.lab import Lab
+from node.i18n import _
 from node.store.home import NodeHome
 from protocol.errors import LocalMisuseError
 
 
 def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser(
-        "demo", parents=[common], help="run a seeded three-lab federation on loopback"
+        "demo", parents=[common], help=_("run a seeded three-lab federation on loopback")
     )
     p.add_argument(
         "--home",
         dest="demo_home",
         type=Path,
-        help="keep the three homes here (default: a temporary folder, removed at exit)",
+        help=_("keep the three homes here (default: a temporary folder, removed at exit)"),
     )
-    p.add_argument("--okh", type=Path, help="a folder of OKH-LOSH manifests to import a few of")
+    p.add_argument("--okh", type=Path, help=_("a folder of OKH-LOSH manifests to import a few of"))
     p.set_defaults(handler=cmd_demo)
-    p = sub.add_parser("dashboard", parents=[common], help="print the running node's dashboard URL")
+    p = sub.add_parser(
+        "dashboard", parents=[common], help=_("print the running node's dashboard URL")
+    )
     p.set_defaults(handler=cmd_dashboard)
 
 

@@ -23,7 +23,8 @@ the CLI is marked with `N_()` and translated where it is printed (`message`).
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+import gettext
+from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -137,6 +138,19 @@ def use(locale: str, chosen: bool = False) -> Translator:
     _current[0] = translator(locale)
     _chosen[0] = chosen
     return _current[0]
+
+
+def speak_to_argparse(environ: MutableMapping[str, str]) -> None:
+    """Have argparse write its own words ("usage: ", "options", its errors) in the
+    language of `_()`. argparse translates them with `gettext.gettext`, Python's
+    documented hook for it, which reads the process's default text domain in the
+    language the environment names: bind that domain to our catalog (which lists
+    argparse's msgids, node.i18n.argparse_words) and name the chosen language in
+    `LANGUAGE` (first in gettext's order), so `--lang` and the POSIX order we apply
+    hold for argparse too. For `fabnode`'s main only: it changes the process."""
+    gettext.bindtextdomain(DOMAIN, str(LOCALE_DIR))
+    gettext.textdomain(DOMAIN)
+    environ["LANGUAGE"] = _current[0].language
 
 
 def is_chosen() -> bool:

@@ -137,7 +137,8 @@ def cmd_create(args: argparse.Namespace) -> dict[str, Any]:
 def charter_out(home: NodeHome) -> dict[str, Any]:
     charter = home.charter()
     if charter is None:
-        raise LocalMisuseError("misuse.no-federation", f"{home.path} follows no charter")
+        why = N_("{home} follows no charter")
+        raise localized(LocalMisuseError, "misuse.no-federation", why, home=home.path)
     ident = home.identity() if home.exists() else None
     return {
         "network": id_to_text(charter_network_id(charter)),
@@ -173,7 +174,8 @@ def _text_in_force(args: argparse.Namespace, home: NodeHome) -> dict[str, Any]:
 def cmd_test_clock(args: argparse.Namespace) -> dict[str, Any]:
     client = NodeClient.discover(NodeHome(args.home))
     if client is None:
-        raise LocalMisuseError("misuse.node-not-running", "the test clock lives in the node")
+        why = N_("the test clock lives in the node")
+        raise localized(LocalMisuseError, "misuse.node-not-running", why)
     out: dict[str, Any] = client.call("POST", f"{PREFIX}/test-clock", {"offset_s": args.offset_s})
     return out
 
@@ -184,15 +186,15 @@ def cmd_test_clock(args: argparse.Namespace) -> dict[str, Any]:
 def _parse_rule(item: str) -> tuple[str, Any]:
     name, sep, value = item.partition("=")
     if not sep or name not in RULE_FIELDS:
-        raise LocalMisuseError(
-            "misuse.bad-argument", f"--set NAME=VALUE, NAME one of the rules: {item}"
-        )
+        why = N_("--set NAME=VALUE, NAME one of the rules: {item}")
+        raise localized(LocalMisuseError, "misuse.bad-argument", why, item=item)
     if name == "licences":
         return name, sorted({v.strip() for v in value.split(",") if v.strip()})
     try:
         return name, int(value)
     except ValueError as e:
-        raise LocalMisuseError("misuse.bad-argument", f"{name} is an integer: {value}") from e
+        why = N_("{name} is an integer: {value}")
+        raise localized(LocalMisuseError, "misuse.bad-argument", why, name=name, value=value) from e
 
 
 def _action(args: argparse.Namespace) -> dict[str, Any]:
@@ -211,7 +213,8 @@ def _action(args: argparse.Namespace) -> dict[str, Any]:
         try:
             action["text"] = args.text_file.read_text()
         except OSError as e:
-            raise LocalMisuseError("misuse.bad-file", f"cannot read {args.text_file}") from e
+            why = N_("cannot read {path}")
+            raise localized(LocalMisuseError, "misuse.bad-file", why, path=args.text_file) from e
     return action
 
 

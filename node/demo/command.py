@@ -14,7 +14,7 @@ from typing import Any
 from node.cli.client import NodeClient
 from node.demo.federation import default_okh_folder, ready_json, ready_text, run_demo
 from node.demo.lab import Lab
-from node.i18n import _
+from node.i18n import N_, _, localized
 from node.store.home import NodeHome
 from protocol.errors import LocalMisuseError
 
@@ -54,13 +54,14 @@ def cmd_demo(args: argparse.Namespace) -> dict[str, Any]:
             print(ready_text(labs, base), flush=True)
 
     run_demo(args.demo_home, okh, say, on_ready, stop)
-    return {"stopped": True, "_text": "demo stopped"}
+    return {"stopped": True, "_text": _("demo stopped")}
 
 
 def cmd_dashboard(args: argparse.Namespace) -> dict[str, Any]:
     home = NodeHome(args.home)
     client = NodeClient.discover(home)
     if client is None:
-        raise LocalMisuseError("misuse.node-not-running", f"no node is running on {args.home}")
+        why = N_("no node is running on {home}")
+        raise localized(LocalMisuseError, "misuse.node-not-running", why, home=args.home)
     url = f"{client.url}/#token={home.api_token()}"
     return {"dashboard": url, "_text": url}

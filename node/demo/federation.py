@@ -32,6 +32,7 @@ from typing import Any
 
 from node.demo.lab import Lab, Say
 from node.demo.seed import seed
+from node.i18n import _
 from node.store.home import NodeHome
 from protocol.errors import RemoteFaultError
 from protocol.governance import parse_charter_toml
@@ -167,14 +168,14 @@ def _ready(process: subprocess.Popen[str], home: NodeHome) -> dict[str, Any]:
 
 
 def ready_text(labs: list[Lab], base: Path) -> str:
-    lines = ["", "Fab Commons demo federation is running (three labs on loopback).", ""]
+    lines = ["", _("Fab Commons demo federation is running (three labs on loopback)."), ""]
     for lab in labs:
         lines.append(f"  {lab.name:14} {lab.dashboard_url}")
     lines += [
         "",
-        f"Open the first URL in a browser. Homes: {base}",
-        "The token after #token= is this lab's API token; keep the URL private.",
-        "Press Ctrl-C to stop everything.",
+        _("Open the first URL in a browser. Homes: {base}").format(base=base),
+        _("The token after #token= is this lab's API token; keep the URL private."),
+        _("Press Ctrl-C to stop everything."),
     ]
     return "\n".join(lines)
 

@@ -2,7 +2,7 @@
 listed so that `make i18n` extracts them into our catalog (README "Languages").
 
 argparse translates them with Python's `gettext.gettext`, which reads the process's
-default text domain; `node.i18n.speak_to_argparse` binds that domain to our catalog,
+default text domain; `node.i18n.speaking_to_argparse` binds that domain to our catalog,
 so these msgids must be spelled exactly as argparse spells them (Python 3.11). Its
 plural messages ("expected %s arguments") only arise for `nargs=N > 1`, which no
 command uses, and its programming errors (a conflicting option) never reach a reader.

@@ -80,7 +80,7 @@ def run_demo(
                 (base / SEEDED_MARK).write_text("1\n")
             on_ready(labs, base)
             stop.wait()
-            say("stopping the three nodes…")
+            say(_("stopping the three nodes…"))
     finally:
         if temporary:
             shutil.rmtree(base, ignore_errors=True)
@@ -95,14 +95,15 @@ def start_labs(stack: ExitStack, base: Path, say: Say) -> list[Lab]:
         charter = parse_charter_toml(demo_charter_toml(ids))
         for home in homes:
             home.adopt_charter(charter, [])
-        say(f"created the test federation {charter.name!r} with three founding labs")
+        created = _("created the test federation {name} with three founding labs")
+        say(created.format(name=repr(charter.name)))
     labs: list[Lab] = []
     for name in LABS:
         home = NodeHome(base / name)
         if not home.exists():
             home.create_identity()
         bootstrap = [a for lab in labs[:1] for a in lab.ready["listen"]]
-        say(f"starting {name}…")
+        say(_("starting {name}…").format(name=name))
         process, ready = stack.enter_context(node_process(home, bootstrap))
         labs.append(Lab(name, home, process, ready))
     return labs

@@ -24,47 +24,51 @@ from protocol.ids import id_from_text
 
 
 def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("run", parents=[common], help="run the node until Ctrl-C")
-    p.add_argument("--api-port", type=int, default=0, help="local API port (default: any free)")
-    p.add_argument("--listen", action="append", help="libp2p listen multiaddr (repeatable)")
-    p.add_argument("--bootstrap", action="append", default=[], help="peer multiaddr to dial")
-    p.add_argument("--mdns", action="store_true", help="find peers on the local network")
-    p.add_argument("--network", help="development network name (until a charter is joined)")
-    p.add_argument("--only-author", action="append", help="partial sync: only this identity's log")
-    p.add_argument("--only-kind", action="append", help="partial sync: only logs with this kind")
+    p = sub.add_parser("run", parents=[common], help=_("run the node until Ctrl-C"))
+    p.add_argument("--api-port", type=int, default=0, help=_("local API port (default: any free)"))
+    p.add_argument("--listen", action="append", help=_("libp2p listen multiaddr (repeatable)"))
+    p.add_argument("--bootstrap", action="append", default=[], help=_("peer multiaddr to dial"))
+    p.add_argument("--mdns", action="store_true", help=_("find peers on the local network"))
+    p.add_argument("--network", help=_("development network name (until a charter is joined)"))
+    p.add_argument(
+        "--only-author", action="append", help=_("partial sync: only this identity's log")
+    )
+    p.add_argument("--only-kind", action="append", help=_("partial sync: only logs with this kind"))
     p.add_argument(
         "--no-sync-reconcile",
         dest="sync_reconcile",
         action="store_false",
-        help="sync by the full head exchange only, as nodes before set reconciliation",
+        help=_("sync by the full head exchange only, as nodes before set reconciliation"),
     )
     p.add_argument(
         "--quota-log-entries",
         type=int,
         default=DEFAULT_MAX_LOG_ENTRIES,
-        help="most entries kept of a log this node has no reason to keep",
+        help=_("most entries kept of a log this node has no reason to keep"),
     )
     p.add_argument(
         "--quota-other-entries",
         type=int,
         default=DEFAULT_MAX_OTHER_ENTRIES,
-        help="most entries kept of all such logs together",
+        help=_("most entries kept of all such logs together"),
     )
     p.add_argument(
         "--min-free-mib",
         type=int,
         default=DEFAULT_MIN_FREE_BYTES // MIB,
-        help="below this much free disk space (MiB) the node is read-only (default: 64)",
+        help=_("below this much free disk space (MiB) the node is read-only (default: 64)"),
     )
     p.add_argument(
         "--log-format",
         choices=FORMATS,
-        help="the log on stderr: text lines or JSON lines (default: $FABNODE_LOG_FORMAT or text)",
+        help=_(
+            "the log on stderr: text lines or JSON lines (default: $FABNODE_LOG_FORMAT or text)"
+        ),
     )
     p.add_argument(
         "--blob-budget-mib",
         type=int,
-        help="keep the blob store within this many MiB, evicting unused foreign blobs",
+        help=_("keep the blob store within this many MiB, evicting unused foreign blobs"),
     )
     p.set_defaults(handler=cmd_run)
 

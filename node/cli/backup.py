@@ -18,15 +18,19 @@ from node.store.home import NodeHome
 
 
 def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("backup", parents=[common], help="write the home to one file (node may run)")
+    p = sub.add_parser(
+        "backup", parents=[common], help=_("write the home to one file (node may run)")
+    )
     p.add_argument("file", type=Path)
     p.add_argument(
         "--with-keys",
         action="store_true",
-        help="include the signing, recovery and node keys: whoever holds the file can sign as you",
+        help=_(
+            "include the signing, recovery and node keys: whoever holds the file can sign as you"
+        ),
     )
     p.set_defaults(handler=cmd_backup)
-    p = sub.add_parser("restore", parents=[common], help="unpack a backup into a new --home")
+    p = sub.add_parser("restore", parents=[common], help=_("unpack a backup into a new --home"))
     p.add_argument("file", type=Path)
     p.set_defaults(handler=cmd_restore)
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from node.cli.client import NodeClient
 from node.cli.storage import add_pin_commands
-from node.i18n import N_, current, localized, ngettext
+from node.i18n import N_, _, current, localized, ngettext
 from node.store.blobs import BlobStore, check_blob_size
 from node.store.home import NodeHome
 from protocol.errors import LocalMisuseError
@@ -22,35 +22,39 @@ from protocol.ids import id_from_text, id_to_text
 
 
 def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
-    blob = sub.add_parser("blob", help="content-addressed files (designs, job files)")
+    blob = sub.add_parser("blob", help=_("content-addressed files (designs, job files)"))
     actions = blob.add_subparsers(metavar="ACTION")
-    p = actions.add_parser("add", parents=[common], help="store a file; print its blob id")
+    p = actions.add_parser("add", parents=[common], help=_("store a file; print its blob id"))
     p.add_argument("file", type=Path)
     p.set_defaults(handler=cmd_add)
     p = actions.add_parser(
         "get",
         parents=[common],
-        help="write a blob to a file; a running node fetches it from peers first",
+        help=_("write a blob to a file; a running node fetches it from peers first"),
         description=(
-            "Copy a blob to FILE, verifying its SHA-256 while copying. A blob this home "
-            "does not hold is first fetched from peers by the running node (verified "
-            "before it is kept); with no node running, only held blobs can be copied."
+            _(
+                "Copy a blob to FILE, verifying its SHA-256 while copying. A blob this home "
+                "does not hold is first fetched from peers by the running node (verified "
+                "before it is kept); with no node running, only held blobs can be copied."
+            )
         ),
     )
-    p.add_argument("blob", metavar="HASH", help="the blob id (text form, 53 characters)")
+    p.add_argument("blob", metavar="HASH", help=_("the blob id (text form, 53 characters)"))
     p.add_argument("-o", "--output", type=Path, required=True, metavar="FILE")
     p.set_defaults(handler=cmd_get)
     p = actions.add_parser(
         "status",
         parents=[common],
-        help="who holds a blob: this node, its peers, the members that pin it by rule",
+        help=_("who holds a blob: this node, its peers, the members that pin it by rule"),
         description=(
-            "Whether this node holds the blob; with a running node also which connected "
-            "peers answered that they hold it (asked now, specs/0009 §12) and which "
-            "members should pin it by the federation's rule (specs/0009 §13)."
+            _(
+                "Whether this node holds the blob; with a running node also which connected "
+                "peers answered that they hold it (asked now, specs/0009 §12) and which "
+                "members should pin it by the federation's rule (specs/0009 §13)."
+            )
         ),
     )
-    p.add_argument("blob", metavar="HASH", help="the blob id (text form, 53 characters)")
+    p.add_argument("blob", metavar="HASH", help=_("the blob id (text form, 53 characters)"))
     p.set_defaults(handler=cmd_status)
     add_pin_commands(actions, common)
 

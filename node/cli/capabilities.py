@@ -27,28 +27,32 @@ from protocol.ids import id_from_text
 
 
 def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
-    cap = sub.add_parser("capability", help="what labs can make: adverts, matching (specs/0011)")
+    cap = sub.add_parser("capability", help=_("what labs can make: adverts, matching (specs/0011)"))
     actions = cap.add_subparsers(metavar="ACTION")
-    p = actions.add_parser("set", parents=[common], help="publish our advert from a TOML file")
+    p = actions.add_parser("set", parents=[common], help=_("publish our advert from a TOML file"))
     p.add_argument("file", type=Path, metavar="FILE.toml")
     p.set_defaults(handler=cmd_set)
-    p = actions.add_parser("show", parents=[common], help="a lab's newest advert (ours by default)")
-    p.add_argument("lab", nargs="?", metavar="LAB", help="the lab's identity id")
+    p = actions.add_parser(
+        "show", parents=[common], help=_("a lab's newest advert (ours by default)")
+    )
+    p.add_argument("lab", nargs="?", metavar="LAB", help=_("the lab's identity id"))
     p.set_defaults(handler=cmd_show)
-    p = actions.add_parser("list", parents=[common], help="labs' adverts, nearest first")
-    p.add_argument("--near", metavar="LAT,LON", help="decimal degrees, e.g. 41.3969,2.1942")
+    p = actions.add_parser("list", parents=[common], help=_("labs' adverts, nearest first"))
+    p.add_argument("--near", metavar="LAT,LON", help=_("decimal degrees, e.g. 41.3969,2.1942"))
     p.add_argument("--radius-km", type=int, metavar="R")
-    p.add_argument("--process", metavar="P", help="a process id or a design's process token")
+    p.add_argument("--process", metavar="P", help=_("a process id or a design's process token"))
     p.add_argument("--material")
     p.set_defaults(handler=cmd_list)
-    p = actions.add_parser("match", parents=[common], help="which labs can make a design; quotes")
-    p.add_argument("--design", metavar="ID", help="a design entry id (its meshes are the parts)")
+    p = actions.add_parser(
+        "match", parents=[common], help=_("which labs can make a design; quotes")
+    )
+    p.add_argument("--design", metavar="ID", help=_("a design entry id (its meshes are the parts)"))
     p.add_argument(
         "--part",
         action="append",
         default=[],
         metavar="X,Y,Z,VOL",
-        help="a part's box edges in mm and volume in mm³ (repeatable)",
+        help=_("a part's box edges in mm and volume in mm³ (repeatable)"),
     )
     p.add_argument("--process", action="append", default=[], metavar="P")
     p.add_argument("--material")
@@ -57,21 +61,23 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--radius-km", type=int, metavar="R")
     p.add_argument("--quantity", type=int, default=1)
     p.set_defaults(handler=cmd_match)
-    p = actions.add_parser("import-okw", parents=[common], help="publish our advert from OKW YAML")
+    p = actions.add_parser(
+        "import-okw", parents=[common], help=_("publish our advert from OKW YAML")
+    )
     p.add_argument("file", type=Path, metavar="FILE")
     p.set_defaults(handler=cmd_import_okw)
-    p = actions.add_parser("export-okw", parents=[common], help="a lab's advert as OKW YAML")
+    p = actions.add_parser("export-okw", parents=[common], help=_("a lab's advert as OKW YAML"))
     p.add_argument("lab", nargs="?", metavar="LAB")
     p.add_argument("-o", "--output", type=Path, metavar="FILE")
     p.set_defaults(handler=cmd_export_okw)
 
-    sealed = sub.add_parser("sealed", help="private job files sealed to a lab (specs/0011 §6)")
+    sealed = sub.add_parser("sealed", help=_("private job files sealed to a lab (specs/0011 §6)"))
     actions = sealed.add_subparsers(metavar="ACTION")
-    p = actions.add_parser("seal", parents=[common], help="seal FILE to LAB's key; store a blob")
+    p = actions.add_parser("seal", parents=[common], help=_("seal FILE to LAB's key; store a blob"))
     p.add_argument("file", type=Path, metavar="FILE")
     p.add_argument("--lab", required=True, metavar="LAB")
     p.set_defaults(handler=cmd_seal)
-    p = actions.add_parser("open", parents=[common], help="open a sealed blob into FILE")
+    p = actions.add_parser("open", parents=[common], help=_("open a sealed blob into FILE"))
     p.add_argument("blob", metavar="HASH")
     p.add_argument("-o", "--output", type=Path, required=True, metavar="FILE")
     p.set_defaults(handler=cmd_open)

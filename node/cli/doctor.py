@@ -16,7 +16,7 @@ from protocol.errors import LocalMisuseError
 
 
 def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("doctor", parents=[common], help="can peers reach this node?")
+    p = sub.add_parser("doctor", parents=[common], help=_("can peers reach this node?"))
     p.set_defaults(handler=cmd_doctor)
 
 

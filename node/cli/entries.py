@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from node.i18n import N_, _, localized
 from node.ops import context as operations
 from protocol import limits
 from protocol.entry import decode_entry
@@ -15,9 +16,11 @@ from protocol.errors import DecodeError, LocalMisuseError
 
 
 def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
-    entry = sub.add_parser("entry", help="inspect encoded entries").add_subparsers(metavar="ACTION")
-    p = entry.add_parser("decode", parents=[common], help="decode and verify one entry file")
-    p.add_argument("file", type=Path)
+    entry = sub.add_parser("entry", help=_("inspect encoded entries")).add_subparsers(
+        metavar="ACTION"
+    )
+    p = entry.add_parser("decode", parents=[common], help=_("decode and verify one entry file"))
+    p.add_argument("file", type=Path, metavar="FILE", help=_("an encoded entry (msgpack)"))
     p.set_defaults(handler=cmd_entry_decode)
 
 
@@ -35,7 +38,11 @@ def _read_limited(path: Path, limit: int) -> bytes:
         with path.open("rb") as f:
             data = f.read(limit + 1)
     except OSError as e:
-        raise LocalMisuseError("misuse.bad-file", f"cannot read {path}: {e.strerror}") from e
+        why = N_("cannot read {path}: {reason}")
+        raise localized(
+            LocalMisuseError, "misuse.bad-file", why, path=path, reason=e.strerror
+        ) from e
     if len(data) > limit:
-        raise DecodeError("decode.too-large", f"{path} is larger than {limit} bytes")
+        why = N_("{path} is larger than {limit} bytes")
+        raise localized(DecodeError, "decode.too-large", why, path=path, limit=limit)
     return data

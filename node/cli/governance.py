@@ -33,23 +33,23 @@ from protocol.ids import id_from_text, id_to_text
 
 
 def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
-    fed = sub.add_parser("federation", help="a federation's charter (specs/0008)")
+    fed = sub.add_parser("federation", help=_("a federation's charter (specs/0008)"))
     actions = fed.add_subparsers(metavar="ACTION")
     p = actions.add_parser(
-        "create", parents=[common], help="found a federation from a charter (TOML)"
+        "create", parents=[common], help=_("found a federation from a charter (TOML)")
     )
     p.add_argument("charter", type=Path, metavar="CHARTER.toml")
     p.set_defaults(handler=cmd_create)
-    p = actions.add_parser("show", parents=[common], help="the charter this home follows")
+    p = actions.add_parser("show", parents=[common], help=_("the charter this home follows"))
     p.set_defaults(handler=cmd_show)
     p = actions.add_parser(
-        "test-clock", parents=[common], help="move a test federation's clock (tests only)"
+        "test-clock", parents=[common], help=_("move a test federation's clock (tests only)")
     )
     p.add_argument("offset_s", type=int, metavar="OFFSET_S")
     p.set_defaults(handler=cmd_test_clock)
 
-    p = sub.add_parser("propose", help="open a proposal").add_subparsers(metavar="ACTION")
-    q = p.add_parser("rules", parents=[common], help="change rules: --set NAME=VALUE …")
+    p = sub.add_parser("propose", help=_("open a proposal")).add_subparsers(metavar="ACTION")
+    q = p.add_parser("rules", parents=[common], help=_("change rules: --set NAME=VALUE …"))
     q.add_argument("--set", action="append", required=True, metavar="NAME=VALUE")
     q.set_defaults(handler=cmd_propose, action="rules.change")
     for name, action, what in (
@@ -60,39 +60,39 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
         q = p.add_parser(name, parents=[common], help=f"{action} {what}")
         q.add_argument("target", metavar=what)
         q.set_defaults(handler=cmd_propose, action=action)
-    q = p.add_parser("amend", parents=[common], help="replace the charter text")
+    q = p.add_parser("amend", parents=[common], help=_("replace the charter text"))
     q.add_argument("--text-file", type=Path, required=True)
     q.set_defaults(handler=cmd_propose, action="charter.amend")
     _add_blocklist_commands(p, common)
     for q in p.choices.values():
         q.add_argument("--title", required=True)
 
-    p = sub.add_parser("vote", parents=[common], help="vote on a proposal")
+    p = sub.add_parser("vote", parents=[common], help=_("vote on a proposal"))
     p.add_argument("proposal", metavar="PROPOSAL")
     p.add_argument("choice", choices=["yes", "no", "abstain", "veto"])
     p.set_defaults(handler=cmd_vote)
-    p = sub.add_parser("tally", parents=[common], help="a proposal's tally (live, then final)")
+    p = sub.add_parser("tally", parents=[common], help=_("a proposal's tally (live, then final)"))
     p.add_argument("proposal", metavar="PROPOSAL")
     p.set_defaults(handler=cmd_tally)
-    p = sub.add_parser("proposals", parents=[common], help="every proposal with its tally")
+    p = sub.add_parser("proposals", parents=[common], help=_("every proposal with its tally"))
     p.set_defaults(handler=cmd_proposals)
 
-    rules = sub.add_parser("rules", help="the rules in force").add_subparsers(metavar="ACTION")
-    p = rules.add_parser("show", parents=[common], help="the rules now, at a time, or history")
-    p.add_argument("--at", metavar="TIME", help="POSIX seconds or ISO 8601 (UTC if no zone)")
-    p.add_argument("--history", action="store_true", help="every change and its proposal")
+    rules = sub.add_parser("rules", help=_("the rules in force")).add_subparsers(metavar="ACTION")
+    p = rules.add_parser("show", parents=[common], help=_("the rules now, at a time, or history"))
+    p.add_argument("--at", metavar="TIME", help=_("POSIX seconds or ISO 8601 (UTC if no zone)"))
+    p.add_argument("--history", action="store_true", help=_("every change and its proposal"))
     p.set_defaults(handler=cmd_rules)
 
-    member = sub.add_parser("member", help="membership").add_subparsers(metavar="ACTION")
-    p = member.add_parser("list", parents=[common], help="members, vouched, applications")
+    member = sub.add_parser("member", help=_("membership")).add_subparsers(metavar="ACTION")
+    p = member.add_parser("list", parents=[common], help=_("members, vouched, applications"))
     p.set_defaults(handler=cmd_members)
     for name, on in (("vouch", True), ("unvouch", False)):
         p = member.add_parser(name, parents=[common], help=f"{name} for an identity")
         p.add_argument("candidate", metavar="IDENTITY")
         p.set_defaults(handler=cmd_vouch, on=on)
-    p = member.add_parser("apply", parents=[common], help="ask the federation to admit us")
-    p.add_argument("--name", required=True, help="the lab's name")
-    p.add_argument("--text", default="", help="a short presentation")
+    p = member.add_parser("apply", parents=[common], help=_("ask the federation to admit us"))
+    p.add_argument("--name", required=True, help=_("the lab's name"))
+    p.add_argument("--text", default="", help=_("a short presentation"))
     p.set_defaults(handler=cmd_apply)
 
 
@@ -137,7 +137,8 @@ def cmd_create(args: argparse.Namespace) -> dict[str, Any]:
 def charter_out(home: NodeHome) -> dict[str, Any]:
     charter = home.charter()
     if charter is None:
-        raise LocalMisuseError("misuse.no-federation", f"{home.path} follows no charter")
+        why = N_("{home} follows no charter")
+        raise localized(LocalMisuseError, "misuse.no-federation", why, home=home.path)
     ident = home.identity() if home.exists() else None
     return {
         "network": id_to_text(charter_network_id(charter)),
@@ -173,7 +174,8 @@ def _text_in_force(args: argparse.Namespace, home: NodeHome) -> dict[str, Any]:
 def cmd_test_clock(args: argparse.Namespace) -> dict[str, Any]:
     client = NodeClient.discover(NodeHome(args.home))
     if client is None:
-        raise LocalMisuseError("misuse.node-not-running", "the test clock lives in the node")
+        why = N_("the test clock lives in the node")
+        raise localized(LocalMisuseError, "misuse.node-not-running", why)
     out: dict[str, Any] = client.call("POST", f"{PREFIX}/test-clock", {"offset_s": args.offset_s})
     return out
 
@@ -184,15 +186,15 @@ def cmd_test_clock(args: argparse.Namespace) -> dict[str, Any]:
 def _parse_rule(item: str) -> tuple[str, Any]:
     name, sep, value = item.partition("=")
     if not sep or name not in RULE_FIELDS:
-        raise LocalMisuseError(
-            "misuse.bad-argument", f"--set NAME=VALUE, NAME one of the rules: {item}"
-        )
+        why = N_("--set NAME=VALUE, NAME one of the rules: {item}")
+        raise localized(LocalMisuseError, "misuse.bad-argument", why, item=item)
     if name == "licences":
         return name, sorted({v.strip() for v in value.split(",") if v.strip()})
     try:
         return name, int(value)
     except ValueError as e:
-        raise LocalMisuseError("misuse.bad-argument", f"{name} is an integer: {value}") from e
+        why = N_("{name} is an integer: {value}")
+        raise localized(LocalMisuseError, "misuse.bad-argument", why, name=name, value=value) from e
 
 
 def _action(args: argparse.Namespace) -> dict[str, Any]:
@@ -211,17 +213,18 @@ def _action(args: argparse.Namespace) -> dict[str, Any]:
         try:
             action["text"] = args.text_file.read_text()
         except OSError as e:
-            raise LocalMisuseError("misuse.bad-file", f"cannot read {args.text_file}") from e
+            why = N_("cannot read {path}")
+            raise localized(LocalMisuseError, "misuse.bad-file", why, path=args.text_file) from e
     return action
 
 
 def _add_blocklist_commands(propose: Any, common: argparse.ArgumentParser) -> None:
     """`propose block BLOB… --reason TEXT`, `propose unblock BLOB…` (specs/0008 §3)."""
-    q = propose.add_parser("block", parents=[common], help="put blobs on the blocklist")
+    q = propose.add_parser("block", parents=[common], help=_("put blobs on the blocklist"))
     q.add_argument("blobs", nargs="+", metavar="BLOB")
     q.add_argument("--reason", required=True)
     q.set_defaults(handler=cmd_propose, action="blobs.block")
-    q = propose.add_parser("unblock", parents=[common], help="take blobs off the blocklist")
+    q = propose.add_parser("unblock", parents=[common], help=_("take blobs off the blocklist"))
     q.add_argument("blobs", nargs="+", metavar="BLOB")
     q.set_defaults(handler=cmd_propose, action="blobs.unblock")
 

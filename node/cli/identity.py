@@ -13,9 +13,9 @@ from protocol.ids import id_to_text
 
 
 def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("init", parents=[common], help="create this node's identity")
+    p = sub.add_parser("init", parents=[common], help=_("create this node's identity"))
     p.set_defaults(handler=cmd_init)
-    p = sub.add_parser("id", parents=[common], help="print this node's identity")
+    p = sub.add_parser("id", parents=[common], help=_("print this node's identity"))
     p.set_defaults(handler=cmd_id)
 
 

@@ -40,82 +40,82 @@ STEPS_HELP = {
 
 
 def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
-    job = sub.add_parser("job", help="job offers, bids and their lifecycle (specs/0007)")
+    job = sub.add_parser("job", help=_("job offers, bids and their lifecycle (specs/0007)"))
     actions = job.add_subparsers(metavar="ACTION")
     _offer_parser(actions, common)
     _other_parsers(actions, common)
     _step_parsers(actions, common)
-    lab = sub.add_parser("lab", help="labs").add_subparsers(metavar="ACTION")
-    p = lab.add_parser("reputation", parents=[common], help="a lab's figures from the ledger")
+    lab = sub.add_parser("lab", help=_("labs")).add_subparsers(metavar="ACTION")
+    p = lab.add_parser("reputation", parents=[common], help=_("a lab's figures from the ledger"))
     p.add_argument("lab_id", metavar="LAB")
     p.set_defaults(handler=cmd_reputation)
-    p = sub.add_parser("contributions", parents=[common], help="what an identity contributed")
+    p = sub.add_parser("contributions", parents=[common], help=_("what an identity contributed"))
     p.add_argument("identity", metavar="ID")
     p.set_defaults(handler=cmd_contributions)
 
 
 def _offer_parser(actions: Any, common: argparse.ArgumentParser) -> None:
-    p = actions.add_parser("offer", parents=[common], help="offer a job; print matching labs")
+    p = actions.add_parser("offer", parents=[common], help=_("offer a job; print matching labs"))
     p.add_argument("--title", required=True)
     what = p.add_mutually_exclusive_group(required=True)
-    what.add_argument("--design", metavar="ID", help="the design to make")
-    what.add_argument("--sealed", action="store_true", help="private files, attached later")
+    what.add_argument("--design", metavar="ID", help=_("the design to make"))
+    what.add_argument("--sealed", action="store_true", help=_("private files, attached later"))
     p.add_argument("--size-mm", nargs=3, type=Decimal, metavar=("X", "Y", "Z"),
-                   help="the part's bounding box (default: the design's meshes)")  # fmt: skip
-    p.add_argument("--volume-mm3", type=int, help="the part's volume (with --size-mm)")
+                   help=_("the part's bounding box (default: the design's meshes)"))  # fmt: skip
+    p.add_argument("--volume-mm3", type=int, help=_("the part's volume (with --size-mm)"))
     p.add_argument("--quantity", type=int, default=1)
-    p.add_argument("--process", required=True, help="e.g. 3dp-fdm, cnc-milling")
+    p.add_argument("--process", required=True, help=_("e.g. 3dp-fdm, cnc-milling"))
     p.add_argument("--material", required=True)
-    p.add_argument("--tolerance", choices=["f", "m", "c", "v"], help="ISO 2768-1 class")
-    p.add_argument("--deadline", required=True, help="ISO 8601 date or time")
-    p.add_argument("--at", required=True, metavar="LAT,LON", help="delivery place (degrees)")
+    p.add_argument("--tolerance", choices=["f", "m", "c", "v"], help=_("ISO 2768-1 class"))
+    p.add_argument("--deadline", required=True, help=_("ISO 8601 date or time"))
+    p.add_argument("--at", required=True, metavar="LAT,LON", help=_("delivery place (degrees)"))
     p.add_argument("--radius-km", type=int, required=True)
-    p.add_argument("--budget-minor", type=int, help="budget in minor units (cents)")
+    p.add_argument("--budget-minor", type=int, help=_("budget in minor units (cents)"))
     p.add_argument("--currency", default="EUR")
-    p.add_argument("--ttl-s", type=int, help="offer lifetime (default: the rule)")
+    p.add_argument("--ttl-s", type=int, help=_("offer lifetime (default: the rule)"))
     p.add_argument("--note", default="")
     p.set_defaults(handler=cmd_offer)
 
 
 def _other_parsers(actions: Any, common: argparse.ArgumentParser) -> None:
-    p = actions.add_parser("list", parents=[common], help="jobs, newest first")
-    p.add_argument("--open", action="store_true", help="only open offers")
-    p.add_argument("--near", metavar="LAT,LON", help="only jobs near here, nearest first")
-    p.add_argument("--radius-km", type=int, help="with --near (default: each offer's radius)")
-    p.add_argument("--party", metavar="ID", help="only jobs with this customer or lab")
+    p = actions.add_parser("list", parents=[common], help=_("jobs, newest first"))
+    p.add_argument("--open", action="store_true", help=_("only open offers"))
+    p.add_argument("--near", metavar="LAT,LON", help=_("only jobs near here, nearest first"))
+    p.add_argument("--radius-km", type=int, help=_("with --near (default: each offer's radius)"))
+    p.add_argument("--party", metavar="ID", help=_("only jobs with this customer or lab"))
     p.set_defaults(handler=cmd_list)
     p = actions.add_parser(
-        "mine", parents=[common], help="jobs we are a party to, with what comes next"
+        "mine", parents=[common], help=_("jobs we are a party to, with what comes next")
     )
     p.set_defaults(handler=cmd_mine)
     for name, handler in (("show", cmd_show), ("candidates", cmd_candidates)):
         p = actions.add_parser(name, parents=[common], help=f"{name} of one job")
         p.add_argument("job_id", metavar="JOB")
         p.set_defaults(handler=handler)
-    p = actions.add_parser("bid", parents=[common], help="bid on an open job (a lab)")
+    p = actions.add_parser("bid", parents=[common], help=_("bid on an open job (a lab)"))
     p.add_argument("job_id", metavar="JOB")
     _price_args(p)
     p.set_defaults(handler=cmd_bid)
-    p = actions.add_parser("counter", parents=[common], help="counter a bid (customer)")
+    p = actions.add_parser("counter", parents=[common], help=_("counter a bid (customer)"))
     p.add_argument("job_id", metavar="JOB")
     p.add_argument("bid_id", metavar="BID")
     _price_args(p)
     p.set_defaults(handler=cmd_counter)
-    p = actions.add_parser("withdraw", parents=[common], help="withdraw our bid")
+    p = actions.add_parser("withdraw", parents=[common], help=_("withdraw our bid"))
     p.add_argument("job_id", metavar="JOB")
     p.add_argument("bid_id", metavar="BID")
     p.set_defaults(handler=cmd_withdraw)
-    p = actions.add_parser("message", parents=[common], help="send a sealed message on a job")
+    p = actions.add_parser("message", parents=[common], help=_("send a sealed message on a job"))
     p.add_argument("job_id", metavar="JOB")
     p.add_argument("text", metavar="TEXT")
-    p.add_argument("--lab", metavar="LAB", help="the bidding lab to write to (customer)")
+    p.add_argument("--lab", metavar="LAB", help=_("the bidding lab to write to (customer)"))
     p.add_argument("--attach", nargs="+", type=Path, default=[], metavar="FILE",
-                   help="files sealed to the same two parties")  # fmt: skip
+                   help=_("files sealed to the same two parties"))  # fmt: skip
     p.set_defaults(handler=cmd_message)
-    p = actions.add_parser("thread", parents=[common], help="a job's messages, opened")
+    p = actions.add_parser("thread", parents=[common], help=_("a job's messages, opened"))
     p.add_argument("job_id", metavar="JOB")
     p.set_defaults(handler=cmd_thread)
-    p = actions.add_parser("files", parents=[common], help="attach sealed blobs (customer)")
+    p = actions.add_parser("files", parents=[common], help=_("attach sealed blobs (customer)"))
     p.add_argument("job_id", metavar="JOB")
     p.add_argument("blobs", nargs="+", metavar="BLOB")
     p.set_defaults(handler=cmd_files)
@@ -142,9 +142,9 @@ def _step_parsers(actions: Any, common: argparse.ArgumentParser) -> None:
 
 
 def _price_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--price-minor", type=int, required=True, help="price in minor units")
+    p.add_argument("--price-minor", type=int, required=True, help=_("price in minor units"))
     p.add_argument("--currency", default="EUR")
-    p.add_argument("--ready", required=True, help="ready by (ISO 8601 date or time)")
+    p.add_argument("--ready", required=True, help=_("ready by (ISO 8601 date or time)"))
     p.add_argument("--note", default="")
 
 

@@ -21,21 +21,21 @@ from protocol.errors import LocalMisuseError
 
 
 def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
-    key = sub.add_parser("key", help="this identity's keys").add_subparsers(metavar="ACTION")
-    p = key.add_parser("show", parents=[common], help="the signing key in force and its history")
+    key = sub.add_parser("key", help=_("this identity's keys")).add_subparsers(metavar="ACTION")
+    p = key.add_parser("show", parents=[common], help=_("the signing key in force and its history"))
     p.set_defaults(handler=cmd_show)
     p = key.add_parser(
-        "rotate", parents=[common], help="sign a key.rotate: a new signing key from the next seq"
+        "rotate", parents=[common], help=_("sign a key.rotate: a new signing key from the next seq")
     )
     p.set_defaults(handler=cmd_rotate)
     p = key.add_parser(
         "revoke",
         parents=[common],
-        help="with the recovery key: void what a stolen key signed, put a new key in force",
+        help=_("with the recovery key: void what a stolen key signed, put a new key in force"),
     )
     p.add_argument("--recovery-key", type=Path, required=True, metavar="FILE")
     p.add_argument(
-        "--from-seq", type=int, required=True, metavar="N", help="the first seq the thief signed"
+        "--from-seq", type=int, required=True, metavar="N", help=_("the first seq the thief signed")
     )
     p.set_defaults(handler=cmd_revoke)
 

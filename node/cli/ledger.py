@@ -63,38 +63,38 @@ def known_names(args: argparse.Namespace) -> dict[str, str]:
 
 
 def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("note", parents=[common], help="append a free-text note to our log")
+    p = sub.add_parser("note", parents=[common], help=_("append a free-text note to our log"))
     p.add_argument("text")
     p.set_defaults(handler=cmd_note)
-    ledger = sub.add_parser("ledger", help="the node's logs").add_subparsers(metavar="ACTION")
-    p = ledger.add_parser("log", parents=[common], help="list entries")
-    p.add_argument("--author", help="only this identity's log (default: every log)")
-    p.add_argument("--limit", type=int, default=1000, help="at most this many entries per log")
+    ledger = sub.add_parser("ledger", help=_("the node's logs")).add_subparsers(metavar="ACTION")
+    p = ledger.add_parser("log", parents=[common], help=_("list entries"))
+    p.add_argument("--author", help=_("only this identity's log (default: every log)"))
+    p.add_argument("--limit", type=int, default=1000, help=_("at most this many entries per log"))
     p.set_defaults(handler=cmd_log)
-    p = ledger.add_parser("verify", parents=[common], help="re-verify every stored log")
+    p = ledger.add_parser("verify", parents=[common], help=_("re-verify every stored log"))
     p.set_defaults(handler=cmd_verify)
-    p = ledger.add_parser("prove", help="write a self-contained inclusion proof (JSON)")
+    p = ledger.add_parser("prove", help=_("write a self-contained inclusion proof (JSON)"))
     p.add_argument("entry_id")
-    p.add_argument("--json", action="store_true", help="(the proof is always JSON)")
+    p.add_argument("--json", action="store_true", help=_("(the proof is always JSON)"))
     p.set_defaults(handler=cmd_prove)
     p = ledger.add_parser(
-        "forget", parents=[common], help="drop a log this node has no reason to keep"
+        "forget", parents=[common], help=_("drop a log this node has no reason to keep")
     )
     p.add_argument("author", metavar="AUTHOR")
-    p.add_argument("--undo", action="store_true", help="let the log be fetched again")
+    p.add_argument("--undo", action="store_true", help=_("let the log be fetched again"))
     p.set_defaults(handler=cmd_forget)
-    p = ledger.add_parser("check-proof", parents=[common], help="verify an inclusion proof")
+    p = ledger.add_parser("check-proof", parents=[common], help=_("verify an inclusion proof"))
     p.add_argument("file", type=Path)
     p.add_argument(
         "--witnesses",
         type=int,
         metavar="K",
-        help="the witnesses required (default: the home's federation's witness_count)",
+        help=_("the witnesses required (default: the home's federation's witness_count)"),
     )
     p.add_argument(
         "--require-witnesses",
         action="store_true",
-        help="fail (verify.too-few-witnesses) unless K distinct witnesses cosigned",
+        help=_("fail (verify.too-few-witnesses) unless K distinct witnesses cosigned"),
     )
     p.set_defaults(handler=cmd_check_proof)
 

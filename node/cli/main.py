@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from node.i18n import N_, _, language_from_env, message, text_of, use
+from node.i18n import N_, _, language_from_env, message, speaking_to_argparse, text_of, use
 from protocol.errors import CommonsError
 
 Handler = Callable[[argparse.Namespace], dict[str, Any]]
@@ -79,12 +79,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     lang = lang_of(args_list)
     use(lang or language_from_env(os.environ), chosen=lang is not None)  # --help speaks it
-    parser = build_parser(command_of(args_list))
-    args = parser.parse_args(args_list)
-    handler: Handler | None = getattr(args, "handler", None)
-    if handler is None:
-        parser.print_help()
-        return 2
+    with speaking_to_argparse(os.environ):  # "usage:", "options", argparse's errors
+        parser = build_parser(command_of(args_list))
+        args = parser.parse_args(args_list)
+        handler: Handler | None = getattr(args, "handler", None)
+        if handler is None:
+            parser.print_help()
+            return 2
     try:
         result = handler(args)
     except CommonsError as e:

@@ -32,16 +32,16 @@ PREFIX = "/api/v1/notifications"
 
 
 def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
-    notify = sub.add_parser("notify", help="notifications").add_subparsers(metavar="ACTION")
-    p = notify.add_parser("show", parents=[common], help="the notification settings")
+    notify = sub.add_parser("notify", help=_("notifications")).add_subparsers(metavar="ACTION")
+    p = notify.add_parser("show", parents=[common], help=_("the notification settings"))
     p.set_defaults(handler=cmd_show)
-    p = notify.add_parser("set", parents=[common], help="change notification settings")
+    p = notify.add_parser("set", parents=[common], help=_("change notification settings"))
     p.add_argument("--kinds", metavar="K,K", help=f"which kinds, of: {','.join(KINDS)}; or all")
-    p.add_argument("--radius-km", type=int, metavar="N", help="radius of 'jobs near me'")
+    p.add_argument("--radius-km", type=int, metavar="N", help=_("radius of 'jobs near me'"))
     p.add_argument(
         "--language",
         metavar="LANG",
-        help="the language of notification texts and e-mails (en, es, fr, de, ...)",
+        help=_("the language of notification texts and e-mails (en, es, fr, de, ...)"),
     )
     p.add_argument("--smtp-host", metavar="HOST")
     p.add_argument("--smtp-port", type=int, metavar="N")
@@ -49,25 +49,25 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--smtp-user", metavar="USER")
     p.add_argument("--smtp-password-file", type=Path, metavar="FILE")
     p.add_argument("--smtp-from", metavar="ADDRESS")
-    p.add_argument("--smtp-to", action="append", metavar="ADDRESS", help="repeat for several")
-    p.add_argument("--no-smtp", action="store_true", help="stop sending e-mail")
-    p.add_argument("--webhook", action="append", metavar="URL", help="add a receiver")
-    p.add_argument("--webhook-secret-file", type=Path, metavar="FILE", help="its HMAC secret")
+    p.add_argument("--smtp-to", action="append", metavar="ADDRESS", help=_("repeat for several"))
+    p.add_argument("--no-smtp", action="store_true", help=_("stop sending e-mail"))
+    p.add_argument("--webhook", action="append", metavar="URL", help=_("add a receiver"))
+    p.add_argument("--webhook-secret-file", type=Path, metavar="FILE", help=_("its HMAC secret"))
     p.add_argument(
         "--webhook-events",
         metavar="KIND,...",
-        help="the kinds the --webhook receivers are sent (default: every kind chosen)",
+        help=_("the kinds the --webhook receivers are sent (default: every kind chosen)"),
     )
     p.add_argument("--remove-webhook", action="append", metavar="URL")
     p.set_defaults(handler=cmd_set)
-    p = notify.add_parser("list", parents=[common], help="the newest notifications")
+    p = notify.add_parser("list", parents=[common], help=_("the newest notifications"))
     p.add_argument("--unread", action="store_true")
     p.add_argument("--limit", type=int, default=50)
     p.set_defaults(handler=cmd_list)
-    p = notify.add_parser("read", parents=[common], help="mark a notification (or all) read")
+    p = notify.add_parser("read", parents=[common], help=_("mark a notification (or all) read"))
     p.add_argument("id", nargs="?", type=int)
     p.set_defaults(handler=cmd_read)
-    p = notify.add_parser("log", parents=[common], help="the delivery log (needs the node)")
+    p = notify.add_parser("log", parents=[common], help=_("the delivery log (needs the node)"))
     p.set_defaults(handler=cmd_log)
 
 

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from typing import IO, Any
 
 from node.cli.client import NodeClient
+from node.i18n import N_, _, localized, ngettext
 from node.store.home import NodeHome
 from protocol.errors import LocalMisuseError, RemoteFaultError
 
@@ -124,7 +125,7 @@ def watch(client: NodeClient, render: Render, on_entry: Callable[[Any], None]) -
 
 def add_commands(sub: Any, common: Any) -> None:
     p = sub.add_parser(
-        "watch", parents=[common], help="follow the running node: progress bars, new entries"
+        "watch", parents=[common], help=_("follow the running node: progress bars, new entries")
     )
     p.set_defaults(handler=cmd_watch)
 
@@ -134,7 +135,8 @@ def cmd_watch(args: Any) -> dict[str, Any]:
     entries it stores, until Ctrl-C; with --json, one JSON line per event instead."""
     client = NodeClient.discover(NodeHome(args.home))
     if client is None:
-        raise LocalMisuseError("misuse.node-not-running", f"no node is running on {args.home}")
+        why = N_("no node is running on {home}")
+        raise localized(LocalMisuseError, "misuse.node-not-running", why, home=args.home)
     stored = 0
     bars = TerminalBars(sys.stderr)
 
@@ -156,7 +158,15 @@ def cmd_watch(args: Any) -> dict[str, Any]:
     except KeyboardInterrupt:
         pass
     except OSError as e:
-        raise RemoteFaultError("remote.node-unreachable", f"the event stream ended: {e}") from e
+        why = N_("the event stream ended: {reason}")
+        raise localized(RemoteFaultError, "remote.node-unreachable", why, reason=e) from e
     finally:
         bars.close()
-    return {"entries_stored": stored, "_text": f"{stored} entries stored while watching"}
+    return {"entries_stored": stored, "_text": _text_of(stored)}
+
+
+def _text_of(stored: int) -> str:
+    text = ngettext(
+        "{count} entry stored while watching", "{count} entries stored while watching", stored
+    )
+    return text.format(count=stored)

@@ -56,21 +56,23 @@ SYSTEMCTL_TIMEOUT_S: Final = 60
 
 
 def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
-    service = sub.add_parser("service", help="run this home's node under systemd")
+    service = sub.add_parser("service", help=_("run this home's node under systemd"))
     actions = service.add_subparsers(metavar="ACTION")
     where = argparse.ArgumentParser(add_help=False)
-    where.add_argument("--user", action="store_true", help="a user unit (systemctl --user)")
-    where.add_argument("--name", default=DEFAULT_NAME, help="unit name (default: fabnode)")
-    where.add_argument("--unit-dir", type=Path, help="write the unit here (packaging, tests)")
-    p = actions.add_parser("install", parents=[common, where], help="write the systemd unit")
-    p.add_argument("--as", dest="run_as", help="system unit: the user (default: the home's owner)")
-    p.add_argument("--print", "--dry-run", action="store_true", help="print the unit only")
-    p.add_argument("--now", action="store_true", help="also enable and start it")
-    p.add_argument("run_args", nargs=argparse.REMAINDER, help="after --: options for `run`")
+    where.add_argument("--user", action="store_true", help=_("a user unit (systemctl --user)"))
+    where.add_argument("--name", default=DEFAULT_NAME, help=_("unit name (default: fabnode)"))
+    where.add_argument("--unit-dir", type=Path, help=_("write the unit here (packaging, tests)"))
+    p = actions.add_parser("install", parents=[common, where], help=_("write the systemd unit"))
+    p.add_argument(
+        "--as", dest="run_as", help=_("system unit: the user (default: the home's owner)")
+    )
+    p.add_argument("--print", "--dry-run", action="store_true", help=_("print the unit only"))
+    p.add_argument("--now", action="store_true", help=_("also enable and start it"))
+    p.add_argument("run_args", nargs=argparse.REMAINDER, help=_("after --: options for `run`"))
     p.set_defaults(handler=cmd_install)
-    p = actions.add_parser("uninstall", parents=[common, where], help="stop it, remove the unit")
+    p = actions.add_parser("uninstall", parents=[common, where], help=_("stop it, remove the unit"))
     p.set_defaults(handler=cmd_uninstall)
-    p = actions.add_parser("status", parents=[common, where], help="is it running (systemctl)")
+    p = actions.add_parser("status", parents=[common, where], help=_("is it running (systemctl)"))
     p.set_defaults(handler=cmd_status)
 
 

@@ -7,13 +7,13 @@ import json
 from typing import Any
 
 from node.cli.client import NodeClient
-from node.i18n import N_, localized
+from node.i18n import N_, _, localized
 from node.store.home import NodeHome
 from protocol.errors import LocalMisuseError
 
 
 def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("status", parents=[common], help="ask the running node for its state")
+    p = sub.add_parser("status", parents=[common], help=_("ask the running node for its state"))
     p.set_defaults(handler=cmd_status)
 
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final, Literal
 
-from node.i18n import N_
+from node.i18n import N_, localized
 from protocol.errors import LocalMisuseError
 
 Scope = Literal["system", "user"]
@@ -88,12 +88,11 @@ def render_unit(spec: UnitSpec) -> str:
         raise LocalMisuseError("misuse.bad-argument", N_("a system unit needs the user it runs as"))
     for path in (spec.home, spec.state_dir, Path(spec.program[0])):
         if not path.is_absolute():
-            raise LocalMisuseError("misuse.bad-argument", f"{path} is not an absolute path")
+            why = N_("{path} is not an absolute path")
+            raise localized(LocalMisuseError, "misuse.bad-argument", why, path=path)
     if any(c in UNSAFE_IN_PROGRAM or ord(c) < 32 for c in spec.program[0]):
-        raise LocalMisuseError(
-            "misuse.bad-argument",
-            f"systemd runs no program whose path holds a quote or a backslash: {spec.program[0]}",
-        )
+        why = N_("systemd runs no program whose path holds a quote or a backslash: {program}")
+        raise localized(LocalMisuseError, "misuse.bad-argument", why, program=spec.program[0])
     environment = {"FABNODE_LOG_FORMAT": "json", "FABNODE_STATE_DIR": str(spec.state_dir)}
     environment |= spec.environment
     lines = [
@@ -143,7 +142,8 @@ def quote(value: str, *, command: bool = False) -> str:
     specifier otherwise), `$` doubled in a command line (a variable otherwise), and
     double quotes with backslash escapes when it holds a space, a quote or a backslash."""
     if "\n" in value or "\r" in value:
-        raise LocalMisuseError("misuse.bad-argument", f"{value!r}: a unit cannot hold a newline")
+        why = N_("{value}: a unit cannot hold a newline")
+        raise localized(LocalMisuseError, "misuse.bad-argument", why, value=repr(value))
     text = _escape_specifiers(value)
     if command:
         text = text.replace("$", "$$")

@@ -14,23 +14,26 @@ from typing import Any
 from node.cli.client import NodeClient
 from node.demo.federation import default_okh_folder, ready_json, ready_text, run_demo
 from node.demo.lab import Lab
+from node.i18n import N_, _, localized
 from node.store.home import NodeHome
 from protocol.errors import LocalMisuseError
 
 
 def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser(
-        "demo", parents=[common], help="run a seeded three-lab federation on loopback"
+        "demo", parents=[common], help=_("run a seeded three-lab federation on loopback")
     )
     p.add_argument(
         "--home",
         dest="demo_home",
         type=Path,
-        help="keep the three homes here (default: a temporary folder, removed at exit)",
+        help=_("keep the three homes here (default: a temporary folder, removed at exit)"),
     )
-    p.add_argument("--okh", type=Path, help="a folder of OKH-LOSH manifests to import a few of")
+    p.add_argument("--okh", type=Path, help=_("a folder of OKH-LOSH manifests to import a few of"))
     p.set_defaults(handler=cmd_demo)
-    p = sub.add_parser("dashboard", parents=[common], help="print the running node's dashboard URL")
+    p = sub.add_parser(
+        "dashboard", parents=[common], help=_("print the running node's dashboard URL")
+    )
     p.set_defaults(handler=cmd_dashboard)
 
 
@@ -51,13 +54,14 @@ def cmd_demo(args: argparse.Namespace) -> dict[str, Any]:
             print(ready_text(labs, base), flush=True)
 
     run_demo(args.demo_home, okh, say, on_ready, stop)
-    return {"stopped": True, "_text": "demo stopped"}
+    return {"stopped": True, "_text": _("demo stopped")}
 
 
 def cmd_dashboard(args: argparse.Namespace) -> dict[str, Any]:
     home = NodeHome(args.home)
     client = NodeClient.discover(home)
     if client is None:
-        raise LocalMisuseError("misuse.node-not-running", f"no node is running on {args.home}")
+        why = N_("no node is running on {home}")
+        raise localized(LocalMisuseError, "misuse.node-not-running", why, home=args.home)
     url = f"{client.url}/#token={home.api_token()}"
     return {"dashboard": url, "_text": url}

@@ -32,6 +32,7 @@ from typing import Any
 
 from node.demo.lab import Lab, Say
 from node.demo.seed import seed
+from node.i18n import _
 from node.store.home import NodeHome
 from protocol.errors import RemoteFaultError
 from protocol.governance import parse_charter_toml
@@ -79,7 +80,7 @@ def run_demo(
                 (base / SEEDED_MARK).write_text("1\n")
             on_ready(labs, base)
             stop.wait()
-            say("stopping the three nodes…")
+            say(_("stopping the three nodes…"))
     finally:
         if temporary:
             shutil.rmtree(base, ignore_errors=True)
@@ -94,14 +95,15 @@ def start_labs(stack: ExitStack, base: Path, say: Say) -> list[Lab]:
         charter = parse_charter_toml(demo_charter_toml(ids))
         for home in homes:
             home.adopt_charter(charter, [])
-        say(f"created the test federation {charter.name!r} with three founding labs")
+        created = _("created the test federation {name} with three founding labs")
+        say(created.format(name=repr(charter.name)))
     labs: list[Lab] = []
     for name in LABS:
         home = NodeHome(base / name)
         if not home.exists():
             home.create_identity()
         bootstrap = [a for lab in labs[:1] for a in lab.ready["listen"]]
-        say(f"starting {name}…")
+        say(_("starting {name}…").format(name=name))
         process, ready = stack.enter_context(node_process(home, bootstrap))
         labs.append(Lab(name, home, process, ready))
     return labs
@@ -167,14 +169,14 @@ def _ready(process: subprocess.Popen[str], home: NodeHome) -> dict[str, Any]:
 
 
 def ready_text(labs: list[Lab], base: Path) -> str:
-    lines = ["", "Fab Commons demo federation is running (three labs on loopback).", ""]
+    lines = ["", _("Fab Commons demo federation is running (three labs on loopback)."), ""]
     for lab in labs:
         lines.append(f"  {lab.name:14} {lab.dashboard_url}")
     lines += [
         "",
-        f"Open the first URL in a browser. Homes: {base}",
-        "The token after #token= is this lab's API token; keep the URL private.",
-        "Press Ctrl-C to stop everything.",
+        _("Open the first URL in a browser. Homes: {base}").format(base=base),
+        _("The token after #token= is this lab's API token; keep the URL private."),
+        _("Press Ctrl-C to stop everything."),
     ]
     return "\n".join(lines)
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from node.demo.lab import Lab
 from node.demo.parts import PARTS_FOLDER
+from node.i18n import _, message
 from protocol.errors import CommonsError, RemoteFaultError
 
 Say = Callable[[str], None]
@@ -42,7 +43,7 @@ def seed(labs: list[Lab], base: Path, okh_folder: Path | None, say: Say) -> None
     if okh_folder is not None:
         seed_okh(labs, okh_folder, say)
     else:
-        say("no OKH manifests folder found (--okh DIR): only the bundled parts are seeded")
+        say(_("no OKH manifests folder found (--okh DIR): only the bundled parts are seeded"))
 
 
 def seed_parts(labs: list[Lab], base: Path, say: Say) -> None:
@@ -55,7 +56,11 @@ def seed_parts(labs: list[Lab], base: Path, say: Say) -> None:
         _manifest(folder, name, licence, labs[0].name, function, file_name)
         out = labs[0].client.call("POST", "/api/v1/designs", {"path": str(folder)})
         published[file_name] = out["design_id"]
-        say(f"{labs[0].name} published {name} ({licence})")
+        say(
+            _("{lab} published {design} ({licence})").format(
+                lab=labs[0].name, design=name, licence=licence
+            )
+        )
     remix = base / "seed" / "bracket-remix"
     remix.mkdir(parents=True, exist_ok=True)
     shutil.copy(PARTS_FOLDER / "l-bracket-40x30x20.stl", remix / "l-bracket-remix.stl")
@@ -63,7 +68,11 @@ def seed_parts(labs: list[Lab], base: Path, say: Say) -> None:
     _manifest(remix, name, "CERN-OHL-S-2.0", labs[1].name, "A remix", "l-bracket-remix.stl")
     body = {"path": str(remix), "derived_from": [published["l-bracket-40x30x20.stl"]]}
     labs[1].client.call("POST", "/api/v1/designs", body)
-    say(f"{labs[1].name} published {name}, derived from the L bracket")
+    say(
+        _("{lab} published {design}, derived from the L bracket").format(
+            lab=labs[1].name, design=name
+        )
+    )
 
 
 def _manifest(folder: Path, name: str, licence: str, by: str, function: str, source: str) -> None:
@@ -89,9 +98,12 @@ def seed_okh(labs: list[Lab], folder: Path, say: Say) -> None:
             "POST", "/api/v1/designs/import-okh", {"paths": [str(p) for p in manifests]}
         )
     except CommonsError as e:
-        say(f"OKH import skipped: {e.code}: {e.message}")
+        say(
+            _("OKH import skipped: {code}: {reason}").format(code=e.code, reason=message(e.message))
+        )
         return
-    say(f"{labs[2].name} imported {out.get('imported', 0)} OKH manifests")
+    imported = _("{lab} imported {count} OKH manifests")
+    say(imported.format(lab=labs[2].name, count=out.get("imported", 0)))
 
 
 def seed_optional(path: str, what: str, build: Callable[[list[Lab]], None]) -> Seeder:

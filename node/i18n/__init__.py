@@ -22,8 +22,10 @@ the CLI is marked with `N_()` and translated where it is printed (`message`).
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Callable, Mapping
+import gettext
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -144,6 +146,30 @@ def use(locale: str, chosen: bool = False) -> Translator:
     _current[0] = translator(locale)
     _chosen[0] = chosen
     return _current[0]
+
+
+@contextlib.contextmanager
+def speaking_to_argparse(environ: MutableMapping[str, str]) -> Iterator[None]:
+    """While it lasts, argparse writes its own words ("usage: ", "options", its
+    errors) in the language of `_()`. argparse translates them with `gettext.gettext`,
+    Python's documented hook for it, which reads the process's default text domain in
+    the language the environment names: bind that domain to our catalog (which lists
+    argparse's msgids, node.i18n.argparse_words) and name the chosen language in
+    `LANGUAGE` (first in gettext's order), so `--lang` and the POSIX order we apply
+    hold for argparse too. Both are put back on leaving, so nothing the command
+    starts, nor a test calling `main` in its process, inherits them."""
+    domain, language = gettext.textdomain(), environ.get("LANGUAGE")
+    gettext.bindtextdomain(DOMAIN, str(LOCALE_DIR))
+    gettext.textdomain(DOMAIN)
+    environ["LANGUAGE"] = _current[0].language
+    try:
+        yield
+    finally:
+        gettext.textdomain(domain)
+        if language is None:
+            environ.pop("LANGUAGE", None)
+        else:
+            environ["LANGUAGE"] = language
 
 
 def is_chosen() -> bool:

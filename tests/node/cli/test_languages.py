@@ -5,6 +5,7 @@ distances and dates follow the locale; error codes and --json output never chang
 
 from __future__ import annotations
 
+import gettext
 import json
 import os
 import re
@@ -17,6 +18,7 @@ from typing import Any
 import pytest
 from babel.dates import format_datetime
 
+from node.cli.main import main
 from node.cli.readiness import warning_text
 from node.i18n import use
 from tests.node.cli.test_designs import design_dir
@@ -171,5 +173,62 @@ def test_print_readiness_warnings_are_written_from_their_codes() -> None:
         use("fr_FR")
         overhangs = {"code": "overhangs", "value": 125, "limit": None, "text": ""}
         assert warning_text(overhangs).startswith("12,5\u00a0% de la surface")  # CLDR's pattern
+    finally:
+        use("en")
+
+
+def test_help_speaks_the_readers_language_argparse_words_included(tmp_path: Path) -> None:
+    """Option help and argparse's own words ("usage:", "options", "show this help
+    message and exit") come from our catalog, for the command list and a command."""
+    status, out, _ = fabnode_in("es_ES.UTF-8", tmp_path / "h", "--help")
+    assert status == 0
+    assert out.startswith("uso: fabnode ")
+    assert "\nargumentos posicionales:\n" in out and "\nopciones:\n" in out
+    assert "mostrar este mensaje de ayuda y salir" in out
+    assert re.search(r"^\s+du\s+lo que contiene la carpeta, por partes$", out, re.M), out
+    status, out, _ = fabnode_in("es_ES.UTF-8", tmp_path / "h", "du", "--help")
+    assert status == 0 and out.startswith("uso: fabnode du [-h] [--json]")
+    assert re.search(r"^\s+--json\s+\S", out, re.M) and "print JSON" not in out
+    status, out, _ = fabnode_in("de_DE.UTF-8", tmp_path / "h", "--lang", "fr", "gc", "--help")
+    assert status == 0 and out.startswith("utilisation\u00a0: fabnode gc ")
+    assert "garder les blobs sous cette taille (Mio)" in out
+
+
+def test_argparse_errors_speak_the_readers_language(tmp_path: Path) -> None:
+    status, out, err = fabnode_in("de_DE.UTF-8", tmp_path / "h", "gc")
+    assert (status, out) == (2, "")
+    assert err.splitlines()[-1] == (
+        "fabnode gc: Fehler: folgende Argumente sind erforderlich: --budget-mib"
+    )
+
+
+def test_du_and_gc_speak_spanish_and_their_json_does_not_change(lab: Path) -> None:
+    status, out, _ = fabnode_in("es_ES.UTF-8", lab, "du")
+    assert status == 0
+    assert re.fullmatch(r"bases de datos \d+,\d MiB", out.splitlines()[0])
+    assert re.search(r"^libre en el disco [\d.]+ MiB$", out, re.M)
+    status, out, _ = fabnode_in("es_ES.UTF-8", lab, "gc", "--budget-mib", "1000", "--dry-run")
+    assert status == 0 and re.fullmatch(
+        r"se desalojarían? \d+ blobs? \(0,0 MiB\); \d+,\d MiB de blobs conservados\n", out
+    )
+    gc = ("gc", "--budget-mib", "1000", "--dry-run")
+    english, spanish = json_in("C.UTF-8", lab, *gc), json_in("es_ES.UTF-8", lab, *gc)
+    assert english == spanish and english["dry_run"] is True
+    du = [json_in(lang, lab, "du") for lang in ("C.UTF-8", "es_ES.UTF-8")]
+    assert set(du[0]) == set(du[1]) and du[0]["blobs"] == du[1]["blobs"]
+
+
+def test_argparse_is_given_back_its_gettext_when_main_returns(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """main() binds gettext's default domain and LANGUAGE only while it parses: a
+    process that calls it (a test, a node it starts) keeps its own."""
+    monkeypatch.delenv("LANGUAGE", raising=False)
+    domain = gettext.textdomain()
+    try:
+        with pytest.raises(SystemExit):
+            main(["--lang", "fr", "du", "--help"])
+        assert capsys.readouterr().out.startswith("utilisation\u00a0: fabnode du")
+        assert "LANGUAGE" not in os.environ and gettext.textdomain() == domain
     finally:
         use("en")

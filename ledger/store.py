@@ -233,8 +233,12 @@ class MemoryLogStore:
         entries and checkpoints are copied on its first write (the simulator starts
         thousands of nodes holding one set of logs this way, specs/0013 §4.1)."""
         other = MemoryLogStore()
-        self._entries = {key: tuple(log) for key, log in self._entries.items()}
-        self._checkpoints = {key: MappingProxyType(dict(c)) for key, c in self._checkpoints.items()}
+        for key, log in self._entries.items():  # shared from now on: read only, here too
+            if isinstance(log, list):
+                self._entries[key] = tuple(log)
+        for key, held in self._checkpoints.items():
+            if isinstance(held, dict):
+                self._checkpoints[key] = MappingProxyType(held)
         other._heads = dict(self._heads)
         other._entries = dict(self._entries)
         other._by_id = dict(self._by_id)

@@ -36,6 +36,15 @@ class NodeClient:
             return None
         return cls(str(info["url"]), home.api_token())
 
+    @classmethod
+    def running(cls, home: NodeHome, why: str = N_("no node is running on {home}")) -> NodeClient:
+        """The running node's client, else misuse.node-not-running saying `why` (a
+        message marked with N_, its {home} filled in) in the reader's language."""
+        client = cls.discover(home)
+        if client is None:
+            raise localized(LocalMisuseError, "misuse.node-not-running", why, home=home.path)
+        return client
+
     def call(self, method: str, path: str, body: Any = None) -> Any:
         data = None if body is None else json.dumps(body).encode()
         request = urllib.request.Request(self.url + path, data=data, method=method)

@@ -10,9 +10,8 @@ import argparse
 from typing import Any
 
 from node.cli.client import NodeClient
-from node.i18n import N_, _, aligned, localized, message
+from node.i18n import _, aligned, message
 from node.store.home import NodeHome
-from protocol.errors import LocalMisuseError
 
 
 def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -21,14 +20,7 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def cmd_doctor(args: argparse.Namespace) -> dict[str, Any]:
-    client = NodeClient.discover(NodeHome(args.home))
-    if client is None:
-        raise localized(
-            LocalMisuseError,
-            "misuse.node-not-running",
-            N_("no node is running on {home}"),
-            home=args.home,
-        )
+    client = NodeClient.running(NodeHome(args.home))
     report: dict[str, Any] = client.call("GET", "/api/v1/doctor")
     return {**report, "_text": render(report)}
 

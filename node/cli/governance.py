@@ -172,10 +172,7 @@ def _text_in_force(args: argparse.Namespace, home: NodeHome) -> dict[str, Any]:
 
 
 def cmd_test_clock(args: argparse.Namespace) -> dict[str, Any]:
-    client = NodeClient.discover(NodeHome(args.home))
-    if client is None:
-        why = N_("the test clock lives in the node")
-        raise localized(LocalMisuseError, "misuse.node-not-running", why)
+    client = NodeClient.running(NodeHome(args.home), N_("the test clock lives in the node"))
     out: dict[str, Any] = client.call("POST", f"{PREFIX}/test-clock", {"offset_s": args.offset_s})
     return out
 

@@ -236,10 +236,7 @@ def _unread(n: int) -> str:
 
 
 def cmd_log(args: argparse.Namespace) -> dict[str, Any]:
-    client = _client(args)
-    if client is None:
-        why = N_("the delivery log is the running node's")
-        raise LocalMisuseError("misuse.node-not-running", why)
+    client = NodeClient.running(NodeHome(args.home), N_("the delivery log is the running node's"))
     out: dict[str, Any] = client.call("GET", f"{PREFIX}/deliveries")
     tr = current()
     attempt = _("attempt {n}: {outcome} {detail}")

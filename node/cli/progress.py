@@ -21,7 +21,7 @@ from typing import IO, Any
 from node.cli.client import NodeClient
 from node.i18n import N_, _, localized, ngettext
 from node.store.home import NodeHome
-from protocol.errors import LocalMisuseError, RemoteFaultError
+from protocol.errors import RemoteFaultError
 
 #: How long one read of the stream may wait: the node sends a keep-alive every 15 s.
 READ_TIMEOUT_S = 60
@@ -133,10 +133,7 @@ def add_commands(sub: Any, common: Any) -> None:
 def cmd_watch(args: Any) -> dict[str, Any]:
     """Draw the running node's long operations (sync, verify, import) and count the
     entries it stores, until Ctrl-C; with --json, one JSON line per event instead."""
-    client = NodeClient.discover(NodeHome(args.home))
-    if client is None:
-        why = N_("no node is running on {home}")
-        raise localized(LocalMisuseError, "misuse.node-not-running", why, home=args.home)
+    client = NodeClient.running(NodeHome(args.home))
     stored = 0
     bars = TerminalBars(sys.stderr)
 

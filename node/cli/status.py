@@ -7,9 +7,8 @@ import json
 from typing import Any
 
 from node.cli.client import NodeClient
-from node.i18n import N_, _, localized
+from node.i18n import _
 from node.store.home import NodeHome
-from protocol.errors import LocalMisuseError
 
 
 def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -18,14 +17,7 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def cmd_status(args: argparse.Namespace) -> dict[str, Any]:
-    client = NodeClient.discover(NodeHome(args.home))
-    if client is None:
-        raise localized(
-            LocalMisuseError,
-            "misuse.node-not-running",
-            N_("no node is running on {home}"),
-            home=args.home,
-        )
+    client = NodeClient.running(NodeHome(args.home))
     out: dict[str, Any] = client.call("GET", "/api/v1/status")
     out["_text"] = json.dumps(out, indent=2)
     return out

@@ -41,7 +41,13 @@ import subprocess
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
+
+import pytest
+
+from tests.cli_helpers import fabnode
+from tests.node_process import api
 
 PREFIX = "fabtest-"
 SUBNET = "10.77.0"
@@ -331,3 +337,24 @@ def switch(caps: Capabilities, n: int) -> Iterator[Switch]:
         yield net
     finally:
         net.close()
+
+
+# -- what the NAT tests share ------------------------------------------------------------
+
+
+def require(reason: str | None, what: str) -> None:
+    """Skip the test, saying why, when a capability it needs (`Capabilities`) is missing."""
+    if reason is not None:
+        pytest.skip(f"{what} skipped: {reason}")
+
+
+def init_home(root: Path, name: str) -> Path:
+    """A new home `root/name` with its identity (`fabnode init`)."""
+    home = root / name
+    assert fabnode("init", home=home)[0] == 0
+    return home
+
+
+def api_on(host: Host, home: Path, method: str, path: str, body: Any = None) -> Any:
+    """A call to the local API of the node of `home`, made from inside `host`."""
+    return host.call(lambda: api(home, method, path, body))

@@ -46,11 +46,6 @@ CONVERGE_S = 180.0  # sync runs every 30 s and on connect; bootstrap redials eve
 ROUNDS = 2  # of notes from each of four publishers while partitioned
 
 
-@pytest.fixture(scope="module")
-def caps() -> netns.Capabilities:
-    return netns.probe()
-
-
 @pytest.fixture
 def stack() -> Iterator[ExitStack]:
     with ExitStack() as s:

@@ -20,32 +20,20 @@ from node.store.blobs import BlobStore
 from node.store.home import NodeHome
 from protocol.ids import id_from_text, id_to_text
 from tests import netns
-from tests.cli_helpers import fabnode
-from tests.node_process import api, running_node, wait_until
+from tests.node_process import running_node, wait_until
 
 pytestmark = pytest.mark.integration
 PORT = 4001
 TIMEOUT_S = 120
 
 
-@pytest.fixture(scope="module")
-def caps() -> netns.Capabilities:
-    return netns.probe()
-
-
 def need(reason: str | None) -> None:
-    if reason is not None:
-        pytest.skip(f"NAT test skipped: {reason}")
+    netns.require(reason, "NAT test")
 
 
-def init(root: Path, name: str) -> Path:
-    home = root / name
-    assert fabnode("init", home=home)[0] == 0
-    return home
+init = netns.init_home
 
-
-def on(host: netns.Host, home: Path, method: str, path: str, body: Any = None) -> Any:
-    return host.call(lambda: api(home, method, path, body))
+on = netns.api_on
 
 
 def test_a_file_reaches_a_lab_behind_nat_through_the_member_between(

@@ -26,7 +26,6 @@ import trio
 from node.net.host import HostConfig, open_host
 from protocol.errors import CommonsError
 from tests import netns
-from tests.cli_helpers import fabnode
 from tests.node_process import api, running_node, wait_until
 
 pytestmark = pytest.mark.integration
@@ -34,20 +33,11 @@ PORT = 4001
 DCUTR_WATCH_S = 30.0
 
 
-@pytest.fixture(scope="module")
-def caps() -> netns.Capabilities:
-    return netns.probe()
-
-
 def need(reason: str | None) -> None:
-    if reason is not None:
-        pytest.skip(f"NAT relay test skipped: {reason}")
+    netns.require(reason, "NAT relay test")
 
 
-def init(root: Path, name: str) -> Path:
-    home = root / name
-    assert fabnode("init", home=home)[0] == 0
-    return home
+init = netns.init_home
 
 
 def stranger_tries(host: netns.Host, member: str, circuit: str) -> tuple[bool, str]:

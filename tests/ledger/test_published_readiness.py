@@ -3,7 +3,6 @@ its newest entry shown, for the files the design names; in both implementations.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,20 +17,8 @@ from protocol import canonical, kinds, limits
 from protocol.design import MAX_READINESS_FILES, READINESS
 from tests.factory import Author
 from tests.ledger.test_catalogue import FILE_SHA, design_body
+from tests.ledger.test_readiness import READY, THIN
 
-READY = Readiness(
-    open_edges=0,
-    non_manifold_edges=0,
-    degenerate_faces=0,
-    winding_errors=0,
-    shells=1,
-    overlapping_shells=False,
-    solid_volume_mm3=8000,
-    thinnest_wall_um=20000,
-    wall_rays=2048,
-    overhang_permille=0,
-)
-THIN = dataclasses.replace(READY, thinnest_wall_um=500)
 OTHER_SHA = hashlib.sha256(b"not a file of the design").digest()
 NEGATIVE_SHELLS: dict[str, Any] = {**READY.to_json(), "shells": -1}
 

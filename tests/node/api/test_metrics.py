@@ -15,7 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from node.api.metrics import NodeMetrics, is_healthy
 from node.net.network import NetworkStats
-from node.net.streams import P2PStatistics
+from node.net.streams import P2PStatistics, RelayStatistics
 from node.runtime.measures import SyncLag
 from node.runtime.storage_thread import StorageStatistics, open_storage
 from node.store.blobs import BlobStoreStatistics
@@ -28,9 +28,12 @@ def fake_node(tmp_path: Path, peers: int) -> NodeMetrics:
         stats.refuse(f"peer{i}", "decode.bad-frame")
         stats.refuse(f"peer{i}", "verify.bad-signature")
     p2p = P2PStatistics("me", ["peer0", "peer1"], {}, {}, {}, ["peer9"], {})
-    network = SimpleNamespace(
-        stats=stats, lag=SyncLag(), host=SimpleNamespace(statistics=lambda: p2p)
-    )
+    # 1,000 refused relay requests of two kinds from as many peers: two series as well
+    relay = RelayStatistics(["peer3"], {"peer3": 1}, {"reservations": 1, "circuits": 1},
+                            {"not-a-member": 999, "over-limit": 1}, 2, 1)  # fmt: skip
+    host = SimpleNamespace(statistics=lambda: p2p, relay_statistics=lambda: relay)
+    relays = SimpleNamespace(relayed_addrs=["/ip4/203.0.113.7/tcp/4001/p2p/r/p2p-circuit"])
+    network = SimpleNamespace(stats=stats, lag=SyncLag(), host=host, relays=relays)
     storage = SimpleNamespace(statistics=lambda: StorageStatistics(1, 64, 0, 42))
     service = SimpleNamespace(
         entries_signed=2, disk=DiskSpace(tmp_path), storage=storage, on_ledger=None
@@ -60,6 +63,13 @@ def test_series_are_named_by_convention_and_bounded_by_code(tmp_path: Path) -> N
         ("fabnode_refused_total", (("code", "verify.bad-signature"),)): 1000,
     }
     assert samples[("fabnode_storage_jobs_total", ())] == 42
+    relay_refused = {k: v for k, v in samples.items() if k[0] == "fabnode_relay_refused_total"}
+    assert relay_refused == {
+        ("fabnode_relay_refused_total", (("reason", "not-a-member"),)): 999,
+        ("fabnode_relay_refused_total", (("reason", "over-limit"),)): 1,
+    }
+    assert samples[("fabnode_relayed_addresses", ())] == 1
+    assert samples[("fabnode_dcutr_successes_total", ())] == 1
 
 
 @pytest.fixture

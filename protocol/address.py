@@ -23,12 +23,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-import base58
-
 from protocol import canonical
 from protocol.errors import CommonsError, DecodeError, LocalMisuseError, VerificationError
-from protocol.host_binding import host_key_of
 from protocol.keys import PUBLIC_KEY_BYTES, SIGNATURE_BYTES, SigningKey, verify_signature
+from protocol.peer_ids import host_key_of, peer_id_of
 from protocol.tags import ADDRESS_RECORD_SIG
 
 ADDRESS_RECORD_VERSION: Final = 1
@@ -48,7 +46,6 @@ RELAYED_SUFFIX: Final = "/p2p-circuit"
 _RELAYED = re.compile(r"(/[^/]+/[^/]+/tcp/[^/]+)/p2p/([1-9A-HJ-NP-Za-km-z]{1,64})/p2p-circuit")
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _DNS_NAME = re.compile(rf"{_LABEL}(?:\.{_LABEL})*")
-_ED25519_PEER_PREFIX: Final = bytes([0x00, 0x24, 0x08, 0x01, 0x12, 0x20])
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,13 +61,6 @@ class AddressRecord:
     @property
     def peer_id(self) -> str:
         return peer_id_of(self.peer)
-
-
-def peer_id_of(public_key: bytes) -> str:
-    """The libp2p peer id (base58btc text) of an Ed25519 host key (libp2p peer-ids)."""
-    if len(public_key) != PUBLIC_KEY_BYTES:
-        raise LocalMisuseError("misuse.bad-argument", f"key of {len(public_key)} bytes")
-    return str(base58.b58encode(_ED25519_PEER_PREFIX + public_key).decode("ascii"))
 
 
 def check_multiaddr(text: str) -> str:

@@ -21,8 +21,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Final
 
-import base58
-
 from protocol import canonical
 from protocol.errors import DecodeError, LocalMisuseError, VerificationError
 from protocol.keys import PUBLIC_KEY_BYTES, SIGNATURE_BYTES, SigningKey, verify_signature
@@ -35,7 +33,6 @@ ID_BYTES: Final = 32
 MEMBERSHIP_PROTOCOL_ID: Final = "/fabcommons/membership/1"
 
 _BINDING_KEYS: Final = frozenset({"host", "identity", "key", "network", "v"})
-_ED25519_PEER_PREFIX: Final = bytes([0x00, 0x24, 0x08, 0x01, 0x12, 0x20])
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,20 +44,6 @@ class HostBinding:
     host: bytes  # the host's Ed25519 public key (the peer id inlines it)
     network: bytes
     signed: bytes
-
-
-def host_key_of(peer_id: str) -> bytes:
-    """The Ed25519 key a libp2p peer id inlines (libp2p peer-ids); DecodeError
-    decode.bad-peer-id for any other peer id."""
-    try:
-        raw = base58.b58decode(peer_id.encode("ascii"))
-    except ValueError as e:
-        raise DecodeError("decode.bad-peer-id", f"not base58: {peer_id!r}") from e
-    if len(raw) != len(_ED25519_PEER_PREFIX) + PUBLIC_KEY_BYTES or not raw.startswith(
-        _ED25519_PEER_PREFIX
-    ):
-        raise DecodeError("decode.bad-peer-id", f"not an inlined Ed25519 key: {peer_id!r}")
-    return raw[len(_ED25519_PEER_PREFIX) :]
 
 
 def sign_host_binding(key: SigningKey, identity: bytes, network: bytes, host: bytes) -> bytes:

@@ -72,8 +72,9 @@ from protocol.announce import (
 )
 from protocol.errors import CommonsError, LocalMisuseError
 from protocol.governance import Charter
-from protocol.host_binding import host_key_of, sign_host_binding
+from protocol.host_binding import sign_host_binding
 from protocol.ids import id_to_text
+from protocol.peer_ids import host_key_of
 from protocol.sync import SyncFilter
 from protocol.sync_limits import SYNC_PROTOCOL_ID
 

@@ -36,8 +36,8 @@ from protocol.host_binding import (
     decode_membership_response,
     encode_membership_request,
     encode_membership_response,
-    host_key_of,
 )
+from protocol.peer_ids import host_key_of
 
 __all__ = ["MEMBERSHIP_PROTOCOL_ID", "MemberRelays"]
 

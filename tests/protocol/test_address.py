@@ -24,11 +24,11 @@ from protocol.address import (
     encode_dialback_request,
     encode_dialback_response,
     judge_records,
-    peer_id_of,
     sign_address_record,
 )
 from protocol.errors import CommonsError, DecodeError, LocalMisuseError, VerificationError
 from protocol.keys import SigningKey
+from protocol.peer_ids import peer_id_of
 
 NETWORK = bytes(range(32))
 KEY = SigningKey(bytes(range(1, 33)))

@@ -10,7 +10,6 @@ from hypothesis import strategies as st
 
 from node.store.peerid import peer_id_from_seed
 from protocol import canonical
-from protocol.address import peer_id_of
 from protocol.errors import CommonsError, DecodeError, LocalMisuseError, VerificationError
 from protocol.host_binding import (
     MAX_HOST_BINDING_BYTES,
@@ -19,10 +18,10 @@ from protocol.host_binding import (
     decode_membership_response,
     encode_membership_request,
     encode_membership_response,
-    host_key_of,
     sign_host_binding,
 )
 from protocol.keys import SigningKey
+from protocol.peer_ids import host_key_of, peer_id_of
 
 NETWORK = bytes(range(32))
 IDENTITY = bytes(range(32, 64))

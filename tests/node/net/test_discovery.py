@@ -18,12 +18,12 @@ from protocol.address import (
     decode_address_frame,
     encode_address_frame,
     judge_records,
-    peer_id_of,
     sign_address_record,
 )
 from protocol.errors import RemoteFaultError
 from protocol.framing import FrameDecoder
 from protocol.keys import SigningKey
+from protocol.peer_ids import peer_id_of
 
 NETWORK = hashlib.sha256(b"discovery test network").digest()
 

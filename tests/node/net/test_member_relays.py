@@ -8,8 +8,9 @@ import hashlib
 from node.net.host import HostConfig, P2PHost, Stream, open_host
 from node.net.relay import MAX_RELAYS, MEMBERSHIP_PROTOCOL_ID, MemberRelays
 from protocol.errors import CommonsError
-from protocol.host_binding import host_key_of, sign_host_binding
+from protocol.host_binding import sign_host_binding
 from protocol.keys import SigningKey
+from protocol.peer_ids import host_key_of
 
 NETWORK = bytes(range(32))
 OTHER_NETWORK = bytes(32)

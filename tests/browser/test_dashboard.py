@@ -357,6 +357,12 @@ def test_the_node_page_raises_a_fork_alert(tmp_path: Path, browser: Any) -> None
         forker = str(fabnode("id", home=twin)[1]["identity"])
         for name in ("twin-a", "twin-b"):
             stack.enter_context(running_node(tmp_path / name, "--bootstrap", hub["listen"][0]))
+        # The forker is a lab: its advert reaches the hub before its two histories do.
+        api(tmp_path / "twin-a", "POST", "/api/v1/capabilities", {"advert": ADVERT})
+        wait_until(
+            "the twin's advert on the hub",
+            lambda: api(hub["home"], "GET", "/api/v1/capabilities")["adverts"],
+        )
         page = open_dashboard(browser, hub, "node")
         page.wait_for_selector("#log-heads")
         api(tmp_path / "twin-a", "POST", "/api/v1/notes", {"text": "history one"})
@@ -367,7 +373,13 @@ def test_the_node_page_raises_a_fork_alert(tmp_path: Path, browser: Any) -> None
             "1 author signed two different histories" in page.locator("#fork-alerts").inner_text()
         )
         page.screenshot(path=str(ARTIFACTS / "fork-alert.png"), full_page=True)
-        assert page.errors == []
+        # The Labs page leaves the frozen lab out of the directory and says why.
+        labs = open_dashboard(browser, hub, "labs")
+        frozen = labs.wait_for_selector("#frozen-labs li", timeout=60_000)
+        assert ADVERT["name"] in (frozen.text_content() or "")
+        assert "[object" not in labs.locator("main").inner_text()
+        assert labs.locator("#lab-list li").count() == 0
+        assert page.errors == [] and labs.errors == []
 
 
 def test_rotate_and_revoke_the_signing_key_from_the_node_page(tmp_path: Path, browser: Any) -> None:

@@ -1,7 +1,7 @@
 // Labs: capability adverts, reputation with the entries behind it, and a map drawn
 // from the bundled Natural Earth outline (no tile server, no network needed).
 import { get, optional } from "./api.js";
-import { errorBox, h, money, replace, s, short, when } from "./ui.js";
+import { add, errorBox, h, money, replace, s, short, when } from "./ui.js";
 import { measure, number, percent, t, tn } from "./i18n.js";
 import { notOnThisNode } from "./pending.js";
 import { who } from "./names.js";
@@ -26,7 +26,7 @@ export async function labsPage(view) {
     id: a.lab, name: a.advert.name,
     lat: degrees(a.advert.location.lat_microdeg), lon: degrees(a.advert.location.lon_microdeg),
   }));
-  view.append(h("h1", {}, t("nav.labs")),  // (DOM append writes a null as "null": none passed)
+  add(view, h("h1", {}, t("nav.labs")),
     h("p", { class: "muted" }, t("labs.count", { count: adverts.length })),
     await worldMap(labs, (lab) => showLab(adverts.find((a) => a.lab === lab.id), detail)),
     h("div", { class: "grid" },
@@ -37,7 +37,7 @@ export async function labsPage(view) {
       detail),
     frozen.length ? [h("h2", {}, t("labs.frozen")), h("ul", { id: "frozen-labs" }, frozen.map((f) => h("li", {},
       h("strong", { title: f.lab }, f.advert.name), " — ", t("labs.frozen.text", { position: f.frozen.position,
-        since: f.frozen.since_s ? when(f.frozen.since_s * 1000) : "?", how: f.frozen.since || t("unknown") }))))] : []);
+        since: f.frozen.since_s ? when(f.frozen.since_s * 1000) : "?", how: f.frozen.since || t("unknown") }))))] : null);
   return null;
 }
 

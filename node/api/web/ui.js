@@ -14,6 +14,12 @@ export function h(tag, attrs = {}, ...children) {
   return node;
 }
 
+// Append children as h() does: arrays flattened, null/undefined/false skipped, text as
+// text (the DOM's own append would write "null" or "[object HTMLElement]").
+export function add(node, ...children) {
+  append(node, children);
+}
+
 function append(node, children) {
   for (const child of children.flat(Infinity)) {
     if (child === null || child === undefined || child === false) continue;

@@ -83,6 +83,17 @@ def is_relayed(addr: str) -> bool:
     return addr.endswith(RELAYED_SUFFIX)
 
 
+def relayed_addr(relay_addr: str, relay: str) -> str:
+    """Our address through `relay` reached at its direct `relay_addr` (§2.1), checked."""
+    return check_multiaddr(f"{relay_addr}/p2p/{relay}{RELAYED_SUFFIX}")
+
+
+def relay_of(addr: str) -> str | None:
+    """The relay's peer id in a relayed address (§2.1); None for a direct one."""
+    relayed = _RELAYED.fullmatch(addr) if len(addr) <= MAX_MULTIADDR_CHARS else None
+    return None if relayed is None else relayed.group(2)
+
+
 def _check_direct(text: str) -> None:
     match = _ADDR.fullmatch(text) if len(text) <= MAX_MULTIADDR_CHARS else None
     if match is None:

@@ -100,6 +100,7 @@ from node.net.streams import (
     serve_stream,
     write_frame,
 )
+from protocol.address import RELAYED_SUFFIX
 from protocol.announce import Verdict
 from protocol.errors import CommonsError, LocalMisuseError, RemoteFaultError
 
@@ -341,11 +342,12 @@ class P2PHost:
         self.listen_addrs = [f"{a}/p2p/{self.peer_id}" for a in host.get_transport_addrs()]
 
     def _address_of(self, peer: ID) -> str | None:
-        """The IP address of one of the peer's live connections, if any."""
+        """The IP address of one of the peer's live direct connections, if any. A relayed
+        connection's remote address is the relay's: bans are never counted against it."""
         for conn in self._host.get_network().get_connections(peer):
             with contextlib.suppress(Exception):  # a connection closing meanwhile
                 remote = conn.muxed_conn.get_remote_address()
-                if remote:
+                if remote and not _is_relayed(conn):
                     return str(remote[0])
         return None
 
@@ -359,7 +361,7 @@ class P2PHost:
         peer = str(info.peer_id.to_base58())
         try:
             with trio.fail_after(self._config.dial_timeout_s):
-                if "/p2p-circuit" in maddr:  # through a relay: libp2p's swarm cannot
+                if RELAYED_SUFFIX in maddr:  # through a relay: libp2p's swarm cannot
                     if peer not in self.connected_peers():
                         await self._circuits.dial(addr)
                 else:
@@ -379,8 +381,7 @@ class P2PHost:
         for peer, conns in self._host.get_network().get_connections_map().items():
             for conn in conns:
                 with contextlib.suppress(Exception):  # a connection closing meanwhile
-                    addrs = [str(a) for a in conn.get_transport_addresses()]
-                    relayed = any("/p2p-circuit" in a for a in addrs)
+                    relayed = _is_relayed(conn)
                     remote = conn.muxed_conn.get_remote_address()
                     where = f"{remote[0]}:{remote[1]}" if remote else None
                     found.append(ConnectionInfo(peer.to_base58(), relayed, where))
@@ -400,10 +401,10 @@ class P2PHost:
 
     def remote_ip(self, peer_id: str) -> str | None:
         """The IP address `peer_id` is connected to us from (a direct connection)."""
-        for conn in self.connections():
-            if conn.peer == peer_id and not conn.relayed and conn.remote:
-                return conn.remote.rsplit(":", 1)[0]
-        return None
+        try:
+            return self._address_of(_parse_peer_id(peer_id))
+        except LocalMisuseError:
+            return None
 
     async def dial_back(self, peer_id: str, ip: str, port: int, timeout_s: float) -> bool:
         """Can `peer_id` be reached at ip:port on a NEW connection (specs/0014 §6)?
@@ -781,6 +782,11 @@ def _limit_inbound_per_ip(swarm: Any, limit: int) -> None:
                 del held[ip]
 
     swarm._handle_inbound_connection = limited
+
+
+def _is_relayed(conn: Any) -> bool:
+    """Whether a swarm connection runs through a relay's circuit."""
+    return any(RELAYED_SUFFIX in str(a) for a in conn.get_transport_addresses())
 
 
 def _send_or_drop(send: trio.MemorySendChannel[Any], item: Any) -> None:

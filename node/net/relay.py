@@ -24,7 +24,7 @@ from collections.abc import Awaitable, Callable
 import trio
 
 from node.net.host import P2PHost, Stream, read_frame, write_frame
-from protocol.address import check_multiaddr, is_relayed
+from protocol.address import is_relayed, relayed_addr
 from protocol.errors import CommonsError
 from protocol.framing import FrameDecoder
 from protocol.host_binding import (
@@ -198,7 +198,7 @@ class MemberRelays:
             for addr in relay_addrs.get(relay, ()):
                 if not is_relayed(addr):
                     try:
-                        found.append(check_multiaddr(f"{addr}/p2p/{relay}/p2p-circuit"))
+                        found.append(relayed_addr(addr, relay))
                     except CommonsError:
                         continue  # too long with the relay's id: not advertised
         return tuple(sorted(found))

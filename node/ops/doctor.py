@@ -17,6 +17,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from node.i18n import N_
+from protocol.address import relay_of
 
 Reachability = Literal["public", "private", "unknown"]
 
@@ -103,7 +104,7 @@ def advise(report: DoctorReport) -> list[str]:
             "machine (or ask your network's administrator to), then check again."
         )
     if report.relays:
-        relays = sorted({a.split("/p2p/")[1] for a in report.relays if "/p2p/" in a})
+        relays = sorted({r for r in map(relay_of, report.relays) if r is not None})
         advice.append(
             f"Labs elsewhere reach this node through {len(relays)} member relay(s) "
             f"({', '.join(relays)}), with limits per connection; a forwarded port lets "

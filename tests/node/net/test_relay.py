@@ -75,6 +75,10 @@ async def test_a_member_is_reached_through_the_relay_and_a_stranger_is_refused()
 
         await lab_b.connect(circuit(relay, lab_a))
         assert [c.relayed for c in lab_b.connections() if c.peer == lab_a.peer_id] == [True]
+        # The circuit's remote address is the relay's: a ban of lab A must not count
+        # against the relay's IP, so the relayed peer has no address of its own here.
+        assert lab_b.remote_ip(lab_a.peer_id) is None
+        assert lab_b.remote_ip(relay.peer_id) == "127.0.0.1"
         seconds = await round_trip(lab_b, lab_a.peer_id, MIB)
         print(f"\n[relay] 1 MiB each way through a loopback relay: {seconds:.2f} s")
 

@@ -41,3 +41,14 @@ def test_loopback_no_peers_and_local_only_are_said() -> None:
 def test_the_listen_port_is_read_from_the_first_tcp_address() -> None:
     assert listen_port(["/ip4/127.0.0.1/tcp/4001/p2p/x", "/ip6/::1/tcp/9"]) == 4001
     assert listen_port(["/ip4/127.0.0.1/udp/4001/quic-v1"]) is None
+
+
+def test_relays_in_use_are_named_by_their_peer_ids() -> None:
+    relay = "12D3KooWGyWQUfj4tmGWnGVCsqkTKZXsDG4T14NXr6zTMySLu1VR"
+    facts = report([PUBLIC], "private", ["93.184.216.34:4001"])
+    facts.relays = [
+        f"/ip4/203.0.113.7/tcp/4001/p2p/{relay}/p2p-circuit",
+        f"/dns4/relay.example.org/tcp/4001/p2p/{relay}/p2p-circuit",
+    ]
+    through = [line for line in advise(facts) if "member relay" in line]
+    assert len(through) == 1 and f"1 member relay(s) ({relay})" in through[0]

@@ -51,7 +51,7 @@ def router(service: NodeService) -> APIRouter:
         entry = await _file_of(service, id_from_text(design_id), file)
         previewer = service.previews
         if previewer is None:
-            raise LocalMisuseError("misuse.no-preview", "no thumbnail: this node draws none")
+            raise previews.no_preview("this node draws none")
         _refuse_withheld(service, entry.sha256)
         headers = {"ETag": f'"{previews.preview_path(Path(), entry.sha256).stem}"'}
         headers["Cache-Control"] = PREVIEW_CACHE
@@ -90,7 +90,7 @@ async def _file_of(service: NodeService, design_id: bytes, blob: str | None) -> 
         for f in files:
             if is_mesh_media_type(f.media_type):
                 return f
-        raise LocalMisuseError("misuse.no-preview", "no thumbnail: the design has no mesh file")
+        raise previews.no_preview("the design has no mesh file")
     wanted = id_from_text(blob)
     for f in files:
         if f.sha256 == wanted:
@@ -103,7 +103,7 @@ async def _file_of(service: NodeService, design_id: bytes, blob: str | None) -> 
 def _refuse_withheld(service: NodeService, blob: bytes) -> BlobStore:
     """The node's blob store, after refusing a blob it must not serve: the running
     node's policy (blocklist and withheld blobs, kept current by node.daemon)."""
-    store = service.ctx.home.blob_store() if service.previews is None else service.previews.blobs
+    store = service.peers.blobs
     refused = store.policy.fetch_refusal(blob)
     if refused is not None:
         raise refused

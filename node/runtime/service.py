@@ -27,6 +27,7 @@ from node.ops.doctor import DoctorReport
 from node.ops.slicing import Slicer
 from node.runtime.previews import Previewer
 from node.runtime.storage_thread import StorageThread
+from node.store.blobs import BlobStore
 from node.store.diskspace import DiskSpace
 from protocol import kinds
 from protocol.entry import Entry
@@ -71,6 +72,9 @@ class LedgerRunner:
 
 class Peers(Protocol):
     """What the service asks of the network (node.net.network.Network)."""
+
+    #: The node's live blob store: its policy refuses blocked and withheld blobs.
+    blobs: BlobStore
 
     def status(self) -> dict[str, Any]: ...
 

@@ -11,8 +11,9 @@ flight at a time, so memory stays bounded whatever was received.
 
 Nothing waits for this task to be correct: whatever uses an entry as evidence or
 serves it on its own checks it first (`Ledger.verify_held`). It only makes the
-unchecked state short-lived. When nothing is left it looks again every `IDLE_S`, and
-while a catch-up is committing attested ranges it waits for the catch-up to end.
+unchecked state short-lived. When nothing is left (or nothing could be settled) it looks
+again only once a range is committed, or after `RECHECK_S`; while a catch-up is
+committing attested ranges it waits for the catch-up to end.
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ log = logging.getLogger(__name__)
 
 BATCH_ENTRIES = 1024  # ~60-70 ms of one core per batch
 IDLE_S = 1.0
+#: Unchecked entries appear only with committed ranges; a batch that could not be
+#: settled (its failure awaits a covering checkpoint) is tried again this often.
+RECHECK_S = 60.0
 
 
 @dataclass
@@ -89,18 +93,22 @@ async def serve_deferred_checks(
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Run the deferred checks until cancelled: batch after batch while any can be
-    settled, then a look every IDLE_S. They yield to a catch-up: while attested ranges
-    keep arriving (a range committed within the last IDLE_S), nothing is checked, so the
-    catch-up has the cores (on a small machine the serving peer may share them)."""
+    settled, then a look once a range is committed or RECHECK_S passed. They yield to
+    a catch-up: while attested ranges keep arriving (a range committed within the last
+    IDLE_S), nothing is checked, so the catch-up has the cores (on a small machine the
+    serving peer may share them)."""
     task_status.started()
     seen = -1
+    idle_since: float | None = None  # when a look found nothing to settle
     while True:
         ranges = await runner.on_ledger(lambda ctx: ctx.ledger.ranges_committed)
-        if ranges != seen:
-            seen = ranges
+        if ranges != seen:  # a catch-up is storing ranges: new unchecked entries, later
+            seen, idle_since = ranges, None
             await trio.sleep(IDLE_S)
+        elif idle_since is not None and trio.current_time() - idle_since < RECHECK_S:
+            await trio.sleep(IDLE_S)  # nothing settled last time, and no range since
         elif await _checked_safely(runner, totals) == 0:
-            await trio.sleep(IDLE_S)
+            idle_since = trio.current_time()
 
 
 async def _checked_safely(runner: LedgerRunner, totals: DeferredChecks | None) -> int:

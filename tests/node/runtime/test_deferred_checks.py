@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import trio
+
 from ledger.forkproof import KIND_INVALID_ENTRY, verify_fork_proof
 from ledger.log import Ledger, checkpoint_side
 from ledger.store import FAILED, UNCHECKED
@@ -19,7 +21,7 @@ from ledger.syncpeer import SyncPeer
 from node.net import sync as sync_session
 from node.ops import context as operations
 from node.ops.context import LedgerContext
-from node.runtime.deferred_checks import DeferredChecks, check_deferred_once
+from node.runtime.deferred_checks import DeferredChecks, check_deferred_once, serve_deferred_checks
 from node.runtime.service import LedgerRunner
 from node.store.home import NodeHome
 from node.store.logs import SqliteLogStore
@@ -124,3 +126,21 @@ async def test_a_reader_checks_an_unchecked_entry_without_recording_it(tmp_path:
             bundle = Ledger(reader).prove(author.entries[9].id)
             assert bundle["entry_hex"] == author.entries[9].raw.hex()
             assert reader.check_state(NETWORK, author.id, 10) == UNCHECKED
+
+
+async def test_the_background_task_settles_a_catch_up_and_then_rests(tmp_path: Path) -> None:
+    """serve_deferred_checks: after the catch-up's ranges it checks every batch, then
+    finds nothing left (a look per committed range or RECHECK_S, not per second)."""
+    author = author_with_bad_entry("deferred-task", n=250, bad_at=0)
+    async with node(tmp_path) as here:
+        runner = LedgerRunner(here.storage, here.ctx)
+        await catch_up(here, ledger_holding(author))
+        totals = DeferredChecks()
+        async with trio.open_nursery() as nursery:
+            await nursery.start(serve_deferred_checks, runner, totals)
+            with trio.fail_after(60):
+                while totals.checked < 249:
+                    await trio.sleep(0.05)
+            assert totals.statistics() == {"checked": 249, "failed": 0}
+            assert await here.on_ledger(lambda ctx: ctx.store.count_unchecked()) == 0
+            nursery.cancel_scope.cancel()

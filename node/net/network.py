@@ -84,6 +84,7 @@ RELEASE_EVERY_ENTRIES = sync_session.RELEASE_EVERY_ENTRIES
 log = logging.getLogger(__name__)
 
 CONNECTIONS_POLL_S = 1.0
+SYNC_NOW_POLL_S = 0.1  # a "sync now" waits so for our own session with that peer
 INGEST_BATCH_ENTRIES = 512
 QUEUE_SIZE = 1024
 ACCEPTED_CACHE = 4096
@@ -611,7 +612,15 @@ class Network:
         timer (an operator's "sync now", `POST /api/v1/sync`); what it did."""
         if peer not in self.host.connected_peers():
             raise LocalMisuseError("misuse.not-connected", f"{peer} is not connected")
-        record = await self.sync_with(peer)
+        while peer in self._syncing:  # ours already runs: after it (a peer allows two)
+            await trio.sleep(SYNC_NOW_POLL_S)
+        self._syncing.add(peer)
+        self.stats.last_sync_ms[peer] = now_ms()
+        try:
+            record = await self.sync_with(peer)
+        finally:
+            self._syncing.discard(peer)
+            self.want_sync(self.host.peer_id)  # wake the scheduler: a slot is free
         return {
             "peer": peer,
             "entries_ingested": record.entries_ingested,

@@ -26,7 +26,7 @@ from itertools import permutations
 from typing import Final
 
 from ledger.greatcircle import distance_m
-from ledger.quotes import Quote, Slices, SliceSettings, machine_quote, slice_settings, volume_quote
+from ledger.quotes import Quote, Slices, SliceSettings, machine_quote, slice_settings
 from ledger.readiness import Readiness, ReadinessWarning, warnings_for
 from protocol.capability import AdvertBody, Location, Machine, tolerance_holds
 from protocol.design import DesignBody, Geometry
@@ -163,11 +163,6 @@ def orientation_fitting(size_um: Sequence[int], build_um: Sequence[int]) -> tupl
         if all(size_um[i] <= build_um[p[i]] for i in range(3)):
             return (p[0], p[1], p[2])
     raise LookupError("no orientation fits")
-
-
-def quote(machine: Machine, currency: str, parts: Sequence[Part], quantity: int) -> Quote:
-    """§5.4: the volume model's quote (ledger.quotes.volume_quote), no fallback noted."""
-    return volume_quote(machine, currency, parts, quantity)
 
 
 def machine_failures(machine: Machine, request: Request) -> list[str]:

@@ -16,15 +16,16 @@ inputs like any other.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal, Protocol
 
 from protocol.capability import Machine
+from protocol.errors import LocalMisuseError
 
 MM3_PER_CM3: Final = 1000
 SECONDS_PER_HOUR: Final = 3600
-METHODS: Final = ("volume", "slicer")
 #: Why a volume quote stands where a slicer quote could be (§5.5), in no order.
 FALLBACK_REASONS: Final = (
     "no-settings",  # the machine publishes no slicer settings
@@ -57,16 +58,7 @@ class SliceSettings:
     density_mg_per_cm3: int
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "layer_height_um": self.layer_height_um,
-            "infill_percent": self.infill_percent,
-            "perimeters": self.perimeters,
-            "supports": self.supports,
-            "nozzle_um": self.nozzle_um,
-            "filament_diameter_um": self.filament_diameter_um,
-            "material": self.material,
-            "density_mg_per_cm3": self.density_mg_per_cm3,
-        }
+        return dataclasses.asdict(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +83,10 @@ class NotSliced:
 
     reason: str
     detail: str = ""
+
+    def __post_init__(self) -> None:
+        if self.reason not in FALLBACK_REASONS:  # the codes quotes carry are a closed set
+            raise LocalMisuseError("misuse.bad-argument", f"no fallback reason {self.reason!r}")
 
 
 SliceOutcome = Sliced | NotSliced
@@ -173,12 +169,7 @@ def slice_settings(machine: Machine, material: str | None) -> SliceSettings | No
         return None
     chosen = quoted_material(machine, material)
     return SliceSettings(
-        layer_height_um=settings.layer_height_um,
-        infill_percent=settings.infill_percent,
-        perimeters=settings.perimeters,
-        supports=settings.supports,
-        nozzle_um=settings.nozzle_um,
-        filament_diameter_um=settings.filament_diameter_um,
+        **settings.model_dump(exclude={"density_mg_per_cm3"}),
         material=chosen,
         density_mg_per_cm3=settings.density_mg_per_cm3[chosen],
     )

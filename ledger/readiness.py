@@ -76,10 +76,6 @@ class Readiness:
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
-    @property
-    def watertight(self) -> bool:
-        return self.open_edges == 0 and self.non_manifold_edges == 0
-
 
 @dataclass(frozen=True, slots=True)
 class ReadinessWarning:

@@ -71,7 +71,6 @@ __all__ = [
     "advert_fields",
     "advert_from_toml",
     "degrees_to_microdeg",
-    "machine_map",
     "processes_for_token",
     "tolerance_holds",
     "validate_advert",
@@ -91,7 +90,6 @@ SEAL_PUBLIC_KEY_BYTES: Final[dict[str, int]] = {
 
 MAX_MACHINES: Final = 64
 MAX_MACHINE_MATERIALS: Final = 32
-MAX_MACHINE_MATERIALS_FOR_DENSITY: Final = MAX_MACHINE_MATERIALS
 MAX_LEAD_TIME_DAYS: Final = 3650
 MAX_MINOR: Final = 10**12
 MAX_THROUGHPUT_MM3_PER_HOUR: Final = 10**12
@@ -130,7 +128,7 @@ class SlicerSettings(StrictBody):
     #: Filament density per material of the machine, in mg/cm³ (1240: PLA's 1.24 g/cm³).
     density_mg_per_cm3: Annotated[
         dict[Material, Density_mg_per_cm3],
-        Field(min_length=1, max_length=MAX_MACHINE_MATERIALS_FOR_DENSITY),
+        Field(min_length=1, max_length=MAX_MACHINE_MATERIALS),
     ]
 
     @model_validator(mode="after")
@@ -211,11 +209,6 @@ class AdvertBody(StrictBody):
     availability: Availability
     machines: Annotated[list[Machine], Field(min_length=1, max_length=MAX_MACHINES)]
     seal_key: SealKey | None
-
-
-def machine_map(machine: Machine) -> dict[str, Any]:
-    """A machine as the map an advert carries: `slicer` only when it has settings."""
-    return machine.model_dump()
 
 
 def advert_body_map(body: AdvertBody) -> dict[str, Any]:

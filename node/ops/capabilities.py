@@ -51,7 +51,6 @@ from protocol.capability import (
     SealKey,
     advert_body_map,
     degrees_to_microdeg,
-    machine_map,
     processes_for_token,
 )
 from protocol.design import DesignBody
@@ -140,7 +139,7 @@ def candidate_json(c: Candidate) -> dict[str, Any]:
     return {
         **advert_json(c.advert),
         "machine_index": c.machine_index,
-        "machine": machine_map(machine),
+        "machine": machine.model_dump(),  # `slicer` only when set (its serializer)
         "distance_m": c.distance_m,
         "orientations": [list(o) for o in c.orientations],
         "quote": c.quote.to_json(),

@@ -19,8 +19,8 @@ from ledger.matching import (
     newest_adverts,
     orientation_fitting,
     part_from_geometry,
-    quote,
 )
+from ledger.quotes import volume_quote
 from protocol.capability import PROCESSES, AdvertBody, Location, Machine
 from protocol.design import Geometry
 from tests.protocol.test_capability import advert_map
@@ -86,7 +86,7 @@ def test_orientation_fits_exactly_when_sorted_edges_fit(
 
 def test_quote_follows_the_price_model() -> None:
     machine = Machine.model_validate(machine_map(), strict=True)
-    got = quote(machine, "EUR", [Part((10_000, 10_000, 10_000), 1_001)], quantity=3)
+    got = volume_quote(machine, "EUR", [Part((10_000, 10_000, 10_000), 1_001)], quantity=3)
     # V = 3003 mm³: material ⌈3003·12/1000⌉ = 37, machine ⌈3003·400/15000⌉ = 81,
     # seconds ⌈3003·3600/15000⌉ = 721, total 500 + 37 + 81.
     assert (got.material_minor, got.machine_minor, got.machine_seconds) == (37, 81, 721)

@@ -160,7 +160,7 @@ class Reconciler:
             if settled:
                 skipping = True
             elif r.mode == MODE_ID_LIST and self.is_initiator:
-                ours = {k[1] for k in self._keys[lower:upper]}
+                ours = set(self._ids(lower, upper))
                 theirs = set(r.ids)
                 have += ours - theirs
                 need += theirs - ours
@@ -202,7 +202,7 @@ class Reconciler:
         """Our items [lower, upper) as an IdList, or as BUCKETS fingerprinted ranges."""
         count = upper - lower
         if count < ID_LIST_BELOW:
-            out.id_list(upper_bound, [k[1] for k in self._keys[lower:upper]])
+            out.id_list(upper_bound, self._ids(lower, upper))
             return
         per_bucket, extra = divmod(count, BUCKETS)
         current = lower

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from protocol.reconcile_wire import MAX_MESSAGE_BYTES
+
 SYNC_PROTOCOL_ID: Final = "/fabcommons/sync/1"
 SYNC_VERSION: Final = 1
 #: The set reconciliation of heads a hello offers (`reconcile`, specs/0005 §8).
@@ -44,8 +46,8 @@ MAX_FORK_PROOFS_PER_FRAME: Final = 64
 MAX_FORK_PROOFS_PER_SESSION: Final = 1024
 MAX_ERROR_CODE_BYTES: Final = 64
 MAX_ERROR_MESSAGE_BYTES: Final = 1024
-#: A reconcile message's largest size (= protocol.reconcile_wire.MAX_MESSAGE_BYTES).
-MAX_RECONCILE_MESSAGE_BYTES: Final = 64 * 1024
+#: A reconcile message's largest size (0005 §8.3): the wire format's own limit.
+MAX_RECONCILE_MESSAGE_BYTES: Final = MAX_MESSAGE_BYTES
 #: One side's reconcile messages in a session: far more than any honest
 #: reconciliation takes (0005 §8.4), so a peer cannot keep one going forever.
 MAX_RECONCILE_MESSAGES_PER_SESSION: Final = 4096

@@ -31,7 +31,7 @@ from ledger.checkpoint import Checkpoint
 from ledger.keyhistory import MAX_KEY_EVENTS, KeyHistory, verify_key_history
 from protocol import canonical, limits
 from protocol.entry import Entry, decode_entry
-from protocol.errors import CommonsError, DecodeError, VerificationError
+from protocol.errors import CommonsError, DecodeError, LocalMisuseError, VerificationError
 
 FORK_PROOF_VERSION = 1
 MAX_FORK_PROOF_BYTES = (MAX_KEY_EVENTS + 2) * limits.MAX_ENTRY_BYTES
@@ -62,7 +62,12 @@ class ForkProof:
 def encode_fork_proof(
     kind: str, network: bytes, author: bytes, a: bytes, b: bytes, key_events: Sequence[bytes]
 ) -> bytes:
-    first, second = sorted((a, b))
+    if kind == KIND_INVALID_ENTRY:  # the sides have roles (§2.1): a the note, b the entry
+        if not a < b:  # a note's ASCII sorts below b's array header (0x92): never here
+            raise LocalMisuseError("misuse.bad-argument", "an invalid-entry side a ≥ side b")
+        first, second = a, b
+    else:
+        first, second = sorted((a, b))
     return canonical.encode(
         {
             "a": first,

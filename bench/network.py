@@ -749,12 +749,6 @@ def _pp(r: dict[str, float]) -> str:
     return f"{r['p50']:>7.1f} /{r['p99']:>7.1f}"
 
 
-def _mmm(values: Sequence[int]) -> str:
-    if not values:
-        return "-"
-    return f"{min(values)}/{statistics.median(values):g}/{max(values)}"
-
-
 def print_problems() -> None:
     print("observations:")
     for problem in PROBLEMS:

@@ -14,9 +14,8 @@ from typing import Any
 from node.cli.client import NodeClient
 from node.demo.federation import default_okh_folder, ready_json, ready_text, run_demo
 from node.demo.lab import Lab
-from node.i18n import N_, _, localized
+from node.i18n import _
 from node.store.home import NodeHome
-from protocol.errors import LocalMisuseError
 
 
 def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -59,9 +58,6 @@ def cmd_demo(args: argparse.Namespace) -> dict[str, Any]:
 
 def cmd_dashboard(args: argparse.Namespace) -> dict[str, Any]:
     home = NodeHome(args.home)
-    client = NodeClient.discover(home)
-    if client is None:
-        why = N_("no node is running on {home}")
-        raise localized(LocalMisuseError, "misuse.node-not-running", why, home=args.home)
+    client = NodeClient.running(home)
     url = f"{client.url}/#token={home.api_token()}"
     return {"dashboard": url, "_text": url}

@@ -153,13 +153,19 @@ class Slicer:
         timeout_s: float = DEFAULT_TIMEOUT_S,
         memory_bytes: int = DEFAULT_MEMORY_MB * 1024 * 1024,
         cache_dir: Path | None = None,
-        parallel: int = 1,
     ) -> None:
         self.program = program
         self.timeout_s = timeout_s
         self.memory_bytes = memory_bytes
         self.cache_dir = cache_dir
-        self._gate = threading.BoundedSemaphore(parallel)
+        self._prlimit = shutil.which("prlimit")
+        # An upgraded program (another size or time at the same path) has other figures.
+        try:
+            st = program.stat()
+            self._program_id = f"{program}:{st.st_size}:{st.st_mtime_ns}"
+        except OSError:
+            self._program_id = str(program)
+        self._gate = threading.BoundedSemaphore(1)  # one slice at a time
         self._lock = threading.Lock()
         self._memo: OrderedDict[bytes, PartSlice | NotSliced] = OrderedDict()
         self._runs = self._hits = self._failures = self._timeouts = 0
@@ -169,7 +175,7 @@ class Slicer:
             return SlicerStatistics(self._runs, self._hits, self._failures, self._timeouts)
 
     def cache_key(self, mesh_sha256: bytes, settings: SliceSettings) -> bytes:
-        value = {"mesh": mesh_sha256, "settings": settings.to_json(), "program": str(self.program)}
+        value = {"mesh": mesh_sha256, "settings": settings.to_json(), "program": self._program_id}
         return hashlib.sha256(canonical.encode(value)).digest()
 
     def cached(self, mesh_sha256: bytes, settings: SliceSettings) -> PartSlice | NotSliced | None:
@@ -188,8 +194,10 @@ class Slicer:
     def slice_part(self, mesh: MeshSource, settings: SliceSettings) -> PartSlice | NotSliced:
         """Slice one mesh (from the cache when it was sliced before)."""
         held = self.cached(mesh.sha256, settings)
-        if held is not None:
-            return held
+        return held if held is not None else self.slice_uncached(mesh, settings)
+
+    def slice_uncached(self, mesh: MeshSource, settings: SliceSettings) -> PartSlice | NotSliced:
+        """Slice one mesh the cache was just asked for and lacked (`cached`)."""
         key = self.cache_key(mesh.sha256, settings)
         with self._gate:
             held = self.cached(mesh.sha256, settings)  # sliced while we waited
@@ -216,7 +224,7 @@ class Slicer:
                 self._memo.popitem(last=False)
 
     def _run(self, mesh: MeshSource, settings: SliceSettings) -> PartSlice | NotSliced:
-        prlimit = shutil.which("prlimit")
+        prlimit = self._prlimit
         if prlimit is None:
             return NotSliced("no-slicer", "prlimit (util-linux) is missing: no bounded slicing")
         with tempfile.TemporaryDirectory(prefix="fabnode-slice-") as folder:
@@ -361,7 +369,7 @@ def slice_request(
                 done = NotSliced("slice-budget", f"over {MAX_SLICES_PER_REQUEST} slices at once")
             elif done is None:
                 budget -= 1
-                done = slicer.slice_part(mesh, settings)
+                done = slicer.slice_uncached(mesh, settings)
             if isinstance(done, NotSliced):
                 out[settings] = done
                 break

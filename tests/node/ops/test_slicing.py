@@ -306,3 +306,15 @@ def test_the_slicers_memory_is_bounded(tmp_path: Path) -> None:
     outcome = starved.slice_part(mesh, SETTINGS)
     assert isinstance(outcome, NotSliced) and outcome.reason == "slicer-failed"
     assert isinstance(Slicer(Path(PRUSA)).slice_part(mesh, SETTINGS), PartSlice)
+
+
+def test_an_upgraded_slicer_at_the_same_path_is_not_answered_from_the_cache(
+    tmp_path: Path,
+) -> None:
+    program = tmp_path / "prusa-slicer"
+    program.write_text("#!/bin/sh\n")
+    settings = SliceSettings(200, 20, 2, False, 400, 1750, "PLA", 1240)
+    before = Slicer(program, cache_dir=tmp_path / "slices").cache_key(bytes(32), settings)
+    assert Slicer(program).cache_key(bytes(32), settings) == before  # the same program
+    program.write_text("#!/bin/sh\n# 2.6\n")  # another release installed over it
+    assert Slicer(program).cache_key(bytes(32), settings) != before

@@ -159,9 +159,10 @@ def cmd_list(args: argparse.Namespace) -> dict[str, Any]:
 def _part(text: str) -> dict[str, Any]:
     fields = text.split(",")
     if len(fields) != 4 or not all(f.strip().isdigit() for f in fields):
-        raise LocalMisuseError(
-            "misuse.bad-part", _("{part}: want X,Y,Z,VOL (mm, mm³)").format(part=repr(text))
-        )
+        raise localized(
+            LocalMisuseError, "misuse.bad-part", N_("{part}: want X,Y,Z,VOL (mm, mm³)"),
+            part=repr(text),
+        )  # fmt: skip
     x, y, z, volume = (int(f) for f in fields)
     return {"size_um": [x * 1000, y * 1000, z * 1000], "volume_mm3": volume}
 

@@ -209,9 +209,10 @@ def cmd_check_proof(args: argparse.Namespace) -> dict[str, Any]:
     required = args.witnesses if args.witnesses is not None else _federation_k(args.home, network)
     if args.require_witnesses:
         if required is None:
-            raise LocalMisuseError(
+            raise localized(
+                LocalMisuseError,
                 "misuse.bad-argument",
-                _("no k known for this network: give --witnesses K"),
+                N_("no k known for this network: give --witnesses K"),
             )
         verify_witnessed(result, required)
     out = result_to_json(result, required)

@@ -216,6 +216,6 @@ def _systemctl(scope: Scope, *argv: str, check: bool = True) -> str:
     except (OSError, subprocess.TimeoutExpired) as e:
         raise LocalMisuseError("misuse.no-systemd", f"{' '.join(command)}: {e}") from e
     if check and done.returncode != 0:
-        reason = done.stderr.strip() or _("exit status {n}").format(n=done.returncode)
+        reason = done.stderr.strip() or f"exit status {done.returncode}"  # in the error: English
         raise LocalMisuseError("misuse.systemctl-failed", f"{' '.join(command)}: {reason}")
     return done.stdout

@@ -17,7 +17,8 @@ let language = SOURCE;
 let locale = SOURCE;  // the BCP 47 tag Intl formats with (the browser's own when it is of `language`)
 let catalog = {};
 let english = {};
-let plurals = new Intl.PluralRules(SOURCE);
+const SOURCE_PLURALS = new Intl.PluralRules(SOURCE);
+let plurals = SOURCE_PLURALS;
 
 async function fetchJson(path) {
   const response = await fetch(path);
@@ -59,7 +60,6 @@ export async function loadLanguage() {
   return language;
 }
 
-export const currentLanguage = () => language;
 export const currentLocale = () => locale;
 
 // Remember `lang` for this browser and draw the page again in it.
@@ -73,7 +73,7 @@ function lookup(key, params) {
   if (value === undefined) return key;  // a missing key shows itself (the catalog test catches it)
   if (typeof value === "object") {
     const n = Number(params.count ?? 0);
-    const own = Object.hasOwn(catalog, key) ? plurals : new Intl.PluralRules(SOURCE);
+    const own = Object.hasOwn(catalog, key) ? plurals : SOURCE_PLURALS;
     value = value[own.select(n)] ?? value.other ?? "";
   }
   return value;
@@ -106,8 +106,17 @@ export function tn(key, params = {}) {
 
 // -- formats in the reader's locale ----------------------------------------------------
 
+// Intl formatters cost far more to build than to use, and the page redraws often: one
+// per kind and options, kept for the page's life (choosing a language reloads it).
+const formatters = new Map();
+function formatter(Kind, options) {
+  const key = `${locale} ${Kind.name} ${JSON.stringify(options)}`;
+  if (!formatters.has(key)) formatters.set(key, new Kind(locale, options));
+  return formatters.get(key);
+}
+
 export function number(n, options = {}) {
-  return new Intl.NumberFormat(locale, options).format(n);
+  return formatter(Intl.NumberFormat, options).format(n);
 }
 
 // A length in a unit Intl knows ("kilometer", "millimeter"): "12 km", "12 km" in Arabic digits…
@@ -120,15 +129,15 @@ export function percent(n, digits = 1) {
 }
 
 export function dateTime(ms) {
-  return new Intl.DateTimeFormat(locale, { dateStyle: "medium", timeStyle: "short" }).format(new Date(ms));
+  return formatter(Intl.DateTimeFormat, { dateStyle: "medium", timeStyle: "short" }).format(new Date(ms));
 }
 
 export function dateOnly(ms) {
-  return new Intl.DateTimeFormat(locale, { dateStyle: "medium" }).format(new Date(ms));
+  return formatter(Intl.DateTimeFormat, { dateStyle: "medium" }).format(new Date(ms));
 }
 
 export function list(items, type = "conjunction") {
-  return new Intl.ListFormat(locale, { style: "long", type }).format(items.map(String));
+  return formatter(Intl.ListFormat, { style: "long", type }).format(items.map(String));
 }
 
 // The language choice in the header: every language with a catalog, by its own name.

@@ -63,13 +63,6 @@ export function money(minor, currency) {
   return format.format(minor / 10 ** format.resolvedOptions().maximumFractionDigits);
 }
 
-// What a person typed ("42.50") in minor units of `currency` (4250 EUR, 42 JPY).
-export function toMinor(major, currency) {
-  const format = moneyFormat(currency);
-  const digits = format ? format.resolvedOptions().maximumFractionDigits : 2;
-  return Math.round(Number(major) * 10 ** digits);
-}
-
 export function when(ms) {
   return ms ? dateTime(ms) : "—";
 }

@@ -374,10 +374,12 @@ class Network:
             # announcement is stored at once; in a flood, what arrives while a batch is
             # being stored makes the next one (self-clocking, like Nagle without delay).
             batch = [await self._inbox.receive()]
+            entries = len(batch[0][1].entries)
             await trio.lowlevel.checkpoint()  # let tasks already woken queue theirs
             with contextlib.suppress(trio.WouldBlock):
-                while sum(len(a.entries) for _, a in batch) < INGEST_BATCH_ENTRIES:
+                while entries < INGEST_BATCH_ENTRIES:
                     batch.append(self._inbox.receive_nowait())
+                    entries += len(batch[-1][1].entries)
             if self.read_only:  # a full disk: sync fetches it once there is room again
                 self.stats.gossip_dropped += len(batch)
                 continue

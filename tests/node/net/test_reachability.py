@@ -5,6 +5,9 @@ from __future__ import annotations
 import hashlib
 import socket
 
+import trio
+
+from ledger.reachability import VERDICT_TTL_MS
 from node.net.host import HostConfig, open_host
 from node.net.reachability import DIALBACK_PROTOCOL_ID, Reachability
 from node.ops.doctor import listen_port
@@ -53,9 +56,11 @@ async def test_asking_peers_fills_the_tally_and_a_repeat_is_refused() -> None:
         assert client.due({a.peer_id, c.peer_id}) == []  # asked already
         for peer in asked:
             await client.ask(peer)
-        verdicts = client.tally.verdicts(0)
+        now = int(trio.current_time() * 1000)  # the driver's clock, as the node reads it
+        verdicts = client.tally.verdicts(now)
         assert {(v.server, v.reached) for v in verdicts} == {(a.peer_id, True), (c.peer_id, True)}
-        assert client.tally.status(0) == "public"
+        assert client.tally.status(now) == "public"
+        assert client.tally.status(now + VERDICT_TTL_MS) == "unknown"  # they age out
         again = Reachability(b)  # a fresh client asks a again at once: a refuses it
         await again.ask(a.peer_id)
-        assert again.tally.verdicts(0) == []
+        assert again.tally.verdicts(now) == []

@@ -83,16 +83,23 @@ class Pinner:
             if now - jobs_at >= JOBS_S:
                 self.stats.jobs = frozenset(await self.runner.on_ledger(job_blobs))
                 jobs_at = now
-            for blob in sorted(self.stats.pinned.keys() | self.stats.jobs):
+            kept = self.stats.pinned.keys() | self.stats.jobs
+            missing = await trio.to_thread.run_sync(self._missing, sorted(kept))
+            for blob in self.stats.failed.keys() - missing:  # held now, or not ours to keep
+                del self.stats.failed[blob]
+                failed_at.pop(blob, None)
+            for blob in sorted(missing):
                 if trio.current_time() - failed_at.get(blob, -RETRY_S) >= RETRY_S:
                     await self._keep(blob, failed_at)
             await trio.sleep(PIN_CHECK_S)
 
-    async def _keep(self, blob: bytes, failed_at: dict[bytes, float]) -> None:
+    def _missing(self, blobs: list[bytes]) -> set[bytes]:
+        """In a worker thread: those of `blobs` the store does not hold (one stat each),
+        in one hop off the trio thread rather than one per blob."""
         store = self.router.exchange.store
-        if await trio.to_thread.run_sync(store.has, blob):
-            self.stats.failed.pop(blob, None)
-            return
+        return {b for b in blobs if not store.has(b)}
+
+    async def _keep(self, blob: bytes, failed_at: dict[bytes, float]) -> None:
         try:
             await self.router.fetch(blob)
         except CommonsError as e:

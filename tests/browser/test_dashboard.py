@@ -355,9 +355,10 @@ def test_the_node_page_raises_a_fork_alert(tmp_path: Path, browser: Any) -> None
         assert fabnode("init", home=twin)[0] == 0
         shutil.copytree(twin, tmp_path / "twin-b")  # one identity, two machines
         forker = str(fabnode("id", home=twin)[1]["identity"])
-        for name in ("twin-a", "twin-b"):
-            stack.enter_context(running_node(tmp_path / name, "--bootstrap", hub["listen"][0]))
-        # The forker is a lab: its advert reaches the hub before its two histories do.
+        with running_node(tmp_path / "twin-b"):  # b writes its history offline first
+            two = api(tmp_path / "twin-b", "POST", "/api/v1/notes", {"text": "history two"})
+        stack.enter_context(running_node(twin, "--bootstrap", hub["listen"][0]))
+        # The forker is a lab: a's advert (its seq 2) reaches the hub before b does.
         api(tmp_path / "twin-a", "POST", "/api/v1/capabilities", {"advert": ADVERT})
         wait_until(
             "the twin's advert on the hub",
@@ -365,8 +366,9 @@ def test_the_node_page_raises_a_fork_alert(tmp_path: Path, browser: Any) -> None
         )
         page = open_dashboard(browser, hub, "node")
         page.wait_for_selector("#log-heads")
-        api(tmp_path / "twin-a", "POST", "/api/v1/notes", {"text": "history one"})
-        api(tmp_path / "twin-b", "POST", "/api/v1/notes", {"text": "history two"})
+        # b comes online: its seq 2 (a note) is not the advert the hub holds at seq 2
+        assert two["seq"] == 2
+        stack.enter_context(running_node(tmp_path / "twin-b", "--bootstrap", hub["listen"][0]))
         page.wait_for_selector(f"#fork-alerts[role=alert]:has-text('{forker}')", timeout=90_000)
         page.wait_for_selector("#log-heads .badge.bad:text('frozen: forked')")
         assert (

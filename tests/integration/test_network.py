@@ -90,11 +90,14 @@ def test_a_fork_is_detected_and_its_proof_reaches_every_node(
     twin_b = tmp_path / "twin-b"
     shutil.copytree(twin_a, twin_b)  # one identity, two machines: a restored backup
     forker = identity(twin_a)
+    with ExitStack() as alone:  # b writes its history offline, so a's can never reach it first
+        start(alone, twin_b)
+        two = api(twin_b, "POST", "/api/v1/notes", {"text": "history two"})
     ready = start(stack, hub)
     start(stack, twin_a, ready["listen"][0])
+    one = api(twin_a, "POST", "/api/v1/notes", {"text": "history one"})
+    assert one["seq"] == two["seq"] and one["entry_id"] != two["entry_id"]
     start(stack, twin_b, ready["listen"][0])
-    api(twin_a, "POST", "/api/v1/notes", {"text": "history one"})
-    api(twin_b, "POST", "/api/v1/notes", {"text": "history two"})
 
     def proof_at(home: Path) -> list[dict[str, Any]]:
         proofs = api(home, "GET", "/api/v1/ledger/fork-proofs")["fork_proofs"]

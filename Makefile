@@ -97,8 +97,11 @@ sim: $(STAMP)
 	$(BIN)/python -m bench.sim --seed $(SEED) --nodes $(NODES)
 
 ## make sim-scale: the same scenario at 100, 1,000 and 5,000 nodes, as a table
+## (SIM_ARGS="--identities 10000 --sizes 1000 --compare": every node also holds 10,000
+## logs from the start, each size run with the full head exchange and reconciled)
+SIM_ARGS ?=
 sim-scale: $(STAMP)
-	$(BIN)/python -m bench.sim --scale --seed $(SEED)
+	$(BIN)/python -m bench.sim --scale --seed $(SEED) $(SIM_ARGS)
 
 ## make bench: every benchmark, one table at the end (bench/table.py)
 bench: $(STAMP)

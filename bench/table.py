@@ -8,7 +8,8 @@ processes: start-up, gossip reach-all by node count, RSS, catch-up sync), bench.
 (one real node's RSS and API latency under each hostile-peer attack, as ratios to its
 idle figures), bench.sync_reconcile (bytes of an idle sync session and of one with a
 log to fetch, full head exchange against set reconciliation, at 100 to 10,000
-logs). If a
+logs), bench.startup (a node's start-up and idle RSS beside a bare py-libp2p
+host's, as ratios). If a
 module bench.sim exists, its `measure()` runs too and every figure it returns
 becomes a row (its contract: a flat dict of figure name to a number or a string; a
 key "targets" may map figure names to target text). A module that fails is
@@ -29,7 +30,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from bench import catalogue, cli, hostile, ledger, network, sync_reconcile
+from bench import catalogue, cli, hostile, ledger, network, startup, sync_reconcile
 
 Row = tuple[str, str, str]  # figure, value, target
 
@@ -155,6 +156,31 @@ def network_rows(f: dict[str, Any]) -> list[Row]:
             )
         )
     return rows
+
+
+def startup_rows(f: dict[str, Any]) -> list[Row]:
+    m, n = f["medians"], f["samples"]
+    o, b, lib = m["ours"], m["bare"], m["import_libp2p"]
+    return [
+        (
+            f"start-up, process -> ready: ours / bare py-libp2p (median of {n})",
+            f"{o['startup_s']:.2f} / {b['startup_s']:.2f} s = {f['startup_ratio']:.2f} x"
+            f" ({f['startup_ours_minus_bare_s']:+.2f} s ours)",
+            "< 0.8 s",
+        ),
+        (
+            "idle RSS: ours / bare py-libp2p",
+            f"{o['rss_mib']:.0f} / {b['rss_mib']:.0f} MiB = {f['rss_ratio']:.2f} x"
+            f" ({f['rss_ours_minus_bare_mib']:+.0f} MiB ours)",
+            "< 100 MiB",
+        ),
+        (
+            "  import libp2p alone / python alone: time, RSS",
+            f"{lib['startup_s'] * 1000:.0f} / {m['python']['startup_s'] * 1000:.0f} ms,"
+            f" {lib['rss_mib']:.0f} / {m['python']['rss_mib']:.0f} MiB",
+            "",
+        ),
+    ]
 
 
 def _reach(g: dict[str, Any]) -> str:
@@ -285,6 +311,7 @@ SECTIONS: list[tuple[str, str, Callable[[dict[str, Any]], list[Row]]]] = [
     ("catalogue", "catalogue", catalogue_rows),
     ("cli", "command line (a new process per run)", cli_rows),
     ("network", "network (real fabnode processes on 127.0.0.1)", network_rows),
+    ("startup", "start-up and idle memory, beside a bare py-libp2p host", startup_rows),
     ("hostile", "hostile peers (one real node)", hostile_rows),
     (
         "sync_reconcile",
@@ -331,6 +358,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     net_args = network.parse_args(["--quick"] if args.quick else [])
     reference = figures["ledger"] if "error" not in figures["ledger"] else None
     run("network", lambda: network.measure(net_args, reference), figures)
+    run("startup", lambda: startup.measure(3 if args.quick else startup.SAMPLES), figures)
     run("hostile", lambda: hostile.measure(args.quick), figures)
     counts = (100, 2_000) if args.quick else sync_reconcile.LOG_COUNTS
     run("sync_reconcile", lambda: sync_reconcile.measure(counts), figures)

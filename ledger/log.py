@@ -69,6 +69,7 @@ from ledger.store import (
     StoredForkProof,
     stored_entry,
 )
+from ledger.syncitems import SyncItems
 from ledger.witness import CosignedHead, WitnessState, witness_checkpoint
 from protocol.entry import (
     Entry,
@@ -119,6 +120,9 @@ class SettledChecks:
 AdmissionPolicy = Callable[[Entry], CommonsError | None]
 
 
+#: Told of each log a commit changed (Ledger.on_change); None: any log may have.
+ChangeListener = Callable[[LogKey | None], None]
+
 #: Fork proofs kept for the next announcement (Ledger.take_new_fork_proofs).
 MAX_NEWS_FORKS = 64
 
@@ -140,6 +144,26 @@ class Ledger:
         self._freezes = Freezes(store, _stored_position)
         self._forgotten: set[LogKey] = set(store.forgotten())
         self._news_forks: list[bytes] = []  # fork proofs stored since the last take
+        self._listeners: list[ChangeListener] = []
+        self._sync_items: dict[bytes, SyncItems] = {}
+
+    def sync_items(self, network: bytes) -> SyncItems:
+        """This ledger's set reconciliation items of `network`, kept up to date."""
+        if network not in self._sync_items:
+            self._sync_items[network] = SyncItems(self, network)
+        return self._sync_items[network]
+
+    def on_change(self, listener: ChangeListener) -> None:
+        """Call `listener(key)` after each commit for every log whose head, checkpoints
+        or freeze it changed (`key` None: any log may have; the lifts changed), and
+        when a log is forgotten. ledger.syncitems keeps its items fresh this way."""
+        self._listeners.append(listener)
+
+    def _touched(self, keys: Iterable[LogKey | None]) -> None:
+        if self._listeners:
+            for key in set(keys):
+                for listener in self._listeners:
+                    listener(key)
 
     # -- reading -----------------------------------------------------------------
     def head(self, network: bytes, author: bytes) -> LogHead | None:
@@ -165,6 +189,7 @@ class Ledger:
         self._heads.pop((network, author), None)
         self._trees.pop((network, author), None)
         self._forgotten.add((network, author))
+        self._touched([(network, author)])
 
     def unforget(self, network: bytes, author: bytes) -> None:
         """Let a forgotten log be fetched again (from its first entry)."""
@@ -194,7 +219,10 @@ class Ledger:
         force (specs/0008 §6: GovernanceState.unfrozen), the lifts of this ledger
         (specs/0004 §5). The whole set each time: the freezes follow it, so calling
         again with the same set is free. True if the lifts changed."""
-        return self._freezes.lift(proof_ids)
+        changed = self._freezes.lift(proof_ids)
+        if changed:
+            self._touched([None])
+        return changed
 
     def tree(self, network: bytes, author: bytes) -> merkle.MerkleTree:
         """The Merkle tree of a log, rebuilt from stored leaf hashes on first use."""
@@ -732,6 +760,11 @@ class Ledger:
             tree = self._trees.get((stored.network, stored.author))
             if tree is not None:
                 tree.append(stored.leaf_hash)
+        self._touched(
+            [(h.network, h.author) for h in heads]
+            + [(c.network, c.author) for c in batch.checkpoints]
+            + [(p.network, p.author) for p in proofs]
+        )
         if proofs:
             self._freezes.added(proofs)
             # "invalid-entry" proofs travel by sync only: nodes before 0004 §2.1 refuse the

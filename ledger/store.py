@@ -13,8 +13,9 @@ verify an entry twice.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Protocol
 
 from ledger.merkle import leaf_hash
@@ -217,13 +218,35 @@ class MemoryLogStore:
 
     def __init__(self) -> None:
         self._heads: dict[LogKey, LogHead] = {}
-        self._entries: dict[LogKey, list[StoredEntry]] = {}
+        #: Each log's entries; a tuple or a read-only mapping is shared with a copy
+        #: (`copy`) and replaced by its own list or dict on the log's next write.
+        self._entries: dict[LogKey, Sequence[StoredEntry]] = {}
         self._by_id: dict[bytes, tuple[bytes, bytes, int]] = {}
-        self._checkpoints: dict[LogKey, dict[int, StoredCheckpoint]] = {}
+        self._checkpoints: dict[LogKey, Mapping[int, StoredCheckpoint]] = {}
         self._forks: dict[bytes, StoredForkProof] = {}
         self._forgotten: set[LogKey] = set()
         self._deferred: dict[Position, str] = {}  # insertion order = storing order
         self.commits = 0
+
+    def copy(self) -> MemoryLogStore:
+        """Another store holding the same logs, sharing what it holds now: each log's
+        entries and checkpoints are copied on its first write (the simulator starts
+        thousands of nodes holding one set of logs this way, specs/0013 §4.1)."""
+        other = MemoryLogStore()
+        for key, log in self._entries.items():  # shared from now on: read only, here too
+            if isinstance(log, list):
+                self._entries[key] = tuple(log)
+        for key, held in self._checkpoints.items():
+            if isinstance(held, dict):
+                self._checkpoints[key] = MappingProxyType(held)
+        other._heads = dict(self._heads)
+        other._entries = dict(self._entries)
+        other._by_id = dict(self._by_id)
+        other._checkpoints = dict(self._checkpoints)
+        other._forks = dict(self._forks)
+        other._forgotten = set(self._forgotten)
+        other._deferred = dict(self._deferred)
+        return other
 
     def heads(self) -> list[LogHead]:
         return list(self._heads.values())
@@ -258,7 +281,7 @@ class MemoryLogStore:
     def commit(self, batch: Batch) -> None:
         _check_batch(self._entries, self._by_id, batch.entries)
         for entry in batch.entries:
-            self._entries.setdefault((entry.network, entry.author), []).append(entry)
+            self._own_log((entry.network, entry.author)).append(entry)
             self._by_id[entry.id] = (entry.network, entry.author, entry.seq)
             if entry.unchecked:
                 self._deferred[(entry.network, entry.author, entry.seq)] = UNCHECKED
@@ -269,10 +292,24 @@ class MemoryLogStore:
         for head in batch.heads:
             self._heads[(head.network, head.author)] = head
         for cp in batch.checkpoints:
-            self._checkpoints.setdefault((cp.network, cp.author), {})[cp.size] = cp
+            self._own_checkpoints((cp.network, cp.author))[cp.size] = cp
         for proof in batch.fork_proofs:
             self._forks[proof.id] = proof
         self.commits += 1
+
+    def _own_log(self, key: LogKey) -> list[StoredEntry]:
+        log = self._entries.get(key, [])
+        if not isinstance(log, list):
+            log = list(log)
+        self._entries[key] = log
+        return log
+
+    def _own_checkpoints(self, key: LogKey) -> dict[int, StoredCheckpoint]:
+        held = self._checkpoints.get(key, {})
+        if not isinstance(held, dict):
+            held = dict(held)
+        self._checkpoints[key] = held
+        return held
 
     def forget(self, network: bytes, author: bytes) -> None:
         key = (network, author)
@@ -291,17 +328,19 @@ class MemoryLogStore:
 
 
 def _check_batch(
-    logs: dict[LogKey, list[StoredEntry]],
+    logs: Mapping[LogKey, Sequence[StoredEntry]],
     known_ids: dict[bytes, tuple[bytes, bytes, int]],
     entries: Iterable[StoredEntry],
 ) -> None:
     """Refuse a batch that would leave a hole or repeat an id: a caller bug, never
     peer input (the ledger checks first). Same rule and code as the SQLite store."""
-    sizes = {key: len(log) for key, log in logs.items()}
+    sizes: dict[LogKey, int] = {}  # the logs of the batch only: a commit costs its size
     seen: set[bytes] = set()
     for entry in entries:
         key = (entry.network, entry.author)
-        if entry.seq != sizes.get(key, 0) + 1:
+        if key not in sizes:
+            sizes[key] = len(logs.get(key, ()))
+        if entry.seq != sizes[key] + 1:
             raise LocalMisuseError("misuse.bad-batch", f"batch leaves a hole at seq {entry.seq}")
         if entry.id in known_ids or entry.id in seen:
             raise LocalMisuseError("misuse.bad-batch", "batch repeats a stored entry id")

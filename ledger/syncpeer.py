@@ -19,7 +19,8 @@ from ledger.checkpoint import decode_signed_checkpoint
 from ledger.gossip import check_checkpoint
 from ledger.log import Ledger
 from ledger.store import StoredCheckpoint
-from ledger.syncreconcile import HeadReconciliation, Offered, servable_items
+from ledger.syncitems import Offered, servable_checkpoint
+from ledger.syncreconcile import HeadReconciliation
 from protocol.entry import Entry, read_stored_entry
 from protocol.errors import CommonsError, RemoteFaultError
 from protocol.sync import (
@@ -164,26 +165,19 @@ class SyncPeer:
 
     def servable(self, author: bytes) -> StoredCheckpoint | None:
         """Our latest checkpoint of a log that lies within what we hold of it."""
-        head = self.ledger.head(self.network, author)
-        if head is None or self.ledger.is_frozen(self.network, author):
-            return None
-        held = [
-            c for c in self.ledger.store.checkpoints(self.network, author) if c.size <= head.size
-        ]
-        return held[-1] if held else None
+        return servable_checkpoint(self.ledger, self.network, author)
 
     def servable_heads(self, wanted: SyncFilter) -> list[Head]:
+        """Our head of every log we serve that `wanted` admits (the ledger's cached
+        items, ledger.syncitems: the logs' items are their servable heads)."""
         having = None if wanted.kinds is None else self._authors_with(wanted.kinds)
-        heads = []
-        for head in self.ledger.heads():
-            if head.network != self.network or not wanted.admits_author(head.author):
-                continue
-            if having is not None and head.author not in having:
-                continue
-            checkpoint = self.servable(head.author)
-            if checkpoint is not None:
-                heads.append(Head(head.author, checkpoint.size, checkpoint.note))
-        return heads
+        return [
+            head
+            for head in self.ledger.sync_items(self.network).offered().values()
+            if isinstance(head, Head)
+            and wanted.admits_author(head.author)
+            and (having is None or head.author in having)
+        ]
 
     def _authors_with(self, kinds: Sequence[str]) -> set[bytes]:
         """Authors whose log holds an entry of one of `kinds` (specs/0005 §7)."""
@@ -205,7 +199,8 @@ class SyncPeer:
             self.events.append(event)
         if isinstance(event, Hello):
             if self.conn.reconciling:
-                self._reconcile = HeadReconciliation(self.servable_items())
+                items = self.ledger.sync_items(self.network)
+                self._reconcile = HeadReconciliation(items.offered(), items.index())
                 self.send(Reconcile(self._reconcile.initiate()))
             else:
                 self._announce([] if self.role != ROLE_PEER else self.servable_heads(event.filter))
@@ -251,8 +246,9 @@ class SyncPeer:
         self._reconcile.forget_offers()
 
     def servable_items(self) -> dict[bytes, Offered]:
-        """Our reconciliation items (0005 §8.2): logs by head, frozen authors by proofs."""
-        return servable_items(self.ledger, self.network, self.servable)
+        """Our reconciliation items (0005 §8.2): logs by head, frozen authors by proofs
+        (the ledger's cache: read them, do not change them)."""
+        return self.ledger.sync_items(self.network).offered()
 
     def pump(self) -> None:
         while self.planned and self.conn.can_request:
@@ -409,6 +405,8 @@ class SyncPeer:
 
     def _check_equivocation(self, head: Head) -> None:
         held = self.ledger.store.checkpoints(self.network, head.author)
+        if any(c.note == head.checkpoint for c in held):
+            return  # the very note we keep (the usual case): nothing to decode
         roots = {c.size: c.root for c in held}
         cp = decode_signed_checkpoint(head.checkpoint).checkpoint
         if roots.get(cp.size, cp.root) != cp.root:

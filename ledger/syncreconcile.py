@@ -6,58 +6,38 @@ initiator of its own reconciliation and the responder to the peer's, both over t
 items. `answer(msg)` is the reply to the peer's message; `step(reply)` feeds the
 peer's reply to ours and gives the next message, or None once done; then `lacking`
 says what the peer lacks (the heads to send, the fork proofs to send) and
-`agreed_size(author)` whether the peer holds exactly our head of a log. Pure: it
-reads the ledger only through `servable_items`.
+`agreed_size(author)` whether the peer holds exactly our head of a log. Pure: the
+items come from the ledger's cache (ledger.syncitems, `Ledger.sync_items`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ledger.log import Ledger
-from ledger.store import StoredCheckpoint
-from protocol.reconcile import Reconciler
+from ledger.syncitems import Offered, fresh_items
+from protocol.reconcile import ItemIndex, Reconciler
 from protocol.sync import Head
-from protocol.sync_items import SORT_KEY, frozen_item_id, log_item_id
+from protocol.sync_items import SORT_KEY
 
-Offered = Head | tuple[bytes, ...]  # a log's head, or a frozen author's fork proofs
-
-
-def servable_items(
-    ledger: Ledger, network: bytes, servable: Callable[[bytes], StoredCheckpoint | None]
-) -> dict[bytes, Offered]:
-    """Every log we serve (its latest servable checkpoint, `servable(author)`) and every
-    author a fork proof we hold freezes, by reconciliation item id (0005 §8.2)."""
-    proofs: dict[bytes, list[bytes]] = {}
-    for p in ledger.store.fork_proofs():
-        if p.network == network and ledger.is_frozen(network, p.author):
-            proofs.setdefault(p.author, []).append(p.raw)
-    out: dict[bytes, Offered] = {
-        frozen_item_id(author): tuple(raws) for author, raws in proofs.items()
-    }
-    for head in ledger.heads():
-        if head.network != network:
-            continue
-        checkpoint = servable(head.author)
-        if checkpoint is not None:
-            item = log_item_id(head.author, checkpoint.size, checkpoint.root)
-            out[item] = Head(head.author, checkpoint.size, checkpoint.note)
-    return out
+__all__ = ["HeadReconciliation", "Offered", "fresh_items"]
 
 
 @dataclass
 class HeadReconciliation:
+    #: Our items by id (read only: it may be the ledger's cache, ledger.syncitems).
     offered: dict[bytes, Offered]
+    #: The same items sorted (None: built from `offered`).
+    index: ItemIndex | None = None
     initiator: Reconciler = field(init=False)
     responder: Reconciler = field(init=False)
     #: Our items the peer lacks, found so far.
     have: set[bytes] = field(default_factory=set)
 
     def __post_init__(self) -> None:
-        items = [(SORT_KEY, item) for item in self.offered]
-        self.initiator = Reconciler(items)
-        self.responder = Reconciler(items)
+        if self.index is None:
+            self.index = ItemIndex.build((SORT_KEY, item) for item in self.offered)
+        self.initiator = Reconciler(self.index)
+        self.responder = Reconciler(self.index)
 
     def initiate(self) -> bytes:
         return self.initiator.initiate()
@@ -90,6 +70,7 @@ class HeadReconciliation:
         return None
 
     def forget_offers(self) -> None:
-        """Once our heads went out only the responder is needed."""
-        self.offered.clear()
+        """Once our heads went out only the responder is needed (the dict is not
+        cleared: it may be the ledger's)."""
+        self.offered = {}
         self.have.clear()

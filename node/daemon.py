@@ -23,13 +23,11 @@ from functools import partial
 from typing import cast
 
 import trio
-from fastapi import FastAPI
 from hypercorn.config import Config
 from hypercorn.trio import serve
 from hypercorn.typing import ASGIFramework
 
-from node.api.app import build_app
-from node.api.metrics import NodeMetrics
+from node.lazyapp import Asgi, LazyApp
 from node.net.discovery import Discovery
 from node.net.host import HostConfig, open_host
 from node.net.network import Network
@@ -166,7 +164,6 @@ async def run_node(
                     stopping=stop,
                     previews=Previewer(home.path, blobs),  # thumbnails (specs/0010 §8)
                 )
-                metrics = NodeMetrics(service, network, blobs, driver)
                 notifier = _notifier(home, runner, committed, hub, service.api_url)
                 try:
                     async with trio.open_nursery() as nursery:
@@ -178,11 +175,14 @@ async def run_node(
                         if driver is not None:
                             await nursery.start(driver.run)
                         await nursery.start(notifier.run)
-                        app = build_app(service, home.api_token(), hub, metrics, notifier)
+                        app = LazyApp()  # the API is built after the ready line
                         await _serve(nursery, app, api_socket, stop)
                         home.write_api_info(service.api_url, os.getpid())
                         await nursery.start(_stop_on_signals, stop)  # before we say ready
                         task_status.started(service)
+                        make = partial(_build_api, service, home.api_token(), hub, network,
+                                       blobs, driver, notifier)  # fmt: skip
+                        await app.build(make)
                         await stop.wait()
                         _interrupt_later(storage, ctx.catalogue.interrupt)
                         nursery.cancel_scope.cancel()
@@ -392,8 +392,25 @@ def _url_of(sock: socket.socket) -> str:
     return f"http://{host}:{port}"
 
 
+def _build_api(
+    service: NodeService,
+    token: str,
+    hub: EventHub,
+    network: Network,
+    blobs: BlobStore,
+    driver: GovernanceDriver | None,
+    notifier: Notifier,
+) -> Asgi:
+    """The local API (node.api.app) and its metrics; imported here, not at start-up."""
+    from node.api.app import build_app  # noqa: PLC0415 (after the ready line: ~0.2 s)
+    from node.api.metrics import NodeMetrics  # noqa: PLC0415
+
+    metrics = NodeMetrics(service, network, blobs, driver)
+    return cast(Asgi, build_app(service, token, hub, metrics, notifier))
+
+
 async def _serve(
-    nursery: trio.Nursery, app: FastAPI, api_socket: socket.socket, stop: trio.Event
+    nursery: trio.Nursery, app: LazyApp, api_socket: socket.socket, stop: trio.Event
 ) -> None:
     config = _api_config(api_socket)
     serving = partial(serve, cast(ASGIFramework, app), config, shutdown_trigger=stop.wait)

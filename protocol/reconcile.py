@@ -27,8 +27,9 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+import itertools
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -98,11 +99,40 @@ class ReconcileStep:
     need_ids: tuple[bytes, ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class ItemIndex:
+    """A set of items sorted, with the running sums of their ids (`sums[i]` is the
+    sum of the first i ids as integers): what a Reconciler reads. Immutable, so one
+    index serves any number of reconciliations over the same set (ledger.syncitems
+    keeps one per ledger and builds it again only when an item changes)."""
+
+    keys: Sequence[Item]
+    sums: Sequence[int]
+
+    @classmethod
+    def build(cls, items: Iterable[Item]) -> ItemIndex:
+        return cls.from_sorted(sorted(items))
+
+    @classmethod
+    def from_sorted(cls, keys: Sequence[Item], *, checked: bool = False) -> ItemIndex:
+        """From items already in order; raises LocalMisuseError for a bad or repeated one
+        (`checked`: the caller made them well formed and in order, skip the look)."""
+        for i, (timestamp, item_id) in enumerate(() if checked else keys):
+            if not 0 <= timestamp < MAX_U64 or type(item_id) is not bytes or len(item_id) != 32:
+                raise LocalMisuseError("misuse.bad-argument", "want (timestamp, 32-byte id) items")
+            if i and keys[i - 1] >= keys[i]:
+                raise LocalMisuseError(
+                    "misuse.bad-argument", "an item appears twice or out of order"
+                )
+        ints = (int.from_bytes(item_id, "little") for _, item_id in keys)
+        return cls(keys, list(itertools.accumulate(ints, initial=0)))
+
+
 class Reconciler:
-    """One party of one reconciliation over a fixed set of items."""
+    """One party of one reconciliation over a fixed set of items (or their index)."""
 
     def __init__(
-        self, items: Iterable[Item], *, max_message_bytes: int = MAX_MESSAGE_BYTES
+        self, items: Iterable[Item] | ItemIndex, *, max_message_bytes: int = MAX_MESSAGE_BYTES
     ) -> None:
         if not MIN_MESSAGE_BYTES <= max_message_bytes <= MAX_MESSAGE_BYTES:
             raise LocalMisuseError(
@@ -110,14 +140,9 @@ class Reconciler:
                 f"max_message_bytes must be in [{MIN_MESSAGE_BYTES}, {MAX_MESSAGE_BYTES}]",
             )
         self.max_message_bytes = max_message_bytes
-        self._keys = sorted(items)
-        self._sums = [0]
-        for i, (timestamp, item_id) in enumerate(self._keys):
-            if not 0 <= timestamp < MAX_U64 or type(item_id) is not bytes or len(item_id) != 32:
-                raise LocalMisuseError("misuse.bad-argument", "want (timestamp, 32-byte id) items")
-            if i and self._keys[i - 1] == self._keys[i]:
-                raise LocalMisuseError("misuse.bad-argument", "an item appears twice")
-            self._sums.append(self._sums[-1] + int.from_bytes(item_id, "little"))
+        index = items if isinstance(items, ItemIndex) else ItemIndex.build(items)
+        self._keys = index.keys
+        self._sums = index.sums
         self.is_initiator = False
         self.is_done = False
 

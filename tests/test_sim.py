@@ -143,10 +143,39 @@ def test_sync_turns_an_equivocation_at_an_equal_size_into_a_fork_proof() -> None
         assert [e.code for e in peer.rejected] == ["verify.inconsistent-checkpoint"]
 
 
+def test_logs_held_from_the_start_cost_the_full_exchange_and_not_reconciliation() -> None:
+    """specs/0013 §4.1: every node holds 300 more logs; both ways converge and hold them;
+    an idle round of full head exchanges carries them, a reconciled one does not."""
+    config = SimConfig(seed=2, nodes=24, authors=6, entries_per_author=2, crashes=1)
+    alone = run(config)
+    full, reconciled = (
+        run(dataclasses.replace(config, identities=300, reconcile=r)) for r in (False, True)
+    )
+    assert full["ok"] and reconciled["ok"] and alone["ok"]
+    idle = {name: r["idle_sync_bytes_per_node"] for name, r in
+            (("alone", alone), ("full", full), ("reconciled", reconciled))}  # fmt: skip
+    assert idle["full"] > 100 * idle["reconciled"]  # ~300 heads a session, each way
+    assert idle["reconciled"] < 2 * idle["alone"]  # a fingerprint covers them all
+    assert full["heal_to_converged_bytes_per_node"] > reconciled["heal_to_converged_bytes_per_node"]
+
+
+def test_held_logs_are_in_every_nodes_target() -> None:
+    sim = build(SimConfig(seed=5, nodes=20, authors=6, entries_per_author=2, identities=50))
+    assert len(sim.held_before) == 50
+    network = sim.fed.network
+    # nothing written yet: every node holds exactly the held logs, the target
+    assert all(checks.holdings(n.ledger, network) == checks.target(sim) for n in sim.honest)
+    lagging = sim.honest[-1]
+    lagging.store = MemoryLogStore()  # a node without them is not converged
+    lagging.ledger = Ledger(lagging.store)
+    assert checks.holdings(lagging.ledger, network) != checks.target(sim)
+
+
 @pytest.mark.parametrize(
     ("argv", "code"),
-    [(["--nodes", "5"], "usage.too-few-nodes"), (["--scale", "--sizes", "1k"], "usage.bad-sizes")],
-)
+    [(["--nodes", "5"], "usage.too-few-nodes"), (["--scale", "--sizes", "1k"], "usage.bad-sizes"),
+     (["--identities", "-1"], "usage.bad-identities")],
+)  # fmt: skip
 def test_command_line_errors_are_json(
     argv: list[str], code: str, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -39,13 +39,13 @@ def holdings(ledger: Ledger, network: bytes) -> bytes:
 
 
 def target(sim: Sim) -> bytes:
-    """What every honest node should hold: each honest author's own log, the equivocator
-    (once it forked) frozen."""
+    """What every honest node should hold: each honest author's own log and the logs
+    held from the start, the equivocator (once it forked) frozen."""
     network = sim.fed.network
     byz = sim.byzantine
     frozen = [byz.identity.id] if byz and byz.identity and byz.alt_ledger else []
     h = hashlib.sha256(b"".join(frozen))
-    heads = [w.ledger.head(network, _id(w)) for w in sim.writers]
+    heads = [w.ledger.head(network, _id(w)) for w in sim.writers] + sim.held_before
     for head in sorted((x for x in heads if x is not None), key=lambda x: x.author):
         h.update(head.author + head.size.to_bytes(8, "big") + (head.head_id or b""))
     return h.digest()
@@ -64,10 +64,16 @@ def _id(node: SimNode) -> bytes:
 
 
 def report(
-    sim: Sim, config: dict[str, Any], *, idle_sync_bytes_per_node: int | None = None
+    sim: Sim,
+    config: dict[str, Any],
+    *,
+    idle_sync_bytes_per_node: int | None = None,
+    healed_to_converged_bytes: int | None = None,
 ) -> Report:
     """The run's figures and properties; `idle_sync_bytes_per_node` is what one sync
-    interval after convergence cost each node (None: it never converged)."""
+    interval after convergence cost each node (None: it never converged);
+    `healed_to_converged_bytes`, what all nodes sent from the partition's heal to
+    convergence (None: no partition, or no convergence)."""
     fed, network = sim.fed, sim.fed.network
     honest = sim.honest
     n = len(fed.nodes)
@@ -97,6 +103,7 @@ def report(
         "gossip_bytes_per_node": sum(s.gossip_bytes for s in stats) // n,
         "sync_bytes_per_node": sum(s.sync_bytes for s in stats) // n,
         "idle_sync_bytes_per_node": idle_sync_bytes_per_node,
+        "heal_to_converged_bytes_per_node": _after_heal(sim, healed_to_converged_bytes),
         "messages_per_node": sum(fed.links.messages_sent) // n,
         "announcements": {
             "accepted": sum(s.accepted for s in stats),
@@ -115,6 +122,10 @@ def report(
     }
     out["digest"] = hashlib.sha256(json.dumps(out, sort_keys=True).encode()).hexdigest()
     return out
+
+
+def _after_heal(sim: Sim, total: int | None) -> int | None:
+    return None if total is None else total // len(sim.fed.nodes)
 
 
 def _reach(sim: Sim) -> dict[str, int | None]:

@@ -100,7 +100,7 @@ class Session:
     a: int
     b: int
     epochs: tuple[int, int]
-    peers: tuple[SyncPeer, SyncPeer]
+    peers: tuple[SyncPeer, ...]  # both ends; () once done (their state is freed)
     done: bool = False
 
 
@@ -319,6 +319,7 @@ class Federation:
             forks = node.ledger_for(other).take_new_fork_proofs() if ok else []
             if forks:  # found in the session: announced at once, as the node does
                 self.announce(node, [], None, forks)
+        session.peers = ()  # its timeout event keeps the session, not what the ends held
         self._ended(self.nodes[session.a], session.b, session.epochs[0], ok=ok)
 
     def _ended(self, node: SimNode, peer: int, epoch: int, *, ok: bool) -> None:

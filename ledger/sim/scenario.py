@@ -20,7 +20,7 @@ from dataclasses import asdict
 from ledger.log import Ledger
 from ledger.peering import SYNC_INTERVAL_MS
 from ledger.sim import checks
-from ledger.sim.node import Federation, Identity, SimNode
+from ledger.sim.node import BASE_TIME_MS, Federation, Identity, SimNode
 from ledger.sim.rng import Rng
 from ledger.sim.state import Sim, SimConfig
 from ledger.sim.voting import Witnessing, make_charter, proposal_body
@@ -30,6 +30,7 @@ from protocol import canonical, kinds
 from protocol.entry import sign_entry
 from protocol.governance import PROPOSAL, VOTE, charter_network_id
 from protocol.keys import SigningKey
+from protocol.logstate import LogHead
 
 FIRST_WRITE_MS = (500, 3_000)  # every writer's inception, so members can witness early
 PROPOSE_MS = 8_000
@@ -67,7 +68,31 @@ def build(config: SimConfig) -> Sim:
     network = charter_network_id(charter)
     fed = Federation(nodes, links, sched, network, rng.fork(4), reconcile=config.reconcile)
     honest = [n for n in nodes if not n.byzantine]
-    return Sim(config, timeline, fed, honest, writers, members, byzantine, [])
+    sim = Sim(config, timeline, fed, honest, writers, members, byzantine, [])
+    if config.identities:
+        sim.held_before = _hold_before(nodes, network, config)
+    return sim
+
+
+def _hold_before(nodes: list[SimNode], network: bytes, config: SimConfig) -> list[LogHead]:
+    """`config.identities` logs, one inception under a signed checkpoint each, written
+    a day before the run and held by every node from the start: one store built and
+    verified once, then copied (MemoryLogStore.copy shares what no node changes), and
+    its reconciliation items computed once (SyncItems.copy_from)."""
+    store = MemoryLogStore()
+    base = Ledger(store)
+    written_ms = BASE_TIME_MS - 86_400_000
+    for i in range(config.identities):
+        ident = Identity.from_seed(b"held/%d/%d" % (config.seed, i))
+        keys = {"signing_key": ident.signing.public, "recovery_key": ident.recovery.public}
+        base.append(ident.signing, network, ident.id, [(kinds.INCEPTION, keys)], written_ms)
+        base.sign_checkpoint(ident.signing, network, ident.id)
+    items = base.sync_items(network)
+    for node in nodes:
+        node.store = store.copy()
+        node.ledger = Ledger(node.store)
+        node.ledger.sync_items(network).copy_from(items)
+    return base.heads()
 
 
 def _wire(nodes: list[SimNode], degree: int, rng: Rng) -> None:
@@ -104,6 +129,7 @@ def schedule(sim: Sim) -> None:
         sides = {n.index: rng.below(2) for n in fed.nodes}
         sched.at(PARTITION_MS[0], functools.partial(fed.links.side.update, sides))
         sched.at(PARTITION_MS[1], fed.links.side.clear)
+        sched.at(PARTITION_MS[1], functools.partial(_healed, sim))
         last = max(last, PARTITION_MS[1])
     crashable = [n for n in sim.honest if n not in sim.members]  # members witness
     for node in rng.sample(crashable, cfg.crashes):
@@ -117,6 +143,10 @@ def schedule(sim: Sim) -> None:
         sched.at(FORGE_MS, functools.partial(_forge, sim))
     sim.last_disturbance_ms = last
     _schedule_governance(sim)
+
+
+def _healed(sim: Sim) -> None:
+    sim.bytes_at_heal = sum(sim.fed.links.bytes_sent)
 
 
 def _write(fed: Federation, node: SimNode, text: str) -> None:
@@ -157,8 +187,7 @@ def _equivocate(sim: Sim) -> None:
         fed.commit(node, [(kinds.NOTE, {"text": "before the fork"})])
     head = node.ledger.head(network, me)
     assert head is not None
-    alt = Ledger(MemoryLogStore())
-    alt.ingest(node.store.read_entries(network, me, 1, head.size + 1))
+    alt = Ledger(node.store.copy())  # all it holds (its log, the logs held from the start)
     half = frozenset(sim.rng.sample(node.peers, len(node.peers) // 2))
     node.alt_ledger, node.alt_peers = alt, half
     now = fed.clock_ms(node)
@@ -197,18 +226,26 @@ def run(config: SimConfig) -> checks.Report:
     sim = build(config)
     schedule(sim)
     sched = sim.fed.sched
+    healed: dict[str, int] = {}  # bytes all nodes sent from the heal to convergence
 
     def probe() -> None:
         now = sched.now_ms
         if now >= sim.last_disturbance_ms and checks.all_converged(sim):
             sim.converged_at_ms = now
+            if sim.bytes_at_heal is not None:
+                healed["bytes"] = sum(sim.fed.links.bytes_sent) - sim.bytes_at_heal
             return
         sched.after(CHECK_EVERY_MS, probe)
 
     sched.at(CHECK_EVERY_MS, probe)
     sched.run_until(config.max_ms, stop=lambda: sim.converged_at_ms is not None)
     idle = _idle_round(sim) if sim.converged_at_ms is not None else None
-    return checks.report(sim, asdict(config), idle_sync_bytes_per_node=idle)
+    return checks.report(
+        sim,
+        asdict(config),
+        idle_sync_bytes_per_node=idle,
+        healed_to_converged_bytes=healed.get("bytes"),
+    )
 
 
 def _idle_round(sim: Sim) -> int:

@@ -4,10 +4,11 @@ builds and drives it (ledger.sim.scenario) and the checks that judge it
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ledger.sim.node import Federation, SimNode
 from ledger.sim.rng import Rng
+from protocol.logstate import LogHead
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,10 @@ class SimConfig:
     #: Sessions offer set reconciliation of heads (specs/0005 §8); False: the full
     #: head exchange, as nodes before it (to compare).
     reconcile: bool = True
+    #: Identities whose logs every node holds from the start (one inception entry under
+    #: a signed checkpoint each, written before the run; specs/0013 §4.1): what a
+    #: federation of many labs and designers looks like to sync, besides the writers.
+    identities: int = 0
 
 
 @dataclass
@@ -44,3 +49,7 @@ class Sim:
     forged: list[bytes]
     last_disturbance_ms: int = 0
     converged_at_ms: int | None = None
+    #: The logs every node held from the start (config.identities): their heads.
+    held_before: list[LogHead] = field(default_factory=list)
+    #: Bytes sent by all nodes when the partition healed (None: no partition yet).
+    bytes_at_heal: int | None = None

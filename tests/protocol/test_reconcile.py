@@ -15,6 +15,7 @@ from protocol.errors import LocalMisuseError, RemoteFaultError
 from protocol.reconcile import (
     ID_LIST_BELOW,
     MIN_MESSAGE_BYTES,
+    ItemIndex,
     Reconciler,
     fingerprint,
     round_trip_bound,
@@ -232,3 +233,33 @@ def test_misuse_is_refused() -> None:
     with pytest.raises(LocalMisuseError):
         done.reconcile(b"\x61")
     assert round_trip_bound(0, 0, MIN_MESSAGE_BYTES) == 3  # one level, and the two ends
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.sets(st.binary(min_size=32, max_size=32), max_size=120), st.binary(min_size=1))
+def test_an_item_index_reconciles_like_the_items_it_holds(ids: set[bytes], seed: bytes) -> None:
+    """One ItemIndex shared by two reconcilers (as a node's sessions share it) answers
+    byte for byte as reconcilers built from the items."""
+    items = [(0, i) for i in ids]
+    index = ItemIndex.build(items)
+    other = [(0, hashlib.sha256(seed + i).digest()) for i in sorted(ids)[: len(ids) // 2]]
+    peer_items = other + items[: len(items) // 3]
+    message = Reconciler(items).initiate()
+    assert Reconciler(index).initiate() == message
+    reply = Reconciler(peer_items).reconcile(message).reply
+    assert reply is not None
+    by_items, by_index = Reconciler(items), Reconciler(index)
+    by_items.initiate()
+    by_index.initiate()
+    assert by_index.reconcile(reply) == by_items.reconcile(reply)
+    assert list(index.sums) == [
+        sum(int.from_bytes(k[1], "little") for k in sorted(items)[:n]) for n in range(len(ids) + 1)
+    ]
+
+
+def test_an_index_refuses_items_out_of_order_or_twice() -> None:
+    a, b = (0, bytes(32)), (0, b"\x01" + bytes(31))
+    assert list(ItemIndex.from_sorted([a, b]).keys) == [a, b]
+    for keys in ([b, a], [a, a], [(0, b"short")]):
+        with pytest.raises(LocalMisuseError):
+            ItemIndex.from_sorted(keys)

@@ -129,6 +129,7 @@ def test_a_full_audit_finds_the_same_damage_either_way(at: list[int]) -> None:
     store = ledger.store
     assert isinstance(store, MemoryLogStore)
     log = store._entries[(_AUTHOR.network, _AUTHOR.id)]  # the damage, in place
+    assert isinstance(log, list)
     for i in at:
         log[i] = dataclasses.replace(log[i], raw=_flip_signature(log[i].raw))
     serial = audit(ledger.store)

@@ -16,8 +16,10 @@ const VIEW_FROM = [1.0, -1.3, 0.9];  // as the thumbnail (node/ops/render.py): z
 const TURN = Math.PI / 12;  // 15° a key press
 const ZOOM = 1.25;
 let shown = null;  // the viewer on the page, disposed when another design opens
+let current = 0;  // which meshViewer call is the page's: a slower load that finishes late is dropped
 
 export function disposeViewer() {
+  current += 1;
   if (shown) { shown(); shown = null; }
 }
 
@@ -48,12 +50,16 @@ export function meshViewer(designId, file, name) {
   else if (triangles > MAX_VIEWER_TRIANGLES || file.size_bytes > MAX_VIEWER_BYTES) {
     fallback(t("viewer.too-large", { count: triangles }));
   } else {
-    show(designId, file, label, figure, status).catch((e) => fallback(t("viewer.failed", { error: e.message })));
+    const mine = current;
+    show(designId, file, label, figure, status, () => mine === current)
+      .catch((e) => { if (mine === current) fallback(t("viewer.failed", { error: e.message })); });
   }
   return figure;
 }
 
-async function show(designId, file, label, figure, status) {
+// `isCurrent()`: false once another design opened meanwhile; then nothing is built
+// (a WebGL context left behind would count against the browser's few).
+async function show(designId, file, label, figure, status, isCurrent) {
   const [THREE, { OrbitControls }, { STLLoader }, { ThreeMFLoader }] = await Promise.all([
     import("./vendor/three/build/three.module.js"),
     import("./vendor/three/examples/jsm/controls/OrbitControls.js"),
@@ -63,6 +69,7 @@ async function show(designId, file, label, figure, status) {
   const response = await fetch(`/api/v1/designs/${designId}/files/${file.blob}`, { headers: { Authorization: `Bearer ${token()}` } });
   if (!response.ok) throw new Error(`HTTP ${response.status}`);
   const bytes = await response.arrayBuffer();
+  if (!isCurrent()) return;
   const material = new THREE.MeshStandardMaterial({ color: 0x80c7a8, flatShading: true, side: THREE.DoubleSide, roughness: 0.7 });
   let object;
   if (file.media_type === "model/3mf" || file.path.toLowerCase().endsWith(".3mf")) {
@@ -123,8 +130,7 @@ async function show(designId, file, label, figure, status) {
     const act = keys[e.key];
     if (!act) return;
     e.preventDefault();
-    act();
-    draw();
+    act();  // controls.update() fires "change" when the view moved: that draws
   });
   reset();
   status.replaceWith(canvas);

@@ -60,6 +60,24 @@ export const get = (path) => api("GET", path);
 // An `entries` event for a large batch carries only its last rows: kinds unknown.
 export const truncated = (event) => (event.detail.count || 0) > event.detail.entries.length;
 export const post = (path, body) => api("POST", path, body === undefined ? {} : body);
+const BYTES = { raw: true, headers: { "Content-Type": "application/octet-stream" } };
+
+// A new upload session holding `files` (a FileList or an array of File), one PUT a file
+// (POST /api/v1/uploads, PUT …/files/{name}): its id, to publish or seal from.
+export async function uploadFiles(files) {
+  const upload = await post("/api/v1/uploads");
+  for (const file of files) {
+    await api("PUT", `/api/v1/uploads/${upload.upload_id}/files/${encodeURIComponent(file.name)}`, file, BYTES);
+  }
+  return upload.upload_id;
+}
+
+// Each file stored as a plain blob on this node (POST /api/v1/blobs): their ids.
+export async function uploadBlobs(files) {
+  const ids = [];
+  for (const file of files) ids.push((await api("POST", "/api/v1/blobs", file, BYTES)).blob);
+  return ids;
+}
 
 // Does the node offer this route? (A feature not built into this node answers 404.)
 export async function optional(path) {

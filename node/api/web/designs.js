@@ -1,6 +1,6 @@
 // Designs: search the catalogue, licence badges, files with sizes and hashes, the
 // lineage graph with attribution, and publishing a design from this browser.
-import { api, get, post, truncated } from "./api.js";
+import { get, post, truncated, uploadFiles } from "./api.js";
 import { bytes, errorBox, h, licenceBadge, replace, s, short, when } from "./ui.js";
 import { list, measure, number, percent, t, tn } from "./i18n.js";
 import { thumbnail } from "./previews.js";
@@ -171,12 +171,7 @@ function publishForm(onPublished) {
   const form = h("form", { class: "stack", id: "publish-form", novalidate: true, onsubmit: (e) => {
     e.preventDefault();
     submitChecked(form, submit, out, check, async (body) => {
-      const upload = await post("/api/v1/uploads");
-      for (const file of files.files) {
-        await api("PUT", `/api/v1/uploads/${upload.upload_id}/files/${encodeURIComponent(file.name)}`, file,
-          { raw: true, headers: { "Content-Type": "application/octet-stream" } });
-      }
-      const published = await post(`/api/v1/uploads/${upload.upload_id}/publish`, body);
+      const published = await post(`/api/v1/uploads/${await uploadFiles(files.files)}/publish`, body);
       replace(out, h("p", { role: "status" }, tn("designs.published", { id: h("code", {}, published.design_id), count: published.files.length })));
       form.reset();
       onPublished();

@@ -2,7 +2,7 @@
 // (specs/0007 §3) and with the fields it needs: a tracking number to ship, a reason
 // and evidence files to dispute, a score and text to review (after a confirmation:
 // a review is permanent). The node checks every step again before signing.
-import { api, post } from "./api.js";
+import { post, uploadBlobs } from "./api.js";
 import { h } from "./ui.js";
 import { t } from "./i18n.js";
 import * as checks from "./checks.js";
@@ -18,16 +18,6 @@ export const NEXT = {
   disputed: { confirm: "customer", refund: "lab" },
   confirmed: { review: "customer" },
 };
-
-// Store each file as a plain blob on this node (POST /api/v1/blobs); their ids.
-export async function uploadBlobs(files) {
-  const ids = [];
-  for (const file of files) {
-    const added = await api("POST", "/api/v1/blobs", file, { raw: true, headers: { "Content-Type": "application/octet-stream" } });
-    ids.push(added.blob);
-  }
-  return ids;
-}
 
 // The step forms `role` may sign now (awards are offered beside each bid instead).
 export function stepForms(job, role, out, after) {

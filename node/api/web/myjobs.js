@@ -5,7 +5,7 @@
 // awards (customer), re-bids and withdrawals (bidder), the lifecycle steps
 // (jobactions.js), and the job's private files — sealed by this node to the awarded
 // lab and to us, opened by this node with its key and offered as a download.
-import { api, get, optional, post, token, truncated } from "./api.js";
+import { get, optional, post, token, truncated, uploadFiles } from "./api.js";
 import { busy, day, errorBox, h, replace, short, when } from "./ui.js";
 import { list as listOf, t, tn } from "./i18n.js";
 import * as checks from "./checks.js";
@@ -196,12 +196,7 @@ function messageForm(job, role, me, out, load) {
     submitChecked(form, submit, out, check, async ({ text: said, chosen }) => {
       const body = { text: said, to: select ? select.value : to };
       if (chosen.length) {
-        const upload = await post("/api/v1/uploads");
-        for (const file of chosen) {
-          await api("PUT", `/api/v1/uploads/${upload.upload_id}/files/${encodeURIComponent(file.name)}`, file,
-            { raw: true, headers: { "Content-Type": "application/octet-stream" } });
-        }
-        body.upload_id = upload.upload_id;
+        body.upload_id = await uploadFiles(chosen);
       }
       await post(`/api/v1/jobs/${job.id}/messages`, body);
       text.value = "";
@@ -342,12 +337,7 @@ function sealForm(jobId, out, after) {
   const form = h("form", { class: "inline", id: "seal-form", novalidate: true, onsubmit: (e) => {
     e.preventDefault();
     submitChecked(form, submit, out, () => checks.files(input, { max: LIMITS.sealedFiles, required: true }), async (chosen) => {
-      const upload = await post("/api/v1/uploads");
-      for (const file of chosen) {
-        await api("PUT", `/api/v1/uploads/${upload.upload_id}/files/${encodeURIComponent(file.name)}`, file,
-          { raw: true, headers: { "Content-Type": "application/octet-stream" } });
-      }
-      const done = await post(`/api/v1/jobs/${jobId}/files/sealed`, { upload_id: upload.upload_id });
+      const done = await post(`/api/v1/jobs/${jobId}/files/sealed`, { upload_id: await uploadFiles(chosen) });
       replace(out, h("p", { role: "status" }, t("mine.sealed", { count: done.sealed.length })));
       await after();
     });

@@ -10,7 +10,8 @@ import argparse
 from typing import Any
 
 from node.cli.client import NodeClient
-from node.i18n import _, aligned, message
+from node.i18n import _, aligned
+from node.ops.doctor import ADVICE
 from node.store.home import NodeHome
 
 
@@ -77,6 +78,23 @@ def render(report: dict[str, Any]) -> str:
         known,
         upnp,
         _("what to change"),
-        *listed([message(a) for a in report["advice"]]),
+        *listed([_advice(item, english) for item, english in _advice_pairs(report)]),
     ]
     return "\n".join(lines)
+
+
+def _advice_pairs(report: dict[str, Any]) -> list[tuple[dict[str, Any] | None, str]]:
+    english: list[str] = report["advice"]
+    items: list[dict[str, Any]] = report.get("advice_items") or []
+    if len(items) != len(english):  # a node before advice_items: its sentences as they are
+        return [(None, text) for text in english]
+    return list(zip(items, english, strict=True))
+
+
+def _advice(item: dict[str, Any] | None, english: str) -> str:
+    """One piece of advice in the reader's language (node.ops.doctor.ADVICE); a code
+    this CLI does not know (a newer node's) in the node's English."""
+    template = None if item is None else ADVICE.get(item["code"])
+    if item is None or template is None:
+        return english
+    return _(template).format(**item.get("params", {}))

@@ -55,7 +55,7 @@ from node.net.reachability import DIALBACK_PROTOCOL_ID, Reachability
 from node.net.relay import MEMBERSHIP_PROTOCOL_ID, MemberRelays
 from node.ops import context as operations
 from node.ops.context import LedgerContext, release_memory
-from node.ops.doctor import ConnectionOut, DoctorReport, HolePunchOut, VerdictOut, advise
+from node.ops.doctor import ConnectionOut, DoctorReport, HolePunchOut, VerdictOut, with_advice
 from node.ops.pinning import blob_pinners
 from node.ops.storage import keeps_blob
 from node.runtime.measures import GossipTrace, SyncLag
@@ -278,8 +278,7 @@ class Network:
             known_peers=0 if self.discovery is None else len(self.discovery.addresses),
             upnp="not tried (off by default)",
         )
-        report.advice = advise(report)
-        return report
+        return with_advice(report)
 
     def _discovery_status(self) -> dict[str, Any] | None:
         if self.discovery is None:

@@ -4,15 +4,17 @@
 and observed addresses, the dial-back verdicts and their status, each connection direct
 or relayed, UPnP's result (not tried: off by default), the peers the store knows, the
 relays in use (our relayed addresses) and the peers relaying through us, DCUtR's hole
-punches (0014 §7), and `advice`: sentences saying
-what to change, computed here from the rest by `advise`. Pure: the network driver
-(node.net.network) fills the facts in; nothing here does I/O.
+punches (0014 §7), and what to change, computed here from the rest by `advise`: as
+`advice_items` (a stable code and its figures, which the CLI and the page put in the
+reader's language: the templates are `ADVICE`, in the catalogs) and as `advice`, the
+same sentences in English for scripts. Pure: the network driver (node.net.network)
+fills the facts in; nothing here does I/O.
 """
 
 from __future__ import annotations
 
 import ipaddress
-from typing import Literal
+from typing import Final, Literal
 
 from pydantic import BaseModel
 
@@ -39,6 +41,51 @@ class HolePunchOut(BaseModel):
     successes: int  # those that ended with a direct connection
 
 
+#: What `fabnode doctor` may advise: each code's English template, marked for the
+#: catalogs (the page's keys are doctor.advice.<code>, with the same placeholders).
+ADVICE: Final[dict[str, str]] = {
+    "loopback-only": N_(
+        "This node listens on loopback only: no other machine can reach it. "
+        "Run it with --listen /ip4/0.0.0.0/tcp/{port} to accept peers."
+    ),
+    "no-peer": N_(
+        "No peer is connected: start with --bootstrap <a member's address>, "
+        "or check that this machine may open outbound TCP connections."
+    ),
+    "forward-port": N_(
+        "Peers could not dial this node back: forward TCP port {port} on your router to "
+        "this machine (or ask your network's administrator to), then check again."
+    ),
+    "forward-unknown-port": N_(
+        "Peers could not dial this node back: forward the node's TCP port on your router "
+        "to this machine (or ask your network's administrator to), then check again."
+    ),
+    "relayed": N_(
+        "Labs elsewhere reach this node through {count} member relay(s) ({relays}), with "
+        "limits per connection; a forwarded port lets them connect directly."
+    ),
+    "reachability-unknown": N_(
+        "Reachability is not known yet: it needs dial-backs from two peers "
+        "({count} so far); check again in a minute."
+    ),
+    "local-only": N_(
+        "Reachable on the local network only (every peer is on a private address): "
+        "labs elsewhere need a forwarded port or a public address."
+    ),
+    "all-well": N_("Reachable by peers: nothing to change."),
+}
+
+
+class AdviceOut(BaseModel):
+    """One piece of advice: its code (a key of `ADVICE`) and the figures it names."""
+
+    code: str
+    params: dict[str, str | int] = {}
+
+    def english(self) -> str:
+        return ADVICE[self.code].format(**self.params)
+
+
 class DoctorReport(BaseModel):
     peer_id: str
     listen_addrs: list[str]
@@ -53,7 +100,8 @@ class DoctorReport(BaseModel):
     connections: list[ConnectionOut]
     known_peers: int
     upnp: str
-    advice: list[str] = []
+    advice: list[str] = []  # English sentences (`advice_items`' texts, for scripts)
+    advice_items: list[AdviceOut] = []
 
 
 def listen_port(listen_addrs: list[str]) -> int | None:
@@ -80,52 +128,40 @@ def _is_local(host: str) -> bool:
     return ip.is_loopback or ip.is_private or ip.is_link_local
 
 
-def advise(report: DoctorReport) -> list[str]:
+def advise(report: DoctorReport) -> list[AdviceOut]:
     """What to change, most important first; "nothing" said plainly when all is well."""
-    advice: list[str] = []
+    advice: list[AdviceOut] = []
     port = listen_port(report.listen_addrs)
     hosts = {_host(a) for a in report.listen_addrs}
     if hosts and all(_is_ip(h) and ipaddress.ip_address(h).is_loopback for h in hosts):
-        advice.append(
-            "This node listens on loopback only: no other machine can reach it. "
-            f"Run it with --listen /ip4/0.0.0.0/tcp/{port or 4001} to accept peers."
-        )
+        advice.append(AdviceOut(code="loopback-only", params={"port": port or 4001}))
     if not report.connections:
-        advice.append(
-            N_(
-                "No peer is connected: start with --bootstrap <a member's address>, "
-                "or check that this machine may open outbound TCP connections."
-            )
-        )
+        advice.append(AdviceOut(code="no-peer"))
     if report.reachability == "private":
-        where = f"TCP port {port}" if port else "the node's TCP port"
-        advice.append(
-            f"Peers could not dial this node back: forward {where} on your router to this "
-            "machine (or ask your network's administrator to), then check again."
-        )
+        if port:
+            advice.append(AdviceOut(code="forward-port", params={"port": port}))
+        else:
+            advice.append(AdviceOut(code="forward-unknown-port"))
     if report.relays:
         relays = sorted({r for r in map(relay_of, report.relays) if r is not None})
-        advice.append(
-            f"Labs elsewhere reach this node through {len(relays)} member relay(s) "
-            f"({', '.join(relays)}), with limits per connection; a forwarded port lets "
-            "them connect directly."
-        )
+        params: dict[str, str | int] = {"count": len(relays), "relays": ", ".join(relays)}
+        advice.append(AdviceOut(code="relayed", params=params))
     if report.reachability == "unknown":
-        advice.append(
-            "Reachability is not known yet: it needs dial-backs from two peers "
-            f"({len(report.dialbacks)} so far); check again in a minute."
-        )
+        params = {"count": len(report.dialbacks)}
+        advice.append(AdviceOut(code="reachability-unknown", params=params))
     remotes = [c.remote.rsplit(":", 1)[0] for c in report.connections if c.remote]
     if report.reachability == "public" and remotes and all(_is_local(r) for r in remotes):
-        advice.append(
-            N_(
-                "Reachable on the local network only (every peer is on a private address): "
-                "labs elsewhere need a forwarded port or a public address."
-            )
-        )
+        advice.append(AdviceOut(code="local-only"))
     elif report.reachability == "public":
-        advice.append(N_("Reachable by peers: nothing to change."))
+        advice.append(AdviceOut(code="all-well"))
     return advice
+
+
+def with_advice(report: DoctorReport) -> DoctorReport:
+    """`report` with its advice filled in, as items and as English sentences."""
+    report.advice_items = advise(report)
+    report.advice = [item.english() for item in report.advice_items]
+    return report
 
 
 def _is_ip(host: str) -> bool:

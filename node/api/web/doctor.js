@@ -9,6 +9,26 @@ const status = (reachability) => ({
   private: ["bad", t("doctor.private")],
 })[reachability] || ["", t("doctor.unknown")];
 
+// Each piece of advice the node may give (node/ops/doctor.py ADVICE), in the page's language.
+const ADVICE = {
+  "loopback-only": (p) => t("doctor.advice.loopback-only", p),
+  "no-peer": (p) => t("doctor.advice.no-peer", p),
+  "forward-port": (p) => t("doctor.advice.forward-port", p),
+  "forward-unknown-port": (p) => t("doctor.advice.forward-unknown-port", p),
+  "relayed": (p) => t("doctor.advice.relayed", p),
+  "reachability-unknown": (p) => t("doctor.advice.reachability-unknown", p),
+  "local-only": (p) => t("doctor.advice.local-only", p),
+  "all-well": (p) => t("doctor.advice.all-well", p),
+};
+
+// The advice as items in this language; a code this page does not know (a newer node's)
+// and a node without items give the node's English sentences.
+function advice(report) {
+  const items = report.advice_items || [];
+  if (items.length !== report.advice.length) return report.advice;
+  return items.map((item, i) => (ADVICE[item.code] ? ADVICE[item.code](item.params) : report.advice[i]));
+}
+
 function addrs(list, empty) {
   return list.length ? h("ul", {}, list.map((a) => h("li", {}, h("code", {}, a)))) : h("p", { class: "muted" }, empty);
 }
@@ -21,7 +41,7 @@ export function doctorPanel(report) {
     h("p", {}, t("doctor.dialbacks"), " ", h("span", { class: `badge ${badge}`, id: "doctor-status", "data-status": report.reachability }, words),
       " ", t("doctor.reached", { count: report.dialbacks.filter((v) => v.reached).length, of: report.dialbacks.length })),
     h("h3", {}, t("doctor.advice")),
-    h("ul", { id: "doctor-advice" }, report.advice.map((a) => h("li", {}, a))),
+    h("ul", { id: "doctor-advice" }, advice(report).map((a) => h("li", {}, a))),
     h("h3", {}, t("node.listening")), addrs(report.listen_addrs, t("doctor.no-listen")),
     h("h3", {}, t("doctor.seen-at")),
     addrs([...report.observed_addrs, ...report.observed_unconfirmed.map((a) => t("doctor.unconfirmed", { address: a }))], t("doctor.no-observed")),

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from node.ops.doctor import ConnectionOut, DoctorReport, Reachability, advise, listen_port
+from node.ops.doctor import (
+    ADVICE,
+    ConnectionOut,
+    DoctorReport,
+    Reachability,
+    listen_port,
+    with_advice,
+)
 
 
 def report(
@@ -17,6 +24,13 @@ def report(
 
 
 PUBLIC = "/ip4/0.0.0.0/tcp/4001/p2p/12D3KooWme"
+
+
+def advise(facts: DoctorReport) -> list[str]:
+    """The English sentences, checked against the items they are made from."""
+    facts = with_advice(facts)
+    assert [ADVICE[i.code].format(**i.params) for i in facts.advice_items] == facts.advice
+    return facts.advice
 
 
 def test_a_private_node_is_told_which_port_to_forward() -> None:
@@ -52,3 +66,14 @@ def test_relays_in_use_are_named_by_their_peer_ids() -> None:
     ]
     through = [line for line in advise(facts) if "member relay" in line]
     assert len(through) == 1 and f"1 member relay(s) ({relay})" in through[0]
+
+
+def test_every_advice_names_its_code_and_figures() -> None:
+    facts = with_advice(report(["/ip4/127.0.0.1/tcp/5000/p2p/x"], "unknown", []))
+    assert [(i.code, i.params) for i in facts.advice_items] == [
+        ("loopback-only", {"port": 5000}),
+        ("no-peer", {}),
+        ("reachability-unknown", {"count": 0}),
+    ]
+    facts = with_advice(report(["/ip4/0.0.0.0/udp/4001/quic-v1"], "private", ["93.184.216.34:1"]))
+    assert [i.code for i in facts.advice_items] == ["forward-unknown-port"]

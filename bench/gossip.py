@@ -10,8 +10,9 @@ node's trace once. Per note:
     what a reader of that node sees);
   - reach-all from the API call: from the bench's POST to the last node's store.
 The reference, in the same run: as many plain py-libp2p peers (bench.gossip_peer: the
-same host, transport and gossipsub parameters, no validator, scoring or ledger), in the
-same topology (`topology`), publishing payloads of our announcements' size from the
+same host, transport and gossipsub parameters, no validator, scoring or ledger), over
+the same links (our nodes dial `topology`, then discovery adds links; the plain peers
+dial every link our nodes held at the end), publishing payloads of our announcements' size from the
 same random sources at the same pace. The ratio ours / plain is the figure (goal:
 within 1.3x at 20 nodes). Figures only; nothing asserts on time.
 """

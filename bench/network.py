@@ -386,13 +386,14 @@ def gossip_run(n: int, notes: int) -> dict[str, Any]:
         window_start = time.perf_counter() - started
         measured = gossip.time_our_notes(nodes, call, order)
         after = sync_counters(nodes)
+        graph = connection_graph(nodes)  # discovery added links: the plain mesh gets them too
         scores = peer_scores(nodes)
         window_end = time.perf_counter() - started
         died = [node.name for node in nodes if node.proc.poll() is not None]
         if died:
             PROBLEMS.append(f"gossip {n} nodes: exited during the run: {died}")
     log(f"gossip: {n} plain py-libp2p peers, {measured['announcement_bytes']} B payloads")
-    plain = gossip.plain_run(n, dials, order, measured["announcement_bytes"])
+    plain = gossip.plain_run(n, graph, order, measured["announcement_bytes"])
     if not plain["mesh"]["settled"]:
         PROBLEMS.append(f"plain gossip {n} peers: meshes not settled ({plain['mesh']['mesh']})")
     delta = {key: after[key] - before[key] for key in SYNC_COUNTERS}
@@ -416,10 +417,26 @@ def gossip_run(n: int, notes: int) -> dict[str, Any]:
         "cluster_start_s": started - begun,
         "node_startup_s": spread([node.startup_s for node in nodes]),
         "mesh": mesh,
+        "links": {"dialled": sum(map(len, dials)), "connected": sum(map(len, graph))},
         "window_s": [window_start, window_end],
         "rss_idle_mib": spread(rss),
         "peer_scores": scores,
     }
+
+
+def connection_graph(nodes: Sequence[NodeProc]) -> list[list[int]]:
+    """The links our nodes hold after the run, as dials (node i dials each earlier node
+    it is connected to): the bootstrap dials plus what discovery added (specs/0014 §5).
+    The plain mesh is given the same links, so both meshes forward over one topology."""
+    statuses = [call(node, "GET", "/api/v1/status") for node in nodes]
+    index = {s["peer_id"]: i for i, s in enumerate(statuses)}
+    links: list[set[int]] = [set() for _ in nodes]
+    for i, status in enumerate(statuses):
+        for peer in status["peers"]:
+            j = index.get(peer["peer_id"] if isinstance(peer, dict) else peer)
+            if j is not None and j != i:
+                links[max(i, j)].add(min(i, j))
+    return [sorted(earlier) for earlier in links]
 
 
 def peer_scores(nodes: Sequence[NodeProc]) -> dict[str, Any]:
@@ -655,7 +672,8 @@ def print_table(figures: dict[str, Any], args: argparse.Namespace) -> None:
             print(
                 f"   {n:>5} nodes: started in {g['cluster_start_s']:.1f} s, meshes "
                 f"{'settled' if g['mesh']['settled'] else 'NOT settled'} after "
-                f"{g['mesh']['wait_s']:.1f} s; measured {g['window_s'][0]:.0f}-"
+                f"{g['mesh']['wait_s']:.1f} s; links {g['links']['dialled']} dialled, "
+                f"{g['links']['connected']} held (both meshes); measured {g['window_s'][0]:.0f}-"
                 f"{g['window_s'][1]:.0f} s after the last start; syncs in that window "
                 f"{c['syncs_completed']} ok / {c['syncs_failed']} failed, gossip dropped "
                 f"{c['gossip_dropped']}, announcements rejected {c['announcements_rejected']}; "

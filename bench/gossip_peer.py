@@ -68,8 +68,16 @@ async def serve(seed: int) -> None:
         degree_high=g.degree_high,
         heartbeat_interval=g.heartbeat_interval_s,
         adaptive_gossip_enabled=False,
+        max_messages_per_topic_per_second=g.max_messages_per_topic_per_second,
     )
-    pubsub = Pubsub(host, router, strict_signing=True, msg_id_constructor=_msg_id)
+    pubsub = Pubsub(
+        host,
+        router,
+        strict_signing=True,
+        msg_id_constructor=_msg_id,
+        seen_ttl=g.seen_ttl_s,
+        validation_cache_ttl=g.seen_ttl_s,
+    )
     published: dict[int, int] = {}
     received: dict[int, int] = {}
     async with (

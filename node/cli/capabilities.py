@@ -19,6 +19,7 @@ from node.cli.readiness import warning_text
 from node.i18n import N_, _, current, localized, ngettext
 from node.ops import capabilities, okw_files, sealing
 from node.ops.capabilities import MatchQuery, parse_near
+from node.ops.files import read_bounded
 from node.ops.slicing import slicer_from_env
 from node.store.home import NodeHome
 from protocol.capability import MAX_ADVERT_FILE_BYTES, advert_body_map, advert_from_toml
@@ -90,22 +91,8 @@ def _advert_text(row: dict[str, Any]) -> str:
     return f"{row['lab']}  {advert['name']}  [{processes}]{far}"
 
 
-def _read_file(path: Path) -> bytes:
-    try:
-        with path.open("rb") as f:
-            return f.read(MAX_ADVERT_FILE_BYTES + 1)
-    except OSError as e:
-        raise localized(
-            LocalMisuseError,
-            "misuse.bad-file",
-            N_("cannot read {file}: {reason}"),
-            file=path,
-            reason=e.strerror,
-        ) from e
-
-
 def cmd_set(args: argparse.Namespace) -> dict[str, Any]:
-    body = advert_from_toml(_read_file(args.file))
+    body = advert_from_toml(read_bounded(args.file, MAX_ADVERT_FILE_BYTES))
     fields = advert_body_map(body)
     out: dict[str, Any] = via_node(
         args,

@@ -10,9 +10,10 @@ from typing import Any
 
 from node.i18n import N_, _, localized
 from node.ops import context as operations
+from node.ops.files import read_bounded
 from protocol import limits
 from protocol.entry import decode_entry
-from protocol.errors import DecodeError, LocalMisuseError
+from protocol.errors import DecodeError
 
 
 def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -34,14 +35,7 @@ def cmd_entry_decode(args: argparse.Namespace) -> dict[str, Any]:
 
 def _read_limited(path: Path, limit: int) -> bytes:
     """Read at most limit+1 bytes, so an oversized file is refused before parsing."""
-    try:
-        with path.open("rb") as f:
-            data = f.read(limit + 1)
-    except OSError as e:
-        why = N_("cannot read {path}: {reason}")
-        raise localized(
-            LocalMisuseError, "misuse.bad-file", why, path=path, reason=e.strerror
-        ) from e
+    data = read_bounded(path, limit)
     if len(data) > limit:
         why = N_("{path} is larger than {limit} bytes")
         raise localized(DecodeError, "decode.too-large", why, path=path, limit=limit)

@@ -19,6 +19,7 @@ from node.cli.client import NodeClient
 from node.cli.ledger import known_names, via_node
 from node.i18n import N_, _, localized
 from node.ops import governance as ops
+from node.ops.files import read_bounded
 from node.ops.governance import API_PREFIX as PREFIX
 from node.ops.names import label
 from node.store.home import NodeHome
@@ -105,17 +106,7 @@ def refuse_running(home: NodeHome) -> None:
 
 
 def cmd_create(args: argparse.Namespace) -> dict[str, Any]:
-    try:
-        with args.charter.open("rb") as f:
-            data = f.read(MAX_CHARTER_TOML_BYTES + 1)
-    except OSError as e:
-        raise localized(
-            LocalMisuseError,
-            "misuse.bad-file",
-            N_("cannot read {file}: {reason}"),
-            file=args.charter,
-            reason=e.strerror,
-        ) from e
+    data = read_bounded(args.charter, MAX_CHARTER_TOML_BYTES)
     if len(data) > MAX_CHARTER_TOML_BYTES:
         raise DecodeError(
             "decode.too-large", f"a charter file is at most {MAX_CHARTER_TOML_BYTES} bytes"

@@ -27,6 +27,7 @@ from node.cli.client import NodeClient
 from node.i18n import N_, _, localized, ngettext
 from node.ops import context as operations
 from node.ops.context import LedgerContext
+from node.ops.files import read_bounded
 from node.store.home import GOVERNANCE_FILE, NodeHome
 from protocol.errors import CommonsError, LocalMisuseError
 from protocol.ids import id_from_text, id_to_text
@@ -193,18 +194,7 @@ def cmd_check_proof(args: argparse.Namespace) -> dict[str, Any]:
     network, else unknown. With `--require-witnesses`, fewer than k is an error."""
     if args.witnesses is not None and args.witnesses < 1:
         raise LocalMisuseError("misuse.bad-argument", N_("--witnesses is at least 1"))
-    try:
-        with args.file.open("rb") as f:
-            data = f.read(MAX_BUNDLE_BYTES + 1)
-    except OSError as e:
-        raise localized(
-            LocalMisuseError,
-            "misuse.bad-file",
-            N_("cannot read {file}: {reason}"),
-            file=args.file,
-            reason=e.strerror,
-        ) from e
-    result = check_bundle(parse_bundle(data))
+    result = check_bundle(parse_bundle(read_bounded(args.file, MAX_BUNDLE_BYTES)))
     network = id_to_text(result.entry.network)
     required = args.witnesses if args.witnesses is not None else _federation_k(args.home, network)
     if args.require_witnesses:

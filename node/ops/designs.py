@@ -34,6 +34,7 @@ from licenses.okh_draft import DesignDraft, design_body
 from node.i18n import N_
 from node.ops import readiness as readiness_ops
 from node.ops.context import LedgerContext, append_own
+from node.ops.files import read_bounded
 from node.ops.geometry import is_mesh_media_type, media_type_for, read_mesh
 from node.store.blobs import BlobStore
 from node.store.home import NodeHome
@@ -101,11 +102,7 @@ def find_manifest(path: Path) -> Path:
 
 def read_manifest(path: Path, licence_override: str | None = None) -> DesignDraft:
     """A manifest file as a draft; DecodeError for bad manifests, misuse for bad files."""
-    try:
-        with path.open("rb") as f:
-            data = f.read(MAX_MANIFEST_BYTES + 1)
-    except OSError as e:
-        raise LocalMisuseError("misuse.bad-file", f"cannot read {path}: {e.strerror}") from e
+    data = read_bounded(path, MAX_MANIFEST_BYTES)
     form: Literal["losh", "v1"] = "losh" if path.suffix.lower() == ".toml" else "v1"
     return import_manifest(data, form, source=path.name, licence_override=licence_override)
 

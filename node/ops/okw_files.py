@@ -7,20 +7,15 @@ from pathlib import Path
 from typing import Any
 
 from ledger.matching import LabAdvert
+from node.ops.files import read_bounded
 from protocol.capability import AdvertBody
-from protocol.errors import LocalMisuseError
 from protocol.ids import id_to_text
 from protocol.okw import MAX_OKW_BYTES, advert_from_okw, advert_to_okw
 
 
 def read_okw_file(path: Path) -> AdvertBody:
     """An advert body (seal_key nil) from an OKW YAML file; size checked first."""
-    try:
-        with path.open("rb") as f:
-            data = f.read(MAX_OKW_BYTES + 1)
-    except OSError as e:
-        raise LocalMisuseError("misuse.bad-file", f"cannot read {path}: {e.strerror}") from e
-    return advert_from_okw(data)
+    return advert_from_okw(read_bounded(path, MAX_OKW_BYTES))
 
 
 def export_json(advert: LabAdvert) -> dict[str, Any]:

@@ -17,6 +17,7 @@ import os
 from pathlib import Path
 from typing import Any, Final
 
+from node.ops.files import read_bounded
 from node.store.blobs import BlobStore
 from node.store.home import NodeHome, _read_secret, _write_secret
 from protocol.blob import DEFAULT_MAX_BLOB_BYTES
@@ -56,13 +57,7 @@ def _store(home: NodeHome) -> BlobStore:
 
 
 def _read_bounded(path: Path, limit: int) -> bytes:
-    try:
-        with path.open("rb") as f:
-            if os.fstat(f.fileno()).st_size > limit:
-                raise LocalMisuseError("misuse.too-large", f"{path} is over {limit} bytes")
-            data = f.read(limit + 1)
-    except OSError as e:
-        raise LocalMisuseError("misuse.bad-file", f"cannot read {path}: {e.strerror}") from e
+    data = read_bounded(path, limit)
     if len(data) > limit:
         raise LocalMisuseError("misuse.too-large", f"{path} is over {limit} bytes")
     return data

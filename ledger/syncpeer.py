@@ -206,9 +206,9 @@ class SyncPeer:
                 self._announce([] if self.role != ROLE_PEER else self.servable_heads(event.filter))
         elif isinstance(event, Reconcile):
             assert self._reconcile is not None  # the machine allows it only once reconciling
-            self.send(ReconcileReply(self._reconcile.answer(event.message)))
+            self.send(ReconcileReply(self._reconcile.answer(event.message, event.ranges)))
         elif isinstance(event, ReconcileReply):
-            self._reconciled(event.message)
+            self._reconciled(event)
         elif isinstance(event, Heads):
             self._take_heads(event.heads)
             self.planned = not event.more
@@ -231,11 +231,11 @@ class SyncPeer:
             self.send(Forks(tuple(proofs[start : start + MAX_FORK_PROOFS_PER_FRAME])))
         self.forks_sent += len(proofs)
 
-    def _reconciled(self, reply: bytes) -> None:
+    def _reconciled(self, reply: ReconcileReply) -> None:
         """The peer's answer to our reconcile: ask on, or send what it lacks (0005 §8.5).
         A watched log we agree on shows its size, as its head would have."""
         assert self._reconcile is not None
-        message = self._reconcile.step(reply)
+        message = self._reconcile.step(reply.message, reply.ranges)
         if message is not None:
             self.send(Reconcile(message))
             return

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from ledger.syncitems import Offered, fresh_items
 from protocol.reconcile import ItemIndex, Reconciler
+from protocol.reconcile_wire import WireRange
 from protocol.sync import Head
 from protocol.sync_items import SORT_KEY
 
@@ -42,15 +43,15 @@ class HeadReconciliation:
     def initiate(self) -> bytes:
         return self.initiator.initiate()
 
-    def answer(self, message: bytes) -> bytes:
-        """Our reply to the peer's message (its reconciliation)."""
-        reply = self.responder.reconcile(message).reply
+    def answer(self, message: bytes, ranges: tuple[WireRange, ...] | None = None) -> bytes:
+        """Our reply to the peer's message (its reconciliation; `ranges`: decoded)."""
+        reply = self.responder.reconcile(message, ranges).reply
         assert reply is not None  # a responder always answers
         return reply
 
-    def step(self, reply: bytes) -> bytes | None:
+    def step(self, reply: bytes, ranges: tuple[WireRange, ...] | None = None) -> bytes | None:
         """The peer's reply to our message: our next message, or None when done."""
-        found = self.initiator.reconcile(reply)
+        found = self.initiator.reconcile(reply, ranges)
         self.have.update(found.have_ids)
         return found.reply
 

@@ -46,6 +46,7 @@ from protocol.reconcile_wire import (
     ZERO,
     Bound,
     MessageWriter,
+    WireRange,
     decode_message,
     encode_varint,
 )
@@ -167,11 +168,15 @@ class Reconciler:
             out.fingerprint(INFINITY, self.range_fingerprint(0, len(self._keys)))
         return bytes(out.data)
 
-    def reconcile(self, message: bytes) -> ReconcileStep:
-        """Process the other side's message; the reply, and what the initiator learned."""
+    def reconcile(
+        self, message: bytes, ranges: tuple[WireRange, ...] | None = None
+    ) -> ReconcileStep:
+        """Process the other side's message; the reply, and what the initiator learned.
+        `ranges`: the message already decoded (by protocol.sync_messages' parser)."""
         if self.is_done:
             raise LocalMisuseError("misuse.unexpected-message", "the reconciliation is over")
-        ranges = decode_message(message)
+        if ranges is None:
+            ranges = decode_message(message)
         out = MessageWriter()
         have: list[bytes] = []
         need: list[bytes] = []

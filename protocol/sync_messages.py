@@ -23,7 +23,7 @@ from typing import Any, Final
 
 from protocol import limits
 from protocol.errors import RemoteFaultError
-from protocol.reconcile_wire import decode_message
+from protocol.reconcile_wire import WireRange, decode_message
 from protocol.sync_fields import (
     SyncViolationError,
     bad,
@@ -154,16 +154,20 @@ class Forks:
 
 @dataclass(frozen=True, slots=True)
 class Reconcile:
-    """A message of the sender's own reconciliation (it initiated it), 0005 §8.3."""
+    """A message of the sender's own reconciliation (it initiated it), 0005 §8.3.
+    `ranges`: the message decoded, once the parser checked it (None when built to
+    send); it is the message, so it takes no part in equality."""
 
     message: bytes
+    ranges: tuple[WireRange, ...] | None = dataclass_field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
 class ReconcileReply:
-    """The answer to the other side's last Reconcile."""
+    """The answer to the other side's last Reconcile (`ranges` as in Reconcile)."""
 
     message: bytes
+    ranges: tuple[WireRange, ...] | None = dataclass_field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -346,23 +350,23 @@ def _parse_forks(m: dict[str, Any]) -> Forks:
     return Forks(proofs)
 
 
-def _reconcile_payload(m: dict[str, Any]) -> bytes:
-    """A Negentropy message: its size first, then its whole format (0005 §8.3)."""
+def _reconcile_payload(m: dict[str, Any]) -> tuple[bytes, tuple[WireRange, ...]]:
+    """A Negentropy message: its size first, then its whole format (0005 §8.3); the
+    bytes and their ranges (kept, so the reconciler does not decode them again)."""
     check_keys(m, frozenset({"t", "msg"}))
     payload = read_bin(m["msg"], "msg", 1, MAX_RECONCILE_MESSAGE_BYTES)
     try:
-        decode_message(payload, max_bytes=MAX_RECONCILE_MESSAGE_BYTES)
+        return payload, decode_message(payload, max_bytes=MAX_RECONCILE_MESSAGE_BYTES)
     except RemoteFaultError as e:
         raise SyncViolationError(e.code.removeprefix("remote."), e.message, "msg") from None
-    return payload
 
 
 def _parse_reconcile(m: dict[str, Any]) -> Reconcile:
-    return Reconcile(_reconcile_payload(m))
+    return Reconcile(*_reconcile_payload(m))
 
 
 def _parse_reconcile_reply(m: dict[str, Any]) -> ReconcileReply:
-    return ReconcileReply(_reconcile_payload(m))
+    return ReconcileReply(*_reconcile_payload(m))
 
 
 def _parse_done(m: dict[str, Any]) -> Done:

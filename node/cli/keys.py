@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from node.cli.ledger import via_node
-from node.i18n import N_, _, aligned, localized, message
+from node.i18n import _, aligned, message
 from node.ops import keys
+from node.ops.files import read_bounded
 from node.store.home import MAX_KEY_FILE_BYTES
-from protocol.errors import LocalMisuseError
 
 
 def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -95,15 +95,4 @@ def cmd_revoke(args: argparse.Namespace) -> dict[str, Any]:
 
 def read_key_file(path: Path) -> str:
     """A key file's text, bounded; misuse.bad-file if it cannot be read."""
-    try:
-        with path.open("rb") as f:
-            data = f.read(MAX_KEY_FILE_BYTES + 1)
-    except OSError as e:
-        raise localized(
-            LocalMisuseError,
-            "misuse.bad-file",
-            N_("cannot read {file}: {reason}"),
-            file=path,
-            reason=e.strerror,
-        ) from e
-    return data.decode("utf-8", errors="replace")
+    return read_bounded(path, MAX_KEY_FILE_BYTES).decode("utf-8", errors="replace")

@@ -17,7 +17,6 @@ End of stdin stops the peer. Run: python -m bench.gossip_peer SEED
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sys
 import time
@@ -30,21 +29,16 @@ from libp2p.crypto.ed25519 import create_new_key_pair
 from libp2p.crypto.x25519 import create_new_key_pair as create_new_x25519_key_pair
 from libp2p.custom_types import TProtocol
 from libp2p.peer.peerinfo import info_from_p2p_addr
-from libp2p.pubsub.gossipsub import PROTOCOL_ID, PROTOCOL_ID_V11, PROTOCOL_ID_V12, GossipSub
-from libp2p.pubsub.pubsub import Pubsub
 from libp2p.security.noise.transport import PROTOCOL_ID as NOISE_ID
 from libp2p.security.noise.transport import Transport as NoiseTransport
 from libp2p.stream_muxer.yamux.yamux import PROTOCOL_ID as YAMUX_ID
 from libp2p.stream_muxer.yamux.yamux import Yamux
 from libp2p.tools.anyio_service import background_trio_service
 
+from node.net.gossipsub import gossip_router, pubsub_over
 from node.net.streams import GossipConfig
 
 TOPIC = "bench/plain/1"
-
-
-def _msg_id(msg: Any) -> bytes:
-    return hashlib.sha256(msg.data).digest()
 
 
 def _say(obj: dict[str, Any]) -> None:
@@ -61,23 +55,8 @@ async def serve(seed: int) -> None:
         listen_addrs=listen,
     )
     g = GossipConfig()
-    router = GossipSub(
-        protocols=[PROTOCOL_ID_V12, PROTOCOL_ID_V11, PROTOCOL_ID],
-        degree=g.degree,
-        degree_low=g.degree_low,
-        degree_high=g.degree_high,
-        heartbeat_interval=g.heartbeat_interval_s,
-        adaptive_gossip_enabled=False,
-        max_messages_per_topic_per_second=g.max_messages_per_topic_per_second,
-    )
-    pubsub = Pubsub(
-        host,
-        router,
-        strict_signing=True,
-        msg_id_constructor=_msg_id,
-        seen_ttl=g.seen_ttl_s,
-        validation_cache_ttl=g.seen_ttl_s,
-    )
+    router = gossip_router(g)
+    pubsub = pubsub_over(host, router, g)
     published: dict[int, int] = {}
     received: dict[int, int] = {}
     async with (

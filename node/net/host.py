@@ -66,8 +66,6 @@ from libp2p.network.exceptions import SwarmException
 from libp2p.network.stream.exceptions import StreamClosed, StreamEOF, StreamReset
 from libp2p.peer.id import ID
 from libp2p.peer.peerinfo import PeerInfo, info_from_p2p_addr
-from libp2p.pubsub.gossipsub import PROTOCOL_ID, PROTOCOL_ID_V11, PROTOCOL_ID_V12, GossipSub
-from libp2p.pubsub.pubsub import Pubsub
 from libp2p.pubsub.score import PeerScorer, ScoreParams, TopicScoreParams
 from libp2p.relay.circuit_v2.config import RelayConfig, RelayRole
 from libp2p.relay.circuit_v2.dcutr import DCUtRProtocol
@@ -84,6 +82,7 @@ from libp2p.stream_muxer.yamux.yamux import PROTOCOL_ID as YAMUX_ID
 from libp2p.stream_muxer.yamux.yamux import Yamux
 from libp2p.tools.anyio_service import background_trio_service
 
+from node.net.gossipsub import gossip_router, msg_id, pubsub_over
 from node.net.streams import (
     ConnectionInfo,
     GossipConfig,
@@ -130,10 +129,6 @@ def _key_pair(seed: bytes) -> Any:
         return create_new_key_pair(seed)
     except ValueError as e:
         raise LocalMisuseError("misuse.bad-key-seed", str(e)) from e
-
-
-def _msg_id(msg: Any) -> bytes:
-    return hashlib.sha256(msg.data).digest()
 
 
 def _parse_maddr(text: str) -> Any:
@@ -504,7 +499,7 @@ class P2PHost:
     def _to_message(self, msg: Any) -> Message | None:
         from_peer = ID(msg.from_id).to_base58()
         own = from_peer == self.peer_id
-        return None if own else Message(from_peer, bytes(msg.data), _msg_id(msg))
+        return None if own else Message(from_peer, bytes(msg.data), msg_id(msg))
 
     async def _unsubscribe(self, topic: str) -> None:
         if topic in self._validators:  # keeps validating until we are out of the topic
@@ -554,7 +549,7 @@ class P2PHost:
                 verdict = Verdict.IGNORE
             own = forwarder == self._host.get_id()
             if own:
-                self._own_verdicts[_msg_id(msg)] = verdict
+                self._own_verdicts[msg_id(msg)] = verdict
             passed = verdict is Verdict.ACCEPT or (own and verdict is Verdict.IGNORE)
             if not passed and (own or verdict is Verdict.IGNORE):  # no penalty
                 self._scorer.excused.update((forwarder, t) for t in msg.topicIDs)
@@ -815,24 +810,9 @@ async def open_host(config: HostConfig) -> AsyncIterator[P2PHost]:
         ),
     )
     _limit_inbound_per_ip(host.get_network(), MAX_INBOUND_PER_IP)
-    router = GossipSub(
-        protocols=[PROTOCOL_ID_V12, PROTOCOL_ID_V11, PROTOCOL_ID],
-        degree=g.degree,
-        degree_low=g.degree_low,
-        degree_high=g.degree_high,
-        heartbeat_interval=g.heartbeat_interval_s,
-        adaptive_gossip_enabled=False,
-        max_messages_per_topic_per_second=g.max_messages_per_topic_per_second,
-    )
+    router = gossip_router(g)
     router.scorer = _Scorer(config)
-    pubsub = Pubsub(
-        host,
-        router,
-        strict_signing=True,
-        msg_id_constructor=_msg_id,
-        seen_ttl=g.seen_ttl_s,
-        validation_cache_ttl=g.seen_ttl_s,
-    )
+    pubsub = pubsub_over(host, router, g)
     async with contextlib.AsyncExitStack() as stack:
         stack.callback(pubsub.seen_messages.stop)  # a thread per Pubsub, never stopped
         try:

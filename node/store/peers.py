@@ -64,6 +64,10 @@ class PeerStore:
         self.network = network
         self._lock = threading.Lock()
         self._closed = False
+        #: Records verified already, by their bytes: a stored row is decoded once, not
+        #: at every exchange (a record that verified stays valid: only a clock running
+        #: ahead fails one, and time only moves on). Kept to what the table holds.
+        self._verified: dict[bytes, AddressRecord] = {}
         try:
             self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
             self._conn.executescript(_SCHEMA)
@@ -128,16 +132,27 @@ class PeerStore:
             ).fetchall()
         found: list[StoredPeer] = []
         bad: list[str] = []
+        verified: dict[bytes, AddressRecord] = {}
         for peer_id, raw, last, failures in rows:
-            try:
-                record = decode_address_record(bytes(raw), self.network, now_ms)
-            except CommonsError:
-                bad.append(peer_id)
-                continue
+            record = self._verified.get(bytes(raw))
+            if record is None:
+                try:
+                    record = decode_address_record(bytes(raw), self.network, now_ms)
+                except CommonsError:
+                    bad.append(peer_id)
+                    continue
             if record.peer_id != peer_id:
                 bad.append(peer_id)
                 continue
+            verified[record.signed] = record
             found.append(StoredPeer(record, last, failures))
+        with self._lock:
+            if len(rows) < limit:  # every row was read: what is not among them is gone
+                self._verified = verified
+            else:
+                self._verified.update(verified)
+                while len(self._verified) > 2 * MAX_STORED_PEERS:
+                    self._verified.pop(next(iter(self._verified)))
         for peer_id in bad:
             self._write("DELETE FROM peers WHERE peer_id = ?", (peer_id,))
         return found

@@ -5,6 +5,9 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
+
+from node.store import peers as peers_module
 from node.store.peers import MAX_DIAL_FAILURES, MAX_STORED_PEERS, STORE_FILE, PeerStore
 from protocol.address import AddressRecord, decode_address_record, sign_address_record
 from protocol.keys import SigningKey
@@ -73,3 +76,23 @@ def test_the_store_is_bounded_and_keeps_the_peers_that_work(tmp_path: Path) -> N
     found = {p.peer_id for p in store.peers(NOW)}
     assert len(found) == MAX_STORED_PEERS
     assert record(1).peer_id not in found  # the failing one went first
+
+
+def test_a_stored_row_is_verified_once_while_its_bytes_stay(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = PeerStore.in_home(tmp_path, NETWORK)
+    for i in (1, 2, 3):
+        store.put(record(i), NOW)
+    decoded: list[bytes] = []
+
+    def counting(data: bytes, network: bytes, now_ms: int) -> AddressRecord:
+        decoded.append(data)
+        return decode_address_record(data, network, now_ms)
+
+    monkeypatch.setattr(peers_module, "decode_address_record", counting)
+    first = store.peers(NOW)
+    assert len(decoded) == 3 and store.peers(NOW + 1) == first and len(decoded) == 3
+    store.put(record(2, NOW + 5, port=5000), NOW + 5)  # a newer record: its new bytes
+    assert {p.record.addrs[0] for p in store.peers(NOW + 5)} >= {"/ip4/192.0.2.1/tcp/5000"}
+    assert len(decoded) == 4

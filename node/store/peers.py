@@ -32,6 +32,10 @@ STORE_FILE: Final = "peers.sqlite3"
 MAX_STORED_PEERS: Final = 512
 MAX_DIAL_FAILURES: Final = 20
 FORGET_AFTER_MS: Final = 30 * 24 * 3600 * 1000
+#: The file's schema, in SQLite's user_version. Version 0 is the same table written
+#: before the version was kept: opening stamps it. A newer version is refused
+#: (misuse.newer-database), as the ledger's store does, rather than rewritten.
+SCHEMA_VERSION: Final = 1
 
 _SCHEMA = """
 PRAGMA journal_mode = WAL;
@@ -70,7 +74,17 @@ class PeerStore:
         self._verified: dict[bytes, AddressRecord] = {}
         try:
             self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                self._conn.close()
+                raise LocalMisuseError(
+                    "misuse.newer-database",
+                    f"{path.name} has schema version {version}, written by a newer Fab "
+                    f"Commons; this fabnode knows versions up to {SCHEMA_VERSION}: upgrade "
+                    "it, or delete the file (it is a cache of peers' addresses)",
+                )
             self._conn.executescript(_SCHEMA)
+            self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         except sqlite3.Error as e:
             raise LocalMisuseError("misuse.bad-home", f"{path.name}: {e}") from e
         os.chmod(path, 0o600)

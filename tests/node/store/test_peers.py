@@ -8,8 +8,15 @@ from pathlib import Path
 import pytest
 
 from node.store import peers as peers_module
-from node.store.peers import MAX_DIAL_FAILURES, MAX_STORED_PEERS, STORE_FILE, PeerStore
+from node.store.peers import (
+    MAX_DIAL_FAILURES,
+    MAX_STORED_PEERS,
+    SCHEMA_VERSION,
+    STORE_FILE,
+    PeerStore,
+)
 from protocol.address import AddressRecord, decode_address_record, sign_address_record
+from protocol.errors import LocalMisuseError
 from protocol.keys import SigningKey
 
 NETWORK = bytes(range(32))
@@ -96,3 +103,23 @@ def test_a_stored_row_is_verified_once_while_its_bytes_stay(
     store.put(record(2, NOW + 5, port=5000), NOW + 5)  # a newer record: its new bytes
     assert {p.record.addrs[0] for p in store.peers(NOW + 5)} >= {"/ip4/192.0.2.1/tcp/5000"}
     assert len(decoded) == 4
+
+
+def test_the_schema_version_is_kept_and_a_newer_one_refused(tmp_path: Path) -> None:
+    store = PeerStore.in_home(tmp_path, NETWORK)
+    store.put(record(1), NOW)
+    store.close()
+    with sqlite3.connect(tmp_path / STORE_FILE) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        db.execute("PRAGMA user_version = 0")  # as written before the version was kept
+    again = PeerStore.in_home(tmp_path, NETWORK)
+    assert [p.peer_id for p in again.peers(NOW)] == [record(1).peer_id]
+    again.close()
+    with sqlite3.connect(tmp_path / STORE_FILE) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(LocalMisuseError) as refused:
+        PeerStore.in_home(tmp_path, NETWORK)
+    assert refused.value.code == "misuse.newer-database"
+    with sqlite3.connect(tmp_path / STORE_FILE) as db:  # left as it was
+        assert db.execute("SELECT COUNT(*) FROM peers").fetchone()[0] == 1

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import resource
 import sys
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,8 @@ def _draw(job: dict[str, Any], size_px: int, max_triangles: int) -> None:
 
 def main() -> int:
     request = json.loads(sys.stdin.buffer.read())
+    limit = int(request["memory_bytes"])  # first, before OpenGL and a mesh are loaded
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     try:
         importlib.import_module("moderngl").create_standalone_context(backend="egl").release()
     except Exception as e:  # no libEGL, no Mesa driver, no moderngl: say so and stop

@@ -9,17 +9,17 @@ message) so it is not tried again on every view.
 Drawing runs in a child process (`python -m node.ops.preview_worker`): OpenGL on
 Mesa's software rasteriser can take seconds and hundreds of megabytes on a big mesh,
 and a crash of the driver must not take the node with it. This module says what the
-child is given (`worker_input`), how it is bounded (`limit_child`, `RENDER_TIMEOUT_S`,
-`RENDER_MEMORY_BYTES`, `MAX_PREVIEW_TRIANGLES`) and reads what it answers
-(`read_results`); node.runtime.previews starts it. Left to others: serving (node.api),
-choosing which meshes to draw.
+child is given (`worker_input`), how it is bounded (`RENDER_TIMEOUT_S`,
+`MAX_PREVIEW_TRIANGLES`, `RENDER_MEMORY_BYTES`: the child sets that limit on itself
+before it loads anything, since a `preexec_fn` is not safe in the node's threaded
+process) and reads what it answers (`read_results`); node.runtime.previews starts
+it. Left to others: serving (node.api), choosing which meshes to draw.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import resource
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,17 +114,13 @@ def worker_input(jobs: list[PreviewJob]) -> bytes:
         {
             "size_px": THUMBNAIL_PX,
             "max_triangles": MAX_PREVIEW_TRIANGLES,
+            "memory_bytes": RENDER_MEMORY_BYTES,
             "jobs": [
                 {"source": str(j.source), "media_type": j.media_type, "out": str(j.out)}
                 for j in jobs
             ],
         }
     ).encode()
-
-
-def limit_child() -> None:
-    """In the child, before it runs: bound its address space."""
-    resource.setrlimit(resource.RLIMIT_AS, (RENDER_MEMORY_BYTES, RENDER_MEMORY_BYTES))
 
 
 def read_results(

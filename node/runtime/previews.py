@@ -94,7 +94,6 @@ class Previewer:
                 capture_stderr=True,
                 check=False,
                 env=previews.worker_environment(),
-                preexec_fn=previews.limit_child,
             )
             status, output = done.returncode, done.stdout
             if status != 0:

@@ -78,17 +78,36 @@ def test_the_same_mesh_gives_the_same_bytes_wherever_it_lies() -> None:
     assert (picture(far)[:, :, 3] > 0).sum() == (picture(first)[:, :, 3] > 0).sum()
 
 
-def run_worker(jobs: list[dict[str, str]], max_triangles: int) -> list[dict[str, Any]]:
-    request = {"size_px": SIZE, "max_triangles": max_triangles, "jobs": jobs}
+def run_worker(
+    jobs: list[dict[str, str]],
+    max_triangles: int,
+    memory_bytes: int = previews.RENDER_MEMORY_BYTES,
+    check: bool = True,
+) -> list[dict[str, Any]]:
+    request = {
+        "size_px": SIZE,
+        "max_triangles": max_triangles,
+        "memory_bytes": memory_bytes,
+        "jobs": jobs,
+    }
     done = subprocess.run(
         previews.worker_command(),
         input=json.dumps(request).encode(),
         capture_output=True,
         env=previews.worker_environment(),
         timeout=previews.RENDER_TIMEOUT_S,
-        check=True,
+        check=check,
     )
     return [json.loads(line) for line in done.stdout.decode().splitlines()]
+
+
+def test_the_child_bounds_its_own_memory_before_it_loads_anything(tmp_path: Path) -> None:
+    cube = tmp_path / "cube.stl"
+    cube.write_bytes(binary_stl(box((20.0, 20.0, 20.0)), b"cube"))
+    job = {"source": str(cube), "media_type": "model/stl", "out": str(tmp_path / "c.png")}
+    assert run_worker([job], max_triangles=12, memory_bytes=48 * 1024 * 1024, check=False) == []
+    assert not (tmp_path / "c.png").exists()  # the same job draws under the node's limit:
+    assert [a["ok"] for a in run_worker([job], max_triangles=12)] == [True]
 
 
 def test_the_child_draws_each_job_and_refuses_big_and_bad_meshes(tmp_path: Path) -> None:

@@ -132,17 +132,28 @@ def cmd_status(args: argparse.Namespace) -> dict[str, Any]:
 
 def status_text(status: dict[str, Any]) -> str:
     """`blob status` for people: one line for us, one per peer, the pinners by rule."""
-    lines = [f"{status['blob']}: " + (f"held here ({status['size']} bytes)"
-             if status["held"] else "not held here")]  # fmt: skip
+    here = (
+        ngettext("held here ({n} byte)", "held here ({n} bytes)", status["size"]).format(
+            n=status["size"]
+        )
+        if status["held"]
+        else _("not held here")
+    )
+    lines = [f"{status['blob']}: {here}"]
     peers = status.get("peers")
     if peers is None:
-        lines.append("peers: not asked (no node running)")
+        lines.append(_("peers: not asked (no node running)"))
     else:
-        says = {True: "holds it", False: "does not hold it", None: "no answer"}
-        lines += [f"peer {p['peer']}: {says[p['held']]}" for p in peers] or ["no peer connected"]
+        says = {True: _("holds it"), False: _("does not hold it"), None: _("no answer")}
+        lines += [
+            _("peer {peer}: {answer}").format(peer=p["peer"], answer=says[p["held"]])
+            for p in peers
+        ] or [_("no peer connected")]
     pinners = status.get("pinners")
     if pinners is not None:
         lines.append(
-            "pinned by rule by: " + (", ".join(pinners) or "no member (no live design names it)")
+            _("pinned by rule by: {members}").format(members=", ".join(pinners))
+            if pinners
+            else _("pinned by rule by no member (no live design names it)")
         )
     return "\n".join(lines)

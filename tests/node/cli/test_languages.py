@@ -18,6 +18,8 @@ from typing import Any
 import pytest
 from babel.dates import format_datetime
 
+from node.cli.blobs import status_text as blob_status_text
+from node.cli.doctor import _advice, _advice_pairs
 from node.cli.main import main
 from node.cli.readiness import warning_text
 from node.i18n import use
@@ -230,5 +232,31 @@ def test_argparse_is_given_back_its_gettext_when_main_returns(
             main(["--lang", "fr", "du", "--help"])
         assert capsys.readouterr().out.startswith("utilisation\u00a0: fabnode du")
         assert "LANGUAGE" not in os.environ and gettext.textdomain() == domain
+    finally:
+        use("en")
+
+
+def test_blob_status_and_doctor_advice_speak_the_readers_language() -> None:
+    peers = [{"peer": "12D3KooWa", "held": False}, {"peer": "12D3KooWb", "held": None}]
+    status = {"blob": "bxyz", "held": True, "size": 2, "pinners": [], "peers": peers}
+    report = {"advice": ["Peers could not dial ... port 4001 ...", "new, from a newer node"],
+              "advice_items": [{"code": "forward-port", "params": {"port": 4001}},
+                               {"code": "not-known-here", "params": {}}]}  # fmt: skip
+    try:
+        use("en")
+        assert blob_status_text(status).splitlines() == [
+            "bxyz: held here (2 bytes)",
+            "peer 12D3KooWa: does not hold it",
+            "peer 12D3KooWb: no answer",
+            "pinned by rule by no member (no live design names it)",
+        ]
+        use("es_ES")
+        assert blob_status_text(status).splitlines()[:2] == [
+            "bxyz: aquí (2 bytes)",
+            "par 12D3KooWa: no lo tiene",
+        ]
+        said = [_advice(item, english) for item, english in _advice_pairs(report)]
+        assert said[0].startswith("Los pares no pudieron llamar de vuelta") and "4001" in said[0]
+        assert said[1] == "new, from a newer node"  # a code this CLI does not know
     finally:
         use("en")

@@ -58,6 +58,7 @@ MAX_NOTE_CHARS: Final = 2000
 MAX_EVIDENCE: Final = 16
 MAX_SEALED_BLOBS: Final = 64
 MAX_ATTACHMENTS: Final = 8
+MAX_TRACKING_CHARS: Final = 200
 MAX_TIME_MS: Final = 2**63 - 1
 
 
@@ -196,7 +197,10 @@ class StartBody(Step):
 
 
 class ShipBody(Step):
-    tracking: Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_text)] | None
+    tracking: (
+        Annotated[str, Field(min_length=1, max_length=MAX_TRACKING_CHARS), AfterValidator(_text)]
+        | None
+    )
 
 
 class DeliverBody(Step):

@@ -12,7 +12,7 @@ import tempfile
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -54,29 +54,42 @@ def start_lab(stack: ExitStack, root: Path, name: str, *extra: str) -> dict[str,
     return {"home": home, "url": ready["api"], "token": token, "listen": ready["listen"]}
 
 
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    """A fresh chromium profile per test; skipped only if chromium cannot be had."""
+@contextmanager
+def chromium_contexts() -> Iterator[Callable[..., Any]]:
+    """Open browser contexts with `open_context(locale=, args=, timeout_ms=)`, each on a
+    fresh chromium profile; at the end, none may have fetched from outside the node.
+    Skipped only if chromium cannot be had."""
     if not CHROMIUM.exists():
         pytest.skip("Debian's chromium is missing (.ci/run installs it: apt install chromium)")
     sync_api = pytest.importorskip("playwright.sync_api")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as profile, sync_api.sync_playwright() as p:
-        context = p.chromium.launch_persistent_context(
-            profile,
-            executable_path=str(CHROMIUM),
-            args=CHROMIUM_ARGS,
-            headless=True,
-            locale="en-US",  # money reads "€42.50" (the page formats in the browser's locale)
-        )
-        context.set_default_timeout(30_000)
-        outside: list[str] = []
-        context.on("request", lambda r: outside.append(r.url) if _outside(r.url) else None)
-        try:
-            yield context
-        finally:
-            context.close()
-        assert not outside, f"the dashboard fetched from outside the node: {outside}"
+    outside: list[str] = []
+    with ExitStack() as stack:
+        p = stack.enter_context(sync_api.sync_playwright())
+
+        def open_context(
+            locale: str = "en-US",  # money reads "€42.50" (the page formats in its locale)
+            args: list[str] = CHROMIUM_ARGS,
+            timeout_ms: int = 30_000,
+        ) -> Any:
+            profile = stack.enter_context(tempfile.TemporaryDirectory())
+            context = p.chromium.launch_persistent_context(
+                profile, executable_path=str(CHROMIUM), args=args, headless=True, locale=locale
+            )
+            stack.callback(context.close)
+            context.set_default_timeout(timeout_ms)
+            context.on("request", lambda r: outside.append(r.url) if _outside(r.url) else None)
+            return context
+
+        yield open_context
+    assert not outside, f"the dashboard fetched from outside the node: {outside}"
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    """A fresh chromium profile per test, in English."""
+    with chromium_contexts() as open_context:
+        yield open_context()
 
 
 def _outside(url: str) -> bool:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import re
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -23,9 +22,7 @@ import pytest
 
 from tests.browser.test_dashboard import (
     ADVERT,
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    _outside,
+    chromium_contexts,
     publish_part,
     start_lab,
 )
@@ -99,30 +96,8 @@ def untranslated(page: Any, patterns: list[tuple[str, Any, list[Any]]]) -> list[
 @pytest.fixture
 def contexts() -> Iterator[Callable[[str], Any]]:
     """Browser contexts with the locale asked for (each its own profile)."""
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is missing (.ci/run installs it: apt install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    outside: list[str] = []
-    with ExitStack() as stack:
-        p = stack.enter_context(sync_api.sync_playwright())
-
-        def open_context(locale: str) -> Any:
-            profile = stack.enter_context(tempfile.TemporaryDirectory())
-            context = p.chromium.launch_persistent_context(
-                profile,
-                executable_path=str(CHROMIUM),
-                args=CHROMIUM_ARGS,
-                headless=True,
-                locale=locale,
-            )
-            stack.callback(context.close)
-            context.set_default_timeout(30_000)
-            context.on("request", lambda r: outside.append(r.url) if _outside(r.url) else None)
-            return context
-
-        yield open_context
-    assert not outside, f"the dashboard fetched from outside the node: {outside}"
+    with chromium_contexts() as open_context:
+        yield lambda locale: open_context(locale=locale)
 
 
 def _open(context: Any, lab: dict[str, Any]) -> Any:

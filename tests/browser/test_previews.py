@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import json
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -28,8 +27,8 @@ from node.ops.previews import THUMBNAIL_PX
 from tests.browser.test_dashboard import (
     ADVERT,
     ARTIFACTS,
-    CHROMIUM,
     CHROMIUM_ARGS,
+    chromium_contexts,
     open_dashboard,
     publish_part,
     start_lab,
@@ -62,19 +61,9 @@ IMG_LOADED = "(img) => img.complete && img.naturalWidth > 0 && img.src.startsWit
 
 @contextmanager
 def chromium(args: list[str]) -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is missing (.ci/run installs it: apt install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as profile, sync_api.sync_playwright() as p:
-        context = p.chromium.launch_persistent_context(
-            profile, executable_path=str(CHROMIUM), args=args, headless=True, locale="en-US"
-        )
-        context.set_default_timeout(60_000)
-        try:
-            yield context
-        finally:
-            context.close()
+    """A context with these chromium flags (WebGL or none); nothing fetched from outside."""
+    with chromium_contexts() as open_context:
+        yield open_context(args=args, timeout_ms=60_000)
 
 
 def get(

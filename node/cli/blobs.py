@@ -139,7 +139,13 @@ def status_text(status: dict[str, Any]) -> str:
         lines.append("peers: not asked (no node running)")
     else:
         says = {True: "holds it", False: "does not hold it", None: "no answer"}
-        lines += [f"peer {p['peer']}: {says[p['held']]}" for p in peers] or ["no peer connected"]
+        proved = status.get("proved") or {}
+        shown = {True: " (proved)", False: " but failed the proof", None: " (proof unanswered)"}
+        lines += [
+            f"peer {p['peer']}: {says[p['held']]}"
+            + (shown[proved[p["peer"]]] if p["peer"] in proved else "")
+            for p in peers
+        ] or ["no peer connected"]
     pinners = status.get("pinners")
     if pinners is not None:
         lines.append(

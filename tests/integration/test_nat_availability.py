@@ -5,7 +5,8 @@ router (no port forwarded), so M can reach A only over the connection A opened, 
 can never reach A. A publishes a design whose file the rule gives to M (the file is
 chosen so: rendezvous weights computed here from the spec's rule); M fetches and pins
 it, C does not hold it; A's node stops for good; C then fetches the file, verified,
-from M, and `blob status` names M as the rule's pinner and a holder.
+from M, and `blob status` names M as the rule's pinner and a holder whose copy passed
+the challenge of 0009 §12.4 (as the author's did, asked by M).
 
 Skipped, with the reason, where namespaces or nftables are missing (not root, no
 iproute2/nftables: .ci/run installs both)."""
@@ -81,7 +82,7 @@ def test_a_design_stays_fetchable_from_its_pinning_member_once_its_author_behind
         for home, host in ((a, a_host), (c, c_host)):
             ok(home, "join", network, "--bootstrap", ready_m["listen"][0], host=host)
         author = ExitStack()
-        run(author, a, a_host, f"/ip4/0.0.0.0/tcp/{PORT}")
+        ready_a = run(author, a, a_host, f"/ip4/0.0.0.0/tcp/{PORT}")
         run(stack, c, c_host, f"/ip4/0.0.0.0/tcp/{PORT}")
 
         folder = tmp_path / "bracket"
@@ -99,6 +100,8 @@ def test_a_design_stays_fetchable_from_its_pinning_member_once_its_author_behind
             pinned_s = time.monotonic() - started
             shown = on(m_host, m, "GET", f"/api/v1/blobs/{blob}/status")
             assert shown["pinned_here"] and shown["pinners"] == [ids[0]]
+            # the member, holding the file, challenged the author's claim (0009 §12.4)
+            assert shown["proved"] == {ready_a["peer_id"]: True}
             wait_until(
                 "the design at lab C",
                 lambda: on(c_host, c, "GET", "/api/v1/designs?q=bracket")["designs"],
@@ -112,5 +115,6 @@ def test_a_design_stays_fetchable_from_its_pinning_member_once_its_author_behind
         seen = on(c_host, c, "GET", f"/api/v1/blobs/{blob}/status")
         assert seen["held"] and seen["pinners"] == [ids[0]]
         assert {"peer": ready_m["peer_id"], "held": True} in seen["peers"]
+        assert seen["proved"] == {ready_m["peer_id"]: True}  # the pinner's copy, checked
         print(f"\n[nat-availability] seconds: pinned at the member {pinned_s:.1f}, "
               f"fetched by lab C without the author {time.monotonic() - started:.1f}")  # fmt: skip

@@ -7,24 +7,29 @@ holding a canonical map:
     held   {"held": [bin32, ...], "t": "held", "v": 1}       these (a subset, maybe empty)
     get    {"blob": bin32, "t": "get", "v": 1}               fetch it from your peers for me
     ready  {"blob": bin32, "size": uint, "t": "ready", "v": 1}   held now: fetch it from me
+    prove  {"blob": bin32, "length": uint, "nonce": bin16, "offset": uint, "t": "prove", "v": 1}
+    proof  {"blob": bin32, "digest": bin32, "t": "proof", "v": 1}   `proof_digest` of the range
     error  {"code": str, "message": str, "t": "error", "v": 1}   refused (then it closes)
 
 Lists are sorted by bytes and unique, 1..MAX_ASKED_BLOBS ids in a `have`, at most that
 many in a `held`. `decode_message` is the only way from a frame's value to a message
 (DecodeError `decode.bad-blob-route` for anything else); `encode_message` refuses
 (LocalMisuseError) what the decoder would refuse. `judge_answer` checks an answer
-against the request it answers (RemoteFaultError `remote.unexpected-answer`).
+against the request it answers (RemoteFaultError `remote.unexpected-answer`);
+`proof_digest` is what a holder answers a `prove` with (§12.4).
 Pure: no I/O, no clock. Left to others: who may ask what, fetching, timeouts
 (node/net/blob_exchange.py).
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Any, Final
 
 from protocol.errors import DecodeError, LocalMisuseError, RemoteFaultError
 from protocol.ids import ID_BYTES, id_to_text
+from protocol.tags import BLOB_PROOF
 
 ROUTE_PROTOCOL_ID: Final = "/fabcommons/blob-route/1"
 ROUTE_VERSION: Final = 1
@@ -34,6 +39,9 @@ MAX_ASKED_BLOBS: Final = 32
 MAX_ROUTE_FRAME_BYTES: Final = 2048
 MAX_CODE_BYTES: Final = 64
 MAX_MESSAGE_BYTES: Final = 1024
+#: Most bytes of a blob one `prove` asks a holder to hash (one disk read of 64 KiB).
+MAX_PROOF_BYTES: Final = 65_536
+NONCE_BYTES: Final = 16
 BAD: Final = "decode.bad-blob-route"
 
 _FIELDS: Final = {
@@ -41,6 +49,8 @@ _FIELDS: Final = {
     "held": frozenset({"held", "t", "v"}),
     "get": frozenset({"blob", "t", "v"}),
     "ready": frozenset({"blob", "size", "t", "v"}),
+    "prove": frozenset({"blob", "length", "nonce", "offset", "t", "v"}),
+    "proof": frozenset({"blob", "digest", "t", "v"}),
     "error": frozenset({"code", "message", "t", "v"}),
 }
 
@@ -75,13 +85,40 @@ class Ready:
 
 
 @dataclass(frozen=True)
+class Prove:
+    """Hash bytes [offset, offset + length) of `blob` (cut at its end) with `nonce`."""
+
+    blob: bytes
+    length: int
+    nonce: bytes
+    offset: int
+
+
+@dataclass(frozen=True)
+class Proof:
+    """`proof_digest` of the range a `prove` named, by a node holding the blob."""
+
+    blob: bytes
+    digest: bytes
+
+
+@dataclass(frozen=True)
 class RouteError:
     code: str
     message: str
 
 
-RouteMessage = Have | Held | Get | Ready | RouteError
-_NAMES: Final = {Have: "have", Held: "held", Get: "get", Ready: "ready", RouteError: "error"}
+RouteMessage = Have | Held | Get | Ready | Prove | Proof | RouteError
+Request = Have | Get | Prove
+_NAMES: Final = {
+    Have: "have", Held: "held", Get: "get", Ready: "ready", Prove: "prove", Proof: "proof",
+    RouteError: "error",
+}  # fmt: skip
+
+
+def proof_digest(blob: bytes, nonce: bytes, data: bytes) -> bytes:
+    """SHA-256(BLOB_PROOF || blob id || nonce || the range's bytes) (0009 §12.4)."""
+    return hashlib.sha256(BLOB_PROOF + blob + nonce + data).digest()
 
 
 def encode_message(message: RouteMessage) -> dict[str, Any]:
@@ -121,16 +158,21 @@ def decode_message(value: Any) -> RouteMessage:
     blob = _id(value["blob"], "blob")
     if kind == "get":
         return Get(blob)
+    if kind == "prove":
+        return _prove(blob, value)
+    if kind == "proof":
+        return Proof(blob, _id(value["digest"], "digest"))
     size = value["size"]
     if type(size) is not int or size < 0:
         raise _bad("size must be an unsigned integer")
     return Ready(blob, size)
 
 
-def judge_answer(request: Have | Get, answer: RouteMessage) -> Held | Ready:
-    """The answer, if it answers `request` (a `held` of asked ids only, a `ready` of the
-    blob asked). RemoteFaultError: `remote.refused` for an `error` (its code kept as
-    `peer_code`), else `remote.unexpected-answer`."""
+def judge_answer(request: Request, answer: RouteMessage) -> Held | Ready | Proof:
+    """The answer, if it answers `request` (a `held` of asked ids only, a `ready` or a
+    `proof` of the blob asked; whether a proof's digest is right only a holder of the
+    bytes can tell). RemoteFaultError: `remote.refused` for an `error` (its code kept
+    as `peer_code`), else `remote.unexpected-answer`."""
     if isinstance(answer, RouteError):
         raise RemoteFaultError(
             "remote.refused",
@@ -142,13 +184,26 @@ def judge_answer(request: Have | Get, answer: RouteMessage) -> Held | Ready:
         if not extra:
             return answer
         why = f"held {id_to_text(min(extra))}, which was not asked"
-    elif isinstance(request, Get) and isinstance(answer, Ready):
+    elif (isinstance(request, Get) and isinstance(answer, Ready)) or (
+        isinstance(request, Prove) and isinstance(answer, Proof)
+    ):
         if answer.blob == request.blob:
             return answer
-        why = f"ready {id_to_text(answer.blob)}, asked {id_to_text(request.blob)}"
+        why = f"{_NAMES[type(answer)]} {id_to_text(answer.blob)}, asked {id_to_text(request.blob)}"
     else:
         why = f"a {_NAMES[type(answer)]} does not answer a {_NAMES[type(request)]}"
     raise RemoteFaultError("remote.unexpected-answer", why)
+
+
+def _prove(blob: bytes, value: dict[str, Any]) -> Prove:
+    length, nonce, offset = value["length"], value["nonce"], value["offset"]
+    if type(length) is not int or not 1 <= length <= MAX_PROOF_BYTES:
+        raise _bad(f"length must be 1..{MAX_PROOF_BYTES}")
+    if type(offset) is not int or offset < 0:
+        raise _bad("offset must be an unsigned integer")
+    if type(nonce) is not bytes or len(nonce) != NONCE_BYTES:
+        raise _bad(f"nonce must be {NONCE_BYTES} bytes")
+    return Prove(blob, length, nonce, offset)
 
 
 def _ids(value: Any, name: str, *, minimum: int) -> tuple[bytes, ...]:

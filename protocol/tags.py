@@ -32,6 +32,9 @@ SYNC_ITEM: Final = b"fabcommons/v1/sync-item\x00"
 #: Rendezvous weight of a member for a blob it may pin (specs/0009 §13).
 PIN_WEIGHT: Final = b"fabcommons/v1/pin-weight\x00"
 
+#: Answer to a challenge over a range of a blob one claims to hold (specs/0009 §12.4).
+BLOB_PROOF: Final = b"fabcommons/v1/blob-proof\x00"
+
 ALL: Final = (
     ENTRY_SIG,
     IDENTITY_ID,
@@ -40,4 +43,5 @@ ALL: Final = (
     ADDRESS_RECORD_SIG,
     SYNC_ITEM,
     PIN_WEIGHT,
+    BLOB_PROOF,
 )

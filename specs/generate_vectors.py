@@ -111,6 +111,7 @@ def all_cases() -> list[Case]:
         *blobs.cases(),
         *blob_route.cases(),
         *blob_route.pin_cases(),
+        *blob_route.proof_cases(),
         *designs.cases(),
         *readiness.cases(),
         *manifests.cases(),

@@ -109,22 +109,38 @@ def check_route(data: dict[str, Any], expect: dict[str, Any]) -> None:
         message = route.decode_message(value)
         if request_hex:
             request = route.decode_message(decode(bytes.fromhex(request_hex)))
-            assert isinstance(request, route.Have | route.Get)
+            assert isinstance(request, route.Have | route.Get | route.Prove)
             route.judge_answer(request, message)
     except CommonsError as e:
         assert same(failure(e, **e.details), expect), e
         return
     assert route.encode_message(message) == value
     fields = {
-        k: [id_to_text(b) for b in v] if isinstance(v, tuple) else id_to_text(v)
-        if isinstance(v, bytes) else v
+        k: [id_to_text(b) for b in v] if isinstance(v, tuple) else v.hex()
+        if k in ("nonce", "digest") else id_to_text(v) if isinstance(v, bytes) else v
         for k, v in vars(message).items()
     }  # fmt: skip
-    t = {route.Have: "have", route.Held: "held", route.Get: "get", route.Ready: "ready"}
+    t = {route.Have: "have", route.Held: "held", route.Get: "get", route.Ready: "ready",
+         route.Prove: "prove", route.Proof: "proof"}  # fmt: skip
     assert same({"ok": True, "t": t[type(message)], **fields}, expect)
 
 
 BLOB_CHECKERS[("blobs", "route")] = check_route
+
+
+def check_proof(data: dict[str, Any], expect: dict[str, Any]) -> None:
+    """blobs/proof (0009 §12.4): a real store's range, as the node's server reads it,
+    hashed by protocol.blob_route.proof_digest."""
+    blob_bytes, nonce = bytes.fromhex(data["blob_hex"]), bytes.fromhex(data["nonce_hex"])
+    with tempfile.TemporaryDirectory() as folder:
+        store = BlobStore(Path(folder))
+        blob, size = store.add_bytes(blob_bytes)
+        chunk = store.read_chunk(blob, min(data["offset"], size), data["length"])
+    digest = route.proof_digest(blob, nonce, chunk)
+    assert same({"ok": True, "blob": id_to_text(blob), "digest": digest.hex()}, expect)
+
+
+BLOB_CHECKERS[("blobs", "proof")] = check_proof
 
 
 def check_pinning(data: dict[str, Any], expect: dict[str, Any]) -> None:

@@ -22,9 +22,10 @@
 Series are bounded whatever the ledger holds: a log has no series of its own (a lab
 network has thousands of authors) but counts in the histogram `fabnode_log_size_entries`;
 a peer has none either; `code` labels are error codes (a fixed set in the code base).
-Member relays (specs/0014 §7): the reservations our relay holds, its open circuits, what
-it refused (by reason, a fixed set), our relayed addresses, and DCUtR hole punches
-started and ended direct. Not exported: a notification queue (the node has none).
+Member relays (specs/0014 §7.3): the reservations our relay holds and has granted, its
+open circuits, the circuits it opened, refused and saw end (each by reason, a fixed
+set), the bytes it carried, our relayed addresses, and DCUtR hole punches started and
+ended direct. Not exported: a notification queue (the node has none).
 """
 
 from __future__ import annotations
@@ -213,12 +214,34 @@ class NodeMetrics(Collector):
         yield _gauge(
             "relay_circuits", "circuits open through our relay", sum(relay.circuits.values())
         )
+        yield _counter(
+            "relay_reservations_granted",
+            "reservations (and refreshes) our relay granted",
+            relay.served.get("reservations", 0),
+        )
         yield _labelled(
             CounterMetricFamily,
             "relay_refused",
             "hop requests our relay refused, by reason",
             "reason",
             dict(sorted(relay.refused.items())),
+        )
+        yield _counter(
+            "relay_circuits_opened",
+            "circuits our relay opened (the destination accepted)",
+            relay.served.get("circuits", 0),
+        )
+        yield _labelled(
+            CounterMetricFamily,
+            "relay_circuits_ended",
+            "circuits through our relay that ended, by reason",
+            "reason",
+            dict(sorted(relay.ended.items())),
+        )
+        yield _counter(
+            "relay_bytes",
+            "bytes our relay carried across its circuits, both ways together",
+            relay.bytes_relayed,
         )
         yield _gauge(
             "relayed_addresses",

@@ -145,8 +145,19 @@ def status_text(status: dict[str, Any]) -> str:
         lines.append(_("peers: not asked (no node running)"))
     else:
         says = {True: _("holds it"), False: _("does not hold it"), None: _("no answer")}
+        proved = status.get("proved") or {}
+        shown = {
+            True: _("{answer} (proved)"),
+            False: _("{answer} but failed the proof"),
+            None: _("{answer} (proof unanswered)"),
+        }
         lines += [
-            _("peer {peer}: {answer}").format(peer=p["peer"], answer=says[p["held"]])
+            _("peer {peer}: {answer}").format(
+                peer=p["peer"],
+                answer=shown[proved[p["peer"]]].format(answer=says[p["held"]])
+                if p["peer"] in proved
+                else says[p["held"]],
+            )
             for p in peers
         ] or [_("no peer connected")]
     pinners = status.get("pinners")

@@ -11,10 +11,14 @@ get it (specs/0009-blobs.md §12; the frames are protocol/blob_route.py's).
   peers that answered are asked `get`: such a peer fetches the blob from ITS direct
   peers (one hop only: a `get` is never passed on) and answers `ready`; the blob is
   then fetched from it like from any holder, verified and resumable as ever.
+- Proving (`BlobRouter.prove`, §12.4): a node that holds a blob asks a peer that says
+  it holds it to hash a random range of it with a fresh nonce, and checks the answer
+  against its own bytes: only a node that can read those bytes answers right.
 - Serving: a `have` is answered from the store (a blocked or withheld blob is "not
-  held", §9). A `get` is served only for a blob the node would keep itself (`keeps`:
-  a live design's file or a job's, and one its policy serves), at most one `get` per
-  peer and MAX_RELAY_FETCHES in all at once; more, or another blob, get an `error`.
+  held", §9); a `prove` the same way, with the range's `proof_digest`. A `get` is
+  served only for a blob the node would keep itself (`keeps`: a live design's file or
+  a job's, and one its policy serves), at most one `get` per peer and
+  MAX_RELAY_FETCHES in all at once; more, or another blob, get an `error`.
 Left to others: the blob conversations and their limits (the exchange), what the node
 keeps (the daemon's `keeps`), pinning (node/ops/pinning.py).
 """
@@ -22,6 +26,7 @@ keeps (the daemon's `keeps`), pinning (node/ops/pinning.py).
 from __future__ import annotations
 
 import collections
+import os
 import random
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -35,17 +40,23 @@ from protocol.blob_route import (
     BAD,
     MAX_ASKED_BLOBS,
     MAX_MESSAGE_BYTES,
+    MAX_PROOF_BYTES,
     MAX_ROUTE_FRAME_BYTES,
+    NONCE_BYTES,
     ROUTE_PROTOCOL_ID,
     Get,
     Have,
     Held,
+    Proof,
+    Prove,
     Ready,
+    Request,
     RouteError,
     RouteMessage,
     decode_message,
     encode_message,
     judge_answer,
+    proof_digest,
 )
 from protocol.errors import CommonsError, RemoteFaultError
 from protocol.framing import FrameDecoder
@@ -117,7 +128,26 @@ class BlobRouter:
                 nursery.start_soon(ask, peer)
         return Holders(blob_id, answers)
 
-    async def _ask(self, peer: str, request: Have | Get, timeout_s: float) -> Held | Ready:
+    async def prove(self, peer: str, blob_id: bytes) -> bool | None:
+        """Whether `peer` proves it holds `blob_id`, which we hold (0009 §12.4): True, a
+        right digest of a random range; False, a wrong one or a refusal; None, no answer
+        (an older node, a timeout). Not charged: a bad copy may be the disk's fault."""
+        store = self.exchange.store
+        size = await trio.to_thread.run_sync(store.size, blob_id)
+        offset = self.rng.randrange(size) if size else 0
+        length = max(1, min(MAX_PROOF_BYTES, size - offset))
+        nonce = os.urandom(NONCE_BYTES)
+        data = await trio.to_thread.run_sync(store.read_chunk, blob_id, offset, length)
+        try:
+            proof = await self._ask(peer, Prove(blob_id, length, nonce, offset), HAVE_TIMEOUT_S)
+        except RemoteFaultError as e:
+            return False if e.code in ("remote.refused", "remote.unexpected-answer") else None
+        except CommonsError:
+            return None
+        assert isinstance(proof, Proof)
+        return proof.digest == proof_digest(blob_id, nonce, data)
+
+    async def _ask(self, peer: str, request: Request, timeout_s: float) -> Held | Ready | Proof:
         stream = await self.exchange.host.open_stream(peer, ROUTE_PROTOCOL_ID)
         try:
             await write_frame(
@@ -205,9 +235,29 @@ class BlobRouter:
             await self._answer(stream, Held(held))
         elif isinstance(request, Get):
             await self._answer(stream, await self._relay(peer, request.blob))
+        elif isinstance(request, Prove):
+            await self._answer(stream, await self._proof(request))
         else:  # an answer sent as a request: the peer's fault, as any bad message
             self.exchange.host.penalise(peer, BAD, 1.0)
-            await self._answer(stream, RouteError(BAD, "a client sends only have or get"))
+            await self._answer(stream, RouteError(BAD, "a client sends have, get or prove"))
+
+    async def _proof(self, request: Prove) -> Proof | RouteError:
+        """The digest of the asked range of a blob we hold and serve (at most 64 KiB read)."""
+        store, blob = self.exchange.store, request.blob
+
+        def read() -> bytes | None:
+            if not store.policy.serves(blob) or not store.has(blob):
+                return None
+            offset = min(request.offset, store.size(blob))
+            return store.read_chunk(blob, offset, request.length)
+
+        try:
+            data = await trio.to_thread.run_sync(read)
+        except CommonsError as e:  # gone meanwhile, unreadable
+            return _refusal(e.code, e.message)
+        if data is None:
+            return RouteError(UNAVAILABLE, f"{id_to_text(blob)} is not held here")
+        return Proof(blob, proof_digest(blob, request.nonce, data))
 
     async def _relay(self, peer: str, blob_id: bytes) -> Ready | RouteError:
         """Fetch `blob_id` from our own holders for `peer`, if we would keep it."""

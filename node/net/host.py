@@ -50,6 +50,7 @@ import collections
 import contextlib
 import hashlib
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -628,6 +629,42 @@ class P2PHost:
             peerDiscovery.unregister_peer_discovered_handler(found)
 
 
+class _Circuit:
+    """One CONNECT at our relay, from the request to its end (specs/0014 §7.3)."""
+
+    def __init__(self, hop_stream: Any) -> None:
+        self.streams = [hop_stream]  # the source's hop stream, then the destination's
+        self.open = False  # libp2p answered OK: the circuit carries bytes
+        self.deadline: float | None = None  # libp2p's, on time.monotonic()
+        self.end = "closed"  # why it ended: CIRCUIT_ENDS
+        self.directions: list[trio.CancelScope] = []  # libp2p's two relaying loops
+
+
+class _CountedStream:
+    """The destination side of one relaying direction: counts the bytes libp2p writes."""
+
+    def __init__(self, stream: Any, relay: _MemberRelay) -> None:
+        self._stream, self._relay = stream, relay
+
+    async def write(self, data: bytes) -> None:
+        await self._stream.write(data)
+        self._relay.bytes_relayed += len(data)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+#: Why libp2p refused a CONNECT that passed our checks, by the status it answered.
+LIBP2P_REFUSALS: dict[int, str] = {
+    StatusCode.NO_RESERVATION: "no-reservation",  # none at the destination, or its 8 in use
+    StatusCode.RESOURCE_LIMIT_EXCEEDED: "circuits-per-reservation",  # the source's
+    StatusCode.PERMISSION_DENIED: "bad-voucher",
+    StatusCode.CONNECTION_FAILED: "destination-unreachable",
+}
+#: Why an open circuit ended: either end closed or reset it, or a limit cut it.
+CIRCUIT_ENDS = ("closed", "data-limit", "duration-limit")
+
+
 class _MemberRelay:
     """libp2p's circuit relay v2 (hop), for members only, with our limits (specs/0014
     §1.3, §7.3). libp2p has no access control, takes a reservation's peer from the
@@ -636,14 +673,16 @@ class _MemberRelay:
     duration only while bytes move. Its handlers are wrapped on the instance, before
     `run` registers them: the hop stream of a peer `admits` refuses is answered
     PERMISSION_DENIED before libp2p reads it; RESERVE must name the connection's own
-    peer; CONNECT is counted per source peer and in all, and cut at its duration."""
+    peer; CONNECT is counted per source peer and in all, and cut at its duration.
+    libp2p counts nothing: the wrappers of its status replies and of its relaying loop
+    count the circuits opened, refused and ended, by reason, and the bytes relayed."""
 
     GRACE_S = 5.0  # beyond a circuit's duration, for libp2p's own cut to come first
 
     def __init__(self, host: Any, limits: RelayLimits) -> None:
         self.limits = limits
         self.admits: Callable[[str], bool] = lambda peer: False
-        self.protocol = CircuitV2Protocol(
+        self.protocol = protocol = CircuitV2Protocol(
             host,
             Libp2pRelayLimits(
                 duration=limits.circuit_duration_s,
@@ -657,47 +696,101 @@ class _MemberRelay:
         self.circuits: collections.Counter[str] = collections.Counter()
         self.served: collections.Counter[str] = collections.Counter()
         self.refused: collections.Counter[str] = collections.Counter()
-        hop, reserve = self.protocol._handle_hop_stream, self.protocol._handle_reserve
-        connect = self.protocol._handle_connect
+        self.ended: collections.Counter[str] = collections.Counter()
+        self.bytes_relayed = 0
+        self._open: dict[int, _Circuit] = {}  # id() of each of its streams -> circuit
+        self._hop, self._reserve = protocol._handle_hop_stream, protocol._handle_reserve
+        self._connect, self._relay = protocol._handle_connect, protocol._relay_data
+        self._status = protocol._send_status
+        protocol._handle_hop_stream = self._handle_hop  # type: ignore[method-assign]
+        protocol._handle_reserve = self._handle_reserve  # type: ignore[method-assign]
+        protocol._handle_connect = self._handle_connect  # type: ignore[method-assign]
+        protocol._relay_data = self._relay_data  # type: ignore[method-assign]
+        protocol._send_status = self._send_status  # type: ignore[method-assign]
 
-        async def handle_hop(stream: Any) -> None:
-            if not self.admits(stream.muxed_conn.peer_id.to_base58()):
-                await self._refuse(stream, "not-a-member", StatusCode.PERMISSION_DENIED)
-                return
-            await hop(stream)
+    async def _handle_hop(self, stream: Any) -> None:
+        if not self.admits(stream.muxed_conn.peer_id.to_base58()):
+            await self._refuse(stream, "not-a-member", StatusCode.PERMISSION_DENIED)
+            return
+        await self._hop(stream)
 
-        async def handle_reserve(stream: Any, msg: Any) -> None:
-            remote = stream.muxed_conn.peer_id
-            if msg.HasField("peer") and msg.peer.id and ID(msg.peer.id) != remote:
-                await self._refuse(stream, "reserve-for-another", StatusCode.PERMISSION_DENIED)
-                return
-            await reserve(stream, msg)
-            if self.protocol.resource_manager.has_reservation(remote):
-                self.served["reservations"] += 1
+    async def _handle_reserve(self, stream: Any, msg: Any) -> None:
+        remote = stream.muxed_conn.peer_id
+        if msg.HasField("peer") and msg.peer.id and ID(msg.peer.id) != remote:
+            await self._refuse(stream, "reserve-for-another", StatusCode.PERMISSION_DENIED)
+            return
+        await self._reserve(stream, msg)
+        if self.protocol.resource_manager.has_reservation(remote):
+            self.served["reservations"] += 1
 
-        async def handle_connect(stream: Any, msg: Any) -> None:
-            source = stream.muxed_conn.peer_id.to_base58()
-            if self.circuits[source] >= limits.circuits_per_peer:
-                await self._refuse(stream, "circuits-per-peer", StatusCode.RESOURCE_LIMIT_EXCEEDED)
-                return
-            if sum(self.circuits.values()) >= limits.circuits:
-                await self._refuse(stream, "circuits", StatusCode.RESOURCE_LIMIT_EXCEEDED)
-                return
-            self.circuits[source] += 1
-            self.served["circuits"] += 1
-            try:
-                with trio.move_on_after(limits.circuit_duration_s + self.GRACE_S) as scope:
-                    await connect(stream, msg)
-                if scope.cancelled_caught:  # idle past its duration: libp2p never looked
-                    self.refused["circuit-duration"] += 1
-                    await self._cut(stream, ID(msg.peer.id))
-            finally:
-                self.circuits[source] -= 1
-                self.circuits += collections.Counter()  # drops the zeros
+    async def _handle_connect(self, stream: Any, msg: Any) -> None:
+        source, limits = stream.muxed_conn.peer_id.to_base58(), self.limits
+        if self.circuits[source] >= limits.circuits_per_peer:
+            await self._refuse(stream, "circuits-per-peer", StatusCode.RESOURCE_LIMIT_EXCEEDED)
+            return
+        if sum(self.circuits.values()) >= limits.circuits:
+            await self._refuse(stream, "circuits", StatusCode.RESOURCE_LIMIT_EXCEEDED)
+            return
+        self.circuits[source] += 1
+        circuit = self._open[id(stream)] = _Circuit(stream)
+        try:
+            with trio.move_on_after(limits.circuit_duration_s + self.GRACE_S) as scope:
+                await self._connect(stream, msg)
+            if scope.cancelled_caught:  # idle past its duration: libp2p never looked
+                circuit.end = "duration-limit"
+                await self._cut(stream, ID(msg.peer.id))
+        finally:
+            self.circuits[source] -= 1
+            self.circuits += collections.Counter()  # drops the zeros
+            for each in circuit.streams:
+                self._open.pop(id(each), None)
+            relays = self.protocol._active_relays  # what a cancelled loop left behind
+            for peer in (stream.muxed_conn.peer_id, ID(msg.peer.id)):
+                if relays.get(peer, (None, None))[0] is stream:
+                    del relays[peer]
+            if circuit.open:
+                self.ended[circuit.end] += 1
 
-        self.protocol._handle_hop_stream = handle_hop  # type: ignore[method-assign]
-        self.protocol._handle_reserve = handle_reserve  # type: ignore[method-assign]
-        self.protocol._handle_connect = handle_connect  # type: ignore[method-assign]
+    async def _send_status(self, stream: Any, code: Any, message: str, limit: Any = None) -> None:
+        """libp2p's status reply, noted first: OK opens a circuit; any other code to a
+        CONNECT refuses it (LIBP2P_REFUSALS) or, once open, says a limit cut it."""
+        circuit = self._open.get(id(stream))
+        if circuit is not None and not circuit.open:
+            if code == StatusCode.OK:
+                circuit.open = True
+                self.served["circuits"] += 1
+            else:
+                self.refused[LIBP2P_REFUSALS.get(int(code), "other")] += 1
+        elif circuit is not None and code == StatusCode.RESOURCE_LIMIT_EXCEEDED:
+            late = circuit.deadline is not None and time.monotonic() > circuit.deadline
+            circuit.end = "duration-limit" if late else "data-limit"
+        await self._status(stream, code, message, limit)
+
+    async def _relay_data(
+        self,
+        src_stream: Any,
+        dst_stream: Any,
+        peer_id: Any,
+        deadline: float | None = None,
+        circuit_data_limit: list[int] | None = None,
+    ) -> None:
+        """One direction of an open circuit: libp2p's loop, writing through a counter."""
+        circuit = self._open.get(id(src_stream)) or self._open.get(id(dst_stream))
+        if circuit is None:
+            await self._relay(src_stream, dst_stream, peer_id, deadline, circuit_data_limit)
+            return
+        for each in (src_stream, dst_stream):
+            if id(each) not in self._open:
+                circuit.streams.append(each)
+                self._open[id(each)] = circuit
+        circuit.deadline = deadline
+        counted: Any = _CountedStream(dst_stream, self)
+        with trio.CancelScope() as scope:
+            circuit.directions.append(scope)
+            await self._relay(src_stream, counted, peer_id, deadline, circuit_data_limit)
+        if circuit.end != "closed":  # libp2p reset both streams at a limit, but its read
+            for direction in circuit.directions:  # of one it reset can wait for ever: the
+                direction.cancel()  # circuit would hold its source's slot till GRACE_S
 
     async def _refuse(self, stream: Any, why: str, code: Any) -> None:
         self.refused[why] += 1
@@ -726,6 +819,8 @@ class _MemberRelay:
             refused=dict(self.refused),
             dcutr_attempts=dcutr.attempts,
             dcutr_successes=dcutr.successes,
+            ended=dict(self.ended),
+            bytes_relayed=self.bytes_relayed,
         )
 
 

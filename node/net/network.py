@@ -761,12 +761,22 @@ class Network:
         return await self.router.holders(blob_id)
 
     async def blob_status(self, blob_id: bytes) -> dict[str, Any]:
-        """Who holds `blob_id`: this node, each connected peer (asked now), and the
-        members that should pin it by the federation's rule (`fabnode blob status`)."""
+        """Who holds `blob_id`: this node, each connected peer (asked now; when we hold
+        it, each that says it does is challenged to prove it), and the members that
+        should pin it by the federation's rule (`fabnode blob status`)."""
         store = self.blobs
         held = await trio.to_thread.run_sync(store.has, blob_id)
         size = await trio.to_thread.run_sync(store.size, blob_id) if held else None
         holders = await self.router.holders(blob_id)
+        proved: dict[str, bool | None] = {}
+        if held:  # each claimed holder hashes a random range we can check (0009 §12.4)
+
+            async def prove(peer: str) -> None:
+                proved[peer] = await self.router.prove(peer, blob_id)
+
+            async with trio.open_nursery() as nursery:
+                for peer in sorted(p for p, h in holders.peers.items() if h):
+                    nursery.start_soon(prove, peer)
         chosen = await self.runner.on_ledger(functools.partial(blob_pinners, blob_id=blob_id))
         me = self.runner.ctx.identity.id
         return {
@@ -775,6 +785,7 @@ class Network:
             "size": size,
             "pinned_here": blob_id in self.pinner.stats.pinned,
             "peers": holders.to_json(),
+            "proved": dict(sorted(proved.items())),
             "pinners": None if chosen is None else [id_to_text(m) for m in chosen],
             "pinner_self": chosen is not None and me in chosen,
             "pinning": self.pinner.stats.to_json(),

@@ -120,10 +120,12 @@ class RelayStatistics:
 
     reservations: list[str]  # peers holding a reservation with us now
     circuits: dict[str, int]  # source peer -> circuits it has open through us
-    served: dict[str, int]  # "reservations", "circuits": accepted so far
+    served: dict[str, int]  # "reservations" granted, "circuits" opened so far
     refused: dict[str, int]  # why -> how many requests were refused
     dcutr_attempts: int
     dcutr_successes: int
+    ended: dict[str, int] = field(default_factory=dict)  # why -> circuits that ended
+    bytes_relayed: int = 0  # written to either end of our circuits, both ways together
 
 
 @dataclass(frozen=True)

@@ -56,6 +56,16 @@ def texts(blobs: list[bytes]) -> list[str]:
     return [id_to_text(b) for b in blobs]
 
 
+def prove(blob: bytes, length: int, nonce: bytes, offset: int) -> dict[str, Any]:
+    return {"blob": blob, "length": length, "nonce": nonce, "offset": offset, "t": "prove",
+            "v": 1}  # fmt: skip
+
+
+def proof(blob: bytes, digest: bytes) -> dict[str, Any]:
+    return {"blob": blob, "digest": digest, "t": "proof", "v": 1}
+
+
+NONCE = bytes(range(16))
 BAD = "decode.bad-blob-route"
 
 
@@ -98,6 +108,56 @@ def cases() -> Iterator[Case]:
                 error("remote.unexpected-answer"), get(A))  # fmt: skip
     yield _case("held-answers-get", "A held list does not answer a get.", held([A]),
                 error("remote.unexpected-answer"), get(A))  # fmt: skip
+    yield from _proof_frames()
+
+
+def _proof_frames() -> Iterator[Case]:
+    """`prove` and `proof` (0009 §12.4)."""
+    asked = prove(A, 4096, NONCE, 100)
+    a, nonce = id_to_text(A), NONCE.hex()
+    yield _case("prove", "Hash 4,096 bytes of blob a from offset 100, with this nonce.", asked,
+                ok(t="prove", blob=a, length=4096, nonce=nonce, offset=100))  # fmt: skip
+    yield _case("prove-largest", "The longest range one prove asks: 65,536 bytes.",
+                prove(A, 65_536, NONCE, 0),
+                ok(t="prove", blob=a, length=65_536, nonce=nonce, offset=0))  # fmt: skip
+    digest = hashlib.sha256(b"any 32 bytes").digest()
+    yield _case("proof", "A digest for blob a, answering a prove of a.", proof(A, digest),
+                ok(t="proof", blob=id_to_text(A), digest=digest.hex()), asked)  # fmt: skip
+    yield _case("prove-empty-range", "length 0.", prove(A, 0, NONCE, 0), error(BAD))
+    yield _case("prove-too-long", "length 65,537.", prove(A, 65_537, NONCE, 0), error(BAD))
+    yield _case("prove-short-nonce", "A nonce of 15 bytes.", prove(A, 1, NONCE[:15], 0),
+                error(BAD))  # fmt: skip
+    yield _case("prove-negative-offset", "offset -1.", prove(A, 1, NONCE, -1), error(BAD))
+    yield _case("proof-short-digest", "A digest of 31 bytes.", proof(A, digest[:31]),
+                error(BAD))  # fmt: skip
+    yield _case("proof-other-blob", "A proof for another blob than the one asked.",
+                proof(B, digest), error("remote.unexpected-answer"), asked)  # fmt: skip
+    yield _case("held-answers-prove", "A held list does not answer a prove.", held([A]),
+                error("remote.unexpected-answer"), asked)  # fmt: skip
+
+
+# -- blobs/proof (0009 §12.4) ----------------------------------------------------------
+
+PROOF_SUITE = ("blobs", "proof")
+BLOB_PROOF_TAG = b"fabcommons/v1/blob-proof\x00"
+
+
+def proof_cases() -> Iterator[Case]:
+    """What a holder answers: SHA-256(tag || blob id || nonce || bytes of the range,
+    cut at the blob's end), for a 1,000-byte blob."""
+    data = bytes((i * 7 + 3) % 256 for i in range(1000))
+    blob = hashlib.sha256(data).digest()
+    for name, description, offset, length in (
+        ("whole", "The whole blob: offset 0, length 1,000.", 0, 1000),
+        ("middle", "Bytes [100, 164).", 100, 64),
+        ("cut-at-end", "offset 900, length 4,096: the 100 bytes to the end.", 900, 4096),
+        ("past-end", "offset 1,000: no bytes, the digest of tag, id and nonce.", 1000, 1),
+    ):
+        answer = hashlib.sha256(BLOB_PROOF_TAG + blob + NONCE + data[offset : offset + length])
+        fields = {"blob_hex": data.hex(), "nonce_hex": NONCE.hex(), "offset": offset,
+                  "length": length}  # fmt: skip
+        yield Case(*PROOF_SUITE, name, description, fields,
+                   ok(blob=id_to_text(blob), digest=answer.hexdigest()))  # fmt: skip
 
 
 # -- blobs/pinning (0009 §13) ---------------------------------------------------------

@@ -293,8 +293,10 @@ def fuzz_blob_route(data: bytes) -> None:
         message = blob_route.decode_message(value)
         assert blob_route.encode_message(message) == value  # what is read, is written back
         have, get = blob_route.Have((bytes(32),)), blob_route.Get(bytes(32))
+        prove = blob_route.Prove(bytes(32), 1, bytes(16), 0)
         _typed(lambda: blob_route.judge_answer(have, message), RemoteFaultError)
         _typed(lambda: blob_route.judge_answer(get, message), RemoteFaultError)
+        _typed(lambda: blob_route.judge_answer(prove, message), RemoteFaultError)
 
     _typed(route, DecodeError)
 

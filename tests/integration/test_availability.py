@@ -118,6 +118,7 @@ def test_a_design_stays_fetchable_from_its_pinning_member_while_the_author_is_aw
     seen = blob_status(d, blob)
     assert seen["held"] and seen["pinners"] == [id_to_text(m) for m in chosen]
     assert {"peer": pinner_peer, "held": True} in seen["peers"]
+    assert seen["proved"] == {pinner_peer: True}  # its copy passed the challenge (§12.4)
 
 
 def peers_of(home: Path) -> list[str]:

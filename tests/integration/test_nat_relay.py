@@ -5,7 +5,8 @@ labs sit each behind its own nftables-masquerade router, no port forwarded. Both
 join through the member, learn that it cannot reach them, reserve at it (it is public
 and holds their logs) and advertise relayed addresses; gossip and sync flow between
 them; they hold a connection to each other, relayed or upgraded by DCUtR (the test
-says which); a stranger on the public segment is refused a reservation and a circuit.
+says which); a stranger on the public segment is refused a reservation and a circuit;
+the member's /metrics counts the circuits it opened and the bytes they carried.
 Run twice: routers that drop what reaches them unasked (most home routers), and
 routers that answer it with a reset (Linux with no filter rule).
 
@@ -26,6 +27,7 @@ import trio
 from node.net.host import HostConfig, open_host
 from protocol.errors import CommonsError
 from tests import netns
+from tests.integration.test_metrics import scrape, token_of, value
 from tests.node_process import api, running_node, wait_until
 
 pytestmark = pytest.mark.integration
@@ -145,7 +147,14 @@ def test_two_labs_behind_nat_meet_through_a_member_relay(
         assert dialed == "remote.dial-failed"
         refused = doctor(m_host, m)["relay_refused"]
         assert refused.get("not-a-member", 0) >= 2
+        # the member's /metrics counts the circuits it opened and the bytes they carried
+        # (lab B's link to lab A began relayed, whatever DCUtR did to it later)
+        metrics = m_host.call(lambda: scrape(ready_m["api"], token_of(m)))
+        assert value(metrics, "fabnode_relay_circuits_opened_total") >= 1
+        relayed_bytes = value(metrics, "fabnode_relay_bytes_total")
+        assert relayed_bytes > 4096  # noise and yamux handshakes, identify, sync
+        assert value(metrics, "fabnode_relay_refused_total", reason="not-a-member") >= 2
         print(f"\n[nat-relay, stealth={stealth}] seconds: reservations {relayed_s:.1f}, "
               f"labs linked {linked_s:.1f}; "
               f"lab B to lab A: {paths}; hole punches (A, B): {punches}; "
-              f"member refused: {refused}")  # fmt: skip
+              f"member refused: {refused}, relayed {relayed_bytes:.0f} bytes")  # fmt: skip

@@ -29,8 +29,9 @@ def fake_node(tmp_path: Path, peers: int) -> NodeMetrics:
         stats.refuse(f"peer{i}", "verify.bad-signature")
     p2p = P2PStatistics("me", ["peer0", "peer1"], {}, {}, {}, ["peer9"], {})
     # 1,000 refused relay requests of two kinds from as many peers: two series as well
-    relay = RelayStatistics(["peer3"], {"peer3": 1}, {"reservations": 1, "circuits": 1},
-                            {"not-a-member": 999, "over-limit": 1}, 2, 1)  # fmt: skip
+    relay = RelayStatistics(["peer3"], {"peer3": 1}, {"reservations": 1, "circuits": 3},
+                            {"not-a-member": 999, "over-limit": 1}, 2, 1,
+                            {"closed": 1, "data-limit": 1}, 5 << 20)  # fmt: skip
     host = SimpleNamespace(statistics=lambda: p2p, relay_statistics=lambda: relay)
     relays = SimpleNamespace(relayed_addrs=["/ip4/203.0.113.7/tcp/4001/p2p/r/p2p-circuit"])
     network = SimpleNamespace(stats=stats, lag=SyncLag(), host=host, relays=relays)
@@ -68,6 +69,12 @@ def test_series_are_named_by_convention_and_bounded_by_code(tmp_path: Path) -> N
         ("fabnode_relay_refused_total", (("reason", "not-a-member"),)): 999,
         ("fabnode_relay_refused_total", (("reason", "over-limit"),)): 1,
     }
+    ended = {k[1]: v for k, v in samples.items() if k[0] == "fabnode_relay_circuits_ended_total"}
+    assert ended == {(("reason", "closed"),): 1, (("reason", "data-limit"),): 1}
+    assert samples[("fabnode_relay_circuits_opened_total", ())] == 3
+    assert samples[("fabnode_relay_reservations_granted_total", ())] == 1
+    assert samples[("fabnode_relay_bytes_total", ())] == 5 << 20
+    assert samples[("fabnode_relay_circuits", ())] == 1
     assert samples[("fabnode_relayed_addresses", ())] == 1
     assert samples[("fabnode_dcutr_successes_total", ())] == 1
 

@@ -123,3 +123,20 @@ async def test_a_request_that_is_no_request_is_answered_with_its_code(
         answer = decode_message(await read_frame(stream, decoder, 5))
         await stream.close()
         assert isinstance(answer, RouteError) and answer.code == "decode.bad-blob-route"
+
+
+async def test_a_holder_proves_its_copy_and_a_bad_copy_fails(tmp_path: Path) -> None:
+    """0009 §12.4: B, holding the file, challenges A on random ranges; a copy whose bytes
+    differ fails whatever range is drawn; a peer without the blob refuses."""
+    async with line(tmp_path, b_keeps=True) as (a, b, c):
+        blob_id = a.exchange.store.add_bytes(FILE)[0]
+        await b.fetch(blob_id)
+        b.rng = random.Random(3)
+        assert [await b.prove(pid(a), blob_id) for _ in range(5)] == [True] * 5
+        assert await b.prove(pid(c), blob_id) is False  # C holds nothing: it refuses
+
+        path = a.exchange.store.path_of(blob_id)
+        path.chmod(0o644)
+        path.write_bytes(bytes(x ^ 0xFF for x in FILE))  # rotten: every byte differs
+        assert (await b.holders(blob_id)).peers[pid(a)] is True  # it still says held
+        assert [await b.prove(pid(a), blob_id) for _ in range(5)] == [False] * 5

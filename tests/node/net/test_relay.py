@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
+import trio
 
 from ledger.log import Ledger
 from ledger.store import MemoryLogStore
@@ -59,34 +60,47 @@ async def test_a_member_is_reached_through_the_relay_and_a_stranger_is_refused()
     async with (
         open_host(HostConfig(key_seed=seed(1))) as relay,
         open_host(HostConfig(key_seed=seed(2))) as lab_a,
-        open_host(HostConfig(key_seed=seed(3))) as lab_b,
         open_host(HostConfig(key_seed=seed(4))) as stranger,
     ):
-        members = {lab_a.peer_id, lab_b.peer_id}
-        relay.offer_relay(lambda peer: peer in members)
-        lab_a.set_stream_handler(ECHO, echo)
-        for host in (lab_a, lab_b, stranger):
-            await host.connect(relay.listen_addrs[0])
-        assert await lab_a.reserve(relay.peer_id)
-        assert not await stranger.reserve(relay.peer_id)
-        stats = relay.relay_statistics()
-        assert stats.reservations == [lab_a.peer_id]
-        assert stats.refused == {"not-a-member": 1}
+        async with open_host(HostConfig(key_seed=seed(3))) as lab_b:
+            members = {lab_a.peer_id, lab_b.peer_id}
+            relay.offer_relay(lambda peer: peer in members)
+            lab_a.set_stream_handler(ECHO, echo)
+            for host in (lab_a, lab_b, stranger):
+                await host.connect(relay.listen_addrs[0])
+            assert await lab_a.reserve(relay.peer_id)
+            assert not await stranger.reserve(relay.peer_id)
+            stats = relay.relay_statistics()
+            assert stats.reservations == [lab_a.peer_id]
+            assert stats.refused == {"not-a-member": 1}
 
-        await lab_b.connect(circuit(relay, lab_a))
-        assert [c.relayed for c in lab_b.connections() if c.peer == lab_a.peer_id] == [True]
-        # The circuit's remote address is the relay's: a ban of lab A must not count
-        # against the relay's IP, so the relayed peer has no address of its own here.
-        assert lab_b.remote_ip(lab_a.peer_id) is None
-        assert lab_b.remote_ip(relay.peer_id) == "127.0.0.1"
-        seconds = await round_trip(lab_b, lab_a.peer_id, MIB)
-        print(f"\n[relay] 1 MiB each way through a loopback relay: {seconds:.2f} s")
+            await lab_b.connect(circuit(relay, lab_a))
+            assert [c.relayed for c in lab_b.connections() if c.peer == lab_a.peer_id] == [True]
+            # The circuit's remote address is the relay's: a ban of lab A must not count
+            # against the relay's IP, so the relayed peer has no address of its own here.
+            assert lab_b.remote_ip(lab_a.peer_id) is None
+            assert lab_b.remote_ip(relay.peer_id) == "127.0.0.1"
+            before = relay.relay_statistics().bytes_relayed  # the circuit's handshakes
+            seconds = await round_trip(lab_b, lab_a.peer_id, MIB)
+            print(f"\n[relay] 1 MiB each way through a loopback relay: {seconds:.2f} s")
+            carried = relay.relay_statistics().bytes_relayed - before
+            assert 2 * MIB <= carried < 2 * MIB + 64 * 1024  # the bytes, noise, yamux
 
-        with pytest.raises(CommonsError) as e:
-            await stranger.connect(circuit(relay, lab_a))
-        assert e.value.code == "remote.dial-failed"
-        assert relay.relay_statistics().refused == {"not-a-member": 2}
-        assert relay.relay_statistics().served["circuits"] == 1
+            with pytest.raises(CommonsError) as e:
+                await stranger.connect(circuit(relay, lab_a))
+            assert e.value.code == "remote.dial-failed"
+            stats = relay.relay_statistics()
+            assert stats.refused == {"not-a-member": 2}
+            assert stats.served["circuits"] == 1 and stats.ended == {}  # still open
+        # lab B stopped: the relay sees its circuit end
+        await wait_until(lambda: relay.relay_statistics().ended == {"closed": 1})
+        assert relay.relay_statistics().circuits == {}
+
+
+async def wait_until(condition: Callable[[], bool], timeout_s: float = 20.0) -> None:
+    with trio.fail_after(timeout_s):
+        while not condition():
+            await trio.sleep(0.05)
 
 
 async def test_a_circuit_is_cut_at_its_byte_limit() -> None:
@@ -105,6 +119,8 @@ async def test_a_circuit_is_cut_at_its_byte_limit() -> None:
         await round_trip(lab_b, lab_a.peer_id, 16 * 1024)  # well within the limit
         with pytest.raises(CommonsError):
             await round_trip(lab_b, lab_a.peer_id, MIB)
+        await wait_until(lambda: relay.relay_statistics().ended == {"data-limit": 1})
+        assert relay.relay_statistics().bytes_relayed <= limits.circuit_bytes
 
 
 def test_the_circuit_byte_limit_carries_a_large_catch_up() -> None:

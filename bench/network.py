@@ -730,6 +730,7 @@ def _print_hypercore(h: dict[str, Any], n: int) -> None:
     print(
         f"   Hypercore {h['hypercore']}: {h['blocks']:,} blocks of {h['block_bytes']} B"
         f" in {h['seconds']:.1f} s      {h['entries_per_s']:>8,.0f} entries/s"
+        f"   (client CPU {h['client_cpu_s']:.1f} s)"
     )
     if "ratio_ours_to_hypercore" in h:
         print(

@@ -53,3 +53,4 @@ def test_a_tiny_run_prints_the_figures_bench_network_reads() -> None:
     assert figures["seconds"] > 0
     assert figures["entries_per_s"] == pytest.approx(BLOCKS / figures["seconds"])
     assert 0 < figures["first_block_s"] <= figures["seconds"]
+    assert figures["client_cpu_s"] > 0

@@ -12,7 +12,8 @@
 // on stdout is one JSON object:
 //   {"hypercore": version, "blocks": N, "block_bytes": S, "bytes": N*S,
 //    "seconds": s, "entries_per_s": N/s, "bytes_per_s": ..., "append_per_s": ...,
-//    "first_block_s": s to the first block stored}
+//    "first_block_s": s to the first block stored, "client_cpu_s": the client's CPU
+//    time (user + system) over the same span}
 // Without --dir a temporary folder is used and removed. The two sides are child
 // processes of this one (`serve` and `fetch` modes, JSON lines on stdout); both are
 // stopped whatever happens. Progress and errors go to stderr; exit status 1 on error.
@@ -92,6 +93,7 @@ async function fetch (o) {
   const core = new Hypercore(join(o.dir, 'client'), Buffer.from(o.key, 'hex'))
   await core.ready()
   let firstS = null
+  const cpu = process.cpuUsage()
   const began = performance.now()
   core.once('download', () => { firstS = (performance.now() - began) / 1000 })
   const socket = net.connect(o.port, '127.0.0.1')
@@ -103,8 +105,10 @@ async function fetch (o) {
   socket.pipe(core.replicate(true)).pipe(socket)
   await Promise.race([core.download({ start: 0, end: o.blocks }).done(), lost])
   const seconds = (performance.now() - began) / 1000
+  const used = process.cpuUsage(cpu)
   if (core.contiguousLength < o.blocks) throw new Error(`holds ${core.contiguousLength} of ${o.blocks} blocks`)
-  say({ fetched: { seconds, first_block_s: firstS, length: core.contiguousLength, bytes: core.byteLength } })
+  const cpuS = (used.user + used.system) / 1e6
+  say({ fetched: { seconds, cpu_s: cpuS, first_block_s: firstS, length: core.contiguousLength } })
   socket.destroy()
   await core.close()
   process.exit(0)
@@ -146,6 +150,7 @@ async function run (o) {
       entries_per_s: o.blocks / fetched.seconds,
       bytes_per_s: bytes / fetched.seconds,
       first_block_s: fetched.first_block_s,
+      client_cpu_s: fetched.cpu_s,
       append_per_s: o.blocks / ready.append_s
     })
   } finally {

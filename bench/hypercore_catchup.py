@@ -100,11 +100,13 @@ def measure(n: int, block_bytes: int | None = None, timeout_s: float = TIMEOUT_S
         try:
             out, err = proc.communicate(timeout=timeout_s)
         except subprocess.TimeoutExpired as e:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.communicate()
             raise RuntimeError(
                 f"Hypercore's catch-up of {n:,} blocks took over {timeout_s:.0f} s"
             ) from e
+        finally:  # a timeout, or this process stopped (SIGTERM, Ctrl-C): stop them too
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.communicate()
     lines = out.strip().splitlines()
     if proc.returncode != 0 or not lines:
         raise RuntimeError(f"catchup.mjs failed ({proc.returncode}): {err.strip()[-300:]}")

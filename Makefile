@@ -21,6 +21,12 @@ INTEROP := tests/interop/node_modules/.package-lock.json
 $(INTEROP): tests/interop/package-lock.json
 	cd tests/interop && npm ci --no-audit --no-fund --loglevel=error
 
+# Hypercore, the reference bench.network's catch-up is compared with in the same run
+# (bench/hypercore_catchup.py), pinned by its package-lock.
+HYPERCORE := bench/hypercore/node_modules/.package-lock.json
+$(HYPERCORE): bench/hypercore/package-lock.json
+	cd bench/hypercore && npm ci --no-audit --no-fund --loglevel=error
+
 install: $(STAMP) $(INTEROP)
 
 ## make run: a seeded three-lab federation on loopback; prints the dashboard URL (Ctrl-C stops)
@@ -76,7 +82,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP) $(INTEROP)
+pytest: $(STAMP) $(INTEROP) $(HYPERCORE)
 	$(BIN)/pytest -q
 
 ## make vectors: regenerate specs/vectors deterministically
@@ -104,7 +110,7 @@ sim-scale: $(STAMP)
 	$(BIN)/python -m bench.sim --scale --seed $(SEED) $(SIM_ARGS)
 
 ## make bench: every benchmark, one table at the end (bench/table.py)
-bench: $(STAMP)
+bench: $(STAMP) $(HYPERCORE)
 	$(BIN)/python -m bench.table
 
 clean:

@@ -12,14 +12,17 @@ Prints, on this machine:
      them in 1,000-entry batches while B is not running, then B starts with A as
      its bootstrap peer; entries/s until B holds them all, and the ratio to the
      ledger ingest rate measured in the same run (bench.ledger; target >= 0.8);
+     beside it, Hypercore catching up the same N over a TCP loopback socket between
+     two Node.js processes (bench.hypercore_catchup), and our rate's ratio to it in
+     the same run (issue 20's target: >= 5);
   3. resident memory (VmRSS) per node: idle after start-up, and B's after the
      catch-up (target < 150 MiB);
   4. start-up time of one node, process start to its "ready" line, median of 5.
 Figures only; nothing here asserts on time. Every process is stopped (SIGTERM, then
 kill) and every temporary folder removed, whatever happens; a phase that fails or
 times out is reported as such and the others still run.
-Run: python -m bench.network [--quick]. The last line printed is one JSON object
-with every figure (for `make bench`).
+Run: python -m bench.network [--quick] [--entries N] [--catch-up-only]. The last line
+printed is one JSON object with every figure (for `make bench`).
 """
 
 from __future__ import annotations
@@ -49,7 +52,7 @@ from types import FrameType, TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
-from bench import gossip
+from bench import gossip, hypercore_catchup
 from bench.ledger import append_run, ingest_run
 from bench.stats import spread
 from node.net.streams import GossipConfig
@@ -472,7 +475,7 @@ def catchup_run(n: int, reference: dict[str, float]) -> dict[str, Any]:
         begun = time.perf_counter()
         with Api(a, timeout_s=120.0) as api:
             for i in range(0, n, BATCH):
-                texts = [f"catch-up entry {j}" for j in range(i, min(n, i + BATCH))]
+                texts = [hypercore_catchup.catch_up_text(j) for j in range(i, min(n, i + BATCH))]
                 api.call("POST", "/api/v1/notes/batch", {"texts": texts})
             publish_s = time.perf_counter() - begun
             total = log_size(api.status(), author)
@@ -564,6 +567,16 @@ def wait_caught_up(b: NodeProc, author: str, total: int) -> tuple[float | None, 
     return first_seen, None
 
 
+def hypercore_run(n: int, ours: dict[str, Any]) -> dict[str, Any]:
+    """Hypercore's catch-up of n blocks of our entries' size (bench.hypercore_catchup),
+    right after ours; with our rate's ratio to it when ours finished."""
+    log(f"Hypercore catch-up, {n:,} blocks, for reference")
+    figures = hypercore_catchup.measure(n)
+    if ours.get("entries_per_s"):
+        figures["ratio_ours_to_hypercore"] = ours["entries_per_s"] / figures["entries_per_s"]
+    return figures
+
+
 # -- 4. start-up -------------------------------------------------------------------------
 
 
@@ -638,6 +651,25 @@ def print_table(figures: dict[str, Any], args: argparse.Namespace) -> None:
         f"  CPU used by other processes during the run: {m['other_processes_cpu_s']:.0f} CPU-s "
         f"of {figures['total_s'] * (m['nproc'] or 1):.0f}; steal {m['steal_cpu_s']:.1f} CPU-s"
     )
+    if args.nodes:
+        _print_gossip(figures, args)
+    _print_catchup(figures["catchup"], figures["ledger"], args.entries)
+    _print_hypercore(figures["hypercore"], args.entries)
+    _print_memory(figures, args)
+    s = figures.get("startup")
+    if s is None:
+        return
+    if "error" in s:
+        print(f"4. start-up: FAILED: {s['error'][:150]}")
+    else:
+        samples = ", ".join(f"{t:.2f}" for t in s["samples_s"])
+        print(
+            f"4. start-up of one node (process start -> ready line), median of "
+            f"{len(s['samples_s'])}: {s['median_s']:.2f} s   ({samples})"
+        )
+
+
+def _print_gossip(figures: dict[str, Any], args: argparse.Namespace) -> None:
     print(
         f"1. gossip reach-all latency: {args.notes} notes from random nodes, "
         f"{gossip.GAP_S * 1000:.0f} ms apart, timed by the nodes' own traces (no polling);"
@@ -681,7 +713,9 @@ def print_table(figures: dict[str, Any], args: argparse.Namespace) -> None:
                 f"{g['mesh']['under_meshed']}; lowest peer score {g['peer_scores']['min']:g} "
                 f"({g['peer_scores']['negative']} negative)"
             )
-    _print_catchup(figures["catchup"], figures["ledger"], args.entries)
+
+
+def _print_memory(figures: dict[str, Any], args: argparse.Namespace) -> None:
     print("3. resident memory per node (VmRSS, MiB)             target < 150")
     for n in args.nodes:
         g = figures["gossip"][str(n)]
@@ -701,14 +735,25 @@ def print_table(figures: dict[str, Any], args: argparse.Namespace) -> None:
             f"   B after catching up                         {c['rss_b_mib']:>6.1f}"
             f"   (peak VmHWM {c['peak_rss_b_mib']:.1f})"
         )
-    s = figures["startup"]
-    if "error" in s:
-        print(f"4. start-up: FAILED: {s['error'][:150]}")
-    else:
-        samples = ", ".join(f"{t:.2f}" for t in s["samples_s"])
+
+
+def _print_hypercore(h: dict[str, Any], n: int) -> None:
+    print(
+        f"   Hypercore, the same {n:,} as blocks of our entries' size, server -> client"
+        " over TCP (bench.hypercore_catchup)"
+    )
+    if "error" in h:
+        print(f"   FAILED: {h['error'][:200]}")
+        return
+    print(
+        f"   Hypercore {h['hypercore']}: {h['blocks']:,} blocks of {h['block_bytes']} B"
+        f" in {h['seconds']:.1f} s      {h['entries_per_s']:>8,.0f} entries/s"
+        f"   (client CPU {h['client_cpu_s']:.1f} s)"
+    )
+    if "ratio_ours_to_hypercore" in h:
         print(
-            f"4. start-up of one node (process start -> ready line), median of "
-            f"{len(s['samples_s'])}: {s['median_s']:.2f} s   ({samples})"
+            f"   catch-up rate / Hypercore's, same run             "
+            f"{h['ratio_ours_to_hypercore']:>6.2f} x, target >= 5"
         )
 
 
@@ -786,9 +831,16 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--notes", type=int, default=30, help="gossip notes per cluster size")
     parser.add_argument("--nodes", help="cluster sizes, comma-separated (default 5,10,20)")
     parser.add_argument("--entries", type=int, help="catch-up entries (default 100,000)")
+    parser.add_argument(
+        "--catch-up-only",
+        action="store_true",
+        help="only the ledger reference, the catch-up and Hypercore's beside it",
+    )
     args = parser.parse_args(argv)
     default_nodes, default_entries = ("5", 20_000) if args.quick else ("5,10,20", 100_000)
-    args.nodes = [int(n) for n in (args.nodes or default_nodes).split(",")]
+    args.nodes = (
+        [] if args.catch_up_only else [int(n) for n in (args.nodes or default_nodes).split(",")]
+    )
     args.entries = args.entries or default_entries
     return args
 
@@ -823,13 +875,19 @@ def measure(
     else:
         log(f"ledger reference, {args.entries:,} entries (before any node runs)")
         attempt("ledger reference", figures, "ledger", ledger_reference, args.entries)
-    log("start-up of one node")
-    attempt("start-up", figures, "startup", startup_run, STARTUP_SAMPLES)
+    if not args.catch_up_only:
+        log("start-up of one node")
+        attempt("start-up", figures, "startup", startup_run, STARTUP_SAMPLES)
     figures["gossip"] = {}
     for n in args.nodes:
         log(f"gossip with {n} nodes")
         attempt(f"gossip {n} nodes", figures["gossip"], str(n), gossip_run, n, args.notes)
     attempt("catch-up", figures, "catchup", catchup_run, args.entries, figures["ledger"])
+    c = figures["catchup"]
+    attempt("Hypercore catch-up", figures, "hypercore", hypercore_run, args.entries, c)
+    if "ratio_ours_to_hypercore" in figures["hypercore"]:
+        c["hypercore_entries_per_s"] = figures["hypercore"]["entries_per_s"]
+        c["ratio_to_hypercore"] = figures["hypercore"]["ratio_ours_to_hypercore"]
     figures["problems"] = PROBLEMS
     figures["node_stderr_lines"] = {label: count for label, (count, _) in STDERR.items()}
     figures["total_s"] = time.perf_counter() - began

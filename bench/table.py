@@ -127,6 +127,18 @@ def network_rows(f: dict[str, Any]) -> list[Row]:
         )
     else:
         rows.append(("catch-up sync", c.get("error", "did not finish"), ">= 0.8 x ingest"))
+    h = f.get("hypercore", {})
+    if "ratio_to_hypercore" in c:
+        rows.append(
+            (
+                f"  Hypercore {h.get('hypercore', '')}, same N over TCP, same run",
+                f"{c['hypercore_entries_per_s']:,.0f} entries/s; "
+                f"ours = {c['ratio_to_hypercore']:.2f} x",
+                "ours >= 5 x",
+            )
+        )
+    elif "error" in h:
+        rows.append(("  Hypercore, same N", f"FAILED: {h['error'][:60]}", "ours >= 5 x"))
     for n, g in f.get("gossip", {}).items():
         target = "<= 1.3 x plain" if n == "20" else ""
         rows.append((f"gossip reach-all, {n} nodes (stored / plain libp2p)", _reach(g), target))

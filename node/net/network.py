@@ -300,7 +300,10 @@ class Network:
         """Advertise the address UPnP mapped for us (or stop, once it is lost)."""
         log.info("UPnP address now %s", address)
         if self.discovery is not None:
-            self.discovery.mapped = () if address is None else (address,)
+            mapped = () if address is None else (address,)
+            if mapped != self.discovery.mapped:
+                self.discovery.mapped = mapped
+                self._exchanged.clear()  # our new record goes to every peer now
 
     def _discovery_status(self) -> dict[str, Any] | None:
         if self.discovery is None:
@@ -483,8 +486,10 @@ class Network:
                 self.policy.handle_timer(now)
                 for peer in self.policy.sessions_to_start(now):
                     self._start_sync(nursery, peer)
-                for peer in self.reachability.due(connected):
-                    nursery.start_soon(self.reachability.ask, peer)
+                if self.upnp is None or self.upnp.status.code != "pending":
+                    # (not while UPnP is opening the port the dial-backs would check)
+                    for peer in self.reachability.due(connected):
+                        nursery.start_soon(self.reachability.ask, peer)
                 if self.discovery is not None:
                     self._discover(nursery, self.discovery, connected)
                     self._relay_round(nursery, self.discovery, connected)

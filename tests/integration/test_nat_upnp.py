@@ -11,6 +11,7 @@ namespaces, nftables or miniupnpd are missing (.ci/run installs all three)."""
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from contextlib import ExitStack
 from pathlib import Path
@@ -18,6 +19,8 @@ from typing import Any
 
 import pytest
 
+from protocol.address import decode_address_record
+from protocol.ids import id_from_text
 from tests import netns
 from tests.cli_helpers import fabnode
 from tests.netns_upnp import miniupnpd_missing, upnp_gateway
@@ -43,6 +46,16 @@ def mappings(router: str) -> str:
     """The DNAT rules miniupnpd holds in the router (its nftables chain)."""
     chain = "list chain inet miniupnpd prerouting_miniupnpd"
     return netns.sh(f"ip netns exec {router} nft {chain}").stdout
+
+
+def recorded_addrs(host: netns.Host, home: Path, peer_id: str) -> tuple[str, ...]:
+    """The addresses of `peer_id`'s record in the peer store of the node of `home`."""
+    network = id_from_text(netns.api_on(host, home, "GET", "/api/v1/status")["network"]["id"])
+    with sqlite3.connect(f"file:{home / 'peers.sqlite3'}?mode=ro", uri=True) as conn:
+        row = conn.execute("SELECT record FROM peers WHERE peer_id = ?", (peer_id,)).fetchone()
+    if row is None:
+        return ()
+    return decode_address_record(bytes(row[0]), network, int(time.time() * 1000)).addrs
 
 
 def test_a_lab_maps_its_port_by_upnp_and_is_reached_at_its_router(
@@ -99,6 +112,11 @@ def test_a_lab_maps_its_port_by_upnp_and_is_reached_at_its_router(
         codes = [item["code"] for item in report["advice_items"]]
         assert "upnp-mapped" in codes and "forward-port" not in codes
         assert all(v["reached"] for v in report["dialbacks"])
+        wait_until(  # the lab's record, as m1 keeps it, names its address at the router
+            "m1 holds the lab's mapped address",
+            lambda: f"/ip4/{wan}/tcp/{PORT}" in recorded_addrs(m1_host, m1, ready_lab["peer_id"]),
+            timeout_s=60,
+        )
 
         lab_run.close()  # a stopping node deletes its mapping
         assert "dnat" not in mappings(router)

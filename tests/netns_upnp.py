@@ -3,9 +3,9 @@
 `upnp_gateway(router, lab)` runs Debian's `miniupnpd-nftables` in the foreground (-d)
 inside the router namespace of `Switch.add_nat_lab`: it answers SSDP and SOAP on the
 router's LAN leg, allows the lab's /24 to map ports 1024-65535 to itself only (secure
-mode), and writes its DNAT rules into its own nftables table (`inet miniupnpd`, made
-here as the package's nft_init.sh makes it, with a forward chain that accepts). It is
-killed, and its table deleted, when the block exits.
+mode; `allow=False`: nothing), and writes its DNAT rules into its own nftables table
+(`inet miniupnpd`, made here as the package's nft_init.sh makes it, with a forward
+chain that accepts). It is killed, and its table deleted, when the block exits.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def miniupnpd_missing() -> str | None:
     return None
 
 
-def _config(lab: Host, folder: Path) -> Path:
+def _config(lab: Host, folder: Path, allow: bool) -> Path:
     subnet = lab.address.rsplit(".", 1)[0] + ".0/24"
     conf = folder / "miniupnpd.conf"
     conf.write_text(
@@ -61,7 +61,7 @@ def _config(lab: Host, folder: Path) -> Path:
                 "upnp_table_name=miniupnpd",
                 "upnp_nat_table_name=miniupnpd",
                 f"lease_file={folder / 'leases'}",
-                f"allow 1024-65535 {subnet} 1024-65535",
+                f"allow 1024-65535 {subnet} 1024-65535" if allow else "",
                 "deny 0-65535 0.0.0.0/0 0-65535",
                 "",
             ]
@@ -77,13 +77,16 @@ def _listening(address: str) -> bool:
 
 
 @contextlib.contextmanager
-def upnp_gateway(router: str, lab: Host, folder: Path) -> Iterator[subprocess.Popen[str]]:
-    """miniupnpd serving `lab` from the router namespace `router`, until the block exits."""
+def upnp_gateway(
+    router: str, lab: Host, folder: Path, *, allow: bool = True
+) -> Iterator[subprocess.Popen[str]]:
+    """miniupnpd serving `lab` from the router namespace `router`, until the block exits;
+    `allow=False`: a gateway that refuses every mapping (its permission rules deny all)."""
     folder.mkdir(parents=True, exist_ok=True)
     rules = folder / "miniupnpd.nft"
     rules.write_text(TABLE)
     sh(f"ip netns exec {router} nft -f {rules}")
-    conf = _config(lab, folder)
+    conf = _config(lab, folder, allow)
     log = (folder / "miniupnpd.log").open("w")
     argv = ["ip", "netns", "exec", router, MINIUPNPD, "-f", str(conf), "-d"]
     argv += ["-P", str(folder / "miniupnpd.pid")]

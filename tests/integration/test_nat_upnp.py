@@ -3,7 +3,7 @@ tests/netns_upnp.py): `fabnode run --upnp` maps its TCP port there, `fabnode doc
 says `mapped` at the router's public address, a member dials the lab at that address,
 the members' dial-backs make it `public`, and the mapping is gone once the lab stops.
 Behind a router whose own address is private, the doctor says `double-nat`; with no
-gateway at all, `no-gateway`.
+gateway at all, `no-gateway`; with a gateway that denies the mapping, `refused`.
 
 The switch is on a public /24 here (no namespace routes anywhere): miniupnpd refuses
 to map on a private external address, as it should. Skipped, with the reason, where
@@ -149,3 +149,27 @@ def test_a_gateway_without_a_public_address_is_a_double_nat_and_none_is_no_gatew
             status = upnp_code()
             assert status["code"] == "double-nat" and status["port"] is None
             assert "dnat" not in mappings(router)
+
+
+def test_a_gateway_that_denies_the_mapping_is_reported_as_refused(
+    caps: netns.Capabilities, tmp_path: Path
+) -> None:
+    need(caps)
+    with netns.switch(caps, 0, subnet=PUBLIC_SUBNET) as net:
+        lab_host, router = net.add_nat_lab()
+        lab = netns.init_home(tmp_path, "lab")
+        argv = ["--listen", f"/ip4/0.0.0.0/tcp/{PORT}", "--upnp"]
+        with (
+            upnp_gateway(router, lab_host, tmp_path / "upnp", allow=False),
+            running_node(lab, *argv, wrap=lab_host.wrap()),
+        ):
+            status = wait_until(
+                "UPnP's result",
+                lambda: (s := doctor(lab_host, lab)["upnp_status"])["code"] != "pending" and s,
+                timeout_s=60,
+            )
+            report = doctor(lab_host, lab)
+            assert "dnat" not in mappings(router)
+        assert status["code"] == "refused" and status["external_ip"] == f"{PUBLIC_SUBNET}.1"
+        assert status["port"] == PORT and status["detail"]  # the gateway's own words
+        assert "upnp-mapped" not in [item["code"] for item in report["advice_items"]]

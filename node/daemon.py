@@ -77,6 +77,8 @@ class RunOptions:
     listen: list[str] = field(default_factory=lambda: ["/ip4/127.0.0.1/tcp/0"])
     bootstrap: list[str] = field(default_factory=list)
     mdns: bool = False
+    #: Map the listen port at the lab's router by UPnP (specs/0014 §6.3); off by default.
+    upnp: bool = False
     #: Partial sync (specs/0005 §7): only these authors' logs / logs with these kinds.
     only_authors: list[bytes] | None = None
     only_kinds: list[str] | None = None
@@ -149,6 +151,7 @@ async def run_node(
                         SigningKey(home.node_key_seed()),
                     ),
                     reconcile=options.sync_reconcile,
+                    upnp=options.upnp,
                 )
                 driver = None if view is None else GovernanceDriver(runner, view, news_send)
                 endpoints = Endpoints(host.peer_id, host.listen_addrs, _url_of(api_socket))

@@ -29,6 +29,11 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--listen", action="append", help=_("libp2p listen multiaddr (repeatable)"))
     p.add_argument("--bootstrap", action="append", default=[], help=_("peer multiaddr to dial"))
     p.add_argument("--mdns", action="store_true", help=_("find peers on the local network"))
+    p.add_argument(
+        "--upnp",
+        action="store_true",
+        help=_("ask the router to forward the listen port by UPnP (default: off)"),
+    )
     p.add_argument("--network", help=_("development network name (until a charter is joined)"))
     p.add_argument(
         "--only-author", action="append", help=_("partial sync: only this identity's log")
@@ -82,6 +87,7 @@ def cmd_run(args: argparse.Namespace) -> dict[str, Any]:
         api_port=args.api_port,
         bootstrap=args.bootstrap,
         mdns=args.mdns,
+        upnp=args.upnp,
         only_authors=None
         if args.only_author is None
         else [id_from_text(a) for a in args.only_author],

@@ -211,6 +211,9 @@ class Switch:
 
     caps: Capabilities
     run: str = field(default_factory=lambda: f"{PREFIX}{os.getpid()}-{os.urandom(3).hex()}")
+    #: The switch's /24: private by default; a UPnP test takes a public one, which the
+    #: namespaces never route anywhere (a gateway on a private one is a double NAT).
+    subnet: str = SUBNET
     hosts: list[Host] = field(default_factory=list)
     _made: list[str] = field(default_factory=list)
 
@@ -230,7 +233,7 @@ class Switch:
             sh(f"ip link add eth0 netns {ns} type veth peer name p{i} netns {sw}")
             sh(f"ip -n {sw} link set p{i} master br0")
             sh(f"ip -n {sw} link set p{i} up")
-            address = f"{SUBNET}.{i + 1}"
+            address = f"{self.subnet}.{i + 1}"
             sh(f"ip -n {ns} link set lo up")
             sh(f"ip -n {ns} addr add {address}/24 dev eth0")
             sh(f"ip -n {ns} link set eth0 up")
@@ -243,7 +246,7 @@ class Switch:
         answering a closed port's RST (which kills a hole punch's first SYN)."""
         k = len(self.hosts) + 1
         router, lab = f"{self.run}-r{k}", f"{self.run}-l{k}"
-        wan, lan, lab_ip = f"{SUBNET}.{k}", f"192.168.{k}.1", f"192.168.{k}.2"
+        wan, lan, lab_ip = f"{self.subnet}.{k}", f"192.168.{k}.1", f"192.168.{k}.2"
         for ns in (router, lab):
             self._add_namespace(ns)
             sh(f"ip -n {ns} link set lo up")
@@ -330,8 +333,8 @@ class Switch:
 
 
 @contextlib.contextmanager
-def switch(caps: Capabilities, n: int) -> Iterator[Switch]:
-    net = Switch(caps)
+def switch(caps: Capabilities, n: int, subnet: str = SUBNET) -> Iterator[Switch]:
+    net = Switch(caps, subnet=subnet)
     try:
         net.start(n)
         yield net

@@ -11,7 +11,7 @@ from typing import Any
 
 from node.cli.client import NodeClient
 from node.i18n import _, aligned
-from node.ops.doctor import ADVICE
+from node.ops.doctor import ADVICE, UPNP
 from node.store.home import NodeHome
 
 
@@ -54,7 +54,7 @@ def render(report: dict[str, Any]) -> str:
             ),
             (_("connections"), str(len(report["connections"]))),
             (_("known peers"), _("{n} (peer store)").format(n=report["known_peers"])),
-            ("UPnP", report["upnp"]),
+            ("UPnP", _upnp(report)),
         ],
         min_width=13,
     )
@@ -81,6 +81,16 @@ def render(report: dict[str, Any]) -> str:
         *listed([_advice(item, english) for item, english in _advice_pairs(report)]),
     ]
     return "\n".join(lines)
+
+
+def _upnp(report: dict[str, Any]) -> str:
+    """UPnP's result in the reader's language (node.ops.doctor.UPNP); a node before
+    upnp_status, or a code this CLI does not know, in the node's English."""
+    status: dict[str, Any] | None = report.get("upnp_status")
+    template = None if status is None else UPNP.get(status["code"])
+    if status is None or template is None:
+        return str(report["upnp"])
+    return _(template).format(ip=status.get("external_ip") or "?", port=status.get("port") or "?")
 
 
 def _advice_pairs(report: dict[str, Any]) -> list[tuple[dict[str, Any] | None, str]]:

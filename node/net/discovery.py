@@ -121,11 +121,14 @@ class Discovery:
         self._served: dict[str, float] = {}  # client -> when we last answered it
         #: Our addresses through member relays (node.net.relay), advertised first.
         self.relayed: tuple[str, ...] = ()
+        #: Our address at the router, mapped by UPnP (node.net.upnp), advertised too.
+        self.mapped: tuple[str, ...] = ()
 
     def own_record(self) -> bytes | None:
         """Our signed record, re-signed when our addresses change; None with none dialable."""
         direct = dialable_addrs(self.host.listen_addrs, self._interfaces)
-        addrs = tuple(sorted([*self.relayed[:MAX_RELAYED], *direct][:MAX_RECORD_ADDRS]))
+        mine = [*self.relayed[:MAX_RELAYED], *self.mapped, *direct]
+        addrs = tuple(sorted(list(dict.fromkeys(mine))[:MAX_RECORD_ADDRS]))
         if not addrs:
             return None
         if self._own is None or self._own[0] != addrs:

@@ -53,9 +53,18 @@ from node.net.host import P2PHost, Stream, Subscription
 from node.net.pinning import Pinner
 from node.net.reachability import DIALBACK_PROTOCOL_ID, Reachability
 from node.net.relay import MEMBERSHIP_PROTOCOL_ID, MemberRelays
+from node.net.upnp import PortMapper
 from node.ops import context as operations
 from node.ops.context import LedgerContext, release_memory
-from node.ops.doctor import ConnectionOut, DoctorReport, HolePunchOut, VerdictOut, with_advice
+from node.ops.doctor import (
+    ConnectionOut,
+    DoctorReport,
+    HolePunchOut,
+    UpnpOut,
+    VerdictOut,
+    listen_port,
+    with_advice,
+)
 from node.ops.pinning import blob_pinners
 from node.ops.storage import keeps_blob
 from node.runtime.measures import GossipTrace, SyncLag
@@ -161,6 +170,7 @@ class Network:
         charter: Charter | None = None,
         discovery: Discovery | None = None,
         reconcile: bool = True,
+        upnp: bool = False,
     ) -> None:
         self.runner = runner
         self.discovery = discovery
@@ -203,6 +213,8 @@ class Network:
         self.buffer_budget = sync_session.BufferBudget()
         #: The most of our own log a peer has shown (what a restored home waits for).
         self.restore_seen = 0
+        port = listen_port(host.listen_addrs)  # UPnP maps it (0014 §6.3), if asked to
+        self.upnp = PortMapper(port, self._upnp_mapped) if upnp and port else None
 
     # -- running -------------------------------------------------------------------
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
@@ -225,6 +237,8 @@ class Network:
                 nursery.start_soon(self._receive, subscription)
                 nursery.start_soon(self._ingest_loop)
                 nursery.start_soon(self._sync_scheduler)
+                if self.upnp is not None:
+                    nursery.start_soon(self.upnp.run)
                 await nursery.start(self.pinner.run)  # availability by rule (0009 §13)
                 task_status.started()
         finally:
@@ -253,6 +267,7 @@ class Network:
         now = _monotonic_ms()
         confirmed, seen = self.host.observed_addrs()
         relay = self.host.relay_statistics()
+        upnp = UpnpOut(code="off") if self.upnp is None else self.upnp.status
         report = DoctorReport(
             peer_id=self.host.peer_id,
             listen_addrs=self.host.listen_addrs,
@@ -276,9 +291,19 @@ class Network:
                 for c in self.host.connections()
             ],
             known_peers=0 if self.discovery is None else len(self.discovery.addresses),
-            upnp="not tried (off by default)",
+            upnp=upnp.english(),
+            upnp_status=upnp,
         )
         return with_advice(report)
+
+    def _upnp_mapped(self, address: str | None) -> None:
+        """Advertise the address UPnP mapped for us (or stop, once it is lost)."""
+        log.info("UPnP address now %s", address)
+        if self.discovery is not None:
+            mapped = () if address is None else (address,)
+            if mapped != self.discovery.mapped:
+                self.discovery.mapped = mapped
+                self._exchanged.clear()  # our new record goes to every peer now
 
     def _discovery_status(self) -> dict[str, Any] | None:
         if self.discovery is None:
@@ -461,8 +486,10 @@ class Network:
                 self.policy.handle_timer(now)
                 for peer in self.policy.sessions_to_start(now):
                     self._start_sync(nursery, peer)
-                for peer in self.reachability.due(connected):
-                    nursery.start_soon(self.reachability.ask, peer)
+                if self.upnp is None or self.upnp.status.code != "pending":
+                    # (not while UPnP is opening the port the dial-backs would check)
+                    for peer in self.reachability.due(connected):
+                        nursery.start_soon(self.reachability.ask, peer)
                 if self.discovery is not None:
                     self._discover(nursery, self.discovery, connected)
                     self._relay_round(nursery, self.discovery, connected)

@@ -2,7 +2,7 @@
 
 `DoctorReport` is what `GET /api/v1/doctor` answers and `fabnode doctor` prints: listen
 and observed addresses, the dial-back verdicts and their status, each connection direct
-or relayed, UPnP's result (not tried: off by default), the peers the store knows, the
+or relayed, UPnP's result (`UpnpOut`, 0014 §6.3), the peers the store knows, the
 relays in use (our relayed addresses) and the peers relaying through us, DCUtR's hole
 punches (0014 §7), and what to change, computed here from the rest by `advise`: as
 `advice_items` (a stable code and its figures, which the CLI and the page put in the
@@ -22,6 +22,9 @@ from node.i18n import N_
 from protocol.address import relay_of
 
 Reachability = Literal["public", "private", "unknown"]
+#: UPnP's result (specs/0014 §6.3; node.net.upnp): not asked, under way, no gateway
+#: answered, the gateway has no public address, it refused the mapping, mapped.
+UpnpCode = Literal["off", "pending", "no-gateway", "double-nat", "refused", "mapped"]
 
 
 class VerdictOut(BaseModel):
@@ -34,6 +37,28 @@ class ConnectionOut(BaseModel):
     peer: str
     connection: Literal["direct", "relayed"]
     remote: str | None
+
+
+class UpnpOut(BaseModel):
+    code: UpnpCode
+    external_ip: str | None = None  # the gateway's external address, when it gave one
+    port: int | None = None  # the external TCP port (= the listen port) asked for
+    detail: str = ""  # the gateway's own words on a refusal
+
+    def english(self) -> str:
+        """The status as the English sentence `DoctorReport.upnp` keeps for scripts."""
+        return UPNP[self.code].format(ip=self.external_ip or "?", port=self.port or "?")
+
+
+#: Each UPnP code's English text, marked for the catalogs (the page: doctor.upnp.<code>).
+UPNP: Final[dict[str, str]] = {
+    "off": N_("not tried (off; fabnode run --upnp turns it on)"),
+    "pending": N_("asking the router"),
+    "no-gateway": N_("no UPnP gateway answered"),
+    "double-nat": N_("the gateway has no public address ({ip}): a second NAT is in front"),
+    "refused": N_("the gateway refused to map TCP port {port}"),
+    "mapped": N_("TCP port {port} mapped at {ip}"),
+}
 
 
 class HolePunchOut(BaseModel):
@@ -73,6 +98,13 @@ ADVICE: Final[dict[str, str]] = {
         "labs elsewhere need a forwarded port or a public address."
     ),
     "all-well": N_("Reachable by peers: nothing to change."),
+    "upnp-mapped": N_(
+        "Your router mapped TCP port {port} by UPnP (at {address}): nothing to forward."
+    ),
+    "upnp-double-nat": N_(
+        "Your router's UPnP gateway has no public address: another NAT sits in front "
+        "of it (your provider's, or a second router), where the port must be forwarded."
+    ),
 }
 
 
@@ -99,7 +131,8 @@ class DoctorReport(BaseModel):
     hole_punches: HolePunchOut = HolePunchOut(attempts=0, successes=0)
     connections: list[ConnectionOut]
     known_peers: int
-    upnp: str
+    upnp: str  # `upnp_status` in English, for scripts
+    upnp_status: UpnpOut = UpnpOut(code="off")
     advice: list[str] = []  # English sentences (`advice_items`' texts, for scripts)
     advice_items: list[AdviceOut] = []
 
@@ -149,6 +182,14 @@ def advise(report: DoctorReport) -> list[AdviceOut]:
     if report.reachability == "unknown":
         params = {"count": len(report.dialbacks)}
         advice.append(AdviceOut(code="reachability-unknown", params=params))
+    upnp = report.upnp_status
+    if upnp.code == "mapped":
+        address = f"{upnp.external_ip}:{upnp.port}"
+        advice.append(
+            AdviceOut(code="upnp-mapped", params={"port": upnp.port or 0, "address": address})
+        )
+    elif upnp.code == "double-nat":
+        advice.append(AdviceOut(code="upnp-double-nat"))
     remotes = [c.remote.rsplit(":", 1)[0] for c in report.connections if c.remote]
     if report.reachability == "public" and remotes and all(_is_local(r) for r in remotes):
         advice.append(AdviceOut(code="local-only"))

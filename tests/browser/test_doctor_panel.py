@@ -36,5 +36,6 @@ def test_the_reachability_panel_shows_the_doctors_report(
         assert row.locator("td").nth(1).inner_text() == "direct"
         assert "127.0.0.1:" in row.locator("td").nth(2).inner_text()
         assert "UPnP: not tried" in page.locator("#doctor").inner_text()
+        assert page.locator("#doctor-upnp").get_attribute("data-code") == "off"
         page.screenshot(path=str(ARTIFACTS / "node-reachability.png"), full_page=True)
         assert page.errors == []

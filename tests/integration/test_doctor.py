@@ -43,6 +43,12 @@ def test_doctor_reports_reachability_connections_and_advice(tmp_path: Path) -> N
         assert by_peer[ready_a["peer_id"]]["connection"] == "direct"
         assert by_peer[ready_a["peer_id"]]["remote"].startswith("127.0.0.1:")
         assert report["relays"] == [] and report["upnp"].startswith("not tried")
+        assert report["upnp_status"] == {
+            "code": "off",
+            "external_ip": None,
+            "port": None,
+            "detail": "",
+        }
         assert report["observed_addrs"] == []  # identify refuses loopback observations
         assert any("loopback only" in line for line in report["advice"])
         assert any("local network only" in line for line in report["advice"])

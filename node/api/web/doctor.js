@@ -19,7 +19,26 @@ const ADVICE = {
   "reachability-unknown": (p) => t("doctor.advice.reachability-unknown", p),
   "local-only": (p) => t("doctor.advice.local-only", p),
   "all-well": (p) => t("doctor.advice.all-well", p),
+  "upnp-mapped": (p) => t("doctor.advice.upnp-mapped", p),
+  "upnp-double-nat": (p) => t("doctor.advice.upnp-double-nat", p),
 };
+
+// UPnP's result (node/ops/doctor.py UPNP, specs/0014 §6.3) in the page's language; a
+// code this page does not know, or a node without upnp_status, gives the node's English.
+const UPNP = {
+  "off": (p) => t("doctor.upnp.off", p),
+  "pending": (p) => t("doctor.upnp.pending", p),
+  "no-gateway": (p) => t("doctor.upnp.no-gateway", p),
+  "double-nat": (p) => t("doctor.upnp.double-nat", p),
+  "refused": (p) => t("doctor.upnp.refused", p),
+  "mapped": (p) => t("doctor.upnp.mapped", p),
+};
+
+function upnp(report) {
+  const s = report.upnp_status;
+  if (!s || !UPNP[s.code]) return report.upnp;
+  return UPNP[s.code]({ ip: s.external_ip || "?", port: s.port || "?" });
+}
 
 // The advice as items in this language; a code this page does not know (a newer node's)
 // and a node without items give the node's English sentences.
@@ -56,5 +75,5 @@ export function doctorPanel(report) {
     h("p", {}, t("doctor.relays", { relays: report.relays.length ? list(report.relays) : t("doctor.none") }), " ",
       t("doctor.relaying-for", { count: report.relaying_for.length }), " ",
       t("doctor.hole-punches", { successes: report.hole_punches.successes, attempts: report.hole_punches.attempts }), " ",
-      t("doctor.upnp", { upnp: report.upnp }), " ", t("doctor.known", { count: report.known_peers })));
+      h("span", { id: "doctor-upnp", "data-code": report.upnp_status ? report.upnp_status.code : "" }, t("doctor.upnp", { upnp: upnp(report) })), " ", t("doctor.known", { count: report.known_peers })));
 }

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from node.ops.doctor import (
     ADVICE,
+    UPNP,
     ConnectionOut,
     DoctorReport,
     Reachability,
+    UpnpOut,
     listen_port,
     with_advice,
 )
@@ -77,3 +79,25 @@ def test_every_advice_names_its_code_and_figures() -> None:
     ]
     facts = with_advice(report(["/ip4/0.0.0.0/udp/4001/quic-v1"], "private", ["93.184.216.34:1"]))
     assert [i.code for i in facts.advice_items] == ["forward-unknown-port"]
+
+
+def test_upnp_mapped_says_nothing_to_forward_and_double_nat_where_to() -> None:
+    facts = report([PUBLIC], "public", ["93.184.216.34:4001"])
+    facts.upnp_status = UpnpOut(code="mapped", external_ip="93.184.216.1", port=4001)
+    mapped = advise(facts)
+    assert "mapped TCP port 4001 by UPnP (at 93.184.216.1:4001)" in mapped[0]
+    assert mapped[1] == "Reachable by peers: nothing to change."
+    facts = report([PUBLIC], "private", ["93.184.216.34:4001"])
+    facts.upnp_status = UpnpOut(code="double-nat", external_ip="100.64.3.2")
+    codes = [i.code for i in with_advice(facts).advice_items]
+    assert codes == ["forward-port", "upnp-double-nat"]
+    off = report([PUBLIC], "public", ["93.184.216.34:4001"])
+    assert [i.code for i in with_advice(off).advice_items] == ["all-well"]
+
+
+def test_each_upnp_code_has_its_text_with_the_address_it_names() -> None:
+    assert set(UPNP) == {"off", "pending", "no-gateway", "double-nat", "refused", "mapped"}
+    mapped = UpnpOut(code="mapped", external_ip="93.184.216.1", port=4001)
+    assert mapped.english() == "TCP port 4001 mapped at 93.184.216.1"
+    assert UpnpOut(code="double-nat").english().endswith("(?): a second NAT is in front")
+    assert UpnpOut(code="off").english().startswith("not tried")

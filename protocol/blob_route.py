@@ -32,6 +32,9 @@ from protocol.ids import ID_BYTES, id_to_text
 from protocol.tags import BLOB_PROOF
 
 ROUTE_PROTOCOL_ID: Final = "/fabcommons/blob-route/1"
+#: `prove` travels on its own protocol (0009 §12.4): a node without it then refuses the
+#: stream, and is "unanswered", instead of charging the asker for an unknown message.
+PROOF_PROTOCOL_ID: Final = "/fabcommons/blob-proof/1"
 ROUTE_VERSION: Final = 1
 #: Most blob ids one `have` asks about, and so one `held` answers.
 MAX_ASKED_BLOBS: Final = 32

@@ -43,6 +43,7 @@ from protocol.blob_route import (
     MAX_PROOF_BYTES,
     MAX_ROUTE_FRAME_BYTES,
     NONCE_BYTES,
+    PROOF_PROTOCOL_ID,
     ROUTE_PROTOCOL_ID,
     Get,
     Have,
@@ -58,11 +59,11 @@ from protocol.blob_route import (
     judge_answer,
     proof_digest,
 )
-from protocol.errors import CommonsError, RemoteFaultError
+from protocol.errors import CommonsError, DecodeError, RemoteFaultError
 from protocol.framing import FrameDecoder
 from protocol.ids import ID_BYTES, id_to_text
 
-__all__ = ["ROUTE_PROTOCOL_ID", "BlobRouter", "Holders"]
+__all__ = ["PROOF_PROTOCOL_ID", "ROUTE_PROTOCOL_ID", "BlobRouter", "Holders"]
 
 #: Longest wait for a `have` answer (and for a request to arrive, serving).
 HAVE_TIMEOUT_S: Final = 5.0
@@ -72,6 +73,10 @@ GET_TIMEOUT_S: Final = 600.0
 MAX_RELAY_ASKS: Final = 3
 #: `get`s a node serves at once, in all (each is one fetch of its own).
 MAX_RELAY_FETCHES: Final = 4
+#: Proofs answered at once: per peer and in all (each is one read of up to 64 KiB and a
+#: hash on a worker thread); more are refused before anything is read.
+MAX_PROOFS_PER_PEER: Final = 1
+MAX_PROOFS: Final = 4
 NOT_RELAYING: Final = "remote.not-relaying"
 TOO_MANY: Final = "remote.too-many-requests"
 UNAVAILABLE: Final = "remote.blob-unavailable"
@@ -104,6 +109,7 @@ class BlobRouter:
         self.keeps = keeps
         self.rng = rng or random.SystemRandom()
         self._relaying: collections.Counter[str] = collections.Counter()
+        self._proving: collections.Counter[str] = collections.Counter()
         #: What this node did for others and through others (the node's status).
         self.stats: collections.Counter[str] = collections.Counter()
 
@@ -131,15 +137,22 @@ class BlobRouter:
     async def prove(self, peer: str, blob_id: bytes) -> bool | None:
         """Whether `peer` proves it holds `blob_id`, which we hold (0009 §12.4): True, a
         right digest of a random range; False, a wrong one or a refusal; None, no answer
-        (an older node, a timeout). Not charged: a bad copy may be the disk's fault."""
+        (an older node, a timeout; or our own copy could not be read). Not charged: a bad
+        copy may be the disk's fault."""
         store = self.exchange.store
-        size = await trio.to_thread.run_sync(store.size, blob_id)
-        offset = self.rng.randrange(size) if size else 0
-        length = max(1, min(MAX_PROOF_BYTES, size - offset))
-        nonce = os.urandom(NONCE_BYTES)
-        data = await trio.to_thread.run_sync(store.read_chunk, blob_id, offset, length)
         try:
-            proof = await self._ask(peer, Prove(blob_id, length, nonce, offset), HAVE_TIMEOUT_S)
+            size = await trio.to_thread.run_sync(store.size, blob_id)
+            offset = self.rng.randrange(size) if size else 0
+            length = max(1, min(MAX_PROOF_BYTES, size - offset))
+            data = await trio.to_thread.run_sync(store.read_chunk, blob_id, offset, length)
+        except CommonsError:  # ours went meanwhile, or cannot be read: nothing to check
+            return None
+        nonce = os.urandom(NONCE_BYTES)
+        request = Prove(blob_id, length, nonce, offset)
+        try:
+            proof = await self._ask(peer, request, HAVE_TIMEOUT_S, PROOF_PROTOCOL_ID)
+        except DecodeError:  # an answer that does not answer (§12.4): failed
+            return False
         except RemoteFaultError as e:
             return False if e.code in ("remote.refused", "remote.unexpected-answer") else None
         except CommonsError:
@@ -147,8 +160,10 @@ class BlobRouter:
         assert isinstance(proof, Proof)
         return proof.digest == proof_digest(blob_id, nonce, data)
 
-    async def _ask(self, peer: str, request: Request, timeout_s: float) -> Held | Ready | Proof:
-        stream = await self.exchange.host.open_stream(peer, ROUTE_PROTOCOL_ID)
+    async def _ask(
+        self, peer: str, request: Request, timeout_s: float, protocol: str = ROUTE_PROTOCOL_ID
+    ) -> Held | Ready | Proof:
+        stream = await self.exchange.host.open_stream(peer, protocol)
         try:
             await write_frame(
                 stream,
@@ -235,11 +250,40 @@ class BlobRouter:
             await self._answer(stream, Held(held))
         elif isinstance(request, Get):
             await self._answer(stream, await self._relay(peer, request.blob))
-        elif isinstance(request, Prove):
-            await self._answer(stream, await self._proof(request))
+        elif isinstance(request, Prove):  # its own protocol now (§12.4): not the peer's fault
+            await self._answer(stream, RouteError(BAD, f"a prove goes on {PROOF_PROTOCOL_ID}"))
         else:  # an answer sent as a request: the peer's fault, as any bad message
             self.exchange.host.penalise(peer, BAD, 1.0)
-            await self._answer(stream, RouteError(BAD, "a client sends have, get or prove"))
+            await self._answer(stream, RouteError(BAD, "a client sends have or get"))
+
+    async def serve_proof(self, stream: Stream) -> None:
+        """Answer one `prove` on a proof stream (§12.4), within MAX_PROOFS_PER_PEER and
+        MAX_PROOFS at once (refused before anything is read), then close it."""
+        peer = stream.remote_peer
+        value = await read_frame(stream, _decoder(), HAVE_TIMEOUT_S)
+        if value is None:
+            return
+        try:
+            request = decode_message(value)
+        except CommonsError as e:
+            self.exchange.host.penalise(peer, e.code, 1.0)
+            await self._answer(stream, _refusal(e.code, e.message))
+            return
+        if not isinstance(request, Prove):
+            self.exchange.host.penalise(peer, BAD, 1.0)
+            await self._answer(stream, RouteError(BAD, "a proof stream carries one prove"))
+            return
+        if self._proving[peer] >= MAX_PROOFS_PER_PEER or self._proving.total() >= MAX_PROOFS:
+            await self._answer(stream, RouteError(TOO_MANY, "a proof for this peer is under way"))
+            return
+        self._proving[peer] += 1
+        try:
+            answer = await self._proof(request)
+        finally:
+            self._proving[peer] -= 1
+            if self._proving[peer] <= 0:
+                del self._proving[peer]
+        await self._answer(stream, answer)
 
     async def _proof(self, request: Prove) -> Proof | RouteError:
         """The digest of the asked range of a blob we hold and serve (at most 64 KiB read)."""

@@ -46,7 +46,7 @@ from ledger.peering import PeeringPolicy, plan_announcements
 from ledger.syncpeer import SyncPeer
 from node.net import sync as sync_session
 from node.net.blob_exchange import BlobExchange
-from node.net.blob_route import ROUTE_PROTOCOL_ID, BlobRouter, Holders
+from node.net.blob_route import PROOF_PROTOCOL_ID, ROUTE_PROTOCOL_ID, BlobRouter, Holders
 from node.net.charter import CHARTER_PROTOCOL_ID, serve_charter
 from node.net.discovery import ADDRESS_PROTOCOL_ID, EXCHANGE_INTERVAL_S, Discovery
 from node.net.host import P2PHost, Stream, Subscription
@@ -221,6 +221,7 @@ class Network:
         self.host.set_stream_handler(SYNC_PROTOCOL_ID, self._serve_sync)
         self.host.set_stream_handler(blob.PROTOCOL_ID, self._serve_blob)
         self.host.set_stream_handler(ROUTE_PROTOCOL_ID, self.router.serve)
+        self.host.set_stream_handler(PROOF_PROTOCOL_ID, self.router.serve_proof)
         if self.charter is not None:
             serve = functools.partial(serve_charter, self.charter)
             self.host.set_stream_handler(CHARTER_PROTOCOL_ID, serve)

@@ -11,17 +11,19 @@ import random
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from node.net.blob_exchange import BlobExchange
-from node.net.blob_route import NOT_RELAYING, BlobRouter
+from node.net.blob_route import MAX_PROOFS_PER_PEER, NOT_RELAYING, BlobRouter
 from node.net.host import HostConfig, P2PHost, open_host
 from node.net.streams import read_frame, write_frame
 from node.store.blobs import BlobStore
 from protocol.blob import DEFAULT_MAX_BLOB_BYTES, MAX_CHUNK_BYTES, PROTOCOL_ID
 from protocol.blob_route import (
     MAX_ROUTE_FRAME_BYTES,
+    PROOF_PROTOCOL_ID,
     ROUTE_PROTOCOL_ID,
     RouteError,
     decode_message,
@@ -38,7 +40,7 @@ def pid(routing: BlobRouter) -> str:
     return host.peer_id
 
 
-def router(host: P2PHost, folder: Path, *, keeps: bool) -> BlobRouter:
+def router(host: P2PHost, folder: Path, *, keeps: bool, proofs: bool = True) -> BlobRouter:
     async def keeps_it(blob_id: bytes) -> bool:
         return keeps
 
@@ -46,6 +48,8 @@ def router(host: P2PHost, folder: Path, *, keeps: bool) -> BlobRouter:
     routing = BlobRouter(exchange, lambda: DEFAULT_MAX_BLOB_BYTES, keeps=keeps_it)
     host.set_stream_handler(PROTOCOL_ID, exchange.serve)
     host.set_stream_handler(ROUTE_PROTOCOL_ID, routing.serve)
+    if proofs:  # a node before 0009 §12.4 has no proof protocol
+        host.set_stream_handler(PROOF_PROTOCOL_ID, routing.serve_proof)
     return routing
 
 
@@ -140,3 +144,55 @@ async def test_a_holder_proves_its_copy_and_a_bad_copy_fails(tmp_path: Path) -> 
         path.write_bytes(bytes(x ^ 0xFF for x in FILE))  # rotten: every byte differs
         assert (await b.holders(blob_id)).peers[pid(a)] is True  # it still says held
         assert [await b.prove(pid(a), blob_id) for _ in range(5)] == [False] * 5
+
+
+async def test_a_node_without_proofs_is_unanswered_and_charges_nothing(tmp_path: Path) -> None:
+    """An older node (no proof protocol) refuses the stream: the claim is unanswered,
+    and the asker is not charged, as it was when `prove` went on the route protocol."""
+    async with (
+        open_host(HostConfig(key_seed=bytes(31) + b"\x0d")) as old,
+        open_host(HostConfig(key_seed=bytes(31) + b"\x0e")) as new,
+    ):
+        older = router(old, tmp_path / "old", keeps=True, proofs=False)
+        newer = router(new, tmp_path / "new", keeps=True)
+        blob_id = older.exchange.store.add_bytes(FILE)[0]
+        newer.exchange.store.add_bytes(FILE)
+        await new.connect(old.listen_addrs[0])
+        assert (await newer.holders(blob_id)).peers[old.peer_id] is True
+        assert await newer.prove(old.peer_id, blob_id) is None
+        assert old.statistics().rejects.get(new.peer_id, 0) == 0
+
+
+async def test_a_malformed_proof_fails_and_a_flood_is_refused_before_reading(
+    tmp_path: Path,
+) -> None:
+    async with (
+        open_host(HostConfig(key_seed=bytes(31) + b"\x1d")) as liar,
+        open_host(HostConfig(key_seed=bytes(31) + b"\x1e")) as asker,
+    ):
+        honest = router(asker, tmp_path / "asker", keeps=True)
+        blob_id = honest.exchange.store.add_bytes(FILE)[0]
+
+        async def short_digest(stream: Any) -> None:  # claims to hold it, answers nonsense
+            decoder = FrameDecoder(max_frame_bytes=MAX_ROUTE_FRAME_BYTES, max_bin_bytes=32,
+                                   max_array_len=32)  # fmt: skip
+            await read_frame(stream, decoder, 5)
+            bogus = {"blob": blob_id, "digest": bytes(31), "t": "proof", "v": 1}
+            await write_frame(stream, bogus, max_frame_bytes=MAX_ROUTE_FRAME_BYTES, timeout_s=5)
+            await stream.close()
+
+        liar.set_stream_handler(PROOF_PROTOCOL_ID, short_digest)
+        await asker.connect(liar.listen_addrs[0])
+        assert await honest.prove(liar.peer_id, blob_id) is False
+
+        # the asker's own server: a second prove from one peer while one is under way
+        honest._proving[liar.peer_id] = MAX_PROOFS_PER_PEER
+        stream = await liar.open_stream(asker.peer_id, PROOF_PROTOCOL_ID)
+        request = {"blob": blob_id, "length": 1, "nonce": bytes(16), "offset": 0,
+                   "t": "prove", "v": 1}  # fmt: skip
+        await write_frame(stream, request, max_frame_bytes=MAX_ROUTE_FRAME_BYTES, timeout_s=5)
+        decoder = FrameDecoder(max_frame_bytes=MAX_ROUTE_FRAME_BYTES, max_bin_bytes=32,
+                               max_array_len=32)  # fmt: skip
+        answer = decode_message(await read_frame(stream, decoder, 5))
+        await stream.close()
+        assert isinstance(answer, RouteError) and answer.code == "remote.too-many-requests"

@@ -154,6 +154,8 @@ class BlobRouter:
         except DecodeError:  # an answer that does not answer (§12.4): failed
             return False
         except RemoteFaultError as e:
+            if e.details.get("peer_code") == TOO_MANY:
+                return None  # busy with other proofs: not checked this time
             return False if e.code in ("remote.refused", "remote.unexpected-answer") else None
         except CommonsError:
             return None

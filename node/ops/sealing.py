@@ -57,6 +57,9 @@ def _store(home: NodeHome) -> BlobStore:
 
 
 def _read_bounded(path: Path, limit: int) -> bytes:
+    with contextlib.suppress(OSError):  # unreadable: read_bounded says so, typed
+        if path.stat().st_size > limit:  # refused before ~1 GiB is read into memory
+            raise LocalMisuseError("misuse.too-large", f"{path} is over {limit} bytes")
     data = read_bounded(path, limit)
     if len(data) > limit:
         raise LocalMisuseError("misuse.too-large", f"{path} is over {limit} bytes")

@@ -77,7 +77,7 @@ class RunOptions:
     listen: list[str] = field(default_factory=lambda: ["/ip4/127.0.0.1/tcp/0"])
     bootstrap: list[str] = field(default_factory=list)
     mdns: bool = False
-    #: Map the listen port at the lab's router by UPnP (specs/0014 §6.3); off by default.
+    #: Map the listen port at the lab's router by UPnP (specs/0014 §6.1); off by default.
     upnp: bool = False
     #: Partial sync (specs/0005 §7): only these authors' logs / logs with these kinds.
     only_authors: list[bytes] | None = None

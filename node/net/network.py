@@ -31,6 +31,7 @@ import collections
 import contextlib
 import functools
 import hashlib
+import ipaddress
 import logging
 import random
 import time
@@ -213,8 +214,11 @@ class Network:
         self.buffer_budget = sync_session.BufferBudget()
         #: The most of our own log a peer has shown (what a restored home waits for).
         self.restore_seen = 0
-        port = listen_port(host.listen_addrs)  # UPnP maps it (0014 §6.3), if asked to
+        #: UPnP maps the TCP listen port (0014 §6.1), if asked to and if the node listens
+        #: where a router could forward to (not on loopback only).
+        port = listen_port([a for a in host.listen_addrs if not _is_loopback(a)])
         self.upnp = PortMapper(port, self._upnp_mapped) if upnp and port else None
+        self.upnp_unusable = upnp and not port
 
     # -- running -------------------------------------------------------------------
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
@@ -268,7 +272,11 @@ class Network:
         now = _monotonic_ms()
         confirmed, seen = self.host.observed_addrs()
         relay = self.host.relay_statistics()
-        upnp = UpnpOut(code="off") if self.upnp is None else self.upnp.status
+        upnp = (
+            UpnpOut(code="no-listener" if self.upnp_unusable else "off")
+            if self.upnp is None
+            else self.upnp.status
+        )
         report = DoctorReport(
             peer_id=self.host.peer_id,
             listen_addrs=self.host.listen_addrs,
@@ -856,3 +864,11 @@ def _writer(stream: Stream) -> Any:
         await stream.write(data, IO_TIMEOUT_S)
 
     return write
+
+
+def _is_loopback(addr: str) -> bool:
+    """A multiaddr on 127.0.0.0/8 or ::1 (no router forwards to it)."""
+    parts = addr.split("/")
+    with contextlib.suppress(ValueError, IndexError):
+        return parts[1] in ("ip4", "ip6") and ipaddress.ip_address(parts[2]).is_loopback
+    return False

@@ -1,4 +1,4 @@
-"""UPnP: ask the lab's router to forward our TCP port (`fabnode run --upnp`, specs/0014 §6.3).
+"""UPnP: ask the lab's router to forward our TCP port (`fabnode run --upnp`, specs/0014 §6.1).
 
 Off by default, as in libp2p. When on, once the host listens: discover an Internet
 Gateway Device (SSDP, at most DISCOVER_MS), read its external address, and map the
@@ -57,6 +57,7 @@ class PortMapper:
         self._on_mapped = on_mapped  # told the external multiaddr, or None when lost
         self._gateway: Any = None
         self._lease_s = LEASE_S
+        self._mapped_once = False  # a mapping may stand at the gateway: delete it at stop
 
     async def run(self) -> None:
         """Discover, map, renew until cancelled; then delete the mapping."""
@@ -67,7 +68,7 @@ class PortMapper:
                 await self._map()
                 await trio.sleep(RENEW_S)
         finally:
-            if self.status.code == "mapped":
+            if self._mapped_once:  # even after a failed renewal: the last one may stand
                 with trio.CancelScope(shield=True), trio.move_on_after(CALL_TIMEOUT_S):
                     await self._unmap()
 
@@ -103,6 +104,7 @@ class PortMapper:
             self.status = UpnpOut(code="refused", external_ip=external, port=port, detail=str(e))
             self._on_mapped(None)
             return
+        self._mapped_once = True
         if self.status.code != "mapped":
             log.info("UPnP: TCP port %d mapped at %s", port, external)
         self.status = UpnpOut(code="mapped", external_ip=external, port=port)

@@ -2,7 +2,7 @@
 
 `DoctorReport` is what `GET /api/v1/doctor` answers and `fabnode doctor` prints: listen
 and observed addresses, the dial-back verdicts and their status, each connection direct
-or relayed, UPnP's result (`UpnpOut`, 0014 §6.3), the peers the store knows, the
+or relayed, UPnP's result (`UpnpOut`, 0014 §6.1), the peers the store knows, the
 relays in use (our relayed addresses) and the peers relaying through us, DCUtR's hole
 punches (0014 §7), and what to change, computed here from the rest by `advise`: as
 `advice_items` (a stable code and its figures, which the CLI and the page put in the
@@ -22,9 +22,9 @@ from node.i18n import N_
 from protocol.address import relay_of
 
 Reachability = Literal["public", "private", "unknown"]
-#: UPnP's result (specs/0014 §6.3; node.net.upnp): not asked, under way, no gateway
+#: UPnP's result (specs/0014 §6.1; node.net.upnp): not asked, under way, no gateway
 #: answered, the gateway has no public address, it refused the mapping, mapped.
-UpnpCode = Literal["off", "pending", "no-gateway", "double-nat", "refused", "mapped"]
+UpnpCode = Literal["off", "no-listener", "pending", "no-gateway", "double-nat", "refused", "mapped"]
 
 
 class VerdictOut(BaseModel):
@@ -53,6 +53,7 @@ class UpnpOut(BaseModel):
 #: Each UPnP code's English text, marked for the catalogs (the page: doctor.upnp.<code>).
 UPNP: Final[dict[str, str]] = {
     "off": N_("not tried (off; fabnode run --upnp turns it on)"),
+    "no-listener": N_("not tried: the node listens on no TCP address a router could forward to"),
     "pending": N_("asking the router"),
     "no-gateway": N_("no UPnP gateway answered"),
     "double-nat": N_("the gateway has no public address ({ip}): a second NAT is in front"),
@@ -183,7 +184,7 @@ def advise(report: DoctorReport) -> list[AdviceOut]:
         params = {"count": len(report.dialbacks)}
         advice.append(AdviceOut(code="reachability-unknown", params=params))
     upnp = report.upnp_status
-    if upnp.code == "mapped":
+    if upnp.code == "mapped" and report.reachability != "private":  # else: not enough
         address = f"{upnp.external_ip}:{upnp.port}"
         advice.append(
             AdviceOut(code="upnp-mapped", params={"port": upnp.port or 0, "address": address})

@@ -1,4 +1,4 @@
-"""A lab behind a NAT router that runs a real UPnP gateway (specs/0014 §6.3; tests/netns.py,
+"""A lab behind a NAT router that runs a real UPnP gateway (specs/0014 §6.1; tests/netns.py,
 tests/netns_upnp.py): `fabnode run --upnp` maps its TCP port there, `fabnode doctor`
 says `mapped` at the router's public address, a member dials the lab at that address,
 the members' dial-backs make it `public`, and the mapping is gone once the lab stops.

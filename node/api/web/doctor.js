@@ -23,10 +23,11 @@ const ADVICE = {
   "upnp-double-nat": (p) => t("doctor.advice.upnp-double-nat", p),
 };
 
-// UPnP's result (node/ops/doctor.py UPNP, specs/0014 §6.3) in the page's language; a
+// UPnP's result (node/ops/doctor.py UPNP, specs/0014 §6.1) in the page's language; a
 // code this page does not know, or a node without upnp_status, gives the node's English.
 const UPNP = {
   "off": (p) => t("doctor.upnp.off", p),
+  "no-listener": (p) => t("doctor.upnp.no-listener", p),
   "pending": (p) => t("doctor.upnp.pending", p),
   "no-gateway": (p) => t("doctor.upnp.no-gateway", p),
   "double-nat": (p) => t("doctor.upnp.double-nat", p),

@@ -93,10 +93,22 @@ def test_upnp_mapped_says_nothing_to_forward_and_double_nat_where_to() -> None:
     assert codes == ["forward-port", "upnp-double-nat"]
     off = report([PUBLIC], "public", ["93.184.216.34:4001"])
     assert [i.code for i in with_advice(off).advice_items] == ["all-well"]
+    # mapped, yet the dial-backs fail (the ISP drops inbound): no "nothing to forward"
+    facts = report([PUBLIC], "private", ["93.184.216.34:4001"])
+    facts.upnp_status = UpnpOut(code="mapped", external_ip="93.184.216.1", port=4001)
+    assert [i.code for i in with_advice(facts).advice_items] == ["forward-port"]
 
 
 def test_each_upnp_code_has_its_text_with_the_address_it_names() -> None:
-    assert set(UPNP) == {"off", "pending", "no-gateway", "double-nat", "refused", "mapped"}
+    assert set(UPNP) == {
+        "off",
+        "no-listener",
+        "pending",
+        "no-gateway",
+        "double-nat",
+        "refused",
+        "mapped",
+    }
     mapped = UpnpOut(code="mapped", external_ip="93.184.216.1", port=4001)
     assert mapped.english() == "TCP port 4001 mapped at 93.184.216.1"
     assert UpnpOut(code="double-nat").english().endswith("(?): a second NAT is in front")

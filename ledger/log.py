@@ -225,6 +225,11 @@ class Ledger:
             self._touched([None])
         return changed
 
+    def lifts(self) -> frozenset[bytes]:
+        """The fork proof ids of the last `lift_freezes` (a copy of this ledger over a
+        copy of its store takes them, as a restarted node takes them from governance)."""
+        return self._freezes.lifted
+
     def tree(self, network: bytes, author: bytes) -> merkle.MerkleTree:
         """The Merkle tree of a log, rebuilt from stored leaf hashes on first use."""
         key = (network, author)

@@ -163,9 +163,12 @@ class SyncItems:
         index = other.index()
         self._dirty = set()
         self._by_author = layered(other._by_author)
-        self._offered = layered(other._offered)
-        self._base = index if other._keys is not None else other._base
-        self._keys = None if self._base is not None else []
+        if other._keys is None:  # layered: over the base of other's items and index
+            self._offered, self._base = layered(other._offered), other._base
+        else:  # the layers' base must be the items of the index shared
+            plain = other._offered if isinstance(other._offered, dict) else dict(other._offered)
+            self._offered, self._base = layered(plain), index
+        self._keys = None
         self._index = index
 
     def _refresh(self) -> None:

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ledger import syncitems
 from ledger.log import Ledger
 from ledger.store import MemoryLogStore
 from protocol.entry import check_signatures, read_stored_entry
@@ -100,11 +102,19 @@ def copied(ledger: Ledger) -> Ledger:
     return other
 
 
-@settings(max_examples=60, deadline=None)
-@given(histories, histories, histories, histories)
+@settings(max_examples=80, deadline=None)
+@given(histories, histories, histories, histories, st.sampled_from([0, 1, 256]))
 def test_a_copy_and_its_original_each_behave_as_an_independent_store(
-    before: list[Op], mine: list[Op], theirs: list[Op], later: list[Op]
+    before: list[Op], mine: list[Op], theirs: list[Op], later: list[Op], most: int
 ) -> None:
+    """`most`: the changes a copy's items keep layered before building a plain index
+    (few here, so that both ways and the switch between them are taken)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(syncitems, "MAX_LAYERED_CHANGES", most)
+        copies_behave(before, mine, theirs, later)
+
+
+def copies_behave(before: list[Op], mine: list[Op], theirs: list[Op], later: list[Op]) -> None:
     original = replayed(before)
     copy = copied(original)
     for op in mine:

@@ -13,6 +13,12 @@ until then (it is immutable). The cache guarantees: `offered()` equals
 against random histories). It does not read the peer's filter: a filtered session
 takes the full head exchange (0005 §8.1).
 
+`copy_from` starts a ledger's items from another's that hold the same logs (the
+simulator's nodes, specs/0013 §4.1): its items are then layers over the other's
+(ledger.layered) and its index the other's with its own few changes
+(ledger.layeredindex), until more than MAX_LAYERED_CHANGES pile up; a ledger that
+never copies (a node's) keeps plain dicts and lists.
+
 Pure: it reads the ledger; the ledger calls it back on the thread that commits.
 """
 

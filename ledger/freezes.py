@@ -42,6 +42,11 @@ class Freezes:
         self.frozen: dict[LogKey, bytes] = {}
         self._recompute()
 
+    @property
+    def lifted(self) -> frozenset[bytes]:
+        """The lifts in force: the proof ids of the last `lift`."""
+        return self._lifted
+
     def is_frozen(self, key: LogKey) -> bool:
         return key in self.frozen
 

@@ -67,6 +67,7 @@ from ledger.store import (
     Position,
     StoredCheckpoint,
     StoredForkProof,
+    cached_heads,
     stored_entry,
 )
 from ledger.syncitems import SyncItems
@@ -139,7 +140,7 @@ class Ledger:
         # (specs/0003 §4.2); False checks every entry on receipt, as before
         self.attested_ranges = True
         self.ranges_committed = 0  # attested ranges committed (the deferred checks yield to them)
-        self._heads: dict[LogKey, LogHead] = {(h.network, h.author): h for h in store.heads()}
+        self._heads = cached_heads(store)
         self._trees: dict[LogKey, merkle.MerkleTree] = {}
         self._freezes = Freezes(store, _stored_position)
         self._forgotten: set[LogKey] = set(store.forgotten())
@@ -223,6 +224,11 @@ class Ledger:
         if changed:
             self._touched([None])
         return changed
+
+    def lifts(self) -> frozenset[bytes]:
+        """The fork proof ids of the last `lift_freezes` (a copy of this ledger over a
+        copy of its store takes them, as a restarted node takes them from governance)."""
+        return self._freezes.lifted
 
     def tree(self, network: bytes, author: bytes) -> merkle.MerkleTree:
         """The Merkle tree of a log, rebuilt from stored leaf hashes on first use."""

@@ -13,11 +13,12 @@ verify an entry twice.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Protocol
+from typing import Protocol, TypeVar
 
+from ledger.layered import Layered
 from ledger.merkle import leaf_hash
 from protocol import canonical
 from protocol.entry import Entry
@@ -217,36 +218,41 @@ class MemoryLogStore:
     """A LogStore in memory, for pure tests and the simulator."""
 
     def __init__(self) -> None:
-        self._heads: dict[LogKey, LogHead] = {}
+        # plain dicts, or after `copy` Layered ones over a base shared with the copies
+        self._heads: MutableMapping[LogKey, LogHead] = {}
         #: Each log's entries; a tuple or a read-only mapping is shared with a copy
         #: (`copy`) and replaced by its own list or dict on the log's next write.
-        self._entries: dict[LogKey, Sequence[StoredEntry]] = {}
-        self._by_id: dict[bytes, tuple[bytes, bytes, int]] = {}
-        self._checkpoints: dict[LogKey, Mapping[int, StoredCheckpoint]] = {}
+        self._entries: MutableMapping[LogKey, Sequence[StoredEntry]] = {}
+        self._by_id: MutableMapping[bytes, Position] = {}
+        self._checkpoints: MutableMapping[LogKey, Mapping[int, StoredCheckpoint]] = {}
         self._forks: dict[bytes, StoredForkProof] = {}
         self._forgotten: set[LogKey] = set()
         self._deferred: dict[Position, str] = {}  # insertion order = storing order
         self.commits = 0
 
     def copy(self) -> MemoryLogStore:
-        """Another store holding the same logs, sharing what it holds now: each log's
-        entries and checkpoints are copied on its first write (the simulator starts
-        thousands of nodes holding one set of logs this way, specs/0013 §4.1)."""
+        """Another store holding the same logs, sharing what both hold now: the indexes
+        of the logs (heads, entry ids, the logs, their checkpoints) become a base both
+        read through (ledger.layered), each keeping its own changes on top, and each
+        log's entries and checkpoints are copied on its first write. Copying again
+        costs what this store changed since. The simulator starts thousands of nodes
+        holding one set of logs this way (specs/0013 §4.1)."""
         other = MemoryLogStore()
-        for key, log in self._entries.items():  # shared from now on: read only, here too
-            if isinstance(log, list):
-                self._entries[key] = tuple(log)
-        for key, held in self._checkpoints.items():
-            if isinstance(held, dict):
-                self._checkpoints[key] = MappingProxyType(held)
-        other._heads = dict(self._heads)
-        other._entries = dict(self._entries)
-        other._by_id = dict(self._by_id)
-        other._checkpoints = dict(self._checkpoints)
-        other._forks = dict(self._forks)
-        other._forgotten = set(self._forgotten)
+        self._heads, other._heads = _shared(self._heads, _same)
+        self._entries, other._entries = _shared(self._entries, _frozen_log)
+        self._by_id, other._by_id = _shared(self._by_id, _same)
+        self._checkpoints, other._checkpoints = _shared(self._checkpoints, _frozen_checkpoints)
+        other._forks = dict(self._forks)  # the rest is small: fork proofs, forgotten logs,
+        other._forgotten = set(self._forgotten)  # entries waiting for their deferred check
         other._deferred = dict(self._deferred)
         return other
+
+    def cached_heads(self) -> MutableMapping[LogKey, LogHead]:
+        """A ledger's own copy of the heads (Ledger keeps one): shares the base when
+        this store shares one, a plain dict otherwise."""
+        if isinstance(self._heads, Layered):
+            return self._heads.copy()
+        return dict(self._heads)
 
     def heads(self) -> list[LogHead]:
         return list(self._heads.values())
@@ -327,9 +333,18 @@ class MemoryLogStore:
         return sorted(self._forgotten)
 
 
+def cached_heads(store: LogStore) -> MutableMapping[LogKey, LogHead]:
+    """The heads a ledger keeps in memory, by log: a plain dict read from the store;
+    for a MemoryLogStore copied from another, a Layered mapping over the base the
+    copies share (the simulator's thousands of ledgers over the same logs)."""
+    if isinstance(store, MemoryLogStore):
+        return store.cached_heads()
+    return {(h.network, h.author): h for h in store.heads()}
+
+
 def _check_batch(
     logs: Mapping[LogKey, Sequence[StoredEntry]],
-    known_ids: dict[bytes, tuple[bytes, bytes, int]],
+    known_ids: Mapping[bytes, Position],
     entries: Iterable[StoredEntry],
 ) -> None:
     """Refuse a batch that would leave a hole or repeat an id: a caller bug, never
@@ -346,3 +361,35 @@ def _check_batch(
             raise LocalMisuseError("misuse.bad-batch", "batch repeats a stored entry id")
         seen.add(entry.id)
         sizes[key] = entry.seq
+
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def _shared(
+    held: MutableMapping[K, V], freeze: Callable[[V], V]
+) -> tuple[Layered[K, V], Layered[K, V]]:
+    """`held` as a Layered mapping and a copy of it, sharing one base. The values
+    this store set (all of a plain dict's, a Layered one's own) are frozen first: the
+    copy holds the same objects."""
+    if not isinstance(held, Layered):
+        base = dict(held) if not isinstance(held, dict) else held
+        for key, value in base.items():
+            base[key] = freeze(value)
+        held = Layered(base)
+    for key in held.own_keys():
+        held[key] = freeze(held[key])
+    return held, held.copy()
+
+
+def _same(value: V) -> V:
+    return value
+
+
+def _frozen_log(log: Sequence[StoredEntry]) -> Sequence[StoredEntry]:
+    return tuple(log) if isinstance(log, list) else log
+
+
+def _frozen_checkpoints(held: Mapping[int, StoredCheckpoint]) -> Mapping[int, StoredCheckpoint]:
+    return MappingProxyType(held) if isinstance(held, dict) else held

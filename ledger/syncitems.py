@@ -13,18 +13,26 @@ until then (it is immutable). The cache guarantees: `offered()` equals
 against random histories). It does not read the peer's filter: a filtered session
 takes the full head exchange (0005 §8.1).
 
+`copy_from` starts a ledger's items from another's that hold the same logs (the
+simulator's nodes, specs/0013 §4.1): its items are then layers over the other's
+(ledger.layered) and its index the other's with its own few changes
+(ledger.layeredindex), until more than MAX_LAYERED_CHANGES pile up; a ledger that
+never copies (a node's) keeps plain dicts and lists.
+
 Pure: it reads the ledger; the ledger calls it back on the thread that commits.
 """
 
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, MutableMapping
 from typing import Protocol
 
+from ledger.layered import added_keys, copied, layered, removed_keys
+from ledger.layeredindex import layered_index
 from ledger.store import LogKey, LogStore, StoredCheckpoint
 from protocol.logstate import LogHead
-from protocol.reconcile import ItemIndex
+from protocol.reconcile import Item, ItemIndex
 from protocol.sync import Head
 from protocol.sync_items import SORT_KEY, frozen_item_id, log_item_id
 
@@ -46,6 +54,9 @@ class Ledger(Protocol):
 
 
 Offered = Head | tuple[bytes, ...]  # a log's head, or a frozen author's fork proofs
+
+#: Changes from the base beyond which a layered ledger builds its own plain index.
+MAX_LAYERED_CHANGES = 256
 
 
 def servable_checkpoint(ledger: Ledger, network: bytes, author: bytes) -> StoredCheckpoint | None:
@@ -96,9 +107,14 @@ class SyncItems:
         self.ledger = ledger
         self.network = network
         self._dirty: set[bytes] | None = None  # None: every author
-        self._by_author: dict[bytes, bytes] = {}  # author -> its item id
-        self._offered: dict[bytes, Offered] = {}  # item id -> what it offers
-        self._keys: list[tuple[int, bytes]] = []  # sorted (SORT_KEY, item id)
+        #: author -> its item id; item id -> what it offers. Dicts, or after
+        #: `copy_from` Layered over the other's (ledger.layered).
+        self._by_author: MutableMapping[bytes, bytes] = {}
+        self._offered: MutableMapping[bytes, Offered] = {}
+        #: sorted (SORT_KEY, item id); None while layered over `_base`, the index of
+        #: the layers' base: the index is then the base's with the changes.
+        self._keys: list[Item] | None = []
+        self._base: ItemIndex | None = None
         self._index: ItemIndex | None = None
         self.refreshed_authors = 0  # authors recomputed so far (statistics)
         ledger.on_change(self.touch)
@@ -110,7 +126,7 @@ class SyncItems:
         elif self._dirty is not None and key[0] == self.network:
             self._dirty.add(key[1])
 
-    def offered(self) -> dict[bytes, Offered]:
+    def offered(self) -> Mapping[bytes, Offered]:
         """Every item, by id. Read it, do not change it: it is the cache's own, never
         changed once handed out (a change makes a new dict), so a session may keep it."""
         self._refresh()
@@ -125,19 +141,41 @@ class SyncItems:
         """The items sorted, with their running sums; the same object until one changes."""
         self._refresh()
         if self._index is None:
-            self._index = ItemIndex.from_sorted(list(self._keys), checked=True)
+            self._index = self._layered_index() if self._keys is None else None
+        if self._index is None:
+            keys = self._keys if self._keys is not None else sorted(self._all_keys())
+            self._keys = keys
+            self._index = ItemIndex.from_sorted(list(keys), checked=True)
         return self._index
+
+    def _layered_index(self) -> ItemIndex | None:
+        """The base's index with this ledger's changes (None: too many of them, or no
+        base; the caller builds a plain one and keeps it up to date from then on)."""
+        added = [(SORT_KEY, i) for i in added_keys(self._offered)]
+        removed = [(SORT_KEY, i) for i in removed_keys(self._offered)]
+        if self._base is None or len(added) + len(removed) > MAX_LAYERED_CHANGES:
+            return None
+        return layered_index(self._base, added, removed)
+
+    def _all_keys(self) -> list[Item]:
+        return [(SORT_KEY, item) for item in self._offered]
 
     def copy_from(self, other: SyncItems) -> None:
         """Take `other`'s items as they are, sharing its index: for a ledger that holds
         exactly what `other`'s holds (the simulator's nodes start from one copied
-        store, specs/0013 §4.1), so thousands of them need not compute the same set."""
-        other._refresh()
+        store, specs/0013 §4.1), so thousands of them need not compute the same set.
+        The items are Layered over `other`'s, which it never changes (a change makes
+        new ones), and so is the index: each ledger keeps only its own changes."""
+        index = other.index()
         self._dirty = set()
-        self._by_author = other._by_author  # both copied on their next write
-        self._offered = other._offered
-        self._keys = list(other._keys)
-        self._index = other.index()
+        self._by_author = layered(other._by_author)
+        if other._keys is None:  # layered: over the base of other's items and index
+            self._offered, self._base = layered(other._offered), other._base
+        else:  # the layers' base must be the items of the index shared
+            plain = other._offered if isinstance(other._offered, dict) else dict(other._offered)
+            self._offered, self._base = layered(plain), index
+        self._keys = None
+        self._index = index
 
     def _refresh(self) -> None:
         if self._dirty is None:
@@ -145,16 +183,17 @@ class SyncItems:
             return
         dirty, self._dirty = self._dirty, set()
         if dirty:  # copy on write: a dict handed out or shared is never changed after
-            self._offered = dict(self._offered)
-            self._by_author = dict(self._by_author)
+            self._offered = copied(self._offered)
+            self._by_author = copied(self._by_author)
         for author in sorted(dirty):
             self._update(author)
 
     def _rebuild(self) -> None:
         self._dirty = set()
-        self._by_author.clear()
+        self._by_author = {}  # a new dict: the old one may be shared (copy_from)
         self._offered = {}
         self._keys = []
+        self._base = None
         self._index = None
         for author, (item, offered) in _fresh_by_author(self.ledger, self.network).items():
             self._by_author[author] = item
@@ -170,14 +209,15 @@ class SyncItems:
         if old is not None and (found is None or found[0] != old):
             del self._by_author[author]
             del self._offered[old]
-            at = bisect.bisect_left(self._keys, (SORT_KEY, old))
-            del self._keys[at]
+            if self._keys is not None:
+                del self._keys[bisect.bisect_left(self._keys, (SORT_KEY, old))]
             self._index = None
         if found is None:
             return
         item, offered = found
         if item not in self._offered:
-            bisect.insort(self._keys, (SORT_KEY, item))
+            if self._keys is not None:
+                bisect.insort(self._keys, (SORT_KEY, item))
             self._index = None
         self._by_author[author] = item
         self._offered[item] = offered  # a new note (cosignatures) of the same item

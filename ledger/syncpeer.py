@@ -12,7 +12,7 @@ ledger lives (its storage thread) and tests run two of them back to back.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ledger.checkpoint import decode_signed_checkpoint
@@ -245,7 +245,7 @@ class SyncPeer:
         self._announce(*self._reconcile.lacking())
         self._reconcile.forget_offers()
 
-    def servable_items(self) -> dict[bytes, Offered]:
+    def servable_items(self) -> Mapping[bytes, Offered]:
         """Our reconciliation items (0005 §8.2): logs by head, frozen authors by proofs
         (the ledger's cache: read them, do not change them)."""
         return self.ledger.sync_items(self.network).offered()

@@ -12,6 +12,7 @@ items come from the ledger's cache (ledger.syncitems, `Ledger.sync_items`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from ledger.syncitems import Offered, fresh_items
@@ -26,7 +27,7 @@ __all__ = ["HeadReconciliation", "Offered", "fresh_items"]
 @dataclass
 class HeadReconciliation:
     #: Our items by id (read only: it may be the ledger's cache, ledger.syncitems).
-    offered: dict[bytes, Offered]
+    offered: Mapping[bytes, Offered]
     #: The same items sorted (None: built from `offered`).
     index: ItemIndex | None = None
     initiator: Reconciler = field(init=False)

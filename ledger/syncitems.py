@@ -178,15 +178,19 @@ class SyncItems:
         self._index = index
 
     def _refresh(self) -> None:
-        if self._dirty is None:
-            self._rebuild()
-            return
-        dirty, self._dirty = self._dirty, set()
-        if dirty:  # copy on write: a dict handed out or shared is never changed after
-            self._offered = copied(self._offered)
-            self._by_author = copied(self._by_author)
-        for author in sorted(dirty):
-            self._update(author)
+        try:
+            if self._dirty is None:
+                self._rebuild()
+                return
+            dirty, self._dirty = self._dirty, set()
+            if dirty:  # copy on write: a dict handed out or shared is never changed after
+                self._offered = copied(self._offered)
+                self._by_author = copied(self._by_author)
+            for author in sorted(dirty):
+                self._update(author)
+        except BaseException:  # a store read failed midway: rebuild on the next read
+            self._dirty = None
+            raise
 
     def _rebuild(self) -> None:
         self._dirty = set()

@@ -5,7 +5,9 @@ between: entries and checkpoints received, fork proofs, freezes lifted, logs for
 from __future__ import annotations
 
 import functools
+from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -109,3 +111,29 @@ def test_the_index_is_shared_until_an_item_changes() -> None:
     assert cache.index() is not first
     assert cache.offered() != before
     assert offered == before  # the dict handed out before was not changed under its holder
+
+
+class FlakyStore(MemoryLogStore):
+    """A store whose checkpoint reads fail while `failing` (a disk that hiccups)."""
+
+    failing = False
+
+    def checkpoints(self, network: bytes, author: bytes) -> Any:
+        if self.failing:
+            raise OSError("the disk hiccuped")
+        return super().checkpoints(network, author)
+
+
+def test_a_read_that_fails_midway_leaves_no_author_behind() -> None:
+    store = FlakyStore()
+    ledger = Ledger(store)
+    items = ledger.sync_items(NETWORK)
+    items.offered()
+    for name in NAMES:  # three authors touched; the refresh fails on the first
+        apply(ledger, ("ingest", name, SIZE))
+        apply(ledger, ("checkpoint", name, SIZE))
+    store.failing = True
+    with pytest.raises(OSError):
+        items.offered()
+    store.failing = False
+    assert items.offered() == fresh_items(ledger, NETWORK)

@@ -762,8 +762,16 @@ class _MemberRelay:
             else:
                 self.refused[LIBP2P_REFUSALS.get(int(code), "other")] += 1
         elif circuit is not None and code == StatusCode.RESOURCE_LIMIT_EXCEEDED:
-            late = circuit.deadline is not None and time.monotonic() > circuit.deadline
-            circuit.end = "duration-limit" if late else "data-limit"
+            # libp2p says which limit cut it ("Circuit duration limit exceeded", "Data
+            # transfer limit exceeded"); its deadline check runs first, so a read that
+            # blocked past the deadline and then overran the bytes is still a data cut
+            if "data" in message.lower():
+                circuit.end = "data-limit"
+            elif "duration" in message.lower():
+                circuit.end = "duration-limit"
+            else:
+                late = circuit.deadline is not None and time.monotonic() > circuit.deadline
+                circuit.end = "duration-limit" if late else "data-limit"
         await self._status(stream, code, message, limit)
 
     async def _relay_data(

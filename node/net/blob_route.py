@@ -235,14 +235,8 @@ class BlobRouter:
     async def serve(self, stream: Stream) -> None:
         """Answer one request on a route stream, then close it."""
         peer = stream.remote_peer
-        value = await read_frame(stream, _decoder(), HAVE_TIMEOUT_S)
-        if value is None:
-            return
-        try:
-            request = decode_message(value)
-        except CommonsError as e:
-            self.exchange.host.penalise(peer, e.code, 1.0)
-            await self._answer(stream, _refusal(e.code, e.message))
+        request = await self._request(stream)
+        if request is None:
             return
         if isinstance(request, Have):
             policy, store = self.exchange.store.policy, self.exchange.store
@@ -262,14 +256,8 @@ class BlobRouter:
         """Answer one `prove` on a proof stream (§12.4), within MAX_PROOFS_PER_PEER and
         MAX_PROOFS at once (refused before anything is read), then close it."""
         peer = stream.remote_peer
-        value = await read_frame(stream, _decoder(), HAVE_TIMEOUT_S)
-        if value is None:
-            return
-        try:
-            request = decode_message(value)
-        except CommonsError as e:
-            self.exchange.host.penalise(peer, e.code, 1.0)
-            await self._answer(stream, _refusal(e.code, e.message))
+        request = await self._request(stream)
+        if request is None:
             return
         if not isinstance(request, Prove):
             self.exchange.host.penalise(peer, BAD, 1.0)
@@ -286,6 +274,19 @@ class BlobRouter:
             if self._proving[peer] <= 0:
                 del self._proving[peer]
         await self._answer(stream, answer)
+
+    async def _request(self, stream: Stream) -> RouteMessage | None:
+        """The one request of a stream; None when there is none, or when it does not
+        decode (then the peer is charged and answered with the decoder's code)."""
+        value = await read_frame(stream, _decoder(), HAVE_TIMEOUT_S)
+        if value is None:
+            return None
+        try:
+            return decode_message(value)
+        except CommonsError as e:
+            self.exchange.host.penalise(stream.remote_peer, e.code, 1.0)
+            await self._answer(stream, _refusal(e.code, e.message))
+            return None
 
     async def _proof(self, request: Prove) -> Proof | RouteError:
         """The digest of the asked range of a blob we hold and serve (at most 64 KiB read)."""

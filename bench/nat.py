@@ -220,10 +220,11 @@ def fetch_or_error(
 
 def measure_kind(caps: netns.Capabilities, stealth: bool, plan: Plan) -> dict[str, Any]:
     """One member and `plan.labs` labs behind routers of one kind: the module's 1-3."""
+    # left in reverse: the nodes stop, then the namespaces and the homes go
     with (
+        tempfile.TemporaryDirectory(prefix="fabnode-bench-nat-") as tmp,
         netns.switch(caps, 1) as net,
         ExitStack() as stack,
-        tempfile.TemporaryDirectory(prefix="fabnode-bench-nat-") as tmp,
     ):
         root = Path(tmp)
         (member_host,) = net.hosts

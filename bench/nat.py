@@ -62,7 +62,7 @@ PORT = 4001
 LAB_LISTEN = f"/ip4/0.0.0.0/tcp/{PORT}"
 #: Router kinds: name -> `stealth` (drop what reaches the router unasked).
 KINDS = {"routers-drop": True, "routers-reset": False}
-POLL_S = 0.1
+POLL_S = 0.2
 DOCTOR_POLL_S = 0.5
 SYNC_TIMEOUT_S = 120.0
 #: Reservations at the member, then the relayed records' exchange: ~40-80 s (tests).

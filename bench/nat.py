@@ -288,13 +288,14 @@ def _median(values: Sequence[float | None]) -> str:
 
 
 def _pairs(kind: dict[str, Any]) -> str:
+    """Per pair of labs, seconds from the later one's start: relayed link / direct link."""
     shown = []
     for name, seen in kind["pairs"].items():
         relayed, direct = seen.get("relayed_s"), seen.get("direct_s")
-        r = f"relayed {relayed:.0f} s" if relayed is not None else "no relayed link"
-        d = f", direct {direct:.0f} s" if direct is not None else ", not direct"
-        shown.append(f"{name}: {r}{d}")
-    return "; ".join(shown)
+        r = f"{relayed:.0f}" if relayed is not None else "-"
+        d = f"{direct:.0f}" if direct is not None else "-"
+        shown.append(f"{name.replace('lab-', '')} {r}/{d} s")
+    return "pairs, relayed/direct link after: " + ", ".join(shown)
 
 
 def _rate(f: dict[str, Any]) -> str:
@@ -327,7 +328,7 @@ def table_rows(f: dict[str, Any]) -> list[Row]:
             (
                 f"{name}: DCUtR successes / attempts",
                 f"{punches['successes']} / {punches['attempts']}",
-                _pairs(kind)[:110],
+                _pairs(kind),
             )
         )
         lab, member = kind["from_lab"], kind["from_member"]

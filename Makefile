@@ -113,5 +113,12 @@ sim-scale: $(STAMP)
 bench: $(STAMP) $(HYPERCORE)
 	$(BIN)/python -m bench.table
 
+## make bench-nat: labs behind NAT in network namespaces (bench/nat.py; root, iproute2,
+## nftables, else it says why and skips): time to first sync, relayed against direct
+## throughput, DCUtR's hole punches (make bench-nat ARGS=--quick: a shorter run)
+.PHONY: bench-nat
+bench-nat: $(STAMP)
+	$(BIN)/python -m bench.nat $(ARGS)
+
 clean:
 	rm -rf $(VENV) build dist *.egg-info .mypy_cache .pytest_cache .ruff_cache .hypothesis .fuzz-artifacts

@@ -9,7 +9,9 @@ processes: start-up, gossip reach-all by node count, RSS, catch-up sync), bench.
 idle figures), bench.sync_reconcile (bytes of an idle sync session and of one with a
 log to fetch, full head exchange against set reconciliation, at 100 to 10,000
 logs), bench.startup (a node's start-up and idle RSS beside a bare py-libp2p
-host's, as ratios). If a
+host's, as ratios), bench.nat (labs behind NAT in network namespaces: first sync,
+relayed against direct throughput, hole punches; skipped, with the reason, without
+root or nftables). If a
 module bench.sim exists, its `measure()` runs too and every figure it returns
 becomes a row (its contract: a flat dict of figure name to a number or a string; a
 key "targets" may map figure names to target text). A module that fails is
@@ -30,7 +32,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from bench import catalogue, cli, hostile, ledger, network, startup, sync_reconcile
+from bench import catalogue, cli, hostile, ledger, nat, network, startup, sync_reconcile
 
 Row = tuple[str, str, str]  # figure, value, target
 
@@ -330,6 +332,7 @@ SECTIONS: list[tuple[str, str, Callable[[dict[str, Any]], list[Row]]]] = [
         "sync session bytes, both ways (bench.sync_reconcile; exact, the same every run)",
         reconcile_rows,
     ),
+    ("nat", "behind NAT (network namespaces; bench.nat)", nat.table_rows),
     ("sim", "simulator (bench.sim)", sim_rows),
 ]
 
@@ -374,6 +377,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     run("hostile", lambda: hostile.measure(args.quick), figures)
     counts = (100, 2_000) if args.quick else sync_reconcile.LOG_COUNTS
     run("sync_reconcile", lambda: sync_reconcile.measure(counts), figures)
+    run("nat", lambda: nat.measure(args.quick), figures)
     sim = sim_module()
     if sim is not None:
         run("sim", sim.measure, figures)

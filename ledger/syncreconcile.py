@@ -15,13 +15,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from ledger.syncitems import Offered, fresh_items
+from ledger.syncitems import Offered
 from protocol.reconcile import ItemIndex, Reconciler
 from protocol.reconcile_wire import WireRange
 from protocol.sync import Head
 from protocol.sync_items import SORT_KEY
-
-__all__ = ["HeadReconciliation", "Offered", "fresh_items"]
 
 
 @dataclass

@@ -173,7 +173,7 @@ class BlobRouter:
                 max_frame_bytes=MAX_ROUTE_FRAME_BYTES,
                 timeout_s=HAVE_TIMEOUT_S,
             )
-            value = await read_frame(stream, _decoder(), timeout_s)
+            value = await read_frame(stream, route_decoder(), timeout_s)
             if value is None:
                 raise RemoteFaultError("remote.closed", f"{peer} closed without an answer")
             return judge_answer(request, decode_message(value))
@@ -278,7 +278,7 @@ class BlobRouter:
     async def _request(self, stream: Stream) -> RouteMessage | None:
         """The one request of a stream; None when there is none, or when it does not
         decode (then the peer is charged and answered with the decoder's code)."""
-        value = await read_frame(stream, _decoder(), HAVE_TIMEOUT_S)
+        value = await read_frame(stream, route_decoder(), HAVE_TIMEOUT_S)
         if value is None:
             return None
         try:
@@ -341,7 +341,7 @@ def _refusal(code: str, message: str) -> RouteError:
     return RouteError(code, text)
 
 
-def _decoder() -> FrameDecoder:
+def route_decoder() -> FrameDecoder:
     return FrameDecoder(
         max_frame_bytes=MAX_ROUTE_FRAME_BYTES, max_bin_bytes=ID_BYTES, max_array_len=MAX_ASKED_BLOBS
     )

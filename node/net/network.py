@@ -31,7 +31,6 @@ import collections
 import contextlib
 import functools
 import hashlib
-import ipaddress
 import logging
 import random
 import time
@@ -64,6 +63,7 @@ from node.ops.doctor import (
     UpnpOut,
     VerdictOut,
     listen_port,
+    on_loopback,
     with_advice,
 )
 from node.ops.pinning import blob_pinners
@@ -216,7 +216,7 @@ class Network:
         self.restore_seen = 0
         #: UPnP maps the TCP listen port (0014 §6.1), if asked to and if the node listens
         #: where a router could forward to (not on loopback only).
-        port = listen_port([a for a in host.listen_addrs if not _is_loopback(a)])
+        port = listen_port([a for a in host.listen_addrs if not on_loopback(a)])
         self.upnp = PortMapper(port, self._upnp_mapped) if upnp and port else None
         self.upnp_unusable = upnp and not port
 
@@ -864,11 +864,3 @@ def _writer(stream: Stream) -> Any:
         await stream.write(data, IO_TIMEOUT_S)
 
     return write
-
-
-def _is_loopback(addr: str) -> bool:
-    """A multiaddr on 127.0.0.0/8 or ::1 (no router forwards to it)."""
-    parts = addr.split("/")
-    with contextlib.suppress(ValueError, IndexError):
-        return parts[1] in ("ip4", "ip6") and ipaddress.ip_address(parts[2]).is_loopback
-    return False

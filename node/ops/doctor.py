@@ -154,6 +154,12 @@ def _host(addr: str) -> str:
     return parts[2] if len(parts) > 2 else ""
 
 
+def on_loopback(addr: str) -> bool:
+    """A listen multiaddr on 127.0.0.0/8 or ::1: no other machine reaches it."""
+    host = _host(addr)
+    return _is_ip(host) and ipaddress.ip_address(host).is_loopback
+
+
 def _is_local(host: str) -> bool:
     try:
         ip = ipaddress.ip_address(host)
@@ -166,8 +172,7 @@ def advise(report: DoctorReport) -> list[AdviceOut]:
     """What to change, most important first; "nothing" said plainly when all is well."""
     advice: list[AdviceOut] = []
     port = listen_port(report.listen_addrs)
-    hosts = {_host(a) for a in report.listen_addrs}
-    if hosts and all(_is_ip(h) and ipaddress.ip_address(h).is_loopback for h in hosts):
+    if report.listen_addrs and all(on_loopback(a) for a in report.listen_addrs):
         advice.append(AdviceOut(code="loopback-only", params={"port": port or 4001}))
     if not report.connections:
         advice.append(AdviceOut(code="no-peer"))

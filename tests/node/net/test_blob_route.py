@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from node.net.blob_exchange import BlobExchange
-from node.net.blob_route import MAX_PROOFS_PER_PEER, NOT_RELAYING, BlobRouter
+from node.net.blob_route import MAX_PROOFS_PER_PEER, NOT_RELAYING, BlobRouter, route_decoder
 from node.net.host import HostConfig, P2PHost, open_host
 from node.net.streams import read_frame, write_frame
 from node.store.blobs import BlobStore
@@ -29,7 +29,6 @@ from protocol.blob_route import (
     decode_message,
 )
 from protocol.errors import RemoteFaultError
-from protocol.framing import FrameDecoder
 
 FILE = random.Random(7).randbytes(3 * MAX_CHUNK_BYTES + 5)  # four chunks
 
@@ -122,8 +121,7 @@ async def test_a_request_that_is_no_request_is_answered_with_its_code(
         host = c.exchange.host
         stream = await host.open_stream(pid(b), ROUTE_PROTOCOL_ID)
         await write_frame(stream, bogus, max_frame_bytes=MAX_ROUTE_FRAME_BYTES, timeout_s=5)
-        decoder = FrameDecoder(max_frame_bytes=MAX_ROUTE_FRAME_BYTES, max_bin_bytes=32,
-                               max_array_len=32)  # fmt: skip
+        decoder = route_decoder()
         answer = decode_message(await read_frame(stream, decoder, 5))
         await stream.close()
         assert isinstance(answer, RouteError) and answer.code == "decode.bad-blob-route"
@@ -174,8 +172,7 @@ async def test_a_malformed_proof_fails_and_a_flood_is_refused_before_reading(
         blob_id = honest.exchange.store.add_bytes(FILE)[0]
 
         async def short_digest(stream: Any) -> None:  # claims to hold it, answers nonsense
-            decoder = FrameDecoder(max_frame_bytes=MAX_ROUTE_FRAME_BYTES, max_bin_bytes=32,
-                                   max_array_len=32)  # fmt: skip
+            decoder = route_decoder()
             await read_frame(stream, decoder, 5)
             bogus = {"blob": blob_id, "digest": bytes(31), "t": "proof", "v": 1}
             await write_frame(stream, bogus, max_frame_bytes=MAX_ROUTE_FRAME_BYTES, timeout_s=5)
@@ -191,8 +188,7 @@ async def test_a_malformed_proof_fails_and_a_flood_is_refused_before_reading(
         request = {"blob": blob_id, "length": 1, "nonce": bytes(16), "offset": 0,
                    "t": "prove", "v": 1}  # fmt: skip
         await write_frame(stream, request, max_frame_bytes=MAX_ROUTE_FRAME_BYTES, timeout_s=5)
-        decoder = FrameDecoder(max_frame_bytes=MAX_ROUTE_FRAME_BYTES, max_bin_bytes=32,
-                               max_array_len=32)  # fmt: skip
+        decoder = route_decoder()
         answer = decode_message(await read_frame(stream, decoder, 5))
         await stream.close()
         assert isinstance(answer, RouteError) and answer.code == "remote.too-many-requests"

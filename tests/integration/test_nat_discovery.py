@@ -60,6 +60,14 @@ def test_labs_behind_nat_find_a_public_member_from_their_stores_once_the_bootstr
         def run(stack: ExitStack, home: Path, host: netns.Host, *args: str) -> dict[str, Any]:
             return dict(stack.enter_context(running_node(home, *args, wrap=host.wrap()))[1])
 
+        def each_lab_reaches_m2(what: str) -> None:
+            for host, home in labs:
+                wait_until(
+                    f"{home.name} {what}",
+                    lambda h=host, d=home: m2_peer in status(h, d)["peers"],
+                    TIMEOUT_S,
+                )
+
         started = time.monotonic()
         with ExitStack() as first:
             ready_m1 = run(first, m1, m1_host, "--listen", m1_host.listen(PORT))
@@ -74,12 +82,7 @@ def test_labs_behind_nat_find_a_public_member_from_their_stores_once_the_bootstr
             )
             for host, home in labs:
                 run(first, home, host, *LAB_LISTEN, *boot)
-            for host, home in labs:
-                wait_until(
-                    f"{home.name} dialed M2, learned from M1",
-                    lambda h=host, d=home: m2_peer in status(h, d)["peers"],
-                    TIMEOUT_S,
-                )
+            each_lab_reaches_m2("dialed M2, learned from M1")
             learned_s = time.monotonic() - started
         # M1 is gone for good; the others restart knowing no one but their peer stores.
         restarted = time.monotonic()
@@ -87,12 +90,7 @@ def test_labs_behind_nat_find_a_public_member_from_their_stores_once_the_bootstr
             assert run(second, m2, m2_host, "--listen", m2_host.listen(PORT))["peer_id"] == m2_peer
             for host, home in labs:
                 run(second, home, host, *LAB_LISTEN)
-            for host, home in labs:
-                wait_until(
-                    f"{home.name} finds M2 again",
-                    lambda h=host, d=home: m2_peer in status(h, d)["peers"],
-                    TIMEOUT_S,
-                )
+            each_lab_reaches_m2("finds M2 again")
             found_s = time.monotonic() - restarted
             notes = {}
             for host, home in labs:

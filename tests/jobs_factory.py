@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from protocol import jobs
@@ -10,6 +11,18 @@ from tests.factory import Author
 
 TTL_S = 7 * 86_400
 DAY_MS = 86_400_000
+#: A time 20 days ahead: an offer's deadline a day after it stays in the future.
+SOON_MS = int((datetime.now(UTC) + timedelta(days=20)).timestamp() * 1000)
+
+
+def sealed_offer_json(title: str, quantity: int) -> dict[str, Any]:
+    """A sealed offer as the API and `offer_from_json` take it (its files come later)."""
+    return {
+        "title": title, "sealed": True, "quantity": quantity, "process": "3dp-fdm",
+        "material": "PLA", "deadline_ms": SOON_MS + DAY_MS, "radius_km": 50,
+        "part": {"size_um": [30_000, 30_000, 8_000], "volume_mm3": 3000},
+        "location": {"lat_microdeg": 52_520_000, "lon_microdeg": 13_405_000},
+    }  # fmt: skip
 
 
 def offer_body(**changes: Any) -> dict[str, Any]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import ExitStack
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +16,10 @@ import pytest
 from node.store.home import NodeHome
 from protocol.ids import id_from_text
 from tests.integration.test_jobs import advert, advertise_offline, init, job_on, ok
+from tests.jobs_factory import sealed_offer_json
 from tests.node_process import api, running_node, wait_until
 
 pytestmark = pytest.mark.integration
-SOON_MS = int((datetime.now(UTC) + timedelta(days=20)).timestamp() * 1000)
 
 
 @pytest.fixture
@@ -48,13 +47,7 @@ def test_a_sealed_thread_between_customer_and_labs(tmp_path: Path, stack: ExitSt
     for home in (customer, lab_a, lab_b):
         stack.enter_context(running_node(home, "--bootstrap", first["listen"][0]))
     ids = {h: api(h, "GET", "/api/v1/status")["identity"] for h in (customer, lab_a, lab_b)}
-    fields = {
-        "title": "Gear", "sealed": True, "quantity": 2, "process": "3dp-fdm",
-        "material": "PLA", "deadline_ms": SOON_MS + 86_400_000, "radius_km": 50,
-        "part": {"size_um": [30_000, 30_000, 8_000], "volume_mm3": 3000},
-        "location": {"lat_microdeg": 52_520_000, "lon_microdeg": 13_405_000},
-    }  # fmt: skip
-    job = api(customer, "POST", "/api/v1/jobs", fields)["entry_id"]
+    job = api(customer, "POST", "/api/v1/jobs", sealed_offer_json("Gear", 2))["entry_id"]
     bids = {}
     for lab, amount in ((lab_a, 9000), (lab_b, 8000)):
         wait_until("the offer at the lab", lambda lab=lab: job_on(lab, job))

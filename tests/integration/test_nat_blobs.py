@@ -31,8 +31,8 @@ from node.store.home import NodeHome
 from protocol.errors import CommonsError
 from protocol.ids import id_from_text, id_to_text
 from tests import netns
-from tests.integration.test_jobmessages import SOON_MS
 from tests.integration.test_jobs import advert, advertise_offline
+from tests.jobs_factory import sealed_offer_json
 from tests.node_process import running_node, wait_until
 
 pytestmark = pytest.mark.integration
@@ -141,12 +141,7 @@ def test_a_sealed_job_file_crosses_two_nats(caps: netns.Capabilities, tmp_path: 
         run(lab, lab_host, f"/ip4/0.0.0.0/tcp/{PORT}", *boot)
         lab_id = on(lab_host, lab, "GET", "/api/v1/status")["identity"]
 
-        fields = {
-            "title": "Jig", "sealed": True, "quantity": 1, "process": "3dp-fdm",
-            "material": "PLA", "deadline_ms": SOON_MS + 86_400_000, "radius_km": 50,
-            "part": {"size_um": [30_000, 30_000, 8_000], "volume_mm3": 3000},
-            "location": {"lat_microdeg": 52_520_000, "lon_microdeg": 13_405_000},
-        }  # fmt: skip
+        fields = sealed_offer_json("Jig", 1)
         job = on(customer_host, customer, "POST", "/api/v1/jobs", fields)["entry_id"]
         wait_until("the offer at the lab", lambda: job_at(lab_host, lab, job), TIMEOUT_S)
         price = {"price": {"amount_minor": 9000, "currency": "EUR"}, "ready_ms": 0}

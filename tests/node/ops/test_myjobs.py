@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import ExitStack
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +22,8 @@ from protocol.errors import CommonsError
 from protocol.ids import id_from_text
 from protocol.sealed import seal
 from tests.integration.test_jobs import advert
+from tests.jobs_factory import SOON_MS, sealed_offer_json
 
-SOON_MS = int((datetime.now(UTC) + timedelta(days=20)).timestamp() * 1000)
 EUR = "EUR"
 
 
@@ -64,12 +63,7 @@ def price(amount: int) -> dict[str, Any]:
 
 
 def offer(customer: LedgerContext) -> bytes:
-    fields = {
-        "title": "Gear", "sealed": True, "quantity": 2, "process": "3dp-fdm",
-        "material": "PLA", "deadline_ms": SOON_MS + 86_400_000, "radius_km": 50,
-        "part": {"size_um": [30_000, 30_000, 8_000], "volume_mm3": 3000},
-        "location": {"lat_microdeg": 52_520_000, "lon_microdeg": 13_405_000},
-    }  # fmt: skip
+    fields = sealed_offer_json("Gear", 2)
     return id_from_text(jobs.offer_from_json(customer, fields)[0]["entry_id"])
 
 

@@ -26,8 +26,12 @@ from protocol.errors import RemoteFaultError
 #: How long one read of the stream may wait: the node sends a keep-alive every 15 s.
 READ_TIMEOUT_S = 60
 BAR_WIDTH = 30
-#: How long a command waits for the stream before it runs anyway, without bars.
-SUBSCRIBE_WAIT_S = 5.0
+#: How long a command waits for the stream before it runs anyway, without bars. The
+#: wait ends as soon as the node has subscribed us or the stream failed (no node, a
+#: refusal), so only a node too busy to answer is waited for, and the command's own
+#: request would wait for that node all the same: the API is built just after the
+#: node's ready line, and on a loaded machine that can take seconds.
+SUBSCRIBE_WAIT_S = 30.0
 
 Render = Callable[[str, int, int], None]
 
@@ -93,25 +97,33 @@ def follow(
         yield
         return
     bars = TerminalBars(out if out is not None else sys.stderr)
-    stop, subscribed = threading.Event(), threading.Event()
+    stop, settled = threading.Event(), threading.Event()  # settled: subscribed, or failed
 
     def run() -> None:
-        with contextlib.suppress(OSError, ValueError):
-            for name, data in events(client):
-                subscribed.set()
-                if stop.is_set():
-                    return
-                if name == "progress" and isinstance(data, dict) and wanted(str(data["operation"])):
-                    bars(str(data["operation"]), int(data["done"]), int(data["total"]))
+        try:
+            with contextlib.suppress(OSError, ValueError):
+                for name, data in events(client):
+                    settled.set()
+                    if stop.is_set():
+                        return
+                    if name == "progress" and isinstance(data, dict):
+                        _draw(bars, wanted, data)
+        finally:
+            settled.set()
 
     thread = threading.Thread(target=run, name="progress", daemon=True)
     thread.start()
-    subscribed.wait(SUBSCRIBE_WAIT_S)  # so that no progress of the request is missed
+    settled.wait(SUBSCRIBE_WAIT_S)  # so that no progress of the request is missed
     try:
         yield
     finally:
         stop.set()
         bars.close()
+
+
+def _draw(bars: Render, wanted: Callable[[str], bool], data: dict[str, Any]) -> None:
+    if wanted(str(data["operation"])):
+        bars(str(data["operation"]), int(data["done"]), int(data["total"]))
 
 
 def watch(client: NodeClient, render: Render, on_entry: Callable[[Any], None]) -> None:

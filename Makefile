@@ -83,7 +83,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 pytest: $(STAMP) $(INTEROP) $(HYPERCORE)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --durations=30
 
 ## make vectors: regenerate specs/vectors deterministically
 vectors: $(STAMP)

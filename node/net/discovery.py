@@ -142,29 +142,30 @@ class Discovery:
             self.addresses[peer.peer_id] = peer.record.addrs
         return peers
 
-    async def serve(self, stream: Stream) -> list[CommonsError]:
+    async def serve(self, stream: Stream) -> tuple[list[AddressRecord], list[CommonsError]]:
         """The server side: take the client's record, answer with ours and others';
-        why each record the client sent was refused (for the caller to charge)."""
+        the new records the client taught us, and why each record it sent was refused
+        (for the caller to charge)."""
         now = trio.current_time()
         last = self._served.get(stream.remote_peer)
         if last is not None and now - last < MIN_REQUEST_INTERVAL_S:
             await stream.reset()
-            return []
+            return [], []
         self._served.pop(stream.remote_peer, None)
         self._served[stream.remote_peer] = now
         if len(self._served) > MAX_REQUESTERS:
             del self._served[next(iter(self._served))]
         value = await read_frame(stream, _decoder(), IO_TIMEOUT_S)
         if value is None:
-            return []
-        _, refused = await self._keep(decode_address_frame(value))
+            return [], []
+        learned, refused = await self._keep(decode_address_frame(value))
         await write_frame(
             stream,
             encode_address_frame(await self._to_share(stream.remote_peer)),
             max_frame_bytes=MAX_ADDRESS_FRAME_BYTES,
             timeout_s=IO_TIMEOUT_S,
         )
-        return refused
+        return learned, refused
 
     async def exchange(self, peer: str) -> tuple[list[AddressRecord], list[CommonsError]]:
         """The client side with a connected `peer`: the new records it taught us, and

@@ -57,6 +57,7 @@ from typing import Any
 import multiaddr
 import trio
 from libp2p import new_host
+from libp2p.abc import INotifee
 from libp2p.crypto.ed25519 import create_new_key_pair
 from libp2p.crypto.x25519 import create_new_key_pair as create_new_x25519_key_pair
 from libp2p.custom_types import TProtocol
@@ -306,6 +307,31 @@ class _Scorer(PeerScorer):
         return float(count * self._config.scoring.invalid_message_decay**beats)
 
 
+class _ConnectionsChanged(INotifee):
+    """libp2p's network notifications, reduced to "the connections changed"."""
+
+    def __init__(self, callback: Callable[[], None]) -> None:
+        self._callback = callback
+
+    async def connected(self, network: Any, conn: Any) -> None:
+        self._callback()
+
+    async def disconnected(self, network: Any, conn: Any) -> None:
+        self._callback()
+
+    async def opened_stream(self, network: Any, stream: Any) -> None:
+        pass
+
+    async def closed_stream(self, network: Any, stream: Any) -> None:
+        pass
+
+    async def listen(self, network: Any, multiaddr: Any) -> None:
+        pass
+
+    async def listen_close(self, network: Any, multiaddr: Any) -> None:
+        pass
+
+
 class P2PHost:
     """A running libp2p host, made by `open_host` and valid inside its `async with`."""
 
@@ -370,6 +396,11 @@ class P2PHost:
 
     def connected_peers(self) -> list[str]:
         return sorted(p.to_base58() for p in self._host.get_connected_peers())
+
+    def on_connections_changed(self, callback: Callable[[], None]) -> None:
+        """Call `callback` (on the trio thread, it must not block) whenever a connection
+        opens or closes, so a watcher of `connected_peers` need not wait for its poll."""
+        self._host.get_network().register_notifee(_ConnectionsChanged(callback))
 
     def connections(self) -> list[ConnectionInfo]:
         """Each live connection: its peer, whether it is relayed, its remote address."""

@@ -32,6 +32,7 @@ import contextlib
 import functools
 import hashlib
 import logging
+import math
 import random
 import time
 from collections import OrderedDict
@@ -48,7 +49,12 @@ from node.net import sync as sync_session
 from node.net.blob_exchange import BlobExchange
 from node.net.blob_route import PROOF_PROTOCOL_ID, ROUTE_PROTOCOL_ID, BlobRouter, Holders
 from node.net.charter import CHARTER_PROTOCOL_ID, serve_charter
-from node.net.discovery import ADDRESS_PROTOCOL_ID, EXCHANGE_INTERVAL_S, Discovery
+from node.net.discovery import (
+    ADDRESS_PROTOCOL_ID,
+    EXCHANGE_INTERVAL_S,
+    MIN_REQUEST_INTERVAL_S,
+    Discovery,
+)
 from node.net.host import P2PHost, Stream, Subscription
 from node.net.pinning import Pinner
 from node.net.reachability import DIALBACK_PROTOCOL_ID, Reachability
@@ -73,7 +79,7 @@ from node.runtime.service import LedgerRunner, News, ProgressReport
 from node.store.backup import clear_restore, restore_pending
 from node.store.blobs import BlobStore
 from protocol import blob
-from protocol.address import is_relayed
+from protocol.address import AddressRecord, is_relayed
 from protocol.announce import (
     Announcement,
     Verdict,
@@ -112,6 +118,11 @@ PENALISED_FAMILIES = frozenset({"remote", "decode", "verify", "proof"})
 #: A private node swaps records with its relays this often (others: EXCHANGE_INTERVAL_S),
 #: so the relayed records of labs behind NAT reach each other through the relay soon.
 RELAY_EXCHANGE_INTERVAL_S = 60.0
+#: A relay that learns a record with a relayed address through itself swaps records
+#: with the other peers holding a reservation at it (so two labs behind NAT meet in
+#: seconds, not at their next exchange), each at most this often; never sooner than
+#: their servers take a request (MIN_REQUEST_INTERVAL_S after the last).
+RELAY_PUSH_INTERVAL_S = 10.0
 LINK_FAULTS = frozenset(
     {"remote.timeout", "remote.stream-reset", "remote.closed-early", "remote.too-slow"}
 )
@@ -180,6 +191,9 @@ class Network:
             host, runner.ctx.network, self._host_binding, self._admits_identity, self._is_public
         )
         self._exchanged: dict[str, float] = {}  # peer -> when we last swapped records
+        self._push_due: dict[str, float] = {}  # peer -> when a relay's early swap is due
+        self._pushed: dict[str, float] = {}  # peer -> when we last planned one
+        self.relay_pushes = 0  # early swaps planned as a relay (status: discovery)
         self.wanted = wanted or SyncFilter()
         #: Whether sessions offer set reconciliation of heads (specs/0005 §8.1); False
         #: forces the full head exchange, as a node from before it.
@@ -323,6 +337,7 @@ class Network:
             "dialing": sorted(stats.dialing),
             "exchanges": self.discovery.exchanges,
             "records_learned": self.discovery.records_learned,
+            "relay_pushes": self.relay_pushes,
         }
 
     def _restore_status(self) -> dict[str, Any] | None:
@@ -479,9 +494,10 @@ class Network:
     async def _sync_scheduler(self) -> None:
         """Drive the peering policy (ledger.peering, specs/0005 §6.1): tell it who is
         connected and who showed a gap, start the sessions it asks for, and wake at its
-        timer. Connections are polled every CONNECTIONS_POLL_S (libp2p's notifications
-        are not wired here)."""
+        timer. A connection opened or closed wakes it (P2PHost.on_connections_changed);
+        they are also polled every CONNECTIONS_POLL_S."""
         known: set[str] = set()
+        self.host.on_connections_changed(lambda: self.want_sync(self.host.peer_id))
         async with trio.open_nursery() as nursery:
             while True:
                 now = _monotonic_ms()
@@ -491,6 +507,8 @@ class Network:
                 for peer in sorted(known - connected):
                     self.policy.peer_disconnected(peer, now)
                     self._exchanged.pop(peer, None)
+                    self._push_due.pop(peer, None)
+                    self._pushed.pop(peer, None)
                 known = connected
                 self.policy.handle_timer(now)
                 for peer in self.policy.sessions_to_start(now):
@@ -517,8 +535,10 @@ class Network:
             every = (
                 RELAY_EXCHANGE_INTERVAL_S if peer in self.relays.reserved else EXCHANGE_INTERVAL_S
             )
-            if clock - self._exchanged.get(peer, -every) >= every:
+            pushed = self._push_due.get(peer, math.inf) <= clock
+            if pushed or clock - self._exchanged.get(peer, -every) >= every:
                 self._exchanged[peer] = clock
+                self._push_due.pop(peer, None)
                 nursery.start_soon(self._exchange, discovery, peer)
         for peer in self.policy.dials_to_start(_monotonic_ms()):
             nursery.start_soon(self._dial, discovery, peer)
@@ -583,9 +603,30 @@ class Network:
 
     async def _serve_addresses(self, stream: Stream) -> None:
         if self.discovery is not None:
-            for refused in await self.discovery.serve(stream):
-                self.stats.refuse(stream.remote_peer, refused.code)
-                self._charge(stream.remote_peer, refused.code)
+            learned, refused = await self.discovery.serve(stream)
+            for error in refused:
+                self.stats.refuse(stream.remote_peer, error.code)
+                self._charge(stream.remote_peer, error.code)
+            self._spread_relayed(learned, stream.remote_peer)
+
+    def _spread_relayed(self, learned: list[AddressRecord], source: str) -> None:
+        """As a relay (specs/0014 §7.4): a record newly learned with a relayed address
+        through us (a peer has just reserved) is swapped soon with every other peer
+        holding a reservation here, so labs behind NAT learn each other's way in."""
+        through_us = f"/p2p/{self.host.peer_id}/p2p-circuit"
+        if not any(addr.endswith(through_us) for r in learned for addr in r.addrs):
+            return
+        clock, connected = trio.current_time(), set(self.host.connected_peers())
+        for peer in self.host.relay_statistics().reservations:
+            if peer == source or peer not in connected:
+                continue
+            if clock - self._pushed.get(peer, -math.inf) < RELAY_PUSH_INTERVAL_S:
+                continue
+            self._pushed[peer] = clock
+            self.relay_pushes += 1
+            last = self._exchanged.get(peer, -math.inf)
+            self._push_due[peer] = max(clock, last + MIN_REQUEST_INTERVAL_S + 1.0)
+        self.want_sync(self.host.peer_id)  # wake the scheduler
 
     async def _exchange(self, discovery: Discovery, peer: str) -> None:
         try:
@@ -597,6 +638,7 @@ class Network:
         for error in refused:  # a record that does not verify: the sender's fault (0012 §5)
             self.stats.refuse(peer, error.code)
             self._charge(peer, error.code)
+        self._spread_relayed(learned, peer)
         for record in learned:
             if record.peer_id not in self.host.connected_peers():  # new addresses: try now
                 self.policy.peer_undialable(record.peer_id, _monotonic_ms())

@@ -110,6 +110,9 @@ def test_two_labs_behind_nat_meet_through_a_member_relay(
         wait_until("lab B connected to lab A",
                    lambda: link(b_host, b, ready_a["peer_id"]), timeout_s=180)  # fmt: skip
         linked_s = time.monotonic() - started
+        # the second lab's relayed record was swapped early with the first (0014 §7.4)
+        discovery = on(m_host, m, "GET", "/api/v1/status")["discovery"]
+        assert discovery["relay_pushes"] >= 1, discovery
 
         # (1) gossip and sync flow between them
         a_id = on(a_host, a, "GET", "/api/v1/status")["identity"]

@@ -66,7 +66,7 @@ async def test_a_server_shares_its_record_and_those_it_holds_not_the_clients(
         refusals: list[str] = []
 
         async def serve(stream: Stream) -> None:
-            refusals.extend(e.code for e in await server.serve(stream))
+            refusals.extend(e.code for e in (await server.serve(stream))[1])
 
         a.set_stream_handler(ADDRESS_PROTOCOL_ID, serve)
         await b.connect(a.listen_addrs[0])

@@ -115,6 +115,21 @@ async def test_host_reports_its_bound_address_and_identity() -> None:
         assert addr.endswith(f"/p2p/{host.peer_id}")
 
 
+async def test_a_connection_opened_or_closed_is_told_at_once() -> None:
+    """on_connections_changed: the watcher hears of a connection in either direction
+    and of its end, without polling."""
+    async with open_host(config(1)) as a, open_host(config(2)) as b:
+        heard: list[list[str]] = []
+        a.on_connections_changed(lambda: heard.append(a.connected_peers()))
+        await b.connect(a.listen_addrs[0])
+        await wait_until(lambda: [b.peer_id] in heard)
+        heard.clear()
+        async with open_host(config(3)) as c:
+            await a.connect(c.listen_addrs[0])
+            await wait_until(lambda: sorted([b.peer_id, c.peer_id]) in heard)
+        await wait_until(lambda: heard[-1] == [b.peer_id])
+
+
 @pytest.mark.integration
 async def test_gossip_crosses_a_relay_and_ids_are_content_hashes() -> None:
     async with open_line([config(1), config(2), config(3)], [accept_all] * 3) as (hosts, subs):

@@ -123,6 +123,8 @@ RELAY_EXCHANGE_INTERVAL_S = 60.0
 #: seconds, not at their next exchange), each at most this often; never sooner than
 #: their servers take a request (MIN_REQUEST_INTERVAL_S after the last).
 RELAY_PUSH_INTERVAL_S = 10.0
+#: Refusals that may be our clock's fault as much as the sender's: not charged.
+CLOCK_FAULTS = frozenset({"verify.address-from-future"})
 LINK_FAULTS = frozenset(
     {"remote.timeout", "remote.stream-reset", "remote.closed-early", "remote.too-slow"}
 )
@@ -164,6 +166,13 @@ class NetworkStats:
         by_code = self.refused.setdefault(peer, {})
         by_code[code] = by_code.get(code, 0) + 1
         self.last_error[peer] = code
+
+
+def penalty_for(code: str) -> float:
+    """What a peer's fault of `code` is charged (`Network._charge`, specs/0012 §5)."""
+    if code.split(".", 1)[0] not in PENALISED_FAMILIES or code in CLOCK_FAULTS:
+        return 0.0
+    return 0.25 if code in LINK_FAULTS else 1.0
 
 
 class Network:
@@ -798,10 +807,12 @@ class Network:
         """Charge what a peer did (specs/0012 §5): a fault only a broken or hostile
         peer commits costs a whole penalty; what a bad link also causes (a timeout, a
         reset, a slow session) a quarter; a rule of ours it may not know yet (rule.*:
-        our view of the federation may be ahead of its) nothing."""
-        family = code.split(".", 1)[0]
-        if family in PENALISED_FAMILIES:
-            self.host.penalise(peer, code, 0.25 if code in LINK_FAULTS else 1.0)
+        our view of the federation may be ahead of its) nothing, nor a record "from the
+        future" (our clock may be the one behind: a board with no clock battery boots
+        in the past until NTP answers, and would charge every honest peer)."""
+        penalty = penalty_for(code)
+        if penalty:
+            self.host.penalise(peer, code, penalty)
 
     # -- blobs -----------------------------------------------------------------------
     @functools.cached_property

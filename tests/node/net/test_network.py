@@ -20,7 +20,7 @@ from ledger import gossip
 from ledger.log import Ledger
 from ledger.store import MemoryLogStore
 from node.net.host import HostConfig, Verdict, open_host
-from node.net.network import Network, announce_topic
+from node.net.network import Network, announce_topic, penalty_for
 from node.ops.context import LedgerContext, make_context
 from node.runtime.service import LedgerRunner, open_news
 from node.runtime.storage_thread import open_storage
@@ -150,3 +150,15 @@ def _context(home: NodeHome, store: SqliteLogStore) -> LedgerContext:
 
 def _close_catalogue(ctx: LedgerContext, _store: SqliteLogStore) -> None:
     ctx.catalogue.close()
+
+
+def test_what_each_fault_costs_its_peer() -> None:
+    """specs/0012 §5: a whole penalty for what only a broken peer does, a quarter for
+    what a bad link also causes, nothing for a rule it may not know yet nor for a
+    record our own clock may wrongly call "from the future"."""
+    assert penalty_for("verify.bad-signature") == 1.0
+    assert penalty_for("decode.bad-address-frame") == 1.0
+    assert penalty_for("remote.timeout") == 0.25
+    assert penalty_for("rule.offer-too-long") == 0.0
+    assert penalty_for("verify.address-from-future") == 0.0
+    assert penalty_for("misuse.disk-full") == 0.0

@@ -309,6 +309,8 @@ SYNC_COUNTERS = (
     "sync_entries_stored",
     "syncs_completed",
     "syncs_failed",
+    "sync_frames_skipped",
+    "logs_left_to_others",
     "gossip_dropped",
     "announcements_accepted",
     "announcements_rejected",
@@ -804,7 +806,8 @@ def _print_catchup(c: dict[str, Any], ledger: dict[str, Any], n: int) -> None:
     print(
         f"   B's counters: sync entries {b['sync_entries_stored']:,}, gossip entries "
         f"{b['gossip_entries_stored']:,}, syncs {b['syncs_completed']} ok / "
-        f"{b['syncs_failed']} failed"
+        f"{b['syncs_failed']} failed, range frames skipped {b.get('sync_frames_skipped', 0)},"
+        f" logs left to another session {b.get('logs_left_to_others', 0)}"
     )
 
 

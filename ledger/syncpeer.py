@@ -19,6 +19,7 @@ from ledger.checkpoint import decode_signed_checkpoint
 from ledger.gossip import check_checkpoint
 from ledger.log import Ledger
 from ledger.store import StoredCheckpoint
+from ledger.syncclaims import SyncClaims
 from ledger.syncitems import Offered, servable_checkpoint
 from ledger.syncreconcile import HeadReconciliation
 from protocol.entry import Entry, read_stored_entry
@@ -117,6 +118,9 @@ class SyncPeer:
     #: the peer lacks).
     heads_sent: int = 0
     forks_sent: int = 0
+    #: The node's claims on logs its sessions fetch (None: this session alone). A log
+    #: another session is fetching as far is left to it (ledger.syncclaims).
+    claims: SyncClaims | None = None
     _reconcile: HeadReconciliation | None = None
 
     def __post_init__(self) -> None:
@@ -338,7 +342,15 @@ class SyncPeer:
         self._ingest_frame(r)
         if not r.more and (request := self.asked.pop(r.id, None)) is not None:
             head = self.ledger.head(self.network, r.author)
-            self.plan.answered(request, head.size if head else 0)
+            reached = head.size if head else 0
+            self.plan.answered(request, reached)
+            if self.claims is not None and reached < request.to_seq - 1:
+                self.claims.release(self, self.network, r.author)  # others may fetch it
+
+    def release_claims(self) -> None:
+        """End this session's claims (call when it ends, however it ends)."""
+        if self.claims is not None:
+            self.claims.release_all(self)
 
     def _ingest_frame(self, r: Range) -> None:
         head = self.ledger.head(self.network, r.author)
@@ -388,7 +400,15 @@ class SyncPeer:
         have = 0 if ours is None else ours.size
         if head.size > have:
             self._check_offered(head)
-            return self.plan.add(head.author, have, head.size)
+            if self.claims is not None and not self.claims.claim(
+                self, self.network, head.author, head.size
+            ):
+                return False  # another of our sessions fetches it as far
+            if self.plan.add(head.author, have, head.size):
+                return True
+            if self.claims is not None:  # the plan is full: a later session fetches it
+                self.claims.release(self, self.network, head.author)
+            return False
         self._check_equivocation(head)
         return False
 

@@ -44,6 +44,7 @@ import trio
 
 from ledger import gossip
 from ledger.peering import PeeringPolicy, plan_announcements
+from ledger.syncclaims import SyncClaims
 from ledger.syncpeer import SyncPeer
 from node.net import sync as sync_session
 from node.net.blob_exchange import BlobExchange
@@ -155,6 +156,7 @@ class NetworkStats:
     syncs_completed: int = 0
     syncs_failed: int = 0
     sync_entries_stored: int = 0
+    sync_frames_skipped: int = 0  # range frames received but not ingested (held, or bad)
     fork_proofs_learned: int = 0
     last_sync_ms: dict[str, int] = field(default_factory=dict)
     last_error: dict[str, str] = field(default_factory=dict)
@@ -220,6 +222,7 @@ class Network:
         self.topic = announce_topic(self.network)
         self.stats = NetworkStats()
         self.lag = SyncLag()  # what sessions found we lacked (node/api/metrics.py)
+        self.claims = SyncClaims()  # logs our sessions are fetching (ledger.syncclaims)
         self.trace = GossipTrace()  # when entries went out, came in, were stored
         self._accepted: OrderedDict[bytes, Announcement] = OrderedDict()
         self._inbox_send, self._inbox = trio.open_memory_channel[tuple[str, Announcement]](
@@ -281,7 +284,11 @@ class Network:
             "topics": {t: {"peers": n, "mesh": m} for t, (n, m) in p2p.topics.items()},
             "peer_scores": p2p.peer_scores,
             "banned_peers": p2p.banned_peers,
-            "sync": {"running": sorted(self._syncing), **stats},
+            "sync": {
+                "running": sorted(self._syncing),
+                **stats,
+                "logs_left_to_others": self.claims.left_to_others,
+            },
             "discovery": self._discovery_status(),
             "restore": self._restore_status(),
             "blob_routing": {  # specs/0009 §12-§13
@@ -743,6 +750,7 @@ class Network:
             kinds_index=self.runner.ctx.catalogue.authors_with_kinds,
             watch=self.runner.ctx.identity.id,
             reconcile=self.reconcile,
+            claims=self.claims,
         )
         peer.start()
         progress = _SyncProgress(self.progress, remote)
@@ -763,11 +771,13 @@ class Network:
                 self._charge(remote, e.code)
             raise
         finally:
+            peer.release_claims()
             self._sessions[remote] -= 1
             if self._sessions[remote] <= 0:
                 del self._sessions[remote]
             progress.finish()
             self.stats.sync_entries_stored += peer.entries_ingested
+            self.stats.sync_frames_skipped += peer.frames_skipped
             if peer.planned:
                 self.lag.session_planned(remote, peer.plan.lacking, peer.entries_ingested)
             for refused in peer.rejected:

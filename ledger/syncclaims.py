@@ -10,52 +10,56 @@ ends with its session, or when the claiming session's answer for that log fell
 short (the other sessions may fetch it again). Node-local bookkeeping: nothing of
 it is on the wire, and a node without it only fetches more.
 
-Thread-safe (one lock), since sessions take claims on the storage thread and the
-driver releases a session's claims where the session ends.
+Claims are taken and released where sessions run (the node's storage thread). The
+end of a session is only marked on its owner (`ClaimOwner.claims_ended`, one
+attribute set from any thread); its claims then count for nothing and are dropped
+as they are met, or all at once when the table grows past PRUNE_AT.
 """
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
+from typing import Protocol
 
-Owner = object
+#: Claims held before those of ended sessions are swept out.
+PRUNE_AT = 65_536
+
+
+class ClaimOwner(Protocol):
+    """A session: its claims count while `claims_ended` is False."""
+
+    claims_ended: bool
 
 
 @dataclass
 class SyncClaims:
     """(network, author) -> (the session fetching it, up to which size)."""
 
-    _claims: dict[tuple[bytes, bytes], tuple[Owner, int]] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _claims: dict[tuple[bytes, bytes], tuple[ClaimOwner, int]] = field(default_factory=dict)
     #: Logs a session left to another one fetching them, since the node started.
     left_to_others: int = 0
 
-    def claim(self, owner: Owner, network: bytes, author: bytes, size: int) -> bool:
-        """Claim `author`'s log up to `size` for `owner`; False if another session's
-        claim already reaches `size` (leave the log to it)."""
+    def claim(self, owner: ClaimOwner, network: bytes, author: bytes, size: int) -> bool:
+        """Claim `author`'s log up to `size` for `owner`; False if another live
+        session's claim already reaches `size` (leave the log to it)."""
         key = (network, author)
-        with self._lock:
-            held = self._claims.get(key)
-            if held is not None and held[0] is not owner and held[1] >= size:
-                self.left_to_others += 1
-                return False
-            self._claims[key] = (owner, size)
-            return True
+        held = self._claims.get(key)
+        by_other = held is not None and held[0] is not owner and not held[0].claims_ended
+        if by_other and held is not None and held[1] >= size:
+            self.left_to_others += 1
+            return False
+        if len(self._claims) >= PRUNE_AT:
+            self._claims = {k: v for k, v in self._claims.items() if not v[0].claims_ended}
+        self._claims[key] = (owner, size)
+        return True
 
-    def release(self, owner: Owner, network: bytes, author: bytes) -> None:
+    def release(self, owner: ClaimOwner, network: bytes, author: bytes) -> None:
         """End `owner`'s claim on one log (its answer fell short), if it holds it."""
         key = (network, author)
-        with self._lock:
-            held = self._claims.get(key)
-            if held is not None and held[0] is owner:
-                del self._claims[key]
+        held = self._claims.get(key)
+        if held is not None and held[0] is owner:
+            del self._claims[key]
 
-    def release_all(self, owner: Owner) -> None:
-        """End every claim of `owner` (its session ended, however)."""
-        with self._lock:
-            for key in [k for k, (o, _) in self._claims.items() if o is owner]:
-                del self._claims[key]
-
-    def __len__(self) -> int:
-        return len(self._claims)
+    def live(self) -> int:
+        """Claims of sessions still running."""
+        return sum(1 for owner, _ in self._claims.values() if not owner.claims_ended)

@@ -121,6 +121,7 @@ class SyncPeer:
     #: The node's claims on logs its sessions fetch (None: this session alone). A log
     #: another session is fetching as far is left to it (ledger.syncclaims).
     claims: SyncClaims | None = None
+    claims_ended: bool = False
     _reconcile: HeadReconciliation | None = None
 
     def __post_init__(self) -> None:
@@ -348,9 +349,9 @@ class SyncPeer:
                 self.claims.release(self, self.network, r.author)  # others may fetch it
 
     def release_claims(self) -> None:
-        """End this session's claims (call when it ends, however it ends)."""
-        if self.claims is not None:
-            self.claims.release_all(self)
+        """End this session's claims (call when it ends, however it ends; from any
+        thread: it only marks the session)."""
+        self.claims_ended = True
 
     def _ingest_frame(self, r: Range) -> None:
         head = self.ledger.head(self.network, r.author)

@@ -42,9 +42,11 @@ def is_key_event(entry: Entry) -> bool:
 def check_key_events(entries: Sequence[Entry]) -> list[CommonsError | None]:
     """A SignatureCheck for an attested range: key events are checked, every other
     entry passes (None) and is left for the deferred check (specs/0003 §4.2)."""
-    events = [entry for entry in entries if is_key_event(entry)]
-    verdicts = iter(check_signatures(events))
-    return [next(verdicts) if is_key_event(entry) else None for entry in entries]
+    out: list[CommonsError | None] = [None] * len(entries)
+    at = [i for i, entry in enumerate(entries) if entry.kind in KEY_EVENT_KINDS]
+    for i, verdict in zip(at, check_signatures([entries[i] for i in at]), strict=True):
+        out[i] = verdict
+    return out
 
 
 def verify_range_root(

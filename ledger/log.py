@@ -88,7 +88,7 @@ from protocol.errors import (
     VerificationError,
 )
 from protocol.keys import SigningKey
-from protocol.logstate import LogHead, verify_next
+from protocol.logstate import LogHead, verify_next, verify_run
 
 
 @dataclass
@@ -594,11 +594,7 @@ class Ledger:
                 raise item  # the first bad entry's error, as decoding one by one would
             entries.append(item)
         raws = [entry.raw for entry in entries]
-        for entry in entries:
-            refused = self._refusal(entry)
-            if refused is not None:
-                raise refused
-            head = verify_next(head, entry)
+        head = verify_run(head, entries, self._refusal)
         signed = decode_signed_checkpoint(note)
         cp = signed.checkpoint
         if (cp.network, cp.author) != key or cp.size < head.size:

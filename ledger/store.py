@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Protocol, TypeVar
+from typing import NamedTuple, Protocol, TypeVar
 
 from ledger.layered import Layered
 from ledger.merkle import leaf_hash
@@ -28,8 +28,10 @@ from protocol.logstate import KeyState, LogHead
 LogKey = tuple[bytes, bytes]  # (network, author)
 
 
-@dataclass(frozen=True, slots=True)
-class StoredEntry:
+class StoredEntry(NamedTuple):
+    """What a store keeps of one verified entry. (A named tuple, not a frozen
+    dataclass: one is made per entry received, and a tuple is made ~5x faster.)"""
+
     network: bytes
     author: bytes
     seq: int

@@ -16,6 +16,7 @@ to ignore them.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -77,6 +78,53 @@ def verify_next(head: LogHead, entry: Entry) -> LogHead:
     return LogHead(
         head.network, head.author, entry.seq, entry.id, entry.timestamp_ms, keys, revoked
     )
+
+
+_KEY_EVENT_KINDS = frozenset({kinds.INCEPTION, kinds.ROTATION, kinds.REVOCATION})
+
+
+def verify_run(
+    head: LogHead,
+    entries: Sequence[Entry],
+    before: Callable[[Entry], Exception | None] | None = None,
+) -> LogHead:
+    """`verify_next` over `entries` in turn: the head after the last, or the first
+    error, exactly as the fold would raise it. `before(entry)`, if given, is asked
+    first for each entry and its error raised (a ledger's own refusals). A run of
+    entries that are not key events is checked without building a head per entry
+    (this runs once per entry received)."""
+    i, n = 0, len(entries)
+    while i < n:
+        entry = entries[i]
+        if head.keys is None or entry.kind in _KEY_EVENT_KINDS:
+            if before is not None and (refused := before(entry)) is not None:
+                raise refused
+            head = verify_next(head, entry)
+            i += 1
+            continue
+        network, author, keys, revoked = head.network, head.author, head.keys, head.revoked
+        size, last_id, last_ms = head.size, head.head_id, head.last_timestamp_ms
+        signing = keys.signing_key
+        while i < n:
+            entry = entries[i]
+            if entry.kind in _KEY_EVENT_KINDS:
+                break
+            if before is not None and (refused := before(entry)) is not None:
+                raise refused
+            if (
+                entry.seq != size + 1
+                or entry.prev != last_id
+                or entry.timestamp_ms < last_ms
+                or entry.signer != signing
+                or entry.network != network
+                or entry.author != author
+            ):  # verify_next says which check fails, in the table's order
+                verify_next(LogHead(network, author, size, last_id, last_ms, keys, revoked), entry)
+                raise AssertionError("verify_next accepted what the run refused")
+            size, last_id, last_ms = entry.seq, entry.id, entry.timestamp_ms
+            i += 1
+        head = LogHead(network, author, size, last_id, last_ms, keys, revoked)
+    return head
 
 
 def _next_keys(head: LogHead, entry: Entry) -> KeyState:

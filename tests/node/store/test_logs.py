@@ -7,7 +7,7 @@ import sqlite3
 import tempfile
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -204,7 +204,7 @@ def test_a_batch_repeating_an_entry_id_commits_nothing(tmp_path: Path, where: st
     before = observe(store)
     part = LOGS[2].batch(5, 3)
     twin = LOGS[0].entries[0] if where == "stored" else part.entries[0]
-    fake = replace(part.entries[-1], seq=9, id=twin.id)  # contiguous, but a known id
+    fake = part.entries[-1]._replace(seq=9, id=twin.id)  # contiguous, but a known id
     with pytest.raises(LocalMisuseError) as caught:
         store.commit(Batch(heads=part.heads, entries=[*part.entries, fake]))
     assert caught.value.code == "misuse.bad-batch"

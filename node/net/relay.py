@@ -47,8 +47,11 @@ IO_TIMEOUT_S = 30.0
 #: 1 h); a refused or lost relay is replaced at the next round.
 MAX_RELAYS = 2
 RESERVE_REFRESH_S = 15 * 60.0
-#: A peer that did not relay for us is asked again after this long while we are private:
-#: it may not have had our log (so our key) when we first connected.
+#: A peer that did not relay for us is asked again while we are private: it may not
+#: have had our log (so our key) when we first connected, nor known yet that it is
+#: public. First after PRESENT_RETRY_FIRST_S, then twice as long each time, at most
+#: PRESENT_RETRY_S (a new node's relay usually says yes within seconds).
+PRESENT_RETRY_FIRST_S = 4.0
 PRESENT_RETRY_S = 30.0
 MAX_ACCEPTED = 4096
 
@@ -77,6 +80,7 @@ class MemberRelays:
         self.reserved: dict[str, float] = {}  # relay peer -> when we last reserved
         self.relayed_addrs: tuple[str, ...] = ()
         self._presented: dict[str, float] = {}  # peer -> when we last presented to it
+        self._retry_after: dict[str, float] = {}  # peer -> how long before asking again
         self._reserving: set[str] = set()
         host.offer_relay(self.admits_peer)
 
@@ -115,7 +119,7 @@ class MemberRelays:
     # -- client --------------------------------------------------------------------
     def due(self, connected: set[str], private: bool) -> list[str]:
         """Peers to present our binding to now: new ones, and (while we are private and
-        short of relays) those that did not say yes, again after PRESENT_RETRY_S."""
+        short of relays) those that did not say yes, again after 4, 8, 16, then every 30 s."""
         clock = trio.current_time()
         for peer in set(self._presented) - connected:
             self.forget(peer)
@@ -123,7 +127,10 @@ class MemberRelays:
         for peer in sorted(connected):
             last = self._presented.get(peer)
             retry = private and peer not in self.willing and len(self.reserved) < MAX_RELAYS
-            if last is None or (retry and clock - last >= PRESENT_RETRY_S):
+            wait = self._retry_after.get(peer, PRESENT_RETRY_FIRST_S)
+            if last is None or (retry and clock - last >= wait):
+                if last is not None:
+                    self._retry_after[peer] = min(2 * wait, PRESENT_RETRY_S)
                 self._presented[peer] = clock
                 due.append(peer)
         return due
@@ -131,6 +138,7 @@ class MemberRelays:
     def forget(self, peer: str) -> None:
         """`peer` disconnected: its acceptance, its offer and our reservation end."""
         self._presented.pop(peer, None)
+        self._retry_after.pop(peer, None)
         self.accepted.pop(peer, None)
         self.willing.discard(peer)
         self.reserved.pop(peer, None)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import hashlib
 
+import trio
+
 from node.net.host import HostConfig, P2PHost, Stream, open_host
 from node.net.relay import MAX_RELAYS, MEMBERSHIP_PROTOCOL_ID, MemberRelays
 from protocol.errors import CommonsError
@@ -65,7 +67,18 @@ async def test_a_public_relay_relays_for_an_admitted_binding_only() -> None:
         await lab.present(relay_host.peer_id)
         assert lab.willing == set()  # accepted, but the relay is not public yet
         assert relay.accepted == {lab_host.peer_id: IDENTITY}
-        assert lab.due(connected, private=True) == []  # asked again only after 30 s
+        assert lab.due(connected, private=True) == []  # not at once: after 4, 8, 16, 30 s
+
+        def asked_again_after(seconds: float) -> bool:
+            lab._presented[relay_host.peer_id] = trio.current_time() - seconds
+            return lab.due(connected, private=True) == [relay_host.peer_id]
+
+        waits = [4.0, 8.0, 16.0, 30.0, 30.0]
+        for wait in waits:
+            assert not asked_again_after(wait - 0.5)
+            assert asked_again_after(wait)
+        lab._presented[relay_host.peer_id] = trio.current_time() - 3600
+        assert lab.due(connected, private=False) == []  # public: no need to ask again
 
         offering[0] = True
         await lab.present(relay_host.peer_id)

@@ -205,7 +205,8 @@ class SyncPeer:
         if isinstance(event, Hello):
             if self.conn.reconciling:
                 items = self.ledger.sync_items(self.network)
-                self._reconcile = HeadReconciliation(items.offered(), items.index())
+                watched = None if self.watch is None else items.head_item(self.watch)
+                self._reconcile = HeadReconciliation(items.offered(), items.index(), watched)
                 self.send(Reconcile(self._reconcile.initiate()))
             else:
                 self._announce([] if self.role != ROLE_PEER else self.servable_heads(event.filter))
@@ -245,7 +246,7 @@ class SyncPeer:
             self.send(Reconcile(message))
             return
         if self.watch is not None:
-            agreed = self._reconcile.agreed_size(self.watch)
+            agreed = self._reconcile.agreed_size()
             self.watched_size = agreed if agreed is not None else self.watched_size
         self._announce(*self._reconcile.lacking())
         self._reconcile.forget_offers()

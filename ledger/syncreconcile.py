@@ -6,7 +6,7 @@ initiator of its own reconciliation and the responder to the peer's, both over t
 items. `answer(msg)` is the reply to the peer's message; `step(reply)` feeds the
 peer's reply to ours and gives the next message, or None once done; then `lacking`
 says what the peer lacks (the heads to send, the fork proofs to send) and
-`agreed_size(author)` whether the peer holds exactly our head of a log. Pure: the
+`agreed_size()` whether the peer holds exactly our head of the watched log. Pure: the
 items come from the ledger's cache (ledger.syncitems, `Ledger.sync_items`).
 """
 
@@ -28,6 +28,9 @@ class HeadReconciliation:
     offered: Mapping[bytes, Offered]
     #: The same items sorted (None: built from `offered`).
     index: ItemIndex | None = None
+    #: The item of the one log whose agreement the session wants to know (the node's
+    #: own, after a restore): (item id, its head), taken with `offered`.
+    watched: tuple[bytes, Offered] | None = None
     initiator: Reconciler = field(init=False)
     responder: Reconciler = field(init=False)
     #: Our items the peer lacks, found so far.
@@ -61,13 +64,15 @@ class HeadReconciliation:
         proofs = [p for ps in offered if isinstance(ps, tuple) for p in ps]
         return heads, proofs
 
-    def agreed_size(self, author: bytes) -> int | None:
-        """The size of our head of `author`'s log when the peer holds exactly it (its
+    def agreed_size(self) -> int | None:
+        """The size of our head of the watched log when the peer holds exactly it (its
         item is not among those the peer lacks), else None."""
-        for item, offered in self.offered.items():
-            if isinstance(offered, Head) and offered.author == author:
-                return None if item in self.have else offered.size
-        return None
+        if self.watched is None:
+            return None
+        item, offered = self.watched
+        if not isinstance(offered, Head):
+            return None
+        return None if item in self.have else offered.size
 
     def forget_offers(self) -> None:
         """Once our heads went out only the responder is needed (the dict is not

@@ -94,3 +94,7 @@ def test_a_watched_log_both_sides_agree_on_shows_its_size() -> None:
         run_session(Peer("source", source), watcher)
         assert watcher.conn.reconciling is reconcile
         assert watcher.watched_size == held.size
+        # a log the peer does not hold: no agreement, no head, no size
+        unknown = Peer("sink", sink, watch=authors()["extra"].id, reconcile=reconcile)
+        run_session(Peer("source", source), unknown)
+        assert unknown.watched_size is None

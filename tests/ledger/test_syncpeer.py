@@ -11,6 +11,7 @@ from tests.sync_harness import (
     Peer,
     assert_same_logs,
     authors,
+    ledger_with,
     run_session,
     source_and_sink,
 )
@@ -96,5 +97,5 @@ def test_a_watched_log_both_sides_agree_on_shows_its_size() -> None:
         assert watcher.watched_size == held.size
         # a log the peer does not hold: no agreement, no head, no size
         unknown = Peer("sink", sink, watch=authors()["extra"].id, reconcile=reconcile)
-        run_session(Peer("source", source), unknown)
+        run_session(Peer("stranger", ledger_with({"small": None})), unknown)
         assert unknown.watched_size is None

@@ -3,7 +3,9 @@ tests/netns_upnp.py): `fabnode run --upnp` maps its TCP port there, `fabnode doc
 says `mapped` at the router's public address, a member dials the lab at that address,
 the members' dial-backs make it `public`, and the mapping is gone once the lab stops.
 Behind a router whose own address is private, the doctor says `double-nat`; with no
-gateway at all, `no-gateway`; with a gateway that denies the mapping, `refused`.
+gateway at all, `no-gateway`; with a gateway that denies the mapping, `refused`. The
+port mapper alone, with a short lease: the gateway's lease is renewed before it runs
+down, and the mapping deleted when the mapper stops.
 
 The switch is on a public /24 here (no namespace routes anywhere): miniupnpd refuses
 to map on a private external address, as it should. Skipped, with the reason, where
@@ -17,8 +19,11 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
+import miniupnpc
 import pytest
+import trio
 
+from node.net import upnp
 from protocol.address import decode_address_record
 from protocol.ids import id_from_text
 from tests import netns
@@ -173,3 +178,53 @@ def test_a_gateway_that_denies_the_mapping_is_reported_as_refused(
         assert status["code"] == "refused" and status["external_ip"] == f"{PUBLIC_SUBNET}.1"
         assert status["port"] == PORT and status["detail"]  # the gateway's own words
         assert "upnp-mapped" not in [item["code"] for item in report["advice_items"]]
+
+
+def lease_left(router: str, lab_host: netns.Host) -> int | None:
+    """Seconds left on the lab's mapping of PORT, as the gateway tells a UPnP client
+    (GetSpecificPortMappingEntry), or None when there is no mapping."""
+
+    def ask() -> int | None:
+        gateway = miniupnpc.UPnP()
+        gateway.discoverdelay = 2000
+        gateway.discover()
+        gateway.selectigd()
+        entry = gateway.getspecificportmapping(PORT, "TCP")
+        return None if entry is None else int(entry[-1])
+
+    return lab_host.call(ask)
+
+
+def test_a_mapping_is_renewed_before_its_lease_ends_and_deleted_at_stop(
+    caps: netns.Capabilities, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """node.net.upnp.PortMapper in the lab's namespace, with a 30 s lease renewed every
+    2 s (the node's: 1 h, every 30 min): the gateway's lease never runs down, where
+    an unrenewed one would have lost the seconds waited."""
+    need(caps)
+    monkeypatch.setattr(upnp, "LEASE_S", 30)
+    monkeypatch.setattr(upnp, "RENEW_S", 2.0)
+    with netns.switch(caps, 1, subnet=PUBLIC_SUBNET) as net:
+        lab_host, router = net.add_nat_lab()
+        with upnp_gateway(router, lab_host, tmp_path / "upnp"):
+            seen: list[int | None] = []
+            mapped: list[str | None] = []
+
+            async def run_mapper() -> None:
+                mapper = upnp.PortMapper(PORT, mapped.append)
+                async with trio.open_nursery() as nursery:
+                    nursery.start_soon(mapper.run)
+                    with trio.fail_after(30):
+                        while mapper.status.code != "mapped":
+                            await trio.sleep(0.2)
+                    for _ in range(3):  # 9 s: four renewals, none of them awaited here
+                        await trio.sleep(3.0)
+                        seen.append(await trio.to_thread.run_sync(lease_left, router, lab_host))
+                    nursery.cancel_scope.cancel()
+
+            lab_host.call(lambda: trio.run(run_mapper))
+            assert mapped[0] is not None and mapped[0].startswith(f"/ip4/{PUBLIC_SUBNET}.")
+            assert mapped[0].endswith(f"/tcp/{PORT}") and mapped[-1] is None
+            print(f"\n[upnp renewal] lease left after 3, 6, 9 s: {seen}")
+            assert all(left is not None and left > 30 - 2 - 3 for left in seen), seen
+            assert lease_left(router, lab_host) is None  # deleted when the mapper stopped

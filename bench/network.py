@@ -54,7 +54,7 @@ from types import FrameType, TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
-from bench import gossip, hypercore_catchup
+from bench import gossip, hypercore_catchup, previous
 from bench.ledger import append_run, ingest_run
 from bench.stats import spread
 from node.net.streams import GossipConfig
@@ -63,7 +63,7 @@ from protocol.ids import id_to_text
 
 SEED = 20_240_617
 BATCH = 1000
-CATCHUP_POLL_S = 0.25  # the end is B's own record: polling only sees that it came
+CATCHUP_POLL_S = 0.1  # a node of before sync_last_stored_ns is timed by this poll
 READY_TIMEOUT_S = 120.0
 STOP_TIMEOUT_S = 30.0
 HTTP_TIMEOUT_S = 30.0
@@ -159,14 +159,22 @@ class Fleet:
         bootstrap: Sequence[str] = (),
         env_extra: dict[str, str] | None = None,
         run_args: Sequence[str] = (),
+        source: Path | None = None,
     ) -> NodeProc:
-        """Start `fabnode run` on home `name` (created if new); wait for its ready line."""
+        """Start `fabnode run` on home `name` (created if new); wait for its ready line.
+        `source`: run the node of that tree instead (bench.previous), which also makes
+        the home, so that it is of its own version."""
         home = self.root / name
-        if not home.exists():
-            NodeHome(home).create_identity()
         env = dict(os.environ) | (env_extra or {})
         env["FABNODE_STATE_DIR"] = str(self.root / f"{name}-state")
         env.pop("FABNODE_HOME", None)
+        if source is not None:
+            env["PYTHONPATH"] = str(source)
+        if not home.exists() and source is None:
+            NodeHome(home).create_identity()
+        elif not home.exists():
+            init = [sys.executable, "-m", "node.cli", "--home", str(home), "init"]
+            subprocess.run(init, cwd=source, env=env, check=True, capture_output=True)
         argv = [sys.executable, "-m", "node.cli", "--home", str(home), "run", "--json"]
         argv += [arg for addr in bootstrap for arg in ("--bootstrap", addr)]
         argv += run_args
@@ -180,6 +188,7 @@ class Fleet:
                 stderr=err,
                 text=True,
                 env=env,
+                cwd=source,
             )
         node = NodeProc(name, home, proc, stderr_path, launched)
         self.nodes.append(node)
@@ -494,6 +503,7 @@ def catchup_run(n: int, reference: dict[str, float]) -> dict[str, Any]:
         sync_b = call(b, "GET", "/api/v1/status")["sync"]
         fleet.stop([b])
         reference_s = checked_path_catch_up(fleet, a, author, total) if done else None
+        issue_day = issue_day_catch_up(fleet, a, author, total) if done else None
     out: dict[str, Any] = {
         "entries": total,
         "publish_per_s": n / publish_s,
@@ -523,7 +533,10 @@ def catchup_run(n: int, reference: dict[str, float]) -> dict[str, Any]:
         "entries_per_s_checked": None if checked is None else total / (checked - b.ready_at),
         "checked_path_entries_per_s": None if reference_s is None else total / reference_s,
         "ratio_to_checked_path": None if reference_s is None else reference_s / seconds,
+        "issue_day": issue_day,
     }
+    if issue_day and issue_day.get("entries_per_s"):
+        issue_day["ratio_ours_to_it"] = out["entries_per_s"] / issue_day["entries_per_s"]
     return out
 
 
@@ -540,6 +553,30 @@ def checked_path_catch_up(fleet: Fleet, a: NodeProc, author: str, total: int) ->
     _, done = wait_caught_up(c, author, total)
     fleet.stop([c])
     return None if done is None else done - c.ready_at
+
+
+def issue_day_catch_up(fleet: Fleet, a: NodeProc, author: str, total: int) -> dict[str, Any]:
+    """The same catch-up by node D of the tree issue 20 was filed against (bench.previous:
+    its "today's rate"), C stopped first: its entries/s, or why it did not run."""
+    source = previous.checkout(previous.ISSUE_20_BASE, fleet.root / "source")
+    if isinstance(source, str):
+        return {"skipped": source}
+    held = min(total, previous.ISSUE_20_BASE_MAX_LOG_ENTRIES)  # its quota: no option then
+    log(f"catch-up: node D of {previous.ISSUE_20_BASE[:12]} (issue 20's tree) catches up")
+    try:
+        d = fleet.start("d", [a.listen], source=source)
+    except (BenchError, subprocess.CalledProcessError) as e:
+        return {"skipped": f"the node of {previous.ISSUE_20_BASE[:12]} did not start: {e}"}
+    _, done = wait_caught_up(d, author, held)
+    fleet.stop([d])
+    if done is None:
+        return {"skipped": f"it did not hold {held:,} entries in {CATCHUP_TIMEOUT_S:.0f} s"}
+    return {
+        "commit": previous.ISSUE_20_BASE,
+        "entries": held,
+        "seconds": done - d.ready_at,
+        "entries_per_s": held / (done - d.ready_at),
+    }
 
 
 def wait_checked(b: NodeProc) -> float | None:
@@ -806,8 +843,17 @@ def _print_catchup(c: dict[str, Any], ledger: dict[str, Any], n: int) -> None:
         print(
             f"   the same catch-up checking every signature on receipt (node C,"
             f" FABNODE_ATTESTED_RANGES=0): {c['checked_path_entries_per_s']:,.0f} entries/s;"
-            f" attested = {c['ratio_to_checked_path']:.2f} x that, target >= 3"
+            f" attested = {c['ratio_to_checked_path']:.2f} x that"
         )
+    day = c.get("issue_day") or {}
+    if day.get("entries_per_s"):
+        print(
+            f"   the node issue 20 was filed against ({day['commit'][:12]}, node D, same log,"
+            f" {day['entries']:,} entries): {day['entries_per_s']:,.0f} entries/s;"
+            f" ours = {day['ratio_ours_to_it']:.2f} x that, target >= 3"
+        )
+    elif day.get("skipped"):
+        print(f"   the node issue 20 was filed against: not run ({day['skipped']})")
     if c.get("entries_per_s_checked"):
         print(
             f"   and every entry's own signature checked after {c['checked_s']:.1f} s"

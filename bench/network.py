@@ -703,8 +703,9 @@ def print_table(figures: dict[str, Any], args: argparse.Namespace) -> None:
     )
     if args.nodes:
         _print_gossip(figures, args)
-    _print_catchup(figures["catchup"], figures["ledger"], args.entries)
-    _print_hypercore(figures["hypercore"], args.entries)
+    if "catchup" in figures:
+        _print_catchup(figures["catchup"], figures["ledger"], args.entries)
+        _print_hypercore(figures["hypercore"], args.entries)
     _print_memory(figures, args)
     s = figures.get("startup")
     if s is None:
@@ -775,7 +776,7 @@ def _print_memory(figures: dict[str, Any], args: argparse.Namespace) -> None:
                 f"   idle, {n:>2}-node cluster (min/median/max)      "
                 f"{r['min']:>6.1f} / {r['median']:.1f} / {r['max']:.1f}"
             )
-    c = figures["catchup"]
+    c = figures.get("catchup", {"error": "not run"})
     if "error" not in c:
         print(
             f"   A after signing {c['entries']:,} entries            {c['rss_a_mib']:>6.1f}"
@@ -896,6 +897,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         action="store_true",
         help="only the ledger reference, the catch-up and Hypercore's beside it",
     )
+    parser.add_argument(
+        "--gossip-only",
+        action="store_true",
+        help="only the gossip clusters and their plain py-libp2p meshes",
+    )
     args = parser.parse_args(argv)
     default_nodes, default_entries = ("5", 20_000) if args.quick else ("5,10,20", 100_000)
     args.nodes = (
@@ -932,22 +938,18 @@ def measure(
     if ledger is not None and ledger.get("entries") == args.entries:
         figures["ledger"] = {"append_per_s": ledger["append_per_s"]}
         figures["ledger"]["ingest_per_s"] = ledger["ingest_per_s"]
-    else:
+    elif not args.gossip_only:
         log(f"ledger reference, {args.entries:,} entries (before any node runs)")
         attempt("ledger reference", figures, "ledger", ledger_reference, args.entries)
-    if not args.catch_up_only:
+    if not args.catch_up_only and not args.gossip_only:
         log("start-up of one node")
         attempt("start-up", figures, "startup", startup_run, STARTUP_SAMPLES)
     figures["gossip"] = {}
     for n in args.nodes:
         log(f"gossip with {n} nodes")
         attempt(f"gossip {n} nodes", figures["gossip"], str(n), gossip_run, n, args.notes)
-    attempt("catch-up", figures, "catchup", catchup_run, args.entries, figures["ledger"])
-    c = figures["catchup"]
-    attempt("Hypercore catch-up", figures, "hypercore", hypercore_run, args.entries, c)
-    if "ratio_ours_to_hypercore" in figures["hypercore"]:
-        c["hypercore_entries_per_s"] = figures["hypercore"]["entries_per_s"]
-        c["ratio_to_hypercore"] = figures["hypercore"]["ratio_ours_to_hypercore"]
+    if not args.gossip_only:
+        _catch_up_and_hypercore(figures, args.entries)
     figures["problems"] = PROBLEMS
     figures["node_stderr_lines"] = {label: count for label, (count, _) in STDERR.items()}
     figures["total_s"] = time.perf_counter() - began
@@ -963,6 +965,15 @@ def measure(
         )
     figures["problems"] = list(PROBLEMS)
     return figures
+
+
+def _catch_up_and_hypercore(figures: dict[str, Any], entries: int) -> None:
+    attempt("catch-up", figures, "catchup", catchup_run, entries, figures["ledger"])
+    c = figures["catchup"]
+    attempt("Hypercore catch-up", figures, "hypercore", hypercore_run, entries, c)
+    if "ratio_ours_to_hypercore" in figures["hypercore"]:
+        c["hypercore_entries_per_s"] = figures["hypercore"]["entries_per_s"]
+        c["ratio_to_hypercore"] = figures["hypercore"]["ratio_ours_to_hypercore"]
 
 
 def _finite(value: Any) -> Any:

@@ -321,7 +321,7 @@ SYNC_COUNTERS = (
     "syncs_completed",
     "syncs_failed",
     "sync_frames_skipped",
-    "logs_left_to_others",
+    "sync_logs_left_to_others",
     "gossip_dropped",
     "announcements_accepted",
     "announcements_rejected",
@@ -558,15 +558,19 @@ def checked_path_catch_up(fleet: Fleet, a: NodeProc, author: str, total: int) ->
 def issue_day_catch_up(fleet: Fleet, a: NodeProc, author: str, total: int) -> dict[str, Any]:
     """The same catch-up by node D of the tree issue 20 was filed against (bench.previous:
     its "today's rate"), C stopped first: its entries/s, or why it did not run."""
+    try:
+        return _issue_day_catch_up(fleet, a, author, total)
+    except (BenchError, OSError, subprocess.SubprocessError) as e:
+        return {"skipped": f"{type(e).__name__}: {e}"[:300]}
+
+
+def _issue_day_catch_up(fleet: Fleet, a: NodeProc, author: str, total: int) -> dict[str, Any]:
     source = previous.checkout(previous.ISSUE_20_BASE, fleet.root / "source")
     if isinstance(source, str):
         return {"skipped": source}
     held = min(total, previous.ISSUE_20_BASE_MAX_LOG_ENTRIES)  # its quota: no option then
     log(f"catch-up: node D of {previous.ISSUE_20_BASE[:12]} (issue 20's tree) catches up")
-    try:
-        d = fleet.start("d", [a.listen], source=source)
-    except (BenchError, subprocess.CalledProcessError) as e:
-        return {"skipped": f"the node of {previous.ISSUE_20_BASE[:12]} did not start: {e}"}
+    d = fleet.start("d", [a.listen], source=source)
     _, done = wait_caught_up(d, author, held)
     fleet.stop([d])
     if done is None:
@@ -865,7 +869,7 @@ def _print_catchup(c: dict[str, Any], ledger: dict[str, Any], n: int) -> None:
         f"   B's counters: sync entries {b['sync_entries_stored']:,}, gossip entries "
         f"{b['gossip_entries_stored']:,}, syncs {b['syncs_completed']} ok / "
         f"{b['syncs_failed']} failed, range frames skipped {b.get('sync_frames_skipped', 0)},"
-        f" logs left to another session {b.get('logs_left_to_others', 0)}"
+        f" logs left to another session {b.get('sync_logs_left_to_others', 0)}"
     )
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tarfile
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,13 +39,21 @@ def checkout(commit: str, into: Path) -> Path | str:
     if known.returncode != 0:
         return f"commit {commit[:12]} is not in this clone's history (a shallow clone?)"
     folder = into / commit[:12]
-    folder.mkdir(parents=True, exist_ok=True)
-    with subprocess.Popen(
-        ["git", "-C", str(ROOT), "archive", "--format=tar", commit], stdout=subprocess.PIPE
-    ) as archive:
-        assert archive.stdout is not None
-        with tarfile.open(fileobj=archive.stdout, mode="r|") as tar:
-            tar.extractall(folder, filter="data")
-    if archive.returncode != 0:
-        return f"git archive {commit[:12]} failed ({archive.returncode})"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    with tempfile.TemporaryFile() as tar_file:
+        archive = subprocess.run(
+            ["git", "-C", str(ROOT), "archive", "--format=tar", commit],
+            stdout=tar_file,
+            stderr=subprocess.PIPE,
+            check=False,
+        )
+        if archive.returncode != 0:
+            return f"git archive {commit[:12]} failed: {archive.stderr.decode(errors='replace')}"
+        tar_file.seek(0)
+        try:
+            with tarfile.open(fileobj=tar_file) as tar:
+                tar.extractall(folder, filter="data")
+        except (tarfile.TarError, OSError) as e:
+            return f"could not write {commit[:12]}'s tree: {e}"
     return folder

@@ -29,7 +29,7 @@ from protocol.errors import CommonsError, DecodeError, ProofError, VerificationE
 
 #: The kinds whose signature is checked on receipt even in an attested range: they put
 #: keys in force, so the checkpoint's own check depends on them (specs/0003 §4.2).
-KEY_EVENT_KINDS = frozenset({kinds.INCEPTION, kinds.ROTATION, kinds.REVOCATION})
+KEY_EVENT_KINDS = kinds.KEY_EVENT_KINDS
 
 #: An inclusion proof in a tree of at most 2**64 leaves has at most 64 hashes.
 MAX_INCLUSION_HASHES = 64

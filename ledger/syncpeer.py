@@ -19,7 +19,7 @@ from ledger.checkpoint import decode_signed_checkpoint
 from ledger.gossip import check_checkpoint
 from ledger.log import Ledger
 from ledger.store import StoredCheckpoint
-from ledger.syncclaims import SyncClaims
+from ledger.syncclaims import ClaimToken, SyncClaims
 from ledger.syncitems import Offered, servable_checkpoint
 from ledger.syncreconcile import HeadReconciliation
 from protocol.entry import Entry, read_stored_entry
@@ -118,10 +118,14 @@ class SyncPeer:
     #: the peer lacks).
     heads_sent: int = 0
     forks_sent: int = 0
-    #: The node's claims on logs its sessions fetch (None: this session alone). A log
-    #: another session is fetching as far is left to it (ledger.syncclaims).
+    #: The node's claims on logs its sessions fetch (None: this session alone): a log
+    #: another live session is fetching is left to it (ledger.syncclaims).
     claims: SyncClaims | None = None
-    claims_ended: bool = False
+    claim_token: ClaimToken = field(default_factory=ClaimToken)
+    #: Logs left to another session, (author, size offered), looked at again before
+    #: `done`; and how many times a log was left.
+    left: list[tuple[bytes, int]] = field(default_factory=list)
+    logs_left: int = 0
     _reconcile: HeadReconciliation | None = None
 
     def __post_init__(self) -> None:
@@ -257,15 +261,59 @@ class SyncPeer:
         return self.ledger.sync_items(self.network).offered()
 
     def pump(self) -> None:
-        while self.planned and self.conn.can_request:
-            request = self.plan.next_request()
-            if request is None:
-                break
-            request_id = self.conn.next_request_id
-            self.send(Get(request_id, *request))
-            self.asked[request_id] = request
-        if self.planned and not self.plan and self.conn.our_state.value == "EXCHANGE":
-            self.send(Done())
+        """Send the plan's gets while the in-flight limit allows; `done` once the plan
+        is empty and, our answers in, no log left to another session can be taken
+        back (its claim ended meanwhile)."""
+        while True:
+            while self.planned and self.conn.can_request:
+                if not self._claim_next():
+                    continue
+                request = self.plan.next_request()
+                if request is None:
+                    break
+                request_id = self.conn.next_request_id
+                self.send(Get(request_id, *request))
+                self.asked[request_id] = request
+            if not (self.planned and not self.plan and self.conn.our_state.value == "EXCHANGE"):
+                return
+            if self.left and self.asked:
+                return  # look at the logs left to others once our answers are in
+            if not self._take_back_left():
+                self.send(Done())
+                return
+
+    def _claim_next(self) -> bool:
+        """Claim the log the next get asks for; if another live session fetches it,
+        leave it (looked at again before `done`) and say False."""
+        upcoming = self.plan.next_log()
+        if upcoming is None or self.claims is None:
+            return True
+        if self.claims.claim(self.claim_token, self.network, upcoming[0], self.now_ms):
+            return True
+        author, _, size = upcoming
+        self.plan.leave_next_log()
+        self.left.append((author, size))
+        self.logs_left += 1
+        return False
+
+    def _take_back_left(self) -> bool:
+        """Plan again the logs left to sessions whose claim has ended, still short of
+        the size their peer offered us; True if any was."""
+        if self.claims is None or not self.left:
+            return False
+        still: list[tuple[bytes, int]] = []
+        for author, size in self.left:
+            head = self.ledger.head(self.network, author)
+            have = head.size if head else 0
+            if size <= have:
+                continue
+            if self.claims.claim(self.claim_token, self.network, author, self.now_ms):
+                self.plan.add(author, have, size)
+            else:
+                still.append((author, size))
+        taken = len(still) < len(self.left)
+        self.left = still
+        return taken and bool(self.plan)
 
     def serve(self, get: Get) -> None:
         """Queue the answer to a get; `produce` builds it one frame at a time, so a
@@ -347,12 +395,12 @@ class SyncPeer:
             reached = head.size if head else 0
             self.plan.answered(request, reached)
             if self.claims is not None and reached < request.to_seq - 1:
-                self.claims.release(self, self.network, r.author)  # others may fetch it
+                self.claims.release(self.claim_token, self.network, r.author)  # others may
 
     def release_claims(self) -> None:
         """End this session's claims (call when it ends, however it ends; from any
-        thread: it only marks the session)."""
-        self.claims_ended = True
+        thread: it only marks the session's token)."""
+        self.claim_token.ended = True
 
     def _ingest_frame(self, r: Range) -> None:
         head = self.ledger.head(self.network, r.author)
@@ -369,6 +417,8 @@ class SyncPeer:
             return
         self.frames_ingested += 1
         self.entries_ingested += len(r.entries)
+        if self.claims is not None:
+            self.claims.progress(self.claim_token, self.network, r.author, self.now_ms)
 
     def _take_heads(self, heads: Iterable[Head]) -> None:
         """Judge each head before it costs anything (`take_head`); a refused head is
@@ -402,15 +452,7 @@ class SyncPeer:
         have = 0 if ours is None else ours.size
         if head.size > have:
             self._check_offered(head)
-            if self.claims is not None and not self.claims.claim(
-                self, self.network, head.author, head.size
-            ):
-                return False  # another of our sessions fetches it as far
-            if self.plan.add(head.author, have, head.size):
-                return True
-            if self.claims is not None:  # the plan is full: a later session fetches it
-                self.claims.release(self, self.network, head.author)
-            return False
+            return self.plan.add(head.author, have, head.size)
         self._check_equivocation(head)
         return False
 

@@ -34,7 +34,12 @@ from protocol.bodies import (
     StrictBody,
 )
 
+#: The kinds that put keys in force (specs/0002 §6): verified one by one, never as a run
+#: (protocol.logstate), and checked on receipt even in an attested range (0003 §4.2).
+KEY_EVENT_KINDS = frozenset({INCEPTION, ROTATION, REVOCATION})
+
 __all__ = [
+    "KEY_EVENT_KINDS",
     "Bytes32",
     "PositiveInt",
     "StrictBody",

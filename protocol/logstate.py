@@ -80,9 +80,6 @@ def verify_next(head: LogHead, entry: Entry) -> LogHead:
     )
 
 
-_KEY_EVENT_KINDS = frozenset({kinds.INCEPTION, kinds.ROTATION, kinds.REVOCATION})
-
-
 def verify_run(
     head: LogHead,
     entries: Sequence[Entry],
@@ -96,7 +93,7 @@ def verify_run(
     i, n = 0, len(entries)
     while i < n:
         entry = entries[i]
-        if head.keys is None or entry.kind in _KEY_EVENT_KINDS:
+        if head.keys is None or head.size == 0 or entry.kind in kinds.KEY_EVENT_KINDS:
             if before is not None and (refused := before(entry)) is not None:
                 raise refused
             head = verify_next(head, entry)
@@ -107,7 +104,7 @@ def verify_run(
         signing = keys.signing_key
         while i < n:
             entry = entries[i]
-            if entry.kind in _KEY_EVENT_KINDS:
+            if entry.kind in kinds.KEY_EVENT_KINDS:
                 break
             if before is not None and (refused := before(entry)) is not None:
                 raise refused

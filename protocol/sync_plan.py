@@ -88,6 +88,20 @@ class SyncPlan:
         self.lacking += size - have
         return True
 
+    def next_log(self) -> tuple[bytes, int, int] | None:
+        """The log `next_request` would ask for: (author, from_seq, size), or None."""
+        if not self._logs:
+            return None
+        author, start, size = self._logs[0]
+        return author, start, size
+
+    def leave_next_log(self) -> tuple[bytes, int, int] | None:
+        """Drop the log `next_request` would ask for (another session fetches it); it."""
+        if not self._logs:
+            return None
+        author, start, size = self._logs.popleft()
+        return author, start, size
+
     def next_request(self) -> RangeRequest | None:
         """The next get to send, or None when the plan is done."""
         if not self._logs:

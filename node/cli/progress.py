@@ -101,7 +101,9 @@ def follow(
 
     def run() -> None:
         try:
-            with contextlib.suppress(OSError, ValueError):
+            # whatever goes wrong with the stream (a reset, a half response, an odd
+            # event) ends the bars, never the command nor its output
+            with contextlib.suppress(Exception):
                 for name, data in events(client):
                     settled.set()
                     if stop.is_set():

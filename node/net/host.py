@@ -397,10 +397,14 @@ class P2PHost:
     def connected_peers(self) -> list[str]:
         return sorted(p.to_base58() for p in self._host.get_connected_peers())
 
-    def on_connections_changed(self, callback: Callable[[], None]) -> None:
+    def on_connections_changed(self, callback: Callable[[], None]) -> Callable[[], None]:
         """Call `callback` (on the trio thread, it must not block) whenever a connection
-        opens or closes, so a watcher of `connected_peers` need not wait for its poll."""
-        self._host.get_network().register_notifee(_ConnectionsChanged(callback))
+        opens or closes, so a watcher of `connected_peers` need not wait for its poll;
+        returns what stops it."""
+        network = self._host.get_network()
+        notifee = _ConnectionsChanged(callback)
+        network.register_notifee(notifee)
+        return lambda: network.remove_notifee(notifee)
 
     def connections(self) -> list[ConnectionInfo]:
         """Each live connection: its peer, whether it is relayed, its remote address."""

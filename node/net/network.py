@@ -160,6 +160,7 @@ class NetworkStats:
     syncs_failed: int = 0
     sync_entries_stored: int = 0
     sync_frames_skipped: int = 0  # range frames received but not ingested (held, or bad)
+    sync_logs_left_to_others: int = 0  # gets not sent: another session fetched the log
     # when a session first and last stored entries, time.monotonic_ns() (CLOCK_MONOTONIC:
     # a benchmark on this machine reads a catch-up's end without polling for it)
     sync_first_stored_ns: int | None = None
@@ -291,11 +292,7 @@ class Network:
             "topics": {t: {"peers": n, "mesh": m} for t, (n, m) in p2p.topics.items()},
             "peer_scores": p2p.peer_scores,
             "banned_peers": p2p.banned_peers,
-            "sync": {
-                "running": sorted(self._syncing),
-                **stats,
-                "logs_left_to_others": self.claims.left_to_others,
-            },
+            "sync": {"running": sorted(self._syncing), **stats},
             "discovery": self._discovery_status(),
             "restore": self._restore_status(),
             "blob_routing": {  # specs/0009 §12-§13
@@ -349,7 +346,7 @@ class Network:
             mapped = () if address is None else (address,)
             if mapped != self.discovery.mapped:
                 self.discovery.mapped = mapped
-                self._exchanged.clear()  # our new record goes to every peer now
+                self._swap_with_all_soon()  # our new record goes to every peer
 
     def _discovery_status(self) -> dict[str, Any] | None:
         if self.discovery is None:
@@ -519,8 +516,14 @@ class Network:
         connected and who showed a gap, start the sessions it asks for, and wake at its
         timer. A connection opened or closed wakes it (P2PHost.on_connections_changed);
         they are also polled every CONNECTIONS_POLL_S."""
+        stop_watching = self.host.on_connections_changed(lambda: self.want_sync(self.host.peer_id))
+        try:
+            await self._schedule()
+        finally:
+            stop_watching()
+
+    async def _schedule(self) -> None:
         known: set[str] = set()
-        self.host.on_connections_changed(lambda: self.want_sync(self.host.peer_id))
         async with trio.open_nursery() as nursery:
             while True:
                 now = _monotonic_ms()
@@ -591,7 +594,7 @@ class Network:
         if addrs != discovery.relayed:
             log.info("relayed addresses now %s", list(addrs))
             discovery.relayed = self.relays.relayed_addrs = addrs
-            self._exchanged.clear()  # our new record goes to every peer now
+            self._swap_with_all_soon()  # our new record goes to every peer
 
     async def _serve_membership(self, stream: Stream) -> None:
         refused = await self.relays.serve(stream)
@@ -635,21 +638,40 @@ class Network:
     def _spread_relayed(self, learned: list[AddressRecord], source: str) -> None:
         """As a relay (specs/0014 §7.4): a record newly learned with a relayed address
         through us (a peer has just reserved) is swapped soon with every other peer
-        holding a reservation here, so labs behind NAT learn each other's way in."""
+        holding a reservation here, so labs behind NAT learn each other's way in;
+        with each at most every RELAY_PUSH_INTERVAL_S (a swap then waits its turn)."""
         through_us = f"/p2p/{self.host.peer_id}/p2p-circuit"
         if not any(addr.endswith(through_us) for r in learned for addr in r.addrs):
             return
-        clock, connected = trio.current_time(), set(self.host.connected_peers())
+        connected = set(self.host.connected_peers())
+        planned = False
         for peer in self.host.relay_statistics().reservations:
-            if peer == source or peer not in connected:
-                continue
-            if clock - self._pushed.get(peer, -math.inf) < RELAY_PUSH_INTERVAL_S:
-                continue
-            self._pushed[peer] = clock
+            if peer == source or peer not in connected or peer in self._push_due:
+                continue  # (a swap already waits: it will carry this record too)
+            at = self._swap_soon(peer, self._pushed.get(peer, -math.inf) + RELAY_PUSH_INTERVAL_S)
+            self._pushed[peer] = at
             self.relay_pushes += 1
-            last = self._exchanged.get(peer, -math.inf)
-            self._push_due[peer] = max(clock, last + MIN_REQUEST_INTERVAL_S + 1.0)
-        self.want_sync(self.host.peer_id)  # wake the scheduler
+            planned = True
+        if planned:
+            self.want_sync(self.host.peer_id)  # wake the scheduler
+
+    def _swap_soon(self, peer: str, not_before: float) -> float:
+        """Swap records with `peer` at `not_before` or as soon after as its server takes
+        a request (MIN_REQUEST_INTERVAL_S after our last swap, or it would reset it);
+        an earlier swap already planned stays. When it will be."""
+        last = self._exchanged.get(peer, -math.inf)
+        at = max(trio.current_time(), not_before, last + MIN_REQUEST_INTERVAL_S + 1.0)
+        at = min(at, self._push_due.get(peer, math.inf))
+        self._push_due[peer] = at
+        return at
+
+    def _swap_with_all_soon(self) -> None:
+        """Our record changed: swap it with every connected peer as soon as each takes
+        a request (not at once: a swap within MIN_REQUEST_INTERVAL_S would be reset)."""
+        for peer in self.host.connected_peers():
+            if peer != self.host.peer_id:
+                self._swap_soon(peer, -math.inf)
+        self.want_sync(self.host.peer_id)
 
     async def _exchange(self, discovery: Discovery, peer: str) -> None:
         try:
@@ -670,18 +692,18 @@ class Network:
             self.want_sync(self.host.peer_id)  # wake the scheduler: there is someone to dial
 
     async def _dial(self, discovery: Discovery, peer: str) -> None:
-        """Dial `peer` at its recorded addresses, direct ones first, each in turn; its
-        relayed ones RELAY_DIAL_DELAY_S later alongside (unless connected by then),
-        since a direct address behind a NAT that drops may take the whole dial timeout
-        to fail. The first connection made ends the others (specs/0014 §7.4)."""
+        """Dial `peer` at its recorded addresses: the direct ones first; the relayed ones
+        once those failed, or RELAY_DIAL_DELAY_S after they began if still unanswered (a
+        direct address behind a NAT that drops may take the whole dial timeout to
+        fail). The first connection made ends the other attempts (specs/0014 §7.4)."""
         addrs = discovery.addresses.get(peer, ())
         direct = [a for a in addrs if not is_relayed(a)]
         relayed = [a for a in addrs if is_relayed(a)]
         connected: list[str] = []
+        direct_over = trio.Event()
         async with trio.open_nursery() as nursery:
 
-            async def attempt(candidates: list[str], delay_s: float) -> None:
-                await trio.sleep(delay_s)
+            async def attempt(candidates: list[str]) -> None:
                 for addr in candidates:
                     try:
                         await self.host.connect(f"{addr}/p2p/{peer}")
@@ -692,8 +714,19 @@ class Network:
                     nursery.cancel_scope.cancel()
                     return
 
-            nursery.start_soon(attempt, direct, 0.0)
-            nursery.start_soon(attempt, relayed, RELAY_DIAL_DELAY_S if direct else 0.0)
+            async def direct_first() -> None:
+                try:
+                    await attempt(direct)
+                finally:
+                    direct_over.set()
+
+            async def relayed_after() -> None:
+                with trio.move_on_after(RELAY_DIAL_DELAY_S):
+                    await direct_over.wait()
+                await attempt(relayed)
+
+            nursery.start_soon(direct_first)
+            nursery.start_soon(relayed_after)
         self.policy.dial_finished(peer, bool(connected), _monotonic_ms())
         if not connected:
             await discovery.note_dial_failed(peer)
@@ -799,6 +832,7 @@ class Network:
             progress.finish()
             self.stats.sync_entries_stored += peer.entries_ingested
             self.stats.sync_frames_skipped += peer.frames_skipped
+            self.stats.sync_logs_left_to_others += peer.logs_left
             if peer.planned:
                 self.lag.session_planned(remote, peer.plan.lacking, peer.entries_ingested)
             for refused in peer.rejected:

@@ -81,6 +81,7 @@ class MemberRelays:
         self.relayed_addrs: tuple[str, ...] = ()
         self._presented: dict[str, float] = {}  # peer -> when we last presented to it
         self._retry_after: dict[str, float] = {}  # peer -> how long before asking again
+        self._presenting: set[str] = set()  # presents under way (one per peer at a time)
         self._reserving: set[str] = set()
         host.offer_relay(self.admits_peer)
 
@@ -124,7 +125,7 @@ class MemberRelays:
         for peer in set(self._presented) - connected:
             self.forget(peer)
         due = []
-        for peer in sorted(connected):
+        for peer in sorted(connected - self._presenting):
             last = self._presented.get(peer)
             retry = private and peer not in self.willing and len(self.reserved) < MAX_RELAYS
             wait = self._retry_after.get(peer, PRESENT_RETRY_FIRST_S)
@@ -132,6 +133,7 @@ class MemberRelays:
                 if last is not None:
                     self._retry_after[peer] = min(2 * wait, PRESENT_RETRY_S)
                 self._presented[peer] = clock
+                self._presenting.add(peer)
                 due.append(peer)
         return due
 
@@ -146,6 +148,17 @@ class MemberRelays:
     async def present(self, peer: str) -> None:
         """Show `peer` our binding; note whether it relays for us."""
         try:
+            relay = await self._present(peer)
+        finally:
+            self._presenting.discard(peer)
+        log.info("membership: %s %s for us", peer, "relays" if relay else "does not relay")
+        if relay:
+            self.willing.add(peer)
+        else:
+            self.willing.discard(peer)
+
+    async def _present(self, peer: str) -> bool:
+        try:
             request = encode_membership_request(await self._binding())
             stream = await self.host.open_stream(peer, MEMBERSHIP_PROTOCOL_ID)
             try:
@@ -157,12 +170,8 @@ class MemberRelays:
             relay = value is not None and decode_membership_response(value)
         except CommonsError as e:  # a peer without the protocol, a reset: no relay
             log.info("no membership answer from %s: %s", peer, e.code)
-            relay = False
-        log.info("membership: %s %s for us", peer, "relays" if relay else "does not relay")
-        if relay:
-            self.willing.add(peer)
-        else:
-            self.willing.discard(peer)
+            return False
+        return bool(relay)
 
     def to_reserve(self, private: bool) -> list[str]:
         """Relays to reserve at (or refresh) now: while private, up to MAX_RELAYS."""

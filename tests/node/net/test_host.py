@@ -120,7 +120,7 @@ async def test_a_connection_opened_or_closed_is_told_at_once() -> None:
     and of its end, without polling."""
     async with open_host(config(1)) as a, open_host(config(2)) as b:
         heard: list[list[str]] = []
-        a.on_connections_changed(lambda: heard.append(a.connected_peers()))
+        stop = a.on_connections_changed(lambda: heard.append(a.connected_peers()))
         await b.connect(a.listen_addrs[0])
         await wait_until(lambda: [b.peer_id] in heard)
         heard.clear()
@@ -128,6 +128,12 @@ async def test_a_connection_opened_or_closed_is_told_at_once() -> None:
             await a.connect(c.listen_addrs[0])
             await wait_until(lambda: sorted([b.peer_id, c.peer_id]) in heard)
         await wait_until(lambda: heard[-1] == [b.peer_id])
+        stop()
+        heard.clear()
+        async with open_host(config(4)) as d:
+            await d.connect(a.listen_addrs[0])
+            await wait_until(lambda: d.peer_id in a.connected_peers())
+        assert heard == []  # stopped: told nothing more
 
 
 @pytest.mark.integration

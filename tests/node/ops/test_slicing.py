@@ -114,7 +114,12 @@ def test_a_cube_is_quoted_from_the_slicers_own_figures(tmp_path: Path) -> None:
     seconds, mass_mg = direct_slice(tmp_path, CUBE)
     assert quote["method"] == "slicer" and quote["fallback"] is None
     basis = quote["basis"]
-    assert (basis["print_seconds"], basis["filament_mg"]) == (seconds, mass_mg)
+    # The slicer's own figures. Its time estimate moves by a few seconds from run to
+    # run on a loaded machine (PrusaSlicer 2.5 slices on TBB threads, and cannot be
+    # told to use one: 1,056 against 1,059 s for this cube in one CI run), so the time
+    # is held to within 1 %; the filament is the same to the milligram.
+    assert basis["filament_mg"] == mass_mg
+    assert abs(basis["print_seconds"] - seconds) <= max(5, seconds // 100), (basis, seconds)
     assert basis["slicer"].startswith("PrusaSlicer ")
     assert basis["settings"] == {**SLICER_SETTINGS_JSON, "material": "PLA"}
     # 500 setup + ⌈mass·12/1240⌉ material + ⌈seconds·400/3600⌉ machine time.

@@ -4,7 +4,6 @@ entry of a batch, whatever its size and wherever its bad signatures are."""
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import threading
 from collections.abc import Sequence
@@ -131,7 +130,7 @@ def test_a_full_audit_finds_the_same_damage_either_way(at: list[int]) -> None:
     log = store._entries[(_AUTHOR.network, _AUTHOR.id)]  # the damage, in place
     assert isinstance(log, list)
     for i in at:
-        log[i] = dataclasses.replace(log[i], raw=_flip_signature(log[i].raw))
+        log[i] = log[i]._replace(raw=_flip_signature(log[i].raw))
     serial = audit(ledger.store)
     _POOL_RAN.clear()
     parallel = audit(ledger.store, check=_CHECK)

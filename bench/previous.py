@@ -3,12 +3,11 @@
 Issue 20 asks for a catch-up "at least 3x today's rate on this machine", today being
 the tree it was filed against (ISSUE_20_BASE). Rates on this shared machine swing
 with other work, so that rate is measured again in the same run: `checkout` writes
-that commit's tree (`git archive`) into a folder, and bench.network starts a node
-from it (the same interpreter and installed packages; the folder first on the path)
-to catch up the same log from today's node A, as the old node did (every signature
-checked on receipt, the full head exchange: old and new nodes interoperate, specs/0005
-§8). Needs git and the commit in this clone's history; otherwise the reason is given
-and the row is skipped.
+that commit's tree (`git archive`) into a folder, and bench.network starts two nodes
+from it (the same interpreter and installed packages; the folder first on the path):
+one signs the same notes, the other catches them up, as that release did. Needs git
+and the commit in this clone's history; otherwise the reason is given and the row is
+skipped.
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ import contextlib
 import json
 import sys
 import threading
+import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from typing import IO, Any
@@ -32,6 +33,8 @@ BAR_WIDTH = 30
 #: request would wait for that node all the same: the API is built just after the
 #: node's ready line, and on a loaded machine that can take seconds.
 SUBSCRIBE_WAIT_S = 30.0
+#: How long a command that finished waits for its operation's last progress event.
+FINISH_WAIT_S = 2.0
 
 Render = Callable[[str, int, int], None]
 
@@ -70,8 +73,10 @@ class TerminalBars:
     def __init__(self, out: IO[str]) -> None:
         self.out = out
         self.current: str | None = None
+        self.drawn = 0  # lines drawn so far
 
     def __call__(self, operation: str, done: int, total: int) -> None:
+        self.drawn += 1
         if self.current is not None and operation != self.current:
             self.out.write("\n")
         self.current = operation
@@ -118,6 +123,14 @@ def follow(
     settled.wait(SUBSCRIBE_WAIT_S)  # so that no progress of the request is missed
     try:
         yield
+        # The node publishes an operation's last progress just before it answers, on
+        # another connection: let the stream bring it (a bar still open, or none yet),
+        # for at most FINISH_WAIT_S, so a quick operation still shows its full bar.
+        deadline = time.monotonic() + FINISH_WAIT_S
+        while (bars.current is not None or not bars.drawn) and thread.is_alive():
+            if time.monotonic() >= deadline:
+                break
+            time.sleep(0.02)
     finally:
         stop.set()
         bars.close()

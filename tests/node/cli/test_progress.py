@@ -96,3 +96,54 @@ def test_no_node_listening_lets_the_command_run_at_once() -> None:
     with progress.follow(NodeClient("http://127.0.0.1:9", "token"), lambda _op: True, True, out):
         ran.append(True)
     assert ran == [True] and out.getvalue() == ""
+
+
+class LateLastEvent(BaseHTTPRequestHandler):
+    """The stream subscribes at once; GET /work answers at once, and its operation's
+    last progress event reaches the stream 0.3 s later (the node publishes it on
+    another connection just before it answers: either may arrive first)."""
+
+    lines: queue.Queue[bytes] = queue.Queue()
+    closing = threading.Event()
+
+    def do_GET(self) -> None:
+        if self.path == "/api/v1/events":
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.end_headers()
+            self.wfile.write(b": subscribed\n\n")
+            self.wfile.flush()
+            while not self.closing.is_set():
+                with contextlib.suppress(queue.Empty):
+                    self.wfile.write(self.lines.get(timeout=0.1))
+                    self.wfile.flush()
+            return
+        data = b'{"operation": "verify", "done": 2, "total": 2}'
+        threading.Timer(0.3, self.lines.put, [b"event: progress\ndata: " + data + b"\n\n"]).start()
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_the_last_progress_arriving_after_the_answer_is_still_drawn() -> None:
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), LateLastEvent)
+    httpd.daemon_threads = True
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{httpd.server_address[1]}"
+    out = io.StringIO()
+    try:
+        client = NodeClient(url, "token")
+        with (
+            progress.follow(client, lambda op: op == "verify", True, out),
+            urllib.request.urlopen(url + "/work", timeout=30) as response,
+        ):
+            assert response.read() == b"{}"
+    finally:
+        LateLastEvent.closing.set()
+        httpd.shutdown()
+        httpd.server_close()
+    assert "verify [" in out.getvalue() and "2/2" in out.getvalue(), out.getvalue()

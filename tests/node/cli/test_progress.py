@@ -22,36 +22,31 @@ from node.cli.client import NodeClient
 SLOW_SUBSCRIBE_S = 6.0
 
 
-class SlowStream(BaseHTTPRequestHandler):
-    """GET /api/v1/events subscribes after SLOW_SUBSCRIBE_S; GET /work (the command's
-    own request) reports its progress to whoever is subscribed then, as the node
-    does: a follower that subscribes later sees none of it."""
+class FakeNode(BaseHTTPRequestHandler):
+    """The node's two endpoints a follower meets: the event stream, which writes the
+    queued lines (`sent` after each) until `closing`, and a request answered `{}`."""
 
-    subscribed = threading.Event()
-    reported = threading.Event()
-    closing = threading.Event()
-    lines: queue.Queue[bytes] = queue.Queue()
+    lines: queue.Queue[bytes]
+    closing: threading.Event
+    sent: threading.Event
 
-    def do_GET(self) -> None:
-        if self.path == "/api/v1/events":
-            self.closing.wait(SLOW_SUBSCRIBE_S)  # nobody sets it early: the node is slow
-            self.send_response(200)
-            self.send_header("Content-Type", "text/event-stream")
-            self.end_headers()
-            self.wfile.write(b": subscribed\n\n")
-            self.wfile.flush()
-            self.subscribed.set()
-            while not self.closing.is_set():
-                with contextlib.suppress(queue.Empty):
-                    self.wfile.write(self.lines.get(timeout=0.1))
-                    self.wfile.flush()
-                    self.reported.set()
-            return
-        if self.subscribed.is_set():
-            for done in (1, 2):
-                data = f'{{"operation": "verify", "done": {done}, "total": 2}}'
-                self.lines.put(f"event: progress\ndata: {data}\n\n".encode())
-            self.reported.wait(30.0)
+    def stream(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.end_headers()
+        self.wfile.write(b": subscribed\n\n")
+        self.wfile.flush()
+        self.subscribed()
+        while not self.closing.is_set():
+            with contextlib.suppress(queue.Empty):
+                self.wfile.write(self.lines.get(timeout=0.1))
+                self.wfile.flush()
+                self.sent.set()
+
+    def subscribed(self) -> None:
+        pass
+
+    def answer(self) -> None:
         self.send_response(200)
         self.send_header("Content-Length", "2")
         self.end_headers()
@@ -59,6 +54,36 @@ class SlowStream(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: object) -> None:
         pass
+
+
+def progress_line(done: int, total: int) -> bytes:
+    data = f'{{"operation": "verify", "done": {done}, "total": {total}}}'
+    return f"event: progress\ndata: {data}\n\n".encode()
+
+
+class SlowStream(FakeNode):
+    """GET /api/v1/events subscribes after SLOW_SUBSCRIBE_S; GET /work (the command's
+    own request) reports its progress to whoever is subscribed then, as the node
+    does: a follower that subscribes later sees none of it."""
+
+    subscribed_now = threading.Event()
+    sent = threading.Event()
+    closing = threading.Event()
+    lines: queue.Queue[bytes] = queue.Queue()
+
+    def subscribed(self) -> None:
+        self.subscribed_now.set()
+
+    def do_GET(self) -> None:
+        if self.path == "/api/v1/events":
+            self.closing.wait(SLOW_SUBSCRIBE_S)  # nobody sets it early: the node is slow
+            self.stream()
+            return
+        if self.subscribed_now.is_set():
+            for done in (1, 2):
+                self.lines.put(progress_line(done, 2))
+            self.sent.wait(30.0)
+        self.answer()
 
 
 @pytest.fixture
@@ -98,35 +123,21 @@ def test_no_node_listening_lets_the_command_run_at_once() -> None:
     assert ran == [True] and out.getvalue() == ""
 
 
-class LateLastEvent(BaseHTTPRequestHandler):
+class LateLastEvent(FakeNode):
     """The stream subscribes at once; GET /work answers at once, and its operation's
     last progress event reaches the stream 0.3 s later (the node publishes it on
     another connection just before it answers: either may arrive first)."""
 
     lines: queue.Queue[bytes] = queue.Queue()
     closing = threading.Event()
+    sent = threading.Event()
 
     def do_GET(self) -> None:
         if self.path == "/api/v1/events":
-            self.send_response(200)
-            self.send_header("Content-Type", "text/event-stream")
-            self.end_headers()
-            self.wfile.write(b": subscribed\n\n")
-            self.wfile.flush()
-            while not self.closing.is_set():
-                with contextlib.suppress(queue.Empty):
-                    self.wfile.write(self.lines.get(timeout=0.1))
-                    self.wfile.flush()
+            self.stream()
             return
-        data = b'{"operation": "verify", "done": 2, "total": 2}'
-        threading.Timer(0.3, self.lines.put, [b"event: progress\ndata: " + data + b"\n\n"]).start()
-        self.send_response(200)
-        self.send_header("Content-Length", "2")
-        self.end_headers()
-        self.wfile.write(b"{}")
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
+        threading.Timer(0.3, self.lines.put, [progress_line(2, 2)]).start()
+        self.answer()
 
 
 def test_the_last_progress_arriving_after_the_answer_is_still_drawn() -> None:

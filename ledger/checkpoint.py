@@ -262,6 +262,12 @@ def add_signatures(signed: SignedCheckpoint, lines: Iterable[NoteSignature]) -> 
     for line in lines:
         if line not in signatures:
             signatures.append(line)
+    return with_signatures(signed, signatures)
+
+
+def with_signatures(signed: SignedCheckpoint, lines: Iterable[NoteSignature]) -> SignedCheckpoint:
+    """`signed`'s checkpoint with exactly these signature lines, in this order."""
+    signatures = list(lines)
     result = _assemble(signed.checkpoint, tuple(signatures))
     if len(signatures) > MAX_NOTE_SIGNATURES or len(result.text) > MAX_CHECKPOINT_BYTES:
         raise _misuse("the note would be too large to decode")
@@ -422,6 +428,26 @@ def cosignatures_in(
         if sig.name not in found or found[sig.name].timestamp_s < stamp:
             found[sig.name] = cosig
     return found
+
+
+def verified_cosignature(
+    line: NoteSignature, keys: Iterable[bytes], checkpoint: Checkpoint
+) -> Cosignature | None:
+    """The cosignature `line` carries if it is one by a key among `keys` (a witness's keys
+    over time) on `checkpoint`, else None: a line under another key id, malformed, or
+    whose signature fails."""
+    if len(line.signature) != _COSIGNATURE_BLOB_BYTES:
+        return None
+    stamp = int.from_bytes(line.signature[:_TIMESTAMP_BYTES], "big")
+    cosig = Cosignature(line.name, line.key_id, stamp, line.signature[_TIMESTAMP_BYTES:])
+    for key in keys:
+        if line.key_id == key_id(line.name, SIG_TYPE_COSIGNATURE_V1, key):
+            try:
+                verify_cosignature(cosig, key, checkpoint)
+            except VerificationError:
+                return None
+            return cosig
+    return None
 
 
 def add_cosignatures(signed: SignedCheckpoint, cosigs: Iterable[Cosignature]) -> SignedCheckpoint:

@@ -13,7 +13,9 @@ committed. It guarantees:
   * with an `admission` policy set (a federation's, specs/0008 §7.1), no entry it
     refuses is committed, received or signed here;
   * a checkpoint kept again (same size and root) keeps every signature line already
-    held: witnesses' cosignatures accumulate (specs/0008 §4.1);
+    held: witnesses' cosignatures accumulate (specs/0008 §4.1); of a note's lines
+    only the author's and cosignatures that verify by a key of a witness whose log
+    we hold are kept, the newest per witness (specs/0003 §3.3);
   * a range attested by the author's checkpoint (specs/0003 §4.2) is committed after
     one signature check (the checkpoint's, and its key events'); its other entries are
     stored "unchecked" until `settle_checks` records their own check, which
@@ -38,14 +40,21 @@ from ledger.attest import (
     verify_reached_root,
 )
 from ledger.checkpoint import (
+    MAX_NOTE_SIGNATURES,
+    SIG_TYPE_ED25519,
+    WITNESS_NAME_PREFIX,
+    Cosignature,
+    NoteSignature,
     SignedCheckpoint,
     add_cosignatures,
-    add_signatures,
     checkpoint_origin,
     cosignatures_in,
     decode_signed_checkpoint,
+    key_id,
     sign_checkpoint,
+    verified_cosignature,
     verify_checkpoint_signature,
+    with_signatures,
     witness_name,
 )
 from ledger.forkproof import (
@@ -87,6 +96,7 @@ from protocol.errors import (
     RuleViolationError,
     VerificationError,
 )
+from protocol.ids import id_from_text
 from protocol.keys import SigningKey
 from protocol.logstate import LogHead, verify_next, verify_run
 
@@ -463,22 +473,76 @@ class Ledger:
         head = self._heads[(cp.network, cp.author)]
         if cp.size <= head.size and self.tree(cp.network, cp.author).root(cp.size) != cp.root:
             raise VerificationError("verify.checkpoint-mismatch", "root differs from our entries")
-        merged = self._merged(signed)
-        self._commit([], [], [], [merged])
+        merged = self._merged(signed, history.period_after(cp.size).signing_key)
+        if all(c.note != merged.note for c in self.store.checkpoints(cp.network, cp.author)):
+            self._commit([], [], [], [merged])
         return decode_signed_checkpoint(merged.note)
 
-    def _merged(self, signed: SignedCheckpoint) -> StoredCheckpoint:
-        """`signed` with the signature lines of the note we keep for the same checkpoint
-        (witness cosignatures gathered from several peers are kept, never replaced)."""
+    def _merged(
+        self, signed: SignedCheckpoint, author_key: bytes, ours: Cosignature | None = None
+    ) -> StoredCheckpoint:
+        """`signed` (whose author's lines the caller verified with `author_key`) as we keep
+        it (specs/0003 §3.3): the note we hold for the same checkpoint, with the author's
+        lines and every witness's newest cosignature line that verifies by a key of that
+        witness we hold added; every other line is dropped (witnesses' cosignatures
+        gathered from several peers accumulate, and a forged line is never kept). `ours`
+        is the cosignature we just made, kept whether or not we hold our own log."""
         cp = signed.checkpoint
-        for old in self.store.checkpoints(cp.network, cp.author):
-            if old.size == cp.size and old.root == cp.root and old.note != signed.text:
-                try:
-                    kept = decode_signed_checkpoint(old.note)
-                    signed = add_signatures(signed, kept.signatures)
-                except CommonsError:
-                    pass  # too many lines to merge: keep the newer note as it came
-        return _stored_checkpoint(signed)
+        if ours is not None:
+            signed = add_cosignatures(signed, [ours])
+        held = next(
+            (
+                decode_signed_checkpoint(c.note).signatures
+                for c in self.store.checkpoints(cp.network, cp.author)
+                if c.size == cp.size and c.root == cp.root
+            ),
+            (),
+        )
+        author_id = key_id(cp.origin, SIG_TYPE_ED25519, author_key)
+        lines: list[NoteSignature] = []
+        newest: dict[str, tuple[int, int]] = {}  # witness name -> (its line's index, time)
+        for line in (*held, *(s for s in signed.signatures if s not in held)):
+            if line in lines:
+                continue
+            if line.name == cp.origin:
+                if line.key_id == author_id:
+                    lines.append(line)
+                continue
+            cosig = (
+                ours
+                if ours is not None and line == ours.note_signature()
+                else verified_cosignature(line, self._witness_keys(cp.network, line.name), cp)
+            )
+            if cosig is None:
+                continue
+            if line.name not in newest:
+                newest[line.name] = (len(lines), cosig.timestamp_s)
+                lines.append(line)
+            elif newest[line.name][1] < cosig.timestamp_s:
+                at = newest[line.name][0]
+                lines[at], newest[line.name] = line, (at, cosig.timestamp_s)
+        try:
+            kept = with_signatures(signed, lines)
+        except CommonsError:  # too many lines for one note: the first ones that fit
+            kept = with_signatures(signed, lines[:MAX_NOTE_SIGNATURES])
+        return _stored_checkpoint(kept)
+
+    def _witness_keys(self, network: bytes, name: str) -> tuple[bytes, ...]:
+        """Every signing key, over time, of the witness named `name` (0003 §3), from the
+        log we hold of its identity; none when we hold none (its lines cannot be judged)."""
+        if not name.startswith(WITNESS_NAME_PREFIX):
+            return ()
+        try:
+            identity = id_from_text(name.removeprefix(WITNESS_NAME_PREFIX))
+        except CommonsError:
+            return ()
+        head = self._heads.get((network, identity))
+        if head is None or head.keys is None:
+            return ()
+        try:
+            return tuple(p.signing_key for p in self.key_history(network, identity).periods)
+        except CommonsError:
+            return (head.keys.signing_key,)
 
     def witness(
         self, key: SigningKey, identity: bytes, note: bytes, proof: Sequence[bytes], now_s: int
@@ -503,7 +567,7 @@ class Ledger:
             if e.code == "verify.inconsistent-checkpoint":
                 self.add_checkpoint(note)  # stores the fork proof and freezes the author
             raise
-        stored = self._merged(add_cosignatures(signed, [cosig]))
+        stored = self._merged(signed, author_key, cosig)
         self._commit([], [], [], [stored])
         return decode_signed_checkpoint(stored.note)
 
@@ -615,7 +679,7 @@ class Ledger:
                 [head] if entries else [],
                 entries,
                 [],
-                [self._merged(signed)],
+                [self._merged(signed, keys.signing_key)],
                 leaves,
                 deferred=deferred,
             )

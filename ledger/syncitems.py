@@ -28,6 +28,7 @@ import bisect
 from collections.abc import Callable, Mapping, MutableMapping
 from typing import Protocol
 
+from ledger.checkpoint import decode_signed_checkpoint
 from ledger.layered import added_keys, copied, layered, removed_keys
 from ledger.layeredindex import layered_index
 from ledger.store import LogKey, LogStore, StoredCheckpoint
@@ -80,7 +81,8 @@ def item_of(ledger: Ledger, network: bytes, author: bytes) -> tuple[bytes, Offer
     checkpoint = servable_checkpoint(ledger, network, author)
     if checkpoint is None:
         return None
-    item = log_item_id(author, checkpoint.size, checkpoint.root)
+    lines = [s.line().encode() for s in decode_signed_checkpoint(checkpoint.note).signatures]
+    item = log_item_id(author, checkpoint.size, checkpoint.root, lines)
     return item, Head(author, checkpoint.size, checkpoint.note)
 
 

@@ -94,6 +94,8 @@ class SyncPeer:
     frames_skipped: int = 0
     entries_ingested: int = 0
     rejected: list[CommonsError] = field(default_factory=list)
+    #: Heads of a log we hold as far whose note brought cosignatures we lacked (merged).
+    cosigned_heads: int = 0
     #: Whether `events` records every event of the session (tests read it). The node
     #: turns it off: a catch-up would hold every range frame until the session ends.
     keep_events: bool = True
@@ -436,7 +438,10 @@ class SyncPeer:
         - a log of an author frozen or forgotten here: nothing.
         - a log we hold at least as far: a checkpoint of the size of one we store,
           with another root, is an equivocation that planning by size would miss;
-          `add_checkpoint` keeps it as a fork proof (0004 §4). Reads no Merkle tree.
+          `add_checkpoint` keeps it as a fork proof (0004 §4); with the same root, its
+          note's cosignature lines we lack are merged into ours (`add_checkpoint`
+          keeps those that verify, 0003 §3.3): sync spreads cosignatures that gossip
+          lost. Reads no Merkle tree.
         - a log longer than ours: its note must decode, be of this network, carry a
           valid line by the key we hold where we can know it
           (ledger.gossip.check_checkpoint), and name this author and this size, or
@@ -471,10 +476,16 @@ class SyncPeer:
         held = self.ledger.store.checkpoints(self.network, head.author)
         if any(c.note == head.checkpoint for c in held):
             return  # the very note we keep (the usual case): nothing to decode
-        roots = {c.size: c.root for c in held}
-        cp = decode_signed_checkpoint(head.checkpoint).checkpoint
-        if roots.get(cp.size, cp.root) != cp.root:
-            self.ledger.add_checkpoint(head.checkpoint)
+        offered = decode_signed_checkpoint(head.checkpoint)
+        cp = offered.checkpoint
+        ours = next((c for c in held if c.size == cp.size), None)
+        if ours is None:
+            return
+        if ours.root != cp.root:
+            self.ledger.add_checkpoint(head.checkpoint)  # a fork proof; raises
+        elif set(offered.signatures) - set(decode_signed_checkpoint(ours.note).signatures):
+            self.ledger.add_checkpoint(head.checkpoint)  # cosignatures we lack (0003 §3.3)
+            self.cosigned_heads += 1
 
     def _add_forks(self, proofs: Iterable[bytes]) -> None:
         for raw in proofs:

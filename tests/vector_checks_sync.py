@@ -97,9 +97,9 @@ def check_reconcile(data: dict[str, Any], expect: dict[str, Any]) -> None:
         values = [bytes.fromhex(i) for i in data["ids_hex"]]
         assert fingerprint(values).hex() == expect["fingerprint_hex"]
     elif "author_hex" in data:
-        item = log_item_id(
-            bytes.fromhex(data["author_hex"]), data["size"], bytes.fromhex(data["root_hex"])
-        )
+        author, root = bytes.fromhex(data["author_hex"]), bytes.fromhex(data["root_hex"])
+        lines = [line.encode() for line in data["lines"]]
+        item = log_item_id(author, data["size"], root, lines)
         assert item.hex() == expect["id_hex"]
     elif "frozen_author_hex" in data:
         assert frozen_item_id(bytes.fromhex(data["frozen_author_hex"])).hex() == expect["id_hex"]

@@ -161,6 +161,7 @@ class NetworkStats:
     sync_entries_stored: int = 0
     sync_frames_skipped: int = 0  # range frames received but not ingested (held, or bad)
     sync_logs_left_to_others: int = 0  # gets not sent: another session fetched the log
+    sync_heads_cosigned: int = 0  # heads as far as ours that brought cosignatures we lacked
     # when a session first and last stored entries, time.monotonic_ns() (CLOCK_MONOTONIC:
     # a benchmark on this machine reads a catch-up's end without polling for it)
     sync_first_stored_ns: int | None = None
@@ -833,6 +834,7 @@ class Network:
             self.stats.sync_entries_stored += peer.entries_ingested
             self.stats.sync_frames_skipped += peer.frames_skipped
             self.stats.sync_logs_left_to_others += peer.logs_left
+            self.stats.sync_heads_cosigned += peer.cosigned_heads
             if peer.planned:
                 self.lag.session_planned(remote, peer.plan.lacking, peer.entries_ingested)
             for refused in peer.rejected:

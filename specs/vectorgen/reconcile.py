@@ -2,7 +2,8 @@
 
 Three kinds of case, named by their first word:
   fingerprint-*   ids in, the 16-byte fingerprint out (§8.3);
-  item-*          a log head (author, size, root) in, its item id out (§8.2);
+  item-*          a log head (author, size, root, its note's signature lines) in,
+                  its item id out (§8.2);
   session-*       two item sets (ids, timestamp 0), every message of the conversation
                   in order (initiator first, then the responder's reply, ...), and what
                   the initiator learned (have: only it holds; need: only the other);
@@ -43,11 +44,16 @@ def spec_fingerprint(values: list[bytes]) -> bytes:
     return hashlib.sha256(total.to_bytes(32, "little") + varint).digest()[:16]
 
 
-def spec_item_id(author: bytes, size: int | None = None, root: bytes = b"") -> bytes:
-    """0005 §8.2: a log's item SHA-256(tag || author || size u64 BE || root); a frozen
-    author's SHA-256(tag || author)."""
-    served = b"" if size is None else size.to_bytes(8, "big") + root
-    return hashlib.sha256(ITEM_TAG + author + served).digest()
+def spec_item_id(
+    author: bytes, size: int | None = None, root: bytes = b"", lines: list[str] | None = None
+) -> bytes:
+    """0005 §8.2: a log's item SHA-256(tag || author || size u64 BE || root || SHA-256 of
+    the distinct signature lines sorted bytewise and concatenated); a frozen author's
+    SHA-256(tag || author)."""
+    if size is None:
+        return hashlib.sha256(ITEM_TAG + author).digest()
+    signed = hashlib.sha256(b"".join(sorted({line.encode() for line in lines or []}))).digest()
+    return hashlib.sha256(ITEM_TAG + author + size.to_bytes(8, "big") + root + signed).digest()
 
 
 def ids(seed: str, count: int) -> list[bytes]:
@@ -73,13 +79,24 @@ def fingerprint_cases() -> Iterator[Case]:
 
 def item_cases() -> Iterator[Case]:
     root = hashlib.sha256(b"a root").digest()
-    yield Case(
-        *SUITE,
-        "item-log-head",
-        "Alice's log served at 7 entries with this root.",
-        {"author_hex": ALICE.id.hex(), "size": 7, "root_hex": root.hex()},
-        ok(id_hex=spec_item_id(ALICE.id, 7, root).hex()),
-    )
+    author_line = "\u2014 fabcommons/v1/log/alice " + "QUJD" * 23 + "\n"
+    witness_line = "\u2014 fabcommons-witness/bob " + "REVG" * 25 + "\n"
+    for name, description, lines in [
+        ("item-log-head", "Alice's log served at 7 entries with this root; her line only.",
+         [author_line]),
+        ("item-log-head-cosigned", "The same head whose note also carries a witness's line: "
+         "another item, so the cosignature is worth sending.", [author_line, witness_line]),
+        ("item-log-head-lines-unordered", "The lines in another order, one twice: the same "
+         "item as item-log-head-cosigned (distinct lines, sorted).",
+         [witness_line, author_line, witness_line]),
+    ]:  # fmt: skip
+        yield Case(
+            *SUITE,
+            name,
+            description,
+            {"author_hex": ALICE.id.hex(), "size": 7, "root_hex": root.hex(), "lines": lines},
+            ok(id_hex=spec_item_id(ALICE.id, 7, root, lines).hex()),
+        )
     yield Case(
         *SUITE,
         "item-frozen-author",

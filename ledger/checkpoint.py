@@ -37,9 +37,10 @@ note, signature, origin, size, root, extension); VerificationError "verify.bad-s
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from ledger.merkle import EMPTY_ROOT, HASH_SIZE
@@ -430,23 +431,30 @@ def cosignatures_in(
     return found
 
 
-def verified_cosignature(
-    line: NoteSignature, keys: Iterable[bytes], checkpoint: Checkpoint
-) -> Cosignature | None:
-    """The cosignature `line` carries if it is one by a key among `keys` (a witness's keys
-    over time) on `checkpoint`, else None: a line under another key id, malformed, or
-    whose signature fails."""
-    if len(line.signature) != _COSIGNATURE_BLOB_BYTES:
+def cosignature_time(line: NoteSignature, keys: Sequence[bytes], body: bytes) -> int | None:
+    """The timestamp of the cosignature `line` carries if it is one by a key among `keys`
+    (a witness's applicable keys) on the checkpoint whose note text is `body`, else None:
+    a line under another key id, malformed, or whose signature fails. Cached: a line
+    comes again with every copy of its note (gossip, sync heads, range frames)."""
+    return _cosignature_time(line.name, line.key_id, line.signature, tuple(keys), body)
+
+
+@functools.lru_cache(maxsize=4096)
+def _cosignature_time(
+    name: str, kid: bytes, blob: bytes, keys: tuple[bytes, ...], body: bytes
+) -> int | None:
+    if len(blob) != _COSIGNATURE_BLOB_BYTES:
         return None
-    stamp = int.from_bytes(line.signature[:_TIMESTAMP_BYTES], "big")
-    cosig = Cosignature(line.name, line.key_id, stamp, line.signature[_TIMESTAMP_BYTES:])
+    stamp = int.from_bytes(blob[:_TIMESTAMP_BYTES], "big")
     for key in keys:
-        if line.key_id == key_id(line.name, SIG_TYPE_COSIGNATURE_V1, key):
+        if kid == key_id(name, SIG_TYPE_COSIGNATURE_V1, key):
+            if stamp > MAX_TIMESTAMP_S:
+                return None
             try:
-                verify_cosignature(cosig, key, checkpoint)
+                _verify_ed25519(key, cosignature_message(body, stamp), blob[_TIMESTAMP_BYTES:])
             except VerificationError:
                 return None
-            return cosig
+            return stamp
     return None
 
 

@@ -46,13 +46,12 @@ from ledger.checkpoint import (
     Cosignature,
     NoteSignature,
     SignedCheckpoint,
-    add_cosignatures,
     checkpoint_origin,
+    cosignature_time,
     cosignatures_in,
     decode_signed_checkpoint,
     key_id,
     sign_checkpoint,
-    verified_cosignature,
     verify_checkpoint_signature,
     with_signatures,
     witness_name,
@@ -66,7 +65,7 @@ from ledger.forkproof import (
     verify_fork_proof,
 )
 from ledger.freezes import Freezes
-from ledger.inclusion import make_bundle
+from ledger.inclusion import make_bundle, witness_keys
 from ledger.keyhistory import KeyHistory, extend_keys, verify_key_history
 from ledger.store import (
     UNCHECKED,
@@ -153,6 +152,8 @@ class Ledger:
         self._heads = cached_heads(store)
         self._trees: dict[LogKey, merkle.MerkleTree] = {}
         self._freezes = Freezes(store, _stored_position)
+        #: (network, witness) -> (its key event, its applicable keys): `_witness_keys`.
+        self._witness_key_cache: dict[tuple[bytes, bytes], tuple[bytes, tuple[bytes, ...]]] = {}
         self._forgotten: set[LogKey] = set(store.forgotten())
         self._news_forks: list[bytes] = []  # fork proofs stored since the last take
         self._listeners: list[ChangeListener] = []
@@ -482,54 +483,53 @@ class Ledger:
         self, signed: SignedCheckpoint, author_key: bytes, ours: Cosignature | None = None
     ) -> StoredCheckpoint:
         """`signed` (whose author's lines the caller verified with `author_key`) as we keep
-        it (specs/0003 §3.3): the note we hold for the same checkpoint, with the author's
-        lines and every witness's newest cosignature line that verifies by a key of that
-        witness we hold added; every other line is dropped (witnesses' cosignatures
-        gathered from several peers accumulate, and a forged line is never kept). `ours`
-        is the cosignature we just made, kept whether or not we hold our own log."""
+        it (specs/0003 §3.3), merged with the note we hold for the same checkpoint: the
+        author's lines, then per witness and key the newest cosignature line that
+        verifies by one of that witness's applicable keys, earliest first, at most
+        MAX_NOTE_SIGNATURES lines in all; every other line is dropped. So cosignatures
+        gathered from several peers accumulate, a forged line is never kept, and two
+        nodes that hold the same lines keep the same note whatever their order of
+        arrival. `ours` is the cosignature we just made, kept whatever we hold."""
         cp = signed.checkpoint
-        if ours is not None:
-            signed = add_cosignatures(signed, [ours])
         held = next(
             (
-                decode_signed_checkpoint(c.note).signatures
+                c
                 for c in self.store.checkpoints(cp.network, cp.author)
                 if c.size == cp.size and c.root == cp.root
             ),
-            (),
+            None,
         )
+        if held is not None and held.note == signed.text and ours is None:
+            return held  # the very note we keep (every range frame of a catch-up)
+        offered = [*signed.signatures, *([ours.note_signature()] if ours else [])]
+        if held is not None:
+            offered = [*decode_signed_checkpoint(held.note).signatures, *offered]
         author_id = key_id(cp.origin, SIG_TYPE_ED25519, author_key)
-        lines: list[NoteSignature] = []
-        newest: dict[str, tuple[int, int]] = {}  # witness name -> (its line's index, time)
-        for line in (*held, *(s for s in signed.signatures if s not in held)):
-            if line in lines:
-                continue
+        authors: list[NoteSignature] = []
+        newest: dict[tuple[str, bytes], tuple[int, bytes, NoteSignature]] = {}
+        body = cp.body()
+        for line in offered:
             if line.name == cp.origin:
-                if line.key_id == author_id:
-                    lines.append(line)
+                if line.key_id == author_id and line not in authors:
+                    authors.append(line)
                 continue
-            cosig = (
-                ours
-                if ours is not None and line == ours.note_signature()
-                else verified_cosignature(line, self._witness_keys(cp.network, line.name), cp)
-            )
-            if cosig is None:
+            if ours is not None and line == ours.note_signature():
+                stamp: int | None = ours.timestamp_s
+            else:
+                stamp = cosignature_time(line, self._witness_keys(cp.network, line.name), body)
+            if stamp is None:
                 continue
-            if line.name not in newest:
-                newest[line.name] = (len(lines), cosig.timestamp_s)
-                lines.append(line)
-            elif newest[line.name][1] < cosig.timestamp_s:
-                at = newest[line.name][0]
-                lines[at], newest[line.name] = line, (at, cosig.timestamp_s)
-        try:
-            kept = with_signatures(signed, lines)
-        except CommonsError:  # too many lines for one note: the first ones that fit
-            kept = with_signatures(signed, lines[:MAX_NOTE_SIGNATURES])
+            rank = (stamp, line.line().encode(), line)
+            if newest.get((line.name, line.key_id), rank)[:2] <= rank[:2]:
+                newest[(line.name, line.key_id)] = rank
+        witnesses = [rank[2] for rank in sorted(newest.values(), key=lambda r: r[:2])]
+        kept = with_signatures(signed, (authors + witnesses)[:MAX_NOTE_SIGNATURES])
         return _stored_checkpoint(kept)
 
     def _witness_keys(self, network: bytes, name: str) -> tuple[bytes, ...]:
-        """Every signing key, over time, of the witness named `name` (0003 §3), from the
-        log we hold of its identity; none when we hold none (its lines cannot be judged)."""
+        """The applicable keys of the witness named `name` (0003 §6.2: every signing key
+        its key history put in force, but those a revocation replaced), from the log we
+        hold of its identity, cached per key event; none when we hold none."""
         if not name.startswith(WITNESS_NAME_PREFIX):
             return ()
         try:
@@ -539,10 +539,16 @@ class Ledger:
         head = self._heads.get((network, identity))
         if head is None or head.keys is None:
             return ()
+        cached = self._witness_key_cache.get((network, identity))
+        if cached is not None and cached[0] == head.keys.key_event:
+            return cached[1]
         try:
-            return tuple(p.signing_key for p in self.key_history(network, identity).periods)
+            events = [e.raw for e in self.key_history(network, identity).events]
+            keys = tuple(witness_keys(name, events, network))
         except CommonsError:
-            return (head.keys.signing_key,)
+            keys = (head.keys.signing_key,)
+        self._witness_key_cache[(network, identity)] = (head.keys.key_event, keys)
+        return keys
 
     def witness(
         self, key: SigningKey, identity: bytes, note: bytes, proof: Sequence[bytes], now_s: int

@@ -226,4 +226,4 @@ class SyncItems:
                 bisect.insort(self._keys, (SORT_KEY, item))
             self._index = None
         self._by_author[author] = item
-        self._offered[item] = offered  # a new note (cosignatures) of the same item
+        self._offered[item] = offered  # the same item: the same lines, maybe reordered

@@ -94,7 +94,8 @@ class SyncPeer:
     frames_skipped: int = 0
     entries_ingested: int = 0
     rejected: list[CommonsError] = field(default_factory=list)
-    #: Heads of a log we hold as far whose note brought cosignatures we lacked (merged).
+    #: Heads of a log we hold as far whose note changed the one we keep (cosignatures
+    #: merged, ours cleaned, or a checkpoint of a size we held without one).
     cosigned_heads: int = 0
     #: Whether `events` records every event of the session (tests read it). The node
     #: turns it off: a catch-up would hold every range frame until the session ends.
@@ -458,7 +459,7 @@ class SyncPeer:
         if head.size > have:
             self._check_offered(head)
             return self.plan.add(head.author, have, head.size)
-        self._check_equivocation(head)
+        self._check_equivocation(head, have)
         return False
 
     def _check_offered(self, head: Head) -> None:
@@ -472,20 +473,22 @@ class SyncPeer:
                 field="checkpoint",
             )
 
-    def _check_equivocation(self, head: Head) -> None:
+    def _check_equivocation(self, head: Head, have: int) -> None:
         held = self.ledger.store.checkpoints(self.network, head.author)
         if any(c.note == head.checkpoint for c in held):
             return  # the very note we keep (the usual case): nothing to decode
         offered = decode_signed_checkpoint(head.checkpoint)
         cp = offered.checkpoint
         ours = next((c for c in held if c.size == cp.size), None)
-        if ours is None:
-            return
-        if ours.root != cp.root:
+        if ours is not None and ours.root != cp.root:
             self.ledger.add_checkpoint(head.checkpoint)  # a fork proof; raises
-        elif set(offered.signatures) - set(decode_signed_checkpoint(ours.note).signatures):
-            self.ledger.add_checkpoint(head.checkpoint)  # cosignatures we lack (0003 §3.3)
-            self.cosigned_heads += 1
+        elif ours is not None or cp.size <= have:
+            # Another note of a checkpoint we keep (other cosignatures: we keep those
+            # that verify, and clean ours, 0003 §3.3), or one of a size we hold without
+            # a checkpoint (our entries came by gossip): add_checkpoint checks its root.
+            kept = self.ledger.add_checkpoint(head.checkpoint)
+            if ours is None or kept.text != ours.note:
+                self.cosigned_heads += 1
 
     def _add_forks(self, proofs: Iterable[bytes]) -> None:
         for raw in proofs:

@@ -14,8 +14,10 @@ from protocol.reconcile_wire import MAX_MESSAGE_BYTES
 
 SYNC_PROTOCOL_ID: Final = "/fabcommons/sync/1"
 SYNC_VERSION: Final = 1
-#: The set reconciliation of heads a hello offers (`reconcile`, specs/0005 §8).
-RECONCILE_VERSION: Final = 1
+#: The set reconciliation of heads a hello offers (`reconcile`, specs/0005 §8): 2, items
+#: that commit to their note's signature lines (1, items without them, never shipped
+#: in a release: a hello offering 1 gets the full exchange).
+RECONCILE_VERSION: Final = 2
 
 #: Largest frame body either side may send or accept.
 MAX_SYNC_FRAME_BYTES: Final = 5 * 1024 * 1024  # a maximal fork proof (0004) fits

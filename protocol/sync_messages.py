@@ -53,6 +53,7 @@ from protocol.sync_limits import (
     MAX_RANGE_REQUEST,
     MAX_RECONCILE_MESSAGE_BYTES,
     MAX_SYNC_FRAME_BYTES,
+    RECONCILE_VERSION,
     SYNC_VERSION,
 )
 
@@ -98,8 +99,11 @@ class Hello:
 
 def reconciling(a: Hello, b: Hello) -> bool:
     """Whether a session with these hellos reconciles its heads (0005 §8.1): both offer
-    it, both serve (role peer) and both want every log (no filter)."""
-    return all(h.reconcile >= 1 and h.role == ROLE_PEER and h.filter.is_everything for h in (a, b))
+    version 2 or later, both serve (role peer) and both want every log (no filter)."""
+    return all(
+        h.reconcile >= RECONCILE_VERSION and h.role == ROLE_PEER and h.filter.is_everything
+        for h in (a, b)
+    )
 
 
 @dataclass(frozen=True, slots=True)

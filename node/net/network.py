@@ -776,6 +776,8 @@ class Network:
             "entries_ingested": record.entries_ingested,
             "refused": sorted({e.code for e in record.rejected}),
             "planned": record.planned,
+            "logs_left_to_others": record.logs_left,
+            "heads_cosigned": record.cosigned_heads,
         }
 
     async def _serve_sync(self, stream: Stream) -> None:

@@ -28,6 +28,7 @@ from protocol.sync_limits import (
     MAX_FORK_PROOFS_PER_FRAME,
     MAX_HEADS_PER_FRAME,
     MAX_RANGE_REQUEST,
+    RECONCILE_VERSION,
 )
 from protocol.sync_messages import (
     Done,
@@ -258,7 +259,7 @@ def _range_wire(request: int = 7, start: int = 1) -> dict[str, Any]:
     }
 
 
-OFFER = msg(Hello(NETWORK, reconcile=1))
+OFFER = msg(Hello(NETWORK, reconcile=RECONCILE_VERSION))
 
 
 def reconcile_cases() -> Iterator[Case]:
@@ -284,9 +285,20 @@ def reconcile_cases() -> Iterator[Case]:
         our_hello=OFFER,
     )
     yield case(
+        "reconcile-version-1",
+        "A hello offering version 1 (items without signature lines, never released) is"
+        " an old node's: the session runs the full exchange, its reconcile is out of turn.",
+        [msg(Hello(NETWORK, reconcile=1)), msg(Reconcile(peers))],
+        fails("remote.unexpected-message", 2),
+        our_hello=OFFER,
+    )
+    yield case(
         "reconcile-with-filter",
         "A filtered hello never reconciles (0005 §8.1), whatever it offers.",
-        [msg(Hello(NETWORK, SyncFilter((A,), None), reconcile=1)), msg(Reconcile(peers))],
+        [
+            msg(Hello(NETWORK, SyncFilter((A,), None), reconcile=RECONCILE_VERSION)),
+            msg(Reconcile(peers)),
+        ],
         fails("remote.unexpected-message", 2),
         our_hello=OFFER,
     )

@@ -93,7 +93,7 @@ from protocol.sync import (
     RemoteError,
     SyncConnection,
 )
-from protocol.sync_limits import MAX_SYNC_FRAME_BYTES
+from protocol.sync_limits import MAX_SYNC_FRAME_BYTES, RECONCILE_VERSION
 from tests.jobs_factory import TTL_S, JobStory, bid_body, step_body
 from tests.paths import ROOT
 
@@ -393,7 +393,7 @@ def fuzz_sync(data: bytes) -> None:
     plan = data[0] if data else 0
     said: list[Message] = []
     if plan & 1:
-        _try_send(conn, Hello(NETWORK, reconcile=1 if plan & 8 else 0), said)
+        _try_send(conn, Hello(NETWORK, reconcile=RECONCILE_VERSION if plan & 8 else 0), said)
     try:
         for now_ms, piece in enumerate(_pieces(data)):
             conn.receive_data(piece, now_ms=now_ms)

@@ -54,6 +54,7 @@ from protocol.sync_limits import (
     MAX_NOTE_BYTES,
     MAX_RECONCILE_MESSAGES_PER_SESSION,
     MAX_SYNC_FRAME_BYTES,
+    RECONCILE_VERSION,
 )
 from protocol.sync_messages import message_to_wire, parse_message
 from tests.factory import NETWORK
@@ -697,7 +698,7 @@ def test_after_the_peers_error_its_eof_is_clean() -> None:
 
 
 # -- reconciling sessions (specs/0005 §8) ----------------------------------------------
-OFFER = Hello(NETWORK, reconcile=1)
+OFFER = Hello(NETWORK, reconcile=RECONCILE_VERSION)
 NOTHING = Reconciler([]).initiate()  # an empty IdList: a valid reconcile message
 REPLY = Reconciler([]).reconcile(NOTHING).reply or b""
 

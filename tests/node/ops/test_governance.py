@@ -246,6 +246,7 @@ def test_cosignatures_of_several_witnesses_are_merged_into_one_note() -> None:
     peers = [Ledger(MemoryLogStore()) for _ in (b, c)]
     for ledger in (node, *peers):
         ledger.ingest_entries(a.entries)
+    node.ingest_entries([*b.entries, *c.entries])  # lines kept are by witnesses held here
     note = node.sign_checkpoint(a.signing, network, a.id)
     cosigned = []
     for ledger, witness in zip(peers, (b, c), strict=True):

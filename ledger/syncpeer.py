@@ -482,10 +482,15 @@ class SyncPeer:
         ours = next((c for c in held if c.size == cp.size), None)
         if ours is not None and ours.root != cp.root:
             self.ledger.add_checkpoint(head.checkpoint)  # a fork proof; raises
-        elif ours is not None or cp.size <= have:
-            # Another note of a checkpoint we keep (other cosignatures: we keep those
-            # that verify, and clean ours, 0003 §3.3), or one of a size we hold without
-            # a checkpoint (our entries came by gossip): add_checkpoint checks its root.
+            return
+        if ours is not None and set(offered.signatures) <= set(
+            decode_signed_checkpoint(ours.note).signatures
+        ):
+            return  # nothing we lack (a peer's note in another order, or fewer lines)
+        if ours is not None or cp.size <= have:
+            # Another note of a checkpoint we keep with lines we lack (we keep those
+            # that verify, 0003 §3.3), or one of a size we hold without a checkpoint
+            # (our entries came by gossip): add_checkpoint checks its root.
             kept = self.ledger.add_checkpoint(head.checkpoint)
             if ours is None or kept.text != ours.note:
                 self.cosigned_heads += 1

@@ -156,9 +156,10 @@ def test_more_lines_than_a_note_holds_are_cut_alike_on_every_node() -> None:
     assert notes[0].signatures == (signed.signatures[0], *lines[: MAX_NOTE_SIGNATURES - 1])
 
 
-def test_a_note_kept_before_lines_were_judged_is_cleaned_by_a_session() -> None:
-    """A note stored with a junk line (as nodes before 0003 §3.3 kept any line): its
-    item differs from a peer's, the peer's head is merged, and ours is cleaned."""
+def test_a_note_kept_before_lines_were_judged_is_cleaned_when_a_line_comes() -> None:
+    """A note stored with a junk line (as nodes before 0003 §3.3 kept any line) is
+    cleaned when a note of that checkpoint brings a line it lacks; one that brings
+    nothing new costs no merge."""
     alice, witnesses, (a, b) = federation()
     note = a.latest_checkpoint(NETWORK, alice.id)
     assert note is not None
@@ -168,6 +169,12 @@ def test_a_note_kept_before_lines_were_judged_is_cleaned_by_a_session() -> None:
     a.store.commit(
         Batch(checkpoints=[StoredCheckpoint(cp.network, cp.author, cp.size, cp.root, spoiled.text)])
     )
+    pa, pb = Peer("a", a), Peer("b", b)
+    run_session(pa, pb)  # b's note has no line a lacks: a keeps its own
+    assert pa.cosigned_heads == pb.cosigned_heads == 0
+    kept = a.latest_checkpoint(NETWORK, alice.id)
+    assert kept is not None and junk in kept.signatures
+    b.witness(witnesses[2].signing, witnesses[2].id, note.text, [], NOW_S)
     pa, pb = Peer("a", a), Peer("b", b)
     run_session(pa, pb)
     assert pa.cosigned_heads == 1 and pb.cosigned_heads == 0

@@ -14,8 +14,8 @@ committed. It guarantees:
     refuses is committed, received or signed here;
   * a checkpoint kept again (same size and root) keeps every signature line already
     held: witnesses' cosignatures accumulate (specs/0008 §4.1); of a note's lines
-    only the author's and cosignatures that verify by a key of a witness whose log
-    we hold are kept, the newest per witness (specs/0003 §3.3);
+    only the author's and cosignatures that verify by an applicable key of a witness
+    whose log we hold are kept, the newest per witness key (specs/0003 §3.3);
   * a range attested by the author's checkpoint (specs/0003 §4.2) is committed after
     one signature check (the checkpoint's, and its key events'); its other entries are
     stored "unchecked" until `settle_checks` records their own check, which

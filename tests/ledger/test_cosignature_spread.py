@@ -29,12 +29,12 @@ from tests.sync_harness import Peer, run_session
 NOW_S = 1_800_000_000
 
 
-def federation() -> tuple[Author, list[Author], list[Ledger]]:
-    """Alice's log, checkpointed; three witnesses; two nodes holding all four logs."""
-    alice = Author("spread-alice")
+def federation(name: str = "spread", count: int = 3) -> tuple[Author, list[Author], list[Ledger]]:
+    """Alice's log, checkpointed; `count` witnesses; two nodes holding all their logs."""
+    alice = Author(f"{name}-alice")
     for i in range(3):
         alice.note(f"note {i}")
-    witnesses = [Author(f"spread-witness-{i}") for i in range(3)]
+    witnesses = [Author(f"{name}-witness-{i}") for i in range(count)]
     nodes = []
     for _ in range(2):
         ledger = Ledger(MemoryLogStore())
@@ -133,16 +133,9 @@ def test_a_revoked_witness_key_cannot_replace_the_witness_line() -> None:
 def test_more_lines_than_a_note_holds_are_cut_alike_on_every_node() -> None:
     """Past MAX_NOTE_SIGNATURES lines the earliest cosignatures are kept, whatever
     order they came in, so two nodes holding the same lines keep the same note."""
-    alice = Author("spread-many-alice")
-    alice.note("a note")
-    witnesses = [Author(f"spread-many-{i}") for i in range(MAX_NOTE_SIGNATURES + 5)]
-    nodes = []
-    for _ in range(2):
-        ledger = Ledger(MemoryLogStore())
-        for author in (alice, *witnesses):
-            ledger.ingest([e.raw for e in author.entries])
-        nodes.append(ledger)
-    signed = nodes[0].sign_checkpoint(alice.signing, NETWORK, alice.id)
+    alice, witnesses, nodes = federation("spread-many", MAX_NOTE_SIGNATURES + 5)
+    signed = nodes[0].latest_checkpoint(NETWORK, alice.id)
+    assert signed is not None
     lines = [
         cosign(w.signing, witness_name(w.id), signed.checkpoint, NOW_S + i).note_signature()
         for i, w in enumerate(witnesses)

@@ -480,6 +480,13 @@ def ledger_reference(n: int) -> dict[str, float]:
     return {"append_per_s": append_rate, "ingest_per_s": max(rates)}
 
 
+def sign_catch_up_notes(api: Api, n: int) -> None:
+    """The catch-up's n notes (Hypercore's blocks are the same texts), BATCH a request."""
+    for i in range(0, n, BATCH):
+        texts = [hypercore_catchup.catch_up_text(j) for j in range(i, min(n, i + BATCH))]
+        api.call("POST", "/api/v1/notes/batch", {"texts": texts})
+
+
 def catchup_run(n: int, reference: dict[str, float]) -> dict[str, Any]:
     with Fleet("catch-up") as fleet:
         a = fleet.start("a")
@@ -487,9 +494,7 @@ def catchup_run(n: int, reference: dict[str, float]) -> dict[str, Any]:
         log(f"catch-up: A signs {n:,} entries in {BATCH:,}-entry batches")
         begun = time.perf_counter()
         with Api(a, timeout_s=120.0) as api:
-            for i in range(0, n, BATCH):
-                texts = [hypercore_catchup.catch_up_text(j) for j in range(i, min(n, i + BATCH))]
-                api.call("POST", "/api/v1/notes/batch", {"texts": texts})
+            sign_catch_up_notes(api, n)
             publish_s = time.perf_counter() - begun
             total = log_size(api.status(), author)
         rss_a = memory_mib(a.proc.pid)
@@ -575,9 +580,7 @@ def _issue_day_catch_up(fleet: Fleet, n: int) -> dict[str, Any]:
     a = fleet.start("a-then", source=source)
     with Api(a, timeout_s=120.0) as api:
         author = str(api.status()["identity"])
-        for i in range(0, n, BATCH):
-            texts = [hypercore_catchup.catch_up_text(j) for j in range(i, min(n, i + BATCH))]
-            api.call("POST", "/api/v1/notes/batch", {"texts": texts})
+        sign_catch_up_notes(api, n)
         total = log_size(api.status(), author)
     held = min(total, previous.ISSUE_20_BASE_MAX_LOG_ENTRIES)  # its quota: no option then
     d = fleet.start("d-then", [a.listen], source=source)

@@ -421,40 +421,43 @@ def cosignatures_in(
             continue
         if sig.key_id != key_id(sig.name, SIG_TYPE_COSIGNATURE_V1, public_key):
             continue
-        if len(sig.signature) != _COSIGNATURE_BLOB_BYTES:
-            raise VerificationError("verify.bad-signature", f"malformed cosignature by {sig.name}")
-        stamp = int.from_bytes(sig.signature[:_TIMESTAMP_BYTES], "big")
-        cosig = Cosignature(sig.name, sig.key_id, stamp, sig.signature[_TIMESTAMP_BYTES:])
+        cosig = _cosignature_of(sig)
         verify_cosignature(cosig, public_key, signed.checkpoint)
-        if sig.name not in found or found[sig.name].timestamp_s < stamp:
+        if sig.name not in found or found[sig.name].timestamp_s < cosig.timestamp_s:
             found[sig.name] = cosig
     return found
 
 
-def cosignature_time(line: NoteSignature, keys: Sequence[bytes], body: bytes) -> int | None:
+def _cosignature_of(sig: NoteSignature) -> Cosignature:
+    """The cosignature a line carries (key id || timestamp || signature); not verified."""
+    if len(sig.signature) != _COSIGNATURE_BLOB_BYTES:
+        raise VerificationError("verify.bad-signature", f"malformed cosignature by {sig.name}")
+    stamp = int.from_bytes(sig.signature[:_TIMESTAMP_BYTES], "big")
+    return Cosignature(sig.name, sig.key_id, stamp, sig.signature[_TIMESTAMP_BYTES:])
+
+
+def cosignature_time(
+    line: NoteSignature, keys: Sequence[bytes], checkpoint: Checkpoint
+) -> int | None:
     """The timestamp of the cosignature `line` carries if it is one by a key among `keys`
-    (a witness's applicable keys) on the checkpoint whose note text is `body`, else None:
-    a line under another key id, malformed, or whose signature fails. Cached: a line
-    comes again with every copy of its note (gossip, sync heads, range frames)."""
-    return _cosignature_time(line.name, line.key_id, line.signature, tuple(keys), body)
+    (a witness's applicable keys) on `checkpoint`, else None: a line under another key
+    id, malformed, or whose signature fails. Cached: a line comes again with every copy
+    of its note (gossip, sync heads, range frames)."""
+    return _cosignature_time(line, tuple(keys), checkpoint)
 
 
 @functools.lru_cache(maxsize=4096)
 def _cosignature_time(
-    name: str, kid: bytes, blob: bytes, keys: tuple[bytes, ...], body: bytes
+    line: NoteSignature, keys: tuple[bytes, ...], checkpoint: Checkpoint
 ) -> int | None:
-    if len(blob) != _COSIGNATURE_BLOB_BYTES:
-        return None
-    stamp = int.from_bytes(blob[:_TIMESTAMP_BYTES], "big")
     for key in keys:
-        if kid == key_id(name, SIG_TYPE_COSIGNATURE_V1, key):
-            if stamp > MAX_TIMESTAMP_S:
-                return None
+        if line.key_id == key_id(line.name, SIG_TYPE_COSIGNATURE_V1, key):
             try:
-                _verify_ed25519(key, cosignature_message(body, stamp), blob[_TIMESTAMP_BYTES:])
+                cosig = _cosignature_of(line)
+                verify_cosignature(cosig, key, checkpoint)
             except VerificationError:
                 return None
-            return stamp
+            return cosig.timestamp_s
     return None
 
 

@@ -460,8 +460,10 @@ class Ledger:
         signed = decode_signed_checkpoint(note)
         cp = signed.checkpoint
         history = self.key_history(cp.network, cp.author)
-        verify_checkpoint_signature(signed, history.period_after(cp.size).signing_key)
-        for old in self.store.checkpoints(cp.network, cp.author):
+        author_key = history.period_after(cp.size).signing_key
+        verify_checkpoint_signature(signed, author_key)
+        stored = self.store.checkpoints(cp.network, cp.author)
+        for old in stored:
             if old.size == cp.size and old.root != cp.root:
                 if self._freezes.is_forgiven((cp.network, cp.author), cp.size):
                     raise _lifted_fork_error()
@@ -474,8 +476,8 @@ class Ledger:
         head = self._heads[(cp.network, cp.author)]
         if cp.size <= head.size and self.tree(cp.network, cp.author).root(cp.size) != cp.root:
             raise VerificationError("verify.checkpoint-mismatch", "root differs from our entries")
-        merged = self._merged(signed, history.period_after(cp.size).signing_key)
-        if all(c.note != merged.note for c in self.store.checkpoints(cp.network, cp.author)):
+        merged = self._merged(signed, author_key)
+        if all(c.note != merged.note for c in stored):  # else: nothing new to write
             self._commit([], [], [], [merged])
         return decode_signed_checkpoint(merged.note)
 
@@ -507,7 +509,6 @@ class Ledger:
         author_id = key_id(cp.origin, SIG_TYPE_ED25519, author_key)
         authors: list[NoteSignature] = []
         newest: dict[tuple[str, bytes], tuple[int, bytes, NoteSignature]] = {}
-        body = cp.body()
         for line in offered:
             if line.name == cp.origin:
                 if line.key_id == author_id and line not in authors:
@@ -516,7 +517,7 @@ class Ledger:
             if ours is not None and line == ours.note_signature():
                 stamp: int | None = ours.timestamp_s
             else:
-                stamp = cosignature_time(line, self._witness_keys(cp.network, line.name), body)
+                stamp = cosignature_time(line, self._witness_keys(cp.network, line.name), cp)
             if stamp is None:
                 continue
             rank = (stamp, line.line().encode(), line)

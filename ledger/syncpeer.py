@@ -459,7 +459,7 @@ class SyncPeer:
         if head.size > have:
             self._check_offered(head)
             return self.plan.add(head.author, have, head.size)
-        self._check_equivocation(head, have)
+        self._take_held_head(head, have)
         return False
 
     def _check_offered(self, head: Head) -> None:
@@ -473,7 +473,8 @@ class SyncPeer:
                 field="checkpoint",
             )
 
-    def _check_equivocation(self, head: Head, have: int) -> None:
+    def _take_held_head(self, head: Head, have: int) -> None:
+        """A head of a log we hold at least as far (`have`): what its note teaches us."""
         held = self.ledger.store.checkpoints(self.network, head.author)
         if any(c.note == head.checkpoint for c in held):
             return  # the very note we keep (the usual case): nothing to decode

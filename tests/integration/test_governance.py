@@ -294,6 +294,7 @@ def test_five_labs_govern_a_federation(tmp_path: Path, stack: ExitStack) -> None
         # fetches, another leaves to it: specs/0005 §6 step 4). A's refusals from D
         # count them all, each once its session ended.
         synced = api(a, "POST", "/api/v1/sync", {"peer": peer_d})
+        assert {"entries_ingested", "heads_cosigned", "logs_left_to_others"} <= synced.keys()
 
         def refused_from_d() -> Any:
             refused = api(a, "GET", "/api/v1/status")["sync"]["refused"]
